@@ -1,0 +1,57 @@
+# The two commands a new machine needs: `make run` (the app) and `make test` (the suite).
+# Each creates .venv when it is missing and installs what it needs first.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip --disable-pip-version-check -q
+PORT   ?= 8501
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: run test lint bench screenshots clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+# Stamps re-install only when a requirements file changes.
+$(VENV)/.run-deps: requirements.txt | $(PY)
+	$(PIP) install -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-deps: requirements.txt requirements-dev.txt | $(PY)
+	$(PIP) install -r requirements-dev.txt
+	touch $@ $(VENV)/.run-deps
+
+## run: serve the app on http://127.0.0.1:$(PORT) (demo data and offline analysis when no keys are set)
+run: $(VENV)/.run-deps
+	$(PY) -m streamlit run streamlit_app.py --server.address 127.0.0.1 --server.port $(PORT)
+
+## test: the whole suite, the real-browser test included (installs Debian's chromium when missing)
+test: $(VENV)/.dev-deps chromium
+	$(PY) -m pytest
+
+## chromium: Debian's Chromium for the browser test (Playwright drives it; it downloads no browser)
+.PHONY: chromium
+chromium:
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
+		elif command -v sudo >/dev/null; then sudo apt-get update -qq && sudo apt-get install -y -qq chromium; \
+		else echo "Chromium is missing and cannot be installed without root: the browser test will be skipped."; fi; \
+	fi
+
+## lint: ruff and mypy
+lint: $(VENV)/.dev-deps
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy
+
+## bench: the benchmarks; writes docs/BENCHMARKS.md
+bench: $(VENV)/.dev-deps
+	$(PY) -m bench
+
+## screenshots: refresh docs/*.png from the browser test
+screenshots: $(VENV)/.dev-deps chromium
+	SCREENSHOT_DIR=docs $(PY) -m pytest -m browser -q
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

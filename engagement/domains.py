@@ -1,0 +1,153 @@
+"""Turn what a person types into a company's registrable domain, and match e-mail addresses to it.
+
+Canonical form: lower case, ASCII (internationalised names in their IDNA ``xn--`` form), no
+``www.`` or other subdomain, no trailing dot — ``https://www.Acme.co.uk:443/x`` → ``acme.co.uk``.
+It is the form e-mail domains take on the wire, so it compares equal to Fathom's ``email_domain``
+for ASCII names; for internationalised names :func:`domain_variants` gives both spellings so the
+server-side filter finds either. The public-suffix list is tldextract's bundled snapshot: it is
+never fetched.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from functools import lru_cache
+from urllib.parse import urlsplit
+
+import idna
+import tldextract
+
+from engagement.errors import InvalidDomainError
+
+MAX_INPUT = 2048
+MAX_HOST = 253
+_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
+_HOST_PORT = re.compile(r"^(?P<host>[^:/?#\s]+):(?P<port>\d{1,5})(?P<rest>[/?#].*)?$")
+
+EXAMPLE = "https://www.acmecorp.com or acmecorp.com"
+
+
+@lru_cache(maxsize=1)
+def _extractor() -> tldextract.TLDExtract:
+    # No URLs and no cache directory: the snapshot bundled with tldextract, never the network.
+    return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, fallback_to_snapshot=True)
+
+
+def _reject(why: str) -> InvalidDomainError:
+    return InvalidDomainError(f"{why} Type a company website such as {EXAMPLE}.")
+
+
+def _host_of(text: str) -> str:
+    """The host part of a URL, bare domain or e-mail address, as typed."""
+    if _SCHEME.match(text):
+        try:
+            parts = urlsplit(text)
+            parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+        except ValueError:
+            raise _reject("That web address could not be read.") from None
+        return parts.hostname or ""
+    if "@" in text and not re.search(r"[/?#]", text.split("@", 1)[0]):
+        local, _, host = text.rpartition("@")
+        if not local:
+            raise _reject("That e-mail address has nothing before the @.")
+        return host
+    match = _HOST_PORT.match(text)
+    if match:
+        return match["host"]
+    host = re.split(r"[/?#]", text, maxsplit=1)[0]
+    if ":" in host:
+        raise _reject("A company domain cannot contain ':'.")
+    return host
+
+
+def _ascii_host(host: str) -> str:
+    host = host.strip().rstrip(".").lower()
+    if not host:
+        raise _reject("There is no domain in that text.")
+    if host.startswith("[") or _is_ip(host):
+        raise _reject("That is an IP address, not a company domain.")
+    if any(ch.isspace() for ch in host):
+        raise _reject("A domain cannot contain spaces.")
+    if not host.isascii():
+        try:
+            host = idna.encode(host, uts46=True).decode("ascii")
+        except idna.IDNAError:
+            raise _reject("That name has characters that cannot be in a domain.") from None
+    if len(host) > MAX_HOST:
+        raise _reject(f"That domain is longer than {MAX_HOST} characters.")
+    labels = host.split(".")
+    if not all(_LABEL.match(label) for label in labels):
+        if any(len(label) > 63 for label in labels):
+            raise _reject("A part of that domain is longer than 63 characters.")
+        raise _reject("That name has characters that cannot be in a domain.")
+    return host
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return bool(re.fullmatch(r"[0-9.]+", host))  # 10.1 and friends: still not a company
+    return True
+
+
+def normalize_domain(text: str) -> str:
+    """The registrable domain of a website, URL, bare domain or e-mail address.
+
+    Raises ``InvalidDomainError`` with a message that says what to type instead.
+    """
+    if text is None or not str(text).strip():
+        raise _reject("The website is empty.")
+    text = str(text).strip()
+    if len(text) > MAX_INPUT:
+        raise _reject("That text is too long to be a website.")
+    if re.search(r"\s", text):
+        raise _reject("A website cannot contain spaces.")
+    host = _ascii_host(_host_of(text))
+    if host == "localhost" or host.endswith(".localhost"):
+        raise _reject("localhost is this computer, not a company.")
+    if "." not in host:
+        raise _reject(f"'{host}' has no ending such as .com.")
+    ext = _extractor()(host)
+    if not ext.suffix:
+        raise _reject(f"'{host}' does not end in a known public suffix such as .com or .co.uk.")
+    if not ext.domain:
+        raise _reject(f"'{host}' is a public suffix shared by many companies, not one company.")
+    return f"{ext.domain}.{ext.suffix}"
+
+
+def registrable_domain(host_or_email: str | None) -> str | None:
+    """Like :func:`normalize_domain`, but ``None`` instead of an error (for data, not input)."""
+    if not host_or_email:
+        return None
+    try:
+        return normalize_domain(host_or_email)
+    except InvalidDomainError:
+        return None
+
+
+def email_at_domain(email: str | None, domain: str) -> bool:
+    """Whether an e-mail address belongs to the company's domain (case and subdomains folded)."""
+    if not email or "@" not in email:
+        return False
+    return registrable_domain(email.rpartition("@")[2]) == domain
+
+
+def domain_variants(domain: str) -> list[str]:
+    """The domain as sent to Fathom's exact-match filter: the ASCII form, and the Unicode one if different."""
+    variants = [domain]
+    if "xn--" in domain:
+        try:
+            unicode = idna.decode(domain)
+        except idna.IDNAError:
+            return variants
+        if unicode != domain:
+            variants.append(unicode)
+    return variants
+
+
+def display_domain(domain: str) -> str:
+    """The domain as a person reads it (Unicode for internationalised names)."""
+    return domain_variants(domain)[-1]

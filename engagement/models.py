@@ -1,0 +1,368 @@
+"""Pydantic models: meetings in, insights and summaries out, and the stored job record."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
+
+
+def _utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def format_utc(value: datetime) -> str:
+    """Fixed-width ISO 8601 in UTC (``2026-11-26T09:12:33.123456Z``): sorts as text sorts."""
+    return _utc(value).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+UTCDateTime = Annotated[datetime, AfterValidator(_utc), PlainSerializer(format_utc, return_type=str)]
+
+
+def parse_timestamp(timestamp: str) -> int:
+    """Seconds from ``HH:MM:SS`` (or ``MM:SS``)."""
+    seconds = 0
+    for part in timestamp.split(":"):
+        seconds = seconds * 60 + int(part)
+    return seconds
+
+
+def format_timestamp(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+# ---------------------------------------------------------------- meetings (our model, not Fathom's JSON)
+
+
+class Invitee(BaseModel):
+    """A calendar invitee. Attributes: name, email (may be None: rooms, dial-ins), is_external."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str | None = None
+    email: str | None = None
+    email_domain: str | None = None
+    is_external: bool = False
+
+
+class Recorder(BaseModel):
+    """The Fathom user who recorded the meeting (always on our side)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str | None = None
+    email: str | None = None
+    team: str | None = None
+
+
+class TranscriptTurn(BaseModel):
+    """One speaker turn. Attributes: speaker (display name), email (matched invitee), timestamp, text."""
+
+    model_config = ConfigDict(frozen=True)
+
+    speaker: str
+    email: str | None = None
+    timestamp: str
+    text: str
+
+    @property
+    def seconds(self) -> int:
+        return parse_timestamp(self.timestamp)
+
+
+class ActionItem(BaseModel):
+    """A follow-up Fathom found in the meeting."""
+
+    model_config = ConfigDict(frozen=True)
+
+    description: str
+    assignee: str | None = None
+    assignee_email: str | None = None
+    timestamp: str | None = None
+    url: str | None = None
+    completed: bool = False
+
+
+class Meeting(BaseModel):
+    """A recorded meeting, as the pipeline needs it.
+
+    Attributes:
+        recording_id: Fathom's id; the identity of a meeting everywhere in the app.
+        title: the recording's title (the calendar title when Fathom has one).
+        transcript: ``None`` when it was not fetched (the analysis was cached).
+        summary_markdown: Fathom's own summary, when fetched.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    recording_id: int
+    title: str
+    url: str
+    share_url: str
+    created_at: UTCDateTime
+    scheduled_start_time: UTCDateTime | None = None
+    scheduled_end_time: UTCDateTime | None = None
+    recording_start_time: UTCDateTime | None = None
+    recording_end_time: UTCDateTime | None = None
+    invitees: tuple[Invitee, ...] = ()
+    recorded_by: Recorder | None = None
+    transcript: tuple[TranscriptTurn, ...] | None = None
+    summary_markdown: str | None = None
+    action_items: tuple[ActionItem, ...] | None = None
+
+    @property
+    def started_at(self) -> datetime:
+        return self.recording_start_time or self.scheduled_start_time or self.created_at
+
+    @property
+    def duration_s(self) -> int | None:
+        if self.recording_start_time and self.recording_end_time:
+            return int((self.recording_end_time - self.recording_start_time).total_seconds())
+        return None
+
+    def moment_url(self, timestamp: str | int) -> str:
+        """Link that opens the recording at a moment (Fathom's ``?timestamp=<seconds>``)."""
+        seconds = parse_timestamp(timestamp) if isinstance(timestamp, str) else int(timestamp)
+        base = self.share_url or self.url
+        sep = "&" if "?" in base else "?"
+        return f"{base}{sep}timestamp={seconds}"
+
+
+# ---------------------------------------------------------------- insights
+
+
+class Evidence(BaseModel):
+    """Where a claim was said.
+
+    Attributes:
+        recording_id / timestamp: the meeting and the moment.
+        quote: the words, verbatim from the transcript when ``verified``.
+        speaker: who said it.
+        url: the share URL opened at that moment.
+        verified: False when the quote could not be found in the transcript (never shown as a quote).
+    """
+
+    recording_id: int
+    timestamp: str
+    quote: str
+    speaker: str | None = None
+    url: str | None = None
+    meeting_title: str | None = None
+    meeting_date: str | None = None
+    verified: bool = True
+
+
+class Insight(BaseModel):
+    """A goal, challenge, risk, recommendation or theme of one meeting or of the account."""
+
+    text: str
+    evidence: list[Evidence] = Field(default_factory=list)
+
+
+class PersonRole(BaseModel):
+    """A role the analysis gave a person (``VP Sales``, ``champion``, ``security reviewer``)."""
+
+    name: str
+    email: str | None = None
+    role: str
+
+
+class MeetingInsights(BaseModel):
+    """What one meeting says about the customer; cached per meeting and fingerprint."""
+
+    recording_id: int
+    themes: list[Insight] = Field(default_factory=list)
+    goals: list[Insight] = Field(default_factory=list)
+    challenges: list[Insight] = Field(default_factory=list)
+    risks: list[Insight] = Field(default_factory=list)
+    roles: list[PersonRole] = Field(default_factory=list)
+    next_steps: list[Insight] = Field(default_factory=list)
+
+
+class Theme(BaseModel):
+    """An account-level theme. ``mentions`` is the number of meetings that raised it."""
+
+    topic: str
+    mentions: int
+    meetings: list[int] = Field(default_factory=list)
+    evidence: list[Evidence] = Field(default_factory=list)
+
+
+class AccountInsights(BaseModel):
+    """The reduce step's output: the account-level view across every analysed meeting."""
+
+    themes: list[Theme] = Field(default_factory=list)
+    goals: list[Insight] = Field(default_factory=list)
+    challenges: list[Insight] = Field(default_factory=list)
+    risks: list[Insight] = Field(default_factory=list)
+    recommendations: list[Insight] = Field(default_factory=list)
+    roles: list[PersonRole] = Field(default_factory=list)
+
+
+class Side(StrEnum):
+    """Which side of the table a person sits on."""
+
+    CUSTOMER = "customer"  # e-mail at the customer's domain
+    INTERNAL = "internal"  # our side (not external to the recording's workspace)
+    THIRD_PARTY = "third_party"  # another company: a partner, a consultant
+    PERSONAL = "personal"  # a personal mailbox (gmail.com, outlook.com, ...)
+    UNKNOWN = "unknown"  # no e-mail: a room, a dial-in, an uninvited speaker
+
+
+class Person(BaseModel):
+    """One person across the account's meetings (identity: lower-cased e-mail, else display name).
+
+    Attributes:
+        count: meetings the person took part in (invited to, or spoke in).
+        invited / spoke_in: meetings they were invited to / spoke in.
+        role: filled by the analysis; empty until then.
+    """
+
+    key: str
+    name: str
+    email: str | None = None
+    side: Side = Side.UNKNOWN
+    role: str = ""
+    count: int = 0
+    invited: int = 0
+    spoke_in: int = 0
+    first_seen: str | None = None
+    last_seen: str | None = None
+
+
+class MonthCount(BaseModel):
+    month: str  # YYYY-MM
+    count: int
+
+
+class MeetingRef(BaseModel):
+    """A row of the meetings table."""
+
+    recording_id: int
+    title: str
+    date: str
+    started_at: str
+    duration_min: int | None = None
+    url: str
+    share_url: str
+    customer_people: list[str] = Field(default_factory=list)
+    internal_people: list[str] = Field(default_factory=list)
+    analysed: bool = False
+
+
+class EngagementSummary(BaseModel):
+    """The account-level summary. The seed's fields first, with their names and types.
+
+    Counts (meetings, people, months) are facts from the data; themes and the insight lists come
+    from the analysis and every one of them carries evidence in the ``*_detail`` lists.
+    """
+
+    meetings_count: int = 0
+    people: list[Person] = Field(default_factory=list)
+    themes: list[Theme] = Field(default_factory=list)
+    goals: list[str] = Field(default_factory=list)
+    challenges: list[str] = Field(default_factory=list)
+    risks: list[str] = Field(default_factory=list)
+    recommendations: list[str] = Field(default_factory=list)
+
+    domain: str = ""
+    company: str = ""
+    first_meeting: str | None = None
+    last_meeting: str | None = None
+    meetings_by_month: list[MonthCount] = Field(default_factory=list)
+    meetings: list[MeetingRef] = Field(default_factory=list)
+    goals_detail: list[Insight] = Field(default_factory=list)
+    challenges_detail: list[Insight] = Field(default_factory=list)
+    risks_detail: list[Insight] = Field(default_factory=list)
+    recommendations_detail: list[Insight] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+
+
+# ---------------------------------------------------------------- jobs
+
+
+class JobStatus(StrEnum):
+    """A job's state; it moves ``processing`` → ``complete`` | ``error`` and never back."""
+
+    PROCESSING = "processing"
+    COMPLETE = "complete"
+    ERROR = "error"
+
+    @property
+    def terminal(self) -> bool:
+        return self is not JobStatus.PROCESSING
+
+
+class Progress(BaseModel):
+    done: int = 0
+    total: int | None = None
+
+
+class JobOptions(BaseModel):
+    """What the user asked for besides the domain; two jobs with equal options are the same work."""
+
+    model_config = ConfigDict(frozen=True)
+
+    since: str | None = None  # YYYY-MM-DD, inclusive
+    until: str | None = None  # YYYY-MM-DD, inclusive
+
+
+class JobStats(BaseModel):
+    """Counters of the work a job did (more may be added by the pipeline)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    fathom_requests: int = 0
+    meetings: int = 0
+    llm_calls: int = 0
+    cached_meetings: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    evidence_dropped: int = 0
+    seconds: float = 0.0
+
+
+class JobRecord(BaseModel):
+    """The value stored under ``engagement:{domain}:{run_id}``; the seed's fields keep their names."""
+
+    domain: str
+    run_id: str
+    status: JobStatus = JobStatus.PROCESSING
+    summary: EngagementSummary | None = None
+    error: str | None = None
+    created_at: UTCDateTime
+    updated_at: UTCDateTime
+    started_at: UTCDateTime | None = None
+    ended_at: UTCDateTime | None = None
+    stage: str = "queued"
+    progress: Progress = Field(default_factory=Progress)
+    options: JobOptions = Field(default_factory=JobOptions)
+    source: str = ""
+    analyzer: str = ""
+    stats: JobStats = Field(default_factory=JobStats)
+    owner: str = ""
+
+    @property
+    def key(self) -> str:
+        return job_key(self.domain, self.run_id)
+
+    @property
+    def duration_s(self) -> float:
+        end = self.ended_at or self.updated_at
+        return max(0.0, (end - self.created_at).total_seconds())
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+
+def job_key(domain: str, run_id: str) -> str:
+    return f"engagement:{domain}:{run_id}"

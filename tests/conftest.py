@@ -1,0 +1,41 @@
+"""Shared fixtures: a clean environment for every test, a store in tmp_path, inline job services."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from engagement.store import SqliteKV
+
+# Settings the app reads; each test starts without any of them (httpx's clean_environ habit).
+_APP_VARS = (
+    "FATHOM_",
+    "OPENAI_",
+    "ENGAGEMENT_",
+    "APP_PASSWORD",
+    "ADMIN_PASSWORD",
+)
+
+for _plugin in ("tests.conftest_fathom", "tests.conftest_openai"):
+    if (Path(__file__).parent / f"{_plugin.split('.')[-1]}.py").exists():
+        pytest_plugins = [*globals().get("pytest_plugins", []), _plugin]
+
+
+@pytest.fixture(autouse=True)
+def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """Every test runs with none of the app's settings, and its database in its own tmp_path."""
+    for name in list(os.environ):
+        if name.startswith(_APP_VARS):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("ENGAGEMENT_DB", str(tmp_path / "engagement.sqlite"))
+    yield
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[SqliteKV]:
+    kv = SqliteKV(tmp_path / "kv.sqlite")
+    yield kv
+    kv.close()

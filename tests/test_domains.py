@@ -1,0 +1,119 @@
+"""normalize_domain: what a person types becomes a registrable domain, or a message that says what to type."""
+
+from __future__ import annotations
+
+import pytest
+
+from engagement.domains import display_domain, domain_variants, email_at_domain, normalize_domain, registrable_domain
+from engagement.errors import InvalidDomainError
+
+ACCEPTED = [
+    ("https://www.acmecorp.com", "acmecorp.com"),
+    ("acmecorp.com", "acmecorp.com"),
+    ("ACMECORP.COM", "acmecorp.com"),
+    ("www.acmecorp.com", "acmecorp.com"),
+    ("http://acmecorp.com/", "acmecorp.com"),
+    ("https://shop.eu.acmecorp.com/pricing?ref=ad#top", "acmecorp.com"),
+    ("https://acmecorp.com:8443/login", "acmecorp.com"),
+    ("acmecorp.com:8080/path", "acmecorp.com"),
+    ("acmecorp.com/about", "acmecorp.com"),
+    ("acmecorp.com.", "acmecorp.com"),
+    ("  https://www.acmecorp.com  ", "acmecorp.com"),
+    ("https://user:secret@app.acmecorp.com/", "acmecorp.com"),
+    ("jane.doe@AcmeCorp.com", "acmecorp.com"),
+    ("Jane.Doe@eu.acmecorp.com", "acmecorp.com"),
+    ("https://www.brightwater.co.uk/about", "brightwater.co.uk"),
+    ("brightwater.co.uk", "brightwater.co.uk"),
+    ("globex.io", "globex.io"),
+    ("münchen.de", "xn--mnchen-3ya.de"),
+    ("https://www.MÜNCHEN.de/", "xn--mnchen-3ya.de"),
+    ("xn--mnchen-3ya.de", "xn--mnchen-3ya.de"),
+    ("my-company.com", "my-company.com"),
+]
+
+REJECTED = [
+    ("", "empty"),
+    ("   ", "empty"),
+    ("1.2.3.4", "IP address"),
+    ("http://192.168.0.10/admin", "IP address"),
+    ("http://[::1]:8501/", "IP address"),
+    ("localhost", "localhost"),
+    ("http://localhost:8501", "localhost"),
+    ("co.uk", "public suffix"),
+    ("com", "no ending"),
+    ("acme", "no ending"),
+    ("acme corp.com", "spaces"),
+    ("acme:corp", "':'"),
+    ("engagement:acme.com", "':'"),
+    ("acme.com:notaport", "':'"),
+    ("a" * 64 + ".com", "63 characters"),
+    (("abcdefghij." * 25) + "com", "253 characters"),
+    ("acme_corp.com", "characters"),
+    ("acme!.com", "characters"),
+    ("-acme.com", "characters"),
+    ("@acmecorp.com", "nothing before the @"),
+    ("https://", "no domain"),
+    ("acme.notarealtld", "public suffix"),
+    ("x" * 3000, "too long"),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), ACCEPTED)
+def test_accepted_inputs_become_the_registrable_domain(text: str, expected: str) -> None:
+    """Websites, URLs, e-mails and IDNs normalise to one lower-case ASCII registrable domain."""
+    assert normalize_domain(text) == expected
+
+
+@pytest.mark.parametrize(("text", "why"), REJECTED)
+def test_rejected_inputs_say_why_and_what_to_type(text: str, why: str) -> None:
+    """Bad input raises InvalidDomainError naming the problem and showing an example to type."""
+    with pytest.raises(InvalidDomainError) as info:
+        normalize_domain(text)
+    message = str(info.value)
+    assert why in message
+    assert "acmecorp.com" in message
+
+
+def test_normalized_domains_never_contain_a_colon() -> None:
+    """The key scheme engagement:{domain}:{run_id} cannot be broken by any accepted input."""
+    for text, _ in ACCEPTED:
+        assert ":" not in normalize_domain(text)
+
+
+def test_email_matching_folds_case_and_subdomains_but_not_lookalikes() -> None:
+    """An e-mail is at the domain regardless of case or subdomain; acmecorp.co is not acmecorp.com."""
+    assert email_at_domain("Sarah.Lopez@AcmeCorp.com", "acmecorp.com")
+    assert email_at_domain("ops@eu.acmecorp.com", "acmecorp.com")
+    assert not email_at_domain("sales@acmecorp.co", "acmecorp.com")
+    assert not email_at_domain("acmecorp.com@gmail.com", "acmecorp.com")
+    assert not email_at_domain(None, "acmecorp.com")
+    assert not email_at_domain("not-an-email", "acmecorp.com")
+
+
+def test_registrable_domain_returns_none_instead_of_raising() -> None:
+    """Data (not input) that is not a domain yields None."""
+    assert registrable_domain("mail.brightwater.co.uk") == "brightwater.co.uk"
+    assert registrable_domain("localhost") is None
+    assert registrable_domain(None) is None
+
+
+def test_internationalised_domains_have_both_spellings_for_the_fathom_filter() -> None:
+    """The server-side filter gets the ASCII and the Unicode form; people read the Unicode one."""
+    assert domain_variants("xn--mnchen-3ya.de") == ["xn--mnchen-3ya.de", "münchen.de"]
+    assert domain_variants("acmecorp.com") == ["acmecorp.com"]
+    assert display_domain("xn--mnchen-3ya.de") == "münchen.de"
+
+
+def test_the_public_suffix_list_is_never_fetched(monkeypatch: pytest.MonkeyPatch) -> None:
+    """tldextract works from its bundled snapshot: any network access fails the test."""
+    import socket
+
+    import engagement.domains as domains
+
+    def no_network(*args: object, **kwargs: object) -> None:
+        raise AssertionError("normalize_domain tried to reach the network")
+
+    domains._extractor.cache_clear()
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    assert normalize_domain("https://www.example.co.uk") == "example.co.uk"
