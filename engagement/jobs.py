@@ -407,28 +407,22 @@ class JobService:
         limit: int | None = 50,
         offset: int = 0,
     ) -> list[JobRow]:
-        """Jobs newest first, from the index (no summaries are read)."""
-        if domain is None and status is None:
-            items = self.store.items(INDEX_PREFIX, reverse=True, limit=limit, offset=offset)
-            return [JobRow.model_validate(v) for _, v in items]
-        rows = [row for row in self._rows() if self._matches(row, domain, status)]
-        end = None if limit is None else offset + limit
-        return rows[offset:end]
+        """Jobs newest first, a page at a time, from the index (no summary is read)."""
+        items = self.store.items(
+            INDEX_PREFIX, where=self._where(domain, status), reverse=True, limit=limit, offset=offset
+        )
+        return [JobRow.model_validate(v) for _, v in items]
 
     def count(self, *, domain: str | None = None, status: JobStatus | str | None = None) -> int:
-        if domain is None and status is None:
-            return self.store.count(INDEX_PREFIX)
-        return sum(self._matches(row, domain, status) for row in self._rows())
+        return self.store.count(INDEX_PREFIX, where=self._where(domain, status))
 
     def totals(self) -> dict[str, int]:
         """Jobs per status (every status present, zero included)."""
-        totals = {s.value: 0 for s in JobStatus}
-        for row in self._rows():
-            totals[row.status.value] += 1
-        return totals
+        counted = self.store.count_by("status", INDEX_PREFIX)
+        return {s.value: counted.get(s.value, 0) for s in JobStatus}
 
     def domains(self) -> list[str]:
-        return sorted({row.domain for row in self._rows()})
+        return sorted(str(d) for d in self.store.count_by("domain", INDEX_PREFIX))
 
     def latest_complete(
         self, domain: str, options: JobOptions | None = None, max_age: timedelta | None = None
@@ -447,14 +441,14 @@ class JobService:
             return None
         return best
 
-    def _rows(self) -> list[JobRow]:
-        return [JobRow.model_validate(v) for _, v in self.store.items(INDEX_PREFIX, reverse=True)]
-
     @staticmethod
-    def _matches(row: JobRow, domain: str | None, status: JobStatus | str | None) -> bool:
-        if domain is not None and row.domain != domain:
-            return False
-        return status is None or row.status == JobStatus(status)
+    def _where(domain: str | None, status: JobStatus | str | None) -> dict[str, str]:
+        where = {}
+        if domain is not None:
+            where["domain"] = domain
+        if status is not None:
+            where["status"] = JobStatus(status).value
+        return where
 
     # ------------------------------------------------------------------ delete and purge
     def delete(self, domain: str, run_id: str) -> bool:
@@ -474,9 +468,8 @@ class JobService:
         if older_than is None and status is None:
             raise ValueError("purge needs older_than, status or both")
         stop = index_key(self.clock() - older_than, "", "") if older_than is not None else None
-        rows = [JobRow.model_validate(v) for _, v in self.store.items(INDEX_PREFIX, stop=stop)]
-        wanted = JobStatus(status) if status is not None else None
-        return [row for row in rows if row.status.terminal and (wanted is None or row.status is wanted)]
+        items = self.store.items(INDEX_PREFIX, stop=stop, where=self._where(None, status))
+        return [row for row in (JobRow.model_validate(v) for _, v in items) if row.status.terminal]
 
     def purge(self, *, older_than: timedelta | None = None, status: JobStatus | str | None = None) -> int:
         """Delete finished jobs older than ``older_than`` and/or with ``status``; returns how many.

@@ -42,12 +42,14 @@ class KVStore(Protocol):
         prefix: str = "",
         *,
         stop: str | None = None,
+        where: Mapping[str, Any] | None = None,
         reverse: bool = False,
         limit: int | None = None,
         offset: int = 0,
     ) -> list[tuple[str, Any]]: ...
     def keys(self, prefix: str = "", *, stop: str | None = None) -> list[str]: ...
-    def count(self, prefix: str = "") -> int: ...
+    def count(self, prefix: str = "", *, where: Mapping[str, Any] | None = None) -> int: ...
+    def count_by(self, field: str, prefix: str = "") -> dict[Any, int]: ...
 
 
 def _encode(value: Any) -> str:
@@ -61,6 +63,11 @@ def _decode(raw: Any, key: str = "?") -> Any:
         return json.loads(raw)
     except ValueError:
         raise CorruptRecordError(f"The stored value of {key!r} is not valid JSON; it was refused.") from None
+
+
+def _check_field(field: str) -> None:
+    if not _TABLE_NAME.fullmatch(field):
+        raise ValueError(f"field names are lower-case identifiers, not {field!r}")
 
 
 def _prefix_end(prefix: str) -> str:
@@ -162,16 +169,18 @@ class SqliteKV:
         prefix: str = "",
         *,
         stop: str | None = None,
+        where: Mapping[str, Any] | None = None,
         reverse: bool = False,
         limit: int | None = None,
         offset: int = 0,
     ) -> list[tuple[str, Any]]:
         """Items whose key starts with ``prefix`` (and is below ``stop``), in key order.
 
-        A range scan on the primary key. A value that is not JSON is skipped with a warning, so
+        A range scan on the primary key; ``where`` keeps values whose top-level fields equal the
+        given ones (filtered inside SQLite). A value that is not JSON is skipped with a warning, so
         one bad record cannot hide the rest.
         """
-        where, args = self._range(prefix, stop)
+        where, args = self._range(prefix, stop, where)
         order = "DESC" if reverse else "ASC"
         sql = f"SELECT key, value FROM {self._t}{where} ORDER BY key {order} LIMIT ? OFFSET ?"
         out = []
@@ -186,20 +195,36 @@ class SqliteKV:
         where, args = self._range(prefix, stop)
         return [row[0] for row in self._c.conn.select(f"SELECT key FROM {self._t}{where} ORDER BY key", args)]
 
-    def count(self, prefix: str = "") -> int:
-        where, args = self._range(prefix)
-        row = self._c.conn.select_one(f"SELECT COUNT(*) FROM {self._t}{where}", args)
+    def count(self, prefix: str = "", *, where: Mapping[str, Any] | None = None) -> int:
+        sql, args = self._range(prefix, None, where)
+        row = self._c.conn.select_one(f"SELECT COUNT(*) FROM {self._t}{sql}", args)
         return int(row[0]) if row else 0
 
+    def count_by(self, field: str, prefix: str = "") -> dict[Any, int]:
+        """How many values under ``prefix`` have each value of a top-level field (in SQLite)."""
+        _check_field(field)
+        sql, args = self._range(prefix)
+        rows = self._c.conn.select(
+            f"SELECT json_extract(value, '$.{field}'), COUNT(*) FROM {self._t}{sql} GROUP BY 1", args
+        )
+        return {value: int(n) for value, n in rows}
+
     @staticmethod
-    def _range(prefix: str, stop: str | None = None) -> tuple[str, tuple[str, ...]]:
-        clauses, args = [], []
+    def _range(
+        prefix: str, stop: str | None = None, where: Mapping[str, Any] | None = None
+    ) -> tuple[str, tuple[Any, ...]]:
+        clauses: list[str] = []
+        args: list[Any] = []
         if prefix:
             clauses += ["key >= ?", "key < ?"]
             args += [prefix, _prefix_end(prefix)]
         if stop is not None:
             clauses.append("key < ?")
             args.append(stop)
+        for field, value in (where or {}).items():
+            _check_field(field)
+            clauses.append(f"json_extract(value, '$.{field}') = ?")
+            args.append(value)
         return (" WHERE " + " AND ".join(clauses) if clauses else ""), tuple(args)
 
     # -- writes (each commits before it returns)

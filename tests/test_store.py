@@ -157,3 +157,16 @@ def test_open_store_returns_one_instance_per_file(tmp_path: Path) -> None:
     assert open_store(tmp_path / "one.sqlite") is first
     first.close()
     assert open_store(tmp_path / "one.sqlite") is not first
+
+
+def test_where_and_count_by_filter_on_json_fields_inside_sqlite(store: SqliteKV) -> None:
+    """items(where=...) and count(where=...) keep matching values; count_by groups by a field."""
+    store.set_many(
+        {f"index:{i}": {"status": "error" if i % 3 == 0 else "complete", "domain": f"d{i % 2}.com"} for i in range(9)}
+    )
+    store.set("other:1", {"status": "error"})
+    assert [k for k, _ in store.items("index:", where={"status": "error"})] == ["index:0", "index:3", "index:6"]
+    assert store.count("index:", where={"status": "error", "domain": "d0.com"}) == 2
+    assert store.count_by("status", "index:") == {"complete": 6, "error": 3}
+    with pytest.raises(ValueError):
+        store.count_by("status') OR 1=1 --", "index:")
