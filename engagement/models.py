@@ -186,6 +186,9 @@ class MeetingInsights(BaseModel):
     risks: list[Insight] = Field(default_factory=list)
     roles: list[PersonRole] = Field(default_factory=list)
     next_steps: list[Insight] = Field(default_factory=list)
+    # Who spoke (display name, e-mail), kept with the cached analysis so a re-run that skips the
+    # transcript still counts who spoke. Filled by the pipeline, not by the analyser.
+    speakers: list[tuple[str, str | None]] = Field(default_factory=list)
 
 
 class Theme(BaseModel):

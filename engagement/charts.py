@@ -1,0 +1,465 @@
+"""Pure Plotly builders: an ``EngagementSummary`` in, a ``go.Figure`` out (only pages call ``st.plotly_chart``)."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import plotly.graph_objects as go
+
+from engagement.models import EngagementSummary, Person, Side, Theme
+
+__all__ = [
+    "ACCENT_COLOUR",
+    "OTHERS_COLOUR",
+    "SIDE_COLOURS",
+    "SIDE_LABELS",
+    "apply_theme",
+    "engagement_timeline",
+    "meetings_over_time",
+    "people_by_meetings",
+    "themes_by_mentions",
+]
+
+# ---------------------------------------------------------------- palette
+# Okabe-Ito hues, darkened where needed so every mark has at least 3:1 contrast on white (WCAG 1.4.11)
+# and every text colour at least 4.5:1. Customer (blue) and our side (vermillion) stay apart for the
+# common colour-vision deficiencies; the legend and hover name the side too, so colour is never the only cue.
+
+SIDE_COLOURS: dict[Side, str] = {
+    Side.CUSTOMER: "#0072B2",  # blue, 5.2:1
+    Side.INTERNAL: "#C25400",  # vermillion, 4.6:1
+    Side.THIRD_PARTY: "#008060",  # bluish green, 4.9:1
+    Side.PERSONAL: "#B8478A",  # reddish purple, 4.9:1
+    Side.UNKNOWN: "#5F6B7A",  # slate, 5.4:1
+}
+SIDE_LABELS: dict[Side, str] = {
+    Side.CUSTOMER: "Customer",
+    Side.INTERNAL: "Our team",
+    Side.THIRD_PARTY: "Third party",
+    Side.PERSONAL: "Personal e-mail",
+    Side.UNKNOWN: "Unknown",
+}
+ACCENT_COLOUR = "#0072B2"  # single-series charts (meetings, themes)
+OTHERS_COLOUR = "#8C8C8C"  # the "N others" bar, also hatched so it never reads as a side
+TEXT_COLOUR = "#1F2933"
+MUTED_COLOUR = "#52606D"
+GRID_COLOUR = "#E4E7EB"
+FONT_FAMILY = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
+
+LABEL_MAX = 32  # characters of a bar label before it is truncated (the full text stays in the hover)
+HOVER_TITLES_MAX = 3  # meeting titles listed in a theme's hover
+
+
+@dataclass(frozen=True)
+class FontSizes:
+    """Font sizes in px for one viewing mode.
+
+    Attributes:
+        base / title / tick / axis_title / hover / legend / annotation: sizes of those texts.
+        bar: vertical px per bar of a horizontal bar chart (its height grows with the items).
+        min_height / plot_height: smallest height of a bar list; height of a fixed-size chart.
+    """
+
+    base: int
+    title: int
+    tick: int
+    axis_title: int
+    hover: int
+    legend: int
+    annotation: int
+    bar: int
+    min_height: int
+    plot_height: int
+
+
+SCREEN = FontSizes(
+    base=14,
+    title=20,
+    tick=13,
+    axis_title=14,
+    hover=13,
+    legend=13,
+    annotation=16,
+    bar=26,
+    min_height=300,
+    plot_height=380,
+)
+PROJECTOR = FontSizes(
+    base=20,
+    title=30,
+    tick=20,
+    axis_title=22,
+    hover=20,
+    legend=20,
+    annotation=26,
+    bar=42,
+    min_height=440,
+    plot_height=560,
+)
+
+
+def _sizes(presentation: bool) -> FontSizes:
+    return PROJECTOR if presentation else SCREEN
+
+
+# ---------------------------------------------------------------- text from data
+# Plotly renders a small HTML subset (<b>, <br>, <a href>, <span style>) in titles, ticks and hovers, so
+# any text that came from a meeting or the model is escaped. quote=False: plotly.js decodes &amp; &lt; &gt;
+# but not &quot;, and quotes are harmless once no tag can open.
+
+
+def _plain(text: object) -> str:
+    """Data text as one line: whitespace collapsed, nothing else changed."""
+    return " ".join(str(text if text is not None else "").split())
+
+
+def _esc(text: object) -> str:
+    """Data text made safe for Plotly's HTML subset."""
+    return html.escape(_plain(text), quote=False)
+
+
+def _truncate(text: object, limit: int = LABEL_MAX) -> str:
+    """A label at most ``limit`` characters long, escaped (truncated first so no entity is cut in half)."""
+    plain = _plain(text)
+    if len(plain) > limit:
+        plain = plain[: limit - 1].rstrip() + "…"
+    return html.escape(plain, quote=False)
+
+
+def _unique_labels(texts: Iterable[str]) -> list[str]:
+    """Truncated, escaped labels; a repeated one gets " (2)", " (3)"... (bar categories must be unique)."""
+    seen: dict[str, int] = {}
+    labels = []
+    for text in texts:
+        label = _truncate(text)
+        n = seen.get(label, 0) + 1
+        seen[label] = n
+        labels.append(label if n == 1 else f"{label} ({n})")
+    return labels
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def _month_label(month: str) -> str:
+    """``2026-05`` → ``May 2026`` (unparseable text is shown as it is, escaped)."""
+    try:
+        return datetime.strptime(month, "%Y-%m").strftime("%b %Y")
+    except ValueError:
+        return _esc(month)
+
+
+# ---------------------------------------------------------------- theme
+
+
+def apply_theme(fig: go.Figure, presentation: bool = False) -> go.Figure:
+    """Apply the app's look to ``fig`` in place (and return it): fonts, colours, grid, hover.
+
+    ``presentation`` switches to projector sizes (title 30px, ticks 20px). Heights are the builders'
+    business, since only they know how many bars there are.
+    """
+    s = _sizes(presentation)
+    fig.update_layout(
+        template="plotly_white",
+        font={"family": FONT_FAMILY, "size": s.base, "color": TEXT_COLOUR},
+        title={"font": {"size": s.title, "color": TEXT_COLOUR}, "x": 0, "xanchor": "left", "y": 0.98, "yanchor": "top"},
+        hoverlabel={"font": {"size": s.hover, "family": FONT_FAMILY}, "bgcolor": "white", "bordercolor": MUTED_COLOUR},
+        legend={"font": {"size": s.legend}, "title": {"font": {"size": s.legend}}},
+        paper_bgcolor="white",
+        plot_bgcolor="white",
+        margin={"l": 16, "r": 24, "t": s.title * 3 + 8, "b": 16},
+        bargap=0.25,
+    )
+    axis = {
+        "tickfont": {"size": s.tick, "color": TEXT_COLOUR},
+        "title": {"font": {"size": s.axis_title, "color": TEXT_COLOUR}},
+        "gridcolor": GRID_COLOUR,
+        "linecolor": MUTED_COLOUR,
+        "zerolinecolor": GRID_COLOUR,
+        "automargin": True,
+    }
+    fig.update_xaxes(**axis)
+    fig.update_yaxes(**axis)
+    fig.update_annotations(font={"size": s.annotation, "color": MUTED_COLOUR})
+    return fig
+
+
+def _empty(title: str, x_title: str, y_title: str, message: str, presentation: bool) -> go.Figure:
+    """A figure that says why there is nothing to draw, with the chart's title and axis labels kept."""
+    fig = go.Figure()
+    fig.add_annotation(text=message, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False)
+    fig.update_layout(title={"text": title}, height=_sizes(presentation).min_height)
+    fig.update_xaxes(title={"text": x_title}, showticklabels=False, showgrid=False, zeroline=False, showline=False)
+    fig.update_yaxes(title={"text": y_title}, showticklabels=False, showgrid=False, zeroline=False, showline=False)
+    return apply_theme(fig, presentation)
+
+
+def _no_meetings(summary: EngagementSummary) -> bool:
+    return summary.meetings_count <= 0 and not summary.meetings and not any(m.count for m in summary.meetings_by_month)
+
+
+NO_MEETINGS = "No meetings in this period"
+
+
+def _bar_height(items: int, presentation: bool, legend: bool = False) -> int:
+    s = _sizes(presentation)
+    chrome = s.title * 3 + s.tick * 4 + (s.legend * 3 if legend else 0)
+    return max(s.min_height, chrome + s.bar * items)
+
+
+# ---------------------------------------------------------------- meetings per month
+
+
+def _months_between(first: str, last: str) -> list[str]:
+    y, m = int(first[:4]), int(first[5:7])
+    end = (int(last[:4]), int(last[5:7]))
+    months = []
+    while (y, m) <= end:
+        months.append(f"{y:04d}-{m:02d}")
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return months
+
+
+def _monthly_counts(summary: EngagementSummary) -> list[tuple[str, int]]:
+    """Every month from the first to the last, zero months included, whatever gaps the input has."""
+    counts: dict[str, int] = {}
+    if summary.meetings_by_month:
+        for row in summary.meetings_by_month:
+            counts[row.month] = counts.get(row.month, 0) + row.count
+    else:  # an older record: count the meeting list instead
+        for meeting in summary.meetings:
+            month = (meeting.date or meeting.started_at)[:7]
+            counts[month] = counts.get(month, 0) + 1
+    valid = sorted(k for k in counts if len(k) == 7 and k[:4].isdigit() and k[4] == "-" and k[5:].isdigit())
+    if not valid or len(valid) != len(counts):
+        return sorted(counts.items())
+    return [(month, counts.get(month, 0)) for month in _months_between(valid[0], valid[-1])]
+
+
+def meetings_over_time(summary: EngagementSummary, presentation: bool = False) -> go.Figure:
+    """Bars of meetings per month, months without meetings shown as zero; hover "May 2026: 3 meetings"."""
+    title, x_title, y_title = "Meetings per month", "Month", "Meetings"
+    rows = _monthly_counts(summary)
+    if not rows or _no_meetings(summary):
+        return _empty(title, x_title, y_title, NO_MEETINGS, presentation)
+    labels = [_month_label(month) for month, _ in rows]
+    counts = [count for _, count in rows]
+    fig = go.Figure(
+        go.Bar(
+            x=labels,
+            y=counts,
+            marker={"color": ACCENT_COLOUR},
+            hovertext=[f"{label}: {_plural(count, 'meeting')}" for label, count in zip(labels, counts, strict=True)],
+            hoverinfo="text",
+            name="Meetings",
+        )
+    )
+    fig.update_layout(title={"text": title}, height=_sizes(presentation).plot_height, showlegend=False)
+    fig.update_xaxes(title={"text": x_title}, type="category", categoryorder="array", categoryarray=labels)
+    fig.update_yaxes(
+        title={"text": y_title}, rangemode="tozero", tickformat=",d", dtick=1 if max(counts) <= 6 else None
+    )
+    return apply_theme(fig, presentation)
+
+
+# ---------------------------------------------------------------- people
+
+
+def _person_hover(person: Person) -> str:
+    lines = [f"<b>{_esc(person.name)}</b>"]
+    if person.role:
+        lines.append(f"Role: {_esc(person.role)}")
+    lines.append(f"Side: {SIDE_LABELS[person.side]}")
+    lines.append(f"{_plural(person.count, 'meeting')}: invited to {person.invited}, spoke in {person.spoke_in}")
+    if person.first_seen or person.last_seen:
+        lines.append(f"First seen {_esc(person.first_seen or '?')}, last seen {_esc(person.last_seen or '?')}")
+    return "<br>".join(lines)
+
+
+def _others_hover(noun: str, counts: Sequence[int], unit: str) -> str:
+    low, high = min(counts), max(counts)
+    spread = str(high) if low == high else f"{low}–{high}"
+    return f"<b>{len(counts)} other {noun}</b><br>{spread} {unit} each<br>{sum(counts)} {unit} in total"
+
+
+def _others_label(n: int, labels: Sequence[str]) -> str:
+    """ "N others", kept apart from a named bar that happens to read the same."""
+    label = f"{n} others"
+    while label in labels:
+        label += " "
+    return label
+
+
+def _add_others_bar(fig: go.Figure, label: str, counts: Sequence[int], noun: str, unit: str) -> None:
+    # The bar's length is the largest count among the rest, not their sum: a sum would dwarf the named
+    # bars it sits under. The hover and the bar's text say what it stands for.
+    low, high = min(counts), max(counts)
+    fig.add_trace(
+        go.Bar(
+            x=[high],
+            y=[label],
+            orientation="h",
+            name=label,
+            marker={"color": OTHERS_COLOUR, "pattern": {"shape": "/", "fgcolor": "white", "solidity": 0.2}},
+            text=[f"≤{high} each" if low != high else f"{high} each"],
+            textposition="auto",
+            hovertext=[_others_hover(noun, counts, unit)],
+            hoverinfo="text",
+            showlegend=False,
+        )
+    )
+
+
+def people_by_meetings(summary: EngagementSummary, top: int = 12, presentation: bool = False) -> go.Figure:
+    """Horizontal bars of people by meetings attended, coloured by side; beyond ``top`` one "N others" bar."""
+    title, x_title, y_title = "People by meetings attended", "Meetings attended", "Person"
+    if _no_meetings(summary):
+        return _empty(title, x_title, y_title, NO_MEETINGS, presentation)
+    people = sorted(summary.people, key=lambda p: (-p.count, _plain(p.name).casefold(), p.key))
+    if not people:
+        return _empty(title, x_title, y_title, "No people in these meetings", presentation)
+    top = max(1, top)
+    shown, rest = people[:top], people[top:]
+    labels = _unique_labels(p.name or p.email or p.key for p in shown)
+    others_label = _others_label(len(rest), labels)
+    order = [*labels, others_label] if rest else labels
+
+    fig = go.Figure()
+    for side in Side:  # one trace a side gives a legend entry a side, in a fixed order
+        rows = [(label, p) for label, p in zip(labels, shown, strict=True) if p.side is side]
+        if not rows:
+            continue
+        fig.add_trace(
+            go.Bar(
+                x=[p.count for _, p in rows],
+                y=[label for label, _ in rows],
+                orientation="h",
+                name=SIDE_LABELS[side],
+                marker={"color": SIDE_COLOURS[side]},
+                hovertext=[_person_hover(p) for _, p in rows],
+                hoverinfo="text",
+            )
+        )
+    if rest:
+        _add_others_bar(fig, others_label, [p.count for p in rest], "people", "meetings")
+    fig.update_layout(
+        title={"text": title},
+        height=_bar_height(len(order), presentation, legend=True),
+        barmode="overlay",  # one bar per category; overlay keeps each centred on its row
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "left", "x": 0, "title": {"text": ""}},
+    )
+    fig.update_yaxes(
+        title={"text": y_title}, type="category", categoryorder="array", categoryarray=order, autorange="reversed"
+    )
+    fig.update_xaxes(title={"text": x_title}, rangemode="tozero", tickformat=",d")
+    return apply_theme(fig, presentation)
+
+
+# ---------------------------------------------------------------- themes
+
+
+def _theme_hover(theme: Theme, titles: dict[int, str]) -> str:
+    lines = [f"<b>{_esc(theme.topic)}</b>", f"Raised in {_plural(theme.mentions, 'meeting')}"]
+    named = [titles[rid] for rid in theme.meetings if rid in titles]
+    for title in named[:HOVER_TITLES_MAX]:
+        lines.append(f"• {_truncate(title, 60)}")
+    if len(named) > HOVER_TITLES_MAX:
+        lines.append(f"and {len(named) - HOVER_TITLES_MAX} more")
+    return "<br>".join(lines)
+
+
+def themes_by_mentions(summary: EngagementSummary, top: int = 10, presentation: bool = False) -> go.Figure:
+    """Horizontal bars of themes by mentions (meetings that raised them); beyond ``top`` one "N others" bar."""
+    title, x_title, y_title = "Themes by mentions", "Meetings that raised the theme", "Theme"
+    if _no_meetings(summary):
+        return _empty(title, x_title, y_title, NO_MEETINGS, presentation)
+    themes = sorted(summary.themes, key=lambda t: (-t.mentions, _plain(t.topic).casefold()))
+    if not themes:
+        return _empty(title, x_title, y_title, "No themes found in these meetings", presentation)
+    top = max(1, top)
+    shown, rest = themes[:top], themes[top:]
+    labels = _unique_labels(t.topic for t in shown)
+    titles = {m.recording_id: m.title for m in summary.meetings}
+    order = [*labels, _others_label(len(rest), labels)] if rest else labels
+
+    fig = go.Figure(
+        go.Bar(
+            x=[t.mentions for t in shown],
+            y=labels,
+            orientation="h",
+            name="Themes",
+            marker={"color": ACCENT_COLOUR},
+            hovertext=[_theme_hover(t, titles) for t in shown],
+            hoverinfo="text",
+            showlegend=False,
+        )
+    )
+    if rest:
+        _add_others_bar(fig, order[-1], [t.mentions for t in rest], "themes", "mentions")
+    fig.update_layout(
+        title={"text": title}, height=_bar_height(len(order), presentation), barmode="overlay", showlegend=False
+    )
+    fig.update_yaxes(
+        title={"text": y_title}, type="category", categoryorder="array", categoryarray=order, autorange="reversed"
+    )
+    fig.update_xaxes(title={"text": x_title}, rangemode="tozero", tickformat=",d")
+    return apply_theme(fig, presentation)
+
+
+# ---------------------------------------------------------------- timeline
+
+
+def _when(text: str) -> datetime | date | None:
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        try:
+            return date.fromisoformat(text[:10])
+        except ValueError:
+            return None
+
+
+def engagement_timeline(summary: EngagementSummary, presentation: bool = False) -> go.Figure:
+    """Each meeting a dot: when it happened against how many customer people attended."""
+    title, x_title, y_title = "Meetings over time", "Date", "Customer attendees"
+    if _no_meetings(summary) or not summary.meetings:
+        return _empty(title, x_title, y_title, NO_MEETINGS, presentation)
+    points = []
+    for meeting in summary.meetings:
+        when = _when(meeting.started_at or meeting.date) or _when(meeting.date)
+        if when is None:
+            continue
+        people = ", ".join(_esc(name) for name in meeting.customer_people[:6]) or "none"
+        if len(meeting.customer_people) > 6:
+            people += f" and {len(meeting.customer_people) - 6} more"
+        duration = f", {meeting.duration_min} min" if meeting.duration_min is not None else ""
+        hover = f"<b>{_truncate(meeting.title, 60)}</b><br>{_esc(meeting.date)}{duration}<br>Customer: {people}"
+        points.append((when, len(meeting.customer_people), hover))
+    if not points:
+        return _empty(title, x_title, y_title, NO_MEETINGS, presentation)
+    s = _sizes(presentation)
+    fig = go.Figure(
+        go.Scatter(
+            x=[p[0] for p in points],
+            y=[p[1] for p in points],
+            mode="markers",
+            marker={"color": SIDE_COLOURS[Side.CUSTOMER], "size": s.tick, "line": {"color": "white", "width": 1}},
+            hovertext=[p[2] for p in points],
+            hoverinfo="text",
+            name="Meetings",
+            showlegend=False,
+        )
+    )
+    fig.update_layout(title={"text": title}, height=s.plot_height)
+    fig.update_xaxes(title={"text": x_title}, type="date")
+    fig.update_yaxes(
+        title={"text": y_title},
+        rangemode="tozero",
+        tickformat=",d",
+        dtick=1 if max(p[1] for p in points) <= 6 else None,
+    )
+    return apply_theme(fig, presentation)
