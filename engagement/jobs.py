@@ -210,7 +210,7 @@ class JobService:
         return record.run_id
 
     def find_running(self, domain: str, options: JobOptions) -> JobRecord | None:
-        for _, value in self.store.items(f"{RECORD_PREFIX}{domain}:"):
+        for _, value in self.store.items(f"{RECORD_PREFIX}{domain}:", where={"status": JobStatus.PROCESSING.value}):
             record = self._checked(JobRecord.model_validate(value))
             if record.status is JobStatus.PROCESSING and record.options == options:
                 return record
@@ -382,9 +382,7 @@ class JobService:
     def recover_stale(self) -> int:
         """At start-up: end every ``processing`` job whose process is gone or silent. Returns how many."""
         count = 0
-        for _, value in self.store.items(RECORD_PREFIX):
-            if value.get("status") != JobStatus.PROCESSING.value:
-                continue
+        for _, value in self.store.items(RECORD_PREFIX, where={"status": JobStatus.PROCESSING.value}):
             record = self._checked(JobRecord.model_validate(value))
             count += record.status is JobStatus.ERROR
         if count:
@@ -429,9 +427,7 @@ class JobService:
     ) -> JobRecord | None:
         """The newest completed job for the domain (and options), if younger than ``max_age``."""
         best: JobRecord | None = None
-        for _, value in self.store.items(f"{RECORD_PREFIX}{domain}:"):
-            if value.get("status") != JobStatus.COMPLETE.value:
-                continue
+        for _, value in self.store.items(f"{RECORD_PREFIX}{domain}:", where={"status": JobStatus.COMPLETE.value}):
             record = JobRecord.model_validate(value)
             if options is not None and record.options != options:
                 continue
