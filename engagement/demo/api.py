@@ -1,0 +1,267 @@
+"""FathomAPI: Fathom's read endpoints, in process, over a list of Fathom Meeting objects.
+
+It answers ``httpx.Request`` with ``httpx.Response`` the way ``shared/reference/fathom-openapi.yaml``
+documents: ``GET /meetings`` (filters, opaque cursors, pages of ten, newest first, the include
+flags) and ``GET /recordings/{id}/transcript`` and ``/summary``. Demo mode serves the bundled
+accounts through it with ``httpx.MockTransport``; the tests' loopback server wraps the same object.
+Where the real API is vaguer than a fake can be, the choice is written down:
+
+* A meeting matches ``calendar_invitees_domains[]`` when any invitee's ``email_domain`` equals one of
+  the values (case-insensitive). Fathom associates a meeting with a single company instead.
+* ``created_after`` is inclusive and ``created_before`` exclusive: ``[after, before)``.
+* A query parameter the spec does not list is refused with 400, so a client typo shows up in tests.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import re
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+PAGE_SIZE = 10
+INCLUDE_FIELDS = {
+    "include_transcript": "transcript",
+    "include_summary": "default_summary",
+    "include_action_items": "action_items",
+    "include_highlights": "highlights",
+    "include_crm_matches": "crm_matches",
+}
+_LIST_PARAMS = {
+    "calendar_invitees_domains[]",
+    "calendar_invitees_domains_type",
+    "created_after",
+    "created_before",
+    "cursor",
+    "meeting_type",
+    "recorded_by[]",
+    "teams[]",
+    *INCLUDE_FIELDS,
+}
+_DOMAINS_TYPES = {"all", "only_internal", "one_or_more_external"}
+_ROUTE = re.compile(
+    r"^(?P<prefix>.*?)/(?:(?P<meetings>meetings)|recordings/(?P<id>[^/]+)/(?P<kind>transcript|summary))/?$"
+)
+
+
+class _BadRequest(Exception):
+    """A query the endpoint refuses with 400."""
+
+
+def _parse_time(name: str, value: str) -> datetime:
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise _BadRequest(f"{name} must be an ISO 8601 timestamp such as 2025-01-01T00:00:00Z, not {value!r}") from None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def _flag(name: str, values: list[str]) -> bool:
+    value = values[-1].lower()
+    if value not in ("true", "false"):
+        raise _BadRequest(f"{name} must be true or false, not {values[-1]!r}")
+    return value == "true"
+
+
+class FathomAPI:
+    """An in-process Fathom External API over ``meetings`` (full Meeting objects, every field filled).
+
+    Attributes:
+        calls: requests received per route below the base path (``/meetings``, ``/recordings/1/transcript``;
+            the full path when it matches no route), whatever the answer.
+        api_key: the only key accepted; ``None`` accepts any non-empty key.
+        latency_s: time every request takes, to make benchmarks honest.
+    """
+
+    def __init__(
+        self,
+        meetings: Iterable[Mapping[str, Any]],
+        *,
+        api_key: str | None = None,
+        base_path: str | None = "/external/v1",
+        page_size: int = PAGE_SIZE,
+        latency_s: float = 0.0,
+    ) -> None:
+        self.api_key = api_key
+        self.base_path = base_path.rstrip("/") if base_path is not None else None
+        self.page_size = page_size
+        self.latency_s = latency_s
+        self.calls: Counter[str] = Counter()
+        self._lock = threading.Lock()
+        items = [dict(m) for m in meetings]
+        by_id: dict[int, dict[str, Any]] = {}
+        for meeting in items:
+            rid = meeting["recording_id"]
+            if rid in by_id:
+                raise ValueError(f"two meetings have recording_id {rid}")
+            by_id[rid] = meeting
+        # Newest first, ties broken by id so pages are stable.
+        self._meetings = sorted(
+            items, key=lambda m: (_parse_time("created_at", m["created_at"]), m["recording_id"]), reverse=True
+        )
+        self._by_id = by_id
+
+    @property
+    def meetings(self) -> list[dict[str, Any]]:
+        """The stored meetings, newest first (the API's own order)."""
+        return list(self._meetings)
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        return self.handle(request)
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        """Answer one request as the Fathom External API would."""
+        if self.latency_s > 0:
+            time.sleep(self.latency_s)
+        path = request.url.path
+        match = _ROUTE.match(path)
+        known = match is not None and (self.base_path is None or match["prefix"] == self.base_path)
+        route = path[len(match["prefix"]) :] if match is not None and known else path
+        with self._lock:
+            self.calls[route] += 1
+        if not self._authorised(request):
+            return _error(401, "Unauthorized - missing or invalid API key (X-Api-Key header or Bearer token).")
+        if match is None or not known:
+            return _error(404, f"Not found: {path}")
+        if request.method != "GET":
+            return _error(405, f"{request.method} is not supported on {path}", headers={"Allow": "GET"})
+        query: dict[str, list[str]] = {}
+        for key, value in request.url.params.multi_items():
+            query.setdefault(key, []).append(value)
+        try:
+            if match["meetings"]:
+                return _ok(self._list(query))
+            try:
+                recording_id = int(match["id"])
+            except ValueError:
+                raise _BadRequest(f"recording_id must be an integer, not {match['id']!r}") from None
+            meeting = self._by_id.get(recording_id)
+            unknown = set(query) - {"destination_url"}
+            if unknown:
+                raise _BadRequest(f"unknown query parameter {sorted(unknown)[0]!r}")
+            if meeting is None:
+                return _error(404, f"Not found: recording {recording_id}")
+            if "destination_url" in query:
+                return _ok({"destination_url": query["destination_url"][-1]})
+            if match["kind"] == "transcript":
+                return _ok({"transcript": meeting.get("transcript") or []})
+            summary = meeting.get("default_summary") or {"template_name": None, "markdown_formatted": None}
+            return _ok({"summary": summary})
+        except _BadRequest as exc:
+            return _error(400, f"Bad request - {exc}")
+
+    # ------------------------------------------------------------ auth
+
+    def _authorised(self, request: httpx.Request) -> bool:
+        key = request.headers.get("X-Api-Key", "").strip()
+        if not key:
+            scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+            key = token.strip() if scheme.lower() == "bearer" else ""
+        if not key:
+            return False
+        if self.api_key is None:
+            return True
+        return hmac.compare_digest(key.encode(), self.api_key.encode())
+
+    # ------------------------------------------------------------ GET /meetings
+
+    def _list(self, query: dict[str, list[str]]) -> dict[str, Any]:
+        unknown = set(query) - _LIST_PARAMS
+        if unknown:
+            raise _BadRequest(f"unknown query parameter {sorted(unknown)[0]!r}")
+        domains = {d.strip().lower() for d in query.get("calendar_invitees_domains[]", []) if d.strip()}
+        domains_type = query.get("calendar_invitees_domains_type", ["all"])[-1]
+        if domains_type not in _DOMAINS_TYPES:
+            raise _BadRequest(f"calendar_invitees_domains_type must be one of {sorted(_DOMAINS_TYPES)}")
+        after = _parse_time("created_after", query["created_after"][-1]) if "created_after" in query else None
+        before = _parse_time("created_before", query["created_before"][-1]) if "created_before" in query else None
+        recorded_by = {e.lower() for e in query.get("recorded_by[]", [])}
+        teams = set(query.get("teams[]", []))
+        meeting_type = query.get("meeting_type", [None])[-1]
+        flags = {name: _flag(name, query[name]) if name in query else False for name in INCLUDE_FIELDS}
+
+        filters = {k: sorted(v) for k, v in query.items() if k != "cursor" and k not in INCLUDE_FIELDS}
+        fingerprint = hashlib.sha256(json.dumps(filters, sort_keys=True).encode()).hexdigest()[:12]
+        offset = self._offset(query["cursor"][-1], fingerprint) if "cursor" in query else 0
+
+        def wanted(m: Mapping[str, Any]) -> bool:
+            invitees = m.get("calendar_invitees") or []
+            if domains and not any((i.get("email_domain") or "").lower() in domains for i in invitees):
+                return False
+            if domains_type != "all" and m.get("calendar_invitees_domains_type") != domains_type:
+                return False
+            created = _parse_time("created_at", m["created_at"])
+            if (after and created < after) or (before and created >= before):
+                return False
+            recorder = m.get("recorded_by") or {}
+            if recorded_by and (recorder.get("email") or "").lower() not in recorded_by:
+                return False
+            if teams and recorder.get("team") not in teams:
+                return False
+            return meeting_type is None or m.get("meeting_type") == meeting_type
+
+        matches = [m for m in self._meetings if wanted(m)]
+        page = matches[offset : offset + self.page_size]
+        end = offset + len(page)
+        next_cursor = self._cursor(end, fingerprint) if end < len(matches) else None
+        return {
+            "limit": self.page_size,
+            "next_cursor": next_cursor,
+            "items": [_shape(m, flags) for m in page],
+        }
+
+    @staticmethod
+    def _cursor(offset: int, fingerprint: str) -> str:
+        raw = json.dumps({"offset": offset, "filters": fingerprint}, separators=(",", ":")).encode()
+        return base64.urlsafe_b64encode(raw).decode()
+
+    @staticmethod
+    def _offset(cursor: str, fingerprint: str) -> int:
+        try:
+            data = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+            offset = data["offset"]
+            owner = data["filters"]
+        except (binascii.Error, ValueError, KeyError, TypeError):
+            raise _BadRequest("cursor is not one this API issued") from None
+        if not isinstance(offset, int) or offset < 0:
+            raise _BadRequest("cursor is not one this API issued")
+        if owner != fingerprint:
+            raise _BadRequest("cursor belongs to a listing with other filters; send the same filters with it")
+        return offset
+
+
+def _shape(meeting: Mapping[str, Any], flags: Mapping[str, bool]) -> dict[str, Any]:
+    """A meeting as the listing returns it: fields of include flags not sent are null."""
+    out = dict(meeting)
+    for flag, field in INCLUDE_FIELDS.items():
+        if not flags[flag]:
+            out[field] = None
+        elif out.get(field) is None and field in ("transcript", "action_items", "highlights"):
+            out[field] = []
+        else:
+            out.setdefault(field, None)
+    if not flags["include_transcript"]:
+        # Fathom matches invitees to speakers only when the transcript is included.
+        out["calendar_invitees"] = [
+            {**i, "matched_speaker_display_name": None} for i in meeting.get("calendar_invitees") or []
+        ]
+    return out
+
+
+def _ok(body: Any) -> httpx.Response:
+    return httpx.Response(200, json=body)
+
+
+def _error(status: int, message: str, headers: Mapping[str, str] | None = None) -> httpx.Response:
+    # The spec defines no error body; a short JSON message is what a person debugging would want.
+    return httpx.Response(status, json={"error": message}, headers=headers)

@@ -1,0 +1,536 @@
+"""FathomClient: the Fathom External API over HTTP in, our ``Meeting`` models out.
+
+Every request goes through :meth:`FathomClient._send`, the one place that counts requests, retries
+and turns HTTP failures into the ``FathomError`` tree; tests replace only the ``httpx`` transport.
+
+What comes back is checked against private pydantic models that mirror the spec's ``Meeting`` for
+every field the app reads (required keys, types, nullability). Fields the app does not read are not
+checked, so a change there cannot break a summary. The server-side company filter is trusted to
+narrow the listing, never to decide it: a meeting is kept only when one invitee's e-mail is at the
+domain.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Iterable
+from datetime import UTC, date, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from types import TracebackType
+from typing import Any, TypeVar
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from engagement.domains import domain_variants, email_at_domain, normalize_domain
+from engagement.errors import (
+    FathomAuthError,
+    FathomError,
+    FathomNotFoundError,
+    FathomPayloadError,
+    FathomUnavailableError,
+)
+from engagement.models import ActionItem, Invitee, Meeting, Recorder, TranscriptTurn
+from engagement.settings import DEFAULT_FATHOM_BASE_URL as DEFAULT_BASE_URL
+from engagement.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+USER_AGENT = f"engagement-summary/0.1 python-httpx/{httpx.__version__}"
+RETRY_STATUSES = frozenset({408, 429})  # plus every 5xx
+_MAX_EXPONENT = 62  # 2**62 * base is already past any cap; keeps the float finite
+
+# ---------------------------------------------------------------- backoff (pure)
+
+
+def compute_backoff(
+    attempt: int,
+    base: float,
+    cap: float,
+    retry_after: float | None = None,
+    *,
+    jitter: float | None = None,
+) -> float:
+    """Seconds to wait before retry number ``attempt`` (1 for the first retry).
+
+    With ``retry_after`` (the server's ``Retry-After``, in seconds) the wait is exactly that, capped at
+    ``cap``. Otherwise it is exponential, ``base * 2 ** (attempt - 1)``, plus up to ``base`` of random
+    jitter so that clients that failed together do not retry together, and never more than ``cap``.
+    ``jitter`` fixes the random part (tests).
+    """
+    if retry_after is not None:
+        return max(0.0, min(float(retry_after), cap))
+    exponential = base * 2 ** min(max(attempt - 1, 0), _MAX_EXPONENT)
+    if jitter is None:
+        jitter = random.uniform(0, base)
+    return max(0.0, min(exponential + jitter, cap))
+
+
+def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header: delay-seconds or an HTTP-date; ``None`` if unusable."""
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        pass
+    else:
+        return max(0.0, seconds) if seconds == seconds else None  # NaN is unusable
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    now = now or datetime.now(UTC)
+    return max(0.0, (when - now).total_seconds())
+
+
+# ---------------------------------------------------------------- Fathom's JSON (private mirror of the spec)
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class _Speaker(_Spec):
+    display_name: str
+    matched_calendar_invitee_email: str | None = None
+
+
+class _TranscriptItem(_Spec):
+    speaker: _Speaker
+    text: str
+    # The spec's pattern is HH:MM:SS; accept what parse_timestamp() reads, so a format drift is still usable.
+    timestamp: str = Field(pattern=r"^\d+(:\d{1,2}){1,2}$")
+
+
+class _MeetingSummary(_Spec):
+    template_name: str | None
+    markdown_formatted: str | None
+
+
+class _Assignee(_Spec):
+    name: str | None
+    email: str | None
+    team: str | None
+
+
+class _ActionItem(_Spec):
+    description: str
+    completed: bool
+    recording_timestamp: str
+    recording_playback_url: str
+    assignee: _Assignee
+
+
+class _Invitee(_Spec):
+    name: str | None
+    email: str | None
+    email_domain: str | None
+    is_external: bool
+
+
+class _FathomUser(_Spec):
+    name: str
+    email: str
+    team: str | None
+
+
+class _Meeting(_Spec):
+    recording_id: int
+    title: str
+    meeting_title: str | None
+    url: str
+    share_url: str
+    created_at: datetime
+    # Required by the spec; tolerated as null for recordings that had no calendar event.
+    scheduled_start_time: datetime | None
+    scheduled_end_time: datetime | None
+    recording_start_time: datetime | None
+    recording_end_time: datetime | None
+    calendar_invitees: list[_Invitee]
+    recorded_by: _FathomUser
+    # Present only when the matching include_* flag was sent; null otherwise.
+    transcript: list[_TranscriptItem] | None = None
+    default_summary: _MeetingSummary | None = None
+    action_items: list[_ActionItem] | None = None
+
+
+class _MeetingList(_Spec):
+    next_cursor: str | None
+    items: list[Any]
+
+
+class _TranscriptResponse(_Spec):
+    transcript: list[_TranscriptItem]
+
+
+class _SummaryResponse(_Spec):
+    summary: _MeetingSummary
+
+
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def _where(loc: Iterable[int | str]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _problem(exc: ValidationError, what: str, context: str = "") -> FathomPayloadError:
+    """The first schema problem, as a sentence naming the field."""
+    first = exc.errors()[0]
+    field = _where(first["loc"])
+    suffix = f" ({context})" if context else ""
+    if not field:
+        return FathomPayloadError(f"Fathom sent {what} that is not a JSON object{suffix}.")
+    if first["type"] == "missing":
+        return FathomPayloadError(f"Fathom sent {what} without {field}{suffix}.")
+    return FathomPayloadError(f"Fathom sent {what} with an invalid {field}{suffix}: {first['msg']}.")
+
+
+def _parse(model: type[_M], data: Any, what: str, context: str = "") -> _M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise _problem(exc, what, context) from None
+
+
+def to_meeting(item: Any, *, index: int | None = None) -> Meeting:
+    """Our ``Meeting`` from one Fathom Meeting object; ``FathomPayloadError`` names what breaks the schema."""
+    context = f"items[{index}]" if index is not None else ""
+    if isinstance(item, dict) and isinstance(item.get("recording_id"), int):
+        context = ", ".join(filter(None, [context, f"recording {item['recording_id']}"]))
+    raw = _parse(_Meeting, item, "a meeting", context)
+    return Meeting(
+        recording_id=raw.recording_id,
+        title=raw.meeting_title or raw.title,
+        url=raw.url,
+        share_url=raw.share_url,
+        created_at=raw.created_at,
+        scheduled_start_time=raw.scheduled_start_time,
+        scheduled_end_time=raw.scheduled_end_time,
+        recording_start_time=raw.recording_start_time,
+        recording_end_time=raw.recording_end_time,
+        invitees=tuple(
+            Invitee(name=i.name, email=i.email, email_domain=i.email_domain, is_external=i.is_external)
+            for i in raw.calendar_invitees
+        ),
+        recorded_by=Recorder(name=raw.recorded_by.name, email=raw.recorded_by.email, team=raw.recorded_by.team),
+        transcript=None if raw.transcript is None else _turns(raw.transcript),
+        summary_markdown=raw.default_summary.markdown_formatted if raw.default_summary else None,
+        action_items=None
+        if raw.action_items is None
+        else tuple(
+            ActionItem(
+                description=a.description,
+                assignee=a.assignee.name,
+                assignee_email=a.assignee.email,
+                timestamp=a.recording_timestamp,
+                url=a.recording_playback_url,
+                completed=a.completed,
+            )
+            for a in raw.action_items
+        ),
+    )
+
+
+def _turns(items: list[_TranscriptItem]) -> tuple[TranscriptTurn, ...]:
+    return tuple(
+        TranscriptTurn(
+            speaker=t.speaker.display_name,
+            email=t.speaker.matched_calendar_invitee_email,
+            timestamp=t.timestamp,
+            text=t.text,
+        )
+        for t in items
+    )
+
+
+def _utc_midnight(day: date) -> str:
+    return f"{day.isoformat()}T00:00:00Z"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+# ---------------------------------------------------------------- the client
+
+
+class FathomClient:
+    """Fathom's read endpoints, with retries, for one API key.
+
+    Attributes:
+        requests: HTTP requests actually sent by this client, every retry included (thread-safe).
+        last_list_pages: page requests the last :meth:`list_meetings` took (retries not counted).
+        max_retries: retries of one request after 429, 5xx, a time-out or a connection error.
+
+    The client owns ``http`` and closes it in :meth:`close`. It is safe to share between threads;
+    ``last_list_pages`` is then the figure of whichever listing finished last.
+    """
+
+    def __init__(
+        self,
+        http: httpx.Client,
+        *,
+        api_key: str,
+        base_url: str,
+        max_retries: int = 4,
+        backoff_base: float = 0.5,
+        backoff_max: float = 30.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if max_retries < 0:
+            raise ValueError("max_retries must be 0 or more")
+        self._http = http
+        # A key pasted with a trailing newline would otherwise fail inside h11 with the key in the message.
+        self._api_key = (api_key or "").strip()
+        self._base_url = base_url.rstrip("/")
+        self.max_retries = max_retries
+        self.backoff_base = backoff_base
+        self.backoff_max = backoff_max
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._requests = 0
+        self.last_list_pages = 0
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        transport: httpx.BaseTransport | None = None,
+        **options: Any,
+    ) -> FathomClient:
+        """A client for ``settings`` (key, base URL, time-out, retries); ``transport`` replaces the network."""
+        key = settings.fathom_api_key.strip()
+        http = httpx.Client(
+            transport=transport,
+            timeout=httpx.Timeout(settings.fathom_timeout_s),
+            headers={"X-Api-Key": key, "User-Agent": USER_AGENT, "Accept": "application/json"},
+        )
+        options.setdefault("max_retries", settings.fathom_max_retries)
+        return cls(http, api_key=key, base_url=settings.fathom_base_url, **options)
+
+    @property
+    def requests(self) -> int:
+        with self._lock:
+            return self._requests
+
+    @property
+    def base_url(self) -> str:
+        return self._base_url
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> FathomClient:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # ------------------------------------------------------------ endpoints
+
+    def list_meetings(
+        self,
+        domain: str,
+        *,
+        since: date | None = None,
+        until: date | None = None,
+        include_transcript: bool = False,
+        include_summary: bool = False,
+        include_action_items: bool = False,
+        on_page: Callable[[int, int], None] | None = None,
+    ) -> list[Meeting]:
+        """Every meeting a person at ``domain`` was invited to, newest first as Fathom orders them.
+
+        ``since`` and ``until`` are inclusive days in UTC. ``on_page(pages, meetings)`` is called after
+        each page with the pages read and the meetings kept so far.
+        """
+        domain = normalize_domain(domain)
+        params: list[tuple[str, str]] = [("calendar_invitees_domains[]", v) for v in domain_variants(domain)]
+        after = _utc_midnight(since) if since else None
+        before = _utc_midnight(until + timedelta(days=1)) if until else None
+        if after:
+            params.append(("created_after", after))
+        if before:
+            params.append(("created_before", before))
+        for flag, wanted in (
+            ("include_transcript", include_transcript),
+            ("include_summary", include_summary),
+            ("include_action_items", include_action_items),
+        ):
+            if wanted:
+                params.append((flag, "true"))
+        lower = datetime.fromisoformat(after) if after else None
+        upper = datetime.fromisoformat(before) if before else None
+
+        meetings: list[Meeting] = []
+        seen: set[int] = set()
+        cursors: set[str] = set()
+        cursor: str | None = None
+        pages = 0
+        while True:
+            page_params = params + ([("cursor", cursor)] if cursor else [])
+            response = self._send("/meetings", page_params, not_found=self._no_endpoint("/meetings"))
+            pages += 1
+            page = _parse(_MeetingList, self._json(response, "/meetings"), "a meeting list")
+            for index, item in enumerate(page.items):
+                meeting = to_meeting(item, index=index)
+                if meeting.recording_id in seen:
+                    continue  # cursor pages can overlap when meetings are added while we read
+                if not any(email_at_domain(i.email, domain) for i in meeting.invitees):
+                    continue
+                if (lower and meeting.created_at < lower) or (upper and meeting.created_at >= upper):
+                    continue
+                seen.add(meeting.recording_id)
+                meetings.append(meeting)
+            self.last_list_pages = pages
+            if on_page is not None:
+                on_page(pages, len(meetings))
+            cursor = page.next_cursor or None
+            if cursor is None:
+                break
+            if cursor in cursors:
+                raise FathomPayloadError(
+                    "Fathom sent the same page cursor twice; the listing was stopped to avoid an endless loop. "
+                    "Try again later."
+                )
+            cursors.add(cursor)
+        return meetings
+
+    def get_transcript(self, recording_id: int) -> tuple[TranscriptTurn, ...]:
+        """The transcript of one recording, turn by turn."""
+        path = f"/recordings/{int(recording_id)}/transcript"
+        response = self._send(path, [], not_found=self._no_recording(recording_id))
+        body = _parse(_TranscriptResponse, self._json(response, path), "a transcript", f"recording {recording_id}")
+        return _turns(body.transcript)
+
+    def get_summary(self, recording_id: int) -> str | None:
+        """Fathom's own summary of one recording, as Markdown (``None`` when it has none)."""
+        path = f"/recordings/{int(recording_id)}/summary"
+        response = self._send(path, [], not_found=self._no_recording(recording_id))
+        body = _parse(_SummaryResponse, self._json(response, path), "a summary", f"recording {recording_id}")
+        return body.summary.markdown_formatted
+
+    # ------------------------------------------------------------ the one place that sends
+
+    def _send(self, path: str, params: list[tuple[str, str]], *, not_found: str) -> httpx.Response:
+        """GET ``path``; retry what may pass (429, 5xx, time-outs, connection errors); raise the rest."""
+        url = self._base_url + path
+        headers = {"X-Api-Key": self._api_key, "Accept": "application/json"}
+        attempts = self.max_retries + 1
+        problem = ""
+        kind = "unavailable"
+        for attempt in range(1, attempts + 1):
+            try:
+                request = self._http.build_request("GET", url, params=tuple(params), headers=headers)
+            except httpx.InvalidURL:
+                raise FathomError(self._bad_base_url()) from None
+            with self._lock:
+                self._requests += 1
+            retry_after: float | None = None
+            try:
+                response = self._http.send(request)
+            except httpx.UnsupportedProtocol:
+                raise FathomError(self._bad_base_url()) from None
+            except httpx.LocalProtocolError:
+                # Our request could not be written (a control character in the key, say): retrying cannot help.
+                raise FathomError(
+                    "The request to Fathom could not be sent: FATHOM_API_KEY or FATHOM_BASE_URL holds characters "
+                    "that cannot go in a request. Copy the key again from Fathom → Settings → API Access."
+                ) from None
+            except httpx.TimeoutException:
+                problem, kind = "timed out", "unavailable"
+            except httpx.TransportError as exc:
+                # Only the type name: an exception's text can carry a header value.
+                problem, kind = f"connection failed: {type(exc).__name__}", "unreachable"
+            else:
+                status = response.status_code
+                if status < 300:
+                    return response
+                if status in (401, 403):
+                    raise FathomAuthError()
+                if status == 404:
+                    raise FathomNotFoundError(not_found)
+                if status == 429:
+                    problem, kind = "HTTP 429", "rate_limited"
+                    retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                elif status >= 500 or status in RETRY_STATUSES:
+                    problem, kind = f"HTTP {status}", "unavailable"
+                else:
+                    raise FathomError(self._refused(status, path, response))
+            if attempt == attempts:
+                break
+            delay = compute_backoff(attempt, self.backoff_base, self.backoff_max, retry_after)
+            logger.warning(
+                "Fathom GET %s: %s; retry %d of %d in %.2f s", path, problem, attempt, self.max_retries, delay
+            )
+            self._sleep(delay)
+        tried = _plural(attempts, "attempt")
+        if kind == "rate_limited":
+            message = (
+                f"Fathom kept refusing requests as too many after {tried} ({problem}). Wait a minute and try again."
+            )
+        elif kind == "unreachable":
+            message = (
+                f"Could not reach Fathom at {self._host()} after {tried} ({problem}). "
+                "Check the network connection and FATHOM_BASE_URL, then try again."
+            )
+        else:
+            message = f"Fathom did not answer after {tried} ({problem}). Try again in a few minutes."
+        raise FathomUnavailableError(message)
+
+    # ------------------------------------------------------------ messages
+
+    def _json(self, response: httpx.Response, path: str) -> Any:
+        try:
+            return response.json()
+        except ValueError:
+            kind = response.headers.get("Content-Type", "no content type").split(";")[0]
+            raise FathomPayloadError(
+                f"Fathom answered with something that is not JSON (GET {path}, HTTP {response.status_code}, {kind}). "
+                "Check FATHOM_BASE_URL, or try again later."
+            ) from None
+
+    def _refused(self, status: int, path: str, response: httpx.Response) -> str:
+        # Redact before cutting, so a key cut in half by the limit cannot slip through.
+        detail = self._redact(response.text).strip().replace("\n", " ")[:200]
+        detail = f": {detail}" if detail else ""
+        if 300 <= status < 400:
+            where = response.headers.get("Location", "another address")
+            return f"Fathom redirected GET {path} to {where}. Check FATHOM_BASE_URL."
+        if status == 400:
+            return (
+                f"Fathom refused the request as invalid (GET {path}, HTTP 400{detail}). "
+                "This is a bug in the app; please report it."
+            )
+        return f"Fathom refused the request (GET {path}, HTTP {status}{detail})."
+
+    def _bad_base_url(self) -> str:
+        return f"FATHOM_BASE_URL is not a web address ({self._base_url!r}); it should look like {DEFAULT_BASE_URL}."
+
+    def _redact(self, text: str) -> str:
+        return text.replace(self._api_key, "***") if self._api_key else text
+
+    def _host(self) -> str:
+        try:
+            return httpx.URL(self._base_url).host or self._base_url
+        except httpx.InvalidURL:
+            return self._base_url
+
+    def _no_endpoint(self, path: str) -> str:
+        return f"Fathom has no {path} endpoint at {self._base_url}. Check FATHOM_BASE_URL."
+
+    def _no_recording(self, recording_id: int) -> str:
+        return f"Fathom has no recording {recording_id}, or this API key cannot see it."
