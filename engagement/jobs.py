@@ -14,6 +14,7 @@ A terminal record never changes status again; ``_finish`` owns that transition.
 
 from __future__ import annotations
 
+import builtins
 import logging
 import os
 import socket
@@ -404,7 +405,7 @@ class JobService:
         status: JobStatus | str | None = None,
         limit: int | None = 50,
         offset: int = 0,
-    ) -> list[JobRow]:
+    ) -> builtins.list[JobRow]:
         """Jobs newest first, a page at a time, from the index (no summary is read)."""
         items = self.store.items(
             INDEX_PREFIX, where=self._where(domain, status), reverse=True, limit=limit, offset=offset
@@ -419,7 +420,7 @@ class JobService:
         counted = self.store.count_by("status", INDEX_PREFIX)
         return {s.value: counted.get(s.value, 0) for s in JobStatus}
 
-    def domains(self) -> list[str]:
+    def domains(self) -> builtins.list[str]:
         return sorted(str(d) for d in self.store.count_by("domain", INDEX_PREFIX))
 
     def latest_complete(
@@ -456,10 +457,12 @@ class JobService:
         index = index_key(record.created_at, domain, run_id)
         return self.store.delete_many([record.key, index]) > 0
 
-    def delete_many(self, jobs: list[tuple[str, str]]) -> int:
+    def delete_many(self, jobs: builtins.list[tuple[str, str]]) -> int:
         return sum(self.delete(domain, run_id) for domain, run_id in jobs)
 
-    def purgeable(self, *, older_than: timedelta | None = None, status: JobStatus | str | None = None) -> list[JobRow]:
+    def purgeable(
+        self, *, older_than: timedelta | None = None, status: JobStatus | str | None = None
+    ) -> builtins.list[JobRow]:
         """The jobs ``purge`` would remove: finished ones, older than the age and/or of the status."""
         if older_than is None and status is None:
             raise ValueError("purge needs older_than, status or both")

@@ -180,9 +180,9 @@ class SqliteKV:
         given ones (filtered inside SQLite). A value that is not JSON is skipped with a warning, so
         one bad record cannot hide the rest.
         """
-        where, args = self._range(prefix, stop, where)
+        clause, args = self._range(prefix, stop, where)
         order = "DESC" if reverse else "ASC"
-        sql = f"SELECT key, value FROM {self._t}{where} ORDER BY key {order} LIMIT ? OFFSET ?"
+        sql = f"SELECT key, value FROM {self._t}{clause} ORDER BY key {order} LIMIT ? OFFSET ?"
         out = []
         for key, raw in self._c.conn.select(sql, (*args, -1 if limit is None else limit, offset)):
             try:

@@ -1,0 +1,157 @@
+"""Pipeline: a 100-meeting account against the fake Fathom (150 ms a request) and OpenAI (1 s a call) servers.
+
+The floor is what this setup cannot beat: the list pages one after another, the map calls in waves
+of ``concurrency``, and one reduce call. The second run of the same account hits the cache.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import statistics
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from bench.measure import Result
+from engagement.demo import load_demo_meetings
+from engagement.jobs import InlineExecutor
+from engagement.models import JobStatus
+from engagement.runtime import create_runtime
+from engagement.settings import Settings
+from engagement.store import SqliteKV
+from tests.fakes.fathom_server import FAKE_API_KEY, FathomServer
+from tests.fakes.openai_server import FakeOpenAI
+
+DOMAIN = "acmecorp.com"
+PAGE = 10
+QUICK = {"meetings": 20, "noise": 30, "runs": 1, "fathom_latency": 0.05, "openai_latency": 0.2}
+
+
+def workspace(meetings: int, noise: int) -> list[dict[str, Any]]:
+    """``meetings`` Acme meetings (the demo transcripts, re-dated) and ``noise`` meetings of other companies."""
+    demo = load_demo_meetings()
+    acme = [
+        m for m in demo if any((i.get("email") or "").lower().endswith("@acmecorp.com") for i in m["calendar_invitees"])
+    ]
+    others = [m for m in demo if m not in acme]
+    start = datetime(2025, 1, 6, 15, tzinfo=UTC)
+    out = []
+    for n in range(meetings + noise):
+        source = acme[n % len(acme)] if n < meetings else others[n % len(others)]
+        meeting = copy.deepcopy(source)
+        shift = start + timedelta(days=n) - datetime.fromisoformat(source["created_at"])
+        meeting["recording_id"] = 700_000_000 + n
+        for field in (
+            "created_at",
+            "scheduled_start_time",
+            "scheduled_end_time",
+            "recording_start_time",
+            "recording_end_time",
+        ):
+            if meeting.get(field):
+                meeting[field] = (datetime.fromisoformat(meeting[field]) + shift).strftime("%Y-%m-%dT%H:%M:%SZ")
+        out.append(meeting)
+    return out
+
+
+def run(
+    meetings: int = 100,
+    noise: int = 900,
+    runs: int = 3,
+    concurrency: int = 8,
+    fathom_latency: float = 0.150,
+    openai_latency: float = 1.0,
+) -> list[Result]:
+    pages = math.ceil(meetings / PAGE)
+    floor = pages * fathom_latency + math.ceil(meetings / concurrency) * openai_latency + openai_latency
+    warm_goal = pages * fathom_latency + openai_latency
+    cold: list[float] = []
+    warm: list[float] = []
+    stats: dict[str, Any] = {}
+    with (
+        FathomServer(workspace(meetings, noise), latency_s=fathom_latency) as fathom,
+        FakeOpenAI(api_key="sk-bench", latency_s=openai_latency) as model,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
+        settings = Settings.from_env(
+            {
+                "FATHOM_API_KEY": FAKE_API_KEY,
+                "FATHOM_BASE_URL": fathom.base_url,
+                "OPENAI_API_KEY": "sk-bench",
+                "OPENAI_BASE_URL": model.base_url,
+                "OPENAI_CONCURRENCY": str(concurrency),
+                "ENGAGEMENT_DB": str(Path(tmp) / "bench.sqlite"),
+            }
+        )
+        store = SqliteKV(settings.engagement_db)
+        runtime = create_runtime(settings, store=store, executor=InlineExecutor())
+        for _ in range(runs):
+            runtime.cache.clear()
+            seconds, record = _timed(runtime)
+            cold.append(seconds)
+            stats["cold"] = record.stats
+            seconds, record = _timed(runtime)
+            warm.append(seconds)
+            stats["warm"] = record.stats
+        store.close()
+
+    c, w = stats["cold"], stats["warm"]
+    ratio = statistics.median(cold) / floor
+    all_pages = math.ceil((meetings + noise) / PAGE)
+    return [
+        Result(
+            "Pipeline",
+            f"first run, {meetings} meetings (wall ÷ floor)",
+            ratio,
+            "×",
+            "≤ 1.2×",
+            ratio <= 1.2,
+            runs=runs,
+            note=(
+                f"median {statistics.median(cold):.2f} s, max {max(cold):.2f} s; floor {floor:.2f} s = {pages} pages × "
+                f"{fathom_latency * 1000:.0f} ms + {math.ceil(meetings / concurrency)} waves of {concurrency} map calls × "
+                f"{openai_latency:g} s + 1 reduce"
+            ),
+        ),
+        Result(
+            "Pipeline",
+            "second run, same account (wall time)",
+            statistics.median(warm),
+            "s",
+            f"no map calls, ≤ {warm_goal:.2f} s",
+            w.llm_calls <= 1 and statistics.median(warm) <= warm_goal,
+            p99=max(warm),
+            runs=runs,
+            note=f"{w.llm_calls} model calls, {w.cached_meetings} cached meetings, {w.fathom_requests} Fathom requests",
+        ),
+        Result(
+            "Pipeline",
+            "Fathom requests per meeting",
+            c.fathom_requests / meetings,
+            "",
+            note=(
+                f"{c.fathom_requests} requests for {meetings} meetings (transcripts come with the pages); fetching "
+                f"all {meetings + noise} meetings of the workspace and filtering locally: {all_pages} requests"
+            ),
+        ),
+        Result(
+            "Pipeline",
+            "LLM tokens per meeting (first run)",
+            (c.tokens_in + c.tokens_out) / meetings,
+            "",
+            note=f"{c.tokens_in:,} in + {c.tokens_out:,} out over {c.llm_calls} calls",
+        ),
+    ]
+
+
+def _timed(runtime: Any) -> tuple[float, Any]:
+    began = time.perf_counter()
+    run_id = runtime.jobs.start(DOMAIN)
+    seconds = time.perf_counter() - began
+    record = runtime.jobs.get(DOMAIN, run_id)
+    if record.status is not JobStatus.COMPLETE:
+        raise RuntimeError(f"benchmark job failed: {record.error}")
+    return seconds, record

@@ -1,0 +1,95 @@
+"""The command line: ``python -m engagement summarize acmecorp.com --json``, ``jobs list``, ``jobs purge``."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from collections.abc import Sequence
+from datetime import date, timedelta
+
+from engagement.errors import EngagementError, InvalidDomainError
+from engagement.settings import Settings
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_duration(text: str) -> timedelta:
+    """``7d``, ``12h``, ``30m``, ``2w`` → timedelta."""
+    match = _DURATION.match(text)
+    if not match:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration such as 7d, 12h, 30m or 2w")
+    return timedelta(**{_UNITS[match[2]]: int(match[1])})
+
+
+def parse_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date such as 2026-06-01") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m engagement", description="Engagement summaries of Fathom meetings."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    summarize = commands.add_parser(
+        "summarize", help="summarise a company's meetings (runs the job here and stores it)"
+    )
+    summarize.add_argument("website", help="the company's website, domain or an e-mail address at it")
+    summarize.add_argument("--since", type=parse_date, help="only meetings on or after this date (YYYY-MM-DD)")
+    summarize.add_argument("--until", type=parse_date, help="only meetings on or before this date (YYYY-MM-DD)")
+    summarize.add_argument("--json", action="store_true", help="print the stored record as JSON")
+
+    jobs = commands.add_parser("jobs", help="list or purge stored jobs")
+    job_commands = jobs.add_subparsers(dest="jobs_command", required=True, metavar="ACTION")
+    listing = job_commands.add_parser("list", help="jobs, newest first")
+    listing.add_argument("--domain", help="only this domain")
+    listing.add_argument("--status", choices=["processing", "complete", "error"], help="only this status")
+    listing.add_argument("--limit", type=int, default=50, help="at most this many rows (default 50)")
+    listing.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    purge = job_commands.add_parser("purge", help="delete finished jobs (the analysis cache is kept)")
+    purge.add_argument("--older-than", type=parse_duration, help="age such as 7d, 12h, 2w")
+    purge.add_argument("--status", choices=["complete", "error"], help="only jobs with this status")
+
+    cache = commands.add_parser("cache", help="the per-meeting analysis cache")
+    cache_commands = cache.add_subparsers(dest="cache_command", required=True, metavar="ACTION")
+    cache_commands.add_parser("clear", help="forget every cached meeting analysis")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+        if args.command == "summarize":
+            from engagement.cli import summarize
+
+            return summarize(settings, args.website, since=args.since, until=args.until, as_json=args.json)
+        if args.command == "jobs":
+            from engagement.cli import jobs_list, jobs_purge
+
+            if args.jobs_command == "list":
+                return jobs_list(settings, domain=args.domain, status=args.status, limit=args.limit, as_json=args.json)
+            if args.older_than is None and args.status is None:
+                print("jobs purge needs --older-than, --status or both (e.g. --older-than 7d).", file=sys.stderr)
+                return 2
+            return jobs_purge(settings, older_than=args.older_than, status=args.status)
+        if args.command == "cache":
+            from engagement.cli import cache_clear
+
+            return cache_clear(settings)
+    except InvalidDomainError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except EngagementError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,243 @@
+"""What every analyser shares: the ``Analyzer`` protocol, usage counters, speaker sides, de-duplication."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import threading
+from collections.abc import Iterable, Sequence
+from typing import Protocol, runtime_checkable
+
+from engagement.analysis.verify import evidence_key, fold
+from engagement.domains import email_at_domain
+from engagement.models import (
+    AccountInsights,
+    Evidence,
+    Insight,
+    Meeting,
+    MeetingInsights,
+    Person,
+    PersonRole,
+    TranscriptTurn,
+)
+
+__all__ = [
+    "Analyzer",
+    "Usage",
+    "make_fingerprint",
+    "speaker_side",
+    "SpeakerSides",
+    "customer_names",
+    "dedupe_insights",
+    "dedupe_roles",
+    "jaccard",
+    "merge_meeting_insights",
+]
+
+
+class Usage:
+    """Thread-safe counters of the work an analyser did (the job's ``stats`` read them).
+
+    Attributes:
+        llm_calls: model calls made (each part of a split transcript counts; the SDK's retries do not).
+        tokens_in / tokens_out: ``usage.prompt_tokens`` / ``usage.completion_tokens`` as the server reported.
+        evidence_dropped: quotes refused by verification (not in the transcript, wrong meeting, bad time).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.llm_calls = 0
+        self.tokens_in = 0
+        self.tokens_out = 0
+        self.evidence_dropped = 0
+
+    def add(self, *, llm_calls: int = 0, tokens_in: int = 0, tokens_out: int = 0, evidence_dropped: int = 0) -> None:
+        with self._lock:
+            self.llm_calls += llm_calls
+            self.tokens_in += tokens_in
+            self.tokens_out += tokens_out
+            self.evidence_dropped += evidence_dropped
+
+    def snapshot(self) -> dict[str, int]:
+        """The counters at one instant (consistent with each other)."""
+        with self._lock:
+            return {
+                "llm_calls": self.llm_calls,
+                "tokens_in": self.tokens_in,
+                "tokens_out": self.tokens_out,
+                "evidence_dropped": self.evidence_dropped,
+            }
+
+    def __repr__(self) -> str:
+        return f"Usage({self.snapshot()})"
+
+
+@runtime_checkable
+class Analyzer(Protocol):
+    """Map (one meeting) and reduce (the account). Implementations are safe to call from several threads.
+
+    Attributes:
+        name: ``"offline"`` or ``"openai:<model>"``; stored in the job record.
+        fingerprint: stable hash of everything that changes the output (kind, model, prompt version);
+            part of the cache key, so a new prompt or model re-analyses every meeting.
+        usage: counters of calls and tokens.
+    """
+
+    name: str
+    fingerprint: str
+    usage: Usage
+
+    def analyse_meeting(self, meeting: Meeting, *, domain: str, company: str) -> MeetingInsights:
+        """Insights of one meeting whose ``transcript`` is present; every quote is verified."""
+        ...
+
+    def merge(
+        self,
+        *,
+        domain: str,
+        company: str,
+        meetings: Sequence[Meeting],
+        insights: Sequence[MeetingInsights],
+        people: Sequence[Person],
+    ) -> AccountInsights:
+        """The account-level view from every meeting's insights (transcripts may be absent)."""
+        ...
+
+
+def make_fingerprint(**parts: object) -> str:
+    """A short stable hash of the things that change an analyser's output."""
+    raw = json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(raw.encode()).hexdigest()[:16]
+
+
+# ---------------------------------------------------------------- who is speaking
+
+CUSTOMER = "customer"
+INTERNAL = "internal"
+EXTERNAL = "external"  # an e-mail address at another company
+UNKNOWN = "unknown"
+
+
+def customer_names(meeting: Meeting, domain: str) -> set[str]:
+    """Folded display names of the meeting's invitees at the customer's domain."""
+    return {fold(i.name) for i in meeting.invitees if i.name and email_at_domain(i.email, domain)}
+
+
+class SpeakerSides:
+    """Tells which side each speaker of one meeting is on (built once per meeting: cheap per turn).
+
+    A speaker is the customer when the turn's e-mail is at the domain or, with no e-mail, when their
+    display name is the name of an invitee at the domain. Our side is the recorder and the invitees
+    who are not external.
+    """
+
+    def __init__(self, meeting: Meeting, domain: str) -> None:
+        self.domain = domain
+        self.customer_names = customer_names(meeting, domain)
+        internal = [i for i in meeting.invitees if not i.is_external and not email_at_domain(i.email, domain)]
+        self.internal_names = {fold(i.name) for i in internal if i.name}
+        self.internal_emails = {i.email.lower() for i in internal if i.email}
+        if meeting.recorded_by:
+            if meeting.recorded_by.name:
+                self.internal_names.add(fold(meeting.recorded_by.name))
+            if meeting.recorded_by.email and not email_at_domain(meeting.recorded_by.email, domain):
+                self.internal_emails.add(meeting.recorded_by.email.lower())
+        self._by_email: dict[str, str] = {}
+
+    def __call__(self, turn: TranscriptTurn) -> str:
+        if turn.email:
+            email = turn.email.lower()
+            if email not in self._by_email:
+                if email_at_domain(email, self.domain):
+                    self._by_email[email] = CUSTOMER
+                elif email in self.internal_emails:
+                    self._by_email[email] = INTERNAL
+                else:
+                    self._by_email[email] = EXTERNAL
+            return self._by_email[email]
+        name = fold(turn.speaker)
+        if name in self.customer_names:
+            return CUSTOMER
+        if name in self.internal_names:
+            return INTERNAL
+        return UNKNOWN
+
+
+def speaker_side(turn: TranscriptTurn, meeting: Meeting, domain: str) -> str:
+    """``customer`` / ``internal`` / ``external`` / ``unknown`` for the speaker of one turn."""
+    return SpeakerSides(meeting, domain)(turn)
+
+
+# ---------------------------------------------------------------- de-duplication
+
+_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+_STOP = frozenset(
+    "a an the and or but of to in on for with at by from is are was were be been it its this that these those "
+    "we our us i my me you your they their them he she his her so as if then than there here do does did "
+    "have has had will would can could should just really very also about into over".split()
+)
+
+
+def _tokens(text: str) -> set[str]:
+    return {w for w in _WORD.findall(fold(text)) if w not in _STOP}
+
+
+def jaccard(a: str, b: str) -> float:
+    """Token Jaccard similarity of two texts (stop words left out)."""
+    ta, tb = _tokens(a), _tokens(b)
+    if not ta or not tb:
+        return 1.0 if fold(a) == fold(b) else 0.0
+    return len(ta & tb) / len(ta | tb)
+
+
+def _merge_evidence(into: list[Evidence], more: Iterable[Evidence]) -> None:
+    seen = {evidence_key(e) for e in into}
+    for ev in more:
+        key = evidence_key(ev)
+        if key not in seen:
+            seen.add(key)
+            into.append(ev)
+
+
+def dedupe_insights(items: Iterable[Insight], *, threshold: float = 0.6) -> list[Insight]:
+    """Insights with equal (folded) text or token Jaccard ≥ ``threshold`` become one, keeping all evidence.
+
+    The first wording wins; order is first appearance.
+    """
+    out: list[Insight] = []
+    for item in items:
+        text = fold(item.text)
+        for kept in out:
+            if fold(kept.text) == text or jaccard(kept.text, item.text) >= threshold:
+                _merge_evidence(kept.evidence, item.evidence)
+                break
+        else:
+            out.append(Insight(text=item.text, evidence=list(item.evidence)))
+    return out
+
+
+def dedupe_roles(roles: Iterable[PersonRole]) -> list[PersonRole]:
+    """One role per person (by e-mail, else folded name); the first one wins."""
+    out: list[PersonRole] = []
+    seen: set[str] = set()
+    for role in roles:
+        keys = {fold(role.name)} | ({role.email.lower()} if role.email else set())
+        if keys & seen:
+            continue
+        seen |= keys
+        out.append(role)
+    return out
+
+
+def merge_meeting_insights(recording_id: int, parts: Sequence[MeetingInsights]) -> MeetingInsights:
+    """One meeting's insights from the insights of its parts (a long transcript split in several calls)."""
+    return MeetingInsights(
+        recording_id=recording_id,
+        themes=dedupe_insights((t for p in parts for t in p.themes), threshold=1.0),
+        goals=dedupe_insights(g for p in parts for g in p.goals),
+        challenges=dedupe_insights(c for p in parts for c in p.challenges),
+        risks=dedupe_insights(r for p in parts for r in p.risks),
+        roles=dedupe_roles(r for p in parts for r in p.roles),
+        next_steps=dedupe_insights(n for p in parts for n in p.next_steps),
+    )

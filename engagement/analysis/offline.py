@@ -1,0 +1,547 @@
+"""The offline analyser: deterministic rules over the transcript, no network, no keys.
+
+Goals, challenges and risks are the customer's own sentences that say so ("our goal is", "the problem
+is", "I'm worried"), quoted verbatim, so every quote is verified by construction. Themes come from a
+curated vocabulary of sales topics matched on word boundaries in every speaker's sentences; a
+theme's evidence is the first customer sentence that mentions it. Recommendations are built from
+the risks, themes, challenges, goals and open follow-ups, each carrying the evidence behind it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from engagement.analysis.base import (
+    CUSTOMER,
+    SpeakerSides,
+    Usage,
+    dedupe_insights,
+    dedupe_roles,
+    jaccard,
+    make_fingerprint,
+)
+from engagement.analysis.verify import meeting_date, verify_account, verify_meeting_insights
+from engagement.models import (
+    AccountInsights,
+    Evidence,
+    Insight,
+    Meeting,
+    MeetingInsights,
+    Person,
+    PersonRole,
+    Theme,
+    TranscriptTurn,
+    format_timestamp,
+    parse_timestamp,
+)
+
+__all__ = ["OfflineAnalyzer", "RULES_VERSION", "THEMES", "sentences"]
+
+RULES_VERSION = "offline-2026-11-1"  # change with any rule that changes the output (it is in the fingerprint)
+
+MIN_WORDS = 5
+MAX_TEXT = 180
+MAX_ITEMS = 12  # per list, account level
+MAX_RECOMMENDATIONS = 7
+
+
+# ---------------------------------------------------------------- sentences
+
+_SPLIT = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+")
+_FILLER = re.compile(
+    r"^(?:(?:so|well|yeah|yes|um+|uh+|and|but|okay|ok|right|look|honestly|i mean|you know|basically)\b[,\s.]*)+",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A sentence of one turn, verbatim, with who said it and when."""
+
+    text: str
+    turn: TranscriptTurn
+    side: str
+
+    @property
+    def question(self) -> bool:
+        return self.text.rstrip().endswith("?")
+
+    @property
+    def words(self) -> int:
+        return len(self.text.split())
+
+
+def sentences(text: str) -> list[str]:
+    """The sentences of a turn, each a verbatim substring of it."""
+    out = []
+    for piece in _SPLIT.split(text):
+        piece = piece.strip()
+        if piece:
+            out.append(piece)
+    return out
+
+
+def short_form(sentence: str) -> str:
+    """The sentence as an insight's text: filler words off the front, capitalised, at most ``MAX_TEXT`` characters."""
+    text = _FILLER.sub("", sentence).strip() or sentence.strip()
+    text = text[0].upper() + text[1:]
+    if len(text) > MAX_TEXT:
+        text = text[:MAX_TEXT].rsplit(" ", 1)[0].rstrip(",;:") + "…"
+    return text
+
+
+# ---------------------------------------------------------------- what a sentence says
+
+
+def _any(*patterns: str) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
+
+
+RISK = _any(
+    r"\bworr(?:ied|y|ies)\b",
+    r"\bconcern(?:s|ed about)?\b",
+    r"\brisk(?:s|y)?\b",
+    r"\bbudget (?:freeze|cuts?)\b",
+    r"\bfreez(?:e|ing)\b",
+    r"\bmight lose\b",
+    r"\bcould (?:delay|slip|lose)\b",
+    r"\bdelay(?:ed|s)?\b",
+    r"\bcompetitors?\b",
+    r"\bleaving\b",
+    r"\bchurn\b",
+    r"\bnot (?:going to )?renew\b",
+    r"\bblock(?:er|ers|ed|ing)\b",
+    r"\bon hold\b",
+    r"\bcancel(?:l?ed|ling)?\b",
+    r"\bif\b.{3,100}\bwe (?:might|may|could|won't|will not|can't)\b",
+)
+CHALLENGE_STRONG = _any(
+    r"\bthe (?:main |big(?:gest)? |real |other )?(?:problem|issue|challenge|pain)s? (?:is|are|we have)\b",
+    r"\bour (?:biggest |main )?(?:challenge|problem|pain(?: point)?)s?\b",
+    r"\bwe struggle\b",
+    r"\bstruggl(?:e|es|ing)\b",
+    r"\bpain(?:ful| points?)\b",
+    r"\bfrustrat\w*",
+    r"\bstuck\b",
+    r"\btakes us\b",
+    r"\bbottlenecks?\b",
+    r"\bwast(?:e|es|ed|ing)\b",
+)
+GOAL = _any(
+    r"\bour (?:main |primary |big(?:gest)? |top )?(?:goal|objective|aim)s?\b",
+    r"\bthe (?:goal|objective|aim) (?:is|here)\b",
+    r"\bwe (?:really |also |just )?(?:want|need) to\b",
+    r"\bwe(?:'re| are) aiming\b",
+    r"\baiming (?:to|for)\b",
+    r"\bsuccess for us\b",
+    r"\bwe(?:'d| would) (?:really |also )?(?:like|love) to\b",
+    r"\blooking to\b",
+    r"\bwe(?:'re| are) hoping to\b",
+    r"\bwe hope to\b",
+    r"\bour (?:top )?priority\b",
+    r"\bwe plan to\b",
+    r"\bwe(?:'re| are) (?:trying|planning) to\b",
+)
+CHALLENGE_WEAK = _any(
+    r"\bchallenge\w*",
+    r"\bproblems?\b",
+    r"\bmanual(?:ly)?\b",
+    r"\bhard to\b",
+    r"\bdifficult\b",
+    r"\bspreadsheets?\b",
+    r"\btoo slow\b",
+    r"\bbroken\b",
+    r"\berror-prone\b",
+    r"\bno visibility\b",
+)
+NEXT_STEP = _any(
+    r"\bnext steps?\b",
+    r"\bfollow[- ]up\b",
+    r"\b(?:I|we)(?:'ll| will) send\b",
+    r"\blet's (?:schedule|set up|book)\b",
+    r"\b(?:I|we)(?:'ll| will) set up\b",
+)
+
+
+def classify(sentence: str) -> str | None:
+    """``risk``, ``challenge``, ``goal`` or None: what a customer sentence states (in that order of precedence)."""
+    if RISK.search(sentence):
+        return "risk"
+    if CHALLENGE_STRONG.search(sentence):
+        return "challenge"
+    if GOAL.search(sentence):
+        return "goal"
+    if CHALLENGE_WEAK.search(sentence):
+        return "challenge"
+    return None
+
+
+# ---------------------------------------------------------------- themes
+
+
+def _words(*words: str) -> list[str]:
+    return [rf"\b{w}\b" for w in words]
+
+
+# topic -> (case-insensitive patterns, case-sensitive patterns: acronyms that are also common words)
+THEMES: dict[str, tuple[list[str], list[str]]] = {
+    "Pricing": (_words("pricing", "prices?", "costs?", "discounts?", "per seat", "licen[cs]e fees?", "list price"), []),
+    "Security review": (
+        _words(
+            "security reviews?",
+            "security questionnaires?",
+            "infosec",
+            "pen(?:etration)? tests?",
+            "soc ?2",
+            "iso ?27001",
+            "security team",
+        ),
+        [],
+    ),
+    "SSO": (_words("single sign-on", "single sign on", "saml", "okta", "azure ad", "entra id"), [r"\bSSO\b"]),
+    "Forecast accuracy": (_words("forecast(?:s|ing)?", "forecast accuracy"), []),
+    "Data quality": (_words("data quality", "dirty data", "bad data", "duplicates?", "data hygiene"), []),
+    "Integration": (
+        _words("integrat(?:e|es|ed|ion|ions|ing)", "salesforce", "hubspot", "connectors?", "webhooks?"),
+        [r"\bAPIs?\b"],
+    ),
+    "Onboarding": (_words("onboard(?:ing)?", "training", "ramp(?:-| )up"), []),
+    "Procurement": (
+        _words(
+            "procurement", "purchase orders?", "legal review", "contracts?", "msa", "redlines?", "vendor onboarding"
+        ),
+        [r"\bPOs?\b"],
+    ),
+    "Data residency / GDPR": (_words("gdpr", "data residency", "eu data", "eu region", "dpa", "data protection"), []),
+    "Competition": (_words("competitors?", "competition", "alternatives?", "other vendors?", "evaluating other"), []),
+    "Budget": (_words("budgets?", "funding", "spend", "budget freeze"), []),
+    "Reporting": (_words("reports?", "reporting", "dashboards?", "analytics"), []),
+    "Adoption": (_words("adoption", "adopt(?:ed|ing)?", "roll ?out", "rolling out", "usage"), []),
+    "Migration": (_words("migrat(?:e|es|ed|ing|ion)", "move off", "moving off", "switch(?:ing)? from"), []),
+    "Timeline": (
+        _words(
+            "timelines?", "deadlines?", "go-live", "go live", "launch date", "end of (?:the )?quarter", r"by q[1-4]"
+        ),
+        [],
+    ),
+    "Renewal": (_words("renewals?", "renew(?:ing)?"), []),
+    "Compliance": (_words("compliance", "compliant", "audits?", "hipaa", "sox"), []),
+    "Automation": (_words("automat(?:e|ed|es|ing|ion)"), []),
+}
+
+_THEME_RES: dict[str, re.Pattern[str]] = {}
+for _topic, (_ci, _cs) in THEMES.items():
+    _parts = [f"(?i:{p})" for p in _ci] + _cs
+    _THEME_RES[_topic] = re.compile("|".join(_parts))
+
+# What to do about a theme; the recommendation carries the theme's evidence.
+PLAYBOOK: dict[str, str] = {
+    "Security review": "Address the security review early: send the security pack (SOC 2 report, pen-test summary, "
+    "DPA) before they ask for it.",
+    "SSO": "Show single sign-on working with their identity provider and share the set-up guide.",
+    "Pricing": "Prepare a pricing proposal that answers the cost questions they raised, with options by scope.",
+    "Budget": "Build the business case with their own numbers before the budget decision.",
+    "Procurement": "Map the procurement steps (legal, security, purchase order) and agree a mutual close plan.",
+    "Data residency / GDPR": "Confirm where their data will be stored and share the GDPR documents (DPA, "
+    "sub-processors).",
+    "Competition": "Prepare a comparison against the alternatives they mentioned, framed around their goals.",
+    "Integration": "Scope the integration with their systems and show it working on their data.",
+    "Timeline": "Agree a dated plan back from their deadline, with owners on both sides.",
+    "Onboarding": "Share an onboarding and training plan for their team.",
+    "Adoption": "Set up an adoption review with usage numbers and name a champion on their side.",
+    "Migration": "Plan the migration step by step, with a trial run on their data.",
+    "Reporting": "Build the reports they asked for and demo them on their data.",
+    "Forecast accuracy": "Show the forecast-accuracy gain with a before-and-after on their pipeline.",
+    "Data quality": "Run a data-quality check on their data and show what gets fixed automatically.",
+    "Renewal": "Prepare the renewal early: review the value delivered so far with their sponsor.",
+    "Compliance": "Share the compliance evidence they need (audit reports, certifications) ahead of review.",
+    "Automation": "Show which of their manual steps we automate, with the time it saves.",
+}
+
+
+def themes_in(sentence: str) -> list[str]:
+    """The vocabulary topics a sentence mentions."""
+    return [topic for topic, pattern in _THEME_RES.items() if pattern.search(sentence)]
+
+
+# ---------------------------------------------------------------- roles
+
+_TITLE = (
+    r"(?:vp|vice president|svp|evp|head|director|manager|lead|cfo|cto|ceo|cio|ciso|coo|cro|cmo|"
+    r"chief [a-z]+ officer|founder|co-founder|architect|administrator|admin|controller|counsel|owner)"
+)
+_OF = r"(?: (?:of|for) (?:the )?[A-Za-z&/-]+(?: (?!and\b|at\b|here\b|so\b|but\b|on\b|in\b)[A-Za-z&/-]+)?)?"
+_ROLE_PATTERNS = [
+    re.compile(rf"\bI(?:'m| am) (?:the |a |an |our )?(?P<role>(?:[a-z-]+ ){{0,2}}?{_TITLE}{_OF})\b", re.IGNORECASE),
+    re.compile(rf"\bas (?:the|a|an|our) (?P<role>(?:[a-z-]+ ){{0,2}}?{_TITLE}{_OF})\b", re.IGNORECASE),
+]
+_RUNS = re.compile(
+    r"\bI (?P<verb>run|lead|head|manage|own) (?:the )?(?P<dept>IT|RevOps|[Ss]ales|[Mm]arketing|[Ff]inance|"
+    r"[Pp]rocurement|[Ss]ecurity|[Ee]ngineering|[Oo]perations|[Ss]upport|[Ll]egal|[Dd]ata)\b(?P<team> team)?"
+)
+_ACRONYMS = {"vp", "svp", "evp", "cfo", "cto", "ceo", "cio", "ciso", "coo", "cro", "cmo", "it"}
+
+
+def _tidy_role(role: str) -> str:
+    words = [w.upper() if w.lower() in _ACRONYMS else w for w in role.split()]
+    text = " ".join(words)
+    return text[0].upper() + text[1:]
+
+
+def role_in(sentence: str) -> str | None:
+    """A job title the speaker gives themselves ("I'm the VP of Sales", "I run IT"), if any."""
+    for pattern in _ROLE_PATTERNS:
+        match = pattern.search(sentence)
+        if match:
+            return _tidy_role(match.group("role"))
+    match = _RUNS.search(sentence)
+    if match:
+        dept = match.group("dept")
+        dept = dept if dept.isupper() or dept == "RevOps" else dept.lower()
+        return f"{match.group('verb').capitalize()}s {dept}{match.group('team') or ''}"
+    return None
+
+
+# ---------------------------------------------------------------- Fathom's summary
+
+_NEXT_HEADING = re.compile(r"^#+\s*.*next\s*steps?.*$", re.IGNORECASE | re.MULTILINE)
+_BULLET = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+(?P<text>.+?)\s*$")
+
+
+def summary_next_steps(markdown: str | None) -> list[str]:
+    """The bullets under a "Next steps" heading of a Fathom summary."""
+    if not markdown:
+        return []
+    match = _NEXT_HEADING.search(markdown)
+    if not match:
+        return []
+    out = []
+    for line in markdown[match.end() :].splitlines():
+        if line.lstrip().startswith("#"):
+            break
+        bullet = _BULLET.match(line)
+        if bullet:
+            text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", bullet.group("text")).replace("**", "").strip()
+            if text:
+                out.append(text)
+    return out
+
+
+# ---------------------------------------------------------------- the analyser
+
+
+class OfflineAnalyzer:
+    """Rule-based analysis: deterministic, no network. ``usage`` stays at zero calls and tokens."""
+
+    name = "offline"
+    concurrency = 4
+
+    def __init__(self) -> None:
+        self.fingerprint = make_fingerprint(kind="offline", rules=RULES_VERSION)
+        self.usage = Usage()
+
+    # -- map
+
+    def analyse_meeting(self, meeting: Meeting, *, domain: str, company: str) -> MeetingInsights:
+        if meeting.transcript is None:
+            raise ValueError(f"Meeting {meeting.recording_id} has no transcript to analyse.")
+        side = SpeakerSides(meeting, domain)
+        said = [Sentence(text, turn, side(turn)) for turn in meeting.transcript for text in sentences(turn.text)]
+        lists: dict[str, list[Insight]] = {"goal": [], "challenge": [], "risk": []}
+        roles: list[PersonRole] = []
+        for s in said:
+            if s.side != CUSTOMER:
+                continue
+            role = role_in(s.text)
+            if role:
+                roles.append(PersonRole(name=s.turn.speaker, email=s.turn.email, role=role))
+            if s.question or s.words < MIN_WORDS:
+                continue
+            kind = classify(s.text)
+            if kind:
+                lists[kind].append(Insight(text=short_form(s.text), evidence=[self._evidence(meeting, s)]))
+        insights = MeetingInsights(
+            recording_id=meeting.recording_id,
+            themes=self._themes(meeting, said),
+            goals=dedupe_insights(lists["goal"]),
+            challenges=dedupe_insights(lists["challenge"]),
+            risks=dedupe_insights(lists["risk"]),
+            roles=dedupe_roles(roles),
+            next_steps=self._next_steps(meeting, said),
+        )
+        verified, dropped = verify_meeting_insights(insights, meeting)
+        self.usage.add(evidence_dropped=dropped)
+        return verified
+
+    @staticmethod
+    def _evidence(meeting: Meeting, s: Sentence) -> Evidence:
+        seconds = s.turn.seconds
+        return Evidence(
+            recording_id=meeting.recording_id,
+            timestamp=format_timestamp(seconds),
+            quote=s.text,
+            speaker=s.turn.speaker,
+            url=meeting.moment_url(seconds),
+            meeting_title=meeting.title,
+            meeting_date=meeting_date(meeting),
+        )
+
+    def _themes(self, meeting: Meeting, said: Sequence[Sentence]) -> list[Insight]:
+        """Topics mentioned by the customer at least once, or by anyone at least twice."""
+        mentions: dict[str, int] = {}
+        first: dict[str, Sentence] = {}
+        first_customer: dict[str, Sentence] = {}
+        for s in said:
+            for topic in themes_in(s.text):
+                mentions[topic] = mentions.get(topic, 0) + 1
+                first.setdefault(topic, s)
+                if s.side == CUSTOMER:
+                    first_customer.setdefault(topic, s)
+        out = []
+        for topic in sorted(mentions, key=lambda t: (-mentions[t], t)):
+            if topic in first_customer or mentions[topic] >= 2:
+                s = first_customer.get(topic) or first[topic]
+                out.append(Insight(text=topic, evidence=[self._evidence(meeting, s)]))
+        return out
+
+    def _next_steps(self, meeting: Meeting, said: Sequence[Sentence]) -> list[Insight]:
+        """Open action items and the summary's next steps (with the sentence closest in words), then next-step
+        sentences."""
+        out: list[Insight] = []
+        for item in meeting.action_items or ():
+            if item.completed:
+                continue
+            near = _seconds(item.timestamp)
+            window = [s for s in said if near is None or abs(s.turn.seconds - near) <= 120]
+            out.append(self._grounded(meeting, item.description, window))
+        for text in summary_next_steps(meeting.summary_markdown):
+            out.append(self._grounded(meeting, text, said))
+        for s in said:
+            if NEXT_STEP.search(s.text) and s.words >= MIN_WORDS and not s.question:
+                out.append(Insight(text=short_form(s.text), evidence=[self._evidence(meeting, s)]))
+        return dedupe_insights(out)[:8]
+
+    def _grounded(self, meeting: Meeting, text: str, window: Sequence[Sentence]) -> Insight:
+        """A follow-up with, as evidence, the sentence of ``window`` closest to it in words (none if none is close)."""
+        best = max(window, key=lambda s: jaccard(s.text, text), default=None)
+        if best is not None and jaccard(best.text, text) >= 0.2:
+            return Insight(text=text, evidence=[self._evidence(meeting, best)])
+        return Insight(text=text)
+
+    # -- reduce
+
+    def merge(
+        self,
+        *,
+        domain: str,
+        company: str,
+        meetings: Sequence[Meeting],
+        insights: Sequence[MeetingInsights],
+        people: Sequence[Person],
+    ) -> AccountInsights:
+        order = _chronological(meetings, insights)
+        themes = _account_themes(order)
+        goals = _ranked(dedupe_insights(g for mi in order for g in mi.goals))
+        challenges = _ranked(dedupe_insights(c for mi in order for c in mi.challenges))
+        risks = _ranked(dedupe_insights(r for mi in order for r in mi.risks))
+        account = AccountInsights(
+            themes=themes,
+            goals=goals[:MAX_ITEMS],
+            challenges=challenges[:MAX_ITEMS],
+            risks=risks[:MAX_ITEMS],
+            recommendations=_recommendations(themes, goals, challenges, risks, order),
+            roles=dedupe_roles(r for mi in reversed(order) for r in mi.roles),  # the latest title wins
+        )
+        checked, dropped = verify_account(account, order)
+        self.usage.add(evidence_dropped=dropped)
+        checked.themes.sort(key=lambda t: (-t.mentions, t.topic))
+        return checked
+
+
+def _seconds(timestamp: str | None) -> int | None:
+    try:
+        return parse_timestamp(timestamp) if timestamp else None
+    except ValueError:
+        return None
+
+
+def _chronological(meetings: Sequence[Meeting], insights: Sequence[MeetingInsights]) -> list[MeetingInsights]:
+    """Insights ordered by the date of their meeting (unknown meetings last, in the order given)."""
+    when = {m.recording_id: m.started_at for m in meetings}
+    known = sorted((mi for mi in insights if mi.recording_id in when), key=lambda mi: when[mi.recording_id])
+    return known + [mi for mi in insights if mi.recording_id not in when]
+
+
+def _account_themes(order: Sequence[MeetingInsights]) -> list[Theme]:
+    topics: dict[str, Theme] = {}
+    for mi in order:
+        for item in mi.themes:
+            theme = topics.setdefault(item.text, Theme(topic=item.text, mentions=0))
+            if mi.recording_id not in theme.meetings:
+                theme.meetings.append(mi.recording_id)
+                if len(theme.evidence) < 3:
+                    theme.evidence.extend(item.evidence[:1])
+    for theme in topics.values():
+        theme.mentions = len(theme.meetings)
+    return sorted(topics.values(), key=lambda t: (-t.mentions, t.topic))
+
+
+def _ranked(items: list[Insight]) -> list[Insight]:
+    """Most meetings first; ties keep their order (earliest first)."""
+    return sorted(items, key=lambda i: -len({e.recording_id for e in i.evidence}))
+
+
+def _lower_first(text: str) -> str:
+    """``Our goal`` → ``our goal``; ``I'm``, ``SSO`` and names' initials stay as they are."""
+    if re.match(r"I\b", text):
+        return text
+    if len(text) > 1 and text[0].isupper() and text[1].islower():
+        return text[0].lower() + text[1:]
+    return text
+
+
+def _recommendations(
+    themes: Sequence[Theme],
+    goals: Sequence[Insight],
+    challenges: Sequence[Insight],
+    risks: Sequence[Insight],
+    order: Sequence[MeetingInsights],
+) -> list[Insight]:
+    """Up to 7 next actions, taken in turn from the risks, themes, follow-ups, challenges and goals.
+
+    Fewer than 3 only when the meetings gave less than that to act on.
+    """
+    playbook = [Insight(text=PLAYBOOK[t.topic], evidence=t.evidence[:2]) for t in themes if t.topic in PLAYBOOK]
+    follow_ups = [
+        Insight(text=f"Follow through on the open follow-up: {_lower_first(n.text.rstrip('.'))}.", evidence=n.evidence)
+        for mi in reversed(order)
+        for n in mi.next_steps
+    ]
+    sources: list[list[Insight]] = [
+        [Insight(text=f"Get ahead of this risk: {_lower_first(r.text)}", evidence=r.evidence[:2]) for r in risks],
+        playbook,
+        follow_ups,
+        [Insight(text=f"Show how we solve this: {_lower_first(c.text)}", evidence=c.evidence[:2]) for c in challenges],
+        [
+            Insight(text=f"Tie the proposal to their goal: {_lower_first(g.text)}", evidence=g.evidence[:2])
+            for g in goals
+        ],
+    ]
+    picked: list[Insight] = []
+    for candidate in _round_robin(sources):
+        if len(picked) >= MAX_RECOMMENDATIONS:
+            break
+        # Every recommendation shows what it comes from; near-duplicates (two risks, one fix) count once.
+        if candidate.evidence and not any(jaccard(candidate.text, p.text) >= 0.6 for p in picked):
+            picked.append(candidate)
+    return picked
+
+
+def _round_robin(sources: Sequence[Sequence[Insight]]) -> Iterable[Insight]:
+    depth = max((len(s) for s in sources), default=0)
+    for i in range(depth):
+        for source in sources:
+            if i < len(source):
+                yield source[i]

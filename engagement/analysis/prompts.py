@@ -1,0 +1,298 @@
+"""The model's instructions, the structured-output schemas, and the messages built from meetings.
+
+The system messages are fixed text (no company, no date) so the server's prompt cache can reuse them
+across every call; everything that varies goes in the user message. Change ``PROMPT_VERSION`` with
+any change here that changes the output: it is part of the analyser's fingerprint, so cached
+analyses made with the old prompt are not reused.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from pydantic import BaseModel, Field
+
+from engagement.analysis.base import SpeakerSides
+from engagement.analysis.verify import evidence_key, meeting_date
+from engagement.domains import email_at_domain
+from engagement.models import Evidence, Insight, Meeting, MeetingInsights, Person, TranscriptTurn
+
+__all__ = [
+    "PROMPT_VERSION",
+    "MAP_SYSTEM",
+    "REDUCE_SYSTEM",
+    "MeetingAnalysis",
+    "AccountAnalysis",
+    "estimate_tokens",
+    "transcript_lines",
+    "split_lines",
+    "map_user_message",
+    "EvidenceCatalogue",
+    "reduce_user_message",
+]
+
+PROMPT_VERSION = "2026-11-map3-reduce2"
+
+# ---------------------------------------------------------------- schemas (strict: every field required, no defaults)
+
+
+class QuoteOut(BaseModel):
+    """A verbatim quote from one transcript line."""
+
+    timestamp: str = Field(description="The [HH:MM:SS] of the transcript line the quote comes from, as HH:MM:SS.")
+    speaker: str = Field(description="The speaker of that line, as written in the transcript.")
+    quote: str = Field(description="Words copied exactly from that line: a full sentence or clause, never paraphrased.")
+
+
+class ItemOut(BaseModel):
+    text: str = Field(description="The point in one short sentence.")
+    evidence: list[QuoteOut] = Field(description="One to three verbatim quotes that support the point.")
+
+
+class RoleOut(BaseModel):
+    name: str = Field(description="The person's name as written in the transcript.")
+    email: str | None = Field(description="Their e-mail address if the transcript shows it, else null.")
+    role: str = Field(description="Their job title or role in the deal, as stated or clearly shown.")
+
+
+class MeetingAnalysis(BaseModel):
+    """The map step's answer for one meeting (or one part of a long one)."""
+
+    themes: list[ItemOut] = Field(description="Topics discussed; text is a short topic name (1-4 words).")
+    goals: list[ItemOut] = Field(description="What the customer wants to achieve.")
+    challenges: list[ItemOut] = Field(description="Problems the customer has today.")
+    risks: list[ItemOut] = Field(description="Things that could stop or delay the deal or the project.")
+    roles: list[RoleOut] = Field(description="Roles of the people who spoke, when stated or clearly shown.")
+    next_steps: list[ItemOut] = Field(description="Follow-ups agreed in the meeting.")
+
+
+class AccountItemOut(BaseModel):
+    text: str = Field(description="The point in one short sentence.")
+    evidence_ids: list[str] = Field(description="Ids of the evidence items that support it, such as E3.")
+
+
+class ThemeOut(BaseModel):
+    topic: str = Field(description="A short topic name (1-4 words).")
+    meeting_ids: list[int] = Field(description="Recording ids of every meeting that raised the topic.")
+    evidence_ids: list[str] = Field(description="Ids of evidence items about the topic, at least one.")
+
+
+class AccountAnalysis(BaseModel):
+    """The reduce step's answer for the account."""
+
+    themes: list[ThemeOut]
+    goals: list[AccountItemOut]
+    challenges: list[AccountItemOut]
+    risks: list[AccountItemOut]
+    recommendations: list[AccountItemOut] = Field(description="3 to 7 concrete next actions for our team.")
+    roles: list[RoleOut]
+
+
+# ---------------------------------------------------------------- instructions (fixed text: cacheable prefix)
+
+MAP_SYSTEM = """\
+You analyse the transcript of one recorded sales or customer-success meeting for an account team.
+Extract what the CUSTOMER cares about. Extract, do not invent.
+
+Rules:
+- Use only what is said in the transcript. Do not guess, infer beyond the words, or use outside knowledge.
+- Return empty lists rather than guess. A short meeting may have nothing to report.
+- Goals, challenges and risks come from the customer's own words where possible (lines marked customer).
+  Our team's lines may support a theme or a next step, never a customer goal.
+- Every item needs evidence: a quote copied verbatim, word for word, from ONE transcript line, with that
+  line's timestamp (HH:MM:SS) and speaker. Do not fix grammar, shorten words or join lines.
+  Prefer a full sentence of 6 to 40 words.
+- themes: the topics discussed (pricing, security review, SSO, integration, timeline, ...), 1-4 words each.
+- goals: outcomes the customer wants. challenges: problems they have today. risks: what could delay,
+  shrink or kill the deal or project (budget, competitors, blockers, people leaving, deadlines).
+- roles: a person's job title or role in the buying process only when it is stated or plainly shown.
+- next_steps: follow-ups agreed in the meeting.
+- Write each text as one short sentence in English. No duplicates.
+"""
+
+REDUCE_SYSTEM = """\
+You write the account-level summary of a customer from the analyses of their meetings.
+You are given each meeting's themes, goals, challenges, risks, roles and next steps, and a numbered list
+of evidence items (verbatim quotes, such as E12). Combine them; do not invent.
+
+Rules:
+- themes: merge topics that mean the same; for each list every meeting (by recording id) that raised it
+  and cite at least one evidence id.
+- goals, challenges, risks: merge duplicates across meetings into one clear sentence each, keep the
+  distinct ones, most important first. Cite the evidence ids that support each one.
+- roles: the role of each person, from the meetings and the people list. Use the person's name and e-mail
+  exactly as given. Leave a person out rather than guess.
+- recommendations: 3 to 7 concrete next actions for our team, each grounded in the risks, challenges,
+  goals, themes and open follow-ups, each citing the evidence ids behind it. Specific, not generic.
+- Cite only evidence ids from the list. Never write new quotes. Return empty lists rather than guess.
+"""
+
+# ---------------------------------------------------------------- the map message
+
+_SPACE = re.compile(r"\s+")
+
+
+def estimate_tokens(text: str) -> int:
+    """A tokenizer-free estimate: about four characters a token."""
+    return len(text) // 4 + 1
+
+
+def _line(turn: TranscriptTurn, side: str) -> str:
+    who = f"{turn.email}, {side}" if turn.email else side
+    return f"[{turn.timestamp}] {turn.speaker} ({who}): {_SPACE.sub(' ', turn.text).strip()}"
+
+
+def transcript_lines(meeting: Meeting, domain: str) -> list[str]:
+    """``[HH:MM:SS] Speaker (email, side): text``, one line per turn."""
+    side = SpeakerSides(meeting, domain)
+    return [_line(turn, side(turn)) for turn in meeting.transcript or ()]
+
+
+def split_lines(lines: Sequence[str], budget_tokens: int) -> list[list[str]]:
+    """Lines packed into parts of at most ``budget_tokens`` (estimated), split only between lines.
+
+    A single line longer than the budget gets a part of its own.
+    """
+    parts: list[list[str]] = []
+    current: list[str] = []
+    used = 0
+    for line in lines:
+        cost = estimate_tokens(line)
+        if current and used + cost > budget_tokens:
+            parts.append(current)
+            current, used = [], 0
+        current.append(line)
+        used += cost
+    if current or not parts:
+        parts.append(current)
+    return parts
+
+
+def _invitees(meeting: Meeting, domain: str) -> str:
+    out = []
+    for inv in meeting.invitees:
+        side = "customer" if email_at_domain(inv.email, domain) else ("external" if inv.is_external else "internal")
+        out.append(f"{inv.name or inv.email or '?'} <{inv.email or 'no e-mail'}> ({side})")
+    return "; ".join(out) or "not known"
+
+
+def map_user_message(
+    meeting: Meeting, *, domain: str, company: str, lines: Sequence[str], part: int = 1, parts: int = 1
+) -> str:
+    """The user message of one map call: a header, then the transcript lines."""
+    header = [
+        f"Customer: {company} ({domain})",
+        f"Meeting: {meeting.title}",
+        f"Recording id: {meeting.recording_id}",
+        f"Date: {meeting_date(meeting)}",
+        f"Invitees: {_invitees(meeting, domain)}",
+    ]
+    if parts > 1:
+        header.append(f"Part {part} of {parts} of the transcript (analyse this part only).")
+    return "\n".join(header) + "\n\nTranscript:\n" + "\n".join(lines)
+
+
+# ---------------------------------------------------------------- the reduce message
+
+
+@dataclass
+class EvidenceCatalogue:
+    """Every meeting-level evidence item, numbered ``E1``, ``E2``, ... (one id per recording and quote)."""
+
+    items: dict[str, Evidence]
+    ids: dict[tuple[int, str], str]
+
+    @classmethod
+    def build(cls, insights: Sequence[MeetingInsights]) -> EvidenceCatalogue:
+        cat = cls({}, {})
+        for mi in insights:
+            for item in (*mi.themes, *mi.goals, *mi.challenges, *mi.risks, *mi.next_steps):
+                for ev in item.evidence:
+                    cat.add(ev)
+        return cat
+
+    def add(self, evidence: Evidence) -> str:
+        key = evidence_key(evidence)
+        if key not in self.ids:
+            ident = f"E{len(self.items) + 1}"
+            self.ids[key] = ident
+            self.items[ident] = evidence
+        return self.ids[key]
+
+    def id_of(self, evidence: Evidence) -> str:
+        return self.ids[evidence_key(evidence)]
+
+    def resolve(self, ids: Sequence[str]) -> tuple[list[Evidence], int]:
+        """The evidence behind ``ids``, and how many ids were not in the catalogue."""
+        found, unknown = [], 0
+        for raw in ids:
+            ev = self.items.get(raw.strip().upper())
+            if ev is None:
+                unknown += 1
+            elif ev not in found:
+                found.append(ev)
+        return found, unknown
+
+
+def _cited(cat: EvidenceCatalogue, item: Insight, per_item: int) -> str:
+    ids = [cat.id_of(ev) for ev in item.evidence[:per_item]]
+    return f" [{', '.join(ids)}]" if ids else ""
+
+
+def _section(title: str, items: Sequence[Insight], cat: EvidenceCatalogue, per_item: int) -> list[str]:
+    if not items:
+        return [f"{title}: (none)"]
+    return [f"{title}:"] + [f"- {_SPACE.sub(' ', i.text).strip()}{_cited(cat, i, per_item)}" for i in items]
+
+
+def reduce_user_message(
+    *,
+    domain: str,
+    company: str,
+    meetings: Sequence[Meeting],
+    insights: Sequence[MeetingInsights],
+    people: Sequence[Person],
+    catalogue: EvidenceCatalogue,
+    per_item: int = 3,
+    with_extras: bool = True,
+) -> str:
+    """The user message of the reduce call: people, each meeting's insights citing ids, then the evidence list.
+
+    ``per_item`` caps the ids shown per insight and ``with_extras`` adds open action items and Fathom's
+    summaries; the analyser lowers both when the message would not fit the context budget.
+    """
+    by_id = {m.recording_id: m for m in meetings}
+    out = [f"Customer: {company} ({domain})", "", "People:"]
+    for p in people:
+        out.append(f"- {p.name} <{p.email or 'no e-mail'}> ({p.side.value}; {p.count} meetings)")
+    if not people:
+        out.append("(none)")
+    out += ["", "Meetings:"]
+    for mi in insights:
+        m = by_id.get(mi.recording_id)
+        title = m.title if m else "?"
+        date = meeting_date(m) if m else "?"
+        out.append(f"## Meeting {mi.recording_id} | {date} | {title}")
+        out += _section("Themes", mi.themes, catalogue, per_item)
+        out += _section("Goals", mi.goals, catalogue, per_item)
+        out += _section("Challenges", mi.challenges, catalogue, per_item)
+        out += _section("Risks", mi.risks, catalogue, per_item)
+        out += _section("Next steps", mi.next_steps, catalogue, per_item)
+        out.append("Roles:" if mi.roles else "Roles: (none)")
+        out += [f"- {r.name} <{r.email or 'no e-mail'}>: {r.role}" for r in mi.roles]
+        if with_extras and m is not None:
+            open_items = [a for a in m.action_items or () if not a.completed]
+            if open_items:
+                out.append("Open action items:")
+                out += [f"- {a.description} ({a.assignee or 'unassigned'})" for a in open_items]
+            if m.summary_markdown:
+                summary = _SPACE.sub(" ", m.summary_markdown).strip()
+                out.append(f"Fathom summary: {summary[:800]}")
+        out.append("")
+    out.append("Evidence:")
+    for ident, ev in catalogue.items.items():
+        quote = _SPACE.sub(" ", ev.quote).strip()
+        out.append(f'{ident}: [rec {ev.recording_id} @{ev.timestamp}] {ev.speaker or "?"}: "{quote}"')
+    return "\n".join(out)

@@ -1,0 +1,158 @@
+"""The command line: summarize (demo and a Fathom-compatible server), jobs list, jobs purge, cache clear."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from engagement.__main__ import main
+from engagement.demo import load_demo_meetings
+from engagement.store import SqliteKV
+from tests.fakes.fathom_server import FAKE_API_KEY, FathomServer
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def demo_meetings_at(domain: str) -> set[int]:
+    """Recording ids of demo meetings with an invitee e-mail at the domain (counted from the raw JSON)."""
+    return {
+        m["recording_id"]
+        for m in load_demo_meetings()
+        if any((i.get("email") or "").lower().endswith("@" + domain) for i in m["calendar_invitees"])
+    }
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_summarize_demo_prints_a_complete_record_with_exact_counts(capsys: pytest.CaptureFixture[str]) -> None:
+    """With no keys, summarize https://www.acmecorp.com --json completes on demo data with the exact meeting count."""
+    code, out, err = run_cli(capsys, "summarize", "https://www.acmecorp.com", "--json")
+    assert code == 0, err
+    record = json.loads(out)
+    assert (record["status"], record["domain"], record["source"], record["analyzer"]) == ("complete", "acmecorp.com", "demo", "offline")
+    summary = record["summary"]
+    expected = demo_meetings_at("acmecorp.com")
+    assert summary["meetings_count"] == len(expected) == 12
+    assert {m["recording_id"] for m in summary["meetings"]} == expected
+    assert summary["themes"] and summary["goals"] and summary["risks"] and 3 <= len(summary["recommendations"]) <= 7
+    assert all(p["count"] >= 1 for p in summary["people"])
+
+
+def test_summarize_stores_the_job_like_the_ui(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """The record lands in ENGAGEMENT_DB under engagement:{domain}:{run_id}, and jobs list shows it."""
+    code, out, _ = run_cli(capsys, "summarize", "brightwater.co.uk", "--json")
+    run_id = json.loads(out)["run_id"]
+    store = SqliteKV(tmp_path / "engagement.sqlite")
+    assert store.get(f"engagement:brightwater.co.uk:{run_id}")["status"] == "complete"
+    store.close()
+    code, out, _ = run_cli(capsys, "jobs", "list", "--json")
+    assert code == 0
+    assert [(r["domain"], r["run_id"], r["status"]) for r in json.loads(out)] == [("brightwater.co.uk", run_id, "complete")]
+    code, out, _ = run_cli(capsys, "jobs", "list")
+    assert "brightwater.co.uk" in out and run_id in out
+
+
+def test_summarize_readable_report(capsys: pytest.CaptureFixture[str]) -> None:
+    """Without --json the report names the counts, people, themes and insights in plain text."""
+    code, out, _ = run_cli(capsys, "summarize", "globex.io")
+    assert code == 0
+    assert "globex.io" in out and "meetings: " in out and "people:" in out and "themes:" in out
+
+
+def test_summarize_rejects_bad_input_and_stores_nothing(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """An invalid website exits 2 with the normaliser's message on stderr; no job is stored."""
+    code, out, err = run_cli(capsys, "summarize", "localhost")
+    assert code == 2 and out == ""
+    assert "localhost" in err and "acmecorp.com" in err
+    assert not (tmp_path / "engagement.sqlite").exists() or SqliteKV(tmp_path / "engagement.sqlite").count() == 0
+
+
+def test_summarize_date_range(capsys: pytest.CaptureFixture[str]) -> None:
+    """--since/--until keep only the meetings in the range; a reversed range is refused."""
+    code, out, _ = run_cli(capsys, "summarize", "acmecorp.com", "--since", "2026-09-01", "--until", "2026-09-30", "--json")
+    assert code == 0
+    summary = json.loads(out)["summary"]
+    dates = [m["date"] for m in summary["meetings"]]
+    assert dates and all("2026-09-01" <= d <= "2026-09-30" for d in dates)
+    assert summary["meetings_count"] == len(dates) < 12
+    code, _, err = run_cli(capsys, "summarize", "acmecorp.com", "--since", "2026-10-01", "--until", "2026-09-01")
+    assert code == 2 and "after" in err
+
+
+def test_summarize_an_unknown_company_completes_with_zero_meetings(capsys: pytest.CaptureFixture[str]) -> None:
+    """A company with no meetings completes with meetings_count 0 and a note, no invented content."""
+    code, out, _ = run_cli(capsys, "summarize", "nobody-here.com", "--json")
+    summary = json.loads(out)["summary"]
+    assert code == 0
+    assert summary["meetings_count"] == 0 and summary["themes"] == [] and summary["goals"] == []
+    assert "No recorded Fathom meetings" in summary["notes"][0]
+
+
+def test_summarize_against_a_fathom_compatible_server(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, fathom_server: FathomServer
+) -> None:
+    """With FATHOM_API_KEY and FATHOM_BASE_URL the CLI counts exactly the server's 23 acmecorp.com meetings."""
+    monkeypatch.setenv("FATHOM_API_KEY", FAKE_API_KEY)
+    monkeypatch.setenv("FATHOM_BASE_URL", fathom_server.base_url)
+    code, out, err = run_cli(capsys, "summarize", "acmecorp.com", "--json")
+    assert code == 0, err
+    record = json.loads(out)
+    assert record["source"] == "fathom"
+    assert record["summary"]["meetings_count"] == 23  # make_account() builds 23; the 7 noise meetings are others'
+    assert record["stats"]["fathom_requests"] == 3  # pages of 10: 10 + 10 + 3, transcripts included
+
+
+def test_summarize_reports_a_rejected_key_on_stderr(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, fathom_server: FathomServer
+) -> None:
+    """A wrong key exits 1 with "Fathom rejected the API key" on stderr, and the stored job is error."""
+    monkeypatch.setenv("FATHOM_API_KEY", "wrong-key-value")
+    monkeypatch.setenv("FATHOM_BASE_URL", fathom_server.base_url)
+    code, out, err = run_cli(capsys, "summarize", "acmecorp.com", "--json")
+    assert code == 1
+    assert "Fathom rejected the API key" in err and "wrong-key-value" not in err + out
+    assert json.loads(out)["status"] == "error"
+
+
+def test_jobs_purge_and_cache_clear(capsys: pytest.CaptureFixture[str]) -> None:
+    """jobs purge removes finished jobs by age or status; cache clear empties the analysis cache only."""
+    run_cli(capsys, "summarize", "acmecorp.com", "--json")
+    run_cli(capsys, "summarize", "globex.io", "--json")
+    code, _, err = run_cli(capsys, "jobs", "purge")
+    assert code == 2 and "--older-than" in err
+    assert run_cli(capsys, "jobs", "purge", "--older-than", "7d")[1].strip() == "purged 0 jobs"
+    assert run_cli(capsys, "jobs", "purge", "--status", "error")[1].strip() == "purged 0 jobs"
+    assert run_cli(capsys, "jobs", "purge", "--older-than", "0m")[1].strip() == "purged 2 jobs"
+    assert json.loads(run_cli(capsys, "jobs", "list", "--json")[1]) == []
+    out = run_cli(capsys, "cache", "clear")[1]
+    assert out.startswith("cleared ") and not out.startswith("cleared 0 ")
+    assert run_cli(capsys, "cache", "clear")[1].strip() == "cleared 0 cached meeting analyses"
+
+
+def test_bad_durations_and_dates_are_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    """argparse refuses a malformed --older-than or --since with a message."""
+    with pytest.raises(SystemExit):
+        main(["jobs", "purge", "--older-than", "soon"])
+    assert "7d" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["summarize", "acmecorp.com", "--since", "yesterday"])
+    assert "2026-06-01" in capsys.readouterr().err
+
+
+def test_python_dash_m_engagement_runs(tmp_path: Path) -> None:
+    """`python -m engagement summarize acmecorp.com --json` works as a real process with no keys."""
+    env = {"PATH": "/usr/bin:/bin", "ENGAGEMENT_DB": str(tmp_path / "cli.sqlite"), "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-m", "engagement", "summarize", "acmecorp.com", "--json"],
+        capture_output=True, text=True, env=env, cwd=ROOT, timeout=120, check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["summary"]["meetings_count"] == 12
