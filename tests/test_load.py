@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -17,8 +16,16 @@ from engagement.settings import Settings
 from engagement.store import SqliteKV
 
 DOMAINS = [
-    "acmecorp.com", "brightwater.co.uk", "globex.io", "initech.com", "acmecorp.co",
-    "example.com", "nobody.org", "umbrella.io", "hooli.com", "piedpiper.com",
+    "acmecorp.com",
+    "brightwater.co.uk",
+    "globex.io",
+    "initech.com",
+    "acmecorp.co",
+    "example.com",
+    "nobody.org",
+    "umbrella.io",
+    "hooli.com",
+    "piedpiper.com",
 ]
 OPTIONS = [JobOptions(), JobOptions(since="2026-07-01")]
 

@@ -116,6 +116,19 @@ class FathomAPI:
         """The stored meetings, newest first (the API's own order)."""
         return list(self._meetings)
 
+    def add(self, meeting: Mapping[str, Any]) -> None:
+        """Record a new meeting, as Fathom does when a call ends."""
+        item = dict(meeting)
+        with self._lock:
+            if item["recording_id"] in self._by_id:
+                raise ValueError(f"two meetings have recording_id {item['recording_id']}")
+            self._by_id[item["recording_id"]] = item
+            self._meetings = sorted(
+                [*self._meetings, item],
+                key=lambda m: (_parse_time("created_at", m["created_at"]), m["recording_id"]),
+                reverse=True,
+            )
+
     def __call__(self, request: httpx.Request) -> httpx.Response:
         return self.handle(request)
 

@@ -1,0 +1,149 @@
+"""The pipeline end to end over loopback fakes: what it fetches, what it pays for, what it reports."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from engagement.jobs import InlineExecutor, JobService
+from engagement.models import JobRecord, JobStatus
+from engagement.runtime import Runtime, create_runtime
+from engagement.settings import Settings
+from engagement.store import SqliteKV
+from tests.fakes.fathom_server import FAKE_API_KEY, FathomServer, make_account, make_meeting, sample_meetings
+from tests.fakes.openai_server import FakeOpenAI
+
+OPENAI_KEY = "sk-pipeline-test"
+
+
+@pytest.fixture
+def model() -> Iterator[FakeOpenAI]:
+    with FakeOpenAI(api_key=OPENAI_KEY) as server:
+        yield server
+
+
+def make_runtime(tmp_path: Path, fathom: FathomServer, model: FakeOpenAI | None, **env: str) -> Runtime:
+    values = {
+        "FATHOM_API_KEY": FAKE_API_KEY,
+        "FATHOM_BASE_URL": fathom.base_url,
+        "ENGAGEMENT_DB": str(tmp_path / "pipeline.sqlite"),
+        "OPENAI_MAX_RETRIES": "0",
+        **env,
+    }
+    if model is not None:
+        values |= {"OPENAI_API_KEY": OPENAI_KEY, "OPENAI_BASE_URL": model.base_url}
+    settings = Settings.from_env(values)
+    return create_runtime(settings, store=SqliteKV(settings.engagement_db), executor=InlineExecutor())
+
+
+def run(jobs: JobService, domain: str = "acmecorp.com") -> JobRecord:
+    record = jobs.get(domain, jobs.start(domain))
+    assert record.status is JobStatus.COMPLETE, record.error
+    return record
+
+
+def paths(server: FathomServer) -> list[str]:
+    return [path for _, path, _ in server.request_log]
+
+
+def test_first_run_lists_with_transcripts_and_calls_the_model_per_meeting(tmp_path: Path, model: FakeOpenAI) -> None:
+    """Cold cache: 3 list pages carry the transcripts; 23 map calls and one reduce; usage is counted."""
+    with FathomServer(sample_meetings()) as fathom:
+        record = run(make_runtime(tmp_path, fathom, model).jobs)
+        assert paths(fathom) == ["/external/v1/meetings"] * 3
+        assert all(query.get("include_transcript") == ["true"] for _, _, query in fathom.request_log)
+    s = record.stats
+    assert (s.meetings, s.fathom_requests, s.llm_calls, s.cached_meetings) == (23, 3, 24, 0)
+    assert s.tokens_in > 0 and s.tokens_out > 0
+    assert record.analyzer == "openai:gpt-4.1-mini" and record.source == "fathom"
+    assert record.summary is not None and record.summary.meetings_count == 23
+    assert all(ref.analysed for ref in record.summary.meetings)
+
+
+def test_second_run_of_an_unchanged_account_costs_no_model_call(tmp_path: Path, model: FakeOpenAI) -> None:
+    """Warm cache: list pages without transcripts, no map or reduce call, the same summary and speakers."""
+    with FathomServer(sample_meetings()) as fathom:
+        runtime = make_runtime(tmp_path, fathom, model)
+        first = run(runtime.jobs)
+        calls = len(model.requests)
+        fathom.request_log.clear()
+        second = run(runtime.jobs)
+        assert paths(fathom) == ["/external/v1/meetings"] * 3
+        assert all("include_transcript" not in query for _, _, query in fathom.request_log)
+    assert len(model.requests) == calls
+    assert (second.stats.llm_calls, second.stats.cached_meetings) == (0, 23)
+    assert first.summary is not None and second.summary is not None
+    assert second.summary.model_dump(exclude={"meetings"}) == first.summary.model_dump(exclude={"meetings"})
+    assert [p.spoke_in for p in second.summary.people] == [p.spoke_in for p in first.summary.people]
+
+
+def test_a_new_meeting_costs_one_transcript_one_map_and_one_reduce(tmp_path: Path, model: FakeOpenAI) -> None:
+    """Only the new meeting is analysed; its transcript comes from /recordings/{id}/transcript (1 ≤ pages)."""
+    meetings = make_account(count=12)
+    with FathomServer(meetings) as fathom:
+        runtime = make_runtime(tmp_path, fathom, model)
+        run(runtime.jobs)
+        before = len(model.requests)
+        fathom.api.add(make_meeting(5000, _after(meetings), guests=[("New Person", "new.person@acmecorp.com")]))
+        fathom.request_log.clear()
+        record = run(runtime.jobs)
+        assert paths(fathom) == ["/external/v1/meetings"] * 2 + ["/external/v1/recordings/5000/transcript"]
+    assert len(model.requests) - before == 2  # one map, one reduce
+    assert (record.stats.meetings, record.stats.cached_meetings, record.stats.llm_calls) == (13, 12, 2)
+    assert record.summary is not None and "new.person@acmecorp.com" in {p.email for p in record.summary.people}
+
+
+def test_invented_quotes_are_dropped_and_counted(tmp_path: Path, model: FakeOpenAI) -> None:
+    """A quote the model made up never reaches the summary and is counted in stats.evidence_dropped."""
+    model.invent_quote_next()
+    with FathomServer(make_account(count=3)) as fathom:
+        record = run(make_runtime(tmp_path, fathom, model, OPENAI_CONCURRENCY="1").jobs)
+    assert record.stats.evidence_dropped >= 1
+    assert record.summary is not None
+    quotes = [
+        ev.quote
+        for items in (record.summary.goals_detail, record.summary.challenges_detail, record.summary.risks_detail)
+        for item in items
+        for ev in item.evidence
+    ]
+    assert quotes and all("invented" not in q.lower() for q in quotes)
+    assert all(ev.verified for t in record.summary.themes for ev in t.evidence)
+
+
+def test_progress_is_reported_stage_by_stage(tmp_path: Path) -> None:
+    """The record passes through fetching, counting and analysing stages with done/total progress."""
+    seen: list[tuple[str, int, int | None]] = []
+    with FathomServer(sample_meetings()) as fathom:
+        runtime = make_runtime(tmp_path, fathom, None)
+        original = runtime.jobs._write
+
+        def spy(record: JobRecord, check_exists: bool = True) -> None:
+            seen.append((record.stage, record.progress.done, record.progress.total))
+            original(record, check_exists)
+
+        runtime.jobs._write = spy  # type: ignore[method-assign]
+        run(runtime.jobs)
+    stages = [stage for stage, _, _ in seen]
+    assert "fetching meetings" in stages
+    assert "meetings fetched: 10" in stages and "meetings fetched: 23" in stages
+    assert ("analysed 23/23 meetings", 23, 23) in seen
+    assert stages[-1] == "complete"
+
+
+def test_an_account_without_meetings_completes_without_a_model_call(tmp_path: Path, model: FakeOpenAI) -> None:
+    """No meetings: complete with meetings_count 0, a note, empty insight lists and no model call."""
+    with FathomServer(sample_meetings()) as fathom:
+        record = run(make_runtime(tmp_path, fathom, model).jobs, "nobody-here.com")
+    assert model.requests == []
+    assert record.summary is not None and record.summary.meetings_count == 0
+    assert record.summary.themes == [] and record.summary.recommendations == []
+    assert record.summary.notes and "No recorded Fathom meetings" in record.summary.notes[0]
+
+
+def _after(meetings: list[dict]) -> object:
+    from datetime import datetime, timedelta
+
+    last = max(datetime.fromisoformat(m["created_at"]) for m in meetings)
+    return last + timedelta(days=3)
