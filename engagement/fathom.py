@@ -317,6 +317,7 @@ class FathomClient:
             headers={"X-Api-Key": key, "User-Agent": USER_AGENT, "Accept": "application/json"},
         )
         options.setdefault("max_retries", settings.fathom_max_retries)
+        options.setdefault("backoff_base", settings.fathom_backoff_s)
         return cls(http, api_key=key, base_url=settings.fathom_base_url, **options)
 
     @property

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -170,15 +171,26 @@ def _analyse(
     Returns how many quotes the pipeline's own check dropped.
     """
     dropped_here = 0
+    stop = threading.Event()  # the first failure (or a time-out) stops meetings not yet started
+
+    def analyse(meeting: Meeting) -> MeetingInsights | None:
+        if stop.is_set():
+            return None
+        try:
+            return analyzer.analyse_meeting(meeting, domain=ctx.domain, company=company)
+        except BaseException:
+            stop.set()
+            raise
+
     with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="engagement-map") as pool:
-        futures = {
-            pool.submit(analyzer.analyse_meeting, meeting, domain=ctx.domain, company=company): meeting
-            for meeting in missing
-        }
+        futures = {pool.submit(analyse, meeting): meeting for meeting in missing}
         try:
             for future in as_completed(futures):
                 meeting = futures[future]
-                insights, dropped = verify_meeting_insights(future.result(), meeting)
+                result = future.result()
+                if result is None:
+                    continue
+                insights, dropped = verify_meeting_insights(result, meeting)
                 insights = insights.model_copy(update={"speakers": speakers_of(meeting)})
                 dropped_here += dropped
                 cache.put(meeting, analyzer.fingerprint, insights)
@@ -186,6 +198,7 @@ def _analyse(
                 _record_usage(ctx, analyzer, dropped_here)
                 ctx.report(f"analysed {len(found)}/{total} meetings", len(found), total)
         except BaseException:
+            stop.set()
             for pending in futures:
                 pending.cancel()
             raise

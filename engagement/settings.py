@@ -29,6 +29,7 @@ SETTINGS_HELP: dict[str, tuple[str, str]] = {
     "ENGAGEMENT_HEARTBEAT_S": ("10", "How often a running job refreshes its heartbeat."),
     "FATHOM_TIMEOUT_S": ("30", "Timeout of one Fathom request."),
     "FATHOM_MAX_RETRIES": ("4", "Retries of a Fathom request after 429, 5xx or a time-out."),
+    "FATHOM_BACKOFF_S": ("0.5", "First wait before a Fathom retry; it doubles each time (Retry-After wins)."),
     "OPENAI_TIMEOUT_S": ("120", "Timeout of one model call."),
     "OPENAI_MAX_RETRIES": ("2", "Retries of a model call after 429, 5xx or a time-out (by the SDK)."),
     "OPENAI_CONCURRENCY": ("4", "Meetings analysed at once."),
@@ -80,6 +81,7 @@ class Settings:
     heartbeat_s: float = 10.0
     fathom_timeout_s: float = 30.0
     fathom_max_retries: int = 4
+    fathom_backoff_s: float = 0.5
     openai_timeout_s: float = 120.0
     openai_max_retries: int = 2
     openai_concurrency: int = 4
@@ -107,6 +109,7 @@ class Settings:
             heartbeat_s=_number(env, "ENGAGEMENT_HEARTBEAT_S", float, 0.05),
             fathom_timeout_s=_number(env, "FATHOM_TIMEOUT_S", float, 0.1),
             fathom_max_retries=_number(env, "FATHOM_MAX_RETRIES", int, 0),
+            fathom_backoff_s=_number(env, "FATHOM_BACKOFF_S", float, 0),
             openai_timeout_s=_number(env, "OPENAI_TIMEOUT_S", float, 0.1),
             openai_max_retries=_number(env, "OPENAI_MAX_RETRIES", int, 0),
             openai_concurrency=_number(env, "OPENAI_CONCURRENCY", int, 1),
