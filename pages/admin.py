@@ -1,0 +1,229 @@
+"""The admin page: every job newest first, filters, delete, purge with confirmation, the analysis cache.
+
+Only one page of rows (50) is read from the job index per run, and no summary is ever loaded, so
+the page stays quick with tens of thousands of jobs.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import timedelta
+
+import pandas as pd
+import streamlit as st
+
+from engagement.jobs import JobRow
+from engagement.models import JobStatus
+from ui.frame import page_frame
+from ui.runtime import get_runtime, load_settings
+from ui.text import plural
+
+PAGE_SIZE = 50
+STATUS_LABELS = {"": "All", "processing": "Processing", "complete": "Complete", "error": "Failed"}
+
+settings = load_settings()
+page_frame(settings, presenting=False, admin=True)
+runtime = get_runtime(settings)
+jobs = runtime.jobs
+
+
+# ---------------------------------------------------------------- actions (callbacks: they run before the page)
+
+
+def reset_page() -> None:
+    """A new filter starts with nothing selected (and at its first page: the pager's key names the filter)."""
+    clear_selection()
+
+
+def clear_selection() -> None:
+    st.session_state["admin_table_generation"] = st.session_state.get("admin_table_generation", 0) + 1
+
+
+def notify(text: str) -> None:
+    st.session_state["admin_notice"] = text
+
+
+def delete_selected(selected: list[tuple[str, str]]) -> None:
+    removed = jobs.delete_many(selected)
+    clear_selection()
+    notify(f"Deleted {plural(removed, 'job')}.")
+
+
+def ask(action: str) -> None:
+    """Remember what is to be confirmed; the count is shown before anything is deleted."""
+    st.session_state["admin_confirm"] = {"action": action, "days": int(st.session_state.get("admin_purge_days", 7))}
+
+
+def cancel() -> None:
+    st.session_state.pop("admin_confirm", None)
+
+
+def purge_filter(pending: dict) -> dict:
+    if pending["action"] == "age":
+        return {"older_than": timedelta(days=pending["days"])}
+    return {"status": JobStatus.ERROR}
+
+
+def confirm() -> None:
+    pending = st.session_state.pop("admin_confirm", None)
+    if not pending:
+        return
+    if pending["action"] == "cache":
+        notify(f"Cleared {plural(runtime.cache.clear(), 'cached analysis', 'cached analyses')}.")
+        return
+    removed = jobs.purge(**purge_filter(pending))
+    clear_selection()
+    notify(f"Purged {plural(removed, 'job')}.")
+
+
+# ---------------------------------------------------------------- pieces of the page
+
+
+def totals() -> None:
+    counts = jobs.totals()
+    columns = st.columns(4)
+    columns[0].metric("Jobs", f"{sum(counts.values()):,}")
+    columns[1].metric("Processing", f"{counts.get('processing', 0):,}")
+    columns[2].metric("Complete", f"{counts.get('complete', 0):,}")
+    columns[3].metric("Failed", f"{counts.get('error', 0):,}")
+
+
+def jobs_frame(rows: list[JobRow]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "Domain": [row.domain for row in rows],
+            "Status": [STATUS_LABELS.get(row.status.value, row.status.value) for row in rows],
+            "Stage": [row.stage for row in rows],
+            "Created": pd.to_datetime([row.created_at for row in rows], utc=True, format="ISO8601"),
+            "Duration (s)": [round(row.duration_s, 1) for row in rows],
+            "Meetings": pd.array([row.meetings for row in rows], dtype="Int64"),
+            "Analyser": [row.analyzer for row in rows],
+            "Source": [row.source for row in rows],
+            "Error": [row.error or "" for row in rows],
+        }
+    )
+
+
+def jobs_table() -> None:
+    """Filters, one page of jobs newest first, selection and delete."""
+    status_col, domain_col = st.columns([1, 2])
+    status = status_col.selectbox(
+        "Status", list(STATUS_LABELS), format_func=STATUS_LABELS.get, key="admin_status", on_change=reset_page
+    )
+    domain = domain_col.selectbox(
+        "Domain", ["", *jobs.domains()], format_func=lambda d: d or "All", key="admin_domain", on_change=reset_page
+    )
+    found = jobs.count(domain=domain or None, status=status or None)
+    pages = max(1, math.ceil(found / PAGE_SIZE))
+    pager = f"admin_page_{status}_{domain}"  # one pager per filter, so a new filter starts at page 1
+    chosen = st.session_state.get(pager, 1)
+    page = min(max(1, chosen if isinstance(chosen, int) else 1), pages)  # fewer pages after a purge
+    rows = jobs.list(domain=domain or None, status=status or None, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+
+    if not rows:
+        st.info("No jobs yet." if not (status or domain) else "No jobs match these filters.")
+        return
+    event = st.dataframe(
+        jobs_frame(rows),
+        hide_index=True,
+        on_select="rerun",
+        selection_mode="multi-row",
+        key=f"admin_jobs_{st.session_state.get('admin_table_generation', 0)}_{page}",
+        column_config={
+            "Created": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss", timezone="UTC"),
+            "Duration (s)": st.column_config.NumberColumn(format="%.1f"),
+            "Error": st.column_config.TextColumn(width="large"),
+        },
+    )
+    selected = [(rows[i].domain, rows[i].run_id) for i in event.selection.rows if 0 <= i < len(rows)]
+    with st.container(horizontal=True, vertical_alignment="center"):
+        st.caption(
+            f"Jobs {(page - 1) * PAGE_SIZE + 1:,}–{(page - 1) * PAGE_SIZE + len(rows):,} of {found:,}, newest first"
+        )
+        st.space("stretch")
+        if pages > 1:
+            st.pagination(pages, key=pager, on_change=clear_selection)
+    st.button(
+        f"Delete selected ({len(selected)})" if selected else "Delete selected",
+        key="admin_delete",
+        icon=":material/delete:",
+        disabled=not selected,
+        on_click=delete_selected,
+        args=(selected,),
+        help="Select rows in the table first.",
+    )
+
+
+def purge_controls() -> None:
+    st.subheader("Purge", anchor=False)
+    st.caption("Removes finished jobs (complete or failed). Running jobs and the analysis cache are kept.")
+    with st.container(horizontal=True, vertical_alignment="bottom", gap="small"):
+        st.number_input(
+            "Older than (days)", min_value=1, max_value=3650, value=7, step=1, key="admin_purge_days", width=160
+        )
+        days = int(st.session_state.get("admin_purge_days", 7))
+        st.button(f"Purge older than {plural(days, 'day')}", key="admin_purge_old", on_click=ask, args=("age",))
+        st.button("Purge failed", key="admin_purge_failed", on_click=ask, args=("failed",))
+
+
+def cache_controls() -> None:
+    st.subheader("Analysis cache", anchor=False)
+    cached = runtime.cache.count()
+    st.caption(
+        f"{plural(cached, 'meeting analysis', 'meeting analyses')} cached. A re-run analyses only new or changed "
+        "meetings; clearing the cache makes the next runs analyse every meeting again."
+    )
+    st.button(
+        f"Clear analysis cache ({cached:,})",
+        key="admin_clear_cache",
+        icon=":material/mop:",
+        disabled=cached == 0,
+        on_click=ask,
+        args=("cache",),
+    )
+
+
+def confirmation() -> None:
+    """The pending purge or clear, with how many will go, and the second click that does it."""
+    pending = st.session_state.get("admin_confirm")
+    if not pending:
+        return
+    if pending["action"] == "cache":
+        count = runtime.cache.count()
+        what = f"{plural(count, 'cached meeting analysis', 'cached meeting analyses')} will be removed."
+        nothing = "the analysis cache is empty."
+        verb = f"Clear {count:,}"
+    else:
+        count = len(jobs.purgeable(**purge_filter(pending)))
+        rule = f"older than {plural(pending['days'], 'day')}" if pending["action"] == "age" else "that failed"
+        what = f"{plural(count, 'finished job')} {rule} will be removed."
+        nothing = f"no finished job is {rule}." if pending["action"] == "age" else "no job failed."
+        verb = f"Delete {plural(count, 'job')}"
+    with st.container(border=True, key="admin_confirm_box"):
+        if count == 0:
+            st.info(f"Nothing to remove: {nothing}")
+            st.button("OK", key="admin_confirm_cancel", on_click=cancel)
+            return
+        st.warning(what + " This cannot be undone.", icon=":material/warning:")
+        with st.container(horizontal=True, gap="small"):
+            st.button(verb, key="admin_confirm_yes", type="primary", on_click=confirm)
+            st.button("Cancel", key="admin_confirm_cancel", on_click=cancel)
+
+
+# ---------------------------------------------------------------- the page
+
+st.title("Admin", anchor=False)
+if settings.app_password and not settings.admin_password:
+    st.caption("Everyone signed in can use this page: set ADMIN_PASSWORD to keep it to admins.")
+notice = st.session_state.pop("admin_notice", None)
+if notice:
+    st.success(notice, icon=":material/check:")
+totals()
+jobs_table()
+st.divider()
+left, right = st.columns(2, gap="large")
+with left:
+    purge_controls()
+with right:
+    cache_controls()
+confirmation()

@@ -1,0 +1,314 @@
+"""The summary page: type a website, watch the job run, read the account's engagement summary.
+
+The job on show lives in the URL (``?domain=…&run_id=…``), so a reload or a shared link shows the
+same job; every button below only changes the URL or starts a job, and the page renders from it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import streamlit as st
+
+from engagement.demo import DEMO_ACCOUNTS
+from engagement.domains import display_domain, normalize_domain
+from engagement.errors import EngagementError, InvalidDomainError, JobNotFoundError
+from engagement.models import JobOptions, JobRecord, JobStatus, utcnow
+from ui.banner import show_notices
+from ui.frame import page_frame
+from ui.presentation import apply_style, exit_button, is_presenting
+from ui.result import account_name, render_result
+from ui.runtime import get_runtime, load_settings
+from ui.text import ago, duration, md
+
+FRESH_FOR = timedelta(hours=24)  # a completed summary younger than this is offered before a new run
+RECENT_RUNS = 6
+POLL_EVERY = "2s"
+STATUS_ICONS = {
+    JobStatus.PROCESSING: ":material/progress_activity:",
+    JobStatus.COMPLETE: ":material/check_circle:",
+    JobStatus.ERROR: ":material/error:",
+}
+
+settings = load_settings()
+presenting = is_presenting()
+page_frame(settings, presenting)
+runtime = get_runtime(settings)
+jobs = runtime.jobs
+
+
+# ---------------------------------------------------------------- the URL holds the job on show
+
+
+def show_job(domain: str, run_id: str) -> None:
+    """Point the URL at a job (``present`` and other parameters stay as they are)."""
+    st.query_params["domain"] = domain
+    st.query_params["run_id"] = run_id
+    st.session_state.pop("summary_offer", None)
+
+
+def job_in_url() -> tuple[str, str] | None:
+    """The ``(domain, run_id)`` the URL asks for; None when it asks for none, ``("", "")`` when it cannot exist."""
+    domain, run_id = st.query_params.get("domain"), st.query_params.get("run_id")
+    if not domain or not run_id:
+        return None
+    try:
+        return normalize_domain(domain), str(uuid.UUID(run_id))
+    except (InvalidDomainError, ValueError):
+        return ("", "")  # asked for, but it cannot exist: shown as "not found"
+
+
+def options_from(dates: Any) -> JobOptions:
+    """The date range widget's value as job options (either end may be open)."""
+    picked = [d for d in (dates or ()) if isinstance(d, date)]
+    since = picked[0].isoformat() if picked else None
+    until = picked[1].isoformat() if len(picked) > 1 else None
+    return JobOptions(since=since, until=until)
+
+
+# ---------------------------------------------------------------- actions (callbacks: they run before the page)
+
+
+def start(domain: str, options: JobOptions) -> None:
+    """Start a job (or join the one already running for the same work) and show it."""
+    try:
+        run_id = jobs.start(domain, options)
+    except EngagementError as exc:
+        st.session_state["summary_error"] = str(exc)
+        return
+    show_job(domain, run_id)
+
+
+def request_summary(text: str, dates: Any, *, offer: bool = True) -> None:
+    """Check the website; offer a fresh completed summary if there is one; else start a job."""
+    st.session_state.pop("summary_offer", None)
+    try:
+        domain = normalize_domain(text)
+    except InvalidDomainError as exc:
+        st.session_state["summary_error"] = str(exc)
+        return
+    st.session_state.pop("summary_error", None)
+    options = options_from(dates)
+    recent = jobs.latest_complete(domain, options, max_age=FRESH_FOR)
+    if recent is not None and offer:
+        st.session_state["summary_offer"] = {
+            "domain": domain,
+            "run_id": recent.run_id,
+            "since": options.since,
+            "until": options.until,
+            "created_at": recent.created_at.isoformat(),
+        }
+        return
+    if recent is not None:
+        show_job(domain, recent.run_id)
+        return
+    start(domain, options)
+
+
+def on_generate() -> None:
+    request_summary(st.session_state.get("summary_website", ""), st.session_state.get("summary_dates"))
+
+
+def on_demo(domain: str) -> None:
+    """A demo account: open its fresh summary straight away, or start one (one click either way)."""
+    st.session_state["summary_website"] = domain
+    request_summary(domain, st.session_state.get("summary_dates"), offer=False)
+
+
+def on_open_offer() -> None:
+    offer = st.session_state.pop("summary_offer", None)
+    if offer:
+        show_job(offer["domain"], offer["run_id"])
+
+
+def on_fresh_offer() -> None:
+    offer = st.session_state.pop("summary_offer", None)
+    if offer:
+        start(offer["domain"], JobOptions(since=offer["since"], until=offer["until"]))
+
+
+def on_try_again(domain: str, since: str | None, until: str | None) -> None:
+    start(domain, JobOptions(since=since, until=until))
+
+
+def on_start_over() -> None:
+    for name in ("domain", "run_id"):
+        st.query_params.pop(name, None)
+
+
+# ---------------------------------------------------------------- pieces of the page
+
+
+def request_form() -> None:
+    """Website, optional dates, the button; the normaliser's message under the field."""
+    with st.form("summary_form", border=False, enter_to_submit=True):
+        spec = [3, 2, 1.5]
+        website, dates, button = st.columns(spec, vertical_alignment="bottom")
+        website.text_input(
+            "Company website",
+            placeholder="https://www.acmecorp.com",
+            key="summary_website",
+            help="A website, a domain or someone's e-mail address at the company.",
+        )
+        dates.date_input(
+            "Meetings between (optional)",
+            value=(),
+            key="summary_dates",
+            format="YYYY-MM-DD",
+            help="Leave empty for every meeting. Pick a start and an end to narrow it down.",
+        )
+        button.form_submit_button("Generate Meeting Summary", type="primary", on_click=on_generate, width="stretch")
+        error = st.session_state.pop("summary_error", None)
+        if error:
+            st.columns(spec)[0].error(error, icon=":material/error:")
+
+
+def demo_accounts() -> None:
+    """The bundled demo accounts, one click from a summary (only when the source is the demo data)."""
+    if settings.source != "demo":
+        return
+    with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+        st.markdown("Try a demo account:")
+        for domain, name in DEMO_ACCOUNTS:
+            st.button(name, key=f"summary_demo_{domain}", on_click=on_demo, args=(domain,), help=domain)
+
+
+def offer_fresh(shown_run: str | None) -> None:
+    """ "A summary from 12 minutes ago is ready — Open it / Generate a fresh one"."""
+    offer = st.session_state.get("summary_offer")
+    if not offer:
+        return
+    made = ago(datetime.fromisoformat(offer["created_at"])).replace("just now", "a moment ago")
+    with st.container(border=True):
+        if offer["run_id"] == shown_run:
+            st.markdown(f"The summary below for **{md(display_domain(offer['domain']))}** is from {made}.")
+        else:
+            st.markdown(f"A summary of **{md(display_domain(offer['domain']))}** from {made} is ready.")
+        with st.container(horizontal=True, gap="small"):
+            if offer["run_id"] != shown_run:
+                st.button("Open it", key="summary_offer_open", type="primary", on_click=on_open_offer)
+            st.button("Generate a fresh one", key="summary_offer_fresh", on_click=on_fresh_offer)
+
+
+def recent_runs(domain: str | None, shown_run: str | None) -> None:
+    """The latest runs (of the domain on show, else of every domain) in the sidebar, one click each."""
+    rows = jobs.list(domain=domain or None, limit=RECENT_RUNS)
+    with st.sidebar:
+        st.subheader(f"Recent runs · {display_domain(domain)}" if domain else "Recent runs", anchor=False)
+        if not rows:
+            st.caption("No runs yet.")
+        for row in rows:
+            created = datetime.fromisoformat(row.created_at.replace("Z", "+00:00"))
+            when = ago(created)
+            # one line each in a narrow sidebar: across domains the icon alone says the status
+            label = f"{when} · {row.status.value}" if domain else f"{display_domain(row.domain)} · {when}"
+            st.button(
+                md(label),
+                key=f"summary_recent_{row.run_id}",
+                icon=STATUS_ICONS.get(row.status),
+                help=f"{display_domain(row.domain)}: {row.status.value}, {row.stage}",
+                type="tertiary",
+                disabled=row.run_id == shown_run,
+                on_click=show_job,
+                args=(row.domain, row.run_id),
+            )
+
+
+def progress_view(record: JobRecord) -> None:
+    """Stage, a progress bar (``analysed 7/12 meetings``) and the time so far."""
+    total, done = record.progress.total, record.progress.done
+    fraction = min(1.0, done / total) if total else 0.0
+    st.progress(fraction, text=md(record.stage.capitalize() if record.stage else "Queued"))
+    st.caption(f"{duration(utcnow() - record.created_at)} so far · updates every 2 seconds")
+
+
+@st.fragment(run_every=POLL_EVERY)
+def poll(domain: str, run_id: str) -> None:
+    """Re-read the record every 2 s; once it is terminal, rerun the page (which then stops polling)."""
+    try:
+        record = jobs.get(domain, run_id)
+    except JobNotFoundError:
+        st.rerun()
+    if record.status.terminal:
+        st.rerun()  # the full run renders the result and no longer calls this fragment
+    progress_view(record)
+
+
+def job_view(domain: str, run_id: str) -> None:
+    """The job the URL points at: its progress, its failure, or its summary."""
+    try:
+        record = jobs.get(domain, run_id) if domain else None
+    except JobNotFoundError:
+        record = None
+    if record is None:
+        st.warning(
+            "That summary was not found: the link may be mistyped, or the job was purged. Generate it again above.",
+            icon=":material/search_off:",
+        )
+        st.button("Start over", key="summary_start_over", on_click=on_start_over)
+        return
+    if record.status is JobStatus.PROCESSING:
+        st.subheader(f"Summarising {md(account_name(record))}…", anchor=False)
+        poll(record.domain, record.run_id)
+    elif record.status is JobStatus.ERROR:
+        st.subheader(f"The summary of {md(account_name(record))} failed", anchor=False)
+        st.error(record.error or "The job failed without a message.", icon=":material/error:")
+        st.button(
+            "Try again",
+            key="summary_try_again",
+            type="primary",
+            on_click=on_try_again,
+            args=(record.domain, record.options.since, record.options.until),
+        )
+    else:
+        render_result(record, presenting)
+
+
+def empty_state() -> None:
+    st.markdown(
+        "Type a customer's website. The app finds every recorded meeting with people from that company "
+        "and shows who you met, what they care about and what to do next, each point backed by a quote "
+        "from a meeting."
+    )
+
+
+# ---------------------------------------------------------------- the page
+
+apply_style(presenting)
+shown = job_in_url()
+if "summary_website" not in st.session_state and st.query_params.get("domain"):
+    st.session_state["summary_website"] = st.query_params["domain"]  # a shared link fills the field
+shown_run = shown[1] if shown else None
+
+if presenting:
+    with st.container(horizontal=True, vertical_alignment="center"):
+        demo_accounts()
+        st.space("stretch")
+        exit_button()
+    if shown:
+        with st.expander("Summarise another website"):
+            request_form()
+    else:
+        st.title("Engagement Summary", anchor=False)
+        request_form()
+else:
+    st.title("Engagement Summary", anchor=False)
+    st.caption(
+        "Every recorded meeting with a customer, summarised: who you met, what they care about, what to do next."
+    )
+    show_notices(settings)
+    request_form()
+    demo_accounts()
+    recent_runs(shown[0] if shown else None, shown_run)
+
+offer_fresh(shown_run)
+if shown:
+    job_view(*shown)
+elif st.query_params.get("run_id"):
+    job_view("", "")  # a run id without a domain: a broken link
+else:
+    empty_state()
+if presenting:
+    show_notices(settings, presenting=True)  # a footnote: the title stays at the top of the screen

@@ -1,0 +1,16 @@
+"""Engagement Summary: page config, navigation, the sign-in gate. The pages do the rest."""
+
+from __future__ import annotations
+
+from ui.frame import configure_page, navigation, run_page
+from ui.gate import require_sign_in
+from ui.presentation import is_presenting
+from ui.runtime import get_runtime, load_settings
+
+presenting = is_presenting()
+configure_page(presenting)
+settings = load_settings()
+page = navigation(presenting)  # before the gate, so Streamlit never lists pages/ by itself
+require_sign_in(settings)
+get_runtime(settings)  # one runtime per process: building it marks jobs a dead process left running as failed
+run_page(page)

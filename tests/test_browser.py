@@ -1,0 +1,183 @@
+"""The real thing: the app served by ``streamlit run`` on demo data, driven in Debian's Chromium with Playwright.
+
+Set ``SCREENSHOT_DIR=docs`` to refresh the README's screenshots (``make screenshots``); by default they go
+to pytest's tmp dir so the working tree stays clean.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+DEMO_DOMAIN = "acmecorp.com"
+VIEWPORT = {"width": 1440, "height": 900}
+SUMMARY_SHOT = {"width": 1440, "height": 1500}
+POLL_WINDOW_MS = 4500  # more than two 2-second polls
+
+
+def expected_meetings(domain: str = DEMO_DOMAIN) -> int:
+    """Meetings in the demo file with an invitee e-mail at the domain, counted here without the app's code."""
+    data = json.loads((ROOT / "engagement" / "demo" / "data" / f"{domain}.json").read_text(encoding="utf-8"))
+
+    def at_domain(email: str | None) -> bool:
+        host = (email or "").lower().rpartition("@")[2]
+        return host == domain or host.endswith("." + domain)
+
+    return sum(any(at_domain(i.get("email")) for i in m.get("calendar_invitees") or []) for m in data["meetings"])
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def chromium() -> Path:
+    """Debian's Chromium: skipped locally when missing, but CI must have it."""
+    if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing on CI: install Debian's chromium (make chromium)")
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    return CHROMIUM
+
+
+@pytest.fixture
+def server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """``streamlit run`` on a free loopback port, in demo mode, with its database in tmp_path."""
+    port = free_port()
+    log = (tmp_path / "streamlit.log").open("wb")
+    env = {**os.environ, "ENGAGEMENT_DB": str(tmp_path / "engagement.sqlite"), "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "streamlit_app.py",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+            "--server.fileWatcherType",
+            "none",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+
+    def stop() -> None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+        log.close()
+
+    request.addfinalizer(stop)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        if proc.poll() is not None:
+            pytest.fail(f"streamlit exited with {proc.returncode}:\n{(tmp_path / 'streamlit.log').read_text()}")
+        try:
+            if httpx.get(f"{url}/_stcore/health", timeout=1).text == "ok":
+                break
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            pytest.fail(f"streamlit did not become healthy:\n{(tmp_path / 'streamlit.log').read_text()}")
+        time.sleep(0.2)
+    yield url
+
+
+@pytest.fixture
+def screenshots(tmp_path: Path) -> Path:
+    folder = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path)
+    if not folder.is_absolute():
+        folder = ROOT / folder
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def test_a_summary_runs_in_a_real_browser_and_the_admin_page_lists_it(
+    chromium: Path, server: str, screenshots: Path
+) -> None:
+    """Type the website, click Generate, see the charts and the right meeting count, then find the job in admin."""
+    from playwright.sync_api import expect, sync_playwright
+
+    expected = expected_meetings()
+    assert expected > 0
+    expect.set_options(timeout=30_000)  # assertions wait as long as actions do (the default is 5 s)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport=VIEWPORT)
+            page.set_default_timeout(30_000)
+            sent: list[float] = []  # messages from the browser to the app: reruns, fragment polls
+            page.on("websocket", lambda ws: ws.on("framesent", lambda _: sent.append(time.monotonic())))
+            page.goto(server)
+
+            page.get_by_placeholder("https://www.acmecorp.com").fill("https://www.acmecorp.com")
+            page.get_by_role("button", name="Generate Meeting Summary").click()
+            page.wait_for_url("**run_id=*")
+            expect(page.locator(".js-plotly-plot")).to_have_count(3)
+
+            meetings = page.locator('[data-testid="stMetric"]').filter(has=page.get_by_text("Meetings", exact=True))
+            expect(meetings.locator('[data-testid="stMetricValue"]')).to_have_text(str(expected))
+            expect(page.get_by_role("heading", name="Goals")).to_be_visible()
+            expect(page.get_by_role("link", name="open in Fathom ↗").first).to_be_attached()
+            assert page.locator('[data-testid="stException"]').count() == 0
+            quiet_from = time.monotonic()
+            page.wait_for_timeout(POLL_WINDOW_MS)
+            assert not [t for t in sent if t > quiet_from], "the page kept polling after the job finished"
+            page.set_viewport_size(SUMMARY_SHOT)  # tall enough for the form, the metrics and the charts
+            page.wait_for_timeout(1000)  # let Plotly re-lay itself out for the screenshot
+            page.screenshot(path=str(screenshots / "screenshot-summary.png"))
+            page.set_viewport_size(VIEWPORT)
+
+            page.get_by_role("link", name="Admin").click()
+            expect(page.get_by_role("heading", name="Admin")).to_be_visible()
+            cell = page.locator('[data-testid="stDataFrame"] td[role="gridcell"]', has_text=DEMO_DOMAIN)
+            expect(cell.first).to_be_attached()
+            jobs = page.locator('[data-testid="stMetric"]').filter(has=page.get_by_text("Complete", exact=True))
+            expect(jobs.locator('[data-testid="stMetricValue"]')).to_have_text("1")
+            assert page.locator('[data-testid="stException"]').count() == 0
+            page.mouse.move(900, 600)  # away from the sidebar, whose collapse button shows on hover
+            page.wait_for_timeout(500)
+            page.screenshot(path=str(screenshots / "screenshot-admin.png"))
+        except Exception:
+            page.screenshot(path=str(screenshots / "failure.png"))  # what the browser showed, for the log
+            raise
+        finally:
+            browser.close()

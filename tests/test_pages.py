@@ -1,0 +1,383 @@
+"""The pages under AppTest: they render, start and show jobs, gate sign-in, list and purge, and show data as text."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from engagement.domains import normalize_domain
+from engagement.errors import InvalidDomainError
+from engagement.jobs import JobRow, index_key
+from engagement.models import JobRecord, JobStatus, utcnow
+from engagement.runtime import Runtime
+from engagement.settings import Settings
+from tests.summary_factory import (
+    HOSTILE_COMPANY,
+    HOSTILE_NAME,
+    HOSTILE_QUOTE,
+    HOSTILE_TITLE,
+    UNVERIFIED_QUOTE,
+    make_record,
+    make_summary,
+)
+from ui.gate import SIGN_IN_FAILED
+from ui.runtime import clear_runtimes, get_runtime
+
+APP = Path(__file__).resolve().parent.parent / "streamlit_app.py"
+GENERATE = "FormSubmitter:summary_form-Generate Meeting Summary"
+TIMEOUT = 30
+
+
+@pytest.fixture(autouse=True)
+def fresh_runtime() -> Iterator[None]:
+    """Each test gets its own runtime (its own tmp database); the old one is shut down after it."""
+    clear_runtimes()
+    yield
+    clear_runtimes()
+
+
+def app(**query: str) -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.query_params.update(query)
+    return at
+
+
+def runtime() -> Runtime:
+    """The very runtime the app under test uses (same settings, same cache entry)."""
+    return get_runtime(Settings.from_env())
+
+
+def seed(record: JobRecord) -> JobRecord:
+    """Store a finished record (and its index row) as the job service would have written it."""
+    store = runtime().store
+    store.set_many(
+        {
+            record.key: record.to_json(),
+            index_key(record.created_at, record.domain, record.run_id): JobRow.of(record).model_dump(mode="json"),
+        }
+    )
+    return record
+
+
+def seeded(status: JobStatus = JobStatus.COMPLETE, age: timedelta = timedelta(0), **fields: object) -> JobRecord:
+    created = utcnow() - age
+    values: dict[str, object] = {"run_id": str(uuid.uuid4()), "created_at": created, "updated_at": created}
+    if status is JobStatus.ERROR:
+        values["error"] = "Fathom rejected the API key. Check FATHOM_API_KEY."
+    values.update(fields)
+    return seed(make_record(status=status, **values))
+
+
+def run_until(at: AppTest, done: Callable[[AppTest], bool], limit: float = 30.0) -> AppTest:
+    """Re-run the app (as the polling fragment would) until ``done`` or the time limit."""
+    deadline = time.monotonic() + limit
+    while True:
+        at.run()
+        assert not at.exception, at.exception
+        if done(at) or time.monotonic() > deadline:
+            return at
+        time.sleep(0.2)
+
+
+def texts(at: AppTest) -> list[str]:
+    """Every markdown-rendered text on the page: markdown, titles, headers, captions, alerts, metrics."""
+    kinds = ("markdown", "title", "header", "subheader", "caption", "info", "warning", "error", "success")
+    values = [str(node.value) for kind in kinds for node in at.get(kind)]
+    values += [f"{m.label} {m.value}" for m in at.metric]
+    values += [b.label for b in at.button]
+    return values
+
+
+def test_every_page_renders_without_an_exception() -> None:
+    """The summary page and the admin page both run to the end with no exception."""
+    at = app().run()
+    assert not at.exception
+    assert at.title[0].value == "Engagement Summary"
+    assert at.text_input(key="summary_website").placeholder == "https://www.acmecorp.com"
+    at.switch_page("pages/admin.py").run()
+    assert not at.exception
+    assert at.title[0].value == "Admin"
+    assert [m.label for m in at.metric] == ["Jobs", "Processing", "Complete", "Failed"]
+
+
+def test_the_app_says_it_is_open_and_shows_the_demo_banner() -> None:
+    """With no keys and no passwords: the demo and offline notices, and a caption saying the app is open."""
+    at = app().run()
+    infos = " ".join(i.value for i in at.info)
+    assert "Demo data" in infos and "FATHOM_API_KEY" in infos
+    assert "Offline analysis" in infos and "OPENAI_API_KEY" in infos
+    assert any("Open access" in c.value for c in at.sidebar.get("caption"))
+
+
+def test_invalid_input_shows_the_message_and_starts_nothing() -> None:
+    """A website that is not one shows the normaliser's message under the field, and no job is stored."""
+    at = app().run()
+    at.text_input(key="summary_website").set_value("not a website")
+    at.button(key=GENERATE).click().run()
+    with pytest.raises(InvalidDomainError) as expected:
+        normalize_domain("not a website")
+    assert [e.value for e in at.error] == [str(expected.value)]
+    assert runtime().jobs.count() == 0
+    assert "run_id" not in at.query_params
+
+
+def test_a_demo_job_completes_and_shows_charts_lists_and_exports() -> None:
+    """Generate on acmecorp.com starts a job, the URL gets its run id, and the finished summary is drawn."""
+    at = app().run()
+    at.text_input(key="summary_website").set_value("https://www.acmecorp.com")
+    at.button(key=GENERATE).click().run()
+    assert at.query_params["domain"] == "acmecorp.com"
+    run_id = at.query_params["run_id"]
+    assert runtime().jobs.get("acmecorp.com", run_id).domain == "acmecorp.com"
+
+    run_until(at, lambda a: bool(a.get("plotly_chart")) or bool(a.error))
+    assert not at.error, [e.value for e in at.error]
+    record = runtime().jobs.get("acmecorp.com", run_id)
+    assert record.status is JobStatus.COMPLETE and record.summary is not None
+    assert len(at.get("plotly_chart")) == 3
+    assert not at.get("progress"), "a finished job must not keep its progress bar (or its polling fragment)"
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Meetings"] == str(record.summary.meetings_count)
+    headings = [s.value for s in at.subheader]
+    for section in ("Goals", "Challenges", "Risks", "Recommendations"):
+        assert any(h.endswith(section) for h in headings), headings
+    assert record.summary.goals_detail, "the demo account must have goals to show"
+    assert "open in Fathom ↗" in " ".join(texts(at))
+    assert [b.label for b in at.get("download_button")] == [
+        "Markdown",
+        "JSON",
+        "HTML report",
+        "People CSV",
+        "Meetings CSV",
+    ]
+
+
+def test_a_demo_account_is_one_click_away() -> None:
+    """Clicking a demo account starts its summary straight away."""
+    at = app().run()
+    at.button(key="summary_demo_globex.io").click().run()
+    assert at.query_params["domain"] == "globex.io"
+    run_until(at, lambda a: bool(a.get("plotly_chart")))
+    assert "Globex" in at.header[0].value
+
+
+def test_a_shared_link_shows_the_same_job_and_an_unknown_one_is_not_found() -> None:
+    """?domain=&run_id= of a stored job shows it; a run id that does not exist says so kindly."""
+    record = seeded()
+    at = app(domain=record.domain, run_id=record.run_id).run()
+    assert not at.exception
+    assert at.metric[0].value == str(record.summary.meetings_count)
+
+    at = app(domain=record.domain, run_id=str(uuid.uuid4())).run()
+    assert not at.exception
+    assert "not found" in at.warning[0].value
+    assert not at.metric
+
+
+def test_a_failed_job_shows_its_message_and_try_again_starts_a_new_one() -> None:
+    """An error record shows its message; "Try again" starts a fresh run and points the URL at it."""
+    record = seeded(JobStatus.ERROR, domain="acmecorp.com")
+    at = app(domain=record.domain, run_id=record.run_id).run()
+    assert at.error[0].value == record.error
+    at.button(key="summary_try_again").click().run()
+    assert at.query_params["run_id"] != record.run_id
+    assert runtime().jobs.count(domain="acmecorp.com") == 2
+
+
+def test_a_fresh_summary_is_offered_before_starting_another() -> None:
+    """A completed summary under 24 hours old is offered; "Open it" shows it and starts nothing."""
+    record = seeded(domain="acmecorp.com", age=timedelta(minutes=12))
+    at = app().run()
+    at.text_input(key="summary_website").set_value("acmecorp.com")
+    at.button(key=GENERATE).click().run()
+    assert any("from 12 minutes ago is ready" in m.value for m in at.markdown)
+    assert "run_id" not in at.query_params
+    at.button(key="summary_offer_open").click().run()
+    assert at.query_params["run_id"] == record.run_id
+    assert runtime().jobs.count() == 1
+
+
+def test_recent_runs_of_the_domain_are_one_click_away() -> None:
+    """The sidebar lists the domain's recent runs; clicking one shows it."""
+    older = seeded(JobStatus.ERROR, domain="acme.com", age=timedelta(hours=3))
+    newer = seeded(domain="acme.com")
+    at = app(domain=newer.domain, run_id=newer.run_id).run()
+    labels = [b.label for b in at.sidebar.button]
+    assert any("3 hours ago" in label and "error" in label for label in labels), labels
+    at.sidebar.button(key=f"summary_recent_{older.run_id}").click().run()
+    assert at.query_params["run_id"] == older.run_id
+    assert at.error[0].value == older.error
+
+
+def test_meeting_and_model_text_is_shown_as_text_not_html() -> None:
+    """A hostile title, name, quote and link are escaped in every markdown element; no raw HTML is allowed."""
+    record = seed(make_record(make_summary(hostile=True), run_id=str(uuid.uuid4())))
+    at = app(domain=record.domain, run_id=record.run_id).run()
+    assert not at.exception
+    shown = texts(at)
+    page = "\n".join(shown)
+    unescaped_tag = re.compile(r"(?<!\\)<(?=[a-zA-Z/!])")
+    assert not [t for t in shown if unescaped_tag.search(t)], "data reached markdown as a tag"
+    literal = re.sub(r"\\(.)", r"\1", page)  # what a reader sees once markdown drops the escapes
+    for text in (HOSTILE_TITLE, HOSTILE_NAME, HOSTILE_QUOTE):  # shown, as text
+        assert text in literal, text
+    assert HOSTILE_TITLE not in page and HOSTILE_NAME not in page and HOSTILE_QUOTE not in page
+    assert "javascript:" not in page.replace("javascript\\:", "")
+    assert UNVERIFIED_QUOTE not in page
+    assert HOSTILE_COMPANY not in at.header[0].value
+    assert HOSTILE_COMPANY in re.sub(r"\\(.)", r"\1", at.header[0].value)
+    assert all(not m.proto.allow_html for m in at.markdown), "no markdown element may allow HTML"
+    for block in at.get("html"):  # only our constant stylesheet goes through st.html
+        assert block.proto.body.lstrip().startswith("<style>") and "alert" not in block.proto.body
+
+
+def test_the_admin_page_lists_deletes_and_purges() -> None:
+    """Jobs are listed newest first; a selected one is deleted; purges remove what they announced."""
+    old = [seeded(age=timedelta(days=30 + i), domain="acmecorp.com") for i in range(3)]
+    failed = [seeded(JobStatus.ERROR, age=timedelta(hours=i + 1), domain="globex.io") for i in range(2)]
+    newest = seeded(domain="acmecorp.com")
+    jobs = runtime().jobs
+
+    at = app().run().switch_page("pages/admin.py").run()
+    assert {m.label: m.value for m in at.metric} == {"Jobs": "6", "Processing": "0", "Complete": "4", "Failed": "2"}
+    table = at.dataframe[0].value
+    assert list(table["Domain"])[:3] == ["acmecorp.com", "globex.io", "globex.io"]
+    assert list(table.columns[:8]) == [
+        "Domain",
+        "Status",
+        "Stage",
+        "Created",
+        "Duration (s)",
+        "Meetings",
+        "Analyser",
+        "Source",
+    ]
+
+    # select the newest row and delete it
+    at.session_state[at.dataframe[0].key] = {"selection": {"rows": [0], "columns": [], "cells": []}}
+    at.run()
+    at.button(key="admin_delete").click().run()
+    assert jobs.count() == 5
+    assert newest.run_id not in {row.run_id for row in jobs.list()}
+    assert "Deleted 1 job" in at.success[0].value
+
+    # purge older than 7 days: asks first, with the count, then removes exactly those
+    at.button(key="admin_purge_old").click().run()
+    assert "3 finished jobs older than 7 days will be removed" in at.warning[0].value
+    assert jobs.count() == 5, "nothing may go before the confirmation"
+    at.button(key="admin_confirm_yes").click().run()
+    assert {row.run_id for row in jobs.list()} == {r.run_id for r in failed}
+    assert not {r.run_id for r in old} & {row.run_id for row in jobs.list()}
+
+    # purge failed
+    at.button(key="admin_purge_failed").click().run()
+    assert "2 finished jobs that failed will be removed" in at.warning[0].value
+    at.button(key="admin_confirm_yes").click().run()
+    assert jobs.count() == 0
+    assert "No jobs yet." in at.info[0].value
+
+
+def test_a_purge_can_be_cancelled() -> None:
+    """Cancel on the confirmation removes nothing."""
+    seeded(JobStatus.ERROR)
+    at = app().run().switch_page("pages/admin.py").run()
+    at.button(key="admin_purge_failed").click().run()
+    at.button(key="admin_confirm_cancel").click().run()
+    assert runtime().jobs.count() == 1 and not at.warning
+
+
+def test_the_admin_table_reads_one_page_at_a_time() -> None:
+    """With more jobs than a page, the table shows 50 rows and the pager reaches the rest."""
+    for i in range(55):
+        seeded(age=timedelta(minutes=i), domain=f"company{i}.com")
+    at = app().run().switch_page("pages/admin.py").run()
+    assert len(at.dataframe[0].value) == 50
+    assert at.dataframe[0].value["Domain"][0] == "company0.com"
+    at.get("pagination")[0].set_value(2).run()
+    assert list(at.dataframe[0].value["Domain"]) == [f"company{i}.com" for i in range(50, 55)]
+
+
+def test_the_admin_filters_by_status_and_domain() -> None:
+    """The status and domain filters narrow the table."""
+    seeded(JobStatus.ERROR, domain="globex.io")
+    seeded(domain="acmecorp.com")
+    at = app().run().switch_page("pages/admin.py").run()
+    at.selectbox(key="admin_status").set_value("error").run()
+    assert list(at.dataframe[0].value["Domain"]) == ["globex.io"]
+    at.selectbox(key="admin_status").set_value("").run()
+    at.selectbox(key="admin_domain").set_value("acmecorp.com").run()
+    assert list(at.dataframe[0].value["Domain"]) == ["acmecorp.com"]
+
+
+def test_the_analysis_cache_is_cleared_after_confirmation() -> None:
+    """ "Clear analysis cache" shows the count and empties the cache on the second click."""
+    at = app().run()
+    at.button(key="summary_demo_acmecorp.com").click().run()
+    run_until(at, lambda a: bool(a.get("plotly_chart")))
+    cached = runtime().cache.count()
+    assert cached > 0
+    at.switch_page("pages/admin.py").run()
+    assert at.button(key="admin_clear_cache").label == f"Clear analysis cache ({cached})"
+    at.button(key="admin_clear_cache").click().run()
+    assert runtime().cache.count() == cached
+    at.button(key="admin_confirm_yes").click().run()
+    assert runtime().cache.count() == 0
+
+
+def test_the_app_password_keeps_a_wrong_password_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With APP_PASSWORD set, every page asks for it; a wrong one is refused, the right one lets you in."""
+    monkeypatch.setenv("APP_PASSWORD", "correct horse")
+    at = app().run()
+    assert [t.key for t in at.text_input] == ["gate_app_password"]
+    assert not [b for b in at.button if b.label == "Generate Meeting Summary"]
+    at.text_input(key="gate_app_password").set_value("wrong").run()
+    at.button(key="FormSubmitter:gate_app_form-Sign in").click().run()
+    assert [e.value for e in at.error] == [SIGN_IN_FAILED]
+    assert not [b for b in at.button if b.label == "Generate Meeting Summary"]
+
+    at.switch_page("pages/admin.py").run()
+    assert not at.metric, "the admin page must be behind the app password too"
+
+    at.text_input(key="gate_app_password").set_value("correct horse")
+    at.button(key="FormSubmitter:gate_app_form-Sign in").click().run()
+    assert not at.exception
+    assert [m.label for m in at.metric] == ["Jobs", "Processing", "Complete", "Failed"]
+    assert all("correct horse" not in text for text in texts(at))
+
+
+def test_the_admin_password_guards_the_admin_page(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With ADMIN_PASSWORD set, the summary page is open but the admin page asks for it."""
+    monkeypatch.setenv("ADMIN_PASSWORD", "admin-only")
+    at = app().run()
+    assert at.text_input(key="summary_website").placeholder == "https://www.acmecorp.com"
+    at.switch_page("pages/admin.py").run()
+    assert not at.metric
+    at.text_input(key="gate_admin_password").set_value("not it")
+    at.button(key="FormSubmitter:gate_admin_form-Sign in").click().run()
+    assert [e.value for e in at.error] == [SIGN_IN_FAILED] and not at.metric
+    at.text_input(key="gate_admin_password").set_value("admin-only")
+    at.button(key="FormSubmitter:gate_admin_form-Sign in").click().run()
+    assert [m.label for m in at.metric] == ["Jobs", "Processing", "Complete", "Failed"]
+    assert all("admin-only" not in text for text in texts(at))
+
+
+def test_presentation_mode_renders_a_clean_summary() -> None:
+    """?present=1: the company's name as the title, projector charts, no sidebar toggle, a way back out."""
+    record = seeded()
+    at = app(domain=record.domain, run_id=record.run_id, present="1").run()
+    assert not at.exception
+    assert at.title[0].value == record.summary.company
+    assert len(at.get("plotly_chart")) == 3
+    assert not at.sidebar.get("toggle")
+    assert any('[data-testid="stSidebar"]' in h.proto.body for h in at.get("html"))
+    assert [b.key for b in at.button if b.label == "Acme Corp"] == ["summary_demo_acmecorp.com"]
+    at.button(key="present_exit").click().run()
+    assert "present" not in at.query_params
+    assert at.sidebar.get("toggle")

@@ -1,0 +1,70 @@
+"""What every page shares: page config, navigation, the sign-in gate and the sidebar's controls.
+
+Streamlit runs a file in ``pages/`` by itself, without ``streamlit_app.py``, when it meets that
+folder before ``st.navigation`` was ever called: the first run after the server starts (say, a
+bookmarked ``/admin``) and every ``AppTest`` run. So each page calls ``page_frame`` itself: it
+declares the real navigation when the entry script did not, and checks the passwords again.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import streamlit as st
+from streamlit.navigation.page import StreamlitPage
+
+from engagement.settings import Settings
+from ui.gate import require_admin, require_sign_in, show_access_note, sign_out_button
+from ui.presentation import presentation_toggle
+
+TITLE = "Engagement Summary"
+
+# Set by the entry script just before it runs a page, read and cleared by that page: script runs
+# happen one at a time on the session's script thread, so a thread-local is per run.
+_run = threading.local()
+
+
+def configure_page(presenting: bool) -> None:
+    """Title, icon, wide layout; the sidebar starts collapsed when presenting (calls are additive)."""
+    st.set_page_config(
+        page_title=TITLE,
+        page_icon=":material/handshake:",
+        layout="wide",
+        initial_sidebar_state="collapsed" if presenting else "auto",
+    )
+
+
+def navigation(presenting: bool) -> StreamlitPage:
+    """The app's pages; hidden from view when presenting."""
+    return st.navigation(
+        [
+            st.Page("pages/summary.py", title="Summary", icon=":material/insights:", default=True),
+            st.Page("pages/admin.py", title="Admin", icon=":material/admin_panel_settings:"),
+        ],
+        position="hidden" if presenting else "sidebar",
+    )
+
+
+def run_page(page: StreamlitPage) -> None:
+    """Run the page the navigation chose (the entry script's last line)."""
+    _run.framed = True
+    try:
+        page.run()
+    finally:
+        _run.framed = False
+
+
+def page_frame(settings: Settings, presenting: bool, *, admin: bool = False) -> None:
+    """Page config, navigation (when the entry script did not declare it), the gate, the sidebar."""
+    configure_page(presenting)
+    if not getattr(_run, "framed", False):
+        navigation(presenting)  # this file was run on its own: declare the real navigation
+    if admin:
+        require_admin(settings)
+    else:
+        require_sign_in(settings)
+    if presenting:
+        return
+    presentation_toggle(presenting)
+    show_access_note(settings)
+    sign_out_button(settings)

@@ -1,0 +1,340 @@
+"""A completed summary on the page: headline metrics, charts, insights with evidence, tables, exports.
+
+Everything that came from a meeting or the model goes through ``ui.text.md`` before ``st.markdown``,
+or into a dataframe cell or a chart builder (which escape it themselves). Nothing here uses
+``unsafe_allow_html``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import date
+from functools import partial
+
+import pandas as pd
+import streamlit as st
+
+from engagement import charts, report
+from engagement.aggregate import days_since
+from engagement.domains import display_domain
+from engagement.models import EngagementSummary, Evidence, Insight, JobRecord, MeetingRef, Side, parse_timestamp
+from engagement.runtime import COMPANY_NAMES
+from ui.text import md, md_link, month_year, nice_date, plural, safe_url
+
+SECTIONS = (
+    ("Goals", "goals", ":material/flag:"),
+    ("Challenges", "challenges", ":material/construction:"),
+    ("Risks", "risks", ":material/warning:"),
+    ("Recommendations", "recommendations", ":material/lightbulb:"),
+)
+QUOTES_PER_INSIGHT = 2
+INSIGHTS_SHOWN = 5  # per section; the rest wait in an expander (all of them are in the exports)
+EMPTY_SECTION = {
+    "goals": "No goals were stated in these meetings.",
+    "challenges": "No challenges came up in these meetings.",
+    "risks": "No risks came up in these meetings.",
+    "recommendations": "No recommendations yet: there is too little to go on.",
+}
+
+
+def account_name(record: JobRecord) -> str:
+    """The company's name when known, else its domain as a person reads it."""
+    summary = record.summary
+    known = summary.company if summary and summary.company else COMPANY_NAMES.get(record.domain, "")
+    return known or display_domain(record.domain)
+
+
+def period_text(record: JobRecord) -> str:
+    """``Nov 2025 – May 2026`` from the meetings, or the dates asked for when there were none."""
+    summary = record.summary
+    if summary and summary.first_meeting and summary.last_meeting:
+        first, last = month_year(summary.first_meeting), month_year(summary.last_meeting)
+        return first if first == last else f"{first} – {last}"
+    since, until = record.options.since, record.options.until
+    if since or until:
+        return f"{nice_date(since) if since else 'the start'} – {nice_date(until) if until else 'today'}"
+    return "no meetings yet"
+
+
+def _customer_count(summary: EngagementSummary) -> int:
+    return sum(person.side is Side.CUSTOMER for person in summary.people)
+
+
+def render_metrics(summary: EngagementSummary, today: date | None = None) -> None:
+    """Meetings, customer people, first and last meeting, days since the last one."""
+    today = today or date.today()
+    since_last = days_since(summary.last_meeting, today) if summary.last_meeting else None
+    columns = st.columns(5)
+    columns[0].metric("Meetings", summary.meetings_count)
+    columns[1].metric("Customer people", _customer_count(summary))
+    columns[2].metric("First meeting", nice_date(summary.first_meeting))
+    columns[3].metric("Last meeting", nice_date(summary.last_meeting))
+    columns[4].metric("Days since last meeting", "—" if since_last is None else since_last)
+
+
+def render_charts(summary: EngagementSummary, presenting: bool) -> None:
+    """Meetings per month, themes by mentions, people by meetings attended.
+
+    On screen the first two share a row; on a projector every chart gets the full width, so month
+    labels and names stay legible at projector font sizes. People always get the full width: the
+    side legend wraps onto the title in half a row.
+    """
+    config = {"displaylogo": False, "responsive": True}
+    months = charts.meetings_over_time(summary, presentation=presenting)
+    themes = charts.themes_by_mentions(summary, top=8 if presenting else 10, presentation=presenting)
+    people = charts.people_by_meetings(summary, top=10 if presenting else 12, presentation=presenting)
+    if presenting:
+        for figure in (months, themes, people):
+            st.plotly_chart(figure, theme=None, config=config)
+        return
+    left, right = st.columns(2, gap="large")
+    left.plotly_chart(months, theme=None, config=config)
+    right.plotly_chart(themes, theme=None, config=config)
+    st.plotly_chart(people, theme=None, config=config)
+
+
+def _evidence_url(evidence: Evidence, meetings: dict[int, MeetingRef]) -> str | None:
+    if safe_url(evidence.url):
+        return evidence.url
+    meeting = meetings.get(evidence.recording_id)
+    base = meeting and (meeting.share_url or meeting.url)
+    if not base:
+        return None
+    try:
+        seconds = parse_timestamp(evidence.timestamp)
+    except ValueError:
+        return base
+    return f"{base}{'&' if '?' in base else '?'}timestamp={seconds}"
+
+
+def _same_words(a: str, b: str) -> bool:
+    """Whether two sentences say the same words (case, punctuation and spacing aside)."""
+
+    def words(text: str) -> str:
+        return " ".join(re.sub(r"[^\w\s]", " ", text.casefold()).split())
+
+    wa, wb = words(a), words(b)
+    return bool(wa) and (wa == wb or (len(wb) > 20 and wb in wa) or (len(wa) > 20 and wa in wb))
+
+
+def attribution(evidence: Evidence, meetings: dict[int, MeetingRef]) -> str:
+    """``Sarah Lopez, 7 May 2026 · open in Fathom ↗`` (escaped; the link only when it is http(s))."""
+    meeting = meetings.get(evidence.recording_id)
+    when = evidence.meeting_date or (meeting.date if meeting else None)
+    who = ", ".join(
+        part for part in (md(evidence.speaker) if evidence.speaker else "", nice_date(when) if when else "") if part
+    )
+    link = md_link("open in Fathom ↗", _evidence_url(evidence, meetings))
+    return " · ".join(part for part in (who, link) if part)
+
+
+def evidence_line(evidence: Evidence, meetings: dict[int, MeetingRef]) -> str | None:
+    """``> “quote” — speaker, 4 May 2026 · open in Fathom ↗``; None for a quote that was not verified."""
+    if not evidence.verified or not evidence.quote.strip():
+        return None
+    tail = attribution(evidence, meetings)
+    return f"> “{md(evidence.quote)}”" + (f"  \n> — {tail}" if tail else "")
+
+
+def _insights(summary: EngagementSummary, field: str) -> list[Insight]:
+    detail: list[Insight] = getattr(summary, f"{field}_detail")
+    return detail or [Insight(text=text) for text in getattr(summary, field)]
+
+
+def render_insight(insight: Insight, meetings: dict[int, MeetingRef]) -> None:
+    """One insight in bold, then its verified quotes (an unverified quote is never shown as one).
+
+    When the insight is its first quote word for word (the offline analyser's way), the quote is the
+    heading and only its attribution follows, instead of the same sentence twice.
+    """
+    verified = [e for e in insight.evidence if e.verified and e.quote.strip()]
+    if verified and _same_words(insight.text, verified[0].quote):
+        first, rest = verified[0], verified[1:]
+        tail = attribution(first, meetings)
+        parts = [f"**“{md(first.quote)}”**" + (f"  \n— {tail}" if tail else "")]
+    else:
+        rest = verified
+        parts = [f"**{md(insight.text)}**"]
+    lines = [line for line in (evidence_line(e, meetings) for e in rest) if line]
+    room = QUOTES_PER_INSIGHT - (len(verified) - len(rest))
+    parts += lines[:room]
+    if len(lines) > room:
+        parts.append(f"*and {plural(len(lines) - room, 'more quote')} in the exports*")
+    st.markdown("\n\n".join(parts))
+
+
+def render_insights(summary: EngagementSummary, presenting: bool) -> None:
+    """Goals, challenges, risks and recommendations, two a row; the first few of each, the rest folded."""
+    meetings = {m.recording_id: m for m in summary.meetings}
+    for row in (SECTIONS[:2], SECTIONS[2:]):
+        columns = st.columns(2, gap="large")
+        for column, (title, field, icon) in zip(columns, row, strict=True):
+            with column:
+                items = _insights(summary, field)
+                st.subheader(f"{icon} {title}", anchor=field)
+                if not items:
+                    st.caption(EMPTY_SECTION[field])
+                for insight in items[:INSIGHTS_SHOWN]:
+                    render_insight(insight, meetings)
+                if len(items) > INSIGHTS_SHOWN:
+                    with st.expander(f"{len(items) - INSIGHTS_SHOWN} more {title.lower()}"):
+                        for insight in items[INSIGHTS_SHOWN:]:
+                            render_insight(insight, meetings)
+
+
+def _dates(values: Iterable[str | None]) -> pd.Series:
+    """ISO dates as real dates (so the column sorts as dates); anything unparseable becomes empty."""
+    return pd.to_datetime(
+        pd.Series([(v or "")[:10] for v in values], dtype="string"), errors="coerce", format="%Y-%m-%d"
+    ).dt.date
+
+
+def people_frame(summary: EngagementSummary) -> pd.DataFrame:
+    """The people table: most meetings first."""
+    people = sorted(summary.people, key=lambda p: (-p.count, p.name.casefold()))
+    return pd.DataFrame(
+        {
+            "Name": [p.name for p in people],
+            "Role": [p.role for p in people],
+            "Side": [charts.SIDE_LABELS[p.side] for p in people],
+            "Meetings": [p.count for p in people],
+            "Invited": [p.invited for p in people],
+            "Spoke in": [p.spoke_in for p in people],
+            "First seen": _dates(p.first_seen for p in people),
+            "Last seen": _dates(p.last_seen for p in people),
+            "E-mail": [p.email or "" for p in people],
+        }
+    )
+
+
+def meetings_frame(summary: EngagementSummary) -> pd.DataFrame:
+    """The meetings table, newest first; links only when they are http(s)."""
+    meetings = sorted(summary.meetings, key=lambda m: m.started_at or m.date, reverse=True)
+    return pd.DataFrame(
+        {
+            "Date": _dates(m.date or m.started_at for m in meetings),
+            "Title": [m.title for m in meetings],
+            "Minutes": pd.array([m.duration_min for m in meetings], dtype="Int64"),
+            "Customer people": [", ".join(m.customer_people) for m in meetings],
+            "Our team": [", ".join(m.internal_people) for m in meetings],
+            "Analysed": [m.analysed for m in meetings],
+            "Recording": [safe_url(m.share_url or m.url) for m in meetings],
+        }
+    )
+
+
+def render_tables(summary: EngagementSummary) -> None:
+    """People and meetings, both sortable by any column."""
+    st.subheader("People", anchor="people")
+    if summary.people:
+        st.dataframe(
+            people_frame(summary),
+            hide_index=True,
+            column_config={
+                "Name": st.column_config.TextColumn(width="medium", pinned=True),
+                "Role": st.column_config.TextColumn(width="medium"),
+                "Meetings": st.column_config.NumberColumn(help="Meetings the person was invited to or spoke in"),
+                "Spoke in": st.column_config.NumberColumn(help="Meetings in which the person spoke"),
+                "First seen": st.column_config.DateColumn(format="D MMM YYYY"),
+                "Last seen": st.column_config.DateColumn(format="D MMM YYYY"),
+            },
+            key="summary_people_table",
+        )
+    else:
+        st.caption("Nobody from these meetings yet.")
+    st.subheader("Meetings", anchor="meetings")
+    if summary.meetings:
+        st.dataframe(
+            meetings_frame(summary),
+            hide_index=True,
+            column_config={
+                "Date": st.column_config.DateColumn(format="D MMM YYYY"),
+                "Title": st.column_config.TextColumn(width="large"),
+                "Analysed": st.column_config.CheckboxColumn(help="Whether the meeting's transcript was analysed"),
+                "Recording": st.column_config.LinkColumn(display_text="open in Fathom ↗"),
+            },
+            key="summary_meetings_table",
+        )
+    else:
+        st.caption("No meetings in this period.")
+
+
+def _file_stem(record: JobRecord) -> str:
+    return f"engagement-{record.domain}-{record.created_at:%Y%m%d-%H%M}"
+
+
+def render_exports(record: JobRecord) -> None:
+    """Markdown, JSON, the self-contained HTML report, and the two tables as CSV (built on click)."""
+    summary = record.summary
+    assert summary is not None
+    stem = _file_stem(record)
+    downloads = (
+        ("Markdown", partial(report.to_markdown, record), f"{stem}.md", "text/markdown", ":material/description:"),
+        ("JSON", partial(report.to_json, record), f"{stem}.json", "application/json", ":material/data_object:"),
+        ("HTML report", partial(report.to_html, record), f"{stem}.html", "text/html", ":material/web:"),
+        ("People CSV", partial(report.people_csv, summary), f"{stem}-people.csv", "text/csv", ":material/group:"),
+        ("Meetings CSV", partial(report.meetings_csv, summary), f"{stem}-meetings.csv", "text/csv", ":material/table:"),
+    )
+    with st.container(horizontal=True, gap="small"):
+        for label, build, name, mime, icon in downloads:
+            st.download_button(
+                label,
+                data=build,
+                file_name=name,
+                mime=mime,
+                icon=icon,
+                on_click="ignore",
+                key=f"summary_export_{label}",
+            )
+
+
+def render_run_details(record: JobRecord) -> None:
+    """Where the data came from and what the run cost, folded away."""
+    stats = record.stats
+    with st.expander("About this run"):
+        st.markdown(
+            "\n".join(
+                [
+                    f"- Source: **{md(record.source or '—')}**, analysis: **{md(record.analyzer or '—')}**",
+                    f"- Started {md(record.created_at.strftime('%Y-%m-%d %H:%M UTC'))}, took {stats.seconds:.1f} s",
+                    f"- Fathom requests: {stats.fathom_requests}; model calls: {stats.llm_calls}; "
+                    f"meetings from the analysis cache: {stats.cached_meetings}",
+                    f"- Tokens in/out: {stats.tokens_in:,} / {stats.tokens_out:,}; "
+                    f"quotes dropped because they were not in the transcript: {stats.evidence_dropped}",
+                    f"- Run id: {md(record.run_id)}",
+                ]
+            )
+        )
+        for note in record.summary.notes if record.summary else []:
+            st.caption(md(note))
+
+
+def render_result(record: JobRecord, presenting: bool) -> None:
+    """The whole summary of a completed job."""
+    summary = record.summary
+    if summary is None:
+        st.warning("This job finished without a summary. Generate it again.")
+        return
+    if presenting:
+        st.title(md(account_name(record)), anchor=False)
+        st.caption(md(f"Engagement summary · {period_text(record)} · {display_domain(record.domain)}"))
+    else:
+        st.header(md(f"{account_name(record)} · {period_text(record)}"), anchor="summary", divider="gray")
+    render_metrics(summary)
+    if summary.meetings_count == 0:
+        st.info(
+            f"No recorded meetings with anyone at {display_domain(record.domain)} were found"
+            + (" in that period." if record.options.since or record.options.until else ".")
+            + " Check the spelling of the website, or widen the dates."
+        )
+        return
+    render_charts(summary, presenting)
+    render_insights(summary, presenting)
+    if not presenting:
+        render_tables(summary)
+        st.subheader("Export", anchor="export")
+        render_exports(record)
+        render_run_details(record)
+    else:
+        render_tables(summary)

@@ -1,0 +1,107 @@
+"""Text from meetings and the model made safe for ``st.markdown``, and small formatters of times and dates."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta
+from urllib.parse import quote, urlsplit
+
+from engagement.models import utcnow
+
+# Every character that can start markdown, an HTML tag or entity, a link, a table, a LaTeX span
+# or a Streamlit directive (``:red[...]``). CommonMark allows a backslash before any ASCII
+# punctuation, so escaping a few too many costs nothing.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:&=^\"'])")
+
+
+def md(text: object) -> str:
+    """Data text (a meeting title, a quote, a model's sentence) as literal markdown on one line.
+
+    ``<img src=x onerror=alert(1)>`` becomes ``\\<img src=x onerror=alert(1)\\>``: shown as text,
+    never as a tag. Newlines collapse to spaces so no data can open a heading, list or table.
+    """
+    plain = " ".join(str(text if text is not None else "").split())
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", plain)
+
+
+def safe_url(url: str | None) -> str | None:
+    """The URL when it is an absolute http(s) link, made safe for a markdown link target; else None."""
+    if not url:
+        return None
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    # Percent-encode what could close the link target or break out of it: spaces, brackets, quotes.
+    return quote(url, safe=":/?&=#%+@,;~.-_!*")
+
+
+def md_link(label: str, url: str | None) -> str:
+    """A markdown link with a constant label, or nothing when the URL is not a safe http(s) link."""
+    target = safe_url(url)
+    return f"[{label}]({target})" if target else ""
+
+
+def nice_date(value: str | date | datetime | None) -> str:
+    """``2026-05-04`` → ``4 May 2026``; anything unparseable is returned as it came (or an em dash)."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value[:10])
+        except ValueError:
+            return value
+    return f"{value.day} {value:%b %Y}"
+
+
+def month_year(value: str | None) -> str:
+    """``2026-05-04`` → ``May 2026``."""
+    if not value:
+        return "—"
+    try:
+        return f"{date.fromisoformat(value[:10]):%b %Y}"
+    except ValueError:
+        return value
+
+
+def ago(moment: datetime, now: datetime | None = None) -> str:
+    """How long ago, the way people say it: ``just now``, ``12 minutes ago``, ``yesterday``, ``4 May 2026``."""
+    seconds = ((now or utcnow()) - moment).total_seconds()
+    if seconds < 45:
+        return "just now"
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return "1 minute ago" if minutes == 1 else f"{minutes} minutes ago"
+    hours = round(seconds / 3600)
+    if hours < 24:
+        return "1 hour ago" if hours == 1 else f"{hours} hours ago"
+    days = int(seconds // 86400)
+    if days == 1:
+        return "yesterday"
+    if days < 14:
+        return f"{days} days ago"
+    return nice_date(moment.date())
+
+
+def duration(seconds: float | timedelta | None) -> str:
+    """``42 s``, ``3 min 05 s``, ``1 h 02 min``."""
+    if seconds is None:
+        return "—"
+    if isinstance(seconds, timedelta):
+        seconds = seconds.total_seconds()
+    total = max(0, int(round(seconds)))
+    if total < 60:
+        return f"{total} s"
+    minutes, secs = divmod(total, 60)
+    if minutes < 60:
+        return f"{minutes} min {secs:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """``1 meeting``, ``12 meetings``."""
+    return f"{n} {word}" if n == 1 else f"{n} {many or word + 's'}"
