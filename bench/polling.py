@@ -54,13 +54,73 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def serve(script: str, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            script,
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+            "--server.fileWatcherType",
+            "none",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(150):
+        try:
+            if httpx.get(f"{url}/_stcore/health", timeout=1).text == "ok":
+                break
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    return server, url
+
+
+def stop(server: subprocess.Popen[bytes]) -> None:
+    server.terminate()  # a job thread blocked on the hanging request holds the exit up: then kill
+    try:
+        server.wait(10)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait(10)
+
+
+def baseline_ms_per_poll(seconds: float = 60.0) -> float:
+    """Server CPU per poll of a page that is nothing but ``st.fragment(run_every="2s")``."""
+    from playwright.sync_api import sync_playwright
+
+    server, url = serve("bench/bare_fragment_app.py", dict(os.environ))
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            browser.new_page().goto(url)
+            time.sleep(10)
+            cpu0 = cpu_seconds(server.pid)
+            time.sleep(seconds)
+            cpu = cpu_seconds(server.pid) - cpu0
+            browser.close()
+    finally:
+        stop(server)
+    return cpu / (seconds / 2) * 1000
+
+
 def run(minutes: float = 10.0) -> list[Result]:
     from playwright.sync_api import sync_playwright
 
     seconds = minutes * 60
     with FathomServer(make_account(count=12)) as fathom, tempfile.TemporaryDirectory() as tmp:
         fathom.hang_next(seconds + 120)  # the job waits on its first page for the whole run
-        port = free_port()
         env = {
             **os.environ,
             "ENGAGEMENT_DB": str(Path(tmp) / "poll.sqlite"),
@@ -69,35 +129,8 @@ def run(minutes: float = 10.0) -> list[Result]:
             "FATHOM_TIMEOUT_S": str(seconds + 300),
             "ENGAGEMENT_JOB_TIMEOUT_S": str(seconds + 600),
         }
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                "streamlit_app.py",
-                "--server.port",
-                str(port),
-                "--server.address",
-                "127.0.0.1",
-                "--server.headless",
-                "true",
-                "--server.fileWatcherType",
-                "none",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        server, url = serve("streamlit_app.py", env)
         try:
-            url = f"http://127.0.0.1:{port}"
-            for _ in range(150):
-                try:
-                    if httpx.get(f"{url}/_stcore/health", timeout=1).text == "ok":
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.2)
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
                 page = browser.new_page(viewport={"width": 1440, "height": 900})
@@ -116,12 +149,8 @@ def run(minutes: float = 10.0) -> list[Result]:
                 still_polling = "fetching" in page.content().lower()
                 browser.close()
         finally:
-            server.terminate()  # a job thread blocked on the hanging request holds the exit up: then kill
-            try:
-                server.wait(10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait(10)
+            stop(server)
+    bare = baseline_ms_per_poll()
     polls = elapsed / 2
     growth = rss[-1] - rss[0]
     half = len(rss) // 2
@@ -133,7 +162,10 @@ def run(minutes: float = 10.0) -> list[Result]:
             cpu / polls * 1000,
             "ms",
             runs=int(polls),
-            note=f"{cpu:.2f} CPU s over {elapsed / 60:.1f} min of one open page; job still running: {still_polling}",
+            note=(
+                f"{cpu:.2f} CPU s over {elapsed / 60:.1f} min of one open page (job still running: "
+                f"{still_polling}); a bare st.fragment(run_every='2s') page: {bare:.0f} ms a poll here"
+            ),
         ),
         Result(
             "Polling",
