@@ -460,24 +460,29 @@ class JobService:
     def delete_many(self, jobs: builtins.list[tuple[str, str]]) -> int:
         return sum(self.delete(domain, run_id) for domain, run_id in jobs)
 
-    def purgeable(
-        self, *, older_than: timedelta | None = None, status: JobStatus | str | None = None
-    ) -> builtins.list[JobRow]:
-        """The jobs ``purge`` would remove: finished ones, older than the age and/or of the status."""
+    def _purge_rows(
+        self, older_than: timedelta | None, status: JobStatus | str | None
+    ) -> builtins.list[tuple[str, Any]]:
+        """Index items of finished jobs created before ``now - older_than`` and/or with ``status``."""
         if older_than is None and status is None:
             raise ValueError("purge needs older_than, status or both")
         stop = index_key(self.clock() - older_than, "", "") if older_than is not None else None
         items = self.store.items(INDEX_PREFIX, stop=stop, where=self._where(None, status))
-        return [row for row in (JobRow.model_validate(v) for _, v in items) if row.status.terminal]
+        return [(key, row) for key, row in items if row.get("status") != JobStatus.PROCESSING.value]
+
+    def purgeable(
+        self, *, older_than: timedelta | None = None, status: JobStatus | str | None = None
+    ) -> builtins.list[JobRow]:
+        """The jobs ``purge`` would remove: finished ones, older than the age and/or of the status."""
+        return [JobRow.model_validate(row) for _, row in self._purge_rows(older_than, status)]
 
     def purge(self, *, older_than: timedelta | None = None, status: JobStatus | str | None = None) -> int:
         """Delete finished jobs older than ``older_than`` and/or with ``status``; returns how many.
 
         Running jobs are never purged. The analysis cache is not touched.
         """
-        rows = self.purgeable(older_than=older_than, status=status)
         keys = []
-        for row in rows:
-            keys += [job_key(row.domain, row.run_id), index_key(row.created_at, row.domain, row.run_id)]
+        for key, row in self._purge_rows(older_than, status):
+            keys += [key, job_key(row["domain"], row["run_id"])]
         self.store.delete_many(keys)
-        return len(rows)
+        return len(keys) // 2

@@ -252,12 +252,12 @@ class SqliteKV:
             return 0
         with self._c.lock:
             existing = 0
-            for start in range(0, len(keys), 500):
-                chunk = keys[start : start + 500]
+            for start in range(0, len(keys), 5000):
+                chunk = keys[start : start + 5000]
                 marks = ",".join("?" * len(chunk))
-                row = self._c.conn.select_one(f"SELECT COUNT(*) FROM {self._t} WHERE key IN ({marks})", chunk)
-                existing += int(row[0]) if row else 0
                 self._c.conn.execute(f"DELETE FROM {self._t} WHERE key IN ({marks})", chunk)
+                row = self._c.conn.select_one("SELECT changes()")  # same connection, right after the DELETE
+                existing += int(row[0]) if row else 0
             self._c.conn.commit()
         return existing
 
