@@ -57,12 +57,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"running {group} …", file=sys.stderr, flush=True)
         results += module.run(**(module.QUICK if args.quick and hasattr(module, "QUICK") else {}))
         print(table(results), file=sys.stderr)
+    ran = {r.group for r in results}
+    kept = _kept_rows(ran) if not args.no_write and not args.quick else []
     report = (
         "# Benchmarks\n\n"
         f"Measured by `make bench` on {datetime.now(UTC):%Y-%m-%d} — {machine()}. "
-        f"Took {time.perf_counter() - began:.0f} s.\n\n"
+        f"The last run measured {', '.join(sorted(ran))} in {time.perf_counter() - began:.0f} s"
+        + (" (the other rows are kept from an earlier run)" if kept else "")
+        + ".\n\n"
         "Latencies are medians (p50) and 99th percentiles over the runs shown; a missed goal says so,\n"
-        "with its cause in the note.\n\n" + table(results) + "\n"
+        "with its cause in the note.\n\n" + "\n".join([table(results), *kept]) + "\n"
     )
     print(report)
     if not args.no_write and not args.quick:
@@ -70,6 +74,18 @@ def main(argv: list[str] | None = None) -> int:
         OUT.write_text(report + EXTRA)
     missed = [r for r in results if r.met is False]
     return 1 if missed else 0
+
+
+def _kept_rows(ran: set[str]) -> list[str]:
+    """Rows of the groups not run this time, kept from the last report (``--only`` refreshes a part)."""
+    if not OUT.exists():
+        return []
+    rows = []
+    for line in OUT.read_text().splitlines():
+        cells = [c.strip() for c in line.split("|")]
+        if len(cells) > 2 and cells[1] and cells[1] not in ran and cells[1].title() in {g.title() for g in GROUPS}:
+            rows.append(line)
+    return rows
 
 
 EXTRA = """

@@ -37,7 +37,12 @@ def test_summarize_demo_prints_a_complete_record_with_exact_counts(capsys: pytes
     code, out, err = run_cli(capsys, "summarize", "https://www.acmecorp.com", "--json")
     assert code == 0, err
     record = json.loads(out)
-    assert (record["status"], record["domain"], record["source"], record["analyzer"]) == ("complete", "acmecorp.com", "demo", "offline")
+    assert (record["status"], record["domain"], record["source"], record["analyzer"]) == (
+        "complete",
+        "acmecorp.com",
+        "demo",
+        "offline",
+    )
     summary = record["summary"]
     expected = demo_meetings_at("acmecorp.com")
     assert summary["meetings_count"] == len(expected) == 12
@@ -55,7 +60,9 @@ def test_summarize_stores_the_job_like_the_ui(capsys: pytest.CaptureFixture[str]
     store.close()
     code, out, _ = run_cli(capsys, "jobs", "list", "--json")
     assert code == 0
-    assert [(r["domain"], r["run_id"], r["status"]) for r in json.loads(out)] == [("brightwater.co.uk", run_id, "complete")]
+    assert [(r["domain"], r["run_id"], r["status"]) for r in json.loads(out)] == [
+        ("brightwater.co.uk", run_id, "complete")
+    ]
     code, out, _ = run_cli(capsys, "jobs", "list")
     assert "brightwater.co.uk" in out and run_id in out
 
@@ -77,7 +84,9 @@ def test_summarize_rejects_bad_input_and_stores_nothing(capsys: pytest.CaptureFi
 
 def test_summarize_date_range(capsys: pytest.CaptureFixture[str]) -> None:
     """--since/--until keep only the meetings in the range; a reversed range is refused."""
-    code, out, _ = run_cli(capsys, "summarize", "acmecorp.com", "--since", "2026-09-01", "--until", "2026-09-30", "--json")
+    code, out, _ = run_cli(
+        capsys, "summarize", "acmecorp.com", "--since", "2026-09-01", "--until", "2026-09-30", "--json"
+    )
     assert code == 0
     summary = json.loads(out)["summary"]
     dates = [m["date"] for m in summary["meetings"]]
@@ -152,7 +161,12 @@ def test_python_dash_m_engagement_runs(tmp_path: Path) -> None:
     env = {"PATH": "/usr/bin:/bin", "ENGAGEMENT_DB": str(tmp_path / "cli.sqlite"), "PYTHONPATH": str(ROOT)}
     done = subprocess.run(
         [sys.executable, "-m", "engagement", "summarize", "acmecorp.com", "--json"],
-        capture_output=True, text=True, env=env, cwd=ROOT, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=120,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["summary"]["meetings_count"] == 12

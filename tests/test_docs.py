@@ -1,0 +1,67 @@
+"""Conventions as tests: the README documents every setting and command, and its commands exist."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from engagement.__main__ import build_parser
+from engagement.settings import SETTINGS_HELP
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("name", sorted(SETTINGS_HELP))
+def test_every_setting_is_in_the_readme_with_its_default(name: str) -> None:
+    """Each setting the code reads has a README table row that shows its default."""
+    default = SETTINGS_HELP[name][0]
+    row = next((line for line in README.splitlines() if line.startswith(f"| `{name}` |")), None)
+    assert row is not None, f"README has no row for {name}"
+    assert (f"`{default}`" if default else "*(empty)*") in row
+
+
+def test_every_make_target_the_readme_shows_exists() -> None:
+    """`make X` in the README names a real Makefile target."""
+    targets = set(re.findall(r"^([a-z][a-z-]*):", (ROOT / "Makefile").read_text(), re.MULTILINE))
+    shown = set(re.findall(r"\bmake ([a-z][a-z-]*)", README))
+    assert {"run", "test"} <= shown
+    assert shown <= targets, shown - targets
+
+
+def test_every_cli_command_is_documented_and_every_documented_one_exists() -> None:
+    """The README shows each `python -m engagement` command, and each one it shows parses."""
+    commands = re.findall(r"python -m engagement ([^\n`#|]+)", README)
+    assert commands
+    parser = build_parser()
+    for command in commands:
+        words = command.split()
+        try:
+            parser.parse_args(words)
+        except SystemExit as exc:  # argparse exits on a command that does not exist
+            raise AssertionError(f"README shows `python -m engagement {command}`, which does not parse") from exc
+    documented = {" ".join(c.split()[:2]) if c.startswith(("jobs", "cache")) else c.split()[0] for c in commands}
+    assert {"summarize", "jobs list", "jobs purge", "cache clear"} <= documented
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    """.ci/run runs `make test`, the command the README gives for the tests, and nothing else that matters."""
+    script = (ROOT / ".ci" / "run").read_text()
+    assert "make test" in script
+    commands = [
+        line for line in script.splitlines() if line.strip() and not line.lstrip().startswith(("#", "set ", "cd "))
+    ]
+    assert commands == ["make test"]
+
+
+def test_git_ignores_the_venv_and_the_job_database_but_not_demo_data() -> None:
+    """.venv/ and data/ are ignored; the bundled demo data is not."""
+
+    def ignored(path: str) -> bool:
+        return subprocess.run(["git", "check-ignore", "-q", path], cwd=ROOT, check=False).returncode == 0
+
+    assert ignored(".venv/bin/python") and ignored("data/engagement.sqlite")
+    assert not ignored("engagement/demo/data/acmecorp.com.json")
