@@ -7,31 +7,15 @@ whose first Fathom request hangs for the whole run, so the page keeps polling a 
 from __future__ import annotations
 
 import os
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-import httpx
-
 from bench.measure import Result
 from tests.fakes.fathom_server import FAKE_API_KEY, FathomServer, make_account
+from tests.streamlit_server import CHROMIUM, CHROMIUM_ARGS, start_streamlit, stop_streamlit
 
-ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 QUICK = {"minutes": 1.0}
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -48,62 +32,14 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def serve(script: str, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            script,
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.headless",
-            "true",
-            "--server.fileWatcherType",
-            "none",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(150):
-        try:
-            if httpx.get(f"{url}/_stcore/health", timeout=1).text == "ok":
-                break
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    return server, url
-
-
-def stop(server: subprocess.Popen[bytes]) -> None:
-    server.terminate()  # a job thread blocked on the hanging request holds the exit up: then kill
-    try:
-        server.wait(10)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait(10)
-
-
 def baseline_ms_per_poll(seconds: float = 60.0) -> float:
     """Server CPU per poll of a page that is nothing but ``st.fragment(run_every="2s")``."""
     from playwright.sync_api import sync_playwright
 
-    server, url = serve("bench/bare_fragment_app.py", dict(os.environ))
+    server, url = start_streamlit("bench/bare_fragment_app.py", os.environ)
     try:
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
             browser.new_page().goto(url)
             time.sleep(10)
             cpu0 = cpu_seconds(server.pid)
@@ -111,7 +47,7 @@ def baseline_ms_per_poll(seconds: float = 60.0) -> float:
             cpu = cpu_seconds(server.pid) - cpu0
             browser.close()
     finally:
-        stop(server)
+        stop_streamlit(server)
     return cpu / (seconds / 2) * 1000
 
 
@@ -129,10 +65,10 @@ def run(minutes: float = 10.0) -> list[Result]:
             "FATHOM_TIMEOUT_S": str(seconds + 300),
             "ENGAGEMENT_JOB_TIMEOUT_S": str(seconds + 600),
         }
-        server, url = serve("streamlit_app.py", env)
+        server, url = start_streamlit("streamlit_app.py", env)
         try:
             with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+                browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
                 page = browser.new_page(viewport={"width": 1440, "height": 900})
                 page.goto(url)
                 page.get_by_placeholder("https://www.acmecorp.com").fill("acmecorp.com")
@@ -149,7 +85,7 @@ def run(minutes: float = 10.0) -> list[Result]:
                 still_polling = "fetching" in page.content().lower()
                 browser.close()
         finally:
-            stop(server)
+            stop_streamlit(server)
     bare = baseline_ms_per_poll()
     polls = elapsed / 2
     growth = rss[-1] - rss[0]

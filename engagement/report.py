@@ -13,13 +13,12 @@ import io
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from urllib.parse import quote as url_quote
-from urllib.parse import urlsplit
 
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
 from engagement import charts
+from engagement.links import safe_url
 from engagement.models import EngagementSummary, Evidence, Insight, JobRecord, MeetingRef, Side, parse_timestamp
 
 __all__ = ["meetings_csv", "people_csv", "to_html", "to_json", "to_markdown"]
@@ -51,21 +50,6 @@ def _summary(record_or_summary: JobRecord | EngagementSummary) -> EngagementSumm
 
 def _one_line(text: object) -> str:
     return " ".join(str(text if text is not None else "").split())
-
-
-def _safe_url(url: str | None) -> str | None:
-    """The URL when it is an absolute http(s) link (never ``javascript:`` or ``data:``), else ``None``."""
-    if not url:
-        return None
-    url = url.strip()
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-        return None
-    # spaces, quotes, angle brackets and parentheses would end a Markdown link or an attribute early
-    return url_quote(url, safe=":/?#[]@!$&*+,;=%~")
 
 
 def _plural(n: int, word: str) -> str:
@@ -101,7 +85,7 @@ def _cite(evidence: Evidence, meetings: dict[int, MeetingRef]) -> _Cite:
             evidence.meeting_title or (meeting.title if meeting else "") or f"Recording {evidence.recording_id}"
         ),
         timestamp=_one_line(evidence.timestamp),
-        url=_safe_url(url),
+        url=safe_url(url),
     )
 
 
@@ -237,7 +221,7 @@ def to_markdown(record_or_summary: JobRecord | EngagementSummary) -> str:
             duration = f"{m.duration_min} min" if m.duration_min is not None else "–"
             people = ", ".join(_md(p) for p in m.customer_people) or "–"
             out.append(
-                f"| {_md(m.date)} | {_md_link(m.title, _safe_url(m.share_url or m.url))} | {duration} | {people} |"
+                f"| {_md(m.date)} | {_md_link(m.title, safe_url(m.share_url or m.url))} | {duration} | {people} |"
             )
 
     if summary.notes:
@@ -423,7 +407,7 @@ def _html_summary(summary: EngagementSummary, with_charts: bool) -> list[str]:
         rows = [
             [
                 _h(m.date),
-                _a(m.title, _safe_url(m.share_url or m.url)),
+                _a(m.title, safe_url(m.share_url or m.url)),
                 f"{m.duration_min} min" if m.duration_min is not None else "–",
                 _h(", ".join(m.customer_people)) or "–",
             ]

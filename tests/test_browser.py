@@ -8,30 +8,17 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
+
+from tests.streamlit_server import CHROMIUM, CHROMIUM_ARGS, StreamlitError, start_streamlit, stop_streamlit
 
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 DEMO_DOMAIN = "acmecorp.com"
 VIEWPORT = {"width": 1440, "height": 900}
 SUMMARY_SHOT = {"width": 1440, "height": 1500}
@@ -49,12 +36,6 @@ def expected_meetings(domain: str = DEMO_DOMAIN) -> int:
     return sum(any(at_domain(i.get("email")) for i in m.get("calendar_invitees") or []) for m in data["meetings"])
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def chromium() -> Path:
     """Debian's Chromium: skipped locally when missing, but CI must have it."""
@@ -68,56 +49,19 @@ def chromium() -> Path:
 @pytest.fixture
 def server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
     """``streamlit run`` on a free loopback port, in demo mode, with its database in tmp_path."""
-    port = free_port()
     log = (tmp_path / "streamlit.log").open("wb")
     env = {**os.environ, "ENGAGEMENT_DB": str(tmp_path / "engagement.sqlite"), "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "streamlit_app.py",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.headless",
-            "true",
-            "--browser.gatherUsageStats",
-            "false",
-            "--server.fileWatcherType",
-            "none",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    try:
+        proc, url = start_streamlit("streamlit_app.py", env, output=log)
+    except StreamlitError as exc:
+        log.close()
+        pytest.fail(f"{exc}:\n{(tmp_path / 'streamlit.log').read_text()}")
 
     def stop() -> None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        stop_streamlit(proc)
         log.close()
 
     request.addfinalizer(stop)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        if proc.poll() is not None:
-            pytest.fail(f"streamlit exited with {proc.returncode}:\n{(tmp_path / 'streamlit.log').read_text()}")
-        try:
-            if httpx.get(f"{url}/_stcore/health", timeout=1).text == "ok":
-                break
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            pytest.fail(f"streamlit did not become healthy:\n{(tmp_path / 'streamlit.log').read_text()}")
-        time.sleep(0.2)
     yield url
 
 

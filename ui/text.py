@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, timedelta
-from urllib.parse import quote, urlsplit
 
+from engagement.links import safe_url
 from engagement.models import utcnow
 
 # Every character that can start markdown, an HTML tag or entity, a link, a table, a LaTeX span
@@ -22,21 +22,6 @@ def md(text: object) -> str:
     """
     plain = " ".join(str(text if text is not None else "").split())
     return _MARKDOWN_SPECIAL.sub(r"\\\1", plain)
-
-
-def safe_url(url: str | None) -> str | None:
-    """The URL when it is an absolute http(s) link, made safe for a markdown link target; else None."""
-    if not url:
-        return None
-    url = url.strip()
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-        return None
-    # Percent-encode what could close the link target or break out of it: spaces, brackets, quotes.
-    return quote(url, safe=":/?&=#%+@,;~.-_!*")
 
 
 def md_link(label: str, url: str | None) -> str:
