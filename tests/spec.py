@@ -1,6 +1,7 @@
 """JSON-Schema validators built from the Fathom External API OpenAPI document.
 
-The document (``shared/reference/fathom-openapi.yaml``, next to the repo clone) says
+The document (``docs/reference/fathom-openapi.yaml``, a copy of the team's ``shared/reference``
+so a clone tests on its own) says
 ``openapi: 3.1.1`` but marks optional values with the 3.0-style ``nullable: true``. JSON Schema
 has no such keyword, so before validating we translate it:
 
@@ -26,7 +27,7 @@ from typing import Any
 import yaml
 from jsonschema import Draft202012Validator, FormatChecker
 
-SPEC_PATH = Path(__file__).resolve().parents[2] / "shared" / "reference" / "fathom-openapi.yaml"
+SPEC_PATH = Path(__file__).resolve().parents[1] / "docs" / "reference" / "fathom-openapi.yaml"
 
 # Keywords whose value is a single subschema / a list of subschemas / a name -> subschema map.
 _ONE = (

@@ -65,3 +65,12 @@ def test_git_ignores_the_venv_and_the_job_database_but_not_demo_data() -> None:
 
     assert ignored(".venv/bin/python") and ignored("data/engagement.sqlite")
     assert not ignored("engagement/demo/data/acmecorp.com.json")
+
+
+@pytest.mark.parametrize("name", ["fathom-openapi.yaml", "fathom-meeting-examples.json"])
+def test_the_reference_copy_matches_the_teams_shared_reference(name: str) -> None:
+    """docs/reference is the same as ../shared/reference when the team's folder is beside the clone."""
+    shared = ROOT.parent / "shared" / "reference" / name
+    if not shared.exists():
+        pytest.skip("no shared/ beside this clone")
+    assert (ROOT / "docs" / "reference" / name).read_bytes() == shared.read_bytes()

@@ -1,6 +1,6 @@
 """FathomAPI: Fathom's read endpoints, in process, over a list of Fathom Meeting objects.
 
-It answers ``httpx.Request`` with ``httpx.Response`` the way ``shared/reference/fathom-openapi.yaml``
+It answers ``httpx.Request`` with ``httpx.Response`` the way ``docs/reference/fathom-openapi.yaml``
 documents: ``GET /meetings`` (filters, opaque cursors, pages of ten, newest first, the include
 flags) and ``GET /recordings/{id}/transcript`` and ``/summary``. Demo mode serves the bundled
 accounts through it with ``httpx.MockTransport``; the tests' loopback server wraps the same object.

@@ -35,7 +35,7 @@ BASE_PATH = "/external/v1"
 
 # ---------------------------------------------------------------- meetings like Fathom's
 
-# meetings[0] of shared/reference/fathom-meeting-examples.json: the docs' webhook example, completed
+# meetings[0] of docs/reference/fathom-meeting-examples.json: the docs' webhook example, completed
 # from the spec's `example:` values. Every generated meeting is a varied deep copy of it.
 EXAMPLE_MEETING: dict[str, Any] = {
     "title": "Quarterly Business Review",
