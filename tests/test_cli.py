@@ -170,3 +170,38 @@ def test_python_dash_m_engagement_runs(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["summary"]["meetings_count"] == 12
+
+
+def test_summarize_with_an_openai_compatible_server_quotes_only_what_was_said(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With OPENAI_API_KEY and OPENAI_BASE_URL, every quote occurs in a transcript; a second run makes no map call."""
+    from tests.fakes.openai_server import FakeOpenAI
+
+    transcripts = {
+        m["recording_id"]: " ".join(" ".join(t["text"].split()).lower() for t in m["transcript"])
+        for m in load_demo_meetings()
+    }
+    with FakeOpenAI(api_key="sk-cli-test") as model:
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-cli-test")
+        monkeypatch.setenv("OPENAI_BASE_URL", model.base_url)
+        code, out, err = run_cli(capsys, "summarize", "acmecorp.com", "--json")
+        assert code == 0, err
+        record = json.loads(out)
+        assert record["analyzer"] == "openai:gpt-4.1-mini" and record["stats"]["llm_calls"] == 13  # 12 maps + 1 reduce
+        summary = record["summary"]
+        assert summary["themes"] and summary["goals"] and summary["risks"] and summary["recommendations"]
+        evidence = [
+            ev
+            for name in ("goals_detail", "challenges_detail", "risks_detail", "recommendations_detail")
+            for item in summary[name]
+            for ev in item["evidence"]
+        ] + [ev for theme in summary["themes"] for ev in theme["evidence"]]
+        assert evidence
+        for ev in evidence:
+            assert ev["verified"] is True
+            assert " ".join(ev["quote"].split()).lower() in transcripts[ev["recording_id"]], ev["quote"]
+        requests = len(model.requests)
+        code, out, _ = run_cli(capsys, "summarize", "acmecorp.com", "--json")
+        assert code == 0 and json.loads(out)["stats"]["llm_calls"] == 0
+        assert len(model.requests) == requests
