@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date
 
 from engagement.analysis.base import (
     CUSTOMER,
@@ -502,6 +503,33 @@ def _lower_first(text: str) -> str:
     return text
 
 
+def _source(insight: Insight) -> tuple[str, str, str]:
+    """Who said it, when (``on 9 Jun 2026``) and what it is about (``about procurement``), for a sentence."""
+    ev = insight.evidence[0] if insight.evidence else None
+    speaker = ev.speaker if ev and ev.speaker else "the customer"
+    when = ""
+    if ev and ev.meeting_date:
+        try:
+            day = date.fromisoformat(ev.meeting_date[:10])
+            when = f" on {day.day} {day:%b %Y}"
+        except ValueError:
+            when = ""
+    topics = themes_in(insight.text)
+    about = f" about {topics[0].lower()}" if topics else ""
+    return speaker, when, about
+
+
+def _advice(kind: str, insight: Insight) -> Insight:
+    """A next action built on a risk, challenge or goal; the quote stays in the evidence, not the text."""
+    speaker, when, about = _source(insight)
+    text = {
+        "risk": f"De-risk the concern {speaker} raised{about}{when}: agree an owner on each side and a date to close it.",
+        "challenge": f"Show, on their own data, how we remove the problem {speaker} described{about}{when}.",
+        "goal": f"Tie the proposal to the goal {speaker} set{about}{when}, and measure the pilot against it.",
+    }[kind]
+    return Insight(text=text, evidence=insight.evidence[:2])
+
+
 def _recommendations(
     themes: Sequence[Theme],
     goals: Sequence[Insight],
@@ -511,35 +539,48 @@ def _recommendations(
 ) -> list[Insight]:
     """Up to 7 next actions, taken in turn from the risks, themes, follow-ups, challenges and goals.
 
-    Fewer than 3 only when the meetings gave less than that to act on.
+    Fewer than 3 only when the meetings gave less than that to act on. Near-duplicates are judged by
+    what a recommendation is built on (two risks with one fix count once), not by its template.
     """
-    playbook = [Insight(text=PLAYBOOK[t.topic], evidence=t.evidence[:2]) for t in themes if t.topic in PLAYBOOK]
+    playbook = [
+        (PLAYBOOK[t.topic], Insight(text=PLAYBOOK[t.topic], evidence=t.evidence[:2]))
+        for t in themes
+        if t.topic in PLAYBOOK
+    ]
     follow_ups = [
-        Insight(text=f"Follow through on the open follow-up: {_lower_first(n.text.rstrip('.'))}.", evidence=n.evidence)
+        (
+            n.text,
+            Insight(
+                text=f"Follow through on the open follow-up: {_lower_first(n.text.rstrip('.'))}.", evidence=n.evidence
+            ),
+        )
         for mi in reversed(order)
         for n in mi.next_steps
     ]
-    sources: list[list[Insight]] = [
-        [Insight(text=f"Get ahead of this risk: {_lower_first(r.text)}", evidence=r.evidence[:2]) for r in risks],
+    sources: list[list[tuple[str, Insight]]] = [
+        [(r.text, _advice("risk", r)) for r in risks],
         playbook,
         follow_ups,
-        [Insight(text=f"Show how we solve this: {_lower_first(c.text)}", evidence=c.evidence[:2]) for c in challenges],
-        [
-            Insight(text=f"Tie the proposal to their goal: {_lower_first(g.text)}", evidence=g.evidence[:2])
-            for g in goals
-        ],
+        [(c.text, _advice("challenge", c)) for c in challenges],
+        [(g.text, _advice("goal", g)) for g in goals],
     ]
     picked: list[Insight] = []
-    for candidate in _round_robin(sources):
+    bases: list[str] = []
+    for base, candidate in _round_robin(sources):
         if len(picked) >= MAX_RECOMMENDATIONS:
             break
-        # Every recommendation shows what it comes from; near-duplicates (two risks, one fix) count once.
-        if candidate.evidence and not any(jaccard(candidate.text, p.text) >= 0.6 for p in picked):
+        # Every recommendation shows what it comes from.
+        if (
+            candidate.evidence
+            and not any(jaccard(base, b) >= 0.6 for b in bases)
+            and candidate.text not in {p.text for p in picked}
+        ):
             picked.append(candidate)
+            bases.append(base)
     return picked
 
 
-def _round_robin(sources: Sequence[Sequence[Insight]]) -> Iterable[Insight]:
+def _round_robin(sources: Sequence[Sequence[tuple[str, Insight]]]) -> Iterable[tuple[str, Insight]]:
     depth = max((len(s) for s in sources), default=0)
     for i in range(depth):
         for source in sources:
