@@ -23,7 +23,7 @@ from engagement.analysis.base import (
     jaccard,
     make_fingerprint,
 )
-from engagement.analysis.verify import meeting_date, verify_account, verify_meeting_insights
+from engagement.analysis.verify import evidence_at, verify_account, verify_meeting_insights
 from engagement.models import (
     AccountInsights,
     Evidence,
@@ -34,7 +34,6 @@ from engagement.models import (
     PersonRole,
     Theme,
     TranscriptTurn,
-    format_timestamp,
     parse_timestamp,
 )
 
@@ -378,16 +377,7 @@ class OfflineAnalyzer:
 
     @staticmethod
     def _evidence(meeting: Meeting, s: Sentence) -> Evidence:
-        seconds = s.turn.seconds
-        return Evidence(
-            recording_id=meeting.recording_id,
-            timestamp=format_timestamp(seconds),
-            quote=s.text,
-            speaker=s.turn.speaker,
-            url=meeting.moment_url(seconds),
-            meeting_title=meeting.title,
-            meeting_date=meeting_date(meeting),
-        )
+        return evidence_at(meeting, s.turn, s.text)
 
     def _themes(self, meeting: Meeting, said: Sequence[Sentence]) -> list[Insight]:
         """Topics mentioned by the customer at least once, or by anyone at least twice."""

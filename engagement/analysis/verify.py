@@ -179,6 +179,21 @@ def meeting_date(meeting: Meeting) -> str:
     return meeting.started_at.date().isoformat()
 
 
+def evidence_at(meeting: Meeting, turn: TranscriptTurn, quote: str) -> Evidence:
+    """Evidence for words found in ``turn``: its moment, speaker and link, the meeting's title and day."""
+    seconds = turn.seconds
+    return Evidence(
+        recording_id=meeting.recording_id,
+        timestamp=format_timestamp(seconds),
+        quote=quote,
+        speaker=turn.speaker,
+        url=meeting.moment_url(seconds),
+        meeting_title=meeting.title,
+        meeting_date=meeting_date(meeting),
+        verified=True,
+    )
+
+
 class _Verifier:
     """Checks evidence against one meeting's transcript, remembering what it dropped."""
 
@@ -206,17 +221,7 @@ class _Verifier:
         if found is None:
             self.dropped += 1
             return None
-        seconds = found.turn.seconds
-        return Evidence(
-            recording_id=meeting.recording_id,
-            timestamp=format_timestamp(seconds),
-            quote=found.quote,
-            speaker=found.turn.speaker,
-            url=meeting.moment_url(seconds),
-            meeting_title=meeting.title,
-            meeting_date=meeting_date(meeting),
-            verified=True,
-        )
+        return evidence_at(meeting, found.turn, found.quote)
 
     def insights(self, items: Iterable[Insight], *, keep_unsupported: bool = False) -> list[Insight]:
         """Insights with their evidence checked; one left with none is dropped.
