@@ -21,7 +21,7 @@ from engagement.models import EngagementSummary
 from engagement.settings import Settings
 from engagement.store import CACHE_TABLE, SqliteKV, open_store
 
-COMPANY_NAMES = dict(DEMO_ACCOUNTS)
+COMPANY_NAMES = dict(DEMO_ACCOUNTS)  # the demo accounts' names; real accounts are shown by domain
 DEMO_BASE_URL = "https://fathom.demo.invalid/external/v1"  # never resolved: the transport is in-process
 
 
@@ -54,7 +54,7 @@ def make_body(
                 analyzer=analyzer,
                 cache=cache,
                 source=settings.source,
-                company=COMPANY_NAMES.get(ctx.domain, ""),
+                company=COMPANY_NAMES.get(ctx.domain, "") if settings.source == "demo" else "",
                 concurrency=settings.openai_concurrency,
             )
 

@@ -44,6 +44,7 @@ def test_summarize_demo_prints_a_complete_record_with_exact_counts(capsys: pytes
         "offline",
     )
     summary = record["summary"]
+    assert summary["company"] == "Acme Corp"
     expected = demo_meetings_at("acmecorp.com")
     assert summary["meetings_count"] == len(expected) == 12
     assert {m["recording_id"] for m in summary["meetings"]} == expected

@@ -60,6 +60,7 @@ def test_first_run_lists_with_transcripts_and_calls_the_model_per_meeting(tmp_pa
     assert record.analyzer == "openai:gpt-4.1-mini" and record.source == "fathom"
     assert record.summary is not None and record.summary.meetings_count == 23
     assert all(ref.analysed for ref in record.summary.meetings)
+    assert record.summary.company == ""  # a real account is named by its domain, not by the demo's "Acme Corp"
 
 
 def test_second_run_of_an_unchanged_account_costs_no_model_call(tmp_path: Path, model: FakeOpenAI) -> None:

@@ -41,7 +41,8 @@ EMPTY_SECTION = {
 def account_name(record: JobRecord) -> str:
     """The company's name when known, else its domain as a person reads it."""
     summary = record.summary
-    known = summary.company if summary and summary.company else COMPANY_NAMES.get(record.domain, "")
+    demo_name = COMPANY_NAMES.get(record.domain, "") if record.source == "demo" else ""
+    known = summary.company if summary and summary.company else demo_name
     return known or display_domain(record.domain)
 
 
