@@ -265,12 +265,15 @@ class JobService:
                     setattr(record, name, str(fields[name]))
             self._write(record)
 
+    def _timeout_error(self) -> JobTimeoutError:
+        return JobTimeoutError(
+            f"The job ran longer than its limit of {self.timeout_s:g} s and was stopped. Try a "
+            "shorter date range, or raise ENGAGEMENT_JOB_TIMEOUT_S."
+        )
+
     def _check_deadline(self, record: JobRecord) -> None:
         if (self.clock() - record.created_at).total_seconds() > self.timeout_s:
-            error = JobTimeoutError(
-                f"The job ran longer than its limit of {self.timeout_s:g} s and was stopped. Try a "
-                "shorter date range, or raise ENGAGEMENT_JOB_TIMEOUT_S."
-            )
+            error = self._timeout_error()
             self._finish(record, JobStatus.ERROR, error=str(error))
             raise error
 
@@ -375,7 +378,7 @@ class JobService:
         if self._owner_is_dead(record.owner) or silent > self.stale_after_s:
             error = INTERRUPTED
         elif (now - record.created_at).total_seconds() > self.timeout_s + self.stale_after_s:
-            error = f"The job ran longer than its limit of {self.timeout_s:g} s and was stopped."
+            error = str(self._timeout_error())
         if error:
             self._finish(record, JobStatus.ERROR, error=error)
         return record
