@@ -26,8 +26,8 @@ $(VENV)/.dev-deps: requirements.txt requirements-dev.txt | $(PY)
 run: $(VENV)/.run-deps
 	$(PY) -m streamlit run streamlit_app.py --server.address 127.0.0.1 --server.port $(PORT)
 
-## test: the whole suite, the real-browser test included (installs Debian's chromium when missing)
-test: $(VENV)/.dev-deps chromium
+## test: the whole suite, the real-browser and Redis tests included (installs Debian's chromium and redis-server when missing)
+test: $(VENV)/.dev-deps chromium redis-server
 	$(PY) -m pytest
 
 ## chromium: Debian's Chromium for the browser test (Playwright drives it; it downloads no browser)
@@ -37,6 +37,15 @@ chromium:
 		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
 		elif command -v sudo >/dev/null; then sudo apt-get update -qq && sudo apt-get install -y -qq chromium; \
 		else echo "Chromium is missing and cannot be installed without root: the browser test will be skipped."; fi; \
+	fi
+
+## redis-server: Debian's Redis for the tests that run on Redis and RQ (each test run starts its own on a free port)
+.PHONY: redis-server
+redis-server:
+	@if ! command -v redis-server >/dev/null && [ ! -x /usr/bin/redis-server ]; then \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq redis-server; \
+		elif command -v sudo >/dev/null; then sudo apt-get update -qq && sudo apt-get install -y -qq redis-server; \
+		else echo "redis-server is missing and cannot be installed without root: the Redis tests will be skipped."; fi; \
 	fi
 
 ## lint: ruff and mypy

@@ -35,6 +35,9 @@ class KVStore(Protocol):
     def get(self, key: str) -> Any | None: ...
     def set(self, key: str, value: Any) -> None: ...
     def set_many(self, items: Mapping[str, Any], delete: Iterable[str] = ()) -> None: ...
+    def set_many_if(
+        self, expect: Mapping[str, Any | None], items: Mapping[str, Any], delete: Iterable[str] = ()
+    ) -> bool: ...
     def delete(self, key: str) -> bool: ...
     def delete_many(self, keys: Iterable[str]) -> int: ...
     def items(
@@ -241,6 +244,19 @@ class SqliteKV:
             if gone:
                 self._c.conn.executemany(f"DELETE FROM {self._t} WHERE key = ?", gone)
             self._c.conn.commit()
+
+    def set_many_if(
+        self, expect: Mapping[str, Any | None], items: Mapping[str, Any], delete: Iterable[str] = ()
+    ) -> bool:
+        """Write ``items`` and delete ``delete`` only if every key in ``expect`` holds that value
+        (``None``: is absent), in one transaction; returns whether it wrote. Values compare as JSON text."""
+        with self._c.lock:
+            for key, value in expect.items():
+                row = self._c.conn.select_one(f"SELECT value FROM {self._t} WHERE key = ?", (key,))
+                if (row is None) != (value is None) or (row is not None and row[0] != _encode(value)):
+                    return False
+            self.set_many(items, [key for key in delete if key not in items])
+            return True
 
     def delete(self, key: str) -> bool:
         return self.delete_many([key]) == 1

@@ -19,7 +19,7 @@ _APP_VARS = (
     "ADMIN_PASSWORD",
 )
 
-for _plugin in ("tests.conftest_fathom", "tests.conftest_openai"):
+for _plugin in ("tests.conftest_fathom", "tests.conftest_openai", "tests.conftest_redis"):
     if (Path(__file__).parent / f"{_plugin.split('.')[-1]}.py").exists():
         pytest_plugins = [*globals().get("pytest_plugins", []), _plugin]
 

@@ -1,0 +1,468 @@
+"""RedisKV: the ``KVStore`` contract on Redis, for several app servers and workers sharing one store.
+
+Layout (one Redis database)::
+
+    engagement:{domain}:{run_id}     the job record, JSON text (the job table keeps its keys as they are)
+    index:{created_at}:{domain}:...  the job's index row, JSON text
+    {table}:{key}                    any other table's values (``cache:insights:...``), JSON text
+    kv:{table}:keys                  a sorted set of the table's keys, all at score 0, so in key order
+
+Every range read (``items``, ``keys``, ``count``) walks the table's sorted set with ``ZRANGEBYLEX``;
+nothing ever runs ``KEYS`` or ``SCAN``. The job index's keys start with their creation time, so the
+sorted set is the time-ordered job index: the admin page reads one page of it and purges read the
+range below a cut-off. ``where`` filters and ``count_by`` run inside Redis (a Lua script decoding
+each value with cjson), as SQLite's ``json_extract`` does for ``SqliteKV``. Multi-key writes are one
+``MULTI``/``EXEC`` transaction or one script: all or nothing.
+
+Every call has a bound (connect and socket time-outs, two quick retries); a Redis that cannot be
+reached raises ``StoreError`` naming the store, never a bare ``redis`` exception.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+import redis
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
+
+from engagement.errors import CorruptRecordError, StoreError, StoreOpenError
+from engagement.store import JOBS_TABLE, _decode, _encode, _prefix_end
+
+log = logging.getLogger(__name__)
+
+_TABLE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+_FIELD = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+CONNECT_TIMEOUT_S = 3.0
+SOCKET_TIMEOUT_S = 5.0
+_CHUNK = 500  # keys per MGET or DEL
+
+T = TypeVar("T")
+
+# Lua helpers shared by the filtering scripts. ARGV from 1: min, max, reverse, then the ``where``
+# pairs as field, tagged value ("s:text", "n:1.5", "b:1").
+_MATCH = """
+local function matches(doc, argv, first)
+  if type(doc) ~= 'table' then return false end
+  for i = first, #argv, 2 do
+    local want = argv[i + 1]
+    local tag, text = string.sub(want, 1, 1), string.sub(want, 3)
+    local have = doc[argv[i]]
+    if tag == 's' then
+      if have ~= text then return false end
+    elseif tag == 'n' then
+      if type(have) ~= 'number' or have ~= tonumber(text) then return false end
+    elseif tag == 'b' then
+      if type(have) ~= 'boolean' or have ~= (text == '1') then return false end
+    else
+      return false
+    end
+  end
+  return true
+end
+local function range(zset, lo, hi, reverse)
+  if reverse == '1' then return redis.call('ZREVRANGEBYLEX', zset, hi, lo) end
+  return redis.call('ZRANGEBYLEX', zset, lo, hi)
+end
+local function decoded(raw)
+  if not raw then return nil end
+  local ok, doc = pcall(cjson.decode, raw)
+  if ok then return doc end
+  return nil
+end
+"""
+
+# KEYS[1]: the table's sorted set. ARGV: min, max, reverse, value prefix, offset, limit, where pairs...
+_ITEMS = (
+    _MATCH
+    + """
+local keys = range(KEYS[1], ARGV[1], ARGV[2], ARGV[3])
+local offset, limit = tonumber(ARGV[5]), tonumber(ARGV[6])
+local out, seen = {}, 0
+for _, key in ipairs(keys) do
+  local raw = redis.call('GET', ARGV[4] .. key)
+  if raw and matches(decoded(raw), ARGV, 7) then
+    seen = seen + 1
+    if seen > offset then
+      out[#out + 1] = key
+      out[#out + 1] = raw
+      if limit >= 0 and #out >= 2 * limit then break end
+    end
+  end
+end
+return out
+"""
+)
+
+# KEYS[1]: the table's sorted set. ARGV: min, max, value prefix, field to group by ('' to count), where pairs...
+_COUNT = (
+    _MATCH
+    + """
+local keys = range(KEYS[1], ARGV[1], ARGV[2], '0')
+local field = ARGV[4]
+local counts, order = {}, {}
+for _, key in ipairs(keys) do
+  local doc = decoded(redis.call('GET', ARGV[3] .. key))
+  if doc ~= nil and matches(doc, ARGV, 5) then
+    local group = '*'
+    if field ~= '' then
+      local v = doc[field]
+      if type(v) == 'string' then group = 's:' .. v
+      elseif type(v) == 'number' then group = 'n:' .. tostring(v)
+      elseif type(v) == 'boolean' then group = v and 'b:1' or 'b:0'
+      else group = 'z:' end
+    end
+    if counts[group] == nil then counts[group] = 0; order[#order + 1] = group end
+    counts[group] = counts[group] + 1
+  end
+end
+local out = {}
+for _, group in ipairs(order) do out[#out + 1] = group; out[#out + 1] = counts[group] end
+return out
+"""
+)
+
+# KEYS: the sorted set, then n expected keys, then the keys to write, then the keys to delete.
+# ARGV: n expected, n writes, n deletes, value prefix, expected values ('' + 0/1 tag), written values.
+_WRITE_IF = """
+local n_expect, n_set, n_del = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+for i = 1, n_expect do
+  local want = ARGV[4 + i]
+  local have = redis.call('GET', KEYS[1 + i])
+  if string.sub(want, 1, 1) == '0' then
+    if have then return 0 end
+  elseif have ~= string.sub(want, 2) then
+    return 0
+  end
+end
+for i = 1, n_set do
+  local key = KEYS[1 + n_expect + i]
+  redis.call('SET', key, ARGV[4 + n_expect + i])
+  redis.call('ZADD', KEYS[1], 0, string.sub(key, #ARGV[4] + 1))
+end
+for i = 1, n_del do
+  local key = KEYS[1 + n_expect + n_set + i]
+  redis.call('DEL', key)
+  redis.call('ZREM', KEYS[1], string.sub(key, #ARGV[4] + 1))
+end
+return 1
+"""
+
+
+def redacted(url: str) -> str:
+    """The URL with any password replaced, fit for messages and logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    user = f"{parts.username}:***@" if parts.username else ":***@"
+    return urlunsplit((parts.scheme, user + host, parts.path, parts.query, parts.fragment))
+
+
+def _tag(value: Any) -> str:
+    if isinstance(value, bool):
+        return "b:1" if value else "b:0"
+    if isinstance(value, str):
+        return "s:" + value
+    if isinstance(value, int | float):
+        return "n:" + repr(value)
+    raise ValueError(f"where values are text, numbers or booleans, not {type(value).__name__}")
+
+
+def _untag(group: str) -> Any:
+    tag, text = group[:1], group[2:]
+    if tag == "s":
+        return text
+    if tag == "n":
+        number = float(text)
+        return int(number) if number.is_integer() else number
+    if tag == "b":
+        return text == "1"
+    return None
+
+
+class _Client:
+    """One Redis connection pool shared by the tables of one URL, and the scripts they run."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.name = f"the Redis store at {redacted(url)}"
+        try:
+            self.redis = redis.Redis.from_url(
+                url,
+                decode_responses=True,
+                encoding_errors="replace",  # bytes that are not UTF-8 fail as JSON, not inside redis-py
+                socket_connect_timeout=CONNECT_TIMEOUT_S,
+                socket_timeout=SOCKET_TIMEOUT_S,
+                retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 2),
+                health_check_interval=30,
+            )
+        except ValueError as exc:
+            raise StoreOpenError(
+                f"ENGAGEMENT_REDIS_URL cannot be used ({exc}); it looks like redis://host:6379/0."
+            ) from None
+        self.items = self.redis.register_script(_ITEMS)
+        self.count = self.redis.register_script(_COUNT)
+        self.write_if = self.redis.register_script(_WRITE_IF)
+
+    def call(self, what: str, fn: Callable[[], T]) -> T:
+        """Run one Redis operation, turning its failures into ``StoreError`` that names the store."""
+        try:
+            return fn()
+        except redis.exceptions.AuthenticationError:
+            raise StoreOpenError(f"{self.name} refused the password; check ENGAGEMENT_REDIS_URL.") from None
+        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+            raise StoreError(
+                f"{self.name} did not answer ({what}: {exc}). Check that Redis is running and that "
+                "ENGAGEMENT_REDIS_URL points at it, then try again."
+            ) from None
+        except redis.exceptions.RedisError as exc:
+            raise StoreError(f"{self.name} failed ({what}: {exc}).") from None
+
+    def close(self) -> None:
+        self.redis.close()
+
+
+class RedisKV:
+    """One table of a Redis database, as a ``KVStore``. Thread-safe; cheap to create per table."""
+
+    def __init__(self, url: str, table: str = JOBS_TABLE, *, _client: _Client | None = None) -> None:
+        if not _TABLE_NAME.fullmatch(table):
+            raise ValueError(f"table names are lower-case identifiers, not {table!r}")
+        self.url = url
+        self.name = table
+        self._c = _client or _Client(url)
+        self.path = self._c.name  # what messages call the store, like SqliteKV.path
+        # The job table keeps the documented keys (``engagement:{domain}:{run_id}``) as they are.
+        self._prefix = "" if table == JOBS_TABLE else f"{table}:"
+        self._zset = f"kv:{table}:keys"
+
+    def table(self, name: str) -> RedisKV:
+        """Another table of the same database, sharing this connection pool."""
+        return RedisKV(self.url, name, _client=self._c)
+
+    def ping(self) -> None:
+        """Raise ``StoreError`` unless Redis answers."""
+        self._c.call("ping", self._c.redis.ping)
+
+    # -- key ranges of the sorted set
+    @staticmethod
+    def _bounds(prefix: str, stop: str | None) -> tuple[str, str]:
+        low = f"[{prefix}" if prefix else "-"
+        high = f"({_prefix_end(prefix)}" if prefix else "+"
+        if stop is not None and (not prefix or stop < _prefix_end(prefix)):
+            high = f"({stop}"
+        return low, high
+
+    @staticmethod
+    def _where(where: Mapping[str, Any] | None) -> list[str]:
+        out: list[str] = []
+        for field, value in (where or {}).items():
+            if not _FIELD.fullmatch(field):
+                raise ValueError(f"field names are lower-case identifiers, not {field!r}")
+            out += [field, _tag(value)]
+        return out
+
+    def _decoded(self, pairs: Iterable[tuple[str, Any]]) -> list[tuple[str, Any]]:
+        out = []
+        for key, raw in pairs:
+            if raw is None:
+                continue  # deleted between the range read and the value read
+            try:
+                out.append((key, _decode(raw, key)))
+            except CorruptRecordError as exc:
+                log.warning("%s", exc)
+        return out
+
+    # -- reads
+    def get(self, key: str) -> Any | None:
+        raw = self._c.call("get", lambda: self._c.redis.get(self._prefix + key))
+        return None if raw is None else _decode(raw, key)
+
+    def items(
+        self,
+        prefix: str = "",
+        *,
+        stop: str | None = None,
+        where: Mapping[str, Any] | None = None,
+        reverse: bool = False,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[tuple[str, Any]]:
+        """Items whose key starts with ``prefix`` (and is below ``stop``), in key order.
+
+        Without ``where``: one page of the sorted set and one ``MGET``. With it: a script filters
+        inside Redis and returns only the page asked for.
+        """
+        low, high = self._bounds(prefix, stop)
+        if where:
+            flat = self._c.call(
+                "items",
+                lambda: self._c.items(
+                    keys=[self._zset],
+                    args=[
+                        low,
+                        high,
+                        "1" if reverse else "0",
+                        self._prefix,
+                        offset,
+                        -1 if limit is None else limit,
+                        *self._where(where),
+                    ],
+                ),
+            )
+            return self._decoded(zip(flat[::2], flat[1::2], strict=True))
+        keys = self._range(low, high, reverse, offset, limit)
+        return self._decoded(zip(keys, self._values(keys), strict=True))
+
+    def _range(self, low: str, high: str, reverse: bool, offset: int = 0, limit: int | None = None) -> list[str]:
+        r = self._c.redis
+        start, num = (offset, -1 if limit is None else limit) if (offset or limit is not None) else (None, None)
+
+        def read() -> list[str]:
+            if reverse:
+                return [str(k) for k in r.zrevrangebylex(self._zset, high, low, start=start, num=num)]
+            return [str(k) for k in r.zrangebylex(self._zset, low, high, start=start, num=num)]
+
+        return self._c.call("range", read)
+
+    def _values(self, keys: list[str]) -> list[Any]:
+        out: list[Any] = []
+        for start in range(0, len(keys), _CHUNK):
+            chunk = [self._prefix + k for k in keys[start : start + _CHUNK]]
+
+            def read(chunk: list[str] = chunk) -> list[Any]:
+                return list(self._c.redis.mget(chunk))
+
+            out += self._c.call("mget", read)
+        return out
+
+    def keys(self, prefix: str = "", *, stop: str | None = None) -> list[str]:
+        low, high = self._bounds(prefix, stop)
+        return self._range(low, high, False)
+
+    def count(self, prefix: str = "", *, where: Mapping[str, Any] | None = None) -> int:
+        low, high = self._bounds(prefix, None)
+        if not where:
+            return int(self._c.call("count", lambda: self._c.redis.zlexcount(self._zset, low, high)))
+        counted = self._grouped(low, high, "", where)
+        return sum(counted.values())
+
+    def count_by(self, field: str, prefix: str = "") -> dict[Any, int]:
+        """How many values under ``prefix`` have each value of a top-level field (inside Redis)."""
+        if not _FIELD.fullmatch(field):
+            raise ValueError(f"field names are lower-case identifiers, not {field!r}")
+        low, high = self._bounds(prefix, None)
+        return self._grouped(low, high, field, None)
+
+    def _grouped(self, low: str, high: str, field: str, where: Mapping[str, Any] | None) -> dict[Any, int]:
+        args = [low, high, self._prefix, field, *self._where(where)]
+        flat = self._c.call("count", lambda: self._c.count(keys=[self._zset], args=args))
+        return {_untag(group): int(n) for group, n in zip(flat[::2], flat[1::2], strict=True)}
+
+    # -- writes (each is one transaction)
+    def set(self, key: str, value: Any) -> None:
+        self.set_many({key: value})
+
+    def set_many(self, items: Mapping[str, Any], delete: Iterable[str] = ()) -> None:
+        """Write several keys (and delete others) in one ``MULTI``/``EXEC`` transaction."""
+        rows = {key: _encode(value) for key, value in items.items()}
+        gone = [key for key in delete if key not in rows]
+        if not rows and not gone:
+            return
+
+        def write() -> None:
+            pipe = self._c.redis.pipeline(transaction=True)
+            if rows:
+                pipe.mset({self._prefix + k: v for k, v in rows.items()})
+                pipe.zadd(self._zset, dict.fromkeys(rows, 0))
+            if gone:
+                pipe.delete(*[self._prefix + k for k in gone])
+                pipe.zrem(self._zset, *gone)
+            pipe.execute()
+
+        self._c.call("write", write)
+
+    def set_many_if(
+        self, expect: Mapping[str, Any | None], items: Mapping[str, Any], delete: Iterable[str] = ()
+    ) -> bool:
+        """Write ``items`` and delete ``delete`` only if every key in ``expect`` holds that value
+        (``None``: is absent), all in one atomic script; returns whether it wrote."""
+        expected = list(expect.items())
+        rows = [(key, _encode(value)) for key, value in items.items()]
+        gone = [key for key in delete if key not in items]
+        keys = [
+            self._zset,
+            *[self._prefix + k for k, _ in expected],
+            *[self._prefix + k for k, _ in rows],
+            *[self._prefix + k for k in gone],
+        ]
+        args: list[Any] = [len(expected), len(rows), len(gone), self._prefix]
+        args += ["0" if v is None else "1" + _encode(v) for _, v in expected]
+        args += [v for _, v in rows]
+        return bool(self._c.call("write", lambda: self._c.write_if(keys=keys, args=args)))
+
+    def delete(self, key: str) -> bool:
+        return self.delete_many([key]) == 1
+
+    def delete_many(self, keys: Iterable[str]) -> int:
+        """Delete keys in one transaction; returns how many existed."""
+        keys = list(dict.fromkeys(keys))
+        if not keys:
+            return 0
+
+        def remove() -> int:
+            pipe = self._c.redis.pipeline(transaction=True)
+            for start in range(0, len(keys), _CHUNK):
+                chunk = keys[start : start + _CHUNK]
+                pipe.delete(*[self._prefix + k for k in chunk])
+                pipe.zrem(self._zset, *chunk)
+            return sum(int(n) for n in pipe.execute()[::2])
+
+        return self._c.call("delete", remove)
+
+    def delete_prefix(self, prefix: str) -> int:
+        """Delete every key that starts with ``prefix``; returns how many went."""
+        return self.delete_many(self.keys(prefix))
+
+    def close(self) -> None:
+        with _OPEN_LOCK:
+            if _OPEN.get(self.url) is self._c:
+                _OPEN.pop(self.url)
+        self._c.close()
+
+
+_OPEN: dict[str, _Client] = {}
+_OPEN_LOCK = threading.Lock()
+
+
+def open_redis_store(url: str) -> RedisKV:
+    """The process's job table on the Redis at ``url`` (one connection pool per URL); checks it answers."""
+    with _OPEN_LOCK:
+        client = _OPEN.get(url)
+        if client is None:
+            client = _OPEN[url] = _Client(url)
+    store = RedisKV(url, _client=client)
+    store.ping()
+    return store
+
+
+def raw_connection(url: str) -> redis.Redis:
+    """A bytes-mode client for RQ (which stores pickles of its own), with the same bounds."""
+    return redis.Redis.from_url(
+        url,
+        socket_connect_timeout=CONNECT_TIMEOUT_S,
+        socket_timeout=SOCKET_TIMEOUT_S,
+        retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 2),
+        health_check_interval=30,
+    )
+
+
+__all__ = ["RedisKV", "open_redis_store", "raw_connection", "redacted"]

@@ -1,0 +1,58 @@
+"""Redis fixtures: one redis-server per test session on a free loopback port, emptied before each test.
+
+``tests/conftest.py`` loads this module as a plugin. Without a ``redis-server`` binary the Redis
+tests are skipped on a developer's machine and fail under CI (``make test`` installs it).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from engagement.store import SqliteKV
+from tests.redis_server import REDIS_SERVER, RedisServer
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """The session's redis-server (127.0.0.1, a free port, a temporary folder), stopped at the end."""
+    if not Path(REDIS_SERVER).exists():
+        if os.environ.get("CI"):
+            pytest.fail("redis-server is missing: `make test` installs Debian's redis-server")
+        pytest.skip("redis-server is not installed (`make test` installs it)")
+    server = RedisServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> Iterator[str]:
+    """The URL of an empty Redis database for this test."""
+    import redis
+
+    client = redis.Redis.from_url(redis_server.url)
+    client.flushall()
+    client.close()
+    yield redis_server.url
+    from engagement import redis_store
+
+    for url in list(redis_store._OPEN):
+        redis_store._OPEN.pop(url).close()
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def kv(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqliteKV]:
+    """The store, once on each backend: the ``KVStore`` contract holds for both."""
+    if request.param == "sqlite":
+        store = SqliteKV(tmp_path / "kv.sqlite")
+        yield store
+        store.close()
+        return
+    from engagement.redis_store import RedisKV
+
+    store_r = RedisKV(request.getfixturevalue("redis_url"))
+    yield store_r  # type: ignore[misc]
+    store_r.close()

@@ -1,0 +1,78 @@
+"""RedisKV beyond the shared contract: the documented keys, the sorted-set index, bad values, an absent Redis."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import redis
+
+from engagement import redis_store
+from engagement.errors import CorruptRecordError, StoreError
+from engagement.redis_store import RedisKV, open_redis_store, redacted
+from tests.redis_server import RedisServer, free_port
+
+
+def test_job_records_keep_their_documented_keys_and_tables_their_own(redis_url: str) -> None:
+    """engagement:{domain}:{run_id} is that very Redis key, JSON text; other tables are prefixed by name."""
+    kv = RedisKV(redis_url)
+    kv.set("engagement:acmecorp.com:1", {"status": "processing"})
+    kv.table("cache").set("insights:7:abc", {"x": 1})
+    raw = redis.Redis.from_url(redis_url, decode_responses=True)
+    assert raw.get("engagement:acmecorp.com:1") == '{"status":"processing"}'
+    assert raw.get("cache:insights:7:abc") == '{"x":1}'
+    assert raw.zrange("kv:jobs:keys", 0, -1) == ["engagement:acmecorp.com:1"]
+    assert raw.zrange("kv:cache:keys", 0, -1) == ["insights:7:abc"]
+
+
+def test_the_job_index_is_a_sorted_set_read_a_page_at_a_time(redis_url: str) -> None:
+    """Index rows are paged newest first straight from the sorted set, without reading other rows."""
+    kv = RedisKV(redis_url)
+    kv.set_many({f"index:2026-11-{day:02d}T00:00:00.000000Z:a.com:{day}": {"day": day} for day in range(1, 29)})
+    page = kv.items("index:", reverse=True, limit=5, offset=5)
+    assert [v["day"] for _, v in page] == [23, 22, 21, 20, 19]
+    older = kv.items("index:", stop="index:2026-11-04")
+    assert [v["day"] for _, v in older] == [1, 2, 3]
+
+
+def test_a_value_that_is_not_json_is_refused_and_skipped(redis_url: str) -> None:
+    """A planted non-JSON value raises CorruptRecordError on get and is skipped by scans."""
+    kv = RedisKV(redis_url)
+    kv.set_many({"engagement:ok.com:1": {"ok": 1}, "engagement:evil.com:1": {"ok": 2}})
+    redis.Redis.from_url(redis_url).set("engagement:evil.com:1", b"\x80\x04\x95 pickle")
+    with pytest.raises(CorruptRecordError):
+        kv.get("engagement:evil.com:1")
+    assert [k for k, _ in kv.items("engagement:")] == ["engagement:ok.com:1"]
+    assert [k for k, _ in kv.items("engagement:", where={"ok": 1})] == ["engagement:ok.com:1"]
+
+
+def test_an_absent_redis_raises_a_store_error_that_names_it() -> None:
+    """Nothing listening on the port: opening the store fails at once with a message naming Redis."""
+    url = f"redis://127.0.0.1:{free_port()}/0"
+    with pytest.raises(StoreError) as info:
+        open_redis_store(url)
+    assert f"Redis store at {url}" in str(info.value)
+    assert "ENGAGEMENT_REDIS_URL" in str(info.value)
+
+
+def test_a_hung_redis_fails_within_the_socket_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A frozen Redis (SIGSTOP) makes a read fail with StoreError after the bounded wait, not hang."""
+    monkeypatch.setattr(redis_store, "SOCKET_TIMEOUT_S", 0.3)
+    with RedisServer() as server:
+        kv = RedisKV(server.url)
+        kv.set("k", 1)
+        server.pause()
+        try:
+            began = time.monotonic()
+            with pytest.raises(StoreError, match="did not answer"):
+                kv.get("k")
+            assert time.monotonic() - began < 30  # a bound, not a speed claim
+        finally:
+            server.resume()
+        kv.close()
+
+
+def test_a_password_never_appears_in_messages() -> None:
+    """The store's name in messages hides the password of the URL."""
+    assert redacted("redis://user:s3cret@db.internal:6380/2") == "redis://user:***@db.internal:6380/2"
+    assert "s3cret" not in RedisKV("redis://:s3cret@127.0.0.1:1/0").path
