@@ -43,6 +43,12 @@ def build_parser() -> argparse.ArgumentParser:
     summarize.add_argument("--since", type=parse_date, help="only meetings on or after this date (YYYY-MM-DD)")
     summarize.add_argument("--until", type=parse_date, help="only meetings on or before this date (YYYY-MM-DD)")
     summarize.add_argument("--json", action="store_true", help="print the stored record as JSON")
+    summarize.add_argument(
+        "--inline", action="store_true", help="with Redis configured: run the job in this process, not on a worker"
+    )
+
+    worker = commands.add_parser("worker", help="run jobs from the Redis queue (needs ENGAGEMENT_REDIS_URL)")
+    worker.add_argument("--burst", action="store_true", help="stop when the queue is empty")
 
     jobs = commands.add_parser("jobs", help="list or purge stored jobs")
     job_commands = jobs.add_subparsers(dest="jobs_command", required=True, metavar="ACTION")
@@ -68,7 +74,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "summarize":
             from engagement.cli import summarize
 
-            return summarize(settings, args.website, since=args.since, until=args.until, as_json=args.json)
+            return summarize(
+                settings, args.website, since=args.since, until=args.until, as_json=args.json, inline=args.inline
+            )
+        if args.command == "worker":
+            from engagement.cli import worker
+
+            return worker(settings, burst=args.burst)
         if args.command == "jobs":
             from engagement.cli import jobs_list, jobs_purge
 

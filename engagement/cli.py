@@ -4,26 +4,41 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from datetime import date, timedelta
 
 from engagement.domains import normalize_domain
-from engagement.jobs import InlineExecutor
+from engagement.jobs import InlineExecutor, JobService
 from engagement.models import JobOptions, JobRecord, JobStatus
 from engagement.runtime import create_runtime
 from engagement.settings import Settings
 
 
-def summarize(settings: Settings, website: str, *, since: date | None, until: date | None, as_json: bool) -> int:
-    """Run the job here, through ``JobService`` (so it is stored like a UI job); 0 when it completes."""
+def summarize(
+    settings: Settings,
+    website: str,
+    *,
+    since: date | None,
+    until: date | None,
+    as_json: bool,
+    inline: bool = False,
+) -> int:
+    """Run the job through ``JobService`` (so it is stored like a UI job); 0 when it completes.
+
+    With Redis configured the job goes on the queue and this waits for a worker, unless ``inline``.
+    """
     domain = normalize_domain(website)
     if since and until and since > until:
         print(f"error: --since {since} is after --until {until}.", file=sys.stderr)
         return 2
-    runtime = create_runtime(settings, executor=InlineExecutor())
-    runtime.jobs.recover_stale()
-    options = JobOptions(since=since.isoformat() if since else None, until=until.isoformat() if until else None)
-    run_id = runtime.jobs.start(domain, options)
-    record = runtime.jobs.get(domain, run_id)
+    runtime = create_runtime(settings, executor=InlineExecutor(), enqueue=not inline)
+    try:
+        runtime.jobs.recover_stale()
+        options = JobOptions(since=since.isoformat() if since else None, until=until.isoformat() if until else None)
+        run_id = runtime.jobs.start(domain, options)
+        record = wait_for(runtime.jobs, domain, run_id) if runtime.queue else runtime.jobs.get(domain, run_id)
+    finally:
+        runtime.close()
     if as_json:
         print(json.dumps(record.to_json(), indent=2, ensure_ascii=False))
     else:
@@ -31,6 +46,40 @@ def summarize(settings: Settings, website: str, *, since: date | None, until: da
     if record.status is not JobStatus.COMPLETE:
         print(f"error: {record.error}", file=sys.stderr)
         return 1
+    return 0
+
+
+POLL_S = 0.5
+HINT_AFTER_S = 5.0
+
+
+def wait_for(jobs: JobService, domain: str, run_id: str) -> JobRecord:
+    """Poll a queued job until it ends. Bounded: past its limit plus the stale window it reads as
+    ended (timed out or interrupted), so this never waits for ever."""
+    began = time.monotonic()
+    hinted = False
+    while True:
+        record = jobs.get(domain, run_id)
+        if record.status.terminal:
+            return record
+        if not hinted and record.started_at is None and time.monotonic() - began > HINT_AFTER_S:
+            print("waiting for a worker: is `python -m engagement worker` running?", file=sys.stderr)
+            hinted = True
+        time.sleep(POLL_S)
+
+
+def worker(settings: Settings, *, burst: bool) -> int:
+    """Run an RQ worker on the queue the settings name (needs ENGAGEMENT_REDIS_URL)."""
+    if not settings.redis_url:
+        print(
+            "error: the worker needs ENGAGEMENT_REDIS_URL (e.g. redis://127.0.0.1:6379/0); without it the app "
+            "runs jobs in its own threads and needs no worker.",
+            file=sys.stderr,
+        )
+        return 2
+    from engagement.workers import run_worker
+
+    run_worker(settings, burst=burst)
     return 0
 
 
@@ -78,7 +127,7 @@ def render_text(record: JobRecord) -> str:
 
 
 def jobs_list(settings: Settings, *, domain: str | None, status: str | None, limit: int, as_json: bool) -> int:
-    runtime = create_runtime(settings, executor=InlineExecutor())
+    runtime = create_runtime(settings, executor=InlineExecutor(), enqueue=False)
     runtime.jobs.recover_stale()
     rows = runtime.jobs.list(domain=normalize_domain(domain) if domain else None, status=status, limit=limit)
     if as_json:
@@ -98,14 +147,14 @@ def jobs_list(settings: Settings, *, domain: str | None, status: str | None, lim
 
 
 def jobs_purge(settings: Settings, *, older_than: timedelta | None, status: str | None) -> int:
-    runtime = create_runtime(settings, executor=InlineExecutor())
+    runtime = create_runtime(settings, executor=InlineExecutor(), enqueue=False)
     removed = runtime.jobs.purge(older_than=older_than, status=status)
     print(f"purged {removed} job{'s' if removed != 1 else ''}")
     return 0
 
 
 def cache_clear(settings: Settings) -> int:
-    runtime = create_runtime(settings, executor=InlineExecutor())
+    runtime = create_runtime(settings, executor=InlineExecutor(), enqueue=False)
     removed = runtime.cache.clear()
     print(f"cleared {removed} cached meeting analys{'es' if removed != 1 else 'is'}")
     return 0

@@ -23,7 +23,7 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel
 
@@ -45,12 +45,14 @@ from engagement.models import (
 )
 from engagement.store import KVStore
 
-__all__ = ["JobContext", "JobRow", "JobService", "JobStatus", "JobRecord", "InlineExecutor"]
+__all__ = ["JobContext", "JobQueue", "JobRow", "JobService", "JobStatus", "JobRecord", "InlineExecutor"]
 
 log = logging.getLogger(__name__)
 
 INDEX_PREFIX = "index:"
 RECORD_PREFIX = "engagement:"
+CLAIM_PREFIX = "running:"
+QUEUED = "queued"
 _HOST = socket.gethostname()
 # Identifies this process: a pid alone can be reused after a restart.
 PROCESS_OWNER = f"{_HOST}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -95,6 +97,17 @@ class JobRow(BaseModel):
 def index_key(created_at: datetime | str, domain: str, run_id: str) -> str:
     stamp = created_at if isinstance(created_at, str) else format_utc(created_at)
     return f"{INDEX_PREFIX}{stamp}:{domain}:{run_id}"
+
+
+def claim_key(domain: str, options: JobOptions) -> str:
+    """The key that holds the run id of the one job doing this work (dedupe, claimed atomically)."""
+    return f"{CLAIM_PREFIX}{domain}:{options.since or ''}:{options.until or ''}"
+
+
+class JobQueue(Protocol):
+    """Runs stored jobs in other processes (RQ workers): ``JobService.start`` hands it the record."""
+
+    def enqueue(self, record: JobRecord) -> None: ...
 
 
 class InlineExecutor(Executor):
@@ -159,10 +172,12 @@ class JobService:
         heartbeat_s: float = 10.0,
         clock: Callable[[], datetime] = utcnow,
         owner: str = PROCESS_OWNER,
+        queue: JobQueue | None = None,
     ) -> None:
         self.store = store
         self.body = body
         self.executor = executor or InlineExecutor()
+        self.queue = queue
         self.timeout_s = timeout_s
         self.stale_after_s = stale_after_s
         self.heartbeat_s = heartbeat_s
@@ -175,34 +190,50 @@ class JobService:
 
     # ------------------------------------------------------------------ start and run
     def start(self, domain: str, options: JobOptions | None = None) -> str:
-        """Store a ``processing`` record and hand the work to the executor; returns the run id.
+        """Store a ``processing`` record and hand the work to the executor (or queue); returns the run id.
 
-        While a job for the same domain and options is processing, returns its run id instead.
+        While a job for the same domain and options is processing, returns its run id instead. The
+        check is a conditional write on the claim key, so two processes sharing a store (several app
+        servers on one Redis) cannot both start the same work.
         """
         options = options or JobOptions()
+        claim = claim_key(domain, options)
         with self._lock:
-            running = self.find_running(domain, options)
-            if running is not None:
-                return running.run_id
-            now = self.clock()
-            record = JobRecord(
-                domain=domain,
-                run_id=str(uuid.uuid4()),
-                created_at=now,
-                updated_at=now,
-                options=options,
-                owner=self.owner,
-            )
-            self._write(record)
-            self._running[record.key] = record
+            while True:
+                holder = self.store.get(claim)
+                if holder is not None:
+                    running = self._claimed(domain, str(holder), options)
+                    if running is not None:
+                        return running.run_id
+                now = self.clock()
+                record = JobRecord(
+                    domain=domain,
+                    run_id=str(uuid.uuid4()),
+                    created_at=now,
+                    updated_at=now,
+                    options=options,
+                    owner="" if self.queue else self.owner,  # a queued job belongs to no process yet
+                )
+                row = JobRow.of(record).model_dump(mode="json")
+                written = self.store.set_many_if(
+                    {claim: holder},
+                    {record.key: record.to_json(), index_key(now, domain, record.run_id): row, claim: record.run_id},
+                )
+                if written:
+                    break  # else another process claimed the work first: read its claim again
+            if self.queue is None:
+                self._running[record.key] = record
         try:
+            if self.queue is not None:
+                self.queue.enqueue(record)
+                return record.run_id
             self.executor.submit(self._run, record)
-        except Exception as exc:  # a shut-down or broken pool: the record must not stay processing
+        except Exception as exc:  # a shut-down or broken pool or queue: the record must not stay processing
             log.exception("could not schedule job %s", record.key)
             self._finish(
                 record,
                 JobStatus.ERROR,
-                error=f"The job could not be started ({type(exc).__name__}). Restart the app and try again.",
+                error=f"The job could not be started ({type(exc).__name__}: {exc}). Restart the app and try again.",
             )
             with self._lock:
                 self._running.pop(record.key, None)
@@ -210,12 +241,38 @@ class JobService:
         self._ensure_heartbeat()
         return record.run_id
 
-    def find_running(self, domain: str, options: JobOptions) -> JobRecord | None:
-        for _, value in self.store.items(f"{RECORD_PREFIX}{domain}:", where={"status": JobStatus.PROCESSING.value}):
-            record = self._checked(JobRecord.model_validate(value))
-            if record.status is JobStatus.PROCESSING and record.options == options:
-                return record
+    def _claimed(self, domain: str, run_id: str, options: JobOptions) -> JobRecord | None:
+        """The job a claim names, if it is still processing that work (checked for staleness)."""
+        value = self.store.get(job_key(domain, run_id))
+        if value is None:
+            return None
+        record = self._checked(JobRecord.model_validate(value))
+        if record.status is JobStatus.PROCESSING and record.options == options:
+            return record
         return None
+
+    def find_running(self, domain: str, options: JobOptions) -> JobRecord | None:
+        holder = self.store.get(claim_key(domain, options))
+        return None if holder is None else self._claimed(domain, str(holder), options)
+
+    def run_stored(self, domain: str, run_id: str) -> bool:
+        """Run a queued job here (an RQ worker calls this); False when it is gone or already finished.
+
+        The record becomes this process's: its owner and heartbeat say which worker runs it, so a
+        worker that dies is found out like an app process that dies.
+        """
+        value = self.store.get(job_key(domain, run_id))
+        if value is None:
+            return False
+        record = self._checked(JobRecord.model_validate(value))
+        if record.status is not JobStatus.PROCESSING or record.owner not in ("", self.owner):
+            return False  # finished, timed out while queued, or another worker has it
+        record.owner = self.owner
+        with self._lock:
+            self._running[record.key] = record
+        self._ensure_heartbeat()
+        self._run(record)
+        return True
 
     def _run(self, record: JobRecord) -> None:
         ctx = JobContext(self, record)
@@ -304,6 +361,8 @@ class JobService:
                 record.progress = Progress(done=record.progress.total, total=record.progress.total)
             record.stats.seconds = round((now - (record.started_at or record.created_at)).total_seconds(), 3)
             self._write(record, check_exists=False)
+            claim = claim_key(record.domain, record.options)
+            self.store.set_many_if({claim: record.run_id}, {}, delete=[claim])  # only if it still names this job
             return True
 
     def _write(self, record: JobRecord, check_exists: bool = True) -> None:
@@ -374,8 +433,9 @@ class JobService:
                 return self._running[record.key]
         now = self.clock()
         silent = (now - record.updated_at).total_seconds()
+        queued = record.started_at is None and not record.owner  # waiting on the queue: nobody beats for it
         error = None
-        if self._owner_is_dead(record.owner) or silent > self.stale_after_s:
+        if not queued and (self._owner_is_dead(record.owner) or silent > self.stale_after_s):
             error = INTERRUPTED
         elif (now - record.created_at).total_seconds() > self.timeout_s + self.stale_after_s:
             error = str(self._timeout_error())

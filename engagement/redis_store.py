@@ -25,13 +25,13 @@ import re
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
 import redis
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
 from engagement.errors import CorruptRecordError, StoreError, StoreOpenError
+from engagement.settings import redact_url
 from engagement.store import JOBS_TABLE, _decode, _encode, _prefix_end
 
 log = logging.getLogger(__name__)
@@ -154,18 +154,6 @@ return 1
 """
 
 
-def redacted(url: str) -> str:
-    """The URL with any password replaced, fit for messages and logs."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    user = f"{parts.username}:***@" if parts.username else ":***@"
-    return urlunsplit((parts.scheme, user + host, parts.path, parts.query, parts.fragment))
-
-
 def _tag(value: Any) -> str:
     if isinstance(value, bool):
         return "b:1" if value else "b:0"
@@ -193,7 +181,7 @@ class _Client:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self.name = f"the Redis store at {redacted(url)}"
+        self.name = f"the Redis store at {redact_url(url)}"
         try:
             self.redis = redis.Redis.from_url(
                 url,
@@ -465,4 +453,4 @@ def raw_connection(url: str) -> redis.Redis:
     )
 
 
-__all__ = ["RedisKV", "open_redis_store", "raw_connection", "redacted"]
+__all__ = ["RedisKV", "open_redis_store", "raw_connection"]

@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from engagement.errors import SettingsError
 
@@ -21,6 +22,11 @@ SETTINGS_HELP: dict[str, tuple[str, str]] = {
     "OPENAI_BASE_URL": ("", "Any OpenAI-compatible server (empty: api.openai.com)."),
     "OPENAI_MODEL": (DEFAULT_OPENAI_MODEL, "Model for the map and reduce calls."),
     "ENGAGEMENT_DB": (DEFAULT_DB, "The sqlitedict file that holds jobs and the analysis cache."),
+    "ENGAGEMENT_REDIS_URL": (
+        "",
+        "Redis for several machines (`redis://host:6379/0`): jobs, caches and the Fathom rate limit live "
+        "there and RQ workers run the jobs. Empty: the sqlitedict file and a thread pool.",
+    ),
     "APP_PASSWORD": ("", "When set, every page asks for it."),
     "ADMIN_PASSWORD": ("", "When set, the admin page also asks for it."),
     "ENGAGEMENT_WORKERS": ("4", "Background jobs that run at once."),
@@ -55,6 +61,27 @@ def _number(env: Mapping[str, Any], name: str, kind: type, minimum: float) -> An
     return value
 
 
+def redact_url(url: str) -> str:
+    """The URL with any password replaced by ``***``, fit for messages and logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    user = f"{parts.username}:***@" if parts.username else ":***@"
+    return urlunsplit((parts.scheme, user + host, parts.path, parts.query, parts.fragment))
+
+
+def _redis_url(url: str) -> str:
+    if url and not url.startswith(("redis://", "rediss://", "unix://")):
+        raise SettingsError(
+            f"ENGAGEMENT_REDIS_URL must start with redis://, rediss:// or unix:// (for example "
+            f"redis://127.0.0.1:6379/0), not {url.split('@')[-1]!r}."
+        )
+    return url
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the app can be told from outside.
@@ -63,6 +90,7 @@ class Settings:
         fathom_api_key: empty means the demo source.
         openai_api_key: empty means the offline analyser.
         engagement_db: path of the sqlitedict file.
+        redis_url: empty for the embedded store and thread pool; else Redis and RQ workers.
         workers: size of the background thread pool.
         job_timeout_s / stale_after_s / heartbeat_s: job life-cycle limits.
     """
@@ -73,6 +101,7 @@ class Settings:
     openai_base_url: str = ""
     openai_model: str = DEFAULT_OPENAI_MODEL
     engagement_db: str = DEFAULT_DB
+    redis_url: str = field(default="", repr=False)  # may hold a password
     app_password: str = field(default="", repr=False)
     admin_password: str = field(default="", repr=False)
     workers: int = 4
@@ -101,6 +130,7 @@ class Settings:
             openai_base_url=_text(env, "OPENAI_BASE_URL").rstrip("/"),
             openai_model=_text(env, "OPENAI_MODEL"),
             engagement_db=_text(env, "ENGAGEMENT_DB"),
+            redis_url=_redis_url(_text(env, "ENGAGEMENT_REDIS_URL")),
             app_password=_text(env, "APP_PASSWORD"),
             admin_password=_text(env, "ADMIN_PASSWORD"),
             workers=_number(env, "ENGAGEMENT_WORKERS", int, 1),
@@ -149,4 +179,5 @@ class Settings:
         for f in fields(self):
             value = getattr(self, f.name)
             out[f.name] = ("set" if value else "not set") if f.name in secret else value
+        out["redis_url"] = redact_url(self.redis_url)
         return out

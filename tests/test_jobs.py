@@ -15,6 +15,12 @@ from engagement.models import EngagementSummary, JobOptions, JobRecord, JobStatu
 from engagement.store import SqliteKV
 
 
+@pytest.fixture
+def store(kv: SqliteKV) -> SqliteKV:
+    """Every job-service test runs on both backends: the embedded file and Redis."""
+    return kv
+
+
 class Clock:
     """A clock the test moves by hand."""
 

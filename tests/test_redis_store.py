@@ -9,7 +9,8 @@ import redis
 
 from engagement import redis_store
 from engagement.errors import CorruptRecordError, StoreError
-from engagement.redis_store import RedisKV, open_redis_store, redacted
+from engagement.redis_store import RedisKV, open_redis_store
+from engagement.settings import redact_url
 from tests.redis_server import RedisServer, free_port
 
 
@@ -74,5 +75,5 @@ def test_a_hung_redis_fails_within_the_socket_bound(monkeypatch: pytest.MonkeyPa
 
 def test_a_password_never_appears_in_messages() -> None:
     """The store's name in messages hides the password of the URL."""
-    assert redacted("redis://user:s3cret@db.internal:6380/2") == "redis://user:***@db.internal:6380/2"
+    assert redact_url("redis://user:s3cret@db.internal:6380/2") == "redis://user:***@db.internal:6380/2"
     assert "s3cret" not in RedisKV("redis://:s3cret@127.0.0.1:1/0").path

@@ -1,0 +1,148 @@
+"""RQ workers: the job queue on Redis, the function a worker runs, the worker loop, and the queue's counts.
+
+With ``ENGAGEMENT_REDIS_URL`` set, ``JobService.start`` stores the record and enqueues
+``run_job(domain, run_id)`` on the ``engagement`` queue (the RQ job id is the run id);
+``python -m engagement worker`` runs on any machine with the same settings and executes it through
+the same ``JobService`` (heartbeat, time limit, the one terminal transition). Imported only when
+Redis is configured: the embedded default never loads ``rq``.
+
+Time limits agree: our limit (``ENGAGEMENT_JOB_TIMEOUT_S``) counts from the job's creation, queue
+wait included, and ends the record in ``error``; RQ's job timeout is that limit plus the stale
+window, a backstop that stops a body which never reports; and a job still queued when its limit
+has passed is dropped by RQ (``ttl``) and reads as timed out.
+
+A worker killed with ``kill -9`` mid-job is not retried: the record names the worker as its owner,
+its heartbeat stops, and the next read (the page, another worker's sweep) marks it interrupted
+within ``ENGAGEMENT_STALE_AFTER_S`` — at once when the reader is on the same machine.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from rq import Queue, SimpleWorker
+from rq.registry import FailedJobRegistry, StartedJobRegistry
+
+from engagement.jobs import JobRecord
+from engagement.redis_store import raw_connection
+from engagement.settings import Settings
+
+if TYPE_CHECKING:
+    from engagement.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+QUEUE_NAME = "engagement"
+WORKER_TTL_S = 60  # a worker that stops heart-beating leaves the count of workers alive within this
+RESULT_TTL_S = 3600  # the record is the result; RQ keeps its own entry this long
+
+
+class RQJobQueue:
+    """``JobQueue`` on RQ: enqueues ``run_job`` for a stored record."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.connection = raw_connection(settings.redis_url)
+        self.queue = Queue(QUEUE_NAME, connection=self.connection)
+
+    def enqueue(self, record: JobRecord) -> None:
+        limit = self.settings.job_timeout_s
+        self.queue.enqueue(
+            run_job,
+            record.domain,
+            record.run_id,
+            job_id=record.run_id,
+            job_timeout=math.ceil(limit + self.settings.stale_after_s),
+            ttl=math.ceil(limit),
+            result_ttl=RESULT_TTL_S,
+            failure_ttl=RESULT_TTL_S * 24,
+            description=f"engagement summary of {record.domain}",
+        )
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+_WORKER_RUNTIME: Runtime | None = None
+
+
+def _runtime() -> Runtime:
+    """This worker process's runtime (built once, from the same settings as the app)."""
+    global _WORKER_RUNTIME
+    if _WORKER_RUNTIME is None:
+        from engagement.jobs import InlineExecutor
+        from engagement.runtime import create_runtime
+
+        _WORKER_RUNTIME = create_runtime(Settings.from_env(), executor=InlineExecutor(), enqueue=False)
+    return _WORKER_RUNTIME
+
+
+def run_job(domain: str, run_id: str) -> bool:
+    """What an RQ worker executes: run the stored job here. False when it was gone or finished."""
+    return _runtime().jobs.run_stored(domain, run_id)
+
+
+class EngagementWorker(SimpleWorker):
+    """RQ's in-process worker (no fork per job: the runtime and its connections stay warm) that
+    also sweeps the store for jobs left by dead workers, once per stale window."""
+
+    def run_maintenance_tasks(self) -> None:
+        super().run_maintenance_tasks()
+        try:
+            _runtime().jobs.recover_stale()
+        except Exception:
+            log.exception("the sweep for interrupted jobs failed")
+
+
+def run_worker(settings: Settings, *, burst: bool = False, name: str | None = None) -> bool:
+    """Work the queue until stopped (``burst``: until it is empty). Returns whether any job ran."""
+    global _WORKER_RUNTIME
+    from engagement.jobs import InlineExecutor
+    from engagement.runtime import create_runtime
+
+    _WORKER_RUNTIME = create_runtime(settings, executor=InlineExecutor(), enqueue=False)
+    _WORKER_RUNTIME.jobs.recover_stale()
+    connection = raw_connection(settings.redis_url)
+    worker = EngagementWorker(
+        [Queue(QUEUE_NAME, connection=connection)],
+        connection=connection,
+        name=name,
+        worker_ttl=WORKER_TTL_S,
+        maintenance_interval=max(1, int(settings.stale_after_s)),
+    )
+    return worker.work(burst=burst, logging_level="INFO", with_scheduler=False)
+
+
+@dataclass(frozen=True)
+class QueueStatus:
+    """What the admin page shows of the queue.
+
+    Attributes:
+        queued: jobs waiting for a worker.
+        started: jobs a worker is running.
+        failed: jobs RQ itself recorded as failed (a worker died, RQ's own time-out).
+        workers: workers registered on the queue and heart-beating.
+    """
+
+    queued: int
+    started: int
+    failed: int
+    workers: int
+
+
+def queue_status(settings: Settings) -> QueueStatus:
+    """The queue's counts, read from Redis (a few small reads)."""
+    connection = raw_connection(settings.redis_url)
+    try:
+        queue = Queue(QUEUE_NAME, connection=connection)
+        return QueueStatus(
+            queued=queue.count,
+            started=StartedJobRegistry(queue=queue).count,
+            failed=FailedJobRegistry(queue=queue).count,
+            workers=len(EngagementWorker.all(queue=queue)),
+        )
+    finally:
+        connection.close()
