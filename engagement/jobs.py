@@ -19,6 +19,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
@@ -31,6 +32,7 @@ from engagement.errors import (
     EngagementError,
     JobNotFoundError,
     JobTimeoutError,
+    StoreError,
 )
 from engagement.models import (
     EngagementSummary,
@@ -287,10 +289,10 @@ class JobService:
             log.info("job %s stopped: finished or deleted elsewhere", record.key)
         except EngagementError as exc:
             log.warning("job %s failed: %s", record.key, exc)
-            self._finish(record, JobStatus.ERROR, error=str(exc))
+            self._finish_retrying(record, JobStatus.ERROR, error=str(exc))
         except Exception as exc:
             log.exception("job %s failed unexpectedly", record.key)
-            self._finish(
+            self._finish_retrying(
                 record,
                 JobStatus.ERROR,
                 error=(
@@ -299,10 +301,28 @@ class JobService:
                 ),
             )
         else:
-            self._finish(record, JobStatus.COMPLETE, summary=summary)
+            self._finish_retrying(record, JobStatus.COMPLETE, summary=summary)
         finally:
             with self._lock:
                 self._running.pop(record.key, None)
+
+    def _finish_retrying(self, record: JobRecord, status: JobStatus, **outcome: Any) -> None:
+        """``_finish``, retried while the store cannot be reached, for up to the stale window.
+
+        A store that comes back in time (Redis restarted, a network blip) gets the job's real end,
+        its message naming the store when that was the failure; one that stays away leaves a
+        ``processing`` record that the stale check ends once the store answers again.
+        """
+        deadline = time.monotonic() + self.stale_after_s
+        while True:
+            try:
+                self._finish(record, status, **outcome)
+                return
+            except StoreError as exc:
+                if time.monotonic() >= deadline:
+                    log.error("job %s: could not record its end: %s", record.key, exc)
+                    return
+                time.sleep(min(self.heartbeat_s, 1.0))
 
     def _report(
         self, record: JobRecord, stage: str, done: int | None, total: int | None, fields: dict[str, Any]
@@ -352,6 +372,7 @@ class JobService:
             if self.store.get(record.key) is None:
                 return False
             now = self.clock()
+            before = record.model_copy(deep=True)
             record.status = status
             record.summary = summary if status is JobStatus.COMPLETE else None
             record.error = error if status is JobStatus.ERROR else None
@@ -360,7 +381,12 @@ class JobService:
             if status is JobStatus.COMPLETE and record.progress.total is not None:
                 record.progress = Progress(done=record.progress.total, total=record.progress.total)
             record.stats.seconds = round((now - (record.started_at or record.created_at)).total_seconds(), 3)
-            self._write(record, check_exists=False)
+            try:
+                self._write(record, check_exists=False)
+            except StoreError:
+                for name in type(record).model_fields:  # not written: the record is still running
+                    setattr(record, name, getattr(before, name))
+                raise
             claim = claim_key(record.domain, record.options)
             self.store.set_many_if({claim: record.run_id}, {}, delete=[claim])  # only if it still names this job
             return True

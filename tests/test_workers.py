@@ -1,0 +1,244 @@
+"""RQ workers on Redis: jobs the app enqueues run in real worker processes, survive kill -9, never run twice."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from engagement.jobs import INTERRUPTED
+from engagement.models import JobStatus
+from engagement.runtime import Runtime, create_runtime
+from engagement.settings import Settings
+from tests.fakes.fathom_server import FAKE_API_KEY, FathomServer, make_account
+
+ROOT = Path(__file__).resolve().parents[1]
+WAIT_S = 60  # a bound for waits on other processes (never a speed claim)
+
+
+def wait_until(condition: Callable[[], object], what: str, timeout_s: float = WAIT_S) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting for {what}")
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def fathom() -> Iterator[FathomServer]:
+    """A loopback Fathom with one account (acmecorp.com) and a little latency per request."""
+    with FathomServer(make_account("acmecorp.com", 12), latency_s=0.05) as server:
+        yield server
+
+
+@pytest.fixture
+def env(redis_url: str, fathom: FathomServer, tmp_path: Path) -> dict[str, str]:
+    """The settings every process of this 'cluster' shares (the app, the CLI and the workers)."""
+    out = {k: v for k, v in os.environ.items() if not k.startswith(("FATHOM_", "OPENAI_", "ENGAGEMENT_"))}
+    out.update(
+        ENGAGEMENT_REDIS_URL=redis_url,
+        ENGAGEMENT_DB=str(tmp_path / "unused.sqlite"),
+        FATHOM_API_KEY=FAKE_API_KEY,
+        FATHOM_BASE_URL=fathom.base_url,
+        FATHOM_MAX_RETRIES="0",
+        FATHOM_TIMEOUT_S="30",
+        ENGAGEMENT_HEARTBEAT_S="0.2",
+        ENGAGEMENT_STALE_AFTER_S="3",
+        PYTHONPATH=str(ROOT),
+    )
+    return out
+
+
+class Workers:
+    """Worker processes started with ``python -m engagement worker``; all stopped after the test."""
+
+    def __init__(self, env: dict[str, str], logs: Path) -> None:
+        self.env, self.logs, self.procs = env, logs, []  # type: ignore[var-annotated]
+
+    def start(self, *args: str) -> subprocess.Popen[bytes]:
+        log = (self.logs / f"worker-{len(self.procs)}.log").open("wb")
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "engagement", "worker", *args],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        self.procs.append(proc)
+        return proc
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in self.procs:
+            try:
+                proc.wait(3)  # a warm shutdown; one stuck in a hung request is killed
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(10)
+
+
+@pytest.fixture
+def workers(env: dict[str, str], tmp_path: Path) -> Iterator[Workers]:
+    pool = Workers(env, tmp_path)
+    yield pool
+    pool.stop()
+
+
+@pytest.fixture
+def app(env: dict[str, str]) -> Iterator[Runtime]:
+    """The app's runtime as the Streamlit process builds it with Redis configured."""
+    runtime = create_runtime(Settings.from_env(env))
+    yield runtime
+    runtime.close()
+
+
+def test_the_app_enqueues_and_a_worker_process_runs_the_job(app: Runtime, workers: Workers) -> None:
+    """start() returns a queued record at once; a separate worker process completes it."""
+    assert app.queue is not None
+    run_id = app.jobs.start("acmecorp.com")
+    queued = app.jobs.get("acmecorp.com", run_id)
+    assert queued.status is JobStatus.PROCESSING and queued.started_at is None and queued.owner == ""
+    worker = workers.start("--burst")
+    assert worker.wait(WAIT_S) == 0
+    record = app.jobs.get("acmecorp.com", run_id)
+    assert record.status is JobStatus.COMPLETE, record.error
+    assert record.summary is not None and record.summary.meetings_count == 12
+    assert record.owner.split(":")[:2] == [socket.gethostname(), str(worker.pid)]
+
+
+def test_summarize_enqueues_waits_for_the_worker_and_prints_the_record(env: dict[str, str], workers: Workers) -> None:
+    """`python -m engagement summarize` with Redis: the worker runs it, the CLI prints what it stored."""
+    workers.start()
+    done = subprocess.run(
+        [sys.executable, "-m", "engagement", "summarize", "acmecorp.com", "--json"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=WAIT_S * 2,
+    )
+    assert done.returncode == 0, done.stderr
+    record = json.loads(done.stdout)
+    assert record["status"] == "complete" and record["summary"]["meetings_count"] == 12
+    assert not record["owner"].startswith(f"{socket.gethostname()}:{os.getpid()}:")
+
+
+def test_summarize_inline_runs_the_job_in_the_cli_itself(env: dict[str, str], redis_url: str) -> None:
+    """--inline needs no worker: the CLI's own process runs the job and stores it in Redis."""
+    done = subprocess.run(
+        [sys.executable, "-m", "engagement", "summarize", "acmecorp.com", "--inline", "--json"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=WAIT_S,
+    )
+    assert done.returncode == 0, done.stderr
+    run_id = json.loads(done.stdout)["run_id"]
+    runtime = create_runtime(Settings.from_env(env), enqueue=False)
+    assert runtime.jobs.get("acmecorp.com", run_id).status is JobStatus.COMPLETE
+    runtime.close()
+
+
+def test_a_worker_killed_mid_job_leaves_an_interrupted_job_not_a_stuck_one(
+    app: Runtime, workers: Workers, fathom: FathomServer
+) -> None:
+    """kill -9 of the worker while Fathom hangs: the record ends 'interrupted', and the work can start again."""
+    fathom.hang_next(25)
+    worker = workers.start()
+    run_id = app.jobs.start("acmecorp.com")
+    wait_until(lambda: app.jobs.get("acmecorp.com", run_id).started_at is not None, "the worker to take the job")
+    os.kill(worker.pid, signal.SIGKILL)
+    worker.wait(10)
+    wait_until(lambda: app.jobs.get("acmecorp.com", run_id).status.terminal, "the job to end", timeout_s=15)
+    record = app.jobs.get("acmecorp.com", run_id)
+    assert record.status is JobStatus.ERROR and record.error == INTERRUPTED
+    again = app.jobs.start("acmecorp.com")
+    assert again != run_id
+
+
+def test_a_silent_worker_on_another_machine_is_found_out_by_its_heartbeat(
+    app: Runtime, workers: Workers, fathom: FathomServer, env: dict[str, str]
+) -> None:
+    """A frozen worker (SIGSTOP, as a lost machine looks) is marked interrupted once its heartbeat is stale."""
+    fathom.hang_next(25)
+    worker = workers.start()
+    run_id = app.jobs.start("acmecorp.com")
+    wait_until(lambda: app.jobs.get("acmecorp.com", run_id).started_at is not None, "the worker to take the job")
+    os.kill(worker.pid, signal.SIGSTOP)
+    try:
+        wait_until(lambda: app.jobs.get("acmecorp.com", run_id).status.terminal, "the stale window", timeout_s=30)
+    finally:
+        os.kill(worker.pid, signal.SIGCONT)
+    assert app.jobs.get("acmecorp.com", run_id).error == INTERRUPTED
+
+
+APP = textwrap.dedent(
+    """
+    import json, sys
+    from engagement.runtime import create_runtime
+    from engagement.settings import Settings
+
+    runtime = create_runtime(Settings.from_env())
+    ids = {domain: runtime.jobs.start(domain) for domain in sys.argv[1:]}
+    runtime.close()
+    print(json.dumps(ids))
+    """
+)
+
+
+def test_two_apps_and_two_workers_lose_and_duplicate_nothing(
+    env: dict[str, str], workers: Workers, fathom: FathomServer, app: Runtime
+) -> None:
+    """Two app processes start overlapping work on one Redis; two workers run each job exactly once."""
+    from rq import Worker
+    from rq.suspension import resume, suspend
+
+    from engagement.redis_store import raw_connection
+
+    connection = raw_connection(env["ENGAGEMENT_REDIS_URL"])
+    workers.start()
+    workers.start()
+    wait_until(lambda: Worker.count(connection=connection) == 2, "two workers to register")
+    suspend(connection)  # both apps enqueue before any job can finish, so every overlap must be joined
+    fathom.latency_s = 0.2  # long enough that both workers get a share
+    first = [f"company{n}.com" for n in range(0, 10)]
+    second = [f"company{n}.com" for n in range(5, 15)]
+    apps = [
+        subprocess.Popen([sys.executable, "-c", APP, *domains], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+        for domains in (first, second)
+    ]
+    outputs = [json.loads(proc.communicate(timeout=WAIT_S)[0]) for proc in apps]
+    resume(connection)
+    connection.close()
+    domains = sorted(set(first) | set(second))
+
+    def all_done() -> bool:
+        return all(app.jobs.get(domain, run_id).status.terminal for out in outputs for domain, run_id in out.items())
+
+    wait_until(all_done, "every job to finish")
+    rows = app.jobs.list(limit=None)
+    assert sorted(row.domain for row in rows) == domains  # one job per domain: overlapping starts joined
+    assert all(row.status is JobStatus.COMPLETE for row in rows)
+    for domain in set(first) & set(second):
+        assert outputs[0][domain] == outputs[1][domain], f"{domain} was started twice"
+    listed = Counter(
+        query["calendar_invitees_domains[]"][0]
+        for method, path, query in fathom.request_log
+        if path.endswith("/meetings") and "calendar_invitees_domains[]" in query
+    )
+    assert listed == dict.fromkeys(domains, 1)  # each job ran exactly once
+    owners = {app.jobs.get(row.domain, row.run_id).owner for row in rows}
+    assert len(owners) == 2  # both workers took a share
