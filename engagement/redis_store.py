@@ -127,31 +127,44 @@ return out
 """
 )
 
-# KEYS: the sorted set, then n expected keys, then the keys to write, then the keys to delete.
-# ARGV: n expected, n writes, n deletes, value prefix, expected values ('' + 0/1 tag), written values.
-_WRITE_IF = """
-local n_expect, n_set, n_del = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-for i = 1, n_expect do
-  local want = ARGV[4 + i]
+# KEYS: the sorted set, then the required keys, then the keys to write, then the keys to delete.
+# ARGV: n required, n writes, n deletes, value prefix, then per required key its number of field
+# pairs (-1: must be absent; -2: must hold exactly the next argument) and those pairs, then the values.
+_WRITE = (
+    _MATCH
+    + """
+local n_req, n_set, n_del = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local at = 5
+for i = 1, n_req do
+  local n = tonumber(ARGV[at])
   local have = redis.call('GET', KEYS[1 + i])
-  if string.sub(want, 1, 1) == '0' then
+  if n == -1 then
     if have then return 0 end
-  elseif have ~= string.sub(want, 2) then
-    return 0
+    at = at + 1
+  elseif n == -2 then
+    if have ~= ARGV[at + 1] then return 0 end
+    at = at + 2
+  else
+    local doc = decoded(have)
+    local pairs_ = {}
+    for j = 1, 2 * n do pairs_[j] = ARGV[at + j] end
+    if doc == nil or not matches(doc, pairs_, 1) then return 0 end
+    at = at + 1 + 2 * n
   end
 end
 for i = 1, n_set do
-  local key = KEYS[1 + n_expect + i]
-  redis.call('SET', key, ARGV[4 + n_expect + i])
+  local key = KEYS[1 + n_req + i]
+  redis.call('SET', key, ARGV[at + i - 1])
   redis.call('ZADD', KEYS[1], 0, string.sub(key, #ARGV[4] + 1))
 end
 for i = 1, n_del do
-  local key = KEYS[1 + n_expect + n_set + i]
+  local key = KEYS[1 + n_req + n_set + i]
   redis.call('DEL', key)
   redis.call('ZREM', KEYS[1], string.sub(key, #ARGV[4] + 1))
 end
 return 1
 """
+)
 
 
 def _tag(value: Any) -> str:
@@ -181,7 +194,7 @@ class _Client:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self.name = f"the Redis store at {redact_url(url)}"
+        self.name = f"The Redis store at {redact_url(url)}"
         try:
             self.redis = redis.Redis.from_url(
                 url,
@@ -198,14 +211,14 @@ class _Client:
             ) from None
         self.items = self.redis.register_script(_ITEMS)
         self.count = self.redis.register_script(_COUNT)
-        self.write_if = self.redis.register_script(_WRITE_IF)
+        self.write = self.redis.register_script(_WRITE)
 
     def call(self, what: str, fn: Callable[[], T]) -> T:
         """Run one Redis operation, turning its failures into ``StoreError`` that names the store."""
         try:
             return fn()
         except redis.exceptions.AuthenticationError:
-            raise StoreOpenError(f"{self.name} refused the password; check ENGAGEMENT_REDIS_URL.") from None
+            raise StoreOpenError(f"{self.name} refused the password: check ENGAGEMENT_REDIS_URL.") from None
         except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
             raise StoreError(
                 f"{self.name} did not answer ({what}: {exc}). Check that Redis is running and that "
@@ -359,12 +372,26 @@ class RedisKV:
     def set(self, key: str, value: Any) -> None:
         self.set_many({key: value})
 
-    def set_many(self, items: Mapping[str, Any], delete: Iterable[str] = ()) -> None:
-        """Write several keys (and delete others) in one ``MULTI``/``EXEC`` transaction."""
+    def set_many(
+        self,
+        items: Mapping[str, Any],
+        delete: Iterable[str] = (),
+        *,
+        require: Mapping[str, Mapping[str, Any] | None] | None = None,
+    ) -> bool:
+        """Write several keys (and delete others) in one ``MULTI``/``EXEC`` transaction.
+
+        With ``require``, one atomic script writes only if each required key exists and its value's
+        top-level fields equal the given ones (``None``: the key must be absent); returns whether it wrote.
+        """
         rows = {key: _encode(value) for key, value in items.items()}
         gone = [key for key in delete if key not in rows]
+        if require:
+            return self._write_checked(
+                [(k, None if v is None else self._where(v)) for k, v in require.items()], rows, gone
+            )
         if not rows and not gone:
-            return
+            return True
 
         def write() -> None:
             pipe = self._c.redis.pipeline(transaction=True)
@@ -377,25 +404,37 @@ class RedisKV:
             pipe.execute()
 
         self._c.call("write", write)
+        return True
 
     def set_many_if(
         self, expect: Mapping[str, Any | None], items: Mapping[str, Any], delete: Iterable[str] = ()
     ) -> bool:
         """Write ``items`` and delete ``delete`` only if every key in ``expect`` holds that value
         (``None``: is absent), all in one atomic script; returns whether it wrote."""
-        expected = list(expect.items())
-        rows = [(key, _encode(value)) for key, value in items.items()]
-        gone = [key for key in delete if key not in items]
+        rows = {key: _encode(value) for key, value in items.items()}
+        gone = [key for key in delete if key not in rows]
+        return self._write_checked([(k, None if v is None else _encode(v)) for k, v in expect.items()], rows, gone)
+
+    def _write_checked(
+        self, required: list[tuple[str, list[str] | str | None]], rows: Mapping[str, str], gone: list[str]
+    ) -> bool:
+        """The conditional write script: each requirement is absent (None), exact JSON text, or field pairs."""
         keys = [
             self._zset,
-            *[self._prefix + k for k, _ in expected],
-            *[self._prefix + k for k, _ in rows],
+            *[self._prefix + k for k, _ in required],
+            *[self._prefix + k for k in rows],
             *[self._prefix + k for k in gone],
         ]
-        args: list[Any] = [len(expected), len(rows), len(gone), self._prefix]
-        args += ["0" if v is None else "1" + _encode(v) for _, v in expected]
-        args += [v for _, v in rows]
-        return bool(self._c.call("write", lambda: self._c.write_if(keys=keys, args=args)))
+        args: list[Any] = [len(required), len(rows), len(gone), self._prefix]
+        for _, want in required:
+            if want is None:
+                args.append(-1)
+            elif isinstance(want, str):
+                args += [-2, want]
+            else:
+                args += [len(want) // 2, *want]
+        args += list(rows.values())
+        return bool(self._c.call("write", lambda: self._c.write(keys=keys, args=args)))
 
     def delete(self, key: str) -> bool:
         return self.delete_many([key]) == 1

@@ -23,12 +23,14 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import redis
 from rq import Queue, SimpleWorker
 from rq.registry import FailedJobRegistry, StartedJobRegistry
 
+from engagement.errors import StoreError
 from engagement.jobs import JobRecord
 from engagement.redis_store import raw_connection
-from engagement.settings import Settings
+from engagement.settings import Settings, redact_url
 
 if TYPE_CHECKING:
     from engagement.runtime import Runtime
@@ -38,6 +40,23 @@ log = logging.getLogger(__name__)
 QUEUE_NAME = "engagement"
 WORKER_TTL_S = 60  # a worker that stops heart-beating leaves the count of workers alive within this
 RESULT_TTL_S = 3600  # the record is the result; RQ keeps its own entry this long
+
+
+@dataclass(frozen=True)
+class QueueStatus:
+    """What the admin page shows of the queue.
+
+    Attributes:
+        queued: jobs waiting for a worker.
+        started: jobs a worker is running.
+        failed: jobs RQ itself recorded as failed (a worker died, RQ's own time-out).
+        workers: workers registered on the queue and heart-beating.
+    """
+
+    queued: int
+    started: int
+    failed: int
+    workers: int
 
 
 class RQJobQueue:
@@ -61,6 +80,21 @@ class RQJobQueue:
             failure_ttl=RESULT_TTL_S * 24,
             description=f"engagement summary of {record.domain}",
         )
+
+    def status(self) -> QueueStatus:
+        """The queue's counts, read from Redis (a few small reads); ``StoreError`` if it cannot be reached."""
+        try:
+            return QueueStatus(
+                queued=self.queue.count,
+                started=StartedJobRegistry(queue=self.queue).count,
+                failed=FailedJobRegistry(queue=self.queue).count,
+                workers=len(EngagementWorker.all(queue=self.queue)),
+            )
+        except redis.exceptions.RedisError as exc:
+            raise StoreError(
+                f"The Redis store at {redact_url(self.settings.redis_url)} did not answer (queue: {exc}). "
+                "Check that Redis is running and that ENGAGEMENT_REDIS_URL points at it."
+            ) from None
 
     def close(self) -> None:
         self.connection.close()
@@ -114,35 +148,3 @@ def run_worker(settings: Settings, *, burst: bool = False, name: str | None = No
         maintenance_interval=max(1, int(settings.stale_after_s)),
     )
     return worker.work(burst=burst, logging_level="INFO", with_scheduler=False)
-
-
-@dataclass(frozen=True)
-class QueueStatus:
-    """What the admin page shows of the queue.
-
-    Attributes:
-        queued: jobs waiting for a worker.
-        started: jobs a worker is running.
-        failed: jobs RQ itself recorded as failed (a worker died, RQ's own time-out).
-        workers: workers registered on the queue and heart-beating.
-    """
-
-    queued: int
-    started: int
-    failed: int
-    workers: int
-
-
-def queue_status(settings: Settings) -> QueueStatus:
-    """The queue's counts, read from Redis (a few small reads)."""
-    connection = raw_connection(settings.redis_url)
-    try:
-        queue = Queue(QUEUE_NAME, connection=connection)
-        return QueueStatus(
-            queued=queue.count,
-            started=StartedJobRegistry(queue=queue).count,
-            failed=FailedJobRegistry(queue=queue).count,
-            workers=len(EngagementWorker.all(queue=queue)),
-        )
-    finally:
-        connection.close()

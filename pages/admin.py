@@ -12,6 +12,7 @@ from datetime import timedelta
 import pandas as pd
 import streamlit as st
 
+from engagement.errors import StoreError
 from engagement.jobs import JobRow
 from engagement.models import JobStatus
 from ui.frame import page_frame
@@ -86,6 +87,24 @@ def totals() -> None:
     columns[1].metric("Processing", f"{counts.get('processing', 0):,}")
     columns[2].metric("Complete", f"{counts.get('complete', 0):,}")
     columns[3].metric("Failed", f"{counts.get('error', 0):,}")
+
+
+def queue_counts() -> None:
+    """With Redis and RQ workers: what waits, what runs, what RQ saw fail, and how many workers are alive."""
+    if runtime.queue is None:
+        return
+    status = runtime.queue.status()
+    columns = st.columns(4)
+    columns[0].metric("Queued", f"{status.queued:,}")
+    columns[1].metric("Running on workers", f"{status.started:,}")
+    columns[2].metric("Failed in the queue", f"{status.failed:,}")
+    columns[3].metric("Workers alive", f"{status.workers:,}")
+    if status.workers == 0:
+        st.warning(
+            "No worker is running, so queued jobs wait. Start one with `python -m engagement worker` "
+            "on any machine with the same settings.",
+            icon=":material/engineering:",
+        )
 
 
 def jobs_frame(rows: list[JobRow]) -> pd.DataFrame:
@@ -218,12 +237,16 @@ if settings.app_password and not settings.admin_password:
 notice = st.session_state.pop("admin_notice", None)
 if notice:
     st.success(notice, icon=":material/check:")
-totals()
-jobs_table()
-st.divider()
-left, right = st.columns(2, gap="large")
-with left:
-    purge_controls()
-with right:
-    cache_controls()
-confirmation()
+try:
+    totals()
+    queue_counts()
+    jobs_table()
+    st.divider()
+    left, right = st.columns(2, gap="large")
+    with left:
+        purge_controls()
+    with right:
+        cache_controls()
+    confirmation()
+except StoreError as exc:
+    st.error(str(exc), icon=":material/error:")

@@ -14,7 +14,7 @@ import streamlit as st
 
 from engagement.demo import DEMO_ACCOUNTS
 from engagement.domains import display_domain, normalize_domain
-from engagement.errors import EngagementError, InvalidDomainError, JobNotFoundError
+from engagement.errors import EngagementError, InvalidDomainError, JobNotFoundError, StoreError
 from engagement.models import JobOptions, JobRecord, JobStatus, utcnow
 from ui.banner import show_notices
 from ui.frame import page_frame
@@ -91,7 +91,11 @@ def request_summary(text: str, dates: Any, *, offer: bool = True) -> None:
         return
     st.session_state.pop("summary_error", None)
     options = options_from(dates)
-    recent = jobs.latest_complete(domain, options, max_age=FRESH_FOR)
+    try:
+        recent = jobs.latest_complete(domain, options, max_age=FRESH_FOR)
+    except EngagementError as exc:  # the store cannot be reached: say so, start nothing
+        st.session_state["summary_error"] = str(exc)
+        return
     if recent is not None and offer:
         st.session_state["summary_offer"] = {
             "domain": domain,
@@ -194,7 +198,10 @@ def offer_fresh(shown_run: str | None) -> None:
 
 def recent_runs(domain: str | None, shown_run: str | None) -> None:
     """The latest runs (of the domain on show, else of every domain) in the sidebar, one click each."""
-    rows = jobs.list(domain=domain or None, limit=RECENT_RUNS)
+    try:
+        rows = jobs.list(domain=domain or None, limit=RECENT_RUNS)
+    except StoreError:
+        return  # the page's main area says why
     with st.sidebar:
         st.subheader(f"Recent runs · {display_domain(domain)}" if domain else "Recent runs", anchor=False)
         if not rows:
@@ -231,6 +238,9 @@ def poll(domain: str, run_id: str) -> None:
         record = jobs.get(domain, run_id)
     except JobNotFoundError:
         st.rerun()
+    except StoreError as exc:
+        st.warning(f"{exc} Still trying every 2 seconds.", icon=":material/cloud_off:")
+        return
     if record.status.terminal:
         st.rerun()  # the full run renders the result and no longer calls this fragment
     progress_view(record)
@@ -242,6 +252,9 @@ def job_view(domain: str, run_id: str) -> None:
         record = jobs.get(domain, run_id) if domain else None
     except JobNotFoundError:
         record = None
+    except StoreError as exc:
+        st.error(str(exc), icon=":material/cloud_off:")
+        return
     if record is None:
         st.warning(
             "That summary was not found: the link may be mistyped, or the job was purged. Generate it again above.",

@@ -140,3 +140,15 @@ def test_text_survives_as_written(kv: KVStore) -> None:
     kv.set("q", value)
     assert kv.get("q") == value
     assert kv.items(where={"raw": '{"status":"error"}'}) == [("q", value)]
+
+
+def test_set_many_with_require_checks_fields_of_existing_values(kv: KVStore) -> None:
+    """set_many(require=...) writes only when each required value exists with those field values."""
+    if not hasattr(kv, "set_many_if") or "require" not in kv.set_many.__code__.co_varnames:
+        pytest.skip("this backend has no require= yet")
+    kv.set("job", {"status": "processing", "n": 1})
+    assert kv.set_many({"job": {"status": "complete"}}, require={"job": {"status": "error"}}) is False
+    assert kv.set_many({"other": 1}, require={"missing": {}}) is False
+    assert kv.get("other") is None
+    assert kv.set_many({"job": {"status": "complete"}}, delete=["x"], require={"job": {"status": "processing"}})
+    assert kv.get("job") == {"status": "complete"}

@@ -77,3 +77,40 @@ def test_a_password_never_appears_in_messages() -> None:
     """The store's name in messages hides the password of the URL."""
     assert redact_url("redis://user:s3cret@db.internal:6380/2") == "redis://user:***@db.internal:6380/2"
     assert "s3cret" not in RedisKV("redis://:s3cret@127.0.0.1:1/0").path
+
+
+def test_a_job_whose_redis_goes_away_ends_in_error_naming_the_store(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Redis freezes mid-job: the job's next report fails, and once Redis is back the record says which store failed."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from engagement.jobs import JobContext, JobService
+    from engagement.models import EngagementSummary, JobStatus
+
+    monkeypatch.setattr(redis_store, "SOCKET_TIMEOUT_S", 0.3)
+    reporting, failed = threading.Event(), threading.Event()
+
+    def body(ctx: JobContext) -> EngagementSummary:
+        reporting.wait(10)
+        try:
+            ctx.report("analysed 1/2 meetings", 1, 2)
+        finally:
+            failed.set()
+        return EngagementSummary()
+
+    with RedisServer() as server, ThreadPoolExecutor(1) as pool:
+        kv = RedisKV(server.url)
+        service = JobService(kv, body, pool, heartbeat_s=30, stale_after_s=30)
+        run_id = service.start("acmecorp.com")
+        server.pause()
+        reporting.set()
+        assert failed.wait(30)
+        server.resume()
+        deadline = time.monotonic() + 30
+        while service.get("acmecorp.com", run_id).status is JobStatus.PROCESSING and time.monotonic() < deadline:
+            time.sleep(0.05)
+        record = service.get("acmecorp.com", run_id)
+        service.close()
+        kv.close()
+    assert record.status is JobStatus.ERROR
+    assert f"Redis store at {server.url} did not answer" in (record.error or "")

@@ -1,0 +1,56 @@
+"""The pages with Redis configured: the admin page shows the queue, and a Redis that goes away is a message."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from engagement.models import JobStatus
+from engagement.settings import Settings
+from tests.redis_server import RedisServer
+from ui.runtime import clear_runtimes, get_runtime
+
+APP = Path(__file__).resolve().parent.parent / "streamlit_app.py"
+
+
+@pytest.fixture(autouse=True)
+def fresh_runtime() -> Iterator[None]:
+    clear_runtimes()
+    yield
+    clear_runtimes()
+
+
+def test_the_admin_page_shows_the_queue_and_that_no_worker_is_running(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Queued, running, failed counts and workers alive; with none alive, the command that starts one."""
+    monkeypatch.setenv("ENGAGEMENT_REDIS_URL", redis_url)
+    runtime = get_runtime(Settings.from_env())
+    runtime.jobs.start("acmecorp.com")
+    at = AppTest.from_file(str(APP), default_timeout=30).run()
+    at.switch_page("pages/admin.py").run()
+    assert not at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Queued"] == "1" and metrics["Workers alive"] == "0"
+    assert metrics["Processing"] == "1"
+    assert "python -m engagement worker" in at.warning[0].value
+
+
+def test_a_redis_that_goes_away_is_a_clear_error_not_a_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With Redis stopped, the job link and the admin page say which store failed and what to do."""
+    with RedisServer() as server:
+        monkeypatch.setenv("ENGAGEMENT_REDIS_URL", server.url)
+        runtime = get_runtime(Settings.from_env())
+        run_id = runtime.jobs.start("acmecorp.com")
+        assert runtime.jobs.get("acmecorp.com", run_id).status is JobStatus.PROCESSING
+    at = AppTest.from_file(str(APP), default_timeout=30)
+    at.query_params.update(domain="acmecorp.com", run_id=run_id)
+    at.run()
+    assert not at.exception
+    assert f"Redis store at {server.url}" in at.error[0].value
+    at.switch_page("pages/admin.py").run()
+    assert not at.exception
+    assert "ENGAGEMENT_REDIS_URL" in at.error[0].value
