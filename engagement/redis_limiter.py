@@ -1,0 +1,148 @@
+"""RedisRateLimiter: one Fathom budget per API key shared by every process on every machine that uses one Redis.
+
+The same two calls as the in-process limiter (``acquire`` a slot or learn how long to wait;
+``observe`` each answer's ``RateLimit-*`` / ``Retry-After``), with the state in Redis so N workers
+on M machines together stay under Fathom's 60 calls a minute per key::
+
+    ratelimit:{scope}:{key}:sent     sorted set of send times (a sliding window, as in-process)
+    ratelimit:{scope}:{key}:closed   until when a 429 or ``RateLimit-Remaining: 0`` closed the window
+    ratelimit:{scope}:{key}:limit    the limit the server announced (``RateLimit-Limit``)
+
+Each call is one Lua script, so taking a slot is atomic across processes, and the clock is Redis's
+own (``TIME``), so machines whose clocks differ still share one window. Keys expire after a window
+of no use. ``key`` is already a hash of the API key (``ratelimit.key_id``): no secret reaches Redis.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Mapping
+
+import redis
+
+from engagement.errors import StoreError
+from engagement.redis_store import raw_connection
+from engagement.settings import redact_url
+
+DEFAULT_LIMIT = 60  # Fathom: 60 calls a minute per user
+DEFAULT_WINDOW_S = 60.0
+WINDOW_MARGIN = 0.02  # as in-process: latency jitter must not squeeze a window's requests into less than one
+
+_NOW = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+"""
+
+# KEYS: sent, closed, limit. ARGV: default limit, window seconds, margin, a unique member.
+_ACQUIRE = (
+    _NOW
+    + """
+local closed = tonumber(redis.call('GET', KEYS[2]) or '0')
+if closed > now then return tostring(closed - now) end
+local limit = tonumber(redis.call('GET', KEYS[3]) or ARGV[1])
+local span = tonumber(ARGV[2]) * (1 + tonumber(ARGV[3]))
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - span)
+if redis.call('ZCARD', KEYS[1]) >= limit then
+  local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  return tostring(math.max(tonumber(first[2]) + span - now, 0.001))
+end
+redis.call('ZADD', KEYS[1], now, ARGV[4])
+redis.call('PEXPIRE', KEYS[1], math.ceil(span * 1000))
+return '0'
+"""
+)
+
+# KEYS: closed, limit. ARGV: limit ('' if unknown), wait seconds ('' if none), window seconds.
+_OBSERVE = (
+    _NOW
+    + """
+local ttl = math.ceil(tonumber(ARGV[3]) * 2000)
+if ARGV[1] ~= '' then redis.call('SET', KEYS[2], ARGV[1], 'PX', ttl) end
+if ARGV[2] ~= '' then
+  local wait = tonumber(ARGV[2])
+  local until_ = now + wait
+  local closed = tonumber(redis.call('GET', KEYS[1]) or '0')
+  if until_ > closed then
+    redis.call('SET', KEYS[1], tostring(until_), 'PX', math.ceil(wait * 1000) + 1000)
+  end
+end
+return 1
+"""
+)
+
+
+def _number(headers: Mapping[str, str], name: str) -> float | None:
+    raw = headers.get(name)
+    if raw is None:
+        return None
+    try:
+        value = float(str(raw).split(",")[0].strip())
+    except ValueError:
+        return None
+    return value if math.isfinite(value) and value >= 0 else None
+
+
+class RedisRateLimiter:
+    """A ``RateLimiter`` whose budgets live in Redis: shared by every process that names the same Redis.
+
+    Attributes:
+        limit / window_s: the budget before a ``RateLimit-Limit`` header says otherwise.
+        scope: which upstream the budgets are for (``fathom``).
+    """
+
+    def __init__(
+        self, url: str, *, scope: str = "fathom", limit: int = DEFAULT_LIMIT, window_s: float = DEFAULT_WINDOW_S
+    ) -> None:
+        if limit < 1 or window_s <= 0:
+            raise ValueError("a rate limit needs at least one request per positive window")
+        self.url = url
+        self.scope = scope
+        self.limit = limit
+        self.window_s = window_s
+        self._redis = raw_connection(url)
+        self._acquire = self._redis.register_script(_ACQUIRE)
+        self._observe = self._redis.register_script(_OBSERVE)
+
+    def _keys(self, key: str) -> tuple[str, str, str]:
+        base = f"ratelimit:{self.scope}:{key}"
+        return f"{base}:sent", f"{base}:closed", f"{base}:limit"
+
+    def _failed(self, exc: redis.exceptions.RedisError) -> StoreError:
+        return StoreError(
+            f"The Redis store at {redact_url(self.url)} did not answer (rate limit: {exc}). Check that Redis is "
+            "running and that ENGAGEMENT_REDIS_URL points at it."
+        )
+
+    def acquire(self, key: str) -> float:
+        """Take a request slot for ``key`` and return 0.0, or return the seconds to wait before asking again."""
+        sent, closed, limit = self._keys(key)
+        try:
+            wait = self._acquire(
+                keys=[sent, closed, limit], args=[self.limit, self.window_s, WINDOW_MARGIN, uuid.uuid4().hex]
+            )
+        except redis.exceptions.RedisError as exc:
+            raise self._failed(exc) from None
+        return float(wait)
+
+    def observe(self, key: str, status: int, headers: Mapping[str, str], fallback_s: float | None = None) -> None:
+        """Learn from one answer: the announced limit; a 429 or ``RateLimit-Remaining: 0`` closes the window."""
+        from engagement.ratelimit import reset_seconds  # the header rules live with the in-process limiter
+
+        announced = _number(headers, "RateLimit-Limit")
+        remaining = _number(headers, "RateLimit-Remaining")
+        wait: float | None = None
+        if status == 429 or (remaining is not None and remaining < 1):
+            reset = reset_seconds(headers)
+            wait = reset if reset is not None else fallback_s
+        if announced is None and wait is None:
+            return
+        _, closed, limit = self._keys(key)
+        args = ["" if announced is None or announced < 1 else int(announced), "" if wait is None else wait]
+        try:
+            self._observe(keys=[closed, limit], args=[*args, self.window_s])
+        except redis.exceptions.RedisError as exc:
+            raise self._failed(exc) from None
+
+    def close(self) -> None:
+        self._redis.close()
