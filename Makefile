@@ -8,7 +8,7 @@ PIP    := $(PY) -m pip --disable-pip-version-check -q
 PORT   ?= 8501
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test lint bench screenshots clean
+.PHONY: run test lint bench screenshots clean cluster
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,20 @@ $(VENV)/.dev-deps: requirements.txt requirements-dev.txt | $(PY)
 
 ## run: serve the app on http://127.0.0.1:$(PORT) (demo data and offline analysis when no keys are set)
 run: $(VENV)/.run-deps
+	$(PY) -m streamlit run streamlit_app.py --server.address 127.0.0.1 --server.port $(PORT)
+
+## cluster: a try-out of the several-machines shape on this one: Redis on 127.0.0.1:$(REDIS_PORT), two RQ workers, the app (Ctrl-C stops all)
+REDIS_PORT ?= 6390
+cluster: $(VENV)/.run-deps redis-server
+	@mkdir -p data/redis
+	@export ENGAGEMENT_REDIS_URL=redis://127.0.0.1:$(REDIS_PORT)/0; \
+	redis-server --bind 127.0.0.1 --port $(REDIS_PORT) --dir data/redis --appendonly yes --daemonize no \
+		--logfile redis.log & redis=$$!; \
+	trap 'kill $$worker1 $$worker2 2>/dev/null; wait $$worker1 $$worker2 2>/dev/null; kill $$redis; wait $$redis' EXIT INT TERM; \
+	until redis-cli -p $(REDIS_PORT) ping >/dev/null 2>&1; do sleep 0.1; done; \
+	$(PY) -m engagement worker > data/redis/worker-1.log 2>&1 & worker1=$$!; \
+	$(PY) -m engagement worker > data/redis/worker-2.log 2>&1 & worker2=$$!; \
+	echo "Redis on 127.0.0.1:$(REDIS_PORT), workers $$worker1 and $$worker2 (logs in data/redis/), the app on http://127.0.0.1:$(PORT)"; \
 	$(PY) -m streamlit run streamlit_app.py --server.address 127.0.0.1 --server.port $(PORT)
 
 ## test: the whole suite, the real-browser and Redis tests included (installs Debian's chromium and redis-server when missing)
