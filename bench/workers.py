@@ -1,0 +1,196 @@
+"""Workers: 40 jobs on Redis and RQ with 1 and with 4 worker processes, and two app processes polling one job.
+
+Each job is a 12-meeting account (two Fathom list pages with transcripts, 150 ms a request; the
+map calls and the reduce on the fake OpenAI server, 0.5 s a call, 4 at once). The floor of a run
+is the larger of the work spread over the workers and Fathom's limit: 60 calls a minute per key,
+shared by every worker through Redis, so 80 list requests cannot finish before the 61st may go,
+one window after the first.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from bench.measure import Result, percentile
+from engagement.models import JobStatus
+from engagement.runtime import create_runtime
+from engagement.settings import Settings
+from tests.fakes.fathom_server import FAKE_API_KEY, FathomServer, make_account
+from tests.fakes.openai_server import FakeOpenAI
+from tests.redis_server import RedisServer
+
+ROOT = Path(__file__).resolve().parents[1]
+QUICK = {"jobs": 8, "meetings": 4, "fathom_latency": 0.05, "openai_latency": 0.1, "counts": (1, 2)}
+FATHOM_LIMIT = 60  # calls a minute per key
+PAGE = 10
+
+POLLER = textwrap.dedent(
+    """
+    import json, sys, time
+    from engagement.runtime import create_runtime
+    from engagement.settings import Settings
+
+    runtime = create_runtime(Settings.from_env())
+    domain, run_id = sys.argv[1], sys.argv[2]
+    samples, stages = [], []
+    while True:
+        began = time.perf_counter()
+        record = runtime.jobs.get(domain, run_id)
+        samples.append((time.perf_counter() - began) * 1000)
+        if not stages or stages[-1] != record.stage:
+            stages.append(record.stage)
+        if record.status.terminal:
+            break
+        time.sleep(0.1)
+    runtime.close()
+    print(json.dumps({"samples": samples, "stages": stages, "status": record.status.value, "seen": record.updated_at.isoformat()}))
+    """
+)
+
+
+def workspace(jobs: int, meetings: int) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    start = datetime(2025, 1, 6, 15, tzinfo=UTC)
+    for n in range(jobs):
+        account = make_account(f"customer{n:02d}.com", meetings, first_id=100_000 + n * 1000, start=start)
+        out += [copy.deepcopy(m) for m in account]
+    return out
+
+
+def run(
+    jobs: int = 40,
+    meetings: int = 12,
+    fathom_latency: float = 0.150,
+    openai_latency: float = 0.5,
+    counts: tuple[int, ...] = (1, 4),
+) -> list[Result]:
+    pages = math.ceil(meetings / PAGE)
+    per_job = pages * fathom_latency + math.ceil(meetings / 4) * openai_latency + openai_latency
+    requests = jobs * pages
+    fathom_floor = 60.0 * ((requests - 1) // FATHOM_LIMIT)  # the 61st call waits one window after the first
+    walls: dict[int, float] = {}
+    too_many: dict[int, int] = {}
+    polls: dict[str, Any] = {}
+    with (
+        RedisServer() as redis,
+        FathomServer(workspace(jobs, meetings), latency_s=fathom_latency) as fathom,
+        FakeOpenAI(api_key="sk-bench", latency_s=openai_latency) as model,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("FATHOM_", "OPENAI_", "ENGAGEMENT_"))}
+        env.update(
+            ENGAGEMENT_REDIS_URL=redis.url,
+            ENGAGEMENT_DB=str(Path(tmp) / "unused.sqlite"),
+            FATHOM_API_KEY=FAKE_API_KEY,
+            FATHOM_BASE_URL=fathom.base_url,
+            OPENAI_API_KEY="sk-bench",
+            OPENAI_BASE_URL=model.base_url,
+            OPENAI_CONCURRENCY="4",
+            PYTHONPATH=str(ROOT),
+        )
+        settings = Settings.from_env(env)
+        for count in counts:
+            import redis as redis_py
+
+            redis_py.Redis.from_url(redis.url).flushall()
+            app = create_runtime(settings)
+            workers = [
+                subprocess.Popen(
+                    [sys.executable, "-m", "engagement", "worker"],
+                    cwd=ROOT,
+                    env=env,
+                    stdout=(Path(tmp) / f"worker-{count}-{i}.log").open("wb"),
+                    stderr=subprocess.STDOUT,
+                )
+                for i in range(count)
+            ]
+            _wait(lambda count=count, app=app: app.queue is not None and app.queue.status().workers == count)
+            before = sum(1 for _, status, _ in fathom.response_log if status == 429)
+            began = time.perf_counter()
+            ids = [(f"customer{n:02d}.com", app.jobs.start(f"customer{n:02d}.com")) for n in range(jobs)]
+            if count == max(counts):  # two app processes poll the last job (it starts last) while all of them run
+                pollers = [
+                    subprocess.Popen(
+                        [sys.executable, "-c", POLLER, *ids[-1]], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
+                    )
+                    for _ in range(2)
+                ]
+            _wait(lambda app=app, ids=ids: all(app.jobs.get(d, r).status.terminal for d, r in ids), limit=1800)
+            walls[count] = time.perf_counter() - began
+            too_many[count] = sum(1 for _, status, _ in fathom.response_log if status == 429) - before
+            failed = [app.jobs.get(d, r).error for d, r in ids if app.jobs.get(d, r).status is not JobStatus.COMPLETE]
+            if failed:
+                raise RuntimeError(f"{len(failed)} benchmark jobs failed, e.g. {failed[0]}")
+            if count == max(counts):
+                polls = {"outputs": [json.loads(p.communicate(timeout=600)[0]) for p in pollers]}
+            for worker in workers:
+                worker.terminate()
+            for worker in workers:
+                worker.wait(30)
+            app.close()
+
+    few, many = min(counts), max(counts)
+    floor_many = max(jobs * per_job / many, fathom_floor)
+    samples = [s for out in polls["outputs"] for s in out["samples"]]
+    same_end = len({(out["status"], out["seen"]) for out in polls["outputs"]}) == 1
+    return [
+        Result(
+            "Workers",
+            f"{jobs} jobs, {few} worker process (wall)",
+            walls[few],
+            "s",
+            note=f"{jobs} jobs × ≈ {per_job:.2f} s of waiting on the fakes each; {too_many[few]} Fathom 429s",
+        ),
+        Result(
+            "Workers",
+            f"{jobs} jobs, {many} worker processes (wall)",
+            walls[many],
+            "s",
+            "≤ 1.2 × floor",
+            walls[many] <= 1.2 * floor_many,
+            note=(
+                f"floor {floor_many:.1f} s = max({jobs} × {per_job:.2f} s ÷ {many} workers, Fathom's limit: "
+                f"{requests} list requests at {FATHOM_LIMIT} a minute per key → {fathom_floor:.0f} s); "
+                f"{too_many[many]} Fathom 429s"
+            ),
+        ),
+        Result(
+            "Workers",
+            f"throughput, {many} workers ÷ {few}",
+            walls[few] / walls[many],
+            "×",
+            note=f"at most {jobs * per_job / floor_many:.2f}× here: past that the shared Fathom budget is the limit",
+        ),
+        Result(
+            "Workers",
+            "two app processes polling one job: get()",
+            statistics.median(samples),
+            "ms",
+            p99=percentile(samples, 0.99),
+            runs=len(samples),
+            note=(
+                f"both saw the same end: {same_end}; stages seen: "
+                f"{', '.join(str(len(out['stages'])) for out in polls['outputs'])}"
+            ),
+        ),
+    ]
+
+
+def _wait(condition: Any, limit: float = 120) -> None:
+    deadline = time.monotonic() + limit
+    while not condition():
+        if time.monotonic() > deadline:
+            raise RuntimeError("the benchmark gave up waiting")
+        time.sleep(0.1)
