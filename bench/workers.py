@@ -19,7 +19,7 @@ import sys
 import tempfile
 import textwrap
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
