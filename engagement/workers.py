@@ -20,12 +20,15 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import redis
 from rq import Queue, SimpleWorker
+from rq.job import Job
 from rq.registry import FailedJobRegistry, StartedJobRegistry
+from rq.worker.base import BaseWorker, WorkerStatus
 
 from engagement.errors import StoreError
 from engagement.jobs import JobRecord
@@ -38,7 +41,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 QUEUE_NAME = "engagement"
-WORKER_TTL_S = 60  # a worker that stops heart-beating leaves the count of workers alive within this
+WORKER_TTL_S = 60  # an idle worker that stops heart-beating leaves the count of workers alive within this
+JOB_MONITORING_S = 15  # a busy one beats this often and is gone from the count 60 s after its last beat
 RESULT_TTL_S = 3600  # the record is the result; RQ keeps its own entry this long
 
 
@@ -121,7 +125,35 @@ def run_job(domain: str, run_id: str) -> bool:
 
 class EngagementWorker(SimpleWorker):
     """RQ's in-process worker (no fork per job: the runtime and its connections stay warm) that
-    also sweeps the store for jobs left by dead workers, once per stale window."""
+    also sweeps the store for jobs left by dead workers, once per stale window.
+
+    RQ's ``SimpleWorker`` does not heart-beat while a job runs (its worker entry lives as long as the
+    job's time-out), so a worker killed mid-job would look alive for many minutes. This one beats
+    from a thread every ``job_monitoring_interval``, as RQ's forking worker does from its parent.
+    """
+
+    def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
+        return BaseWorker.get_heartbeat_ttl(self, job, working_time)
+
+    def execute_job(self, job: Job, queue: Queue) -> None:
+        execution = self.prepare_execution(job)
+        stop = threading.Event()
+
+        def beat() -> None:
+            while not stop.wait(self.job_monitoring_interval):
+                try:
+                    self.maintain_heartbeats(job, execution)
+                except redis.exceptions.RedisError as exc:  # the job goes on; RQ judges a worker that stops beating
+                    log.warning("worker heartbeat failed: %s", exc)
+
+        beating = threading.Thread(target=beat, name="rq-heartbeat", daemon=True)
+        beating.start()
+        try:
+            self.perform_job(job, queue, execution)
+        finally:
+            stop.set()
+            beating.join(5)
+        self.set_state(WorkerStatus.IDLE)
 
     def run_maintenance_tasks(self) -> None:
         super().run_maintenance_tasks()
@@ -145,6 +177,7 @@ def run_worker(settings: Settings, *, burst: bool = False, name: str | None = No
         connection=connection,
         name=name,
         worker_ttl=WORKER_TTL_S,
+        job_monitoring_interval=JOB_MONITORING_S,
         maintenance_interval=max(1, int(settings.stale_after_s)),
     )
     return worker.work(burst=burst, logging_level="INFO", with_scheduler=False)
