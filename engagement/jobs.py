@@ -202,7 +202,11 @@ class JobService:
         claim = claim_key(domain, options)
         with self._lock:
             while True:
-                holder = self.store.get(claim)
+                held = self.store.get(claim)
+                holder = held.get("run_id") if isinstance(held, dict) else None
+                if held is not None and holder is None:
+                    self.store.delete(claim)  # not a claim this code wrote: drop it and claim afresh
+                    continue
                 if holder is not None:
                     running = self._claimed(domain, str(holder), options)
                     if running is not None:
@@ -217,9 +221,13 @@ class JobService:
                     owner="" if self.queue else self.owner,  # a queued job belongs to no process yet
                 )
                 row = JobRow.of(record).model_dump(mode="json")
-                written = self.store.set_many_if(
-                    {claim: holder},
-                    {record.key: record.to_json(), index_key(now, domain, record.run_id): row, claim: record.run_id},
+                written = self.store.set_many(
+                    {
+                        record.key: record.to_json(),
+                        index_key(now, domain, record.run_id): row,
+                        claim: {"run_id": record.run_id},
+                    },
+                    require={claim: None if holder is None else {"run_id": holder}},
                 )
                 if written:
                     break  # else another process claimed the work first: read its claim again
@@ -254,7 +262,8 @@ class JobService:
         return None
 
     def find_running(self, domain: str, options: JobOptions) -> JobRecord | None:
-        holder = self.store.get(claim_key(domain, options))
+        held = self.store.get(claim_key(domain, options))
+        holder = held.get("run_id") if isinstance(held, dict) else None
         return None if holder is None else self._claimed(domain, str(holder), options)
 
     def run_stored(self, domain: str, run_id: str) -> bool:
@@ -388,7 +397,7 @@ class JobService:
                     setattr(record, name, getattr(before, name))
                 raise
             claim = claim_key(record.domain, record.options)
-            self.store.set_many_if({claim: record.run_id}, {}, delete=[claim])  # only if it still names this job
+            self.store.set_many({}, delete=[claim], require={claim: {"run_id": record.run_id}})  # if still ours
             return True
 
     def _write(self, record: JobRecord, check_exists: bool = True) -> None:

@@ -129,7 +129,7 @@ return out
 
 # KEYS: the sorted set, then the required keys, then the keys to write, then the keys to delete.
 # ARGV: n required, n writes, n deletes, value prefix, then per required key its number of field
-# pairs (-1: must be absent; -2: must hold exactly the next argument) and those pairs, then the values.
+# pairs (-1: must be absent) and those pairs, then the values.
 _WRITE = (
     _MATCH
     + """
@@ -141,9 +141,6 @@ for i = 1, n_req do
   if n == -1 then
     if have then return 0 end
     at = at + 1
-  elseif n == -2 then
-    if have ~= ARGV[at + 1] then return 0 end
-    at = at + 2
   else
     local doc = decoded(have)
     local pairs_ = {}
@@ -406,19 +403,10 @@ class RedisKV:
         self._c.call("write", write)
         return True
 
-    def set_many_if(
-        self, expect: Mapping[str, Any | None], items: Mapping[str, Any], delete: Iterable[str] = ()
-    ) -> bool:
-        """Write ``items`` and delete ``delete`` only if every key in ``expect`` holds that value
-        (``None``: is absent), all in one atomic script; returns whether it wrote."""
-        rows = {key: _encode(value) for key, value in items.items()}
-        gone = [key for key in delete if key not in rows]
-        return self._write_checked([(k, None if v is None else _encode(v)) for k, v in expect.items()], rows, gone)
-
     def _write_checked(
-        self, required: list[tuple[str, list[str] | str | None]], rows: Mapping[str, str], gone: list[str]
+        self, required: list[tuple[str, list[str] | None]], rows: Mapping[str, str], gone: list[str]
     ) -> bool:
-        """The conditional write script: each requirement is absent (None), exact JSON text, or field pairs."""
+        """The conditional write script: each requirement is absent (None) or field pairs."""
         keys = [
             self._zset,
             *[self._prefix + k for k, _ in required],
@@ -429,8 +417,6 @@ class RedisKV:
         for _, want in required:
             if want is None:
                 args.append(-1)
-            elif isinstance(want, str):
-                args += [-2, want]
             else:
                 args += [len(want) // 2, *want]
         args += list(rows.values())
@@ -454,10 +440,6 @@ class RedisKV:
             return sum(int(n) for n in pipe.execute()[::2])
 
         return self._c.call("delete", remove)
-
-    def delete_prefix(self, prefix: str) -> int:
-        """Delete every key that starts with ``prefix``; returns how many went."""
-        return self.delete_many(self.keys(prefix))
 
     def close(self) -> None:
         with _OPEN_LOCK:
