@@ -362,3 +362,44 @@ def test_latest_complete_offers_a_fresh_summary(store: SqliteKV) -> None:
     clock.advance(days=2)
     assert service.latest_complete("acmecorp.com", JobOptions(), max_age=timedelta(hours=2)) is None
     assert service.latest_complete("globex.io") is None
+
+
+class RecordingQueue:
+    """A JobQueue that only remembers what was enqueued (the worker side is tests/test_workers.py)."""
+
+    def __init__(self) -> None:
+        self.records: list[JobRecord] = []
+
+    def enqueue(self, record: JobRecord) -> None:
+        self.records.append(record)
+
+
+def test_a_queued_job_waits_for_a_worker_without_a_heartbeat_until_its_time_limit(store: SqliteKV) -> None:
+    """A job on the queue belongs to no process: it is not 'interrupted' by silence, only timed out past its limit."""
+    clock = Clock()
+    queue = RecordingQueue()
+    service = JobService(store, summary_of, clock=clock, queue=queue, timeout_s=600, stale_after_s=120)
+    run_id = service.start("acmecorp.com")
+    assert [r.run_id for r in queue.records] == [run_id]
+    assert service.start("acmecorp.com") == run_id  # the queued job is the running work
+    clock.advance(seconds=500)
+    waiting = service.get("acmecorp.com", run_id)
+    assert waiting.status is JobStatus.PROCESSING and waiting.owner == "" and waiting.stage == "queued"
+    clock.advance(seconds=300)
+    ended = service.get("acmecorp.com", run_id)
+    assert ended.status is JobStatus.ERROR and "limit of 600 s" in (ended.error or "")
+    assert service.run_stored("acmecorp.com", run_id) is False  # a worker that gets to it late runs nothing
+
+
+def test_a_worker_runs_a_queued_job_through_the_same_life_cycle(store: SqliteKV) -> None:
+    """run_stored() takes the queued record over (owner, start) and ends it complete, as a pool thread would."""
+    queue = RecordingQueue()
+    app = JobService(store, summary_of, queue=queue, owner="app-host:1:aaaa")
+    run_id = app.start("acmecorp.com")
+    worker = JobService(store, summary_of, owner="worker-host:2:bbbb")
+    assert worker.run_stored("acmecorp.com", run_id) is True
+    record = app.get("acmecorp.com", run_id)
+    assert record.status is JobStatus.COMPLETE and record.owner == "worker-host:2:bbbb"
+    assert record.started_at is not None and record.progress.done == 2
+    assert worker.run_stored("acmecorp.com", run_id) is False  # delivered twice: runs once
+    assert app.start("acmecorp.com") != run_id  # the claim was released with the end

@@ -242,3 +242,20 @@ def test_two_apps_and_two_workers_lose_and_duplicate_nothing(
     assert listed == dict.fromkeys(domains, 1)  # each job ran exactly once
     owners = {app.jobs.get(row.domain, row.run_id).owner for row in rows}
     assert len(owners) == 2  # both workers took a share
+
+
+def test_the_rq_job_carries_our_limits(env: dict[str, str]) -> None:
+    """RQ's job timeout is our limit plus the stale window, and a job not started within our limit is dropped."""
+    from rq.job import Job
+
+    from engagement.redis_store import raw_connection
+
+    env = {**env, "ENGAGEMENT_JOB_TIMEOUT_S": "300", "ENGAGEMENT_STALE_AFTER_S": "45"}
+    runtime = create_runtime(Settings.from_env(env))
+    run_id = runtime.jobs.start("acmecorp.com")
+    connection = raw_connection(env["ENGAGEMENT_REDIS_URL"])
+    job = Job.fetch(run_id, connection=connection)
+    assert (job.timeout, job.ttl) == (345, 300)
+    assert job.args == ("acmecorp.com", run_id) and job.func_name == "engagement.workers.run_job"
+    connection.close()
+    runtime.close()
