@@ -481,7 +481,12 @@ class JobService:
     def recover_stale(self) -> int:
         """At start-up: end every ``processing`` job whose process is gone or silent. Returns how many."""
         count = 0
-        for _, value in self.store.items(RECORD_PREFIX, where={"status": JobStatus.PROCESSING.value}):
+        # The small index rows say which jobs are processing (filtered inside the store); only those
+        # records are read, never every summary (on Redis the filter runs in Redis, so this matters).
+        for _, row in self.store.items(INDEX_PREFIX, where={"status": JobStatus.PROCESSING.value}):
+            value = self.store.get(job_key(str(row.get("domain")), str(row.get("run_id"))))
+            if value is None or value.get("status") != JobStatus.PROCESSING.value:
+                continue
             record = self._checked(JobRecord.model_validate(value))
             count += record.status is JobStatus.ERROR
         if count:

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from engagement.errors import FathomAuthError, JobNotFoundError
-from engagement.jobs import INTERRUPTED, JobContext, JobService, index_key
+from engagement.jobs import INTERRUPTED, JobContext, JobRow, JobService, index_key
 from engagement.models import EngagementSummary, JobOptions, JobRecord, JobStatus, job_key
 from engagement.store import SqliteKV
 
@@ -223,9 +223,10 @@ def test_the_heartbeat_keeps_a_long_running_job_fresh(store: SqliteKV) -> None:
 
 
 def _left_processing(store: SqliteKV, clock: Clock, owner: str, domain: str = "acmecorp.com") -> JobRecord:
-    """Plant a record as a killed process would leave it."""
+    """Plant a record (and its index row, written with it) as a killed process would leave it."""
     record = JobRecord(domain=domain, run_id=f"dead-{owner[-5:]}", created_at=clock(), updated_at=clock(), owner=owner)
-    store.set(record.key, record.to_json())
+    row = JobRow.of(record).model_dump(mode="json")
+    store.set_many({record.key: record.to_json(), index_key(record.created_at, domain, record.run_id): row})
     return record
 
 
