@@ -227,7 +227,10 @@ def progress_view(record: JobRecord) -> None:
     """Stage, a progress bar (``analysed 7/12 meetings``) and the time so far."""
     total, done = record.progress.total, record.progress.done
     fraction = min(1.0, done / total) if total else 0.0
-    st.progress(fraction, text=md(record.stage.capitalize() if record.stage else "Queued"))
+    stage = (
+        record.stage.capitalize() if record.stage and record.stage != "queued" else "Queued: waiting for a free worker"
+    )
+    st.progress(fraction, text=md(stage))
     st.caption(f"{duration(utcnow() - record.created_at)} so far · updates every 2 seconds")
 
 
