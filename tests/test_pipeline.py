@@ -148,4 +148,3 @@ def _after(meetings: list[dict]) -> object:
 
     last = max(datetime.fromisoformat(m["created_at"]) for m in meetings)
     return last + timedelta(days=3)
-
