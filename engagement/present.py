@@ -113,9 +113,9 @@ SECTIONS: tuple[Section, ...] = (
 
 
 def insights(summary: EngagementSummary, field: str) -> list[Insight]:
-    """A section's insights: the evidence-bearing list when the record has one, else the seed's plain strings."""
+    """A section's insights with their evidence (the pipeline fills ``goals`` and ``goals_detail`` together)."""
     detail: list[Insight] = getattr(summary, f"{field}_detail")
-    return detail or [Insight(text=text) for text in getattr(summary, field)]
+    return detail
 
 
 @dataclass(frozen=True)

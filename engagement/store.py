@@ -261,15 +261,6 @@ class SqliteKV:
             self._c.conn.commit()
         return existing
 
-    def delete_prefix(self, prefix: str) -> int:
-        """Delete every key that starts with ``prefix``; returns how many went."""
-        where, args = self._range(prefix)
-        with self._c.lock:
-            n = self.count(prefix)
-            self._c.conn.execute(f"DELETE FROM {self._t}{where}", args)
-            self._c.conn.commit()
-        return n
-
     def integrity_check(self) -> str:
         """SQLite's own verdict on the file (``"ok"`` when healthy)."""
         row = self._c.conn.select_one("PRAGMA integrity_check")

@@ -83,12 +83,6 @@ def test_markdown_accepts_a_summary_or_a_record() -> None:
     assert "Fathom rejected the API key" in md and "No summary yet" in md
 
 
-def test_markdown_falls_back_to_plain_insight_strings() -> None:
-    """A record with only the seed's plain strings still lists its goals."""
-    md = report.to_markdown(EngagementSummary(meetings_count=1, goals=["Go live in June"]))
-    assert "- Go live in June" in md
-
-
 def test_markdown_escapes_hostile_text() -> None:
     """Markup and Markdown syntax from data are inert, and a ``javascript:`` link is never made."""
     md = report.to_markdown(make_record(make_summary(hostile=True)))

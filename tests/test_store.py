@@ -68,7 +68,7 @@ def test_tables_are_separate(store: SqliteKV) -> None:
     cache.set("k", "cached")
     assert store.get("k") == "job"
     assert cache.get("k") == "cached"
-    assert cache.delete_prefix("") == 1
+    assert cache.delete("k")
     assert store.get("k") == "job"
 
 

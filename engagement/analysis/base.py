@@ -26,7 +26,6 @@ __all__ = [
     "Analyzer",
     "Usage",
     "make_fingerprint",
-    "speaker_side",
     "SpeakerSides",
     "customer_names",
     "dedupe_insights",
@@ -161,11 +160,6 @@ class SpeakerSides:
         if name in self.internal_names:
             return INTERNAL
         return UNKNOWN
-
-
-def speaker_side(turn: TranscriptTurn, meeting: Meeting, domain: str) -> str:
-    """``customer`` / ``internal`` / ``external`` / ``unknown`` for the speaker of one turn."""
-    return SpeakerSides(meeting, domain)(turn)
 
 
 # ---------------------------------------------------------------- de-duplication
