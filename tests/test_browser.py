@@ -244,3 +244,30 @@ def test_data_is_text_and_exports_expire_without_a_session(
         time.sleep(0.5)
         status = httpx.get(export_url).status_code
     assert status == 404, "an export must not outlive its session's use of it"
+
+
+@pytest.mark.parametrize("path", ["/", "/summary", "/admin"])
+def test_a_fresh_server_asks_for_the_password_on_every_page(chromium: Path, tmp_path: Path, path: str) -> None:
+    """The first request to a fresh server, whichever page it names, gets the sign-in form and nothing else."""
+    from playwright.sync_api import expect, sync_playwright
+
+    log = (tmp_path / "streamlit.log").open("wb")
+    env = {**os.environ, "ENGAGEMENT_DB": str(tmp_path / "engagement.sqlite"), "APP_PASSWORD": PASSWORD}
+    proc, url = start_streamlit("streamlit_app.py", env, output=log)
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
+            try:
+                page = browser.new_page(viewport=VIEWPORT)
+                page.goto(url + path)
+                expect(page.get_by_label("Password", exact=True)).to_be_visible(timeout=30_000)
+                expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+                page.wait_for_timeout(500)  # nothing else arrives after the form
+                assert page.get_by_placeholder("https://www.acmecorp.com").count() == 0
+                assert page.locator('[data-testid="stMetric"], [data-testid="stDataFrame"]').count() == 0
+                assert page.locator('[data-testid="stException"]').count() == 0
+            finally:
+                browser.close()
+    finally:
+        stop_streamlit(proc)
+        log.close()
