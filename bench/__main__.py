@@ -102,6 +102,13 @@ EXTRA = """
   + ⌈map calls ÷ concurrency⌉ seconds + one reduce call. The second run hits the per-meeting cache.
 - **Polling** — a Streamlit server with one open summary page polling a running job every 2 s:
   server CPU seconds per poll, and the server's resident memory over the run.
+- **Workers** — the several-machines shape on one machine: a throw-away `redis-server`, 40 jobs of
+  12-meeting accounts (two Fathom list pages each, 150 ms a request; map and reduce calls on the
+  fake OpenAI server, 0.5 s a call, 4 at once) run by 1 and then 4 `python -m engagement worker`
+  processes. The floor of the 4-worker run is the larger of the work spread over the workers and
+  Fathom's limit (60 calls a minute per key, shared through Redis: 80 list requests cannot end
+  before the 61st may go, a minute after the first). Fathom 429s count what the limit let through.
+  While the 4 workers run, two app processes poll the last job every 0.1 s (`JobService.get`).
 """
 
 
