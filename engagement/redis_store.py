@@ -69,6 +69,17 @@ local function range(zset, lo, hi, reverse)
   if reverse == '1' then return redis.call('ZREVRANGEBYLEX', zset, hi, lo) end
   return redis.call('ZRANGEBYLEX', zset, lo, hi)
 end
+local function batches(keys, prefix, each)
+  -- calls each(key, raw) for every key, reading values 500 at a time; stops when it returns true
+  for first = 1, #keys, 500 do
+    local names = {}
+    for i = first, math.min(first + 499, #keys) do names[#names + 1] = prefix .. keys[i] end
+    local raws = redis.call('MGET', unpack(names))
+    for i = 1, #names do
+      if each(keys[first + i - 1], raws[i]) then return end
+    end
+  end
+end
 local function decoded(raw)
   if not raw then return nil end
   local ok, doc = pcall(cjson.decode, raw)
@@ -84,17 +95,17 @@ _ITEMS = (
 local keys = range(KEYS[1], ARGV[1], ARGV[2], ARGV[3])
 local offset, limit = tonumber(ARGV[5]), tonumber(ARGV[6])
 local out, seen = {}, 0
-for _, key in ipairs(keys) do
-  local raw = redis.call('GET', ARGV[4] .. key)
+batches(keys, ARGV[4], function(key, raw)
   if raw and matches(decoded(raw), ARGV, 7) then
     seen = seen + 1
     if seen > offset then
       out[#out + 1] = key
       out[#out + 1] = raw
-      if limit >= 0 and #out >= 2 * limit then break end
+      if limit >= 0 and #out >= 2 * limit then return true end
     end
   end
-end
+  return false
+end)
 return out
 """
 )
@@ -106,8 +117,8 @@ _COUNT = (
 local keys = range(KEYS[1], ARGV[1], ARGV[2], '0')
 local field = ARGV[4]
 local counts, order = {}, {}
-for _, key in ipairs(keys) do
-  local doc = decoded(redis.call('GET', ARGV[3] .. key))
+batches(keys, ARGV[3], function(key, raw)
+  local doc = decoded(raw)
   if doc ~= nil and matches(doc, ARGV, 5) then
     local group = '*'
     if field ~= '' then
@@ -120,7 +131,8 @@ for _, key in ipairs(keys) do
     if counts[group] == nil then counts[group] = 0; order[#order + 1] = group end
     counts[group] = counts[group] + 1
   end
-end
+  return false
+end)
 local out = {}
 for _, group in ipairs(order) do out[#out + 1] = group; out[#out + 1] = counts[group] end
 return out
