@@ -54,7 +54,6 @@ log = logging.getLogger(__name__)
 INDEX_PREFIX = "index:"
 RECORD_PREFIX = "engagement:"
 CLAIM_PREFIX = "running:"
-QUEUED = "queued"
 _HOST = socket.gethostname()
 # Identifies this process: a pid alone can be reused after a restart.
 PROCESS_OWNER = f"{_HOST}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -260,11 +259,6 @@ class JobService:
         if record.status is JobStatus.PROCESSING and record.options == options:
             return record
         return None
-
-    def find_running(self, domain: str, options: JobOptions) -> JobRecord | None:
-        held = self.store.get(claim_key(domain, options))
-        holder = held.get("run_id") if isinstance(held, dict) else None
-        return None if holder is None else self._claimed(domain, str(holder), options)
 
     def run_stored(self, domain: str, run_id: str) -> bool:
         """Run a queued job here (an RQ worker calls this); False when it is gone or already finished.
