@@ -16,12 +16,14 @@ of no use. ``key`` is already a hash of the API key (``ratelimit.key_id``): no s
 from __future__ import annotations
 
 import math
+import threading
 import uuid
 from collections.abc import Mapping
 
 import redis
 
 from engagement.errors import StoreError
+from engagement.fathom import parse_retry_after
 from engagement.redis_store import raw_connection
 from engagement.settings import redact_url
 
@@ -127,13 +129,13 @@ class RedisRateLimiter:
 
     def observe(self, key: str, status: int, headers: Mapping[str, str], fallback_s: float | None = None) -> None:
         """Learn from one answer: the announced limit; a 429 or ``RateLimit-Remaining: 0`` closes the window."""
-        from engagement.ratelimit import reset_seconds  # the header rules live with the in-process limiter
-
         announced = _number(headers, "RateLimit-Limit")
         remaining = _number(headers, "RateLimit-Remaining")
         wait: float | None = None
         if status == 429 or (remaining is not None and remaining < 1):
-            reset = reset_seconds(headers)
+            reset = parse_retry_after(headers.get("Retry-After"))
+            if reset is None:
+                reset = _number(headers, "RateLimit-Reset")
             wait = reset if reset is not None else fallback_s
         if announced is None and wait is None:
             return
@@ -146,3 +148,16 @@ class RedisRateLimiter:
 
     def close(self) -> None:
         self._redis.close()
+
+
+_SHARED: dict[str, RedisRateLimiter] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def redis_limiter_for(url: str, scope: str = "fathom") -> RedisRateLimiter:
+    """The process's limiter on the Redis at ``url`` (one connection per URL and upstream)."""
+    with _SHARED_LOCK:
+        limiter = _SHARED.get(f"{scope} {url}")
+        if limiter is None:
+            limiter = _SHARED[f"{scope} {url}"] = RedisRateLimiter(url, scope=scope)
+        return limiter
