@@ -7,6 +7,7 @@ The UI holds one ``Runtime`` in ``st.cache_resource``; the CLI builds one with a
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -17,6 +18,7 @@ from engagement.analysis import Analyzer, InsightCache, OfflineAnalyzer, OpenAIA
 from engagement.demo import DEMO_ACCOUNTS, DEMO_API_KEY, demo_transport
 from engagement.fathom import FathomClient
 from engagement.jobs import JobBody, JobContext, JobService
+from engagement.meetings_index import IndexStatus, MeetingIndex, SyncResult, open_index
 from engagement.models import EngagementSummary
 from engagement.settings import Settings
 from engagement.store import CACHE_TABLE, SqliteKV, open_store
@@ -41,9 +43,13 @@ def analyzer_for(settings: Settings) -> Analyzer:
 
 
 def make_body(
-    settings: Settings, cache: InsightCache, *, fathom_transport: httpx.BaseTransport | None = None
+    settings: Settings,
+    cache: InsightCache,
+    index: MeetingIndex,
+    *,
+    fathom_transport: httpx.BaseTransport | None = None,
 ) -> JobBody:
-    """The job body ``JobService`` runs: a fresh client and analyser per job, one shared cache."""
+    """The job body ``JobService`` runs: a fresh client and analyser per job; one cache, index and rate limit."""
 
     def body(ctx: JobContext) -> EngagementSummary:
         analyzer = analyzer_for(settings)
@@ -51,6 +57,7 @@ def make_body(
             return pipeline.run(
                 ctx,
                 fathom=fathom,
+                index=index,
                 analyzer=analyzer,
                 cache=cache,
                 source=settings.source,
@@ -70,12 +77,26 @@ class Runtime:
         store: the job table of the sqlitedict file.
         cache: the per-meeting analysis cache (another table of the same file).
         jobs: the job service.
+        index: the workspace meeting index (in the same file, its own tables).
+        fathom_transport: what the Fathom client sends through (tests; ``None``: the network or the demo API).
     """
 
     settings: Settings
     store: SqliteKV
     cache: InsightCache
     jobs: JobService
+    index: MeetingIndex
+    fathom_transport: httpx.BaseTransport | None = None
+
+    def reindex(self, *, full: bool = True, on_progress: Callable[[int], None] | None = None) -> SyncResult:
+        """Bring the meeting index up to date now; ``full`` lists the whole workspace again (CLI, admin page)."""
+        with fathom_client(self.settings, self.fathom_transport) as fathom:
+            return self.index.sync(fathom, full=full, on_progress=on_progress)
+
+    def index_status(self) -> IndexStatus:
+        """How many meetings the index holds for the configured key, and how fresh it is."""
+        with fathom_client(self.settings, self.fathom_transport) as fathom:
+            return self.index.status(fathom.workspace)
 
 
 def create_runtime(
@@ -88,12 +109,15 @@ def create_runtime(
     """Open the store and build the job service. Without an executor: a bounded thread pool."""
     store = store or open_store(settings.engagement_db)
     cache = InsightCache(store.table(CACHE_TABLE))
+    index = open_index(store.path)
     jobs = JobService(
         store,
-        make_body(settings, cache, fathom_transport=fathom_transport),
+        make_body(settings, cache, index, fathom_transport=fathom_transport),
         executor or ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="engagement-job"),
         timeout_s=settings.job_timeout_s,
         stale_after_s=settings.stale_after_s,
         heartbeat_s=settings.heartbeat_s,
     )
-    return Runtime(settings=settings, store=store, cache=cache, jobs=jobs)
+    return Runtime(
+        settings=settings, store=store, cache=cache, jobs=jobs, index=index, fathom_transport=fathom_transport
+    )
