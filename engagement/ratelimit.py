@@ -163,7 +163,7 @@ class InProcessRateLimiter:
             budget.closed_until = max(budget.closed_until, until)
 
 
-_REGISTRY: dict[str, InProcessRateLimiter] = {}
+_REGISTRY: dict[str, RateLimiter] = {}
 _REGISTRY_LOCK = threading.Lock()
 
 
@@ -172,13 +172,19 @@ def key_id(api_key: str, base_url: str = "") -> str:
     return hashlib.sha256(f"{base_url}\n{api_key}".encode()).hexdigest()[:16]
 
 
-def limiter_for(scope: str = "fathom") -> InProcessRateLimiter:
+def limiter_for(scope: str = "fathom") -> RateLimiter:
     """The process's limiter (one per upstream service); budgets inside it are per API key."""
     with _REGISTRY_LOCK:
         limiter = _REGISTRY.get(scope)
         if limiter is None:
             limiter = _REGISTRY[scope] = InProcessRateLimiter()
         return limiter
+
+
+def use_limiter(limiter: RateLimiter, scope: str = "fathom") -> None:
+    """Make ``limiter`` the process's limiter for ``scope`` (a shared, e.g. Redis-backed, one; or a test's)."""
+    with _REGISTRY_LOCK:
+        _REGISTRY[scope] = limiter
 
 
 def reset_limiters() -> None:

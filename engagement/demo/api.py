@@ -173,6 +173,21 @@ class FathomAPI:
                 reverse=True,
             )
 
+    def remove(self, recording_id: int) -> None:
+        """Delete a meeting, as a user deleting a recording in Fathom (or un-sharing it) does."""
+        with self._lock:
+            self._by_id.pop(recording_id, None)
+            self._meetings = [m for m in self._meetings if m["recording_id"] != recording_id]
+
+    def close_window(self, seconds: float) -> None:
+        """Spend the rate limit's window now, so it reopens ``seconds`` from now (another client used the key)."""
+        if self.rate_limit is None:
+            raise ValueError("this API has no rate limit")
+        limit, window = self.rate_limit
+        with self._lock:
+            self._window_start = self._clock() - window + seconds
+            self._window_used = limit
+
     def __call__(self, request: httpx.Request) -> httpx.Response:
         return self.handle(request)
 

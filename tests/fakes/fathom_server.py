@@ -17,8 +17,9 @@ from __future__ import annotations
 import copy
 import json
 import threading
+import time
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -306,11 +307,12 @@ class FathomServer:
         latency_s: float = 0.0,
         api: FathomAPI | None = None,
         rate_limit: tuple[int, float] | None = FATHOM_RATE_LIMIT,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.api = (
             api
             if api is not None
-            else FathomAPI(meetings, api_key=api_key, base_path=BASE_PATH, rate_limit=rate_limit)
+            else FathomAPI(meetings, api_key=api_key, base_path=BASE_PATH, rate_limit=rate_limit, clock=clock)
         )
         self.endless: str | None = None
         self._endless_pages = 0
