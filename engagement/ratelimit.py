@@ -15,7 +15,9 @@ processes) can slot in::
 ``InProcessRateLimiter`` keeps, per key, the send times of the last window (a sliding window: at
 most ``limit`` sends in any ``window_s``, which also keeps every fixed window of the server's under
 the limit) and a "closed until" time learned from a 429, ``RateLimit-Remaining: 0`` or
-``Retry-After``.
+``Retry-After``. ``limit`` comes from ``RateLimit-Limit``; ``window_s`` is Fathom's documented
+minute until an answer with ``RateLimit-Remaining = limit - 1`` (the first request of a fresh
+window) shows the whole window in its ``RateLimit-Reset``.
 """
 
 from __future__ import annotations
@@ -152,6 +154,9 @@ class InProcessRateLimiter:
             budget = self._budget(key)
             if limit is not None and limit >= 1:
                 budget.limit = int(limit)
+                # The first request of a fresh window is told the whole window: learn its length.
+                if remaining is not None and reset and remaining == limit - 1 and status != 429:
+                    budget.window_s = float(math.ceil(reset))
             closes = status == 429 or (remaining is not None and remaining < 1)
             if not closes:
                 return
