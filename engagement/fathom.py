@@ -248,7 +248,9 @@ def _turns(items: list[_TranscriptItem]) -> tuple[TranscriptTurn, ...]:
     )
 
 
-def include_flags(*, transcript: bool = False, summary: bool = False, action_items: bool = False) -> list[tuple[str, str]]:
+def include_flags(
+    *, transcript: bool = False, summary: bool = False, action_items: bool = False
+) -> list[tuple[str, str]]:
     """The ``include_*`` query parameters for what is wanted (only the true ones are sent)."""
     flags = (("include_transcript", transcript), ("include_summary", summary), ("include_action_items", action_items))
     return [(name, "true") for name, wanted in flags if wanted]
@@ -605,8 +607,9 @@ class FathomClient:
             if attempt == attempts:
                 break
             if kind == "rate_limited":
-                logger.warning("Fathom GET %s: %s; retry %d of %d when the window opens", path, problem, attempt,
-                               self.max_retries)
+                logger.warning(
+                    "Fathom GET %s: %s; retry %d of %d when the window opens", path, problem, attempt, self.max_retries
+                )
                 continue  # the limiter now holds the next attempt until the window opens
             delay = compute_backoff(attempt, self.backoff_base, self.backoff_max)
             logger.warning(

@@ -186,7 +186,9 @@ class MeetingIndex:
                     entry.model_dump_json(),
                 ),
             )
-            db.execute("DELETE FROM index_invitees WHERE workspace = ? AND recording_id = ?", (workspace, m.recording_id))
+            db.execute(
+                "DELETE FROM index_invitees WHERE workspace = ? AND recording_id = ?", (workspace, m.recording_id)
+            )
             rows = {}
             for invitee in m.invitees:
                 email = (invitee.email or "").strip().lower()
@@ -246,8 +248,8 @@ class MeetingIndex:
 
         params = [("calendar_invitees_domains_type", "one_or_more_external")]
         if kind == "incremental" and state.get("after"):
-            after = datetime.fromisoformat(str(state["after"]))
-            params.append(("created_after", after.strftime("%Y-%m-%dT%H:%M:%SZ")))
+            since = datetime.fromisoformat(str(state["after"]))
+            params.append(("created_after", since.strftime("%Y-%m-%dT%H:%M:%SZ")))
         params += include_flags(summary=True, action_items=True)
         pages = 0
         listed = 0
@@ -363,11 +365,11 @@ class MeetingIndex:
 
     def clear(self, workspace: str | None = None) -> int:
         """Forget the index (of one workspace, or all); returns how many meetings went."""
-        where, args = (" WHERE workspace = ?", (workspace,)) if workspace else ("", ())
+        args = (workspace, workspace)  # "workspace = ? OR ? IS NULL": one workspace, or every one
         with self._tx() as db:
-            n = db.execute(f"DELETE FROM index_meetings{where}", args).rowcount
-            db.execute(f"DELETE FROM index_invitees{where}", args)
-            db.execute(f"DELETE FROM index_state{where}", args)
+            n = db.execute("DELETE FROM index_meetings WHERE workspace = ? OR ? IS NULL", args).rowcount
+            db.execute("DELETE FROM index_invitees WHERE workspace = ? OR ? IS NULL", args)
+            db.execute("DELETE FROM index_state WHERE workspace = ? OR ? IS NULL", args)
         return max(n, 0)
 
 

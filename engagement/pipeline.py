@@ -56,8 +56,9 @@ def run(
     since = date.fromisoformat(ctx.options.since) if ctx.options.since else None
     until = date.fromisoformat(ctx.options.until) if ctx.options.until else None
     ctx.report("checking Fathom for new meetings", 0, None, source=source, analyzer=analyzer.name)
-    meetings, no_transcript = fetch(ctx, fathom=fathom, index=index, since=since, until=until, cache=cache,
-                                    fingerprint=analyzer.fingerprint)
+    meetings, no_transcript = fetch(
+        ctx, fathom=fathom, index=index, since=since, until=until, cache=cache, fingerprint=analyzer.fingerprint
+    )
     summary = EngagementSummary(domain=domain, company=company)
     summary.notes.extend(_fetch_notes(ctx, fathom, index, source, no_transcript))
     if not meetings:
@@ -165,8 +166,10 @@ def fetch(
     transcripts, no_transcript = _transcripts(ctx, fathom, need, since, until)
     ctx.stats.meetings_without_transcript = len(no_transcript)
     ctx.stats.fathom_requests = fathom.requests
-    out = [m.model_copy(update={"transcript": transcripts[m.recording_id]}) if m.recording_id in transcripts else m
-           for m in meetings]
+    out = [
+        m.model_copy(update={"transcript": transcripts[m.recording_id]}) if m.recording_id in transcripts else m
+        for m in meetings
+    ]
     return out, no_transcript
 
 

@@ -7,15 +7,18 @@ The UI holds one ``Runtime`` in ``st.cache_resource``; the CLI builds one with a
 from __future__ import annotations
 
 import dataclasses
+import logging
+import threading
 from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 
 from engagement import pipeline
 from engagement.analysis import Analyzer, InsightCache, OfflineAnalyzer, OpenAIAnalyzer
 from engagement.demo import DEMO_ACCOUNTS, DEMO_API_KEY, demo_transport
+from engagement.errors import EngagementError
 from engagement.fathom import FathomClient
 from engagement.jobs import JobBody, JobContext, JobService
 from engagement.meetings_index import IndexStatus, MeetingIndex, SyncResult, open_index
@@ -23,6 +26,8 @@ from engagement.models import EngagementSummary
 from engagement.settings import Settings
 from engagement.store import CACHE_TABLE, SqliteKV, open_store
 
+log = logging.getLogger(__name__)
+_REINDEX_LOCK = threading.Lock()
 COMPANY_NAMES = dict(DEMO_ACCOUNTS)  # the demo accounts' names; real accounts are shown by domain
 DEMO_BASE_URL = "https://fathom.demo.invalid/external/v1"  # never resolved: the transport is in-process
 
@@ -87,11 +92,42 @@ class Runtime:
     jobs: JobService
     index: MeetingIndex
     fathom_transport: httpx.BaseTransport | None = None
+    reindex_error: str | None = None
+    _reindexing: threading.Thread | None = field(default=None, repr=False)
 
     def reindex(self, *, full: bool = True, on_progress: Callable[[int], None] | None = None) -> SyncResult:
-        """Bring the meeting index up to date now; ``full`` lists the whole workspace again (CLI, admin page)."""
+        """Bring the meeting index up to date now; ``full`` lists the whole workspace again (the CLI)."""
         with fathom_client(self.settings, self.fathom_transport) as fathom:
             return self.index.sync(fathom, full=full, on_progress=on_progress)
+
+    def start_reindex(self) -> bool:
+        """Start a full re-index in a background thread (the admin page); False when one is already running.
+
+        Its progress is the index's own (``index_status().pass_meetings``); its failure, if any, is kept in
+        ``reindex_error`` for the page to show.
+        """
+        with _REINDEX_LOCK:
+            if self._reindexing is not None and self._reindexing.is_alive():
+                return False
+            self.reindex_error = None
+
+            def work() -> None:
+                try:
+                    self.reindex(full=True)
+                except EngagementError as exc:
+                    self.reindex_error = str(exc)
+                except Exception as exc:  # noqa: BLE001 - shown on the page; the traceback goes to the log
+                    log.exception("re-index failed")
+                    self.reindex_error = f"The re-index stopped: unexpected error ({type(exc).__name__})."
+
+            self._reindexing = threading.Thread(target=work, name="engagement-reindex", daemon=True)
+            self._reindexing.start()
+            return True
+
+    @property
+    def reindexing(self) -> bool:
+        """Whether a re-index started by :meth:`start_reindex` is still running."""
+        return self._reindexing is not None and self._reindexing.is_alive()
 
     def index_status(self) -> IndexStatus:
         """How many meetings the index holds for the configured key, and how fresh it is."""

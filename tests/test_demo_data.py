@@ -253,7 +253,8 @@ def test_matched_speakers_are_calendar_invitees(name, meeting):
 def test_invitee_speaker_names_agree_with_the_transcript(name, meeting):
     """matched_speaker_display_name is the invitee's transcript display name, or null when they never spoke."""
     spoke = {
-        t["speaker"]["matched_calendar_invitee_email"]: t["speaker"]["display_name"] for t in meeting["transcript"] or []
+        t["speaker"]["matched_calendar_invitee_email"]: t["speaker"]["display_name"]
+        for t in meeting["transcript"] or []
     }
     for inv in meeting["calendar_invitees"]:
         assert inv["matched_speaker_display_name"] == (spoke.get(inv["email"]) if inv["email"] else None)

@@ -46,8 +46,11 @@ CASES = [
             make_meeting(
                 1,
                 at(1),
-                guests=[("Pat Partner", "pat@bridgepoint.com"), ("Pia Partner", "pia@bridgepoint.com"),
-                        ("Kim Target", "kim@acmecorp.com")],
+                guests=[
+                    ("Pat Partner", "pat@bridgepoint.com"),
+                    ("Pia Partner", "pia@bridgepoint.com"),
+                    ("Kim Target", "kim@acmecorp.com"),
+                ],
             ),
             make_meeting(2, at(2), guests=[("Kim Target", "kim@acmecorp.com")]),
         ],
@@ -60,8 +63,13 @@ CASES = [
             make_meeting(
                 3,
                 at(3),
-                guests=[("A", "a@globex.io"), ("B", "b@globex.io"), ("C", "c@globex.io"),
-                        ("Kim Target", "kim@acmecorp.com"), ("Lee Target", "LEE@AcmeCorp.com")],
+                guests=[
+                    ("A", "a@globex.io"),
+                    ("B", "b@globex.io"),
+                    ("C", "c@globex.io"),
+                    ("Kim Target", "kim@acmecorp.com"),
+                    ("Lee Target", "LEE@AcmeCorp.com"),
+                ],
             ),
         ],
         {3},

@@ -38,7 +38,10 @@ def fresh_model_memory(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 @pytest.mark.parametrize(
     ("extra", "param", "code"),
-    [({"temperature": 0}, "temperature", "unsupported_value"), ({"max_tokens": 500}, "max_tokens", "unsupported_parameter")],
+    [
+        ({"temperature": 0}, "temperature", "unsupported_value"),
+        ({"max_tokens": 500}, "max_tokens", "unsupported_parameter"),
+    ],
 )
 def test_the_fake_refuses_sampling_parameters_for_reasoning_models_with_openais_error_body(
     openai_server: FakeOpenAI, extra: dict, param: str, code: str
@@ -156,15 +159,20 @@ def spec_following_workspace() -> list[dict]:
     partner = make_meeting(
         4001,
         _after(account, days=1),
-        guests=[("Pat", "pat@bridgepoint.com"), ("Pia", "pia@bridgepoint.com"), ("John Smith", "john.smith@acmecorp.com")],
+        guests=[
+            ("Pat", "pat@bridgepoint.com"),
+            ("Pia", "pia@bridgepoint.com"),
+            ("John Smith", "john.smith@acmecorp.com"),
+        ],
     )
     other_customer = make_meeting(
         4002,
         _after(account, days=2),
         guests=[("A", "a@globex.io"), ("B", "b@globex.io"), ("C", "c@globex.io"), ("Nia New", "nia.new@acmecorp.com")],
     )
-    silent = make_meeting(4003, _after(account, days=3), guests=[("Maria Garcia", "maria.garcia@acmecorp.com")],
-                          transcript=False)
+    silent = make_meeting(
+        4003, _after(account, days=3), guests=[("Maria Garcia", "maria.garcia@acmecorp.com")], transcript=False
+    )
     return [*account, partner, other_customer, silent, *make_noise()]
 
 

@@ -220,6 +220,7 @@ def meetings_frame(summary: EngagementSummary) -> pd.DataFrame:
             "Customer people": [", ".join(m.customer_people) for m in meetings],
             "Our team": [", ".join(m.internal_people) for m in meetings],
             "Analysed": [m.analysed for m in meetings],
+            "Transcript": [m.no_transcript or "" for m in meetings],
             "Recording": [safe_url(m.share_url or m.url) for m in meetings],
         }
     )
@@ -253,6 +254,9 @@ def render_tables(summary: EngagementSummary) -> None:
                 "Date": st.column_config.DateColumn(format="D MMM YYYY"),
                 "Title": st.column_config.TextColumn(width="large"),
                 "Analysed": st.column_config.CheckboxColumn(help="Whether the meeting's transcript was analysed"),
+                "Transcript": st.column_config.TextColumn(
+                    help="'no transcript': Fathom recorded the meeting but has no transcript; it is counted, not analysed"
+                ),
                 "Recording": st.column_config.LinkColumn(display_text="open in Fathom ↗"),
             },
             key="summary_meetings_table",

@@ -201,7 +201,9 @@ def _schema_errors(content: Any, body: dict[str, Any]) -> list[str]:
 class FakeOpenAI:
     """The fake server; ``with FakeOpenAI() as server:`` starts it on a free port and stops it."""
 
-    def __init__(self, *, api_key: str | None = None, latency_s: float = 0.0, context_tokens: int | None = None) -> None:
+    def __init__(
+        self, *, api_key: str | None = None, latency_s: float = 0.0, context_tokens: int | None = None
+    ) -> None:
         self.api_key = api_key
         self.latency_s = latency_s
         self.context_tokens = context_tokens
