@@ -12,6 +12,7 @@ Tables (in the ``ENGAGEMENT_DB`` file, beside sqlitedict's; plain SQLite on thei
     index_meetings (workspace, recording_id, created_at, started_at, title, generation, meeting JSON)
     index_invitees (workspace, recording_id, domain, email, is_external)   -- one row per invitee e-mail
     index_state    (workspace, state JSON)                                  -- sync progress and freshness
+    index_no_transcript (workspace, recording_id, reason)                   -- Fathom has none (404, null)
 
 ``workspace`` names a key on a server (a hash, never the key), because a key sees only what its
 user recorded or was shared. ``domain`` is the registrable domain of the invitee's e-mail (subdomains
@@ -57,6 +58,9 @@ CREATE TABLE IF NOT EXISTS index_invitees (
     is_external INTEGER NOT NULL, PRIMARY KEY (workspace, recording_id, email));
 CREATE INDEX IF NOT EXISTS index_invitees_domain ON index_invitees (workspace, domain, recording_id);
 CREATE TABLE IF NOT EXISTS index_state (workspace TEXT PRIMARY KEY, state TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS index_no_transcript (
+    workspace TEXT NOT NULL, recording_id INTEGER NOT NULL, reason TEXT NOT NULL,
+    PRIMARY KEY (workspace, recording_id));
 """
 
 
@@ -281,6 +285,8 @@ class MeetingIndex:
                     (workspace, workspace),
                 )
                 state["full_synced_at"] = now
+                # A full re-index asks again about every transcript Fathom said it did not have.
+                db.execute("DELETE FROM index_no_transcript WHERE workspace = ?", (workspace,))
             state.update({"pass": None, "cursor": None, "synced_at": now, "after": None})
             self._put_state(db, workspace, state)
         return SyncResult(kind=kind, pages=pages, listed=listed, deleted=max(deleted, 0))
@@ -363,6 +369,31 @@ class MeetingIndex:
         sql += " GROUP BY i.domain ORDER BY 2 DESC, 1"
         return [DomainActivity(*row) for row in self._select(sql, tuple(args))]
 
+    def remember_no_transcript(self, workspace: str, reasons: dict[int, str]) -> None:
+        """Record recordings Fathom has no transcript for, so a re-run does not ask again (until a full re-index)."""
+        if not reasons:
+            return
+        with self._tx() as db:
+            db.executemany(
+                "REPLACE INTO index_no_transcript VALUES (?, ?, ?)",
+                [(workspace, rid, reason) for rid, reason in reasons.items()],
+            )
+
+    def without_transcript(self, workspace: str, recording_ids: list[int]) -> dict[int, str]:
+        """Which of ``recording_ids`` Fathom said it has no transcript for, with the reason."""
+        out: dict[int, str] = {}
+        for start in range(0, len(recording_ids), 500):
+            chunk = recording_ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self._select(
+                "SELECT recording_id, reason FROM index_no_transcript WHERE workspace = ? AND recording_id IN ("  # noqa: S608 - only "?" marks
+                + marks
+                + ")",
+                (workspace, *chunk),
+            )
+            out.update({int(rid): str(reason) for rid, reason in rows})
+        return out
+
     def clear(self, workspace: str | None = None) -> int:
         """Forget the index (of one workspace, or all); returns how many meetings went."""
         args = (workspace, workspace)  # "workspace = ? OR ? IS NULL": one workspace, or every one
@@ -370,6 +401,7 @@ class MeetingIndex:
             n = db.execute("DELETE FROM index_meetings WHERE workspace = ? OR ? IS NULL", args).rowcount
             db.execute("DELETE FROM index_invitees WHERE workspace = ? OR ? IS NULL", args)
             db.execute("DELETE FROM index_state WHERE workspace = ? OR ? IS NULL", args)
+            db.execute("DELETE FROM index_no_transcript WHERE workspace = ? OR ? IS NULL", args)
         return max(n, 0)
 
 

@@ -162,8 +162,12 @@ def fetch(
     ctx.stats.meetings = len(meetings)
     ctx.stats.fathom_requests = fathom.requests
     ctx.report(f"meetings found: {len(meetings)}", len(meetings), None)
-    need = [m for m in meetings if cache.get(m, fingerprint) is None]
+    known = index.without_transcript(fathom.workspace, [m.recording_id for m in meetings])
+    need = [m for m in meetings if m.recording_id not in known and cache.get(m, fingerprint) is None]
     transcripts, no_transcript = _transcripts(ctx, fathom, need, since, until)
+    # Fathom's "no transcript" (404, null) is remembered; a 403 or an unreadable one is asked again next time.
+    index.remember_no_transcript(fathom.workspace, {k: v for k, v in no_transcript.items() if v == NO_TRANSCRIPT})
+    no_transcript = {**known, **no_transcript}
     ctx.stats.meetings_without_transcript = len(no_transcript)
     ctx.stats.fathom_requests = fathom.requests
     out = [

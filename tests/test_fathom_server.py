@@ -393,3 +393,59 @@ def test_demo_data_is_served_as_the_spec_says() -> None:
                 break
             params["cursor"] = body["next_cursor"]
     assert pages >= len(DEMO_ACCOUNTS)
+
+
+# ---------------------------------------------------------------- bounded listings
+
+
+def test_an_endless_cursor_of_repeated_pages_stops_naming_the_cause(
+    fathom_server: FathomServer, client_of: Client
+) -> None:
+    """A Fathom that hands out a new cursor forever with the same meetings stops after 5 pages with nothing new."""
+    client, _ = client_of(fathom_server)
+    fathom_server.endless = "repeat"
+    with pytest.raises(FathomPayloadError, match=r"nothing new \(5 in a row after 10 meetings\)"):
+        client.list_meetings("acmecorp.com")
+    assert client.requests == 6
+
+
+def test_an_endless_cursor_of_new_meetings_stops_at_what_a_workspace_holds(tmp_path: Any) -> None:
+    """New meetings on every page forever: the listing stops at FATHOM_MAX_MEETINGS, naming the setting, and the
+    index holds no more than was read (never a page of transcripts beyond it)."""
+    from engagement.meetings_index import MeetingIndex
+
+    with FathomServer(make_account(count=3), rate_limit=None) as server:
+        server.endless = "new"
+        settings = Settings(fathom_api_key=FAKE_API_KEY, fathom_base_url=server.base_url, fathom_max_meetings=50)
+        index = MeetingIndex(tmp_path / "i.sqlite")
+        with FathomClient.from_settings(settings) as client:
+            with pytest.raises(FathomPayloadError, match=r"more than FATHOM_MAX_MEETINGS \(50\)") as info:
+                index.sync(client)
+            held = index.status(client.workspace).meetings
+    assert "after 5 pages and 50 meetings" in str(info.value)
+    assert len(server.request_log) == 5 and held == 50
+
+
+def test_a_100000_deep_json_body_is_a_malformed_response(fathom_server: FathomServer, client_of: Client) -> None:
+    """JSON nested 100,000 levels deep is "Fathom sent a malformed response", not a RecursionError."""
+    client, _ = client_of(fathom_server)
+    fathom_server.nested_next(100_000)
+    with pytest.raises(FathomPayloadError, match="Fathom sent a malformed response"):
+        client.list_meetings("acmecorp.com")
+
+
+def test_unknown_fields_and_sparse_action_items_never_fail_a_listing(client_of: Client) -> None:
+    """Fields the spec does not list, anywhere, and action items without assignee or playback URL are read fine."""
+    m = make_meeting(1, datetime(2025, 1, 6, tzinfo=UTC))
+    m["brand_new_field"] = {"nested": [1, 2, 3]}
+    m["calendar_invitees"][2]["crm_contact_id"] = "003X"
+    m["recorded_by"].pop("team")
+    m["calendar_invitees"][0].pop("email_domain")
+    m["action_items"][0].pop("assignee")
+    m["action_items"][0].pop("recording_playback_url")
+    m["action_items"][0]["assignee_v2"] = {"id": 7}
+    with FathomServer([m]) as server:
+        client, _ = client_of(server)
+        (found,) = client.list_meetings("acmecorp.com", include_action_items=True)
+    assert found.recording_id == 1 and client.skipped_count == 0
+    assert found.action_items and found.action_items[0].assignee is None
