@@ -185,10 +185,10 @@ MEETINGS_SHOWN = (
     "date",
     "title",
     "minutes",
+    "transcript",
     "customer_people",
     "internal_people",
     "analysed",
-    "transcript",
     "recording",
 )
 DATE_COLUMNS = frozenset({"date", "first_seen", "last_seen"})
@@ -247,7 +247,7 @@ def render_tables(summary: EngagementSummary) -> None:
                 "Title": st.column_config.TextColumn(width="large"),
                 "Analysed": st.column_config.CheckboxColumn(help="Whether the meeting's transcript was analysed"),
                 "Transcript": st.column_config.TextColumn(
-                    help="'no transcript': Fathom recorded the meeting but has no transcript; it is counted, not analysed"
+                    help="'no transcript': Fathom recorded the meeting but has no transcript; it is counted, not analysed",
                 ),
                 "Recording": st.column_config.LinkColumn(display_text="open in Fathom ↗"),
             },
