@@ -321,3 +321,32 @@ def test_the_demo_api_files_each_meeting_under_one_company() -> None:
     assert associated_company(make_meeting(4, T0, guests=[])) is None
     api = FathomAPI([m, tie, personal])
     assert api.meetings  # the API accepts them
+
+
+def test_a_job_waiting_for_another_jobs_indexing_keeps_showing_its_progress(tmp_path: Path) -> None:
+    """Two jobs start on a workspace not yet indexed: the one that waits for the other's sync reports
+    "indexing Fathom: N meetings" meanwhile (its progress display and heartbeat go on), then completes."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    workspace = make_account("acmecorp.com", count=21) + make_account("globex.io", count=3, first_id=3000)
+    stages: dict[str, list[str]] = {"acmecorp.com": [], "globex.io": []}
+    with FathomServer(workspace, latency_s=0.5, rate_limit=None) as server:  # 3 index pages: 1.5 s
+        settings = settings_for(server, tmp_path, ENGAGEMENT_WORKERS="2")
+        pool = ThreadPoolExecutor(max_workers=2)
+        runtime = create_runtime(settings, store=SqliteKV(settings.engagement_db), executor=pool)
+        original = runtime.jobs._write
+
+        def spy(record: JobRecord, check_exists: bool = True) -> None:
+            stages[record.domain].append(record.stage)
+            original(record, check_exists)
+
+        runtime.jobs._write = spy  # type: ignore[method-assign]
+        runs = [(d, runtime.jobs.start(d)) for d in ("acmecorp.com", "globex.io")]
+        pool.shutdown(wait=True)
+        records = [runtime.jobs.get(d, r) for d, r in runs]
+        listings = [q for _, path, q in server.request_log if path.endswith("/meetings") and "cursor" not in q]
+    assert [r.status for r in records] == [JobStatus.COMPLETE, JobStatus.COMPLETE]
+    for domain in stages:
+        assert any(s.startswith("indexing Fathom: ") for s in stages[domain]), (domain, stages[domain])
+    full = [q for q in listings if "created_after" not in q and "calendar_invitees_domains[]" not in q]
+    assert len(full) == 1  # one first listing of the workspace, not one per job
