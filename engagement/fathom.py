@@ -162,10 +162,6 @@ class _TranscriptResponse(_Spec):
     transcript: list[_TranscriptItem]
 
 
-class _SummaryResponse(_Spec):
-    summary: _MeetingSummary
-
-
 _M = TypeVar("_M", bound=BaseModel)
 
 
@@ -286,17 +282,15 @@ class FathomClient:
 
     Attributes:
         requests: HTTP requests actually sent by this client, every retry included (thread-safe).
-        last_list_pages: page requests the last :meth:`list_meetings` took (retries not counted).
         max_retries: retries of one request after 429, 5xx, a time-out or a connection error.
         max_wait_s: the longest one request waits for the rate limit before the client gives up.
         max_meetings: the most meetings one listing reads before it stops (what a workspace can hold).
         skipped: reasons for listing items that could not be read, across this client's listings.
         on_wait: called with the seconds left while the client waits for the rate limit (the job's stage).
 
-    The client owns ``http`` and closes it in :meth:`close`. It is safe to share between threads;
-    ``last_list_pages`` is then the figure of whichever listing finished last. Without a ``limiter``
-    it keeps a private one; with an injected ``sleep`` (tests) that private limiter's clock moves
-    only by what was slept, so a test never really waits.
+    The client owns ``http`` and closes it in :meth:`close`. It is safe to share between threads.
+    Without a ``limiter`` it keeps a private one; with an injected ``sleep`` (tests) that private
+    limiter's clock moves only by what was slept, so a test never really waits.
     """
 
     def __init__(
@@ -330,7 +324,6 @@ class FathomClient:
         self._budget = key_id(self._api_key, self._base_url)
         self._lock = threading.Lock()
         self._requests = 0
-        self.last_list_pages = 0
         self.skipped: list[str] = []
         self.skipped_count = 0
         self.on_wait: Callable[[float], None] | None = None
@@ -509,7 +502,6 @@ class FathomClient:
                 kept = keep(meeting) if keep is not None else meeting
                 if kept is not None:
                     meetings.append(kept)
-            self.last_list_pages = page.number
             if on_page is not None:
                 on_page(page.number, len(meetings))
         return meetings
@@ -520,13 +512,6 @@ class FathomClient:
         response = self._send(path, [], not_found=self._no_transcript(recording_id))
         body = _parse(_TranscriptResponse, self._json(response, path), "a transcript", f"recording {recording_id}")
         return _turns(body.transcript)
-
-    def get_summary(self, recording_id: int) -> str | None:
-        """Fathom's own summary of one recording, as Markdown (``None`` when it has none)."""
-        path = f"/recordings/{int(recording_id)}/summary"
-        response = self._send(path, [], not_found=self._no_recording(recording_id))
-        body = _parse(_SummaryResponse, self._json(response, path), "a summary", f"recording {recording_id}")
-        return body.summary.markdown_formatted
 
     # ------------------------------------------------------------ the one place that sends and waits
 
@@ -678,6 +663,3 @@ class FathomClient:
             f"Fathom has no transcript of recording {recording_id} (too short, no speech, or processing failed), "
             "or this API key cannot see it."
         )
-
-    def _no_recording(self, recording_id: int) -> str:
-        return f"Fathom has no recording {recording_id}, or this API key cannot see it."
