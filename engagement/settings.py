@@ -153,7 +153,9 @@ class Settings:
         if self.source == "demo":
             notes.append(
                 "Demo data: meetings come from the bundled demo accounts (acmecorp.com, "
-                "brightwater.co.uk, globex.io). Set FATHOM_API_KEY to use your Fathom meetings."
+                "brightwater.co.uk, globex.io). Set FATHOM_API_KEY to use your Fathom meetings: a key sees only the "
+                "meetings its user recorded or that were shared with them, so use an admin's key whose view covers all "
+                "teams."
             )
         if self.analyzer == "offline":
             notes.append(
