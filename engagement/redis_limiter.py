@@ -15,7 +15,6 @@ of no use. ``key`` is already a hash of the API key (``ratelimit.key_id``): no s
 
 from __future__ import annotations
 
-import math
 import threading
 import uuid
 from collections.abc import Mapping
@@ -23,7 +22,8 @@ from collections.abc import Mapping
 import redis
 
 from engagement.errors import StoreError
-from engagement.fathom import parse_retry_after
+from engagement.ratelimit import _number as header_number  # the header rules live with the in-process limiter
+from engagement.ratelimit import reset_seconds
 from engagement.redis_store import raw_connection
 from engagement.settings import redact_url
 
@@ -74,17 +74,6 @@ return 1
 )
 
 
-def _number(headers: Mapping[str, str], name: str) -> float | None:
-    raw = headers.get(name)
-    if raw is None:
-        return None
-    try:
-        value = float(str(raw).split(",")[0].strip())
-    except ValueError:
-        return None
-    return value if math.isfinite(value) and value >= 0 else None
-
-
 class RedisRateLimiter:
     """A ``RateLimiter`` whose budgets live in Redis: shared by every process that names the same Redis.
 
@@ -129,13 +118,11 @@ class RedisRateLimiter:
 
     def observe(self, key: str, status: int, headers: Mapping[str, str], fallback_s: float | None = None) -> None:
         """Learn from one answer: the announced limit; a 429 or ``RateLimit-Remaining: 0`` closes the window."""
-        announced = _number(headers, "RateLimit-Limit")
-        remaining = _number(headers, "RateLimit-Remaining")
+        announced = header_number(headers, "RateLimit-Limit")
+        remaining = header_number(headers, "RateLimit-Remaining")
         wait: float | None = None
         if status == 429 or (remaining is not None and remaining < 1):
-            reset = parse_retry_after(headers.get("Retry-After"))
-            if reset is None:
-                reset = _number(headers, "RateLimit-Reset")
+            reset = reset_seconds(headers)
             wait = reset if reset is not None else fallback_s
         if announced is None and wait is None:
             return
