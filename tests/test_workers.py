@@ -55,6 +55,7 @@ def env(redis_url: str, fathom: FathomServer, tmp_path: Path) -> dict[str, str]:
         ENGAGEMENT_HEARTBEAT_S="0.2",
         ENGAGEMENT_STALE_AFTER_S="3",
         PYTHONPATH=str(ROOT),
+        PYTHONUNBUFFERED="1",  # the workers' logs are read while they run
     )
     return out
 
