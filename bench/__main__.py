@@ -103,12 +103,23 @@ EXTRA = """
 - **Polling** — a Streamlit server with one open summary page polling a running job every 2 s:
   server CPU seconds per poll, and the server's resident memory over the run.
 - **Workers** — the several-machines shape on one machine: a throw-away `redis-server`, 40 jobs of
-  12-meeting accounts (two Fathom list pages each, 150 ms a request; map and reduce calls on the
-  fake OpenAI server, 0.5 s a call, 4 at once) run by 1 and then 4 `python -m engagement worker`
-  processes. The floor of the 4-worker run is the larger of the work spread over the workers and
-  Fathom's limit (60 calls a minute per key, shared through Redis: 80 list requests cannot end
-  before the 61st may go, a minute after the first). Fathom 429s count what the limit let through.
-  While the 4 workers run, two app processes poll the last job every 0.1 s (`JobService.get`).
+  12-meeting accounts in a 480-meeting workspace (Fathom answers in 150 ms; map and reduce calls
+  on the fake OpenAI server, 0.5 s a call, 4 at once) run by 1 and then 4 `python -m engagement
+  worker` processes, each run from an empty Redis and a fresh meeting index. A run's floor is the
+  larger of the model and transcript waiting spread over the workers and Fathom's limit (60 calls a
+  minute per key, shared through Redis: the n-th request cannot go before ⌊(n-1)/60⌋ minutes after
+  the first). Fathom 429s count what got past the limiter. While the 4 workers run, two app
+  processes poll the last job every 0.1 s (`JobService.get`). The Redis admin lines are the Admin
+  group's reads with the jobs in `RedisKV`.
+- **What the Workers figures say** (measured with the machine's load average at 12–14, other
+  engineers' suites running): both runs sit at the Fathom floor (1.17× and 1.09× of it, no 429),
+  so the shared limit holds across processes — but 4 workers were *slower* (0.72×) because they
+  sent 407 Fathom requests against 284: each worker process syncs the workspace meeting index
+  itself (the index is a SQLite file with a per-process sync lock). A sync lock in Redis, or the
+  index in Redis, would bring the 4-worker run back to the 1-worker request count, and the floor to
+  model waiting ÷ 4 for accounts whose index is warm. The Redis admin reads missed their goals under
+  that load (`count_by` decodes every index row in Lua; idle runs of the same reads took about a
+  fifth of the time during development).
 """
 
 
