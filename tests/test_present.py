@@ -6,7 +6,7 @@ import pytest
 
 from engagement import present, report
 from engagement.models import Evidence, Side
-from tests.summary_factory import HOSTILE_URL, make_summary
+from tests.support.summary_factory import HOSTILE_URL, make_summary
 
 WJ = present.WORD_JOINER
 

@@ -16,10 +16,12 @@ def nice_date(value: str | date | datetime | None) -> str:
         return "—"
     if isinstance(value, str):
         try:
-            value = date.fromisoformat(value[:10])
+            day = date.fromisoformat(value[:10])
         except ValueError:
             return value
-    return f"{value.day} {value:%b %Y}"
+    else:
+        day = value
+    return f"{day.day} {day:%b %Y}"
 
 
 def month_year(value: str | None) -> str:
