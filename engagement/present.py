@@ -44,9 +44,15 @@ __all__ = [
 TEXT_MAX = 2000  # characters of any one shown string; a longer one ends in "…" (the JSON keeps it whole)
 
 
+# Control characters (a terminal's escape sequences among them) and the bidirectional overrides that
+# make text read other than it is stored.
+_INVISIBLE = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
 def one_line(text: object, limit: int = TEXT_MAX) -> str:
-    """Data text as one line of at most ``limit`` characters: whitespace collapsed, the rest cut to "…"."""
-    plain = " ".join(str(text if text is not None else "").split())
+    """Data text as one line of at most ``limit`` characters: whitespace collapsed, control characters
+    dropped, the rest cut to "…"."""
+    plain = " ".join(_INVISIBLE.sub("", str(text if text is not None else "")).split())
     if len(plain) > limit:
         plain = plain[: limit - 1].rstrip() + "…"
     return plain

@@ -41,6 +41,11 @@ def test_one_line_caps_every_shown_string() -> None:
     assert len(present.md("<" * (present.TEXT_MAX * 2))) <= present.TEXT_MAX * len("&lt;")
 
 
+def test_one_line_drops_control_characters() -> None:
+    """A terminal escape sequence or a right-to-left override from data never reaches a screen or a file."""
+    assert present.one_line("red\x1b[31m alert\x07 \u202egnp.exe") == "red[31m alert gnp.exe"
+
+
 def test_plural_counts_one_and_many() -> None:
     """``1 meeting``, ``2 meetings``, and an irregular plural when given."""
     assert present.plural(1, "meeting") == "1 meeting"
