@@ -21,6 +21,7 @@ __all__ = [
     "SECTIONS",
     "SIDE_LABELS",
     "TEXT_MAX",
+    "WORD_JOINER",
     "Citation",
     "Column",
     "MeetingRow",
