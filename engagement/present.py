@@ -233,14 +233,14 @@ class MeetingRow:
 
 
 def people_rows(summary: EngagementSummary) -> list[PersonRow]:
-    """One row a person, most meetings first."""
+    """One row a person, most meetings first; every text one bounded line."""
     people = sorted(summary.people, key=lambda p: (-p.count, one_line(p.name).casefold()))
     return [
         PersonRow(
-            name=p.name,
-            email=p.email or "",
+            name=one_line(p.name),
+            email=one_line(p.email),
             side=SIDE_LABELS[p.side],
-            role=p.role,
+            role=one_line(p.role),
             meetings=p.count,
             invited=p.invited,
             spoke_in=p.spoke_in,
@@ -252,17 +252,17 @@ def people_rows(summary: EngagementSummary) -> list[PersonRow]:
 
 
 def meeting_rows(summary: EngagementSummary) -> list[MeetingRow]:
-    """One row a meeting, oldest first."""
+    """One row a meeting, oldest first; every text one bounded line."""
     meetings = sorted(summary.meetings, key=lambda m: m.started_at or m.date)
     return [
         MeetingRow(
             recording_id=m.recording_id,
             date=m.date,
             started_at=m.started_at,
-            title=m.title,
+            title=one_line(m.title),
             minutes=m.duration_min,
-            customer_people=tuple(m.customer_people),
-            internal_people=tuple(m.internal_people),
+            customer_people=tuple(one_line(name) for name in m.customer_people),
+            internal_people=tuple(one_line(name) for name in m.internal_people),
             analysed=m.analysed,
             recording=safe_url(m.share_url or m.url),
         )

@@ -71,3 +71,16 @@ def test_every_renderer_uses_the_page_side_labels() -> None:
         assert f",{present.SIDE_LABELS[side]}," in csv_text
     assert ",internal," not in csv_text and ",customer," not in csv_text
     assert {row.side for row in present.people_rows(summary)} == {present.SIDE_LABELS[s] for s in sides}
+
+
+def test_table_rows_cap_every_text() -> None:
+    """A name or title of any length is one line of at most TEXT_MAX characters in every table."""
+    summary = make_summary(people=2, meetings=2)
+    summary.people[0].name = "n" * (present.TEXT_MAX * 3)
+    summary.meetings[0].title = "line one\nline two " + "t" * (present.TEXT_MAX * 3)
+    longest = max(len(row.name) for row in present.people_rows(summary))
+    title = next(row.title for row in present.meeting_rows(summary) if row.title.startswith("line one"))
+    assert longest == present.TEXT_MAX and len(title) == present.TEXT_MAX and "\n" not in title
+    assert all(
+        len(cell) <= present.TEXT_MAX for line in report.people_csv(summary).splitlines() for cell in line.split(",")
+    )
