@@ -13,7 +13,7 @@ from typing import Any
 import streamlit as st
 
 from engagement.demo import DEMO_ACCOUNTS
-from engagement.domains import display_domain, normalize_domain
+from engagement.domains import company_domain, display_domain, normalize_domain
 from engagement.errors import EngagementError, InvalidDomainError, JobNotFoundError
 from engagement.models import JobOptions, JobRecord, JobStatus, utcnow
 from ui.banner import show_notices
@@ -85,7 +85,7 @@ def request_summary(text: str, dates: Any, *, offer: bool = True) -> None:
     """Check the website; offer a fresh completed summary if there is one; else start a job."""
     st.session_state.pop("summary_offer", None)
     try:
-        domain = normalize_domain(text)
+        domain = company_domain(text)
     except InvalidDomainError as exc:
         st.session_state["summary_error"] = str(exc)
         return
