@@ -25,7 +25,7 @@ from concurrent.futures import Executor, Future
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from engagement.errors import (
     EngagementError,
@@ -73,6 +73,7 @@ class JobRow(BaseModel):
     source: str = ""
     analyzer: str = ""
     error: str | None = None
+    options: JobOptions = Field(default_factory=JobOptions)  # the dates asked for, shown beside the run
 
     @classmethod
     def of(cls, rec: JobRecord) -> JobRow:
@@ -89,6 +90,7 @@ class JobRow(BaseModel):
             source=rec.source,
             analyzer=rec.analyzer,
             error=rec.error,
+            options=rec.options,
         )
 
 

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from engagement.domains import company_domain, display_domain, domain_variants, email_at_domain, normalize_domain, registrable_domain
+from engagement.domains import (
+    company_domain,
+    display_domain,
+    domain_variants,
+    email_at_domain,
+    normalize_domain,
+    registrable_domain,
+)
 from engagement.errors import InvalidDomainError
 
 ACCEPTED = [

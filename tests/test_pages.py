@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from engagement.domains import normalize_domain
+from engagement.domains import company_domain
 from engagement.errors import InvalidDomainError
 from engagement.jobs import JobRow, index_key
 from engagement.models import JobRecord, JobStatus, utcnow
@@ -116,14 +116,23 @@ def test_the_app_says_it_is_open_and_shows_the_demo_banner() -> None:
     assert any("Open access" in c.value for c in at.sidebar.get("caption"))
 
 
-def test_invalid_input_shows_the_message_and_starts_nothing() -> None:
-    """A website that is not one shows the normaliser's message under the field, and no job is stored."""
+def unescaped(markdown: str) -> str:
+    """Markdown as the reader sees it: backslash escapes and code ticks removed."""
+    return re.sub(r"\\(.)", r"\1", markdown).replace("`", "")
+
+
+@pytest.mark.parametrize("typed", ["not a website", "acmecorp", "gmail.com", "jane@outlook.com"])
+def test_invalid_input_shows_the_message_and_starts_nothing(typed: str) -> None:
+    """Not a website, no ending, a personal mailbox: the message under the field, the example as code, no job stored."""
     at = app().run()
-    at.text_input(key="summary_website").set_value("not a website")
+    at.text_input(key="summary_website").set_value(typed)
     at.button(key=GENERATE).click().run()
     with pytest.raises(InvalidDomainError) as expected:
-        normalize_domain("not a website")
-    assert [e.value for e in at.error] == [str(expected.value)]
+        company_domain(typed)
+    [shown] = [e.value for e in at.error]
+    assert unescaped(shown) == str(expected.value)
+    if "https://www.acmecorp.com" in str(expected.value):
+        assert "`https://www.acmecorp.com`" in shown  # code, not a live link to the real site
     assert runtime().jobs.count() == 0
     assert "run_id" not in at.query_params
 
@@ -185,10 +194,32 @@ def test_a_failed_job_shows_its_message_and_try_again_starts_a_new_one() -> None
     """An error record shows its message; "Try again" starts a fresh run and points the URL at it."""
     record = seeded(JobStatus.ERROR, domain="acmecorp.com")
     at = app(domain=record.domain, run_id=record.run_id).run()
-    assert at.error[0].value == record.error
+    assert unescaped(at.error[0].value) == record.error
     at.button(key="summary_try_again").click().run()
     assert at.query_params["run_id"] != record.run_id
     assert runtime().jobs.count(domain="acmecorp.com") == 2
+
+
+def test_a_failure_speaks_to_the_rep_and_keeps_the_settings_for_the_admin() -> None:
+    """An unreachable Fathom: the rep reads what happened; the setting to check is folded under "Details for the admin"."""
+    import httpx
+
+    from engagement.errors import FathomUnavailableError
+    from engagement.fathom import FathomClient
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    http = httpx.Client(transport=httpx.MockTransport(refuse))
+    client = FathomClient(http, api_key="k", base_url="http://127.0.0.1:9/external/v1", max_retries=0)
+    with pytest.raises(FathomUnavailableError) as failed:
+        client.list_meetings("acmecorp.com")
+    record = seeded(JobStatus.ERROR, domain="acmecorp.com", error=str(failed.value))
+    at = app(domain=record.domain, run_id=record.run_id).run()
+    [said] = [unescaped(e.value) for e in at.error]
+    assert "Fathom" in said and "FATHOM_BASE_URL" not in said and "127.0.0.1" not in said
+    [details] = [e for e in at.expander if e.label == "Details for the admin"]
+    assert "FATHOM_BASE_URL" in unescaped(details.markdown[0].value)
 
 
 def test_a_fresh_summary_is_offered_before_starting_another() -> None:
@@ -213,7 +244,7 @@ def test_recent_runs_of_the_domain_are_one_click_away() -> None:
     assert any("3 hours ago" in label and "error" in label for label in labels), labels
     at.sidebar.button(key=f"summary_recent_{older.run_id}").click().run()
     assert at.query_params["run_id"] == older.run_id
-    assert at.error[0].value == older.error
+    assert unescaped(at.error[0].value) == older.error
 
 
 def test_meeting_and_model_text_is_shown_as_text_not_html() -> None:
