@@ -14,7 +14,7 @@ import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 
 from engagement.settings import Settings
-from ui.gate import require_admin, require_sign_in, show_access_note, sign_out_button
+from ui.gate import remember_sign_in, require_admin, require_sign_in, show_access_note, sign_out_button
 from ui.presentation import presentation_toggle
 
 TITLE = "Engagement Summary"
@@ -63,6 +63,7 @@ def page_frame(settings: Settings, presenting: bool, *, admin: bool = False) -> 
         require_admin(settings)
     else:
         require_sign_in(settings)
+    remember_sign_in()  # a reload or a shared link in this browser stays signed in
     if presenting:
         return
     presentation_toggle(presenting)
