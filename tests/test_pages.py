@@ -280,36 +280,50 @@ def test_the_admin_page_lists_deletes_and_purges() -> None:
     assert {m.label: m.value for m in at.metric} == {"Jobs": "6", "Processing": "0", "Complete": "4", "Failed": "2"}
     table = at.dataframe[0].value
     assert list(table["Domain"])[:3] == ["acmecorp.com", "globex.io", "globex.io"]
-    assert list(table.columns[:8]) == [
+    assert list(table.columns) == [
         "Domain",
         "Status",
-        "Stage",
+        "Dates",
         "Created",
         "Duration (s)",
         "Meetings",
         "Analyser",
         "Source",
+        "Summary",
+        "Error",
     ]
+    assert list(table["Meetings"])[1] == "–"  # a failed job reached no count: a dash, not "None"
+    assert list(table["Summary"])[0] == f"./?domain=acmecorp.com&run_id={newest.run_id}"
 
-    # select the newest row and delete it
-    at.session_state[at.dataframe[0].key] = {"selection": {"rows": [0], "columns": [], "cells": []}}
+    # select the newest row: it is shown in full; delete asks first, with the count
+    at.session_state[at.dataframe[0].key] = {"selection": {"rows": [0, 1], "columns": [], "cells": []}}
     at.run()
+    assert any(failed[0].error in unescaped(e.value) for e in at.error)  # the whole error, under the table
     at.button(key="admin_delete").click().run()
-    assert jobs.count() == 5
-    assert newest.run_id not in {row.run_id for row in jobs.list()}
-    assert "Deleted 1 job" in at.success[0].value
+    assert "2 selected jobs will be deleted" in at.warning[0].value
+    assert jobs.count() == 6, "nothing may go before the confirmation"
+    at.button(key="admin_confirm_yes").click().run()
+    assert jobs.count() == 4
+    assert not {newest.run_id, failed[0].run_id} & {row.run_id for row in jobs.list()}
+    assert "Deleted 2 jobs" in at.success[0].value
 
-    # purge older than 7 days: asks first, with the count, then removes exactly those
+    # purge older than 7 days: asks first with the count; changing the number changes what it removes
     at.button(key="admin_purge_old").click().run()
     assert "3 finished jobs older than 7 days will be removed" in at.warning[0].value
-    assert jobs.count() == 5, "nothing may go before the confirmation"
+    at.number_input(key="admin_purge_days").set_value(31).run()
+    assert "2 finished jobs older than 31 days will be removed" in at.warning[0].value
+    assert jobs.count() == 4, "nothing may go before the confirmation"
     at.button(key="admin_confirm_yes").click().run()
-    assert {row.run_id for row in jobs.list()} == {r.run_id for r in failed}
+    assert jobs.count() == 2
+    at.number_input(key="admin_purge_days").set_value(7).run()
+    at.button(key="admin_purge_old").click().run()
+    at.button(key="admin_confirm_yes").click().run()
+    assert {row.run_id for row in jobs.list()} == {failed[1].run_id}
     assert not {r.run_id for r in old} & {row.run_id for row in jobs.list()}
 
     # purge failed
     at.button(key="admin_purge_failed").click().run()
-    assert "2 finished jobs that failed will be removed" in at.warning[0].value
+    assert "1 finished job that failed will be removed" in at.warning[0].value
     at.button(key="admin_confirm_yes").click().run()
     assert jobs.count() == 0
     assert "No jobs yet." in at.info[0].value
