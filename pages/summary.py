@@ -359,8 +359,8 @@ def job_view(record: JobRecord | None) -> None:
         render_heading(record, presenting, settings.source)
         young = utcnow() - record.created_at < FAST_FOR
         st.session_state["summary_poll"] = "fast" if young else "slow"
-        (poll_fast if young else poll_slow)(record.domain, record.run_id)
         st.session_state["summary_facts_for"] = record.run_id if record.summary is not None else None
+        (poll_fast if young else poll_slow)(record.domain, record.run_id)  # its first call runs inline
         render_facts(record, presenting)
     elif record.status is JobStatus.ERROR:
         failure_view(record)

@@ -6,7 +6,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -461,3 +461,48 @@ def test_presentation_mode_renders_a_clean_summary() -> None:
     at.button(key="present_exit").click().run()
     assert "present" not in at.query_params
     assert at.sidebar.get("toggle")
+
+
+def test_a_running_job_shows_its_facts_with_the_analysis_sections_waiting() -> None:
+    """A processing record with facts: metrics, charts and tables now, each insight section says how far the analysis is."""
+    facts = make_summary().model_copy(update={"themes": [], "goals": [], "goals_detail": []})
+    record = seeded(
+        JobStatus.PROCESSING, summary=facts, stage="analysed 3/12 meetings", progress={"done": 3, "total": 12}
+    )
+    at = app(domain=record.domain, run_id=record.run_id).run()
+    assert not at.exception
+    assert at.header[0].value.startswith("Acme ·")  # the heading the finished summary will have
+    assert {m.label: m.value for m in at.metric}["Meetings"] == str(facts.meetings_count)
+    assert len(at.get("plotly_chart")) == 2  # months and people; themes wait for the analysis
+    waiting = [c.value for c in at.caption if "Analysing meetings: 3 of 12 done" in unescaped(c.value)]
+    assert len(waiting) == 5  # the themes' place and the four insight sections
+    assert len(at.dataframe) == 2
+
+
+def test_a_filtered_run_says_so_and_refills_the_dates_from_its_link() -> None:
+    """A run for 1 Jun – 31 Aug reopened from its link: the range in the heading, the caption, the form and the metrics."""
+    record = seeded(domain="acme.com", options={"since": "2026-06-01", "until": "2026-08-31"})
+    at = app(domain=record.domain, run_id=record.run_id).run()
+    assert "1 Jun 2026 – 31 Aug 2026" in at.header[0].value
+    assert any("only meetings between 1 Jun 2026 and 31 Aug 2026" in c.value for c in at.caption)
+    assert at.date_input(key="summary_dates").value == (date(2026, 6, 1), date(2026, 8, 31))
+    assert at.text_input(key="summary_website").value == "acme.com"
+    assert "Days since last in range" in [m.label for m in at.metric]
+    assert any("1 Jun 2026 – 31 Aug 2026" in b.label for b in at.sidebar.button)
+
+
+def test_the_job_on_show_and_the_typed_website_survive_a_visit_to_admin() -> None:
+    """Summary → Admin → Summary through the navigation (which drops the URL's parameters) keeps job and field."""
+    record = seeded(domain="acme.com")
+    at = app().run()
+    at.text_input(key="summary_website").set_value("acme.com")
+    at.button(key=GENERATE).click().run()  # a fresh summary of acme.com is offered
+    at.button(key="summary_offer_open").click().run()
+    at.query_params.clear()  # what the sidebar navigation does to the address
+    at.switch_page("pages/admin.py").run()
+    assert at.title[0].value == "Admin"
+    at.switch_page("pages/summary.py").run()
+    assert not at.exception
+    assert (at.query_params["domain"], at.query_params["run_id"]) == (record.domain, record.run_id)
+    assert at.header[0].value.startswith("Acme ·")
+    assert at.text_input(key="summary_website").value == "acme.com"
