@@ -382,7 +382,7 @@ def _theme_hover(theme: Theme, titles: dict[int, str]) -> str:
 
 def themes_by_mentions(summary: EngagementSummary, top: int = 10, presentation: bool = False) -> go.Figure:
     """Horizontal bars of themes by mentions (meetings that raised them); beyond ``top`` one "N others" bar."""
-    title, x_title, y_title = "Themes by mentions", "Meetings that raised the theme", "Theme"
+    title, x_title, y_title = "Themes by mentions", "Meetings that raised it", "Theme"
     if _no_meetings(summary):
         return _empty(title, x_title, y_title, NO_MEETINGS, presentation)
     themes = sorted(summary.themes, key=lambda t: (-t.mentions, _plain(t.topic).casefold()))

@@ -77,7 +77,12 @@ def fill_form_from(record: JobRecord | None) -> None:
     if record is None or st.session_state.get("summary_filled_for") == record.run_id:
         return
     st.session_state["summary_filled_for"] = record.run_id
-    st.session_state["summary_website"] = display_domain(record.domain)
+    try:
+        typed_same = company_domain(st.session_state.get("summary_website", "")) == record.domain
+    except InvalidDomainError:
+        typed_same = False
+    if not typed_same:  # what the rep typed stays when it names the same company
+        st.session_state["summary_website"] = display_domain(record.domain)
     st.session_state["summary_dates"] = tuple(
         date.fromisoformat(day) for day in (record.options.since, record.options.until) if day
     )
