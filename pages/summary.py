@@ -179,7 +179,7 @@ def on_start_over() -> None:
 
 
 def message_markdown(message: str) -> str:
-    """A message as literal text, with any web address in it shown as code, never as a live link."""
+    """The website check's message as literal text, with the web addresses it suggests shown as code."""
 
     def text(chunk: str) -> str:  # md() trims; the spaces around an address must stay
         return (
@@ -338,10 +338,10 @@ def failure_view(record: JobRecord) -> None:
     render_heading(record, presenting, settings.source)
     message = record.error or "The job failed without a message."
     said, _, details = message.partition("\n\n")
-    st.error(message_markdown(said), icon=":material/error:")
+    st.error(md(said), icon=":material/error:")
     if details:
         with st.expander("Details for the admin"):
-            st.markdown(message_markdown(details))
+            st.markdown(md(details))
     st.button(
         "Try again",
         key="summary_try_again",
