@@ -51,9 +51,9 @@ TIMEOUT_MS = 30_000
 # when they scroll sideways, if ``grids`` is set.
 TRUNCATED_JS = """
 (grids) => {
-  const visible = el => {
+  const visible = el => {  // on screen, and not a one-pixel helper kept for screen readers or forms
     const r = el.getBoundingClientRect();
-    return r.width > 0 && r.height > 0 && getComputedStyle(el).visibility !== 'hidden';
+    return r.width > 2 && r.height > 2 && getComputedStyle(el).visibility !== 'hidden';
   };
   const found = [];
   const boxes = ['[data-testid="stWidgetLabel"]', '[data-testid="stMetricLabel"]', '[data-testid="stMetricValue"]',
@@ -449,41 +449,39 @@ def assert_shown_as_text(page: Page) -> None:
 
 
 def test_data_is_text_and_exports_expire_without_a_session(
-    chromium: Path, signed_server: tuple[str, JobRecord, JobRecord], screenshots: Path
+    browser: Any, signed_server: tuple[str, JobRecord, JobRecord], screenshots: Path
 ) -> None:
     """Links, images and URLs from data are text, long words wrap, and an export's URL dies with its session."""
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     url, complete, failed = signed_server
-    expect.set_options(timeout=30_000)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport=VIEWPORT, accept_downloads=True)
-        page.set_default_timeout(30_000)
-        try:
-            sign_in_at(page, f"{url}/?domain={complete.domain}&run_id={complete.run_id}")
-            expect(page.get_by_role("heading", name="Risks")).to_be_visible()
-            expect(page.get_by_text("[Click here to sign in again](https").first).to_be_visible()
-            expect(page.get_by_text("evil.example/bare", exact=False).first).to_be_attached()
-            assert_shown_as_text(page)
-            page.get_by_role("heading", name="Risks").scroll_into_view_if_needed()
-            page.screenshot(path=str(screenshots / "hostile-summary.png"))
+    context = browser.new_context(viewport=VIEWPORT, accept_downloads=True)
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    try:
+        sign_in_at(page, f"{url}/?domain={complete.domain}&run_id={complete.run_id}")
+        expect(page.get_by_role("heading", name="Risks")).to_be_visible()
+        expect(page.get_by_text("[Click here to sign in again](https").first).to_be_visible()
+        expect(page.get_by_text("evil.example/bare", exact=False).first).to_be_attached()
+        assert_shown_as_text(page)
+        page.get_by_role("heading", name="Risks").scroll_into_view_if_needed()
+        page.screenshot(path=str(screenshots / "hostile-summary.png"))
 
-            with page.expect_download() as download:
-                page.get_by_role("button", name="Markdown").click()
-            export_url = download.value.url
-            assert "/media/" in export_url
-            assert "evil" in Path(download.value.path()).read_text(encoding="utf-8")
+        with page.expect_download() as download:
+            page.get_by_role("button", name="Markdown").click()
+        export_url = download.value.url
+        assert "/media/" in export_url
+        assert "evil" in Path(download.value.path()).read_text(encoding="utf-8")
 
-            page.goto(f"{url}/?domain={failed.domain}&run_id={failed.run_id}")  # still signed in: the cookie
-            alert = page.locator('[data-testid="stAlertContentError"]').first
-            expect(alert).to_contain_text("[Click here to sign in again](https")
-            assert_shown_as_text(page)
-        except Exception:
-            page.screenshot(path=str(screenshots / "failure.png"))
-            raise
-        finally:
-            browser.close()  # the session ends
+        page.goto(f"{url}/?domain={failed.domain}&run_id={failed.run_id}")  # still signed in: the cookie
+        alert = page.locator('[data-testid="stAlertContentError"]').first
+        expect(alert).to_contain_text("[Click here to sign in again](https")
+        assert_shown_as_text(page)
+    except Exception:
+        page.screenshot(path=str(screenshots / "failure.png"))
+        raise
+    finally:
+        context.close()  # the session ends
 
     deadline = time.monotonic() + EXPORT_TTL_S + 20
     status = httpx.get(export_url).status_code
@@ -494,27 +492,26 @@ def test_data_is_text_and_exports_expire_without_a_session(
 
 
 @pytest.mark.parametrize("path", ["/", "/summary", "/admin"])
-def test_a_fresh_server_asks_for_the_password_on_every_page(chromium: Path, tmp_path: Path, path: str) -> None:
+def test_a_fresh_server_asks_for_the_password_on_every_page(browser: Any, tmp_path: Path, path: str) -> None:
     """The first request to a fresh server, whichever page it names, gets the sign-in form and nothing else."""
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     log = (tmp_path / "streamlit.log").open("wb")
     env = {**os.environ, "ENGAGEMENT_DB": str(tmp_path / "engagement.sqlite"), "APP_PASSWORD": PASSWORD}
     proc, url = start_streamlit("streamlit_app.py", env, output=log)
     try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
-            try:
-                page = browser.new_page(viewport=VIEWPORT)
-                page.goto(url + path)
-                expect(page.get_by_label("Password", exact=True)).to_be_visible(timeout=30_000)
-                expect(page.get_by_role("button", name="Sign in")).to_be_visible()
-                page.wait_for_timeout(500)  # nothing else arrives after the form
-                assert page.get_by_placeholder("https://www.acmecorp.com").count() == 0
-                assert page.locator('[data-testid="stMetric"], [data-testid="stDataFrame"]').count() == 0
-                assert page.locator('[data-testid="stException"]').count() == 0
-            finally:
-                browser.close()
+        context = browser.new_context(viewport=VIEWPORT)
+        try:
+            page = context.new_page()
+            page.goto(url + path)
+            expect(page.get_by_label("Password", exact=True)).to_be_visible(timeout=30_000)
+            expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+            page.wait_for_timeout(500)  # nothing else arrives after the form
+            assert page.get_by_placeholder("https://www.acmecorp.com").count() == 0
+            assert page.locator('[data-testid="stMetric"], [data-testid="stDataFrame"]').count() == 0
+            assert page.locator('[data-testid="stException"]').count() == 0
+        finally:
+            context.close()
     finally:
         stop_streamlit(proc)
         log.close()

@@ -166,7 +166,7 @@ def render_charts(summary: EngagementSummary, presenting: bool, *, waiting: str 
     if themes is None:
         with right:
             st.subheader("Themes by mentions", anchor=False)
-            st.caption(md(waiting))
+            st.caption(waiting)  # our own words and numbers, no data
     else:
         right.plotly_chart(themes, theme=None, config=config)
     st.plotly_chart(people, theme=None, config=config)
@@ -232,7 +232,7 @@ def render_insights(summary: EngagementSummary, presenting: bool, *, waiting: st
             with column:
                 st.subheader(f"{ICONS[section.field]} {section.title}", anchor=section.field)
                 if waiting:
-                    st.caption(md(waiting))
+                    st.caption(waiting)  # our own words and numbers, no data
                     continue
                 items = insights(summary, section.field)
                 if not items:
