@@ -7,7 +7,6 @@ or into a dataframe cell or a chart builder (which escape it themselves). Nothin
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from datetime import date
 from functools import partial
@@ -31,6 +30,7 @@ from engagement.present import (
     insights,
     meeting_rows,
     people_rows,
+    restates,
     side_counts,
 )
 from engagement.runtime import COMPANY_NAMES
@@ -172,16 +172,6 @@ def render_charts(summary: EngagementSummary, presenting: bool, *, waiting: str 
     st.plotly_chart(people, theme=None, config=config)
 
 
-def _same_words(a: str, b: str) -> bool:
-    """Whether two sentences say the same words (case, punctuation and spacing aside)."""
-
-    def words(text: str) -> str:
-        return " ".join(re.sub(r"[^\w\s]", " ", text.casefold()).split())
-
-    wa, wb = words(a), words(b)
-    return bool(wa) and (wa == wb or (len(wb) > 20 and wb in wa) or (len(wa) > 20 and wa in wb))
-
-
 def attribution(evidence: Evidence) -> str:
     """``Sarah Lopez, 7 May 2026 · open in Fathom ↗`` (escaped; the link only when it is http(s))."""
     citation = cite(evidence)
@@ -207,7 +197,7 @@ def render_insight(insight: Insight) -> None:
     heading and only its attribution follows, instead of the same sentence twice.
     """
     verified = [e for e in insight.evidence if e.verified and e.quote.strip()]
-    if verified and _same_words(insight.text, verified[0].quote):
+    if restates(insight):
         first, rest = verified[0], verified[1:]
         tail = attribution(first)
         parts = [f"**“{md(first.quote)}”**" + (f"  \n— {tail}" if tail else "")]
