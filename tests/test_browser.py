@@ -209,14 +209,22 @@ def no_exception(page: Any) -> None:
 def test_a_summary_runs_in_a_real_browser_and_the_admin_page_lists_it(
     page: Any, server: str, screenshots: Path
 ) -> None:
-    """Type the website, click Generate, see the charts and the right meeting count, then find the job in admin."""
+    """Type the website, click Generate, see the charts and the right meeting count, then find the job in admin.
+
+    Nothing is fetched from outside the app (the page icon is shipped), and the job and the website
+    are still there after a visit to admin through the sidebar.
+    """
     from playwright.sync_api import expect
 
     expected = expected_meetings()
     assert expected > 0
     sent: list[float] = []  # messages from the browser to the app: reruns, fragment polls
     page.on("websocket", lambda ws: ws.on("framesent", lambda _: sent.append(time.monotonic())))
+    asked: list[str] = []  # every address the page fetches: the page icon and fonts included
+    page.on("request", lambda request: asked.append(request.url))
     page.goto(server)
+    icon = page.locator("link[rel~='icon']").first
+    expect(icon).to_have_attribute("href", re.compile(r"^(?!https?://(?!127\.0\.0\.1)).*"))
 
     page.get_by_placeholder("https://www.acmecorp.com").fill("https://www.acmecorp.com")
     page.get_by_role("button", name="Generate Meeting Summary").click()
@@ -249,6 +257,9 @@ def test_a_summary_runs_in_a_real_browser_and_the_admin_page_lists_it(
     page.mouse.move(900, 600)  # away from the sidebar, whose collapse button shows on hover
     page.wait_for_timeout(500)
     page.screenshot(path=str(screenshots / "screenshot-admin.png"))
+
+    outside = [url for url in asked if not url.startswith((server, "data:", "blob:"))]
+    assert outside == [], f"fetched from outside the app: {outside}"
 
     page.get_by_role("link", name="Summary").click()
     page.wait_for_url(job)

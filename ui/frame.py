@@ -9,6 +9,7 @@ declares the real navigation when the entry script did not, and checks the passw
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import streamlit as st
 from streamlit.navigation.page import StreamlitPage
@@ -18,6 +19,7 @@ from ui.gate import remember_sign_in, require_admin, require_sign_in, show_acces
 from ui.presentation import presentation_toggle
 
 TITLE = "Engagement Summary"
+ICON = Path(__file__).with_name("icon.png")  # shipped: a Material icon as page icon is fetched from Google's servers
 
 # Set by the entry script just before it runs a page, read and cleared by that page: script runs
 # happen one at a time on the session's script thread, so a thread-local is per run.
@@ -28,7 +30,7 @@ def configure_page(presenting: bool) -> None:
     """Title, icon, wide layout; the sidebar starts collapsed when presenting (calls are additive)."""
     st.set_page_config(
         page_title=TITLE,
-        page_icon=":material/handshake:",
+        page_icon=str(ICON),
         layout="wide",
         initial_sidebar_state="collapsed" if presenting else "auto",
     )
