@@ -54,7 +54,7 @@ def render_text(record: JobRecord) -> str:
         lines.append("people:")
         for p in people_rows(summary):
             role = f", {one_line(p.role)}" if p.role else ""
-            lines.append(f"  {p.meetings:>3}  {one_line(p.name)} <{p.email or 'no e-mail'}> [{p.side}{role}]")
+            lines.append(f"  {p.meetings:>3}  {one_line(p.name)} <{one_line(p.email) or 'no e-mail'}> [{p.side}{role}]")
     if summary.themes:
         lines.append("themes:")
         lines += [f"  {t.mentions:>3}  {one_line(t.topic)}" for t in summary.themes]
@@ -108,4 +108,21 @@ def cache_clear(settings: Settings) -> int:
     runtime = create_runtime(settings, executor=InlineExecutor())
     removed = runtime.cache.clear()
     print(f"cleared {plural(removed, 'cached meeting analysis', 'cached meeting analyses')}")
+    return 0
+
+
+def index(settings: Settings, *, full: bool) -> int:
+    """Bring the workspace meeting index up to date (``full``: list every meeting again); prints the outcome."""
+    runtime = create_runtime(settings, executor=InlineExecutor())
+
+    def progress(meetings: int) -> None:
+        print(f"\rindexing Fathom: {meetings:,} meetings", end="", file=sys.stderr, flush=True)
+
+    result = runtime.reindex(full=full, on_progress=progress)
+    status = runtime.index_status()
+    print(file=sys.stderr)
+    print(
+        f"{result.kind} index: {result.listed:,} meetings listed in {result.pages} pages, {result.deleted} removed; "
+        f"the index holds {status.meetings:,} external meetings (up to date at {status.synced_at})"
+    )
     return 0

@@ -1,4 +1,4 @@
-"""Shared fixtures: a clean environment for every test, a store in tmp_path, inline job services."""
+"""Shared fixtures: a clean environment for every test and a store in tmp_path; more come from tests/support/."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from engagement.ratelimit import reset_limiters
 from engagement.store import SqliteKV
 
 # Settings the app reads; each test starts without any of them (httpx's clean_environ habit).
@@ -19,9 +20,7 @@ _APP_VARS = (
     "ADMIN_PASSWORD",
 )
 
-for _plugin in ("tests.conftest_fathom", "tests.conftest_openai"):
-    if (Path(__file__).parent / f"{_plugin.split('.')[-1]}.py").exists():
-        pytest_plugins = [*globals().get("pytest_plugins", []), _plugin]
+pytest_plugins = ["tests.support.fathom_fixtures", "tests.support.openai_fixtures"]
 
 
 @pytest.fixture(autouse=True)
@@ -31,6 +30,7 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[N
         if name.startswith(_APP_VARS):
             monkeypatch.delenv(name)
     monkeypatch.setenv("ENGAGEMENT_DB", str(tmp_path / "engagement.sqlite"))
+    reset_limiters()  # a fresh process's rate limiter: no budget spent by an earlier test
     yield
 
 

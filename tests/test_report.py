@@ -11,7 +11,7 @@ import pytest
 
 from engagement import present, report
 from engagement.models import Evidence, Insight, JobOptions, JobRecord, JobStatus, MonthCount
-from tests.summary_factory import (
+from tests.support.summary_factory import (
     FORMULA_CELLS,
     HOSTILE_ROLE,
     HOSTILE_URL,

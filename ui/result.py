@@ -123,7 +123,7 @@ def render_metrics(summary: EngagementSummary, today: date | None = None, *, in_
     today = today or date.today()
     since_last = days_since(summary.last_meeting, today) if summary.last_meeting else None
     scope = " in range" if in_range else ""
-    metrics = [
+    metrics: list[tuple[str, int | str, str | None]] = [
         ("Meetings", summary.meetings_count, None),
         ("Customer people", side_counts(summary)[0], None),
         (f"First meeting{scope}", nice_date(summary.first_meeting), None),
@@ -244,7 +244,16 @@ def _dates(values: Iterable[str | None]) -> pd.Series:
 
 # The page's tables: which columns, in what order (labels and rows come from engagement.present).
 PEOPLE_SHOWN = ("name", "role", "side", "meetings", "invited", "spoke_in", "first_seen", "last_seen", "email")
-MEETINGS_SHOWN = ("date", "title", "minutes", "customer_people", "internal_people", "analysed", "recording")
+MEETINGS_SHOWN = (
+    "date",
+    "title",
+    "minutes",
+    "transcript",
+    "customer_people",
+    "internal_people",
+    "analysed",
+    "recording",
+)
 DATE_COLUMNS = frozenset({"date", "first_seen", "last_seen"})
 
 
@@ -273,7 +282,7 @@ def meetings_frame(summary: EngagementSummary) -> pd.DataFrame:
 
 
 PEOPLE_ON_SCREEN = ["Name", "Role", "Side", "Meetings", "Last seen", "E-mail"]
-MEETINGS_ON_SCREEN = ["Date", "Title", "Customer people", "Minutes", "Recording"]
+MEETINGS_ON_SCREEN = ["Date", "Title", "Customer people", "Minutes", "Transcript", "Recording"]
 PRESENTED_PEOPLE = ["Name", "Role", "Side", "Meetings", "Last seen"]  # no e-mail addresses on a projector
 PRESENTED_MEETINGS = ["Date", "Title", "Customer people", "Minutes"]
 PRESENTED_MEETINGS_MAX = 15
@@ -336,6 +345,10 @@ def render_tables(summary: EngagementSummary, presenting: bool = False) -> None:
                 "Title": st.column_config.TextColumn(width=175),
                 "Customer people": st.column_config.TextColumn(width=140),
                 "Minutes": st.column_config.NumberColumn(width=65),
+                "Transcript": st.column_config.TextColumn(
+                    width=95,
+                    help="'no transcript': Fathom recorded the meeting but has no transcript; it is counted, not analysed",
+                ),
                 "Recording": st.column_config.LinkColumn(display_text="open ↗", width=80),
             },
             key="summary_meetings_table",

@@ -17,10 +17,10 @@ def ago(moment: datetime, now: datetime | None = None) -> str:
         return "just now"
     minutes = round(seconds / 60)
     if minutes < 60:
-        return "1 minute ago" if minutes == 1 else f"{minutes} minutes ago"
+        return f"{plural(minutes, 'minute')} ago"
     hours = round(seconds / 3600)
     if hours < 24:
-        return "1 hour ago" if hours == 1 else f"{hours} hours ago"
+        return f"{plural(hours, 'hour')} ago"
     days = int(seconds // 86400)
     if days == 1:
         return "yesterday"
