@@ -8,7 +8,7 @@ PIP    := $(PY) -m pip --disable-pip-version-check -q
 PORT   ?= 8501
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test lint bench screenshots clean cluster
+.PHONY: run test test-fast lint bench screenshots clean cluster
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ cluster: $(VENV)/.run-deps redis-server
 ## test: the whole suite, the real-browser and Redis tests included (installs Debian's chromium and redis-server when missing)
 test: $(VENV)/.dev-deps chromium redis-server
 	$(PY) -m pytest
+
+## test-fast: the suite without the browser tests, for a quick loop (no chromium needed)
+test-fast: $(VENV)/.dev-deps
+	$(PY) -m pytest -m "not browser"
 
 ## chromium: Debian's Chromium for the browser test (Playwright drives it; it downloads no browser)
 .PHONY: chromium

@@ -1,4 +1,4 @@
-"""``python -m bench [--only store,start,admin,pipeline,polling,workers] [--quick]``: run, print, write docs/BENCHMARKS.md."""
+"""``python -m bench [--only store,start,admin,pipeline,polling,index,workers] [--quick]``: run, print, write docs/BENCHMARKS.md."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 from bench.measure import Result, machine
 
-GROUPS = ("store", "start", "admin", "pipeline", "polling", "workers")
+GROUPS = ("store", "start", "admin", "pipeline", "polling", "index", "workers")
 OUT = Path(__file__).resolve().parents[1] / "docs" / "BENCHMARKS.md"
 
 
@@ -118,8 +118,8 @@ EXTRA = """
   itself (the index is a SQLite file with a per-process sync lock). A sync lock in Redis, or the
   index in Redis, would bring the 4-worker run back to the 1-worker request count, and the floor to
   model waiting ÷ 4 for accounts whose index is warm. The Redis admin reads missed their goals under
-  that load (`count_by` decodes every index row in Lua; idle runs of the same reads took about a
-  fifth of the time during development).
+  that load (`count_by` decodes every index row in Lua, and the load inflates it); they were not
+  measured on an idle machine.
 """
 
 

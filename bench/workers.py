@@ -29,7 +29,7 @@ from engagement.runtime import create_runtime
 from engagement.settings import Settings
 from tests.fakes.fathom_server import FAKE_API_KEY, FathomServer, make_account
 from tests.fakes.openai_server import FakeOpenAI
-from tests.redis_server import RedisServer
+from tests.support.redis_server import RedisServer
 
 ROOT = Path(__file__).resolve().parents[1]
 QUICK = {"jobs": 8, "meetings": 4, "fathom_latency": 0.05, "openai_latency": 0.1, "counts": (1, 2)}

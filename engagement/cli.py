@@ -7,7 +7,7 @@ import sys
 import time
 from datetime import date, timedelta
 
-from engagement.domains import normalize_domain
+from engagement.domains import company_domain, normalize_domain
 from engagement.jobs import InlineExecutor, JobService
 from engagement.models import JobOptions, JobRecord, JobStatus
 from engagement.present import SECTIONS, cite, insights, one_line, people_rows, plural
@@ -28,7 +28,7 @@ def summarize(
 
     With Redis configured the job goes on the queue and this waits for a worker, unless ``inline``.
     """
-    domain = normalize_domain(website)
+    domain = company_domain(website)
     if since and until and since > until:
         print(f"error: --since {since} is after --until {until}.", file=sys.stderr)
         return 2
@@ -103,7 +103,7 @@ def render_text(record: JobRecord) -> str:
         lines.append("people:")
         for p in people_rows(summary):
             role = f", {one_line(p.role)}" if p.role else ""
-            lines.append(f"  {p.meetings:>3}  {one_line(p.name)} <{p.email or 'no e-mail'}> [{p.side}{role}]")
+            lines.append(f"  {p.meetings:>3}  {one_line(p.name)} <{one_line(p.email) or 'no e-mail'}> [{p.side}{role}]")
     if summary.themes:
         lines.append("themes:")
         lines += [f"  {t.mentions:>3}  {one_line(t.topic)}" for t in summary.themes]

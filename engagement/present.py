@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date, datetime
 
 from engagement.links import safe_url
 from engagement.models import EngagementSummary, Evidence, Insight, Side
@@ -21,6 +22,7 @@ __all__ = [
     "SECTIONS",
     "SIDE_LABELS",
     "TEXT_MAX",
+    "WORD_JOINER",
     "Citation",
     "Column",
     "MeetingRow",
@@ -33,9 +35,12 @@ __all__ = [
     "md",
     "md_link",
     "meeting_rows",
+    "month_year",
+    "nice_date",
     "one_line",
     "people_rows",
     "plural",
+    "restates",
     "side_counts",
 ]
 
@@ -44,12 +49,42 @@ __all__ = [
 TEXT_MAX = 2000  # characters of any one shown string; a longer one ends in "…" (the JSON keeps it whole)
 
 
+# Control characters (a terminal's escape sequences among them) and the bidirectional overrides that
+# make text read other than it is stored.
+_INVISIBLE = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
 def one_line(text: object, limit: int = TEXT_MAX) -> str:
-    """Data text as one line of at most ``limit`` characters: whitespace collapsed, the rest cut to "…"."""
-    plain = " ".join(str(text if text is not None else "").split())
+    """Data text as one line of at most ``limit`` characters: whitespace collapsed, control characters
+    dropped, the rest cut to "…"."""
+    plain = " ".join(_INVISIBLE.sub("", str(text if text is not None else "")).split())
     if len(plain) > limit:
         plain = plain[: limit - 1].rstrip() + "…"
     return plain
+
+
+def nice_date(value: str | date | datetime | None) -> str:
+    """``2026-05-04`` → ``4 May 2026``; anything unparseable is returned as it came (or an em dash)."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, str):
+        try:
+            day = date.fromisoformat(value[:10])
+        except ValueError:
+            return value
+    else:
+        day = value
+    return f"{day.day} {day:%b %Y}"
+
+
+def month_year(value: str | None) -> str:
+    """``2026-05-04`` → ``May 2026``."""
+    if not value:
+        return "—"
+    try:
+        return f"{date.fromisoformat(value[:10]):%b %Y}"
+    except ValueError:
+        return value
 
 
 def plural(n: int, word: str, many: str | None = None) -> str:
@@ -92,7 +127,10 @@ def md(text: object, limit: int = TEXT_MAX) -> str:
 def md_link(label: str, url: str | None) -> str:
     """``[label](url)`` with ``label`` escaped; just the label when the URL is not a safe http(s) link."""
     target = safe_url(url)
-    return f"[{md(label)}]({target})" if target else md(label)
+    if not target:
+        return md(label)
+    # inside link text a backslash escape reads better than an entity (``\<`` shows "<", as "&lt;" does)
+    return f"[{md(label).replace('&lt;', chr(92) + '<').replace('&gt;', chr(92) + '>')}]({target})"
 
 
 # ---------------------------------------------------------------- sections and insights
@@ -118,6 +156,22 @@ def insights(summary: EngagementSummary, field: str) -> list[Insight]:
     """A section's insights with their evidence (the pipeline fills ``goals`` and ``goals_detail`` together)."""
     detail: list[Insight] = getattr(summary, f"{field}_detail")
     return detail
+
+
+def _words(text: str) -> str:
+    return " ".join(re.sub(r"[^\w\s]", " ", text.casefold()).split())
+
+
+def restates(insight: Insight) -> bool:
+    """Whether the insight says its first verified quote's words (the offline analyser's way).
+
+    Then a renderer shows the quote once, as the insight, instead of the same sentence twice.
+    """
+    verified = [e for e in insight.evidence if e.verified and e.quote.strip()]
+    if not verified:
+        return False
+    a, b = _words(insight.text), _words(verified[0].quote)
+    return bool(a) and (a == b or (len(b) > 20 and b in a) or (len(a) > 20 and a in b))
 
 
 @dataclass(frozen=True)
@@ -228,14 +282,14 @@ class MeetingRow:
 
 
 def people_rows(summary: EngagementSummary) -> list[PersonRow]:
-    """One row a person, most meetings first."""
+    """One row a person, most meetings first; every text one bounded line."""
     people = sorted(summary.people, key=lambda p: (-p.count, one_line(p.name).casefold()))
     return [
         PersonRow(
-            name=p.name,
-            email=p.email or "",
+            name=one_line(p.name),
+            email=one_line(p.email),
             side=SIDE_LABELS[p.side],
-            role=p.role,
+            role=one_line(p.role),
             meetings=p.count,
             invited=p.invited,
             spoke_in=p.spoke_in,
@@ -247,17 +301,17 @@ def people_rows(summary: EngagementSummary) -> list[PersonRow]:
 
 
 def meeting_rows(summary: EngagementSummary) -> list[MeetingRow]:
-    """One row a meeting, oldest first."""
+    """One row a meeting, oldest first; every text one bounded line."""
     meetings = sorted(summary.meetings, key=lambda m: m.started_at or m.date)
     return [
         MeetingRow(
             recording_id=m.recording_id,
             date=m.date,
             started_at=m.started_at,
-            title=m.title,
+            title=one_line(m.title),
             minutes=m.duration_min,
-            customer_people=tuple(m.customer_people),
-            internal_people=tuple(m.internal_people),
+            customer_people=tuple(one_line(name) for name in m.customer_people),
+            internal_people=tuple(one_line(name) for name in m.internal_people),
             analysed=m.analysed,
             transcript=m.no_transcript or "",
             recording=safe_url(m.share_url or m.url),

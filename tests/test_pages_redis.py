@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from engagement.models import JobStatus
 from engagement.settings import Settings
-from tests.redis_server import RedisServer
+from tests.support.redis_server import RedisServer
 from ui.runtime import clear_runtimes, get_runtime
 
 APP = Path(__file__).resolve().parent.parent / "streamlit_app.py"

@@ -11,7 +11,7 @@ from engagement import redis_store
 from engagement.errors import CorruptRecordError, StoreError
 from engagement.redis_store import RedisKV, open_redis_store
 from engagement.settings import redact_url
-from tests.redis_server import RedisServer, free_port
+from tests.support.redis_server import RedisServer, free_port
 
 
 def test_job_records_keep_their_documented_keys_and_tables_their_own(redis_url: str) -> None:

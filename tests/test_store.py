@@ -17,7 +17,7 @@ import pytest
 from engagement.errors import CorruptRecordError, StoreError, StoreOpenError
 from engagement.store import KVStore, SqliteKV, open_store
 
-# The contract tests take ``kv`` (tests/conftest_redis.py): each runs once on SqliteKV and once on
+# The contract tests take ``kv`` (tests/support/redis_fixtures.py): each runs once on SqliteKV and once on
 # RedisKV against the session's own redis-server.
 
 

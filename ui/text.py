@@ -1,35 +1,13 @@
-"""Small formatters of times and dates for the pages; ``md`` and ``plural`` come from ``engagement.present``."""
+"""Small formatters of times for the pages; ``md``, ``plural`` and the date formats come from ``engagement.present``."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from engagement.models import utcnow
-from engagement.present import md, plural
+from engagement.present import md, month_year, nice_date, plural
 
 __all__ = ["ago", "duration", "md", "month_year", "nice_date", "plural"]
-
-
-def nice_date(value: str | date | datetime | None) -> str:
-    """``2026-05-04`` → ``4 May 2026``; anything unparseable is returned as it came (or an em dash)."""
-    if value is None or value == "":
-        return "—"
-    if isinstance(value, str):
-        try:
-            value = date.fromisoformat(value[:10])
-        except ValueError:
-            return value
-    return f"{value.day} {value:%b %Y}"
-
-
-def month_year(value: str | None) -> str:
-    """``2026-05-04`` → ``May 2026``."""
-    if not value:
-        return "—"
-    try:
-        return f"{date.fromisoformat(value[:10]):%b %Y}"
-    except ValueError:
-        return value
 
 
 def ago(moment: datetime, now: datetime | None = None) -> str:
@@ -39,10 +17,10 @@ def ago(moment: datetime, now: datetime | None = None) -> str:
         return "just now"
     minutes = round(seconds / 60)
     if minutes < 60:
-        return "1 minute ago" if minutes == 1 else f"{minutes} minutes ago"
+        return f"{plural(minutes, 'minute')} ago"
     hours = round(seconds / 3600)
     if hours < 24:
-        return "1 hour ago" if hours == 1 else f"{hours} hours ago"
+        return f"{plural(hours, 'hour')} ago"
     days = int(seconds // 86400)
     if days == 1:
         return "yesterday"

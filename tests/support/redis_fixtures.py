@@ -1,6 +1,6 @@
 """Redis fixtures: one redis-server per test session on a free loopback port, emptied before each test.
 
-``tests/conftest.py`` loads this module as a plugin. Without a ``redis-server`` binary the Redis
+``tests/conftest.py`` loads this module as a plugin (``pytest_plugins``). Without a ``redis-server`` binary the Redis
 tests are skipped on a developer's machine and fail under CI (``make test`` installs it).
 """
 
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from engagement.store import SqliteKV
-from tests.redis_server import REDIS_SERVER, RedisServer
+from tests.support.redis_server import REDIS_SERVER, RedisServer
 
 
 @pytest.fixture(scope="session")
