@@ -9,15 +9,20 @@ from __future__ import annotations
 import dataclasses
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import cast
 
 import httpx
+import httpx2
+import openai
 
 from engagement import pipeline
 from engagement.analysis import Analyzer, InsightCache, OfflineAnalyzer, OpenAIAnalyzer
+from engagement.deadline import NO_DEADLINE, Deadline, DeadlineTransport
 from engagement.demo import DEMO_ACCOUNTS, DEMO_API_KEY, demo_transport
 from engagement.fathom import FathomClient
 from engagement.jobs import JobBody, JobContext, JobService
 from engagement.models import EngagementSummary
+from engagement.repository import JobRepository
 from engagement.settings import Settings
 from engagement.store import CACHE_TABLE, SqliteKV, open_store
 
@@ -25,19 +30,35 @@ COMPANY_NAMES = dict(DEMO_ACCOUNTS)  # the demo accounts' names; real accounts a
 DEMO_BASE_URL = "https://fathom.demo.invalid/external/v1"  # never resolved: the transport is in-process
 
 
-def fathom_client(settings: Settings, transport: httpx.BaseTransport | None = None) -> FathomClient:
-    """The real client: over the network with a key, over the bundled demo API without one."""
+def fathom_client(
+    settings: Settings, transport: httpx.BaseTransport | None = None, deadline: Deadline = NO_DEADLINE
+) -> FathomClient:
+    """The real client: over the network with a key, over the bundled demo API without one.
+
+    Every request ends by ``FATHOM_TIMEOUT_S`` (all of it, not each read) or the job's deadline.
+    """
     if settings.source == "demo":
-        demo = dataclasses.replace(settings, fathom_api_key=DEMO_API_KEY, fathom_base_url=DEMO_BASE_URL)
-        return FathomClient.from_settings(demo, transport=transport or demo_transport())
-    return FathomClient.from_settings(settings, transport=transport)
+        settings = dataclasses.replace(settings, fathom_api_key=DEMO_API_KEY, fathom_base_url=DEMO_BASE_URL)
+        transport = transport or demo_transport()
+    bounded = DeadlineTransport(
+        transport or httpx.HTTPTransport(), total_s=settings.fathom_timeout_s, deadline=deadline
+    )
+    return FathomClient.from_settings(settings, transport=cast(httpx.BaseTransport, bounded))
 
 
-def analyzer_for(settings: Settings) -> Analyzer:
-    """OpenAI with a key, the offline analyser without one."""
+def analyzer_for(settings: Settings, deadline: Deadline = NO_DEADLINE) -> Analyzer:
+    """OpenAI with a key, the offline analyser without one.
+
+    Every model call ends by ``OPENAI_TIMEOUT_S`` (all of it) or the job's deadline.
+    """
     if settings.analyzer == "offline":
         return OfflineAnalyzer()
-    return OpenAIAnalyzer.from_settings(settings)
+    bounded = DeadlineTransport(
+        httpx2.HTTPTransport(), total_s=settings.openai_timeout_s, deadline=deadline, http=httpx2
+    )
+    return OpenAIAnalyzer.from_settings(
+        settings, http_client=openai.DefaultHttpxClient(transport=cast(httpx2.BaseTransport, bounded))
+    )
 
 
 def make_body(
@@ -46,8 +67,8 @@ def make_body(
     """The job body ``JobService`` runs: a fresh client and analyser per job, one shared cache."""
 
     def body(ctx: JobContext) -> EngagementSummary:
-        analyzer = analyzer_for(settings)
-        with fathom_client(settings, fathom_transport) as fathom:
+        analyzer = analyzer_for(settings, ctx.deadline)
+        with fathom_client(settings, fathom_transport, ctx.deadline) as fathom:
             return pipeline.run(
                 ctx,
                 fathom=fathom,
@@ -69,13 +90,23 @@ class Runtime:
         settings: what it was built from.
         store: the job table of the sqlitedict file.
         cache: the per-meeting analysis cache (another table of the same file).
-        jobs: the job service.
+        repo: the job records and their index (listing, purging, the fresh-summary check).
+        jobs: the job runner (start, run, heartbeat, recovery).
     """
 
     settings: Settings
     store: SqliteKV
     cache: InsightCache
+    repo: JobRepository
     jobs: JobService
+
+    def close(self) -> None:
+        """Stop taking jobs, end the heartbeat, wait for running jobs (bounded by their limit), close the store."""
+        self.jobs.close()
+        shutdown = getattr(self.jobs.executor, "shutdown", None)
+        if shutdown is not None:
+            shutdown(wait=True, cancel_futures=True)
+        self.store.close()
 
 
 def create_runtime(
@@ -88,12 +119,13 @@ def create_runtime(
     """Open the store and build the job service. Without an executor: a bounded thread pool."""
     store = store or open_store(settings.engagement_db)
     cache = InsightCache(store.table(CACHE_TABLE))
+    repo = JobRepository(store)
     jobs = JobService(
-        store,
+        repo,
         make_body(settings, cache, fathom_transport=fathom_transport),
         executor or ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="engagement-job"),
         timeout_s=settings.job_timeout_s,
         stale_after_s=settings.stale_after_s,
         heartbeat_s=settings.heartbeat_s,
     )
-    return Runtime(settings=settings, store=store, cache=cache, jobs=jobs)
+    return Runtime(settings=settings, store=store, cache=cache, repo=repo, jobs=jobs)

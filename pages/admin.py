@@ -12,8 +12,8 @@ from datetime import timedelta
 import pandas as pd
 import streamlit as st
 
-from engagement.jobs import JobRow
 from engagement.models import JobStatus
+from engagement.repository import JobRow
 from ui.frame import page_frame
 from ui.runtime import get_runtime, load_settings
 from ui.text import plural
@@ -24,7 +24,7 @@ STATUS_LABELS = {"": "All", "processing": "Processing", "complete": "Complete", 
 settings = load_settings()
 page_frame(settings, presenting=False, admin=True)
 runtime = get_runtime(settings)
-jobs = runtime.jobs
+jobs = runtime.repo  # listing, deleting and purging read and write the job index
 
 
 # ---------------------------------------------------------------- actions (callbacks: they run before the page)
@@ -94,7 +94,7 @@ def jobs_frame(rows: list[JobRow]) -> pd.DataFrame:
             "Domain": [row.domain for row in rows],
             "Status": [STATUS_LABELS.get(row.status.value, row.status.value) for row in rows],
             "Stage": [row.stage for row in rows],
-            "Created": pd.to_datetime([row.created_at for row in rows], utc=True, format="ISO8601"),
+            "Created": pd.to_datetime([row.created_at for row in rows], utc=True),
             "Duration (s)": [round(row.duration_s, 1) for row in rows],
             "Meetings": pd.array([row.meetings for row in rows], dtype="Int64"),
             "Analyser": [row.analyzer for row in rows],
@@ -118,7 +118,7 @@ def jobs_table() -> None:
     pager = f"admin_page_{status}_{domain}"  # one pager per filter, so a new filter starts at page 1
     chosen = st.session_state.get(pager, 1)
     page = min(max(1, chosen if isinstance(chosen, int) else 1), pages)  # fewer pages after a purge
-    rows = jobs.list(domain=domain or None, status=status or None, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    rows = jobs.rows(domain=domain or None, status=status or None, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
 
     if not rows:
         st.info("No jobs yet." if not (status or domain) else "No jobs match these filters.")

@@ -91,7 +91,7 @@ def request_summary(text: str, dates: Any, *, offer: bool = True) -> None:
         return
     st.session_state.pop("summary_error", None)
     options = options_from(dates)
-    recent = jobs.latest_complete(domain, options, max_age=FRESH_FOR)
+    recent = runtime.repo.latest_complete(domain, options, max_age=FRESH_FOR)
     if recent is not None and offer:
         st.session_state["summary_offer"] = {
             "domain": domain,
@@ -194,14 +194,13 @@ def offer_fresh(shown_run: str | None) -> None:
 
 def recent_runs(domain: str | None, shown_run: str | None) -> None:
     """The latest runs (of the domain on show, else of every domain) in the sidebar, one click each."""
-    rows = jobs.list(domain=domain or None, limit=RECENT_RUNS)
+    rows = runtime.repo.rows(domain=domain or None, limit=RECENT_RUNS)
     with st.sidebar:
         st.subheader(f"Recent runs · {display_domain(domain)}" if domain else "Recent runs", anchor=False)
         if not rows:
             st.caption("No runs yet.")
         for row in rows:
-            created = datetime.fromisoformat(row.created_at.replace("Z", "+00:00"))
-            when = ago(created)
+            when = ago(row.created_at)
             # one line each in a narrow sidebar: across domains the icon alone says the status
             label = f"{when} · {row.status.value}" if domain else f"{display_domain(row.domain)} · {when}"
             st.button(

@@ -14,8 +14,8 @@ from streamlit.testing.v1 import AppTest
 
 from engagement.domains import normalize_domain
 from engagement.errors import InvalidDomainError
-from engagement.jobs import JobRow, index_key
 from engagement.models import JobRecord, JobStatus, utcnow
+from engagement.repository import JobRepository
 from engagement.runtime import Runtime
 from engagement.settings import Settings
 from tests.summary_factory import (
@@ -56,13 +56,7 @@ def runtime() -> Runtime:
 
 def seed(record: JobRecord) -> JobRecord:
     """Store a finished record (and its index row) as the job service would have written it."""
-    store = runtime().store
-    store.set_many(
-        {
-            record.key: record.to_json(),
-            index_key(record.created_at, record.domain, record.run_id): JobRow.of(record).model_dump(mode="json"),
-        }
-    )
+    JobRepository(runtime().store).create(record)
     return record
 
 
@@ -124,7 +118,7 @@ def test_invalid_input_shows_the_message_and_starts_nothing() -> None:
     with pytest.raises(InvalidDomainError) as expected:
         normalize_domain("not a website")
     assert [e.value for e in at.error] == [str(expected.value)]
-    assert runtime().jobs.count() == 0
+    assert runtime().repo.count() == 0
     assert "run_id" not in at.query_params
 
 
@@ -188,7 +182,7 @@ def test_a_failed_job_shows_its_message_and_try_again_starts_a_new_one() -> None
     assert at.error[0].value == record.error
     at.button(key="summary_try_again").click().run()
     assert at.query_params["run_id"] != record.run_id
-    assert runtime().jobs.count(domain="acmecorp.com") == 2
+    assert runtime().repo.count(domain="acmecorp.com") == 2
 
 
 def test_a_fresh_summary_is_offered_before_starting_another() -> None:
@@ -201,7 +195,7 @@ def test_a_fresh_summary_is_offered_before_starting_another() -> None:
     assert "run_id" not in at.query_params
     at.button(key="summary_offer_open").click().run()
     assert at.query_params["run_id"] == record.run_id
-    assert runtime().jobs.count() == 1
+    assert runtime().repo.count() == 1
 
 
 def test_recent_runs_of_the_domain_are_one_click_away() -> None:
@@ -243,7 +237,7 @@ def test_the_admin_page_lists_deletes_and_purges() -> None:
     old = [seeded(age=timedelta(days=30 + i), domain="acmecorp.com") for i in range(3)]
     failed = [seeded(JobStatus.ERROR, age=timedelta(hours=i + 1), domain="globex.io") for i in range(2)]
     newest = seeded(domain="acmecorp.com")
-    jobs = runtime().jobs
+    jobs = runtime().repo
 
     at = app().run().switch_page("pages/admin.py").run()
     assert {m.label: m.value for m in at.metric} == {"Jobs": "6", "Processing": "0", "Complete": "4", "Failed": "2"}
@@ -265,7 +259,7 @@ def test_the_admin_page_lists_deletes_and_purges() -> None:
     at.run()
     at.button(key="admin_delete").click().run()
     assert jobs.count() == 5
-    assert newest.run_id not in {row.run_id for row in jobs.list()}
+    assert newest.run_id not in {row.run_id for row in jobs.rows()}
     assert "Deleted 1 job" in at.success[0].value
 
     # purge older than 7 days: asks first, with the count, then removes exactly those
@@ -273,8 +267,8 @@ def test_the_admin_page_lists_deletes_and_purges() -> None:
     assert "3 finished jobs older than 7 days will be removed" in at.warning[0].value
     assert jobs.count() == 5, "nothing may go before the confirmation"
     at.button(key="admin_confirm_yes").click().run()
-    assert {row.run_id for row in jobs.list()} == {r.run_id for r in failed}
-    assert not {r.run_id for r in old} & {row.run_id for row in jobs.list()}
+    assert {row.run_id for row in jobs.rows()} == {r.run_id for r in failed}
+    assert not {r.run_id for r in old} & {row.run_id for row in jobs.rows()}
 
     # purge failed
     at.button(key="admin_purge_failed").click().run()
@@ -290,7 +284,7 @@ def test_a_purge_can_be_cancelled() -> None:
     at = app().run().switch_page("pages/admin.py").run()
     at.button(key="admin_purge_failed").click().run()
     at.button(key="admin_confirm_cancel").click().run()
-    assert runtime().jobs.count() == 1 and not at.warning
+    assert runtime().repo.count() == 1 and not at.warning
 
 
 def test_the_admin_table_reads_one_page_at_a_time() -> None:
