@@ -45,6 +45,7 @@ __all__ = [
     "customer_people",
     "days_since",
     "dedupe_meetings",
+    "fill_months",
     "internal_people",
     "meeting_months",
     "normalize_name",
@@ -169,8 +170,6 @@ class Facts(BaseModel):
         people: one per identity, customer first, then internal, third party, personal, unknown;
             within a side by ``count`` (descending), then name.
         meetings: one row per meeting, newest first.
-        transcripts_count: meetings whose transcript was present, i.e. the meetings ``spoke_in``
-            could be counted over.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -182,7 +181,6 @@ class Facts(BaseModel):
     meetings_by_month: list[MonthCount] = Field(default_factory=list)
     people: list[Person] = Field(default_factory=list)
     meetings: list[MeetingRef] = Field(default_factory=list)
-    transcripts_count: int = 0
 
     def apply(self, summary: EngagementSummary) -> EngagementSummary:
         """Fill ``summary``'s fact fields in place with copies of these facts, and return it.
@@ -277,16 +275,29 @@ def meeting_months(days: Iterable[date | datetime | str]) -> list[MonthCount]:
     ``days`` are dates, datetimes (their UTC date is used) or ISO strings (``YYYY-MM-DD...``, the
     date as written); one entry is one meeting. No days, no months.
     """
-    counts: Counter[tuple[int, int]] = Counter()
+    counts: Counter[str] = Counter()
     for day in days:
         day = date.fromisoformat(day[:10]) if isinstance(day, str) else _utc_date(day)
-        counts[(day.year, day.month)] += 1
-    if not counts:
+        counts[f"{day.year:04d}-{day.month:02d}"] += 1
+    return fill_months(counts)
+
+
+def fill_months(counts: Mapping[str, int]) -> list[MonthCount]:
+    """``{"YYYY-MM": count}`` as every month from the first to the last, months without a count as zero.
+
+    Raises ``ValueError`` when a key is not a ``YYYY-MM`` month.
+    """
+    keys = sorted(counts)
+    for key in keys:
+        if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", key):
+            raise ValueError(f"not a month: {key!r}")
+    if not keys:
         return []
-    (year, month), last = min(counts), max(counts)
+    (year, month), last = (int(keys[0][:4]), int(keys[0][5:])), (int(keys[-1][:4]), int(keys[-1][5:]))
     months: list[MonthCount] = []
     while (year, month) <= last:
-        months.append(MonthCount(month=f"{year:04d}-{month:02d}", count=counts[(year, month)]))
+        key = f"{year:04d}-{month:02d}"
+        months.append(MonthCount(month=key, count=counts.get(key, 0)))
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
     return months
 
@@ -564,7 +575,4 @@ def aggregate(
         meetings_by_month=meeting_months(meeting.started_at for meeting in chronological),
         people=people,
         meetings=refs,
-        transcripts_count=sum(
-            meeting.transcript is not None or meeting.recording_id in speakers for meeting in chronological
-        ),
     )
