@@ -15,6 +15,8 @@ from datetime import date
 
 from engagement.aggregate import aggregate, normalize_name, speakers_of
 from engagement.analysis import Analyzer, InsightCache, verify_account, verify_meeting_insights
+from engagement.analysis.base import Usage
+from engagement.analysis.prompts import MAX_CHARS, MAX_ITEMS
 from engagement.fathom import FathomClient
 from engagement.jobs import JobContext
 from engagement.models import AccountInsights, EngagementSummary, Insight, Meeting, MeetingInsights, Side
@@ -108,7 +110,20 @@ def run(
         ref.analysed = ref.recording_id in found
     _record_usage(ctx, analyzer, dropped_here)
     ctx.stats.fathom_requests = fathom.requests
+    summary.notes += capped_notes(analyzer.usage)
     return summary
+
+
+def capped_notes(usage: Usage) -> list[str]:
+    """What the caps on reading the model's answers left out, for the summary's notes."""
+    notes = []
+    if usage.items_dropped:
+        notes.append(
+            f"The model's answers held more than {MAX_ITEMS} items in a list: {usage.items_dropped:,} were left out."
+        )
+    if usage.texts_cut:
+        notes.append(f"{usage.texts_cut:,} texts in the model's answers were cut at {MAX_CHARS:,} characters.")
+    return notes
 
 
 def _no_meetings_note(domain: str, since: date | None, until: date | None) -> str:
