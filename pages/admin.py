@@ -12,11 +12,12 @@ from datetime import timedelta
 import pandas as pd
 import streamlit as st
 
+from engagement.errors import StoreError
 from engagement.models import JobStatus
 from engagement.repository import JobRow
 from ui.frame import page_frame
 from ui.runtime import get_runtime, load_settings
-from ui.text import plural
+from ui.text import md, plural
 
 PAGE_SIZE = 50
 STATUS_LABELS = {"": "All", "processing": "Processing", "complete": "Complete", "error": "Failed"}
@@ -44,7 +45,11 @@ def notify(text: str) -> None:
 
 
 def delete_selected(selected: list[tuple[str, str]]) -> None:
-    removed = jobs.delete_many(selected)
+    try:
+        removed = jobs.delete_many(selected)
+    except StoreError as exc:
+        st.session_state["admin_failure"] = str(exc)
+        return
     clear_selection()
     notify(f"Deleted {plural(removed, 'job')}.")
 
@@ -71,7 +76,11 @@ def confirm() -> None:
     if pending["action"] == "cache":
         notify(f"Cleared {plural(runtime.cache.clear(), 'cached analysis', 'cached analyses')}.")
         return
-    removed = jobs.purge(**purge_filter(pending))
+    try:
+        removed = jobs.purge(**purge_filter(pending))
+    except StoreError as exc:
+        st.session_state["admin_failure"] = str(exc)
+        return
     clear_selection()
     notify(f"Purged {plural(removed, 'job')}.")
 
@@ -218,12 +227,18 @@ if settings.app_password and not settings.admin_password:
 notice = st.session_state.pop("admin_notice", None)
 if notice:
     st.success(notice, icon=":material/check:")
-totals()
-jobs_table()
-st.divider()
-left, right = st.columns(2, gap="large")
-with left:
-    purge_controls()
-with right:
-    cache_controls()
-confirmation()
+failure = st.session_state.pop("admin_failure", None)
+if failure:
+    st.error(md(failure), icon=":material/error:")
+try:
+    totals()
+    jobs_table()
+    st.divider()
+    left, right = st.columns(2, gap="large")
+    with left:
+        purge_controls()
+    with right:
+        cache_controls()
+    confirmation()
+except StoreError as exc:  # the database failed: what to do, not a traceback
+    st.error(md(str(exc)), icon=":material/error:")

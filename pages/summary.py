@@ -14,7 +14,7 @@ import streamlit as st
 
 from engagement.demo import DEMO_ACCOUNTS
 from engagement.domains import display_domain, normalize_domain
-from engagement.errors import EngagementError, InvalidDomainError, JobNotFoundError
+from engagement.errors import EngagementError, InvalidDomainError, JobNotFoundError, StoreError
 from engagement.models import JobOptions, JobRecord, JobStatus, utcnow
 from ui.banner import show_notices
 from ui.frame import page_frame
@@ -91,7 +91,11 @@ def request_summary(text: str, dates: Any, *, offer: bool = True) -> None:
         return
     st.session_state.pop("summary_error", None)
     options = options_from(dates)
-    recent = runtime.repo.latest_complete(domain, options, max_age=FRESH_FOR)
+    try:
+        recent = runtime.repo.latest_complete(domain, options, max_age=FRESH_FOR)
+    except StoreError as exc:
+        st.session_state["summary_error"] = str(exc)
+        return
     if recent is not None and offer:
         st.session_state["summary_offer"] = {
             "domain": domain,
@@ -194,7 +198,10 @@ def offer_fresh(shown_run: str | None) -> None:
 
 def recent_runs(domain: str | None, shown_run: str | None) -> None:
     """The latest runs (of the domain on show, else of every domain) in the sidebar, one click each."""
-    rows = runtime.repo.rows(domain=domain or None, limit=RECENT_RUNS)
+    try:
+        rows = runtime.repo.rows(domain=domain or None, limit=RECENT_RUNS)
+    except StoreError:
+        rows = []  # the page says what failed where it matters; the sidebar stays empty
     with st.sidebar:
         st.subheader(f"Recent runs · {display_domain(domain)}" if domain else "Recent runs", anchor=False)
         if not rows:
@@ -230,6 +237,9 @@ def poll(domain: str, run_id: str) -> None:
         record = jobs.get(domain, run_id)
     except JobNotFoundError:
         st.rerun()
+    except StoreError as exc:  # the database failed: say what to do, keep polling (it may recover)
+        st.error(md(str(exc)), icon=":material/error:")
+        return
     if record.status.terminal:
         st.rerun()  # the full run renders the result and no longer calls this fragment
     progress_view(record)
@@ -241,6 +251,9 @@ def job_view(domain: str, run_id: str) -> None:
         record = jobs.get(domain, run_id) if domain else None
     except JobNotFoundError:
         record = None
+    except StoreError as exc:
+        st.error(md(str(exc)), icon=":material/error:")
+        return
     if record is None:
         st.warning(
             "That summary was not found: the link may be mistyped, or the job was purged. Generate it again above.",

@@ -414,3 +414,23 @@ def test_presentation_mode_renders_a_clean_summary() -> None:
     at.button(key="present_exit").click().run()
     assert "present" not in at.query_params
     assert at.sidebar.get("toggle")
+
+
+def test_a_failing_database_shows_what_to_do_not_a_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A StoreError (full disk, read-only or damaged file) is shown as its message on both pages, never an exception."""
+    from engagement.errors import StoreError
+
+    full = StoreError("The disk holding data/engagement.sqlite is full: free space and try again.")
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise full
+
+    at = app().run()
+    repo = runtime().repo
+    for name in ("latest_complete", "rows", "count", "totals", "domains"):
+        monkeypatch.setattr(repo, name, fail)
+    at.text_input(key="summary_website").set_value("acmecorp.com")
+    at.button(key=GENERATE).click().run()
+    assert not at.exception and md(str(full)) in [e.value for e in at.error]
+    admin = at.switch_page("pages/admin.py").run()
+    assert not admin.exception and md(str(full)) in [e.value for e in admin.error]
