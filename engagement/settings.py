@@ -10,7 +10,7 @@ from typing import Any
 from engagement.errors import SettingsError
 
 DEFAULT_FATHOM_BASE_URL = "https://api.fathom.ai/external/v1"
-DEFAULT_OPENAI_MODEL = "gpt-4.1-mini"
+DEFAULT_OPENAI_MODEL = "gpt-5.4-mini"  # why this one: README, "Choosing the model"
 DEFAULT_DB = "data/engagement.sqlite"
 
 
@@ -32,7 +32,11 @@ class Settings:
     """
 
     fathom_api_key: str = _setting(
-        "", "FATHOM_API_KEY", "Fathom API key. Unset: the bundled demo accounts are used.", secret=True
+        "",
+        "FATHOM_API_KEY",
+        "Fathom API key. Unset: the bundled demo accounts are used. A key sees only the meetings its user "
+        "recorded or that were shared with them or their team: use the key of an admin whose view covers all teams.",
+        secret=True,
     )
     fathom_base_url: str = _setting(DEFAULT_FATHOM_BASE_URL, "FATHOM_BASE_URL", "Fathom External API base URL.")
     openai_api_key: str = _setting(
@@ -76,6 +80,18 @@ class Settings:
         "First wait before a Fathom retry; it doubles each time (Retry-After wins).",
         minimum=0,
     )
+    fathom_max_wait_s: float = _setting(
+        120.0,
+        "FATHOM_MAX_WAIT_S",
+        "Longest wait for Fathom's rate limit (RateLimit-Reset, Retry-After) before one request gives up.",
+        minimum=1,
+    )
+    fathom_max_meetings: int = _setting(
+        100_000,
+        "FATHOM_MAX_MEETINGS",
+        "Most meetings one Fathom listing reads; a listing past it stops with a message (an endless cursor).",
+        minimum=10,
+    )
     openai_timeout_s: float = _setting(
         120.0, "OPENAI_TIMEOUT_S", "Longest one model call may take, all of it.", minimum=0.1
     )
@@ -86,7 +102,8 @@ class Settings:
     openai_context_tokens: int = _setting(
         100_000,
         "OPENAI_CONTEXT_TOKENS",
-        "Transcript tokens per map call; longer transcripts are split.",
+        "Transcript tokens per map call; longer transcripts are split. For an OpenAI-compatible server set "
+        "it below the model's context size (a prompt cut short is noted in the summary).",
         minimum=500,
     )
 
@@ -125,7 +142,9 @@ class Settings:
         if self.source == "demo":
             notes.append(
                 "Demo data: meetings come from the bundled demo accounts (acmecorp.com, "
-                "brightwater.co.uk, globex.io). Set FATHOM_API_KEY to use your Fathom meetings."
+                "brightwater.co.uk, globex.io). Set FATHOM_API_KEY to use your Fathom meetings: a key sees only the "
+                "meetings its user recorded or that were shared with them, so use an admin's key whose view covers all "
+                "teams."
             )
         if self.analyzer == "offline":
             notes.append(

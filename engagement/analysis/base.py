@@ -42,6 +42,7 @@ class Usage:
     Attributes:
         llm_calls: model calls made (each part of a split transcript counts; the SDK's retries do not).
         tokens_in / tokens_out: ``usage.prompt_tokens`` / ``usage.completion_tokens`` as the server reported.
+        prompts_cut: calls whose reported prompt size was far below what was sent (a small context cut it).
         items_dropped / texts_cut: what the caps on reading an answer left out or shortened.
     """
 
@@ -50,16 +51,25 @@ class Usage:
         self.llm_calls = 0
         self.tokens_in = 0
         self.tokens_out = 0
+        self.prompts_cut = 0
         self.items_dropped = 0
         self.texts_cut = 0
 
     def add(
-        self, *, llm_calls: int = 0, tokens_in: int = 0, tokens_out: int = 0, items_dropped: int = 0, texts_cut: int = 0
+        self,
+        *,
+        llm_calls: int = 0,
+        tokens_in: int = 0,
+        tokens_out: int = 0,
+        prompts_cut: int = 0,
+        items_dropped: int = 0,
+        texts_cut: int = 0,
     ) -> None:
         with self._lock:
             self.llm_calls += llm_calls
             self.tokens_in += tokens_in
             self.tokens_out += tokens_out
+            self.prompts_cut += prompts_cut
             self.items_dropped += items_dropped
             self.texts_cut += texts_cut
 
