@@ -405,10 +405,11 @@ class JobService:
     # ------------------------------------------------------------------ read
     def get(self, domain: str, run_id: str) -> JobRecord:
         """The record, checked for staleness; ``JobNotFoundError`` when there is none."""
-        record = self.repo.load(domain, run_id)
-        if record is None:
-            raise JobNotFoundError()
-        return self._checked(record)
+        with self._lock:  # read and check at one instant: this process's own writes cannot land in between
+            record = self.repo.load(domain, run_id)
+            if record is None:
+                raise JobNotFoundError()
+            return self._checked(record)
 
 
 def _key(record: JobRecord) -> str:
