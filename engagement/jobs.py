@@ -80,8 +80,10 @@ class JobContext:
     def report(self, stage: str, done: int | None = None, total: int | None = None, **fields: Any) -> None:
         """Record progress (``stage="analysed 7/12 meetings", done=7, total=12``); refreshes the heartbeat.
 
-        ``fields`` may set ``source`` or ``analyzer``. Raises ``JobTimeoutError`` once the job is past
-        its time limit, so a body that reports often stops promptly.
+        ``fields`` may set ``source`` or ``analyzer``, and ``summary``: the facts so far (counts,
+        people, months), shown while the analysis runs; the job still ends ``complete`` or ``error``.
+        Raises ``JobTimeoutError`` once the job is past its time limit, so a body that reports often
+        stops promptly.
         """
         self._service._report(self._record, stage, done, total, fields)
 
@@ -232,6 +234,8 @@ class JobService:
             for name in ("source", "analyzer"):
                 if name in fields:
                     setattr(record, name, str(fields[name]))
+            if isinstance(fields.get("summary"), EngagementSummary):
+                record.summary = fields["summary"]
             if not self._save(record):
                 raise _Cancelled
 

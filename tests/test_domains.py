@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from engagement.domains import display_domain, domain_variants, email_at_domain, normalize_domain, registrable_domain
+from engagement.domains import (
+    company_domain,
+    display_domain,
+    domain_variants,
+    email_at_domain,
+    normalize_domain,
+    registrable_domain,
+)
 from engagement.errors import InvalidDomainError
 
 ACCEPTED = [
@@ -135,3 +142,11 @@ def test_a_look_alike_that_mixes_alphabets_is_refused(text: str) -> None:
 def test_names_in_one_alphabet_or_one_language_are_accepted(text: str, domain: str) -> None:
     """All-Cyrillic names and Japanese names (kanji with kana) are real domains and stay accepted."""
     assert normalize_domain(text) == domain
+
+
+@pytest.mark.parametrize("text", ["gmail.com", "https://mail.google.com.gmail.com", "jane@outlook.com", "YAHOO.co.uk"])
+def test_a_personal_mailbox_is_not_a_company(text: str) -> None:
+    """A personal mailbox domain (the people classification's list) is refused as a customer, with what to type."""
+    with pytest.raises(InvalidDomainError, match="personal e-mail provider, not a company.*customer's own website"):
+        company_domain(text)
+    assert company_domain("https://www.acmecorp.com") == "acmecorp.com"
