@@ -30,6 +30,7 @@ from engagement.models import (
     Side,
     TranscriptTurn,
 )
+from engagement.present import plural
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +112,7 @@ def run(
     cut = analyzer.usage.prompts_cut
     if cut:
         summary.notes.append(
-            f"The model server reported {cut} prompt{'s' if cut != 1 else ''} far shorter than what was sent: its "
+            f"The model server reported {plural(cut, 'prompt')} far shorter than what was sent: its "
             "context window probably cut the transcript. Lower OPENAI_CONTEXT_TOKENS below the model's context size."
         )
     ctx.stats.fathom_requests = fathom.requests
@@ -256,13 +257,13 @@ def _fetch_notes(
         reasons = sorted(set(no_transcript.values()))
         n = len(no_transcript)
         notes.append(
-            f"{n} meeting{'s' if n != 1 else ''} without a transcript ({'; '.join(reasons)}): counted, with their "
+            f"{plural(n, 'meeting')} without a transcript ({'; '.join(reasons)}): counted, with their "
             "invitees, but not analysed."
         )
     if fathom.skipped_count:
         n = fathom.skipped_count
         notes.append(
-            f"{n} meeting{'s' if n != 1 else ''} Fathom sent could not be read and {'were' if n != 1 else 'was'} "
+            f"{plural(n, 'meeting')} Fathom sent could not be read and {'were' if n != 1 else 'was'} "
             f"skipped: {fathom.skipped[0]}"
         )
         ctx.stats.meetings_skipped = n
