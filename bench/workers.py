@@ -204,17 +204,17 @@ def admin_on_redis(size: int = 10_000) -> list[Result]:
 
     from bench.admin import BASE, first_page, seed
     from bench.measure import latency, time_calls
-    from engagement.jobs import JobService
     from engagement.redis_store import RedisKV
+    from engagement.repository import JobRepository
 
     with RedisServer() as server:
         store = RedisKV(server.url)
         seed(store, size)  # type: ignore[arg-type]
         now = BASE + timedelta(minutes=size)
-        service = JobService(store, lambda ctx: None, clock=lambda: now)  # type: ignore[arg-type,return-value]
-        samples = time_calls(lambda i: first_page(service), 50, warmup=3)
+        repo = JobRepository(store, clock=lambda: now)  # type: ignore[arg-type]
+        samples = time_calls(lambda i: first_page(repo), 50, warmup=3)
         began = time.perf_counter()
-        removed = service.purge(older_than=timedelta(minutes=size - min(size, 10_000)))
+        removed = repo.purge(older_than=timedelta(minutes=size - min(size, 10_000)))
         seconds = time.perf_counter() - began
         store.close()
     return [

@@ -15,6 +15,8 @@ from datetime import UTC, date, datetime, timedelta
 
 from engagement.aggregate import aggregate, normalize_name, speakers_of
 from engagement.analysis import Analyzer, InsightCache, verify_account, verify_meeting_insights
+from engagement.analysis.base import Usage
+from engagement.analysis.prompts import MAX_CHARS, MAX_ITEMS
 from engagement.errors import FathomAuthError, FathomNotFoundError, FathomPayloadError
 from engagement.fathom import FathomClient
 from engagement.jobs import JobContext
@@ -28,6 +30,7 @@ from engagement.models import (
     Side,
     TranscriptTurn,
 )
+from engagement.present import plural
 
 log = logging.getLogger(__name__)
 
@@ -109,11 +112,24 @@ def run(
     cut = analyzer.usage.prompts_cut
     if cut:
         summary.notes.append(
-            f"The model server reported {cut} prompt{'s' if cut != 1 else ''} far shorter than what was sent: its "
+            f"The model server reported {plural(cut, 'prompt')} far shorter than what was sent: its "
             "context window probably cut the transcript. Lower OPENAI_CONTEXT_TOKENS below the model's context size."
         )
     ctx.stats.fathom_requests = fathom.requests
+    summary.notes += capped_notes(analyzer.usage)
     return summary
+
+
+def capped_notes(usage: Usage) -> list[str]:
+    """What the caps on reading the model's answers left out, for the summary's notes."""
+    notes = []
+    if usage.items_dropped:
+        notes.append(
+            f"The model's answers held more than {MAX_ITEMS} items in a list: {usage.items_dropped:,} were left out."
+        )
+    if usage.texts_cut:
+        notes.append(f"{usage.texts_cut:,} texts in the model's answers were cut at {MAX_CHARS:,} characters.")
+    return notes
 
 
 def _no_meetings_note(domain: str, since: date | None, until: date | None) -> str:
@@ -241,13 +257,13 @@ def _fetch_notes(
         reasons = sorted(set(no_transcript.values()))
         n = len(no_transcript)
         notes.append(
-            f"{n} meeting{'s' if n != 1 else ''} without a transcript ({'; '.join(reasons)}): counted, with their "
+            f"{plural(n, 'meeting')} without a transcript ({'; '.join(reasons)}): counted, with their "
             "invitees, but not analysed."
         )
     if fathom.skipped_count:
         n = fathom.skipped_count
         notes.append(
-            f"{n} meeting{'s' if n != 1 else ''} Fathom sent could not be read and {'were' if n != 1 else 'was'} "
+            f"{plural(n, 'meeting')} Fathom sent could not be read and {'were' if n != 1 else 'was'} "
             f"skipped: {fathom.skipped[0]}"
         )
         ctx.stats.meetings_skipped = n

@@ -6,10 +6,10 @@ With ``ENGAGEMENT_REDIS_URL`` set, ``JobService.start`` stores the record and en
 the same ``JobService`` (heartbeat, time limit, the one terminal transition). Imported only when
 Redis is configured: the embedded default never loads ``rq``.
 
-Time limits agree: our limit (``ENGAGEMENT_JOB_TIMEOUT_S``) counts from the job's creation, queue
-wait included, and ends the record in ``error``; RQ's job timeout is that limit plus the stale
-window, a backstop that stops a body which never reports; and a job still queued when its limit
-has passed is dropped by RQ (``ttl``) and reads as timed out.
+Time limits agree: our limit (``ENGAGEMENT_JOB_TIMEOUT_S``) counts from when the worker starts the
+job, and ends the record in ``error``; RQ's job timeout is that limit plus the stale window, a
+backstop that stops a body which never reports; and a job still queued when its limit has passed is
+dropped by RQ (``ttl``), its record ending in error once it has waited the limit plus the stale window.
 
 A worker killed with ``kill -9`` mid-job is not retried: the record names the worker as its owner,
 its heartbeat stops, and the next read (the page, another worker's sweep) marks it interrupted
@@ -31,7 +31,7 @@ from rq.registry import FailedJobRegistry, StartedJobRegistry
 from rq.worker.base import BaseWorker, WorkerStatus
 
 from engagement.errors import StoreError
-from engagement.jobs import JobRecord
+from engagement.models import JobRecord
 from engagement.redis_store import raw_connection
 from engagement.settings import Settings, redact_url
 

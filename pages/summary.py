@@ -131,8 +131,8 @@ def request_summary(text: str, dates: Any, *, offer: bool = True) -> None:
     st.session_state.pop("summary_error", None)
     options = options_from(dates)
     try:
-        recent = jobs.latest_complete(domain, options, max_age=FRESH_FOR)
-    except EngagementError as exc:  # the store cannot be reached: say so, start nothing
+        recent = runtime.repo.latest_complete(domain, options, max_age=FRESH_FOR)
+    except StoreError as exc:
         st.session_state["summary_error"] = str(exc)
         return
     if recent is not None and offer:
@@ -265,15 +265,15 @@ def offer_fresh(shown_run: str | None) -> None:
 def recent_runs(domain: str | None, shown_run: str | None) -> None:
     """The latest runs (of the domain on show, else of every domain) in the sidebar, one click each."""
     try:
-        rows = jobs.list(domain=domain or None, limit=RECENT_RUNS)
+        rows = runtime.repo.rows(domain=domain or None, limit=RECENT_RUNS)
     except StoreError:
-        return  # the page's main area says why
+        rows = []  # the page says what failed where it matters; the sidebar stays empty
     with st.sidebar:
         st.subheader(f"Recent runs · {display_domain(domain)}" if domain else "Recent runs", anchor=False)
         if not rows:
             st.caption("No runs yet.")
         for row in rows:
-            created = datetime.fromisoformat(row.created_at.replace("Z", "+00:00"))
+            created = row.created_at
             when = ago(created)
             # one line each in a narrow sidebar: across domains the icon alone says the status
             label = f"{when} · {row.status.value}" if domain else f"{display_domain(row.domain)} · {when}"
@@ -313,8 +313,8 @@ def check(domain: str, run_id: str) -> None:
         record = jobs.get(domain, run_id)
     except JobNotFoundError:
         st.rerun()
-    except StoreError as exc:  # the store is away (Redis restarting): say so and keep polling
-        st.warning(f"{exc} Still trying.", icon=":material/cloud_off:")
+    except StoreError as exc:  # the database failed: say what to do, keep polling (it may recover)
+        st.error(md(str(exc)), icon=":material/error:")
         return
     facts_arrived = record.summary is not None and st.session_state.get("summary_facts_for") != run_id
     if record.status.terminal or facts_arrived:
@@ -344,10 +344,9 @@ def shown_record(shown: tuple[str, str] | None) -> JobRecord | None:
         return jobs.get(*shown)
     except JobNotFoundError:
         return None
-    except StoreError as exc:  # the store cannot be reached: a message that names it, not a traceback
-        st.error(str(exc), icon=":material/cloud_off:")
-        st.stop()
-        raise
+    except StoreError as exc:  # the database failed: say what to do instead of a traceback
+        st.error(md(str(exc)), icon=":material/error:")
+        return None
 
 
 def failure_view(record: JobRecord) -> None:

@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 from engagement.models import JobStatus
 from engagement.settings import Settings
 from tests.support.redis_server import RedisServer
+from tests.test_pages import unescaped
 from ui.runtime import clear_runtimes, get_runtime
 
 APP = Path(__file__).resolve().parent.parent / "streamlit_app.py"
@@ -50,7 +51,7 @@ def test_a_redis_that_goes_away_is_a_clear_error_not_a_traceback(monkeypatch: py
     at.query_params.update(domain="acmecorp.com", run_id=run_id)
     at.run()
     assert not at.exception
-    assert f"Redis store at {server.url}" in at.error[0].value
+    assert f"Redis store at {server.url}" in unescaped(at.error[0].value)  # shown as text (escaped Markdown)
     at.switch_page("pages/admin.py").run()
     assert not at.exception
-    assert "ENGAGEMENT_REDIS_URL" in at.error[0].value
+    assert "ENGAGEMENT_REDIS_URL" in unescaped(at.error[0].value)

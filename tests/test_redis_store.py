@@ -86,11 +86,13 @@ def test_a_job_whose_redis_goes_away_ends_in_error_naming_the_store(monkeypatch:
 
     from engagement.jobs import JobContext, JobService
     from engagement.models import EngagementSummary, JobStatus
+    from engagement.repository import JobRepository
 
     monkeypatch.setattr(redis_store, "SOCKET_TIMEOUT_S", 0.3)
-    reporting, failed = threading.Event(), threading.Event()
+    running, reporting, failed = threading.Event(), threading.Event(), threading.Event()
 
     def body(ctx: JobContext) -> EngagementSummary:
+        running.set()
         reporting.wait(10)
         try:
             ctx.report("analysed 1/2 meetings", 1, 2)
@@ -100,8 +102,9 @@ def test_a_job_whose_redis_goes_away_ends_in_error_naming_the_store(monkeypatch:
 
     with RedisServer() as server, ThreadPoolExecutor(1) as pool:
         kv = RedisKV(server.url)
-        service = JobService(kv, body, pool, heartbeat_s=30, stale_after_s=30)
+        service = JobService(JobRepository(kv), body, pool, heartbeat_s=30, stale_after_s=30)
         run_id = service.start("acmecorp.com")
+        assert running.wait(10)  # the job is under way (its start is stored) before Redis freezes
         server.pause()
         reporting.set()
         assert failed.wait(30)

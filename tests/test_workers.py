@@ -230,7 +230,7 @@ def test_two_apps_and_two_workers_lose_and_duplicate_nothing(
         return all(app.jobs.get(domain, run_id).status.terminal for out in outputs for domain, run_id in out.items())
 
     wait_until(all_done, "every job to finish")
-    rows = app.jobs.list(limit=None)
+    rows = app.repo.rows(limit=None)
     assert sorted(row.domain for row in rows) == domains  # one job per domain: overlapping starts joined
     assert all(row.status is JobStatus.COMPLETE for row in rows)
     for domain in set(first) & set(second):
