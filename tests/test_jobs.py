@@ -622,3 +622,19 @@ def test_a_worker_runs_a_queued_job_through_the_same_life_cycle(store: SqliteKV)
     assert record.started_at is not None and record.progress.done == 2
     assert worker.run_stored("acmecorp.com", run_id) is False  # delivered twice: runs once
     assert app.start("acmecorp.com") != run_id  # the claim was released with the end
+
+
+def test_a_queued_job_another_worker_took_is_not_run_again(store: SqliteKV) -> None:
+    """run_stored() takes a record only while it is unowned: a second worker gets False and the body runs once."""
+    ran: list[str] = []
+
+    def body(ctx: JobContext) -> EngagementSummary:
+        ran.append(ctx.run_id)
+        assert second.run_stored(ctx.domain, ctx.run_id) is False  # delivered again while the first runs it
+        return summary_of(ctx)
+
+    run_id = service_for(store, body, queue=RecordingQueue()).start("acmecorp.com")
+    first = service_for(store, body, owner="worker-host:2:first")
+    second = service_for(store, body, owner="worker-host:3:second")
+    assert first.run_stored("acmecorp.com", run_id) is True
+    assert ran == [run_id] and first.get("acmecorp.com", run_id).owner == "worker-host:2:first"
