@@ -89,3 +89,13 @@ def test_the_job_runner_defaults_are_the_settings_defaults() -> None:
         settings.stale_after_s,
         settings.heartbeat_s,
     )
+
+
+def test_a_redis_url_must_name_redis_and_its_password_stays_out_of_repr() -> None:
+    """ENGAGEMENT_REDIS_URL takes redis://, rediss:// or unix://; anything else says what to write; repr hides it."""
+    url = "redis://:s3cret@10.0.0.5:6379/0"
+    assert Settings.from_env({"ENGAGEMENT_REDIS_URL": url}).redis_url == url
+    assert "s3cret" not in repr(Settings.from_env({"ENGAGEMENT_REDIS_URL": url}))
+    with pytest.raises(SettingsError, match="must start with redis://"):
+        Settings.from_env({"ENGAGEMENT_REDIS_URL": "http://10.0.0.5:6379"})
+    assert Settings.from_env({}).redis_url == ""
