@@ -223,7 +223,12 @@ class JobService:
                 return  # deleted or ended while it was queued
             record.started_at = self.clock()
             record.stage = "starting"
-            if not self._save(record):
+            try:
+                if not self._save(record):
+                    return
+            except StoreError as exc:  # not into the executor's future: the job ends with the reason
+                log.warning("job %s could not start: %s", _key(record), exc)
+                self._finish(record, JobStatus.ERROR, error=str(exc))
                 return
         deadline = Deadline.after(self.timeout_s)
         try:

@@ -638,3 +638,32 @@ def test_a_queued_job_another_worker_took_is_not_run_again(store: SqliteKV) -> N
     second = service_for(store, body, owner="worker-host:3:second")
     assert first.run_stored("acmecorp.com", run_id) is True
     assert ran == [run_id] and first.get("acmecorp.com", run_id).owner == "worker-host:2:first"
+
+
+class FailingStart:
+    """A store whose write of a job's start ("starting") fails once (then it behaves)."""
+
+    def __init__(self, store: SqliteKV) -> None:
+        self._store = store
+        self.failed = False
+
+    def set_many(self, items: Any, delete: Any = (), *, require: Any = None) -> bool:
+        starting = any(isinstance(v, dict) and v.get("stage") == "starting" for v in items.values())
+        if starting and not self.failed:
+            self.failed = True
+            from engagement.errors import StoreError
+
+            raise StoreError("The Redis store at redis://db:6379/0 did not answer (write: timeout).")
+        return self._store.set_many(items, delete, require=require)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+
+def test_a_store_that_fails_as_the_job_starts_ends_it_in_error_with_the_reason(store: SqliteKV) -> None:
+    """The start's write failing (a worker taking a job while Redis blinks) ends the job, not a lost exception."""
+    service = JobService(JobRepository(FailingStart(store)), summary_of, retry_backoff_s=0.001)  # type: ignore[arg-type]
+    run_id = service.start("acmecorp.com")
+    record = service.get("acmecorp.com", run_id)
+    assert record.status is JobStatus.ERROR and "did not answer" in (record.error or "")
+    assert service.repo.rows()[0].status is JobStatus.ERROR
