@@ -19,6 +19,7 @@ from engagement.analysis import Analyzer, InsightCache, verify_account, verify_m
 from engagement.fathom import FathomClient
 from engagement.jobs import JobContext
 from engagement.models import AccountInsights, EngagementSummary, Insight, Meeting, MeetingInsights, Side
+from engagement.search import TranscriptIndex
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +35,12 @@ def run(
     source: str,
     company: str = "",
     concurrency: int = 4,
+    search: TranscriptIndex | None = None,
 ) -> EngagementSummary:
-    """Build the account's summary; raises an ``EngagementError`` with a message for the user."""
+    """Build the account's summary; raises an ``EngagementError`` with a message for the user.
+
+    ``search``, when given, indexes every transcript the run holds (questions are answered from it).
+    """
     began = time.perf_counter()
     domain = ctx.domain
     since = date.fromisoformat(ctx.options.since) if ctx.options.since else None
@@ -45,6 +50,8 @@ def run(
     # A cold cache wants every transcript: the include flag brings them with the pages (one
     # request per 10 meetings). A warm one lists without them and fetches only what is missing.
     cold = not cache.knows_domain(domain)
+    if search is not None and not cold and not search.has_all(cache.domain_recordings(domain)):
+        cold = True  # analysed before the search index held them: the same pages, with transcripts
 
     def on_page(pages: int, meetings: int) -> None:
         ctx.stats.fathom_requests = fathom.requests
@@ -82,6 +89,9 @@ def run(
         fetched = {m.recording_id: m for m in _with_transcripts(ctx, fathom, domain, missing, since, until)}
         meetings = [fetched.get(m.recording_id, m) for m in meetings]
         missing = [fetched[m.recording_id] for m in missing]
+
+    if search is not None:
+        search.add(meetings)  # the transcripts this run holds; the index keeps them for later runs
 
     # ---- aggregate: facts from the data (who spoke in a cached meeting was kept with its analysis)
     speakers = {rid: insights.speakers for rid, insights in found.items()}

@@ -1,4 +1,4 @@
-"""Wiring: settings in, a ready ``Runtime`` out — store, job service, analysis cache — per process.
+"""Wiring: settings in, a ready ``Runtime`` out — store, job service, analysis cache, search, questions — per process.
 
 The UI holds one ``Runtime`` in ``st.cache_resource``; the CLI builds one with an inline executor so
 ``summarize`` runs the same job body and stores the record the same way.
@@ -7,6 +7,8 @@ The UI holds one ``Runtime`` in ``st.cache_resource``; the CLI builds one with a
 from __future__ import annotations
 
 import dataclasses
+import logging
+import threading
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -14,12 +16,17 @@ import httpx
 
 from engagement import pipeline
 from engagement.analysis import Analyzer, InsightCache, OfflineAnalyzer, OpenAIAnalyzer
+from engagement.answers import QuestionService
 from engagement.demo import DEMO_ACCOUNTS, DEMO_API_KEY, demo_transport
 from engagement.fathom import FathomClient
 from engagement.jobs import JobBody, JobContext, JobService
+from engagement.errors import StoreError
 from engagement.models import EngagementSummary
+from engagement.search import TranscriptIndex
 from engagement.settings import Settings
 from engagement.store import CACHE_TABLE, SqliteKV, open_store
+
+log = logging.getLogger(__name__)
 
 COMPANY_NAMES = dict(DEMO_ACCOUNTS)  # the demo accounts' names; real accounts are shown by domain
 DEMO_BASE_URL = "https://fathom.demo.invalid/external/v1"  # never resolved: the transport is in-process
@@ -41,7 +48,11 @@ def analyzer_for(settings: Settings) -> Analyzer:
 
 
 def make_body(
-    settings: Settings, cache: InsightCache, *, fathom_transport: httpx.BaseTransport | None = None
+    settings: Settings,
+    cache: InsightCache,
+    *,
+    fathom_transport: httpx.BaseTransport | None = None,
+    search: TranscriptIndex | None = None,
 ) -> JobBody:
     """The job body ``JobService`` runs: a fresh client and analyser per job, one shared cache."""
 
@@ -56,6 +67,7 @@ def make_body(
                 source=settings.source,
                 company=COMPANY_NAMES.get(ctx.domain, "") if settings.source == "demo" else "",
                 concurrency=settings.openai_concurrency,
+                search=search,
             )
 
     return body
@@ -70,12 +82,17 @@ class Runtime:
         store: the job table of the sqlitedict file.
         cache: the per-meeting analysis cache (another table of the same file).
         jobs: the job service.
+        search: the FTS5 index of transcript turns (None when SQLite here lacks FTS5; ``search_error`` says so).
+        questions: questions about accounts, answered from the index.
     """
 
     settings: Settings
     store: SqliteKV
     cache: InsightCache
     jobs: JobService
+    questions: QuestionService
+    search: TranscriptIndex | None = None
+    search_error: str = ""
 
 
 def create_runtime(
@@ -87,13 +104,51 @@ def create_runtime(
 ) -> Runtime:
     """Open the store and build the job service. Without an executor: a bounded thread pool."""
     store = store or open_store(settings.engagement_db)
-    cache = InsightCache(store.table(CACHE_TABLE))
+    search, search_error = open_search(store.path)
+    cache = InsightCache(store.table(CACHE_TABLE), on_clear=search.clear if search else None)
+    executor = executor or ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="engagement-job")
     jobs = JobService(
         store,
-        make_body(settings, cache, fathom_transport=fathom_transport),
-        executor or ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="engagement-job"),
+        make_body(settings, cache, fathom_transport=fathom_transport, search=search),
+        executor,
         timeout_s=settings.job_timeout_s,
         stale_after_s=settings.stale_after_s,
         heartbeat_s=settings.heartbeat_s,
     )
-    return Runtime(settings=settings, store=store, cache=cache, jobs=jobs)
+    questions = QuestionService(
+        store,
+        jobs,
+        search,
+        executor,
+        model_factory=(lambda: OpenAIAnalyzer.from_settings(settings)) if settings.analyzer != "offline" else None,
+        analyzer=settings.analyzer,
+        stale_after_s=settings.openai_timeout_s * (settings.openai_max_retries + 1) + 60,
+        index_error=search_error,
+    )
+    return Runtime(
+        settings=settings,
+        store=store,
+        cache=cache,
+        jobs=jobs,
+        search=search,
+        questions=questions,
+        search_error=search_error,
+    )
+
+
+_SEARCH: dict[str, TranscriptIndex] = {}
+_SEARCH_LOCK = threading.Lock()
+
+
+def open_search(path: str) -> tuple[TranscriptIndex | None, str]:
+    """The process's one search index for the store's file, or None and why (no FTS5, unusable file)."""
+    try:
+        if path == ":memory:":
+            return TranscriptIndex(path), ""
+        with _SEARCH_LOCK:
+            if path not in _SEARCH:
+                _SEARCH[path] = TranscriptIndex(path)
+            return _SEARCH[path], ""
+    except StoreError as exc:
+        log.warning("search is off: %s", exc)
+        return None, str(exc)
