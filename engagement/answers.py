@@ -40,7 +40,7 @@ from engagement.models import (
     UTCDateTime,
     utcnow,
 )
-from engagement.search import Hit, Query, TranscriptIndex, parse_question
+from engagement.search import Hit, TranscriptIndex, parse_question
 from engagement.store import KVStore
 
 if TYPE_CHECKING:

@@ -6,6 +6,8 @@ import json
 import sys
 from datetime import date, timedelta
 
+from engagement.answers import Answer
+from engagement.answers import ask as ask_question
 from engagement.domains import normalize_domain
 from engagement.jobs import InlineExecutor
 from engagement.models import JobOptions, JobRecord, JobStatus
@@ -109,3 +111,29 @@ def cache_clear(settings: Settings) -> int:
     removed = runtime.cache.clear()
     print(f"cleared {removed} cached meeting analys{'es' if removed != 1 else 'is'}")
     return 0
+
+
+def ask(settings: Settings, website: str, question: str, *, as_json: bool) -> int:
+    """Answer a question here (stored like one asked on the page); 0 whether found or not, 2 for bad input."""
+    runtime = create_runtime(settings, executor=InlineExecutor())
+    answer = ask_question(website, question, runtime=runtime)
+    if as_json:
+        print(json.dumps(answer.model_dump(mode="json"), indent=2, ensure_ascii=False))
+    else:
+        print(render_answer(answer))
+    return 0
+
+
+def render_answer(answer: Answer) -> str:
+    """An answer for the terminal: the headline, each point and its quotes, or the closest turns."""
+    lines = [f"Q: {answer.question}", answer.headline]
+    for point in answer.points:
+        lines.append(f"  - {point.text}")
+        for ev in point.evidence:
+            lines.append(f'      "{ev.quote}" — {ev.speaker or "?"}, {ev.meeting_date or ""} {ev.url or ""}'.rstrip())
+    if answer.closest:
+        lines.append("closest mentions:")
+        for ev in answer.closest:
+            lines.append(f'      "{ev.quote}" — {ev.speaker or "?"}, {ev.meeting_date or ""} {ev.url or ""}'.rstrip())
+    lines.append(f"searched for: {answer.terms}  ({answer.analyzer})")
+    return "\n".join(lines)

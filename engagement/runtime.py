@@ -18,9 +18,9 @@ from engagement import pipeline
 from engagement.analysis import Analyzer, InsightCache, OfflineAnalyzer, OpenAIAnalyzer
 from engagement.answers import QuestionService
 from engagement.demo import DEMO_ACCOUNTS, DEMO_API_KEY, demo_transport
+from engagement.errors import StoreError
 from engagement.fathom import FathomClient
 from engagement.jobs import JobBody, JobContext, JobService
-from engagement.errors import StoreError
 from engagement.models import EngagementSummary
 from engagement.search import TranscriptIndex
 from engagement.settings import Settings

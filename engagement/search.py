@@ -388,14 +388,15 @@ class TranscriptIndex:
             return []
         ids = list(dict.fromkeys(recording_ids))
         marks = ",".join("?" * len(ids))
-        rows = self._read(
+        sql = (
             "SELECT t.recording_id, t.turn, t.timestamp, t.seconds, t.speaker, t.email, t.text, "
-            f"highlight(search_fts, 0, '{_MARK_OPEN}', '{_MARK_CLOSE}'), bm25(search_fts, 1.0, 0.3) AS score "
+            "highlight(search_fts, 0, ?, ?), bm25(search_fts, 1.0, 0.3) AS score "
             "FROM search_fts JOIN search_turns t ON t.id = search_fts.rowid "
-            f"WHERE search_fts MATCH ? AND t.recording_id IN ({marks}) "  # noqa: S608 - placeholders only
-            "ORDER BY score, t.recording_id, t.turn LIMIT ?",
-            (query.all_terms() if every_term else query.any_term(), *ids, -1 if limit is None else limit),
+            "WHERE search_fts MATCH ? AND t.recording_id IN (" + marks + ") "
+            "ORDER BY score, t.recording_id, t.turn LIMIT ?"
         )
+        match = query.all_terms() if every_term else query.any_term()
+        rows = self._read(sql, (_MARK_OPEN, _MARK_CLOSE, match, *ids, -1 if limit is None else limit))
         sides: dict[int, SpeakerSides | None] = {}
         hits = []
         for rid, turn, ts, seconds, speaker, email, text, marked, score in rows:
