@@ -167,7 +167,9 @@ _ASK_STOP = frozenset(
 def answer_ask(user: str) -> dict[str, Any]:
     """The default answer to a question: one point per excerpt that shares a word with it, quoting its first sentence."""
     found = _QUESTION.search(user)
-    words = {w for w in re.findall(r"[a-z0-9]+", (found["q"] if found else "").lower()) if w not in _ASK_STOP}
+    said = re.findall(r"[a-z0-9]+", (found["q"] if found else "").lower())
+    words = {w for w in said if w not in _ASK_STOP}
+    words |= {"".join(w[0] for w in said[i : i + 3]) for i in range(len(said) - 2)}  # "single sign on" is "sso"
     points = []
     for line in user.splitlines():
         m = _EXCERPT.match(line)
