@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
@@ -233,6 +233,15 @@ def _mentions(hits: Sequence[Hit], summary: EngagementSummary) -> Mentions:
     )
 
 
+def _day(iso: str) -> str:
+    """``2026-05-07`` → ``7 May 2026`` (as it came when it is not a date)."""
+    try:
+        d = date.fromisoformat(iso[:10])
+    except ValueError:
+        return iso
+    return f"{d.day} {d:%b %Y}"
+
+
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
@@ -251,7 +260,7 @@ def _offline_points(
     for rid in sorted(per_meeting, key=lambda r: (refs[r].date if r in refs else "", r)):
         ref = refs.get(rid)
         title = ref.title if ref else f"Meeting {rid}"
-        day = f" ({ref.date})" if ref else ""
+        day = f" ({_day(ref.date)})" if ref else ""
         turns = sorted(per_meeting[rid], key=lambda h: h.turn)
         evidence = _quote_hits(index, turns, cache)
         if evidence:
@@ -331,8 +340,8 @@ def answer_question(
     if answer.found:
         span = ""
         if mentions.first and mentions.last:
-            span = f", first on {mentions.first}" + (
-                f", last on {mentions.last}" if mentions.last != mentions.first else ""
+            span = f", first on {_day(mentions.first)}" + (
+                f", last on {_day(mentions.last)}" if mentions.last != mentions.first else ""
             )
         answer.headline = (
             f"Mentioned in {mentions.meetings} of {_plural(searched.meetings, 'meeting')} "
@@ -532,15 +541,21 @@ class QuestionService:
     def count(self) -> int:
         return self.store.count(QUESTION_PREFIX)
 
-    def purge(self, *, older_than: timedelta | None = None, domain: str | None = None) -> int:
-        """Delete questions asked before ``now - older_than`` (every one when None), of one domain or all."""
+    def _purgeable(self, older_than: timedelta | None, domain: str | None) -> builtins.list[str]:
         cutoff = utcnow() - older_than if older_than is not None else None
-        keys = [
+        return [
             r.key
             for r in self.list(domain)
             if r.status is not JobStatus.PROCESSING and (cutoff is None or r.asked_at < cutoff)
         ]
-        return self.store.delete_many(keys)
+
+    def purgeable(self, *, older_than: timedelta | None = None, domain: str | None = None) -> int:
+        """How many questions ``purge`` would remove (those still being answered are kept)."""
+        return len(self._purgeable(older_than, domain))
+
+    def purge(self, *, older_than: timedelta | None = None, domain: str | None = None) -> int:
+        """Delete answered questions last asked before ``now - older_than`` (all when None), of one domain or all."""
+        return self.store.delete_many(self._purgeable(older_than, domain))
 
     def delete(self, domain: str, question_id: str) -> bool:
         return self.store.delete(question_key(domain, question_id))

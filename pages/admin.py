@@ -14,6 +14,7 @@ import streamlit as st
 
 from engagement.jobs import JobRow
 from engagement.models import JobStatus
+from ui.ask import questions_admin
 from ui.frame import page_frame
 from ui.runtime import get_runtime, load_settings
 from ui.text import plural
@@ -227,3 +228,5 @@ with left:
 with right:
     cache_controls()
 confirmation()
+st.divider()
+questions_admin(runtime.questions)

@@ -16,6 +16,7 @@ from engagement.demo import DEMO_ACCOUNTS
 from engagement.domains import display_domain, normalize_domain
 from engagement.errors import EngagementError, InvalidDomainError, JobNotFoundError
 from engagement.models import JobOptions, JobRecord, JobStatus, utcnow
+from ui.ask import question_box
 from ui.banner import show_notices
 from ui.frame import page_frame
 from ui.presentation import apply_style, exit_button, is_presenting
@@ -264,6 +265,7 @@ def job_view(domain: str, run_id: str) -> None:
         )
     else:
         render_result(record, presenting)
+        question_box(record, runtime.questions)
 
 
 def empty_state() -> None:

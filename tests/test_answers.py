@@ -125,8 +125,8 @@ def test_offline_counts_match_the_hand_counts(index: TranscriptIndex) -> None:
     assert (answer.mentions.first, answer.mentions.last) == ("2026-03-02", "2026-03-16")
     assert (answer.searched.meetings, answer.searched.transcripts, answer.searched.hours) == (3, 3, 2.0)
     assert [p.text for p in answer.points] == [
-        "A: discovery (2026-03-02): 2 turns mention it.",
-        "B: commercials (2026-03-16): 1 turn mentions it.",
+        "A: discovery (2 Mar 2026): 2 turns mention it.",
+        "B: commercials (16 Mar 2026): 1 turn mentions it.",
     ]
     quotes = [(e.recording_id, e.timestamp, e.quote, e.speaker) for p in answer.points for e in p.evidence]
     assert quotes == [
@@ -135,7 +135,7 @@ def test_offline_counts_match_the_hand_counts(index: TranscriptIndex) -> None:
         (302, "00:00:30", "Let's talk about pricing for the second year.", "Jane Doe"),
     ]
     assert all(e.verified and e.url and "timestamp=" in e.url for p in answer.points for e in p.evidence)
-    assert answer.headline == "Mentioned in 2 of 3 meetings (3 turns), first on 2026-03-02, last on 2026-03-16."
+    assert answer.headline == "Mentioned in 2 of 3 meetings (3 turns), first on 2 Mar 2026, last on 16 Mar 2026."
 
 
 def test_not_found_says_how_much_was_searched_and_lists_the_closest_turns(index: TranscriptIndex) -> None:
