@@ -125,3 +125,34 @@ def test_a_summary_runs_in_a_real_browser_and_the_admin_page_lists_it(
             raise
         finally:
             browser.close()
+
+
+def test_the_question_box_answers_in_a_real_browser(chromium: Path, server: str, tmp_path: Path) -> None:
+    """On a stored demo summary: ask about single sign-on, see verified quotes; ask about Mars, see "not found"."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from engagement.jobs import InlineExecutor
+    from engagement.runtime import create_runtime
+    from engagement.settings import Settings
+
+    seeded = create_runtime(Settings(engagement_db=str(tmp_path / "engagement.sqlite")), executor=InlineExecutor())
+    run_id = seeded.jobs.start(DEMO_DOMAIN)  # the same file the server reads
+    seeded.store.close()
+    expect.set_options(timeout=30_000)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport=VIEWPORT)
+            page.set_default_timeout(30_000)
+            page.goto(f"{server}/?domain={DEMO_DOMAIN}&run_id={run_id}")
+            box = page.get_by_placeholder("What did they say about single sign-on?")
+            box.fill("What did they say about single sign-on?")
+            page.get_by_role("button", name="Ask", exact=True).click()
+            expect(page.get_by_text("We need SAML SSO through Okta for every user", exact=False).first).to_be_visible()
+            expect(page.get_by_text("Mentioned in 4 of 12 meetings", exact=False)).to_be_visible()
+            box.fill("What did they say about the weather on Mars?")
+            box.press("Enter")
+            expect(page.get_by_text("Not found in 12 meetings", exact=False)).to_be_visible()
+            assert page.locator('[data-testid="stException"]').count() == 0
+        finally:
+            browser.close()
