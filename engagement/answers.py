@@ -401,9 +401,10 @@ def question_key(domain: str, question_id: str) -> str:
     return f"{QUESTION_PREFIX}{domain}:{question_id}"
 
 
-def _reuse_key(question: str, run_id: str, analyzer: str) -> str:
+def _reuse_key(question: str, account: str, analyzer: str) -> str:
+    """Same words (case and punctuation aside), same transcripts, same analyser: the same answer."""
     words = " ".join(re.findall(r"[^\W_]+", question.casefold()))
-    return hashlib.sha256(f"{run_id}|{analyzer}|{words}".encode()).hexdigest()[:16]
+    return hashlib.sha256(f"{account}|{analyzer}|{words}".encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -454,13 +455,15 @@ class QuestionService:
     def ask(self, domain: str, question: str, options: AskOptions | None = None) -> QuestionRecord:
         """Store the question and answer it: offline at once, with the model in the background.
 
-        An identical question about the same summary with the same analyser is answered from the store.
+        An identical question about the same transcripts with the same analyser is answered from the store.
         """
         text = check_question(question)
         if self.index is None:
             raise SearchUnavailableError(self.index_error or "Search is not available here.")
         job = self._summary(domain, (options or AskOptions()).run_id)
-        reuse = _reuse_key(text, job.run_id, self.analyzer)
+        assert job.summary is not None
+        account = self.index.version(m.recording_id for m in job.summary.meetings)
+        reuse = _reuse_key(text, account, self.analyzer)
         now = utcnow()
         for _, value in self.store.items(f"{QUESTION_PREFIX}{domain}:", where={"reuse_key": reuse}):
             old = QuestionRecord.model_validate(value)
@@ -480,7 +483,6 @@ class QuestionService:
             updated_at=now,
         )
         self._save(record)
-        assert job.summary is not None
         if self.model_factory is None:
             self._answer(record, job.summary)
             return record

@@ -16,6 +16,7 @@ from datetime import date
 
 from engagement.aggregate import aggregate, normalize_name, speakers_of
 from engagement.analysis import Analyzer, InsightCache, verify_account, verify_meeting_insights
+from engagement.errors import StoreError
 from engagement.fathom import FathomClient
 from engagement.jobs import JobContext
 from engagement.models import AccountInsights, EngagementSummary, Insight, Meeting, MeetingInsights, Side
@@ -90,8 +91,11 @@ def run(
         meetings = [fetched.get(m.recording_id, m) for m in meetings]
         missing = [fetched[m.recording_id] for m in missing]
 
-    if search is not None:
-        search.add(meetings)  # the transcripts this run holds; the index keeps them for later runs
+    if search is not None:  # the transcripts this run holds; the index keeps them for later runs
+        try:
+            search.add(meetings)
+        except StoreError as exc:  # the summary does not depend on it; the next run fills the gap
+            log.warning("transcripts of %s not indexed for search: %s", domain, exc)
 
     # ---- aggregate: facts from the data (who spoke in a cached meeting was kept with its analysis)
     speakers = {rid: insights.speakers for rid, insights in found.items()}

@@ -18,6 +18,7 @@ string, so ``"``, ``NEAR``, ``*``, ``-``, ``AND`` and ``:`` are searched as text
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
@@ -346,6 +347,13 @@ class TranscriptIndex:
         """Whether every one of these recordings is indexed."""
         ids = list(dict.fromkeys(recording_ids))
         return len(self._known(ids)) == len(ids)
+
+    def version(self, recording_ids: Iterable[int]) -> str:
+        """A hash of what the index holds of these meetings: it changes when one is added, removed or changed."""
+        ids = sorted(set(recording_ids))
+        held = dict(self._known(ids))
+        raw = json.dumps([[rid, held.get(rid)] for rid in ids], separators=(",", ":"))
+        return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
     def count(self) -> int:
         """How many meetings are indexed."""

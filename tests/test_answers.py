@@ -323,13 +323,19 @@ def test_the_demo_account_answers_single_sign_on_and_stores_the_question(runtime
 
 
 def test_an_identical_question_on_an_unchanged_account_is_answered_from_the_store(runtime: Runtime) -> None:
-    """The same words (case and punctuation aside) about the same summary reuse the stored answer: no second record."""
+    """The same words (case and punctuation aside) about the same transcripts reuse the stored answer; a changed transcript does not."""
     runtime.jobs.start("acmecorp.com")
     first = runtime.questions.ask("acmecorp.com", "What about SSO?")
     again = runtime.questions.ask("acmecorp.com", "what about sso")
     assert again.id == first.id and len(questions(runtime)) == 1
     assert again.asked_at > first.created_at
-    runtime.jobs.start("acmecorp.com")  # a new summary: the account may have changed
+    runtime.jobs.start("acmecorp.com")  # a new run over the same meetings: still the same account
+    assert runtime.questions.ask("acmecorp.com", "What about SSO?").id == first.id
+    assert runtime.search is not None
+    changed = runtime.search.meeting(131770660)
+    assert changed is not None and changed.transcript
+    turn = changed.transcript[0].model_copy(update={"text": "A new sentence about SSO rollout dates."})
+    runtime.search.add([changed.model_copy(update={"transcript": (turn, *changed.transcript[1:])})])
     fresh = runtime.questions.ask("acmecorp.com", "What about SSO?")
     assert fresh.id != first.id and len(questions(runtime)) == 2
     assert [r.id for r in runtime.questions.list("acmecorp.com")] == [fresh.id, first.id]
@@ -488,3 +494,24 @@ def test_the_cli_uses_the_model_when_a_key_is_set(
         assert data["found"] and data["analyzer"] == "openai:gpt-4.1-mini"
         assert data["points"] and all(e["verified"] for p in data["points"] for e in p["evidence"])
         assert model.errors == []
+
+
+def test_a_search_index_that_cannot_be_written_does_not_fail_the_summary(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A StoreError while indexing is logged; the summary completes, and the next run fills the index."""
+    from engagement.errors import StoreError
+
+    assert runtime.search is not None
+    real_add = runtime.search.add
+
+    def locked(meetings: Any) -> int:
+        raise StoreError("database is locked")
+
+    monkeypatch.setattr(runtime.search, "add", locked)
+    run_id = runtime.jobs.start("acmecorp.com")
+    assert runtime.jobs.get("acmecorp.com", run_id).status is JobStatus.COMPLETE
+    assert runtime.search.count() == 0
+    monkeypatch.setattr(runtime.search, "add", real_add)
+    runtime.jobs.start("acmecorp.com")
+    assert runtime.search.count() == 12
