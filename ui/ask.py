@@ -127,8 +127,9 @@ def questions_admin(questions: QuestionService) -> None:
     st.subheader("Questions", anchor=False)
     rows = questions.list()
     st.caption(
-        f"{plural(len(rows), 'question')} asked about accounts. Each is kept with its answer under "
-        "question:{domain}:{id}; asking it again about the same summary reuses the answer."
+        f"{plural(len(rows), 'question')} asked about accounts, each kept with its answer; asking it again "
+        "while the account's transcripts are unchanged reuses the answer. Questions are answered from the "
+        "transcript search index, which clearing the analysis cache also clears (the next summary fills it again)."
     )
     notice = st.session_state.pop("admin_questions_notice", None)
     if notice:
