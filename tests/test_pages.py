@@ -477,3 +477,26 @@ def test_the_admin_page_lists_and_purges_questions() -> None:
     at.button(key="admin_questions_yes").click().run()
     assert rt.questions.count() == 0
     assert any("Removed 2 questions" in s.value for s in at.success)
+
+
+def test_with_an_openai_key_the_answer_arrives_in_the_background(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a key, asking returns at once (the answer pending), and a later run shows the model's verified quotes."""
+    from tests.fakes.openai_server import FakeOpenAI
+
+    with FakeOpenAI(api_key="sk-page-ask") as model:
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-page-ask")
+        monkeypatch.setenv("OPENAI_BASE_URL", model.base_url)
+        at = completed_demo(app().run())
+        model.latency_s = 3.0  # the page must not wait for it
+        at.text_input(key="ask_question").set_value("What did they say about single sign-on?")
+        at.button(key="FormSubmitter:ask_form-Ask").click().run()
+        assert not at.exception and not at.error
+        assert [s.label for s in at.status] == ["Answering… the model is reading the best-matching turns."]
+        [record] = runtime().questions.list("acmecorp.com")
+        assert record.analyzer == "openai:gpt-4.1-mini"
+        run_until(at, lambda a: not a.status)
+        page = re.sub(r"\\(.)", r"\1", "\n".join(texts(at)))
+        assert "They said:" in page and "open in Fathom ↗" in page
+        answer = runtime().questions.list("acmecorp.com")[0].answer
+        assert answer is not None and answer.found and answer.analyzer == "openai:gpt-4.1-mini"
+        assert model.errors == []
