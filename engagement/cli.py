@@ -10,7 +10,8 @@ from engagement.answers import Answer
 from engagement.answers import ask as ask_question
 from engagement.domains import normalize_domain
 from engagement.jobs import InlineExecutor
-from engagement.models import JobOptions, JobRecord, JobStatus
+from engagement.models import Evidence, JobOptions, JobRecord, JobStatus
+from engagement.present import SECTIONS, cite, insights, one_line, people_rows, plural
 from engagement.runtime import create_runtime
 from engagement.settings import Settings
 
@@ -37,40 +38,39 @@ def summarize(settings: Settings, website: str, *, since: date | None, until: da
 
 
 def render_text(record: JobRecord) -> str:
-    """A readable report of a record for the terminal."""
-    lines = [f"{record.domain}  run {record.run_id}  {record.status.value}  ({record.source}, {record.analyzer})"]
+    """A readable report of a record for the terminal (every text from data on one bounded line)."""
+    lines = [
+        f"{record.domain}  run {record.run_id}  {record.status.value}  "
+        f"({one_line(record.source)}, {one_line(record.analyzer)})"
+    ]
     summary = record.summary
     if record.error:
-        lines.append(f"error: {record.error}")
+        lines.append(f"error: {one_line(record.error)}")
     if summary is None:
         return "\n".join(lines)
     lines.append(
         f"meetings: {summary.meetings_count}  first: {summary.first_meeting or '-'}  last: {summary.last_meeting or '-'}"
     )
-    lines += [f"  note: {note}" for note in summary.notes]
+    lines += [f"  note: {one_line(note)}" for note in summary.notes]
     if summary.people:
         lines.append("people:")
-        for p in summary.people:
-            role = f", {p.role}" if p.role else ""
-            lines.append(f"  {p.count:>3}  {p.name} <{p.email or 'no e-mail'}> [{p.side.value}{role}]")
+        for p in people_rows(summary):
+            role = f", {one_line(p.role)}" if p.role else ""
+            lines.append(f"  {p.meetings:>3}  {one_line(p.name)} <{p.email or 'no e-mail'}> [{p.side}{role}]")
     if summary.themes:
         lines.append("themes:")
-        lines += [f"  {t.mentions:>3}  {t.topic}" for t in summary.themes]
-    for title, items in (
-        ("goals", summary.goals_detail),
-        ("challenges", summary.challenges_detail),
-        ("risks", summary.risks_detail),
-        ("recommendations", summary.recommendations_detail),
-    ):
+        lines += [f"  {t.mentions:>3}  {one_line(t.topic)}" for t in summary.themes]
+    for section in SECTIONS:
+        items = insights(summary, section.field)
         if items:
-            lines.append(f"{title}:")
+            lines.append(f"{section.field}:")
             for item in items:
-                lines.append(f"  - {item.text}")
-                for ev in item.evidence[:1]:
-                    if ev.verified:
-                        lines.append(
-                            f'      "{ev.quote}" — {ev.speaker or "?"}, {ev.meeting_date or ""} {ev.url or ""}'
-                        )
+                lines.append(f"  - {one_line(item.text)}")
+                citation = cite(item.evidence[0]) if item.evidence else None
+                if citation and citation.quote is not None:
+                    lines.append(
+                        f'      "{citation.quote}" — {citation.speaker or "?"}, {citation.date} {citation.url or ""}'
+                    )
     s = record.stats
     lines.append(
         f"stats: {s.fathom_requests} Fathom requests, {s.llm_calls} model calls, {s.cached_meetings} cached, "
@@ -102,14 +102,14 @@ def jobs_list(settings: Settings, *, domain: str | None, status: str | None, lim
 def jobs_purge(settings: Settings, *, older_than: timedelta | None, status: str | None) -> int:
     runtime = create_runtime(settings, executor=InlineExecutor())
     removed = runtime.jobs.purge(older_than=older_than, status=status)
-    print(f"purged {removed} job{'s' if removed != 1 else ''}")
+    print(f"purged {plural(removed, 'job')}")
     return 0
 
 
 def cache_clear(settings: Settings) -> int:
     runtime = create_runtime(settings, executor=InlineExecutor())
     removed = runtime.cache.clear()
-    print(f"cleared {removed} cached meeting analys{'es' if removed != 1 else 'is'}")
+    print(f"cleared {plural(removed, 'cached meeting analysis', 'cached meeting analyses')}")
     return 0
 
 
@@ -125,15 +125,20 @@ def ask(settings: Settings, website: str, question: str, *, as_json: bool) -> in
 
 
 def render_answer(answer: Answer) -> str:
-    """An answer for the terminal: the headline, each point and its quotes, or the closest turns."""
-    lines = [f"Q: {answer.question}", answer.headline]
+    """An answer for the terminal: the headline, each point and its quotes, or the closest turns (one line each)."""
+
+    def quote_line(evidence: Evidence) -> str | None:
+        citation = cite(evidence)
+        if citation.quote is None:
+            return None
+        return f'      "{citation.quote}" — {citation.speaker or "?"}, {citation.date} {citation.url or ""}'.rstrip()
+
+    lines = [f"Q: {one_line(answer.question)}", one_line(answer.headline)]
     for point in answer.points:
-        lines.append(f"  - {point.text}")
-        for ev in point.evidence:
-            lines.append(f'      "{ev.quote}" — {ev.speaker or "?"}, {ev.meeting_date or ""} {ev.url or ""}'.rstrip())
+        lines.append(f"  - {one_line(point.text)}")
+        lines += [line for line in map(quote_line, point.evidence) if line]
     if answer.closest:
         lines.append("closest mentions:")
-        for ev in answer.closest:
-            lines.append(f'      "{ev.quote}" — {ev.speaker or "?"}, {ev.meeting_date or ""} {ev.url or ""}'.rstrip())
-    lines.append(f"searched for: {answer.terms}  ({answer.analyzer})")
+        lines += [line for line in map(quote_line, answer.closest) if line]
+    lines.append(f"searched for: {one_line(answer.terms)}  ({one_line(answer.analyzer)})")
     return "\n".join(lines)

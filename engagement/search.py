@@ -31,14 +31,14 @@ from typing import Any
 
 from engagement.analysis.base import SpeakerSides
 from engagement.analysis.cache import content_hash
-from engagement.errors import SearchUnavailableError, StoreError
+from engagement.errors import SearchUnavailableError
 from engagement.models import Meeting, TranscriptTurn, format_utc, utcnow
+from engagement.store import BUSY_TIMEOUT_S, store_error
 
 __all__ = ["Hit", "Query", "TranscriptIndex", "fts5_available", "parse_question"]
 
 log = logging.getLogger(__name__)
 
-BUSY_TIMEOUT_S = 10.0  # the store's other connection may hold the write lock; wait this long, then fail
 TOKENIZER = "porter unicode61 remove_diacritics 2"
 
 # Words that say what kind of question it is, not what it is about.
@@ -213,7 +213,7 @@ class TranscriptIndex:
         try:
             self._conn = sqlite3.connect(path, timeout=busy_timeout_s, check_same_thread=False, isolation_level=None)
         except sqlite3.Error as exc:
-            raise StoreError(f"The search index in {path} cannot be opened ({exc}).") from None
+            raise store_error(path, exc) from None
         if not fts5_available(self._conn):
             self._conn.close()
             raise SearchUnavailableError(
@@ -252,15 +252,15 @@ class TranscriptIndex:
                     raise
                 self._conn.execute("COMMIT")
                 return result
-            except sqlite3.Error as exc:
-                raise StoreError(f"The search index in {self.path} could not be written ({exc}). Try again.") from None
+            except sqlite3.Error as exc:  # the busy timeout bounds the wait for another writer
+                raise store_error(self.path, exc) from None
 
     def _read(self, sql: str, args: Sequence[Any] = ()) -> list[Any]:
         with self._lock:
             try:
                 return self._conn.execute(sql, tuple(args)).fetchall()
             except sqlite3.Error as exc:
-                raise StoreError(f"The search index in {self.path} could not be read ({exc}). Try again.") from None
+                raise store_error(self.path, exc) from None
 
     def close(self) -> None:
         with self._lock:

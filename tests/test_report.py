@@ -184,13 +184,13 @@ def test_csv_neutralises_formulas() -> None:
 
 
 def test_csv_leaves_ordinary_values_alone() -> None:
-    """Names, dates and counts come through unchanged, one row a person or meeting."""
+    """Names, dates and counts come through unchanged, one row a person or meeting, under the page's labels."""
     summary = make_summary(meetings=12, people=6)
     people = _rows(report.people_csv(summary))
-    assert people[0] == ["name", "email", "side", "role", "meetings", "invited", "spoke_in", "first_seen", "last_seen"]
+    assert people[0] == ["Name", "E-mail", "Side", "Role", "Meetings", "Invited", "Spoke in", "First seen", "Last seen"]
     assert len(people) == 7
     top = summary.people[0]
-    assert people[1][:5] == [top.name, top.email, "customer", top.role, str(top.count)]
+    assert people[1][:5] == [top.name, top.email, "Customer", top.role, str(top.count)]
     meetings = _rows(report.meetings_csv(make_record(summary)))
     assert len(meetings) == 13
     first = summary.meetings[0]

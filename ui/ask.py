@@ -15,9 +15,10 @@ import streamlit as st
 
 from engagement.answers import MAX_QUESTION_CHARS, Answer, AskOptions, QuestionRecord, QuestionService
 from engagement.errors import EngagementError
-from engagement.models import JobRecord, JobStatus, MeetingRef
+from engagement.models import JobRecord, JobStatus
+from engagement.present import md, plural
 from ui.result import evidence_line
-from ui.text import ago, md, plural
+from ui.text import ago
 
 POLL_EVERY = "2s"
 ANSWERS_SHOWN = 10
@@ -39,20 +40,20 @@ def _on_ask(questions: QuestionService, domain: str, run_id: str) -> None:
     st.session_state["ask_question"] = ""
 
 
-def _points(answer: Answer, meetings: dict[int, MeetingRef]) -> None:
+def _points(answer: Answer) -> None:
     if answer.found:
         st.markdown(md(answer.headline))
         for point in answer.points:
-            quotes = [line for line in (evidence_line(e, meetings) for e in point.evidence) if line]
+            quotes = [line for line in (evidence_line(e) for e in point.evidence) if line]
             st.markdown("\n\n".join([f"**{md(point.text)}**", *quotes]))
         return
     st.warning(md(answer.headline), icon=":material/search_off:")
     if answer.closest:
-        quotes = [line for line in (evidence_line(e, meetings) for e in answer.closest) if line]
+        quotes = [line for line in (evidence_line(e) for e in answer.closest) if line]
         st.markdown("\n\n".join(["Closest mentions:", *quotes]))
 
 
-def _render(records: list[QuestionRecord], meetings: dict[int, MeetingRef]) -> None:
+def _render(records: list[QuestionRecord]) -> None:
     for record in records:
         with st.container(border=True, key=f"ask_answer_{record.id}"):
             st.markdown(f"**{md(record.question)}**")
@@ -62,16 +63,16 @@ def _render(records: list[QuestionRecord], meetings: dict[int, MeetingRef]) -> N
             elif record.status is JobStatus.ERROR:
                 st.error(md(record.error or "The answer failed."), icon=":material/error:")
             elif record.answer is not None:
-                _points(record.answer, meetings)
+                _points(record.answer)
 
 
 @st.fragment(run_every=POLL_EVERY)
-def _pending(questions: QuestionService, domain: str, meetings: dict[int, MeetingRef]) -> None:
+def _pending(questions: QuestionService, domain: str) -> None:
     """Re-read the answers every 2 s while one is being worked out; then rerun the page, which stops polling."""
     records = questions.list(domain, limit=ANSWERS_SHOWN)
     if not any(r.status is JobStatus.PROCESSING for r in records):
         st.rerun()
-    _render(records, meetings)
+    _render(records)
 
 
 def question_box(record: JobRecord, questions: QuestionService) -> None:
@@ -97,12 +98,11 @@ def question_box(record: JobRecord, questions: QuestionService) -> None:
     error = st.session_state.pop("ask_error", None)
     if error:
         st.error(md(error), icon=":material/error:")
-    meetings = {m.recording_id: m for m in summary.meetings}
     records = questions.list(record.domain, limit=ANSWERS_SHOWN)
     if any(r.status is JobStatus.PROCESSING for r in records):
-        _pending(questions, record.domain, meetings)
+        _pending(questions, record.domain)
     else:
-        _render(records, meetings)
+        _render(records)
 
 
 # ---------------------------------------------------------------- the admin page's section
