@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
-from engagement.analysis.verify import verify_meeting_insights
+from engagement.analysis.verify import evidence_key, verify_meeting_insights
 from engagement.errors import EngagementError, InvalidQuestionError, SearchUnavailableError
 from engagement.models import (
     EngagementSummary,
@@ -297,7 +297,8 @@ def _model_points(
             ev = Evidence(recording_id=hit.recording_id, timestamp=hit.timestamp, quote=citation.quote)
             claims.setdefault(hit.recording_id, []).append(Insight(text=text, evidence=[ev]))
         dropped += _verified(index, claims, cache)
-        evidence = [ev for items in claims.values() for item in items for ev in item.evidence]
+        unique = {evidence_key(ev): ev for items in claims.values() for item in items for ev in item.evidence}
+        evidence = list(unique.values())  # the same words cited twice are one quote
         if evidence:
             points.append(AnswerPoint(text=text, evidence=evidence))
     return points, dropped

@@ -222,6 +222,25 @@ def test_when_every_quote_is_invented_the_answer_is_not_found(
     assert answer.closest, "the closest turns are listed"
 
 
+def test_the_same_quote_cited_twice_is_shown_once(
+    index: TranscriptIndex, openai_server: FakeOpenAI, make_openai_analyzer: Callable[..., OpenAIAnalyzer]
+) -> None:
+    """Two citations of the same words (under two turn ids) make one quote."""
+    quote = "The price per seat is our biggest worry this year."
+    openai_server.respond_with(
+        lambda body: {
+            "points": [
+                {
+                    "text": "Seat price worries them.",
+                    "citations": [{"turn_id": "T1", "quote": quote}, {"turn_id": "T2", "quote": quote.lower()}],
+                }
+            ]
+        }
+    )
+    answer = answer_question("price per seat", summary=summary(), index=index, model=make_openai_analyzer())
+    assert [e.quote for e in answer.points[0].evidence] == [quote]
+
+
 def test_the_model_is_not_called_when_no_turn_matches(
     index: TranscriptIndex, openai_server: FakeOpenAI, make_openai_analyzer: Callable[..., OpenAIAnalyzer]
 ) -> None:
