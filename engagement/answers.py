@@ -389,6 +389,7 @@ class QuestionRecord(BaseModel):
     answer: Answer | None = None
     error: str | None = None
     reuse_key: str
+    owner: str = ""  # the process answering it (host:pid:nonce), so a dead one's question is not left pending
     created_at: UTCDateTime
     asked_at: UTCDateTime
     updated_at: UTCDateTime
@@ -479,6 +480,7 @@ class QuestionService:
             run_id=job.run_id,
             analyzer=self.analyzer,
             reuse_key=reuse,
+            owner=self.jobs.owner,
             created_at=now,
             asked_at=now,
             updated_at=now,
@@ -520,10 +522,11 @@ class QuestionService:
         self.store.set(record.key, record.model_dump(mode="json"))
 
     def _checked(self, record: QuestionRecord) -> QuestionRecord:
-        if (
-            record.status is JobStatus.PROCESSING
-            and (utcnow() - record.updated_at).total_seconds() > self.stale_after_s
-        ):
+        """A pending question whose process died, or that has waited past every model time-out, ends in error."""
+        if record.status is not JobStatus.PROCESSING:
+            return record
+        silent = (utcnow() - record.updated_at).total_seconds()
+        if self.jobs._owner_is_dead(record.owner) or silent > self.stale_after_s:  # noqa: SLF001 - one liveness rule
             record.status, record.error = JobStatus.ERROR, "The answer was interrupted (the app restarted). Ask again."
             self._save(record)
         return record

@@ -534,3 +534,22 @@ def test_a_search_index_that_cannot_be_written_does_not_fail_the_summary(
     monkeypatch.setattr(runtime.search, "add", real_add)
     runtime.jobs.start("acmecorp.com")
     assert runtime.search.count() == 12
+
+
+@pytest.mark.parametrize("dead", ["owner", "silence"])
+def test_a_question_left_pending_by_a_dead_process_ends_in_error(runtime: Runtime, dead: str) -> None:
+    """A processing question whose process is gone, or silent past every model time-out, reads as interrupted."""
+    import socket
+
+    runtime.jobs.start("acmecorp.com")
+    record = runtime.questions.ask("acmecorp.com", "pricing")
+    value = runtime.store.get(record.key)
+    value.update(status="processing", answer=None)
+    if dead == "owner":
+        value["owner"] = f"{socket.gethostname()}:999999999:gone"  # this host, a pid that cannot exist
+    else:
+        value["updated_at"] = (utcnow() - timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    runtime.store.set(record.key, value)
+    got = runtime.questions.get("acmecorp.com", record.id)
+    assert got is not None and got.status is JobStatus.ERROR and "interrupted" in (got.error or "")
+    assert runtime.store.get(record.key)["status"] == "error"
