@@ -143,6 +143,6 @@ class InsightCache:
         return self.store.get(f"{DOMAIN_PREFIX}{domain}") is not None
 
     def domain_recordings(self, domain: str) -> list[int]:
-        """The recording ids remembered for ``domain`` (empty if none)."""
+        """The recording ids remembered for ``domain`` (empty if none): what the search index should hold."""
         value = self.store.get(f"{DOMAIN_PREFIX}{domain}")
         return list(value.get("recording_ids", [])) if isinstance(value, dict) else []
