@@ -260,6 +260,7 @@ class MeetingRef(BaseModel):
     customer_people: list[str] = Field(default_factory=list)
     internal_people: list[str] = Field(default_factory=list)
     analysed: bool = False
+    no_transcript: str | None = None  # why the meeting was counted but not analysed ("no transcript")
 
 
 class EngagementSummary(BaseModel):
@@ -332,6 +333,10 @@ class JobStats(BaseModel):
     tokens_out: int = 0
     evidence_dropped: int = 0
     seconds: float = 0.0
+    meetings_without_transcript: int = 0  # counted, not analysed
+    meetings_skipped: int = 0  # listing items Fathom sent that could not be read
+    index_meetings: int = 0  # external meetings in the workspace index when the job read it
+    index_synced_at: str | None = None  # when that index was last brought up to date
 
 
 class JobRecord(BaseModel):

@@ -343,10 +343,10 @@ class TranscriptIndex:
 
     # -- reading
 
-    def has_all(self, recording_ids: Iterable[int]) -> bool:
-        """Whether every one of these recordings is indexed."""
+    def lacking(self, recording_ids: Iterable[int]) -> set[int]:
+        """Those of these recordings that are not indexed."""
         ids = list(dict.fromkeys(recording_ids))
-        return len(self._known(ids)) == len(ids)
+        return set(ids) - {rid for rid, _ in self._known(ids)}
 
     def version(self, recording_ids: Iterable[int]) -> str:
         """A hash of what the index holds of these meetings: it changes when one is added, removed or changed."""

@@ -330,7 +330,7 @@ def test_the_demo_account_answers_single_sign_on_and_stores_the_question(runtime
     assert record.status is JobStatus.COMPLETE and record.run_id == run_id
     assert questions(runtime) == [question_key("acmecorp.com", record.id)]
     answer = record.answer
-    assert answer is not None and answer.found and answer.searched.meetings == 12
+    assert answer is not None and answer.found and answer.searched.meetings == 13
     job = runtime.jobs.get("acmecorp.com", run_id)
     assert job.summary is not None
     for point in answer.points:
@@ -338,7 +338,7 @@ def test_the_demo_account_answers_single_sign_on_and_stores_the_question(runtime
             assert "sso" in ev.quote.lower() and ev.verified
     not_found = runtime.questions.ask("acmecorp.com", "What did they say about the weather on Mars?")
     assert not_found.answer is not None and not not_found.answer.found
-    assert not_found.answer.headline.startswith("Not found in 12 meetings (")
+    assert not_found.answer.headline.startswith("Not found in 13 meetings (")
 
 
 def test_an_identical_question_on_an_unchanged_account_is_answered_from_the_store(runtime: Runtime) -> None:
@@ -400,7 +400,7 @@ def test_a_model_answer_runs_in_the_background_and_ends_complete(tmp_path: Path)
             assert time.monotonic() < deadline, "the answer must end in bounded time"
             time.sleep(0.05)
         assert got is not None and got.status is JobStatus.COMPLETE and got.answer is not None
-        assert got.answer.found and got.answer.analyzer == "openai:gpt-4.1-mini"
+        assert got.answer.found and got.answer.analyzer == f"openai:{settings.openai_model}"
         assert len(model.requests) == calls + 1
         again = rt.questions.ask("acmecorp.com", "What did they say about single sign-on?")
         assert again.status is JobStatus.COMPLETE and len(model.requests) == calls + 1, "answered from the store"
@@ -430,23 +430,40 @@ def test_a_failing_model_ends_the_question_in_error_with_its_message(tmp_path: P
 def test_clearing_the_analysis_cache_clears_the_index_and_the_next_run_fills_it_again(runtime: Runtime) -> None:
     """cache clear empties the search index too; the next summary indexes every transcript again."""
     runtime.jobs.start("acmecorp.com")
-    assert runtime.search is not None and runtime.search.count() == 12
+    assert runtime.search is not None and runtime.search.count() == 13
     runtime.cache.clear()
     assert runtime.search.count() == 0
     runtime.jobs.start("acmecorp.com")
-    assert runtime.search.count() == 12
+    assert runtime.search.count() == 13
 
 
-def test_a_warm_cache_without_the_index_lists_with_transcripts_and_fills_it(runtime: Runtime) -> None:
-    """Meetings analysed before the index existed: the next run fetches transcripts with the pages and indexes them."""
-    first = runtime.jobs.start("acmecorp.com")
+def test_a_warm_cache_without_the_index_fetches_the_transcripts_and_fills_it(runtime: Runtime) -> None:
+    """Analyses cached before the index held them: the run fetches their transcripts as if uncached, and indexes them."""
+    runtime.jobs.start("acmecorp.com")
     assert runtime.search is not None
+    warm = runtime.jobs.get("acmecorp.com", runtime.jobs.start("acmecorp.com")).stats.fathom_requests
     runtime.search.clear()  # as a file from before search existed: cached analyses, empty index
-    second = runtime.jobs.start("acmecorp.com")
-    record = runtime.jobs.get("acmecorp.com", second)
-    assert record.stats.llm_calls == 0 and record.stats.cached_meetings == 12
-    assert record.stats.fathom_requests == runtime.jobs.get("acmecorp.com", first).stats.fathom_requests
+    refill = runtime.jobs.get("acmecorp.com", runtime.jobs.start("acmecorp.com"))
+    assert refill.stats.llm_calls == 0 and refill.stats.cached_meetings == 13
+    assert runtime.search.count() == 13
+    runtime.cache.clear()  # no analyses, no index, the meeting index kept: every transcript is fetched
+    uncached = runtime.jobs.get("acmecorp.com", runtime.jobs.start("acmecorp.com")).stats.fathom_requests
+    assert warm < refill.stats.fathom_requests == uncached
+
+
+def test_only_the_transcripts_the_index_lacks_are_fetched_again(runtime: Runtime) -> None:
+    """One meeting missing from the index (an add that failed): the next run fetches that transcript alone."""
+    first = runtime.jobs.get("acmecorp.com", runtime.jobs.start("acmecorp.com"))
+    assert runtime.search is not None and first.summary is not None
+    held = [runtime.search.meeting(ref.recording_id) for ref in first.summary.meetings]
+    assert all(m is not None and m.transcript for m in held)
+    warm = runtime.jobs.get("acmecorp.com", runtime.jobs.start("acmecorp.com")).stats.fathom_requests
+    runtime.search.clear()
+    runtime.search.add([m for m in held[1:] if m is not None])
     assert runtime.search.count() == 12
+    again = runtime.jobs.get("acmecorp.com", runtime.jobs.start("acmecorp.com"))
+    assert again.stats.llm_calls == 0 and again.stats.fathom_requests == warm + 1  # its transcript, by id
+    assert runtime.search.count() == 13
 
 
 def test_without_fts5_summaries_still_run_and_questions_say_why(
@@ -491,10 +508,10 @@ def test_the_cli_answers_and_says_not_found(capsys: pytest.CaptureFixture[str]) 
     code, out, err = run_cli(capsys, "ask", "acmecorp.com", "What did they say about single sign-on?", "--json")
     assert code == 0, err
     data = json.loads(out)
-    assert data["found"] and data["searched"]["meetings"] == 12 and data["analyzer"] == "offline"
+    assert data["found"] and data["searched"]["meetings"] == 13 and data["analyzer"] == "offline"
     assert all("sso" in e["quote"].lower() for p in data["points"] for e in p["evidence"])
     code, out, _ = run_cli(capsys, "ask", "acmecorp.com", 'the weather "on" Mars NEAR -x*')
-    assert code == 0 and "Not found in 12 meetings (" in out
+    assert code == 0 and "Not found in 13 meetings (" in out
     code, _, err = run_cli(capsys, "ask", "acmecorp.com", "x" * 501)
     assert code == 2 and "limited to 500 characters" in err
 
@@ -510,7 +527,7 @@ def test_the_cli_uses_the_model_when_a_key_is_set(
         code, out, err = run_cli(capsys, "ask", "acmecorp.com", "What did they say about single sign-on?", "--json")
         assert code == 0, err
         data = json.loads(out)
-        assert data["found"] and data["analyzer"] == "openai:gpt-4.1-mini"
+        assert data["found"] and data["analyzer"] == f"openai:{Settings.from_env().openai_model}"
         assert data["points"] and all(e["verified"] for p in data["points"] for e in p["evidence"])
         assert model.errors == []
 
@@ -533,7 +550,24 @@ def test_a_search_index_that_cannot_be_written_does_not_fail_the_summary(
     assert runtime.search.count() == 0
     monkeypatch.setattr(runtime.search, "add", real_add)
     runtime.jobs.start("acmecorp.com")
-    assert runtime.search.count() == 12
+    assert runtime.search.count() == 13
+
+
+def test_a_search_index_that_cannot_be_read_does_not_fail_the_summary(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A StoreError asking the index what it lacks is logged; the summary completes from the cache."""
+    from engagement.errors import StoreError
+
+    runtime.jobs.start("acmecorp.com")
+    assert runtime.search is not None
+
+    def locked(recording_ids: Any) -> set[int]:
+        raise StoreError("database is locked")
+
+    monkeypatch.setattr(runtime.search, "lacking", locked)
+    record = runtime.jobs.get("acmecorp.com", runtime.jobs.start("acmecorp.com"))
+    assert record.status is JobStatus.COMPLETE and record.stats.cached_meetings == 13
 
 
 @pytest.mark.parametrize("dead", ["owner", "silence"])

@@ -160,10 +160,10 @@ def test_the_question_box_answers_in_a_real_browser(chromium: Path, server: str,
             box.fill("What did they say about single sign-on?")
             page.get_by_role("button", name="Ask", exact=True).click()
             expect(page.get_by_text("We need SAML SSO through Okta for every user", exact=False).first).to_be_visible()
-            expect(page.get_by_text("Mentioned in 4 of 12 meetings", exact=False)).to_be_visible()
+            expect(page.get_by_text("Mentioned in 5 of 13 meetings", exact=False)).to_be_visible()
             box.fill("What did they say about the weather on Mars?")
             box.press("Enter")
-            expect(page.get_by_text("Not found in 12 meetings", exact=False)).to_be_visible()
+            expect(page.get_by_text("Not found in 13 meetings", exact=False)).to_be_visible()
             assert page.locator('[data-testid="stException"]').count() == 0
         finally:
             browser.close()

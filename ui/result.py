@@ -182,7 +182,16 @@ def _dates(values: Iterable[str | None]) -> pd.Series:
 
 # The page's tables: which columns, in what order (labels and rows come from engagement.present).
 PEOPLE_SHOWN = ("name", "role", "side", "meetings", "invited", "spoke_in", "first_seen", "last_seen", "email")
-MEETINGS_SHOWN = ("date", "title", "minutes", "customer_people", "internal_people", "analysed", "recording")
+MEETINGS_SHOWN = (
+    "date",
+    "title",
+    "minutes",
+    "transcript",
+    "customer_people",
+    "internal_people",
+    "analysed",
+    "recording",
+)
 DATE_COLUMNS = frozenset({"date", "first_seen", "last_seen"})
 
 
@@ -238,6 +247,9 @@ def render_tables(summary: EngagementSummary) -> None:
                 "Date": st.column_config.DateColumn(format="D MMM YYYY"),
                 "Title": st.column_config.TextColumn(width="large"),
                 "Analysed": st.column_config.CheckboxColumn(help="Whether the meeting's transcript was analysed"),
+                "Transcript": st.column_config.TextColumn(
+                    help="'no transcript': Fathom recorded the meeting but has no transcript; it is counted, not analysed",
+                ),
                 "Recording": st.column_config.LinkColumn(display_text="open in Fathom ↗"),
             },
             key="summary_meetings_table",
