@@ -10,8 +10,7 @@
     ├── InvalidQuestionError        an empty or over-long question, or an account with no summary yet
     ├── JobError
     │   ├── JobNotFoundError        no record under that domain and run id
-    │   ├── JobTimeoutError         the job ran past its time limit
-    │   └── JobInterruptedError     the process running the job died
+    │   └── JobTimeoutError         the job ran past its time limit
     ├── FathomError                 the meeting source failed
     │   ├── FathomAuthError         401/403: "Fathom rejected the API key"
     │   ├── FathomNotFoundError     404
@@ -81,12 +80,6 @@ class JobNotFoundError(JobError):
 
 class JobTimeoutError(JobError):
     """The job ran past its time limit."""
-
-
-class JobInterruptedError(JobError):
-    """The process running the job stopped before it finished."""
-
-    default_message = "The job was interrupted (the app restarted or crashed); start it again."
 
 
 class FathomError(EngagementError):

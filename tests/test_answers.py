@@ -29,8 +29,8 @@ from engagement.models import EngagementSummary, Invitee, JobStatus, Meeting, Me
 from engagement.runtime import Runtime, create_runtime
 from engagement.search import TranscriptIndex
 from engagement.settings import Settings
-from tests.conftest_openai import FAKE_OPENAI_KEY
 from tests.fakes.openai_server import INVENTED_QUOTE, FakeOpenAI
+from tests.support.openai_fixtures import FAKE_OPENAI_KEY
 
 DOMAIN = "acme.com"
 JANE = "jane@acme.com"
