@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 from engagement.answers import Answer
 from engagement.answers import ask as ask_question
-from engagement.domains import normalize_domain
+from engagement.domains import company_domain, normalize_domain
 from engagement.jobs import InlineExecutor
 from engagement.models import Evidence, JobOptions, JobRecord, JobStatus
 from engagement.present import SECTIONS, cite, insights, one_line, people_rows, plural
@@ -18,7 +18,7 @@ from engagement.settings import Settings
 
 def summarize(settings: Settings, website: str, *, since: date | None, until: date | None, as_json: bool) -> int:
     """Run the job here, through ``JobService`` (so it is stored like a UI job); 0 when it completes."""
-    domain = normalize_domain(website)
+    domain = company_domain(website)
     if since and until and since > until:
         print(f"error: --since {since} is after --until {until}.", file=sys.stderr)
         return 2

@@ -25,7 +25,7 @@ from concurrent.futures import Executor, Future
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from engagement.errors import (
     EngagementError,
@@ -73,6 +73,7 @@ class JobRow(BaseModel):
     source: str = ""
     analyzer: str = ""
     error: str | None = None
+    options: JobOptions = Field(default_factory=JobOptions)  # the dates asked for, shown beside the run
 
     @classmethod
     def of(cls, rec: JobRecord) -> JobRow:
@@ -89,6 +90,7 @@ class JobRow(BaseModel):
             source=rec.source,
             analyzer=rec.analyzer,
             error=rec.error,
+            options=rec.options,
         )
 
 
@@ -132,7 +134,8 @@ class JobContext:
     def report(self, stage: str, done: int | None = None, total: int | None = None, **fields: Any) -> None:
         """Record progress (``stage="analysed 7/12 meetings", done=7, total=12``); refreshes the heartbeat.
 
-        ``fields`` may set ``source`` or ``analyzer``. Raises ``JobTimeoutError`` once the job is past
+        ``fields`` may set ``source`` or ``analyzer``, and ``summary``: the facts so far (counts,
+        people, months), shown while the analysis runs; the job still ends ``complete`` or ``error``. Raises ``JobTimeoutError`` once the job is past
         its time limit, so a body that reports often stops promptly.
         """
         self._service._report(self._record, stage, done, total, fields)
@@ -263,6 +266,8 @@ class JobService:
             for name in ("source", "analyzer"):
                 if name in fields:
                     setattr(record, name, str(fields[name]))
+            if isinstance(fields.get("summary"), EngagementSummary):
+                record.summary = fields["summary"]
             self._write(record)
 
     def _timeout_error(self) -> JobTimeoutError:
