@@ -1,4 +1,4 @@
-"""``python -m bench [--only store,start,admin,pipeline,polling,index] [--quick]``: run, print, write docs/BENCHMARKS.md."""
+"""``python -m bench [--only store,start,admin,pipeline,polling,index,ask] [--quick]``: run, print, write the docs."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 from bench.measure import Result, machine
 
-GROUPS = ("store", "start", "admin", "pipeline", "polling", "index")
+GROUPS = ("store", "start", "admin", "pipeline", "polling", "index", "ask")
 OUT = Path(__file__).resolve().parents[1] / "docs" / "BENCHMARKS.md"
 
 

@@ -1,4 +1,4 @@
-"""Wiring: settings in, a ready ``Runtime`` out — store, job service, analysis cache — per process.
+"""Wiring: settings in, a ready ``Runtime`` out — store, jobs, analysis cache, meeting index, search, questions.
 
 The UI holds one ``Runtime`` in ``st.cache_resource``; the CLI builds one with an inline executor so
 ``summarize`` runs the same job body and stores the record the same way.
@@ -20,15 +20,17 @@ import openai
 
 from engagement import pipeline
 from engagement.analysis import Analyzer, InsightCache, OfflineAnalyzer, OpenAIAnalyzer
+from engagement.answers import QuestionService
 from engagement.deadline import NO_DEADLINE, Deadline, DeadlineTransport
 from engagement.demo import DEMO_ACCOUNTS, DEMO_API_KEY, demo_transport
-from engagement.errors import EngagementError
+from engagement.errors import EngagementError, StoreError
 from engagement.fathom import FathomClient
 from engagement.jobs import JobBody, JobContext, JobService
 from engagement.meetings_index import IndexStatus, MeetingIndex, SyncResult, open_index
 from engagement.models import EngagementSummary
 from engagement.ratelimit import key_id
 from engagement.repository import JobRepository
+from engagement.search import TranscriptIndex
 from engagement.settings import Settings
 from engagement.store import CACHE_TABLE, SqliteKV, open_store
 
@@ -87,6 +89,7 @@ def make_body(
     index: MeetingIndex,
     *,
     fathom_transport: httpx.BaseTransport | None = None,
+    search: TranscriptIndex | None = None,
 ) -> JobBody:
     """The job body ``JobService`` runs: a fresh client and analyser per job; one cache, index and rate limit."""
 
@@ -102,6 +105,7 @@ def make_body(
                 source=settings.source,
                 company=COMPANY_NAMES.get(ctx.domain, "") if settings.source == "demo" else "",
                 concurrency=settings.openai_concurrency,
+                search=search,
             )
 
     return body
@@ -118,6 +122,8 @@ class Runtime:
         repo: the job records and their index rows (listing, purging, the fresh-summary check).
         jobs: the job runner (start, run, heartbeat, recovery).
         index: the workspace meeting index (in the same file, its own tables).
+        questions: questions about accounts, answered from the search index.
+        search: the FTS5 index of transcript turns (None when SQLite here lacks FTS5; ``search_error`` says so).
         fathom_transport: what the Fathom client sends through (tests; ``None``: the network or the demo API).
     """
 
@@ -127,6 +133,9 @@ class Runtime:
     repo: JobRepository
     jobs: JobService
     index: MeetingIndex
+    questions: QuestionService
+    search: TranscriptIndex | None = None
+    search_error: str = ""
     fathom_transport: httpx.BaseTransport | None = None
     reindex_error: str | None = None
     _reindexing: threading.Thread | None = field(default=None, repr=False)
@@ -187,16 +196,30 @@ def create_runtime(
 ) -> Runtime:
     """Open the store and build the job service. Without an executor: a bounded thread pool."""
     store = store or open_store(settings.engagement_db)
-    cache = InsightCache(store.table(CACHE_TABLE))
+    search, search_error = open_search(store.path)
+    cache = InsightCache(store.table(CACHE_TABLE), on_clear=search.clear if search else None)
     index = open_index(store.path)
     repo = JobRepository(store)
+    executor = executor or ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="engagement-job")
     jobs = JobService(
         repo,
-        make_body(settings, cache, index, fathom_transport=fathom_transport),
-        executor or ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="engagement-job"),
+        make_body(settings, cache, index, fathom_transport=fathom_transport, search=search),
+        executor,
         timeout_s=settings.job_timeout_s,
         stale_after_s=settings.stale_after_s,
         heartbeat_s=settings.heartbeat_s,
+    )
+    questions = QuestionService(
+        store,
+        jobs,
+        search,
+        executor,
+        model_factory=(lambda: cast(OpenAIAnalyzer, analyzer_for(settings)))
+        if settings.analyzer != "offline"
+        else None,
+        analyzer=settings.analyzer,
+        stale_after_s=settings.openai_timeout_s * (settings.openai_max_retries + 1) + 60,
+        index_error=search_error,
     )
     return Runtime(
         settings=settings,
@@ -205,5 +228,26 @@ def create_runtime(
         repo=repo,
         jobs=jobs,
         index=index,
+        questions=questions,
+        search=search,
+        search_error=search_error,
         fathom_transport=fathom_transport,
     )
+
+
+_SEARCH: dict[str, TranscriptIndex] = {}
+_SEARCH_LOCK = threading.Lock()
+
+
+def open_search(path: str) -> tuple[TranscriptIndex | None, str]:
+    """The process's one search index for the store's file, or None and why (no FTS5, unusable file)."""
+    try:
+        if path == ":memory:":
+            return TranscriptIndex(path), ""
+        with _SEARCH_LOCK:
+            if path not in _SEARCH:
+                _SEARCH[path] = TranscriptIndex(path)
+            return _SEARCH[path], ""
+    except StoreError as exc:
+        log.warning("search is off: %s", exc)
+        return None, str(exc)
