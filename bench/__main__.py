@@ -1,4 +1,4 @@
-"""``python -m bench [--only store,start,admin,pipeline,polling,index,workers] [--quick]``: run, print, write docs/BENCHMARKS.md."""
+"""``python -m bench [--only store,start,admin,pipeline,polling,index,ask,workers] [--quick]``: run, print, write the docs."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 from bench.measure import Result, machine
 
-GROUPS = ("store", "start", "admin", "pipeline", "polling", "index", "workers")
+GROUPS = ("store", "start", "admin", "pipeline", "polling", "index", "ask", "workers")
 OUT = Path(__file__).resolve().parents[1] / "docs" / "BENCHMARKS.md"
 
 
@@ -93,8 +93,9 @@ EXTRA = """
 
 - **Store** — `SqliteKV.get` / `.set` of a complete job record (a summary with people, themes,
   insights and evidence) in a fresh file; WAL journal, `synchronous=NORMAL`, JSON values.
-- **Start** — `JobService.start()` on a thread pool until it returns the run id: the dedupe scan
-  of the domain's records, one transaction writing the record and its index row, the hand-off.
+- **Start** — `JobService.start()` on a thread pool until it returns the run id: the claim read
+  (`running:{domain}:{since}:{until}`), one transaction writing the record, its index row and the
+  claim, the hand-off.
 - **Admin** — what the admin page reads to draw its first page (totals per status, the count, 50
   newest rows from the time-ordered index; no summary is read), and one purge of 10,000 old jobs.
 - **Pipeline** — a 100-meeting account against the fake Fathom server (150 ms a request) and the

@@ -1,4 +1,4 @@
-"""The command line: ``python -m engagement summarize acmecorp.com --json``, ``jobs list``, ``jobs purge``, ``index``."""
+"""The command line: ``python -m engagement summarize acmecorp.com --json``, ``ask``, ``jobs list``, ``index``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from datetime import date, timedelta
 
-from engagement.errors import EngagementError, InvalidDomainError
+from engagement.errors import EngagementError, InvalidDomainError, InvalidQuestionError
 from engagement.settings import Settings
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
@@ -73,6 +73,13 @@ def build_parser() -> argparse.ArgumentParser:
     worker = commands.add_parser("worker", help="run jobs from the Redis queue (needs ENGAGEMENT_REDIS_URL)")
     worker.add_argument("--burst", action="store_true", help="stop when the queue is empty")
 
+    ask = commands.add_parser(
+        "ask", help="answer a question from an account's meetings, with verified quotes (or 'not found')"
+    )
+    ask.add_argument("website", help="the company's website or domain (summarised before)")
+    ask.add_argument("question", help='the question, such as "What did they say about pricing?"')
+    ask.add_argument("--json", action="store_true", help="print the answer as JSON")
+
     jobs = commands.add_parser("jobs", help="list or purge stored jobs")
     job_commands = jobs.add_subparsers(dest="jobs_command", required=True, metavar="ACTION")
     listing = job_commands.add_parser("list", help="jobs, newest first")
@@ -111,6 +118,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from engagement.cli import worker
 
             return worker(settings, burst=args.burst)
+        if args.command == "ask":
+            from engagement.cli import ask
+
+            return ask(settings, args.website, args.question, as_json=args.json)
         if args.command == "jobs":
             from engagement.cli import jobs_list, jobs_purge
 
@@ -128,7 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from engagement.cli import cache_clear
 
             return cache_clear(settings)
-    except InvalidDomainError as exc:
+    except (InvalidDomainError, InvalidQuestionError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except EngagementError as exc:

@@ -7,9 +7,11 @@ import sys
 import time
 from datetime import date, timedelta
 
+from engagement.answers import Answer
+from engagement.answers import ask as ask_question
 from engagement.domains import company_domain, normalize_domain
 from engagement.jobs import InlineExecutor, JobService
-from engagement.models import JobOptions, JobRecord, JobStatus
+from engagement.models import Evidence, JobOptions, JobRecord, JobStatus
 from engagement.present import SECTIONS, cite, insights, one_line, people_rows, plural
 from engagement.runtime import create_runtime
 from engagement.settings import Settings
@@ -169,9 +171,40 @@ def cache_clear(settings: Settings) -> int:
     return 0
 
 
+def ask(settings: Settings, website: str, question: str, *, as_json: bool) -> int:
+    """Answer a question here (stored like one asked on the page); 0 whether found or not, 2 for bad input."""
+    runtime = create_runtime(settings, executor=InlineExecutor(), enqueue=False)
+    answer = ask_question(website, question, runtime=runtime)
+    if as_json:
+        print(json.dumps(answer.model_dump(mode="json"), indent=2, ensure_ascii=False))
+    else:
+        print(render_answer(answer))
+    return 0
+
+
+def render_answer(answer: Answer) -> str:
+    """An answer for the terminal: the headline, each point and its quotes, or the closest turns (one line each)."""
+
+    def quote_line(evidence: Evidence) -> str | None:
+        citation = cite(evidence)
+        if citation.quote is None:
+            return None
+        return f'      "{citation.quote}" — {citation.speaker or "?"}, {citation.date} {citation.url or ""}'.rstrip()
+
+    lines = [f"Q: {one_line(answer.question)}", one_line(answer.headline)]
+    for point in answer.points:
+        lines.append(f"  - {one_line(point.text)}")
+        lines += [line for line in map(quote_line, point.evidence) if line]
+    if answer.closest:
+        lines.append("closest mentions:")
+        lines += [line for line in map(quote_line, answer.closest) if line]
+    lines.append(f"searched for: {one_line(answer.terms)}  ({one_line(answer.analyzer)})")
+    return "\n".join(lines)
+
+
 def index(settings: Settings, *, full: bool) -> int:
     """Bring the workspace meeting index up to date (``full``: list every meeting again); prints the outcome."""
-    runtime = create_runtime(settings, executor=InlineExecutor())
+    runtime = create_runtime(settings, executor=InlineExecutor(), enqueue=False)
 
     def progress(meetings: int) -> None:
         print(f"\rindexing Fathom: {meetings:,} meetings", end="", file=sys.stderr, flush=True)

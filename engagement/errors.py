@@ -6,7 +6,9 @@
     ├── StoreError                  the job database cannot be used now: disk full, locked by another
     │   │                           process, read-only, damaged, not answering (raised in the caller's thread)
     │   ├── StoreOpenError          missing directory, not SQLite, damaged file
-    │   └── CorruptRecordError      a stored value is not JSON (never unpickled)
+    │   ├── CorruptRecordError      a stored value is not JSON (never unpickled)
+    │   └── SearchUnavailableError  SQLite was built without FTS5: questions cannot be answered
+    ├── InvalidQuestionError        an empty or over-long question, or an account with no summary yet
     ├── JobError
     │   ├── JobNotFoundError        no record under that domain and run id
     │   └── JobTimeoutError         the job ran past its time limit (also raised by an upstream
@@ -58,6 +60,14 @@ class StoreOpenError(StoreError):
 
 class CorruptRecordError(StoreError):
     """A stored value is not JSON; it is refused, never unpickled."""
+
+
+class SearchUnavailableError(StoreError):
+    """SQLite here has no FTS5, so transcripts cannot be searched."""
+
+
+class InvalidQuestionError(EngagementError, ValueError):
+    """A question that cannot be answered as asked: empty, too long, nothing to search, or no summary yet."""
 
 
 class JobError(EngagementError):

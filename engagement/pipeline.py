@@ -17,7 +17,7 @@ from engagement.aggregate import aggregate, normalize_name, speakers_of
 from engagement.analysis import Analyzer, InsightCache, verify_account, verify_meeting_insights
 from engagement.analysis.base import Usage
 from engagement.analysis.prompts import MAX_CHARS, MAX_ITEMS
-from engagement.errors import FathomAuthError, FathomNotFoundError, FathomPayloadError
+from engagement.errors import FathomAuthError, FathomNotFoundError, FathomPayloadError, StoreError
 from engagement.fathom import FathomClient
 from engagement.jobs import JobContext
 from engagement.meetings_index import MeetingIndex
@@ -31,6 +31,7 @@ from engagement.models import (
     TranscriptTurn,
 )
 from engagement.present import plural
+from engagement.search import TranscriptIndex
 
 log = logging.getLogger(__name__)
 
@@ -51,14 +52,25 @@ def run(
     source: str,
     company: str = "",
     concurrency: int = 4,
+    search: TranscriptIndex | None = None,
 ) -> EngagementSummary:
-    """Build the account's summary; raises an ``EngagementError`` with a message for the user."""
+    """Build the account's summary; raises an ``EngagementError`` with a message for the user.
+
+    ``search``, when given, indexes every transcript the run holds (questions are answered from it).
+    """
     domain = ctx.domain
     since = date.fromisoformat(ctx.options.since) if ctx.options.since else None
     until = date.fromisoformat(ctx.options.until) if ctx.options.until else None
     ctx.report("checking Fathom for new meetings", 0, None, source=source, analyzer=analyzer.name)
     meetings, no_transcript = fetch(
-        ctx, fathom=fathom, index=index, since=since, until=until, cache=cache, fingerprint=analyzer.fingerprint
+        ctx,
+        fathom=fathom,
+        index=index,
+        since=since,
+        until=until,
+        cache=cache,
+        fingerprint=analyzer.fingerprint,
+        search=search,
     )
     summary = EngagementSummary(domain=domain, company=company)
     summary.notes.extend(_fetch_notes(ctx, fathom, index, source, no_transcript))
@@ -77,6 +89,12 @@ def run(
     ctx.stats.cached_meetings = len(found)
     total = len(meetings)
     missing = [m for m in meetings if m.recording_id not in found and m.recording_id not in no_transcript]
+
+    if search is not None:  # the transcripts this run holds; the index keeps them for later runs
+        try:
+            search.add(meetings)
+        except StoreError as exc:  # the summary does not depend on it; the next run fills the gap
+            log.warning("transcripts of %s not indexed for search: %s", domain, exc)
 
     # ---- aggregate: facts from the data (who spoke in a cached meeting was kept with its analysis)
     speakers = {rid: insights.speakers for rid, insights in found.items()}
@@ -151,13 +169,15 @@ def fetch(
     until: date | None,
     cache: InsightCache,
     fingerprint: str,
+    search: TranscriptIndex | None = None,
 ) -> tuple[list[Meeting], dict[int, str]]:
     """The account's meetings, from the workspace meeting index brought up to date first.
 
     Every meeting any of whose invitees has an e-mail at the domain counts, whatever company Fathom
-    files it under. Meetings whose analysis is not cached come back with their transcripts; those
-    that have none (or whose transcript could not be read) are returned in the second value with
-    the reason, counted but not analysed. Only the listing failing fails the job.
+    files it under. Meetings whose analysis is not cached, or whose transcript ``search`` does not
+    hold yet, come back with their transcripts; those that have none (or whose transcript could not
+    be read) are returned in the second value with the reason, counted but not analysed. Only the
+    listing failing fails the job.
     """
     domain = ctx.domain
 
@@ -177,7 +197,12 @@ def fetch(
     ctx.stats.fathom_requests = fathom.requests
     ctx.report(f"meetings found: {len(meetings)}", len(meetings), None)
     known = index.without_transcript(fathom.workspace, [m.recording_id for m in meetings])
-    need = [m for m in meetings if m.recording_id not in known and cache.get(m, fingerprint) is None]
+    unindexed = _not_searchable(search, [m.recording_id for m in meetings if m.recording_id not in known])
+    need = [
+        m
+        for m in meetings
+        if m.recording_id not in known and (m.recording_id in unindexed or cache.get(m, fingerprint) is None)
+    ]
     transcripts, no_transcript = _transcripts(ctx, fathom, need, since, until)
     # Fathom's "no transcript" (404, null) is remembered; a 403 or an unreadable one is asked again next time.
     index.remember_no_transcript(fathom.workspace, {k: v for k, v in no_transcript.items() if v == NO_TRANSCRIPT})
@@ -189,6 +214,21 @@ def fetch(
         for m in meetings
     ]
     return out, no_transcript
+
+
+def _not_searchable(search: TranscriptIndex | None, recording_ids: list[int]) -> set[int]:
+    """The recordings whose transcripts the search index lacks (analysed before it held them, or a failed add).
+
+    Their transcripts are fetched even when the analysis is cached, so the run can index them. A
+    search index that cannot be read asks for nothing: the summary does not depend on it.
+    """
+    if search is None:
+        return set()
+    try:
+        return search.lacking(recording_ids)
+    except StoreError as exc:
+        log.warning("the search index could not be read; transcripts it lacks are not fetched: %s", exc)
+        return set()
 
 
 def _transcripts(

@@ -1,4 +1,4 @@
-"""Wiring: settings in, a ready ``Runtime`` out — store, job service, analysis cache — per process.
+"""Wiring: settings in, a ready ``Runtime`` out — store, jobs, analysis cache, meeting index, search, questions.
 
 The UI holds one ``Runtime`` in ``st.cache_resource``; the CLI builds one with an inline executor so
 ``summarize`` runs the same job body and stores the record the same way. Two shapes: by default the
@@ -22,15 +22,17 @@ import openai
 
 from engagement import pipeline
 from engagement.analysis import Analyzer, InsightCache, OfflineAnalyzer, OpenAIAnalyzer
+from engagement.answers import QuestionService
 from engagement.deadline import NO_DEADLINE, Deadline, DeadlineTransport
 from engagement.demo import DEMO_ACCOUNTS, DEMO_API_KEY, demo_transport
-from engagement.errors import EngagementError
+from engagement.errors import EngagementError, StoreError
 from engagement.fathom import FathomClient
-from engagement.jobs import InlineExecutor, JobBody, JobContext, JobService
+from engagement.jobs import JobBody, JobContext, JobService
 from engagement.meetings_index import IndexStatus, MeetingIndex, SyncResult, open_index
 from engagement.models import EngagementSummary
 from engagement.ratelimit import key_id, use_limiter
 from engagement.repository import JobRepository
+from engagement.search import TranscriptIndex
 from engagement.settings import Settings
 from engagement.store import CACHE_TABLE, SqliteKV, open_store
 
@@ -93,6 +95,7 @@ def make_body(
     index: MeetingIndex,
     *,
     fathom_transport: httpx.BaseTransport | None = None,
+    search: TranscriptIndex | None = None,
 ) -> JobBody:
     """The job body ``JobService`` runs: a fresh client and analyser per job; one cache, index and rate limit."""
 
@@ -108,6 +111,7 @@ def make_body(
                 source=settings.source,
                 company=COMPANY_NAMES.get(ctx.domain, "") if settings.source == "demo" else "",
                 concurrency=settings.openai_concurrency,
+                search=search,
             )
 
     return body
@@ -124,6 +128,8 @@ class Runtime:
         repo: the job records and their index rows (listing, purging, the fresh-summary check).
         jobs: the job runner (start, run, heartbeat, recovery).
         index: the workspace meeting index (in the same file, its own tables).
+        questions: questions about accounts, answered from the search index.
+        search: the FTS5 index of transcript turns (None when SQLite here lacks FTS5; ``search_error`` says so).
         fathom_transport: what the Fathom client sends through (tests; ``None``: the network or the demo API).
         queue: the RQ queue jobs go on, when Redis is configured and this process enqueues.
     """
@@ -134,6 +140,9 @@ class Runtime:
     repo: JobRepository
     jobs: JobService
     index: MeetingIndex
+    questions: QuestionService
+    search: TranscriptIndex | None = None
+    search_error: str = ""
     fathom_transport: httpx.BaseTransport | None = None
     queue: RQJobQueue | None = None
     reindex_error: str | None = None
@@ -212,7 +221,6 @@ def create_runtime(
     on ``executor`` (default: a bounded thread pool) in this process.
     """
     store = store or open_settings_store(settings)
-    cache = InsightCache(store.table(CACHE_TABLE))
     queue = None
     if settings.redis_url and enqueue:
         from engagement.workers import RQJobQueue
@@ -222,19 +230,34 @@ def create_runtime(
         from engagement.redis_limiter import redis_limiter_for
 
         use_limiter(redis_limiter_for(settings.redis_url))
-    # With Redis the meeting index stays a SQLite file on each machine (ENGAGEMENT_DB): each syncs its own.
-    index = open_index(settings.engagement_db if settings.redis_url else store.path)
+    # With Redis the meeting index and the transcript search stay SQLite files on each machine
+    # (ENGAGEMENT_DB): each syncs its own meeting index; the search holds what this machine's jobs fetched.
+    local = settings.engagement_db if settings.redis_url else store.path
+    index = open_index(local)
+    search, search_error = open_search(local)
+    cache = InsightCache(store.table(CACHE_TABLE), on_clear=search.clear if search else None)
     repo = JobRepository(store)
+    executor = executor or ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="engagement-job")
     jobs = JobService(
         repo,
-        make_body(settings, cache, index, fathom_transport=fathom_transport),
-        executor
-        or (InlineExecutor() if queue else None)
-        or ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="engagement-job"),
+        make_body(settings, cache, index, fathom_transport=fathom_transport, search=search),
+        executor,  # with a queue, jobs go to RQ workers; the pool still answers questions with the model
         timeout_s=settings.job_timeout_s,
         stale_after_s=settings.stale_after_s,
         heartbeat_s=settings.heartbeat_s,
         queue=queue,
+    )
+    questions = QuestionService(
+        store,
+        jobs,
+        search,
+        executor,
+        model_factory=(lambda: cast(OpenAIAnalyzer, analyzer_for(settings)))
+        if settings.analyzer != "offline"
+        else None,
+        analyzer=settings.analyzer,
+        stale_after_s=settings.openai_timeout_s * (settings.openai_max_retries + 1) + 60,
+        index_error=search_error,
     )
     return Runtime(
         settings=settings,
@@ -243,6 +266,27 @@ def create_runtime(
         repo=repo,
         jobs=jobs,
         index=index,
+        questions=questions,
+        search=search,
+        search_error=search_error,
         fathom_transport=fathom_transport,
         queue=queue,
     )
+
+
+_SEARCH: dict[str, TranscriptIndex] = {}
+_SEARCH_LOCK = threading.Lock()
+
+
+def open_search(path: str) -> tuple[TranscriptIndex | None, str]:
+    """The process's one search index for the store's file, or None and why (no FTS5, unusable file)."""
+    try:
+        if path == ":memory:":
+            return TranscriptIndex(path), ""
+        with _SEARCH_LOCK:
+            if path not in _SEARCH:
+                _SEARCH[path] = TranscriptIndex(path)
+            return _SEARCH[path], ""
+    except StoreError as exc:
+        log.warning("search is off: %s", exc)
+        return None, str(exc)

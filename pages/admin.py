@@ -16,6 +16,7 @@ import streamlit as st
 from engagement.errors import StoreError
 from engagement.models import JobStatus, format_utc
 from engagement.repository import JobRow
+from ui.ask import questions_admin
 from ui.frame import page_frame
 from ui.result import requested_range
 from ui.runtime import get_runtime, load_settings
@@ -339,5 +340,7 @@ try:
         cache_controls()
         index_controls()
     confirmation(selected=False)
+    st.divider()
+    questions_admin(runtime.questions)
 except StoreError as exc:  # the database failed: what to do, not a traceback
     st.error(md(str(exc)), icon=":material/error:")

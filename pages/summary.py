@@ -17,6 +17,7 @@ from engagement.demo import DEMO_ACCOUNTS
 from engagement.domains import company_domain, display_domain, normalize_domain
 from engagement.errors import EngagementError, InvalidDomainError, JobNotFoundError, StoreError
 from engagement.models import JobOptions, JobRecord, JobStatus, utcnow
+from ui.ask import question_box
 from ui.banner import show_notices
 from ui.frame import page_frame
 from ui.presentation import apply_style, exit_button, is_presenting
@@ -387,6 +388,7 @@ def job_view(record: JobRecord | None) -> None:
         failure_view(record)
     else:
         render_result(record, presenting, settings.source)
+        question_box(record, runtime.questions)
 
 
 def empty_state() -> None:

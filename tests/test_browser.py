@@ -397,6 +397,23 @@ def test_sign_in_survives_a_reload_and_sign_out_ends_it(browser: Any, server: st
         context.close()
 
 
+def test_the_question_box_answers_in_a_real_browser(page: Any, server: str) -> None:
+    """Under the demo summary: the model's answer about single sign-on arrives with its quotes; Mars is "not found"."""
+    from playwright.sync_api import expect
+
+    meetings = expected_meetings()
+    open_demo(page, server, "Acme Corp")
+    box = page.get_by_placeholder("What did they say about single sign-on?")
+    box.fill("What did they say about single sign-on?")
+    page.get_by_role("button", name="Ask", exact=True).click()
+    expect(page.get_by_text(f"Mentioned in 5 of {meetings} meetings", exact=False).first).to_be_visible()
+    expect(page.get_by_text("They said:", exact=False).first).to_be_visible()  # the fake model's points
+    box.fill("What did they say about the weather on Mars?")
+    box.press("Enter")
+    expect(page.get_by_text(f"Not found in {meetings} meetings", exact=False).first).to_be_visible()
+    no_exception(page)
+
+
 # ---------------------------------------------------------------- servers of their own
 
 PASSWORD = "browser-test-password"

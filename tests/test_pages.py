@@ -399,7 +399,7 @@ def test_the_analysis_cache_is_cleared_after_confirmation() -> None:
     """ "Clear analysis cache" shows the count and empties the cache on the second click."""
     at = app().run()
     at.button(key="summary_demo_acmecorp.com").click().run()
-    run_until(at, lambda a: bool(a.get("plotly_chart")))
+    run_until(at, lambda a: len(a.get("plotly_chart")) == 3)  # the job has ended: the cache is final
     cached = runtime().cache.count()
     assert cached > 0
     at.switch_page("pages/admin.py").run()
@@ -560,3 +560,122 @@ def test_a_failing_database_shows_what_to_do_not_a_traceback(monkeypatch: pytest
     assert not at.exception and str(full) in [unescaped(e.value) for e in at.error]
     admin = at.switch_page("pages/admin.py").run()
     assert not admin.exception and str(full) in [unescaped(e.value) for e in admin.error]
+
+
+# ---------------------------------------------------------------- the question box (ui/ask.py)
+
+
+def completed_demo(at: AppTest, domain: str = "acmecorp.com") -> AppTest:
+    """Click a demo account and wait for its finished summary (all three charts: the facts' two come first)."""
+    at.button(key=f"summary_demo_{domain}").click().run()
+    return run_until(at, lambda a: len(a.get("plotly_chart")) == 3)
+
+
+def test_the_question_box_answers_under_a_complete_summary_and_says_not_found() -> None:
+    """Asking about single sign-on lists verified quotes; a question nobody raised says "not found" with what was searched."""
+    at = completed_demo(app().run())
+    at.text_input(key="ask_question").set_value("What did they say about single sign-on?")
+    at.button(key="FormSubmitter:ask_form-Ask").click().run()
+    assert not at.exception and not at.error
+    page = html.unescape(re.sub(r"\\(.)", r"\1", "\n".join(texts(at))))
+    assert "Mentioned in 5 of 13 meetings (8 turns)" in page
+    assert "We need SAML SSO through Okta for every user" in page and "open in Fathom ↗" in page
+    assert at.text_input(key="ask_question").value == "", "the box is emptied for the next question"
+    [stored] = runtime().questions.list("acmecorp.com")
+    assert stored.answer is not None and stored.answer.found
+
+    at.text_input(key="ask_question").set_value("What about the weather on Mars?")
+    at.button(key="FormSubmitter:ask_form-Ask").click().run()
+    assert any(re.sub(r"\\(.)", r"\1", w.value).startswith("Not found in 13 meetings (") for w in at.warning)
+    questions = [m.value for m in at.markdown if m.value.startswith("**What")]
+    assert questions[:2] == ["**What about the weather on Mars?**", "**What did they say about single sign-on?**"]
+
+
+@pytest.mark.parametrize(
+    ("question", "message"),
+    [("", "Type a question"), ("x" * 501, "limited to 500 characters"), ("What did they say?", "no words to search")],
+)
+def test_a_bad_question_shows_a_message_and_stores_nothing(question: str, message: str) -> None:
+    """An empty, over-long or wordless question gets its message under the box; nothing is stored."""
+    record = seeded(domain="acmecorp.com")
+    at = app(domain=record.domain, run_id=record.run_id).run()
+    at.text_input(key="ask_question").set_value(question)
+    at.button(key="FormSubmitter:ask_form-Ask").click().run()
+    assert not at.exception
+    assert any(message in e.value for e in at.error), [e.value for e in at.error]
+    assert runtime().questions.count() == 0
+
+
+def test_a_hostile_question_is_shown_as_text() -> None:
+    """Markup in a question is escaped on the page, never rendered."""
+    at = completed_demo(app().run())
+    at.text_input(key="ask_question").set_value("<img src=x onerror=alert(1)> SSO")
+    at.button(key="FormSubmitter:ask_form-Ask").click().run()
+    shown = texts(at)
+    assert not [t for t in shown if re.search(r"(?<!\\)<img", t)]
+    assert any("<img src=x onerror=alert(1)> SSO" in html.unescape(re.sub(r"\\(.)", r"\1", t)) for t in shown)
+
+
+def test_the_question_box_is_in_presentation_mode_too() -> None:
+    """?present=1 shows the question box under the summary."""
+    at = completed_demo(app().run())
+    at.query_params["present"] = "1"
+    at.run()
+    assert at.text_input(key="ask_question")
+    assert any("Ask about this account" in s.value for s in at.subheader)
+
+
+def test_a_pending_model_answer_shows_a_spinner_and_the_page_keeps_working() -> None:
+    """A question still being answered shows a running status; the rest of the page is drawn."""
+    at = completed_demo(app().run())
+    rt = runtime()
+    record = rt.questions.ask("acmecorp.com", "pricing")
+    value = rt.store.get(record.key)
+    value.update(status="processing", answer=None)  # as a model answer looks while the worker is on it
+    rt.store.set(record.key, value)
+    at.run()
+    assert not at.exception
+    assert [s.label for s in at.status] == ["Answering… the model is reading the best-matching turns."]
+    assert at.status[0].proto.icon == "spinner"
+    assert len(at.get("plotly_chart")) == 3
+
+
+def test_the_admin_page_lists_and_purges_questions() -> None:
+    """Questions are listed on the admin page; purging all asks first, with the count, then removes them."""
+    at = completed_demo(app().run())
+    rt = runtime()
+    rt.questions.ask("acmecorp.com", "pricing")
+    rt.questions.ask("acmecorp.com", "security review")
+    at.switch_page("pages/admin.py").run()
+    assert not at.exception
+    table = next(d for d in at.dataframe if "Question" in d.value.columns).value
+    assert list(table["Question"]) == ["security review", "pricing"]
+    at.button(key="admin_questions_purge_all").click().run()
+    assert any("2 questions will be removed" in w.value for w in at.warning)
+    assert rt.questions.count() == 2
+    at.button(key="admin_questions_yes").click().run()
+    assert rt.questions.count() == 0
+    assert any("Removed 2 questions" in s.value for s in at.success)
+
+
+def test_with_an_openai_key_the_answer_arrives_in_the_background(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a key, asking returns at once (the answer pending), and a later run shows the model's verified quotes."""
+    from tests.fakes.openai_server import FakeOpenAI
+
+    with FakeOpenAI(api_key="sk-page-ask") as model:
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-page-ask")
+        monkeypatch.setenv("OPENAI_BASE_URL", model.base_url)
+        at = completed_demo(app().run())
+        model.latency_s = 3.0  # the page must not wait for it
+        at.text_input(key="ask_question").set_value("What did they say about single sign-on?")
+        at.button(key="FormSubmitter:ask_form-Ask").click().run()
+        assert not at.exception and not at.error
+        assert [s.label for s in at.status] == ["Answering… the model is reading the best-matching turns."]
+        [record] = runtime().questions.list("acmecorp.com")
+        assert record.analyzer == f"openai:{Settings.from_env().openai_model}"
+        run_until(at, lambda a: not a.status)
+        page = html.unescape(re.sub(r"\\(.)", r"\1", "\n".join(texts(at))))
+        assert "They said:" in page and "open in Fathom ↗" in page
+        answer = runtime().questions.list("acmecorp.com")[0].answer
+        assert answer is not None and answer.found and answer.analyzer == record.analyzer
+        assert model.errors == []

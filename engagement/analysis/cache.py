@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from pydantic import ValidationError
 
@@ -53,8 +53,9 @@ def content_hash(meeting: Meeting) -> str | None:
 class InsightCache:
     """Meeting insights stored by recording and analyser fingerprint in a ``KVStore`` table."""
 
-    def __init__(self, store: KVStore) -> None:
+    def __init__(self, store: KVStore, *, on_clear: Callable[[], object] | None = None) -> None:
         self.store = store
+        self.on_clear = on_clear  # what is cleared with the analyses (the transcript search index)
 
     @staticmethod
     def key(meeting: Meeting, fingerprint: str) -> str:
@@ -121,10 +122,12 @@ class InsightCache:
         return self.store.count(INSIGHTS_PREFIX)
 
     def clear(self) -> int:
-        """Forget every analysis and every domain; returns how many analyses went."""
+        """Forget every analysis and every domain (and what ``on_clear`` clears); returns how many analyses went."""
         analyses = self.store.keys(INSIGHTS_PREFIX)
         others = self.store.keys(DOMAIN_PREFIX) + self.store.keys(ACCOUNT_PREFIX)
         self.store.delete_many([*analyses, *others])
+        if self.on_clear is not None:
+            self.on_clear()
         return len(analyses)
 
     # -- whether a domain has been analysed before (a cold cache versus a warm one)

@@ -3,7 +3,8 @@
 By default a deterministic "model" answers structured-output requests the way a careful model would:
 for the map schema (``MeetingAnalysis``) it reads the transcript lines of the user message and returns
 schema-valid JSON whose quotes are verbatim sentences of customer lines; for the reduce schema
-(``AccountAnalysis``) it reads the meetings' insights and cites the evidence ids it was given. Every
+(``AccountAnalysis``) it reads the meetings' insights and cites the evidence ids it was given; for a
+question (``AccountAnswer``) it cites the numbered excerpts that share a word with the question. Every
 default answer is checked against the request's JSON schema; violations land in ``errors``.
 
 Knobs (each ``*_next`` applies to the next request only, in the order they were set)::
@@ -15,7 +16,8 @@ Knobs (each ``*_next`` applies to the next request only, in the order they were 
     truncate_next()                 half the JSON, finish_reason "length"
     invalid_json_next()             content that is not JSON
     hang_next(seconds)              wait before answering (for client time-outs)
-    invent_quote_next(quote)        add a goal quoting words nobody said (reduce: cite an unknown id)
+    invent_quote_next(quote)        add a goal quoting words nobody said (reduce: cite an unknown id;
+                                    a question: a point citing T1 with the invented quote)
     respond_with(fn)                fn(request body) -> dict (sent as JSON content) or str; None restores the default
     context_tokens                  when set, the prompt is cut to this many tokens (usage shows it), like a
                                     compatible server with a small context window
@@ -159,6 +161,31 @@ def answer_reduce(user: str) -> dict[str, Any]:
         "recommendations": recommendations[:7],
         "roles": roles,
     }
+
+
+_EXCERPT = re.compile(r"^\[(?P<id>T\d+)\] .*? \((?:customer|internal|external|unknown)\): (?P<text>.*)$")
+_QUESTION = re.compile(r"^Question: (?P<q>.*)$", re.MULTILINE)
+_ASK_STOP = frozenset(
+    "what did they say about the a an of to on in is are was were we our their how why when who".split()
+)
+
+
+def answer_ask(user: str) -> dict[str, Any]:
+    """The default answer to a question: one point per excerpt that shares a word with it, quoting its first sentence."""
+    found = _QUESTION.search(user)
+    said = re.findall(r"[a-z0-9]+", (found["q"] if found else "").lower())
+    words = {w for w in said if w not in _ASK_STOP}
+    words |= {"".join(w[0] for w in said[i : i + 3]) for i in range(len(said) - 2)}  # "single sign on" is "sso"
+    points = []
+    for line in user.splitlines():
+        m = _EXCERPT.match(line)
+        if not m or not words & set(re.findall(r"[a-z0-9]+", m["text"].lower())):
+            continue
+        sentence = next((s for s in _SPLIT.split(m["text"]) if words & set(re.findall(r"[a-z0-9]+", s.lower()))), "")
+        points.append(
+            {"text": f"They said: {sentence}", "citations": [{"turn_id": m["id"], "quote": sentence or m["text"]}]}
+        )
+    return {"points": points[:5]}
 
 
 REASONING_MODEL = re.compile(r"^(gpt-5|gpt-6|o\d)")
@@ -372,12 +399,21 @@ class FakeOpenAI:
                 content = answer_reduce(user)
             elif schema_name == "MeetingAnalysis":
                 content = answer_map(user)
+            elif schema_name == "AccountAnswer":
+                content = answer_ask(user)
             else:
                 self.errors.append(f"request {number}: unknown response_format {schema_name!r}")
                 content = {}
             if kind == "invent":
                 if schema_name == "AccountAnalysis":
                     content["goals"].append({"text": "A goal nobody stated.", "evidence_ids": ["E999"]})
+                elif schema_name == "AccountAnswer":
+                    content["points"].append(
+                        {
+                            "text": "They have signed with a competitor.",
+                            "citations": [{"turn_id": "T1", "quote": action[1]}],
+                        }
+                    )
                 else:
                     ts = next(iter(_LINE.finditer(user)), None)
                     content["goals"].append(

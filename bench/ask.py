@@ -1,0 +1,59 @@
+"""Ask: answering a question offline on a 100-meeting account, from an index of 1,000 meetings (p50/p99)."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from bench.measure import Result, latency, time_calls
+from engagement.answers import answer_question
+from engagement.demo import load_demo_meetings
+from engagement.fathom import to_meeting
+from engagement.models import EngagementSummary, Meeting, MeetingRef
+from engagement.search import TranscriptIndex, parse_question
+
+QUICK = {"indexed": 100, "account": 20, "runs": 50}
+QUESTIONS = ("What did they say about single sign-on?", "pricing for the second year", "weather on Mars")
+
+
+def meetings(count: int) -> list[Meeting]:
+    """``count`` demo meetings (their real transcripts) under new recording ids."""
+    demo = [to_meeting(m) for m in load_demo_meetings()]
+    return [demo[n % len(demo)].model_copy(update={"recording_id": 800_000_000 + n}) for n in range(count)]
+
+
+def run(indexed: int = 1000, account: int = 100, runs: int = 300) -> list[Result]:
+    every = meetings(indexed)
+    mine = every[:account]
+    summary = EngagementSummary(
+        domain="acmecorp.com",
+        meetings_count=account,
+        meetings=[
+            MeetingRef(
+                recording_id=m.recording_id,
+                title=m.title,
+                date=m.started_at.date().isoformat(),
+                started_at=m.started_at.isoformat(),
+                url=m.url,
+                share_url=m.share_url,
+            )
+            for m in mine
+        ],
+    )
+    turns = sum(len(m.transcript or ()) for m in every)
+    with tempfile.TemporaryDirectory() as tmp:
+        index = TranscriptIndex(str(Path(tmp) / "bench.sqlite"))
+        filled = time_calls(lambda i: index.add(every[i * 10 : i * 10 + 10]), indexed // 10, warmup=0)
+        query = parse_question(QUESTIONS[0])
+        ids = [m.recording_id for m in mine]
+        searches = time_calls(lambda i: index.search(query, ids, "acmecorp.com", every_term=True), runs)
+        answers = time_calls(
+            lambda i: answer_question(QUESTIONS[i % len(QUESTIONS)], summary=summary, index=index), runs
+        )
+        index.close()
+    note = f"{indexed:,} meetings ({turns:,} turns) indexed; the account has {account}"
+    return [
+        latency("Ask", "index 10 meetings' transcripts", filled, 50.0, note),
+        latency("Ask", "search an account's turns (BM25)", searches, 20.0, note),
+        latency("Ask", "answer a question offline (found or not found)", answers, 200.0, note),
+    ]

@@ -1,0 +1,185 @@
+"""The question box under a complete summary, its answers newest first, and the questions' section of the admin page.
+
+Asking only stores the question and hands a model answer to the worker pool, so the page never
+waits on the model: a fragment re-reads the pending answers every 2 seconds, with a spinner, and
+stops once none is left. Every text from the question, the meetings or the model goes through
+``md`` (or a dataframe cell): shown as text, never as markdown or HTML.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pandas as pd
+import streamlit as st
+
+from engagement.answers import MAX_QUESTION_CHARS, Answer, AskOptions, QuestionRecord, QuestionService
+from engagement.errors import EngagementError
+from engagement.models import JobRecord, JobStatus
+from engagement.present import md, plural
+from ui.result import evidence_line
+from ui.text import ago
+
+POLL_EVERY = "2s"
+ANSWERS_SHOWN = 10
+EXAMPLE = "What did they say about single sign-on?"
+
+
+# ---------------------------------------------------------------- the question box
+
+
+def _on_ask(questions: QuestionService, domain: str, run_id: str) -> None:
+    """Store the question (and answer it, or hand it to the worker pool); a bad one leaves a message and the text."""
+    text = st.session_state.get("ask_question", "")
+    try:
+        questions.ask(domain, text, AskOptions(run_id=run_id))
+    except EngagementError as exc:
+        st.session_state["ask_error"] = str(exc)
+        return
+    st.session_state.pop("ask_error", None)
+    st.session_state["ask_question"] = ""
+
+
+def _points(answer: Answer) -> None:
+    if answer.found:
+        st.markdown(md(answer.headline))
+        for point in answer.points:
+            quotes = [line for line in (evidence_line(e) for e in point.evidence) if line]
+            st.markdown("\n\n".join([f"**{md(point.text)}**", *quotes]))
+        return
+    st.warning(md(answer.headline), icon=":material/search_off:")
+    if answer.closest:
+        quotes = [line for line in (evidence_line(e) for e in answer.closest) if line]
+        st.markdown("\n\n".join(["Closest mentions:", *quotes]))
+
+
+def _render(records: list[QuestionRecord]) -> None:
+    for record in records:
+        with st.container(border=True, key=f"ask_answer_{record.id}"):
+            st.markdown(f"**{md(record.question)}**")
+            st.caption(md(f"Asked {ago(record.asked_at)} · {record.analyzer}"))
+            if record.status is JobStatus.PROCESSING:
+                st.status("Answering… the model is reading the best-matching turns.", state="running")
+            elif record.status is JobStatus.ERROR:
+                st.error(md(record.error or "The answer failed."), icon=":material/error:")
+            elif record.answer is not None:
+                _points(record.answer)
+
+
+@st.fragment(run_every=POLL_EVERY)
+def _pending(questions: QuestionService, domain: str) -> None:
+    """Re-read the answers every 2 s while one is being worked out; then rerun the page, which stops polling."""
+    records = questions.list(domain, limit=ANSWERS_SHOWN)
+    if not any(r.status is JobStatus.PROCESSING for r in records):
+        st.rerun()
+    _render(records)
+
+
+def question_box(record: JobRecord, questions: QuestionService) -> None:
+    """Ask about the account on show; its questions newest first, each with its quotes or "not found"."""
+    summary = record.summary
+    if summary is None or not summary.meetings:
+        return
+    st.subheader(":material/manage_search: Ask about this account", anchor="ask")
+    if questions.index is None:
+        st.info(md(questions.index_error or "Search is not available here."), icon=":material/info:")
+        return
+    with st.form("ask_form", border=False, enter_to_submit=True):
+        field, button = st.columns([5, 1], vertical_alignment="bottom")
+        field.text_input(
+            "Question",
+            key="ask_question",
+            placeholder=EXAMPLE,
+            help=f"Answered from the transcripts of these meetings, with quotes. Up to {MAX_QUESTION_CHARS} characters.",
+        )
+        button.form_submit_button(
+            "Ask", type="primary", width="stretch", on_click=_on_ask, args=(questions, record.domain, record.run_id)
+        )
+    error = st.session_state.pop("ask_error", None)
+    if error:
+        st.error(md(error), icon=":material/error:")
+    records = questions.list(record.domain, limit=ANSWERS_SHOWN)
+    if any(r.status is JobStatus.PROCESSING for r in records):
+        _pending(questions, record.domain)
+    else:
+        _render(records)
+
+
+# ---------------------------------------------------------------- the admin page's section
+
+
+def _on_purge(questions: QuestionService, days: int | None) -> None:
+    removed = questions.purge(older_than=timedelta(days=days) if days else None)
+    st.session_state.pop("admin_questions_confirm", None)
+    st.session_state["admin_questions_notice"] = f"Removed {plural(removed, 'question')}."
+
+
+def _ask_confirm(days: int | None) -> None:
+    st.session_state["admin_questions_confirm"] = {"days": days}
+
+
+def _cancel() -> None:
+    st.session_state.pop("admin_questions_confirm", None)
+
+
+def questions_admin(questions: QuestionService) -> None:
+    """Every stored question newest first, and purging them (with a count to confirm)."""
+    st.subheader("Questions", anchor=False)
+    rows = questions.list()
+    st.caption(
+        f"{plural(len(rows), 'question')} asked about accounts, each kept with its answer; asking it again "
+        "while the account's transcripts are unchanged reuses the answer. Questions are answered from the "
+        "transcript search index, which clearing the analysis cache also clears (the next summary fills it again)."
+    )
+    notice = st.session_state.pop("admin_questions_notice", None)
+    if notice:
+        st.success(notice, icon=":material/check:")
+    if not rows:
+        return
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "Domain": [r.domain for r in rows[:50]],
+                "Question": [r.question for r in rows[:50]],
+                "Status": [r.status.value for r in rows[:50]],
+                "Found": [bool(r.answer and r.answer.found) for r in rows[:50]],
+                "Asked": pd.to_datetime([r.asked_at for r in rows[:50]], utc=True),
+                "Analyser": [r.analyzer for r in rows[:50]],
+            }
+        ),
+        hide_index=True,
+        key="admin_questions_table",
+        column_config={"Asked": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss", timezone="UTC")},
+    )
+    days = int(st.session_state.get("admin_purge_days", 7))
+    with st.container(horizontal=True, gap="small"):
+        st.button(
+            f"Purge questions older than {plural(days, 'day')}",
+            key="admin_questions_purge_old",
+            on_click=_ask_confirm,
+            args=(days,),
+        )
+        st.button("Purge all questions", key="admin_questions_purge_all", on_click=_ask_confirm, args=(None,))
+    pending = st.session_state.get("admin_questions_confirm")
+    if pending is None:
+        return
+    days = pending["days"]
+    cutoff = f" older than {plural(days, 'day')}" if days else ""
+    count = questions.purgeable(older_than=timedelta(days=days) if days else None)
+    with st.container(border=True, key="admin_questions_confirm_box"):
+        if count == 0:
+            st.info(f"Nothing to remove: no question is{cutoff or ' stored'}.")
+            st.button("OK", key="admin_questions_cancel", on_click=_cancel)
+            return
+        st.warning(
+            f"{plural(count, 'question')}{cutoff} will be removed. This cannot be undone.", icon=":material/warning:"
+        )
+        with st.container(horizontal=True, gap="small"):
+            st.button(
+                f"Delete {plural(count, 'question')}",
+                key="admin_questions_yes",
+                type="primary",
+                on_click=_on_purge,
+                args=(questions, days),
+            )
+            st.button("Cancel", key="admin_questions_cancel", on_click=_cancel)
