@@ -1,7 +1,7 @@
 """The job body: fetch → aggregate → analyse (map) → merge (reduce), reporting progress as it goes.
 
 Plain functions with their dependencies passed in, so tests hand it fakes and the bench real
-loopback servers. Counts come from :mod:`engagement.aggregate`, never from the model.
+loopback servers. Counts come from :mod:`engagement.facts`, never from the model.
 """
 
 from __future__ import annotations
@@ -14,11 +14,12 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import date
 
-from engagement.aggregate import aggregate, normalize_name, speakers_of
 from engagement.analysis import Analyzer, InsightCache, verify_account, verify_meeting_insights
+from engagement.facts import aggregate
 from engagement.fathom import FathomClient
 from engagement.jobs import JobContext
 from engagement.models import AccountInsights, EngagementSummary, Insight, Meeting, MeetingInsights, Side
+from engagement.people import assign_roles, speakers_of, words_of
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +86,8 @@ def run(
 
     # ---- aggregate: facts from the data (who spoke in a cached meeting was kept with its analysis)
     speakers = {rid: insights.speakers for rid, insights in found.items()}
-    facts = aggregate(domain, meetings, speakers=speakers)
+    words = {rid: insights.speaker_words for rid, insights in found.items()}
+    facts = aggregate(domain, meetings, speakers=speakers, words=words)
     facts.apply(summary)
 
     ctx.report(f"analysed {len(found)}/{total} meetings", len(found), total)
@@ -191,7 +193,9 @@ def _analyse(
                 if result is None:
                     continue
                 insights, dropped = verify_meeting_insights(result, meeting)
-                insights = insights.model_copy(update={"speakers": speakers_of(meeting)})
+                insights = insights.model_copy(
+                    update={"speakers": speakers_of(meeting), "speaker_words": words_of(meeting)}
+                )
                 dropped_here += dropped
                 cache.put(meeting, analyzer.fingerprint, insights)
                 found[meeting.recording_id] = insights
@@ -229,11 +233,6 @@ def _apply_account(summary: EngagementSummary, account: AccountInsights) -> None
     summary.challenges = _texts(account.challenges)
     summary.risks = _texts(account.risks)
     summary.recommendations = _texts(account.recommendations)
-    by_email = {p.email.lower(): p for p in summary.people if p.email}
-    by_name = {normalize_name(p.name): p for p in summary.people}
-    for role in account.roles:
-        person = (by_email.get(role.email.lower()) if role.email else None) or by_name.get(normalize_name(role.name))
-        if person is not None and not person.role and role.role.strip():
-            person.role = role.role.strip()
+    assign_roles(summary.people, account.roles)
     if not any(p.side is Side.CUSTOMER for p in summary.people):
         summary.notes.append("None of the invitees' e-mail addresses are at the company's domain.")

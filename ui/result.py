@@ -16,8 +16,8 @@ import pandas as pd
 import streamlit as st
 
 from engagement import charts, report
-from engagement.aggregate import days_since
 from engagement.domains import display_domain
+from engagement.facts import days_since
 from engagement.models import EngagementSummary, Evidence, Insight, JobRecord, MeetingRef, Side, parse_timestamp
 from engagement.runtime import COMPANY_NAMES
 from ui.text import md, md_link, month_year, nice_date, plural, safe_url

@@ -4,17 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta, timezone
 
-from engagement.aggregate import (
-    PERSONAL_EMAIL_DOMAINS,
-    Facts,
-    aggregate,
-    classify,
-    customer_people,
-    days_since,
-    internal_people,
-    meeting_months,
-    normalize_name,
-)
+from engagement.facts import Facts, aggregate, customer_people, days_since, internal_people, meeting_months
 from engagement.models import EngagementSummary, Invitee, Meeting, Person, Recorder, Side, TranscriptTurn
 
 DOMAIN = "acmecorp.com"
@@ -602,29 +592,6 @@ def test_customer_people_keeps_the_order_given():
     assert [p.key for p in customer_people(people)] == ["b", "a"]
 
 
-def test_normalize_name_folds_case_and_white_space():
-    """Names compare stripped, case-folded, with inner white space (also non-breaking) collapsed."""
-    assert normalize_name("  Sarah\u00a0 LOPEZ\t") == "sarah lopez"
-    assert normalize_name("STRASSE") == normalize_name("straße")
-    assert normalize_name(None) == ""
-
-
-def test_classify_without_a_readable_email_is_unknown():
-    """No e-mail, or one without a domain, is UNKNOWN; a personal mailbox is PERSONAL."""
-    assert classify(None, DOMAIN) is Side.UNKNOWN
-    assert classify("not-an-email", DOMAIN) is Side.UNKNOWN
-    assert classify("x@localhost", DOMAIN) is Side.UNKNOWN
-    assert classify("kim@Proton.me", DOMAIN) is Side.PERSONAL
-
-
-def test_personal_domains_are_registrable_domains():
-    """Every personal mailbox domain is in the form registrable_domain() produces, so lookups can match."""
-    from engagement.domains import registrable_domain
-
-    assert {d for d in PERSONAL_EMAIL_DOMAINS if registrable_domain(d) != d} == set()
-    assert {"gmail.com", "outlook.com", "qq.com", "163.com", "proton.me", "gmx.de", "mail.ru"} <= PERSONAL_EMAIL_DOMAINS
-
-
 def test_speakers_kept_with_a_cached_analysis_count_as_spoken() -> None:
     """A meeting listed without its transcript still counts who spoke, from the speakers passed in."""
     bare = meeting(1, "2026-05-04", [inv("Ana Ruiz", "ana@acmecorp.com"), inv("Bo Li", "bo@acmecorp.com")])
@@ -634,3 +601,41 @@ def test_speakers_kept_with_a_cached_analysis_count_as_spoken() -> None:
     spoke = {p.email: p.spoke_in for p in with_speakers.people}
     assert (spoke["ana@acmecorp.com"], spoke["bo@acmecorp.com"]) == (1, 0)
     assert with_speakers.transcripts_count == 1
+
+
+def test_coverage_counts_meetings_without_a_transcript_and_unmatched_speakers() -> None:
+    """Coverage: one meeting of three has no transcript, one speaker matches no invitee; analysed comes from refs."""
+    meetings = [
+        meeting(1, "2026-05-04", [inv("Ana Ruiz", "ana@acmecorp.com"), rep()], [("Ana Ruiz", "ana@acmecorp.com")]),
+        meeting(2, "2026-05-11", [inv("Ana Ruiz", "ana@acmecorp.com"), rep()], []),
+        meeting(3, "2026-05-18", [inv("Ana Ruiz", "ana@acmecorp.com"), rep()], [("Dial In", None)]),
+    ]
+    summary = aggregate(DOMAIN, meetings).apply(EngagementSummary())
+    assert summary.coverage is not None
+    assert summary.coverage.model_dump() == {
+        "meetings": 3,
+        "with_transcript": 2,
+        "without_transcript": 1,
+        "analysed": 0,
+        "unmatched_speakers": 1,
+        "index_updated_at": None,
+    }
+    assert [ref.has_transcript for ref in summary.meetings] == [True, False, True]
+
+
+def test_words_are_counted_by_side_per_meeting() -> None:
+    """Each meeting row carries the words spoken by each side, from the transcript or the cached counts."""
+    m = meeting(1, "2026-05-04", [inv("Ana Ruiz", "ana@acmecorp.com"), rep()], [("Ana Ruiz", "ana@acmecorp.com")])
+    m = m.model_copy(
+        update={
+            "transcript": (
+                TranscriptTurn(speaker="Ana Ruiz", email="ana@acmecorp.com", timestamp="00:00:01", text="We need it."),
+                TranscriptTurn(speaker="Dana Reyes", email=REP[1], timestamp="00:00:05", text="Sure."),
+            )
+        }
+    )
+    assert aggregate(DOMAIN, [m]).meetings[0].words == {"customer": 3, "internal": 1}
+    bare = m.model_copy(update={"transcript": None})
+    cached = aggregate(DOMAIN, [bare], speakers={1: [("Ana Ruiz", "ana@acmecorp.com")]}, words={1: [7]})
+    assert cached.meetings[0].words == {"customer": 7}
+    assert cached.meetings[0].customer_speakers == ["Ana Ruiz"]
