@@ -137,6 +137,10 @@ class JobContext:
         """
         self._service._report(self._record, stage, done, total, fields)
 
+    def previous_complete(self) -> JobRecord | None:
+        """The latest complete run of the same domain and options (this one is still processing)."""
+        return self._service.latest_complete(self.domain, self.options)
+
 
 JobBody = Callable[[JobContext], EngagementSummary]
 

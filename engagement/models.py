@@ -281,6 +281,7 @@ class Signal(BaseModel):
         title / detail: one line, and the exact figures behind it.
         value: the figure the rule compared with its threshold (days, people, a percentage).
         meetings: recording ids of the meetings the signal rests on.
+        subject: the person a per-person signal is about (``champion_quiet``), else empty.
     """
 
     kind: str
@@ -289,6 +290,7 @@ class Signal(BaseModel):
     detail: str = ""
     value: float | int | None = None
     meetings: list[int] = Field(default_factory=list)
+    subject: str = ""
 
 
 class Coverage(BaseModel):

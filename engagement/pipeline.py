@@ -15,11 +15,22 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import date
 
 from engagement.analysis import Analyzer, InsightCache, verify_account, verify_meeting_insights
-from engagement.facts import aggregate
+from engagement.changes import changes_since
+from engagement.facts import aggregate, coverage_of
 from engagement.fathom import FathomClient
 from engagement.jobs import JobContext
-from engagement.models import AccountInsights, EngagementSummary, Insight, Meeting, MeetingInsights, Side
+from engagement.models import (
+    AccountInsights,
+    EngagementSummary,
+    Insight,
+    Meeting,
+    MeetingInsights,
+    Side,
+    format_utc,
+    utcnow,
+)
 from engagement.people import assign_roles, speakers_of, words_of
+from engagement.signals import Thresholds, signals_of
 
 log = logging.getLogger(__name__)
 
@@ -35,9 +46,15 @@ def run(
     source: str,
     company: str = "",
     concurrency: int = 4,
+    thresholds: Thresholds | None = None,
+    today: date | None = None,
 ) -> EngagementSummary:
-    """Build the account's summary; raises an ``EngagementError`` with a message for the user."""
+    """Build the account's summary; raises an ``EngagementError`` with a message for the user.
+
+    ``today`` (default: the UTC date) and ``thresholds`` are what the signals are computed against.
+    """
     began = time.perf_counter()
+    fetched_at = format_utc(utcnow())
     domain = ctx.domain
     since = date.fromisoformat(ctx.options.since) if ctx.options.since else None
     until = date.fromisoformat(ctx.options.until) if ctx.options.until else None
@@ -66,6 +83,7 @@ def run(
     if not meetings:
         aggregate(domain, meetings).apply(summary)
         summary.notes.append(_no_meetings_note(domain, since, until))
+        _add_account_view(ctx, summary, fetched_at, thresholds, today)
         ctx.report("no meetings found", 0, 0)
         ctx.stats.seconds = round(time.perf_counter() - began, 3)
         return summary
@@ -111,10 +129,21 @@ def run(
     _apply_account(summary, account)
     for ref in summary.meetings:
         ref.analysed = ref.recording_id in found
+    _add_account_view(ctx, summary, fetched_at, thresholds, today)
     _record_usage(ctx, analyzer, dropped_here)
     ctx.stats.fathom_requests = fathom.requests
     ctx.stats.seconds = round(time.perf_counter() - began, 3)
     return summary
+
+
+def _add_account_view(
+    ctx: JobContext, summary: EngagementSummary, fetched_at: str, thresholds: Thresholds | None, today: date | None
+) -> None:
+    """Coverage, signals and what changed since the last run: rules over the facts, no model call."""
+    summary.coverage = coverage_of(summary.meetings, summary.people, index_updated_at=fetched_at)
+    summary.signals = signals_of(summary, today=today or utcnow().date(), thresholds=thresholds)
+    previous = ctx.previous_complete()
+    summary.changes = changes_since(previous, summary) if previous is not None else None
 
 
 def _no_meetings_note(domain: str, since: date | None, until: date | None) -> str:

@@ -19,6 +19,7 @@ from engagement.fathom import FathomClient
 from engagement.jobs import JobBody, JobContext, JobService
 from engagement.models import EngagementSummary
 from engagement.settings import Settings
+from engagement.signals import Thresholds
 from engagement.store import CACHE_TABLE, SqliteKV, open_store
 
 COMPANY_NAMES = dict(DEMO_ACCOUNTS)  # the demo accounts' names; real accounts are shown by domain
@@ -56,6 +57,7 @@ def make_body(
                 source=settings.source,
                 company=COMPANY_NAMES.get(ctx.domain, "") if settings.source == "demo" else "",
                 concurrency=settings.openai_concurrency,
+                thresholds=Thresholds.from_settings(settings),
             )
 
     return body

@@ -34,6 +34,8 @@ SETTINGS_HELP: dict[str, tuple[str, str]] = {
     "OPENAI_MAX_RETRIES": ("2", "Retries of a model call after 429, 5xx or a time-out (by the SDK)."),
     "OPENAI_CONCURRENCY": ("4", "Meetings analysed at once."),
     "OPENAI_CONTEXT_TOKENS": ("100000", "Transcript tokens per map call; longer transcripts are split."),
+    "SIGNAL_GONE_DARK_DAYS": ("30", "An account with no meeting for more than this many days has gone dark."),
+    "SIGNAL_TALK_SHARE_PCT": ("65", "Our share of the words above this percentage is a high talk-share signal."),
 }
 
 
@@ -65,6 +67,7 @@ class Settings:
         engagement_db: path of the sqlitedict file.
         workers: size of the background thread pool.
         job_timeout_s / stale_after_s / heartbeat_s: job life-cycle limits.
+        gone_dark_days / talk_share_high_pct: thresholds of the ``gone_dark`` and ``talk_share`` signals.
     """
 
     fathom_api_key: str = field(default="", repr=False)
@@ -86,6 +89,8 @@ class Settings:
     openai_max_retries: int = 2
     openai_concurrency: int = 4
     openai_context_tokens: int = 100_000
+    gone_dark_days: int = 30
+    talk_share_high_pct: float = 65.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, secrets: Mapping[str, Any] | None = None) -> Settings:
@@ -114,6 +119,8 @@ class Settings:
             openai_max_retries=_number(env, "OPENAI_MAX_RETRIES", int, 0),
             openai_concurrency=_number(env, "OPENAI_CONCURRENCY", int, 1),
             openai_context_tokens=_number(env, "OPENAI_CONTEXT_TOKENS", int, 500),
+            gone_dark_days=_number(env, "SIGNAL_GONE_DARK_DAYS", int, 1),
+            talk_share_high_pct=_number(env, "SIGNAL_TALK_SHARE_PCT", float, 0),
         )
 
     @property
