@@ -381,3 +381,19 @@ def test_presentation_mode_renders_a_clean_summary() -> None:
     at.button(key="present_exit").click().run()
     assert "present" not in at.query_params
     assert at.sidebar.get("toggle")
+
+
+def test_the_summary_shows_coverage_signals_and_what_changed() -> None:
+    """Coverage is one line under the metrics; signals carry their meetings' links; a Since panel lists changes."""
+    record = seed(make_record(make_summary(), run_id=str(uuid.uuid4())))
+    at = app(domain=record.domain, run_id=record.run_id).run()
+    assert not at.exception
+    assert "11 of 12 meetings analysed · 1 without a transcript · 2 speakers unmatched" in [c.value for c in at.caption]
+    page = "\n".join(texts(at))
+    assert "No meeting for 64 days" in page and "has gone quiet" in page
+    assert record.summary is not None
+    last = record.summary.meetings[0]
+    assert f"]({last.share_url})" in page, "a signal's meeting is one click away"
+    assert "2 more in the meetings table" in page
+    assert "**Since 20 Apr 2026**" in page
+    assert "Resolved signals**: Cadence drop" in page

@@ -20,6 +20,7 @@ from engagement.domains import display_domain
 from engagement.facts import days_since
 from engagement.models import EngagementSummary, Evidence, Insight, JobRecord, MeetingRef, Side, parse_timestamp
 from engagement.runtime import COMPANY_NAMES
+from ui.signals import render_overview
 from ui.text import md, md_link, month_year, nice_date, plural, safe_url
 
 SECTIONS = (
@@ -191,6 +192,9 @@ def _dates(values: Iterable[str | None]) -> pd.Series:
     ).dt.date
 
 
+MATCHED_BY = {"email": "e-mail", "speaker_match": "speaker name", "display_name": "display name only"}
+
+
 def people_frame(summary: EngagementSummary) -> pd.DataFrame:
     """The people table: most meetings first."""
     people = sorted(summary.people, key=lambda p: (-p.count, p.name.casefold()))
@@ -205,6 +209,8 @@ def people_frame(summary: EngagementSummary) -> pd.DataFrame:
             "First seen": _dates(p.first_seen for p in people),
             "Last seen": _dates(p.last_seen for p in people),
             "E-mail": [p.email or "" for p in people],
+            "Also shown as": [", ".join(p.aliases) for p in people],
+            "Matched by": [", ".join(MATCHED_BY.get(how, how) for how in p.matched_by) for p in people],
         }
     )
 
@@ -323,6 +329,7 @@ def render_result(record: JobRecord, presenting: bool) -> None:
     else:
         st.header(md(f"{account_name(record)} · {period_text(record)}"), anchor="summary", divider="gray")
     render_metrics(summary)
+    render_overview(summary)
     if summary.meetings_count == 0:
         st.info(
             f"No recorded meetings with anyone at {display_domain(record.domain)} were found"
