@@ -46,6 +46,21 @@ def render_text(record: JobRecord) -> str:
         f"meetings: {summary.meetings_count}  first: {summary.first_meeting or '-'}  last: {summary.last_meeting or '-'}"
     )
     lines += [f"  note: {note}" for note in summary.notes]
+    if summary.coverage:
+        c = summary.coverage
+        lines.append(
+            f"coverage: {c.analysed} of {c.meetings} meetings analysed, {c.without_transcript} without a transcript, "
+            f"{c.unmatched_speakers} speakers unmatched"
+        )
+    if summary.signals:
+        lines.append("signals:")
+        lines += [f"  [{sig.severity}] {sig.title} — {sig.detail} (meetings {sig.meetings})" for sig in summary.signals]
+    if summary.changes:
+        ch = summary.changes
+        lines.append(
+            f"since {ch.since[:10]}: new meetings {ch.new_meetings}, new people {ch.new_people}, "
+            f"new signals {ch.new_signals}, resolved {ch.resolved_signals}"
+        )
     if summary.people:
         lines.append("people:")
         for p in summary.people:

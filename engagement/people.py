@@ -153,7 +153,7 @@ _SIDE_RANK = {side: rank for rank, side in enumerate(SIDE_ORDER)}
 
 # Senior roles: C-level, VP, head of, director (and the titles that outrank them).
 _SENIOR = re.compile(
-    r"\b(?:c[a-z]{1,2}o|chief|vp|svp|evp|vice[ -]president|head of|director|founder|co-founder|president|owner)\b",
+    r"\b(?:c[a-z]{1,2}o|chief|vp|svp|evp|vice[ -]president|head of|director|founder|co-founder|president)\b",
     re.IGNORECASE,
 )
 _SPACE = re.compile(r"\s+")

@@ -89,7 +89,7 @@ def test_is_senior_knows_c_level_vp_head_of_and_director():
     """C-level, VP, head of and director titles are senior; a manager or an engineer is not."""
     for role in ("CFO", "Chief Revenue Officer", "VP Sales", "Vice President, Ops", "Head of Data", "IT Director"):
         assert is_senior(role), role
-    for role in ("", "Data engineer", "Sales manager", "Procurement lead", "Coordinator"):
+    for role in ("", "Data engineer", "Sales manager", "Procurement lead", "Coordinator", "Owner of this pilot"):
         assert not is_senior(role), role
 
 
