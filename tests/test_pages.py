@@ -394,6 +394,6 @@ def test_the_summary_shows_coverage_signals_and_what_changed() -> None:
     assert record.summary is not None
     last = record.summary.meetings[0]
     assert f"]({last.share_url})" in page, "a signal's meeting is one click away"
-    assert "2 more in the meetings table" in page
+    assert "1 more in the meetings table" in page
     assert "**Since 20 Apr 2026**" in page
     assert "Resolved signals**: Cadence drop" in page

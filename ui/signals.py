@@ -28,7 +28,7 @@ SIGNAL_NAMES = {
     "cadence_drop": "Cadence drop",
     "talk_share": "Talk share",
 }
-MEETING_LINKS = 4  # per signal; the rest are counted
+MEETING_LINKS = 5  # per signal; the rest are counted
 
 
 def coverage_line(coverage: Coverage, now: datetime | None = None) -> str:
@@ -57,7 +57,8 @@ def _meeting_links(ids: Sequence[int], meetings: dict[int, MeetingRef]) -> str:
         ref = meetings.get(rid)
         if ref is None:
             continue
-        label = md(f"{ref.title}, {nice_date(ref.date)}")
+        # one meeting: its title and date; several: dates only, so the line stays one line
+        label = md(f"{ref.title}, {nice_date(ref.date)}" if len(ids) == 1 else nice_date(ref.date))
         links.append(md_link(label, ref.share_url or ref.url) or label)
     if len(ids) > MEETING_LINKS:
         links.append(f"{len(ids) - MEETING_LINKS} more in the meetings table")
