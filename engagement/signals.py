@@ -21,8 +21,10 @@ __all__ = [
     "SEVERITIES",
     "Thresholds",
     "cadence_drop",
+    "cadence_dropped",
     "champion_quiet",
     "gone_dark",
+    "gone_dark_severity",
     "no_senior_voice",
     "signal_id",
     "signals_of",
@@ -57,6 +59,18 @@ class Thresholds:
         return cls(gone_dark_days=settings.gone_dark_days, talk_share_high_pct=settings.talk_share_high_pct)
 
 
+def gone_dark_severity(days: int, t: Thresholds) -> str | None:
+    """``medium`` past ``gone_dark_days`` days without a meeting, ``high`` past twice that, else ``None``."""
+    if days <= t.gone_dark_days:
+        return None
+    return "high" if days > 2 * t.gone_dark_days else "medium"
+
+
+def cadence_dropped(recent: int, before: int) -> bool:
+    """Fewer meetings in the latest window than half those of the window before it."""
+    return before > 0 and recent * 2 < before
+
+
 def signal_id(signal: Signal) -> str:
     """What makes two runs' signals the same signal: the kind, and the person for per-person ones."""
     return f"{signal.kind}:{signal.subject}" if signal.subject else signal.kind
@@ -82,13 +96,14 @@ def gone_dark(summary: EngagementSummary, today: date, t: Thresholds) -> list[Si
     if not summary.last_meeting or not summary.meetings:
         return []
     days = days_since(summary.last_meeting, today)
-    if days <= t.gone_dark_days:
+    severity = gone_dark_severity(days, t)
+    if severity is None:
         return []
     last = summary.meetings[0]
     return [
         Signal(
             kind="gone_dark",
-            severity="high" if days > 2 * t.gone_dark_days else "medium",
+            severity=severity,
             title=f"No meeting for {days} days",
             detail=f"The last meeting was “{last.title}” on {last.date}; the limit is {t.gone_dark_days} days.",
             value=days,
@@ -202,7 +217,7 @@ def cadence_drop(summary: EngagementSummary, today: date, t: Thresholds) -> list
     window = t.cadence_window_days
     recent = [ref for ref in summary.meetings if days_since(ref.date, today) < window]
     before = [ref for ref in summary.meetings if window <= days_since(ref.date, today) < 2 * window]
-    if not before or len(recent) * 2 >= len(before):
+    if not cadence_dropped(len(recent), len(before)):
         return []
     return [
         Signal(

@@ -1,0 +1,87 @@
+"""The accounts list from index activity rows: who is listed, the exact figures, and the open signals."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from engagement.accounts import account_rows
+from engagement.models import EngagementSummary, JobRecord, JobStatus, Signal
+
+TODAY = date(2026, 6, 30)
+
+
+@dataclass(frozen=True)
+class Row:
+    """An activity row as the meeting index returns one."""
+
+    domain: str
+    meetings: int
+    people: int
+    first_meeting: str
+    last_meeting: str
+    last_90_days: int
+    previous_90_days: int
+
+
+def run(domain: str, *signals: Signal) -> JobRecord:
+    when = datetime(2026, 6, 1, tzinfo=UTC)
+    return JobRecord(
+        domain=domain,
+        run_id=f"run-{domain}",
+        status=JobStatus.COMPLETE,
+        summary=EngagementSummary(domain=domain, signals=list(signals)),
+        created_at=when,
+        updated_at=when,
+    )
+
+
+ACTIVITY = [
+    Row("acmecorp.com", 12, 6, "2026-01-05T10:00:00.000000Z", "2026-06-20T10:00:00.000000Z", 6, 6),
+    Row("globex.io", 7, 4, "2026-01-10T10:00:00.000000Z", "2026-04-01T10:00:00.000000Z", 1, 6),
+    Row("gmail.com", 3, 2, "2026-02-01T10:00:00.000000Z", "2026-06-01T10:00:00.000000Z", 3, 0),
+    Row("signalpath.io", 25, 5, "2026-01-05T10:00:00.000000Z", "2026-06-28T10:00:00.000000Z", 15, 10),
+    Row("bridgepoint-consulting.com", 1, 1, "2026-03-01T10:00:00.000000Z", "2026-03-01T10:00:00.000000Z", 0, 1),
+]
+
+
+def test_personal_mailboxes_and_our_own_domains_are_not_accounts():
+    """gmail.com and our signalpath.io are left out; a partner company is listed."""
+    rows = account_rows(ACTIVITY, today=TODAY, our_domains={"signalpath.io"})
+    assert [r.domain for r in rows] == ["acmecorp.com", "globex.io", "bridgepoint-consulting.com"]
+
+
+def test_figures_are_exact_and_days_since_last_counts_from_today():
+    """Each row keeps the index's counts; dates are days; days since the last meeting are from today."""
+    acme = account_rows(ACTIVITY, today=TODAY)[1]
+    assert acme.model_dump(exclude={"signals"}) == {
+        "domain": "acmecorp.com",
+        "meetings": 12,
+        "people": 6,
+        "first_meeting": "2026-01-05",
+        "last_meeting": "2026-06-20",
+        "days_since_last": 10,
+        "last_90_days": 6,
+        "previous_90_days": 6,
+        "run_id": None,
+    }
+
+
+def test_gone_dark_and_cadence_drop_come_from_the_index_and_the_rest_from_the_latest_run():
+    """Globex: 90 days dark and 1 meeting against 6; the run's stale gone_dark is replaced, its champion_quiet kept."""
+    latest = {
+        "globex.io": run(
+            "globex.io",
+            Signal(kind="gone_dark", severity="medium", title="No meeting for 31 days"),
+            Signal(kind="champion_quiet", severity="high", title="Nina has gone quiet", subject="Nina"),
+        )
+    }
+    globex = next(r for r in account_rows(ACTIVITY, today=TODAY, latest=latest) if r.domain == "globex.io")
+    assert [(s.kind, s.severity, s.value) for s in globex.signals] == [
+        ("gone_dark", "high", 90),
+        ("champion_quiet", "high", None),
+        ("cadence_drop", "medium", 1),
+    ]
+    assert globex.run_id == "run-globex.io"
+    acme = next(r for r in account_rows(ACTIVITY, today=TODAY) if r.domain == "acmecorp.com")
+    assert acme.signals == []  # 10 days, 6 against 6: nothing to say
