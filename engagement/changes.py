@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from engagement.models import Changes, EngagementSummary, JobRecord, Side, format_utc
+from engagement.facts import customer_people
+from engagement.models import Changes, EngagementSummary, JobRecord, format_utc
 from engagement.people import normalize_name
 from engagement.signals import signal_id
 
@@ -33,7 +34,7 @@ def changes_since(previous: JobRecord, current: EngagementSummary) -> Changes | 
     old_meetings = {ref.recording_id for ref in before.meetings}
     new_refs = [ref for ref in current.meetings if ref.recording_id not in old_meetings]
     old_people = {person.key for person in before.people}
-    customers = [person for person in current.people if person.side is Side.CUSTOMER]
+    customers = customer_people(current.people)
     seen_lately = {name for ref in new_refs for name in ref.customer_people}
     not_seen: list[str] = []
     if new_refs and before.meetings:

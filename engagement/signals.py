@@ -12,8 +12,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from engagement.facts import days_since
-from engagement.models import EngagementSummary, MeetingRef, Person, Side, Signal
+from engagement.facts import customer_people, days_since
+from engagement.models import EngagementSummary, MeetingRef, Side, Signal
 from engagement.people import is_senior
 from engagement.settings import Settings
 
@@ -74,10 +74,6 @@ def cadence_dropped(recent: int, before: int) -> bool:
 def signal_id(signal: Signal) -> str:
     """What makes two runs' signals the same signal: the kind, and the person for per-person ones."""
     return f"{signal.kind}:{signal.subject}" if signal.subject else signal.kind
-
-
-def _customers(summary: EngagementSummary) -> list[Person]:
-    return [person for person in summary.people if person.side is Side.CUSTOMER]
 
 
 def _people_in(refs: Sequence[MeetingRef]) -> list[str]:
@@ -141,7 +137,7 @@ def champion_quiet(summary: EngagementSummary, today: date, t: Thresholds) -> li
         return []
     recent = set(_people_in(summary.meetings[: t.recent_meetings]))
     out = []
-    for person in _customers(summary):
+    for person in customer_people(summary.people):
         if person.count * 2 < total or person.name in recent:
             continue
         last = next((ref for ref in summary.meetings if person.name in ref.customer_people), None)
@@ -163,7 +159,7 @@ def champion_quiet(summary: EngagementSummary, today: date, t: Thresholds) -> li
 def no_senior_voice(summary: EngagementSummary, today: date, t: Thresholds) -> list[Signal]:
     """No customer person with a senior role (C-level, VP, head of, director) ever spoke."""
     heard = [ref for ref in summary.meetings if ref.has_transcript]
-    customers = _customers(summary)
+    customers = customer_people(summary.people)
     if not heard or not customers:
         return []
     speakers = [person for person in customers if person.spoke_in]
@@ -191,7 +187,7 @@ def silent_invitees(summary: EngagementSummary, today: date, t: Thresholds) -> l
     """Customer people invited to ``silent_invites``+ meetings with a transcript who never spoke."""
     heard = [ref for ref in summary.meetings if ref.has_transcript]
     silent: list[tuple[str, int]] = []
-    for person in _customers(summary):
+    for person in customer_people(summary.people):
         if person.spoke_in:
             continue
         invited = sum(person.name in ref.customer_invited for ref in heard)
