@@ -5,11 +5,13 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 
 import plotly.graph_objects as go
 
+from engagement.facts import fill_months
 from engagement.models import EngagementSummary, Person, Side, Theme
+from engagement.present import SIDE_LABELS, one_line, plural
 
 __all__ = [
     "ACCENT_COLOUR",
@@ -17,7 +19,6 @@ __all__ = [
     "SIDE_COLOURS",
     "SIDE_LABELS",
     "apply_theme",
-    "engagement_timeline",
     "meetings_over_time",
     "people_by_meetings",
     "themes_by_mentions",
@@ -34,13 +35,6 @@ SIDE_COLOURS: dict[Side, str] = {
     Side.THIRD_PARTY: "#008060",  # bluish green, 4.9:1
     Side.PERSONAL: "#B8478A",  # reddish purple, 4.9:1
     Side.UNKNOWN: "#5F6B7A",  # slate, 5.4:1
-}
-SIDE_LABELS: dict[Side, str] = {
-    Side.CUSTOMER: "Customer",
-    Side.INTERNAL: "Our team",
-    Side.THIRD_PARTY: "Third party",
-    Side.PERSONAL: "Personal e-mail",
-    Side.UNKNOWN: "Unknown",
 }
 ACCENT_COLOUR = "#0072B2"  # single-series charts (meetings, themes)
 OTHERS_COLOUR = "#8C8C8C"  # the "N others" bar, also hatched so it never reads as a side
@@ -111,22 +105,14 @@ def _sizes(presentation: bool) -> FontSizes:
 # but not &quot;, and quotes are harmless once no tag can open.
 
 
-def _plain(text: object) -> str:
-    """Data text as one line: whitespace collapsed, nothing else changed."""
-    return " ".join(str(text if text is not None else "").split())
-
-
 def _esc(text: object) -> str:
     """Data text made safe for Plotly's HTML subset."""
-    return html.escape(_plain(text), quote=False)
+    return html.escape(one_line(text), quote=False)
 
 
 def _truncate(text: object, limit: int = LABEL_MAX) -> str:
     """A label at most ``limit`` characters long, escaped (truncated first so no entity is cut in half)."""
-    plain = _plain(text)
-    if len(plain) > limit:
-        plain = plain[: limit - 1].rstrip() + "…"
-    return html.escape(plain, quote=False)
+    return html.escape(one_line(text, limit), quote=False)
 
 
 def _unique_labels(texts: Iterable[str]) -> list[str]:
@@ -139,10 +125,6 @@ def _unique_labels(texts: Iterable[str]) -> list[str]:
         seen[label] = n
         labels.append(label if n == 1 else f"{label} ({n})")
     return labels
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def _month_label(month: str) -> str:
@@ -214,30 +196,15 @@ def _bar_height(items: int, presentation: bool, legend: bool = False) -> int:
 # ---------------------------------------------------------------- meetings per month
 
 
-def _months_between(first: str, last: str) -> list[str]:
-    y, m = int(first[:4]), int(first[5:7])
-    end = (int(last[:4]), int(last[5:7]))
-    months = []
-    while (y, m) <= end:
-        months.append(f"{y:04d}-{m:02d}")
-        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
-    return months
-
-
 def _monthly_counts(summary: EngagementSummary) -> list[tuple[str, int]]:
     """Every month from the first to the last, zero months included, whatever gaps the input has."""
     counts: dict[str, int] = {}
-    if summary.meetings_by_month:
-        for row in summary.meetings_by_month:
-            counts[row.month] = counts.get(row.month, 0) + row.count
-    else:  # an older record: count the meeting list instead
-        for meeting in summary.meetings:
-            month = (meeting.date or meeting.started_at)[:7]
-            counts[month] = counts.get(month, 0) + 1
-    valid = sorted(k for k in counts if len(k) == 7 and k[:4].isdigit() and k[4] == "-" and k[5:].isdigit())
-    if not valid or len(valid) != len(counts):
+    for row in summary.meetings_by_month:
+        counts[row.month] = counts.get(row.month, 0) + row.count
+    try:
+        return [(row.month, row.count) for row in fill_months(counts)]
+    except ValueError:  # not YYYY-MM: shown as it is, in order
         return sorted(counts.items())
-    return [(month, counts.get(month, 0)) for month in _months_between(valid[0], valid[-1])]
 
 
 def meetings_over_time(summary: EngagementSummary, presentation: bool = False) -> go.Figure:
@@ -253,7 +220,7 @@ def meetings_over_time(summary: EngagementSummary, presentation: bool = False) -
             x=labels,
             y=counts,
             marker={"color": ACCENT_COLOUR},
-            hovertext=[f"{label}: {_plural(count, 'meeting')}" for label, count in zip(labels, counts, strict=True)],
+            hovertext=[f"{label}: {plural(count, 'meeting')}" for label, count in zip(labels, counts, strict=True)],
             hoverinfo="text",
             name="Meetings",
         )
@@ -274,7 +241,7 @@ def _person_hover(person: Person) -> str:
     if person.role:
         lines.append(f"Role: {_esc(person.role)}")
     lines.append(f"Side: {SIDE_LABELS[person.side]}")
-    lines.append(f"{_plural(person.count, 'meeting')}: invited to {person.invited}, spoke in {person.spoke_in}")
+    lines.append(f"{plural(person.count, 'meeting')}: invited to {person.invited}, spoke in {person.spoke_in}")
     if person.first_seen or person.last_seen:
         lines.append(f"First seen {_esc(person.first_seen or '?')}, last seen {_esc(person.last_seen or '?')}")
     return "<br>".join(lines)
@@ -319,7 +286,7 @@ def people_by_meetings(summary: EngagementSummary, top: int = 12, presentation: 
     title, x_title, y_title = "People by meetings attended", "Meetings attended", "Person"
     if _no_meetings(summary):
         return _empty(title, x_title, y_title, NO_MEETINGS, presentation)
-    people = sorted(summary.people, key=lambda p: (-p.count, _plain(p.name).casefold(), p.key))
+    people = sorted(summary.people, key=lambda p: (-p.count, one_line(p.name).casefold(), p.key))
     if not people:
         return _empty(title, x_title, y_title, "No people in these meetings", presentation)
     top = max(1, top)
@@ -363,7 +330,7 @@ def people_by_meetings(summary: EngagementSummary, top: int = 12, presentation: 
 
 
 def _theme_hover(theme: Theme, titles: dict[int, str]) -> str:
-    lines = [f"<b>{_esc(theme.topic)}</b>", f"Raised in {_plural(theme.mentions, 'meeting')}"]
+    lines = [f"<b>{_esc(theme.topic)}</b>", f"Raised in {plural(theme.mentions, 'meeting')}"]
     named = [titles[rid] for rid in theme.meetings if rid in titles]
     for title in named[:HOVER_TITLES_MAX]:
         lines.append(f"• {_truncate(title, 60)}")
@@ -377,7 +344,7 @@ def themes_by_mentions(summary: EngagementSummary, top: int = 10, presentation: 
     title, x_title, y_title = "Themes by mentions", "Meetings that raised the theme", "Theme"
     if _no_meetings(summary):
         return _empty(title, x_title, y_title, NO_MEETINGS, presentation)
-    themes = sorted(summary.themes, key=lambda t: (-t.mentions, _plain(t.topic).casefold()))
+    themes = sorted(summary.themes, key=lambda t: (-t.mentions, one_line(t.topic).casefold()))
     if not themes:
         return _empty(title, x_title, y_title, "No themes found in these meetings", presentation)
     top = max(1, top)
@@ -407,59 +374,4 @@ def themes_by_mentions(summary: EngagementSummary, top: int = 10, presentation: 
         title={"text": y_title}, type="category", categoryorder="array", categoryarray=order, autorange="reversed"
     )
     fig.update_xaxes(title={"text": x_title}, rangemode="tozero", tickformat=",d")
-    return apply_theme(fig, presentation)
-
-
-# ---------------------------------------------------------------- timeline
-
-
-def _when(text: str) -> datetime | date | None:
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        try:
-            return date.fromisoformat(text[:10])
-        except ValueError:
-            return None
-
-
-def engagement_timeline(summary: EngagementSummary, presentation: bool = False) -> go.Figure:
-    """Each meeting a dot: when it happened against how many customer people attended."""
-    title, x_title, y_title = "Meetings over time", "Date", "Customer attendees"
-    if _no_meetings(summary) or not summary.meetings:
-        return _empty(title, x_title, y_title, NO_MEETINGS, presentation)
-    points = []
-    for meeting in summary.meetings:
-        when = _when(meeting.started_at or meeting.date) or _when(meeting.date)
-        if when is None:
-            continue
-        people = ", ".join(_esc(name) for name in meeting.customer_people[:6]) or "none"
-        if len(meeting.customer_people) > 6:
-            people += f" and {len(meeting.customer_people) - 6} more"
-        duration = f", {meeting.duration_min} min" if meeting.duration_min is not None else ""
-        hover = f"<b>{_truncate(meeting.title, 60)}</b><br>{_esc(meeting.date)}{duration}<br>Customer: {people}"
-        points.append((when, len(meeting.customer_people), hover))
-    if not points:
-        return _empty(title, x_title, y_title, NO_MEETINGS, presentation)
-    s = _sizes(presentation)
-    fig = go.Figure(
-        go.Scatter(
-            x=[p[0] for p in points],
-            y=[p[1] for p in points],
-            mode="markers",
-            marker={"color": SIDE_COLOURS[Side.CUSTOMER], "size": s.tick, "line": {"color": "white", "width": 1}},
-            hovertext=[p[2] for p in points],
-            hoverinfo="text",
-            name="Meetings",
-            showlegend=False,
-        )
-    )
-    fig.update_layout(title={"text": title}, height=s.plot_height)
-    fig.update_xaxes(title={"text": x_title}, type="date")
-    fig.update_yaxes(
-        title={"text": y_title},
-        rangemode="tozero",
-        tickformat=",d",
-        dtick=1 if max(p[1] for p in points) <= 6 else None,
-    )
     return apply_theme(fig, presentation)

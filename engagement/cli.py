@@ -9,6 +9,17 @@ from datetime import date, timedelta
 from engagement.domains import normalize_domain
 from engagement.jobs import InlineExecutor
 from engagement.models import JobOptions, JobRecord, JobStatus
+from engagement.present import (
+    SECTIONS,
+    change_items,
+    cite,
+    coverage_line,
+    insights,
+    one_line,
+    people_rows,
+    plural,
+    signal_line,
+)
 from engagement.runtime import create_runtime
 from engagement.settings import Settings
 
@@ -35,55 +46,49 @@ def summarize(settings: Settings, website: str, *, since: date | None, until: da
 
 
 def render_text(record: JobRecord) -> str:
-    """A readable report of a record for the terminal."""
-    lines = [f"{record.domain}  run {record.run_id}  {record.status.value}  ({record.source}, {record.analyzer})"]
+    """A readable report of a record for the terminal (every text from data on one bounded line)."""
+    lines = [
+        f"{record.domain}  run {record.run_id}  {record.status.value}  "
+        f"({one_line(record.source)}, {one_line(record.analyzer)})"
+    ]
     summary = record.summary
     if record.error:
-        lines.append(f"error: {record.error}")
+        lines.append(f"error: {one_line(record.error)}")
     if summary is None:
         return "\n".join(lines)
     lines.append(
         f"meetings: {summary.meetings_count}  first: {summary.first_meeting or '-'}  last: {summary.last_meeting or '-'}"
     )
-    lines += [f"  note: {note}" for note in summary.notes]
+    lines += [f"  note: {one_line(note)}" for note in summary.notes]
     if summary.coverage:
-        c = summary.coverage
-        lines.append(
-            f"coverage: {c.analysed} of {c.meetings} meetings analysed, {c.without_transcript} without a transcript, "
-            f"{c.unmatched_speakers} speakers unmatched"
-        )
+        lines.append(f"coverage: {coverage_line(summary.coverage)}")
     if summary.signals:
         lines.append("signals:")
-        lines += [f"  [{sig.severity}] {sig.title} — {sig.detail} (meetings {sig.meetings})" for sig in summary.signals]
+        lines += [f"  {signal_line(signal)} (meetings {signal.meetings})" for signal in summary.signals]
     if summary.changes:
-        ch = summary.changes
-        lines.append(
-            f"since {ch.since[:10]}: new meetings {ch.new_meetings}, new people {ch.new_people}, "
-            f"new signals {ch.new_signals}, resolved {ch.resolved_signals}"
-        )
+        lines.append(f"since {summary.changes.since[:10]}:")
+        lines += [f"  {label}: {', '.join(items)}" for label, items in change_items(summary.changes)] or [
+            "  nothing new"
+        ]
     if summary.people:
         lines.append("people:")
-        for p in summary.people:
-            role = f", {p.role}" if p.role else ""
-            lines.append(f"  {p.count:>3}  {p.name} <{p.email or 'no e-mail'}> [{p.side.value}{role}]")
+        for p in people_rows(summary):
+            role = f", {one_line(p.role)}" if p.role else ""
+            lines.append(f"  {p.meetings:>3}  {one_line(p.name)} <{p.email or 'no e-mail'}> [{p.side}{role}]")
     if summary.themes:
         lines.append("themes:")
-        lines += [f"  {t.mentions:>3}  {t.topic}" for t in summary.themes]
-    for title, items in (
-        ("goals", summary.goals_detail),
-        ("challenges", summary.challenges_detail),
-        ("risks", summary.risks_detail),
-        ("recommendations", summary.recommendations_detail),
-    ):
+        lines += [f"  {t.mentions:>3}  {one_line(t.topic)}" for t in summary.themes]
+    for section in SECTIONS:
+        items = insights(summary, section.field)
         if items:
-            lines.append(f"{title}:")
+            lines.append(f"{section.field}:")
             for item in items:
-                lines.append(f"  - {item.text}")
-                for ev in item.evidence[:1]:
-                    if ev.verified:
-                        lines.append(
-                            f'      "{ev.quote}" — {ev.speaker or "?"}, {ev.meeting_date or ""} {ev.url or ""}'
-                        )
+                lines.append(f"  - {one_line(item.text)}")
+                citation = cite(item.evidence[0]) if item.evidence else None
+                if citation and citation.quote is not None:
+                    lines.append(
+                        f'      "{citation.quote}" — {citation.speaker or "?"}, {citation.date} {citation.url or ""}'
+                    )
     s = record.stats
     lines.append(
         f"stats: {s.fathom_requests} Fathom requests, {s.llm_calls} model calls, {s.cached_meetings} cached, "
@@ -115,12 +120,12 @@ def jobs_list(settings: Settings, *, domain: str | None, status: str | None, lim
 def jobs_purge(settings: Settings, *, older_than: timedelta | None, status: str | None) -> int:
     runtime = create_runtime(settings, executor=InlineExecutor())
     removed = runtime.jobs.purge(older_than=older_than, status=status)
-    print(f"purged {removed} job{'s' if removed != 1 else ''}")
+    print(f"purged {plural(removed, 'job')}")
     return 0
 
 
 def cache_clear(settings: Settings) -> int:
     runtime = create_runtime(settings, executor=InlineExecutor())
     removed = runtime.cache.clear()
-    print(f"cleared {removed} cached meeting analys{'es' if removed != 1 else 'is'}")
+    print(f"cleared {plural(removed, 'cached meeting analysis', 'cached meeting analyses')}")
     return 0

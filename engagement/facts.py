@@ -15,6 +15,7 @@ Rules, in the order they are applied:
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
@@ -32,6 +33,7 @@ __all__ = [
     "customer_people",
     "days_since",
     "dedupe_meetings",
+    "fill_months",
     "internal_people",
     "meeting_months",
 ]
@@ -133,16 +135,29 @@ def meeting_months(days: Iterable[date | datetime | str]) -> list[MonthCount]:
     ``days`` are dates, datetimes (their UTC date is used) or ISO strings (``YYYY-MM-DD...``, the
     date as written); one entry is one meeting. No days, no months.
     """
-    counts: Counter[tuple[int, int]] = Counter()
+    counts: Counter[str] = Counter()
     for day in days:
         day = date.fromisoformat(day[:10]) if isinstance(day, str) else _utc_date(day)
-        counts[(day.year, day.month)] += 1
-    if not counts:
+        counts[f"{day.year:04d}-{day.month:02d}"] += 1
+    return fill_months(counts)
+
+
+def fill_months(counts: Mapping[str, int]) -> list[MonthCount]:
+    """``{"YYYY-MM": count}`` as every month from the first to the last, months without a count as zero.
+
+    Raises ``ValueError`` when a key is not a ``YYYY-MM`` month.
+    """
+    keys = sorted(counts)
+    for key in keys:
+        if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", key):
+            raise ValueError(f"not a month: {key!r}")
+    if not keys:
         return []
-    (year, month), last = min(counts), max(counts)
+    (year, month), last = (int(keys[0][:4]), int(keys[0][5:])), (int(keys[-1][:4]), int(keys[-1][5:]))
     months: list[MonthCount] = []
     while (year, month) <= last:
-        months.append(MonthCount(month=f"{year:04d}-{month:02d}", count=counts[(year, month)]))
+        key = f"{year:04d}-{month:02d}"
+        months.append(MonthCount(month=key, count=counts.get(key, 0)))
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
     return months
 

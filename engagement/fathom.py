@@ -34,6 +34,7 @@ from engagement.errors import (
     FathomUnavailableError,
 )
 from engagement.models import ActionItem, Invitee, Meeting, Recorder, TranscriptTurn
+from engagement.present import plural
 from engagement.settings import DEFAULT_FATHOM_BASE_URL as DEFAULT_BASE_URL
 from engagement.settings import Settings
 
@@ -258,10 +259,6 @@ def _utc_midnight(day: date) -> str:
     return f"{day.isoformat()}T00:00:00Z"
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-
 # ---------------------------------------------------------------- the client
 
 
@@ -478,7 +475,7 @@ class FathomClient:
                 "Fathom GET %s: %s; retry %d of %d in %.2f s", path, problem, attempt, self.max_retries, delay
             )
             self._sleep(delay)
-        tried = _plural(attempts, "attempt")
+        tried = plural(attempts, "attempt")
         if kind == "rate_limited":
             message = (
                 f"Fathom kept refusing requests as too many after {tried} ({problem}). Wait a minute and try again."

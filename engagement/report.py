@@ -12,27 +12,44 @@ import html
 import io
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
 from engagement import charts
-from engagement.links import safe_url
-from engagement.models import EngagementSummary, Evidence, Insight, JobRecord, MeetingRef, Side, parse_timestamp
+from engagement.models import EngagementSummary, Evidence, JobRecord, Theme
+from engagement.present import (
+    MEETING_COLUMNS,
+    PEOPLE_COLUMNS,
+    SECTIONS,
+    SIDE_LABELS,
+    Citation,
+    Column,
+    cells,
+    change_items,
+    cite,
+    columns,
+    coverage_line,
+    insights,
+    md,
+    md_link,
+    meeting_rows,
+    one_line,
+    people_rows,
+    plural,
+    side_counts,
+    signal_line,
+)
 
 __all__ = ["meetings_csv", "people_csv", "to_html", "to_json", "to_markdown"]
 
-INSIGHT_SECTIONS = (
-    ("Goals", "goals"),
-    ("Challenges", "challenges"),
-    ("Risks", "risks"),
-    ("Recommendations", "recommendations"),
-)
 THEME_QUOTES_MAX = 3  # quotes shown under a theme; the rest are counted
 UNVERIFIED_NOTE = "Unverified: the quote was not found in the transcript, so it is not shown"
 NO_EVIDENCE_NOTE = "No quote supports this yet"
+UNKNOWN_SPEAKER = "Unknown speaker"
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# The people table of the Markdown and HTML reports (the CSV has every column).
+PEOPLE_KEYS = ("name", "side", "role", "meetings", "invited", "spoke_in", "first_seen", "last_seen")
 
 
 # ---------------------------------------------------------------- inputs
@@ -48,59 +65,8 @@ def _summary(record_or_summary: JobRecord | EngagementSummary) -> EngagementSumm
     return _split(record_or_summary)[1] or EngagementSummary()
 
 
-def _one_line(text: object) -> str:
-    return " ".join(str(text if text is not None else "").split())
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-
-@dataclass(frozen=True)
-class _Cite:
-    """One piece of evidence, ready to print: the quote only when verified, the link only when safe."""
-
-    quote: str | None
-    speaker: str
-    date: str
-    title: str
-    timestamp: str
-    url: str | None
-
-
-def _cite(evidence: Evidence, meetings: dict[int, MeetingRef]) -> _Cite:
-    meeting = meetings.get(evidence.recording_id)
-    url = evidence.url
-    if not url and meeting is not None and (meeting.share_url or meeting.url):
-        base = meeting.share_url or meeting.url
-        try:
-            url = f"{base}{'&' if '?' in base else '?'}timestamp={parse_timestamp(evidence.timestamp)}"
-        except ValueError:
-            url = base
-    return _Cite(
-        quote=_one_line(evidence.quote) if evidence.verified and evidence.quote.strip() else None,
-        speaker=_one_line(evidence.speaker) or "Unknown speaker",
-        date=_one_line(evidence.meeting_date or (meeting.date if meeting else "")),
-        title=_one_line(
-            evidence.meeting_title or (meeting.title if meeting else "") or f"Recording {evidence.recording_id}"
-        ),
-        timestamp=_one_line(evidence.timestamp),
-        url=safe_url(url),
-    )
-
-
-def _insights(summary: EngagementSummary, field: str) -> list[Insight]:
-    """The evidence-bearing list when the record has one, else the seed's plain strings."""
-    detail: list[Insight] = getattr(summary, f"{field}_detail")
-    if detail:
-        return detail
-    return [Insight(text=text) for text in getattr(summary, field)]
-
-
-def _side_counts(summary: EngagementSummary) -> str:
-    customer = sum(p.side is Side.CUSTOMER for p in summary.people)
-    ours = sum(p.side is Side.INTERNAL for p in summary.people)
-    others = len(summary.people) - customer - ours
+def _people_text(summary: EngagementSummary) -> str:
+    customer, ours, others = side_counts(summary)
     parts = [f"{customer} customer", f"{ours} our team"] + ([f"{others} other"] if others else [])
     return f"{len(summary.people)} ({', '.join(parts)})"
 
@@ -112,12 +78,12 @@ def _facts(record: JobRecord | None, summary: EngagementSummary | None) -> list[
         facts.append(("Meetings", str(summary.meetings_count)))
         facts.append(("First meeting", summary.first_meeting or "–"))
         facts.append(("Last meeting", summary.last_meeting or "–"))
-        facts.append(("People", _side_counts(summary)))
+        facts.append(("People", _people_text(summary)))
         facts.append(("Themes", str(len(summary.themes))))
         if summary.meetings_by_month:
             busiest = max(summary.meetings_by_month, key=lambda m: m.count)
             if busiest.count:
-                facts.append(("Busiest month", f"{busiest.month} ({_plural(busiest.count, 'meeting')})"))
+                facts.append(("Busiest month", f"{busiest.month} ({plural(busiest.count, 'meeting')})"))
     if record is not None:
         facts.append(("Status", record.status.value))
         if record.source or record.analyzer:
@@ -125,109 +91,138 @@ def _facts(record: JobRecord | None, summary: EngagementSummary | None) -> list[
         if record.options.since or record.options.until:
             facts.append(("Period", f"{record.options.since or 'start'} to {record.options.until or 'today'}"))
         facts.append(("Updated", record.updated_at.strftime("%Y-%m-%d %H:%M UTC")))
-    return [(label, _one_line(value)) for label, value in facts]
+    return [(label, one_line(value)) for label, value in facts]
 
 
 def _heading(record: JobRecord | None, summary: EngagementSummary | None) -> tuple[str, str]:
-    domain = _one_line((summary.domain if summary else "") or (record.domain if record else ""))
-    company = _one_line(summary.company if summary else "") or domain or "unknown account"
+    domain = one_line((summary.domain if summary else "") or (record.domain if record else ""))
+    company = one_line(summary.company if summary else "") or domain or "unknown account"
     return company, domain
+
+
+def _themes(summary: EngagementSummary) -> list[Theme]:
+    return sorted(summary.themes, key=lambda t: -t.mentions)
+
+
+def _shown(evidence: Sequence[Evidence], limit: int | None) -> tuple[list[Citation], int]:
+    """The citations to print and how many more there are."""
+    shown = evidence if limit is None else evidence[:limit]
+    return [cite(item) for item in shown], len(evidence) - len(shown)
+
+
+def _cell_text(value: object) -> str:
+    """A table value as one line, a dash when it is empty."""
+    return one_line(value) or "–"
+
+
+def _minutes(minutes: int | None) -> str:
+    return f"{minutes} min" if minutes is not None else "–"
 
 
 # ---------------------------------------------------------------- Markdown
 
-_MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]|~"} | {"<": "&lt;", ">": "&gt;"})
 
-
-def _md(text: object) -> str:
-    """Data text as inert Markdown: one line, no emphasis, links, tables or raw HTML."""
-    return _one_line(text).translate(_MD_SPECIAL)
-
-
-def _md_link(text: str, url: str | None) -> str:
-    return f"[{_md(text)}]({url})" if url else _md(text)
-
-
-def _md_evidence(evidence: Sequence[Evidence], meetings: dict[int, MeetingRef], limit: int | None = None) -> list[str]:
+def _md_evidence(evidence: Sequence[Evidence], limit: int | None = None) -> list[str]:
     lines: list[str] = []
-    shown = evidence if limit is None else evidence[:limit]
-    for item in shown:
-        cite = _cite(item, meetings)
-        source = f"{_md(cite.speaker)}, {_md(cite.date) or 'undated'}, {_md_link(f'{cite.title} at {cite.timestamp}', cite.url)}"
-        if cite.quote is not None:
-            lines += ["", f'  > "{_md(cite.quote)}" — {source}']
+    citations, more = _shown(evidence, limit)
+    for c in citations:
+        source = f"{md(c.speaker or UNKNOWN_SPEAKER)}, {md(c.date) or 'undated'}, {md_link(f'{c.title} at {c.timestamp}', c.url)}"
+        if c.quote is not None:
+            lines += ["", f'  > "{md(c.quote)}" — {source}']
         else:
             lines += ["", f"  _{UNVERIFIED_NOTE}:_ {source}"]
-    if limit is not None and len(evidence) > limit:
-        lines += ["", f"  _and {len(evidence) - limit} more_"]
+    if more:
+        lines += ["", f"  _and {more} more_"]
     return lines
+
+
+def _md_table(cols: Sequence[Column], rows: Iterable[Sequence[str]]) -> list[str]:
+    """A Markdown table; cells are already Markdown."""
+    out = [
+        "| " + " | ".join(c.label for c in cols) + " |",
+        "|" + "|".join("---:" if c.numeric else "---" for c in cols) + "|",
+    ]
+    return out + ["| " + " | ".join(row) + " |" for row in rows]
+
+
+def _md_account_view(summary: EngagementSummary) -> list[str]:
+    """Coverage, signals (each with its meetings' links) and what changed since the last run."""
+    out: list[str] = []
+    links = {m.recording_id: m for m in meeting_rows(summary)}
+    if summary.coverage is not None:
+        out += ["", f"_Coverage: {md(coverage_line(summary.coverage))}._"]
+    if summary.signals:
+        out += ["", "## Signals", ""]
+        for signal in summary.signals:
+            meetings = ", ".join(
+                md_link(f"{links[rid].title} ({links[rid].date})", links[rid].recording)
+                for rid in signal.meetings
+                if rid in links
+            )
+            out.append(f"- {md(signal_line(signal))}" + (f" — meetings: {meetings}" if meetings else ""))
+    if summary.changes is not None:
+        out += ["", f"## Since {md(summary.changes.since[:10])}", ""]
+        items = change_items(summary.changes)
+        out += [f"- **{label}:** {md(', '.join(values))}" for label, values in items] or ["_Nothing new._"]
+    return out
 
 
 def to_markdown(record_or_summary: JobRecord | EngagementSummary) -> str:
     """The summary as a Markdown document: facts, people, themes, insights with their quotes, meetings."""
     record, summary = _split(record_or_summary)
     company, domain = _heading(record, summary)
-    out = [f"# Engagement summary: {_md(company)}", ""]
+    out = [f"# Engagement summary: {md(company)}", ""]
     if domain and domain != company:
-        out += [f"Domain: {_md(domain)}", ""]
-    out += [f"- **{label}:** {_md(value)}" for label, value in _facts(record, summary)]
+        out += [f"Domain: {md(domain)}", ""]
+    out += [f"- **{label}:** {md(value)}" for label, value in _facts(record, summary)]
     if record is not None and record.error:
-        out += ["", f"> **Error:** {_md(record.error)}"]
+        out += ["", f"> **Error:** {md(record.error)}"]
     if summary is None:
         out += ["", "_No summary yet._", ""]
         return "\n".join(out)
-    meetings = {m.recording_id: m for m in summary.meetings}
+
+    out += _md_account_view(summary)
 
     if summary.meetings_by_month:
         out += ["", "## Meetings per month", "", "| Month | Meetings |", "|---|---:|"]
-        out += [f"| {_md(m.month)} | {m.count} |" for m in summary.meetings_by_month]
+        out += [f"| {md(m.month)} | {m.count} |" for m in summary.meetings_by_month]
 
     out += ["", "## People", ""]
     if summary.people:
-        out += [
-            "| Name | Side | Role | Meetings | Invited | Spoke in | First seen | Last seen |",
-            "|---|---|---|---:|---:|---:|---|---|",
-        ]
-        for p in sorted(summary.people, key=lambda p: (-p.count, _one_line(p.name).casefold())):
-            out.append(
-                f"| {_md(p.name)} | {charts.SIDE_LABELS[p.side]} | {_md(p.role) or '–'} | {p.count} | {p.invited} | "
-                f"{p.spoke_in} | {_md(p.first_seen) or '–'} | {_md(p.last_seen) or '–'} |"
-            )
+        cols = columns(PEOPLE_COLUMNS, *PEOPLE_KEYS)
+        out += _md_table(cols, ([md(_cell_text(v)) for v in cells(row, cols)] for row in people_rows(summary)))
     else:
         out.append("_No people found._")
 
     out += ["", "## Themes", ""]
     if summary.themes:
-        for theme in sorted(summary.themes, key=lambda t: -t.mentions):
-            out.append(f"- **{_md(theme.topic)}** — {_plural(theme.mentions, 'mention')}")
-            out += _md_evidence(theme.evidence, meetings, THEME_QUOTES_MAX)
+        for theme in _themes(summary):
+            out.append(f"- **{md(theme.topic)}** — {plural(theme.mentions, 'mention')}")
+            out += _md_evidence(theme.evidence, THEME_QUOTES_MAX)
             out.append("")
     else:
         out.append("_No themes found._")
 
-    for title, field in INSIGHT_SECTIONS:
-        out += ["", f"## {title}", ""]
-        items = _insights(summary, field)
+    for section in SECTIONS:
+        out += ["", f"## {section.title}", ""]
+        items = insights(summary, section.field)
         if not items:
-            out.append(f"_No {title.lower()} found._")
+            out.append(f"_No {section.title.lower()} found._")
         for insight in items:
-            out.append(f"- {_md(insight.text)}")
-            out += _md_evidence(insight.evidence, meetings) or ["", f"  _{NO_EVIDENCE_NOTE}._"]
+            out.append(f"- {md(insight.text)}")
+            out += _md_evidence(insight.evidence) or ["", f"  _{NO_EVIDENCE_NOTE}._"]
             out.append("")
 
     if summary.meetings:
         out += ["", "## Meetings", "", "| Date | Meeting | Duration | Customer attendees |", "|---|---|---:|---|"]
-        for m in sorted(summary.meetings, key=lambda m: m.started_at or m.date):
-            duration = f"{m.duration_min} min" if m.duration_min is not None else "–"
-            people = ", ".join(_md(p) for p in m.customer_people) or "–"
-            out.append(
-                f"| {_md(m.date)} | {_md_link(m.title, safe_url(m.share_url or m.url))} | {duration} | {people} |"
-            )
+        for row in meeting_rows(summary):
+            people = ", ".join(md(p) for p in row.customer_people) or "–"
+            out.append(f"| {md(row.date)} | {md_link(row.title, row.recording)} | {_minutes(row.minutes)} | {people} |")
 
     if summary.notes:
-        out += ["", "## Notes", ""] + [f"- {_md(note)}" for note in summary.notes]
+        out += ["", "## Notes", ""] + [f"- {md(note)}" for note in summary.notes]
     if record is not None:
-        out += ["", f"_Run {_md(record.run_id)}._"]
+        out += ["", f"_Run {md(record.run_id)}._"]
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -243,7 +238,7 @@ def to_json(record: JobRecord | EngagementSummary) -> str:
 
 
 def _h(text: object) -> str:
-    return html.escape(_one_line(text), quote=True)
+    return html.escape(one_line(text), quote=True)
 
 
 def _a(text: str, url: str | None) -> str:
@@ -292,34 +287,32 @@ footer.page { margin-top: 40px; color: var(--muted); font-size: .85rem; }
 """
 
 
-def _html_evidence(evidence: Sequence[Evidence], meetings: dict[int, MeetingRef], limit: int | None = None) -> str:
+def _html_evidence(evidence: Sequence[Evidence], limit: int | None = None) -> str:
     parts: list[str] = []
-    shown = evidence if limit is None else evidence[:limit]
-    for item in shown:
-        cite = _cite(item, meetings)
+    citations, more = _shown(evidence, limit)
+    for c in citations:
         source = (
-            f"{_h(cite.speaker)}, {_h(cite.date) or 'undated'}, {_a(f'{cite.title} at {cite.timestamp}', cite.url)}"
+            f"{_h(c.speaker or UNKNOWN_SPEAKER)}, {_h(c.date) or 'undated'}, {_a(f'{c.title} at {c.timestamp}', c.url)}"
         )
-        if cite.quote is not None:
-            parts.append(f"<blockquote><p>“{_h(cite.quote)}”</p><footer>— {source}</footer></blockquote>")
+        if c.quote is not None:
+            parts.append(f"<blockquote><p>“{_h(c.quote)}”</p><footer>— {source}</footer></blockquote>")
         else:
             parts.append(f'<p class="note unverified">{UNVERIFIED_NOTE}: {source}</p>')
-    if limit is not None and len(evidence) > limit:
-        parts.append(f'<p class="note">and {len(evidence) - limit} more</p>')
+    if more:
+        parts.append(f'<p class="note">and {more} more</p>')
     return "".join(parts)
 
 
-def _table(headers: Iterable[tuple[str, bool]], rows: Iterable[Iterable[str]]) -> str:
-    """A table; ``headers`` are (label, numeric); cells are already-escaped HTML."""
-    header_list = list(headers)
-    head = "".join(f'<th class="num">{label}</th>' if num else f"<th>{label}</th>" for label, num in header_list)
+def _table(cols: Sequence[Column], rows: Iterable[Iterable[str]]) -> str:
+    """A table; cells are already-escaped HTML."""
+    head = "".join(f'<th class="num">{c.label}</th>' if c.numeric else f"<th>{c.label}</th>" for c in cols)
     body = []
     for row in rows:
-        cells = "".join(
-            f'<td class="num">{cell}</td>' if num else f"<td>{cell}</td>"
-            for cell, (_, num) in zip(row, header_list, strict=True)
+        tds = "".join(
+            f'<td class="num">{cell}</td>' if c.numeric else f"<td>{cell}</td>"
+            for cell, c in zip(row, cols, strict=True)
         )
-        body.append(f"<tr>{cells}</tr>")
+        body.append(f"<tr>{tds}</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
@@ -333,9 +326,46 @@ def _chart_html(fig: go.Figure, div_id: str) -> str:
     )
 
 
-def _html_summary(summary: EngagementSummary, with_charts: bool) -> list[str]:
-    meetings = {m.recording_id: m for m in summary.meetings}
+_SIDE_OF_LABEL = {label: side for side, label in SIDE_LABELS.items()}
+
+
+def _side_badge(label: str) -> str:
+    side = _SIDE_OF_LABEL[label]
+    return f'<span class="side" style="background:{charts.SIDE_COLOURS[side]}">{label}</span>'
+
+
+def _html_account_view(summary: EngagementSummary) -> list[str]:
+    """Coverage, signals (each with its meetings' links) and what changed since the last run."""
     out: list[str] = []
+    links = {m.recording_id: m for m in meeting_rows(summary)}
+    if summary.coverage is not None:
+        out.append(f'<p class="note">Coverage: {_h(coverage_line(summary.coverage))}</p>')
+    if summary.signals:
+        out.append('<section><h2>Signals</h2><ul class="signals">')
+        for signal in summary.signals:
+            meetings = ", ".join(
+                _a(f"{links[rid].title} ({links[rid].date})", links[rid].recording)
+                for rid in signal.meetings
+                if rid in links
+            )
+            out.append(f"<li>{_h(signal_line(signal))}" + (f" — meetings: {meetings}" if meetings else "") + "</li>")
+        out.append("</ul></section>")
+    if summary.changes is not None:
+        out.append(f"<section><h2>Since {_h(summary.changes.since[:10])}</h2>")
+        items = change_items(summary.changes)
+        out.append(
+            "<ul>"
+            + "".join(f"<li><strong>{_h(label)}:</strong> {_h(', '.join(values))}</li>" for label, values in items)
+            + "</ul>"
+            if items
+            else '<p class="note">Nothing new.</p>'
+        )
+        out.append("</section>")
+    return out
+
+
+def _html_summary(summary: EngagementSummary, with_charts: bool) -> list[str]:
+    out: list[str] = _html_account_view(summary)
     if with_charts:
         out.append("<section><h2>Charts</h2>")
         for div_id, fig in (
@@ -346,15 +376,15 @@ def _html_summary(summary: EngagementSummary, with_charts: bool) -> list[str]:
             out.append(f'<figure class="chart">{_chart_html(fig, div_id)}</figure>')
         out.append("</section>")
 
-    for title, field in INSIGHT_SECTIONS:
-        out.append(f"<section><h2>{title}</h2>")
-        items = _insights(summary, field)
+    for section in SECTIONS:
+        out.append(f"<section><h2>{section.title}</h2>")
+        items = insights(summary, section.field)
         if not items:
-            out.append(f'<p class="note">No {title.lower()} found.</p>')
+            out.append(f'<p class="note">No {section.title.lower()} found.</p>')
         else:
             out.append('<ol class="insights">')
             for insight in items:
-                evidence = _html_evidence(insight.evidence, meetings) or f'<p class="note">{NO_EVIDENCE_NOTE}.</p>'
+                evidence = _html_evidence(insight.evidence) or f'<p class="note">{NO_EVIDENCE_NOTE}.</p>'
                 out.append(f'<li><p class="claim">{_h(insight.text)}</p>{evidence}</li>')
             out.append("</ol>")
         out.append("</section>")
@@ -362,42 +392,29 @@ def _html_summary(summary: EngagementSummary, with_charts: bool) -> list[str]:
     out.append("<section><h2>Themes</h2>")
     if summary.themes:
         rows = [
-            [_h(t.topic), str(t.mentions), _html_evidence(t.evidence, meetings, THEME_QUOTES_MAX) or "–"]
-            for t in sorted(summary.themes, key=lambda t: -t.mentions)
+            [_h(t.topic), str(t.mentions), _html_evidence(t.evidence, THEME_QUOTES_MAX) or "–"]
+            for t in _themes(summary)
         ]
-        out.append(_table([("Theme", False), ("Mentions", True), ("Evidence", False)], rows))
+        out.append(
+            _table(
+                [Column("theme", "Theme"), Column("mentions", "Mentions", True), Column("evidence", "Evidence")], rows
+            )
+        )
     else:
         out.append('<p class="note">No themes found.</p>')
     out.append("</section>")
 
     out.append("<section><h2>People</h2>")
     if summary.people:
-        rows = []
-        for p in sorted(summary.people, key=lambda p: (-p.count, _one_line(p.name).casefold())):
-            badge = f'<span class="side" style="background:{charts.SIDE_COLOURS[p.side]}">{charts.SIDE_LABELS[p.side]}</span>'
-            rows.append(
-                [
-                    _h(p.name),
-                    badge,
-                    _h(p.role) or "–",
-                    str(p.count),
-                    str(p.invited),
-                    str(p.spoke_in),
-                    _h(p.first_seen) or "–",
-                    _h(p.last_seen) or "–",
-                ]
-            )
-        headers = [
-            ("Name", False),
-            ("Side", False),
-            ("Role", False),
-            ("Meetings", True),
-            ("Invited", True),
-            ("Spoke in", True),
-            ("First seen", False),
-            ("Last seen", False),
+        cols = columns(PEOPLE_COLUMNS, *PEOPLE_KEYS)
+        rows = [
+            [
+                _side_badge(row.side) if c.key == "side" else _h(_cell_text(v))
+                for c, v in zip(cols, cells(row, cols), strict=True)
+            ]
+            for row in people_rows(summary)
         ]
-        out.append(_table(headers, rows))
+        out.append(_table(cols, rows))
     else:
         out.append('<p class="note">No people found.</p>')
     out.append("</section>")
@@ -405,17 +422,16 @@ def _html_summary(summary: EngagementSummary, with_charts: bool) -> list[str]:
     if summary.meetings:
         out.append("<section><h2>Meetings</h2>")
         rows = [
-            [
-                _h(m.date),
-                _a(m.title, safe_url(m.share_url or m.url)),
-                f"{m.duration_min} min" if m.duration_min is not None else "–",
-                _h(", ".join(m.customer_people)) or "–",
-            ]
-            for m in sorted(summary.meetings, key=lambda m: m.started_at or m.date)
+            [_h(m.date), _a(m.title, m.recording), _minutes(m.minutes), _h(", ".join(m.customer_people)) or "–"]
+            for m in meeting_rows(summary)
         ]
-        out.append(
-            _table([("Date", False), ("Meeting", False), ("Duration", True), ("Customer attendees", False)], rows)
-        )
+        headers = [
+            Column("date", "Date"),
+            Column("meeting", "Meeting"),
+            Column("minutes", "Duration", True),
+            Column("customer", "Customer attendees"),
+        ]
+        out.append(_table(headers, rows))
         out.append("</section>")
 
     if summary.notes:
@@ -468,8 +484,12 @@ def to_html(record: JobRecord | EngagementSummary, include_charts: bool = True) 
 
 def _cell(value: object) -> object:
     """A CSV cell a spreadsheet will not run: text that could start a formula gets a leading quote."""
+    if value is None:
+        return ""
+    if isinstance(value, tuple):
+        value = "; ".join(value)
     if isinstance(value, str):
-        value = _one_line(value)
+        value = one_line(value)
         if value.startswith(FORMULA_PREFIXES) or value.lstrip().startswith(FORMULA_PREFIXES[:4]):
             return "'" + value
     return value
@@ -484,58 +504,14 @@ def _csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
 
 
 def people_csv(summary: EngagementSummary | JobRecord) -> str:
-    """One row a person (most meetings first), formula-looking cells neutralised."""
-    s = _summary(summary)
-    people = sorted(s.people, key=lambda p: (-p.count, _one_line(p.name).casefold()))
+    """One row a person (most meetings first) with the page's column names and labels; formulas neutralised."""
     return _csv(
-        ["name", "email", "side", "role", "meetings", "invited", "spoke_in", "first_seen", "last_seen"],
-        (
-            [
-                p.name,
-                p.email or "",
-                p.side.value,
-                p.role,
-                p.count,
-                p.invited,
-                p.spoke_in,
-                p.first_seen or "",
-                p.last_seen or "",
-            ]
-            for p in people
-        ),
+        [c.label for c in PEOPLE_COLUMNS], (cells(row, PEOPLE_COLUMNS) for row in people_rows(_summary(summary)))
     )
 
 
 def meetings_csv(summary: EngagementSummary | JobRecord) -> str:
-    """One row a meeting (oldest first), formula-looking cells neutralised."""
-    s = _summary(summary)
-    meetings = sorted(s.meetings, key=lambda m: m.started_at or m.date)
+    """One row a meeting (oldest first) with the page's column names; formulas neutralised."""
     return _csv(
-        [
-            "recording_id",
-            "date",
-            "started_at",
-            "title",
-            "duration_min",
-            "customer_people",
-            "internal_people",
-            "analysed",
-            "url",
-            "share_url",
-        ],
-        (
-            [
-                m.recording_id,
-                m.date,
-                m.started_at,
-                m.title,
-                "" if m.duration_min is None else m.duration_min,
-                "; ".join(m.customer_people),
-                "; ".join(m.internal_people),
-                m.analysed,
-                m.url,
-                m.share_url,
-            ]
-            for m in meetings
-        ),
+        [c.label for c in MEETING_COLUMNS], (cells(row, MEETING_COLUMNS) for row in meeting_rows(_summary(summary)))
     )

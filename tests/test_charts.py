@@ -16,7 +16,6 @@ BUILDERS: list[Callable[..., go.Figure]] = [
     charts.meetings_over_time,
     charts.people_by_meetings,
     charts.themes_by_mentions,
-    charts.engagement_timeline,
 ]
 SIZES = {
     "typical": {},
@@ -210,13 +209,6 @@ def test_hostile_text_is_shown_as_text() -> None:
     assert "&lt;script&gt;" in people and HOSTILE_NAME not in people
     assert "&lt;img src=x onerror=alert(1)&gt;" in themes and HOSTILE_TITLE not in themes
     assert "&lt;b onmouseover=alert(1)&gt;" in themes and HOSTILE_TOPIC not in themes
-
-
-def test_timeline_puts_a_dot_per_meeting_at_customer_attendees() -> None:
-    """The timeline has one dot a meeting, its height the number of customer attendees."""
-    summary = make_summary(meetings=9)
-    fig = charts.engagement_timeline(summary)
-    assert list(fig.data[0].y) == [len(m.customer_people) for m in summary.meetings]
 
 
 def test_apply_theme_styles_in_place() -> None:

@@ -1,27 +1,66 @@
-"""SqliteKV: JSON round trips, prefix scans, JSON-only on disk, threads, reopen, bad files."""
+"""The store: the ``KVStore`` contract (run per backend), then SqliteKV's file, faults and recovery."""
 
 from __future__ import annotations
 
+import os
 import pickle
 import sqlite3
+import subprocess
+import sys
 import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from engagement.errors import CorruptRecordError, StoreOpenError
-from engagement.store import SqliteKV, open_store
+from engagement.errors import CorruptRecordError, StoreError, StoreOpenError
+from engagement.store import KVStore, SqliteKV, open_store
+
+# Each backend the contract runs against: name -> factory(tmp_path) -> (store, close). A new backend
+# (Redis) adds itself here and every test that takes ``kv`` runs against it too.
+BACKENDS: dict[str, Callable[[Path], SqliteKV]] = {"sqlite": lambda tmp: SqliteKV(tmp / "contract.sqlite")}
 
 
-def test_values_round_trip_as_json(store: SqliteKV) -> None:
+@pytest.fixture(params=sorted(BACKENDS))
+def kv(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[KVStore]:
+    store = BACKENDS[request.param](tmp_path)
+    yield store
+    store.close()
+
+
+def bounded(fn: Callable[[], Any], seconds: float = 60) -> Any:
+    """Run ``fn`` in a thread and return (or raise) what it does; fail the test if it never returns."""
+    out: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            out["value"] = fn()
+        except BaseException as exc:  # noqa: BLE001 - handed back to the test
+            out["error"] = exc
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        pytest.fail(f"the store call did not return within {seconds} s: it hangs")
+    if "error" in out:
+        raise out["error"]
+    return out.get("value")
+
+
+# ---------------------------------------------------------------- the contract, per backend
+
+
+def test_values_round_trip_as_json(kv: KVStore) -> None:
     """A nested JSON value comes back equal; a missing key is None."""
     value = {"status": "complete", "summary": {"themes": [{"topic": "SSO", "mentions": 3}]}, "n": 1.5, "ok": True}
-    store.set("engagement:acmecorp.com:1", value)
-    assert store.get("engagement:acmecorp.com:1") == value
-    assert store.get("engagement:acmecorp.com:2") is None
+    kv.set("engagement:acmecorp.com:1", value)
+    assert kv.get("engagement:acmecorp.com:1") == value
+    assert kv.get("engagement:acmecorp.com:2") is None
 
 
-def test_items_scan_by_prefix_in_key_order(store: SqliteKV) -> None:
+def test_items_scan_by_prefix_in_key_order(kv: KVStore) -> None:
     """items(prefix) returns only keys under the prefix, sorted, reversible, with limit and offset."""
     for key in [
         "engagement:a.com:2",
@@ -30,35 +69,84 @@ def test_items_scan_by_prefix_in_key_order(store: SqliteKV) -> None:
         "engagement:b.com:1",
         "other:a.com:1",
     ]:
-        store.set(key, key)
-    assert [k for k, _ in store.items("engagement:a.com:")] == ["engagement:a.com:1", "engagement:a.com:2"]
-    assert [k for k, _ in store.items("engagement:", reverse=True, limit=2)] == [
+        kv.set(key, key)
+    assert [k for k, _ in kv.items("engagement:a.com:")] == ["engagement:a.com:1", "engagement:a.com:2"]
+    assert [k for k, _ in kv.items("engagement:", reverse=True, limit=2)] == [
         "engagement:b.com:1",
         "engagement:ab.com:1",
     ]
-    assert [k for k, _ in store.items("engagement:", limit=1, offset=1)] == ["engagement:a.com:2"]
-    assert [k for k, _ in store.items("engagement:", stop="engagement:ab")] == [
+    assert [k for k, _ in kv.items("engagement:", limit=1, offset=1)] == ["engagement:a.com:2"]
+    assert [k for k, _ in kv.items("engagement:", stop="engagement:ab")] == [
         "engagement:a.com:1",
         "engagement:a.com:2",
     ]
-    assert store.count("engagement:") == 4
-    assert store.count() == 5
+    assert kv.count("engagement:") == 4
+    assert kv.count() == 5
 
 
-def test_delete_and_delete_many_report_what_existed(store: SqliteKV) -> None:
+def test_delete_and_delete_many_report_what_existed(kv: KVStore) -> None:
     """delete returns whether the key existed; delete_many counts the keys that were there."""
-    store.set_many({"k1": 1, "k2": 2, "k3": 3})
-    assert store.delete("k1") is True
-    assert store.delete("k1") is False
-    assert store.delete_many(["k2", "k3", "missing"]) == 2
-    assert store.count() == 0
+    kv.set_many({"k1": 1, "k2": 2, "k3": 3})
+    assert kv.delete("k1") is True
+    assert kv.delete("k1") is False
+    assert kv.delete_many(["k2", "k3", "missing"]) == 2
+    assert kv.count() == 0
 
 
-def test_set_many_writes_and_deletes_in_one_transaction(store: SqliteKV) -> None:
+def test_set_many_writes_and_deletes_in_one_transaction(kv: KVStore) -> None:
     """set_many can replace keys and remove others at once."""
-    store.set_many({"a": 1, "b": 2})
-    store.set_many({"a": 10, "c": 3}, delete=["b"])
-    assert dict(store.items()) == {"a": 10, "c": 3}
+    kv.set_many({"a": 1, "b": 2})
+    kv.set_many({"a": 10, "c": 3}, delete=["b"])
+    assert dict(kv.items()) == {"a": 10, "c": 3}
+
+
+def test_threads_writing_at_once_lose_nothing(kv: KVStore) -> None:
+    """Eight threads writing 200 keys each: every write is there afterwards."""
+
+    def write(n: int) -> None:
+        for i in range(200):
+            kv.set(f"t{n}:{i:03d}", {"n": n, "i": i})
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert kv.count() == 1600
+    assert kv.get("t7:199") == {"n": 7, "i": 199}
+
+
+def test_where_and_count_by_filter_on_json_fields(kv: KVStore) -> None:
+    """items(where=...) and count(where=...) keep matching values; count_by groups by a field."""
+    kv.set_many(
+        {f"index:{i}": {"status": "error" if i % 3 == 0 else "complete", "domain": f"d{i % 2}.com"} for i in range(9)}
+    )
+    kv.set("other:1", {"status": "error"})
+    assert [k for k, _ in kv.items("index:", where={"status": "error"})] == ["index:0", "index:3", "index:6"]
+    assert kv.count("index:", where={"status": "error", "domain": "d0.com"}) == 2
+    assert kv.count_by("status", "index:") == {"complete": 6, "error": 3}
+    with pytest.raises(ValueError):
+        kv.count_by("status') OR 1=1 --", "index:")
+
+
+def test_set_many_with_require_writes_only_when_the_fields_match(kv: KVStore) -> None:
+    """require: the write happens only if the key exists with those fields; False and nothing written otherwise."""
+    kv.set("job", {"status": "processing", "n": 1})
+    assert kv.set_many({"job": {"status": "complete"}, "row": 1}, require={"job": {"status": "processing"}}) is True
+    assert kv.set_many({"job": {"status": "processing"}, "row": 2}, require={"job": {"status": "processing"}}) is False
+    assert kv.set_many({"gone": 1}, require={"missing": {"status": "processing"}}) is False
+    assert (kv.get("job"), kv.get("row"), kv.get("gone")) == ({"status": "complete"}, 1, None)
+
+
+def test_a_write_that_fails_part_way_applies_nothing(kv: KVStore) -> None:
+    """A multi-key write whose second value cannot be stored leaves every key as it was."""
+    kv.set("x", "old")
+    with pytest.raises(TypeError):
+        kv.set_many({"x": "new", "y": {1, 2}})
+    assert (kv.get("x"), kv.get("y")) == ("old", None)
+
+
+# ---------------------------------------------------------------- SqliteKV: the file
 
 
 def test_tables_are_separate(store: SqliteKV) -> None:
@@ -68,7 +156,7 @@ def test_tables_are_separate(store: SqliteKV) -> None:
     cache.set("k", "cached")
     assert store.get("k") == "job"
     assert cache.get("k") == "cached"
-    assert cache.delete_prefix("") == 1
+    assert cache.delete("k") is True
     assert store.get("k") == "job"
 
 
@@ -96,22 +184,6 @@ def test_a_planted_pickle_is_refused_not_executed(store: SqliteKV, tmp_path: Pat
         store.get("engagement:evil.com:1")
     assert [k for k, _ in store.items("engagement:")] == ["engagement:ok.com:1"]
     assert not marker.exists()
-
-
-def test_threads_writing_at_once_lose_nothing(store: SqliteKV) -> None:
-    """Eight threads writing 200 keys each: every write is there afterwards."""
-
-    def write(n: int) -> None:
-        for i in range(200):
-            store.set(f"t{n}:{i:03d}", {"n": n, "i": i})
-
-    threads = [threading.Thread(target=write, args=(n,)) for n in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert store.count() == 1600
-    assert store.get("t7:199") == {"n": 7, "i": 199}
 
 
 def test_reopen_after_close_keeps_the_data(tmp_path: Path) -> None:
@@ -159,14 +231,137 @@ def test_open_store_returns_one_instance_per_file(tmp_path: Path) -> None:
     assert open_store(tmp_path / "one.sqlite") is not first
 
 
-def test_where_and_count_by_filter_on_json_fields_inside_sqlite(store: SqliteKV) -> None:
-    """items(where=...) and count(where=...) keep matching values; count_by groups by a field."""
-    store.set_many(
-        {f"index:{i}": {"status": "error" if i % 3 == 0 else "complete", "domain": f"d{i % 2}.com"} for i in range(9)}
+# ---------------------------------------------------------------- SqliteKV: faults and recovery
+
+_HOLD_LOCK = """
+import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("BEGIN IMMEDIATE")
+print("locked", flush=True)
+sys.stdin.readline()
+db.execute("ROLLBACK")
+"""
+
+
+def test_a_lock_held_by_another_process_fails_the_whole_write_in_the_writer(tmp_path: Path) -> None:
+    """Another process holds BEGIN IMMEDIATE past busy_timeout: set_many raises StoreError, nothing is written."""
+    path = tmp_path / "locked.sqlite"
+    kv = SqliteKV(path, busy_timeout_s=0.2)
+    kv.set("x", 0)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLD_LOCK, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
     )
-    store.set("other:1", {"status": "error"})
-    assert [k for k, _ in store.items("index:", where={"status": "error"})] == ["index:0", "index:3", "index:6"]
-    assert store.count("index:", where={"status": "error", "domain": "d0.com"}) == 2
-    assert store.count_by("status", "index:") == {"complete": 6, "error": 3}
-    with pytest.raises(ValueError):
-        store.count_by("status') OR 1=1 --", "index:")
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        with pytest.raises(StoreError, match="locked by another process"):
+            bounded(lambda: kv.set_many({"x": 1, "y": 2}))
+        assert bounded(lambda: (kv.get("x"), kv.get("y"))) == (0, None)  # a reader never gets the writer's error
+    finally:
+        holder.communicate("\n", timeout=10)
+    kv.set_many({"x": 1, "y": 2})
+    assert (kv.get("x"), kv.get("y")) == (1, 2)
+    kv.close()
+
+
+def test_a_dead_connection_thread_is_replaced(store: SqliteKV) -> None:
+    """When sqlitedict's connection thread dies, the next call opens a new one instead of waiting forever."""
+    store.set("k", 1)
+    thread = store._c.thread
+    assert thread is not None
+    thread.close(force=True)  # the thread ends as it does after an unguarded commit fails
+    thread.join(5)
+    assert bounded(lambda: store.get("k")) == 1
+    store.set("k", 2)
+    assert store.get("k") == 2
+
+
+def test_a_file_damaged_past_its_first_page_gives_the_designed_message(tmp_path: Path) -> None:
+    """A file that opens but is malformed further in raises StoreError 'damaged', never a raw SQLite error or a hang."""
+    path = tmp_path / "damaged.sqlite"
+    kv = SqliteKV(path)
+    kv.set_many({f"k{i:05d}": "x" * 200 for i in range(2000)})
+    kv.close()
+    os.remove(str(path) + "-wal") if os.path.exists(str(path) + "-wal") else None
+    with path.open("r+b") as fh:  # overwrite pages deep in the table's b-tree with noise
+        fh.seek(4096 * 20)
+        fh.write(os.urandom(4096 * 40))
+    try:
+        damaged = SqliteKV(path)
+    except StoreOpenError as exc:
+        assert "ENGAGEMENT_DB" in str(exc)
+        return
+    with pytest.raises(StoreError, match="damaged"):
+        bounded(lambda: damaged.items("k"))
+    damaged.close()
+
+
+_WRITE_READ_ONLY = """
+import sys
+from engagement.store import SqliteKV
+from engagement.errors import StoreError
+kv = SqliteKV(sys.argv[1])
+print(kv.get("k"))
+try:
+    kv.set("k", 2)
+except StoreError as exc:
+    print(exc)
+"""
+
+
+def test_a_read_only_database_file_gives_the_designed_message(tmp_path: Path) -> None:
+    """A database file the app cannot write (in a folder it can) reads fine and refuses writes with what to do."""
+    path = tmp_path / "ro.sqlite"
+    kv = SqliteKV(path)
+    kv.set("k", 1)
+    kv.close()
+    path.chmod(0o444)
+    command = [sys.executable, "-c", _WRITE_READ_ONLY, str(path)]
+    if os.geteuid() == 0:  # root writes any file: drop the capability that lets it
+        command = ["setpriv", "--bounding-set=-dac_override", "--inh-caps=-dac_override", *command]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    out = subprocess.run(command, capture_output=True, text=True, env=env, timeout=60)
+    assert "Traceback" not in out.stderr, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0] == "1"
+    assert "read-only" in lines[1] and "ENGAGEMENT_DB" in lines[1]
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 1 MB tmpfs (needs root: CI runs as root)."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root (CI runs the suite as root)")
+    mount = tmp_path / "small"
+    mount.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_a_full_disk_fails_the_write_with_what_to_do_and_the_store_recovers(small_disk: Path) -> None:
+    """Disk full: the writer gets 'free space' in its own thread, other calls still answer, and once space is
+    freed writes work again without a restart."""
+    kv = SqliteKV(small_disk / "engagement.sqlite")
+    kv.set("before", 1)
+    filler = small_disk / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
+    try:
+        while os.write(fd, b"\0" * 4096):
+            pass
+    except OSError:
+        pass  # the disk is full
+    finally:
+        os.close(fd)
+    with pytest.raises(StoreError, match="is full: free space and try again"):
+        bounded(lambda: kv.set_many({"big": "x" * 200_000, "other": 1}))
+    assert bounded(lambda: (kv.get("before"), kv.get("big"), kv.get("other"))) == (1, None, None)
+    filler.unlink()
+    bounded(lambda: kv.set_many({"big": "x" * 200_000, "other": 1}))
+    assert kv.get("other") == 1 and len(kv.get("big")) == 200_000
+    kv.close()

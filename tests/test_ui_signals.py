@@ -1,28 +1,26 @@
-"""The summary page's coverage line and signal names, as pure text."""
+"""Coverage, signals and changes as text: the shared lines (present) and the page's additions (ui.signals)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from engagement.models import Coverage
-from ui.signals import coverage_line, signal_name
+from engagement.models import Changes, Coverage
+from engagement.present import change_items, coverage_line, signal_name
+from ui.signals import page_coverage_line
 
 
-def test_coverage_line_names_only_what_is_missing_and_how_fresh_the_meetings_are():
-    """Nothing missing: just the analysed count; gaps and the read time are added as they exist."""
+def test_coverage_line_names_only_what_is_missing():
+    """Nothing missing: just the analysed count; gaps are added as they exist."""
     assert coverage_line(Coverage(meetings=13, with_transcript=13, analysed=13)) == "13 of 13 meetings analysed"
-    full = Coverage(
-        meetings=13,
-        with_transcript=12,
-        without_transcript=1,
-        analysed=12,
-        unmatched_speakers=1,
-        index_updated_at="2026-06-01T09:00:00.000000Z",
-    )
+    gaps = Coverage(meetings=13, with_transcript=12, without_transcript=1, analysed=12, unmatched_speakers=2)
+    assert coverage_line(gaps) == "12 of 13 meetings analysed · 1 without a transcript · 2 speakers unmatched"
+
+
+def test_the_page_adds_how_fresh_the_meetings_are():
+    """On the page the line ends with when the meetings were read, said as people say it."""
+    coverage = Coverage(meetings=1, with_transcript=1, analysed=1, index_updated_at="2026-06-01T09:00:00.000000Z")
     now = datetime(2026, 6, 1, 9, 5, tzinfo=UTC)
-    assert coverage_line(full, now) == (
-        "12 of 13 meetings analysed · 1 without a transcript · 1 speaker unmatched · meetings read 5 minutes ago"
-    )
+    assert page_coverage_line(coverage, now) == "1 of 1 meeting analysed · meetings read 5 minutes ago"
 
 
 def test_signal_names_read_as_words_with_their_person():
@@ -30,3 +28,9 @@ def test_signal_names_read_as_words_with_their_person():
     assert signal_name("champion_quiet:Sarah Lopez") == "Champion quiet (Sarah Lopez)"
     assert signal_name("gone_dark") == "Gone dark"
     assert signal_name("brand_new_rule") == "Brand new rule"
+
+
+def test_change_items_list_only_what_changed():
+    """Empty lists are left out; signals are named; new meetings are their ids."""
+    changes = Changes(since_run_id="r", since="2026-06-01", new_meetings=[7], resolved_signals=["gone_dark"])
+    assert change_items(changes) == [("New meetings", ["7"]), ("Resolved signals", ["Gone dark"])]

@@ -8,7 +8,7 @@ or into a dataframe cell or a chart builder (which escape it themselves). Nothin
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date
 from functools import partial
 
@@ -18,17 +18,31 @@ import streamlit as st
 from engagement import charts, report
 from engagement.domains import display_domain
 from engagement.facts import days_since
-from engagement.models import EngagementSummary, Evidence, Insight, JobRecord, MeetingRef, Side, parse_timestamp
+from engagement.models import EngagementSummary, Evidence, Insight, JobRecord
+from engagement.present import (
+    MEETING_COLUMNS,
+    PEOPLE_COLUMNS,
+    SECTIONS,
+    Column,
+    MeetingRow,
+    PersonRow,
+    cite,
+    columns,
+    insights,
+    meeting_rows,
+    people_rows,
+    side_counts,
+)
 from engagement.runtime import COMPANY_NAMES
 from ui.signals import render_overview
-from ui.text import md, md_link, month_year, nice_date, plural, safe_url
+from ui.text import md, month_year, nice_date, plural
 
-SECTIONS = (
-    ("Goals", "goals", ":material/flag:"),
-    ("Challenges", "challenges", ":material/construction:"),
-    ("Risks", "risks", ":material/warning:"),
-    ("Recommendations", "recommendations", ":material/lightbulb:"),
-)
+ICONS = {
+    "goals": ":material/flag:",
+    "challenges": ":material/construction:",
+    "risks": ":material/warning:",
+    "recommendations": ":material/lightbulb:",
+}
 QUOTES_PER_INSIGHT = 2
 INSIGHTS_SHOWN = 5  # per section; the rest wait in an expander (all of them are in the exports)
 EMPTY_SECTION = {
@@ -59,17 +73,13 @@ def period_text(record: JobRecord) -> str:
     return "no meetings yet"
 
 
-def _customer_count(summary: EngagementSummary) -> int:
-    return sum(person.side is Side.CUSTOMER for person in summary.people)
-
-
 def render_metrics(summary: EngagementSummary, today: date | None = None) -> None:
     """Meetings, customer people, first and last meeting, days since the last one."""
     today = today or date.today()
     since_last = days_since(summary.last_meeting, today) if summary.last_meeting else None
     columns = st.columns(5)
     columns[0].metric("Meetings", summary.meetings_count)
-    columns[1].metric("Customer people", _customer_count(summary))
+    columns[1].metric("Customer people", side_counts(summary)[0])
     columns[2].metric("First meeting", nice_date(summary.first_meeting))
     columns[3].metric("Last meeting", nice_date(summary.last_meeting))
     columns[4].metric("Days since last meeting", "—" if since_last is None else since_last)
@@ -96,20 +106,6 @@ def render_charts(summary: EngagementSummary, presenting: bool) -> None:
     st.plotly_chart(people, theme=None, config=config)
 
 
-def _evidence_url(evidence: Evidence, meetings: dict[int, MeetingRef]) -> str | None:
-    if safe_url(evidence.url):
-        return evidence.url
-    meeting = meetings.get(evidence.recording_id)
-    base = meeting and (meeting.share_url or meeting.url)
-    if not base:
-        return None
-    try:
-        seconds = parse_timestamp(evidence.timestamp)
-    except ValueError:
-        return base
-    return f"{base}{'&' if '?' in base else '?'}timestamp={seconds}"
-
-
 def _same_words(a: str, b: str) -> bool:
     """Whether two sentences say the same words (case, punctuation and spacing aside)."""
 
@@ -120,31 +116,25 @@ def _same_words(a: str, b: str) -> bool:
     return bool(wa) and (wa == wb or (len(wb) > 20 and wb in wa) or (len(wa) > 20 and wa in wb))
 
 
-def attribution(evidence: Evidence, meetings: dict[int, MeetingRef]) -> str:
+def attribution(evidence: Evidence) -> str:
     """``Sarah Lopez, 7 May 2026 · open in Fathom ↗`` (escaped; the link only when it is http(s))."""
-    meeting = meetings.get(evidence.recording_id)
-    when = evidence.meeting_date or (meeting.date if meeting else None)
-    who = ", ".join(
-        part for part in (md(evidence.speaker) if evidence.speaker else "", nice_date(when) if when else "") if part
-    )
-    link = md_link("open in Fathom ↗", _evidence_url(evidence, meetings))
+    citation = cite(evidence)
+    when = md(nice_date(citation.date)) if citation.date else ""
+    who = ", ".join(part for part in (md(citation.speaker), when) if part)
+    link = f"[open in Fathom ↗]({citation.url})" if citation.url else ""
     return " · ".join(part for part in (who, link) if part)
 
 
-def evidence_line(evidence: Evidence, meetings: dict[int, MeetingRef]) -> str | None:
+def evidence_line(evidence: Evidence) -> str | None:
     """``> “quote” — speaker, 4 May 2026 · open in Fathom ↗``; None for a quote that was not verified."""
-    if not evidence.verified or not evidence.quote.strip():
+    quote = cite(evidence).quote
+    if quote is None:
         return None
-    tail = attribution(evidence, meetings)
-    return f"> “{md(evidence.quote)}”" + (f"  \n> — {tail}" if tail else "")
+    tail = attribution(evidence)
+    return f"> “{md(quote)}”" + (f"  \n> — {tail}" if tail else "")
 
 
-def _insights(summary: EngagementSummary, field: str) -> list[Insight]:
-    detail: list[Insight] = getattr(summary, f"{field}_detail")
-    return detail or [Insight(text=text) for text in getattr(summary, field)]
-
-
-def render_insight(insight: Insight, meetings: dict[int, MeetingRef]) -> None:
+def render_insight(insight: Insight) -> None:
     """One insight in bold, then its verified quotes (an unverified quote is never shown as one).
 
     When the insight is its first quote word for word (the offline analyser's way), the quote is the
@@ -153,12 +143,12 @@ def render_insight(insight: Insight, meetings: dict[int, MeetingRef]) -> None:
     verified = [e for e in insight.evidence if e.verified and e.quote.strip()]
     if verified and _same_words(insight.text, verified[0].quote):
         first, rest = verified[0], verified[1:]
-        tail = attribution(first, meetings)
+        tail = attribution(first)
         parts = [f"**“{md(first.quote)}”**" + (f"  \n— {tail}" if tail else "")]
     else:
         rest = verified
         parts = [f"**{md(insight.text)}**"]
-    lines = [line for line in (evidence_line(e, meetings) for e in rest) if line]
+    lines = [line for line in (evidence_line(e) for e in rest) if line]
     room = QUOTES_PER_INSIGHT - (len(verified) - len(rest))
     parts += lines[:room]
     if len(lines) > room:
@@ -168,21 +158,19 @@ def render_insight(insight: Insight, meetings: dict[int, MeetingRef]) -> None:
 
 def render_insights(summary: EngagementSummary, presenting: bool) -> None:
     """Goals, challenges, risks and recommendations, two a row; the first few of each, the rest folded."""
-    meetings = {m.recording_id: m for m in summary.meetings}
     for row in (SECTIONS[:2], SECTIONS[2:]):
-        columns = st.columns(2, gap="large")
-        for column, (title, field, icon) in zip(columns, row, strict=True):
+        for column, section in zip(st.columns(2, gap="large"), row, strict=True):
             with column:
-                items = _insights(summary, field)
-                st.subheader(f"{icon} {title}", anchor=field)
+                items = insights(summary, section.field)
+                st.subheader(f"{ICONS[section.field]} {section.title}", anchor=section.field)
                 if not items:
-                    st.caption(EMPTY_SECTION[field])
+                    st.caption(EMPTY_SECTION[section.field])
                 for insight in items[:INSIGHTS_SHOWN]:
-                    render_insight(insight, meetings)
+                    render_insight(insight)
                 if len(items) > INSIGHTS_SHOWN:
-                    with st.expander(f"{len(items) - INSIGHTS_SHOWN} more {title.lower()}"):
+                    with st.expander(f"{len(items) - INSIGHTS_SHOWN} more {section.title.lower()}"):
                         for insight in items[INSIGHTS_SHOWN:]:
-                            render_insight(insight, meetings)
+                            render_insight(insight)
 
 
 def _dates(values: Iterable[str | None]) -> pd.Series:
@@ -192,43 +180,46 @@ def _dates(values: Iterable[str | None]) -> pd.Series:
     ).dt.date
 
 
-MATCHED_BY = {"email": "e-mail", "speaker_match": "speaker name", "display_name": "display name only"}
+# The page's tables: which columns, in what order (labels and rows come from engagement.present).
+PEOPLE_SHOWN = (
+    "name",
+    "role",
+    "side",
+    "meetings",
+    "invited",
+    "spoke_in",
+    "first_seen",
+    "last_seen",
+    "email",
+    "aliases",
+    "matched_by",
+)
+MEETINGS_SHOWN = ("date", "title", "minutes", "customer_people", "internal_people", "analysed", "recording")
+DATE_COLUMNS = frozenset({"date", "first_seen", "last_seen"})
+
+
+def _frame(rows: Sequence[PersonRow | MeetingRow], table: Sequence[Column], shown: Sequence[str]) -> pd.DataFrame:
+    """A dataframe of ``rows`` with the ``shown`` columns: dates as dates, lists joined, minutes as integers."""
+    data: dict[str, object] = {}
+    for column in columns(table, *shown):
+        values = [getattr(row, column.key) for row in rows]
+        if column.key in DATE_COLUMNS:
+            data[column.label] = _dates(values)
+        elif column.key == "minutes":
+            data[column.label] = pd.array(values, dtype="Int64")
+        else:
+            data[column.label] = [", ".join(v) if isinstance(v, tuple) else v for v in values]
+    return pd.DataFrame(data)
 
 
 def people_frame(summary: EngagementSummary) -> pd.DataFrame:
     """The people table: most meetings first."""
-    people = sorted(summary.people, key=lambda p: (-p.count, p.name.casefold()))
-    return pd.DataFrame(
-        {
-            "Name": [p.name for p in people],
-            "Role": [p.role for p in people],
-            "Side": [charts.SIDE_LABELS[p.side] for p in people],
-            "Meetings": [p.count for p in people],
-            "Invited": [p.invited for p in people],
-            "Spoke in": [p.spoke_in for p in people],
-            "First seen": _dates(p.first_seen for p in people),
-            "Last seen": _dates(p.last_seen for p in people),
-            "E-mail": [p.email or "" for p in people],
-            "Also shown as": [", ".join(p.aliases) for p in people],
-            "Matched by": [", ".join(MATCHED_BY.get(how, how) for how in p.matched_by) for p in people],
-        }
-    )
+    return _frame(people_rows(summary), PEOPLE_COLUMNS, PEOPLE_SHOWN)
 
 
 def meetings_frame(summary: EngagementSummary) -> pd.DataFrame:
     """The meetings table, newest first; links only when they are http(s)."""
-    meetings = sorted(summary.meetings, key=lambda m: m.started_at or m.date, reverse=True)
-    return pd.DataFrame(
-        {
-            "Date": _dates(m.date or m.started_at for m in meetings),
-            "Title": [m.title for m in meetings],
-            "Minutes": pd.array([m.duration_min for m in meetings], dtype="Int64"),
-            "Customer people": [", ".join(m.customer_people) for m in meetings],
-            "Our team": [", ".join(m.internal_people) for m in meetings],
-            "Analysed": [m.analysed for m in meetings],
-            "Recording": [safe_url(m.share_url or m.url) for m in meetings],
-        }
-    )
+    return _frame(meeting_rows(summary)[::-1], MEETING_COLUMNS, MEETINGS_SHOWN)
 
 
 def render_tables(summary: EngagementSummary) -> None:

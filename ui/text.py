@@ -1,33 +1,13 @@
-"""Text from meetings and the model made safe for ``st.markdown``, and small formatters of times and dates."""
+"""Small formatters of times and dates for the pages; ``md`` and ``plural`` come from ``engagement.present``."""
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime, timedelta
 
-from engagement.links import safe_url
 from engagement.models import utcnow
+from engagement.present import md, plural
 
-# Every character that can start markdown, an HTML tag or entity, a link, a table, a LaTeX span
-# or a Streamlit directive (``:red[...]``). CommonMark allows a backslash before any ASCII
-# punctuation, so escaping a few too many costs nothing.
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:&=^\"'])")
-
-
-def md(text: object) -> str:
-    """Data text (a meeting title, a quote, a model's sentence) as literal markdown on one line.
-
-    ``<img src=x onerror=alert(1)>`` becomes ``\\<img src=x onerror=alert(1)\\>``: shown as text,
-    never as a tag. Newlines collapse to spaces so no data can open a heading, list or table.
-    """
-    plain = " ".join(str(text if text is not None else "").split())
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", plain)
-
-
-def md_link(label: str, url: str | None) -> str:
-    """A markdown link with a constant label, or nothing when the URL is not a safe http(s) link."""
-    target = safe_url(url)
-    return f"[{label}]({target})" if target else ""
+__all__ = ["ago", "duration", "md", "month_year", "nice_date", "plural"]
 
 
 def nice_date(value: str | date | datetime | None) -> str:
@@ -85,8 +65,3 @@ def duration(seconds: float | timedelta | None) -> str:
         return f"{minutes} min {secs:02d} s"
     hours, minutes = divmod(minutes, 60)
     return f"{hours} h {minutes:02d} min"
-
-
-def plural(n: int, word: str, many: str | None = None) -> str:
-    """``1 meeting``, ``12 meetings``."""
-    return f"{n} {word}" if n == 1 else f"{n} {many or word + 's'}"

@@ -1,0 +1,346 @@
+"""What the page, the exports and the command line show of a summary: text, sections, citations, rows.
+
+Each renderer (``ui/result.py``, ``report.py``, ``cli.py``) only formats what this module decides:
+which insight sections there are and in what order, what a citation says and where it links, the
+rows and column labels of the people and meetings tables, and how text from a meeting or the model
+becomes one bounded line (and, for Markdown, inert Markdown).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from engagement.links import safe_url
+from engagement.models import Changes, Coverage, EngagementSummary, Evidence, Insight, Side, Signal
+
+__all__ = [
+    "MATCHED_BY",
+    "MEETING_COLUMNS",
+    "PEOPLE_COLUMNS",
+    "SECTIONS",
+    "SEVERITY_LABELS",
+    "SIDE_LABELS",
+    "SIGNAL_NAMES",
+    "TEXT_MAX",
+    "Citation",
+    "Column",
+    "MeetingRow",
+    "PersonRow",
+    "Section",
+    "cells",
+    "change_items",
+    "cite",
+    "columns",
+    "coverage_line",
+    "insights",
+    "md",
+    "md_link",
+    "meeting_rows",
+    "one_line",
+    "people_rows",
+    "plural",
+    "side_counts",
+    "signal_line",
+    "signal_name",
+]
+
+# ---------------------------------------------------------------- text from meetings and the model
+
+TEXT_MAX = 2000  # characters of any one shown string; a longer one ends in "…" (the JSON keeps it whole)
+
+
+def one_line(text: object, limit: int = TEXT_MAX) -> str:
+    """Data text as one line of at most ``limit`` characters: whitespace collapsed, the rest cut to "…"."""
+    plain = " ".join(str(text if text is not None else "").split())
+    if len(plain) > limit:
+        plain = plain[: limit - 1].rstrip() + "…"
+    return plain
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """``1 meeting``, ``12 meetings`` (``many`` for irregular plurals: ``analysis``/``analyses``)."""
+    return f"{n} {word}" if n == 1 else f"{n} {many or word + 's'}"
+
+
+# Markdown (CommonMark + GFM, as Streamlit and GitHub render it). Escaped wherever they stand: emphasis,
+# code, links, images, tables, strikethrough, entities, LaTeX, and the e-mail autolink's "@"; angle
+# brackets become entities, so not even the characters of a tag reach the Markdown.
+_ALWAYS = re.compile(r"[\\`*_\[\]<>|~$&@]")
+_REPLACE = {"<": "&lt;", ">": "&gt;"}
+# A colon unless it sits between two digits (``10:30``, ``00:12:30``): that breaks "https://" autolinks and
+# Streamlit's ``:red[...]``, ``:material/x:`` and ``:emoji:`` directives while times stay readable.
+_COLON = re.compile(r"(?<!\d):|:(?!\d)")
+_WWW = re.compile(r"(?i)(?<![\w.])(www)\.")  # the "www." autolink
+# What only means something at the start of a line: a heading, a list item, a quote, a rule.
+_LEADING = re.compile(r"^(#|[-+=]|\d+(?=[.)]))")
+
+
+def md(text: object, limit: int = TEXT_MAX) -> str:
+    """Data text (a title, a name, a quote, a model's sentence, an error) as inert Markdown on one line.
+
+    ``<img src=x onerror=alert(1)>`` becomes ``&lt;img src=x onerror=alert(1)&gt;`` and a bare
+    ``https://evil.example`` becomes ``https\\://evil.example``: shown as the words they are, never as a
+    tag or a link. Newlines collapse to spaces, so no data can open a heading, a list or a table row.
+    """
+    escaped = _ALWAYS.sub(lambda m: _REPLACE.get(m[0]) or "\\" + m[0], one_line(text, limit))
+    escaped = _COLON.sub(r"\\:", escaped)
+    escaped = _WWW.sub(r"\1\\.", escaped)
+    match = _LEADING.match(escaped)
+    if match:
+        lead = match.group(1)
+        escaped = "\\" + escaped if not lead[0].isdigit() else lead + "\\" + escaped[len(lead) :]
+    return escaped
+
+
+def md_link(label: str, url: str | None) -> str:
+    """``[label](url)`` with ``label`` escaped; just the label when the URL is not a safe http(s) link."""
+    target = safe_url(url)
+    return f"[{md(label)}]({target})" if target else md(label)
+
+
+# ---------------------------------------------------------------- sections and insights
+
+
+@dataclass(frozen=True)
+class Section:
+    """An insight list of the summary. Attributes: title (``Goals``), field (``goals``)."""
+
+    title: str
+    field: str
+
+
+SECTIONS: tuple[Section, ...] = (
+    Section("Goals", "goals"),
+    Section("Challenges", "challenges"),
+    Section("Risks", "risks"),
+    Section("Recommendations", "recommendations"),
+)
+
+
+def insights(summary: EngagementSummary, field: str) -> list[Insight]:
+    """A section's insights: the evidence-bearing list when the record has one, else the seed's plain strings."""
+    detail: list[Insight] = getattr(summary, f"{field}_detail")
+    return detail or [Insight(text=text) for text in getattr(summary, field)]
+
+
+@dataclass(frozen=True)
+class Citation:
+    """One piece of evidence, ready to show.
+
+    Attributes:
+        quote: the verified words on one line; ``None`` when the quote was not found in its transcript
+            (it is never shown as a quote).
+        speaker / date / title / timestamp: one line each; ``speaker`` and ``date`` may be empty.
+        url: the link to the moment in the meeting, only when it is an http(s) link.
+    """
+
+    quote: str | None
+    speaker: str
+    date: str
+    title: str
+    timestamp: str
+    url: str | None
+
+
+def cite(evidence: Evidence) -> Citation:
+    """What a renderer shows of ``evidence``."""
+    return Citation(
+        quote=one_line(evidence.quote) if evidence.verified and evidence.quote.strip() else None,
+        speaker=one_line(evidence.speaker),
+        date=one_line(evidence.meeting_date),
+        title=one_line(evidence.meeting_title) or f"Recording {evidence.recording_id}",
+        timestamp=one_line(evidence.timestamp),
+        url=safe_url(evidence.url),
+    )
+
+
+# ---------------------------------------------------------------- people and meetings tables
+
+SIDE_LABELS: dict[Side, str] = {
+    Side.CUSTOMER: "Customer",
+    Side.INTERNAL: "Our team",
+    Side.THIRD_PARTY: "Third party",
+    Side.PERSONAL: "Personal e-mail",
+    Side.UNKNOWN: "Unknown",
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    """A table column. Attributes: key (of a row), label (the heading every renderer shows), numeric."""
+
+    key: str
+    label: str
+    numeric: bool = False
+
+
+# How a person was identified (engagement.people), as every renderer says it.
+MATCHED_BY = {"email": "e-mail", "speaker_match": "speaker name", "display_name": "display name only"}
+
+PEOPLE_COLUMNS: tuple[Column, ...] = (
+    Column("name", "Name"),
+    Column("email", "E-mail"),
+    Column("side", "Side"),
+    Column("role", "Role"),
+    Column("meetings", "Meetings", numeric=True),
+    Column("invited", "Invited", numeric=True),
+    Column("spoke_in", "Spoke in", numeric=True),
+    Column("first_seen", "First seen"),
+    Column("last_seen", "Last seen"),
+    Column("aliases", "Also shown as"),
+    Column("matched_by", "Matched by"),
+)
+MEETING_COLUMNS: tuple[Column, ...] = (
+    Column("recording_id", "Recording id", numeric=True),
+    Column("date", "Date"),
+    Column("started_at", "Started at"),
+    Column("title", "Title"),
+    Column("minutes", "Minutes", numeric=True),
+    Column("customer_people", "Customer people"),
+    Column("internal_people", "Our team"),
+    Column("analysed", "Analysed"),
+    Column("recording", "Recording"),
+)
+
+
+@dataclass(frozen=True)
+class PersonRow:
+    """A row of the people table (attribute names are ``PEOPLE_COLUMNS`` keys); the side as the page names it."""
+
+    name: str
+    email: str
+    side: str
+    role: str
+    meetings: int
+    invited: int
+    spoke_in: int
+    first_seen: str
+    last_seen: str
+    aliases: tuple[str, ...] = ()
+    matched_by: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class MeetingRow:
+    """A row of the meetings table (attribute names are ``MEETING_COLUMNS`` keys); ``recording`` only when http(s)."""
+
+    recording_id: int
+    date: str
+    started_at: str
+    title: str
+    minutes: int | None
+    customer_people: tuple[str, ...]
+    internal_people: tuple[str, ...]
+    analysed: bool
+    recording: str | None
+
+
+def people_rows(summary: EngagementSummary) -> list[PersonRow]:
+    """One row a person, most meetings first."""
+    people = sorted(summary.people, key=lambda p: (-p.count, one_line(p.name).casefold()))
+    return [
+        PersonRow(
+            name=p.name,
+            email=p.email or "",
+            side=SIDE_LABELS[p.side],
+            role=p.role,
+            meetings=p.count,
+            invited=p.invited,
+            spoke_in=p.spoke_in,
+            first_seen=p.first_seen or "",
+            last_seen=p.last_seen or "",
+            aliases=tuple(p.aliases),
+            matched_by=tuple(MATCHED_BY.get(how, how) for how in p.matched_by),
+        )
+        for p in people
+    ]
+
+
+def meeting_rows(summary: EngagementSummary) -> list[MeetingRow]:
+    """One row a meeting, oldest first."""
+    meetings = sorted(summary.meetings, key=lambda m: m.started_at or m.date)
+    return [
+        MeetingRow(
+            recording_id=m.recording_id,
+            date=m.date,
+            started_at=m.started_at,
+            title=m.title,
+            minutes=m.duration_min,
+            customer_people=tuple(m.customer_people),
+            internal_people=tuple(m.internal_people),
+            analysed=m.analysed,
+            recording=safe_url(m.share_url or m.url),
+        )
+        for m in meetings
+    ]
+
+
+def cells(row: PersonRow | MeetingRow, table: Sequence[Column]) -> list[object]:
+    """The row's values for ``table``'s columns, in their order."""
+    return [getattr(row, column.key) for column in table]
+
+
+def columns(table: Sequence[Column], *keys: str) -> list[Column]:
+    """The columns of ``table`` named by ``keys``, in that order."""
+    by_key = {column.key: column for column in table}
+    return [by_key[key] for key in keys]
+
+
+def side_counts(summary: EngagementSummary) -> tuple[int, int, int]:
+    """(customer, our team, everyone else) among the summary's people."""
+    customer = sum(p.side is Side.CUSTOMER for p in summary.people)
+    ours = sum(p.side is Side.INTERNAL for p in summary.people)
+    return customer, ours, len(summary.people) - customer - ours
+
+
+# ---------------------------------------------------------------- coverage, signals, changes
+
+SEVERITY_LABELS = {"high": "High", "medium": "Medium", "low": "Low", "info": "Info"}
+SIGNAL_NAMES = {
+    "gone_dark": "Gone dark",
+    "single_threaded": "Single-threaded",
+    "champion_quiet": "Champion quiet",
+    "no_senior_voice": "No senior voice",
+    "silent_invitees": "Silent invitees",
+    "cadence_drop": "Cadence drop",
+    "talk_share": "Talk share",
+}
+
+
+def coverage_line(coverage: Coverage) -> str:
+    """``12 of 13 meetings analysed · 1 without a transcript · 2 speakers unmatched`` (gaps only when there are some)."""
+    parts = [f"{coverage.analysed} of {plural(coverage.meetings, 'meeting')} analysed"]
+    if coverage.without_transcript:
+        parts.append(f"{coverage.without_transcript} without a transcript")
+    if coverage.unmatched_speakers:
+        parts.append(f"{plural(coverage.unmatched_speakers, 'speaker')} unmatched")
+    return " · ".join(parts)
+
+
+def signal_name(signal_id: str) -> str:
+    """``champion_quiet:Sarah Lopez`` → ``Champion quiet (Sarah Lopez)``; an unknown kind still reads as words."""
+    kind, _, subject = signal_id.partition(":")
+    name = SIGNAL_NAMES.get(kind, kind.replace("_", " ").capitalize())
+    return f"{name} ({one_line(subject)})" if subject else name
+
+
+def signal_line(signal: Signal) -> str:
+    """``High · No meeting for 59 days — The last meeting was …`` as one plain line."""
+    text = f"{SEVERITY_LABELS.get(signal.severity, one_line(signal.severity))} · {one_line(signal.title)}"
+    return text + (f" — {one_line(signal.detail)}" if signal.detail else "")
+
+
+def change_items(changes: Changes) -> list[tuple[str, list[str]]]:
+    """The non-empty lists of a "Since <date>" panel, labelled; new meetings are recording ids as text."""
+    named = (
+        ("New meetings", [str(rid) for rid in changes.new_meetings]),
+        ("New people", [one_line(name) for name in changes.new_people]),
+        ("Not seen since", [one_line(name) for name in changes.people_not_seen_since]),
+        ("New themes", [one_line(topic) for topic in changes.new_themes]),
+        ("New risks", [one_line(risk) for risk in changes.new_risks]),
+        ("New signals", [signal_name(s) for s in changes.new_signals]),
+        ("Resolved signals", [signal_name(s) for s in changes.resolved_signals]),
+    )
+    return [(label, items) for label, items in named if items]

@@ -1,0 +1,66 @@
+"""The presentation layer: inert Markdown, bounded lines, citations, and table rows with the page's labels."""
+
+from __future__ import annotations
+
+import pytest
+
+from engagement import present, report
+from engagement.models import Evidence, Side
+from tests.summary_factory import HOSTILE_URL, make_summary
+
+
+@pytest.mark.parametrize(
+    ("text", "escaped"),
+    [
+        ("<img src=x onerror=alert(1)>", "&lt;img src=x onerror=alert(1)&gt;"),
+        ("see https://evil.example/login", r"see https\://evil.example/login"),
+        ("go to www.evil.example", r"go to www\.evil.example"),
+        ("mail eve@evil.example", r"mail eve\@evil.example"),
+        ("[Click here](https://evil.example)", r"\[Click here\](https\://evil.example)"),
+        ("![x](https://evil.example/i.png)", r"!\[x\](https\://evil.example/i.png)"),
+        (":red[alarm] :material/warning: :smile:", r"\:red\[alarm\] \:material/warning\: \:smile\:"),
+        ("# Heading", r"\# Heading"),
+        ("- item", r"\- item"),
+        ("1. item", r"1\. item"),
+        ("a | b *c* _d_ ~~e~~ `f` $g$ \\ &amp;", r"a \| b \*c\* \_d\_ \~\~e\~\~ \`f\` \$g\$ \\ \&amp;"),
+        ("at 00:12:30, 10:30 sharp", "at 00:12:30, 10:30 sharp"),
+        ("line one\n\n# two", "line one # two"),
+    ],
+)
+def test_md_makes_data_text_inert(text: str, escaped: str) -> None:
+    """Tags, links, autolinks, Streamlit directives, block markers and emphasis come out as literal text."""
+    assert present.md(text) == escaped
+
+
+def test_one_line_caps_every_shown_string() -> None:
+    """A string longer than ``TEXT_MAX`` is cut to that many characters, ending in an ellipsis."""
+    shown = present.one_line("x" * (present.TEXT_MAX * 5))
+    assert len(shown) == present.TEXT_MAX and shown.endswith("…")
+    assert len(present.md("<" * (present.TEXT_MAX * 2))) <= present.TEXT_MAX * len("&lt;")
+
+
+def test_plural_counts_one_and_many() -> None:
+    """``1 meeting``, ``2 meetings``, and an irregular plural when given."""
+    assert present.plural(1, "meeting") == "1 meeting"
+    assert present.plural(0, "meeting") == "0 meetings"
+    assert present.plural(3, "analysis", "analyses") == "3 analyses"
+
+
+def test_a_citation_never_quotes_unverified_words_or_links_unsafely() -> None:
+    """An unverified quote has no quote to show; a ``javascript:`` link has no link."""
+    evidence = Evidence(recording_id=7, timestamp="00:01:00", quote="We will sign", verified=False, url=HOSTILE_URL)
+    citation = present.cite(evidence)
+    assert citation.quote is None and citation.url is None
+    assert citation.title == "Recording 7"
+
+
+def test_every_renderer_uses_the_page_side_labels() -> None:
+    """The people CSV names each side as the page does ("Our team", "Personal e-mail"), never the enum value."""
+    summary = make_summary(people=12)
+    csv_text = report.people_csv(summary)
+    sides = {p.side for p in summary.people}
+    assert Side.INTERNAL in sides
+    for side in sides:
+        assert f",{present.SIDE_LABELS[side]}," in csv_text
+    assert ",internal," not in csv_text and ",customer," not in csv_text
+    assert {row.side for row in present.people_rows(summary)} == {present.SIDE_LABELS[s] for s in sides}
