@@ -36,10 +36,6 @@ class EngagementError(Exception):
     def __init__(self, message: str | None = None) -> None:
         super().__init__(message or self.default_message)
 
-    @property
-    def message(self) -> str:
-        return str(self)
-
 
 class InvalidDomainError(EngagementError, ValueError):
     """The input is not a company website, domain or e-mail address."""

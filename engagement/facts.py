@@ -52,8 +52,6 @@ class Facts(BaseModel):
         people: one per identity, customer first, then internal, third party, personal, unknown;
             within a side by ``count`` (descending), then name.
         meetings: one row per meeting, newest first.
-        transcripts_count: meetings whose transcript was present, i.e. the meetings ``spoke_in``
-            could be counted over.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -65,7 +63,6 @@ class Facts(BaseModel):
     meetings_by_month: list[MonthCount] = Field(default_factory=list)
     people: list[Person] = Field(default_factory=list)
     meetings: list[MeetingRef] = Field(default_factory=list)
-    transcripts_count: int = 0
 
     def apply(self, summary: EngagementSummary) -> EngagementSummary:
         """Fill ``summary``'s fact fields in place with copies of these facts, and return it.
@@ -271,7 +268,4 @@ def aggregate(
         meetings_by_month=meeting_months(meeting.started_at for meeting in chronological),
         people=people,
         meetings=refs,
-        transcripts_count=sum(
-            meeting.transcript is not None or meeting.recording_id in speakers for meeting in chronological
-        ),
     )

@@ -171,10 +171,6 @@ class _TranscriptResponse(_Spec):
     transcript: list[_TranscriptItem]
 
 
-class _SummaryResponse(_Spec):
-    summary: _MeetingSummary
-
-
 _M = TypeVar("_M", bound=BaseModel)
 
 
@@ -267,11 +263,9 @@ class FathomClient:
 
     Attributes:
         requests: HTTP requests actually sent by this client, every retry included (thread-safe).
-        last_list_pages: page requests the last :meth:`list_meetings` took (retries not counted).
         max_retries: retries of one request after 429, 5xx, a time-out or a connection error.
 
-    The client owns ``http`` and closes it in :meth:`close`. It is safe to share between threads;
-    ``last_list_pages`` is then the figure of whichever listing finished last.
+    The client owns ``http`` and closes it in :meth:`close`. It is safe to share between threads.
     """
 
     def __init__(
@@ -297,7 +291,6 @@ class FathomClient:
         self._sleep = sleep
         self._lock = threading.Lock()
         self._requests = 0
-        self.last_list_pages = 0
 
     @classmethod
     def from_settings(
@@ -393,7 +386,6 @@ class FathomClient:
                     continue
                 seen.add(meeting.recording_id)
                 meetings.append(meeting)
-            self.last_list_pages = pages
             if on_page is not None:
                 on_page(pages, len(meetings))
             cursor = page.next_cursor or None
@@ -413,13 +405,6 @@ class FathomClient:
         response = self._send(path, [], not_found=self._no_recording(recording_id))
         body = _parse(_TranscriptResponse, self._json(response, path), "a transcript", f"recording {recording_id}")
         return _turns(body.transcript)
-
-    def get_summary(self, recording_id: int) -> str | None:
-        """Fathom's own summary of one recording, as Markdown (``None`` when it has none)."""
-        path = f"/recordings/{int(recording_id)}/summary"
-        response = self._send(path, [], not_found=self._no_recording(recording_id))
-        body = _parse(_SummaryResponse, self._json(response, path), "a summary", f"recording {recording_id}")
-        return body.summary.markdown_formatted
 
     # ------------------------------------------------------------ the one place that sends
 

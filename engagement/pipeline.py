@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import math
 import threading
-import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import date
@@ -53,7 +52,6 @@ def run(
 
     ``today`` (default: the UTC date) and ``thresholds`` are what the signals are computed against.
     """
-    began = time.perf_counter()
     fetched_at = format_utc(utcnow())
     domain = ctx.domain
     since = date.fromisoformat(ctx.options.since) if ctx.options.since else None
@@ -85,7 +83,6 @@ def run(
         summary.notes.append(_no_meetings_note(domain, since, until))
         _add_account_view(ctx, summary, fetched_at, thresholds, today)
         ctx.report("no meetings found", 0, 0)
-        ctx.stats.seconds = round(time.perf_counter() - began, 3)
         return summary
 
     # ---- analyse (map): cached meetings are free; the rest need a transcript and a model call.
@@ -132,7 +129,6 @@ def run(
     _add_account_view(ctx, summary, fetched_at, thresholds, today)
     _record_usage(ctx, analyzer, dropped_here)
     ctx.stats.fathom_requests = fathom.requests
-    ctx.stats.seconds = round(time.perf_counter() - began, 3)
     return summary
 
 
@@ -199,7 +195,7 @@ def _analyse(
 ) -> int:
     """Map: one analysis per meeting, ``concurrency`` at a time, each verified and cached as it lands.
 
-    Returns how many quotes the pipeline's own check dropped.
+    Returns how many quotes verification dropped (not in the transcript, another meeting, a bad time).
     """
     dropped_here = 0
     stop = threading.Event()  # the first failure (or a time-out) stops meetings not yet started
@@ -222,6 +218,12 @@ def _analyse(
                 if result is None:
                     continue
                 insights, dropped = verify_meeting_insights(result, meeting)
+                if dropped:
+                    log.info(
+                        "meeting %s: %d quote(s) not found in the transcript were dropped",
+                        meeting.recording_id,
+                        dropped,
+                    )
                 insights = insights.model_copy(
                     update={"speakers": speakers_of(meeting), "speaker_words": words_of(meeting)}
                 )
@@ -238,13 +240,13 @@ def _analyse(
     return dropped_here
 
 
-def _record_usage(ctx: JobContext, analyzer: Analyzer, dropped_here: int = 0) -> None:
-    """Copy the analyser's counters; quotes it dropped itself add to those the pipeline's checks dropped."""
+def _record_usage(ctx: JobContext, analyzer: Analyzer, dropped: int) -> None:
+    """Copy the analyser's call and token counters, and the quotes verification dropped so far."""
     usage = analyzer.usage
     ctx.stats.llm_calls = usage.llm_calls
     ctx.stats.tokens_in = usage.tokens_in
     ctx.stats.tokens_out = usage.tokens_out
-    ctx.stats.evidence_dropped = usage.evidence_dropped + dropped_here
+    ctx.stats.evidence_dropped = dropped
 
 
 def _texts(insights: Sequence[Insight]) -> list[str]:

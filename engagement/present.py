@@ -65,28 +65,30 @@ def plural(n: int, word: str, many: str | None = None) -> str:
 
 
 # Markdown (CommonMark + GFM, as Streamlit and GitHub render it). Escaped wherever they stand: emphasis,
-# code, links, images, tables, strikethrough, entities, LaTeX, and the e-mail autolink's "@"; angle
-# brackets become entities, so not even the characters of a tag reach the Markdown.
-_ALWAYS = re.compile(r"[\\`*_\[\]<>|~$&@]")
+# code, links, images, tables, strikethrough, entities and LaTeX; angle brackets become entities, so not
+# even the characters of a tag reach the Markdown.
+_ALWAYS = re.compile(r"[\\`*_\[\]<>|~$&]")
 _REPLACE = {"<": "&lt;", ">": "&gt;"}
-# A colon unless it sits between two digits (``10:30``, ``00:12:30``): that breaks "https://" autolinks and
-# Streamlit's ``:red[...]``, ``:material/x:`` and ``:emoji:`` directives while times stay readable.
-_COLON = re.compile(r"(?<!\d):|:(?!\d)")
-_WWW = re.compile(r"(?i)(?<![\w.])(www)\.")  # the "www." autolink
-# What only means something at the start of a line: a heading, a list item, a quote, a rule.
+# Autolinks (``https://…``, ``www.…``, ``eve@evil.example``), emoji shortcodes and Streamlit's ``:icons:``
+# are found in the text after escapes are resolved, so a backslash cannot stop them: an invisible word
+# joiner after the colon (unless it sits between digits, as in ``10:30``), after "@" and after "www"
+# breaks each pattern while the reader sees the same characters.
+WORD_JOINER = "\u2060"
+_BREAK = re.compile(r"(?<!\d):|:(?!\d)|@|(?i:(?<![\w.])www(?=\.))")
+# What only means something at the start of a line: a heading, a list item, a rule.
 _LEADING = re.compile(r"^(#|[-+=]|\d+(?=[.)]))")
 
 
 def md(text: object, limit: int = TEXT_MAX) -> str:
     """Data text (a title, a name, a quote, a model's sentence, an error) as inert Markdown on one line.
 
-    ``<img src=x onerror=alert(1)>`` becomes ``&lt;img src=x onerror=alert(1)&gt;`` and a bare
-    ``https://evil.example`` becomes ``https\\://evil.example``: shown as the words they are, never as a
-    tag or a link. Newlines collapse to spaces, so no data can open a heading, a list or a table row.
+    ``<img src=x onerror=alert(1)>`` becomes ``&lt;img src=x onerror=alert(1)&gt;``, ``[a](b)`` becomes
+    ``\\[a\\](b)`` and a bare ``https://evil.example`` gets a word joiner after its colon: shown as the
+    words they are, never as a tag, a link or an image. Newlines collapse to spaces, so no data can open
+    a heading, a list or a table row.
     """
     escaped = _ALWAYS.sub(lambda m: _REPLACE.get(m[0]) or "\\" + m[0], one_line(text, limit))
-    escaped = _COLON.sub(r"\\:", escaped)
-    escaped = _WWW.sub(r"\1\\.", escaped)
+    escaped = _BREAK.sub(lambda m: m[0] + WORD_JOINER, escaped)
     match = _LEADING.match(escaped)
     if match:
         lead = match.group(1)
@@ -120,9 +122,9 @@ SECTIONS: tuple[Section, ...] = (
 
 
 def insights(summary: EngagementSummary, field: str) -> list[Insight]:
-    """A section's insights: the evidence-bearing list when the record has one, else the seed's plain strings."""
+    """A section's insights with their evidence (the pipeline fills ``goals`` and ``goals_detail`` together)."""
     detail: list[Insight] = getattr(summary, f"{field}_detail")
-    return detail or [Insight(text=text) for text in getattr(summary, field)]
+    return detail
 
 
 @dataclass(frozen=True)

@@ -251,7 +251,7 @@ _CSS = """
 :root { --text: #1F2933; --muted: #52606D; --line: #D9DEE4; --soft: #F5F7FA; --accent: #0072B2; }
 * { box-sizing: border-box; }
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
-       color: var(--text); background: #fff; margin: 0; line-height: 1.5; }
+       color: var(--text); background: #fff; margin: 0; line-height: 1.5; overflow-wrap: anywhere; }
 main { max-width: 1040px; margin: 0 auto; padding: 32px 24px 48px; }
 h1 { font-size: 1.9rem; margin: 0 0 4px; }
 h2 { font-size: 1.35rem; margin: 40px 0 12px; padding-bottom: 4px; border-bottom: 2px solid var(--line); }

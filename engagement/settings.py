@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
 
 from engagement.errors import SettingsError
@@ -148,12 +148,3 @@ class Settings:
                 "Set OPENAI_API_KEY (and optionally OPENAI_MODEL, OPENAI_BASE_URL) to use OpenAI."
             )
         return notes
-
-    def redacted(self) -> dict[str, Any]:
-        """The settings with every secret replaced by whether it is set: safe to show or log."""
-        secret = {"fathom_api_key", "openai_api_key", "app_password", "admin_password"}
-        out: dict[str, Any] = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            out[f.name] = ("set" if value else "not set") if f.name in secret else value
-        return out

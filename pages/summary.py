@@ -162,7 +162,7 @@ def request_form() -> None:
         button.form_submit_button("Generate Meeting Summary", type="primary", on_click=on_generate, width="stretch")
         error = st.session_state.pop("summary_error", None)
         if error:
-            st.columns(spec)[0].error(error, icon=":material/error:")
+            st.columns(spec)[0].error(md(error), icon=":material/error:")
 
 
 def demo_accounts() -> None:
@@ -254,7 +254,7 @@ def job_view(domain: str, run_id: str) -> None:
         poll(record.domain, record.run_id)
     elif record.status is JobStatus.ERROR:
         st.subheader(f"The summary of {md(account_name(record))} failed", anchor=False)
-        st.error(record.error or "The job failed without a message.", icon=":material/error:")
+        st.error(md(record.error or "The job failed without a message."), icon=":material/error:")
         st.button(
             "Try again",
             key="summary_try_again",

@@ -4,7 +4,8 @@
 no meetings (the second month, when there are three or more), people on every side, themes whose
 mentions fall off, insight lists with evidence, and one piece of evidence with ``verified=False``
 whose quote is ``UNVERIFIED_QUOTE`` (it must never be shown as a quote). ``hostile=True`` puts markup,
-script and spreadsheet formulas into titles, names, roles, topics, quotes and links (see ``HOSTILE_*``).
+script and spreadsheet formulas into titles, names, roles, topics, quotes and links, Markdown links, images
+and autolinks into insights and quotes, and one very long unbroken word (see ``HOSTILE_*``, ``LONG_WORD``).
 """
 
 from __future__ import annotations
@@ -43,6 +44,12 @@ HOSTILE_URL = "javascript:alert(1)"
 HOSTILE_COMPANY = "Acme <i>Corp</i>"
 FORMULA_CELLS = ("=1+1", "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1:A2)")
 UNVERIFIED_QUOTE = "We will certainly sign the three-year deal next week"
+# Markdown that would become a live link, an image request or an autolink if it were not shown as text.
+HOSTILE_LINK = "[Click here to sign in again](https://evil.example/login)"
+HOSTILE_IMAGE = "![pixel](https://evil.example/pixel.png)"
+HOSTILE_BARE = "Write to eve@evil.example or see https://evil.example/bare and www.evil.example today"
+HOSTILE_MARKDOWN = f"{HOSTILE_LINK} {HOSTILE_IMAGE} {HOSTILE_BARE}"
+LONG_WORD = "unbroken" * 800  # 6,400 characters without a space
 
 _FIRST = ["Dana", "Sam", "Priya", "Luis", "Mei", "Jonas", "Amara", "Noah", "Ines", "Kofi", "Yuki", "Olga"]
 _LAST = ["Reyes", "Okafor", "Lindqvist", "Nakamura", "Haddad", "Silva", "Novak", "Brennan", "Ahmed"]
@@ -224,6 +231,9 @@ def make_summary(
     ]
     if hostile:
         risks.append(Insight(text=HOSTILE_TITLE, evidence=[_evidence(first, HOSTILE_QUOTE, HOSTILE_NAME, 20)]))
+        link_and_image = f"{HOSTILE_LINK} {HOSTILE_IMAGE}"
+        risks.append(Insight(text=link_and_image, evidence=[_evidence(first, HOSTILE_BARE, HOSTILE_NAME, 30)]))
+        risks.append(Insight(text=LONG_WORD, evidence=[_evidence(first, LONG_WORD, customer, 40)]))
     recommendations = [
         Insight(
             text="Send the SSO security pack before the next call",

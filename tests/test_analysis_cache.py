@@ -139,4 +139,4 @@ def test_remember_domain_tells_a_warm_cache_from_a_cold_one(store) -> None:
 
     assert cache.knows_domain("acme.com")
     assert not cache.knows_domain("globex.io")
-    assert cache.domain_recordings("acme.com") == [3, 7, 9]
+    assert store.get("domain:acme.com")["recording_ids"] == [3, 7, 9]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 import subprocess
 from pathlib import Path
@@ -74,3 +75,43 @@ def test_the_reference_copy_matches_the_teams_shared_reference(name: str) -> Non
     if not shared.exists():
         pytest.skip("no shared/ beside this clone")
     assert (ROOT / "docs" / "reference" / name).read_bytes() == shared.read_bytes()
+
+
+# What a page may call before its frame: reading the settings and the URL's mode render nothing.
+_BEFORE_FRAME = {"load_settings", "is_presenting"}
+
+
+def _renders(node: ast.AST, ui_names: set[str]) -> set[str]:
+    """The calls in ``node`` that can draw on the page: ``st.…`` and anything imported from ``ui``."""
+    found = set()
+    for call in ast.walk(node):
+        if not isinstance(call, ast.Call):
+            continue
+        base = call.func
+        while isinstance(base, ast.Attribute):
+            base = base.value
+        if isinstance(base, ast.Name) and (base.id == "st" or base.id in ui_names):
+            found.add(ast.unparse(call.func))
+    return found
+
+
+@pytest.mark.parametrize("page", sorted(p.name for p in (ROOT / "pages").glob("*.py")))
+def test_every_page_calls_its_frame_before_it_renders_anything(page: str) -> None:
+    """Streamlit may run a page without the entry script, so each page gates itself first: page_frame()
+    is a top-level call of the file, and nothing before it calls Streamlit or the ui package but to read settings."""
+    tree = ast.parse((ROOT / "pages" / page).read_text(encoding="utf-8"))
+    ui_names = {
+        alias.asname or alias.name
+        for node in tree.body
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "ui"
+        for alias in node.names
+    }
+    for statement in tree.body:
+        if isinstance(statement, ast.Import | ast.ImportFrom | ast.FunctionDef | ast.ClassDef):
+            continue
+        calls = _renders(statement, ui_names)
+        if "page_frame" in calls:
+            assert isinstance(statement, ast.Expr), "page_frame() stands as a statement of its own"
+            return
+        assert calls <= _BEFORE_FRAME, f"{page} calls {sorted(calls - _BEFORE_FRAME)} before page_frame()"
+    pytest.fail(f"{page} never calls page_frame() at the top level")

@@ -162,7 +162,7 @@ def test_follows_cursor_to_the_end_and_drops_overlap() -> None:
     assert ids(found) == [*range(100, 90, -1), *range(90, 81, -1), 50]
     assert len(set(ids(found))) == len(found) == 20
     assert progress == [(1, 10), (2, 19), (3, 20)]
-    assert client.last_list_pages == 3
+    assert client.requests == 3
     assert [dict(script.params(n)).get("cursor") for n in range(3)] == [None, "c2", "c3"]
     assert all(dict(script.params(n))["calendar_invitees_domains[]"] == "acmecorp.com" for n in range(3))
 
@@ -172,7 +172,7 @@ def test_an_empty_last_page_ends_the_listing() -> None:
     script = Script(page([meeting(n) for n in range(1, 11)], "more"), page([]))
     client, _ = client_for(script)
     assert len(client.list_meetings("acmecorp.com")) == 10
-    assert client.requests == 2 and client.last_list_pages == 2
+    assert client.requests == 2
 
 
 def test_a_cursor_seen_twice_stops_the_listing() -> None:
@@ -275,18 +275,6 @@ def test_transcript_endpoint() -> None:
         ("Jane Doe", "jane.doe@acme.com", "00:05:32"),
         ("John Smith", "john.smith@client.com", "00:05:40"),
     ]
-
-
-def test_summary_endpoint() -> None:
-    """get_summary reads /recordings/{id}/summary as Markdown, and None when Fathom has none."""
-    script = Script(
-        httpx.Response(200, json={"summary": {"template_name": "general", "markdown_formatted": "## Summary\nok"}}),
-        httpx.Response(200, json={"summary": {"template_name": None, "markdown_formatted": None}}),
-    )
-    client, _ = client_for(script)
-    assert client.get_summary(7) == "## Summary\nok"
-    assert client.get_summary(8) is None
-    assert script.requests[0].url == f"{BASE}/recordings/7/summary"
 
 
 # ---------------------------------------------------------------- errors and retries
@@ -395,7 +383,7 @@ def test_timeouts_forever() -> None:
     """Time-outs on every attempt end in FathomUnavailableError that says it timed out."""
     client, _ = client_for(Script(httpx.ConnectTimeout("slow")), max_retries=1)
     with pytest.raises(FathomUnavailableError, match=r"did not answer after 2 attempts \(timed out\)"):
-        client.get_summary(1)
+        client.get_transcript(1)
     assert client.requests == 2
 
 

@@ -16,7 +16,7 @@ from jsonschema import ValidationError
 
 from engagement.demo import DEMO_ACCOUNTS, DEMO_API_KEY, demo_transport, load_demo_meetings
 from engagement.demo.api import FathomAPI
-from engagement.errors import FathomAuthError, FathomNotFoundError, FathomPayloadError, FathomUnavailableError
+from engagement.errors import FathomNotFoundError, FathomPayloadError, FathomUnavailableError
 from engagement.fathom import FathomClient
 from engagement.settings import Settings
 from tests import spec
@@ -100,7 +100,7 @@ def test_lists_a_realistic_account_page_by_page(fathom_server: FathomServer, cli
     found = client.list_meetings("https://www.acmecorp.com", on_page=lambda p, m: progress.append((p, m)))
     assert ids(found) == list(range(1022, 999, -1))
     assert progress == [(1, 10), (2, 20), (3, 23)]
-    assert client.last_list_pages == client.requests == 3
+    assert client.requests == 3
     assert fathom_server.api.calls["/meetings"] == 3
     queries = meeting_requests(fathom_server)
     assert [q.get("cursor") is None for q in queries] == [True, False, False]
@@ -116,7 +116,7 @@ def test_page_boundaries_count_each_meeting_once(count: int, client_of: Client) 
         client, _ = client_of(server)
         found = client.list_meetings("acmecorp.com")
     assert len(found) == len(set(ids(found))) == count
-    assert client.last_list_pages == math.ceil(count / 10)
+    assert client.requests == math.ceil(count / 10)
 
 
 def test_no_meetings_is_one_empty_page(fathom_server: FathomServer, client_of: Client) -> None:
@@ -160,13 +160,12 @@ def test_include_flags_over_http(fathom_server: FathomServer, client_of: Client)
     assert all(i["matched_speaker_display_name"] is None for i in bare_body["items"][0]["calendar_invitees"])
 
 
-def test_transcript_and_summary_over_http(fathom_server: FathomServer, client_of: Client) -> None:
-    """The recording endpoints return one meeting's transcript and summary; an unknown one is 404."""
+def test_transcript_over_http(fathom_server: FathomServer, client_of: Client) -> None:
+    """The transcript endpoint returns one meeting's transcript; an unknown recording is 404."""
     client, _ = client_of(fathom_server)
     turns = client.get_transcript(1003)
     assert [t.speaker for t in turns] == ["Alice Johnson", "Jane Doe", "Maria Garcia"]
     assert turns[2].email == "Maria.Garcia@ACMECORP.COM" and turns[2].text.endswith("(meeting 1003)")
-    assert client.get_summary(1003) == "## Summary\nMeeting 1003: goals, risks and next steps.\n"
     with pytest.raises(FathomNotFoundError, match="no recording 5"):
         client.get_transcript(5)
 
@@ -174,46 +173,12 @@ def test_transcript_and_summary_over_http(fathom_server: FathomServer, client_of
 # ---------------------------------------------------------------- failures over the wire
 
 
-def test_wrong_key_fails_at_once(fathom_server: FathomServer, client_of: Client) -> None:
-    """The fake's 401 for a wrong key becomes FathomAuthError after one request."""
-    client, sleeps = client_of(fathom_server, key="wrong")
-    with pytest.raises(FathomAuthError):
-        client.list_meetings("acmecorp.com")
-    assert len(fathom_server.request_log) == 1 and sleeps == []
-
-
-@pytest.mark.parametrize(("retry_after", "waited"), [("0", 0.0), ("1", 1.0)])
-def test_429_with_retry_after(fathom_server: FathomServer, client_of: Client, retry_after: str, waited: float) -> None:
-    """A 429 over HTTP waits Retry-After and the listing completes."""
-    client = FathomClient.from_settings(
-        Settings(fathom_api_key=FAKE_API_KEY, fathom_base_url=fathom_server.base_url), sleep=(sleeps := []).append
-    )
-    fathom_server.fail_next(429, headers={"Retry-After": retry_after})
-    with client:
-        assert len(client.list_meetings("acmecorp.com")) == 23
-    assert sleeps == [waited]
-    assert [status for _, status, _ in fathom_server.response_log] == [429, 200, 200, 200]
-
-
-def test_5xx_then_success_and_forever(fathom_server: FathomServer, client_of: Client) -> None:
-    """500 and 503 are retried; a server that keeps failing ends in FathomUnavailableError after max_retries+1."""
-    client, _ = client_of(fathom_server, max_retries=2)
-    fathom_server.fail_next(500)
-    fathom_server.fail_next(503)
-    assert len(client.list_meetings("acmecorp.com")) == 23
-    assert client.requests == 5
-    fathom_server.fail_next(503, times=10)
-    with pytest.raises(FathomUnavailableError, match=r"after 3 attempts \(HTTP 503\)"):
-        client.get_summary(1000)
-    assert client.requests == 8 and fathom_server.pending_faults == 7
-
-
 def test_slow_answer_times_out_and_is_retried(fathom_server: FathomServer, client_of: Client) -> None:
     """An answer slower than the time-out is abandoned and the request is sent again."""
     client, sleeps = client_of(fathom_server, timeout=0.15)
     fathom_server.hang_next(2.0)
     started = time.monotonic()
-    assert client.get_summary(1000).startswith("## Summary")
+    assert client.get_transcript(1000)
     assert time.monotonic() - started < 1.5
     assert client.requests == 2 and len(sleeps) == 1
 
@@ -264,8 +229,8 @@ def test_every_answer_of_the_fake_matches_the_spec(fathom_server: FathomServer, 
     with httpx.Client(headers={"X-Api-Key": FAKE_API_KEY}) as http:
         params = {"include_highlights": "true", "include_crm_matches": "true"}
         assert http.get(f"{fathom_server.base_url}/meetings", params=params).status_code == 200
+        assert http.get(f"{fathom_server.base_url}/recordings/9002/summary").status_code == 200
     client.get_transcript(1001)
-    client.get_summary(9002)
     served = [(path, json.loads(body)) for path, status, body in fathom_server.response_log if status == 200]
     assert len(served) == len(fathom_server.response_log) == 3 + 3 + 1 + 1 + 2
     for path, body in served:
@@ -335,9 +300,11 @@ def test_fathom_api_fixture_serves_the_client_in_process(fathom_api: FathomAPI) 
     settings = Settings(fathom_api_key=FAKE_API_KEY)
     with FathomClient.from_settings(settings, transport=httpx.MockTransport(fathom_api)) as client:
         found = client.list_meetings("acmecorp.com")
-        assert client.get_summary(found[0].recording_id).startswith("## Summary")
+        assert client.get_transcript(found[0].recording_id)
     assert len(found) == 23
-    assert fathom_api.calls["/meetings"] == 3 and fathom_api.calls[f"/recordings/{found[0].recording_id}/summary"] == 1
+    assert (
+        fathom_api.calls["/meetings"] == 3 and fathom_api.calls[f"/recordings/{found[0].recording_id}/transcript"] == 1
+    )
 
 
 # ---------------------------------------------------------------- demo mode
@@ -355,7 +322,7 @@ def test_demo_mode_lists_acmecorp_through_the_real_client() -> None:
     assert len(set(ids(found))) == len(found)
     assert all(any((i.email or "").lower().endswith("@acmecorp.com") for i in m.invitees) for m in found)
     assert all(m.transcript for m in found)
-    assert transport.handler.calls["/meetings"] == client.last_list_pages
+    assert transport.handler.calls["/meetings"] == client.requests
 
 
 def test_demo_data_is_served_as_the_spec_says() -> None:

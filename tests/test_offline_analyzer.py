@@ -204,7 +204,7 @@ def test_is_deterministic_and_free(meetings) -> None:
     assert runs[0] == runs[1]
     assert a.fingerprint == b.fingerprint
     assert isinstance(a, Analyzer) and a.name == "offline"
-    assert a.usage.snapshot() == {"llm_calls": 0, "tokens_in": 0, "tokens_out": 0, "evidence_dropped": 0}
+    assert a.usage.snapshot() == {"llm_calls": 0, "tokens_in": 0, "tokens_out": 0}
 
 
 def test_rules_for_sentences_roles_and_summaries() -> None:

@@ -11,6 +11,7 @@ import pytest
 from engagement.analysis.base import Analyzer
 from engagement.analysis.openai_analyzer import OpenAIAnalyzer
 from engagement.analysis.prompts import MAP_SYSTEM, REDUCE_SYSTEM
+from engagement.analysis.verify import verify_account, verify_meeting_insights
 from engagement.errors import (
     AnalysisAuthError,
     AnalysisError,
@@ -20,7 +21,7 @@ from engagement.errors import (
     AnalysisUnavailableError,
     SettingsError,
 )
-from engagement.models import Invitee, Meeting, Person, Side, TranscriptTurn
+from engagement.models import AccountInsights, Invitee, Meeting, MeetingInsights, Person, Side, TranscriptTurn
 from engagement.settings import Settings
 from tests.conftest_openai import FAKE_OPENAI_KEY
 from tests.fakes.openai_server import INVENTED_QUOTE
@@ -56,8 +57,24 @@ def meeting(recording_id: int = 1, turns=TURNS, *, day: int = 5) -> Meeting:
     )
 
 
-def analyse(analyzer: OpenAIAnalyzer, m: Meeting | None = None):
-    return analyzer.analyse_meeting(m or meeting(), domain=DOMAIN, company="Acme")
+def analyse_counted(analyzer: OpenAIAnalyzer, m: Meeting | None = None) -> tuple[MeetingInsights, int]:
+    """The analyser's answer as the pipeline keeps it (verified against the transcript), and the quotes dropped."""
+    m = m or meeting()
+    return verify_meeting_insights(analyzer.analyse_meeting(m, domain=DOMAIN, company="Acme"), m)
+
+
+def analyse(analyzer: OpenAIAnalyzer, m: Meeting | None = None) -> MeetingInsights:
+    return analyse_counted(analyzer, m)[0]
+
+
+def merge(
+    analyzer: OpenAIAnalyzer, meetings: list[Meeting], insights: list[MeetingInsights], **kwargs
+) -> tuple[AccountInsights, int]:
+    """The account view as the pipeline keeps it (checked against the meetings' evidence), and the quotes dropped."""
+    kwargs.setdefault("people", [])
+    return verify_account(
+        analyzer.merge(domain=DOMAIN, company="Acme", meetings=meetings, insights=insights, **kwargs), insights
+    )
 
 
 def all_quotes(insights) -> list[str]:
@@ -120,16 +137,18 @@ def test_usage_counts_calls_and_the_servers_tokens(openai_server, make_openai_an
 
 
 def test_made_up_quote_is_rejected(openai_server, make_openai_analyzer) -> None:
-    """A quote the model invented is not in the transcript: it is dropped and counted, the real ones stay."""
+    """A quote the model invented is not in the transcript: verification (once, after the analyser) drops and counts it."""
     analyzer = make_openai_analyzer()
     openai_server.invent_quote_next()
 
-    insights = analyse(analyzer)
+    raw = analyzer.analyse_meeting(meeting(), domain=DOMAIN, company="Acme")
+    insights, dropped = verify_meeting_insights(raw, meeting())
 
+    assert INVENTED_QUOTE in all_quotes(raw), "the analyser returns what the model said; the pipeline verifies"
     assert INVENTED_QUOTE not in all_quotes(insights)
     assert all("competitor" not in g.text for g in insights.goals)
     assert "Our goal is to cut forecast errors in half this year." in all_quotes(insights)
-    assert analyzer.usage.evidence_dropped == 1
+    assert dropped == 1
 
 
 def test_long_transcript_is_split_into_parts_and_merged(openai_server, make_openai_analyzer) -> None:
@@ -155,7 +174,7 @@ def test_reduce_cites_evidence_by_id_and_counts_mentions(openai_server, make_ope
     insights = [analyse(analyzer, m) for m in meetings]
     people = [Person(key="jane@acme.com", name="Jane Doe", email="jane@acme.com", side=Side.CUSTOMER)]
 
-    account = analyzer.merge(domain=DOMAIN, company="Acme", meetings=meetings, insights=insights, people=people)
+    account, _ = merge(analyzer, meetings, insights, people=people)
 
     body = openai_server.requests[-1]
     assert body["messages"][0] == {"role": "system", "content": REDUCE_SYSTEM}
@@ -190,12 +209,12 @@ def test_reduce_ignores_unknown_ids_and_the_models_counts(openai_server, make_op
         }
     )
 
-    account = analyzer.merge(domain=DOMAIN, company="Acme", meetings=[meeting()], insights=insights, people=[])
+    account, dropped = merge(analyzer, [meeting()], insights)
 
     assert [(t.topic, t.meetings, t.mentions) for t in account.themes] == [("Budget", [1], 1)]
     assert account.goals == []
     assert len(account.recommendations) == 7
-    assert analyzer.usage.evidence_dropped == 2
+    assert dropped == 2
 
 
 def test_is_an_analyzer_with_a_model_fingerprint(make_openai_analyzer) -> None:

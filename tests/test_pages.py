@@ -17,10 +17,15 @@ from engagement.domains import normalize_domain
 from engagement.errors import InvalidDomainError
 from engagement.jobs import JobRow, index_key
 from engagement.models import JobRecord, JobStatus, utcnow
+from engagement.present import TEXT_MAX, WORD_JOINER, md
 from engagement.runtime import Runtime
 from engagement.settings import Settings
 from tests.summary_factory import (
+    HOSTILE_BARE,
     HOSTILE_COMPANY,
+    HOSTILE_IMAGE,
+    HOSTILE_LINK,
+    HOSTILE_MARKDOWN,
     HOSTILE_NAME,
     HOSTILE_QUOTE,
     HOSTILE_TITLE,
@@ -96,6 +101,11 @@ def texts(at: AppTest) -> list[str]:
     return values
 
 
+def shown_text(markdown: str) -> str:
+    """What a reader sees of escaped Markdown: escapes dropped, entities decoded, word joiners invisible."""
+    return html.unescape(re.sub(r"\\(.)", r"\1", markdown)).replace(WORD_JOINER, "")
+
+
 def test_every_page_renders_without_an_exception() -> None:
     """The summary page and the admin page both run to the end with no exception."""
     at = app().run()
@@ -124,7 +134,7 @@ def test_invalid_input_shows_the_message_and_starts_nothing() -> None:
     at.button(key=GENERATE).click().run()
     with pytest.raises(InvalidDomainError) as expected:
         normalize_domain("not a website")
-    assert [e.value for e in at.error] == [str(expected.value)]
+    assert [e.value for e in at.error] == [md(str(expected.value))]  # shown as text
     assert runtime().jobs.count() == 0
     assert "run_id" not in at.query_params
 
@@ -186,7 +196,7 @@ def test_a_failed_job_shows_its_message_and_try_again_starts_a_new_one() -> None
     """An error record shows its message; "Try again" starts a fresh run and points the URL at it."""
     record = seeded(JobStatus.ERROR, domain="acmecorp.com")
     at = app(domain=record.domain, run_id=record.run_id).run()
-    assert at.error[0].value == record.error
+    assert at.error[0].value == md(record.error)
     at.button(key="summary_try_again").click().run()
     assert at.query_params["run_id"] != record.run_id
     assert runtime().jobs.count(domain="acmecorp.com") == 2
@@ -214,7 +224,7 @@ def test_recent_runs_of_the_domain_are_one_click_away() -> None:
     assert any("3 hours ago" in label and "error" in label for label in labels), labels
     at.sidebar.button(key=f"summary_recent_{older.run_id}").click().run()
     assert at.query_params["run_id"] == older.run_id
-    assert at.error[0].value == older.error
+    assert at.error[0].value == md(older.error)
 
 
 def test_meeting_and_model_text_is_shown_as_text_not_html() -> None:
@@ -226,17 +236,46 @@ def test_meeting_and_model_text_is_shown_as_text_not_html() -> None:
     page = "\n".join(shown)
     unescaped_tag = re.compile(r"(?<!\\)<(?=[a-zA-Z/!])")
     assert not [t for t in shown if unescaped_tag.search(t)], "data reached markdown as a tag"
-    literal = html.unescape(re.sub(r"\\(.)", r"\1", page))  # what a reader sees: escapes dropped, entities decoded
+    literal = shown_text(page)
     for text in (HOSTILE_TITLE, HOSTILE_NAME, HOSTILE_QUOTE):  # shown, as text
         assert text in literal, text
     assert HOSTILE_TITLE not in page and HOSTILE_NAME not in page and HOSTILE_QUOTE not in page
     assert "javascript:" not in page.replace("javascript\\:", "")
     assert UNVERIFIED_QUOTE not in page
     assert HOSTILE_COMPANY not in at.header[0].value
-    assert HOSTILE_COMPANY in html.unescape(re.sub(r"\\(.)", r"\1", at.header[0].value))
+    assert HOSTILE_COMPANY in shown_text(at.header[0].value)
     assert all(not m.proto.allow_html for m in at.markdown), "no markdown element may allow HTML"
     for block in at.get("html"):  # only our constant stylesheet goes through st.html
         assert block.proto.body.lstrip().startswith("<style>") and "alert" not in block.proto.body
+
+
+# the app's own links: "open in Fathom", or a meeting's date (signals and the Since panel)
+OUR_LINK = re.compile(r"\[(?:open in Fathom|\d{1,2} [A-Z][a-z]{2} \d{4}) ↗\]\(https://fathom\.video/[^)\s]*\)")
+
+
+def assert_no_live_link(shown: list[str]) -> None:
+    """No Markdown link, image or autolink in any text but the app's own "open in Fathom" links."""
+    for text in shown:
+        rest = OUR_LINK.sub("", text)
+        assert not re.search(r"(?<!\\)\]\(", rest), text  # [label](url) or ![alt](url)
+        assert not re.search(r"(?i)https?://|(?<![\w.])www\.|\w@\w", rest), text  # GFM autolinks
+        assert len(rest) <= 3 * TEXT_MAX, "every shown string is capped"
+
+
+def test_links_images_and_autolinks_from_data_are_shown_as_text() -> None:
+    """Markdown links, images and bare URLs in insights, quotes and an upstream error are text, not links."""
+    record = seed(make_record(make_summary(hostile=True), run_id=str(uuid.uuid4())))
+    at = app(domain=record.domain, run_id=record.run_id).run()
+    assert not at.exception
+    shown = texts(at)
+    assert_no_live_link(shown)
+    literal = shown_text("\n".join(shown))
+    assert HOSTILE_LINK in literal and HOSTILE_IMAGE in literal and HOSTILE_BARE in literal
+
+    failed = seeded(JobStatus.ERROR, domain="acmecorp.com", error=f"The model refused: {HOSTILE_MARKDOWN}")
+    at = app(domain=failed.domain, run_id=failed.run_id).run()
+    assert_no_live_link([e.value for e in at.error])
+    assert HOSTILE_LINK in shown_text(at.error[0].value)
 
 
 def test_the_admin_page_lists_deletes_and_purges() -> None:
@@ -394,7 +433,7 @@ def test_the_summary_shows_coverage_signals_and_what_changed() -> None:
     assert "No meeting for 64 days" in page and "has gone quiet" in page
     assert record.summary is not None
     last = record.summary.meetings[0]
-    assert f"]({last.share_url})" in page, "a signal's meeting is one click away"
+    assert f"[open in Fathom ↗]({last.share_url})" in page, "a signal's meeting is one click away"
     assert "1 more in the meetings table" in page
     assert "**Since 20 Apr 2026**" in page
     assert "Resolved signals**: Cadence drop" in page

@@ -8,17 +8,19 @@ from engagement import present, report
 from engagement.models import Evidence, Side
 from tests.summary_factory import HOSTILE_URL, make_summary
 
+WJ = present.WORD_JOINER
+
 
 @pytest.mark.parametrize(
     ("text", "escaped"),
     [
         ("<img src=x onerror=alert(1)>", "&lt;img src=x onerror=alert(1)&gt;"),
-        ("see https://evil.example/login", r"see https\://evil.example/login"),
-        ("go to www.evil.example", r"go to www\.evil.example"),
-        ("mail eve@evil.example", r"mail eve\@evil.example"),
-        ("[Click here](https://evil.example)", r"\[Click here\](https\://evil.example)"),
-        ("![x](https://evil.example/i.png)", r"!\[x\](https\://evil.example/i.png)"),
-        (":red[alarm] :material/warning: :smile:", r"\:red\[alarm\] \:material/warning\: \:smile\:"),
+        ("see https://evil.example/login", f"see https:{WJ}//evil.example/login"),
+        ("go to www.evil.example", f"go to www{WJ}.evil.example"),
+        ("mail eve@evil.example", f"mail eve@{WJ}evil.example"),
+        ("[Click here](https://evil.example)", f"\\[Click here\\](https:{WJ}//evil.example)"),
+        ("![x](https://evil.example/i.png)", f"!\\[x\\](https:{WJ}//evil.example/i.png)"),
+        (":red[alarm] :material/warning: :smile:", f":{WJ}red\\[alarm\\] :{WJ}material/warning:{WJ} :{WJ}smile:{WJ}"),
         ("# Heading", r"\# Heading"),
         ("- item", r"\- item"),
         ("1. item", r"1\. item"),

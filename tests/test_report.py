@@ -10,12 +10,13 @@ import re
 import pytest
 from plotly.offline import get_plotlyjs
 
-from engagement import report
-from engagement.models import EngagementSummary, JobRecord, JobStatus
+from engagement import present, report
+from engagement.models import JobRecord, JobStatus
 from tests.summary_factory import (
     FORMULA_CELLS,
     HOSTILE_ROLE,
     HOSTILE_URL,
+    LONG_WORD,
     UNVERIFIED_QUOTE,
     make_record,
     make_summary,
@@ -83,12 +84,6 @@ def test_markdown_accepts_a_summary_or_a_record() -> None:
     assert "Fathom rejected the API key" in md and "No summary yet" in md
 
 
-def test_markdown_falls_back_to_plain_insight_strings() -> None:
-    """A record with only the seed's plain strings still lists its goals."""
-    md = report.to_markdown(EngagementSummary(meetings_count=1, goals=["Go live in June"]))
-    assert "- Go live in June" in md
-
-
 def test_markdown_escapes_hostile_text() -> None:
     """Markup and Markdown syntax from data are inert, and a ``javascript:`` link is never made."""
     md = report.to_markdown(make_record(make_summary(hostile=True)))
@@ -96,6 +91,25 @@ def test_markdown_escapes_hostile_text() -> None:
     assert "&lt;img src=x onerror=alert(1)&gt;" in md
     assert HOSTILE_URL not in md
     assert r"\| \*now\*" in md  # a pipe cannot split a table cell, stars cannot embolden
+
+
+def test_markdown_makes_no_link_image_or_autolink_from_data() -> None:
+    """Markdown links, images and bare URLs in insights and quotes stay text in the Markdown export."""
+    md = report.to_markdown(make_record(make_summary(hostile=True)))
+    data_lines = [line for line in md.splitlines() if "evil" in line]
+    assert data_lines
+    for line in data_lines:
+        assert not re.search(r"(?<!\\)\]\((?!https://fathom\.video/)", line), line
+        assert not re.search(r"(?i)https?://evil|(?<![\w.])www\.evil|\w@evil", line), line
+    assert LONG_WORD not in md and LONG_WORD[: present.TEXT_MAX - 1] in md  # capped, with an ellipsis
+
+
+def test_html_links_only_to_meetings_and_wraps_long_words(hostile_html: str) -> None:
+    """No href or src from data text in the HTML report, and an unbroken word wraps instead of widening the page."""
+    assert "evil.example" in hostile_html  # shown, as text
+    assert not re.search(r"(?:href|src)=\"[^\"]*evil", hostile_html)
+    assert "overflow-wrap: anywhere" in hostile_html
+    assert LONG_WORD not in hostile_html
 
 
 # ---------------------------------------------------------------- JSON

@@ -34,6 +34,7 @@ from engagement.present import (
     side_counts,
 )
 from engagement.runtime import COMPANY_NAMES
+from ui.media import expiring
 from ui.signals import render_overview
 from ui.text import md, month_year, nice_date, plural
 
@@ -263,7 +264,7 @@ def _file_stem(record: JobRecord) -> str:
 
 
 def render_exports(record: JobRecord) -> None:
-    """Markdown, JSON, the self-contained HTML report, and the two tables as CSV (built on click)."""
+    """Markdown, JSON, the self-contained HTML report, and the two tables as CSV (built on click, short-lived)."""
     summary = record.summary
     assert summary is not None
     stem = _file_stem(record)
@@ -273,12 +274,12 @@ def render_exports(record: JobRecord) -> None:
         ("HTML report", partial(report.to_html, record), f"{stem}.html", "text/html", ":material/web:"),
         ("People CSV", partial(report.people_csv, summary), f"{stem}-people.csv", "text/csv", ":material/group:"),
         ("Meetings CSV", partial(report.meetings_csv, summary), f"{stem}-meetings.csv", "text/csv", ":material/table:"),
-    )
+    )  # built on click, each file gone from the media store within EXPORT_TTL_S (ui/media.py)
     with st.container(horizontal=True, gap="small"):
         for label, build, name, mime, icon in downloads:
             st.download_button(
                 label,
-                data=build,
+                data=expiring(build),
                 file_name=name,
                 mime=mime,
                 icon=icon,

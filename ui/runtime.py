@@ -10,6 +10,7 @@ from typing import Any
 import streamlit as st
 
 from engagement.errors import SettingsError, StoreError
+from engagement.present import md
 from engagement.runtime import Runtime, create_runtime
 from engagement.settings import Settings
 
@@ -29,7 +30,7 @@ def load_settings() -> Settings:
     try:
         return Settings.from_env(secrets=_secrets())
     except SettingsError as exc:
-        st.error(f"The app's settings cannot be used: {exc}")
+        st.error(f"The app's settings cannot be used: {md(exc)}")
         st.stop()
         raise  # st.stop() raises; this keeps type checkers honest
 
@@ -61,7 +62,7 @@ def get_runtime(settings: Settings) -> Runtime:
     try:
         return _cached_runtime(key)
     except StoreError as exc:
-        st.error(str(exc))
+        st.error(md(exc))
         st.stop()
         raise
 

@@ -34,16 +34,15 @@ def page_coverage_line(coverage: Coverage, now: datetime | None = None) -> str:
 
 
 def _meeting_links(ids: Sequence[int], meetings: dict[int, MeetingRef]) -> str:
-    links = []
-    for rid in ids[:MEETING_LINKS]:
-        ref = meetings.get(rid)
-        if ref is None:
-            continue
-        # one meeting: its title and date; several: dates only, so the line stays one line
-        label = f"{ref.title}, {nice_date(ref.date)}" if len(ids) == 1 else nice_date(ref.date)
-        links.append(md_link(label, ref.share_url or ref.url))
-    if len(ids) > MEETING_LINKS:
-        links.append(f"{len(ids) - MEETING_LINKS} more in the meetings table")
+    """One meeting: its title and date, then the link; several: a link a date (labels are ours, never data)."""
+    refs = [meetings[rid] for rid in ids if rid in meetings]
+    if len(refs) == 1:
+        ref = refs[0]
+        link = md_link("open in Fathom ↗", ref.share_url or ref.url)
+        return f"{md(ref.title)}, {nice_date(ref.date)}" + (f" · {link}" if "](" in link else "")
+    links = [md_link(f"{nice_date(ref.date)} ↗", ref.share_url or ref.url) for ref in refs[:MEETING_LINKS]]
+    if len(refs) > MEETING_LINKS:
+        links.append(f"{len(refs) - MEETING_LINKS} more in the meetings table")
     return " · ".join(links)
 
 

@@ -36,7 +36,6 @@ class Usage:
     Attributes:
         llm_calls: model calls made (each part of a split transcript counts; the SDK's retries do not).
         tokens_in / tokens_out: ``usage.prompt_tokens`` / ``usage.completion_tokens`` as the server reported.
-        evidence_dropped: quotes refused by verification (not in the transcript, wrong meeting, bad time).
     """
 
     def __init__(self) -> None:
@@ -44,14 +43,12 @@ class Usage:
         self.llm_calls = 0
         self.tokens_in = 0
         self.tokens_out = 0
-        self.evidence_dropped = 0
 
-    def add(self, *, llm_calls: int = 0, tokens_in: int = 0, tokens_out: int = 0, evidence_dropped: int = 0) -> None:
+    def add(self, *, llm_calls: int = 0, tokens_in: int = 0, tokens_out: int = 0) -> None:
         with self._lock:
             self.llm_calls += llm_calls
             self.tokens_in += tokens_in
             self.tokens_out += tokens_out
-            self.evidence_dropped += evidence_dropped
 
     def snapshot(self) -> dict[str, int]:
         """The counters at one instant (consistent with each other)."""
@@ -60,7 +57,6 @@ class Usage:
                 "llm_calls": self.llm_calls,
                 "tokens_in": self.tokens_in,
                 "tokens_out": self.tokens_out,
-                "evidence_dropped": self.evidence_dropped,
             }
 
     def __repr__(self) -> str:
@@ -83,7 +79,7 @@ class Analyzer(Protocol):
     usage: Usage
 
     def analyse_meeting(self, meeting: Meeting, *, domain: str, company: str) -> MeetingInsights:
-        """Insights of one meeting whose ``transcript`` is present; every quote is verified."""
+        """Insights of one meeting whose ``transcript`` is present, as found: the pipeline verifies every quote."""
         ...
 
     def merge(
@@ -95,7 +91,10 @@ class Analyzer(Protocol):
         insights: Sequence[MeetingInsights],
         people: Sequence[Person],
     ) -> AccountInsights:
-        """The account-level view from every meeting's insights (transcripts may be absent)."""
+        """The account-level view from every meeting's (verified) insights; transcripts may be absent.
+
+        Evidence is cited from ``insights``; the pipeline checks it against them and counts the mentions.
+        """
         ...
 
 

@@ -138,8 +138,3 @@ class InsightCache:
 
     def knows_domain(self, domain: str) -> bool:
         return self.store.get(f"{DOMAIN_PREFIX}{domain}") is not None
-
-    def domain_recordings(self, domain: str) -> list[int]:
-        """The recording ids remembered for ``domain`` (empty if none)."""
-        value = self.store.get(f"{DOMAIN_PREFIX}{domain}")
-        return list(value.get("recording_ids", [])) if isinstance(value, dict) else []

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from engagement.analysis.base import Usage, dedupe_insights, jaccard, make_fingerprint
-from engagement.analysis.verify import evidence_at, verify_account, verify_meeting_insights
+from engagement.analysis.verify import evidence_at
 from engagement.models import (
     AccountInsights,
     Evidence,
@@ -330,7 +330,6 @@ class OfflineAnalyzer:
     """Rule-based analysis: deterministic, no network. ``usage`` stays at zero calls and tokens."""
 
     name = "offline"
-    concurrency = 4
 
     def __init__(self) -> None:
         self.fingerprint = make_fingerprint(kind="offline", rules=RULES_VERSION)
@@ -365,9 +364,7 @@ class OfflineAnalyzer:
             roles=dedupe_roles(roles),
             next_steps=self._next_steps(meeting, said),
         )
-        verified, dropped = verify_meeting_insights(insights, meeting)
-        self.usage.add(evidence_dropped=dropped)
-        return verified
+        return insights
 
     @staticmethod
     def _evidence(meeting: Meeting, s: Sentence) -> Evidence:
@@ -431,7 +428,7 @@ class OfflineAnalyzer:
         goals = _ranked(dedupe_insights(g for mi in order for g in mi.goals))
         challenges = _ranked(dedupe_insights(c for mi in order for c in mi.challenges))
         risks = _ranked(dedupe_insights(r for mi in order for r in mi.risks))
-        account = AccountInsights(
+        return AccountInsights(
             themes=themes,
             goals=goals[:MAX_ITEMS],
             challenges=challenges[:MAX_ITEMS],
@@ -439,10 +436,6 @@ class OfflineAnalyzer:
             recommendations=_recommendations(themes, goals, challenges, risks, order),
             roles=dedupe_roles(r for mi in reversed(order) for r in mi.roles),  # the latest title wins
         )
-        checked, dropped = verify_account(account, order)
-        self.usage.add(evidence_dropped=dropped)
-        checked.themes.sort(key=lambda t: (-t.mentions, t.topic))
-        return checked
 
 
 def _seconds(timestamp: str | None) -> int | None:

@@ -35,7 +35,7 @@ from engagement.analysis.prompts import (
     split_lines,
     transcript_lines,
 )
-from engagement.analysis.verify import fold, verify_account, verify_meeting_insights
+from engagement.analysis.verify import fold
 from engagement.errors import (
     AnalysisAuthError,
     AnalysisError,
@@ -63,6 +63,8 @@ __all__ = ["OpenAIAnalyzer"]
 log = logging.getLogger(__name__)
 
 MAX_RECOMMENDATIONS = 7
+# What an evidence id the model made up resolves to: no meeting's quote, so verification drops it.
+_UNKNOWN_ID = Evidence(recording_id=0, timestamp="", quote="", verified=False)
 Schema = TypeVar("Schema", bound=pydantic.BaseModel)
 
 
@@ -121,12 +123,7 @@ class OpenAIAnalyzer:
             user = map_user_message(meeting, domain=domain, company=company, lines=part, part=number, parts=len(parts))
             answer = self._call(MAP_SYSTEM, user, MeetingAnalysis, what=what)
             results.append(_meeting_insights(meeting.recording_id, answer))
-        merged = merge_meeting_insights(meeting.recording_id, results)
-        verified, dropped = verify_meeting_insights(merged, meeting)
-        if dropped:
-            log.info("%s: %d quote(s) not found in the transcript were dropped", what, dropped)
-        self.usage.add(evidence_dropped=dropped)
-        return verified
+        return merge_meeting_insights(meeting.recording_id, results)
 
     # -- reduce
 
@@ -160,18 +157,14 @@ class OpenAIAnalyzer:
             user = message(per_item=1, with_extras=False)
         answer = self._call(REDUCE_SYSTEM, user, AccountAnalysis, what="the account summary")
 
-        unknown = 0
-
         def cite(ids: Sequence[str]) -> list[Evidence]:
-            nonlocal unknown
             found, missing = catalogue.resolve(ids)
-            unknown += missing
-            return found
+            return found + [_UNKNOWN_ID] * missing  # kept, so verification drops and counts them
 
         def items(out: Sequence[AccountItemOut]) -> list[Insight]:
             return [Insight(text=o.text.strip(), evidence=cite(o.evidence_ids)) for o in out if o.text.strip()]
 
-        account = AccountInsights(
+        return AccountInsights(
             themes=[
                 Theme(topic=t.topic.strip(), mentions=0, meetings=list(t.meeting_ids), evidence=cite(t.evidence_ids))
                 for t in answer.themes
@@ -180,14 +173,9 @@ class OpenAIAnalyzer:
             goals=items(answer.goals),
             challenges=items(answer.challenges),
             risks=items(answer.risks),
-            recommendations=items(answer.recommendations),
+            recommendations=items(answer.recommendations[:MAX_RECOMMENDATIONS]),
             roles=_roles(answer, insights, people),
         )
-        checked, dropped = verify_account(account, insights)
-        checked.recommendations = checked.recommendations[:MAX_RECOMMENDATIONS]
-        checked.themes.sort(key=lambda t: (-t.mentions, t.topic))
-        self.usage.add(evidence_dropped=unknown + dropped)
-        return checked
 
     # -- one call
 

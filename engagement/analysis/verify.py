@@ -289,7 +289,8 @@ def verify_account(account: AccountInsights, pool: Sequence[MeetingInsights]) ->
 
     Insights and themes left without evidence are dropped. A theme's ``meetings`` are the meetings
     of the pool it names, its evidence comes from, or that raised a theme of the same name; its
-    ``mentions`` is their number — a count from the data, never the model's.
+    ``mentions`` is their number — a count from the data, never the model's — and themes come out
+    most mentioned first.
     """
     index = _pool_index(pool)
     order = {mi.recording_id: n for n, mi in enumerate(pool)}
@@ -324,6 +325,7 @@ def verify_account(account: AccountInsights, pool: Sequence[MeetingInsights]) ->
         named = [*theme.meetings, *(e.recording_id for e in evidence), *raised]
         meetings = sorted({m for m in named if m in order}, key=order.__getitem__)
         themes.append(Theme(topic=theme.topic, mentions=len(meetings), meetings=meetings, evidence=evidence))
+    themes.sort(key=lambda t: (-t.mentions, t.topic))  # by the counted mentions, which only this step knows
 
     cleaned = account.model_copy(
         update={
