@@ -1,4 +1,4 @@
-"""The command line: ``python -m engagement summarize acmecorp.com --json``, ``jobs list``, ``jobs purge``."""
+"""The command line: ``python -m engagement summarize acmecorp.com --json``, ``jobs list``, ``jobs purge``, ``index``."""
 
 from __future__ import annotations
 
@@ -55,6 +55,11 @@ def build_parser() -> argparse.ArgumentParser:
     purge.add_argument("--older-than", type=parse_duration, help="age such as 7d, 12h, 2w")
     purge.add_argument("--status", choices=["complete", "error"], help="only jobs with this status")
 
+    index = commands.add_parser("index", help="bring the index of Fathom meetings up to date")
+    index.add_argument(
+        "--full", action="store_true", help="list every meeting again (picks up meetings shared later, drops deleted)"
+    )
+
     cache = commands.add_parser("cache", help="the per-meeting analysis cache")
     cache_commands = cache.add_subparsers(dest="cache_command", required=True, metavar="ACTION")
     cache_commands.add_parser("clear", help="forget every cached meeting analysis")
@@ -78,6 +83,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print("jobs purge needs --older-than, --status or both (e.g. --older-than 7d).", file=sys.stderr)
                 return 2
             return jobs_purge(settings, older_than=args.older_than, status=args.status)
+        if args.command == "index":
+            from engagement.cli import index
+
+            return index(settings, full=args.full)
         if args.command == "cache":
             from engagement.cli import cache_clear
 

@@ -129,3 +129,20 @@ def cache_clear(settings: Settings) -> int:
     removed = runtime.cache.clear()
     print(f"cleared {plural(removed, 'cached meeting analysis', 'cached meeting analyses')}")
     return 0
+
+
+def index(settings: Settings, *, full: bool) -> int:
+    """Bring the workspace meeting index up to date (``full``: list every meeting again); prints the outcome."""
+    runtime = create_runtime(settings, executor=InlineExecutor())
+
+    def progress(meetings: int) -> None:
+        print(f"\rindexing Fathom: {meetings:,} meetings", end="", file=sys.stderr, flush=True)
+
+    result = runtime.reindex(full=full, on_progress=progress)
+    status = runtime.index_status()
+    print(file=sys.stderr)
+    print(
+        f"{result.kind} index: {result.listed:,} meetings listed in {result.pages} pages, {result.deleted} removed; "
+        f"the index holds {status.meetings:,} external meetings (up to date at {status.synced_at})"
+    )
+    return 0

@@ -13,12 +13,13 @@ domain.
 from __future__ import annotations
 
 import logging
+import math
 import random
 import threading
 import time
-from collections.abc import Callable, Iterable
-from datetime import UTC, date, datetime, timedelta
-from email.utils import parsedate_to_datetime
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -35,12 +36,18 @@ from engagement.errors import (
 )
 from engagement.models import ActionItem, Invitee, Meeting, Recorder, TranscriptTurn
 from engagement.present import plural
+from engagement.ratelimit import InProcessRateLimiter, RateLimiter, key_id, limiter_for, parse_retry_after
 from engagement.settings import DEFAULT_FATHOM_BASE_URL as DEFAULT_BASE_URL
 from engagement.settings import Settings
 
 logger = logging.getLogger(__name__)
 
 USER_AGENT = f"engagement-summary/0.1 python-httpx/{httpx.__version__}"
+__all__ = ["FathomClient", "Page", "compute_backoff", "parse_retry_after", "to_meeting"]
+# A listing that keeps handing out cursors stops after this many pages in a row that bring no meeting
+# it has not seen (an empty page, or a page of repeats).
+MAX_PAGES_WITHOUT_NEWS = 5
+MAX_SKIPPED_REASONS = 20  # reasons kept for the record's notes; the count is kept in full
 RETRY_STATUSES = frozenset({408, 429})  # plus every 5xx
 _MAX_EXPONENT = 62  # 2**62 * base is already past any cap; keeps the float finite
 
@@ -70,27 +77,6 @@ def compute_backoff(
     return max(0.0, min(exponential + jitter, cap))
 
 
-def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header: delay-seconds or an HTTP-date; ``None`` if unusable."""
-    if value is None or not value.strip():
-        return None
-    value = value.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        pass
-    else:
-        return max(0.0, seconds) if seconds == seconds else None  # NaN is unusable
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    now = now or datetime.now(UTC)
-    return max(0.0, (when - now).total_seconds())
-
-
 # ---------------------------------------------------------------- Fathom's JSON (private mirror of the spec)
 
 
@@ -115,31 +101,35 @@ class _MeetingSummary(_Spec):
     markdown_formatted: str | None
 
 
+# Fields the app only passes along (an action item's assignee and playback URL, an invitee's
+# email_domain, the recorder's team) are optional here: a change in them must not cost a meeting.
+
+
 class _Assignee(_Spec):
-    name: str | None
-    email: str | None
-    team: str | None
+    name: str | None = None
+    email: str | None = None
+    team: str | None = None
 
 
 class _ActionItem(_Spec):
     description: str
-    completed: bool
-    recording_timestamp: str
-    recording_playback_url: str
-    assignee: _Assignee
+    completed: bool = False
+    recording_timestamp: str | None = None
+    recording_playback_url: str | None = None
+    assignee: _Assignee | None = None
 
 
 class _Invitee(_Spec):
     name: str | None
     email: str | None
-    email_domain: str | None
+    email_domain: str | None = None
     is_external: bool
 
 
 class _FathomUser(_Spec):
     name: str
     email: str
-    team: str | None
+    team: str | None = None
 
 
 class _Meeting(_Spec):
@@ -163,6 +153,7 @@ class _Meeting(_Spec):
 
 
 class _MeetingList(_Spec):
+    limit: int | None = None
     next_cursor: str | None
     items: list[Any]
 
@@ -198,6 +189,9 @@ def _parse(model: type[_M], data: Any, what: str, context: str = "") -> _M:
         return model.model_validate(data)
     except ValidationError as exc:
         raise _problem(exc, what, context) from None
+    except RecursionError:
+        suffix = f" ({context})" if context else ""
+        raise FathomPayloadError(f"Fathom sent a malformed response: {what} nested too deeply{suffix}.") from None
 
 
 def to_meeting(item: Any, *, index: int | None = None) -> Meeting:
@@ -228,8 +222,8 @@ def to_meeting(item: Any, *, index: int | None = None) -> Meeting:
         else tuple(
             ActionItem(
                 description=a.description,
-                assignee=a.assignee.name,
-                assignee_email=a.assignee.email,
+                assignee=a.assignee.name if a.assignee else None,
+                assignee_email=a.assignee.email if a.assignee else None,
                 timestamp=a.recording_timestamp,
                 url=a.recording_playback_url,
                 completed=a.completed,
@@ -251,6 +245,14 @@ def _turns(items: list[_TranscriptItem]) -> tuple[TranscriptTurn, ...]:
     )
 
 
+def include_flags(
+    *, transcript: bool = False, summary: bool = False, action_items: bool = False
+) -> list[tuple[str, str]]:
+    """The ``include_*`` query parameters for what is wanted (only the true ones are sent)."""
+    flags = (("include_transcript", transcript), ("include_summary", summary), ("include_action_items", action_items))
+    return [(name, "true") for name, wanted in flags if wanted]
+
+
 def _utc_midnight(day: date) -> str:
     return f"{day.isoformat()}T00:00:00Z"
 
@@ -258,14 +260,37 @@ def _utc_midnight(day: date) -> str:
 # ---------------------------------------------------------------- the client
 
 
+@dataclass(frozen=True)
+class Page:
+    """One page of ``GET /meetings``.
+
+    Attributes:
+        meetings: the page's meetings that could be read, in Fathom's order.
+        skipped: reasons for the items that could not be read (skipped, not fatal).
+        next_cursor: the cursor of the next page; ``None`` on the last one.
+        number: 1 for the first page of a listing.
+    """
+
+    meetings: tuple[Meeting, ...]
+    skipped: tuple[str, ...]
+    next_cursor: str | None
+    number: int
+
+
 class FathomClient:
-    """Fathom's read endpoints, with retries, for one API key.
+    """Fathom's read endpoints, with retries and the key's shared rate limit, for one API key.
 
     Attributes:
         requests: HTTP requests actually sent by this client, every retry included (thread-safe).
         max_retries: retries of one request after 429, 5xx, a time-out or a connection error.
+        max_wait_s: the longest one request waits for the rate limit before the client gives up.
+        max_meetings: the most meetings one listing reads before it stops (what a workspace can hold).
+        skipped: reasons for listing items that could not be read, across this client's listings.
+        on_wait: called with the seconds left while the client waits for the rate limit (the job's stage).
 
     The client owns ``http`` and closes it in :meth:`close`. It is safe to share between threads.
+    Without a ``limiter`` it keeps a private one; with an injected ``sleep`` (tests) that private
+    limiter's clock moves only by what was slept, so a test never really waits.
     """
 
     def __init__(
@@ -277,7 +302,10 @@ class FathomClient:
         max_retries: int = 4,
         backoff_base: float = 0.5,
         backoff_max: float = 30.0,
+        max_wait_s: float = 120.0,
+        max_meetings: int = 100_000,
         sleep: Callable[[float], None] = time.sleep,
+        limiter: RateLimiter | None = None,
     ) -> None:
         if max_retries < 0:
             raise ValueError("max_retries must be 0 or more")
@@ -288,9 +316,21 @@ class FathomClient:
         self.max_retries = max_retries
         self.backoff_base = backoff_base
         self.backoff_max = backoff_max
+        self.max_wait_s = max_wait_s
+        self.max_meetings = max_meetings
         self._sleep = sleep
+        self._slept = 0.0
+        self._limiter: RateLimiter = limiter or InProcessRateLimiter(clock=self._clock)
+        self._budget = key_id(self._api_key, self._base_url)
         self._lock = threading.Lock()
         self._requests = 0
+        self.skipped: list[str] = []
+        self.skipped_count = 0
+        self.on_wait: Callable[[float], None] | None = None
+
+    def _clock(self) -> float:
+        # The private limiter's clock: real time, or with an injected sleep only what it pretended to sleep.
+        return time.monotonic() if self._sleep is time.sleep else self._slept
 
     @classmethod
     def from_settings(
@@ -299,7 +339,11 @@ class FathomClient:
         transport: httpx.BaseTransport | None = None,
         **options: Any,
     ) -> FathomClient:
-        """A client for ``settings`` (key, base URL, time-out, retries); ``transport`` replaces the network."""
+        """A client for ``settings`` (key, base URL, time-out, retries); ``transport`` replaces the network.
+
+        It shares the process's rate limiter for its key with every other client (unless the caller
+        injects ``sleep`` or ``limiter``).
+        """
         key = settings.fathom_api_key.strip()
         http = httpx.Client(
             transport=transport,
@@ -308,6 +352,10 @@ class FathomClient:
         )
         options.setdefault("max_retries", settings.fathom_max_retries)
         options.setdefault("backoff_base", settings.fathom_backoff_s)
+        options.setdefault("max_wait_s", settings.fathom_max_wait_s)
+        options.setdefault("max_meetings", settings.fathom_max_meetings)
+        if "sleep" not in options:
+            options.setdefault("limiter", limiter_for("fathom"))
         return cls(http, api_key=key, base_url=settings.fathom_base_url, **options)
 
     @property
@@ -318,6 +366,11 @@ class FathomClient:
     @property
     def base_url(self) -> str:
         return self._base_url
+
+    @property
+    def workspace(self) -> str:
+        """Names what this key sees on this server, without the key (the meeting index is kept per workspace)."""
+        return self._budget
 
     def close(self) -> None:
         self._http.close()
@@ -332,6 +385,74 @@ class FathomClient:
 
     # ------------------------------------------------------------ endpoints
 
+    def pages(self, params: list[tuple[str, str]], *, cursor: str | None = None) -> Iterator[Page]:
+        """``GET /meetings`` page by page from ``cursor`` (the first page without one), bounded.
+
+        A malformed item is skipped and counted (``skipped``), never fatal. The listing stops with a
+        ``FathomPayloadError`` naming the cause when Fathom repeats a cursor, keeps sending pages
+        that bring no new meeting, or sends more meetings than ``max_meetings`` (a workspace holds).
+        Only one page is held at a time: callers keep what they need from each.
+        """
+        cursors: set[str] = set()
+        seen: set[int] = set()
+        number = 0
+        quiet = 0
+        while True:
+            page_params = params + ([("cursor", cursor)] if cursor else [])
+            response = self._send("/meetings", page_params, not_found=self._no_endpoint("/meetings"))
+            number += 1
+            body = _parse(_MeetingList, self._json(response, "/meetings"), "a meeting list")
+            meetings: list[Meeting] = []
+            skipped: list[str] = []
+            news = 0
+            for index, item in enumerate(body.items):
+                try:
+                    meeting = to_meeting(item, index=index)
+                except FathomPayloadError as exc:
+                    skipped.append(str(exc))
+                    continue
+                if meeting.recording_id not in seen:
+                    news += 1
+                    seen.add(meeting.recording_id)
+                meetings.append(meeting)
+            self._skip(skipped)
+            cursor = body.next_cursor or None
+            yield Page(tuple(meetings), tuple(skipped), cursor, number)
+            if cursor is None:
+                return
+            quiet = 0 if news else quiet + 1
+            if quiet >= MAX_PAGES_WITHOUT_NEWS:
+                raise FathomPayloadError(
+                    f"Fathom kept sending more pages of meetings with nothing new ({quiet} in a row after "
+                    f"{len(seen):,} meetings); the listing was stopped to avoid an endless loop. Try again later."
+                )
+            if len(seen) >= self.max_meetings or number >= self._max_pages(body.limit):
+                raise FathomPayloadError(
+                    f"Fathom kept sending more pages of meetings after {number:,} pages and {len(seen):,} meetings, "
+                    f"more than FATHOM_MAX_MEETINGS ({self.max_meetings:,}) allows a workspace to hold; the listing "
+                    "was stopped. Raise FATHOM_MAX_MEETINGS if the workspace really is that large, or try again later."
+                )
+            if cursor in cursors:
+                raise FathomPayloadError(
+                    "Fathom sent the same page cursor twice; the listing was stopped to avoid an endless loop. "
+                    "Try again later."
+                )
+            cursors.add(cursor)
+
+    def _max_pages(self, limit: int | None) -> int:
+        per_page = limit if limit and limit > 0 else 10
+        return math.ceil(self.max_meetings / per_page) + 1
+
+    def _skip(self, reasons: list[str]) -> None:
+        if not reasons:
+            return
+        with self._lock:
+            self.skipped_count += len(reasons)
+            room = MAX_SKIPPED_REASONS - len(self.skipped)
+            self.skipped.extend(reasons[: max(room, 0)])
+        for reason in reasons:
+            logger.warning("Skipped a meeting Fathom sent: %s", reason)
+
     def list_meetings(
         self,
         domain: str,
@@ -342,11 +463,16 @@ class FathomClient:
         include_summary: bool = False,
         include_action_items: bool = False,
         on_page: Callable[[int, int], None] | None = None,
+        keep: Callable[[Meeting], Meeting | None] | None = None,
     ) -> list[Meeting]:
-        """Every meeting a person at ``domain`` was invited to, newest first as Fathom orders them.
+        """The meetings Fathom associates with ``domain``'s company, newest first as Fathom orders them.
 
-        ``since`` and ``until`` are inclusive days in UTC. ``on_page(pages, meetings)`` is called after
-        each page with the pages read and the meetings kept so far.
+        Fathom files each meeting under one company, so this is not every meeting a person at
+        ``domain`` attended (the workspace meeting index answers that); of what it lists, a meeting is
+        kept only when one invitee's e-mail is at the domain. ``since`` and ``until`` are inclusive
+        days in UTC. ``on_page(pages, meetings)`` is called after each page with the pages read and
+        the meetings kept so far. ``keep(meeting)`` may return a slimmer meeting (or ``None`` to drop
+        it) so that no more than one page of transcripts is held beyond what the caller keeps.
         """
         domain = normalize_domain(domain)
         params: list[tuple[str, str]] = [("calendar_invitees_domains[]", v) for v in domain_variants(domain)]
@@ -356,28 +482,16 @@ class FathomClient:
             params.append(("created_after", after))
         if before:
             params.append(("created_before", before))
-        for flag, wanted in (
-            ("include_transcript", include_transcript),
-            ("include_summary", include_summary),
-            ("include_action_items", include_action_items),
-        ):
-            if wanted:
-                params.append((flag, "true"))
+        params += include_flags(
+            transcript=include_transcript, summary=include_summary, action_items=include_action_items
+        )
         lower = datetime.fromisoformat(after) if after else None
         upper = datetime.fromisoformat(before) if before else None
 
         meetings: list[Meeting] = []
         seen: set[int] = set()
-        cursors: set[str] = set()
-        cursor: str | None = None
-        pages = 0
-        while True:
-            page_params = params + ([("cursor", cursor)] if cursor else [])
-            response = self._send("/meetings", page_params, not_found=self._no_endpoint("/meetings"))
-            pages += 1
-            page = _parse(_MeetingList, self._json(response, "/meetings"), "a meeting list")
-            for index, item in enumerate(page.items):
-                meeting = to_meeting(item, index=index)
+        for page in self.pages(params):
+            for meeting in page.meetings:
                 if meeting.recording_id in seen:
                     continue  # cursor pages can overlap when meetings are added while we read
                 if not any(email_at_domain(i.email, domain) for i in meeting.invitees):
@@ -385,31 +499,48 @@ class FathomClient:
                 if (lower and meeting.created_at < lower) or (upper and meeting.created_at >= upper):
                     continue
                 seen.add(meeting.recording_id)
-                meetings.append(meeting)
+                kept = keep(meeting) if keep is not None else meeting
+                if kept is not None:
+                    meetings.append(kept)
             if on_page is not None:
-                on_page(pages, len(meetings))
-            cursor = page.next_cursor or None
-            if cursor is None:
-                break
-            if cursor in cursors:
-                raise FathomPayloadError(
-                    "Fathom sent the same page cursor twice; the listing was stopped to avoid an endless loop. "
-                    "Try again later."
-                )
-            cursors.add(cursor)
+                on_page(page.number, len(meetings))
         return meetings
 
     def get_transcript(self, recording_id: int) -> tuple[TranscriptTurn, ...]:
-        """The transcript of one recording, turn by turn."""
+        """The transcript of one recording, turn by turn (``FathomNotFoundError`` when it has none)."""
         path = f"/recordings/{int(recording_id)}/transcript"
-        response = self._send(path, [], not_found=self._no_recording(recording_id))
+        response = self._send(path, [], not_found=self._no_transcript(recording_id))
         body = _parse(_TranscriptResponse, self._json(response, path), "a transcript", f"recording {recording_id}")
         return _turns(body.transcript)
 
-    # ------------------------------------------------------------ the one place that sends
+    # ------------------------------------------------------------ the one place that sends and waits
+
+    def _take_slot(self) -> None:
+        """Wait until the key's rate limit has room for one request, reporting the wait; bounded by max_wait_s."""
+        waited = 0.0
+        while True:
+            delay = self._limiter.acquire(self._budget)
+            if delay <= 0:
+                return
+            if waited + delay > self.max_wait_s:
+                raise FathomUnavailableError(
+                    f"Fathom's rate limit for this API key needs a wait of {math.ceil(waited + delay)} s, longer than "
+                    f"FATHOM_MAX_WAIT_S ({self.max_wait_s:g} s). Wait a few minutes and try again; another app may "
+                    "be using the same key."
+                )
+            step = min(delay, 1.0) if self.on_wait is not None else delay
+            if self.on_wait is not None:
+                self.on_wait(delay)
+            self._pause(step)
+            waited += step
+
+    def _pause(self, seconds: float) -> None:
+        self._sleep(seconds)
+        with self._lock:
+            self._slept += seconds
 
     def _send(self, path: str, params: list[tuple[str, str]], *, not_found: str) -> httpx.Response:
-        """GET ``path``; retry what may pass (429, 5xx, time-outs, connection errors); raise the rest."""
+        """GET ``path`` within the key's rate limit; retry what may pass (429, 5xx, time-outs); raise the rest."""
         url = self._base_url + path
         headers = {"X-Api-Key": self._api_key, "Accept": "application/json"}
         attempts = self.max_retries + 1
@@ -420,9 +551,9 @@ class FathomClient:
                 request = self._http.build_request("GET", url, params=tuple(params), headers=headers)
             except httpx.InvalidURL:
                 raise FathomError(self._bad_base_url()) from None
+            self._take_slot()
             with self._lock:
                 self._requests += 1
-            retry_after: float | None = None
             try:
                 response = self._http.send(request)
             except httpx.UnsupportedProtocol:
@@ -440,6 +571,9 @@ class FathomClient:
                 problem, kind = f"connection failed: {type(exc).__name__}", "unreachable"
             else:
                 status = response.status_code
+                # A 429 that names no wait closes the window for an exponential backoff.
+                fallback = compute_backoff(attempt, self.backoff_base, self.backoff_max) if status == 429 else None
+                self._limiter.observe(self._budget, status, response.headers, fallback)
                 if status < 300:
                     return response
                 if status in (401, 403):
@@ -448,18 +582,22 @@ class FathomClient:
                     raise FathomNotFoundError(not_found)
                 if status == 429:
                     problem, kind = "HTTP 429", "rate_limited"
-                    retry_after = parse_retry_after(response.headers.get("Retry-After"))
                 elif status >= 500 or status in RETRY_STATUSES:
                     problem, kind = f"HTTP {status}", "unavailable"
                 else:
                     raise FathomError(self._refused(status, path, response))
             if attempt == attempts:
                 break
-            delay = compute_backoff(attempt, self.backoff_base, self.backoff_max, retry_after)
+            if kind == "rate_limited":
+                logger.warning(
+                    "Fathom GET %s: %s; retry %d of %d when the window opens", path, problem, attempt, self.max_retries
+                )
+                continue  # the limiter now holds the next attempt until the window opens
+            delay = compute_backoff(attempt, self.backoff_base, self.backoff_max)
             logger.warning(
                 "Fathom GET %s: %s; retry %d of %d in %.2f s", path, problem, attempt, self.max_retries, delay
             )
-            self._sleep(delay)
+            self._pause(delay)
         tried = plural(attempts, "attempt")
         if kind == "rate_limited":
             message = (
@@ -479,11 +617,16 @@ class FathomClient:
     def _json(self, response: httpx.Response, path: str) -> Any:
         try:
             return response.json()
+        except RecursionError:
+            raise FathomPayloadError(
+                f"Fathom sent a malformed response (GET {path}, HTTP {response.status_code}): JSON nested too deeply "
+                "to read. Try again later."
+            ) from None
         except ValueError:
             kind = response.headers.get("Content-Type", "no content type").split(";")[0]
             raise FathomPayloadError(
-                f"Fathom answered with something that is not JSON (GET {path}, HTTP {response.status_code}, {kind}). "
-                "Check FATHOM_BASE_URL, or try again later."
+                f"Fathom answered with something that is not JSON, a malformed response (GET {path}, "
+                f"HTTP {response.status_code}, {kind}). Check FATHOM_BASE_URL, or try again later."
             ) from None
 
     def _refused(self, status: int, path: str, response: httpx.Response) -> str:
@@ -515,5 +658,8 @@ class FathomClient:
     def _no_endpoint(self, path: str) -> str:
         return f"Fathom has no {path} endpoint at {self._base_url}. Check FATHOM_BASE_URL."
 
-    def _no_recording(self, recording_id: int) -> str:
-        return f"Fathom has no recording {recording_id}, or this API key cannot see it."
+    def _no_transcript(self, recording_id: int) -> str:
+        return (
+            f"Fathom has no transcript of recording {recording_id} (too short, no speech, or processing failed), "
+            "or this API key cannot see it."
+        )

@@ -270,6 +270,7 @@ class MeetingRef(BaseModel):
     customer_speakers: list[str] = Field(default_factory=list)  # customer people who spoke
     has_transcript: bool = False  # who spoke is known (the transcript was read, now or on an earlier run)
     words: dict[str, int] = Field(default_factory=dict)  # words spoken, by side ("customer", "internal", ...)
+    no_transcript: str | None = None  # why the meeting was counted but not analysed ("no transcript")
 
 
 class Signal(BaseModel):
@@ -397,6 +398,10 @@ class JobStats(BaseModel):
     tokens_out: int = 0
     evidence_dropped: int = 0
     seconds: float = 0.0
+    meetings_without_transcript: int = 0  # counted, not analysed
+    meetings_skipped: int = 0  # listing items Fathom sent that could not be read
+    index_meetings: int = 0  # external meetings in the workspace index when the job read it
+    index_synced_at: str | None = None  # when that index was last brought up to date
 
 
 class JobRecord(BaseModel):

@@ -11,13 +11,15 @@ import math
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 from engagement.analysis import Analyzer, InsightCache, verify_account, verify_meeting_insights
 from engagement.changes import changes_since
+from engagement.errors import FathomAuthError, FathomNotFoundError, FathomPayloadError
 from engagement.facts import aggregate, coverage_of
 from engagement.fathom import FathomClient
 from engagement.jobs import JobContext
+from engagement.meetings_index import MeetingIndex
 from engagement.models import (
     AccountInsights,
     EngagementSummary,
@@ -25,6 +27,7 @@ from engagement.models import (
     Meeting,
     MeetingInsights,
     Side,
+    TranscriptTurn,
     format_utc,
     utcnow,
 )
@@ -34,12 +37,17 @@ from engagement.signals import Thresholds, signals_of
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 10  # Fathom pages /meetings by 10 and has no page-size parameter
+KEY_SCOPE_NOTE = (
+    "Counts cover the meetings this Fathom key can see: those its user recorded or that were shared with them "
+    "or their team. For the whole company's view use the key of an admin whose view covers all teams."
+)
 
 
 def run(
     ctx: JobContext,
     *,
     fathom: FathomClient,
+    index: MeetingIndex,
     analyzer: Analyzer,
     cache: InsightCache,
     source: str,
@@ -56,36 +64,21 @@ def run(
     domain = ctx.domain
     since = date.fromisoformat(ctx.options.since) if ctx.options.since else None
     until = date.fromisoformat(ctx.options.until) if ctx.options.until else None
-    ctx.report("fetching meetings", 0, None, source=source, analyzer=analyzer.name)
-
-    # A cold cache wants every transcript: the include flag brings them with the pages (one
-    # request per 10 meetings). A warm one lists without them and fetches only what is missing.
-    cold = not cache.knows_domain(domain)
-
-    def on_page(pages: int, meetings: int) -> None:
-        ctx.stats.fathom_requests = fathom.requests
-        ctx.report(f"meetings fetched: {meetings}", meetings, None)
-
-    meetings = fathom.list_meetings(
-        domain,
-        since=since,
-        until=until,
-        include_transcript=cold,
-        include_summary=True,
-        include_action_items=True,
-        on_page=on_page,
+    ctx.report("checking Fathom for new meetings", 0, None, source=source, analyzer=analyzer.name)
+    meetings, no_transcript = fetch(
+        ctx, fathom=fathom, index=index, since=since, until=until, cache=cache, fingerprint=analyzer.fingerprint
     )
-    ctx.stats.meetings = len(meetings)
-    ctx.stats.fathom_requests = fathom.requests
     summary = EngagementSummary(domain=domain, company=company)
+    summary.notes.extend(_fetch_notes(ctx, fathom, index, source, no_transcript))
+    fetched_at = ctx.stats.index_synced_at or fetched_at  # coverage says how fresh the index is
     if not meetings:
         aggregate(domain, meetings).apply(summary)
-        summary.notes.append(_no_meetings_note(domain, since, until))
+        summary.notes.insert(0, _no_meetings_note(domain, since, until))
         _add_account_view(ctx, summary, fetched_at, thresholds, today)
         ctx.report("no meetings found", 0, 0)
         return summary
 
-    # ---- analyse (map): cached meetings are free; the rest need a transcript and a model call.
+    # ---- analyse (map): cached meetings are free; the rest were given their transcripts by fetch().
     found: dict[int, MeetingInsights] = {}
     for meeting in meetings:
         hit = cache.get(meeting, analyzer.fingerprint)
@@ -93,11 +86,7 @@ def run(
             found[meeting.recording_id] = hit
     ctx.stats.cached_meetings = len(found)
     total = len(meetings)
-    missing = [m for m in meetings if m.recording_id not in found]
-    if missing:
-        fetched = {m.recording_id: m for m in _with_transcripts(ctx, fathom, domain, missing, since, until)}
-        meetings = [fetched.get(m.recording_id, m) for m in meetings]
-        missing = [fetched[m.recording_id] for m in missing]
+    missing = [m for m in meetings if m.recording_id not in found and m.recording_id not in no_transcript]
 
     # ---- aggregate: facts from the data (who spoke in a cached meeting was kept with its analysis)
     speakers = {rid: insights.speakers for rid, insights in found.items()}
@@ -105,11 +94,12 @@ def run(
     facts = aggregate(domain, meetings, speakers=speakers, words=words)
     facts.apply(summary)
 
+    total = total - len(no_transcript)  # meetings without a transcript are counted, not analysed
     ctx.report(f"analysed {len(found)}/{total} meetings", len(found), total)
     dropped_here = 0
     if missing:
         dropped_here = _analyse(ctx, analyzer, cache, missing, found, total, company, concurrency)
-    cache.remember_domain(domain, [m.recording_id for m in meetings])
+    cache.remember_domain(domain, [m.recording_id for m in meetings if m.recording_id not in no_transcript])
 
     # ---- merge (reduce)
     ctx.report("merging insights", total, total)
@@ -126,8 +116,15 @@ def run(
     _apply_account(summary, account)
     for ref in summary.meetings:
         ref.analysed = ref.recording_id in found
+        ref.no_transcript = no_transcript.get(ref.recording_id)
     _add_account_view(ctx, summary, fetched_at, thresholds, today)
     _record_usage(ctx, analyzer, dropped_here)
+    cut = analyzer.usage.prompts_cut
+    if cut:
+        summary.notes.append(
+            f"The model server reported {cut} prompt{'s' if cut != 1 else ''} far shorter than what was sent: its "
+            "context window probably cut the transcript. Lower OPENAI_CONTEXT_TOKENS below the model's context size."
+        )
     ctx.stats.fathom_requests = fathom.requests
     return summary
 
@@ -152,35 +149,132 @@ def _no_meetings_note(domain: str, since: date | None, until: date | None) -> st
     )
 
 
-def _with_transcripts(
+def fetch(
     ctx: JobContext,
+    *,
     fathom: FathomClient,
-    domain: str,
-    missing: list[Meeting],
+    index: MeetingIndex,
     since: date | None,
     until: date | None,
-) -> list[Meeting]:
-    """The missing meetings with transcripts, by whichever costs fewer Fathom requests."""
-    need = [m for m in missing if m.transcript is None]
-    if not need:
-        return missing
-    pages = max(1, math.ceil(ctx.stats.meetings / PAGE_SIZE))
-    if len(need) > pages:
-        ctx.report(f"fetching transcripts of {len(need)} meetings")
-        relisted = fathom.list_meetings(
-            domain, since=since, until=until, include_transcript=True, include_summary=True, include_action_items=True
-        )
-        by_id = {m.recording_id: m for m in relisted}
-        out = [by_id.get(m.recording_id, m) for m in missing]
-    else:
-        out = []
-        for i, meeting in enumerate(missing, 1):
-            if meeting.transcript is None:
-                ctx.report(f"fetching transcript {i}/{len(missing)}")
-                meeting = meeting.model_copy(update={"transcript": fathom.get_transcript(meeting.recording_id)})
-            out.append(meeting)
+    cache: InsightCache,
+    fingerprint: str,
+) -> tuple[list[Meeting], dict[int, str]]:
+    """The account's meetings, from the workspace meeting index brought up to date first.
+
+    Every meeting any of whose invitees has an e-mail at the domain counts, whatever company Fathom
+    files it under. Meetings whose analysis is not cached come back with their transcripts; those
+    that have none (or whose transcript could not be read) are returned in the second value with
+    the reason, counted but not analysed. Only the listing failing fails the job.
+    """
+    domain = ctx.domain
+
+    def waiting(seconds: float) -> None:
+        ctx.report(f"waiting for Fathom's rate limit ({math.ceil(seconds)} s)")
+
+    def indexing(meetings: int) -> None:
+        ctx.stats.fathom_requests = fathom.requests
+        ctx.report(f"indexing Fathom: {meetings:,} meetings", meetings, None)
+
+    fathom.on_wait = waiting
+    index.sync(fathom, on_progress=indexing)
+    after = datetime.combine(since, datetime.min.time(), UTC) if since else None
+    before = datetime.combine(until + timedelta(days=1), datetime.min.time(), UTC) if until else None
+    meetings = index.meetings_for(fathom.workspace, domain, since=after, before=before)
+    ctx.stats.meetings = len(meetings)
     ctx.stats.fathom_requests = fathom.requests
-    return out
+    ctx.report(f"meetings found: {len(meetings)}", len(meetings), None)
+    known = index.without_transcript(fathom.workspace, [m.recording_id for m in meetings])
+    need = [m for m in meetings if m.recording_id not in known and cache.get(m, fingerprint) is None]
+    transcripts, no_transcript = _transcripts(ctx, fathom, need, since, until)
+    # Fathom's "no transcript" (404, null) is remembered; a 403 or an unreadable one is asked again next time.
+    index.remember_no_transcript(fathom.workspace, {k: v for k, v in no_transcript.items() if v == NO_TRANSCRIPT})
+    no_transcript = {**known, **no_transcript}
+    ctx.stats.meetings_without_transcript = len(no_transcript)
+    ctx.stats.fathom_requests = fathom.requests
+    out = [
+        m.model_copy(update={"transcript": transcripts[m.recording_id]}) if m.recording_id in transcripts else m
+        for m in meetings
+    ]
+    return out, no_transcript
+
+
+def _transcripts(
+    ctx: JobContext, fathom: FathomClient, need: list[Meeting], since: date | None, until: date | None
+) -> tuple[dict[int, tuple[TranscriptTurn, ...]], dict[int, str]]:
+    """Transcripts of ``need`` by whichever costs fewer requests, and the reasons of those that have none.
+
+    Fathom's own company filter lists most of an account's meetings ten transcripts a request;
+    the meetings it filed under another company are fetched one by one. The listing keeps only
+    the transcripts asked for, page by page, so no more than a page of others is held at once.
+    """
+    wanted = {m.recording_id for m in need}
+    got: dict[int, tuple[TranscriptTurn, ...]] = {}
+    none: dict[int, str] = {}
+    if len(need) > PAGE_SIZE:
+        ctx.report(f"fetching transcripts of {len(need)} meetings")
+
+        def keep(meeting: Meeting) -> None:
+            if meeting.recording_id not in wanted:
+                return
+            if meeting.transcript is None:  # asked for and still null: the meeting has no transcript
+                none[meeting.recording_id] = NO_TRANSCRIPT
+            else:
+                got[meeting.recording_id] = meeting.transcript
+
+        fathom.list_meetings(ctx.domain, since=since, until=until, include_transcript=True, keep=keep)
+    rest = [m for m in need if m.recording_id not in got and m.recording_id not in none]
+    for i, meeting in enumerate(rest, 1):
+        ctx.report(f"fetching transcript {i}/{len(rest)}")
+        try:
+            got[meeting.recording_id] = fathom.get_transcript(meeting.recording_id)
+        except FathomNotFoundError:
+            none[meeting.recording_id] = NO_TRANSCRIPT
+        except FathomAuthError:
+            none[meeting.recording_id] = "no transcript: Fathom refused it to this API key (403)"
+        except FathomPayloadError as exc:
+            none[meeting.recording_id] = f"no transcript: {exc}"
+    for rid, turns in list(got.items()):
+        if not turns:  # an empty transcript: nothing was said that Fathom could transcribe
+            none[rid] = NO_TRANSCRIPT
+            del got[rid]
+    return got, none
+
+
+NO_TRANSCRIPT = "no transcript"
+
+
+def _fetch_notes(
+    ctx: JobContext, fathom: FathomClient, index: MeetingIndex, source: str, no_transcript: dict[int, str]
+) -> list[str]:
+    """What a reader of the summary should know about where the meetings came from."""
+    notes = []
+    status = index.status(fathom.workspace)
+    ctx.stats.index_meetings = status.meetings
+    ctx.stats.index_synced_at = status.synced_at
+    if source == "fathom":
+        notes.append(KEY_SCOPE_NOTE)
+        when = (status.synced_at or "")[:16].replace("T", " ")
+        full = (status.full_synced_at or "")[:10]
+        notes.append(
+            f"Meetings come from this app's index of the Fathom workspace ({status.meetings:,} external meetings), "
+            f"brought up to date at {when} UTC; fully re-indexed on {full}. Meetings shared with this key later, or "
+            "deleted in Fathom, show after a full re-index (admin page, or `python -m engagement index --full`)."
+        )
+    if no_transcript:
+        reasons = sorted(set(no_transcript.values()))
+        n = len(no_transcript)
+        notes.append(
+            f"{n} meeting{'s' if n != 1 else ''} without a transcript ({'; '.join(reasons)}): counted, with their "
+            "invitees, but not analysed."
+        )
+    if fathom.skipped_count:
+        n = fathom.skipped_count
+        notes.append(
+            f"{n} meeting{'s' if n != 1 else ''} Fathom sent could not be read and {'were' if n != 1 else 'was'} "
+            f"skipped: {fathom.skipped[0]}"
+        )
+        ctx.stats.meetings_skipped = n
+    return notes
 
 
 def _analyse(

@@ -203,6 +203,7 @@ MEETING_COLUMNS: tuple[Column, ...] = (
     Column("customer_people", "Customer people"),
     Column("internal_people", "Our team"),
     Column("analysed", "Analysed"),
+    Column("transcript", "Transcript"),
     Column("recording", "Recording"),
 )
 
@@ -236,6 +237,7 @@ class MeetingRow:
     customer_people: tuple[str, ...]
     internal_people: tuple[str, ...]
     analysed: bool
+    transcript: str  # "no transcript" when Fathom has none (counted, not analysed); empty otherwise
     recording: str | None
 
 
@@ -273,6 +275,7 @@ def meeting_rows(summary: EngagementSummary) -> list[MeetingRow]:
             customer_people=tuple(m.customer_people),
             internal_people=tuple(m.internal_people),
             analysed=m.analysed,
+            transcript=m.no_transcript or "",
             recording=safe_url(m.share_url or m.url),
         )
         for m in meetings

@@ -10,12 +10,16 @@ from typing import Any
 from engagement.errors import SettingsError
 
 DEFAULT_FATHOM_BASE_URL = "https://api.fathom.ai/external/v1"
-DEFAULT_OPENAI_MODEL = "gpt-4.1-mini"
+DEFAULT_OPENAI_MODEL = "gpt-5.4-mini"  # why this one: README, "Choosing the model"
 DEFAULT_DB = "data/engagement.sqlite"
 
 # name -> (environment variable, default, help). README's settings table is checked against this.
 SETTINGS_HELP: dict[str, tuple[str, str]] = {
-    "FATHOM_API_KEY": ("", "Fathom API key. Unset: the bundled demo accounts are used."),
+    "FATHOM_API_KEY": (
+        "",
+        "Fathom API key. Unset: the bundled demo accounts are used. A key sees only the meetings its user "
+        "recorded or that were shared with them or their team: use the key of an admin whose view covers all teams.",
+    ),
     "FATHOM_BASE_URL": (DEFAULT_FATHOM_BASE_URL, "Fathom External API base URL."),
     "OPENAI_API_KEY": ("", "OpenAI key. Unset: the offline analyser is used."),
     "OPENAI_BASE_URL": ("", "Any OpenAI-compatible server (empty: api.openai.com)."),
@@ -30,10 +34,22 @@ SETTINGS_HELP: dict[str, tuple[str, str]] = {
     "FATHOM_TIMEOUT_S": ("30", "Timeout of one Fathom request."),
     "FATHOM_MAX_RETRIES": ("4", "Retries of a Fathom request after 429, 5xx or a time-out."),
     "FATHOM_BACKOFF_S": ("0.5", "First wait before a Fathom retry; it doubles each time (Retry-After wins)."),
+    "FATHOM_MAX_WAIT_S": (
+        "120",
+        "Longest wait for Fathom's rate limit (RateLimit-Reset, Retry-After) before one request gives up.",
+    ),
+    "FATHOM_MAX_MEETINGS": (
+        "100000",
+        "Most meetings one Fathom listing reads; a listing past it stops with a message (an endless cursor).",
+    ),
     "OPENAI_TIMEOUT_S": ("120", "Timeout of one model call."),
     "OPENAI_MAX_RETRIES": ("2", "Retries of a model call after 429, 5xx or a time-out (by the SDK)."),
     "OPENAI_CONCURRENCY": ("4", "Meetings analysed at once."),
-    "OPENAI_CONTEXT_TOKENS": ("100000", "Transcript tokens per map call; longer transcripts are split."),
+    "OPENAI_CONTEXT_TOKENS": (
+        "100000",
+        "Transcript tokens per map call; longer transcripts are split. For an OpenAI-compatible server set "
+        "it below the model's context size (a prompt cut short is noted in the summary).",
+    ),
     "SIGNAL_GONE_DARK_DAYS": ("30", "An account with no meeting for more than this many days has gone dark."),
     "SIGNAL_TALK_SHARE_PCT": ("65", "Our share of the words above this percentage is a high talk-share signal."),
 }
@@ -85,6 +101,8 @@ class Settings:
     fathom_timeout_s: float = 30.0
     fathom_max_retries: int = 4
     fathom_backoff_s: float = 0.5
+    fathom_max_wait_s: float = 120.0
+    fathom_max_meetings: int = 100_000
     openai_timeout_s: float = 120.0
     openai_max_retries: int = 2
     openai_concurrency: int = 4
@@ -115,6 +133,8 @@ class Settings:
             fathom_timeout_s=_number(env, "FATHOM_TIMEOUT_S", float, 0.1),
             fathom_max_retries=_number(env, "FATHOM_MAX_RETRIES", int, 0),
             fathom_backoff_s=_number(env, "FATHOM_BACKOFF_S", float, 0),
+            fathom_max_wait_s=_number(env, "FATHOM_MAX_WAIT_S", float, 1),
+            fathom_max_meetings=_number(env, "FATHOM_MAX_MEETINGS", int, 10),
             openai_timeout_s=_number(env, "OPENAI_TIMEOUT_S", float, 0.1),
             openai_max_retries=_number(env, "OPENAI_MAX_RETRIES", int, 0),
             openai_concurrency=_number(env, "OPENAI_CONCURRENCY", int, 1),
@@ -140,7 +160,9 @@ class Settings:
         if self.source == "demo":
             notes.append(
                 "Demo data: meetings come from the bundled demo accounts (acmecorp.com, "
-                "brightwater.co.uk, globex.io). Set FATHOM_API_KEY to use your Fathom meetings."
+                "brightwater.co.uk, globex.io). Set FATHOM_API_KEY to use your Fathom meetings: a key sees only the "
+                "meetings its user recorded or that were shared with them, so use an admin's key whose view covers all "
+                "teams."
             )
         if self.analyzer == "offline":
             notes.append(

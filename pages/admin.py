@@ -16,7 +16,7 @@ from engagement.jobs import JobRow
 from engagement.models import JobStatus
 from ui.frame import page_frame
 from ui.runtime import get_runtime, load_settings
-from ui.text import plural
+from ui.text import md, plural
 
 PAGE_SIZE = 50
 STATUS_LABELS = {"": "All", "processing": "Processing", "complete": "Complete", "error": "Failed"}
@@ -183,6 +183,30 @@ def cache_controls() -> None:
     )
 
 
+def index_controls() -> None:
+    """The Fathom meeting index: how complete and fresh it is, and a full re-index."""
+    st.subheader("Fathom meeting index", anchor=False)
+    status = runtime.index_status()
+    if runtime.reindexing or status.in_progress:
+        st.caption(f"Re-indexing Fathom: {status.pass_meetings:,} meetings so far. Summaries keep working meanwhile.")
+    else:
+        synced = (status.synced_at or "never")[:16].replace("T", " ")
+        full = (status.full_synced_at or "never")[:16].replace("T", " ")
+        st.caption(
+            f"{status.meetings:,} external meetings indexed; brought up to date {synced} UTC, fully re-indexed "
+            f"{full} UTC. A full re-index picks up meetings shared with the key later and drops deleted ones."
+        )
+    if runtime.reindex_error:
+        st.error(md(runtime.reindex_error), icon=":material/error:")  # upstream text: shown as text
+    st.button(
+        "Re-index Fathom meetings",
+        key="admin_reindex",
+        icon=":material/sync:",
+        disabled=runtime.reindexing,
+        on_click=lambda: notify("Re-index started.") if runtime.start_reindex() else None,
+    )
+
+
 def confirmation() -> None:
     """The pending purge or clear, with how many will go, and the second click that does it."""
     pending = st.session_state.get("admin_confirm")
@@ -226,4 +250,5 @@ with left:
     purge_controls()
 with right:
     cache_controls()
+    index_controls()
 confirmation()

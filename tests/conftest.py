@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from engagement.ratelimit import reset_limiters
 from engagement.store import SqliteKV
 
 # Settings the app reads; each test starts without any of them (httpx's clean_environ habit).
@@ -31,6 +32,7 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[N
         if name.startswith(_APP_VARS):
             monkeypatch.delenv(name)
     monkeypatch.setenv("ENGAGEMENT_DB", str(tmp_path / "engagement.sqlite"))
+    reset_limiters()  # a fresh process's rate limiter: no budget spent by an earlier test
     yield
 
 

@@ -46,8 +46,10 @@ def test_summarize_demo_prints_a_complete_record_with_exact_counts(capsys: pytes
     summary = record["summary"]
     assert summary["company"] == "Acme Corp"
     expected = demo_meetings_at("acmecorp.com")
-    assert summary["meetings_count"] == len(expected) == 12
+    assert summary["meetings_count"] == len(expected) == 13  # A13 too, which Fathom files under the partner
     assert {m["recording_id"] for m in summary["meetings"]} == expected
+    kevin = next(p for p in summary["people"] if p["email"] == "kevin.walsh@acmecorp.com")
+    assert (kevin["count"], kevin["invited"]) == (7, 7)
     assert summary["themes"] and summary["goals"] and summary["risks"] and 3 <= len(summary["recommendations"]) <= 7
     assert all(p["count"] >= 1 for p in summary["people"])
 
@@ -55,9 +57,14 @@ def test_summarize_demo_prints_a_complete_record_with_exact_counts(capsys: pytes
 def test_summarize_stores_the_job_like_the_ui(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     """The record lands in ENGAGEMENT_DB under engagement:{domain}:{run_id}, and jobs list shows it."""
     code, out, _ = run_cli(capsys, "summarize", "brightwater.co.uk", "--json")
-    run_id = json.loads(out)["run_id"]
+    record = json.loads(out)
+    run_id = record["run_id"]
     store = SqliteKV(tmp_path / "engagement.sqlite")
     assert store.get(f"engagement:brightwater.co.uk:{run_id}")["status"] == "complete"
+    # B9 was recorded without a transcript: counted, shown as such, not analysed.
+    (b9,) = [m for m in record["summary"]["meetings"] if m["recording_id"] == 132745112]
+    assert b9["no_transcript"] == "no transcript" and b9["analysed"] is False
+    assert record["summary"]["meetings_count"] == 9 and record["stats"]["meetings_without_transcript"] == 1
     store.close()
     code, out, _ = run_cli(capsys, "jobs", "list", "--json")
     assert code == 0
@@ -117,7 +124,9 @@ def test_summarize_against_a_fathom_compatible_server(
     record = json.loads(out)
     assert record["source"] == "fathom"
     assert record["summary"]["meetings_count"] == 23  # make_account() builds 23; the 7 noise meetings are others'
-    assert record["stats"]["fathom_requests"] == 3  # pages of 10: 10 + 10 + 3, transcripts included
+    # 3 pages index the workspace's 29 external meetings; 3 pages of Fathom's own acmecorp.com filter bring
+    # the 23 transcripts, ten a request.
+    assert record["stats"]["fathom_requests"] == 6
 
 
 def test_summarize_reports_a_rejected_key_on_stderr(
@@ -170,7 +179,7 @@ def test_python_dash_m_engagement_runs(tmp_path: Path) -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout)["summary"]["meetings_count"] == 12
+    assert json.loads(done.stdout)["summary"]["meetings_count"] == 13
 
 
 def test_summarize_with_an_openai_compatible_server_quotes_only_what_was_said(
@@ -182,6 +191,7 @@ def test_summarize_with_an_openai_compatible_server_quotes_only_what_was_said(
     transcripts = {
         m["recording_id"]: " ".join(" ".join(t["text"].split()).lower() for t in m["transcript"])
         for m in load_demo_meetings()
+        if m["transcript"] is not None
     }
     with FakeOpenAI(api_key="sk-cli-test") as model:
         monkeypatch.setenv("OPENAI_API_KEY", "sk-cli-test")
@@ -189,7 +199,7 @@ def test_summarize_with_an_openai_compatible_server_quotes_only_what_was_said(
         code, out, err = run_cli(capsys, "summarize", "acmecorp.com", "--json")
         assert code == 0, err
         record = json.loads(out)
-        assert record["analyzer"] == "openai:gpt-4.1-mini" and record["stats"]["llm_calls"] == 13  # 12 maps + 1 reduce
+        assert record["analyzer"] == "openai:gpt-5.4-mini" and record["stats"]["llm_calls"] == 14  # 13 maps + 1 reduce
         summary = record["summary"]
         assert summary["themes"] and summary["goals"] and summary["risks"] and summary["recommendations"]
         evidence = [

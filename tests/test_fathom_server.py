@@ -15,7 +15,7 @@ import pytest
 from jsonschema import ValidationError
 
 from engagement.demo import DEMO_ACCOUNTS, DEMO_API_KEY, demo_transport, load_demo_meetings
-from engagement.demo.api import FathomAPI
+from engagement.demo.api import UNKNOWN_FIELDS, UNKNOWN_INVITEE_FIELDS, FathomAPI
 from engagement.errors import FathomNotFoundError, FathomPayloadError, FathomUnavailableError
 from engagement.fathom import FathomClient
 from engagement.settings import Settings
@@ -34,14 +34,26 @@ from tests.fakes.fathom_server import (
 
 @cache
 def schema_validator(name: str) -> Any:
-    # Strict: the fake must not invent fields (the real API may add some; our fake should not).
+    # Strict: the fake must not invent fields beyond the few it adds on purpose (UNKNOWN_FIELDS).
     return spec.schema_validator(name, strict=True)
+
+
+def without_unknown_fields(body: Any) -> Any:
+    """The listing without the fields the fake adds on purpose, as a newer Fathom would (and only those)."""
+    body = json.loads(json.dumps(body))
+    for item in body.get("items") or []:
+        for name in UNKNOWN_FIELDS:
+            item.pop(name, None)
+        for invitee in item.get("calendar_invitees") or []:
+            for name in UNKNOWN_INVITEE_FIELDS:
+                invitee.pop(name, None)
+    return body
 
 
 def assert_matches_spec(path: str, body: Any) -> None:
     """A 200 body of one of the read endpoints validates against the spec's response schema."""
     if path.endswith("/meetings"):
-        schema_validator("MeetingListResponse").validate(body)
+        schema_validator("MeetingListResponse").validate(without_unknown_fields(body))
     elif path.endswith("/transcript"):
         assert set(body) == {"transcript"} and isinstance(body["transcript"], list)
         for item in body["transcript"]:
@@ -166,7 +178,7 @@ def test_transcript_over_http(fathom_server: FathomServer, client_of: Client) ->
     turns = client.get_transcript(1003)
     assert [t.speaker for t in turns] == ["Alice Johnson", "Jane Doe", "Maria Garcia"]
     assert turns[2].email == "Maria.Garcia@ACMECORP.COM" and turns[2].text.endswith("(meeting 1003)")
-    with pytest.raises(FathomNotFoundError, match="no recording 5"):
+    with pytest.raises(FathomNotFoundError, match="no transcript of recording 5"):
         client.get_transcript(5)
 
 
@@ -193,18 +205,19 @@ def test_unreachable_server_is_unavailable(client_of: Client) -> None:
 
 
 def test_malformed_and_schema_breaking_answers(fathom_server: FathomServer, client_of: Client) -> None:
-    """A body that is not JSON, or a meeting without recording_id, raises FathomPayloadError."""
+    """A body that is not JSON raises FathomPayloadError; a meeting without recording_id is skipped and counted."""
     client, _ = client_of(fathom_server)
     fathom_server.malformed_next()
     with pytest.raises(FathomPayloadError, match="not JSON"):
         client.list_meetings("acmecorp.com")
     fathom_server.schema_break_next()
-    with pytest.raises(FathomPayloadError, match=r"meeting without recording_id \(items\[0\]\)"):
-        client.list_meetings("acmecorp.com")
+    assert len(client.list_meetings("acmecorp.com")) == 22  # 23, less the one whose recording_id went
+    assert client.skipped_count == 1
+    assert "meeting without recording_id (items[0])" in client.skipped[0]
     fathom_server.schema_break_next()
     with pytest.raises(FathomPayloadError, match=r"transcript without transcript\[0\]\.text"):
         client.get_transcript(1000)
-    assert client.requests == 3
+    assert client.requests == 1 + 3 + 1
 
 
 def test_latency_is_added_to_every_request(client_of: Client) -> None:
@@ -345,3 +358,59 @@ def test_demo_data_is_served_as_the_spec_says() -> None:
                 break
             params["cursor"] = body["next_cursor"]
     assert pages >= len(DEMO_ACCOUNTS)
+
+
+# ---------------------------------------------------------------- bounded listings
+
+
+def test_an_endless_cursor_of_repeated_pages_stops_naming_the_cause(
+    fathom_server: FathomServer, client_of: Client
+) -> None:
+    """A Fathom that hands out a new cursor forever with the same meetings stops after 5 pages with nothing new."""
+    client, _ = client_of(fathom_server)
+    fathom_server.endless = "repeat"
+    with pytest.raises(FathomPayloadError, match=r"nothing new \(5 in a row after 10 meetings\)"):
+        client.list_meetings("acmecorp.com")
+    assert client.requests == 6
+
+
+def test_an_endless_cursor_of_new_meetings_stops_at_what_a_workspace_holds(tmp_path: Any) -> None:
+    """New meetings on every page forever: the listing stops at FATHOM_MAX_MEETINGS, naming the setting, and the
+    index holds no more than was read (never a page of transcripts beyond it)."""
+    from engagement.meetings_index import MeetingIndex
+
+    with FathomServer(make_account(count=3), rate_limit=None) as server:
+        server.endless = "new"
+        settings = Settings(fathom_api_key=FAKE_API_KEY, fathom_base_url=server.base_url, fathom_max_meetings=50)
+        index = MeetingIndex(tmp_path / "i.sqlite")
+        with FathomClient.from_settings(settings) as client:
+            with pytest.raises(FathomPayloadError, match=r"more than FATHOM_MAX_MEETINGS \(50\)") as info:
+                index.sync(client)
+            held = index.status(client.workspace).meetings
+    assert "after 5 pages and 50 meetings" in str(info.value)
+    assert len(server.request_log) == 5 and held == 50
+
+
+def test_a_100000_deep_json_body_is_a_malformed_response(fathom_server: FathomServer, client_of: Client) -> None:
+    """JSON nested 100,000 levels deep is "Fathom sent a malformed response", not a RecursionError."""
+    client, _ = client_of(fathom_server)
+    fathom_server.nested_next(100_000)
+    with pytest.raises(FathomPayloadError, match="Fathom sent a malformed response"):
+        client.list_meetings("acmecorp.com")
+
+
+def test_unknown_fields_and_sparse_action_items_never_fail_a_listing(client_of: Client) -> None:
+    """Fields the spec does not list, anywhere, and action items without assignee or playback URL are read fine."""
+    m = make_meeting(1, datetime(2025, 1, 6, tzinfo=UTC))
+    m["brand_new_field"] = {"nested": [1, 2, 3]}
+    m["calendar_invitees"][2]["crm_contact_id"] = "003X"
+    m["recorded_by"].pop("team")
+    m["calendar_invitees"][0].pop("email_domain")
+    m["action_items"][0].pop("assignee")
+    m["action_items"][0].pop("recording_playback_url")
+    m["action_items"][0]["assignee_v2"] = {"id": 7}
+    with FathomServer([m]) as server:
+        client, _ = client_of(server)
+        (found,) = client.list_meetings("acmecorp.com", include_action_items=True)
+    assert found.recording_id == 1 and client.skipped_count == 0
+    assert found.action_items and found.action_items[0].assignee is None

@@ -57,8 +57,16 @@ FATHOM_ROWS = [
     Row("401", lambda s: s.fail_next(401), JobStatus.ERROR, "Fathom rejected the API key", 1),
     Row("403", lambda s: s.fail_next(403), JobStatus.ERROR, "Fathom rejected the API key", 1),
     Row("404", lambda s: s.fail_next(404), JobStatus.ERROR, "Check FATHOM_BASE_URL", 1),
-    Row("429 then success", lambda s: s.fail_next(429, headers={"Retry-After": "0"}), JobStatus.COMPLETE, "", 2),
-    Row("500 then success", lambda s: s.fail_next(500), JobStatus.COMPLETE, "", 2),
+    # Complete: the failed try, one page of the index and the 3 transcripts one by one.
+    Row("429 then success", lambda s: s.fail_next(429, headers={"Retry-After": "0"}), JobStatus.COMPLETE, "", 5),
+    Row(
+        "429 with RateLimit-* only",
+        lambda s: s.fail_next(429, headers={"RateLimit-Reset": "0"}),
+        JobStatus.COMPLETE,
+        "",
+        5,
+    ),
+    Row("500 then success", lambda s: s.fail_next(500), JobStatus.COMPLETE, "", 5),
     Row(
         "500 forever",
         lambda s: s.fail_next(500, times=99),
@@ -75,7 +83,7 @@ FATHOM_ROWS = [
     ),
     Row("timeout", lambda s: s.hang_next(0.6, times=99), JobStatus.ERROR, "Try again in a few minutes", 3),
     Row("malformed JSON", lambda s: s.malformed_next(), JobStatus.ERROR, "not JSON", 1),
-    Row("schema break", lambda s: s.schema_break_next(), JobStatus.ERROR, "Fathom sent a meeting", 1),
+    Row("100,000-deep JSON", lambda s: s.nested_next(100_000), JobStatus.ERROR, "Fathom sent a malformed response", 1),
 ]
 
 
@@ -94,7 +102,28 @@ def test_fathom_faults(row: Row, tmp_path: Path) -> None:
         assert received == row.requests
     else:
         assert record.summary is not None and record.summary.meetings_count == 3
-        assert received == row.requests  # the failed try and the one that worked (3 meetings: one page)
+        assert received == row.requests
+
+
+def test_a_meeting_that_breaks_the_schema_is_skipped_and_counted_not_fatal(tmp_path: Path) -> None:
+    """A listing item without recording_id is skipped: the job completes with the rest and says so in its notes."""
+    with FathomServer(make_account(count=3)) as fathom:
+        fathom.schema_break_next()
+        record = job(tmp_path, fathom, None)
+    assert record.status is JobStatus.COMPLETE, record.error
+    assert record.summary is not None and record.summary.meetings_count == 2
+    assert record.stats.meetings_skipped == 1
+    assert any("could not be read and was skipped" in n and "recording_id" in n for n in record.summary.notes)
+
+
+def test_deeply_nested_json_names_fathom_not_recursion(tmp_path: Path) -> None:
+    """A 100,000-level JSON body ends the job naming Fathom and "malformed response", never RecursionError."""
+    with FathomServer(make_account(count=3)) as fathom:
+        fathom.nested_next(100_000)
+        record = job(tmp_path, fathom, None)
+    assert record.status is JobStatus.ERROR
+    assert "Fathom" in (record.error or "") and "malformed response" in (record.error or "")
+    assert "Recursion" not in (record.error or "")
 
 
 def test_a_wrong_fathom_key_is_rejected_without_retries(tmp_path: Path) -> None:

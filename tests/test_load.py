@@ -42,7 +42,7 @@ def test_twenty_jobs_and_five_pollers(tmp_path: Path, caplog: pytest.LogCaptureF
             record = baseline.jobs.get(domain, baseline.jobs.start(domain, options))
             assert record.summary is not None
             expected[(domain, options)] = record.summary.meetings_count
-    assert expected[("acmecorp.com", JobOptions())] == 12 and expected[("nobody.org", JobOptions())] == 0
+    assert expected[("acmecorp.com", JobOptions())] == 13 and expected[("nobody.org", JobOptions())] == 0
 
     store = SqliteKV(settings.engagement_db)
     with ThreadPoolExecutor(6) as pool:

@@ -49,30 +49,37 @@ def paths(server: FathomServer) -> list[str]:
 
 
 def test_first_run_lists_with_transcripts_and_calls_the_model_per_meeting(tmp_path: Path, model: FakeOpenAI) -> None:
-    """Cold cache: 3 list pages carry the transcripts; 23 map calls and one reduce; usage is counted."""
+    """Cold cache: 3 pages index the workspace (29 external meetings), 3 more carry the account's transcripts;
+    23 map calls and one reduce; usage is counted."""
     with FathomServer(sample_meetings()) as fathom:
         record = run(make_runtime(tmp_path, fathom, model).jobs)
-        assert paths(fathom) == ["/external/v1/meetings"] * 3
-        assert all(query.get("include_transcript") == ["true"] for _, _, query in fathom.request_log)
+        assert paths(fathom) == ["/external/v1/meetings"] * 6
+        queries = [query for _, _, query in fathom.request_log]
+        assert all(q["calendar_invitees_domains_type"] == ["one_or_more_external"] for q in queries[:3])
+        assert all("include_transcript" not in q for q in queries[:3])
+        assert all(q.get("include_transcript") == ["true"] for q in queries[3:])
     s = record.stats
-    assert (s.meetings, s.fathom_requests, s.llm_calls, s.cached_meetings) == (23, 3, 24, 0)
+    assert (s.meetings, s.fathom_requests, s.llm_calls, s.cached_meetings) == (23, 6, 24, 0)
+    assert s.index_meetings == 29
     assert s.tokens_in > 0 and s.tokens_out > 0
-    assert record.analyzer == "openai:gpt-4.1-mini" and record.source == "fathom"
+    assert record.analyzer == "openai:gpt-5.4-mini" and record.source == "fathom"
     assert record.summary is not None and record.summary.meetings_count == 23
     assert all(ref.analysed for ref in record.summary.meetings)
     assert record.summary.company == ""  # a real account is named by its domain, not by the demo's "Acme Corp"
 
 
 def test_second_run_of_an_unchanged_account_costs_no_model_call(tmp_path: Path, model: FakeOpenAI) -> None:
-    """Warm cache: list pages without transcripts, no map or reduce call, the same summary and speakers."""
+    """Warm cache: one request (the index's incremental listing), no model call, the same summary and speakers."""
     with FathomServer(sample_meetings()) as fathom:
         runtime = make_runtime(tmp_path, fathom, model)
         first = run(runtime.jobs)
         calls = len(model.requests)
         fathom.request_log.clear()
         second = run(runtime.jobs)
-        assert paths(fathom) == ["/external/v1/meetings"] * 3
-        assert all("include_transcript" not in query for _, _, query in fathom.request_log)
+        assert paths(fathom) == ["/external/v1/meetings"]
+        ((_, _, query),) = fathom.request_log
+        assert "include_transcript" not in query and "created_after" in query
+    assert second.stats.fathom_requests == 1
     assert len(model.requests) == calls
     assert (second.stats.llm_calls, second.stats.cached_meetings) == (0, 23)
     assert first.summary is not None and second.summary is not None
@@ -85,7 +92,7 @@ def test_second_run_of_an_unchanged_account_costs_no_model_call(tmp_path: Path, 
 
 
 def test_a_new_meeting_costs_one_transcript_one_map_and_one_reduce(tmp_path: Path, model: FakeOpenAI) -> None:
-    """Only the new meeting is analysed; its transcript comes from /recordings/{id}/transcript (1 ≤ pages)."""
+    """Only the new meeting is analysed: one incremental listing, its transcript from /recordings/{id}/transcript."""
     meetings = make_account(count=12)
     with FathomServer(meetings) as fathom:
         runtime = make_runtime(tmp_path, fathom, model)
@@ -94,7 +101,7 @@ def test_a_new_meeting_costs_one_transcript_one_map_and_one_reduce(tmp_path: Pat
         fathom.api.add(make_meeting(5000, _after(meetings), guests=[("New Person", "new.person@acmecorp.com")]))
         fathom.request_log.clear()
         record = run(runtime.jobs)
-        assert paths(fathom) == ["/external/v1/meetings"] * 2 + ["/external/v1/recordings/5000/transcript"]
+        assert paths(fathom) == ["/external/v1/meetings", "/external/v1/recordings/5000/transcript"]
     assert len(model.requests) - before == 2  # one map, one reduce
     assert (record.stats.meetings, record.stats.cached_meetings, record.stats.llm_calls) == (13, 12, 2)
     assert record.summary is not None and "new.person@acmecorp.com" in {p.email for p in record.summary.people}
@@ -138,7 +145,7 @@ def test_invented_quotes_are_dropped_and_counted(tmp_path: Path, model: FakeOpen
 
 
 def test_progress_is_reported_stage_by_stage(tmp_path: Path) -> None:
-    """The record passes through fetching, counting and analysing stages with done/total progress."""
+    """The record passes through indexing, counting and analysing stages with done/total progress."""
     seen: list[tuple[str, int, int | None]] = []
     with FathomServer(sample_meetings()) as fathom:
         runtime = make_runtime(tmp_path, fathom, None)
@@ -151,8 +158,9 @@ def test_progress_is_reported_stage_by_stage(tmp_path: Path) -> None:
         runtime.jobs._write = spy  # type: ignore[method-assign]
         run(runtime.jobs)
     stages = [stage for stage, _, _ in seen]
-    assert "fetching meetings" in stages
-    assert "meetings fetched: 10" in stages and "meetings fetched: 23" in stages
+    assert "checking Fathom for new meetings" in stages
+    assert "indexing Fathom: 10 meetings" in stages and "indexing Fathom: 29 meetings" in stages
+    assert "meetings found: 23" in stages
     assert ("analysed 23/23 meetings", 23, 23) in seen
     assert stages[-1] == "complete"
 

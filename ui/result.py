@@ -195,7 +195,16 @@ PEOPLE_SHOWN = (
     "aliases",
     "matched_by",
 )
-MEETINGS_SHOWN = ("date", "title", "minutes", "customer_people", "internal_people", "analysed", "recording")
+MEETINGS_SHOWN = (
+    "date",
+    "title",
+    "minutes",
+    "transcript",
+    "customer_people",
+    "internal_people",
+    "analysed",
+    "recording",
+)
 DATE_COLUMNS = frozenset({"date", "first_seen", "last_seen"})
 
 
@@ -251,6 +260,9 @@ def render_tables(summary: EngagementSummary) -> None:
                 "Date": st.column_config.DateColumn(format="D MMM YYYY"),
                 "Title": st.column_config.TextColumn(width="large"),
                 "Analysed": st.column_config.CheckboxColumn(help="Whether the meeting's transcript was analysed"),
+                "Transcript": st.column_config.TextColumn(
+                    help="'no transcript': Fathom recorded the meeting but has no transcript; it is counted, not analysed",
+                ),
                 "Recording": st.column_config.LinkColumn(display_text="open in Fathom ↗"),
             },
             key="summary_meetings_table",

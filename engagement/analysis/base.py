@@ -36,6 +36,7 @@ class Usage:
     Attributes:
         llm_calls: model calls made (each part of a split transcript counts; the SDK's retries do not).
         tokens_in / tokens_out: ``usage.prompt_tokens`` / ``usage.completion_tokens`` as the server reported.
+        prompts_cut: calls whose reported prompt size was far below what was sent (a small context cut it).
     """
 
     def __init__(self) -> None:
@@ -43,12 +44,14 @@ class Usage:
         self.llm_calls = 0
         self.tokens_in = 0
         self.tokens_out = 0
+        self.prompts_cut = 0
 
-    def add(self, *, llm_calls: int = 0, tokens_in: int = 0, tokens_out: int = 0) -> None:
+    def add(self, *, llm_calls: int = 0, tokens_in: int = 0, tokens_out: int = 0, prompts_cut: int = 0) -> None:
         with self._lock:
             self.llm_calls += llm_calls
             self.tokens_in += tokens_in
             self.tokens_out += tokens_out
+            self.prompts_cut += prompts_cut
 
     def snapshot(self) -> dict[str, int]:
         """The counters at one instant (consistent with each other)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 from collections.abc import Sequence
 from typing import Any, TypeVar
@@ -66,6 +67,31 @@ MAX_RECOMMENDATIONS = 7
 # What an evidence id the model made up resolves to: no meeting's quote, so verification drops it.
 _UNKNOWN_ID = Evidence(recording_id=0, timestamp="", quote="", verified=False)
 Schema = TypeVar("Schema", bound=pydantic.BaseModel)
+# Reasoning families take no sampling parameters: gpt-5 and o-series answer 400 to temperature != 1.
+REASONING_MODEL = re.compile(r"^(gpt-5|gpt-6|o\d)", re.IGNORECASE)
+# A prompt whose reported size is below this share of our estimate was cut by the server's context.
+PROMPT_CUT_RATIO = 0.5
+_NO_TEMPERATURE: set[str] = set()  # models that refused temperature once in this process
+_NO_TEMPERATURE_LOCK = threading.Lock()
+
+
+def sampling_params(model: str) -> dict[str, Any]:
+    """What to send besides the messages: ``temperature=0`` only for a model known to accept it."""
+    with _NO_TEMPERATURE_LOCK:
+        refused = model in _NO_TEMPERATURE
+    if refused or REASONING_MODEL.match(model):
+        return {}
+    return {"temperature": 0}
+
+
+def _forget_temperature(model: str) -> None:
+    with _NO_TEMPERATURE_LOCK:
+        _NO_TEMPERATURE.add(model)
+
+
+def _refuses(exc: openai.BadRequestError, param: str) -> bool:
+    """Whether a 400 names ``param`` as the problem (OpenAI's ``param`` field, or its message)."""
+    return getattr(exc, "param", None) == param or f"'{param}'" in str(exc.message)
 
 
 class OpenAIAnalyzer:
@@ -185,9 +211,7 @@ class OpenAIAnalyzer:
         with self._slots:
             self.usage.add(llm_calls=1)
             try:
-                completion = self.client.chat.completions.parse(
-                    model=self.model, messages=messages, response_format=schema, temperature=0
-                )
+                completion = self._parse(messages, schema)
             except openai.LengthFinishReasonError as exc:
                 self._count(exc.completion.usage)
                 raise AnalysisTruncatedError(
@@ -204,6 +228,7 @@ class OpenAIAnalyzer:
             except openai.OpenAIError as exc:
                 raise self._translate(exc) from exc
         self._count(completion.usage)
+        self._check_prompt(completion.usage, system, user)
         if not completion.choices:
             raise self._bad_output(what)
         message = completion.choices[0].message
@@ -215,6 +240,28 @@ class OpenAIAnalyzer:
         if message.parsed is None:
             raise self._bad_output(what)
         return message.parsed
+
+    def _parse(self, messages: list[Any], schema: type[Schema]) -> Any:
+        """The structured-output call; a 400 naming ``temperature`` is retried once without it (and remembered)."""
+        params = sampling_params(self.model)
+        try:
+            return self.client.chat.completions.parse(
+                model=self.model, messages=messages, response_format=schema, **params
+            )
+        except openai.BadRequestError as exc:
+            if "temperature" not in params or not _refuses(exc, "temperature"):
+                raise
+            log.info("%s does not take temperature=0; calling it without sampling parameters from now on", self.model)
+            _forget_temperature(self.model)
+            return self.client.chat.completions.parse(model=self.model, messages=messages, response_format=schema)
+
+    def _check_prompt(self, usage: Any, system: str, user: str) -> None:
+        """Count a prompt the server reports far shorter than what was sent (its context cut it)."""
+        reported = getattr(usage, "prompt_tokens", None)
+        if not reported:
+            return
+        if reported < PROMPT_CUT_RATIO * estimate_tokens(system + user):
+            self.usage.add(prompts_cut=1)
 
     def _count(self, usage: Any) -> None:
         if usage is not None:
@@ -277,6 +324,12 @@ class OpenAIAnalyzer:
                 f"The OpenAI server at {server} does not know the model {self.model!r} (404). Check OPENAI_MODEL "
                 "(and OPENAI_BASE_URL)."
             )
+        if isinstance(exc, openai.BadRequestError) and _no_structured_outputs(exc):
+            return AnalysisError(
+                f"The model {self.model!r} at {server} does not support structured outputs (JSON schema answers), "
+                "which the analysis needs. Set OPENAI_MODEL to a model that does, such as gpt-5.4-mini, or unset "
+                "OPENAI_API_KEY to use the offline analyser."
+            )
         if isinstance(exc, openai.APIStatusError):
             detail = self._scrub(str(exc.message))[:300]
             return AnalysisError(
@@ -284,6 +337,15 @@ class OpenAIAnalyzer:
                 "OPENAI_MODEL and OPENAI_BASE_URL."
             )
         return AnalysisError(f"The call to the OpenAI server at {server} failed: {self._scrub(str(exc))[:300]}")
+
+
+def _no_structured_outputs(exc: openai.BadRequestError) -> bool:
+    """Whether a 400 says the model cannot answer with a JSON schema."""
+    text = str(exc.message).lower()
+    return getattr(exc, "param", None) == "response_format" or (
+        ("response_format" in text or "json_schema" in text or "structured output" in text)
+        and ("not supported" in text or "unsupported" in text or "invalid" in text)
+    )
 
 
 # ---------------------------------------------------------------- answers to our models

@@ -17,6 +17,9 @@ import httpx
 from engagement.demo.api import FathomAPI
 
 DEMO_API_KEY = "demo"
+# The demo API throttles like Fathom (RateLimit-* headers, 429 past the limit) but ten times as
+# generously as Fathom's 60 a minute, so a presenter never waits.
+DEMO_RATE_LIMIT = (600, 60.0)
 
 # (domain, company name) of every bundled account, in the order the UI offers them.
 DEMO_ACCOUNTS: list[tuple[str, str]] = [
@@ -51,7 +54,8 @@ def demo_transport(latency_s: float = 0.0) -> httpx.MockTransport:
 
     ``transport.handler`` is the :class:`FathomAPI` itself, so its ``calls`` can be read.
     """
-    return httpx.MockTransport(FathomAPI(_demo_meetings(), api_key=None, base_path=None, latency_s=latency_s))
+    api = FathomAPI(_demo_meetings(), api_key=None, base_path=None, latency_s=latency_s, rate_limit=DEMO_RATE_LIMIT)
+    return httpx.MockTransport(api)
 
 
 __all__ = ["DEMO_ACCOUNTS", "DEMO_API_KEY", "FathomAPI", "demo_transport", "load_demo_meetings"]

@@ -6,8 +6,22 @@ flags) and ``GET /recordings/{id}/transcript`` and ``/summary``. Demo mode serve
 accounts through it with ``httpx.MockTransport``; the tests' loopback server wraps the same object.
 Where the real API is vaguer than a fake can be, the choice is written down:
 
-* A meeting matches ``calendar_invitees_domains[]`` when any invitee's ``email_domain`` equals one of
-  the values (case-insensitive). Fathom associates a meeting with a single company instead.
+* **One company per meeting**, as the spec's ``calendar_invitees_domains[]`` says ("Returns meetings
+  whose associated company matches one of the specified domains. (Note that meetings are only
+  associated with one company.)"). The rule (:func:`associated_company`): the external business
+  domain (``email_domain`` of an ``is_external`` invitee, lower-cased, personal mailboxes such as
+  gmail.com excluded) with the most invitees; a tie goes to the domain whose first invitee comes
+  first in ``calendar_invitees``; a meeting with no external business invitee has no company and
+  matches no domain. So a customer invited to a meeting with two people from a partner is listed
+  only under the partner: the app must not rely on this filter to find an account's meetings.
+* A meeting whose ``transcript`` is ``null`` in the data has none (too short, no speech, processing
+  failed): the listing gives ``null`` even with ``include_transcript=true`` and the transcript
+  endpoint answers 404.
+* With ``rate_limit=(limit, window_s)`` every answer carries ``RateLimit-Limit``,
+  ``RateLimit-Remaining`` and ``RateLimit-Reset`` (whole seconds left in the window, rounded up);
+  past the limit the answer is 429 with those headers and no ``Retry-After`` (Fathom documents none).
+  Windows are fixed and start with the first request after the previous one closed.
+* Every meeting carries fields the spec does not list (:data:`UNKNOWN_FIELDS`), as a newer Fathom would.
 * ``created_after`` is inclusive and ``created_before`` exclusive: ``[after, before)``.
 * A query parameter the spec does not list is refused with 400, so a client typo shows up in tests.
 """
@@ -19,17 +33,23 @@ import binascii
 import hashlib
 import hmac
 import json
+import math
 import re
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
+from engagement.people import PERSONAL_EMAIL_DOMAINS
+
 PAGE_SIZE = 10
+# Fields a newer Fathom might add: the client must ignore them (top level, and on every invitee).
+UNKNOWN_FIELDS: dict[str, Any] = {"recording_duration_seconds": 3565, "ai_notes": {"version": 2, "language": "en"}}
+UNKNOWN_INVITEE_FIELDS: dict[str, Any] = {"rsvp_status": "accepted"}
 INCLUDE_FIELDS = {
     "include_transcript": "transcript",
     "include_summary": "default_summary",
@@ -58,6 +78,21 @@ class _BadRequest(Exception):
     """A query the endpoint refuses with 400."""
 
 
+def associated_company(meeting: Mapping[str, Any]) -> str | None:
+    """The one company domain Fathom files ``meeting`` under, by the rule in the module docstring."""
+    counts: Counter[str] = Counter()
+    first: dict[str, int] = {}
+    for position, invitee in enumerate(meeting.get("calendar_invitees") or []):
+        domain = (invitee.get("email_domain") or "").strip().lower()
+        if not domain or not invitee.get("is_external") or domain in PERSONAL_EMAIL_DOMAINS:
+            continue
+        counts[domain] += 1
+        first.setdefault(domain, position)
+    if not counts:
+        return None
+    return min(counts, key=lambda d: (-counts[d], first[d]))
+
+
 def _parse_time(name: str, value: str) -> datetime:
     try:
         when = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
@@ -81,6 +116,8 @@ class FathomAPI:
             the full path when it matches no route), whatever the answer.
         api_key: the only key accepted; ``None`` accepts any non-empty key.
         latency_s: time every request takes, to make benchmarks honest.
+        rate_limit: ``(limit, window_s)``: requests allowed per fixed window (``None``: no limit, no headers).
+        throttled: requests answered 429 because the window was spent.
     """
 
     def __init__(
@@ -91,8 +128,15 @@ class FathomAPI:
         base_path: str | None = "/external/v1",
         page_size: int = PAGE_SIZE,
         latency_s: float = 0.0,
+        rate_limit: tuple[int, float] | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.api_key = api_key
+        self.rate_limit = rate_limit
+        self.throttled = 0  # requests answered 429
+        self._clock = clock
+        self._window_start: float | None = None
+        self._window_used = 0
         self.base_path = base_path.rstrip("/") if base_path is not None else None
         self.page_size = page_size
         self.latency_s = latency_s
@@ -129,13 +173,56 @@ class FathomAPI:
                 reverse=True,
             )
 
+    def remove(self, recording_id: int) -> None:
+        """Delete a meeting, as a user deleting a recording in Fathom (or un-sharing it) does."""
+        with self._lock:
+            self._by_id.pop(recording_id, None)
+            self._meetings = [m for m in self._meetings if m["recording_id"] != recording_id]
+
+    def close_window(self, seconds: float) -> None:
+        """Spend the rate limit's window now, so it reopens ``seconds`` from now (another client used the key)."""
+        if self.rate_limit is None:
+            raise ValueError("this API has no rate limit")
+        limit, window = self.rate_limit
+        with self._lock:
+            self._window_start = self._clock() - window + seconds
+            self._window_used = limit
+
     def __call__(self, request: httpx.Request) -> httpx.Response:
         return self.handle(request)
 
     def handle(self, request: httpx.Request) -> httpx.Response:
-        """Answer one request as the Fathom External API would."""
+        """Answer one request as the Fathom External API would (within its rate limit, when it has one)."""
         if self.latency_s > 0:
             time.sleep(self.latency_s)
+        headers, allowed = self._spend()
+        response = self._handle(request) if allowed else _error(429, "Rate limited - too many requests.")
+        response.headers.update(headers)
+        return response
+
+    def _spend(self) -> tuple[dict[str, str], bool]:
+        """Count one request against the window; the RateLimit-* headers, and whether it is allowed."""
+        if self.rate_limit is None:
+            return {}, True
+        limit, window = self.rate_limit
+        with self._lock:
+            now = self._clock()
+            if self._window_start is None or now >= self._window_start + window:
+                self._window_start, self._window_used = now, 0
+            allowed = self._window_used < limit
+            if allowed:
+                self._window_used += 1
+            else:
+                self.throttled += 1
+            left = self._window_start + window - now
+            headers = {
+                "RateLimit-Limit": str(limit),
+                "RateLimit-Remaining": str(limit - self._window_used),
+                "RateLimit-Reset": str(max(1, math.ceil(left))),
+            }
+        return headers, allowed
+
+    def _handle(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path
         match = _ROUTE.match(path)
         known = match is not None and (self.base_path is None or match["prefix"] == self.base_path)
@@ -167,7 +254,9 @@ class FathomAPI:
             if "destination_url" in query:
                 return _ok({"destination_url": query["destination_url"][-1]})
             if match["kind"] == "transcript":
-                return _ok({"transcript": meeting.get("transcript") or []})
+                if meeting.get("transcript") is None:
+                    return _error(404, f"Not found: recording {recording_id} has no transcript")
+                return _ok({"transcript": meeting["transcript"]})
             summary = meeting.get("default_summary") or {"template_name": None, "markdown_formatted": None}
             return _ok({"summary": summary})
         except _BadRequest as exc:
@@ -208,8 +297,7 @@ class FathomAPI:
         offset = self._offset(query["cursor"][-1], fingerprint) if "cursor" in query else 0
 
         def wanted(m: Mapping[str, Any]) -> bool:
-            invitees = m.get("calendar_invitees") or []
-            if domains and not any((i.get("email_domain") or "").lower() in domains for i in invitees):
+            if domains and associated_company(m) not in domains:
                 return False
             if domains_type != "all" and m.get("calendar_invitees_domains_type") != domains_type:
                 return False
@@ -254,20 +342,21 @@ class FathomAPI:
 
 
 def _shape(meeting: Mapping[str, Any], flags: Mapping[str, bool]) -> dict[str, Any]:
-    """A meeting as the listing returns it: fields of include flags not sent are null."""
-    out = dict(meeting)
+    """A meeting as the listing returns it: fields of include flags not sent are null; unknown fields added."""
+    out = {**UNKNOWN_FIELDS, **meeting}
     for flag, field in INCLUDE_FIELDS.items():
         if not flags[flag]:
             out[field] = None
-        elif out.get(field) is None and field in ("transcript", "action_items", "highlights"):
+        elif out.get(field) is None and field in ("action_items", "highlights"):
             out[field] = []
         else:
-            out.setdefault(field, None)
-    if not flags["include_transcript"]:
-        # Fathom matches invitees to speakers only when the transcript is included.
-        out["calendar_invitees"] = [
-            {**i, "matched_speaker_display_name": None} for i in meeting.get("calendar_invitees") or []
-        ]
+            out.setdefault(field, None)  # a transcript that is null stays null: the meeting has none
+    # Fathom matches invitees to speakers only when there is an included transcript.
+    matched = flags["include_transcript"] and meeting.get("transcript") is not None
+    out["calendar_invitees"] = [
+        {**UNKNOWN_INVITEE_FIELDS, **i, **({} if matched else {"matched_speaker_display_name": None})}
+        for i in meeting.get("calendar_invitees") or []
+    ]
     return out
 
 

@@ -17,8 +17,9 @@ from __future__ import annotations
 import copy
 import json
 import threading
+import time
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -32,6 +33,7 @@ from engagement.demo.api import FathomAPI
 
 FAKE_API_KEY = "test-fathom-key-0123456789"
 BASE_PATH = "/external/v1"
+FATHOM_RATE_LIMIT = (60, 60.0)  # "60 calls a minute per user"
 
 # ---------------------------------------------------------------- meetings like Fathom's
 
@@ -152,11 +154,13 @@ def make_meeting(
     guests: Iterable[tuple[str | None, str | None]] = (("John Smith", "john.smith@acmecorp.com"),),
     title: str = "Quarterly Business Review",
     meeting_title: str | None = "QBR",
+    transcript: bool = True,
 ) -> dict[str, Any]:
     """A complete Fathom Meeting (every include field filled) for ``guests`` meeting two of our people.
 
     ``guests`` are ``(name, email)``; an e-mail of ``None`` is a room or dial-in. Speakers, action
-    items and links follow the invitees, so the result is internally consistent.
+    items and links follow the invitees, so the result is internally consistent. ``transcript=False``
+    gives a recording Fathom has no transcript for (``null``; the transcript endpoint answers 404).
     """
     m = copy.deepcopy(EXAMPLE_MEETING)
     slug = f"rec{recording_id}"
@@ -204,6 +208,8 @@ def make_meeting(
         }
         for n, i in enumerate(invitees)
     ]
+    if not transcript:
+        m["transcript"] = None
     m["default_summary"] = {
         "template_name": "general",
         "markdown_formatted": f"## Summary\nMeeting {recording_id}: goals, risks and next steps.\n",
@@ -258,7 +264,7 @@ def sample_meetings() -> list[dict[str, Any]]:
 
 @dataclass
 class _Fault:
-    kind: str  # "status" | "malformed" | "schema_break" | "hang"
+    kind: str  # "status" | "malformed" | "schema_break" | "hang" | "nested"
     status: int = 200
     headers: Mapping[str, str] = field(default_factory=dict)
     body: bytes | None = None
@@ -287,6 +293,10 @@ class FathomServer:
         response_log: ``(path, status, body)`` of every answer sent.
         errors: exceptions raised while answering (a test should expect none).
         latency_s: time every request takes.
+        rate_limit: ``(limit, window_s)`` of the API (Fathom's 60 a minute unless a test says otherwise;
+            ``None`` for none). Throttling speaks RateLimit-* headers only, never Retry-After.
+        endless: when set, ``/meetings`` hands out a new cursor forever ("repeat": the same page again;
+            "new": a page of meetings never seen before each time).
     """
 
     def __init__(
@@ -296,8 +306,16 @@ class FathomServer:
         api_key: str | None = FAKE_API_KEY,
         latency_s: float = 0.0,
         api: FathomAPI | None = None,
+        rate_limit: tuple[int, float] | None = FATHOM_RATE_LIMIT,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.api = api if api is not None else FathomAPI(meetings, api_key=api_key, base_path=BASE_PATH)
+        self.api = (
+            api
+            if api is not None
+            else FathomAPI(meetings, api_key=api_key, base_path=BASE_PATH, rate_limit=rate_limit, clock=clock)
+        )
+        self.endless: str | None = None
+        self._endless_pages = 0
         self.latency_s = latency_s
         self.request_log: list[tuple[str, str, dict[str, list[str]]]] = []
         self.response_log: list[tuple[str, int, bytes]] = []
@@ -324,6 +342,10 @@ class FathomServer:
     def schema_break_next(self, times: int = 1) -> None:
         """Answer the next requests with 200 and JSON that lacks a required field (a meeting's recording_id)."""
         self._queue(times, _Fault("schema_break"))
+
+    def nested_next(self, depth: int = 100_000, times: int = 1) -> None:
+        """Answer the next requests with 200 and JSON nested ``depth`` levels deep (valid, absurd)."""
+        self._queue(times, _Fault("nested", seconds=depth))
 
     def hang_next(self, seconds: float, times: int = 1) -> None:
         """Answer the next requests only after ``seconds`` (to trigger client time-outs)."""
@@ -398,6 +420,11 @@ class FathomServer:
             return fault.status, {"Content-Type": "application/json", **fault.headers}, payload
         if fault is not None and fault.kind == "malformed":
             return 200, {"Content-Type": "application/json"}, b'{"limit": 10, "next_cursor": null, "items": [{"tit'
+        if fault is not None and fault.kind == "nested":
+            depth = int(fault.seconds)
+            return 200, {"Content-Type": "application/json"}, b"[" * depth + b"]" * depth
+        if self.endless and parts.path.endswith("/meetings"):
+            return self._endless_page()
         request = httpx.Request(method, f"http://127.0.0.1{target}", headers=headers, content=body)
         response = self.api.handle(request)
         content = response.read()
@@ -405,6 +432,19 @@ class FathomServer:
             content = json.dumps(_break_schema(json.loads(content))).encode()
         out_headers = {k: v for k, v in response.headers.items() if k.lower() not in _HOP_HEADERS}
         return response.status_code, out_headers, content
+
+    def _endless_page(self) -> tuple[int, dict, bytes]:
+        """A page of /meetings with a cursor that was never sent before (a broken or hostile Fathom)."""
+        with self._lock:
+            self._endless_pages += 1
+            n = self._endless_pages
+        if self.endless == "new":
+            start = ACCOUNT_START + timedelta(minutes=10 * n)
+            items = [make_meeting(5_000_000 + n * 10 + k, start + timedelta(seconds=k)) for k in range(10)]
+        else:
+            items = self.api.meetings[:10]
+        body = {"limit": 10, "next_cursor": f"endless-{n}", "items": items}
+        return 200, {"Content-Type": "application/json"}, json.dumps(body).encode()
 
 
 _HOP_HEADERS = {"content-length", "transfer-encoding", "connection", "content-encoding"}

@@ -17,6 +17,12 @@ Knobs (each ``*_next`` applies to the next request only, in the order they were 
     hang_next(seconds)              wait before answering (for client time-outs)
     invent_quote_next(quote)        add a goal quoting words nobody said (reduce: cite an unknown id)
     respond_with(fn)                fn(request body) -> dict (sent as JSON content) or str; None restores the default
+    context_tokens                  when set, the prompt is cut to this many tokens (usage shows it), like a
+                                    compatible server with a small context window
+
+For a reasoning model's name (gpt-5*, gpt-6*, o1/o3/o4...) it refuses what OpenAI refuses: ``temperature``
+other than 1 and ``max_tokens`` (use ``max_completion_tokens``), with a 400 and OpenAI's error body
+(``message``, ``type``, ``param``, ``code``).
     requests / headers              every request body (parsed JSON) and its headers, in order
     responses                       every 200 answer sent (chat.completion objects, with usage)
     max_in_flight                   the most requests handled at the same time
@@ -155,6 +161,33 @@ def answer_reduce(user: str) -> dict[str, Any]:
     }
 
 
+REASONING_MODEL = re.compile(r"^(gpt-5|gpt-6|o\d)")
+
+
+def refusal_of_parameters(body: dict[str, Any]) -> dict[str, Any] | None:
+    """OpenAI's 400 body for a sampling parameter a reasoning model does not take; ``None`` when all is well."""
+    model = str(body.get("model", ""))
+    if not REASONING_MODEL.match(model):
+        return None
+    if "temperature" in body and body["temperature"] != 1:
+        return _error(
+            f"Unsupported value: 'temperature' does not support {body['temperature']} with this model. Only the "
+            "default (1) value is supported.",
+            "invalid_request_error",
+            "unsupported_value",
+            param="temperature",
+        )
+    if "max_tokens" in body:
+        return _error(
+            "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' "
+            "instead.",
+            "invalid_request_error",
+            "unsupported_parameter",
+            param="max_tokens",
+        )
+    return None
+
+
 def _schema_errors(content: Any, body: dict[str, Any]) -> list[str]:
     schema = ((body.get("response_format") or {}).get("json_schema") or {}).get("schema")
     if not schema:
@@ -168,9 +201,13 @@ def _schema_errors(content: Any, body: dict[str, Any]) -> list[str]:
 class FakeOpenAI:
     """The fake server; ``with FakeOpenAI() as server:`` starts it on a free port and stops it."""
 
-    def __init__(self, *, api_key: str | None = None, latency_s: float = 0.0) -> None:
+    def __init__(
+        self, *, api_key: str | None = None, latency_s: float = 0.0, context_tokens: int | None = None
+    ) -> None:
         self.api_key = api_key
         self.latency_s = latency_s
+        self.context_tokens = context_tokens
+        self.refused: list[dict[str, Any]] = []  # 400 bodies sent for parameters the model does not take
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
         self.errors: list[str] = []
@@ -307,6 +344,11 @@ class FakeOpenAI:
         if self.api_key is not None and token != self.api_key:
             return 401, {}, _error(f"Incorrect API key provided: {token}.", "invalid_request_error", "invalid_api_key")
         self._wait(self.latency_s)
+        refusal = refusal_of_parameters(body)
+        if refusal is not None:
+            with self._lock:
+                self.refused.append(refusal)
+            return 400, {}, refusal
         action = self._next_action()
         kind = action[0]
         if kind == "fail":
@@ -353,8 +395,8 @@ class FakeOpenAI:
             return 200, {}, self._completion(body, number, text[: len(text) // 2], finish_reason="length")
         return 200, {}, self._completion(body, number, text)
 
-    @staticmethod
     def _completion(
+        self,
         body: dict[str, Any],
         number: int,
         content: str | None,
@@ -363,6 +405,8 @@ class FakeOpenAI:
         finish_reason: str = "stop",
     ) -> dict[str, Any]:
         prompt = sum(len(str(m.get("content") or "")) for m in body.get("messages", []))
+        if self.context_tokens is not None:
+            prompt = min(prompt, self.context_tokens * 4)  # what a small context keeps of the prompt
         completion = len(content or refusal or "")
         return {
             "id": f"chatcmpl-fake-{number}",
@@ -386,8 +430,8 @@ class FakeOpenAI:
         }
 
 
-def _error(message: str, type_: str, code: str | None = None) -> dict[str, Any]:
-    return {"error": {"message": message, "type": type_, "param": None, "code": code}}
+def _error(message: str, type_: str, code: str | None = None, *, param: str | None = None) -> dict[str, Any]:
+    return {"error": {"message": message, "type": type_, "param": param, "code": code}}
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -1,0 +1,419 @@
+"""MeetingIndex: every external meeting a Fathom key can see, in SQLite, so an account's meetings are a query.
+
+Fathom files each meeting under one company (``calendar_invitees_domains[]`` "returns meetings whose
+associated company matches ... meetings are only associated with one company"), so asking Fathom
+for a domain misses the meetings it filed under a partner, a reseller or another customer on the
+same invite. The index lists the whole workspace instead (``calendar_invitees_domains_type=
+one_or_more_external``, no transcripts) and answers "every meeting any of whose invitees has an
+e-mail at the domain" itself.
+
+Tables (in the ``ENGAGEMENT_DB`` file, beside sqlitedict's; plain SQLite on their own connection)::
+
+    index_meetings (workspace, recording_id, created_at, started_at, title, generation, meeting JSON)
+    index_invitees (workspace, recording_id, domain, email, is_external)   -- one row per invitee e-mail
+    index_state    (workspace, state JSON)                                  -- sync progress and freshness
+    index_no_transcript (workspace, recording_id, reason)                   -- Fathom has none (404, null)
+
+``workspace`` names a key on a server (a hash, never the key), because a key sees only what its
+user recorded or was shared. ``domain`` is the registrable domain of the invitee's e-mail (subdomains
+folded, as :func:`engagement.domains.email_at_domain` folds them), so a domain's meetings and a
+per-domain aggregate over every domain are single SQL queries (:meth:`MeetingIndex.meetings_for`,
+:meth:`MeetingIndex.domain_activity`), never a scan in Python.
+
+Sync (:meth:`MeetingIndex.sync`): the first run lists every page and saves the cursor after each
+one, so a restart resumes where it stopped; later runs list only ``created_after`` the newest
+indexed meeting minus :data:`OVERLAP` (one request when nothing new was recorded); a full
+re-index lists everything again and drops meetings it no longer sees (deleted, or no longer shared).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from engagement.domains import registrable_domain
+from engagement.errors import FathomError, StoreError
+from engagement.fathom import FathomClient, include_flags
+from engagement.models import Meeting, format_utc, utcnow
+
+__all__ = ["OVERLAP", "DomainActivity", "IndexStatus", "MeetingIndex", "SyncResult"]
+
+OVERLAP = timedelta(hours=1)  # a meeting that reaches the API late, within an hour of the newest, is still found
+BUSY_TIMEOUT_S = 10.0  # another process (the CLI) may be writing: wait this long, then StoreError
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS index_meetings (
+    workspace TEXT NOT NULL, recording_id INTEGER NOT NULL, created_at TEXT NOT NULL, started_at TEXT NOT NULL,
+    title TEXT NOT NULL, generation INTEGER NOT NULL, meeting TEXT NOT NULL,
+    PRIMARY KEY (workspace, recording_id));
+CREATE INDEX IF NOT EXISTS index_meetings_created ON index_meetings (workspace, created_at);
+CREATE TABLE IF NOT EXISTS index_invitees (
+    workspace TEXT NOT NULL, recording_id INTEGER NOT NULL, domain TEXT NOT NULL, email TEXT NOT NULL,
+    is_external INTEGER NOT NULL, PRIMARY KEY (workspace, recording_id, email));
+CREATE INDEX IF NOT EXISTS index_invitees_domain ON index_invitees (workspace, domain, recording_id);
+CREATE TABLE IF NOT EXISTS index_state (workspace TEXT PRIMARY KEY, state TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS index_no_transcript (
+    workspace TEXT NOT NULL, recording_id INTEGER NOT NULL, reason TEXT NOT NULL,
+    PRIMARY KEY (workspace, recording_id));
+"""
+
+
+@dataclass(frozen=True)
+class IndexStatus:
+    """How complete and how fresh a workspace's index is.
+
+    Attributes:
+        meetings: entries in the index.
+        synced_at: when the last sync (full or incremental) finished; ``None`` before the first.
+        full_synced_at: when the last full listing finished.
+        in_progress: ``"full"`` while a first or full listing is under way (it resumes after a restart).
+        pass_meetings: meetings read so far by the listing under way.
+    """
+
+    meetings: int
+    synced_at: str | None
+    full_synced_at: str | None
+    in_progress: str | None
+    pass_meetings: int
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    """What one sync did. Attributes: kind (``full``/``incremental``), pages, listed, deleted."""
+
+    kind: str
+    pages: int
+    listed: int
+    deleted: int
+
+
+@dataclass(frozen=True)
+class DomainActivity:
+    """One external e-mail domain across the index (the Accounts page's row).
+
+    Attributes:
+        domain: registrable domain of invitees' e-mails.
+        meetings: meetings with at least one invitee at the domain.
+        people: distinct invitee e-mails at the domain.
+        first_meeting / last_meeting: ``created_at`` of the oldest and newest of those meetings.
+        last_90_days / previous_90_days: meetings in the 90 days before ``now``, and in the 90 before those.
+    """
+
+    domain: str
+    meetings: int
+    people: int
+    first_meeting: str
+    last_meeting: str
+    last_90_days: int
+    previous_90_days: int
+
+
+class MeetingIndex:
+    """The workspace meeting index in one SQLite file. Thread-safe; cheap to open in a ``tmp_path``."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        try:
+            if self.path != ":memory:":
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, check_same_thread=False, isolation_level=None)
+            if self.path != ":memory:":
+                self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.executescript(_SCHEMA)
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreError(
+                f"The meeting index in {self.path} cannot be opened ({exc}). Check ENGAGEMENT_DB and the disk."
+            ) from None
+        self._lock = threading.RLock()
+        self._sync_locks: dict[str, threading.Lock] = {}
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # ------------------------------------------------------------ storage
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._db
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+                self._db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                raise StoreError(f"The meeting index in {self.path} could not be written ({exc}). Try again.") from None
+
+    def _select(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            try:
+                return self._db.execute(sql, args).fetchall()
+            except sqlite3.Error as exc:
+                raise StoreError(f"The meeting index in {self.path} could not be read ({exc}). Try again.") from None
+
+    def _state(self, workspace: str) -> dict[str, Any]:
+        rows = self._select("SELECT state FROM index_state WHERE workspace = ?", (workspace,))
+        if not rows:
+            return {}
+        try:
+            state = json.loads(rows[0][0])
+        except ValueError:
+            return {}
+        return state if isinstance(state, dict) else {}
+
+    @staticmethod
+    def _put_state(db: sqlite3.Connection, workspace: str, state: dict[str, Any]) -> None:
+        db.execute("REPLACE INTO index_state (workspace, state) VALUES (?, ?)", (workspace, json.dumps(state)))
+
+    @staticmethod
+    def _upsert(db: sqlite3.Connection, workspace: str, meetings: tuple[Meeting, ...], generation: int) -> None:
+        for m in meetings:
+            entry = m.model_copy(update={"transcript": None})
+            db.execute(
+                "REPLACE INTO index_meetings VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    workspace,
+                    m.recording_id,
+                    format_utc(m.created_at),
+                    format_utc(m.started_at),
+                    m.title,
+                    generation,
+                    entry.model_dump_json(),
+                ),
+            )
+            db.execute(
+                "DELETE FROM index_invitees WHERE workspace = ? AND recording_id = ?", (workspace, m.recording_id)
+            )
+            rows = {}
+            for invitee in m.invitees:
+                email = (invitee.email or "").strip().lower()
+                domain = registrable_domain(email.rpartition("@")[2]) if "@" in email else None
+                if domain:
+                    rows[email] = (workspace, m.recording_id, domain, email, int(invitee.is_external))
+            db.executemany("INSERT INTO index_invitees VALUES (?, ?, ?, ?, ?)", list(rows.values()))
+
+    # ------------------------------------------------------------ sync
+
+    def _sync_lock(self, workspace: str) -> threading.Lock:
+        with self._lock:
+            return self._sync_locks.setdefault(workspace, threading.Lock())
+
+    def sync(
+        self,
+        client: FathomClient,
+        *,
+        full: bool = False,
+        on_progress: Callable[[int], None] | None = None,
+        poll_s: float = 1.0,
+    ) -> SyncResult:
+        """Bring the index of ``client``'s workspace up to date; ``full`` lists everything again.
+
+        One sync per workspace runs at a time in a process: a caller that finds one running waits
+        for it, reporting that sync's progress through ``on_progress(meetings read)`` every ``poll_s``
+        (so its job keeps heart-beating and showing progress), then runs its own, incremental, sync.
+        Raises what the client raises; the cursor saved with the last page lets the next sync resume.
+        """
+        workspace = client.workspace
+        lock = self._sync_lock(workspace)
+        while not lock.acquire(timeout=poll_s):
+            if on_progress is not None:  # another job is indexing: show its progress, keep heart-beating
+                on_progress(self.status(workspace).pass_meetings)
+        try:
+            return self._sync(client, workspace, full, on_progress)
+        finally:
+            lock.release()
+
+    def _sync(
+        self, client: FathomClient, workspace: str, full: bool, on_progress: Callable[[int], None] | None
+    ) -> SyncResult:
+        state = self._state(workspace)
+        if state.get("pass") != "full" and (full or not state.get("full_synced_at")):
+            state.update(
+                {"pass": "full", "cursor": None, "pass_meetings": 0, "generation": int(state.get("generation", 0)) + 1}
+            )
+        elif state.get("pass") is None:
+            newest = state.get("newest_created_at")
+            after = format_utc(datetime.fromisoformat(newest) - OVERLAP) if newest else None
+            state.update({"pass": "incremental", "cursor": None, "pass_meetings": 0, "after": after})
+        kind = str(state["pass"])
+        generation = int(state.get("generation", 1))
+        state.setdefault("generation", generation)
+        with self._tx() as db:
+            self._put_state(db, workspace, state)
+
+        params = [("calendar_invitees_domains_type", "one_or_more_external")]
+        if kind == "incremental" and state.get("after"):
+            since = datetime.fromisoformat(str(state["after"]))
+            params.append(("created_after", since.strftime("%Y-%m-%dT%H:%M:%SZ")))
+        params += include_flags(summary=True, action_items=True)
+        pages = 0
+        listed = 0
+        cursor = state.get("cursor")
+        # The cursor is saved with each page, so a sync stopped by an error or a restart resumes there.
+        for page in self._pages(client, params, cursor, state):
+            pages += 1
+            listed += len(page.meetings)
+            newest = max((format_utc(m.created_at) for m in page.meetings), default=None)
+            state["cursor"] = page.next_cursor
+            state["pass_meetings"] = int(state.get("pass_meetings", 0)) + len(page.meetings)
+            if newest and newest > str(state.get("newest_created_at") or ""):
+                state["newest_created_at"] = newest
+            with self._tx() as db:
+                self._upsert(db, workspace, page.meetings, generation)
+                self._put_state(db, workspace, state)
+            if on_progress is not None:
+                on_progress(int(state["pass_meetings"]))
+        deleted = 0
+        now = format_utc(utcnow())
+        with self._tx() as db:
+            if kind == "full":
+                deleted = db.execute(
+                    "DELETE FROM index_meetings WHERE workspace = ? AND generation < ?", (workspace, generation)
+                ).rowcount
+                db.execute(
+                    "DELETE FROM index_invitees WHERE workspace = ? AND recording_id NOT IN "
+                    "(SELECT recording_id FROM index_meetings WHERE workspace = ?)",
+                    (workspace, workspace),
+                )
+                state["full_synced_at"] = now
+                # A full re-index asks again about every transcript Fathom said it did not have.
+                db.execute("DELETE FROM index_no_transcript WHERE workspace = ?", (workspace,))
+            state.update({"pass": None, "cursor": None, "synced_at": now, "after": None})
+            self._put_state(db, workspace, state)
+        return SyncResult(kind=kind, pages=pages, listed=listed, deleted=max(deleted, 0))
+
+    @staticmethod
+    def _pages(client: FathomClient, params: list[tuple[str, str]], cursor: str | None, state: dict[str, Any]) -> Any:
+        """The listing's pages from a saved cursor; a cursor Fathom no longer accepts restarts the pass."""
+        if not cursor:
+            yield from client.pages(params)
+            return
+        pages = client.pages(params, cursor=cursor)
+        try:
+            first = next(pages)
+        except StopIteration:
+            return
+        except FathomError as exc:
+            if type(exc) is not FathomError:  # only a refused request (400): a stale cursor
+                raise
+            state["pass_meetings"] = 0
+            yield from client.pages(params)
+            return
+        yield first
+        yield from pages
+
+    # ------------------------------------------------------------ reads
+
+    def status(self, workspace: str) -> IndexStatus:
+        """How many meetings the index holds for ``workspace`` and when it was last brought up to date."""
+        state = self._state(workspace)
+        rows = self._select("SELECT COUNT(*) FROM index_meetings WHERE workspace = ?", (workspace,))
+        return IndexStatus(
+            meetings=int(rows[0][0]) if rows else 0,
+            synced_at=state.get("synced_at"),
+            full_synced_at=state.get("full_synced_at"),
+            in_progress="full" if state.get("pass") == "full" else None,
+            pass_meetings=int(state.get("pass_meetings") or 0),
+        )
+
+    def meetings_for(
+        self, workspace: str, domain: str, *, since: datetime | None = None, before: datetime | None = None
+    ) -> list[Meeting]:
+        """Every indexed meeting with an invitee at ``domain`` (created in ``[since, before)``), newest first."""
+        sql = (
+            "SELECT meeting FROM index_meetings WHERE workspace = ? AND recording_id IN "
+            "(SELECT recording_id FROM index_invitees WHERE workspace = ? AND domain = ?)"
+        )
+        args: list[Any] = [workspace, workspace, domain]
+        if since is not None:
+            sql += " AND created_at >= ?"
+            args.append(format_utc(since))
+        if before is not None:
+            sql += " AND created_at < ?"
+            args.append(format_utc(before))
+        sql += " ORDER BY created_at DESC, recording_id DESC"
+        return [Meeting.model_validate_json(row[0]) for row in self._select(sql, tuple(args))]
+
+    def domain_activity(
+        self, workspace: str, *, now: datetime | None = None, domain: str | None = None
+    ) -> list[DomainActivity]:
+        """Per external e-mail domain: meetings, people, first/last meeting, last 90 days vs the 90 before.
+
+        One aggregate query over the invitee rows (external invitees only), busiest domains first;
+        ``domain`` narrows it to one. Personal mailboxes are rows like any other: callers filter them.
+        """
+        now = now or utcnow()
+        recent = format_utc(now - timedelta(days=90))
+        earlier = format_utc(now - timedelta(days=180))
+        sql = (
+            "SELECT i.domain, COUNT(DISTINCT i.recording_id), COUNT(DISTINCT i.email), MIN(m.created_at), "
+            "MAX(m.created_at), "
+            "COUNT(DISTINCT CASE WHEN m.created_at >= ? THEN i.recording_id END), "
+            "COUNT(DISTINCT CASE WHEN m.created_at >= ? AND m.created_at < ? THEN i.recording_id END) "
+            "FROM index_invitees i JOIN index_meetings m ON m.workspace = i.workspace AND m.recording_id = i.recording_id "
+            "WHERE i.workspace = ? AND i.is_external = 1"
+        )
+        args: list[Any] = [recent, earlier, recent, workspace]
+        if domain is not None:
+            sql += " AND i.domain = ?"
+            args.append(domain)
+        sql += " GROUP BY i.domain ORDER BY 2 DESC, 1"
+        return [DomainActivity(*row) for row in self._select(sql, tuple(args))]
+
+    def remember_no_transcript(self, workspace: str, reasons: dict[int, str]) -> None:
+        """Record recordings Fathom has no transcript for, so a re-run does not ask again (until a full re-index)."""
+        if not reasons:
+            return
+        with self._tx() as db:
+            db.executemany(
+                "REPLACE INTO index_no_transcript VALUES (?, ?, ?)",
+                [(workspace, rid, reason) for rid, reason in reasons.items()],
+            )
+
+    def without_transcript(self, workspace: str, recording_ids: list[int]) -> dict[int, str]:
+        """Which of ``recording_ids`` Fathom said it has no transcript for, with the reason."""
+        out: dict[int, str] = {}
+        for start in range(0, len(recording_ids), 500):
+            chunk = recording_ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self._select(
+                "SELECT recording_id, reason FROM index_no_transcript WHERE workspace = ? AND recording_id IN ("  # noqa: S608 - only "?" marks
+                + marks
+                + ")",
+                (workspace, *chunk),
+            )
+            out.update({int(rid): str(reason) for rid, reason in rows})
+        return out
+
+    def clear(self, workspace: str | None = None) -> int:
+        """Forget the index (of one workspace, or all); returns how many meetings went."""
+        args = (workspace, workspace)  # "workspace = ? OR ? IS NULL": one workspace, or every one
+        with self._tx() as db:
+            n = db.execute("DELETE FROM index_meetings WHERE workspace = ? OR ? IS NULL", args).rowcount
+            db.execute("DELETE FROM index_invitees WHERE workspace = ? OR ? IS NULL", args)
+            db.execute("DELETE FROM index_state WHERE workspace = ? OR ? IS NULL", args)
+            db.execute("DELETE FROM index_no_transcript WHERE workspace = ? OR ? IS NULL", args)
+        return max(n, 0)
+
+
+_OPEN: dict[str, MeetingIndex] = {}
+_OPEN_LOCK = threading.Lock()
+
+
+def open_index(path: str | Path) -> MeetingIndex:
+    """The process's one ``MeetingIndex`` for a file; opened on first use."""
+    key = str(Path(path).resolve()) if str(path) != ":memory:" else ":memory:"
+    with _OPEN_LOCK:
+        index = _OPEN.get(key)
+        if index is None:
+            index = _OPEN[key] = MeetingIndex(key)
+        return index
