@@ -1,6 +1,7 @@
 """The accounts list: every external business domain in the meeting index, its figures and open signals.
 
-Pure: activity rows (one per invitee domain, counted in SQL by the meeting index) and the latest
+:func:`list_accounts` reads the index (one aggregate query, never a meeting's JSON) and each listed
+domain's latest complete run; :func:`account_rows` is the pure part: activity rows (one per invitee domain, counted in SQL by the meeting index) and the latest
 complete run of each domain in, :class:`AccountRow` out. Personal mailbox providers and our own
 domains (the recorders' and the internal invitees') are not accounts. ``gone_dark`` and
 ``cadence_drop`` are recomputed from the index's figures (they change with every new meeting and
@@ -16,11 +17,13 @@ from typing import Protocol
 from pydantic import BaseModel, Field
 
 from engagement.facts import days_since
-from engagement.models import JobRecord, Signal
+from engagement.jobs import JobService
+from engagement.models import JobRecord, JobStatus, Signal, utcnow
 from engagement.people import PERSONAL_EMAIL_DOMAINS
+from engagement.runtime import Runtime, fathom_client
 from engagement.signals import SEVERITIES, Thresholds, cadence_dropped, gone_dark_severity
 
-__all__ = ["AccountRow", "Activity", "account_rows"]
+__all__ = ["AccountRow", "Activity", "account_rows", "latest_complete_runs", "list_accounts"]
 
 FROM_THE_INDEX = frozenset({"gone_dark", "cadence_drop"})
 
@@ -130,3 +133,29 @@ def account_rows(
         )
     rows.sort(key=lambda r: (r.days_since_last, r.domain))
     return rows
+
+
+def latest_complete_runs(jobs: JobService, domains: Collection[str]) -> dict[str, JobRecord]:
+    """Each of ``domains``' newest complete run, from the job index (newest first), one record read a domain."""
+    newest: dict[str, str] = {}
+    for row in jobs.list(status=JobStatus.COMPLETE, limit=None):
+        if row.domain in domains and row.domain not in newest:
+            newest[row.domain] = row.run_id
+    return {domain: jobs.get(domain, run_id) for domain, run_id in newest.items()}
+
+
+def list_accounts(runtime: Runtime, *, today: date | None = None) -> list[AccountRow]:
+    """The accounts of the configured Fathom workspace as the index knows them now (``today``: for tests)."""
+    now = utcnow()
+    with fathom_client(runtime.settings, runtime.fathom_transport) as fathom:
+        workspace = fathom.workspace  # names the key's view; no request is sent
+    activity = runtime.index.domain_activity(workspace, now=now)
+    ours = runtime.index.internal_domains(workspace)
+    listed = {row.domain for row in activity} - ours - PERSONAL_EMAIL_DOMAINS
+    return account_rows(
+        activity,
+        today=today or now.date(),
+        our_domains=ours,
+        latest=latest_complete_runs(runtime.jobs, listed),
+        thresholds=Thresholds.from_settings(runtime.settings),
+    )

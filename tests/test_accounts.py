@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
+import pytest
+
 from engagement.accounts import account_rows
 from engagement.models import EngagementSummary, JobRecord, JobStatus, Signal
+from engagement.people import PERSONAL_EMAIL_DOMAINS
 
 TODAY = date(2026, 6, 30)
 
@@ -85,3 +89,39 @@ def test_gone_dark_and_cadence_drop_come_from_the_index_and_the_rest_from_the_la
     assert globex.run_id == "run-globex.io"
     acme = next(r for r in account_rows(ACTIVITY, today=TODAY) if r.domain == "acmecorp.com")
     assert acme.signals == []  # 10 days, 6 against 6: nothing to say
+
+
+def test_the_accounts_command_lists_the_demo_workspace_with_exact_figures(capsys: pytest.CaptureFixture[str]) -> None:
+    """accounts --json: customers and partners, not personal mailboxes or our signalpath.io; counts from the raw JSON."""
+    from collections import defaultdict
+
+    from engagement.__main__ import main
+    from engagement.demo import load_demo_meetings
+    from engagement.domains import registrable_domain
+
+    meetings: dict[str, set[int]] = defaultdict(set)
+    people: dict[str, set[str]] = defaultdict(set)
+    days: dict[str, list[str]] = defaultdict(list)
+    for m in load_demo_meetings():
+        for invitee in m["calendar_invitees"]:
+            if invitee.get("is_external") and invitee.get("email"):
+                domain = registrable_domain(invitee["email"].rpartition("@")[2])
+                assert domain is not None
+                if m["recording_id"] not in meetings[domain]:
+                    days[domain].append(m["created_at"][:10])
+                meetings[domain].add(m["recording_id"])
+                people[domain].add(invitee["email"].lower())
+    assert main(["summarize", "globex.io"]) == 0
+    capsys.readouterr()
+    assert main(["accounts", "--json"]) == 0
+    rows = {row["domain"]: row for row in json.loads(capsys.readouterr().out)}
+    assert {"acmecorp.com", "brightwater.co.uk", "globex.io", "bridgepoint-consulting.com"} <= set(rows)
+    assert "signalpath.io" not in rows and "gmail.com" not in rows
+    assert not set(rows) & PERSONAL_EMAIL_DOMAINS
+    for domain, row in rows.items():
+        expected = (len(meetings[domain]), len(people[domain]), min(days[domain]), max(days[domain]))
+        assert (row["meetings"], row["people"], row["first_meeting"], row["last_meeting"]) == expected, domain
+        assert row["days_since_last"] == max(0, (date.today() - date.fromisoformat(row["last_meeting"])).days)
+    globex = rows["globex.io"]
+    assert globex["run_id"] is not None and rows["acmecorp.com"]["run_id"] is None
+    assert ("gone_dark" in [s["kind"] for s in globex["signals"]]) == (globex["days_since_last"] > 30)
