@@ -88,7 +88,7 @@ def screenshots(tmp_path: Path) -> Path:
 def test_a_summary_runs_in_a_real_browser_and_the_admin_page_lists_it(
     chromium: Path, server: str, screenshots: Path
 ) -> None:
-    """Type the website, click Generate, see the charts and the right meeting count, then find the job in admin."""
+    """Type the website, click Generate, see the charts and the meeting count, find the job in admin and the account."""
     from playwright.sync_api import expect, sync_playwright
 
     expected = expected_meetings()
@@ -131,6 +131,18 @@ def test_a_summary_runs_in_a_real_browser_and_the_admin_page_lists_it(
             page.mouse.move(900, 600)  # away from the sidebar, whose collapse button shows on hover
             page.wait_for_timeout(500)
             page.screenshot(path=str(screenshots / "screenshot-admin.png"))
+
+            page.get_by_role("link", name="Accounts").click()
+            expect(page.get_by_role("heading", name="Accounts")).to_be_visible()
+            for domain in (DEMO_DOMAIN, "globex.io", "bridgepoint-consulting.com"):
+                cell = page.locator('[data-testid="stDataFrame"] td[role="gridcell"]', has_text=domain)
+                expect(cell.first).to_be_attached()
+            page.get_by_role("button", name="Open summary").click()  # the most recently met account
+            page.wait_for_url("**run_id=*")
+            expect(
+                page.get_by_role("heading", name="Signals").or_(page.locator(".js-plotly-plot").first)
+            ).to_be_visible()
+            assert page.locator('[data-testid="stException"]').count() == 0
         except Exception:
             page.screenshot(path=str(screenshots / "failure.png"))  # what the browser showed, for the log
             raise
@@ -246,7 +258,7 @@ def test_data_is_text_and_exports_expire_without_a_session(
     assert status == 404, "an export must not outlive its session's use of it"
 
 
-@pytest.mark.parametrize("path", ["/", "/summary", "/admin"])
+@pytest.mark.parametrize("path", ["/", "/summary", "/admin", "/accounts"])
 def test_a_fresh_server_asks_for_the_password_on_every_page(chromium: Path, tmp_path: Path, path: str) -> None:
     """The first request to a fresh server, whichever page it names, gets the sign-in form and nothing else."""
     from playwright.sync_api import expect, sync_playwright

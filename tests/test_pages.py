@@ -437,3 +437,28 @@ def test_the_summary_shows_coverage_signals_and_what_changed() -> None:
     assert "1 more in the meetings table" in page
     assert "**Since 20 Apr 2026**" in page
     assert "Resolved signals**: Cadence drop" in page
+
+
+def test_the_accounts_page_lists_the_demo_workspace_filters_and_opens_a_summary() -> None:
+    """Accounts: customers and partners with exact counts; a 30+ day filter; opening one starts or shows its summary."""
+    at = app().run().switch_page("pages/accounts.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title[0].value == "Accounts"
+    table = at.dataframe[0].value
+    rows = {
+        d: dict(zip(table.columns, values, strict=True))
+        for d, values in zip(table["Domain"], table.values, strict=True)
+    }
+    assert {"acmecorp.com", "brightwater.co.uk", "globex.io", "bridgepoint-consulting.com"} <= set(rows)
+    assert "signalpath.io" not in rows and "gmail.com" not in rows
+    assert (rows["acmecorp.com"]["Meetings"], rows["acmecorp.com"]["People"]) == (13, 6)
+    at.number_input(key="accounts_quiet_days").set_value(30).run()
+    quiet = at.dataframe[0].value
+    assert set(quiet["Domain"]) == {d for d, row in rows.items() if row["Days since last"] >= 30}
+    dark = [text for text, days in zip(quiet["Signals"], quiet["Days since last"], strict=True) if days > 30]
+    assert dark and all("Gone dark" in text for text in dark)
+    at.selectbox(key="accounts_pick").set_value("globex.io")
+    at.button(key="accounts_open").click().run()
+    assert at.query_params["domain"] == "globex.io"
+    run_id = at.query_params["run_id"]
+    assert runtime().jobs.get("globex.io", run_id).domain == "globex.io"
