@@ -17,8 +17,8 @@ from typing import Protocol
 from pydantic import BaseModel, Field
 
 from engagement.facts import days_since
-from engagement.jobs import JobService
-from engagement.models import JobRecord, JobStatus, Signal, utcnow
+from engagement.jobs import JobRow, JobService
+from engagement.models import JobStatus, Signal, utcnow
 from engagement.people import PERSONAL_EMAIL_DOMAINS
 from engagement.runtime import Runtime, fathom_client
 from engagement.signals import SEVERITIES, Thresholds, cadence_dropped, gone_dark_severity
@@ -103,10 +103,10 @@ def account_rows(
     *,
     today: date,
     our_domains: Collection[str] = (),
-    latest: Mapping[str, JobRecord] | None = None,
+    latest: Mapping[str, JobRow] | None = None,
     thresholds: Thresholds | None = None,
 ) -> list[AccountRow]:
-    """The accounts, most recently met first (then by domain); ``latest`` is each domain's latest complete run."""
+    """The accounts, most recently met first (then by domain); ``latest``: each domain's latest complete run's row."""
     t = thresholds or Thresholds()
     latest = latest or {}
     rows = []
@@ -115,7 +115,7 @@ def account_rows(
             continue
         days = days_since(row.last_meeting, today)
         run = latest.get(row.domain)
-        kept = [s for s in run.summary.signals if s.kind not in FROM_THE_INDEX] if run and run.summary else []
+        kept = [s for s in run.signals if s.kind not in FROM_THE_INDEX] if run else []
         signals = sorted(_index_signals(row, days, t) + kept, key=lambda s: SEVERITIES.index(s.severity))
         rows.append(
             AccountRow(
@@ -135,13 +135,13 @@ def account_rows(
     return rows
 
 
-def latest_complete_runs(jobs: JobService, domains: Collection[str]) -> dict[str, JobRecord]:
-    """Each of ``domains``' newest complete run, from the job index (newest first), one record read a domain."""
-    newest: dict[str, str] = {}
+def latest_complete_runs(jobs: JobService, domains: Collection[str]) -> dict[str, JobRow]:
+    """Each of ``domains``' newest complete run, from the job index alone (its rows carry the signals)."""
+    newest: dict[str, JobRow] = {}
     for row in jobs.list(status=JobStatus.COMPLETE, limit=None):
         if row.domain in domains and row.domain not in newest:
-            newest[row.domain] = row.run_id
-    return {domain: jobs.get(domain, run_id) for domain, run_id in newest.items()}
+            newest[row.domain] = row
+    return newest
 
 
 def list_accounts(runtime: Runtime, *, today: date | None = None) -> list[AccountRow]:

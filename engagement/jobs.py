@@ -25,7 +25,7 @@ from concurrent.futures import Executor, Future
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from engagement.errors import (
     EngagementError,
@@ -39,6 +39,7 @@ from engagement.models import (
     JobStats,
     JobStatus,
     Progress,
+    Signal,
     format_utc,
     job_key,
     utcnow,
@@ -73,6 +74,7 @@ class JobRow(BaseModel):
     source: str = ""
     analyzer: str = ""
     error: str | None = None
+    signals: list[Signal] = Field(default_factory=list)  # the summary's, so the accounts list reads no summary
 
     @classmethod
     def of(cls, rec: JobRecord) -> JobRow:
@@ -89,6 +91,7 @@ class JobRow(BaseModel):
             source=rec.source,
             analyzer=rec.analyzer,
             error=rec.error,
+            signals=list(rec.summary.signals) if rec.summary else [],
         )
 
 

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from engagement.accounts import account_rows
+from engagement.jobs import JobRow
 from engagement.models import EngagementSummary, JobRecord, JobStatus, Signal
 from engagement.people import PERSONAL_EMAIL_DOMAINS
 
@@ -28,9 +29,10 @@ class Row:
     previous_90_days: int
 
 
-def run(domain: str, *signals: Signal) -> JobRecord:
+def run(domain: str, *signals: Signal) -> JobRow:
+    """The job index row of a complete run whose summary raised ``signals``."""
     when = datetime(2026, 6, 1, tzinfo=UTC)
-    return JobRecord(
+    record = JobRecord(
         domain=domain,
         run_id=f"run-{domain}",
         status=JobStatus.COMPLETE,
@@ -38,6 +40,7 @@ def run(domain: str, *signals: Signal) -> JobRecord:
         created_at=when,
         updated_at=when,
     )
+    return JobRow.of(record)
 
 
 ACTIVITY = [
