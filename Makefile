@@ -8,7 +8,7 @@ PIP    := $(PY) -m pip --disable-pip-version-check -q
 PORT   ?= 8501
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test lint bench screenshots clean
+.PHONY: run test test-fast lint bench screenshots clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ run: $(VENV)/.run-deps
 ## test: the whole suite, the real-browser test included (installs Debian's chromium when missing)
 test: $(VENV)/.dev-deps chromium
 	$(PY) -m pytest
+
+## test-fast: the suite without the browser tests, for a quick loop (no chromium needed)
+test-fast: $(VENV)/.dev-deps
+	$(PY) -m pytest -m "not browser"
 
 ## chromium: Debian's Chromium for the browser test (Playwright drives it; it downloads no browser)
 .PHONY: chromium

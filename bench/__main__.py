@@ -1,4 +1,4 @@
-"""``python -m bench [--only store,start,admin,accounts,pipeline,polling] [--quick]``: run, print, write docs/BENCHMARKS.md."""
+"""``python -m bench [--only store,start,admin,accounts,pipeline,polling,index] [--quick]``: run, print, write docs/BENCHMARKS.md."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 from bench.measure import Result, machine
 
-GROUPS = ("store", "start", "admin", "accounts", "pipeline", "polling")
+GROUPS = ("store", "start", "admin", "accounts", "pipeline", "polling", "index")
 OUT = Path(__file__).resolve().parents[1] / "docs" / "BENCHMARKS.md"
 
 

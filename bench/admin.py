@@ -12,7 +12,7 @@ from bench.measure import Result, latency, time_calls
 from engagement.jobs import JobRow, JobService, index_key
 from engagement.models import JobRecord, JobStatus
 from engagement.store import SqliteKV
-from tests.summary_factory import make_summary
+from tests.support.summary_factory import make_summary
 
 BASE = datetime(2026, 1, 1, tzinfo=UTC)
 

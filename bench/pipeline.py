@@ -2,6 +2,10 @@
 
 The floor is what this setup cannot beat: the list pages one after another, the map calls in waves
 of ``concurrency``, and one reduce call. The second run of the same account hits the cache.
+
+The workspace meeting index is built once before the timed runs (its first listing is a one-time
+cost per workspace, reported on its own row), so the runs measure an account, not the index; the
+fake has no rate limit, so neither has the client here.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from bench.measure import Result
 from engagement.demo import load_demo_meetings
 from engagement.jobs import InlineExecutor
 from engagement.models import JobStatus
+from engagement.ratelimit import InProcessRateLimiter, use_limiter
 from engagement.runtime import create_runtime
 from engagement.settings import Settings
 from engagement.store import SqliteKV
@@ -65,7 +70,7 @@ def run(
     fathom_latency: float = 0.150,
     openai_latency: float = 1.0,
 ) -> list[Result]:
-    pages = math.ceil(meetings / PAGE)
+    pages = math.ceil(meetings / PAGE) + 1  # the account's transcript pages, and the index's check for news
     floor = pages * fathom_latency + math.ceil(meetings / concurrency) * openai_latency + openai_latency
     warm_goal = pages * fathom_latency + openai_latency
     cold: list[float] = []
@@ -89,6 +94,10 @@ def run(
         )
         store = SqliteKV(settings.engagement_db)
         runtime = create_runtime(settings, store=store, executor=InlineExecutor())
+        use_limiter(InProcessRateLimiter(limit=1_000_000))  # the fake sets no limit
+        began = time.perf_counter()
+        indexed = runtime.reindex(full=True)
+        index_seconds = time.perf_counter() - began
         for _ in range(runs):
             runtime.cache.clear()
             seconds, record = _timed(runtime)
@@ -119,6 +128,14 @@ def run(
         ),
         Result(
             "Pipeline",
+            f"first index of the workspace, {meetings + noise} meetings (wall time, once per workspace)",
+            index_seconds,
+            "s",
+            note=f"{indexed.pages} pages × {fathom_latency * 1000:.0f} ms; at Fathom's 60 a minute: "
+            f"{indexed.pages / 60:.1f} min",
+        ),
+        Result(
+            "Pipeline",
             "second run, same account (wall time)",
             statistics.median(warm),
             "s",
@@ -134,8 +151,8 @@ def run(
             c.fathom_requests / meetings,
             "",
             note=(
-                f"{c.fathom_requests} requests for {meetings} meetings (transcripts come with the pages); fetching "
-                f"all {meetings + noise} meetings of the workspace and filtering locally: {all_pages} requests"
+                f"{c.fathom_requests} requests for {meetings} meetings (the index's check for news, then the "
+                f"transcripts ten a page); the workspace's first index: {all_pages} requests, once"
             ),
         ),
         Result(

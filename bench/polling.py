@@ -14,7 +14,7 @@ from pathlib import Path
 
 from bench.measure import Result
 from tests.fakes.fathom_server import FAKE_API_KEY, FathomServer, make_account
-from tests.streamlit_server import CHROMIUM, CHROMIUM_ARGS, start_streamlit, stop_streamlit
+from tests.support.streamlit_server import CHROMIUM, CHROMIUM_ARGS, start_streamlit, stop_streamlit
 
 QUICK = {"minutes": 1.0}
 TICK = os.sysconf("SC_CLK_TCK")

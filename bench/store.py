@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bench.measure import Result, latency, time_calls
 from engagement.store import SqliteKV
-from tests.summary_factory import make_record
+from tests.support.summary_factory import make_record
 
 
 def run(runs: int = 2000) -> list[Result]:

@@ -20,7 +20,7 @@ from engagement.facts import days_since
 from engagement.jobs import JobRow, JobService
 from engagement.models import JobStatus, Signal, utcnow
 from engagement.people import PERSONAL_EMAIL_DOMAINS
-from engagement.runtime import Runtime, fathom_client
+from engagement.runtime import Runtime, workspace_of
 from engagement.signals import SEVERITIES, Thresholds, cadence_dropped, gone_dark_severity
 
 __all__ = ["AccountRow", "Activity", "account_rows", "latest_complete_runs", "list_accounts"]
@@ -147,8 +147,7 @@ def latest_complete_runs(jobs: JobService, domains: Collection[str]) -> dict[str
 def list_accounts(runtime: Runtime, *, today: date | None = None) -> list[AccountRow]:
     """The accounts of the configured Fathom workspace as the index knows them now (``today``: for tests)."""
     now = utcnow()
-    with fathom_client(runtime.settings, runtime.fathom_transport) as fathom:
-        workspace = fathom.workspace  # names the key's view; no request is sent
+    workspace = workspace_of(runtime.settings)
     activity = runtime.index.domain_activity(workspace, now=now)
     ours = runtime.index.internal_domains(workspace)
     listed = {row.domain for row in activity} - ours - PERSONAL_EMAIL_DOMAINS

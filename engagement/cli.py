@@ -77,7 +77,7 @@ def render_text(record: JobRecord) -> str:
         lines.append("people:")
         for p in people_rows(summary):
             role = f", {one_line(p.role)}" if p.role else ""
-            lines.append(f"  {p.meetings:>3}  {one_line(p.name)} <{p.email or 'no e-mail'}> [{p.side}{role}]")
+            lines.append(f"  {p.meetings:>3}  {one_line(p.name)} <{one_line(p.email) or 'no e-mail'}> [{p.side}{role}]")
     if summary.themes:
         lines.append("themes:")
         lines += [f"  {t.mentions:>3}  {one_line(t.topic)}" for t in summary.themes]

@@ -8,8 +8,7 @@
     │   └── CorruptRecordError      a stored value is not JSON (never unpickled)
     ├── JobError
     │   ├── JobNotFoundError        no record under that domain and run id
-    │   ├── JobTimeoutError         the job ran past its time limit
-    │   └── JobInterruptedError     the process running the job died
+    │   └── JobTimeoutError         the job ran past its time limit
     ├── FathomError                 the meeting source failed
     │   ├── FathomAuthError         401/403: "Fathom rejected the API key"
     │   ├── FathomNotFoundError     404
@@ -71,12 +70,6 @@ class JobNotFoundError(JobError):
 
 class JobTimeoutError(JobError):
     """The job ran past its time limit."""
-
-
-class JobInterruptedError(JobError):
-    """The process running the job stopped before it finished."""
-
-    default_message = "The job was interrupted (the app restarted or crashed); start it again."
 
 
 class FathomError(EngagementError):

@@ -10,7 +10,7 @@ e-mail at the domain" itself.
 Tables (in the ``ENGAGEMENT_DB`` file, beside sqlitedict's; plain SQLite on their own connection)::
 
     index_meetings (workspace, recording_id, created_at, started_at, title, generation, meeting JSON)
-    index_invitees (workspace, recording_id, domain, email, is_external)   -- one row per invitee e-mail
+    index_invitees (workspace, recording_id, domain, email, is_external, created_at)  -- one row per invitee e-mail
     index_state    (workspace, state JSON)                                  -- sync progress and freshness
     index_no_transcript (workspace, recording_id, reason)                   -- Fathom has none (404, null)
 
@@ -55,8 +55,10 @@ CREATE TABLE IF NOT EXISTS index_meetings (
 CREATE INDEX IF NOT EXISTS index_meetings_created ON index_meetings (workspace, created_at);
 CREATE TABLE IF NOT EXISTS index_invitees (
     workspace TEXT NOT NULL, recording_id INTEGER NOT NULL, domain TEXT NOT NULL, email TEXT NOT NULL,
-    is_external INTEGER NOT NULL, PRIMARY KEY (workspace, recording_id, email));
+    is_external INTEGER NOT NULL, created_at TEXT NOT NULL, PRIMARY KEY (workspace, recording_id, email));
 CREATE INDEX IF NOT EXISTS index_invitees_domain ON index_invitees (workspace, domain, recording_id);
+CREATE INDEX IF NOT EXISTS index_invitees_activity
+    ON index_invitees (workspace, is_external, domain, recording_id, created_at, email);
 CREATE TABLE IF NOT EXISTS index_state (workspace TEXT PRIMARY KEY, state TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS index_no_transcript (
     workspace TEXT NOT NULL, recording_id INTEGER NOT NULL, reason TEXT NOT NULL,
@@ -177,6 +179,7 @@ class MeetingIndex:
     @staticmethod
     def _upsert(db: sqlite3.Connection, workspace: str, meetings: tuple[Meeting, ...], generation: int) -> None:
         for m in meetings:
+            created = format_utc(m.created_at)
             entry = m.model_copy(update={"transcript": None})
             db.execute(
                 "REPLACE INTO index_meetings VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -198,8 +201,8 @@ class MeetingIndex:
                 email = (invitee.email or "").strip().lower()
                 domain = registrable_domain(email.rpartition("@")[2]) if "@" in email else None
                 if domain:
-                    rows[email] = (workspace, m.recording_id, domain, email, int(invitee.is_external))
-            db.executemany("INSERT INTO index_invitees VALUES (?, ?, ?, ?, ?)", list(rows.values()))
+                    rows[email] = (workspace, m.recording_id, domain, email, int(invitee.is_external), created)
+            db.executemany("INSERT INTO index_invitees VALUES (?, ?, ?, ?, ?, ?)", list(rows.values()))
 
     # ------------------------------------------------------------ sync
 
@@ -354,20 +357,19 @@ class MeetingIndex:
         now = now or utcnow()
         recent = format_utc(now - timedelta(days=90))
         earlier = format_utc(now - timedelta(days=180))
+        # Both passes read only the covering index on index_invitees (created_at is kept on each row), never
+        # the meetings' JSON: one row per (domain, meeting), then the counts per domain.
         sql = (
-            "SELECT i.domain, COUNT(DISTINCT i.recording_id), COUNT(DISTINCT i.email), MIN(m.created_at), "
-            "MAX(m.created_at), "
-            "COUNT(DISTINCT CASE WHEN m.created_at >= ? THEN i.recording_id END), "
-            "COUNT(DISTINCT CASE WHEN m.created_at >= ? AND m.created_at < ? THEN i.recording_id END) "
-            "FROM index_invitees i JOIN index_meetings m ON m.workspace = i.workspace AND m.recording_id = i.recording_id "
-            "WHERE i.workspace = ? AND i.is_external = 1"
+            "WITH per AS (SELECT domain, recording_id, MIN(created_at) AS created_at FROM index_invitees "
+            "WHERE workspace = ? AND is_external = 1 AND (domain = ? OR ? IS NULL) GROUP BY domain, recording_id), "
+            "people AS (SELECT domain, COUNT(DISTINCT email) AS people FROM index_invitees "
+            "WHERE workspace = ? AND is_external = 1 AND (domain = ? OR ? IS NULL) GROUP BY domain) "
+            "SELECT per.domain, COUNT(*), people.people, MIN(per.created_at), MAX(per.created_at), "
+            "SUM(per.created_at >= ?), SUM(per.created_at >= ? AND per.created_at < ?) "
+            "FROM per JOIN people ON people.domain = per.domain GROUP BY per.domain ORDER BY 2 DESC, 1"
         )
-        args: list[Any] = [recent, earlier, recent, workspace]
-        if domain is not None:
-            sql += " AND i.domain = ?"
-            args.append(domain)
-        sql += " GROUP BY i.domain ORDER BY 2 DESC, 1"
-        return [DomainActivity(*row) for row in self._select(sql, tuple(args))]
+        args = (workspace, domain, domain, workspace, domain, domain, recent, earlier, recent)
+        return [DomainActivity(*row) for row in self._select(sql, args)]
 
     def internal_domains(self, workspace: str) -> set[str]:
         """Domains of invitees Fathom marked internal: our own (the recorders' and their colleagues')."""

@@ -24,6 +24,7 @@ __all__ = [
     "SIDE_LABELS",
     "SIGNAL_NAMES",
     "TEXT_MAX",
+    "WORD_JOINER",
     "Citation",
     "Column",
     "MeetingRow",
@@ -51,9 +52,15 @@ __all__ = [
 TEXT_MAX = 2000  # characters of any one shown string; a longer one ends in "…" (the JSON keeps it whole)
 
 
+# Control characters (a terminal's escape sequences among them) and the bidirectional overrides that
+# make text read other than it is stored.
+_INVISIBLE = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
 def one_line(text: object, limit: int = TEXT_MAX) -> str:
-    """Data text as one line of at most ``limit`` characters: whitespace collapsed, the rest cut to "…"."""
-    plain = " ".join(str(text if text is not None else "").split())
+    """Data text as one line of at most ``limit`` characters: whitespace collapsed, control characters
+    dropped, the rest cut to "…"."""
+    plain = " ".join(_INVISIBLE.sub("", str(text if text is not None else "")).split())
     if len(plain) > limit:
         plain = plain[: limit - 1].rstrip() + "…"
     return plain
@@ -242,14 +249,14 @@ class MeetingRow:
 
 
 def people_rows(summary: EngagementSummary) -> list[PersonRow]:
-    """One row a person, most meetings first."""
+    """One row a person, most meetings first; every text one bounded line."""
     people = sorted(summary.people, key=lambda p: (-p.count, one_line(p.name).casefold()))
     return [
         PersonRow(
-            name=p.name,
-            email=p.email or "",
+            name=one_line(p.name),
+            email=one_line(p.email),
             side=SIDE_LABELS[p.side],
-            role=p.role,
+            role=one_line(p.role),
             meetings=p.count,
             invited=p.invited,
             spoke_in=p.spoke_in,
@@ -263,17 +270,17 @@ def people_rows(summary: EngagementSummary) -> list[PersonRow]:
 
 
 def meeting_rows(summary: EngagementSummary) -> list[MeetingRow]:
-    """One row a meeting, oldest first."""
+    """One row a meeting, oldest first; every text one bounded line."""
     meetings = sorted(summary.meetings, key=lambda m: m.started_at or m.date)
     return [
         MeetingRow(
             recording_id=m.recording_id,
             date=m.date,
             started_at=m.started_at,
-            title=m.title,
+            title=one_line(m.title),
             minutes=m.duration_min,
-            customer_people=tuple(m.customer_people),
-            internal_people=tuple(m.internal_people),
+            customer_people=tuple(one_line(name) for name in m.customer_people),
+            internal_people=tuple(one_line(name) for name in m.internal_people),
             analysed=m.analysed,
             transcript=m.no_transcript or "",
             recording=safe_url(m.share_url or m.url),

@@ -23,6 +23,7 @@ from engagement.fathom import FathomClient
 from engagement.jobs import JobBody, JobContext, JobService
 from engagement.meetings_index import IndexStatus, MeetingIndex, SyncResult, open_index
 from engagement.models import EngagementSummary
+from engagement.ratelimit import key_id
 from engagement.settings import Settings
 from engagement.signals import Thresholds
 from engagement.store import CACHE_TABLE, SqliteKV, open_store
@@ -33,12 +34,24 @@ COMPANY_NAMES = dict(DEMO_ACCOUNTS)  # the demo accounts' names; real accounts a
 DEMO_BASE_URL = "https://fathom.demo.invalid/external/v1"  # never resolved: the transport is in-process
 
 
+def _fathom_settings(settings: Settings) -> Settings:
+    """The settings the Fathom client uses: the demo key and address in demo mode."""
+    if settings.source == "demo":
+        return dataclasses.replace(settings, fathom_api_key=DEMO_API_KEY, fathom_base_url=DEMO_BASE_URL)
+    return settings
+
+
 def fathom_client(settings: Settings, transport: httpx.BaseTransport | None = None) -> FathomClient:
     """The real client: over the network with a key, over the bundled demo API without one."""
     if settings.source == "demo":
-        demo = dataclasses.replace(settings, fathom_api_key=DEMO_API_KEY, fathom_base_url=DEMO_BASE_URL)
-        return FathomClient.from_settings(demo, transport=transport or demo_transport())
+        return FathomClient.from_settings(_fathom_settings(settings), transport=transport or demo_transport())
     return FathomClient.from_settings(settings, transport=transport)
+
+
+def workspace_of(settings: Settings) -> str:
+    """``FathomClient.workspace`` for these settings, without building a client (no TLS set-up)."""
+    effective = _fathom_settings(settings)
+    return key_id(effective.fathom_api_key.strip(), effective.fathom_base_url.rstrip("/"))
 
 
 def analyzer_for(settings: Settings) -> Analyzer:
@@ -133,8 +146,7 @@ class Runtime:
 
     def index_status(self) -> IndexStatus:
         """How many meetings the index holds for the configured key, and how fresh it is."""
-        with fathom_client(self.settings, self.fathom_transport) as fathom:
-            return self.index.status(fathom.workspace)
+        return self.index.status(workspace_of(self.settings))
 
 
 def create_runtime(

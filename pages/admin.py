@@ -108,7 +108,7 @@ def jobs_table() -> None:
     """Filters, one page of jobs newest first, selection and delete."""
     status_col, domain_col = st.columns([1, 2])
     status = status_col.selectbox(
-        "Status", list(STATUS_LABELS), format_func=STATUS_LABELS.get, key="admin_status", on_change=reset_page
+        "Status", list(STATUS_LABELS), format_func=STATUS_LABELS.__getitem__, key="admin_status", on_change=reset_page
     )
     domain = domain_col.selectbox(
         "Domain", ["", *jobs.domains()], format_func=lambda d: d or "All", key="admin_domain", on_change=reset_page

@@ -154,7 +154,7 @@ def request_form() -> None:
         )
         dates.date_input(
             "Meetings between (optional)",
-            value=(),
+            value=[],  # an empty range: no dates picked
             key="summary_dates",
             format="YYYY-MM-DD",
             help="Leave empty for every meeting. Pick a start and an end to narrow it down.",

@@ -1,4 +1,4 @@
-"""Shared fixtures: a clean environment for every test, a store in tmp_path, inline job services."""
+"""Shared fixtures: a clean environment for every test and a store in tmp_path; more come from tests/support/."""
 
 from __future__ import annotations
 
@@ -20,9 +20,7 @@ _APP_VARS = (
     "ADMIN_PASSWORD",
 )
 
-for _plugin in ("tests.conftest_fathom", "tests.conftest_openai"):
-    if (Path(__file__).parent / f"{_plugin.split('.')[-1]}.py").exists():
-        pytest_plugins = [*globals().get("pytest_plugins", []), _plugin]
+pytest_plugins = ["tests.support.fathom_fixtures", "tests.support.openai_fixtures"]
 
 
 @pytest.fixture(autouse=True)

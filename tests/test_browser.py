@@ -20,8 +20,8 @@ import pytest
 from engagement.jobs import JobRow, index_key
 from engagement.models import JobRecord, JobStatus
 from engagement.store import SqliteKV
-from tests.streamlit_server import CHROMIUM, CHROMIUM_ARGS, StreamlitError, start_streamlit, stop_streamlit
-from tests.summary_factory import HOSTILE_MARKDOWN, make_record, make_summary
+from tests.support.streamlit_server import CHROMIUM, CHROMIUM_ARGS, StreamlitError, start_streamlit, stop_streamlit
+from tests.support.summary_factory import HOSTILE_MARKDOWN, make_record, make_summary
 from ui.media import EXPORT_TTL_S
 
 if TYPE_CHECKING:

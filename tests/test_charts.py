@@ -10,7 +10,7 @@ import pytest
 
 from engagement import charts
 from engagement.models import EngagementSummary, MonthCount, Person, Side
-from tests.summary_factory import HOSTILE_NAME, HOSTILE_TITLE, HOSTILE_TOPIC, make_summary
+from tests.support.summary_factory import HOSTILE_NAME, HOSTILE_TITLE, HOSTILE_TOPIC, make_summary
 
 BUILDERS: list[Callable[..., go.Figure]] = [
     charts.meetings_over_time,

@@ -16,10 +16,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-try:
-    from tests.spec import meeting_validator
-except ImportError:  # tests/ is not a package: pytest puts tests/ itself on sys.path
-    from spec import meeting_validator
+from tests.support.spec import meeting_validator
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "engagement" / "demo" / "data"
 README = DATA_DIR / "README.md"

@@ -19,7 +19,6 @@ from engagement.demo.api import UNKNOWN_FIELDS, UNKNOWN_INVITEE_FIELDS, FathomAP
 from engagement.errors import FathomNotFoundError, FathomPayloadError, FathomUnavailableError
 from engagement.fathom import FathomClient
 from engagement.settings import Settings
-from tests import spec
 from tests.fakes.fathom_server import (
     ACCOUNT_START,
     FAKE_API_KEY,
@@ -28,6 +27,7 @@ from tests.fakes.fathom_server import (
     make_meeting,
     make_noise,
 )
+from tests.support import spec
 
 # ---------------------------------------------------------------- the spec as JSON Schema
 

@@ -126,17 +126,6 @@ def test_deeply_nested_json_names_fathom_not_recursion(tmp_path: Path) -> None:
     assert "Recursion" not in (record.error or "")
 
 
-def test_a_wrong_fathom_key_is_rejected_without_retries(tmp_path: Path) -> None:
-    """The fake answers 401 to a key it does not know: one request, the message, no key in it."""
-    with FathomServer(make_account(count=3)) as fathom:
-        record = job(tmp_path, fathom, None, fathom_key="not-the-right-key")
-        assert len(fathom.request_log) == 1
-    assert record.status is JobStatus.ERROR
-    assert (record.error or "").startswith("Fathom rejected the API key") and "not-the-right-key" not in (
-        record.error or ""
-    )
-
-
 OPENAI_ROWS = [
     Row("401", lambda s: s.fail_next(401), JobStatus.ERROR, "rejected the API key", 1),
     Row("429", lambda s: s.fail_next(429, times=99), JobStatus.ERROR, "too many requests", 1 + OPENAI_RETRIES),

@@ -350,3 +350,31 @@ def test_a_job_waiting_for_another_jobs_indexing_keeps_showing_its_progress(tmp_
         assert any(s.startswith("indexing Fathom: ") for s in stages[domain]), (domain, stages[domain])
     full = [q for q in listings if "created_after" not in q and "calendar_invitees_domains[]" not in q]
     assert len(full) == 1  # one first listing of the workspace, not one per job
+
+
+def test_the_runtime_names_the_workspace_as_the_client_does(tmp_path: Path) -> None:
+    """workspace_of(settings) equals FathomClient.workspace, for a real key and for demo mode."""
+    from engagement.runtime import fathom_client, workspace_of
+
+    for settings in (Settings(fathom_api_key=" k-1 ", fathom_base_url="http://127.0.0.1:9/external/v1/"), Settings()):
+        with fathom_client(settings) as client:
+            assert workspace_of(settings) == client.workspace
+
+
+def test_the_index_command_reindexes_the_workspace(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`python -m engagement index --full` lists the workspace again and says what the index holds."""
+    from engagement.__main__ import main
+
+    with FathomServer(make_account(count=12)) as server:
+        monkeypatch.setenv("FATHOM_API_KEY", FAKE_API_KEY)
+        monkeypatch.setenv("FATHOM_BASE_URL", server.base_url)
+        assert main(["index"]) == 0
+        server.api.remove(1003)
+        assert main(["index", "--full"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("full index: 12 meetings listed in 2 pages, 0 removed")
+    assert out[1].startswith(
+        "full index: 11 meetings listed in 2 pages, 1 removed; the index holds 11 external meetings"
+    )

@@ -23,8 +23,8 @@ from engagement.errors import (
 )
 from engagement.models import AccountInsights, Invitee, Meeting, MeetingInsights, Person, Side, TranscriptTurn
 from engagement.settings import Settings
-from tests.conftest_openai import FAKE_OPENAI_KEY
 from tests.fakes.openai_server import INVENTED_QUOTE
+from tests.support.openai_fixtures import FAKE_OPENAI_KEY
 
 DOMAIN = "acme.com"
 TURNS = [

@@ -20,9 +20,9 @@ from engagement.models import JobStatus
 from engagement.runtime import create_runtime
 from engagement.settings import DEFAULT_OPENAI_MODEL, Settings
 from engagement.store import SqliteKV
-from tests.conftest_openai import FAKE_OPENAI_KEY
 from tests.fakes.fathom_server import FAKE_API_KEY, FathomServer, make_account, make_meeting, make_noise
 from tests.fakes.openai_server import FakeOpenAI
+from tests.support.openai_fixtures import FAKE_OPENAI_KEY
 from tests.test_openai_analyzer import analyse
 
 

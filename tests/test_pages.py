@@ -20,7 +20,7 @@ from engagement.models import JobRecord, JobStatus, utcnow
 from engagement.present import TEXT_MAX, WORD_JOINER, md
 from engagement.runtime import Runtime
 from engagement.settings import Settings
-from tests.summary_factory import (
+from tests.support.summary_factory import (
     HOSTILE_BARE,
     HOSTILE_COMPANY,
     HOSTILE_IMAGE,

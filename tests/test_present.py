@@ -6,7 +6,7 @@ import pytest
 
 from engagement import present, report
 from engagement.models import Evidence, Side
-from tests.summary_factory import HOSTILE_URL, make_summary
+from tests.support.summary_factory import HOSTILE_URL, make_summary
 
 WJ = present.WORD_JOINER
 
@@ -41,6 +41,11 @@ def test_one_line_caps_every_shown_string() -> None:
     assert len(present.md("<" * (present.TEXT_MAX * 2))) <= present.TEXT_MAX * len("&lt;")
 
 
+def test_one_line_drops_control_characters() -> None:
+    """A terminal escape sequence or a right-to-left override from data never reaches a screen or a file."""
+    assert present.one_line("red\x1b[31m alert\x07 \u202egnp.exe") == "red[31m alert gnp.exe"
+
+
 def test_plural_counts_one_and_many() -> None:
     """``1 meeting``, ``2 meetings``, and an irregular plural when given."""
     assert present.plural(1, "meeting") == "1 meeting"
@@ -66,3 +71,16 @@ def test_every_renderer_uses_the_page_side_labels() -> None:
         assert f",{present.SIDE_LABELS[side]}," in csv_text
     assert ",internal," not in csv_text and ",customer," not in csv_text
     assert {row.side for row in present.people_rows(summary)} == {present.SIDE_LABELS[s] for s in sides}
+
+
+def test_table_rows_cap_every_text() -> None:
+    """A name or title of any length is one line of at most TEXT_MAX characters in every table."""
+    summary = make_summary(people=2, meetings=2)
+    summary.people[0].name = "n" * (present.TEXT_MAX * 3)
+    summary.meetings[0].title = "line one\nline two " + "t" * (present.TEXT_MAX * 3)
+    longest = max(len(row.name) for row in present.people_rows(summary))
+    title = next(row.title for row in present.meeting_rows(summary) if row.title.startswith("line one"))
+    assert longest == present.TEXT_MAX and len(title) == present.TEXT_MAX and "\n" not in title
+    assert all(
+        len(cell) <= present.TEXT_MAX for line in report.people_csv(summary).splitlines() for cell in line.split(",")
+    )

@@ -12,7 +12,7 @@ from plotly.offline import get_plotlyjs
 
 from engagement import present, report
 from engagement.models import JobRecord, JobStatus
-from tests.summary_factory import (
+from tests.support.summary_factory import (
     FORMULA_CELLS,
     HOSTILE_ROLE,
     HOSTILE_URL,

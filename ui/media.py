@@ -2,7 +2,7 @@
 
 What Streamlit 1.67 keeps (measured, see docs/DESIGN.md "Exports"): a download button whose ``data`` is
 a callable stores nothing until it is clicked. On the click the callable runs and its bytes go to the
-in-memory media store under ``/media/<sha224 of content, type and name>.<ext>``, a URL that route
+in-memory media store under ``/media/<128-bit fingerprint of content, type and name>.<ext>``, a URL that route
 serves to anyone, session or not. The file belongs to no session, so the store deletes it on the
 second orphan sweep after it was built; sweeps run only when some script run ends or some session
 shuts down, so on an idle server the file stayed there for as long as the process lived.

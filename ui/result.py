@@ -222,6 +222,25 @@ def _frame(rows: Sequence[PersonRow | MeetingRow], table: Sequence[Column], show
     return pd.DataFrame(data)
 
 
+PEOPLE_CONFIG = {
+    "Name": st.column_config.TextColumn(width="medium", pinned=True),
+    "Role": st.column_config.TextColumn(width="medium"),
+    "Meetings": st.column_config.NumberColumn(help="Meetings the person was invited to or spoke in"),
+    "Spoke in": st.column_config.NumberColumn(help="Meetings in which the person spoke"),
+    "First seen": st.column_config.DateColumn(format="D MMM YYYY"),
+    "Last seen": st.column_config.DateColumn(format="D MMM YYYY"),
+}
+MEETINGS_CONFIG = {
+    "Date": st.column_config.DateColumn(format="D MMM YYYY"),
+    "Title": st.column_config.TextColumn(width="large"),
+    "Analysed": st.column_config.CheckboxColumn(help="Whether the meeting's transcript was analysed"),
+    "Transcript": st.column_config.TextColumn(
+        help="'no transcript': Fathom recorded the meeting but has no transcript; it is counted, not analysed",
+    ),
+    "Recording": st.column_config.LinkColumn(display_text="open in Fathom ↗"),
+}
+
+
 def people_frame(summary: EngagementSummary) -> pd.DataFrame:
     """The people table: most meetings first."""
     return _frame(people_rows(summary), PEOPLE_COLUMNS, PEOPLE_SHOWN)
@@ -234,41 +253,16 @@ def meetings_frame(summary: EngagementSummary) -> pd.DataFrame:
 
 def render_tables(summary: EngagementSummary) -> None:
     """People and meetings, both sortable by any column."""
-    st.subheader("People", anchor="people")
-    if summary.people:
-        st.dataframe(
-            people_frame(summary),
-            hide_index=True,
-            column_config={
-                "Name": st.column_config.TextColumn(width="medium", pinned=True),
-                "Role": st.column_config.TextColumn(width="medium"),
-                "Meetings": st.column_config.NumberColumn(help="Meetings the person was invited to or spoke in"),
-                "Spoke in": st.column_config.NumberColumn(help="Meetings in which the person spoke"),
-                "First seen": st.column_config.DateColumn(format="D MMM YYYY"),
-                "Last seen": st.column_config.DateColumn(format="D MMM YYYY"),
-            },
-            key="summary_people_table",
-        )
-    else:
-        st.caption("Nobody from these meetings yet.")
-    st.subheader("Meetings", anchor="meetings")
-    if summary.meetings:
-        st.dataframe(
-            meetings_frame(summary),
-            hide_index=True,
-            column_config={
-                "Date": st.column_config.DateColumn(format="D MMM YYYY"),
-                "Title": st.column_config.TextColumn(width="large"),
-                "Analysed": st.column_config.CheckboxColumn(help="Whether the meeting's transcript was analysed"),
-                "Transcript": st.column_config.TextColumn(
-                    help="'no transcript': Fathom recorded the meeting but has no transcript; it is counted, not analysed",
-                ),
-                "Recording": st.column_config.LinkColumn(display_text="open in Fathom ↗"),
-            },
-            key="summary_meetings_table",
-        )
-    else:
-        st.caption("No meetings in this period.")
+    tables = (
+        ("People", people_frame, bool(summary.people), "Nobody from these meetings yet.", PEOPLE_CONFIG),
+        ("Meetings", meetings_frame, bool(summary.meetings), "No meetings in this period.", MEETINGS_CONFIG),
+    )
+    for title, frame, has_rows, empty, config in tables:
+        st.subheader(title, anchor=title.lower())
+        if has_rows:
+            st.dataframe(frame(summary), hide_index=True, column_config=config, key=f"summary_{title.lower()}_table")
+        else:
+            st.caption(empty)
 
 
 def _file_stem(record: JobRecord) -> str:

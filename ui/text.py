@@ -16,10 +16,12 @@ def nice_date(value: str | date | datetime | None) -> str:
         return "—"
     if isinstance(value, str):
         try:
-            value = date.fromisoformat(value[:10])
+            day = date.fromisoformat(value[:10])
         except ValueError:
             return value
-    return f"{value.day} {value:%b %Y}"
+    else:
+        day = value
+    return f"{day.day} {day:%b %Y}"
 
 
 def month_year(value: str | None) -> str:
@@ -39,10 +41,10 @@ def ago(moment: datetime, now: datetime | None = None) -> str:
         return "just now"
     minutes = round(seconds / 60)
     if minutes < 60:
-        return "1 minute ago" if minutes == 1 else f"{minutes} minutes ago"
+        return f"{plural(minutes, 'minute')} ago"
     hours = round(seconds / 3600)
     if hours < 24:
-        return "1 hour ago" if hours == 1 else f"{hours} hours ago"
+        return f"{plural(hours, 'hour')} ago"
     days = int(seconds // 86400)
     if days == 1:
         return "yesterday"

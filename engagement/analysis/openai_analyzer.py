@@ -57,6 +57,7 @@ from engagement.models import (
     Theme,
 )
 from engagement.people import dedupe_roles
+from engagement.present import plural
 from engagement.settings import Settings
 
 __all__ = ["OpenAIAnalyzer"]
@@ -287,7 +288,7 @@ class OpenAIAnalyzer:
         """The SDK's exception (after its retries) as a message a person can act on."""
         server = self.server
         retries = self.client.max_retries
-        after = f" after {retries} retr{'y' if retries == 1 else 'ies'}" if retries else ""
+        after = f" after {plural(retries, 'retry', 'retries')}" if retries else ""
         if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
             return AnalysisAuthError(
                 f"The OpenAI server at {server} rejected the API key ({exc.status_code}). Check OPENAI_API_KEY, "

@@ -12,7 +12,7 @@ from typing import IO
 
 import httpx
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 # As root in a closed network: no sandbox, no GPU, and none of Chromium's background connections.
 CHROMIUM_ARGS = [

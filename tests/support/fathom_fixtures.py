@@ -1,6 +1,6 @@
 """Fathom fixtures: the in-process API and the real loopback server, both over a realistic workspace.
 
-``tests/conftest.py`` loads this module as a plugin. The workspace is ``sample_meetings()``: 23
+``tests/conftest.py`` loads this module as a plugin (``pytest_plugins``). The workspace is ``sample_meetings()``: 23
 weekly acmecorp.com meetings mixed with 7 that belong to other companies or to nobody.
 """
 

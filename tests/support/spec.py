@@ -12,7 +12,7 @@ has no such keyword, so before validating we translate it:
 ``$ref``s of the form ``#/components/schemas/<Name>`` resolve inside one root document that carries
 the translated ``components.schemas``. Validation is JSON Schema Draft 2020-12.
 
-    from spec import meeting_validator, schema_validator
+    from tests.support.spec import meeting_validator, schema_validator
     meeting_validator().validate(meeting_dict)
     schema_validator("ActionItem").iter_errors(item)
 """
@@ -27,7 +27,7 @@ from typing import Any
 import yaml
 from jsonschema import Draft202012Validator, FormatChecker
 
-SPEC_PATH = Path(__file__).resolve().parents[1] / "docs" / "reference" / "fathom-openapi.yaml"
+SPEC_PATH = Path(__file__).resolve().parents[2] / "docs" / "reference" / "fathom-openapi.yaml"
 
 # Keywords whose value is a single subschema / a list of subschemas / a name -> subschema map.
 _ONE = (

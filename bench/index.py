@@ -1,0 +1,63 @@
+"""Meeting index: one account's meetings and the per-domain aggregate on a 10,000-meeting workspace, p50/p99."""
+
+from __future__ import annotations
+
+import random
+import tempfile
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bench.measure import Result, latency, time_calls
+from engagement.meetings_index import MeetingIndex
+from engagement.models import Invitee, Meeting
+
+WORKSPACE = "bench"
+START = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+def _meetings(count: int, domains: int) -> list[Meeting]:
+    """``count`` meetings, each with two of our people and one to four guests from ``domains`` companies."""
+    rng = random.Random(7)
+    out = []
+    for n in range(count):
+        created = START + timedelta(minutes=90 * n)
+        guests = [rng.randrange(domains) for _ in range(rng.randint(1, 4))]
+        invitees = [
+            Invitee(name="Rep", email="rep@ourco.com", is_external=False),
+            Invitee(name="SE", email="se@ourco.com", is_external=False),
+            *(Invitee(name=f"P{g}", email=f"p{rng.randrange(8)}@company{g}.com", is_external=True) for g in guests),
+        ]
+        out.append(
+            Meeting(
+                recording_id=10_000_000 + n,
+                title=f"Meeting {n}",
+                url=f"https://fathom.video/calls/{n}",
+                share_url=f"https://fathom.video/share/{n}",
+                created_at=created,
+                recording_start_time=created - timedelta(minutes=60),
+                recording_end_time=created,
+                invitees=tuple(invitees),
+            )
+        )
+    return out
+
+
+QUICK = {"meetings": 1_000, "domains": 50, "runs": 10}
+
+
+def run(meetings: int = 10_000, domains: int = 400, runs: int = 50) -> list[Result]:
+    with tempfile.TemporaryDirectory() as tmp:
+        index = MeetingIndex(Path(tmp) / "bench.sqlite")
+        with index._tx() as db:
+            index._upsert(db, WORKSPACE, tuple(_meetings(meetings, domains)), 1)
+        now = START + timedelta(minutes=90 * meetings)
+        one = time_calls(lambda i: index.meetings_for(WORKSPACE, f"company{i % domains}.com"), runs, warmup=5)
+        every = time_calls(lambda i: index.domain_activity(WORKSPACE, now=now), max(5, runs // 5), warmup=2)
+        index.close()
+    note = f"{meetings:,} meetings, {domains} companies, about {meetings * 2.5 / domains:.0f} meetings a company"
+    return [
+        latency("Index", "one account's meetings (meetings_for)", one, 50.0, note),
+        latency(
+            "Index", "every domain's activity (domain_activity)", every, 300.0, note + "; the Accounts page's query"
+        ),
+    ]

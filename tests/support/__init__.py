@@ -1,0 +1,1 @@
+"""Helpers the tests share: fixtures loaded as plugins, factories, the spec validator, a streamlit server."""
