@@ -19,7 +19,7 @@ from engagement.meetings_index import MeetingIndex
 from engagement.models import Invitee, JobRecord, JobStatus, Meeting, Signal, format_utc, utcnow
 from engagement.runtime import create_runtime, fathom_client
 from engagement.settings import Settings
-from tests.summary_factory import make_summary
+from tests.support.summary_factory import make_summary
 
 APP = Path(__file__).resolve().parents[1] / "streamlit_app.py"
 QUICK = {"meetings": 1_000, "domains": 50, "summaries": 10, "runs": 5}
