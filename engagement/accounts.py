@@ -5,7 +5,7 @@ domain's latest complete run; :func:`account_rows` is the pure part: activity ro
 complete run of each domain in, :class:`AccountRow` out. Personal mailbox providers and our own
 domains (the recorders' and the internal invitees') are not accounts. ``gone_dark`` and
 ``cadence_drop`` are recomputed from the index's figures (they change with every new meeting and
-every day); the other signals are those of the domain's latest complete run.
+every day); the other warnings (not the "info" figures) are those of the domain's latest complete run.
 """
 
 from __future__ import annotations
@@ -115,7 +115,8 @@ def account_rows(
             continue
         days = days_since(row.last_meeting, today)
         run = latest.get(row.domain)
-        kept = [s for s in run.signals if s.kind not in FROM_THE_INDEX] if run else []
+        # the run's warnings (an "info" figure such as the talk share is no warning to list)
+        kept = [s for s in run.signals if s.kind not in FROM_THE_INDEX and s.severity != "info"] if run else []
         signals = sorted(_index_signals(row, days, t) + kept, key=lambda s: SEVERITIES.index(s.severity))
         rows.append(
             AccountRow(

@@ -75,12 +75,13 @@ def test_figures_are_exact_and_days_since_last_counts_from_today():
 
 
 def test_gone_dark_and_cadence_drop_come_from_the_index_and_the_rest_from_the_latest_run():
-    """Globex: 90 days dark and 1 meeting against 6; the run's stale gone_dark is replaced, its champion_quiet kept."""
+    """Globex: 90 days dark, 1 meeting against 6; the run's stale gone_dark replaced, champion_quiet kept, info left out."""
     latest = {
         "globex.io": run(
             "globex.io",
             Signal(kind="gone_dark", severity="medium", title="No meeting for 31 days"),
             Signal(kind="champion_quiet", severity="high", title="Nina has gone quiet", subject="Nina"),
+            Signal(kind="talk_share", severity="info", title="Our side spoke 40% of the words"),
         )
     }
     globex = next(r for r in account_rows(ACTIVITY, today=TODAY, latest=latest) if r.domain == "globex.io")
