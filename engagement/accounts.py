@@ -1,11 +1,12 @@
 """The accounts list: every external business domain in the meeting index, its figures and open signals.
 
-:func:`list_accounts` reads the index (one aggregate query, never a meeting's JSON) and each listed
-domain's latest complete run; :func:`account_rows` is the pure part: activity rows (one per invitee domain, counted in SQL by the meeting index) and the latest
-complete run of each domain in, :class:`AccountRow` out. Personal mailbox providers and our own
-domains (the recorders' and the internal invitees') are not accounts. ``gone_dark`` and
-``cadence_drop`` are recomputed from the index's figures (they change with every new meeting and
-every day); the other warnings (not the "info" figures) are those of the domain's latest complete run.
+:func:`list_accounts` reads the index (one aggregate query, never a meeting's JSON) and the job
+index rows of each listed domain's latest complete run; :func:`account_rows` is the pure part:
+activity rows (one per invitee domain, counted in SQL by the meeting index) and those runs in,
+:class:`AccountRow` out. Personal mailbox providers and our own domains (the recorders' and the
+internal invitees') are not accounts. ``gone_dark`` and ``cadence_drop`` are recomputed from the
+index's figures (they change with every new meeting and every day); the other warnings (not the
+"info" figures) are those of the domain's latest complete run.
 """
 
 from __future__ import annotations
