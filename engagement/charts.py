@@ -6,6 +6,7 @@ import html
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import plotly.graph_objects as go
 
@@ -138,6 +139,15 @@ def _month_label(month: str) -> str:
 # ---------------------------------------------------------------- theme
 
 
+def count_axis(highest: int) -> dict[str, Any]:
+    """Axis settings for a count: from zero, whole numbers, and one tick per step while counts are small.
+
+    Left to itself Plotly puts ticks at 0.5 steps for a maximum of 1–3, which ``,d`` prints as
+    "0 0 1 1 2 2"; a step of 1 up to 6 (and Plotly's own, whole, steps above) avoids repeats.
+    """
+    return {"rangemode": "tozero", "tickformat": ",d", "dtick": 1 if highest <= 6 else None, "tick0": 0}
+
+
 def apply_theme(fig: go.Figure, presentation: bool = False) -> go.Figure:
     """Apply the app's look to ``fig`` in place (and return it): fonts, colours, grid, hover.
 
@@ -227,9 +237,7 @@ def meetings_over_time(summary: EngagementSummary, presentation: bool = False) -
     )
     fig.update_layout(title={"text": title}, height=_sizes(presentation).plot_height, showlegend=False)
     fig.update_xaxes(title={"text": x_title}, type="category", categoryorder="array", categoryarray=labels)
-    fig.update_yaxes(
-        title={"text": y_title}, rangemode="tozero", tickformat=",d", dtick=1 if max(counts) <= 6 else None
-    )
+    fig.update_yaxes(title={"text": y_title}, **count_axis(max(counts)))
     return apply_theme(fig, presentation)
 
 
@@ -322,7 +330,7 @@ def people_by_meetings(summary: EngagementSummary, top: int = 12, presentation: 
     fig.update_yaxes(
         title={"text": y_title}, type="category", categoryorder="array", categoryarray=order, autorange="reversed"
     )
-    fig.update_xaxes(title={"text": x_title}, rangemode="tozero", tickformat=",d")
+    fig.update_xaxes(title={"text": x_title}, **count_axis(max(p.count for p in people)))
     return apply_theme(fig, presentation)
 
 
@@ -341,7 +349,7 @@ def _theme_hover(theme: Theme, titles: dict[int, str]) -> str:
 
 def themes_by_mentions(summary: EngagementSummary, top: int = 10, presentation: bool = False) -> go.Figure:
     """Horizontal bars of themes by mentions (meetings that raised them); beyond ``top`` one "N others" bar."""
-    title, x_title, y_title = "Themes by mentions", "Meetings that raised the theme", "Theme"
+    title, x_title, y_title = "Themes by mentions", "Meetings that raised it", "Theme"
     if _no_meetings(summary):
         return _empty(title, x_title, y_title, NO_MEETINGS, presentation)
     themes = sorted(summary.themes, key=lambda t: (-t.mentions, one_line(t.topic).casefold()))
@@ -373,5 +381,5 @@ def themes_by_mentions(summary: EngagementSummary, top: int = 10, presentation: 
     fig.update_yaxes(
         title={"text": y_title}, type="category", categoryorder="array", categoryarray=order, autorange="reversed"
     )
-    fig.update_xaxes(title={"text": x_title}, rangemode="tozero", tickformat=",d")
+    fig.update_xaxes(title={"text": x_title}, **count_axis(max(t.mentions for t in themes)))
     return apply_theme(fig, presentation)

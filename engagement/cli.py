@@ -7,7 +7,7 @@ import sys
 from datetime import date, timedelta
 
 from engagement.accounts import list_accounts
-from engagement.domains import normalize_domain
+from engagement.domains import company_domain, normalize_domain
 from engagement.jobs import InlineExecutor
 from engagement.models import JobOptions, JobRecord, JobStatus
 from engagement.present import (
@@ -29,7 +29,7 @@ from engagement.signals import signal_id
 
 def summarize(settings: Settings, website: str, *, since: date | None, until: date | None, as_json: bool) -> int:
     """Run the job here, through ``JobService`` (so it is stored like a UI job); 0 when it completes."""
-    domain = normalize_domain(website)
+    domain = company_domain(website)
     if since and until and since > until:
         print(f"error: --since {since} is after --until {until}.", file=sys.stderr)
         return 2

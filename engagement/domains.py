@@ -118,6 +118,23 @@ def normalize_domain(text: str) -> str:
     return f"{ext.domain}.{ext.suffix}"
 
 
+def company_domain(text: str) -> str:
+    """:func:`normalize_domain` for what a person types as a customer: a personal mailbox is refused.
+
+    ``gmail.com`` is not a company: its meetings would mix people of many companies. The list is the
+    one the people classification uses (``PERSONAL_EMAIL_DOMAINS``).
+    """
+    from engagement.people import PERSONAL_EMAIL_DOMAINS  # people imports this module
+
+    domain = normalize_domain(text)
+    if domain in PERSONAL_EMAIL_DOMAINS:
+        raise InvalidDomainError(
+            f"{domain} is a personal e-mail provider, not a company: its meetings would mix people from many "
+            "companies. Type the customer's own website, such as acmecorp.com."
+        )
+    return domain
+
+
 def registrable_domain(host_or_email: str | None) -> str | None:
     """Like :func:`normalize_domain`, but ``None`` instead of an error (for data, not input)."""
     if not host_or_email:

@@ -604,9 +604,12 @@ class FathomClient:
                 f"Fathom kept refusing requests as too many after {tried} ({problem}). Wait a minute and try again."
             )
         elif kind == "unreachable":
+            # what happened for the person who asked; after a blank line, what the admin checks
             message = (
-                f"Could not reach Fathom at {self._host()} after {tried} ({problem}). "
-                "Check the network connection and FATHOM_BASE_URL, then try again."
+                f"Could not reach Fathom after {tried}. Check your network connection and try again in a few "
+                "minutes; if it keeps happening, tell whoever runs this app.\n\n"
+                f"For the admin: no connection to {self._host()} ({problem}). Check FATHOM_BASE_URL and that this "
+                "machine can reach it."
             )
         else:
             message = f"Fathom did not answer after {tried} ({problem}). Try again in a few minutes."

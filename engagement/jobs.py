@@ -74,6 +74,7 @@ class JobRow(BaseModel):
     source: str = ""
     analyzer: str = ""
     error: str | None = None
+    options: JobOptions = Field(default_factory=JobOptions)  # the dates asked for, shown beside the run
     signals: list[Signal] = Field(default_factory=list)  # the summary's, so the accounts list reads no summary
 
     @classmethod
@@ -91,6 +92,7 @@ class JobRow(BaseModel):
             source=rec.source,
             analyzer=rec.analyzer,
             error=rec.error,
+            options=rec.options,
             signals=list(rec.summary.signals) if rec.summary else [],
         )
 
@@ -135,7 +137,8 @@ class JobContext:
     def report(self, stage: str, done: int | None = None, total: int | None = None, **fields: Any) -> None:
         """Record progress (``stage="analysed 7/12 meetings", done=7, total=12``); refreshes the heartbeat.
 
-        ``fields`` may set ``source`` or ``analyzer``. Raises ``JobTimeoutError`` once the job is past
+        ``fields`` may set ``source`` or ``analyzer``, and ``summary``: the facts so far (counts,
+        people, months), shown while the analysis runs; the job still ends ``complete`` or ``error``. Raises ``JobTimeoutError`` once the job is past
         its time limit, so a body that reports often stops promptly.
         """
         self._service._report(self._record, stage, done, total, fields)
@@ -270,6 +273,8 @@ class JobService:
             for name in ("source", "analyzer"):
                 if name in fields:
                     setattr(record, name, str(fields[name]))
+            if isinstance(fields.get("summary"), EngagementSummary):
+                record.summary = fields["summary"]
             self._write(record)
 
     def _timeout_error(self) -> JobTimeoutError:

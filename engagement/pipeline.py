@@ -95,7 +95,9 @@ def run(
     facts.apply(summary)
 
     total = total - len(no_transcript)  # meetings without a transcript are counted, not analysed
-    ctx.report(f"analysed {len(found)}/{total} meetings", len(found), total)
+    # the facts go on the record now, so the page shows them while the analysis runs (a copy: the
+    # heartbeat thread may write the record while this thread fills the summary in)
+    ctx.report(f"analysed {len(found)}/{total} meetings", len(found), total, summary=summary.model_copy(deep=True))
     dropped_here = 0
     if missing:
         dropped_here = _analyse(ctx, analyzer, cache, missing, found, total, company, concurrency)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date, datetime
 
 from engagement.links import safe_url
 from engagement.models import Changes, Coverage, EngagementSummary, Evidence, Insight, Side, Signal
@@ -39,9 +40,12 @@ __all__ = [
     "md",
     "md_link",
     "meeting_rows",
+    "month_year",
+    "nice_date",
     "one_line",
     "people_rows",
     "plural",
+    "restates",
     "side_counts",
     "signal_line",
     "signal_name",
@@ -64,6 +68,30 @@ def one_line(text: object, limit: int = TEXT_MAX) -> str:
     if len(plain) > limit:
         plain = plain[: limit - 1].rstrip() + "…"
     return plain
+
+
+def nice_date(value: str | date | datetime | None) -> str:
+    """``2026-05-04`` → ``4 May 2026``; anything unparseable is returned as it came (or an em dash)."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, str):
+        try:
+            day = date.fromisoformat(value[:10])
+        except ValueError:
+            return value
+    else:
+        day = value
+    return f"{day.day} {day:%b %Y}"
+
+
+def month_year(value: str | None) -> str:
+    """``2026-05-04`` → ``May 2026``."""
+    if not value:
+        return "—"
+    try:
+        return f"{date.fromisoformat(value[:10]):%b %Y}"
+    except ValueError:
+        return value
 
 
 def plural(n: int, word: str, many: str | None = None) -> str:
@@ -106,7 +134,10 @@ def md(text: object, limit: int = TEXT_MAX) -> str:
 def md_link(label: str, url: str | None) -> str:
     """``[label](url)`` with ``label`` escaped; just the label when the URL is not a safe http(s) link."""
     target = safe_url(url)
-    return f"[{md(label)}]({target})" if target else md(label)
+    if not target:
+        return md(label)
+    # inside link text a backslash escape reads better than an entity (``\<`` shows "<", as "&lt;" does)
+    return f"[{md(label).replace('&lt;', chr(92) + '<').replace('&gt;', chr(92) + '>')}]({target})"
 
 
 # ---------------------------------------------------------------- sections and insights
@@ -132,6 +163,22 @@ def insights(summary: EngagementSummary, field: str) -> list[Insight]:
     """A section's insights with their evidence (the pipeline fills ``goals`` and ``goals_detail`` together)."""
     detail: list[Insight] = getattr(summary, f"{field}_detail")
     return detail
+
+
+def _words(text: str) -> str:
+    return " ".join(re.sub(r"[^\w\s]", " ", text.casefold()).split())
+
+
+def restates(insight: Insight) -> bool:
+    """Whether the insight says its first verified quote's words (the offline analyser's way).
+
+    Then a renderer shows the quote once, as the insight, instead of the same sentence twice.
+    """
+    verified = [e for e in insight.evidence if e.verified and e.quote.strip()]
+    if not verified:
+        return False
+    a, b = _words(insight.text), _words(verified[0].quote)
+    return bool(a) and (a == b or (len(b) > 20 and b in a) or (len(a) > 20 and a in b))
 
 
 @dataclass(frozen=True)

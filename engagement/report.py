@@ -13,9 +13,6 @@ import io
 import json
 from collections.abc import Iterable, Sequence
 
-import plotly.graph_objects as go
-from plotly.offline import get_plotlyjs
-
 from engagement import charts
 from engagement.models import EngagementSummary, Evidence, JobRecord, Theme
 from engagement.present import (
@@ -34,12 +31,16 @@ from engagement.present import (
     md,
     md_link,
     meeting_rows,
+    month_year,
+    nice_date,
     one_line,
     people_rows,
     plural,
+    restates,
     side_counts,
     signal_line,
 )
+from engagement.svg import figure_svg
 
 __all__ = ["meetings_csv", "people_csv", "to_html", "to_json", "to_markdown"]
 
@@ -50,6 +51,8 @@ UNKNOWN_SPEAKER = "Unknown speaker"
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 # The people table of the Markdown and HTML reports (the CSV has every column).
 PEOPLE_KEYS = ("name", "side", "role", "meetings", "invited", "spoke_in", "first_seen", "last_seen")
+THEME_COUNT = "Meetings that raised it"  # what a theme's count is called everywhere (the page's chart too)
+DATE_KEYS = frozenset({"first_seen", "last_seen", "date"})
 
 
 # ---------------------------------------------------------------- inputs
@@ -71,27 +74,54 @@ def _people_text(summary: EngagementSummary) -> str:
     return f"{len(summary.people)} ({', '.join(parts)})"
 
 
+def _busiest(summary: EngagementSummary) -> tuple[str, str] | None:
+    """("Busiest month", "Jun 2026 (4 meetings)"), or "Busiest months" and each month when several tie."""
+    top = max((m.count for m in summary.meetings_by_month), default=0)
+    if not top:
+        return None
+    months = [month_year(m.month + "-01") for m in summary.meetings_by_month if m.count == top]
+    if len(months) == 1:
+        return "Busiest month", f"{months[0]} ({plural(top, 'meeting')})"
+    return "Busiest months", f"{', '.join(months)} ({plural(top, 'meeting')} each)"
+
+
 def _facts(record: JobRecord | None, summary: EngagementSummary | None) -> list[tuple[str, str]]:
-    """Headline facts as (label, plain text) pairs, shared by the Markdown and HTML reports."""
+    """Headline facts as (label, plain text) pairs, with the page's labels and date format.
+
+    The run's own fields (source, analyser, run id, times) go in the footer, not among the facts.
+    """
     facts: list[tuple[str, str]] = []
+    if record is not None and (record.options.since or record.options.until):
+        since, until = record.options.since, record.options.until
+        facts.append(
+            (
+                "Dates asked for",
+                f"{nice_date(since) if since else 'the start'} – {nice_date(until) if until else 'today'}",
+            )
+        )
     if summary is not None:
         facts.append(("Meetings", str(summary.meetings_count)))
-        facts.append(("First meeting", summary.first_meeting or "–"))
-        facts.append(("Last meeting", summary.last_meeting or "–"))
+        facts.append(("First meeting", nice_date(summary.first_meeting)))
+        facts.append(("Last meeting", nice_date(summary.last_meeting)))
         facts.append(("People", _people_text(summary)))
         facts.append(("Themes", str(len(summary.themes))))
-        if summary.meetings_by_month:
-            busiest = max(summary.meetings_by_month, key=lambda m: m.count)
-            if busiest.count:
-                facts.append(("Busiest month", f"{busiest.month} ({plural(busiest.count, 'meeting')})"))
-    if record is not None:
-        facts.append(("Status", record.status.value))
-        if record.source or record.analyzer:
-            facts.append(("Source", " · ".join(x for x in (record.source, record.analyzer) if x)))
-        if record.options.since or record.options.until:
-            facts.append(("Period", f"{record.options.since or 'start'} to {record.options.until or 'today'}"))
-        facts.append(("Updated", record.updated_at.strftime("%Y-%m-%d %H:%M UTC")))
+        busiest = _busiest(summary) if summary.meetings_by_month else None
+        if busiest:
+            facts.append(busiest)
     return [(label, one_line(value)) for label, value in facts]
+
+
+def _run_line(record: JobRecord | None) -> str:
+    """The footer's line about the run: where the data came from, the analyser, the run id, when."""
+    if record is None:
+        return ""
+    parts = [
+        f"source {record.source}" if record.source else "",
+        f"analysis {record.analyzer}" if record.analyzer else "",
+        f"run {record.run_id}",
+        f"updated {record.updated_at:%Y-%m-%d %H:%M} UTC",
+    ]
+    return " · ".join(p for p in parts if p)
 
 
 def _heading(record: JobRecord | None, summary: EngagementSummary | None) -> tuple[str, str]:
@@ -110,8 +140,10 @@ def _shown(evidence: Sequence[Evidence], limit: int | None) -> tuple[list[Citati
     return [cite(item) for item in shown], len(evidence) - len(shown)
 
 
-def _cell_text(value: object) -> str:
-    """A table value as one line, a dash when it is empty."""
+def _cell_text(value: object, key: str = "") -> str:
+    """A table value as one line (a date as the page writes it), a dash when it is empty."""
+    if key in DATE_KEYS and value:
+        return nice_date(str(value))
     return one_line(value) or "–"
 
 
@@ -126,7 +158,8 @@ def _md_evidence(evidence: Sequence[Evidence], limit: int | None = None) -> list
     lines: list[str] = []
     citations, more = _shown(evidence, limit)
     for c in citations:
-        source = f"{md(c.speaker or UNKNOWN_SPEAKER)}, {md(c.date) or 'undated'}, {md_link(f'{c.title} at {c.timestamp}', c.url)}"
+        when = md(nice_date(c.date)) if c.date else "undated"
+        source = f"{md(c.speaker or UNKNOWN_SPEAKER)}, {when}, {md_link(f'{c.title} at {c.timestamp}', c.url)}"
         if c.quote is not None:
             lines += ["", f'  > "{md(c.quote)}" — {source}']
         else:
@@ -134,6 +167,17 @@ def _md_evidence(evidence: Sequence[Evidence], limit: int | None = None) -> list
     if more:
         lines += ["", f"  _and {more} more_"]
     return lines
+
+
+def _split_first_verified(evidence: Sequence[Evidence]) -> tuple[Citation, list[Evidence]]:
+    """The first verified quote (as a citation) and the rest of the evidence."""
+    index = next(i for i, e in enumerate(evidence) if e.verified and e.quote.strip())
+    return cite(evidence[index]), [e for i, e in enumerate(evidence) if i != index]
+
+
+def _md_source(c: Citation) -> str:
+    when = md(nice_date(c.date)) if c.date else "undated"
+    return f"{md(c.speaker or UNKNOWN_SPEAKER)}, {when}, {md_link(f'{c.title} at {c.timestamp}', c.url)}"
 
 
 def _md_table(cols: Sequence[Column], rows: Iterable[Sequence[str]]) -> list[str]:
@@ -185,19 +229,25 @@ def to_markdown(record_or_summary: JobRecord | EngagementSummary) -> str:
 
     if summary.meetings_by_month:
         out += ["", "## Meetings per month", "", "| Month | Meetings |", "|---|---:|"]
-        out += [f"| {md(m.month)} | {m.count} |" for m in summary.meetings_by_month]
+        out += [f"| {md(month_year(m.month + '-01'))} | {m.count} |" for m in summary.meetings_by_month]
 
     out += ["", "## People", ""]
     if summary.people:
         cols = columns(PEOPLE_COLUMNS, *PEOPLE_KEYS)
-        out += _md_table(cols, ([md(_cell_text(v)) for v in cells(row, cols)] for row in people_rows(summary)))
+        out += _md_table(
+            cols,
+            (
+                [md(_cell_text(v, c.key)) for c, v in zip(cols, cells(row, cols), strict=True)]
+                for row in people_rows(summary)
+            ),
+        )
     else:
         out.append("_No people found._")
 
     out += ["", "## Themes", ""]
     if summary.themes:
         for theme in _themes(summary):
-            out.append(f"- **{md(theme.topic)}** — {plural(theme.mentions, 'mention')}")
+            out.append(f"- **{md(theme.topic)}** — {THEME_COUNT.lower()}: {theme.mentions}")
             out += _md_evidence(theme.evidence, THEME_QUOTES_MAX)
             out.append("")
     else:
@@ -209,20 +259,27 @@ def to_markdown(record_or_summary: JobRecord | EngagementSummary) -> str:
         if not items:
             out.append(f"_No {section.title.lower()} found._")
         for insight in items:
-            out.append(f"- {md(insight.text)}")
-            out += _md_evidence(insight.evidence) or ["", f"  _{NO_EVIDENCE_NOTE}._"]
+            if restates(insight):  # the insight is its quote: say it once, with where it was said
+                first, rest = _split_first_verified(insight.evidence)
+                out.append(f'- "{md(first.quote)}" — {_md_source(first)}')
+                out += _md_evidence(rest)
+            else:
+                out.append(f"- {md(insight.text)}")
+                out += _md_evidence(insight.evidence) or ["", f"  _{NO_EVIDENCE_NOTE}._"]
             out.append("")
 
     if summary.meetings:
         out += ["", "## Meetings", "", "| Date | Meeting | Duration | Customer attendees |", "|---|---|---:|---|"]
         for row in meeting_rows(summary):
             people = ", ".join(md(p) for p in row.customer_people) or "–"
-            out.append(f"| {md(row.date)} | {md_link(row.title, row.recording)} | {_minutes(row.minutes)} | {people} |")
+            out.append(
+                f"| {md(nice_date(row.date))} | {md_link(row.title, row.recording)} | {_minutes(row.minutes)} | {people} |"
+            )
 
     if summary.notes:
         out += ["", "## Notes", ""] + [f"- {md(note)}" for note in summary.notes]
     if record is not None:
-        out += ["", f"_Run {md(record.run_id)}._"]
+        out += ["", "---", "", f"_{md(_run_line(record))}_"]
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -287,13 +344,17 @@ footer.page { margin-top: 40px; color: var(--muted); font-size: .85rem; }
 """
 
 
+def _html_source(c: Citation) -> str:
+    when = _h(nice_date(c.date)) if c.date else "undated"
+    return f"{_h(c.speaker or UNKNOWN_SPEAKER)}, {when}, {_a(f'{c.title} at {c.timestamp}', c.url)}"
+
+
 def _html_evidence(evidence: Sequence[Evidence], limit: int | None = None) -> str:
     parts: list[str] = []
     citations, more = _shown(evidence, limit)
     for c in citations:
-        source = (
-            f"{_h(c.speaker or UNKNOWN_SPEAKER)}, {_h(c.date) or 'undated'}, {_a(f'{c.title} at {c.timestamp}', c.url)}"
-        )
+        when = _h(nice_date(c.date)) if c.date else "undated"
+        source = f"{_h(c.speaker or UNKNOWN_SPEAKER)}, {when}, {_a(f'{c.title} at {c.timestamp}', c.url)}"
         if c.quote is not None:
             parts.append(f"<blockquote><p>“{_h(c.quote)}”</p><footer>— {source}</footer></blockquote>")
         else:
@@ -314,16 +375,6 @@ def _table(cols: Sequence[Column], rows: Iterable[Iterable[str]]) -> str:
         )
         body.append(f"<tr>{tds}</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
-
-
-def _chart_html(fig: go.Figure, div_id: str) -> str:
-    return fig.to_html(
-        full_html=False,
-        include_plotlyjs=False,  # the page carries plotly.js once, inline, in <head>
-        div_id=div_id,
-        config={"displaylogo": False, "responsive": True},
-        default_width="100%",
-    )
 
 
 _SIDE_OF_LABEL = {label: side for side, label in SIDE_LABELS.items()}
@@ -373,7 +424,7 @@ def _html_summary(summary: EngagementSummary, with_charts: bool) -> list[str]:
             ("chart-people", charts.people_by_meetings(summary)),
             ("chart-themes", charts.themes_by_mentions(summary)),
         ):
-            out.append(f'<figure class="chart">{_chart_html(fig, div_id)}</figure>')
+            out.append(f'<figure class="chart" id="{div_id}">{figure_svg(fig)}</figure>')
         out.append("</section>")
 
     for section in SECTIONS:
@@ -384,8 +435,14 @@ def _html_summary(summary: EngagementSummary, with_charts: bool) -> list[str]:
         else:
             out.append('<ol class="insights">')
             for insight in items:
-                evidence = _html_evidence(insight.evidence) or f'<p class="note">{NO_EVIDENCE_NOTE}.</p>'
-                out.append(f'<li><p class="claim">{_h(insight.text)}</p>{evidence}</li>')
+                if restates(insight):  # the insight is its quote: say it once, with where it was said
+                    first, rest = _split_first_verified(insight.evidence)
+                    claim = f"“{_h(first.quote)}”"
+                    evidence = f'<p class="cite">— {_html_source(first)}</p>' + _html_evidence(rest)
+                else:
+                    claim = _h(insight.text)
+                    evidence = _html_evidence(insight.evidence) or f'<p class="note">{NO_EVIDENCE_NOTE}.</p>'
+                out.append(f'<li><p class="claim">{claim}</p>{evidence}</li>')
             out.append("</ol>")
         out.append("</section>")
 
@@ -397,7 +454,7 @@ def _html_summary(summary: EngagementSummary, with_charts: bool) -> list[str]:
         ]
         out.append(
             _table(
-                [Column("theme", "Theme"), Column("mentions", "Mentions", True), Column("evidence", "Evidence")], rows
+                [Column("theme", "Theme"), Column("mentions", THEME_COUNT, True), Column("evidence", "Evidence")], rows
             )
         )
     else:
@@ -409,7 +466,7 @@ def _html_summary(summary: EngagementSummary, with_charts: bool) -> list[str]:
         cols = columns(PEOPLE_COLUMNS, *PEOPLE_KEYS)
         rows = [
             [
-                _side_badge(row.side) if c.key == "side" else _h(_cell_text(v))
+                _side_badge(row.side) if c.key == "side" else _h(_cell_text(v, c.key))
                 for c, v in zip(cols, cells(row, cols), strict=True)
             ]
             for row in people_rows(summary)
@@ -422,7 +479,12 @@ def _html_summary(summary: EngagementSummary, with_charts: bool) -> list[str]:
     if summary.meetings:
         out.append("<section><h2>Meetings</h2>")
         rows = [
-            [_h(m.date), _a(m.title, m.recording), _minutes(m.minutes), _h(", ".join(m.customer_people)) or "–"]
+            [
+                _h(nice_date(m.date)),
+                _a(m.title, m.recording),
+                _minutes(m.minutes),
+                _h(", ".join(m.customer_people)) or "–",
+            ]
             for m in meeting_rows(summary)
         ]
         headers = [
@@ -442,7 +504,7 @@ def _html_summary(summary: EngagementSummary, with_charts: bool) -> list[str]:
 
 
 def to_html(record: JobRecord | EngagementSummary, include_charts: bool = True) -> str:
-    """A self-contained HTML report: inline CSS, plotly.js inlined once, every data text escaped; opens offline."""
+    """A self-contained HTML report: inline CSS, charts as inline SVG (no script), every data text escaped; opens offline."""
     rec, summary = _split(record)
     company, domain = _heading(rec, summary)
     with_charts = include_charts and summary is not None
@@ -453,13 +515,11 @@ def to_html(record: JobRecord | EngagementSummary, include_charts: bool = True) 
         '<meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         # nothing may load from the network: everything the page needs is inline
-        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; "
-        "style-src 'unsafe-inline'; img-src data: blob:; font-src data:\">",
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; "
+        'img-src data:; font-src data:">',
         f"<title>Engagement summary: {_h(company)}</title>",
         f"<style>{_CSS}</style>",
     ]
-    if with_charts:
-        head.append(f'<script type="text/javascript">{get_plotlyjs()}</script>')
     head.append("</head>")
 
     body = ["<body><main>", f"<header><h1>Engagement summary: {_h(company)}</h1>"]
@@ -473,8 +533,7 @@ def to_html(record: JobRecord | EngagementSummary, include_charts: bool = True) 
         body.append('<p class="note">No summary yet.</p>')
     else:
         body += _html_summary(summary, with_charts)
-    footer = f"Run {_h(rec.run_id)} · updated {_h(rec.updated_at.strftime('%Y-%m-%d %H:%M UTC'))}" if rec else ""
-    body.append(f'<footer class="page">Engagement Summary report. {footer}</footer>')
+    body.append(f'<footer class="page">Engagement Summary report. {_h(_run_line(rec))}</footer>')
     body.append("</main></body></html>")
     return "\n".join(head + body) + "\n"
 

@@ -8,17 +8,21 @@ from __future__ import annotations
 
 import math
 from datetime import timedelta
+from urllib.parse import urlencode
 
 import pandas as pd
 import streamlit as st
 
+from engagement.errors import JobNotFoundError
 from engagement.jobs import JobRow
 from engagement.models import JobStatus
 from ui.frame import page_frame
+from ui.result import requested_range
 from ui.runtime import get_runtime, load_settings
 from ui.text import md, plural
 
 PAGE_SIZE = 50
+DETAILS_SHOWN = 5  # selected jobs shown in full under the table
 STATUS_LABELS = {"": "All", "processing": "Processing", "complete": "Complete", "error": "Failed"}
 
 settings = load_settings()
@@ -43,24 +47,34 @@ def notify(text: str) -> None:
     st.session_state["admin_notice"] = text
 
 
-def delete_selected(selected: list[tuple[str, str]]) -> None:
-    removed = jobs.delete_many(selected)
-    clear_selection()
-    notify(f"Deleted {plural(removed, 'job')}.")
+def ask(action: str, selected: list[tuple[str, str]] | None = None) -> None:
+    """Remember what is to be confirmed; the count is shown before anything is deleted.
+
+    A purge by age reads the number of days when it is confirmed, not when it was asked for, so
+    changing the number while the confirmation is open changes what it will remove (and says so).
+    """
+    st.session_state["admin_confirm"] = {"action": action, "selected": [list(job) for job in selected or []]}
 
 
-def ask(action: str) -> None:
-    """Remember what is to be confirmed; the count is shown before anything is deleted."""
-    st.session_state["admin_confirm"] = {"action": action, "days": int(st.session_state.get("admin_purge_days", 7))}
+def purge_days() -> int:
+    return int(st.session_state.get("admin_purge_days", 7))
 
 
 def cancel() -> None:
     st.session_state.pop("admin_confirm", None)
 
 
+def still_there(domain: str, run_id: str) -> bool:
+    try:
+        jobs.get(domain, run_id)
+    except JobNotFoundError:
+        return False
+    return True
+
+
 def purge_filter(pending: dict) -> dict:
     if pending["action"] == "age":
-        return {"older_than": timedelta(days=pending["days"])}
+        return {"older_than": timedelta(days=purge_days())}
     return {"status": JobStatus.ERROR}
 
 
@@ -70,6 +84,11 @@ def confirm() -> None:
         return
     if pending["action"] == "cache":
         notify(f"Cleared {plural(runtime.cache.clear(), 'cached analysis', 'cached analyses')}.")
+        return
+    if pending["action"] == "selected":
+        removed = jobs.delete_many([(domain, run_id) for domain, run_id in pending["selected"]])
+        clear_selection()
+        notify(f"Deleted {plural(removed, 'job')}.")
         return
     removed = jobs.purge(**purge_filter(pending))
     clear_selection()
@@ -88,17 +107,30 @@ def totals() -> None:
     columns[3].metric("Failed", f"{counts.get('error', 0):,}")
 
 
+def summary_link(row: JobRow) -> str:
+    """The summary page's address for the job (relative, so it works under any base path)."""
+    return "./?" + urlencode({"domain": row.domain, "run_id": row.run_id})
+
+
+def status_text(row: JobRow) -> str:
+    """``Complete``, ``Failed``; a running job adds its stage (``Processing · analysed 7/12 meetings``)."""
+    label = STATUS_LABELS.get(row.status.value, row.status.value)
+    return f"{label} · {row.stage}" if row.status is JobStatus.PROCESSING and row.stage else label
+
+
 def jobs_frame(rows: list[JobRow]) -> pd.DataFrame:
+    """One row a job. Counts a failed job never reached are "–", not "None"."""
     return pd.DataFrame(
         {
             "Domain": [row.domain for row in rows],
-            "Status": [STATUS_LABELS.get(row.status.value, row.status.value) for row in rows],
-            "Stage": [row.stage for row in rows],
+            "Status": [status_text(row) for row in rows],
+            "Dates": [requested_range(row.options) or "all" for row in rows],
             "Created": pd.to_datetime([row.created_at for row in rows], utc=True, format="ISO8601"),
             "Duration (s)": [round(row.duration_s, 1) for row in rows],
-            "Meetings": pd.array([row.meetings for row in rows], dtype="Int64"),
+            "Meetings": ["–" if row.meetings is None else f"{row.meetings:,}" for row in rows],
             "Analyser": [row.analyzer for row in rows],
             "Source": [row.source for row in rows],
+            "Summary": [summary_link(row) for row in rows],
             "Error": [row.error or "" for row in rows],
         }
     )
@@ -132,10 +164,12 @@ def jobs_table() -> None:
         column_config={
             "Created": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss", timezone="UTC"),
             "Duration (s)": st.column_config.NumberColumn(format="%.1f"),
-            "Error": st.column_config.TextColumn(width="large"),
+            "Meetings": st.column_config.TextColumn(alignment="right"),
+            "Summary": st.column_config.LinkColumn(display_text="open ↗", help="The job's summary page"),
+            "Error": st.column_config.TextColumn(width="medium", help="Select the row to read the whole message"),
         },
     )
-    selected = [(rows[i].domain, rows[i].run_id) for i in event.selection.rows if 0 <= i < len(rows)]
+    picked = [rows[i] for i in event.selection.rows if 0 <= i < len(rows)]
     with st.container(horizontal=True, vertical_alignment="center"):
         st.caption(
             f"Jobs {(page - 1) * PAGE_SIZE + 1:,}–{(page - 1) * PAGE_SIZE + len(rows):,} of {found:,}, newest first"
@@ -144,14 +178,35 @@ def jobs_table() -> None:
         if pages > 1:
             st.pagination(pages, key=pager, on_change=clear_selection)
     st.button(
-        f"Delete selected ({len(selected)})" if selected else "Delete selected",
+        f"Delete selected ({len(picked)})" if picked else "Delete selected",
         key="admin_delete",
         icon=":material/delete:",
-        disabled=not selected,
-        on_click=delete_selected,
-        args=(selected,),
+        disabled=not picked,
+        on_click=ask,
+        args=("selected", [(row.domain, row.run_id) for row in picked]),
         help="Select rows in the table first.",
     )
+    confirmation(selected=True)
+    job_details(picked)
+
+
+def job_details(picked: list[JobRow]) -> None:
+    """The selected jobs in full: what they asked for, where they are, the whole error message (wrapped)."""
+    for row in picked[:DETAILS_SHOWN]:
+        with st.container(border=True):
+            st.markdown(f"**{md(row.domain)}** · {md(status_text(row))} · [open the summary ↗]({summary_link(row)})")
+            st.caption(
+                md(
+                    f"Dates: {requested_range(row.options) or 'every meeting'} · run {row.run_id} · created {row.created_at}"
+                )
+            )
+            if row.error:
+                said, _, details = row.error.partition("\n\n")
+                st.error(md(said), icon=":material/error:")
+                if details:
+                    st.markdown(md(details))
+    if len(picked) > DETAILS_SHOWN:
+        st.caption(f"The first {DETAILS_SHOWN} of {len(picked)} selected jobs are shown in full.")
 
 
 def purge_controls() -> None:
@@ -161,7 +216,7 @@ def purge_controls() -> None:
         st.number_input(
             "Older than (days)", min_value=1, max_value=3650, value=7, step=1, key="admin_purge_days", width=160
         )
-        days = int(st.session_state.get("admin_purge_days", 7))
+        days = purge_days()
         st.button(f"Purge older than {plural(days, 'day')}", key="admin_purge_old", on_click=ask, args=("age",))
         st.button("Purge failed", key="admin_purge_failed", on_click=ask, args=("failed",))
 
@@ -207,19 +262,28 @@ def index_controls() -> None:
     )
 
 
-def confirmation() -> None:
-    """The pending purge or clear, with how many will go, and the second click that does it."""
+def confirmation(*, selected: bool) -> None:
+    """The pending delete, purge or clear, with how many will go, and the second click that does it.
+
+    A delete of selected rows is confirmed under the table (``selected=True``); purges and the cache
+    under their buttons.
+    """
     pending = st.session_state.get("admin_confirm")
-    if not pending:
+    if not pending or (pending["action"] == "selected") != selected:
         return
     if pending["action"] == "cache":
         count = runtime.cache.count()
         what = f"{plural(count, 'cached meeting analysis', 'cached meeting analyses')} will be removed."
         nothing = "the analysis cache is empty."
         verb = f"Clear {count:,}"
+    elif pending["action"] == "selected":
+        count = sum(still_there(domain, run_id) for domain, run_id in pending["selected"])
+        what = f"{plural(count, 'selected job')} will be deleted."
+        nothing = "the selected jobs are gone already."
+        verb = f"Delete {plural(count, 'job')}"
     else:
         count = len(jobs.purgeable(**purge_filter(pending)))
-        rule = f"older than {plural(pending['days'], 'day')}" if pending["action"] == "age" else "that failed"
+        rule = f"older than {plural(purge_days(), 'day')}" if pending["action"] == "age" else "that failed"
         what = f"{plural(count, 'finished job')} {rule} will be removed."
         nothing = f"no finished job is {rule}." if pending["action"] == "age" else "no job failed."
         verb = f"Delete {plural(count, 'job')}"
@@ -251,4 +315,4 @@ with left:
 with right:
     cache_controls()
     index_controls()
-confirmation()
+confirmation(selected=False)

@@ -6,6 +6,7 @@ same job; every button below only changes the URL or starts a job, and the page 
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -13,19 +14,21 @@ from typing import Any
 import streamlit as st
 
 from engagement.demo import DEMO_ACCOUNTS
-from engagement.domains import display_domain, normalize_domain
+from engagement.domains import company_domain, display_domain, normalize_domain
 from engagement.errors import EngagementError, InvalidDomainError, JobNotFoundError
 from engagement.models import JobOptions, JobRecord, JobStatus, utcnow
 from ui.banner import show_notices
 from ui.frame import page_frame
 from ui.presentation import apply_style, exit_button, is_presenting
-from ui.result import account_name, render_result
+from ui.result import render_facts, render_heading, render_result, requested_range
 from ui.runtime import get_runtime, load_settings
 from ui.text import ago, duration, md
 
 FRESH_FOR = timedelta(hours=24)  # a completed summary younger than this is offered before a new run
 RECENT_RUNS = 6
-POLL_EVERY = "2s"
+POLL_FAST, POLL_SLOW = "0.5s", "2s"  # a young job is polled fast, so a small demo run shows at once
+FAST_FOR = timedelta(seconds=5)
+_WEB_ADDRESS = re.compile(r"(?:https?://|www\.)[^\s`]+")
 STATUS_ICONS = {
     JobStatus.PROCESSING: ":material/progress_activity:",
     JobStatus.COMPLETE: ":material/check_circle:",
@@ -47,6 +50,42 @@ def show_job(domain: str, run_id: str) -> None:
     st.query_params["domain"] = domain
     st.query_params["run_id"] = run_id
     st.session_state.pop("summary_offer", None)
+
+
+def keep_for_navigation(shown: tuple[str, str] | None) -> None:
+    """Remember the job on show and the form's values: Streamlit drops both on a visit to another page."""
+    st.session_state["summary_kept"] = {
+        "job": list(shown) if shown else None,
+        "website": st.session_state.get("summary_website", ""),
+        "dates": st.session_state.get("summary_dates", ()),
+    }
+
+
+def restore_after_navigation() -> None:
+    """Back from another page (the URL has no job, the form is gone): show the job and the values kept."""
+    kept = st.session_state.get("summary_kept")
+    if not kept or "summary_website" in st.session_state:
+        return  # nothing kept, or the form never left
+    st.session_state["summary_website"] = kept["website"]
+    st.session_state["summary_dates"] = tuple(kept["dates"])
+    if kept["job"] and not st.query_params.get("domain") and not st.query_params.get("run_id"):
+        show_job(*kept["job"])
+
+
+def fill_form_from(record: JobRecord | None) -> None:
+    """A job opened from a link or the recent runs fills the form with its website and dates (once per job)."""
+    if record is None or st.session_state.get("summary_filled_for") == record.run_id:
+        return
+    st.session_state["summary_filled_for"] = record.run_id
+    try:
+        typed_same = company_domain(st.session_state.get("summary_website", "")) == record.domain
+    except InvalidDomainError:
+        typed_same = False
+    if not typed_same:  # what the rep typed stays when it names the same company
+        st.session_state["summary_website"] = display_domain(record.domain)
+    st.session_state["summary_dates"] = tuple(
+        date.fromisoformat(day) for day in (record.options.since, record.options.until) if day
+    )
 
 
 def job_in_url() -> tuple[str, str] | None:
@@ -85,7 +124,7 @@ def request_summary(text: str, dates: Any, *, offer: bool = True) -> None:
     """Check the website; offer a fresh completed summary if there is one; else start a job."""
     st.session_state.pop("summary_offer", None)
     try:
-        domain = normalize_domain(text)
+        domain = company_domain(text)
     except InvalidDomainError as exc:
         st.session_state["summary_error"] = str(exc)
         return
@@ -136,16 +175,38 @@ def on_try_again(domain: str, since: str | None, until: str | None) -> None:
 def on_start_over() -> None:
     for name in ("domain", "run_id"):
         st.query_params.pop(name, None)
+    st.session_state.pop("summary_kept", None)
+
+
+def message_markdown(message: str) -> str:
+    """The website check's message as literal text, with the web addresses it suggests shown as code."""
+
+    def text(chunk: str) -> str:  # md() trims; the spaces around an address must stay
+        return (
+            (" " if chunk[:1].isspace() else "") + md(chunk) + (" " if chunk[-1:].isspace() and chunk.strip() else "")
+        )
+
+    parts, last = [], 0
+    for found in _WEB_ADDRESS.finditer(message):
+        address = found.group(0).rstrip(".,;:!?)'\"")
+        parts += [text(message[last : found.start()]), f"`{address}`"]
+        last = found.start() + len(address)
+    parts.append(text(message[last:]))
+    return "".join(parts)
 
 
 # ---------------------------------------------------------------- pieces of the page
 
 
 def request_form() -> None:
-    """Website, optional dates, the button; the normaliser's message under the field."""
+    """Website and optional dates side by side, the button under them; the message under the field.
+
+    The button has a row of its own so its label is never cut, however narrow the screen.
+    """
+    st.session_state.setdefault("summary_dates", ())
     with st.form("summary_form", border=False, enter_to_submit=True):
-        spec = [3, 2, 1.5]
-        website, dates, button = st.columns(spec, vertical_alignment="bottom")
+        spec = [1, 1]  # room for the whole "yyyy-mm-dd – yyyy-mm-dd" beside a 300-pixel sidebar at 1024
+        website, dates = st.columns(spec, vertical_alignment="bottom")
         website.text_input(
             "Company website",
             placeholder="https://www.acmecorp.com",
@@ -154,25 +215,30 @@ def request_form() -> None:
         )
         dates.date_input(
             "Meetings between (optional)",
-            value=[],  # an empty range: no dates picked
             key="summary_dates",
             format="YYYY-MM-DD",
             help="Leave empty for every meeting. Pick a start and an end to narrow it down.",
         )
-        button.form_submit_button("Generate Meeting Summary", type="primary", on_click=on_generate, width="stretch")
         error = st.session_state.pop("summary_error", None)
         if error:
-            st.columns(spec)[0].error(md(error), icon=":material/error:")
+            st.columns(spec)[0].error(message_markdown(error), icon=":material/error:")
+        st.form_submit_button("Generate Meeting Summary", type="primary", on_click=on_generate)
+
+
+def demo_buttons() -> None:
+    """ "Try a demo account:" and one button a demo account (only when the source is the demo data)."""
+    if settings.source != "demo":
+        return
+    st.markdown("Try a demo account:", width="content")
+    for domain, name in DEMO_ACCOUNTS:
+        st.button(name, key=f"summary_demo_{domain}", on_click=on_demo, args=(domain,), help=domain)
 
 
 def demo_accounts() -> None:
-    """The bundled demo accounts, one click from a summary (only when the source is the demo data)."""
-    if settings.source != "demo":
-        return
-    with st.container(horizontal=True, vertical_alignment="center", gap="small"):
-        st.markdown("Try a demo account:")
-        for domain, name in DEMO_ACCOUNTS:
-            st.button(name, key=f"summary_demo_{domain}", on_click=on_demo, args=(domain,), help=domain)
+    """The bundled demo accounts, one click from a summary, in a row of their own."""
+    if settings.source == "demo":
+        with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+            demo_buttons()
 
 
 def offer_fresh(shown_run: str | None) -> None:
@@ -204,6 +270,8 @@ def recent_runs(domain: str | None, shown_run: str | None) -> None:
             when = ago(created)
             # one line each in a narrow sidebar: across domains the icon alone says the status
             label = f"{when} · {row.status.value}" if domain else f"{display_domain(row.domain)} · {when}"
+            asked = requested_range(row.options)
+            label += f" · {asked}" if asked else ""
             st.button(
                 md(label),
                 key=f"summary_recent_{row.run_id}",
@@ -221,27 +289,70 @@ def progress_view(record: JobRecord) -> None:
     total, done = record.progress.total, record.progress.done
     fraction = min(1.0, done / total) if total else 0.0
     st.progress(fraction, text=md(record.stage.capitalize() if record.stage else "Queued"))
-    st.caption(f"{duration(utcnow() - record.created_at)} so far · updates every 2 seconds")
+    young = utcnow() - record.created_at < FAST_FOR
+    st.caption(f"{duration(utcnow() - record.created_at)} so far · updates every {'½' if young else '2'} s")
 
 
-@st.fragment(run_every=POLL_EVERY)
-def poll(domain: str, run_id: str) -> None:
-    """Re-read the record every 2 s; once it is terminal, rerun the page (which then stops polling)."""
+def check(domain: str, run_id: str) -> None:
+    """One poll: rerun the whole page when there is more to draw than a progress bar, else draw the bar.
+
+    A full run is needed when the job ends, when its facts first arrive (they are drawn outside the
+    fragment, once), and when it stops being young (the slower fragment takes over).
+    """
     try:
         record = jobs.get(domain, run_id)
     except JobNotFoundError:
         st.rerun()
-    if record.status.terminal:
+    facts_arrived = record.summary is not None and st.session_state.get("summary_facts_for") != run_id
+    if record.status.terminal or facts_arrived:
         st.rerun()  # the full run renders the result and no longer calls this fragment
+    if st.session_state.get("summary_poll") == "fast" and utcnow() - record.created_at >= FAST_FOR:
+        st.rerun()
     progress_view(record)
 
 
-def job_view(domain: str, run_id: str) -> None:
-    """The job the URL points at: its progress, its failure, or its summary."""
+@st.fragment(run_every=POLL_FAST)
+def poll_fast(domain: str, run_id: str) -> None:
+    """Re-read the record every ½ s while the job is young."""
+    check(domain, run_id)
+
+
+@st.fragment(run_every=POLL_SLOW)
+def poll_slow(domain: str, run_id: str) -> None:
+    """Re-read the record every 2 s; once it is terminal, rerun the page (which then stops polling)."""
+    check(domain, run_id)
+
+
+def shown_record(shown: tuple[str, str] | None) -> JobRecord | None:
+    """The record the URL points at, or None when there is none (or it cannot exist)."""
+    if not shown or not shown[0]:
+        return None
     try:
-        record = jobs.get(domain, run_id) if domain else None
+        return jobs.get(*shown)
     except JobNotFoundError:
-        record = None
+        return None
+
+
+def failure_view(record: JobRecord) -> None:
+    """What went wrong in the rep's words; what an admin needs (settings, hosts) folded under it."""
+    render_heading(record, presenting, settings.source)
+    message = record.error or "The job failed without a message."
+    said, _, details = message.partition("\n\n")
+    st.error(md(said), icon=":material/error:")
+    if details:
+        with st.expander("Details for the admin"):
+            st.markdown(md(details))
+    st.button(
+        "Try again",
+        key="summary_try_again",
+        type="primary",
+        on_click=on_try_again,
+        args=(record.domain, record.options.since, record.options.until),
+    )
+
+
+def job_view(record: JobRecord | None) -> None:
+    """The job the URL points at: its progress (and its facts as soon as it has them), its failure, or its summary."""
     if record is None:
         st.warning(
             "That summary was not found: the link may be mistyped, or the job was purged. Generate it again above.",
@@ -250,20 +361,16 @@ def job_view(domain: str, run_id: str) -> None:
         st.button("Start over", key="summary_start_over", on_click=on_start_over)
         return
     if record.status is JobStatus.PROCESSING:
-        st.subheader(f"Summarising {md(account_name(record))}…", anchor=False)
-        poll(record.domain, record.run_id)
+        render_heading(record, presenting, settings.source)
+        young = utcnow() - record.created_at < FAST_FOR
+        st.session_state["summary_poll"] = "fast" if young else "slow"
+        st.session_state["summary_facts_for"] = record.run_id if record.summary is not None else None
+        (poll_fast if young else poll_slow)(record.domain, record.run_id)  # its first call runs inline
+        render_facts(record, presenting)
     elif record.status is JobStatus.ERROR:
-        st.subheader(f"The summary of {md(account_name(record))} failed", anchor=False)
-        st.error(md(record.error or "The job failed without a message."), icon=":material/error:")
-        st.button(
-            "Try again",
-            key="summary_try_again",
-            type="primary",
-            on_click=on_try_again,
-            args=(record.domain, record.options.since, record.options.until),
-        )
+        failure_view(record)
     else:
-        render_result(record, presenting)
+        render_result(record, presenting, settings.source)
 
 
 def empty_state() -> None:
@@ -277,14 +384,17 @@ def empty_state() -> None:
 # ---------------------------------------------------------------- the page
 
 apply_style(presenting)
+restore_after_navigation()
 shown = job_in_url()
+record = shown_record(shown)
+fill_form_from(record)
 if "summary_website" not in st.session_state and st.query_params.get("domain"):
     st.session_state["summary_website"] = st.query_params["domain"]  # a shared link fills the field
 shown_run = shown[1] if shown else None
 
 if presenting:
-    with st.container(horizontal=True, vertical_alignment="center"):
-        demo_accounts()
+    with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+        demo_buttons()  # in the same row as the exit button, so neither wraps on a 1280-wide projector
         st.space("stretch")
         exit_button()
     if shown:
@@ -304,11 +414,10 @@ else:
     recent_runs(shown[0] if shown else None, shown_run)
 
 offer_fresh(shown_run)
-if shown:
-    job_view(*shown)
-elif st.query_params.get("run_id"):
-    job_view("", "")  # a run id without a domain: a broken link
+if shown or st.query_params.get("run_id"):
+    job_view(record)  # a run id without a domain is a broken link: "not found"
 else:
     empty_state()
+keep_for_navigation(shown if record is not None else None)
 if presenting:
     show_notices(settings, presenting=True)  # a footnote: the title stays at the top of the screen

@@ -1,5 +1,9 @@
 """The real thing: the app served by ``streamlit run`` on demo data, driven in Debian's Chromium with Playwright.
 
+One server (with both passwords set and a fake OpenAI on loopback) and one browser serve most tests in
+this module; the browser signs in once, and its cookie keeps each new page signed in. The tests at the
+end need a server of their own (seeded records, a fresh server's first request).
+
 Set ``SCREENSHOT_DIR=docs`` to refresh the README's screenshots (``make screenshots``); by default they go
 to pytest's tmp dir so the working tree stays clean.
 """
@@ -8,11 +12,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -20,6 +25,7 @@ import pytest
 from engagement.jobs import JobRow, index_key
 from engagement.models import JobRecord, JobStatus
 from engagement.store import SqliteKV
+from tests.fakes.openai_server import FakeOpenAI
 from tests.support.streamlit_server import CHROMIUM, CHROMIUM_ARGS, StreamlitError, start_streamlit, stop_streamlit
 from tests.support.summary_factory import HOSTILE_MARKDOWN, make_record, make_summary
 from ui.media import EXPORT_TTL_S
@@ -31,9 +37,53 @@ pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_DOMAIN = "acmecorp.com"
+APP_PASSWORD = "browser-test-app"
+ADMIN_PASSWORD = "browser-test-admin"
+OPENAI_KEY = "sk-browser-test"
 VIEWPORT = {"width": 1440, "height": 900}
 SUMMARY_SHOT = {"width": 1440, "height": 1500}
+SIZES = [(1024, 768), (1280, 720)]
 POLL_WINDOW_MS = 4500  # more than two 2-second polls
+TIMEOUT_MS = 30_000
+
+# Every label, button and metric value that is cut off: its text is wider than its box. Inputs are
+# measured with their own font (their value, or their placeholder when empty). Data grids count
+# when they scroll sideways, if ``grids`` is set.
+TRUNCATED_JS = """
+(grids) => {
+  const visible = el => {  // on screen, and not a one-pixel helper kept for screen readers or forms
+    const r = el.getBoundingClientRect();
+    return r.width > 2 && r.height > 2 && getComputedStyle(el).visibility !== 'hidden';
+  };
+  const found = [];
+  const boxes = ['[data-testid="stWidgetLabel"]', '[data-testid="stMetricLabel"]', '[data-testid="stMetricValue"]',
+                 '[data-testid="stDateInputFieldsScroller"]', 'button', 'h1', 'h2', 'h3'];
+  for (const box of document.querySelectorAll(boxes.join(','))) {
+    for (const el of [box, ...box.querySelectorAll('*')]) {
+      if (visible(el) && el.scrollWidth > el.clientWidth + 1 && getComputedStyle(el).overflowX !== 'visible') {
+        found.push(`${(box.innerText || box.getAttribute('aria-label') || '').trim()} (${el.scrollWidth} > ${el.clientWidth})`);
+        break;
+      }
+    }
+  }
+  const ruler = document.createElement('canvas').getContext('2d');
+  for (const el of document.querySelectorAll('input[type="text"], input:not([type])')) {
+    if (!visible(el)) continue;
+    const style = getComputedStyle(el);
+    ruler.font = `${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
+    const text = el.value || el.placeholder || '';
+    const room = el.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+    const need = ruler.measureText(text).width + text.length * (parseFloat(style.letterSpacing) || 0);
+    if (need > room + 1) found.push(`input "${text}" (${Math.round(need)} > ${Math.round(room)})`);
+  }
+  if (grids) {
+    for (const el of document.querySelectorAll('[data-testid="stDataFrame"] .dvn-scroller')) {
+      if (visible(el) && el.scrollWidth > el.clientWidth + 1) found.push(`table scrolls (${el.scrollWidth} > ${el.clientWidth})`);
+    }
+  }
+  return found;
+}
+"""
 
 
 def expected_meetings(domain: str = DEMO_DOMAIN) -> int:
@@ -47,7 +97,7 @@ def expected_meetings(domain: str = DEMO_DOMAIN) -> int:
     return sum(any(at_domain(i.get("email")) for i in m.get("calendar_invitees") or []) for m in data["meetings"])
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def chromium() -> Path:
     """Debian's Chromium: skipped locally when missing, but CI must have it."""
     if not CHROMIUM.exists():
@@ -57,100 +107,314 @@ def chromium() -> Path:
     return CHROMIUM
 
 
-@pytest.fixture
-def server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
-    """``streamlit run`` on a free loopback port, in demo mode, with its database in tmp_path."""
-    log = (tmp_path / "streamlit.log").open("wb")
-    env = {**os.environ, "ENGAGEMENT_DB": str(tmp_path / "engagement.sqlite"), "PYTHONUNBUFFERED": "1"}
+@pytest.fixture(scope="module")
+def model() -> Iterator[FakeOpenAI]:
+    """The OpenAI-compatible fake the app analyses with; a test may slow it down (``latency_s``)."""
+    with FakeOpenAI(api_key=OPENAI_KEY) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def server(chromium: Path, model: FakeOpenAI, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``streamlit run`` on a free loopback port: demo data, the fake model, both passwords, a tmp database."""
+    folder = tmp_path_factory.mktemp("streamlit")
+    log = (folder / "streamlit.log").open("wb")
+    env = {
+        **os.environ,
+        "ENGAGEMENT_DB": str(folder / "engagement.sqlite"),
+        "PYTHONUNBUFFERED": "1",
+        "APP_PASSWORD": APP_PASSWORD,
+        "ADMIN_PASSWORD": ADMIN_PASSWORD,
+        "OPENAI_API_KEY": OPENAI_KEY,
+        "OPENAI_BASE_URL": model.base_url,
+    }
     try:
         proc, url = start_streamlit("streamlit_app.py", env, output=log)
     except StreamlitError as exc:
         log.close()
-        pytest.fail(f"{exc}:\n{(tmp_path / 'streamlit.log').read_text()}")
-
-    def stop() -> None:
+        pytest.fail(f"{exc}:\n{(folder / 'streamlit.log').read_text()}")
+    try:
+        yield url
+    finally:
         stop_streamlit(proc)
         log.close()
 
-    request.addfinalizer(stop)
-    yield url
 
-
-@pytest.fixture
-def screenshots(tmp_path: Path) -> Path:
-    folder = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path)
+@pytest.fixture(scope="module")
+def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path_factory.mktemp("shots"))
     if not folder.is_absolute():
         folder = ROOT / folder
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
 
-def test_a_summary_runs_in_a_real_browser_and_the_admin_page_lists_it(
-    chromium: Path, server: str, screenshots: Path
-) -> None:
-    """Type the website, click Generate, see the charts and the meeting count, find the job in admin and the account."""
+@pytest.fixture(scope="module")
+def browser(chromium: Path) -> Iterator[Any]:
     from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=TIMEOUT_MS)  # assertions wait as long as actions do (the default is 5 s)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def sign_in(page: Any, password: str) -> None:
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Sign in").click()
+
+
+@pytest.fixture(scope="module")
+def context(browser: Any, server: str) -> Iterator[Any]:
+    """One browser profile, signed in once: its cookie signs in every page opened in it."""
+    context = browser.new_context(viewport=VIEWPORT)
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    page.goto(server)
+    sign_in(page, APP_PASSWORD)
+    page.get_by_placeholder("https://www.acmecorp.com").wait_for()
+    page.wait_for_function("() => document.cookie.includes('engagement_app=')")
+    page.close()
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def page(context: Any, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A new tab in the signed-in profile; what it showed is saved (in the test's tmp dir) when the test fails."""
+    page = context.new_page()
+    failed_before = request.session.testsfailed
+    yield page
+    if request.session.testsfailed > failed_before:
+        page.screenshot(path=str(tmp_path / "failure.png"))
+    page.close()
+
+
+def open_demo(page: Any, server: str, company: str) -> str:
+    """Click a demo account's button and wait for its finished summary; returns the job's URL."""
+    from playwright.sync_api import expect
+
+    page.goto(server)
+    page.get_by_role("button", name=company, exact=True).click()
+    page.wait_for_url("**run_id=*")
+    expect(page.locator(".js-plotly-plot")).to_have_count(3)
+    return str(page.url)
+
+
+def no_exception(page: Any) -> None:
+    assert page.locator('[data-testid="stException"]').count() == 0
+
+
+def test_a_summary_runs_in_a_real_browser_and_the_admin_page_lists_it(
+    page: Any, server: str, screenshots: Path
+) -> None:
+    """Type the website, click Generate, see the charts and the right meeting count, then find the job in admin.
+
+    Nothing is fetched from outside the app (the page icon is shipped), and the job and the website
+    are still there after a visit to admin through the sidebar.
+    """
+    from playwright.sync_api import expect
 
     expected = expected_meetings()
     assert expected > 0
-    expect.set_options(timeout=30_000)  # assertions wait as long as actions do (the default is 5 s)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport=VIEWPORT)
-            page.set_default_timeout(30_000)
-            sent: list[float] = []  # messages from the browser to the app: reruns, fragment polls
-            page.on("websocket", lambda ws: ws.on("framesent", lambda _: sent.append(time.monotonic())))
-            page.goto(server)
+    sent: list[float] = []  # messages from the browser to the app: reruns, fragment polls
+    page.on("websocket", lambda ws: ws.on("framesent", lambda _: sent.append(time.monotonic())))
+    asked: list[str] = []  # every address the page fetches: the page icon and fonts included
+    page.on("request", lambda request: asked.append(request.url))
+    page.goto(server)
+    icon = page.locator("link[rel~='icon']").first
+    expect(icon).to_have_attribute("href", re.compile(r"^(?!https?://(?!127\.0\.0\.1)).*"))
 
-            page.get_by_placeholder("https://www.acmecorp.com").fill("https://www.acmecorp.com")
-            page.get_by_role("button", name="Generate Meeting Summary").click()
-            page.wait_for_url("**run_id=*")
+    page.get_by_placeholder("https://www.acmecorp.com").fill("https://www.acmecorp.com")
+    page.get_by_role("button", name="Generate Meeting Summary").click()
+    page.wait_for_url("**run_id=*")
+    expect(page.locator(".js-plotly-plot")).to_have_count(3)
+
+    meetings = page.locator('[data-testid="stMetric"]').filter(has=page.get_by_text("Meetings", exact=True))
+    expect(meetings.locator('[data-testid="stMetricValue"]')).to_have_text(str(expected))
+    expect(page.get_by_role("heading", name="Goals")).to_be_visible()
+    expect(page.get_by_role("link", name="open in Fathom ↗").first).to_be_attached()
+    no_exception(page)
+    quiet_from = time.monotonic()
+    page.wait_for_timeout(POLL_WINDOW_MS)
+    assert not [t for t in sent if t > quiet_from], "the page kept polling after the job finished"
+    page.set_viewport_size(SUMMARY_SHOT)  # tall enough for the form, the metrics and the charts
+    page.wait_for_timeout(1000)  # let Plotly re-lay itself out for the screenshot
+    page.screenshot(path=str(screenshots / "screenshot-summary.png"))
+    page.set_viewport_size(VIEWPORT)
+
+    # Summary → Admin → Summary through the sidebar keeps the job on show and the website typed
+    job = page.url
+    page.get_by_role("link", name="Admin").click()
+    sign_in(page, ADMIN_PASSWORD)
+    expect(page.get_by_role("heading", name="Admin")).to_be_visible()
+    cell = page.locator('[data-testid="stDataFrame"] td[role="gridcell"]', has_text=DEMO_DOMAIN)
+    expect(cell.first).to_be_attached()
+    jobs = page.locator('[data-testid="stMetric"]').filter(has=page.get_by_text("Complete", exact=True))
+    expect(jobs.locator('[data-testid="stMetricValue"]')).not_to_have_text("0")
+    no_exception(page)
+    page.mouse.move(900, 600)  # away from the sidebar, whose collapse button shows on hover
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(screenshots / "screenshot-admin.png"))
+
+    outside = [url for url in asked if not url.startswith((server, "data:", "blob:"))]
+    assert outside == [], f"fetched from outside the app: {outside}"
+
+    page.get_by_role("link", name="Summary").click()
+    page.wait_for_url(job)
+    expect(page.locator(".js-plotly-plot")).to_have_count(3)
+    expect(page.get_by_placeholder("https://www.acmecorp.com")).to_have_value("https://www.acmecorp.com")
+
+
+def test_the_accounts_page_lists_the_demo_companies_and_opens_a_summary(page: Any, server: str) -> None:
+    """Accounts: the demo customers and the partner are listed; Open summary shows (or starts) one's summary."""
+    from playwright.sync_api import expect
+
+    page.goto(server)
+    page.get_by_role("link", name="Accounts").click()
+    expect(page.get_by_role("heading", name="Accounts")).to_be_visible()
+    for domain in (DEMO_DOMAIN, "globex.io", "bridgepoint-consulting.com"):
+        cell = page.locator('[data-testid="stDataFrame"] td[role="gridcell"]', has_text=domain)
+        expect(cell.first).to_be_attached()
+    no_exception(page)
+    page.get_by_role("button", name="Open summary").click()  # the most recently met account
+    page.wait_for_url("**run_id=*")
+    expect(page.locator('[data-testid="stMetric"]').first).to_be_visible()
+    no_exception(page)
+
+
+def test_nothing_is_cut_off_at_common_sizes(page: Any, server: str) -> None:
+    """At 1024×768 and 1280×720, normal and presenting, no label, button, metric value or field is cut off.
+
+    No table scrolls sideways either, except beside the 300-pixel sidebar at 1024, where the people
+    grid may (its names stay pinned).
+    """
+    from playwright.sync_api import expect
+
+    job = open_demo(page, server, "Acme Corp")
+    for presenting in (False, True):
+        if presenting:
+            page.goto(job + "&present=1")
             expect(page.locator(".js-plotly-plot")).to_have_count(3)
-
-            meetings = page.locator('[data-testid="stMetric"]').filter(has=page.get_by_text("Meetings", exact=True))
-            expect(meetings.locator('[data-testid="stMetricValue"]')).to_have_text(str(expected))
-            expect(page.get_by_role("heading", name="Goals")).to_be_visible()
-            expect(page.get_by_role("link", name="open in Fathom ↗").first).to_be_attached()
-            assert page.locator('[data-testid="stException"]').count() == 0
-            quiet_from = time.monotonic()
-            page.wait_for_timeout(POLL_WINDOW_MS)
-            assert not [t for t in sent if t > quiet_from], "the page kept polling after the job finished"
-            page.set_viewport_size(SUMMARY_SHOT)  # tall enough for the form, the metrics and the charts
-            page.wait_for_timeout(1000)  # let Plotly re-lay itself out for the screenshot
-            page.screenshot(path=str(screenshots / "screenshot-summary.png"))
-            page.set_viewport_size(VIEWPORT)
-
-            page.get_by_role("link", name="Admin").click()
-            expect(page.get_by_role("heading", name="Admin")).to_be_visible()
-            cell = page.locator('[data-testid="stDataFrame"] td[role="gridcell"]', has_text=DEMO_DOMAIN)
-            expect(cell.first).to_be_attached()
-            jobs = page.locator('[data-testid="stMetric"]').filter(has=page.get_by_text("Complete", exact=True))
-            expect(jobs.locator('[data-testid="stMetricValue"]')).to_have_text("1")
-            assert page.locator('[data-testid="stException"]').count() == 0
-            page.mouse.move(900, 600)  # away from the sidebar, whose collapse button shows on hover
-            page.wait_for_timeout(500)
-            page.screenshot(path=str(screenshots / "screenshot-admin.png"))
-
-            page.get_by_role("link", name="Accounts").click()
-            expect(page.get_by_role("heading", name="Accounts")).to_be_visible()
-            for domain in (DEMO_DOMAIN, "globex.io", "bridgepoint-consulting.com"):
-                cell = page.locator('[data-testid="stDataFrame"] td[role="gridcell"]', has_text=domain)
-                expect(cell.first).to_be_attached()
-            page.get_by_role("button", name="Open summary").click()  # the most recently met account
-            page.wait_for_url("**run_id=*")
-            expect(
-                page.get_by_role("heading", name="Signals").or_(page.locator(".js-plotly-plot").first)
-            ).to_be_visible()
-            assert page.locator('[data-testid="stException"]').count() == 0
-        except Exception:
-            page.screenshot(path=str(screenshots / "failure.png"))  # what the browser showed, for the log
-            raise
-        finally:
-            browser.close()
+        for width, height in SIZES:
+            page.set_viewport_size({"width": width, "height": height})
+            expect(page.locator('[data-testid="stMetricValue"]')).to_have_count(5)
+            page.wait_for_timeout(500)  # the layout settles after a resize
+            cut = page.evaluate(TRUNCATED_JS, width >= 1280 or presenting)
+            assert cut == [], f"cut off at {width}×{height}{' presenting' if presenting else ''}: {cut}"
+    no_exception(page)
 
 
-# ---------------------------------------------------------------- data as text, and exports behind the password
+def test_a_date_range_run_reopened_from_its_link_shows_its_range(page: Any, server: str, context: Any) -> None:
+    """A run for 1 Jun – 31 Aug 2026: its link shows the range in the heading, the date field and the metrics."""
+    from playwright.sync_api import expect
+
+    page.goto(server)
+    page.get_by_placeholder("https://www.acmecorp.com").fill("acmecorp.com")
+    page.get_by_role("spinbutton", name="year, Meetings between (optional) start date").click()
+    page.keyboard.type("20260601")  # the field moves from year to month to day by itself
+    page.get_by_role("spinbutton", name="year, Meetings between (optional) end date").click()
+    page.keyboard.type("20260831")
+    page.keyboard.press("Tab")
+    page.get_by_role("button", name="Generate Meeting Summary").click()
+    page.wait_for_url("**run_id=*")
+    expect(page.locator(".js-plotly-plot")).to_have_count(3)
+
+    again = context.new_page()  # the shared link, in a new tab
+    try:
+        again.goto(page.url)
+        expect(again.get_by_role("heading", name=re.compile("1 Jun 2026 – 31 Aug 2026"))).to_be_visible()
+        field = again.locator('[data-testid="stDateInputField"]')
+        expect(field).to_have_text(re.compile("2026\\s*-\\s*06\\s*-\\s*01\\s*–\\s*2026\\s*-\\s*08\\s*-\\s*31"))
+        expect(again.get_by_text("Days since last in range")).to_be_visible()
+        expect(again.get_by_text(re.compile("only meetings between 1 Jun 2026 and 31 Aug 2026"))).to_be_visible()
+        no_exception(again)
+    finally:
+        again.close()
+
+
+def test_a_personal_mailbox_domain_is_refused_before_any_job(page: Any, server: str) -> None:
+    """gmail.com gets the message under the field and no job starts."""
+    from playwright.sync_api import expect
+
+    page.goto(server)
+    page.get_by_placeholder("https://www.acmecorp.com").fill("gmail.com")
+    page.get_by_role("button", name="Generate Meeting Summary").click()
+    expect(page.get_by_text(re.compile("personal e-mail provider, not a company"))).to_be_visible()
+    assert "run_id" not in page.url
+
+
+def test_delete_selected_asks_first(page: Any, server: str) -> None:
+    """Selecting a job and pressing Delete selected shows the count and deletes nothing until confirmed."""
+    from playwright.sync_api import expect
+
+    open_demo(page, server, "Acme Corp")
+    page.goto(f"{server}/admin")
+    grid = page.locator('[data-testid="stDataFrame"]').first
+    password = page.get_by_label("Password", exact=True)
+    expect(grid.or_(password)).to_be_visible()
+    if password.is_visible():  # the admin's own, shorter, sign-in (kept in its own cookie once given)
+        sign_in(page, ADMIN_PASSWORD)
+    expect(grid).to_be_visible()
+    before = page.locator('[data-testid="stMetric"]').first.locator('[data-testid="stMetricValue"]').inner_text()
+    box = grid.bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + 20, box["y"] + 35 + 17)  # the first row's selection box, below the header
+    page.get_by_role("button", name="Delete selected (1)").click()
+    expect(page.get_by_text("1 selected job will be deleted. This cannot be undone.")).to_be_visible()
+    jobs = page.locator('[data-testid="stMetric"]').first.locator('[data-testid="stMetricValue"]')
+    expect(jobs).to_have_text(before)
+    page.get_by_role("button", name="Cancel").click()
+    expect(page.get_by_text("will be deleted")).to_have_count(0)
+    expect(jobs).to_have_text(before)
+
+
+def test_the_facts_are_on_screen_before_the_analysis_ends(page: Any, server: str, model: FakeOpenAI) -> None:
+    """With a slow model the meeting count, people and months show while the sections still wait for it."""
+    from playwright.sync_api import expect
+
+    model.latency_s = 1.5  # every model call: the analysis of a few meetings takes seconds
+    try:
+        page.goto(server)
+        page.get_by_role("button", name="Globex", exact=True).click()
+        page.wait_for_url("**run_id=*")
+        meetings = page.locator('[data-testid="stMetric"]').filter(has=page.get_by_text("Meetings", exact=True))
+        expect(meetings.locator('[data-testid="stMetricValue"]')).to_have_text(str(expected_meetings("globex.io")))
+        expect(page.get_by_text(re.compile("Analysing meetings: \\d+ of \\d+ done")).first).to_be_visible()
+        expect(page.locator(".js-plotly-plot")).to_have_count(2)  # months and people; themes wait
+        expect(page.get_by_role("heading", name=re.compile("^Globex"))).to_be_visible()
+    finally:
+        model.latency_s = 0.0
+    expect(page.locator(".js-plotly-plot")).to_have_count(3)
+    expect(page.get_by_text(re.compile("Analysing meetings"))).to_have_count(0)
+    no_exception(page)
+
+
+def test_sign_in_survives_a_reload_and_sign_out_ends_it(browser: Any, server: str) -> None:
+    """After the password a reload stays signed in (a cookie with a signed token); after Sign out it asks again."""
+    from playwright.sync_api import expect
+
+    context = browser.new_context(viewport=VIEWPORT)
+    try:
+        page = context.new_page()
+        page.goto(server)
+        sign_in(page, APP_PASSWORD)
+        expect(page.get_by_placeholder("https://www.acmecorp.com")).to_be_visible()
+        page.wait_for_function("() => document.cookie.includes('engagement_app=')")
+        assert all(APP_PASSWORD not in c["value"] for c in context.cookies())
+        page.reload()
+        expect(page.get_by_placeholder("https://www.acmecorp.com")).to_be_visible()
+        page.get_by_role("button", name="Sign out").click()
+        expect(page.get_by_label("Password", exact=True)).to_be_visible()
+        page.wait_for_function("() => !document.cookie.includes('engagement_app=')")
+        page.reload()
+        expect(page.get_by_label("Password", exact=True)).to_be_visible()
+    finally:
+        context.close()
+
+
+# ---------------------------------------------------------------- servers of their own
 
 PASSWORD = "browser-test-password"
 
@@ -197,7 +461,7 @@ def signed_server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tu
     yield url, complete, failed
 
 
-def sign_in(page: Page, url: str) -> None:
+def sign_in_at(page: Page, url: str) -> None:
     page.goto(url)
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
@@ -213,42 +477,39 @@ def assert_shown_as_text(page: Page) -> None:
 
 
 def test_data_is_text_and_exports_expire_without_a_session(
-    chromium: Path, signed_server: tuple[str, JobRecord, JobRecord], screenshots: Path
+    browser: Any, signed_server: tuple[str, JobRecord, JobRecord], screenshots: Path
 ) -> None:
     """Links, images and URLs from data are text, long words wrap, and an export's URL dies with its session."""
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     url, complete, failed = signed_server
-    expect.set_options(timeout=30_000)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport=VIEWPORT, accept_downloads=True)
-        page.set_default_timeout(30_000)
-        try:
-            sign_in(page, f"{url}/?domain={complete.domain}&run_id={complete.run_id}")
-            expect(page.get_by_role("heading", name="Risks")).to_be_visible()
-            expect(page.get_by_text("[Click here to sign in again](https").first).to_be_visible()
-            expect(page.get_by_text("evil.example/bare", exact=False).first).to_be_attached()
-            assert_shown_as_text(page)
-            page.get_by_role("heading", name="Risks").scroll_into_view_if_needed()
-            page.screenshot(path=str(screenshots / "hostile-summary.png"))
+    context = browser.new_context(viewport=VIEWPORT, accept_downloads=True)
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    try:
+        sign_in_at(page, f"{url}/?domain={complete.domain}&run_id={complete.run_id}")
+        expect(page.get_by_role("heading", name="Risks")).to_be_visible()
+        expect(page.get_by_text("[Click here to sign in again](https").first).to_be_visible()
+        expect(page.get_by_text("evil.example/bare", exact=False).first).to_be_attached()
+        assert_shown_as_text(page)
+        page.get_by_role("heading", name="Risks").scroll_into_view_if_needed()
+        page.screenshot(path=str(screenshots / "hostile-summary.png"))
 
-            with page.expect_download() as download:
-                page.get_by_role("button", name="Markdown").click()
-            export_url = download.value.url
-            assert "/media/" in export_url
-            assert "evil" in Path(download.value.path()).read_text(encoding="utf-8")
+        with page.expect_download() as download:
+            page.get_by_role("button", name="Markdown").click()
+        export_url = download.value.url
+        assert "/media/" in export_url
+        assert "evil" in Path(download.value.path()).read_text(encoding="utf-8")
 
-            page.goto(f"{url}/?domain={failed.domain}&run_id={failed.run_id}")
-            sign_in(page, f"{url}/?domain={failed.domain}&run_id={failed.run_id}")
-            alert = page.locator('[data-testid="stAlertContentError"]').first
-            expect(alert).to_contain_text("[Click here to sign in again](https")
-            assert_shown_as_text(page)
-        except Exception:
-            page.screenshot(path=str(screenshots / "failure.png"))
-            raise
-        finally:
-            browser.close()  # the session ends
+        page.goto(f"{url}/?domain={failed.domain}&run_id={failed.run_id}")  # still signed in: the cookie
+        alert = page.locator('[data-testid="stAlertContentError"]').first
+        expect(alert).to_contain_text("[Click here to sign in again](https")
+        assert_shown_as_text(page)
+    except Exception:
+        page.screenshot(path=str(screenshots / "failure.png"))
+        raise
+    finally:
+        context.close()  # the session ends
 
     deadline = time.monotonic() + EXPORT_TTL_S + 20
     status = httpx.get(export_url).status_code
@@ -259,27 +520,26 @@ def test_data_is_text_and_exports_expire_without_a_session(
 
 
 @pytest.mark.parametrize("path", ["/", "/summary", "/admin", "/accounts"])
-def test_a_fresh_server_asks_for_the_password_on_every_page(chromium: Path, tmp_path: Path, path: str) -> None:
+def test_a_fresh_server_asks_for_the_password_on_every_page(browser: Any, tmp_path: Path, path: str) -> None:
     """The first request to a fresh server, whichever page it names, gets the sign-in form and nothing else."""
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     log = (tmp_path / "streamlit.log").open("wb")
     env = {**os.environ, "ENGAGEMENT_DB": str(tmp_path / "engagement.sqlite"), "APP_PASSWORD": PASSWORD}
     proc, url = start_streamlit("streamlit_app.py", env, output=log)
     try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
-            try:
-                page = browser.new_page(viewport=VIEWPORT)
-                page.goto(url + path)
-                expect(page.get_by_label("Password", exact=True)).to_be_visible(timeout=30_000)
-                expect(page.get_by_role("button", name="Sign in")).to_be_visible()
-                page.wait_for_timeout(500)  # nothing else arrives after the form
-                assert page.get_by_placeholder("https://www.acmecorp.com").count() == 0
-                assert page.locator('[data-testid="stMetric"], [data-testid="stDataFrame"]').count() == 0
-                assert page.locator('[data-testid="stException"]').count() == 0
-            finally:
-                browser.close()
+        context = browser.new_context(viewport=VIEWPORT)
+        try:
+            page = context.new_page()
+            page.goto(url + path)
+            expect(page.get_by_label("Password", exact=True)).to_be_visible(timeout=30_000)
+            expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+            page.wait_for_timeout(500)  # nothing else arrives after the form
+            assert page.get_by_placeholder("https://www.acmecorp.com").count() == 0
+            assert page.locator('[data-testid="stMetric"], [data-testid="stDataFrame"]').count() == 0
+            assert page.locator('[data-testid="stException"]').count() == 0
+        finally:
+            context.close()
     finally:
         stop_streamlit(proc)
         log.close()

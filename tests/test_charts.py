@@ -217,3 +217,14 @@ def test_apply_theme_styles_in_place() -> None:
     assert charts.apply_theme(fig, presentation=True) is fig
     assert fig.layout.title.font.size == charts.PROJECTOR.title
     assert fig.layout.yaxis.tickfont.size == charts.PROJECTOR.tick
+
+
+@pytest.mark.parametrize("build", BUILDERS, ids=lambda f: f.__name__)
+def test_small_counts_get_whole_number_ticks(build: Callable[..., go.Figure]) -> None:
+    """With one of everything, every count axis steps by 1 from 0 (no "0 0 1 1" tick labels)."""
+    fig = build(make_summary(**SIZES["one"]))
+    layout = fig.to_plotly_json()["layout"]
+    count_axes = [a for a in (layout.get("xaxis", {}), layout.get("yaxis", {})) if a.get("tickformat") == ",d"]
+    assert count_axes, "no count axis"
+    for axis in count_axes:
+        assert axis["dtick"] == 1 and axis["rangemode"] == "tozero"

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from engagement.domains import display_domain, domain_variants, email_at_domain, normalize_domain, registrable_domain
+from engagement.domains import (
+    company_domain,
+    display_domain,
+    domain_variants,
+    email_at_domain,
+    normalize_domain,
+    registrable_domain,
+)
 from engagement.errors import InvalidDomainError
 
 ACCEPTED = [
@@ -117,3 +124,11 @@ def test_the_public_suffix_list_is_never_fetched(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(socket, "create_connection", no_network)
     monkeypatch.setattr(socket.socket, "connect", no_network)
     assert normalize_domain("https://www.example.co.uk") == "example.co.uk"
+
+
+@pytest.mark.parametrize("text", ["gmail.com", "https://mail.google.com.gmail.com", "jane@outlook.com", "YAHOO.co.uk"])
+def test_a_personal_mailbox_is_not_a_company(text: str) -> None:
+    """A personal mailbox domain (the people classification's list) is refused as a customer, with what to type."""
+    with pytest.raises(InvalidDomainError, match="personal e-mail provider, not a company.*customer's own website"):
+        company_domain(text)
+    assert company_domain("https://www.acmecorp.com") == "acmecorp.com"

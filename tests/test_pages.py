@@ -7,17 +7,17 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from engagement.domains import normalize_domain
+from engagement.domains import company_domain
 from engagement.errors import InvalidDomainError
 from engagement.jobs import JobRow, index_key
 from engagement.models import JobRecord, JobStatus, utcnow
-from engagement.present import TEXT_MAX, WORD_JOINER, md
+from engagement.present import TEXT_MAX, WORD_JOINER
 from engagement.runtime import Runtime
 from engagement.settings import Settings
 from tests.support.summary_factory import (
@@ -33,7 +33,7 @@ from tests.support.summary_factory import (
     make_record,
     make_summary,
 )
-from ui.gate import SIGN_IN_FAILED
+from ui.gate import LIFETIMES, SIGN_IN_FAILED, issue_token, token_valid
 from ui.runtime import clear_runtimes, get_runtime
 
 APP = Path(__file__).resolve().parent.parent / "streamlit_app.py"
@@ -127,14 +127,23 @@ def test_the_app_says_it_is_open_and_shows_the_demo_banner() -> None:
     assert any("Open access" in c.value for c in at.sidebar.get("caption"))
 
 
-def test_invalid_input_shows_the_message_and_starts_nothing() -> None:
-    """A website that is not one shows the normaliser's message under the field, and no job is stored."""
+def unescaped(markdown: str) -> str:
+    """Markdown as the reader sees it, code spans included (their ticks dropped)."""
+    return shown_text(markdown).replace("`", "")
+
+
+@pytest.mark.parametrize("typed", ["not a website", "acmecorp", "gmail.com", "jane@outlook.com"])
+def test_invalid_input_shows_the_message_and_starts_nothing(typed: str) -> None:
+    """Not a website, no ending, a personal mailbox: the message under the field, the example as code, no job stored."""
     at = app().run()
-    at.text_input(key="summary_website").set_value("not a website")
+    at.text_input(key="summary_website").set_value(typed)
     at.button(key=GENERATE).click().run()
     with pytest.raises(InvalidDomainError) as expected:
-        normalize_domain("not a website")
-    assert [e.value for e in at.error] == [md(str(expected.value))]  # shown as text
+        company_domain(typed)
+    [shown] = [e.value for e in at.error]
+    assert unescaped(shown) == str(expected.value)
+    if "https://www.acmecorp.com" in str(expected.value):
+        assert "`https://www.acmecorp.com`" in shown  # code, not a live link to the real site
     assert runtime().jobs.count() == 0
     assert "run_id" not in at.query_params
 
@@ -148,7 +157,8 @@ def test_a_demo_job_completes_and_shows_charts_lists_and_exports() -> None:
     run_id = at.query_params["run_id"]
     assert runtime().jobs.get("acmecorp.com", run_id).domain == "acmecorp.com"
 
-    run_until(at, lambda a: bool(a.get("plotly_chart")) or bool(a.error))
+    # the facts come first (two charts), the themes chart with the finished summary
+    run_until(at, lambda a: len(a.get("plotly_chart")) == 3 or bool(a.error))
     assert not at.error, [e.value for e in at.error]
     record = runtime().jobs.get("acmecorp.com", run_id)
     assert record.status is JobStatus.COMPLETE and record.summary is not None
@@ -196,10 +206,32 @@ def test_a_failed_job_shows_its_message_and_try_again_starts_a_new_one() -> None
     """An error record shows its message; "Try again" starts a fresh run and points the URL at it."""
     record = seeded(JobStatus.ERROR, domain="acmecorp.com")
     at = app(domain=record.domain, run_id=record.run_id).run()
-    assert at.error[0].value == md(record.error)
+    assert unescaped(at.error[0].value) == record.error
     at.button(key="summary_try_again").click().run()
     assert at.query_params["run_id"] != record.run_id
     assert runtime().jobs.count(domain="acmecorp.com") == 2
+
+
+def test_a_failure_speaks_to_the_rep_and_keeps_the_settings_for_the_admin() -> None:
+    """An unreachable Fathom: the rep reads what happened; the setting to check is folded under "Details for the admin"."""
+    import httpx
+
+    from engagement.errors import FathomUnavailableError
+    from engagement.fathom import FathomClient
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    http = httpx.Client(transport=httpx.MockTransport(refuse))
+    client = FathomClient(http, api_key="k", base_url="http://127.0.0.1:9/external/v1", max_retries=0)
+    with pytest.raises(FathomUnavailableError) as failed:
+        client.list_meetings("acmecorp.com")
+    record = seeded(JobStatus.ERROR, domain="acmecorp.com", error=str(failed.value))
+    at = app(domain=record.domain, run_id=record.run_id).run()
+    [said] = [unescaped(e.value) for e in at.error]
+    assert "Fathom" in said and "FATHOM_BASE_URL" not in said and "127.0.0.1" not in said
+    [details] = [e for e in at.expander if e.label == "Details for the admin"]
+    assert "FATHOM_BASE_URL" in unescaped(details.markdown[0].value)
 
 
 def test_a_fresh_summary_is_offered_before_starting_another() -> None:
@@ -224,7 +256,7 @@ def test_recent_runs_of_the_domain_are_one_click_away() -> None:
     assert any("3 hours ago" in label and "error" in label for label in labels), labels
     at.sidebar.button(key=f"summary_recent_{older.run_id}").click().run()
     assert at.query_params["run_id"] == older.run_id
-    assert at.error[0].value == md(older.error)
+    assert unescaped(at.error[0].value) == older.error
 
 
 def test_meeting_and_model_text_is_shown_as_text_not_html() -> None:
@@ -289,36 +321,50 @@ def test_the_admin_page_lists_deletes_and_purges() -> None:
     assert {m.label: m.value for m in at.metric} == {"Jobs": "6", "Processing": "0", "Complete": "4", "Failed": "2"}
     table = at.dataframe[0].value
     assert list(table["Domain"])[:3] == ["acmecorp.com", "globex.io", "globex.io"]
-    assert list(table.columns[:8]) == [
+    assert list(table.columns) == [
         "Domain",
         "Status",
-        "Stage",
+        "Dates",
         "Created",
         "Duration (s)",
         "Meetings",
         "Analyser",
         "Source",
+        "Summary",
+        "Error",
     ]
+    assert list(table["Meetings"])[1] == "–"  # a failed job reached no count: a dash, not "None"
+    assert list(table["Summary"])[0] == f"./?domain=acmecorp.com&run_id={newest.run_id}"
 
-    # select the newest row and delete it
-    at.session_state[at.dataframe[0].key] = {"selection": {"rows": [0], "columns": [], "cells": []}}
+    # select the newest row: it is shown in full; delete asks first, with the count
+    at.session_state[at.dataframe[0].key] = {"selection": {"rows": [0, 1], "columns": [], "cells": []}}
     at.run()
+    assert any(failed[0].error in unescaped(e.value) for e in at.error)  # the whole error, under the table
     at.button(key="admin_delete").click().run()
-    assert jobs.count() == 5
-    assert newest.run_id not in {row.run_id for row in jobs.list()}
-    assert "Deleted 1 job" in at.success[0].value
+    assert "2 selected jobs will be deleted" in at.warning[0].value
+    assert jobs.count() == 6, "nothing may go before the confirmation"
+    at.button(key="admin_confirm_yes").click().run()
+    assert jobs.count() == 4
+    assert not {newest.run_id, failed[0].run_id} & {row.run_id for row in jobs.list()}
+    assert "Deleted 2 jobs" in at.success[0].value
 
-    # purge older than 7 days: asks first, with the count, then removes exactly those
+    # purge older than 7 days: asks first with the count; changing the number changes what it removes
     at.button(key="admin_purge_old").click().run()
     assert "3 finished jobs older than 7 days will be removed" in at.warning[0].value
-    assert jobs.count() == 5, "nothing may go before the confirmation"
+    at.number_input(key="admin_purge_days").set_value(31).run()
+    assert "2 finished jobs older than 31 days will be removed" in at.warning[0].value
+    assert jobs.count() == 4, "nothing may go before the confirmation"
     at.button(key="admin_confirm_yes").click().run()
-    assert {row.run_id for row in jobs.list()} == {r.run_id for r in failed}
+    assert jobs.count() == 2
+    at.number_input(key="admin_purge_days").set_value(7).run()
+    at.button(key="admin_purge_old").click().run()
+    at.button(key="admin_confirm_yes").click().run()
+    assert {row.run_id for row in jobs.list()} == {failed[1].run_id}
     assert not {r.run_id for r in old} & {row.run_id for row in jobs.list()}
 
     # purge failed
     at.button(key="admin_purge_failed").click().run()
-    assert "2 finished jobs that failed will be removed" in at.warning[0].value
+    assert "1 finished job that failed will be removed" in at.warning[0].value
     at.button(key="admin_confirm_yes").click().run()
     assert jobs.count() == 0
     assert "No jobs yet." in at.info[0].value
@@ -392,6 +438,41 @@ def test_the_app_password_keeps_a_wrong_password_out(monkeypatch: pytest.MonkeyP
     assert all("correct horse" not in text for text in texts(at))
 
 
+def test_a_sign_in_token_is_signed_expires_and_names_its_scope_and_password() -> None:
+    """A token is valid for its scope and password until it expires; expired, edited or foreign tokens are not."""
+    secret = b"s" * 32
+    token = issue_token("app", "correct horse", now=1_000_000, secret=secret)
+    assert "correct horse" not in token
+    assert token_valid(token, "app", "correct horse", now=1_000_000 + 3600, secret=secret)
+    assert not token_valid(
+        token, "app", "correct horse", now=1_000_000 + LIFETIMES["app"].total_seconds(), secret=secret
+    )
+    assert not token_valid(token, "admin", "correct horse", now=1_000_000, secret=secret)
+    assert not token_valid(token, "app", "another password", now=1_000_000, secret=secret)
+    assert not token_valid(token, "app", "correct horse", now=1_000_000, secret=b"t" * 32)
+    expiry, _, mac = token.partition(".")
+    assert not token_valid(f"{int(expiry) + 9999}.{mac}", "app", "correct horse", now=1_000_000, secret=secret)
+    assert not token_valid("", "app", "correct horse", secret=secret)
+    assert not token_valid(None, "app", "correct horse", secret=secret)
+    assert LIFETIMES["admin"] < LIFETIMES["app"]
+
+
+def test_signing_in_keeps_a_token_in_a_cookie_and_signing_out_clears_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The right password leaves a token (never the password) in the session and a cookie; Sign out clears both."""
+    monkeypatch.setenv("APP_PASSWORD", "correct horse")
+    at = app().run()
+    at.text_input(key="gate_app_password").set_value("correct horse")
+    at.button(key="FormSubmitter:gate_app_form-Sign in").click().run()
+    token = at.session_state["gate_app"]
+    assert token_valid(token, "app", "correct horse")
+    scripts = " ".join(h.proto.body for h in at.sidebar.get("html"))
+    assert f"engagement_app={token}" in scripts and "correct horse" not in scripts
+    at.sidebar.button(key="gate_sign_out").click().run()
+    assert [t.key for t in at.text_input] == ["gate_app_password"]
+    scripts = " ".join(h.proto.body for h in at.get("html"))
+    assert "engagement_app=; Max-Age=0" in scripts
+
+
 def test_the_admin_password_guards_the_admin_page(monkeypatch: pytest.MonkeyPatch) -> None:
     """With ADMIN_PASSWORD set, the summary page is open but the admin page asks for it."""
     monkeypatch.setenv("ADMIN_PASSWORD", "admin-only")
@@ -421,6 +502,51 @@ def test_presentation_mode_renders_a_clean_summary() -> None:
     at.button(key="present_exit").click().run()
     assert "present" not in at.query_params
     assert at.sidebar.get("toggle")
+
+
+def test_a_running_job_shows_its_facts_with_the_analysis_sections_waiting() -> None:
+    """A processing record with facts: metrics, charts and tables now, each insight section says how far the analysis is."""
+    facts = make_summary().model_copy(update={"themes": [], "goals": [], "goals_detail": []})
+    record = seeded(
+        JobStatus.PROCESSING, summary=facts, stage="analysed 3/12 meetings", progress={"done": 3, "total": 12}
+    )
+    at = app(domain=record.domain, run_id=record.run_id).run()
+    assert not at.exception
+    assert at.header[0].value.startswith("Acme ·")  # the heading the finished summary will have
+    assert {m.label: m.value for m in at.metric}["Meetings"] == str(facts.meetings_count)
+    assert len(at.get("plotly_chart")) == 2  # months and people; themes wait for the analysis
+    waiting = [c.value for c in at.caption if "Analysing meetings: 3 of 12 done" in unescaped(c.value)]
+    assert len(waiting) == 5  # the themes' place and the four insight sections
+    assert len(at.dataframe) == 2
+
+
+def test_a_filtered_run_says_so_and_refills_the_dates_from_its_link() -> None:
+    """A run for 1 Jun – 31 Aug reopened from its link: the range in the heading, the caption, the form and the metrics."""
+    record = seeded(domain="acme.com", options={"since": "2026-06-01", "until": "2026-08-31"})
+    at = app(domain=record.domain, run_id=record.run_id).run()
+    assert "1 Jun 2026 – 31 Aug 2026" in at.header[0].value
+    assert any("only meetings between 1 Jun 2026 and 31 Aug 2026" in c.value for c in at.caption)
+    assert at.date_input(key="summary_dates").value == (date(2026, 6, 1), date(2026, 8, 31))
+    assert at.text_input(key="summary_website").value == "acme.com"
+    assert "Days since last in range" in [m.label for m in at.metric]
+    assert any("1 Jun 2026 – 31 Aug 2026" in b.label for b in at.sidebar.button)
+
+
+def test_the_job_on_show_and_the_typed_website_survive_a_visit_to_admin() -> None:
+    """Summary → Admin → Summary through the navigation (which drops the URL's parameters) keeps job and field."""
+    record = seeded(domain="acme.com")
+    at = app().run()
+    at.text_input(key="summary_website").set_value("acme.com")
+    at.button(key=GENERATE).click().run()  # a fresh summary of acme.com is offered
+    at.button(key="summary_offer_open").click().run()
+    at.query_params.clear()  # what the sidebar navigation does to the address
+    at.switch_page("pages/admin.py").run()
+    assert at.title[0].value == "Admin"
+    at.switch_page("pages/summary.py").run()
+    assert not at.exception
+    assert (at.query_params["domain"], at.query_params["run_id"]) == (record.domain, record.run_id)
+    assert at.header[0].value.startswith("Acme ·")
+    assert at.text_input(key="summary_website").value == "acme.com"
 
 
 def test_the_summary_shows_coverage_signals_and_what_changed() -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,7 +15,7 @@ from engagement.runtime import Runtime, create_runtime
 from engagement.settings import Settings
 from engagement.store import SqliteKV
 from tests.fakes.fathom_server import FAKE_API_KEY, FathomServer, make_account, make_meeting, sample_meetings
-from tests.fakes.openai_server import FakeOpenAI
+from tests.fakes.openai_server import FakeOpenAI, answer_map, answer_reduce
 
 OPENAI_KEY = "sk-pipeline-test"
 
@@ -180,3 +182,31 @@ def _after(meetings: list[dict]) -> object:
 
     last = max(datetime.fromisoformat(m["created_at"]) for m in meetings)
     return last + timedelta(days=3)
+
+
+def test_the_record_carries_the_facts_while_the_analysis_runs(tmp_path: Path, model: FakeOpenAI) -> None:
+    """At the first model call the stored record is still processing but already has counts, people and months."""
+    seen: list[JobRecord] = []
+    first = threading.Lock()  # the map calls run four at a time
+    with FathomServer(sample_meetings()) as fathom:
+        runtime = make_runtime(tmp_path, fathom, model)
+
+        def answer(body: dict[str, Any]) -> Any:
+            with first:
+                if not seen:
+                    seen.extend(JobRecord.model_validate(v) for _, v in runtime.store.items("engagement:acmecorp.com:"))
+            user = "\n".join(str(m.get("content", "")) for m in body["messages"] if m.get("role") == "user")
+            return (
+                answer_reduce(user)
+                if body["response_format"]["json_schema"]["name"] == "AccountAnalysis"
+                else (answer_map(user))
+            )
+
+        model.respond_with(answer)
+        final = run(runtime.jobs)
+    [during] = seen
+    assert during.status is JobStatus.PROCESSING and during.summary is not None
+    assert during.summary.meetings_count == final.summary.meetings_count == 23  # type: ignore[union-attr]
+    assert during.summary.people == final.summary.people  # type: ignore[union-attr]
+    assert during.summary.meetings_by_month == final.summary.meetings_by_month  # type: ignore[union-attr]
+    assert not during.summary.goals and not during.summary.themes

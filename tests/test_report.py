@@ -8,10 +8,9 @@ import json
 import re
 
 import pytest
-from plotly.offline import get_plotlyjs
 
 from engagement import present, report
-from engagement.models import JobRecord, JobStatus
+from engagement.models import Evidence, Insight, JobOptions, JobRecord, JobStatus, MonthCount
 from tests.support.summary_factory import (
     FORMULA_CELLS,
     HOSTILE_ROLE,
@@ -21,11 +20,6 @@ from tests.support.summary_factory import (
     make_record,
     make_summary,
 )
-
-
-@pytest.fixture(scope="module")
-def plotlyjs() -> str:
-    return get_plotlyjs()
 
 
 @pytest.fixture(scope="module")
@@ -46,19 +40,19 @@ def test_markdown_has_headline_facts() -> None:
     md = report.to_markdown(make_record(summary))
     assert md.startswith("# Engagement summary: Acme\n")
     assert "- **Meetings:** 12" in md
-    assert f"- **First meeting:** {summary.first_meeting}" in md
-    assert f"- **Last meeting:** {summary.last_meeting}" in md
+    assert f"- **First meeting:** {present.nice_date(summary.first_meeting)}" in md  # the page's "3 Nov 2025"
+    assert f"- **Last meeting:** {present.nice_date(summary.last_meeting)}" in md
     assert "- **People:** 6 (3 customer, 2 our team, 1 other)" in md
 
 
 def test_markdown_lists_people_and_themes_with_mentions() -> None:
-    """Every person is a row of the people table and every theme is listed with its mentions."""
+    """Every person is a row of the people table and every theme is listed with the meetings that raised it."""
     summary = make_summary(people=6, themes=8)
     md = report.to_markdown(summary)
     for person in summary.people:
         assert re.search(rf"^\| {re.escape(person.name)} \| .* \| {person.count} \|", md, re.M)
     for theme in summary.themes:
-        assert f"**{theme.topic}** — {theme.mentions} mentions" in md
+        assert f"**{theme.topic}** — meetings that raised it: {theme.mentions}" in md
 
 
 def test_markdown_quotes_evidence_with_speaker_date_and_link() -> None:
@@ -67,7 +61,7 @@ def test_markdown_quotes_evidence_with_speaker_date_and_link() -> None:
     evidence = summary.goals_detail[1].evidence[0]
     md = report.to_markdown(summary)
     expected = (
-        f'> "{evidence.quote}" — {evidence.speaker}, {evidence.meeting_date}, '
+        f'> "{evidence.quote}" — {evidence.speaker}, {present.nice_date(evidence.meeting_date)}, '
         f"[{evidence.meeting_title} at {evidence.timestamp}]({evidence.url})"
     )
     assert expected in md
@@ -75,10 +69,15 @@ def test_markdown_quotes_evidence_with_speaker_date_and_link() -> None:
 
 
 def test_markdown_accepts_a_summary_or_a_record() -> None:
-    """``to_markdown`` takes a summary or a record; a record adds its status, and an error record its error."""
+    """``to_markdown`` takes a summary or a record; a record adds a footer about its run, an error record its error."""
     summary = make_summary()
-    assert "**Status:**" not in report.to_markdown(summary)
-    assert "**Status:** complete" in report.to_markdown(make_record(summary))
+    record = make_record(summary)
+    assert "run " not in report.to_markdown(summary)
+    md = report.to_markdown(record)
+    assert "**Status:**" not in md and "**Source:**" not in md  # the run's own fields are no headline facts
+    assert md.rstrip().endswith(
+        f"_source demo · analysis offline · run {record.run_id} · updated 2026-05-04 09:30 UTC_"
+    )
     failed = make_record(None, status=JobStatus.ERROR, error="Fathom rejected the API key")
     md = report.to_markdown(failed)
     assert "Fathom rejected the API key" in md and "No summary yet" in md
@@ -87,8 +86,9 @@ def test_markdown_accepts_a_summary_or_a_record() -> None:
 def test_markdown_escapes_hostile_text() -> None:
     """Markup and Markdown syntax from data are inert, and a ``javascript:`` link is never made."""
     md = report.to_markdown(make_record(make_summary(hostile=True)))
-    assert "<img" not in md and "<script" not in md and "<i>" not in md
+    assert not re.search(r"(?<!\\)<(img|script|i>)", md)  # a tag needs an unescaped "<"
     assert "&lt;img src=x onerror=alert(1)&gt;" in md
+    assert "[\\<img src=x onerror=alert(1)\\> at" in md  # link text: escaped, not an entity
     assert HOSTILE_URL not in md
     assert r"\| \*now\*" in md  # a pipe cannot split a table cell, stars cannot embolden
 
@@ -136,35 +136,33 @@ def test_json_keeps_unverified_evidence_flagged() -> None:
 # ---------------------------------------------------------------- HTML
 
 
-def test_html_is_self_contained(plotlyjs: str) -> None:
-    """The HTML loads nothing: no external script, stylesheet or image, plotly.js inlined exactly once."""
+def test_html_is_self_contained() -> None:
+    """The HTML loads nothing and runs nothing: no script at all, no external stylesheet or image; charts are SVG."""
     page = report.to_html(make_record(make_summary()))
     assert page.startswith("<!DOCTYPE html>")
-    assert page.count(plotlyjs) == 1
-    rest = page.replace(plotlyjs, "")
-    assert not re.search(r"<script[^>]*\ssrc=", rest, re.I)
-    assert not re.search(r"<link\b", rest, re.I)
-    assert not re.search(r"<img\b", rest, re.I)
-    assert "cdn." not in rest
+    assert not re.search(r"<script\b", page, re.I)
+    assert not re.search(r"<link\b", page, re.I)
+    assert not re.search(r"<img\b", page, re.I)
+    assert "cdn." not in page
     assert "<style>" in page
-    assert rest.count("Plotly.newPlot(") == 3
+    assert page.count("<svg ") == 3
 
 
-def test_html_escapes_hostile_text(hostile_html: str, plotlyjs: str) -> None:
+def test_html_escapes_hostile_text(hostile_html: str) -> None:
     """A meeting title ``<img src=x onerror=alert(1)>`` appears escaped and never as markup."""
-    page = hostile_html.replace(plotlyjs, "")
+    page = hostile_html
     assert "&lt;img src=x onerror=alert(1)&gt;" in page
     assert "<img src=x" not in page
     assert "<script>alert" not in page
     assert "<i>Corp" not in page
     assert 'href="javascript:' not in page.lower()
-    assert len(re.findall(r"<script\b", page)) == 4  # plotly.js and the three charts, nothing from data
+    assert not re.search(r"<script\b", page)
 
 
-def test_html_has_facts_sections_and_print_layout(plotlyjs: str) -> None:
+def test_html_has_facts_sections_and_print_layout() -> None:
     """The HTML shows the facts, every insight section, the tables, and a print stylesheet."""
     summary = make_summary()
-    page = report.to_html(make_record(summary)).replace(plotlyjs, "")
+    page = report.to_html(make_record(summary))
     assert "<dt>Meetings</dt><dd>12</dd>" in page
     for heading in ("Goals", "Challenges", "Risks", "Recommendations", "Themes", "People", "Meetings"):
         assert f"<h2>{heading}</h2>" in page
@@ -172,13 +170,52 @@ def test_html_has_facts_sections_and_print_layout(plotlyjs: str) -> None:
     evidence = summary.goals_detail[1].evidence[0]
     assert f"<p>“{evidence.quote}”</p>" in page
     assert f'href="{evidence.url}"' in page
+    assert '<th class="num">Meetings that raised it</th>' in page
+    assert "<dt>Status</dt>" not in page and "<dt>Source</dt>" not in page
 
 
-def test_html_for_a_failed_job_shows_the_error_without_charts(plotlyjs: str) -> None:
-    """A job that failed exports its error and no charts (so no plotly.js either)."""
+def test_html_for_a_failed_job_shows_the_error_without_charts() -> None:
+    """A job that failed exports its error and no charts."""
     page = report.to_html(make_record(None, status=JobStatus.ERROR, error="Fathom rejected the API key"))
     assert "Fathom rejected the API key" in page
-    assert plotlyjs not in page and "Plotly.newPlot" not in page
+    assert "<svg " not in page
+
+
+def test_an_insight_that_is_its_quote_is_said_once() -> None:
+    """When an insight is its own first quote (the offline analyser's way) the exports say it once, as the page does."""
+    said = "We need the rollout finished before the January planning cycle."
+    quote = Evidence(recording_id=1000, timestamp="00:01:00", speaker="Dana Reyes", quote=said, verified=True)
+    summary = make_summary().model_copy(update={"goals_detail": [Insight(text=said, evidence=[quote])]})
+    for text in (report.to_markdown(summary), report.to_html(summary, include_charts=False)):
+        assert text.count(said) == 1
+
+
+def test_the_busiest_months_are_all_named_when_they_tie() -> None:
+    """Two months with the most meetings: "Busiest months: Jun 2026, Aug 2026 (3 meetings each)"."""
+    months = [
+        MonthCount(month="2026-06", count=3),
+        MonthCount(month="2026-07", count=1),
+        MonthCount(month="2026-08", count=3),
+    ]
+    summary = make_summary().model_copy(update={"meetings_by_month": months})
+    assert "- **Busiest months:** Jun 2026, Aug 2026 (3 meetings each)" in report.to_markdown(summary)
+    one = summary.model_copy(update={"meetings_by_month": months[:2]})
+    assert "- **Busiest month:** Jun 2026 (3 meetings)" in report.to_markdown(one)
+
+
+def test_a_filtered_run_says_which_dates_it_asked_for() -> None:
+    """A run for 1 Jun – 31 Aug 2026 names its range among the facts of both reports."""
+    record = make_record(make_summary()).model_copy(
+        update={"options": JobOptions(since="2026-06-01", until="2026-08-31")}
+    )
+    assert "- **Dates asked for:** 1 Jun 2026 – 31 Aug 2026" in report.to_markdown(record)
+    assert "<dt>Dates asked for</dt><dd>1 Jun 2026 – 31 Aug 2026</dd>" in report.to_html(record)
+
+
+def test_a_large_account_makes_a_small_html_report() -> None:
+    """168 meetings, 100 people and 100 themes: the HTML report stays under 1.5 MB (charts are SVG, no plotly.js)."""
+    page = report.to_html(make_record(make_summary(meetings=168, people=100, themes=100, months=30)))
+    assert len(page.encode()) < 1_500_000
 
 
 # ---------------------------------------------------------------- CSV

@@ -9,15 +9,17 @@ declares the real navigation when the entry script did not, and checks the passw
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 
 from engagement.settings import Settings
-from ui.gate import require_admin, require_sign_in, show_access_note, sign_out_button
+from ui.gate import remember_sign_in, require_admin, require_sign_in, show_access_note, sign_out_button
 from ui.presentation import presentation_toggle
 
 TITLE = "Engagement Summary"
+ICON = Path(__file__).with_name("icon.png")  # shipped: a Material icon as page icon is fetched from Google's servers
 
 # Set by the entry script just before it runs a page, read and cleared by that page: script runs
 # happen one at a time on the session's script thread, so a thread-local is per run.
@@ -28,7 +30,7 @@ def configure_page(presenting: bool) -> None:
     """Title, icon, wide layout; the sidebar starts collapsed when presenting (calls are additive)."""
     st.set_page_config(
         page_title=TITLE,
-        page_icon=":material/handshake:",
+        page_icon=str(ICON),
         layout="wide",
         initial_sidebar_state="collapsed" if presenting else "auto",
     )
@@ -64,6 +66,7 @@ def page_frame(settings: Settings, presenting: bool, *, admin: bool = False) -> 
         require_admin(settings)
     else:
         require_sign_in(settings)
+    remember_sign_in()  # a reload or a shared link in this browser stays signed in
     if presenting:
         return
     presentation_toggle(presenting)

@@ -25,6 +25,10 @@ h3 { font-size: 1.8rem !important; }
 [data-testid="stMetricLabel"], [data-testid="stMetricLabel"] p { font-size: 1.3rem !important; }
 [data-testid="stMetricValue"] { font-size: 2.6rem !important; }
 [data-testid="stMetricValue"] p { font-size: inherit !important; line-height: 1.2; }
+.st-key-summary_metrics > [data-testid="stElementContainer"] { flex: 1 1 auto; }
+[data-testid="stTable"] td, [data-testid="stTable"] th { font-size: 1.3rem !important; padding: 0.45rem 0.75rem !important; }
+[data-testid="stTextInput"] input, [data-testid="stDateInput"] input { font-size: 1.4rem !important; min-height: 3rem; }
+[data-testid="stWidgetLabel"] p { font-size: 1.2rem !important; }
 </style>
 """
 
@@ -32,7 +36,8 @@ h3 { font-size: 1.8rem !important; }
 _SCREEN_CSS = """
 <style>
 [data-testid="stMainBlockContainer"] { padding-top: 3rem; }
-[data-testid="stMetricValue"] { font-size: 2rem; }
+[data-testid="stMetricValue"] { font-size: 1.75rem; }
+.st-key-summary_metrics > [data-testid="stElementContainer"] { flex: 1 1 auto; }
 [data-testid="stMarkdownContainer"] blockquote { color: #52606D; border-left-color: #cbd5e1; }
 </style>
 """

@@ -7,7 +7,6 @@ or into a dataframe cell or a chart builder (which escape it themselves). Nothin
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from datetime import date
 from functools import partial
@@ -18,7 +17,7 @@ import streamlit as st
 from engagement import charts, report
 from engagement.domains import display_domain
 from engagement.facts import days_since
-from engagement.models import EngagementSummary, Evidence, Insight, JobRecord
+from engagement.models import EngagementSummary, Evidence, Insight, JobOptions, JobRecord, JobStatus
 from engagement.present import (
     MEETING_COLUMNS,
     PEOPLE_COLUMNS,
@@ -31,6 +30,7 @@ from engagement.present import (
     insights,
     meeting_rows,
     people_rows,
+    restates,
     side_counts,
 )
 from engagement.runtime import COMPANY_NAMES
@@ -54,67 +54,123 @@ EMPTY_SECTION = {
 }
 
 
-def account_name(record: JobRecord) -> str:
-    """The company's name when known, else its domain as a person reads it."""
+def account_name(record: JobRecord, source: str = "") -> str:
+    """The company's name when known, else its domain as a person reads it.
+
+    ``source`` stands in for the record's until the job has said where its data comes from, so a
+    demo run is headed "Acme Corp" from its first frame, not "acmecorp.com" and then "Acme Corp".
+    """
     summary = record.summary
-    demo_name = COMPANY_NAMES.get(record.domain, "") if record.source == "demo" else ""
+    demo_name = COMPANY_NAMES.get(record.domain, "") if (record.source or source) == "demo" else ""
     known = summary.company if summary and summary.company else demo_name
     return known or display_domain(record.domain)
 
 
+def requested_range(options: JobOptions) -> str:
+    """The dates a run asked for (``1 Jun 2026 – 31 Aug 2026``, ``from 1 Jun 2026``); "" for every meeting."""
+    since, until = options.since, options.until
+    if since and until:
+        return f"{nice_date(since)} – {nice_date(until)}"
+    if since:
+        return f"from {nice_date(since)}"
+    if until:
+        return f"until {nice_date(until)}"
+    return ""
+
+
 def period_text(record: JobRecord) -> str:
-    """``Nov 2025 – May 2026`` from the meetings, or the dates asked for when there were none."""
+    """The range the run asked for, else ``Nov 2025 – May 2026`` from the meetings."""
+    asked = requested_range(record.options)
+    if asked:
+        return asked
     summary = record.summary
     if summary and summary.first_meeting and summary.last_meeting:
         first, last = month_year(summary.first_meeting), month_year(summary.last_meeting)
         return first if first == last else f"{first} – {last}"
-    since, until = record.options.since, record.options.until
-    if since or until:
-        return f"{nice_date(since) if since else 'the start'} – {nice_date(until) if until else 'today'}"
-    return "no meetings yet"
+    return "every meeting" if record.status is JobStatus.PROCESSING else "no meetings yet"
 
 
-def render_metrics(summary: EngagementSummary, today: date | None = None) -> None:
-    """Meetings, customer people, first and last meeting, days since the last one."""
+def render_heading(record: JobRecord, presenting: bool, source: str = "") -> None:
+    """The same heading from the first frame of a run to its finished summary; a filtered run says so."""
+    name = account_name(record, source)
+    if presenting:
+        st.title(md(name), anchor=False)
+        st.caption(md(f"Engagement summary · {period_text(record)} · {display_domain(record.domain)}"))
+    else:
+        st.header(md(f"{name} · {period_text(record)}"), anchor="summary", divider="gray")
+    if record.options.since or record.options.until:
+        st.caption(
+            md(f"Filtered run: only meetings {range_sentence(record.options)}.")
+            + " The counts, people and dates below are for that range, not the whole account."
+        )
+
+
+def range_sentence(options: JobOptions) -> str:
+    """``between 1 Jun 2026 and 31 Aug 2026``, ``from 1 Jun 2026 on``, ``up to 31 Aug 2026``."""
+    since, until = options.since, options.until
+    if since and until:
+        return f"between {nice_date(since)} and {nice_date(until)}"
+    if since:
+        return f"from {nice_date(since)} on"
+    return f"up to {nice_date(until)}" if until else "of every date"
+
+
+def render_metrics(summary: EngagementSummary, today: date | None = None, *, in_range: bool = False) -> None:
+    """Meetings, customer people, first and last meeting, days since the last one.
+
+    Each metric is as wide as its label or value and the row wraps, so nothing is cut off on a narrow
+    screen. In a filtered run the last meeting is the last one in the range, and the label says so.
+    """
     today = today or date.today()
     since_last = days_since(summary.last_meeting, today) if summary.last_meeting else None
-    columns = st.columns(5)
-    columns[0].metric("Meetings", summary.meetings_count)
-    columns[1].metric("Customer people", side_counts(summary)[0])
-    columns[2].metric("First meeting", nice_date(summary.first_meeting))
-    columns[3].metric("Last meeting", nice_date(summary.last_meeting))
-    columns[4].metric("Days since last meeting", "—" if since_last is None else since_last)
+    scope = " in range" if in_range else ""
+    metrics: list[tuple[str, int | str, str | None]] = [
+        ("Meetings", summary.meetings_count, None),
+        ("Customer people", side_counts(summary)[0], None),
+        (f"First meeting{scope}", nice_date(summary.first_meeting), None),
+        (f"Last meeting{scope}", nice_date(summary.last_meeting), None),
+        (
+            f"Days since last{scope}",
+            "—" if since_last is None else since_last,
+            "Days from the last meeting in the dates asked for to today: the account may have met since."
+            if in_range
+            else "Days from the account's last recorded meeting to today.",
+        ),
+    ]
+    with st.container(horizontal=True, gap="small", key="summary_metrics"):
+        for label, value, help_text in metrics:
+            st.metric(label, value, help=help_text, border=True, width="content")
 
 
-def render_charts(summary: EngagementSummary, presenting: bool) -> None:
+def render_charts(summary: EngagementSummary, presenting: bool, *, waiting: str = "") -> None:
     """Meetings per month, themes by mentions, people by meetings attended.
 
     On screen the first two share a row; on a projector every chart gets the full width, so month
     labels and names stay legible at projector font sizes. People always get the full width: the
-    side legend wraps onto the title in half a row.
+    side legend wraps onto the title in half a row. While the analysis runs (``waiting`` says how far
+    it is) the themes' place holds that line instead.
     """
     config = {"displaylogo": False, "responsive": True}
     months = charts.meetings_over_time(summary, presentation=presenting)
-    themes = charts.themes_by_mentions(summary, top=8 if presenting else 10, presentation=presenting)
+    themes = (
+        None if waiting else charts.themes_by_mentions(summary, top=8 if presenting else 10, presentation=presenting)
+    )
     people = charts.people_by_meetings(summary, top=10 if presenting else 12, presentation=presenting)
     if presenting:
-        for figure in (months, themes, people):
-            st.plotly_chart(figure, theme=None, config=config)
+        st.plotly_chart(months, theme=None, config=config)
+        if themes is not None:
+            st.plotly_chart(themes, theme=None, config=config)
+        st.plotly_chart(people, theme=None, config=config)
         return
     left, right = st.columns(2, gap="large")
     left.plotly_chart(months, theme=None, config=config)
-    right.plotly_chart(themes, theme=None, config=config)
+    if themes is None:
+        with right:
+            st.subheader("Themes by mentions", anchor=False)
+            st.caption(waiting)  # our own words and numbers, no data
+    else:
+        right.plotly_chart(themes, theme=None, config=config)
     st.plotly_chart(people, theme=None, config=config)
-
-
-def _same_words(a: str, b: str) -> bool:
-    """Whether two sentences say the same words (case, punctuation and spacing aside)."""
-
-    def words(text: str) -> str:
-        return " ".join(re.sub(r"[^\w\s]", " ", text.casefold()).split())
-
-    wa, wb = words(a), words(b)
-    return bool(wa) and (wa == wb or (len(wb) > 20 and wb in wa) or (len(wa) > 20 and wa in wb))
 
 
 def attribution(evidence: Evidence) -> str:
@@ -142,7 +198,7 @@ def render_insight(insight: Insight) -> None:
     heading and only its attribution follows, instead of the same sentence twice.
     """
     verified = [e for e in insight.evidence if e.verified and e.quote.strip()]
-    if verified and _same_words(insight.text, verified[0].quote):
+    if restates(insight):
         first, rest = verified[0], verified[1:]
         tail = attribution(first)
         parts = [f"**“{md(first.quote)}”**" + (f"  \n— {tail}" if tail else "")]
@@ -157,13 +213,19 @@ def render_insight(insight: Insight) -> None:
     st.markdown("\n\n".join(parts))
 
 
-def render_insights(summary: EngagementSummary, presenting: bool) -> None:
-    """Goals, challenges, risks and recommendations, two a row; the first few of each, the rest folded."""
+def render_insights(summary: EngagementSummary, presenting: bool, *, waiting: str = "") -> None:
+    """Goals, challenges, risks and recommendations, two a row; the first few of each, the rest folded.
+
+    While the analysis runs each section shows ``waiting`` (how far it is) in its place.
+    """
     for row in (SECTIONS[:2], SECTIONS[2:]):
         for column, section in zip(st.columns(2, gap="large"), row, strict=True):
             with column:
-                items = insights(summary, section.field)
                 st.subheader(f"{ICONS[section.field]} {section.title}", anchor=section.field)
+                if waiting:
+                    st.caption(waiting)  # our own words and numbers, no data
+                    continue
+                items = insights(summary, section.field)
                 if not items:
                     st.caption(EMPTY_SECTION[section.field])
                 for insight in items[:INSIGHTS_SHOWN]:
@@ -222,25 +284,6 @@ def _frame(rows: Sequence[PersonRow | MeetingRow], table: Sequence[Column], show
     return pd.DataFrame(data)
 
 
-PEOPLE_CONFIG = {
-    "Name": st.column_config.TextColumn(width="medium", pinned=True),
-    "Role": st.column_config.TextColumn(width="medium"),
-    "Meetings": st.column_config.NumberColumn(help="Meetings the person was invited to or spoke in"),
-    "Spoke in": st.column_config.NumberColumn(help="Meetings in which the person spoke"),
-    "First seen": st.column_config.DateColumn(format="D MMM YYYY"),
-    "Last seen": st.column_config.DateColumn(format="D MMM YYYY"),
-}
-MEETINGS_CONFIG = {
-    "Date": st.column_config.DateColumn(format="D MMM YYYY"),
-    "Title": st.column_config.TextColumn(width="large"),
-    "Analysed": st.column_config.CheckboxColumn(help="Whether the meeting's transcript was analysed"),
-    "Transcript": st.column_config.TextColumn(
-        help="'no transcript': Fathom recorded the meeting but has no transcript; it is counted, not analysed",
-    ),
-    "Recording": st.column_config.LinkColumn(display_text="open in Fathom ↗"),
-}
-
-
 def people_frame(summary: EngagementSummary) -> pd.DataFrame:
     """The people table: most meetings first."""
     return _frame(people_rows(summary), PEOPLE_COLUMNS, PEOPLE_SHOWN)
@@ -251,18 +294,78 @@ def meetings_frame(summary: EngagementSummary) -> pd.DataFrame:
     return _frame(meeting_rows(summary)[::-1], MEETING_COLUMNS, MEETINGS_SHOWN)
 
 
-def render_tables(summary: EngagementSummary) -> None:
-    """People and meetings, both sortable by any column."""
-    tables = (
-        ("People", people_frame, bool(summary.people), "Nobody from these meetings yet.", PEOPLE_CONFIG),
-        ("Meetings", meetings_frame, bool(summary.meetings), "No meetings in this period.", MEETINGS_CONFIG),
-    )
-    for title, frame, has_rows, empty, config in tables:
-        st.subheader(title, anchor=title.lower())
-        if has_rows:
-            st.dataframe(frame(summary), hide_index=True, column_config=config, key=f"summary_{title.lower()}_table")
-        else:
-            st.caption(empty)
+PEOPLE_ON_SCREEN = ["Name", "Role", "Side", "Meetings", "Last seen", "E-mail"]
+MEETINGS_ON_SCREEN = ["Date", "Title", "Customer people", "Minutes", "Transcript", "Recording"]
+PRESENTED_PEOPLE = ["Name", "Role", "Side", "Meetings", "Last seen"]  # no e-mail addresses on a projector
+PRESENTED_MEETINGS = ["Date", "Title", "Customer people", "Minutes"]
+PRESENTED_MEETINGS_MAX = 15
+
+
+def _presented(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """A plain table for a projector: chosen columns, dates as people write them, blanks for nothing."""
+    shown = frame[columns].copy()
+    for name in ("Date", "Last seen"):
+        if name in shown:
+            shown[name] = [nice_date(v) if v is not None and not pd.isna(v) else "—" for v in shown[name]]
+    return shown.astype(object).where(shown.notna(), "—")
+
+
+def render_tables(summary: EngagementSummary, presenting: bool = False) -> None:
+    """People and meetings: sortable grids on screen, large plain tables (no e-mail) on a projector.
+
+    On screen the grids show the columns that fit a laptop without scrolling sideways; the exports
+    have every column.
+    """
+    st.subheader("People", anchor="people")
+    if not summary.people:
+        st.caption("Nobody from these meetings yet.")
+    elif presenting:
+        st.table(_presented(people_frame(summary), PRESENTED_PEOPLE), hide_index=True, border="horizontal")
+    else:
+        st.dataframe(
+            people_frame(summary),
+            hide_index=True,
+            column_order=PEOPLE_ON_SCREEN,
+            column_config={
+                "Name": st.column_config.TextColumn(width=150, pinned=True),
+                "Role": st.column_config.TextColumn(width=130),
+                "Side": st.column_config.TextColumn(width=95),
+                "Meetings": st.column_config.NumberColumn(
+                    width=80, help="Meetings the person was invited to or spoke in"
+                ),
+                "Last seen": st.column_config.DateColumn(format="D MMM YYYY", width=100),
+                "E-mail": st.column_config.TextColumn(width=180),
+            },
+            key="summary_people_table",
+        )
+    st.subheader("Meetings", anchor="meetings")
+    if not summary.meetings:
+        st.caption("No meetings in this period.")
+    elif presenting:
+        frame = meetings_frame(summary)
+        st.table(
+            _presented(frame.head(PRESENTED_MEETINGS_MAX), PRESENTED_MEETINGS), hide_index=True, border="horizontal"
+        )
+        if len(frame) > PRESENTED_MEETINGS_MAX:
+            st.caption(f"The {PRESENTED_MEETINGS_MAX} most recent of {len(frame)} meetings.")
+    else:
+        st.dataframe(
+            meetings_frame(summary),
+            hide_index=True,
+            column_order=MEETINGS_ON_SCREEN,
+            column_config={
+                "Date": st.column_config.DateColumn(format="D MMM YYYY", width=95),
+                "Title": st.column_config.TextColumn(width=175),
+                "Customer people": st.column_config.TextColumn(width=140),
+                "Minutes": st.column_config.NumberColumn(width=65),
+                "Transcript": st.column_config.TextColumn(
+                    width=95,
+                    help="'no transcript': Fathom recorded the meeting but has no transcript; it is counted, not analysed",
+                ),
+                "Recording": st.column_config.LinkColumn(display_text="open ↗", width=80),
+            },
+            key="summary_meetings_table",
+        )
 
 
 def _file_stem(record: JobRecord) -> str:
@@ -301,12 +404,17 @@ def render_run_details(record: JobRecord) -> None:
         st.markdown(
             "\n".join(
                 [
+                    f"- Meetings {md(range_sentence(record.options))} only (a filtered run)"
+                    if record.options.since or record.options.until
+                    else "- Every recorded meeting (no date range)",
                     f"- Source: **{md(record.source or '—')}**, analysis: **{md(record.analyzer or '—')}**",
                     f"- Started {md(record.created_at.strftime('%Y-%m-%d %H:%M UTC'))}, took {stats.seconds:.1f} s",
                     f"- Fathom requests: {stats.fathom_requests}; model calls: {stats.llm_calls}; "
                     f"meetings from the analysis cache: {stats.cached_meetings}",
                     f"- Tokens in/out: {stats.tokens_in:,} / {stats.tokens_out:,}; "
                     f"quotes dropped because they were not in the transcript: {stats.evidence_dropped}",
+                    f"- Meetings analysed: {sum(m.analysed for m in record.summary.meetings) if record.summary else 0} "
+                    f"of {record.summary.meetings_count if record.summary else 0}",
                     f"- Run id: {md(record.run_id)}",
                 ]
             )
@@ -315,32 +423,48 @@ def render_run_details(record: JobRecord) -> None:
             st.caption(md(note))
 
 
-def render_result(record: JobRecord, presenting: bool) -> None:
+def analysis_progress(record: JobRecord) -> str:
+    """How far the analysis is, for the places its sections will fill: ``Analysing meetings: 7 of 12 done.``"""
+    total, done = record.progress.total, record.progress.done
+    if record.stage == "merging insights":
+        return "Putting the account's summary together…"
+    if total:
+        return f"Analysing meetings: {done} of {total} done."
+    return "Waiting for the meetings to be analysed."
+
+
+def render_facts(record: JobRecord, presenting: bool) -> None:
+    """A running job's facts (counts, people, months: from the data, not the model) while the analysis runs."""
+    summary = record.summary
+    if summary is None:
+        return
+    waiting = analysis_progress(record)
+    render_metrics(summary, in_range=bool(record.options.since or record.options.until))
+    render_charts(summary, presenting, waiting=waiting)
+    render_insights(summary, presenting, waiting=waiting)
+    render_tables(summary, presenting)
+
+
+def render_result(record: JobRecord, presenting: bool, source: str = "") -> None:
     """The whole summary of a completed job."""
     summary = record.summary
+    render_heading(record, presenting, source)
     if summary is None:
         st.warning("This job finished without a summary. Generate it again.")
         return
-    if presenting:
-        st.title(md(account_name(record)), anchor=False)
-        st.caption(md(f"Engagement summary · {period_text(record)} · {display_domain(record.domain)}"))
-    else:
-        st.header(md(f"{account_name(record)} · {period_text(record)}"), anchor="summary", divider="gray")
-    render_metrics(summary)
+    render_metrics(summary, in_range=bool(record.options.since or record.options.until))
     render_overview(summary)
     if summary.meetings_count == 0:
         st.info(
             f"No recorded meetings with anyone at {display_domain(record.domain)} were found"
-            + (" in that period." if record.options.since or record.options.until else ".")
+            + (f" {range_sentence(record.options)}." if record.options.since or record.options.until else ".")
             + " Check the spelling of the website, or widen the dates."
         )
         return
     render_charts(summary, presenting)
     render_insights(summary, presenting)
+    render_tables(summary, presenting)
     if not presenting:
-        render_tables(summary)
         st.subheader("Export", anchor="export")
         render_exports(record)
         render_run_details(record)
-    else:
-        render_tables(summary)

@@ -1,37 +1,13 @@
-"""Small formatters of times and dates for the pages; ``md`` and ``plural`` come from ``engagement.present``."""
+"""Small formatters of times for the pages; ``md``, ``plural`` and the date formats come from ``engagement.present``."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from engagement.models import utcnow
-from engagement.present import md, plural
+from engagement.present import md, month_year, nice_date, plural
 
 __all__ = ["ago", "duration", "md", "month_year", "nice_date", "plural"]
-
-
-def nice_date(value: str | date | datetime | None) -> str:
-    """``2026-05-04`` → ``4 May 2026``; anything unparseable is returned as it came (or an em dash)."""
-    if value is None or value == "":
-        return "—"
-    if isinstance(value, str):
-        try:
-            day = date.fromisoformat(value[:10])
-        except ValueError:
-            return value
-    else:
-        day = value
-    return f"{day.day} {day:%b %Y}"
-
-
-def month_year(value: str | None) -> str:
-    """``2026-05-04`` → ``May 2026``."""
-    if not value:
-        return "—"
-    try:
-        return f"{date.fromisoformat(value[:10]):%b %Y}"
-    except ValueError:
-        return value
 
 
 def ago(moment: datetime, now: datetime | None = None) -> str:
