@@ -15,6 +15,7 @@ from datetime import date
 from engagement.facts import customer_people, days_since
 from engagement.models import EngagementSummary, MeetingRef, Side, Signal
 from engagement.people import is_senior
+from engagement.present import plural
 from engagement.settings import Settings
 
 __all__ = [
@@ -80,10 +81,6 @@ def _people_in(refs: Sequence[MeetingRef]) -> list[str]:
     return list(dict.fromkeys(name for ref in refs for name in ref.customer_people))
 
 
-def _plural(count: int, one: str, many: str | None = None) -> str:
-    return f"{count} {one if count == 1 else (many or one + 's')}"
-
-
 # ---------------------------------------------------------------- the rules
 
 
@@ -121,9 +118,9 @@ def single_threaded(summary: EngagementSummary, today: date, t: Thresholds) -> l
         Signal(
             kind="single_threaded",
             severity="medium",
-            title=f"Single-threaded: only {who} in the last {_plural(len(recent), 'meeting')}",
-            detail=f"{_plural(len(people), 'customer person', 'customer people')} took part in the last "
-            f"{_plural(len(recent), 'meeting')}; a deal resting on one person stalls when they do.",
+            title=f"Single-threaded: only {who} in the last {plural(len(recent), 'meeting')}",
+            detail=f"{plural(len(people), 'customer person', 'customer people')} took part in the last "
+            f"{plural(len(recent), 'meeting')}; a deal resting on one person stalls when they do.",
             value=len(people),
             meetings=[ref.recording_id for ref in recent],
         )
@@ -167,8 +164,8 @@ def no_senior_voice(summary: EngagementSummary, today: date, t: Thresholds) -> l
         return []
     senior_silent = [person.name for person in customers if is_senior(person.role)]
     detail = (
-        f"None of the {_plural(len(speakers), 'customer person', 'customer people')} who spoke in "
-        f"{_plural(len(heard), 'meeting')} has a C-level, VP, head-of or director role"
+        f"None of the {plural(len(speakers), 'customer person', 'customer people')} who spoke in "
+        f"{plural(len(heard), 'meeting')} has a C-level, VP, head-of or director role"
     )
     detail += f"; invited but silent: {', '.join(senior_silent)}." if senior_silent else "."
     return [
@@ -200,7 +197,7 @@ def silent_invitees(summary: EngagementSummary, today: date, t: Thresholds) -> l
         Signal(
             kind="silent_invitees",
             severity="low",
-            title=f"{_plural(len(silent), 'invitee')} never spoke",
+            title=f"{plural(len(silent), 'invitee')} never spoke",
             detail="Invited, silent every time: " + ", ".join(f"{name} ({n} meetings)" for name, n in silent) + ".",
             value=len(silent),
             meetings=[ref.recording_id for ref in heard if names & set(ref.customer_invited)],
@@ -220,7 +217,7 @@ def cadence_drop(summary: EngagementSummary, today: date, t: Thresholds) -> list
             kind="cadence_drop",
             severity="medium",
             title=f"Meetings dropped from {len(before)} to {len(recent)}",
-            detail=f"{_plural(len(recent), 'meeting')} in the last {window} days against {len(before)} "
+            detail=f"{plural(len(recent), 'meeting')} in the last {window} days against {len(before)} "
             f"in the {window} days before.",
             value=len(recent),
             meetings=[ref.recording_id for ref in recent + before],
@@ -242,7 +239,7 @@ def talk_share(summary: EngagementSummary, today: date, t: Thresholds) -> list[S
             kind="talk_share",
             severity="high" if high else "info",
             title=f"Our side spoke {share:.0f}% of the words",
-            detail=f"{ours:,} of {total:,} words in {_plural(len(heard), 'meeting')}"
+            detail=f"{ours:,} of {total:,} words in {plural(len(heard), 'meeting')}"
             + (f"; above {t.talk_share_high_pct:g}% the customer is listening more than talking." if high else "."),
             value=round(share, 1),
             meetings=[ref.recording_id for ref in heard],
