@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from bench.measure import Result, latency, time_calls
 from engagement.accounts import list_accounts
-from engagement.jobs import InlineExecutor, JobRow, index_key
+from engagement.jobs import InlineExecutor
 from engagement.meetings_index import MeetingIndex
 from engagement.models import Invitee, JobRecord, JobStatus, Meeting, Signal, format_utc, utcnow
 from engagement.runtime import create_runtime, fathom_client
@@ -67,7 +67,7 @@ def _seed(settings: Settings, meetings: int, domains: int, summaries: int) -> No
         index._put_state(db, workspace, {"synced_at": stamp, "full_synced_at": stamp, "generation": 1})
     summary = make_summary()
     summary.signals = [Signal(kind="champion_quiet", severity="high", title="Ana has gone quiet", subject="Ana")]
-    batch: dict[str, object] = {}
+    records = []
     for n in range(summaries):
         at = utcnow() - timedelta(minutes=n)
         record = JobRecord(
@@ -80,9 +80,8 @@ def _seed(settings: Settings, meetings: int, domains: int, summaries: int) -> No
             ended_at=at,
             stage="complete",
         )
-        batch[record.key] = record.to_json()
-        batch[index_key(at, record.domain, record.run_id)] = JobRow.of(record).model_dump(mode="json")
-    runtime.store.set_many(batch)
+        records.append(record)
+    runtime.repo.create(*records)
     runtime.jobs.close()
 
 

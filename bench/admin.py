@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench.measure import Result, latency, time_calls
-from engagement.jobs import JobRow, JobService, index_key
 from engagement.models import JobRecord, JobStatus
+from engagement.repository import JobRepository
 from engagement.store import SqliteKV
 from tests.support.summary_factory import make_summary
 
@@ -20,7 +20,8 @@ BASE = datetime(2026, 1, 1, tzinfo=UTC)
 def seed(store: SqliteKV, count: int) -> None:
     """``count`` complete and failed jobs, one a minute, each with a realistic summary."""
     summary = make_summary()
-    batch: dict[str, object] = {}
+    repo = JobRepository(store)
+    batch: list[JobRecord] = []
     for i in range(count):
         at = BASE + timedelta(minutes=i)
         failed = i % 7 == 0
@@ -35,23 +36,18 @@ def seed(store: SqliteKV, count: int) -> None:
             ended_at=at + timedelta(seconds=20),
             stage="failed" if failed else "complete",
         )
-        batch[record.key] = record.to_json()
-        batch[index_key(at, record.domain, record.run_id)] = JobRow.of(record).model_dump(mode="json")
-        if len(batch) >= 4000:
-            store.set_many(batch)
-            batch = {}
-    store.set_many(batch)
+        batch.append(record)
+        if len(batch) >= 2000:
+            repo.create(*batch)
+            batch = []
+    repo.create(*batch)
 
 
-def _no_body(ctx: object) -> None:
-    raise AssertionError("the admin benchmark starts no job")
-
-
-def first_page(service: JobService) -> None:
+def first_page(repo: JobRepository) -> None:
     """What the admin page reads to draw: totals, the filtered count and one page of 50 rows."""
-    service.totals()
-    service.count()
-    service.list(limit=50, offset=0)
+    repo.totals()
+    repo.count()
+    repo.rows(limit=50, offset=0)
 
 
 def run(sizes: tuple[int, ...] = (10_000, 100_000)) -> list[Result]:
@@ -61,7 +57,7 @@ def run(sizes: tuple[int, ...] = (10_000, 100_000)) -> list[Result]:
             store = SqliteKV(Path(tmp) / "bench.sqlite")
             seed(store, size)
             now = BASE + timedelta(minutes=size)
-            service = JobService(store, _no_body, clock=lambda now=now: now)
+            service = JobRepository(store, clock=lambda now=now: now)
             samples = time_calls(lambda i, service=service: first_page(service), 50, warmup=3)
             goal = 200.0 if size == 10_000 else None
             results.append(

@@ -10,6 +10,7 @@ from pathlib import Path
 from bench.measure import Result, latency, time_calls
 from engagement.jobs import JobContext, JobService
 from engagement.models import EngagementSummary
+from engagement.repository import JobRepository
 from engagement.store import SqliteKV
 
 
@@ -22,7 +23,7 @@ def run(runs: int = 1000) -> list[Result]:
 
     with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(4) as pool:
         store = SqliteKV(Path(tmp) / "bench.sqlite")
-        service = JobService(store, body, pool, heartbeat_s=3600)
+        service = JobService(JobRepository(store), body, pool, heartbeat_s=3600)
         # 20 domains with jobs already stored, as on a used install; each start is a new domain+options.
         samples = time_calls(lambda i: service.start(f"customer{i % 20}.com", _options(i)), runs)
         gate.set()

@@ -13,6 +13,7 @@ from engagement.settings import Settings
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+MAX_DURATION = timedelta(days=36_500)  # a hundred years: more is a typo (and overflows date arithmetic)
 
 
 def parse_duration(text: str) -> timedelta:
@@ -20,14 +21,36 @@ def parse_duration(text: str) -> timedelta:
     match = _DURATION.match(text)
     if not match:
         raise argparse.ArgumentTypeError(f"{text!r} is not a duration such as 7d, 12h, 30m or 2w")
-    return timedelta(**{_UNITS[match[2]]: int(match[1])})
+    amount = int(match[1])
+    if amount > MAX_DURATION / timedelta(**{_UNITS[match[2]]: 1}):
+        raise argparse.ArgumentTypeError(f"{text!r} is longer than {MAX_DURATION.days:,} days; give a shorter age")
+    return timedelta(**{_UNITS[match[2]]: amount})
+
+
+FIRST_DATE, LAST_DATE = date(1970, 1, 1), date(2100, 12, 31)
+MAX_LIMIT = 100_000
 
 
 def parse_date(text: str) -> date:
+    """A date between 1970-01-01 and 2100-12-31 (further out is a typo, and overflows date arithmetic)."""
     try:
-        return date.fromisoformat(text)
+        value = date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date such as 2026-06-01") from None
+    if not FIRST_DATE <= value <= LAST_DATE:
+        raise argparse.ArgumentTypeError(f"{text} is outside {FIRST_DATE} to {LAST_DATE}; give a date in that range")
+    return value
+
+
+def parse_limit(text: str) -> int:
+    """A row count from 1 to ``MAX_LIMIT``."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number such as 50") from None
+    if not 1 <= value <= MAX_LIMIT:
+        raise argparse.ArgumentTypeError(f"{text} is not between 1 and {MAX_LIMIT:,}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,7 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
     listing = job_commands.add_parser("list", help="jobs, newest first")
     listing.add_argument("--domain", help="only this domain")
     listing.add_argument("--status", choices=["processing", "complete", "error"], help="only this status")
-    listing.add_argument("--limit", type=int, default=50, help="at most this many rows (default 50)")
+    listing.add_argument(
+        "--limit", type=parse_limit, default=50, help=f"at most this many rows, 1 to {MAX_LIMIT:,} (default 50)"
+    )
     listing.add_argument("--json", action="store_true", help="print JSON instead of a table")
     purge = job_commands.add_parser("purge", help="delete finished jobs (the analysis cache is kept)")
     purge.add_argument("--older-than", type=parse_duration, help="age such as 7d, 12h, 2w")

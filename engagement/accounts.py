@@ -18,9 +18,9 @@ from typing import Protocol
 from pydantic import BaseModel, Field
 
 from engagement.facts import days_since
-from engagement.jobs import JobRow, JobService
 from engagement.models import JobStatus, Signal, utcnow
 from engagement.people import PERSONAL_EMAIL_DOMAINS
+from engagement.repository import JobRepository, JobRow
 from engagement.runtime import Runtime, workspace_of
 from engagement.signals import SEVERITIES, Thresholds, cadence_dropped, gone_dark_severity
 
@@ -137,10 +137,10 @@ def account_rows(
     return rows
 
 
-def latest_complete_runs(jobs: JobService, domains: Collection[str]) -> dict[str, JobRow]:
+def latest_complete_runs(repo: JobRepository, domains: Collection[str]) -> dict[str, JobRow]:
     """Each of ``domains``' newest complete run, from the job index alone (its rows carry the signals)."""
     newest: dict[str, JobRow] = {}
-    for row in jobs.list(status=JobStatus.COMPLETE, limit=None):
+    for row in repo.rows(status=JobStatus.COMPLETE, limit=None):
         if row.domain in domains and row.domain not in newest:
             newest[row.domain] = row
     return newest
@@ -157,6 +157,6 @@ def list_accounts(runtime: Runtime, *, today: date | None = None) -> list[Accoun
         activity,
         today=today or now.date(),
         our_domains=ours,
-        latest=latest_complete_runs(runtime.jobs, listed),
+        latest=latest_complete_runs(runtime.repo, listed),
         thresholds=Thresholds.from_settings(runtime.settings),
     )

@@ -34,10 +34,12 @@ def summarize(settings: Settings, website: str, *, since: date | None, until: da
         print(f"error: --since {since} is after --until {until}.", file=sys.stderr)
         return 2
     runtime = create_runtime(settings, executor=InlineExecutor())
-    runtime.jobs.recover_stale()
-    options = JobOptions(since=since.isoformat() if since else None, until=until.isoformat() if until else None)
-    run_id = runtime.jobs.start(domain, options)
-    record = runtime.jobs.get(domain, run_id)
+    try:
+        runtime.jobs.recover_stale()
+        options = JobOptions(since=since.isoformat() if since else None, until=until.isoformat() if until else None)
+        record = runtime.jobs.get(domain, runtime.jobs.start(domain, options))
+    finally:
+        runtime.close()
     if as_json:
         print(json.dumps(record.to_json(), indent=2, ensure_ascii=False))
     else:
@@ -102,8 +104,11 @@ def render_text(record: JobRecord) -> str:
 
 def jobs_list(settings: Settings, *, domain: str | None, status: str | None, limit: int, as_json: bool) -> int:
     runtime = create_runtime(settings, executor=InlineExecutor())
-    runtime.jobs.recover_stale()
-    rows = runtime.jobs.list(domain=normalize_domain(domain) if domain else None, status=status, limit=limit)
+    try:
+        runtime.jobs.recover_stale()
+        rows = runtime.repo.rows(domain=normalize_domain(domain) if domain else None, status=status, limit=limit)
+    finally:
+        runtime.close()
     if as_json:
         print(json.dumps([r.model_dump(mode="json") for r in rows], indent=2))
         return 0
@@ -115,21 +120,27 @@ def jobs_list(settings: Settings, *, domain: str | None, status: str | None, lim
     for r in rows:
         meetings = "-" if r.meetings is None else str(r.meetings)
         print(
-            f"{r.created_at[:19].replace('T', ' '):<20} {r.domain:<24} {r.status.value:<10} {meetings:>8} {r.duration_s:>8.1f}  {r.run_id}"
+            f"{r.created_at:%Y-%m-%d %H:%M:%S}  {r.domain:<24} {r.status.value:<10} {meetings:>8} {r.duration_s:>8.1f}  {r.run_id}"
         )
     return 0
 
 
 def jobs_purge(settings: Settings, *, older_than: timedelta | None, status: str | None) -> int:
     runtime = create_runtime(settings, executor=InlineExecutor())
-    removed = runtime.jobs.purge(older_than=older_than, status=status)
+    try:
+        removed = runtime.repo.purge(older_than=older_than, status=status)
+    finally:
+        runtime.close()
     print(f"purged {plural(removed, 'job')}")
     return 0
 
 
 def cache_clear(settings: Settings) -> int:
     runtime = create_runtime(settings, executor=InlineExecutor())
-    removed = runtime.cache.clear()
+    try:
+        removed = runtime.cache.clear()
+    finally:
+        runtime.close()
     print(f"cleared {plural(removed, 'cached meeting analysis', 'cached meeting analyses')}")
     return 0
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import unicodedata
 from functools import lru_cache
 from urllib.parse import urlsplit
 
@@ -82,7 +83,39 @@ def _ascii_host(host: str) -> str:
         if any(len(label) > 63 for label in labels):
             raise _reject("A part of that domain is longer than 63 characters.")
         raise _reject("That name has characters that cannot be in a domain.")
+    if "xn--" in host:
+        _refuse_mixed_scripts(host)
     return host
+
+
+# Scripts written together in one language's names (Japanese mixes kanji and kana; Korean hangul and hanja).
+_SCRIPT_FAMILY = {"CJK": "CJK", "HIRAGANA": "CJK", "KATAKANA": "CJK", "HANGUL": "CJK", "BOPOMOFO": "CJK"}
+
+
+def _script(ch: str) -> str:
+    name = unicodedata.name(ch, "")
+    first = name.split(" ", 1)[0] if name else "UNKNOWN"
+    return _SCRIPT_FAMILY.get(first, first)
+
+
+def _refuse_mixed_scripts(host: str) -> None:
+    """Refuse a label that mixes alphabets (``аcmecorp`` with a Cyrillic а): it imitates another name.
+
+    ``host`` is the ASCII form; its ``xn--`` labels are read in Unicode, so the punycode spelling of a
+    look-alike is refused too.
+    """
+    try:
+        unicode = idna.decode(host)
+    except (idna.IDNAError, UnicodeError):
+        raise _reject("That name has characters that cannot be in a domain.") from None
+    for label in unicode.split("."):
+        scripts = sorted({_script(ch) for ch in label if ch.isalpha()})
+        if len(scripts) > 1:
+            shown = " and ".join(s.title() for s in scripts)
+            raise _reject(
+                f"'{label}' mixes letters of different alphabets ({shown}), as look-alike names that imitate "
+                "another company's domain do. Type the domain with the letters the company uses."
+            )
 
 
 def _is_ip(host: str) -> bool:

@@ -3,12 +3,14 @@
     EngagementError                 base; ``str(err)`` is the user-facing message
     ├── InvalidDomainError          the website field holds something that is not a company domain
     ├── SettingsError               a setting has a value that cannot be used
-    ├── StoreError                  the job database cannot be used
+    ├── StoreError                  the job database cannot be used now: disk full, locked by another
+    │   │                           process, read-only, damaged, not answering (raised in the caller's thread)
     │   ├── StoreOpenError          missing directory, not SQLite, damaged file
     │   └── CorruptRecordError      a stored value is not JSON (never unpickled)
     ├── JobError
     │   ├── JobNotFoundError        no record under that domain and run id
-    │   └── JobTimeoutError         the job ran past its time limit
+    │   └── JobTimeoutError         the job ran past its time limit (also raised by an upstream
+    │                               request that reached the job's deadline: no retry can help)
     ├── FathomError                 the meeting source failed
     │   ├── FathomAuthError         401/403: "Fathom rejected the API key"
     │   ├── FathomNotFoundError     404

@@ -1,105 +1,45 @@
-"""The job service: start a summary in the background, read it while it runs, list and purge jobs.
+"""The job runner: start a summary in the background, run it, heart-beat it, recover what a dead process left.
 
-A job is one record under ``engagement:{domain}:{run_id}`` plus one small index row under
-``index:{created_at}:{domain}:{run_id}`` (written in the same transaction) so the admin table and
-purges read a key range instead of every summary.
-
-Life cycle (``JobStatus``)::
+Records and their index rows are read and written by ``JobRepository`` (``engagement.repository``);
+this module decides when. Life cycle (``JobStatus``)::
 
     processing ──► complete      the body returned a summary
          └──────► error          the body raised, ran past its time limit, or its process died
 
-A terminal record never changes status again; ``_finish`` owns that transition.
+``stage`` is ``queued`` until a worker picks the job up. A terminal record is final: every write of a
+running job is conditional on the stored record still being ``processing``, so no heartbeat, late
+report or late result — from this process or another — writes after ``complete`` or ``error``, and a
+deleted job writes nothing again. ``_finish`` owns the terminal transition.
 """
 
 from __future__ import annotations
 
-import builtins
 import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
-from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel, Field
+from engagement.deadline import Deadline
+from engagement.errors import EngagementError, JobNotFoundError, JobTimeoutError, StoreError
+from engagement.models import EngagementSummary, JobOptions, JobRecord, JobStats, JobStatus, Progress
+from engagement.repository import JobRepository, record_key
+from engagement.settings import Settings
 
-from engagement.errors import (
-    EngagementError,
-    JobNotFoundError,
-    JobTimeoutError,
-)
-from engagement.models import (
-    EngagementSummary,
-    JobOptions,
-    JobRecord,
-    JobStats,
-    JobStatus,
-    Progress,
-    Signal,
-    format_utc,
-    job_key,
-    utcnow,
-)
-from engagement.store import KVStore
-
-__all__ = ["JobContext", "JobRow", "JobService", "JobStatus", "JobRecord", "InlineExecutor"]
+__all__ = ["INTERRUPTED", "InlineExecutor", "JobBody", "JobContext", "JobService"]
 
 log = logging.getLogger(__name__)
 
-INDEX_PREFIX = "index:"
-RECORD_PREFIX = "engagement:"
 _HOST = socket.gethostname()
 # Identifies this process: a pid alone can be reused after a restart.
 PROCESS_OWNER = f"{_HOST}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 INTERRUPTED = "The job was interrupted before it finished (the app restarted or crashed). Start it again."
-
-
-class JobRow(BaseModel):
-    """One row of the admin table: what the index holds, without the summary."""
-
-    domain: str
-    run_id: str
-    status: JobStatus
-    stage: str = ""
-    created_at: str
-    updated_at: str
-    ended_at: str | None = None
-    duration_s: float = 0.0
-    meetings: int | None = None
-    source: str = ""
-    analyzer: str = ""
-    error: str | None = None
-    options: JobOptions = Field(default_factory=JobOptions)  # the dates asked for, shown beside the run
-    signals: list[Signal] = Field(default_factory=list)  # the summary's, so the accounts list reads no summary
-
-    @classmethod
-    def of(cls, rec: JobRecord) -> JobRow:
-        return cls(
-            domain=rec.domain,
-            run_id=rec.run_id,
-            status=rec.status,
-            stage=rec.stage,
-            created_at=format_utc(rec.created_at),
-            updated_at=format_utc(rec.updated_at),
-            ended_at=format_utc(rec.ended_at) if rec.ended_at else None,
-            duration_s=round(rec.duration_s, 3),
-            meetings=rec.summary.meetings_count if rec.summary else None,
-            source=rec.source,
-            analyzer=rec.analyzer,
-            error=rec.error,
-            options=rec.options,
-            signals=list(rec.summary.signals) if rec.summary else [],
-        )
-
-
-def index_key(created_at: datetime | str, domain: str, run_id: str) -> str:
-    stamp = created_at if isinstance(created_at, str) else format_utc(created_at)
-    return f"{INDEX_PREFIX}{stamp}:{domain}:{run_id}"
+QUEUED = "queued"
 
 
 class InlineExecutor(Executor):
@@ -119,67 +59,79 @@ class _Cancelled(Exception):
 
 
 class JobContext:
-    """What the job body sees: its inputs, and ``report()`` to write stage, progress and stats.
+    """What the job body sees: its inputs, its deadline, and ``report()`` to write stage, progress and stats.
 
     Attributes:
         domain, run_id, options: the job's inputs.
         stats: counters the body increments; written with every report.
+        deadline: when the job's time limit runs out (counted from when it started running); every
+            upstream call the body makes ends by it.
     """
 
-    def __init__(self, service: JobService, record: JobRecord) -> None:
+    def __init__(self, service: JobService, record: JobRecord, deadline: Deadline) -> None:
         self._service = service
         self._record = record
         self.domain = record.domain
         self.run_id = record.run_id
         self.options = record.options
         self.stats: JobStats = record.stats
+        self.deadline = deadline
 
     def report(self, stage: str, done: int | None = None, total: int | None = None, **fields: Any) -> None:
         """Record progress (``stage="analysed 7/12 meetings", done=7, total=12``); refreshes the heartbeat.
 
         ``fields`` may set ``source`` or ``analyzer``, and ``summary``: the facts so far (counts,
-        people, months), shown while the analysis runs; the job still ends ``complete`` or ``error``. Raises ``JobTimeoutError`` once the job is past
-        its time limit, so a body that reports often stops promptly.
+        people, months), shown while the analysis runs; the job still ends ``complete`` or ``error``.
+        Raises ``JobTimeoutError`` once the job is past its time limit, so a body that reports often
+        stops promptly.
         """
         self._service._report(self._record, stage, done, total, fields)
 
     def previous_complete(self) -> JobRecord | None:
         """The latest complete run of the same domain and options (this one is still processing)."""
-        return self._service.latest_complete(self.domain, self.options)
+        repo = self._service.repo
+        row = repo.latest_complete(self.domain, self.options)
+        return repo.load(row.domain, row.run_id) if row is not None else None
 
 
 JobBody = Callable[[JobContext], EngagementSummary]
 
 
 class JobService:
-    """Starts, reads, lists and purges jobs. Thread-safe; one per process.
+    """Starts and runs jobs, keeps them heart-beating, and ends those a dead process left. One per process.
 
     ``executor`` runs job bodies (a bounded ``ThreadPoolExecutor`` in the app, ``InlineExecutor`` in
-    tests and the CLI). ``clock`` is injectable for tests of ageing and staleness.
+    tests and the CLI). The repository's clock is the service's clock (injectable for tests).
+    A terminal write that fails is retried ``final_attempts`` times with backoff, then kept in memory
+    (and shown by ``get``) and retried by the heartbeat until the store takes it.
     """
 
     def __init__(
         self,
-        store: KVStore,
+        repo: JobRepository,
         body: JobBody,
         executor: Executor | None = None,
         *,
-        timeout_s: float = 900.0,
-        stale_after_s: float = 120.0,
-        heartbeat_s: float = 10.0,
-        clock: Callable[[], datetime] = utcnow,
+        timeout_s: float = Settings.job_timeout_s,
+        stale_after_s: float = Settings.stale_after_s,
+        heartbeat_s: float = Settings.heartbeat_s,
         owner: str = PROCESS_OWNER,
+        final_attempts: int = 4,
+        retry_backoff_s: float = 0.25,
     ) -> None:
-        self.store = store
+        self.repo = repo
+        self.clock = repo.clock
         self.body = body
         self.executor = executor or InlineExecutor()
         self.timeout_s = timeout_s
         self.stale_after_s = stale_after_s
         self.heartbeat_s = heartbeat_s
-        self.clock = clock
         self.owner = owner
+        self.final_attempts = max(1, final_attempts)
+        self.retry_backoff_s = retry_backoff_s
         self._lock = threading.RLock()
-        self._running: dict[str, JobRecord] = {}
+        self._running: dict[str, JobRecord] = {}  # this process's jobs, in the order they were queued
+        self._unsaved: dict[str, JobRecord] = {}  # terminal records the store has not taken yet
         self._heartbeat: threading.Thread | None = None
         self._stop = threading.Event()
 
@@ -202,60 +154,75 @@ class JobService:
                 updated_at=now,
                 options=options,
                 owner=self.owner,
+                stage=QUEUED,
             )
-            self._write(record)
-            self._running[record.key] = record
+            self.repo.create(record)
+            self._running[_key(record)] = record
+        self._ensure_heartbeat()  # before submitting: an inline job (the CLI) heart-beats too
         try:
             self.executor.submit(self._run, record)
         except Exception as exc:  # a shut-down or broken pool: the record must not stay processing
-            log.exception("could not schedule job %s", record.key)
+            log.exception("could not schedule job %s", _key(record))
             self._finish(
                 record,
                 JobStatus.ERROR,
                 error=f"The job could not be started ({type(exc).__name__}). Restart the app and try again.",
             )
-            with self._lock:
-                self._running.pop(record.key, None)
-            return record.run_id
-        self._ensure_heartbeat()
         return record.run_id
 
     def find_running(self, domain: str, options: JobOptions) -> JobRecord | None:
-        for _, value in self.store.items(f"{RECORD_PREFIX}{domain}:", where={"status": JobStatus.PROCESSING.value}):
-            record = self._checked(JobRecord.model_validate(value))
+        for record in self.repo.processing(domain):
+            record = self._checked(record)
             if record.status is JobStatus.PROCESSING and record.options == options:
                 return record
         return None
 
     def _run(self, record: JobRecord) -> None:
-        ctx = JobContext(self, record)
-        started = self.clock()
         with self._lock:
-            record.started_at = started
+            if _key(record) not in self._running:
+                return  # deleted or ended while it was queued
+            record.started_at = self.clock()
             record.stage = "starting"
-            self._write(record)
+            if not self._save(record):
+                return
+        deadline = Deadline.after(self.timeout_s)
         try:
-            summary = self.body(ctx)
+            summary = self.body(JobContext(self, record, deadline))
         except _Cancelled:
-            log.info("job %s stopped: finished or deleted elsewhere", record.key)
-        except EngagementError as exc:
-            log.warning("job %s failed: %s", record.key, exc)
-            self._finish(record, JobStatus.ERROR, error=str(exc))
+            log.info("job %s stopped: finished or deleted elsewhere", _key(record))
         except Exception as exc:
-            log.exception("job %s failed unexpectedly", record.key)
-            self._finish(
-                record,
-                JobStatus.ERROR,
-                error=(
-                    f"An unexpected error stopped the job ({type(exc).__name__}). The details are in the "
-                    "app's log; try again, and report it if it happens again."
-                ),
-            )
+            if self._past_limit(record) or deadline.expired:
+                log.warning("job %s ran past its limit: %s", _key(record), exc)
+                self._finish(record, JobStatus.ERROR, error=self._timeout_message())
+            elif isinstance(exc, EngagementError):
+                log.warning("job %s failed: %s", _key(record), exc)
+                self._finish(record, JobStatus.ERROR, error=str(exc))
+            else:
+                log.exception("job %s failed unexpectedly", _key(record))
+                self._finish(
+                    record,
+                    JobStatus.ERROR,
+                    error=(
+                        f"An unexpected error stopped the job ({type(exc).__name__}). The details are in the "
+                        "app's log; try again, and report it if it happens again."
+                    ),
+                )
         else:
             self._finish(record, JobStatus.COMPLETE, summary=summary)
         finally:
             with self._lock:
-                self._running.pop(record.key, None)
+                self._running.pop(_key(record), None)
+
+    def _save(self, record: JobRecord) -> bool:
+        """Write a running record; False (and the job forgotten here) when it ended or was deleted elsewhere."""
+        with self._lock:
+            if record.status.terminal:
+                return False
+            if self.repo.save(record):
+                return True
+            record.status = JobStatus.ERROR  # only in memory: stops every later write of this job
+            self._running.pop(_key(record), None)
+            return False
 
     def _report(
         self, record: JobRecord, stage: str, done: int | None, total: int | None, fields: dict[str, Any]
@@ -275,19 +242,25 @@ class JobService:
                     setattr(record, name, str(fields[name]))
             if isinstance(fields.get("summary"), EngagementSummary):
                 record.summary = fields["summary"]
-            self._write(record)
+            if not self._save(record):
+                raise _Cancelled
 
-    def _timeout_error(self) -> JobTimeoutError:
-        return JobTimeoutError(
+    def _timeout_message(self) -> str:
+        return (
             f"The job ran longer than its limit of {self.timeout_s:g} s and was stopped. Try a "
             "shorter date range, or raise ENGAGEMENT_JOB_TIMEOUT_S."
         )
 
+    def _past_limit(self, record: JobRecord, grace_s: float = 0.0) -> bool:
+        """Whether the job has run longer than its limit; the limit counts from when it started running."""
+        if record.started_at is None:
+            return False
+        return (self.clock() - record.started_at).total_seconds() > self.timeout_s + grace_s
+
     def _check_deadline(self, record: JobRecord) -> None:
-        if (self.clock() - record.created_at).total_seconds() > self.timeout_s:
-            error = self._timeout_error()
-            self._finish(record, JobStatus.ERROR, error=str(error))
-            raise error
+        if self._past_limit(record):
+            self._finish(record, JobStatus.ERROR, error=self._timeout_message())
+            raise JobTimeoutError(self._timeout_message())
 
     def _finish(
         self,
@@ -299,12 +272,12 @@ class JobService:
     ) -> bool:
         """The one terminal transition: status, summary or error, and end time change together.
 
-        Returns False (and writes nothing) when the record is already terminal or was deleted.
+        Writes only while the stored record is still ``processing``; returns whether it wrote. A write
+        the store refuses is retried with backoff; if the result still cannot be stored, an error that
+        says so is tried; if even that fails, the record waits in memory for the heartbeat.
         """
         with self._lock:
             if record.status.terminal or not status.terminal:
-                return False
-            if self.store.get(record.key) is None:
                 return False
             now = self.clock()
             record.status = status
@@ -315,21 +288,34 @@ class JobService:
             if status is JobStatus.COMPLETE and record.progress.total is not None:
                 record.progress = Progress(done=record.progress.total, total=record.progress.total)
             record.stats.seconds = round((now - (record.started_at or record.created_at)).total_seconds(), 3)
-            self._write(record, check_exists=False)
-            return True
+            self._running.pop(_key(record), None)
+        failure: StoreError | None = None
+        for attempt in range(self.final_attempts):
+            try:
+                return self._write_terminal(record)
+            except StoreError as exc:
+                failure = exc
+                log.warning("job %s: the final write failed (attempt %d): %s", _key(record), attempt + 1, exc)
+                time.sleep(self.retry_backoff_s * 2**attempt)
+        assert failure is not None
+        if record.status is JobStatus.COMPLETE:
+            record.status, record.summary, record.stage = JobStatus.ERROR, None, "failed"
+            record.error = f"The job finished but its result could not be saved: {failure}"
+        log.error("job %s: could not store its end (%s); the heartbeat keeps trying", _key(record), failure)
+        with self._lock:
+            self._unsaved[_key(record)] = record
+        self._ensure_heartbeat()
+        try:
+            return self._write_terminal(record)
+        except StoreError:
+            return False
 
-    def _write(self, record: JobRecord, check_exists: bool = True) -> None:
-        """Write the record and its index row in one transaction, refreshing ``updated_at``."""
-        if check_exists and record.started_at is not None and self.store.get(record.key) is None:
-            record.status = JobStatus.ERROR  # deleted while running: stop without resurrecting it
-            raise _Cancelled
-        record.updated_at = self.clock()
-        self.store.set_many(
-            {
-                record.key: record.to_json(),
-                index_key(record.created_at, record.domain, record.run_id): JobRow.of(record).model_dump(mode="json"),
-            }
-        )
+    def _write_terminal(self, record: JobRecord) -> bool:
+        """Store a terminal record; the repository writes it only over a ``processing`` one."""
+        with self._lock:
+            wrote = self.repo.save(record)
+            self._unsaved.pop(_key(record), None)
+            return wrote
 
     # ------------------------------------------------------------------ heartbeat, timeouts, recovery
     def _ensure_heartbeat(self) -> None:
@@ -343,19 +329,26 @@ class JobService:
         while not self._stop.wait(self.heartbeat_s):
             with self._lock:
                 running = list(self._running.values())
-                if not running:
+                unsaved = list(self._unsaved.values())
+                if not running and not unsaved:
                     self._heartbeat = None
                     return
-                for record in running:
-                    if record.status.terminal:
-                        continue
-                    try:
+            for record in unsaved:
+                try:
+                    self._write_terminal(record)
+                except StoreError as exc:
+                    log.warning("job %s: its end is still not stored: %s", _key(record), exc)
+            for record in running:
+                try:
+                    with self._lock:
+                        if record.status.terminal:
+                            continue
                         self._check_deadline(record)
-                        self._write(record)
-                    except (JobTimeoutError, _Cancelled):
-                        pass
-                    except Exception:
-                        log.exception("heartbeat of %s failed", record.key)
+                        self._save(record)
+                except JobTimeoutError:
+                    pass
+                except Exception:
+                    log.exception("heartbeat of %s failed", _key(record))
 
     def close(self) -> None:
         """Stop the heartbeat thread (the executor belongs to the caller)."""
@@ -382,25 +375,39 @@ class JobService:
         if record.status is not JobStatus.PROCESSING:
             return record
         with self._lock:
-            if record.key in self._running:
-                return self._running[record.key]
+            key = _key(record)
+            if key in self._running:
+                return self._queued(self._running[key])
+            if key in self._unsaved:
+                return self._unsaved[key]
         now = self.clock()
         silent = (now - record.updated_at).total_seconds()
         error = None
         if self._owner_is_dead(record.owner) or silent > self.stale_after_s:
             error = INTERRUPTED
-        elif (now - record.created_at).total_seconds() > self.timeout_s + self.stale_after_s:
-            error = str(self._timeout_error())
+        elif self._past_limit(record, grace_s=self.stale_after_s):
+            error = self._timeout_message()
         if error:
             self._finish(record, JobStatus.ERROR, error=error)
         return record
 
+    def _queued(self, record: JobRecord) -> JobRecord:
+        """A copy of one of this process's records; a queued one says how many wait before it."""
+        copy = record.model_copy(deep=True)
+        if record.started_at is None and not record.status.terminal:
+            ahead = 0
+            for other in self._running.values():
+                if other is record:
+                    break
+                ahead += other.started_at is None
+            copy.stage = f"{QUEUED} ({ahead} ahead)"
+        return copy
+
     def recover_stale(self) -> int:
         """At start-up: end every ``processing`` job whose process is gone or silent. Returns how many."""
         count = 0
-        for _, value in self.store.items(RECORD_PREFIX, where={"status": JobStatus.PROCESSING.value}):
-            record = self._checked(JobRecord.model_validate(value))
-            count += record.status is JobStatus.ERROR
+        for record in self.repo.processing():
+            count += self._checked(record).status is JobStatus.ERROR
         if count:
             log.warning("marked %d interrupted job(s) as error", count)
         return count
@@ -408,96 +415,12 @@ class JobService:
     # ------------------------------------------------------------------ read
     def get(self, domain: str, run_id: str) -> JobRecord:
         """The record, checked for staleness; ``JobNotFoundError`` when there is none."""
-        value = self.store.get(job_key(domain, run_id))
-        if value is None:
-            raise JobNotFoundError()
-        return self._checked(JobRecord.model_validate(value))
+        with self._lock:  # read and check at one instant: this process's own writes cannot land in between
+            record = self.repo.load(domain, run_id)
+            if record is None:
+                raise JobNotFoundError()
+            return self._checked(record)
 
-    def list(
-        self,
-        *,
-        domain: str | None = None,
-        status: JobStatus | str | None = None,
-        limit: int | None = 50,
-        offset: int = 0,
-    ) -> builtins.list[JobRow]:
-        """Jobs newest first, a page at a time, from the index (no summary is read)."""
-        items = self.store.items(
-            INDEX_PREFIX, where=self._where(domain, status), reverse=True, limit=limit, offset=offset
-        )
-        return [JobRow.model_validate(v) for _, v in items]
 
-    def count(self, *, domain: str | None = None, status: JobStatus | str | None = None) -> int:
-        return self.store.count(INDEX_PREFIX, where=self._where(domain, status))
-
-    def totals(self) -> dict[str, int]:
-        """Jobs per status (every status present, zero included)."""
-        counted = self.store.count_by("status", INDEX_PREFIX)
-        return {s.value: counted.get(s.value, 0) for s in JobStatus}
-
-    def domains(self) -> builtins.list[str]:
-        return sorted(str(d) for d in self.store.count_by("domain", INDEX_PREFIX))
-
-    def latest_complete(
-        self, domain: str, options: JobOptions | None = None, max_age: timedelta | None = None
-    ) -> JobRecord | None:
-        """The newest completed job for the domain (and options), if younger than ``max_age``."""
-        best: JobRecord | None = None
-        for _, value in self.store.items(f"{RECORD_PREFIX}{domain}:", where={"status": JobStatus.COMPLETE.value}):
-            record = JobRecord.model_validate(value)
-            if options is not None and record.options != options:
-                continue
-            if best is None or record.created_at > best.created_at:
-                best = record
-        if best and max_age is not None and self.clock() - best.created_at > max_age:
-            return None
-        return best
-
-    @staticmethod
-    def _where(domain: str | None, status: JobStatus | str | None) -> dict[str, str]:
-        where = {}
-        if domain is not None:
-            where["domain"] = domain
-        if status is not None:
-            where["status"] = JobStatus(status).value
-        return where
-
-    # ------------------------------------------------------------------ delete and purge
-    def delete(self, domain: str, run_id: str) -> bool:
-        """Delete one job (a running one stops at its next report). Returns whether it existed."""
-        value = self.store.get(job_key(domain, run_id))
-        if value is None:
-            return False
-        record = JobRecord.model_validate(value)
-        index = index_key(record.created_at, domain, run_id)
-        return self.store.delete_many([record.key, index]) > 0
-
-    def delete_many(self, jobs: builtins.list[tuple[str, str]]) -> int:
-        return sum(self.delete(domain, run_id) for domain, run_id in jobs)
-
-    def _purge_rows(
-        self, older_than: timedelta | None, status: JobStatus | str | None
-    ) -> builtins.list[tuple[str, Any]]:
-        """Index items of finished jobs created before ``now - older_than`` and/or with ``status``."""
-        if older_than is None and status is None:
-            raise ValueError("purge needs older_than, status or both")
-        stop = index_key(self.clock() - older_than, "", "") if older_than is not None else None
-        items = self.store.items(INDEX_PREFIX, stop=stop, where=self._where(None, status))
-        return [(key, row) for key, row in items if row.get("status") != JobStatus.PROCESSING.value]
-
-    def purgeable(
-        self, *, older_than: timedelta | None = None, status: JobStatus | str | None = None
-    ) -> builtins.list[JobRow]:
-        """The jobs ``purge`` would remove: finished ones, older than the age and/or of the status."""
-        return [JobRow.model_validate(row) for _, row in self._purge_rows(older_than, status)]
-
-    def purge(self, *, older_than: timedelta | None = None, status: JobStatus | str | None = None) -> int:
-        """Delete finished jobs older than ``older_than`` and/or with ``status``; returns how many.
-
-        Running jobs are never purged. The analysis cache is not touched.
-        """
-        keys = []
-        for key, row in self._purge_rows(older_than, status):
-            keys += [key, job_key(row["domain"], row["run_id"])]
-        self.store.delete_many(keys)
-        return len(keys) // 2
+def _key(record: JobRecord) -> str:
+    return record_key(record.domain, record.run_id)

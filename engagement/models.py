@@ -405,7 +405,7 @@ class JobStats(BaseModel):
 
 
 class JobRecord(BaseModel):
-    """The value stored under ``engagement:{domain}:{run_id}``; the seed's fields keep their names."""
+    """A job as stored (``engagement.repository`` owns where); the seed's fields keep their names."""
 
     domain: str
     run_id: str
@@ -425,17 +425,9 @@ class JobRecord(BaseModel):
     owner: str = ""
 
     @property
-    def key(self) -> str:
-        return job_key(self.domain, self.run_id)
-
-    @property
     def duration_s(self) -> float:
         end = self.ended_at or self.updated_at
         return max(0.0, (end - self.created_at).total_seconds())
 
     def to_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
-
-
-def job_key(domain: str, run_id: str) -> str:
-    return f"engagement:{domain}:{run_id}"

@@ -14,6 +14,8 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import UTC, date, datetime, timedelta
 
 from engagement.analysis import Analyzer, InsightCache, verify_account, verify_meeting_insights
+from engagement.analysis.base import Usage
+from engagement.analysis.prompts import MAX_CHARS, MAX_ITEMS
 from engagement.changes import changes_since
 from engagement.errors import FathomAuthError, FathomNotFoundError, FathomPayloadError
 from engagement.facts import aggregate, coverage_of
@@ -32,6 +34,7 @@ from engagement.models import (
     utcnow,
 )
 from engagement.people import assign_roles, speakers_of, words_of
+from engagement.present import plural
 from engagement.signals import Thresholds, signals_of
 
 log = logging.getLogger(__name__)
@@ -124,10 +127,11 @@ def run(
     cut = analyzer.usage.prompts_cut
     if cut:
         summary.notes.append(
-            f"The model server reported {cut} prompt{'s' if cut != 1 else ''} far shorter than what was sent: its "
+            f"The model server reported {plural(cut, 'prompt')} far shorter than what was sent: its "
             "context window probably cut the transcript. Lower OPENAI_CONTEXT_TOKENS below the model's context size."
         )
     ctx.stats.fathom_requests = fathom.requests
+    summary.notes += capped_notes(analyzer.usage)
     return summary
 
 
@@ -139,6 +143,18 @@ def _add_account_view(
     summary.signals = signals_of(summary, today=today or utcnow().date(), thresholds=thresholds)
     previous = ctx.previous_complete()
     summary.changes = changes_since(previous, summary) if previous is not None else None
+
+
+def capped_notes(usage: Usage) -> list[str]:
+    """What the caps on reading the model's answers left out, for the summary's notes."""
+    notes = []
+    if usage.items_dropped:
+        notes.append(
+            f"The model's answers held more than {MAX_ITEMS} items in a list: {usage.items_dropped:,} were left out."
+        )
+    if usage.texts_cut:
+        notes.append(f"{usage.texts_cut:,} texts in the model's answers were cut at {MAX_CHARS:,} characters.")
+    return notes
 
 
 def _no_meetings_note(domain: str, since: date | None, until: date | None) -> str:
@@ -266,13 +282,13 @@ def _fetch_notes(
         reasons = sorted(set(no_transcript.values()))
         n = len(no_transcript)
         notes.append(
-            f"{n} meeting{'s' if n != 1 else ''} without a transcript ({'; '.join(reasons)}): counted, with their "
+            f"{plural(n, 'meeting')} without a transcript ({'; '.join(reasons)}): counted, with their "
             "invitees, but not analysed."
         )
     if fathom.skipped_count:
         n = fathom.skipped_count
         notes.append(
-            f"{n} meeting{'s' if n != 1 else ''} Fathom sent could not be read and {'were' if n != 1 else 'was'} "
+            f"{plural(n, 'meeting')} Fathom sent could not be read and {'were' if n != 1 else 'was'} "
             f"skipped: {fathom.skipped[0]}"
         )
         ctx.stats.meetings_skipped = n

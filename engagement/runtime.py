@@ -12,11 +12,15 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import cast
 
 import httpx
+import httpx2
+import openai
 
 from engagement import pipeline
 from engagement.analysis import Analyzer, InsightCache, OfflineAnalyzer, OpenAIAnalyzer
+from engagement.deadline import NO_DEADLINE, Deadline, DeadlineTransport
 from engagement.demo import DEMO_ACCOUNTS, DEMO_API_KEY, demo_transport
 from engagement.errors import EngagementError
 from engagement.fathom import FathomClient
@@ -24,6 +28,7 @@ from engagement.jobs import JobBody, JobContext, JobService
 from engagement.meetings_index import IndexStatus, MeetingIndex, SyncResult, open_index
 from engagement.models import EngagementSummary
 from engagement.ratelimit import key_id
+from engagement.repository import JobRepository
 from engagement.settings import Settings
 from engagement.signals import Thresholds
 from engagement.store import CACHE_TABLE, SqliteKV, open_store
@@ -41,11 +46,19 @@ def _fathom_settings(settings: Settings) -> Settings:
     return settings
 
 
-def fathom_client(settings: Settings, transport: httpx.BaseTransport | None = None) -> FathomClient:
-    """The real client: over the network with a key, over the bundled demo API without one."""
+def fathom_client(
+    settings: Settings, transport: httpx.BaseTransport | None = None, deadline: Deadline = NO_DEADLINE
+) -> FathomClient:
+    """The real client: over the network with a key, over the bundled demo API without one.
+
+    Every request ends by ``FATHOM_TIMEOUT_S`` (all of it, not each read) or the job's deadline.
+    """
     if settings.source == "demo":
-        return FathomClient.from_settings(_fathom_settings(settings), transport=transport or demo_transport())
-    return FathomClient.from_settings(settings, transport=transport)
+        transport = transport or demo_transport()
+    bounded = DeadlineTransport(
+        transport or httpx.HTTPTransport(), total_s=settings.fathom_timeout_s, deadline=deadline
+    )
+    return FathomClient.from_settings(_fathom_settings(settings), transport=cast(httpx.BaseTransport, bounded))
 
 
 def workspace_of(settings: Settings) -> str:
@@ -54,11 +67,19 @@ def workspace_of(settings: Settings) -> str:
     return key_id(effective.fathom_api_key.strip(), effective.fathom_base_url.rstrip("/"))
 
 
-def analyzer_for(settings: Settings) -> Analyzer:
-    """OpenAI with a key, the offline analyser without one."""
+def analyzer_for(settings: Settings, deadline: Deadline = NO_DEADLINE) -> Analyzer:
+    """OpenAI with a key, the offline analyser without one.
+
+    Every model call ends by ``OPENAI_TIMEOUT_S`` (all of it) or the job's deadline.
+    """
     if settings.analyzer == "offline":
         return OfflineAnalyzer()
-    return OpenAIAnalyzer.from_settings(settings)
+    bounded = DeadlineTransport(
+        httpx2.HTTPTransport(), total_s=settings.openai_timeout_s, deadline=deadline, http=httpx2
+    )
+    return OpenAIAnalyzer.from_settings(
+        settings, http_client=openai.DefaultHttpxClient(transport=cast(httpx2.BaseTransport, bounded))
+    )
 
 
 def make_body(
@@ -71,8 +92,8 @@ def make_body(
     """The job body ``JobService`` runs: a fresh client and analyser per job; one cache, index and rate limit."""
 
     def body(ctx: JobContext) -> EngagementSummary:
-        analyzer = analyzer_for(settings)
-        with fathom_client(settings, fathom_transport) as fathom:
+        analyzer = analyzer_for(settings, ctx.deadline)
+        with fathom_client(settings, fathom_transport, ctx.deadline) as fathom:
             return pipeline.run(
                 ctx,
                 fathom=fathom,
@@ -96,7 +117,8 @@ class Runtime:
         settings: what it was built from.
         store: the job table of the sqlitedict file.
         cache: the per-meeting analysis cache (another table of the same file).
-        jobs: the job service.
+        repo: the job records and their index rows (listing, purging, the fresh-summary check).
+        jobs: the job runner (start, run, heartbeat, recovery).
         index: the workspace meeting index (in the same file, its own tables).
         fathom_transport: what the Fathom client sends through (tests; ``None``: the network or the demo API).
     """
@@ -104,6 +126,7 @@ class Runtime:
     settings: Settings
     store: SqliteKV
     cache: InsightCache
+    repo: JobRepository
     jobs: JobService
     index: MeetingIndex
     fathom_transport: httpx.BaseTransport | None = None
@@ -148,6 +171,14 @@ class Runtime:
         """How many meetings the index holds for the configured key, and how fresh it is."""
         return self.index.status(workspace_of(self.settings))
 
+    def close(self) -> None:
+        """Stop taking jobs, end the heartbeat, wait for running jobs (bounded by their limit), close the store."""
+        self.jobs.close()
+        shutdown = getattr(self.jobs.executor, "shutdown", None)
+        if shutdown is not None:
+            shutdown(wait=True, cancel_futures=True)
+        self.store.close()
+
 
 def create_runtime(
     settings: Settings,
@@ -160,8 +191,9 @@ def create_runtime(
     store = store or open_store(settings.engagement_db)
     cache = InsightCache(store.table(CACHE_TABLE))
     index = open_index(store.path)
+    repo = JobRepository(store)
     jobs = JobService(
-        store,
+        repo,
         make_body(settings, cache, index, fathom_transport=fathom_transport),
         executor or ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="engagement-job"),
         timeout_s=settings.job_timeout_s,
@@ -169,5 +201,11 @@ def create_runtime(
         heartbeat_s=settings.heartbeat_s,
     )
     return Runtime(
-        settings=settings, store=store, cache=cache, jobs=jobs, index=index, fathom_transport=fathom_transport
+        settings=settings,
+        store=store,
+        cache=cache,
+        repo=repo,
+        jobs=jobs,
+        index=index,
+        fathom_transport=fathom_transport,
     )

@@ -13,9 +13,9 @@ from urllib.parse import urlencode
 import pandas as pd
 import streamlit as st
 
-from engagement.errors import JobNotFoundError
-from engagement.jobs import JobRow
-from engagement.models import JobStatus
+from engagement.errors import StoreError
+from engagement.models import JobStatus, format_utc
+from engagement.repository import JobRow
 from ui.frame import page_frame
 from ui.result import requested_range
 from ui.runtime import get_runtime, load_settings
@@ -28,7 +28,7 @@ STATUS_LABELS = {"": "All", "processing": "Processing", "complete": "Complete", 
 settings = load_settings()
 page_frame(settings, presenting=False, admin=True)
 runtime = get_runtime(settings)
-jobs = runtime.jobs
+jobs = runtime.repo  # listing, deleting and purging read and write the job index
 
 
 # ---------------------------------------------------------------- actions (callbacks: they run before the page)
@@ -65,11 +65,7 @@ def cancel() -> None:
 
 
 def still_there(domain: str, run_id: str) -> bool:
-    try:
-        jobs.get(domain, run_id)
-    except JobNotFoundError:
-        return False
-    return True
+    return jobs.load(domain, run_id) is not None
 
 
 def purge_filter(pending: dict) -> dict:
@@ -85,12 +81,16 @@ def confirm() -> None:
     if pending["action"] == "cache":
         notify(f"Cleared {plural(runtime.cache.clear(), 'cached analysis', 'cached analyses')}.")
         return
-    if pending["action"] == "selected":
-        removed = jobs.delete_many([(domain, run_id) for domain, run_id in pending["selected"]])
-        clear_selection()
-        notify(f"Deleted {plural(removed, 'job')}.")
+    try:
+        if pending["action"] == "selected":
+            removed = jobs.delete_many([(domain, run_id) for domain, run_id in pending["selected"]])
+            clear_selection()
+            notify(f"Deleted {plural(removed, 'job')}.")
+            return
+        removed = jobs.purge(**purge_filter(pending))
+    except StoreError as exc:  # the database failed: what to do, shown on the page
+        st.session_state["admin_failure"] = str(exc)
         return
-    removed = jobs.purge(**purge_filter(pending))
     clear_selection()
     notify(f"Purged {plural(removed, 'job')}.")
 
@@ -125,7 +125,7 @@ def jobs_frame(rows: list[JobRow]) -> pd.DataFrame:
             "Domain": [row.domain for row in rows],
             "Status": [status_text(row) for row in rows],
             "Dates": [requested_range(row.options) or "all" for row in rows],
-            "Created": pd.to_datetime([row.created_at for row in rows], utc=True, format="ISO8601"),
+            "Created": pd.to_datetime([row.created_at for row in rows], utc=True),
             "Duration (s)": [round(row.duration_s, 1) for row in rows],
             "Meetings": ["–" if row.meetings is None else f"{row.meetings:,}" for row in rows],
             "Analyser": [row.analyzer for row in rows],
@@ -150,7 +150,7 @@ def jobs_table() -> None:
     pager = f"admin_page_{status}_{domain}"  # one pager per filter, so a new filter starts at page 1
     chosen = st.session_state.get(pager, 1)
     page = min(max(1, chosen if isinstance(chosen, int) else 1), pages)  # fewer pages after a purge
-    rows = jobs.list(domain=domain or None, status=status or None, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    rows = jobs.rows(domain=domain or None, status=status or None, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
 
     if not rows:
         st.info("No jobs yet." if not (status or domain) else "No jobs match these filters.")
@@ -197,7 +197,7 @@ def job_details(picked: list[JobRow]) -> None:
             st.markdown(f"**{md(row.domain)}** · {md(status_text(row))} · [open the summary ↗]({summary_link(row)})")
             st.caption(
                 md(
-                    f"Dates: {requested_range(row.options) or 'every meeting'} · run {row.run_id} · created {row.created_at}"
+                    f"Dates: {requested_range(row.options) or 'every meeting'} · run {row.run_id} · created {format_utc(row.created_at)}"
                 )
             )
             if row.error:
@@ -306,13 +306,19 @@ if settings.app_password and not settings.admin_password:
 notice = st.session_state.pop("admin_notice", None)
 if notice:
     st.success(notice, icon=":material/check:")
-totals()
-jobs_table()
-st.divider()
-left, right = st.columns(2, gap="large")
-with left:
-    purge_controls()
-with right:
-    cache_controls()
-    index_controls()
-confirmation(selected=False)
+failure = st.session_state.pop("admin_failure", None)
+if failure:
+    st.error(md(failure), icon=":material/error:")
+try:
+    totals()
+    jobs_table()
+    st.divider()
+    left, right = st.columns(2, gap="large")
+    with left:
+        purge_controls()
+    with right:
+        cache_controls()
+        index_controls()
+    confirmation(selected=False)
+except StoreError as exc:  # the database failed: what to do, not a traceback
+    st.error(md(str(exc)), icon=":material/error:")

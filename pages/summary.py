@@ -15,7 +15,7 @@ import streamlit as st
 
 from engagement.demo import DEMO_ACCOUNTS
 from engagement.domains import company_domain, display_domain, normalize_domain
-from engagement.errors import EngagementError, InvalidDomainError, JobNotFoundError
+from engagement.errors import EngagementError, InvalidDomainError, JobNotFoundError, StoreError
 from engagement.models import JobOptions, JobRecord, JobStatus, utcnow
 from ui.banner import show_notices
 from ui.frame import page_frame
@@ -130,7 +130,11 @@ def request_summary(text: str, dates: Any, *, offer: bool = True) -> None:
         return
     st.session_state.pop("summary_error", None)
     options = options_from(dates)
-    recent = jobs.latest_complete(domain, options, max_age=FRESH_FOR)
+    try:
+        recent = runtime.repo.latest_complete(domain, options, max_age=FRESH_FOR)
+    except StoreError as exc:
+        st.session_state["summary_error"] = str(exc)
+        return
     if recent is not None and offer:
         st.session_state["summary_offer"] = {
             "domain": domain,
@@ -260,13 +264,16 @@ def offer_fresh(shown_run: str | None) -> None:
 
 def recent_runs(domain: str | None, shown_run: str | None) -> None:
     """The latest runs (of the domain on show, else of every domain) in the sidebar, one click each."""
-    rows = jobs.list(domain=domain or None, limit=RECENT_RUNS)
+    try:
+        rows = runtime.repo.rows(domain=domain or None, limit=RECENT_RUNS)
+    except StoreError:
+        rows = []  # the page says what failed where it matters; the sidebar stays empty
     with st.sidebar:
         st.subheader(f"Recent runs · {display_domain(domain)}" if domain else "Recent runs", anchor=False)
         if not rows:
             st.caption("No runs yet.")
         for row in rows:
-            created = datetime.fromisoformat(row.created_at.replace("Z", "+00:00"))
+            created = row.created_at
             when = ago(created)
             # one line each in a narrow sidebar: across domains the icon alone says the status
             label = f"{when} · {row.status.value}" if domain else f"{display_domain(row.domain)} · {when}"
@@ -303,6 +310,9 @@ def check(domain: str, run_id: str) -> None:
         record = jobs.get(domain, run_id)
     except JobNotFoundError:
         st.rerun()
+    except StoreError as exc:  # the database failed: say what to do, keep polling (it may recover)
+        st.error(md(str(exc)), icon=":material/error:")
+        return
     facts_arrived = record.summary is not None and st.session_state.get("summary_facts_for") != run_id
     if record.status.terminal or facts_arrived:
         st.rerun()  # the full run renders the result and no longer calls this fragment
@@ -330,6 +340,9 @@ def shown_record(shown: tuple[str, str] | None) -> JobRecord | None:
     try:
         return jobs.get(*shown)
     except JobNotFoundError:
+        return None
+    except StoreError as exc:  # the database failed: say what to do instead of a traceback
+        st.error(md(str(exc)), icon=":material/error:")
         return None
 
 

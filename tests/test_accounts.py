@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 
-from engagement.accounts import account_rows
-from engagement.jobs import JobRow
+from engagement.accounts import account_rows, latest_complete_runs
 from engagement.models import EngagementSummary, JobRecord, JobStatus, Signal
 from engagement.people import PERSONAL_EMAIL_DOMAINS
+from engagement.repository import JobRepository, JobRow
+from engagement.store import SqliteKV
 
 TODAY = date(2026, 6, 30)
 
@@ -93,6 +95,34 @@ def test_gone_dark_and_cadence_drop_come_from_the_index_and_the_rest_from_the_la
     assert globex.run_id == "run-globex.io"
     acme = next(r for r in account_rows(ACTIVITY, today=TODAY) if r.domain == "acmecorp.com")
     assert acme.signals == []  # 10 days, 6 against 6: nothing to say
+
+
+def test_latest_complete_runs_read_the_signals_from_index_rows_without_loading_a_record(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each listed domain's newest complete run comes from the job index, its signals with it; no record is read."""
+    repo = JobRepository(SqliteKV(str(tmp_path / "jobs.sqlite")))
+    quiet = Signal(kind="champion_quiet", severity="high", title="Ana has gone quiet", subject="Ana")
+
+    def complete(domain: str, run_id: str, month: int, *signals: Signal) -> JobRecord:
+        when = datetime(2026, month, 1, tzinfo=UTC)
+        summary = EngagementSummary(domain=domain, signals=list(signals))
+        return JobRecord(
+            domain=domain, run_id=run_id, status=JobStatus.COMPLETE, summary=summary, created_at=when, updated_at=when
+        )
+
+    repo.create(
+        complete("acmecorp.com", "a", 5), complete("acmecorp.com", "b", 6, quiet), complete("globex.io", "c", 6)
+    )
+
+    def no_record(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the accounts list must not load a record")
+
+    monkeypatch.setattr(repo, "load", no_record)
+    monkeypatch.setattr(repo.store, "get", no_record)
+    latest = latest_complete_runs(repo, {"acmecorp.com"})
+    assert list(latest) == ["acmecorp.com"]
+    assert (latest["acmecorp.com"].run_id, latest["acmecorp.com"].signals) == ("b", [quiet])
 
 
 def test_the_accounts_command_lists_the_demo_workspace_with_exact_figures(capsys: pytest.CaptureFixture[str]) -> None:

@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
-from engagement.jobs import JobRow, index_key
 from engagement.models import JobRecord, JobStatus
+from engagement.repository import JobRepository
 from engagement.store import SqliteKV
 from tests.fakes.openai_server import FakeOpenAI
 from tests.support.streamlit_server import CHROMIUM, CHROMIUM_ARGS, StreamlitError, start_streamlit, stop_streamlit
@@ -423,15 +423,7 @@ def seed_records(db: Path, *records: JobRecord) -> None:
     """Store finished records (and their index rows) in the database the server will open."""
     store = SqliteKV(db)
     try:
-        for record in records:
-            store.set_many(
-                {
-                    record.key: record.to_json(),
-                    index_key(record.created_at, record.domain, record.run_id): JobRow.of(record).model_dump(
-                        mode="json"
-                    ),
-                }
-            )
+        JobRepository(store).create(*records)
     finally:
         store.close()
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from engagement.changes import changes_since
 from engagement.models import EngagementSummary, JobRecord, JobStatus, Person, Side, Signal, Theme
-from tests.test_signals import ref
+from tests.support.meeting_factory import ref
 
 WHEN = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 

@@ -216,3 +216,24 @@ def test_summarize_with_an_openai_compatible_server_quotes_only_what_was_said(
         code, out, _ = run_cli(capsys, "summarize", "acmecorp.com", "--json")
         assert code == 0 and json.loads(out)["stats"]["llm_calls"] == 0
         assert len(model.requests) == requests
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["jobs", "list", "--limit", "99999999999999999999"], "not between 1 and"),
+        (["jobs", "list", "--limit", "0"], "not between 1 and"),
+        (["summarize", "acmecorp.com", "--until", "9999-12-31"], "outside 1970-01-01 to 2100-12-31"),
+        (["summarize", "acmecorp.com", "--since", "0001-01-01"], "outside 1970-01-01 to 2100-12-31"),
+        (["jobs", "purge", "--older-than", "99999999999w"], "longer than 36,500 days"),
+    ],
+)
+def test_out_of_range_numbers_and_dates_are_refused_with_what_to_type(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, argv: list[str], says: str
+) -> None:
+    """Huge limits, far dates and ages give a usage error saying the range, never a traceback; nothing is stored."""
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and says in err and "Traceback" not in err
+    assert not (tmp_path / "engagement.sqlite").exists() or SqliteKV(tmp_path / "engagement.sqlite").count() == 0

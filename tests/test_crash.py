@@ -12,12 +12,14 @@ from pathlib import Path
 
 from engagement.jobs import INTERRUPTED, JobService
 from engagement.models import EngagementSummary, JobStatus
+from engagement.repository import JobRepository
 from engagement.store import SqliteKV
 
 CHILD = textwrap.dedent(
     """
     import sys, time
     from engagement.jobs import JobService
+    from engagement.repository import JobRepository
     from engagement.models import EngagementSummary, JobOptions
     from engagement.store import SqliteKV
     from concurrent.futures import ThreadPoolExecutor
@@ -30,10 +32,10 @@ CHILD = textwrap.dedent(
         for i in range(10**6):  # writes as fast as it can until it is killed
             ctx.report(f"analysed {i}/1000000 meetings", i, 10**6)
 
-    service = JobService(store, body, ThreadPoolExecutor(2), heartbeat_s=0.05)
+    service = JobService(JobRepository(store), body, ThreadPoolExecutor(2), heartbeat_s=0.05)
     for n in range(5):
         service.start(f"done{n}.com")
-    while any(r.status.value == "processing" for r in service.list()):
+    while any(r.status.value == "processing" for r in service.repo.rows()):
         time.sleep(0.01)
     service.start("victim.com")
     print("running", flush=True)
@@ -57,13 +59,13 @@ def test_a_job_killed_mid_write_is_interrupted_and_the_rest_is_intact(tmp_path: 
 
     store = SqliteKV(path)
     assert store.integrity_check() == "ok"
-    service = JobService(store, lambda ctx: EngagementSummary())
+    service = JobService(JobRepository(store), lambda ctx: EngagementSummary())
     assert service.recover_stale() == 1
-    victim = service.list(domain="victim.com")[0]
+    victim = service.repo.rows(domain="victim.com")[0]
     record = service.get("victim.com", victim.run_id)
     assert record.status is JobStatus.ERROR and record.error == INTERRUPTED
     assert record.progress.done > 0
-    done = [service.get(r.domain, r.run_id) for r in service.list() if r.domain != "victim.com"]
+    done = [service.get(r.domain, r.run_id) for r in service.repo.rows() if r.domain != "victim.com"]
     assert len(done) == 5
     assert all(r.status is JobStatus.COMPLETE and r.summary and r.summary.meetings_count == 3 for r in done)
     assert store.count("engagement:") == store.count("index:") == 6

@@ -126,6 +126,24 @@ def test_the_public_suffix_list_is_never_fetched(monkeypatch: pytest.MonkeyPatch
     assert normalize_domain("https://www.example.co.uk") == "example.co.uk"
 
 
+@pytest.mark.parametrize(
+    "text", ["аcmecorp.com", "https://www.аcmecorp.com/", "sales@аcmecorp.com", "xn--cmecorp-2ve.com"]
+)
+def test_a_look_alike_that_mixes_alphabets_is_refused(text: str) -> None:
+    """A Cyrillic а inside a Latin name (or its punycode) is refused, never shown as acmecorp.com."""
+    with pytest.raises(InvalidDomainError) as info:
+        normalize_domain(text)
+    assert "Type" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "domain"), [("пример.рф", "xn--e1afmkfd.xn--p1ai"), ("日本語テスト.jp", "xn--zckzah9945czlbtz6h.jp")]
+)
+def test_names_in_one_alphabet_or_one_language_are_accepted(text: str, domain: str) -> None:
+    """All-Cyrillic names and Japanese names (kanji with kana) are real domains and stay accepted."""
+    assert normalize_domain(text) == domain
+
+
 @pytest.mark.parametrize("text", ["gmail.com", "https://mail.google.com.gmail.com", "jane@outlook.com", "YAHOO.co.uk"])
 def test_a_personal_mailbox_is_not_a_company(text: str) -> None:
     """A personal mailbox domain (the people classification's list) is refused as a customer, with what to type."""

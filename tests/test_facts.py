@@ -5,55 +5,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta, timezone
 
 from engagement.facts import Facts, aggregate, customer_people, days_since, meeting_months
-from engagement.models import EngagementSummary, Invitee, Meeting, Person, Recorder, Side, TranscriptTurn
-
-DOMAIN = "acmecorp.com"
-REP = ("Dana Reyes", "dana@ourco.com")
-
-
-# ---------------------------------------------------------------- factories
-
-
-def inv(name: str | None, email: str | None = None, *, external: bool = True) -> Invitee:
-    return Invitee(name=name, email=email, is_external=external)
-
-
-def rep() -> Invitee:
-    return inv(REP[0], REP[1], external=False)
-
-
-def meeting(
-    recording_id: int,
-    day: str,
-    invitees: list[Invitee],
-    speakers: list[tuple[str, str | None]] | None = None,
-    *,
-    minutes: int | None = 30,
-    title: str | None = None,
-    recorder: str = REP[1],
-    at: str = "15:00",
-) -> Meeting:
-    """A meeting on ``day`` at ``at`` UTC; ``speakers`` None means the transcript was not fetched."""
-    start = datetime.fromisoformat(f"{day}T{at}:00+00:00")
-    transcript = None
-    if speakers is not None:
-        transcript = tuple(
-            TranscriptTurn(speaker=name, email=email, timestamp=f"00:00:{i:02d}", text="Hello.")
-            for i, (name, email) in enumerate(speakers)
-        )
-    return Meeting(
-        recording_id=recording_id,
-        title=title or f"Meeting {recording_id}",
-        url=f"https://fathom.video/calls/{recording_id}",
-        share_url=f"https://fathom.video/share/{recording_id}",
-        created_at=start,
-        scheduled_start_time=start,
-        recording_start_time=start if minutes is not None else None,
-        recording_end_time=start + timedelta(minutes=minutes) if minutes is not None else None,
-        invitees=tuple(invitees),
-        recorded_by=Recorder(name="Dana Reyes", email=recorder),
-        transcript=transcript,
-    )
+from engagement.models import EngagementSummary, Meeting, Person, Side, TranscriptTurn
+from tests.support.meeting_factory import DOMAIN, REP, inv, meeting, rep
 
 
 def person(facts: Facts, key: str) -> Person:

@@ -6,12 +6,15 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
 from engagement.errors import FathomAuthError, JobNotFoundError
-from engagement.jobs import INTERRUPTED, JobContext, JobService, index_key
-from engagement.models import EngagementSummary, JobOptions, JobRecord, JobStatus, job_key
+from engagement.jobs import INTERRUPTED, JobContext, JobService
+from engagement.models import EngagementSummary, JobOptions, JobRecord, JobStatus, utcnow
+from engagement.repository import JobRepository, index_key
+from engagement.repository import record_key as job_key
 from engagement.store import SqliteKV
 
 
@@ -26,6 +29,11 @@ class Clock:
 
     def advance(self, **delta: float) -> None:
         self.now += timedelta(**delta)
+
+
+def service_for(store: SqliteKV, body: Any, executor: Any = None, *, clock: Any = utcnow, **options: Any) -> JobService:
+    """A job service over ``store`` whose repository and runner share ``clock``."""
+    return JobService(JobRepository(store, clock), body, executor, **options)
 
 
 def summary_of(ctx: JobContext) -> EngagementSummary:
@@ -43,7 +51,7 @@ def test_start_writes_processing_under_the_key_scheme(store: SqliteKV) -> None:
         seen.append(store.get(job_key(ctx.domain, ctx.run_id)))
         return EngagementSummary()
 
-    run_id = JobService(store, body).start("acmecorp.com")
+    run_id = service_for(store, body).start("acmecorp.com")
     assert seen[0]["status"] == "processing"
     assert seen[0]["run_id"] == run_id
     assert store.get(f"engagement:acmecorp.com:{run_id}")["status"] == "complete"
@@ -51,7 +59,7 @@ def test_start_writes_processing_under_the_key_scheme(store: SqliteKV) -> None:
 
 def test_a_completed_job_has_its_summary_progress_and_stats(store: SqliteKV) -> None:
     """The body's summary, last stage, full progress, source, analyzer and duration are recorded."""
-    service = JobService(store, summary_of)
+    service = service_for(store, summary_of)
     record = service.get("acmecorp.com", service.start("acmecorp.com"))
     assert record.status is JobStatus.COMPLETE
     assert record.summary is not None and record.summary.meetings_count == 2
@@ -69,7 +77,7 @@ def test_start_returns_within_milliseconds_on_a_thread_pool(store: SqliteKV) -> 
         return EngagementSummary()
 
     with ThreadPoolExecutor(2) as pool:
-        service = JobService(store, slow, pool)
+        service = service_for(store, slow, pool)
         began = time.perf_counter()
         run_id = service.start("acmecorp.com")
         elapsed = time.perf_counter() - began
@@ -88,7 +96,7 @@ def test_a_second_start_while_processing_returns_the_running_job(store: SqliteKV
         return EngagementSummary()
 
     with ThreadPoolExecutor(2) as pool:
-        service = JobService(store, slow, pool)
+        service = service_for(store, slow, pool)
         first = service.start("acmecorp.com")
         assert service.start("acmecorp.com") == first
         other_options = service.start("acmecorp.com", JobOptions(since="2026-06-01"))
@@ -98,7 +106,7 @@ def test_a_second_start_while_processing_returns_the_running_job(store: SqliteKV
         deadline = time.monotonic() + 5
         while service.get("acmecorp.com", first).status is JobStatus.PROCESSING and time.monotonic() < deadline:
             time.sleep(0.01)
-        assert service.count() == 3
+        assert service.repo.count() == 3
         # Once it is finished, a new start is new work.
         assert service.start("acmecorp.com") != first
 
@@ -107,7 +115,7 @@ def test_a_job_that_cannot_be_scheduled_ends_error(store: SqliteKV) -> None:
     """If the executor refuses the work, the record ends error instead of staying processing."""
     pool = ThreadPoolExecutor(1)
     pool.shutdown()
-    service = JobService(store, summary_of, pool)
+    service = service_for(store, summary_of, pool)
     record = service.get("acmecorp.com", service.start("acmecorp.com"))
     assert record.status is JobStatus.ERROR and "could not be started" in (record.error or "")
 
@@ -125,7 +133,7 @@ def test_every_update_refreshes_updated_at(store: SqliteKV) -> None:
             stamps.append((rec["updated_at"], rec["stage"], rec["progress"]["done"]))
         return EngagementSummary()
 
-    JobService(store, body, clock=clock).start("acmecorp.com")
+    service_for(store, body, clock=clock).start("acmecorp.com")
     assert [s[1:] for s in stamps] == [
         ("analysed 1/3 meetings", 1),
         ("analysed 2/3 meetings", 2),
@@ -140,7 +148,7 @@ def test_an_engagement_error_ends_the_job_with_its_message(store: SqliteKV) -> N
     def body(ctx: JobContext) -> EngagementSummary:
         raise FathomAuthError()
 
-    service = JobService(store, body)
+    service = service_for(store, body)
     record = service.get("acmecorp.com", service.start("acmecorp.com"))
     assert record.status is JobStatus.ERROR
     assert record.error is not None and record.error.startswith("Fathom rejected the API key")
@@ -153,7 +161,7 @@ def test_an_unexpected_exception_is_logged_not_stored(store: SqliteKV, caplog: p
     def body(ctx: JobContext) -> EngagementSummary:
         raise KeyError("sk-secret-token")
 
-    service = JobService(store, body)
+    service = service_for(store, body)
     record = service.get("acmecorp.com", service.start("acmecorp.com"))
     assert record.status is JobStatus.ERROR
     assert "KeyError" in (record.error or "") and "sk-secret-token" not in (record.error or "")
@@ -171,7 +179,7 @@ def test_a_job_past_its_time_limit_ends_error(store: SqliteKV) -> None:
         ctx.report("analysing")
         raise AssertionError("should have been stopped")
 
-    service = JobService(store, body, clock=clock, timeout_s=60)
+    service = service_for(store, body, clock=clock, timeout_s=60)
     record = service.get("acmecorp.com", service.start("acmecorp.com"))
     assert record.status is JobStatus.ERROR
     assert "limit of 60 s" in (record.error or "")
@@ -186,7 +194,7 @@ def test_a_blocked_job_is_timed_out_by_the_heartbeat(store: SqliteKV) -> None:
         return EngagementSummary(meetings_count=9)
 
     with ThreadPoolExecutor(1) as pool:
-        service = JobService(store, stuck, pool, timeout_s=0.2, heartbeat_s=0.05)
+        service = service_for(store, stuck, pool, timeout_s=0.2, heartbeat_s=0.05)
         run_id = service.start("acmecorp.com")
         deadline = time.monotonic() + 3
         while service.get("acmecorp.com", run_id).status is JobStatus.PROCESSING and time.monotonic() < deadline:
@@ -207,7 +215,7 @@ def test_the_heartbeat_keeps_a_long_running_job_fresh(store: SqliteKV) -> None:
         return EngagementSummary()
 
     with ThreadPoolExecutor(1) as pool:
-        service = JobService(store, quiet, pool, heartbeat_s=0.05)
+        service = service_for(store, quiet, pool, heartbeat_s=0.05)
         run_id = service.start("acmecorp.com")
         first = store.get(job_key("acmecorp.com", run_id))["updated_at"]
         time.sleep(0.3)
@@ -219,7 +227,7 @@ def test_the_heartbeat_keeps_a_long_running_job_fresh(store: SqliteKV) -> None:
 def _left_processing(store: SqliteKV, clock: Clock, owner: str, domain: str = "acmecorp.com") -> JobRecord:
     """Plant a record as a killed process would leave it."""
     record = JobRecord(domain=domain, run_id=f"dead-{owner[-5:]}", created_at=clock(), updated_at=clock(), owner=owner)
-    store.set(record.key, record.to_json())
+    JobRepository(store, clock).create(record)
     return record
 
 
@@ -229,7 +237,7 @@ def test_a_record_left_by_a_dead_process_is_interrupted_at_start_up(store: Sqlit
 
     clock = Clock()
     dead = _left_processing(store, clock, f"{socket.gethostname()}:99999999:abcd1234")
-    service = JobService(store, summary_of, clock=clock)
+    service = service_for(store, summary_of, clock=clock)
     assert service.recover_stale() == 1
     record = service.get(dead.domain, dead.run_id)
     assert record.status is JobStatus.ERROR and record.error == INTERRUPTED
@@ -239,7 +247,7 @@ def test_a_silent_record_is_interrupted_when_read(store: SqliteKV) -> None:
     """A processing record from another machine whose heartbeat is older than stale_after_s ends error on read."""
     clock = Clock()
     record = _left_processing(store, clock, "other-host:123:abcd1234")
-    service = JobService(store, summary_of, clock=clock, stale_after_s=120)
+    service = service_for(store, summary_of, clock=clock, stale_after_s=120)
     clock.advance(seconds=100)
     assert service.get(record.domain, record.run_id).status is JobStatus.PROCESSING
     clock.advance(seconds=30)
@@ -250,7 +258,7 @@ def test_a_silent_record_is_interrupted_when_read(store: SqliteKV) -> None:
 def test_get_of_an_unknown_job_raises_not_found(store: SqliteKV) -> None:
     """A purged or mistyped run id gives JobNotFoundError with a message to act on."""
     with pytest.raises(JobNotFoundError, match="Generate it again"):
-        JobService(store, summary_of).get("acmecorp.com", "nope")
+        service_for(store, summary_of).get("acmecorp.com", "nope")
 
 
 def _service_with_jobs(
@@ -261,7 +269,7 @@ def _service_with_jobs(
             raise FathomAuthError()
         return EngagementSummary(meetings_count=1)
 
-    service = JobService(store, body, clock=clock)
+    service = service_for(store, body, clock=clock)
     for _ in range(n):
         service.start(domain)
         clock.advance(hours=1)
@@ -273,15 +281,15 @@ def test_list_is_newest_first_with_filters_and_pages(store: SqliteKV) -> None:
     clock = Clock()
     _service_with_jobs(store, clock, 3, "acmecorp.com")
     _service_with_jobs(store, clock, 2, "globex.io", fail=True)
-    service = JobService(store, summary_of, clock=clock)
-    rows = service.list(limit=None)
+    service = service_for(store, summary_of, clock=clock)
+    rows = service.repo.rows(limit=None)
     assert [r.domain for r in rows] == ["globex.io"] * 2 + ["acmecorp.com"] * 3
     assert [r.created_at for r in rows] == sorted((r.created_at for r in rows), reverse=True)
-    assert [r.run_id for r in service.list(limit=2, offset=1)] == [r.run_id for r in rows[1:3]]
-    assert {r.domain for r in service.list(domain="acmecorp.com")} == {"acmecorp.com"}
-    assert [r.status for r in service.list(status="error")] == [JobStatus.ERROR] * 2
-    assert service.totals() == {"processing": 0, "complete": 3, "error": 2}
-    assert service.count(domain="globex.io") == 2
+    assert [r.run_id for r in service.repo.rows(limit=2, offset=1)] == [r.run_id for r in rows[1:3]]
+    assert {r.domain for r in service.repo.rows(domain="acmecorp.com")} == {"acmecorp.com"}
+    assert [r.status for r in service.repo.rows(status="error")] == [JobStatus.ERROR] * 2
+    assert service.repo.totals() == {"processing": 0, "complete": 3, "error": 2}
+    assert service.repo.count(domain="globex.io") == 2
     assert rows[0].error is not None and rows[-1].meetings == 1
 
 
@@ -289,12 +297,12 @@ def test_delete_removes_the_record_and_its_index_row(store: SqliteKV) -> None:
     """delete() returns True once, and the job leaves get(), list() and the file."""
     clock = Clock()
     service = _service_with_jobs(store, clock, 2)
-    victim = service.list()[0]
-    assert service.delete(victim.domain, victim.run_id) is True
-    assert service.delete(victim.domain, victim.run_id) is False
+    victim = service.repo.rows()[0]
+    assert service.repo.delete(victim.domain, victim.run_id) is True
+    assert service.repo.delete(victim.domain, victim.run_id) is False
     with pytest.raises(JobNotFoundError):
         service.get(victim.domain, victim.run_id)
-    assert [r.run_id for r in service.list()] != [victim.run_id] and service.count() == 1
+    assert [r.run_id for r in service.repo.rows()] != [victim.run_id] and service.repo.count() == 1
     assert store.get(index_key(victim.created_at, victim.domain, victim.run_id)) is None
 
 
@@ -304,30 +312,29 @@ def test_purge_removes_old_and_failed_jobs_and_returns_the_count(store: SqliteKV
     _service_with_jobs(store, clock, 4)  # at 09:00, 10:00, 11:00, 12:00
     _service_with_jobs(store, clock, 2, "globex.io", fail=True)  # 13:00, 14:00
     clock.now = datetime(2026, 11, 1, 15, 30, tzinfo=UTC)
-    service = JobService(store, summary_of, clock=clock)
-    assert len(service.purgeable(older_than=timedelta(hours=5))) == 2
-    assert service.purge(older_than=timedelta(hours=5)) == 2  # 09:00 and 10:00
-    assert service.purge(status="error") == 2
-    assert service.count() == 2
-    assert sorted(r.created_at[11:13] for r in service.list()) == ["11", "12"]
+    service = service_for(store, summary_of, clock=clock)
+    assert len(service.repo.purgeable(older_than=timedelta(hours=5))) == 2
+    assert service.repo.purge(older_than=timedelta(hours=5)) == 2  # 09:00 and 10:00
+    assert service.repo.purge(status="error") == 2
+    assert service.repo.count() == 2
+    assert sorted(r.created_at.hour for r in service.repo.rows()) == [11, 12]
     assert store.count("engagement:") == 2
 
 
 def test_purge_never_removes_a_running_job(store: SqliteKV) -> None:
     """A processing job survives any purge."""
     clock = Clock()
-    record = _left_processing(store, clock, JobService(store, summary_of).owner)
+    record = _left_processing(store, clock, service_for(store, summary_of).owner)
     clock.advance(days=30)
-    service = JobService(store, summary_of, clock=clock, stale_after_s=10**9, timeout_s=10**9)
-    assert service.purge(older_than=timedelta(days=7)) == 0
-    assert store.get(record.key) is not None
+    service = service_for(store, summary_of, clock=clock, stale_after_s=10**9, timeout_s=10**9)
+    assert service.repo.purge(older_than=timedelta(days=7)) == 0
+    assert store.get(job_key(record.domain, record.run_id)) is not None
 
 
-def test_purge_needs_a_rule() -> None:
+def test_purge_needs_a_rule(store: SqliteKV) -> None:
     """purge() with neither age nor status refuses to delete everything."""
-    service = JobService.__new__(JobService)
     with pytest.raises(ValueError):
-        service.purgeable()
+        JobRepository(store).purgeable()
 
 
 def test_deleting_a_running_job_stops_it_without_resurrecting_it(store: SqliteKV) -> None:
@@ -335,24 +342,236 @@ def test_deleting_a_running_job_stops_it_without_resurrecting_it(store: SqliteKV
     service_box: list[JobService] = []
 
     def body(ctx: JobContext) -> EngagementSummary:
-        service_box[0].delete(ctx.domain, ctx.run_id)
+        service_box[0].repo.delete(ctx.domain, ctx.run_id)
         ctx.report("after delete")
         return EngagementSummary()
 
-    service = JobService(store, body)
+    service = service_for(store, body)
     service_box.append(service)
     run_id = service.start("acmecorp.com")
     assert store.get(job_key("acmecorp.com", run_id)) is None
-    assert service.count() == 0
+    assert service.repo.count() == 0
 
 
 def test_latest_complete_offers_a_fresh_summary(store: SqliteKV) -> None:
     """latest_complete returns the newest completed job within max_age, else None."""
     clock = Clock()
     service = _service_with_jobs(store, clock, 2)
-    newest = service.list()[0]
-    found = service.latest_complete("acmecorp.com", JobOptions(), max_age=timedelta(hours=2))
+    newest = service.repo.rows()[0]
+    found = service.repo.latest_complete("acmecorp.com", JobOptions(), max_age=timedelta(hours=2))
     assert found is not None and found.run_id == newest.run_id
     clock.advance(days=2)
-    assert service.latest_complete("acmecorp.com", JobOptions(), max_age=timedelta(hours=2)) is None
-    assert service.latest_complete("globex.io") is None
+    assert service.repo.latest_complete("acmecorp.com", JobOptions(), max_age=timedelta(hours=2)) is None
+    assert service.repo.latest_complete("globex.io") is None
+
+
+def wait_for(check: Any, seconds: float = 10) -> None:
+    """Poll until ``check()`` is true (a bound against hanging, not a timing assertion)."""
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError("the condition never became true")
+        time.sleep(0.01)
+
+
+def test_an_inline_job_heart_beats_so_another_process_never_marks_it_interrupted(store: SqliteKV) -> None:
+    """A CLI (inline) job that reports nothing for longer than stale_after_s is still processing to another reader."""
+    other = service_for(store, summary_of, owner="other-host:1:reader", stale_after_s=0.3)
+    seen: list[JobStatus] = []
+
+    def quiet(ctx: JobContext) -> EngagementSummary:
+        time.sleep(0.8)  # silent longer than the reader's stale window
+        seen.append(other.get(ctx.domain, ctx.run_id).status)
+        return EngagementSummary(meetings_count=1)
+
+    cli = service_for(store, quiet, heartbeat_s=0.05)
+    run_id = cli.start("acmecorp.com")
+    assert seen == [JobStatus.PROCESSING]
+    assert other.get("acmecorp.com", run_id).status is JobStatus.COMPLETE
+
+
+def test_a_terminal_record_is_final_for_late_reports_heartbeats_and_results(store: SqliteKV) -> None:
+    """Once another process marks a job interrupted, the job's later report and its result write nothing."""
+    other = service_for(store, summary_of, owner="other-host:1:reader", stale_after_s=0.05)
+
+    def body(ctx: JobContext) -> EngagementSummary:
+        time.sleep(0.2)
+        assert other.get(ctx.domain, ctx.run_id).status is JobStatus.ERROR  # interrupted by the reader
+        ctx.report("a late stage update")
+        return EngagementSummary(meetings_count=42)
+
+    service = service_for(store, body, heartbeat_s=3600)
+    run_id = service.start("acmecorp.com")
+    record = other.get("acmecorp.com", run_id)
+    assert record.status is JobStatus.ERROR and record.error == INTERRUPTED and record.summary is None
+    assert service.repo.rows()[0].status is JobStatus.ERROR and service.repo.rows()[0].meetings is None
+
+
+def test_a_late_result_after_a_reader_ended_the_job_is_not_written(store: SqliteKV) -> None:
+    """A body that returns after its record was ended elsewhere leaves the record as it was ended."""
+    other = service_for(store, summary_of, owner="other-host:1:reader", stale_after_s=0.05)
+
+    def body(ctx: JobContext) -> EngagementSummary:
+        time.sleep(0.2)
+        other.get(ctx.domain, ctx.run_id)
+        return EngagementSummary(meetings_count=42)
+
+    run_id = service_for(store, body, heartbeat_s=3600).start("acmecorp.com")
+    record = other.get("acmecorp.com", run_id)
+    assert (record.status, record.summary) == (JobStatus.ERROR, None)
+
+
+def test_deleting_a_queued_job_sticks(store: SqliteKV) -> None:
+    """A job deleted while it waits for a worker never runs and never comes back."""
+    release = threading.Event()
+    ran: list[str] = []
+
+    def body(ctx: JobContext) -> EngagementSummary:
+        ran.append(ctx.domain)
+        release.wait(5)
+        return EngagementSummary()
+
+    with ThreadPoolExecutor(1) as pool:
+        service = service_for(store, body, pool, heartbeat_s=0.02)
+        first = service.start("acmecorp.com")
+        queued = service.start("globex.io")
+        wait_for(lambda: ran == ["acmecorp.com"])
+        assert service.repo.delete("globex.io", queued) is True
+        time.sleep(0.1)  # several heartbeats pass while it is deleted and still queued
+        release.set()
+    assert ran == ["acmecorp.com"]
+    assert service.repo.load("globex.io", queued) is None and service.repo.count() == 1
+    assert service.get("acmecorp.com", first).status is JobStatus.COMPLETE
+
+
+def test_deleting_a_running_job_sticks_through_heartbeats(store: SqliteKV) -> None:
+    """A running job deleted between heart-beats is not written back by them, nor by its result."""
+    release = threading.Event()
+    with ThreadPoolExecutor(1) as pool:
+        service = service_for(store, lambda ctx: (release.wait(5), EngagementSummary())[1], pool, heartbeat_s=0.02)
+        run_id = service.start("acmecorp.com")
+        wait_for(lambda: service.repo.rows()[0].started_at is not None)
+        service.repo.delete("acmecorp.com", run_id)
+        time.sleep(0.1)
+        release.set()
+    assert service.repo.load("acmecorp.com", run_id) is None and service.repo.count() == 0
+
+
+def test_a_queued_job_says_how_many_wait_before_it(store: SqliteKV) -> None:
+    """With every worker busy, a queued job's stage is 'queued (N ahead)'."""
+    release = threading.Event()
+    with ThreadPoolExecutor(1) as pool:
+        service = service_for(store, lambda ctx: (release.wait(5), EngagementSummary())[1], pool, heartbeat_s=3600)
+        service.start("a.com")
+        domains = ("b.com", "c.com", "d.com", "e.com")
+        ids = [service.start(domain) for domain in domains]
+        stages = [service.get(domain, run_id).stage for domain, run_id in zip(domains, ids, strict=True)]
+        release.set()
+    assert stages == ["queued (0 ahead)", "queued (1 ahead)", "queued (2 ahead)", "queued (3 ahead)"]
+
+
+class SharedClock(Clock):
+    """A hand-moved clock that several worker threads may advance."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._lock = threading.Lock()
+
+    def advance(self, **delta: float) -> None:
+        with self._lock:
+            super().advance(**delta)
+
+
+def test_the_time_limit_counts_from_when_a_job_starts_running(store: SqliteKV) -> None:
+    """100 jobs on 4 workers, each taking 1 s of a 30 s limit: every one completes, none times out in the queue."""
+    clock = SharedClock()
+
+    def body(ctx: JobContext) -> EngagementSummary:
+        clock.advance(seconds=1)
+        ctx.report("working")
+        return EngagementSummary(meetings_count=1)
+
+    with ThreadPoolExecutor(4) as pool:
+        service = service_for(store, body, pool, clock=clock, timeout_s=30, heartbeat_s=3600, stale_after_s=10**6)
+        for i in range(100):
+            service.start(f"customer{i}.com")
+    assert service.repo.totals() == {"processing": 0, "complete": 100, "error": 0}
+
+
+class FailingWrites:
+    """A store whose terminal writes fail the first ``failures`` times (then it behaves)."""
+
+    def __init__(self, store: SqliteKV, failures: int) -> None:
+        self._store = store
+        self.failures = failures
+
+    def set_many(self, items: Any, delete: Any = (), *, require: Any = None) -> bool:
+        terminal = any(isinstance(v, dict) and v.get("status") in ("complete", "error") for v in items.values())
+        if terminal and self.failures > 0:
+            self.failures -= 1
+            from engagement.errors import StoreError
+
+            raise StoreError("The disk holding kv.sqlite is full: free space and try again.")
+        return self._store.set_many(items, delete, require=require)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+
+def test_a_final_write_that_fails_is_retried_with_backoff(store: SqliteKV) -> None:
+    """Two failed attempts at the final write, then it lands: the job ends complete, record and index agree."""
+    service = JobService(JobRepository(FailingWrites(store, 2)), summary_of, retry_backoff_s=0.001)  # type: ignore[arg-type]
+    run_id = service.start("acmecorp.com")
+    record = service.get("acmecorp.com", run_id)
+    assert record.status is JobStatus.COMPLETE and record.summary is not None
+    assert service.repo.rows()[0].status is JobStatus.COMPLETE
+
+
+def test_a_final_write_that_keeps_failing_ends_error_with_the_reason_and_lands_later(store: SqliteKV) -> None:
+    """When the result cannot be stored the job reads as error saying why, and the heartbeat stores that once it can."""
+    flaky = FailingWrites(store, 5)
+    service = JobService(JobRepository(flaky), summary_of, retry_backoff_s=0.001, heartbeat_s=0.02)  # type: ignore[arg-type]
+    run_id = service.start("acmecorp.com")
+    record = service.get("acmecorp.com", run_id)
+    assert record.status is JobStatus.ERROR
+    assert "could not be saved" in (record.error or "") and "free space" in (record.error or "")
+    wait_for(lambda: store.get(job_key("acmecorp.com", run_id))["status"] == "error")
+    assert service.repo.rows()[0].status is JobStatus.ERROR
+
+
+class CountingReads:
+    """A store that remembers every value it hands out."""
+
+    def __init__(self, store: SqliteKV) -> None:
+        self._store = store
+        self.values: list[Any] = []
+
+    def items(self, *args: Any, **kwargs: Any) -> list[tuple[str, Any]]:
+        found = self._store.items(*args, **kwargs)
+        self.values += [v for _, v in found]
+        return found
+
+    def get(self, key: str) -> Any:
+        value = self._store.get(key)
+        self.values.append(value)
+        return value
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+
+def test_the_fresh_summary_check_reads_index_rows_only(store: SqliteKV) -> None:
+    """latest_complete answers from the index (options included) without loading a single summary."""
+    clock = Clock()
+    _service_with_jobs(store, clock, 5)
+    since = JobOptions(since="2026-06-01")
+    with_options = service_for(store, summary_of, clock=clock)
+    clock.advance(minutes=1)
+    with_options.start("acmecorp.com", since)
+    counting = CountingReads(store)
+    repo = JobRepository(counting, clock)  # type: ignore[arg-type]
+    found = repo.latest_complete("acmecorp.com", JobOptions(), max_age=timedelta(days=1))
+    assert found is not None and found.options == JobOptions() and found.meetings == 1
+    assert repo.latest_complete("acmecorp.com", since).options == since  # type: ignore[union-attr]
+    assert not any("summary" in value for value in counting.values if isinstance(value, dict))
+    assert isinstance(found.created_at, datetime)

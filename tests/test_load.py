@@ -68,8 +68,8 @@ def test_twenty_jobs_and_five_pollers(tmp_path: Path, caplog: pytest.LogCaptureF
                 try:
                     for run_id, (domain, _) in list(jobs.items()):
                         assert runtime.jobs.get(domain, run_id).domain == domain
-                    runtime.jobs.list(limit=50)
-                    runtime.jobs.totals()
+                    runtime.repo.rows(limit=50)
+                    runtime.repo.totals()
                     n += 1
                 except BaseException as exc:  # noqa: BLE001 - reported below
                     failures.append(exc)
@@ -82,7 +82,7 @@ def test_twenty_jobs_and_five_pollers(tmp_path: Path, caplog: pytest.LogCaptureF
         for t in starters:
             t.join()
         deadline = time.monotonic() + 60
-        while runtime.jobs.totals()["processing"] and time.monotonic() < deadline:
+        while runtime.repo.totals()["processing"] and time.monotonic() < deadline:
             time.sleep(0.05)
         stop.set()
         for t in pollers:
@@ -90,7 +90,7 @@ def test_twenty_jobs_and_five_pollers(tmp_path: Path, caplog: pytest.LogCaptureF
 
     assert failures == []
     assert len(jobs) == 20 and all(n > 0 for n in polled)
-    assert runtime.jobs.totals() == {"processing": 0, "complete": 20, "error": 0}
+    assert runtime.repo.totals() == {"processing": 0, "complete": 20, "error": 0}
     for run_id, (domain, options) in jobs.items():
         record = runtime.jobs.get(domain, run_id)
         assert record.status is JobStatus.COMPLETE

@@ -263,13 +263,13 @@ def test_a_job_reports_indexing_progress_and_the_index_freshness(tmp_path: Path)
     with FathomServer(make_account(count=23)) as server:
         settings = settings_for(server, tmp_path)
         runtime = create_runtime(settings, store=SqliteKV(settings.engagement_db), executor=InlineExecutor())
-        original = runtime.jobs._write
+        original = runtime.repo.save
 
-        def spy(record: JobRecord, check_exists: bool = True) -> None:
+        def spy(record: JobRecord) -> bool:
             stages.append(record.stage)
-            original(record, check_exists)
+            return original(record)
 
-        runtime.jobs._write = spy  # type: ignore[method-assign]
+        runtime.repo.save = spy  # type: ignore[method-assign]
         record = runtime.jobs.get("acmecorp.com", runtime.jobs.start("acmecorp.com"))
     assert "indexing Fathom: 10 meetings" in stages and "indexing Fathom: 23 meetings" in stages
     assert record.summary is not None
@@ -334,13 +334,13 @@ def test_a_job_waiting_for_another_jobs_indexing_keeps_showing_its_progress(tmp_
         settings = settings_for(server, tmp_path, ENGAGEMENT_WORKERS="2")
         pool = ThreadPoolExecutor(max_workers=2)
         runtime = create_runtime(settings, store=SqliteKV(settings.engagement_db), executor=pool)
-        original = runtime.jobs._write
+        original = runtime.repo.save
 
-        def spy(record: JobRecord, check_exists: bool = True) -> None:
+        def spy(record: JobRecord) -> bool:
             stages[record.domain].append(record.stage)
-            original(record, check_exists)
+            return original(record)
 
-        runtime.jobs._write = spy  # type: ignore[method-assign]
+        runtime.repo.save = spy  # type: ignore[method-assign]
         runs = [(d, runtime.jobs.start(d)) for d in ("acmecorp.com", "globex.io")]
         pool.shutdown(wait=True)
         records = [runtime.jobs.get(d, r) for d, r in runs]

@@ -380,3 +380,39 @@ def test_no_error_message_contains_the_key(openai_server, make_openai_analyzer, 
 
     assert key not in str(err.value)
     assert str(err.value)
+
+
+def test_a_deeply_nested_body_is_a_malformed_response_of_openai() -> None:
+    """A 100,000-deep nested JSON body becomes AnalysisOutputError naming OpenAI and 'malformed response'."""
+    import httpx2
+    from openai import OpenAI
+
+    deep = "[" * 100_000 + "]" * 100_000
+    transport = httpx2.MockTransport(
+        lambda request: httpx2.Response(200, text=deep, headers={"content-type": "application/json"})
+    )
+    client = OpenAI(
+        api_key=FAKE_OPENAI_KEY,
+        base_url="http://openai.test/v1",
+        max_retries=0,
+        http_client=httpx2.Client(transport=transport),
+    )
+    with pytest.raises(AnalysisOutputError) as info:
+        analyse(OpenAIAnalyzer(client, model="gpt-4.1-mini"))
+    assert "OpenAI" in str(info.value) and "malformed response" in str(info.value)
+
+
+def test_an_oversized_answer_is_capped_when_read_and_counted(openai_server, make_openai_analyzer) -> None:
+    """20,000 goals and a 1 MB text: at most MAX_ITEMS goals are kept, texts are cut, and the rest is counted."""
+    from engagement.analysis.prompts import MAX_CHARS, MAX_ITEMS
+
+    quote = {"timestamp": "00:00:05", "speaker": "Sarah Lopez", "quote": "We need SSO before the security review."}
+    goals = [{"text": f"Goal number {i} about single sign-on", "evidence": [quote]} for i in range(20_000)]
+    goals[0]["text"] = "x" * 1_000_000
+    openai_server.respond_with(
+        lambda body: {"themes": [], "goals": goals, "challenges": [], "risks": [], "roles": [], "next_steps": []}
+    )
+    analyzer = make_openai_analyzer()
+    result = analyzer.analyse_meeting(meeting(), domain=DOMAIN, company="Acme")
+    assert len(result.goals) <= MAX_ITEMS and max(len(g.text) for g in result.goals) <= MAX_CHARS
+    assert analyzer.usage.items_dropped == 20_000 - MAX_ITEMS and analyzer.usage.texts_cut == 1

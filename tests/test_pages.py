@@ -15,9 +15,9 @@ from streamlit.testing.v1 import AppTest
 
 from engagement.domains import company_domain
 from engagement.errors import InvalidDomainError
-from engagement.jobs import JobRow, index_key
 from engagement.models import JobRecord, JobStatus, utcnow
 from engagement.present import TEXT_MAX, WORD_JOINER
+from engagement.repository import JobRepository
 from engagement.runtime import Runtime
 from engagement.settings import Settings
 from tests.support.summary_factory import (
@@ -62,13 +62,7 @@ def runtime() -> Runtime:
 
 def seed(record: JobRecord) -> JobRecord:
     """Store a finished record (and its index row) as the job service would have written it."""
-    store = runtime().store
-    store.set_many(
-        {
-            record.key: record.to_json(),
-            index_key(record.created_at, record.domain, record.run_id): JobRow.of(record).model_dump(mode="json"),
-        }
-    )
+    JobRepository(runtime().store).create(record)
     return record
 
 
@@ -144,7 +138,7 @@ def test_invalid_input_shows_the_message_and_starts_nothing(typed: str) -> None:
     assert unescaped(shown) == str(expected.value)
     if "https://www.acmecorp.com" in str(expected.value):
         assert "`https://www.acmecorp.com`" in shown  # code, not a live link to the real site
-    assert runtime().jobs.count() == 0
+    assert runtime().repo.count() == 0
     assert "run_id" not in at.query_params
 
 
@@ -209,7 +203,7 @@ def test_a_failed_job_shows_its_message_and_try_again_starts_a_new_one() -> None
     assert unescaped(at.error[0].value) == record.error
     at.button(key="summary_try_again").click().run()
     assert at.query_params["run_id"] != record.run_id
-    assert runtime().jobs.count(domain="acmecorp.com") == 2
+    assert runtime().repo.count(domain="acmecorp.com") == 2
 
 
 def test_a_failure_speaks_to_the_rep_and_keeps_the_settings_for_the_admin() -> None:
@@ -244,7 +238,7 @@ def test_a_fresh_summary_is_offered_before_starting_another() -> None:
     assert "run_id" not in at.query_params
     at.button(key="summary_offer_open").click().run()
     assert at.query_params["run_id"] == record.run_id
-    assert runtime().jobs.count() == 1
+    assert runtime().repo.count() == 1
 
 
 def test_recent_runs_of_the_domain_are_one_click_away() -> None:
@@ -315,7 +309,7 @@ def test_the_admin_page_lists_deletes_and_purges() -> None:
     old = [seeded(age=timedelta(days=30 + i), domain="acmecorp.com") for i in range(3)]
     failed = [seeded(JobStatus.ERROR, age=timedelta(hours=i + 1), domain="globex.io") for i in range(2)]
     newest = seeded(domain="acmecorp.com")
-    jobs = runtime().jobs
+    jobs = runtime().repo
 
     at = app().run().switch_page("pages/admin.py").run()
     assert {m.label: m.value for m in at.metric} == {"Jobs": "6", "Processing": "0", "Complete": "4", "Failed": "2"}
@@ -345,7 +339,7 @@ def test_the_admin_page_lists_deletes_and_purges() -> None:
     assert jobs.count() == 6, "nothing may go before the confirmation"
     at.button(key="admin_confirm_yes").click().run()
     assert jobs.count() == 4
-    assert not {newest.run_id, failed[0].run_id} & {row.run_id for row in jobs.list()}
+    assert not {newest.run_id, failed[0].run_id} & {row.run_id for row in jobs.rows()}
     assert "Deleted 2 jobs" in at.success[0].value
 
     # purge older than 7 days: asks first with the count; changing the number changes what it removes
@@ -359,8 +353,8 @@ def test_the_admin_page_lists_deletes_and_purges() -> None:
     at.number_input(key="admin_purge_days").set_value(7).run()
     at.button(key="admin_purge_old").click().run()
     at.button(key="admin_confirm_yes").click().run()
-    assert {row.run_id for row in jobs.list()} == {failed[1].run_id}
-    assert not {r.run_id for r in old} & {row.run_id for row in jobs.list()}
+    assert {row.run_id for row in jobs.rows()} == {failed[1].run_id}
+    assert not {r.run_id for r in old} & {row.run_id for row in jobs.rows()}
 
     # purge failed
     at.button(key="admin_purge_failed").click().run()
@@ -376,7 +370,7 @@ def test_a_purge_can_be_cancelled() -> None:
     at = app().run().switch_page("pages/admin.py").run()
     at.button(key="admin_purge_failed").click().run()
     at.button(key="admin_confirm_cancel").click().run()
-    assert runtime().jobs.count() == 1 and not at.warning
+    assert runtime().repo.count() == 1 and not at.warning
 
 
 def test_the_admin_table_reads_one_page_at_a_time() -> None:
@@ -588,3 +582,23 @@ def test_the_accounts_page_lists_the_demo_workspace_filters_and_opens_a_summary(
     assert at.query_params["domain"] == "globex.io"
     run_id = at.query_params["run_id"]
     assert runtime().jobs.get("globex.io", run_id).domain == "globex.io"
+
+
+def test_a_failing_database_shows_what_to_do_not_a_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A StoreError (full disk, read-only or damaged file) is shown as its message on both pages, never an exception."""
+    from engagement.errors import StoreError
+
+    full = StoreError("The disk holding data/engagement.sqlite is full: free space and try again.")
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise full
+
+    at = app().run()
+    repo = runtime().repo
+    for name in ("latest_complete", "rows", "count", "totals", "domains"):
+        monkeypatch.setattr(repo, name, fail)
+    at.text_input(key="summary_website").set_value("acmecorp.com")
+    at.button(key=GENERATE).click().run()
+    assert not at.exception and str(full) in [unescaped(e.value) for e in at.error]
+    admin = at.switch_page("pages/admin.py").run()
+    assert not admin.exception and str(full) in [unescaped(e.value) for e in admin.error]

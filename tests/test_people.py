@@ -13,7 +13,7 @@ from engagement.people import (
     is_senior,
     normalize_name,
 )
-from tests.test_facts import DOMAIN, inv, meeting, rep
+from tests.support.meeting_factory import DOMAIN, inv, meeting, rep
 
 
 def test_normalize_name_folds_case_and_white_space():

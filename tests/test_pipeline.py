@@ -151,13 +151,13 @@ def test_progress_is_reported_stage_by_stage(tmp_path: Path) -> None:
     seen: list[tuple[str, int, int | None]] = []
     with FathomServer(sample_meetings()) as fathom:
         runtime = make_runtime(tmp_path, fathom, None)
-        original = runtime.jobs._write
+        original = runtime.repo.save
 
-        def spy(record: JobRecord, check_exists: bool = True) -> None:
+        def spy(record: JobRecord) -> bool:
             seen.append((record.stage, record.progress.done, record.progress.total))
-            original(record, check_exists)
+            return original(record)
 
-        runtime.jobs._write = spy  # type: ignore[method-assign]
+        runtime.repo.save = spy  # type: ignore[method-assign]
         run(runtime.jobs)
     stages = [stage for stage, _, _ in seen]
     assert "checking Fathom for new meetings" in stages

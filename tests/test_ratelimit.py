@@ -132,13 +132,13 @@ def test_a_429_with_only_ratelimit_reset_15_is_waited_out_and_the_job_completes(
         server.api.close_window(15)
         settings = settings_for(server, tmp_path)
         runtime = create_runtime(settings, store=SqliteKV(settings.engagement_db), executor=InlineExecutor())
-        original = runtime.jobs._write
+        original = runtime.repo.save
 
-        def spy(record: JobRecord, check_exists: bool = True) -> None:
+        def spy(record: JobRecord) -> bool:
             stages.append(record.stage)
-            original(record, check_exists)
+            return original(record)
 
-        runtime.jobs._write = spy  # type: ignore[method-assign]
+        runtime.repo.save = spy  # type: ignore[method-assign]
         record = runtime.jobs.get("acmecorp.com", runtime.jobs.start("acmecorp.com"))
         statuses = [status for _, status, _ in server.response_log]
     assert record.status is JobStatus.COMPLETE, record.error

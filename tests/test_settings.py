@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from engagement.errors import SettingsError
-from engagement.settings import DEFAULT_FATHOM_BASE_URL, DEFAULT_OPENAI_MODEL, SETTINGS_HELP, Settings
+from engagement.settings import DEFAULT_FATHOM_BASE_URL, DEFAULT_OPENAI_MODEL, SETTINGS_HELP, Settings, shown
 
 
 def test_no_keys_means_demo_source_and_offline_analyser() -> None:
@@ -58,3 +58,34 @@ def test_every_setting_has_help_and_a_default() -> None:
     for name, (default, help_text) in SETTINGS_HELP.items():
         assert help_text, name
         Settings.from_env({name: default})  # each default is a valid value
+
+
+def test_the_defaults_are_the_ones_the_readme_documents() -> None:
+    """Settings.from_env({}) holds exactly the defaults of the README's settings table, row by row."""
+    import re
+    from dataclasses import fields
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    documented = {
+        name: "" if default == "*(empty)*" else default.strip("`")
+        for name, default in re.findall(r"^\| `([A-Z_]+)` \| ([^|]+?) \|", readme, re.MULTILINE)
+    }
+    settings = Settings.from_env({})
+    actual = {f.metadata["env"]: shown(getattr(settings, f.name)) for f in fields(Settings)}
+    assert actual == documented
+
+
+def test_the_job_runner_defaults_are_the_settings_defaults() -> None:
+    """JobService's own defaults (limit, staleness, heartbeat) are read from Settings, not written again."""
+    import inspect
+
+    from engagement.jobs import JobService
+
+    defaults = {k: p.default for k, p in inspect.signature(JobService).parameters.items()}
+    settings = Settings.from_env({})
+    assert (defaults["timeout_s"], defaults["stale_after_s"], defaults["heartbeat_s"]) == (
+        settings.job_timeout_s,
+        settings.stale_after_s,
+        settings.heartbeat_s,
+    )

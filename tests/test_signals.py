@@ -18,35 +18,10 @@ from engagement.signals import (
     single_threaded,
     talk_share,
 )
+from tests.support.meeting_factory import ref
 
 TODAY = date(2026, 6, 30)
 T = Thresholds()
-
-
-def ref(
-    rid: int,
-    day: date | str,
-    people: list[str] = (),  # type: ignore[assignment]
-    *,
-    spoke: list[str] | None = None,
-    transcript: bool = True,
-    words: dict[str, int] | None = None,
-) -> MeetingRef:
-    """A meeting row; the people took part as invitees and, unless ``spoke`` says otherwise, spoke."""
-    day = day if isinstance(day, str) else day.isoformat()
-    return MeetingRef(
-        recording_id=rid,
-        title=f"Meeting {rid}",
-        date=day,
-        started_at=f"{day}T15:00:00.000000Z",
-        url="",
-        share_url="",
-        customer_people=list(people),
-        customer_invited=list(people),
-        customer_speakers=list(people if spoke is None else spoke) if transcript else [],
-        has_transcript=transcript,
-        words=words or {},
-    )
 
 
 def summary(refs: list[MeetingRef], people: list[Person] | None = None) -> EngagementSummary:

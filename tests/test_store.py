@@ -305,6 +305,13 @@ try:
     kv.set("k", 2)
 except StoreError as exc:
     print(exc)
+from engagement.jobs import JobService
+from engagement.models import EngagementSummary
+from engagement.repository import JobRepository
+try:
+    JobService(JobRepository(kv), lambda ctx: EngagementSummary()).start("acmecorp.com")
+except StoreError as exc:
+    print(exc)
 """
 
 
@@ -324,6 +331,7 @@ def test_a_read_only_database_file_gives_the_designed_message(tmp_path: Path) ->
     lines = out.stdout.splitlines()
     assert lines[0] == "1"
     assert "read-only" in lines[1] and "ENGAGEMENT_DB" in lines[1]
+    assert lines[2] == lines[1]  # starting a job says the same, in the caller
 
 
 @pytest.fixture

@@ -66,16 +66,17 @@ def account_name(record: JobRecord, source: str = "") -> str:
     return known or display_domain(record.domain)
 
 
+def _dates_asked(options: JobOptions, both: str, since_only: str, until_only: str, neither: str) -> str:
+    """The run's date range in one of four wordings (``{since}`` and ``{until}`` become nice dates)."""
+    since = nice_date(options.since) if options.since else ""
+    until = nice_date(options.until) if options.until else ""
+    wording = both if since and until else since_only if since else until_only if until else neither
+    return wording.format(since=since, until=until)
+
+
 def requested_range(options: JobOptions) -> str:
     """The dates a run asked for (``1 Jun 2026 – 31 Aug 2026``, ``from 1 Jun 2026``); "" for every meeting."""
-    since, until = options.since, options.until
-    if since and until:
-        return f"{nice_date(since)} – {nice_date(until)}"
-    if since:
-        return f"from {nice_date(since)}"
-    if until:
-        return f"until {nice_date(until)}"
-    return ""
+    return _dates_asked(options, "{since} – {until}", "from {since}", "until {until}", "")
 
 
 def period_text(record: JobRecord) -> str:
@@ -107,12 +108,7 @@ def render_heading(record: JobRecord, presenting: bool, source: str = "") -> Non
 
 def range_sentence(options: JobOptions) -> str:
     """``between 1 Jun 2026 and 31 Aug 2026``, ``from 1 Jun 2026 on``, ``up to 31 Aug 2026``."""
-    since, until = options.since, options.until
-    if since and until:
-        return f"between {nice_date(since)} and {nice_date(until)}"
-    if since:
-        return f"from {nice_date(since)} on"
-    return f"up to {nice_date(until)}" if until else "of every date"
+    return _dates_asked(options, "between {since} and {until}", "from {since} on", "up to {until}", "of every date")
 
 
 def render_metrics(summary: EngagementSummary, today: date | None = None, *, in_range: bool = False) -> None:

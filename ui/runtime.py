@@ -37,11 +37,7 @@ def load_settings() -> Settings:
 
 def _release(runtime: Runtime) -> None:
     """Stop a runtime dropped from the cache: no new jobs, heartbeat off, store closed."""
-    runtime.jobs.close()
-    shutdown = getattr(runtime.jobs.executor, "shutdown", None)
-    if shutdown is not None:
-        shutdown(wait=True, cancel_futures=True)
-    runtime.store.close()
+    runtime.close()
 
 
 @st.cache_resource(show_spinner=False, on_release=_release)

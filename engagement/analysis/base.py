@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 import threading
 from collections.abc import Iterable, Sequence
@@ -37,6 +38,7 @@ class Usage:
         llm_calls: model calls made (each part of a split transcript counts; the SDK's retries do not).
         tokens_in / tokens_out: ``usage.prompt_tokens`` / ``usage.completion_tokens`` as the server reported.
         prompts_cut: calls whose reported prompt size was far below what was sent (a small context cut it).
+        items_dropped / texts_cut: what the caps on reading an answer left out or shortened.
     """
 
     def __init__(self) -> None:
@@ -45,13 +47,26 @@ class Usage:
         self.tokens_in = 0
         self.tokens_out = 0
         self.prompts_cut = 0
+        self.items_dropped = 0
+        self.texts_cut = 0
 
-    def add(self, *, llm_calls: int = 0, tokens_in: int = 0, tokens_out: int = 0, prompts_cut: int = 0) -> None:
+    def add(
+        self,
+        *,
+        llm_calls: int = 0,
+        tokens_in: int = 0,
+        tokens_out: int = 0,
+        prompts_cut: int = 0,
+        items_dropped: int = 0,
+        texts_cut: int = 0,
+    ) -> None:
         with self._lock:
             self.llm_calls += llm_calls
             self.tokens_in += tokens_in
             self.tokens_out += tokens_out
             self.prompts_cut += prompts_cut
+            self.items_dropped += items_dropped
+            self.texts_cut += texts_cut
 
     def snapshot(self) -> dict[str, int]:
         """The counters at one instant (consistent with each other)."""
@@ -129,30 +144,69 @@ def jaccard(a: str, b: str) -> float:
     return len(ta & tb) / len(ta | tb)
 
 
-def _merge_evidence(into: list[Evidence], more: Iterable[Evidence]) -> None:
-    seen = {evidence_key(e) for e in into}
-    for ev in more:
-        key = evidence_key(ev)
-        if key not in seen:
-            seen.add(key)
-            into.append(ev)
+class _Kept:
+    """An insight kept by ``dedupe_insights``, with what matching needs computed once."""
+
+    __slots__ = ("insight", "tokens", "evidence")
+
+    def __init__(self, insight: Insight, tokens: frozenset[str]) -> None:
+        self.insight = insight
+        self.tokens = tokens
+        self.evidence = {evidence_key(e) for e in insight.evidence}
+
+    def absorb(self, more: Iterable[Evidence]) -> None:
+        for ev in more:
+            key = evidence_key(ev)
+            if key not in self.evidence:
+                self.evidence.add(key)
+                self.insight.evidence.append(ev)
+
+
+def _prefix(tokens: frozenset[str], threshold: float) -> list[str]:
+    """The tokens two sets must share one of to reach ``threshold`` (the prefix filter of set-similarity joins).
+
+    In one fixed order (sorted), sets with Jaccard ≥ t share a token among the first
+    ``|A| - ceil(t·|A|) + 1`` tokens of each.
+    """
+    ordered = sorted(tokens)
+    need = math.ceil(threshold * len(ordered) - 1e-9)
+    return ordered[: max(1, len(ordered) - need + 1)]
 
 
 def dedupe_insights(items: Iterable[Insight], *, threshold: float = 0.6) -> list[Insight]:
     """Insights with equal (folded) text or token Jaccard ≥ ``threshold`` become one, keeping all evidence.
 
-    The first wording wins; order is first appearance.
+    The first wording wins; order is first appearance. Near-linear: equal texts meet in a dict, and
+    each insight is compared only with kept ones that share a prefix token (at most
+    ``MAX_CANDIDATES`` per token), never with every kept insight.
     """
-    out: list[Insight] = []
+    kept: list[_Kept] = []
+    by_text: dict[str, int] = {}
+    by_token: dict[str, list[int]] = {}
     for item in items:
         text = fold(item.text)
-        for kept in out:
-            if fold(kept.text) == text or jaccard(kept.text, item.text) >= threshold:
-                _merge_evidence(kept.evidence, item.evidence)
-                break
-        else:
-            out.append(Insight(text=item.text, evidence=list(item.evidence)))
-    return out
+        match = by_text.get(text)
+        tokens = frozenset(_tokens(item.text))
+        prefix = _prefix(tokens, threshold) if tokens else []
+        if match is None and prefix:
+            candidates = sorted({i for token in prefix for i in by_token.get(token, ())[:MAX_CANDIDATES]})
+            match = next((i for i in candidates if _similar(kept[i].tokens, tokens, threshold)), None)
+        if match is not None:
+            kept[match].absorb(item.evidence)
+            continue
+        by_text[text] = len(kept)
+        for token in prefix:
+            by_token.setdefault(token, []).append(len(kept))
+        kept.append(_Kept(Insight(text=item.text, evidence=[]), tokens))
+        kept[-1].absorb(item.evidence)
+    return [k.insight for k in kept]
+
+
+MAX_CANDIDATES = 64  # kept insights compared per shared token: a flood of near-identical items stays linear
+
+
+def _similar(a: frozenset[str], b: frozenset[str], threshold: float) -> bool:
+    return len(a & b) >= threshold * len(a | b)
 
 
 def merge_meeting_insights(recording_id: int, parts: Sequence[MeetingInsights]) -> MeetingInsights:

@@ -226,6 +226,11 @@ class OpenAIAnalyzer:
                 ) from exc
             except (pydantic.ValidationError, json.JSONDecodeError, openai.APIResponseValidationError) as exc:
                 raise self._bad_output(what) from exc
+            except RecursionError:  # JSON nested past Python's recursion limit
+                raise AnalysisOutputError(
+                    f"The OpenAI server at {self.server} sent a malformed response for {what} (JSON nested too "
+                    "deeply to read). Try again; if it persists, check OPENAI_BASE_URL."
+                ) from None
             except openai.OpenAIError as exc:
                 raise self._translate(exc) from exc
         self._count(completion.usage)
@@ -240,7 +245,9 @@ class OpenAIAnalyzer:
             )
         if message.parsed is None:
             raise self._bad_output(what)
-        return message.parsed
+        parsed = message.parsed
+        self.usage.add(items_dropped=getattr(parsed, "items_dropped", 0), texts_cut=getattr(parsed, "texts_cut", 0))
+        return parsed
 
     def _parse(self, messages: list[Any], schema: type[Schema]) -> Any:
         """The structured-output call; a 400 naming ``temperature`` is retried once without it (and remembered)."""

@@ -11,8 +11,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ModelWrapValidatorHandler, PrivateAttr, model_validator
 
 from engagement.analysis.verify import evidence_key, meeting_date
 from engagement.models import Evidence, Insight, Meeting, MeetingInsights, Person, Side, TranscriptTurn
@@ -33,6 +34,55 @@ __all__ = [
 ]
 
 PROMPT_VERSION = "2026-11-map4-reduce2"  # map4: sides named as engagement.people names them
+
+# ---------------------------------------------------------------- what the app reads of an answer
+
+MAX_ITEMS = 50  # items per list of a model answer; the rest is left out (and counted)
+MAX_CHARS = 1_000  # characters per text of a model answer; longer texts are cut
+
+
+def _capped(value: Any, counts: dict[str, int], depth: int = 0) -> Any:
+    """The raw answer with every list cut to ``MAX_ITEMS`` and every text to ``MAX_CHARS`` (counted)."""
+    if depth > 6:
+        return value  # deeper than any schema here: validation refuses it
+    if isinstance(value, dict):
+        return {key: _capped(item, counts, depth + 1) for key, item in value.items()}
+    if isinstance(value, list):
+        counts["items"] += max(0, len(value) - MAX_ITEMS)
+        return [_capped(item, counts, depth + 1) for item in value[:MAX_ITEMS]]
+    if isinstance(value, str) and len(value) > MAX_CHARS:
+        counts["texts"] += 1
+        return value[:MAX_CHARS]
+    return value
+
+
+class _Answer(BaseModel):
+    """A model answer read with caps, so any answer costs bounded work.
+
+    Attributes:
+        items_dropped: list items beyond ``MAX_ITEMS`` that were left out.
+        texts_cut: texts longer than ``MAX_CHARS`` that were cut.
+    """
+
+    _items_dropped: int = PrivateAttr(default=0)
+    _texts_cut: int = PrivateAttr(default=0)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _cap(cls, value: Any, handler: ModelWrapValidatorHandler[Any]) -> Any:
+        counts = {"items": 0, "texts": 0}
+        model = handler(_capped(value, counts) if isinstance(value, dict) else value)
+        model._items_dropped, model._texts_cut = counts["items"], counts["texts"]
+        return model
+
+    @property
+    def items_dropped(self) -> int:
+        return self._items_dropped
+
+    @property
+    def texts_cut(self) -> int:
+        return self._texts_cut
+
 
 # ---------------------------------------------------------------- schemas (strict: every field required, no defaults)
 
@@ -56,7 +106,7 @@ class RoleOut(BaseModel):
     role: str = Field(description="Their job title or role in the deal, as stated or clearly shown.")
 
 
-class MeetingAnalysis(BaseModel):
+class MeetingAnalysis(_Answer):
     """The map step's answer for one meeting (or one part of a long one)."""
 
     themes: list[ItemOut] = Field(description="Topics discussed; text is a short topic name (1-4 words).")
@@ -78,7 +128,7 @@ class ThemeOut(BaseModel):
     evidence_ids: list[str] = Field(description="Ids of evidence items about the topic, at least one.")
 
 
-class AccountAnalysis(BaseModel):
+class AccountAnalysis(_Answer):
     """The reduce step's answer for the account."""
 
     themes: list[ThemeOut]
