@@ -1,4 +1,4 @@
-"""``python -m bench [--only store,start,admin,pipeline,polling,index,ask,workers] [--quick]``: run, print, write the docs."""
+"""``python -m bench [--only store,start,admin,accounts,pipeline,polling,index,ask,workers] [--quick]``: run, print, write the docs."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 from bench.measure import Result, machine
 
-GROUPS = ("store", "start", "admin", "pipeline", "polling", "index", "ask", "workers")
+GROUPS = ("store", "start", "admin", "accounts", "pipeline", "polling", "index", "ask", "workers")
 OUT = Path(__file__).resolve().parents[1] / "docs" / "BENCHMARKS.md"
 
 

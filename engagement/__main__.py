@@ -1,4 +1,4 @@
-"""The command line: ``python -m engagement summarize acmecorp.com --json``, ``ask``, ``jobs list``, ``index``."""
+"""The command line: ``python -m engagement summarize acmecorp.com --json``, ``ask``, ``accounts``, ``jobs list``, ``index``."""
 
 from __future__ import annotations
 
@@ -98,6 +98,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--full", action="store_true", help="list every meeting again (picks up meetings shared later, drops deleted)"
     )
 
+    listing_accounts = commands.add_parser(
+        "accounts", help="every account in the Fathom meetings: figures and open signals, most recent first"
+    )
+    listing_accounts.add_argument("--json", action="store_true", help="print JSON rows instead of a table")
+
     cache = commands.add_parser("cache", help="the per-meeting analysis cache")
     cache_commands = cache.add_subparsers(dest="cache_command", required=True, metavar="ACTION")
     cache_commands.add_parser("clear", help="forget every cached meeting analysis")
@@ -135,6 +140,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from engagement.cli import index
 
             return index(settings, full=args.full)
+        if args.command == "accounts":
+            from engagement.cli import accounts
+
+            return accounts(settings, as_json=args.json)
         if args.command == "cache":
             from engagement.cli import cache_clear
 

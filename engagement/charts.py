@@ -10,7 +10,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from engagement.aggregate import fill_months
+from engagement.facts import fill_months
 from engagement.models import EngagementSummary, Person, Side, Theme
 from engagement.present import SIDE_LABELS, one_line, plural
 

@@ -7,14 +7,27 @@ import sys
 import time
 from datetime import date, timedelta
 
+from engagement.accounts import list_accounts
 from engagement.answers import Answer
 from engagement.answers import ask as ask_question
 from engagement.domains import company_domain, normalize_domain
 from engagement.jobs import InlineExecutor, JobService
 from engagement.models import Evidence, JobOptions, JobRecord, JobStatus
-from engagement.present import SECTIONS, cite, insights, one_line, people_rows, plural
+from engagement.present import (
+    SECTIONS,
+    change_items,
+    cite,
+    coverage_line,
+    insights,
+    one_line,
+    people_rows,
+    plural,
+    signal_line,
+    signal_name,
+)
 from engagement.runtime import create_runtime
 from engagement.settings import Settings
+from engagement.signals import signal_id
 
 
 def summarize(
@@ -101,6 +114,16 @@ def render_text(record: JobRecord) -> str:
         f"meetings: {summary.meetings_count}  first: {summary.first_meeting or '-'}  last: {summary.last_meeting or '-'}"
     )
     lines += [f"  note: {one_line(note)}" for note in summary.notes]
+    if summary.coverage:
+        lines.append(f"coverage: {coverage_line(summary.coverage)}")
+    if summary.signals:
+        lines.append("signals:")
+        lines += [f"  {signal_line(signal)} (meetings {signal.meetings})" for signal in summary.signals]
+    if summary.changes:
+        lines.append(f"since {summary.changes.since[:10]}:")
+        lines += [f"  {label}: {', '.join(items)}" for label, items in change_items(summary.changes)] or [
+            "  nothing new"
+        ]
     if summary.people:
         lines.append("people:")
         for p in people_rows(summary):
@@ -216,4 +239,32 @@ def index(settings: Settings, *, full: bool) -> int:
         f"{result.kind} index: {result.listed:,} meetings listed in {result.pages} pages, {result.deleted} removed; "
         f"the index holds {status.meetings:,} external meetings (up to date at {status.synced_at})"
     )
+    return 0
+
+
+def accounts(settings: Settings, *, as_json: bool) -> int:
+    """Every account in the meeting index (brought up to date first), most recently met first."""
+    runtime = create_runtime(settings, executor=InlineExecutor(), enqueue=False)
+
+    def progress(meetings: int) -> None:
+        print(f"\rindexing Fathom: {meetings:,} meetings", end="", file=sys.stderr, flush=True)
+
+    runtime.reindex(full=False, on_progress=progress)
+    print(file=sys.stderr)
+    rows = list_accounts(runtime)
+    if as_json:
+        print(json.dumps([row.model_dump(mode="json") for row in rows], indent=2))
+        return 0
+    if not rows:
+        print("no accounts: no meeting with an external business domain is indexed")
+        return 0
+    print(
+        f"{'domain':<28} {'meetings':>8} {'people':>6} {'first':<10} {'last':<10} {'days':>5} {'90d':>4} {'prev':>4}  signals"
+    )
+    for r in rows:
+        signals = ", ".join(signal_name(signal_id(s)) for s in r.signals) or "-"
+        print(
+            f"{r.domain:<28} {r.meetings:>8} {r.people:>6} {r.first_meeting:<10} {r.last_meeting:<10} "
+            f"{r.days_since_last:>5} {r.last_90_days:>4} {r.previous_90_days:>4}  {signals}"
+        )
     return 0

@@ -95,6 +95,12 @@ class JobContext:
         """
         self._service._report(self._record, stage, done, total, fields)
 
+    def previous_complete(self) -> JobRecord | None:
+        """The latest complete run of the same domain and options (this one is still processing)."""
+        repo = self._service.repo
+        row = repo.latest_complete(self.domain, self.options)
+        return repo.load(row.domain, row.run_id) if row is not None else None
+
 
 JobBody = Callable[[JobContext], EngagementSummary]
 

@@ -371,6 +371,13 @@ class MeetingIndex:
         args = (workspace, domain, domain, workspace, domain, domain, recent, earlier, recent)
         return [DomainActivity(*row) for row in self._select(sql, args)]
 
+    def internal_domains(self, workspace: str) -> set[str]:
+        """Domains of invitees Fathom marked internal: our own (the recorders' and their colleagues')."""
+        rows = self._select(
+            "SELECT DISTINCT domain FROM index_invitees WHERE workspace = ? AND is_external = 0", (workspace,)
+        )
+        return {str(row[0]) for row in rows}
+
     def remember_no_transcript(self, workspace: str, reasons: dict[int, str]) -> None:
         """Record recordings Fathom has no transcript for, so a re-run does not ask again (until a full re-index)."""
         if not reasons:

@@ -189,6 +189,7 @@ class MeetingInsights(BaseModel):
     # Who spoke (display name, e-mail), kept with the cached analysis so a re-run that skips the
     # transcript still counts who spoke. Filled by the pipeline, not by the analyser.
     speakers: list[tuple[str, str | None]] = Field(default_factory=list)
+    speaker_words: list[int] = Field(default_factory=list)  # words each of ``speakers`` spoke
 
 
 class Theme(BaseModel):
@@ -228,6 +229,9 @@ class Person(BaseModel):
         count: meetings the person took part in (invited to, or spoke in).
         invited / spoke_in: meetings they were invited to / spoke in.
         role: filled by the analysis; empty until then.
+        matched_by: how the person was identified: ``email`` (an address), ``speaker_match`` (a
+            speaker without an address joined to them by display name), ``display_name`` (no address).
+        aliases: the other display names merged into this person.
     """
 
     key: str
@@ -240,6 +244,8 @@ class Person(BaseModel):
     spoke_in: int = 0
     first_seen: str | None = None
     last_seen: str | None = None
+    matched_by: list[str] = Field(default_factory=list)  # "email", "speaker_match", "display_name"
+    aliases: list[str] = Field(default_factory=list)  # other display names merged into this person
 
 
 class MonthCount(BaseModel):
@@ -260,7 +266,63 @@ class MeetingRef(BaseModel):
     customer_people: list[str] = Field(default_factory=list)
     internal_people: list[str] = Field(default_factory=list)
     analysed: bool = False
+    customer_invited: list[str] = Field(default_factory=list)  # customer people on the calendar invite
+    customer_speakers: list[str] = Field(default_factory=list)  # customer people who spoke
+    has_transcript: bool = False  # who spoke is known (the transcript was read, now or on an earlier run)
+    words: dict[str, int] = Field(default_factory=dict)  # words spoken, by side ("customer", "internal", ...)
     no_transcript: str | None = None  # why the meeting was counted but not analysed ("no transcript")
+
+
+class Signal(BaseModel):
+    """A warning computed by a rule from the facts (never by the model), with the meetings it rests on.
+
+    Attributes:
+        kind: the rule (``gone_dark``, ``single_threaded``, ...).
+        severity: ``high`` | ``medium`` | ``low`` | ``info``.
+        title / detail: one line, and the exact figures behind it.
+        value: the figure the rule compared with its threshold (days, people, a percentage).
+        meetings: recording ids of the meetings the signal rests on.
+        subject: the person a per-person signal is about (``champion_quiet``), else empty.
+    """
+
+    kind: str
+    severity: str
+    title: str
+    detail: str = ""
+    value: float | int | None = None
+    meetings: list[int] = Field(default_factory=list)
+    subject: str = ""
+
+
+class Coverage(BaseModel):
+    """How much of the account the summary saw.
+
+    Attributes:
+        meetings / with_transcript / without_transcript / analysed: meeting counts.
+        unmatched_speakers: people who spoke but could not be matched to an invitee's e-mail.
+        index_updated_at: when the meetings were last read from Fathom (ISO 8601, UTC).
+    """
+
+    meetings: int = 0
+    with_transcript: int = 0
+    without_transcript: int = 0
+    analysed: int = 0
+    unmatched_speakers: int = 0
+    index_updated_at: str | None = None
+
+
+class Changes(BaseModel):
+    """What is new against the latest complete run of the same domain and options (ids and names)."""
+
+    since_run_id: str
+    since: str
+    new_meetings: list[int] = Field(default_factory=list)
+    new_people: list[str] = Field(default_factory=list)
+    people_not_seen_since: list[str] = Field(default_factory=list)
+    new_themes: list[str] = Field(default_factory=list)
+    new_risks: list[str] = Field(default_factory=list)
+    resolved_signals: list[str] = Field(default_factory=list)
+    new_signals: list[str] = Field(default_factory=list)
 
 
 class EngagementSummary(BaseModel):
@@ -289,6 +351,9 @@ class EngagementSummary(BaseModel):
     risks_detail: list[Insight] = Field(default_factory=list)
     recommendations_detail: list[Insight] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
+    signals: list[Signal] = Field(default_factory=list)
+    coverage: Coverage | None = None
+    changes: Changes | None = None
 
 
 # ---------------------------------------------------------------- jobs

@@ -1,7 +1,7 @@
 """The job body: fetch → aggregate → analyse (map) → merge (reduce), reporting progress as it goes.
 
 Plain functions with their dependencies passed in, so tests hand it fakes and the bench real
-loopback servers. Counts come from :mod:`engagement.aggregate`, never from the model.
+loopback servers. Counts come from :mod:`engagement.facts`, never from the model.
 """
 
 from __future__ import annotations
@@ -13,11 +13,12 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import UTC, date, datetime, timedelta
 
-from engagement.aggregate import aggregate, normalize_name, speakers_of
 from engagement.analysis import Analyzer, InsightCache, verify_account, verify_meeting_insights
 from engagement.analysis.base import Usage
 from engagement.analysis.prompts import MAX_CHARS, MAX_ITEMS
+from engagement.changes import changes_since
 from engagement.errors import FathomAuthError, FathomNotFoundError, FathomPayloadError, StoreError
+from engagement.facts import aggregate, coverage_of
 from engagement.fathom import FathomClient
 from engagement.jobs import JobContext
 from engagement.meetings_index import MeetingIndex
@@ -29,9 +30,13 @@ from engagement.models import (
     MeetingInsights,
     Side,
     TranscriptTurn,
+    format_utc,
+    utcnow,
 )
+from engagement.people import assign_roles, speakers_of, words_of
 from engagement.present import plural
 from engagement.search import TranscriptIndex
+from engagement.signals import Thresholds, signals_of
 
 log = logging.getLogger(__name__)
 
@@ -53,11 +58,15 @@ def run(
     company: str = "",
     concurrency: int = 4,
     search: TranscriptIndex | None = None,
+    thresholds: Thresholds | None = None,
+    today: date | None = None,
 ) -> EngagementSummary:
     """Build the account's summary; raises an ``EngagementError`` with a message for the user.
 
     ``search``, when given, indexes every transcript the run holds (questions are answered from it).
+    ``today`` (default: the UTC date) and ``thresholds`` are what the signals are computed against.
     """
+    fetched_at = format_utc(utcnow())
     domain = ctx.domain
     since = date.fromisoformat(ctx.options.since) if ctx.options.since else None
     until = date.fromisoformat(ctx.options.until) if ctx.options.until else None
@@ -74,9 +83,11 @@ def run(
     )
     summary = EngagementSummary(domain=domain, company=company)
     summary.notes.extend(_fetch_notes(ctx, fathom, index, source, no_transcript))
+    fetched_at = ctx.stats.index_synced_at or fetched_at  # coverage says how fresh the index is
     if not meetings:
         aggregate(domain, meetings).apply(summary)
         summary.notes.insert(0, _no_meetings_note(domain, since, until))
+        _add_account_view(ctx, summary, fetched_at, thresholds, today)
         ctx.report("no meetings found", 0, 0)
         return summary
 
@@ -98,7 +109,8 @@ def run(
 
     # ---- aggregate: facts from the data (who spoke in a cached meeting was kept with its analysis)
     speakers = {rid: insights.speakers for rid, insights in found.items()}
-    facts = aggregate(domain, meetings, speakers=speakers)
+    words = {rid: insights.speaker_words for rid, insights in found.items()}
+    facts = aggregate(domain, meetings, speakers=speakers, words=words)
     facts.apply(summary)
 
     total = total - len(no_transcript)  # meetings without a transcript are counted, not analysed
@@ -126,6 +138,7 @@ def run(
     for ref in summary.meetings:
         ref.analysed = ref.recording_id in found
         ref.no_transcript = no_transcript.get(ref.recording_id)
+    _add_account_view(ctx, summary, fetched_at, thresholds, today)
     _record_usage(ctx, analyzer, dropped_here)
     cut = analyzer.usage.prompts_cut
     if cut:
@@ -136,6 +149,16 @@ def run(
     ctx.stats.fathom_requests = fathom.requests
     summary.notes += capped_notes(analyzer.usage)
     return summary
+
+
+def _add_account_view(
+    ctx: JobContext, summary: EngagementSummary, fetched_at: str, thresholds: Thresholds | None, today: date | None
+) -> None:
+    """Coverage, signals and what changed since the last run: rules over the facts, no model call."""
+    summary.coverage = coverage_of(summary.meetings, summary.people, index_updated_at=fetched_at)
+    summary.signals = signals_of(summary, today=today or utcnow().date(), thresholds=thresholds)
+    previous = ctx.previous_complete()
+    summary.changes = changes_since(previous, summary) if previous is not None else None
 
 
 def capped_notes(usage: Usage) -> list[str]:
@@ -351,7 +374,9 @@ def _analyse(
                         meeting.recording_id,
                         dropped,
                     )
-                insights = insights.model_copy(update={"speakers": speakers_of(meeting)})
+                insights = insights.model_copy(
+                    update={"speakers": speakers_of(meeting), "speaker_words": words_of(meeting)}
+                )
                 dropped_here += dropped
                 cache.put(meeting, analyzer.fingerprint, insights)
                 found[meeting.recording_id] = insights
@@ -389,11 +414,6 @@ def _apply_account(summary: EngagementSummary, account: AccountInsights) -> None
     summary.challenges = _texts(account.challenges)
     summary.risks = _texts(account.risks)
     summary.recommendations = _texts(account.recommendations)
-    by_email = {p.email.lower(): p for p in summary.people if p.email}
-    by_name = {normalize_name(p.name): p for p in summary.people}
-    for role in account.roles:
-        person = (by_email.get(role.email.lower()) if role.email else None) or by_name.get(normalize_name(role.name))
-        if person is not None and not person.role and role.role.strip():
-            person.role = role.role.strip()
+    assign_roles(summary.people, account.roles)
     if not any(p.side is Side.CUSTOMER for p in summary.people):
         summary.notes.append("None of the invitees' e-mail addresses are at the company's domain.")

@@ -14,13 +14,16 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from engagement.links import safe_url
-from engagement.models import EngagementSummary, Evidence, Insight, Side
+from engagement.models import Changes, Coverage, EngagementSummary, Evidence, Insight, Side, Signal
 
 __all__ = [
+    "MATCHED_BY",
     "MEETING_COLUMNS",
     "PEOPLE_COLUMNS",
     "SECTIONS",
+    "SEVERITY_LABELS",
     "SIDE_LABELS",
+    "SIGNAL_NAMES",
     "TEXT_MAX",
     "WORD_JOINER",
     "Citation",
@@ -29,8 +32,10 @@ __all__ = [
     "PersonRow",
     "Section",
     "cells",
+    "change_items",
     "cite",
     "columns",
+    "coverage_line",
     "insights",
     "md",
     "md_link",
@@ -42,6 +47,8 @@ __all__ = [
     "plural",
     "restates",
     "side_counts",
+    "signal_line",
+    "signal_name",
 ]
 
 # ---------------------------------------------------------------- text from meetings and the model
@@ -225,6 +232,9 @@ class Column:
     numeric: bool = False
 
 
+# How a person was identified (engagement.people), as every renderer says it.
+MATCHED_BY = {"email": "e-mail", "speaker_match": "speaker name", "display_name": "display name only"}
+
 PEOPLE_COLUMNS: tuple[Column, ...] = (
     Column("name", "Name"),
     Column("email", "E-mail"),
@@ -235,6 +245,8 @@ PEOPLE_COLUMNS: tuple[Column, ...] = (
     Column("spoke_in", "Spoke in", numeric=True),
     Column("first_seen", "First seen"),
     Column("last_seen", "Last seen"),
+    Column("aliases", "Also shown as"),
+    Column("matched_by", "Matched by"),
 )
 MEETING_COLUMNS: tuple[Column, ...] = (
     Column("recording_id", "Recording id", numeric=True),
@@ -263,6 +275,8 @@ class PersonRow:
     spoke_in: int
     first_seen: str
     last_seen: str
+    aliases: tuple[str, ...] = ()
+    matched_by: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -295,6 +309,8 @@ def people_rows(summary: EngagementSummary) -> list[PersonRow]:
             spoke_in=p.spoke_in,
             first_seen=p.first_seen or "",
             last_seen=p.last_seen or "",
+            aliases=tuple(p.aliases),
+            matched_by=tuple(MATCHED_BY.get(how, how) for how in p.matched_by),
         )
         for p in people
     ]
@@ -336,3 +352,54 @@ def side_counts(summary: EngagementSummary) -> tuple[int, int, int]:
     customer = sum(p.side is Side.CUSTOMER for p in summary.people)
     ours = sum(p.side is Side.INTERNAL for p in summary.people)
     return customer, ours, len(summary.people) - customer - ours
+
+
+# ---------------------------------------------------------------- coverage, signals, changes
+
+SEVERITY_LABELS = {"high": "High", "medium": "Medium", "low": "Low", "info": "Info"}
+SIGNAL_NAMES = {
+    "gone_dark": "Gone dark",
+    "single_threaded": "Single-threaded",
+    "champion_quiet": "Champion quiet",
+    "no_senior_voice": "No senior voice",
+    "silent_invitees": "Silent invitees",
+    "cadence_drop": "Cadence drop",
+    "talk_share": "Talk share",
+}
+
+
+def coverage_line(coverage: Coverage) -> str:
+    """``12 of 13 meetings analysed · 1 without a transcript · 2 speakers unmatched`` (gaps only when there are some)."""
+    parts = [f"{coverage.analysed} of {plural(coverage.meetings, 'meeting')} analysed"]
+    if coverage.without_transcript:
+        parts.append(f"{coverage.without_transcript} without a transcript")
+    if coverage.unmatched_speakers:
+        parts.append(f"{plural(coverage.unmatched_speakers, 'speaker')} unmatched")
+    return " · ".join(parts)
+
+
+def signal_name(signal_id: str) -> str:
+    """``champion_quiet:Sarah Lopez`` → ``Champion quiet (Sarah Lopez)``; an unknown kind still reads as words."""
+    kind, _, subject = signal_id.partition(":")
+    name = SIGNAL_NAMES.get(kind, kind.replace("_", " ").capitalize())
+    return f"{name} ({one_line(subject)})" if subject else name
+
+
+def signal_line(signal: Signal) -> str:
+    """``High · No meeting for 59 days — The last meeting was …`` as one plain line."""
+    text = f"{SEVERITY_LABELS.get(signal.severity, one_line(signal.severity))} · {one_line(signal.title)}"
+    return text + (f" — {one_line(signal.detail)}" if signal.detail else "")
+
+
+def change_items(changes: Changes) -> list[tuple[str, list[str]]]:
+    """The non-empty lists of a "Since <date>" panel, labelled; new meetings are recording ids as text."""
+    named = (
+        ("New meetings", [str(rid) for rid in changes.new_meetings]),
+        ("New people", [one_line(name) for name in changes.new_people]),
+        ("Not seen since", [one_line(name) for name in changes.people_not_seen_since]),
+        ("New themes", [one_line(topic) for topic in changes.new_themes]),
+        ("New risks", [one_line(risk) for risk in changes.new_risks]),
+        ("New signals", [signal_name(s) for s in changes.new_signals]),
+        ("Resolved signals", [signal_name(s) for s in changes.resolved_signals]),
+    )
+    return [(label, items) for label, items in named if items]

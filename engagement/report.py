@@ -23,8 +23,10 @@ from engagement.present import (
     Citation,
     Column,
     cells,
+    change_items,
     cite,
     columns,
+    coverage_line,
     insights,
     md,
     md_link,
@@ -36,6 +38,7 @@ from engagement.present import (
     plural,
     restates,
     side_counts,
+    signal_line,
 )
 from engagement.svg import figure_svg
 
@@ -186,6 +189,28 @@ def _md_table(cols: Sequence[Column], rows: Iterable[Sequence[str]]) -> list[str
     return out + ["| " + " | ".join(row) + " |" for row in rows]
 
 
+def _md_account_view(summary: EngagementSummary) -> list[str]:
+    """Coverage, signals (each with its meetings' links) and what changed since the last run."""
+    out: list[str] = []
+    links = {m.recording_id: m for m in meeting_rows(summary)}
+    if summary.coverage is not None:
+        out += ["", f"_Coverage: {md(coverage_line(summary.coverage))}._"]
+    if summary.signals:
+        out += ["", "## Signals", ""]
+        for signal in summary.signals:
+            meetings = ", ".join(
+                md_link(f"{links[rid].title} ({links[rid].date})", links[rid].recording)
+                for rid in signal.meetings
+                if rid in links
+            )
+            out.append(f"- {md(signal_line(signal))}" + (f" — meetings: {meetings}" if meetings else ""))
+    if summary.changes is not None:
+        out += ["", f"## Since {md(summary.changes.since[:10])}", ""]
+        items = change_items(summary.changes)
+        out += [f"- **{label}:** {md(', '.join(values))}" for label, values in items] or ["_Nothing new._"]
+    return out
+
+
 def to_markdown(record_or_summary: JobRecord | EngagementSummary) -> str:
     """The summary as a Markdown document: facts, people, themes, insights with their quotes, meetings."""
     record, summary = _split(record_or_summary)
@@ -199,6 +224,8 @@ def to_markdown(record_or_summary: JobRecord | EngagementSummary) -> str:
     if summary is None:
         out += ["", "_No summary yet._", ""]
         return "\n".join(out)
+
+    out += _md_account_view(summary)
 
     if summary.meetings_by_month:
         out += ["", "## Meetings per month", "", "| Month | Meetings |", "|---|---:|"]
@@ -358,8 +385,38 @@ def _side_badge(label: str) -> str:
     return f'<span class="side" style="background:{charts.SIDE_COLOURS[side]}">{label}</span>'
 
 
-def _html_summary(summary: EngagementSummary, with_charts: bool) -> list[str]:
+def _html_account_view(summary: EngagementSummary) -> list[str]:
+    """Coverage, signals (each with its meetings' links) and what changed since the last run."""
     out: list[str] = []
+    links = {m.recording_id: m for m in meeting_rows(summary)}
+    if summary.coverage is not None:
+        out.append(f'<p class="note">Coverage: {_h(coverage_line(summary.coverage))}</p>')
+    if summary.signals:
+        out.append('<section><h2>Signals</h2><ul class="signals">')
+        for signal in summary.signals:
+            meetings = ", ".join(
+                _a(f"{links[rid].title} ({links[rid].date})", links[rid].recording)
+                for rid in signal.meetings
+                if rid in links
+            )
+            out.append(f"<li>{_h(signal_line(signal))}" + (f" — meetings: {meetings}" if meetings else "") + "</li>")
+        out.append("</ul></section>")
+    if summary.changes is not None:
+        out.append(f"<section><h2>Since {_h(summary.changes.since[:10])}</h2>")
+        items = change_items(summary.changes)
+        out.append(
+            "<ul>"
+            + "".join(f"<li><strong>{_h(label)}:</strong> {_h(', '.join(values))}</li>" for label, values in items)
+            + "</ul>"
+            if items
+            else '<p class="note">Nothing new.</p>'
+        )
+        out.append("</section>")
+    return out
+
+
+def _html_summary(summary: EngagementSummary, with_charts: bool) -> list[str]:
+    out: list[str] = _html_account_view(summary)
     if with_charts:
         out.append("<section><h2>Charts</h2>")
         for div_id, fig in (

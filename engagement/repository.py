@@ -3,7 +3,7 @@
 Two kinds of entry, always written in one transaction of the ``KVStore``:
 
     engagement:{domain}:{run_id}                   the ``JobRecord`` (the seed's key; the summary lives here)
-    index:{created_at}:{domain}:{run_id}           its ``JobRow``: status, stage, counts, options, times
+    index:{created_at}:{domain}:{run_id}           its ``JobRow``: status, stage, counts, options, times, signals
     running:{domain}:{since}:{until}               the claim: ``{"run_id": ...}`` of the one job doing that work
 
 The index keys sort by creation time, so the admin table, totals, purges, the running-job check and
@@ -25,7 +25,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from engagement.errors import StoreError
-from engagement.models import JobOptions, JobRecord, JobStatus, UTCDateTime, format_utc, utcnow
+from engagement.models import JobOptions, JobRecord, JobStatus, Signal, UTCDateTime, format_utc, utcnow
 from engagement.store import KVStore
 
 __all__ = [
@@ -70,6 +70,7 @@ class JobRow(BaseModel):
         options: what was asked besides the domain (the "fresh summary" check compares them).
         meetings: the summary's ``meetings_count`` once complete.
         duration_s: from creation to the end (or the last heartbeat while running).
+        signals: the summary's signals once complete, so the accounts list reads no summary.
     """
 
     domain: str
@@ -86,6 +87,7 @@ class JobRow(BaseModel):
     analyzer: str = ""
     error: str | None = None
     options: JobOptions = Field(default_factory=JobOptions)
+    signals: list[Signal] = Field(default_factory=list)  # the summary's, so the accounts list reads no summary
 
     @classmethod
     def of(cls, rec: JobRecord) -> JobRow:
@@ -104,6 +106,7 @@ class JobRow(BaseModel):
             analyzer=rec.analyzer,
             error=rec.error,
             options=rec.options,
+            signals=list(rec.summary.signals) if rec.summary else [],
         )
 
 

@@ -34,6 +34,7 @@ from engagement.ratelimit import key_id, use_limiter
 from engagement.repository import JobRepository
 from engagement.search import TranscriptIndex
 from engagement.settings import Settings
+from engagement.signals import Thresholds
 from engagement.store import CACHE_TABLE, SqliteKV, open_store
 
 if TYPE_CHECKING:
@@ -112,6 +113,7 @@ def make_body(
                 company=COMPANY_NAMES.get(ctx.domain, "") if settings.source == "demo" else "",
                 concurrency=settings.openai_concurrency,
                 search=search,
+                thresholds=Thresholds.from_settings(settings),
             )
 
     return body

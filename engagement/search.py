@@ -29,10 +29,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from engagement.analysis.base import SpeakerSides
 from engagement.analysis.cache import content_hash
 from engagement.errors import SearchUnavailableError
-from engagement.models import Meeting, TranscriptTurn, format_utc, utcnow
+from engagement.models import Meeting, Side, TranscriptTurn, format_utc, utcnow
+from engagement.people import MeetingSides
 from engagement.store import BUSY_TIMEOUT_S, store_error
 
 __all__ = ["Hit", "Query", "TranscriptIndex", "fts5_available", "parse_question"]
@@ -150,8 +150,8 @@ class Hit:
     Attributes:
         recording_id / turn: the meeting and the turn's position in its transcript.
         timestamp / seconds: when in the meeting.
-        speaker / email / side: who said it (``customer``, ``internal``, ``external`` or ``unknown``
-            for the account asked about).
+        speaker / email / side: who said it; ``side`` is a ``Side`` value (``customer``, ``internal``,
+            ``third_party``, ``personal`` or ``unknown``) for the account asked about.
         text: the whole turn; ``excerpt``: the sentence(s) of it that hold the matched words.
         score: BM25 (lower is better, as SQLite reports it).
     """
@@ -405,14 +405,16 @@ class TranscriptIndex:
         )
         match = query.all_terms() if every_term else query.any_term()
         rows = self._read(sql, (_MARK_OPEN, _MARK_CLOSE, match, *ids, -1 if limit is None else limit))
-        sides: dict[int, SpeakerSides | None] = {}
+        sides: dict[int, MeetingSides | None] = {}
         hits = []
         for rid, turn, ts, seconds, speaker, email, text, marked, score in rows:
             if rid not in sides:
                 meeting = self._meta(rid)
-                sides[rid] = SpeakerSides(meeting, domain) if meeting else None
+                sides[rid] = MeetingSides(meeting, domain) if meeting else None
             judge = sides[rid]
-            side = judge(TranscriptTurn(speaker=speaker, email=email, timestamp=ts, text=text)) if judge else "unknown"
+            side = str(
+                judge(TranscriptTurn(speaker=speaker, email=email, timestamp=ts, text=text)) if judge else Side.UNKNOWN
+            )
             hits.append(Hit(rid, turn, ts, seconds, speaker, email, side, text, _excerpt(marked), float(score)))
         return hits
 

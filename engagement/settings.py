@@ -31,6 +31,7 @@ class Settings:
         redis_url: empty for the embedded store and thread pool; else Redis and RQ workers.
         workers: size of the background thread pool.
         job_timeout_s / stale_after_s / heartbeat_s: job life-cycle limits.
+        gone_dark_days / talk_share_high_pct: thresholds of the ``gone_dark`` and ``talk_share`` signals.
     """
 
     fathom_api_key: str = _setting(
@@ -114,6 +115,18 @@ class Settings:
         "Transcript tokens per map call; longer transcripts are split. For an OpenAI-compatible server set "
         "it below the model's context size (a prompt cut short is noted in the summary).",
         minimum=500,
+    )
+    gone_dark_days: int = _setting(
+        30,
+        "SIGNAL_GONE_DARK_DAYS",
+        "An account with no meeting for more than this many days has gone dark.",
+        minimum=1,
+    )
+    talk_share_high_pct: float = _setting(
+        65.0,
+        "SIGNAL_TALK_SHARE_PCT",
+        "Our share of the words above this percentage is a high talk-share signal.",
+        minimum=0,
     )
 
     @classmethod

@@ -267,6 +267,23 @@ def test_a_summary_runs_in_a_real_browser_and_the_admin_page_lists_it(
     expect(page.get_by_placeholder("https://www.acmecorp.com")).to_have_value("https://www.acmecorp.com")
 
 
+def test_the_accounts_page_lists_the_demo_companies_and_opens_a_summary(page: Any, server: str) -> None:
+    """Accounts: the demo customers and the partner are listed; Open summary shows (or starts) one's summary."""
+    from playwright.sync_api import expect
+
+    page.goto(server)
+    page.get_by_role("link", name="Accounts").click()
+    expect(page.get_by_role("heading", name="Accounts")).to_be_visible()
+    for domain in (DEMO_DOMAIN, "globex.io", "bridgepoint-consulting.com"):
+        cell = page.locator('[data-testid="stDataFrame"] td[role="gridcell"]', has_text=domain)
+        expect(cell.first).to_be_attached()
+    no_exception(page)
+    page.get_by_role("button", name="Open summary").click()  # the most recently met account
+    page.wait_for_url("**run_id=*")
+    expect(page.locator('[data-testid="stMetric"]').first).to_be_visible()
+    no_exception(page)
+
+
 def test_nothing_is_cut_off_at_common_sizes(page: Any, server: str) -> None:
     """At 1024×768 and 1280×720, normal and presenting, no label, button, metric value or field is cut off.
 
@@ -511,7 +528,7 @@ def test_data_is_text_and_exports_expire_without_a_session(
     assert status == 404, "an export must not outlive its session's use of it"
 
 
-@pytest.mark.parametrize("path", ["/", "/summary", "/admin"])
+@pytest.mark.parametrize("path", ["/", "/summary", "/admin", "/accounts"])
 def test_a_fresh_server_asks_for_the_password_on_every_page(browser: Any, tmp_path: Path, path: str) -> None:
     """The first request to a fresh server, whichever page it names, gets the sign-in form and nothing else."""
     from playwright.sync_api import expect

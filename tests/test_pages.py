@@ -275,7 +275,8 @@ def test_meeting_and_model_text_is_shown_as_text_not_html() -> None:
         assert block.proto.body.lstrip().startswith("<style>") and "alert" not in block.proto.body
 
 
-OUR_LINK = re.compile(r"\[open in Fathom ↗\]\(https://fathom\.video/[^)\s]*\)")
+# the app's own links: "open in Fathom", or a meeting's date (signals and the Since panel)
+OUR_LINK = re.compile(r"\[(?:open in Fathom|\d{1,2} [A-Z][a-z]{2} \d{4}) ↗\]\(https://fathom\.video/[^)\s]*\)")
 
 
 def assert_no_live_link(shown: list[str]) -> None:
@@ -540,6 +541,47 @@ def test_the_job_on_show_and_the_typed_website_survive_a_visit_to_admin() -> Non
     assert (at.query_params["domain"], at.query_params["run_id"]) == (record.domain, record.run_id)
     assert at.header[0].value.startswith("Acme ·")
     assert at.text_input(key="summary_website").value == "acme.com"
+
+
+def test_the_summary_shows_coverage_signals_and_what_changed() -> None:
+    """Coverage is one line under the metrics; signals carry their meetings' links; a Since panel lists changes."""
+    record = seed(make_record(make_summary(), run_id=str(uuid.uuid4())))
+    at = app(domain=record.domain, run_id=record.run_id).run()
+    assert not at.exception
+    assert "11 of 12 meetings analysed · 1 without a transcript · 2 speakers unmatched" in [c.value for c in at.caption]
+    page = "\n".join(texts(at))
+    assert "No meeting for 64 days" in page and "has gone quiet" in page
+    assert record.summary is not None
+    last = record.summary.meetings[0]
+    assert f"[open in Fathom ↗]({last.share_url})" in page, "a signal's meeting is one click away"
+    assert "1 more in the meetings table" in page
+    assert "**Since 20 Apr 2026**" in page
+    assert "Resolved signals**: Cadence drop" in page
+
+
+def test_the_accounts_page_lists_the_demo_workspace_filters_and_opens_a_summary() -> None:
+    """Accounts: customers and partners with exact counts; a 30+ day filter; opening one starts or shows its summary."""
+    at = app().run().switch_page("pages/accounts.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title[0].value == "Accounts"
+    table = at.dataframe[0].value
+    rows = {
+        d: dict(zip(table.columns, values, strict=True))
+        for d, values in zip(table["Domain"], table.values, strict=True)
+    }
+    assert {"acmecorp.com", "brightwater.co.uk", "globex.io", "bridgepoint-consulting.com"} <= set(rows)
+    assert "signalpath.io" not in rows and "gmail.com" not in rows
+    assert (rows["acmecorp.com"]["Meetings"], rows["acmecorp.com"]["People"]) == (13, 6)
+    at.number_input(key="accounts_quiet_days").set_value(30).run()
+    quiet = at.dataframe[0].value
+    assert set(quiet["Domain"]) == {d for d, row in rows.items() if row["Days since last"] >= 30}
+    dark = [text for text, days in zip(quiet["Signals"], quiet["Days since last"], strict=True) if days > 30]
+    assert dark and all("Gone dark" in text for text in dark)
+    at.selectbox(key="accounts_pick").set_value("globex.io")
+    at.button(key="accounts_open").click().run()
+    assert at.query_params["domain"] == "globex.io"
+    run_id = at.query_params["run_id"]
+    assert runtime().jobs.get("globex.io", run_id).domain == "globex.io"
 
 
 def test_a_failing_database_shows_what_to_do_not_a_traceback(monkeypatch: pytest.MonkeyPatch) -> None:

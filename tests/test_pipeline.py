@@ -85,7 +85,11 @@ def test_second_run_of_an_unchanged_account_costs_no_model_call(tmp_path: Path, 
     assert len(model.requests) == calls
     assert (second.stats.llm_calls, second.stats.cached_meetings) == (0, 23)
     assert first.summary is not None and second.summary is not None
-    assert second.summary.model_dump(exclude={"meetings"}) == first.summary.model_dump(exclude={"meetings"})
+    per_run = {"meetings", "changes", "coverage"}  # coverage says when the meetings were read
+    assert second.summary.model_dump(exclude=per_run) == first.summary.model_dump(exclude=per_run)
+    assert first.summary.changes is None
+    assert second.summary.changes is not None and second.summary.changes.since_run_id == first.run_id
+    assert second.summary.changes.new_meetings == second.summary.changes.new_people == []
     assert [p.spoke_in for p in second.summary.people] == [p.spoke_in for p in first.summary.people]
 
 
@@ -103,6 +107,26 @@ def test_a_new_meeting_costs_one_transcript_one_map_and_one_reduce(tmp_path: Pat
     assert len(model.requests) - before == 2  # one map, one reduce
     assert (record.stats.meetings, record.stats.cached_meetings, record.stats.llm_calls) == (13, 12, 2)
     assert record.summary is not None and "new.person@acmecorp.com" in {p.email for p in record.summary.people}
+
+
+def test_changes_since_the_last_run_name_the_new_meeting_and_the_new_person(tmp_path: Path) -> None:
+    """A second run that sees one new meeting with one new person says so in summary.changes, by id and name."""
+    meetings = make_account(count=6)
+    with FathomServer(meetings) as fathom:
+        runtime = make_runtime(tmp_path, fathom, None)
+        first = run(runtime.jobs)
+        fathom.api.add(make_meeting(5000, _after(meetings), guests=[("New Person", "new.person@acmecorp.com")]))
+        second = run(runtime.jobs)
+    assert first.summary is not None and first.summary.changes is None
+    assert second.summary is not None and second.summary.changes is not None
+    changes = second.summary.changes
+    assert (changes.since_run_id, changes.since) == (first.run_id, first.to_json()["created_at"])
+    assert changes.new_meetings == [5000]
+    assert changes.new_people == ["New Person"]
+    # the previous run's latest meeting had Maria Garcia (meetings alternate John, Maria), absent since
+    assert changes.people_not_seen_since == ["Maria Garcia"]
+    assert second.summary.coverage is not None
+    assert (second.summary.coverage.meetings, second.summary.coverage.analysed) == (7, 7)
 
 
 def test_invented_quotes_are_dropped_and_counted(tmp_path: Path, model: FakeOpenAI) -> None:

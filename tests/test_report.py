@@ -238,7 +238,19 @@ def test_csv_leaves_ordinary_values_alone() -> None:
     """Names, dates and counts come through unchanged, one row a person or meeting, under the page's labels."""
     summary = make_summary(meetings=12, people=6)
     people = _rows(report.people_csv(summary))
-    assert people[0] == ["Name", "E-mail", "Side", "Role", "Meetings", "Invited", "Spoke in", "First seen", "Last seen"]
+    assert people[0] == [
+        "Name",
+        "E-mail",
+        "Side",
+        "Role",
+        "Meetings",
+        "Invited",
+        "Spoke in",
+        "First seen",
+        "Last seen",
+        "Also shown as",
+        "Matched by",
+    ]
     assert len(people) == 7
     top = summary.people[0]
     assert people[1][:5] == [top.name, top.email, "Customer", top.role, str(top.count)]
@@ -264,3 +276,18 @@ def test_unverified_evidence_is_never_quoted() -> None:
     for text in (md, page, report.people_csv(summary), report.meetings_csv(summary)):
         assert UNVERIFIED_QUOTE not in text
     assert "Unverified" in md and "Unverified" in page
+
+
+def test_exports_carry_coverage_signals_and_what_changed() -> None:
+    """Markdown and HTML show the coverage line, each signal with its meetings' links, and the Since list."""
+    summary = make_summary()
+    last = summary.meetings[0]
+    markdown = report.to_markdown(summary)
+    assert "_Coverage: 11 of 12 meetings analysed · 1 without a transcript · 2 speakers unmatched._" in markdown
+    assert "## Signals" in markdown and "High · No meeting for 64 days" in markdown
+    assert f"]({last.share_url})" in markdown.split("## Signals")[1].split("##")[0]
+    assert "## Since 2026-04-20" in markdown and "- **Resolved signals:** Cadence drop" in markdown
+    page = report.to_html(summary, include_charts=False)
+    assert "<h2>Signals</h2>" in page and "No meeting for 64 days" in page
+    assert f'href="{last.share_url}"' in page.split("<h2>Signals</h2>")[1].split("</section>")[0]
+    assert "<h2>Since 2026-04-20</h2>" in page and "Cadence drop" in page

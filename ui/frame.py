@@ -41,6 +41,7 @@ def navigation(presenting: bool) -> StreamlitPage:
     return st.navigation(
         [
             st.Page("pages/summary.py", title="Summary", icon=":material/insights:", default=True),
+            st.Page("pages/accounts.py", title="Accounts", icon=":material/apartment:"),
             st.Page("pages/admin.py", title="Admin", icon=":material/admin_panel_settings:"),
         ],
         position="hidden" if presenting else "sidebar",

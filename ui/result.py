@@ -15,8 +15,8 @@ import pandas as pd
 import streamlit as st
 
 from engagement import charts, report
-from engagement.aggregate import days_since
 from engagement.domains import display_domain
+from engagement.facts import days_since
 from engagement.models import EngagementSummary, Evidence, Insight, JobOptions, JobRecord, JobStatus
 from engagement.present import (
     MEETING_COLUMNS,
@@ -35,6 +35,7 @@ from engagement.present import (
 )
 from engagement.runtime import COMPANY_NAMES
 from ui.media import expiring
+from ui.signals import render_overview
 from ui.text import md, month_year, nice_date, plural
 
 ICONS = {
@@ -239,7 +240,19 @@ def _dates(values: Iterable[str | None]) -> pd.Series:
 
 
 # The page's tables: which columns, in what order (labels and rows come from engagement.present).
-PEOPLE_SHOWN = ("name", "role", "side", "meetings", "invited", "spoke_in", "first_seen", "last_seen", "email")
+PEOPLE_SHOWN = (
+    "name",
+    "role",
+    "side",
+    "meetings",
+    "invited",
+    "spoke_in",
+    "first_seen",
+    "last_seen",
+    "email",
+    "aliases",
+    "matched_by",
+)
 MEETINGS_SHOWN = (
     "date",
     "title",
@@ -436,6 +449,7 @@ def render_result(record: JobRecord, presenting: bool, source: str = "") -> None
         st.warning("This job finished without a summary. Generate it again.")
         return
     render_metrics(summary, in_range=bool(record.options.since or record.options.until))
+    render_overview(summary)
     if summary.meetings_count == 0:
         st.info(
             f"No recorded meetings with anyone at {display_domain(record.domain)} were found"

@@ -1,4 +1,4 @@
-"""What every analyser shares: the ``Analyzer`` protocol, usage counters, speaker sides, de-duplication."""
+"""What every analyser shares: the ``Analyzer`` protocol, its usage counters and fingerprint, de-duplication."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from collections.abc import Iterable, Sequence
 from typing import Protocol, runtime_checkable
 
 from engagement.analysis.verify import evidence_key, fold
-from engagement.domains import email_at_domain
 from engagement.models import (
     AccountInsights,
     Evidence,
@@ -19,18 +18,14 @@ from engagement.models import (
     Meeting,
     MeetingInsights,
     Person,
-    PersonRole,
-    TranscriptTurn,
 )
+from engagement.people import dedupe_roles
 
 __all__ = [
     "Analyzer",
     "Usage",
     "make_fingerprint",
-    "SpeakerSides",
-    "customer_names",
     "dedupe_insights",
-    "dedupe_roles",
     "jaccard",
     "merge_meeting_insights",
 ]
@@ -127,59 +122,6 @@ def make_fingerprint(**parts: object) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
 
-# ---------------------------------------------------------------- who is speaking
-
-CUSTOMER = "customer"
-INTERNAL = "internal"
-EXTERNAL = "external"  # an e-mail address at another company
-UNKNOWN = "unknown"
-
-
-def customer_names(meeting: Meeting, domain: str) -> set[str]:
-    """Folded display names of the meeting's invitees at the customer's domain."""
-    return {fold(i.name) for i in meeting.invitees if i.name and email_at_domain(i.email, domain)}
-
-
-class SpeakerSides:
-    """Tells which side each speaker of one meeting is on (built once per meeting: cheap per turn).
-
-    A speaker is the customer when the turn's e-mail is at the domain or, with no e-mail, when their
-    display name is the name of an invitee at the domain. Our side is the recorder and the invitees
-    who are not external.
-    """
-
-    def __init__(self, meeting: Meeting, domain: str) -> None:
-        self.domain = domain
-        self.customer_names = customer_names(meeting, domain)
-        internal = [i for i in meeting.invitees if not i.is_external and not email_at_domain(i.email, domain)]
-        self.internal_names = {fold(i.name) for i in internal if i.name}
-        self.internal_emails = {i.email.lower() for i in internal if i.email}
-        if meeting.recorded_by:
-            if meeting.recorded_by.name:
-                self.internal_names.add(fold(meeting.recorded_by.name))
-            if meeting.recorded_by.email and not email_at_domain(meeting.recorded_by.email, domain):
-                self.internal_emails.add(meeting.recorded_by.email.lower())
-        self._by_email: dict[str, str] = {}
-
-    def __call__(self, turn: TranscriptTurn) -> str:
-        if turn.email:
-            email = turn.email.lower()
-            if email not in self._by_email:
-                if email_at_domain(email, self.domain):
-                    self._by_email[email] = CUSTOMER
-                elif email in self.internal_emails:
-                    self._by_email[email] = INTERNAL
-                else:
-                    self._by_email[email] = EXTERNAL
-            return self._by_email[email]
-        name = fold(turn.speaker)
-        if name in self.customer_names:
-            return CUSTOMER
-        if name in self.internal_names:
-            return INTERNAL
-        return UNKNOWN
-
-
 # ---------------------------------------------------------------- de-duplication
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
@@ -265,19 +207,6 @@ MAX_CANDIDATES = 64  # kept insights compared per shared token: a flood of near-
 
 def _similar(a: frozenset[str], b: frozenset[str], threshold: float) -> bool:
     return len(a & b) >= threshold * len(a | b)
-
-
-def dedupe_roles(roles: Iterable[PersonRole]) -> list[PersonRole]:
-    """One role per person (by e-mail, else folded name); the first one wins."""
-    out: list[PersonRole] = []
-    seen: set[str] = set()
-    for role in roles:
-        keys = {fold(role.name)} | ({role.email.lower()} if role.email else set())
-        if keys & seen:
-            continue
-        seen |= keys
-        out.append(role)
-    return out
 
 
 def merge_meeting_insights(recording_id: int, parts: Sequence[MeetingInsights]) -> MeetingInsights:

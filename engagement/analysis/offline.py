@@ -14,15 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from engagement.analysis.base import (
-    CUSTOMER,
-    SpeakerSides,
-    Usage,
-    dedupe_insights,
-    dedupe_roles,
-    jaccard,
-    make_fingerprint,
-)
+from engagement.analysis.base import Usage, dedupe_insights, jaccard, make_fingerprint
 from engagement.analysis.verify import evidence_at
 from engagement.models import (
     AccountInsights,
@@ -32,10 +24,12 @@ from engagement.models import (
     MeetingInsights,
     Person,
     PersonRole,
+    Side,
     Theme,
     TranscriptTurn,
     parse_timestamp,
 )
+from engagement.people import MeetingSides, dedupe_roles
 
 __all__ = ["OfflineAnalyzer", "RULES_VERSION", "THEMES", "sentences"]
 
@@ -62,7 +56,7 @@ class Sentence:
 
     text: str
     turn: TranscriptTurn
-    side: str
+    side: Side
 
     @property
     def question(self) -> bool:
@@ -346,12 +340,12 @@ class OfflineAnalyzer:
     def analyse_meeting(self, meeting: Meeting, *, domain: str, company: str) -> MeetingInsights:
         if meeting.transcript is None:
             raise ValueError(f"Meeting {meeting.recording_id} has no transcript to analyse.")
-        side = SpeakerSides(meeting, domain)
+        side = MeetingSides(meeting, domain)
         said = [Sentence(text, turn, side(turn)) for turn in meeting.transcript for text in sentences(turn.text)]
         lists: dict[str, list[Insight]] = {"goal": [], "challenge": [], "risk": []}
         roles: list[PersonRole] = []
         for s in said:
-            if s.side != CUSTOMER:
+            if s.side is not Side.CUSTOMER:
                 continue
             role = role_in(s.text)
             if role:
@@ -385,7 +379,7 @@ class OfflineAnalyzer:
             for topic in themes_in(s.text):
                 mentions[topic] = mentions.get(topic, 0) + 1
                 first.setdefault(topic, s)
-                if s.side == CUSTOMER:
+                if s.side is Side.CUSTOMER:
                     first_customer.setdefault(topic, s)
         out = []
         for topic in sorted(mentions, key=lambda t: (-mentions[t], t)):

@@ -19,12 +19,7 @@ import openai
 import pydantic
 from openai import OpenAI
 
-from engagement.analysis.base import (
-    Usage,
-    dedupe_roles,
-    make_fingerprint,
-    merge_meeting_insights,
-)
+from engagement.analysis.base import Usage, make_fingerprint, merge_meeting_insights
 from engagement.analysis.prompts import (
     MAP_SYSTEM,
     PROMPT_VERSION,
@@ -61,6 +56,7 @@ from engagement.models import (
     PersonRole,
     Theme,
 )
+from engagement.people import dedupe_roles
 from engagement.present import plural
 from engagement.settings import Settings
 

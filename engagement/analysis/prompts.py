@@ -15,10 +15,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ModelWrapValidatorHandler, PrivateAttr, model_validator
 
-from engagement.analysis.base import SpeakerSides
 from engagement.analysis.verify import evidence_key, meeting_date
-from engagement.domains import email_at_domain
-from engagement.models import Evidence, Insight, Meeting, MeetingInsights, Person, TranscriptTurn
+from engagement.models import Evidence, Insight, Meeting, MeetingInsights, Person, Side, TranscriptTurn
+from engagement.people import MeetingSides
 
 __all__ = [
     "PROMPT_VERSION",
@@ -34,7 +33,7 @@ __all__ = [
     "reduce_user_message",
 ]
 
-PROMPT_VERSION = "2026-11-map3-reduce2"
+PROMPT_VERSION = "2026-11-map4-reduce2"  # map4: sides named as engagement.people names them
 
 # ---------------------------------------------------------------- what the app reads of an answer
 
@@ -189,14 +188,18 @@ def estimate_tokens(text: str) -> int:
     return len(text) // 4 + 1
 
 
-def _line(turn: TranscriptTurn, side: str) -> str:
-    who = f"{turn.email}, {side}" if turn.email else side
+def _side_label(side: Side) -> str:
+    return side.value.replace("_", " ")
+
+
+def _line(turn: TranscriptTurn, side: Side) -> str:
+    who = f"{turn.email}, {_side_label(side)}" if turn.email else _side_label(side)
     return f"[{turn.timestamp}] {turn.speaker} ({who}): {_SPACE.sub(' ', turn.text).strip()}"
 
 
 def transcript_lines(meeting: Meeting, domain: str) -> list[str]:
     """``[HH:MM:SS] Speaker (email, side): text``, one line per turn."""
-    side = SpeakerSides(meeting, domain)
+    side = MeetingSides(meeting, domain)
     return [_line(turn, side(turn)) for turn in meeting.transcript or ()]
 
 
@@ -222,8 +225,9 @@ def split_lines(lines: Sequence[str], budget_tokens: int) -> list[list[str]]:
 
 def _invitees(meeting: Meeting, domain: str) -> str:
     out = []
+    sides = MeetingSides(meeting, domain)
     for inv in meeting.invitees:
-        side = "customer" if email_at_domain(inv.email, domain) else ("external" if inv.is_external else "internal")
+        side = _side_label(sides.of_email(inv.email, invited_as_internal=not inv.is_external))
         out.append(f"{inv.name or inv.email or '?'} <{inv.email or 'no e-mail'}> ({side})")
     return "; ".join(out) or "not known"
 

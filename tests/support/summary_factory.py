@@ -13,6 +13,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from engagement.models import (
+    Changes,
+    Coverage,
     EngagementSummary,
     Evidence,
     Insight,
@@ -24,6 +26,7 @@ from engagement.models import (
     Person,
     Progress,
     Side,
+    Signal,
     Theme,
 )
 
@@ -258,6 +261,41 @@ def make_summary(
         risks_detail=risks,
         recommendations_detail=recommendations,
         notes=["2 meetings had no transcript"] if not hostile else [HOSTILE_TITLE],
+        coverage=Coverage(
+            meetings=meetings,
+            with_transcript=meetings - 1,
+            without_transcript=1,
+            analysed=meetings - 1,
+            unmatched_speakers=2,
+        ),
+        signals=[
+            Signal(
+                kind="gone_dark",
+                severity="high",
+                title="No meeting for 64 days",
+                detail=f"The last meeting was “{last.title}” on {last.date}; the limit is 30 days.",
+                value=64,
+                meetings=[last.recording_id],
+            ),
+            Signal(
+                kind="champion_quiet",
+                severity="high",
+                title=f"{persons[0].name} has gone quiet",
+                detail="In 6 of 12 meetings, but none of the last 3.",
+                value=6,
+                meetings=[ref.recording_id for ref in refs[:6]],
+                subject=persons[0].name,
+            ),
+        ],
+        changes=Changes(
+            since_run_id="0b7c2a51-1111-4a5e-9d3c-6f2e8a9b0c41",
+            since="2026-04-20T08:00:00.000000Z",
+            new_meetings=[refs[0].recording_id],
+            new_people=[persons[0].name],
+            new_risks=[risks[-1].text],
+            new_signals=["gone_dark"],
+            resolved_signals=["cadence_drop"],
+        ),
     )
 
 

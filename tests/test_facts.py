@@ -4,65 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta, timezone
 
-from engagement.aggregate import (
-    PERSONAL_EMAIL_DOMAINS,
-    Facts,
-    aggregate,
-    classify,
-    customer_people,
-    days_since,
-    meeting_months,
-    normalize_name,
-)
-from engagement.models import EngagementSummary, Invitee, Meeting, Person, Recorder, Side, TranscriptTurn
-
-DOMAIN = "acmecorp.com"
-REP = ("Dana Reyes", "dana@ourco.com")
-
-
-# ---------------------------------------------------------------- factories
-
-
-def inv(name: str | None, email: str | None = None, *, external: bool = True) -> Invitee:
-    return Invitee(name=name, email=email, is_external=external)
-
-
-def rep() -> Invitee:
-    return inv(REP[0], REP[1], external=False)
-
-
-def meeting(
-    recording_id: int,
-    day: str,
-    invitees: list[Invitee],
-    speakers: list[tuple[str, str | None]] | None = None,
-    *,
-    minutes: int | None = 30,
-    title: str | None = None,
-    recorder: str = REP[1],
-    at: str = "15:00",
-) -> Meeting:
-    """A meeting on ``day`` at ``at`` UTC; ``speakers`` None means the transcript was not fetched."""
-    start = datetime.fromisoformat(f"{day}T{at}:00+00:00")
-    transcript = None
-    if speakers is not None:
-        transcript = tuple(
-            TranscriptTurn(speaker=name, email=email, timestamp=f"00:00:{i:02d}", text="Hello.")
-            for i, (name, email) in enumerate(speakers)
-        )
-    return Meeting(
-        recording_id=recording_id,
-        title=title or f"Meeting {recording_id}",
-        url=f"https://fathom.video/calls/{recording_id}",
-        share_url=f"https://fathom.video/share/{recording_id}",
-        created_at=start,
-        scheduled_start_time=start,
-        recording_start_time=start if minutes is not None else None,
-        recording_end_time=start + timedelta(minutes=minutes) if minutes is not None else None,
-        invitees=tuple(invitees),
-        recorded_by=Recorder(name="Dana Reyes", email=recorder),
-        transcript=transcript,
-    )
+from engagement.facts import Facts, aggregate, customer_people, days_since, meeting_months
+from engagement.models import EngagementSummary, Meeting, Person, Side, TranscriptTurn
+from tests.support.meeting_factory import DOMAIN, REP, inv, meeting, rep
 
 
 def person(facts: Facts, key: str) -> Person:
@@ -587,29 +531,6 @@ def test_customer_people_keeps_the_order_given():
     assert [p.key for p in customer_people(people)] == ["b", "a"]
 
 
-def test_normalize_name_folds_case_and_white_space():
-    """Names compare stripped, case-folded, with inner white space (also non-breaking) collapsed."""
-    assert normalize_name("  Sarah\u00a0 LOPEZ\t") == "sarah lopez"
-    assert normalize_name("STRASSE") == normalize_name("straße")
-    assert normalize_name(None) == ""
-
-
-def test_classify_without_a_readable_email_is_unknown():
-    """No e-mail, or one without a domain, is UNKNOWN; a personal mailbox is PERSONAL."""
-    assert classify(None, DOMAIN) is Side.UNKNOWN
-    assert classify("not-an-email", DOMAIN) is Side.UNKNOWN
-    assert classify("x@localhost", DOMAIN) is Side.UNKNOWN
-    assert classify("kim@Proton.me", DOMAIN) is Side.PERSONAL
-
-
-def test_personal_domains_are_registrable_domains():
-    """Every personal mailbox domain is in the form registrable_domain() produces, so lookups can match."""
-    from engagement.domains import registrable_domain
-
-    assert {d for d in PERSONAL_EMAIL_DOMAINS if registrable_domain(d) != d} == set()
-    assert {"gmail.com", "outlook.com", "qq.com", "163.com", "proton.me", "gmx.de", "mail.ru"} <= PERSONAL_EMAIL_DOMAINS
-
-
 def test_speakers_kept_with_a_cached_analysis_count_as_spoken() -> None:
     """A meeting listed without its transcript still counts who spoke, from the speakers passed in."""
     bare = meeting(1, "2026-05-04", [inv("Ana Ruiz", "ana@acmecorp.com"), inv("Bo Li", "bo@acmecorp.com")])
@@ -618,3 +539,42 @@ def test_speakers_kept_with_a_cached_analysis_count_as_spoken() -> None:
     assert [p.spoke_in for p in without.people if p.side is Side.CUSTOMER] == [0, 0]
     spoke = {p.email: p.spoke_in for p in with_speakers.people}
     assert (spoke["ana@acmecorp.com"], spoke["bo@acmecorp.com"]) == (1, 0)
+    assert with_speakers.meetings[0].has_transcript
+
+
+def test_coverage_counts_meetings_without_a_transcript_and_unmatched_speakers() -> None:
+    """Coverage: one meeting of three has no transcript, one speaker matches no invitee; analysed comes from refs."""
+    meetings = [
+        meeting(1, "2026-05-04", [inv("Ana Ruiz", "ana@acmecorp.com"), rep()], [("Ana Ruiz", "ana@acmecorp.com")]),
+        meeting(2, "2026-05-11", [inv("Ana Ruiz", "ana@acmecorp.com"), rep()], []),
+        meeting(3, "2026-05-18", [inv("Ana Ruiz", "ana@acmecorp.com"), rep()], [("Dial In", None)]),
+    ]
+    summary = aggregate(DOMAIN, meetings).apply(EngagementSummary())
+    assert summary.coverage is not None
+    assert summary.coverage.model_dump() == {
+        "meetings": 3,
+        "with_transcript": 2,
+        "without_transcript": 1,
+        "analysed": 0,
+        "unmatched_speakers": 1,
+        "index_updated_at": None,
+    }
+    assert [ref.has_transcript for ref in summary.meetings] == [True, False, True]
+
+
+def test_words_are_counted_by_side_per_meeting() -> None:
+    """Each meeting row carries the words spoken by each side, from the transcript or the cached counts."""
+    m = meeting(1, "2026-05-04", [inv("Ana Ruiz", "ana@acmecorp.com"), rep()], [("Ana Ruiz", "ana@acmecorp.com")])
+    m = m.model_copy(
+        update={
+            "transcript": (
+                TranscriptTurn(speaker="Ana Ruiz", email="ana@acmecorp.com", timestamp="00:00:01", text="We need it."),
+                TranscriptTurn(speaker="Dana Reyes", email=REP[1], timestamp="00:00:05", text="Sure."),
+            )
+        }
+    )
+    assert aggregate(DOMAIN, [m]).meetings[0].words == {"customer": 3, "internal": 1}
+    bare = m.model_copy(update={"transcript": None})
+    cached = aggregate(DOMAIN, [bare], speakers={1: [("Ana Ruiz", "ana@acmecorp.com")]}, words={1: [7]})
+    assert cached.meetings[0].words == {"customer": 7}
+    assert cached.meetings[0].customer_speakers == ["Ana Ruiz"]

@@ -1,0 +1,162 @@
+"""The accounts list: every external business domain in the meeting index, its figures and open signals.
+
+:func:`list_accounts` reads the index (one aggregate query, never a meeting's JSON) and the job
+index rows of each listed domain's latest complete run; :func:`account_rows` is the pure part:
+activity rows (one per invitee domain, counted in SQL by the meeting index) and those runs in,
+:class:`AccountRow` out. Personal mailbox providers and our own domains (the recorders' and the
+internal invitees') are not accounts. ``gone_dark`` and ``cadence_drop`` are recomputed from the
+index's figures (they change with every new meeting and every day); the other warnings (not the
+"info" figures) are those of the domain's latest complete run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping
+from datetime import date
+from typing import Protocol
+
+from pydantic import BaseModel, Field
+
+from engagement.facts import days_since
+from engagement.models import JobStatus, Signal, utcnow
+from engagement.people import PERSONAL_EMAIL_DOMAINS
+from engagement.repository import JobRepository, JobRow
+from engagement.runtime import Runtime, workspace_of
+from engagement.signals import SEVERITIES, Thresholds, cadence_dropped, gone_dark_severity
+
+__all__ = ["AccountRow", "Activity", "account_rows", "latest_complete_runs", "list_accounts"]
+
+FROM_THE_INDEX = frozenset({"gone_dark", "cadence_drop"})
+
+
+class Activity(Protocol):
+    """One domain's figures as the meeting index counts them."""
+
+    @property
+    def domain(self) -> str: ...
+    @property
+    def meetings(self) -> int: ...
+    @property
+    def people(self) -> int: ...
+    @property
+    def first_meeting(self) -> str: ...
+    @property
+    def last_meeting(self) -> str: ...
+    @property
+    def last_90_days(self) -> int: ...
+    @property
+    def previous_90_days(self) -> int: ...
+
+
+class AccountRow(BaseModel):
+    """One account of the list.
+
+    Attributes:
+        domain: the registrable domain of the customer's e-mails.
+        meetings / people: meetings with anyone at the domain; distinct e-mails at the domain.
+        first_meeting / last_meeting: UTC dates (``YYYY-MM-DD``).
+        days_since_last: whole days from the last meeting to ``today``.
+        last_90_days / previous_90_days: meetings in the last 90 days, and in the 90 before.
+        signals: open signals, most severe first.
+        run_id: the domain's latest complete run (its summary), ``None`` when there is none.
+    """
+
+    domain: str
+    meetings: int
+    people: int
+    first_meeting: str
+    last_meeting: str
+    days_since_last: int
+    last_90_days: int
+    previous_90_days: int
+    signals: list[Signal] = Field(default_factory=list)
+    run_id: str | None = None
+
+
+def _index_signals(row: Activity, days: int, t: Thresholds) -> list[Signal]:
+    out = []
+    severity = gone_dark_severity(days, t)
+    if severity is not None:
+        out.append(
+            Signal(
+                kind="gone_dark",
+                severity=severity,
+                title=f"No meeting for {days} days",
+                detail=f"The last meeting was on {row.last_meeting[:10]}; the limit is {t.gone_dark_days} days.",
+                value=days,
+            )
+        )
+    if cadence_dropped(row.last_90_days, row.previous_90_days):
+        out.append(
+            Signal(
+                kind="cadence_drop",
+                severity="medium",
+                title=f"Meetings dropped from {row.previous_90_days} to {row.last_90_days}",
+                detail=f"{row.last_90_days} in the last 90 days against {row.previous_90_days} in the 90 days before.",
+                value=row.last_90_days,
+            )
+        )
+    return out
+
+
+def account_rows(
+    activity: Iterable[Activity],
+    *,
+    today: date,
+    our_domains: Collection[str] = (),
+    latest: Mapping[str, JobRow] | None = None,
+    thresholds: Thresholds | None = None,
+) -> list[AccountRow]:
+    """The accounts, most recently met first (then by domain); ``latest``: each domain's latest complete run's row."""
+    t = thresholds or Thresholds()
+    latest = latest or {}
+    rows = []
+    for row in activity:
+        if row.domain in PERSONAL_EMAIL_DOMAINS or row.domain in our_domains:
+            continue
+        days = days_since(row.last_meeting, today)
+        run = latest.get(row.domain)
+        # the run's warnings (an "info" figure such as the talk share is no warning to list)
+        kept = [s for s in run.signals if s.kind not in FROM_THE_INDEX and s.severity != "info"] if run else []
+        signals = sorted(_index_signals(row, days, t) + kept, key=lambda s: SEVERITIES.index(s.severity))
+        rows.append(
+            AccountRow(
+                domain=row.domain,
+                meetings=row.meetings,
+                people=row.people,
+                first_meeting=row.first_meeting[:10],
+                last_meeting=row.last_meeting[:10],
+                days_since_last=days,
+                last_90_days=row.last_90_days,
+                previous_90_days=row.previous_90_days,
+                signals=signals,
+                run_id=run.run_id if run else None,
+            )
+        )
+    rows.sort(key=lambda r: (r.days_since_last, r.domain))
+    return rows
+
+
+def latest_complete_runs(repo: JobRepository, domains: Collection[str]) -> dict[str, JobRow]:
+    """Each of ``domains``' newest complete run, from the job index alone (its rows carry the signals)."""
+    newest: dict[str, JobRow] = {}
+    for row in repo.rows(status=JobStatus.COMPLETE, limit=None):
+        if row.domain in domains and row.domain not in newest:
+            newest[row.domain] = row
+    return newest
+
+
+def list_accounts(runtime: Runtime, *, today: date | None = None) -> list[AccountRow]:
+    """The accounts of the configured Fathom workspace as the index knows them now (``today``: for tests)."""
+    now = utcnow()
+    workspace = workspace_of(runtime.settings)
+    activity = runtime.index.domain_activity(workspace, now=now)
+    ours = runtime.index.internal_domains(workspace)
+    listed = {row.domain for row in activity} - ours - PERSONAL_EMAIL_DOMAINS
+    return account_rows(
+        activity,
+        today=today or now.date(),
+        our_domains=ours,
+        latest=latest_complete_runs(runtime.repo, listed),
+        thresholds=Thresholds.from_settings(runtime.settings),
+    )

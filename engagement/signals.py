@@ -1,0 +1,265 @@
+"""Signals: warnings computed by rules from an account's facts, each with its exact figure and meetings.
+
+Pure functions of a summary's fact fields (people, their roles, the meeting rows) and ``today``;
+never the model's words. Thresholds come from :class:`Thresholds` (two of them from settings).
+Every rule returns the signals it raises, or none; :func:`signals_of` runs them all, most severe
+first. A signal's identity across runs is :func:`signal_id` (its kind, and the person it is about).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from engagement.facts import customer_people, days_since
+from engagement.models import EngagementSummary, MeetingRef, Side, Signal
+from engagement.people import is_senior
+from engagement.present import plural
+from engagement.settings import Settings
+
+__all__ = [
+    "SEVERITIES",
+    "Thresholds",
+    "cadence_drop",
+    "cadence_dropped",
+    "champion_quiet",
+    "gone_dark",
+    "gone_dark_severity",
+    "no_senior_voice",
+    "signal_id",
+    "signals_of",
+    "silent_invitees",
+    "single_threaded",
+    "talk_share",
+]
+
+SEVERITIES = ("high", "medium", "low", "info")
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """The numbers the rules compare with.
+
+    Attributes:
+        gone_dark_days: no meeting for more than this many days is ``gone_dark`` (twice as long: high).
+        recent_meetings: how many of the latest meetings ``single_threaded`` and ``champion_quiet`` read.
+        cadence_window_days: the window ``cadence_drop`` compares with the one before it.
+        talk_share_high_pct: our share of the words above this percentage makes ``talk_share`` high.
+        silent_invites: invited to this many meetings with a transcript, silent in all: ``silent_invitees``.
+    """
+
+    gone_dark_days: int = 30
+    recent_meetings: int = 3
+    cadence_window_days: int = 90
+    talk_share_high_pct: float = 65.0
+    silent_invites: int = 2
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Thresholds:
+        return cls(gone_dark_days=settings.gone_dark_days, talk_share_high_pct=settings.talk_share_high_pct)
+
+
+def gone_dark_severity(days: int, t: Thresholds) -> str | None:
+    """``medium`` past ``gone_dark_days`` days without a meeting, ``high`` past twice that, else ``None``."""
+    if days <= t.gone_dark_days:
+        return None
+    return "high" if days > 2 * t.gone_dark_days else "medium"
+
+
+def cadence_dropped(recent: int, before: int) -> bool:
+    """Fewer meetings in the latest window than half those of the window before it."""
+    return before > 0 and recent * 2 < before
+
+
+def signal_id(signal: Signal) -> str:
+    """What makes two runs' signals the same signal: the kind, and the person for per-person ones."""
+    return f"{signal.kind}:{signal.subject}" if signal.subject else signal.kind
+
+
+def _people_in(refs: Sequence[MeetingRef]) -> list[str]:
+    return list(dict.fromkeys(name for ref in refs for name in ref.customer_people))
+
+
+# ---------------------------------------------------------------- the rules
+
+
+def gone_dark(summary: EngagementSummary, today: date, t: Thresholds) -> list[Signal]:
+    """No meeting for more than ``gone_dark_days`` days; ``value`` is the days, ``meetings`` the last one."""
+    if not summary.last_meeting or not summary.meetings:
+        return []
+    days = days_since(summary.last_meeting, today)
+    severity = gone_dark_severity(days, t)
+    if severity is None:
+        return []
+    last = summary.meetings[0]
+    return [
+        Signal(
+            kind="gone_dark",
+            severity=severity,
+            title=f"No meeting for {days} days",
+            detail=f"The last meeting was “{last.title}” on {last.date}; the limit is {t.gone_dark_days} days.",
+            value=days,
+            meetings=[last.recording_id],
+        )
+    ]
+
+
+def single_threaded(summary: EngagementSummary, today: date, t: Thresholds) -> list[Signal]:
+    """At most one customer person took part in the latest ``recent_meetings`` meetings."""
+    recent = summary.meetings[: t.recent_meetings]
+    if not recent:
+        return []
+    people = _people_in(recent)
+    if len(people) > 1:
+        return []
+    who = people[0] if people else "no one from the customer"
+    return [
+        Signal(
+            kind="single_threaded",
+            severity="medium",
+            title=f"Single-threaded: only {who} in the last {plural(len(recent), 'meeting')}",
+            detail=f"{plural(len(people), 'customer person', 'customer people')} took part in the last "
+            f"{plural(len(recent), 'meeting')}; a deal resting on one person stalls when they do.",
+            value=len(people),
+            meetings=[ref.recording_id for ref in recent],
+        )
+    ]
+
+
+def champion_quiet(summary: EngagementSummary, today: date, t: Thresholds) -> list[Signal]:
+    """A customer person in at least half the meetings but in none of the latest ``recent_meetings``."""
+    total = len(summary.meetings)
+    if total <= t.recent_meetings:
+        return []
+    recent = set(_people_in(summary.meetings[: t.recent_meetings]))
+    out = []
+    for person in customer_people(summary.people):
+        if person.count * 2 < total or person.name in recent:
+            continue
+        last = next((ref for ref in summary.meetings if person.name in ref.customer_people), None)
+        out.append(
+            Signal(
+                kind="champion_quiet",
+                severity="high",
+                title=f"{person.name} has gone quiet",
+                detail=f"In {person.count} of {total} meetings, but none of the last {t.recent_meetings}; "
+                f"last seen {person.last_seen}.",
+                value=person.count,
+                meetings=[last.recording_id] if last else [],
+                subject=person.name,
+            )
+        )
+    return out
+
+
+def no_senior_voice(summary: EngagementSummary, today: date, t: Thresholds) -> list[Signal]:
+    """No customer person with a senior role (C-level, VP, head of, director) ever spoke."""
+    heard = [ref for ref in summary.meetings if ref.has_transcript]
+    customers = customer_people(summary.people)
+    if not heard or not customers:
+        return []
+    speakers = [person for person in customers if person.spoke_in]
+    if any(is_senior(person.role) for person in speakers):
+        return []
+    senior_silent = [person.name for person in customers if is_senior(person.role)]
+    detail = (
+        f"None of the {plural(len(speakers), 'customer person', 'customer people')} who spoke in "
+        f"{plural(len(heard), 'meeting')} has a C-level, VP, head-of or director role"
+    )
+    detail += f"; invited but silent: {', '.join(senior_silent)}." if senior_silent else "."
+    return [
+        Signal(
+            kind="no_senior_voice",
+            severity="medium",
+            title="No senior voice from the customer",
+            detail=detail,
+            value=len(speakers),
+            meetings=[ref.recording_id for ref in heard],
+        )
+    ]
+
+
+def silent_invitees(summary: EngagementSummary, today: date, t: Thresholds) -> list[Signal]:
+    """Customer people invited to ``silent_invites``+ meetings with a transcript who never spoke."""
+    heard = [ref for ref in summary.meetings if ref.has_transcript]
+    silent: list[tuple[str, int]] = []
+    for person in customer_people(summary.people):
+        if person.spoke_in:
+            continue
+        invited = sum(person.name in ref.customer_invited for ref in heard)
+        if invited >= t.silent_invites:
+            silent.append((person.name, invited))
+    if not silent:
+        return []
+    names = {name for name, _ in silent}
+    return [
+        Signal(
+            kind="silent_invitees",
+            severity="low",
+            title=f"{plural(len(silent), 'invitee')} never spoke",
+            detail="Invited, silent every time: " + ", ".join(f"{name} ({n} meetings)" for name, n in silent) + ".",
+            value=len(silent),
+            meetings=[ref.recording_id for ref in heard if names & set(ref.customer_invited)],
+        )
+    ]
+
+
+def cadence_drop(summary: EngagementSummary, today: date, t: Thresholds) -> list[Signal]:
+    """Meetings in the last ``cadence_window_days`` fewer than half those of the window before."""
+    window = t.cadence_window_days
+    recent = [ref for ref in summary.meetings if days_since(ref.date, today) < window]
+    before = [ref for ref in summary.meetings if window <= days_since(ref.date, today) < 2 * window]
+    if not cadence_dropped(len(recent), len(before)):
+        return []
+    return [
+        Signal(
+            kind="cadence_drop",
+            severity="medium",
+            title=f"Meetings dropped from {len(before)} to {len(recent)}",
+            detail=f"{plural(len(recent), 'meeting')} in the last {window} days against {len(before)} "
+            f"in the {window} days before.",
+            value=len(recent),
+            meetings=[ref.recording_id for ref in recent + before],
+        )
+    ]
+
+
+def talk_share(summary: EngagementSummary, today: date, t: Thresholds) -> list[Signal]:
+    """Our side's share of the words spoken across the account: info, high above ``talk_share_high_pct``."""
+    heard = [ref for ref in summary.meetings if ref.words]
+    total = sum(sum(ref.words.values()) for ref in heard)
+    if not total:
+        return []
+    ours = sum(ref.words.get(Side.INTERNAL.value, 0) for ref in heard)
+    share = 100 * ours / total
+    high = share > t.talk_share_high_pct
+    return [
+        Signal(
+            kind="talk_share",
+            severity="high" if high else "info",
+            title=f"Our side spoke {share:.0f}% of the words",
+            detail=f"{ours:,} of {total:,} words in {plural(len(heard), 'meeting')}"
+            + (f"; above {t.talk_share_high_pct:g}% the customer is listening more than talking." if high else "."),
+            value=round(share, 1),
+            meetings=[ref.recording_id for ref in heard],
+        )
+    ]
+
+
+RULES: tuple[Callable[[EngagementSummary, date, Thresholds], list[Signal]], ...] = (
+    gone_dark,
+    single_threaded,
+    champion_quiet,
+    no_senior_voice,
+    silent_invitees,
+    cadence_drop,
+    talk_share,
+)
+
+
+def signals_of(summary: EngagementSummary, *, today: date, thresholds: Thresholds | None = None) -> list[Signal]:
+    """Every rule's signals for the account, most severe first (rules in their order within a severity)."""
+    t = thresholds or Thresholds()
+    found = [signal for rule in RULES for signal in rule(summary, today, t)]
+    return sorted(found, key=lambda signal: SEVERITIES.index(signal.severity))
