@@ -22,7 +22,7 @@ from engagement.models import JobStatus, Signal, utcnow
 from engagement.people import PERSONAL_EMAIL_DOMAINS
 from engagement.repository import JobRepository, JobRow
 from engagement.runtime import Runtime, workspace_of
-from engagement.signals import SEVERITIES, Thresholds, cadence_dropped, gone_dark_severity
+from engagement.signals import SEVERITIES, Thresholds, cadence_drop_signal, gone_dark_signal
 
 __all__ = ["AccountRow", "Activity", "account_rows", "latest_complete_runs", "list_accounts"]
 
@@ -74,29 +74,11 @@ class AccountRow(BaseModel):
 
 
 def _index_signals(row: Activity, days: int, t: Thresholds) -> list[Signal]:
-    out = []
-    severity = gone_dark_severity(days, t)
-    if severity is not None:
-        out.append(
-            Signal(
-                kind="gone_dark",
-                severity=severity,
-                title=f"No meeting for {days} days",
-                detail=f"The last meeting was on {row.last_meeting[:10]}; the limit is {t.gone_dark_days} days.",
-                value=days,
-            )
-        )
-    if cadence_dropped(row.last_90_days, row.previous_90_days):
-        out.append(
-            Signal(
-                kind="cadence_drop",
-                severity="medium",
-                title=f"Meetings dropped from {row.previous_90_days} to {row.last_90_days}",
-                detail=f"{row.last_90_days} in the last 90 days against {row.previous_90_days} in the 90 days before.",
-                value=row.last_90_days,
-            )
-        )
-    return out
+    signals = (
+        gone_dark_signal(days, f"on {row.last_meeting[:10]}", t),
+        cadence_drop_signal(row.last_90_days, row.previous_90_days, 90),  # the index's windows are 90 days
+    )
+    return [s for s in signals if s is not None]
 
 
 def account_rows(

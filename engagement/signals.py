@@ -22,10 +22,12 @@ __all__ = [
     "SEVERITIES",
     "Thresholds",
     "cadence_drop",
+    "cadence_drop_signal",
     "cadence_dropped",
     "champion_quiet",
     "gone_dark",
     "gone_dark_severity",
+    "gone_dark_signal",
     "no_senior_voice",
     "signal_id",
     "signals_of",
@@ -67,6 +69,35 @@ def gone_dark_severity(days: int, t: Thresholds) -> str | None:
     return "high" if days > 2 * t.gone_dark_days else "medium"
 
 
+def gone_dark_signal(days: int, last: str, t: Thresholds, meetings: Sequence[int] = ()) -> Signal | None:
+    """The ``gone_dark`` signal for ``days`` since the last meeting (``last`` says which), or ``None``."""
+    severity = gone_dark_severity(days, t)
+    if severity is None:
+        return None
+    return Signal(
+        kind="gone_dark",
+        severity=severity,
+        title=f"No meeting for {days} days",
+        detail=f"The last meeting was {last}; the limit is {t.gone_dark_days} days.",
+        value=days,
+        meetings=list(meetings),
+    )
+
+
+def cadence_drop_signal(recent: int, before: int, window: int, meetings: Sequence[int] = ()) -> Signal | None:
+    """The ``cadence_drop`` signal for ``recent`` meetings in the last ``window`` days against ``before``, or ``None``."""
+    if not cadence_dropped(recent, before):
+        return None
+    return Signal(
+        kind="cadence_drop",
+        severity="medium",
+        title=f"Meetings dropped from {before} to {recent}",
+        detail=f"{plural(recent, 'meeting')} in the last {window} days against {before} in the {window} days before.",
+        value=recent,
+        meetings=list(meetings),
+    )
+
+
 def cadence_dropped(recent: int, before: int) -> bool:
     """Fewer meetings in the latest window than half those of the window before it."""
     return before > 0 and recent * 2 < before
@@ -88,21 +119,10 @@ def gone_dark(summary: EngagementSummary, today: date, t: Thresholds) -> list[Si
     """No meeting for more than ``gone_dark_days`` days; ``value`` is the days, ``meetings`` the last one."""
     if not summary.last_meeting or not summary.meetings:
         return []
-    days = days_since(summary.last_meeting, today)
-    severity = gone_dark_severity(days, t)
-    if severity is None:
-        return []
     last = summary.meetings[0]
-    return [
-        Signal(
-            kind="gone_dark",
-            severity=severity,
-            title=f"No meeting for {days} days",
-            detail=f"The last meeting was “{last.title}” on {last.date}; the limit is {t.gone_dark_days} days.",
-            value=days,
-            meetings=[last.recording_id],
-        )
-    ]
+    days = days_since(summary.last_meeting, today)
+    signal = gone_dark_signal(days, f"“{last.title}” on {last.date}", t, [last.recording_id])
+    return [signal] if signal else []
 
 
 def single_threaded(summary: EngagementSummary, today: date, t: Thresholds) -> list[Signal]:
@@ -210,19 +230,8 @@ def cadence_drop(summary: EngagementSummary, today: date, t: Thresholds) -> list
     window = t.cadence_window_days
     recent = [ref for ref in summary.meetings if days_since(ref.date, today) < window]
     before = [ref for ref in summary.meetings if window <= days_since(ref.date, today) < 2 * window]
-    if not cadence_dropped(len(recent), len(before)):
-        return []
-    return [
-        Signal(
-            kind="cadence_drop",
-            severity="medium",
-            title=f"Meetings dropped from {len(before)} to {len(recent)}",
-            detail=f"{plural(len(recent), 'meeting')} in the last {window} days against {len(before)} "
-            f"in the {window} days before.",
-            value=len(recent),
-            meetings=[ref.recording_id for ref in recent + before],
-        )
-    ]
+    signal = cadence_drop_signal(len(recent), len(before), window, [ref.recording_id for ref in recent + before])
+    return [signal] if signal else []
 
 
 def talk_share(summary: EngagementSummary, today: date, t: Thresholds) -> list[Signal]:
