@@ -18,6 +18,7 @@ from engagement.present import (
     change_items,
     cite,
     coverage_line,
+    indexing_stage,
     insights,
     one_line,
     people_rows,
@@ -197,7 +198,10 @@ def cache_clear(settings: Settings) -> int:
 def ask(settings: Settings, website: str, question: str, *, as_json: bool) -> int:
     """Answer a question here (stored like one asked on the page); 0 whether found or not, 2 for bad input."""
     runtime = create_runtime(settings, executor=InlineExecutor(), enqueue=False)
-    answer = ask_question(website, question, runtime=runtime)
+    try:
+        answer = ask_question(website, question, runtime=runtime)
+    finally:
+        runtime.close()
     if as_json:
         print(json.dumps(answer.model_dump(mode="json"), indent=2, ensure_ascii=False))
     else:
@@ -225,15 +229,19 @@ def render_answer(answer: Answer) -> str:
     return "\n".join(lines)
 
 
+def _show_indexing(meetings: int) -> None:
+    """The index's progress on one line of stderr, rewritten in place."""
+    print(f"\r{indexing_stage(meetings)}", end="", file=sys.stderr, flush=True)
+
+
 def index(settings: Settings, *, full: bool) -> int:
     """Bring the workspace meeting index up to date (``full``: list every meeting again); prints the outcome."""
     runtime = create_runtime(settings, executor=InlineExecutor(), enqueue=False)
-
-    def progress(meetings: int) -> None:
-        print(f"\rindexing Fathom: {meetings:,} meetings", end="", file=sys.stderr, flush=True)
-
-    result = runtime.reindex(full=full, on_progress=progress)
-    status = runtime.index_status()
+    try:
+        result = runtime.reindex(full=full, on_progress=_show_indexing)
+        status = runtime.index_status()
+    finally:
+        runtime.close()
     print(file=sys.stderr)
     print(
         f"{result.kind} index: {result.listed:,} meetings listed in {result.pages} pages, {result.deleted} removed; "
@@ -245,13 +253,12 @@ def index(settings: Settings, *, full: bool) -> int:
 def accounts(settings: Settings, *, as_json: bool) -> int:
     """Every account in the meeting index (brought up to date first), most recently met first."""
     runtime = create_runtime(settings, executor=InlineExecutor(), enqueue=False)
-
-    def progress(meetings: int) -> None:
-        print(f"\rindexing Fathom: {meetings:,} meetings", end="", file=sys.stderr, flush=True)
-
-    runtime.reindex(full=False, on_progress=progress)
+    try:
+        runtime.reindex(full=False, on_progress=_show_indexing)
+        rows = list_accounts(runtime)
+    finally:
+        runtime.close()
     print(file=sys.stderr)
-    rows = list_accounts(runtime)
     if as_json:
         print(json.dumps([row.model_dump(mode="json") for row in rows], indent=2))
         return 0

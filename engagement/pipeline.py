@@ -34,7 +34,7 @@ from engagement.models import (
     utcnow,
 )
 from engagement.people import assign_roles, speakers_of, words_of
-from engagement.present import plural
+from engagement.present import indexing_stage, plural
 from engagement.search import TranscriptIndex
 from engagement.signals import Thresholds, signals_of
 
@@ -209,7 +209,7 @@ def fetch(
 
     def indexing(meetings: int) -> None:
         ctx.stats.fathom_requests = fathom.requests
-        ctx.report(f"indexing Fathom: {meetings:,} meetings", meetings, None)
+        ctx.report(indexing_stage(meetings), meetings, None)
 
     fathom.on_wait = waiting
     index.sync(fathom, on_progress=indexing)

@@ -99,6 +99,11 @@ def plural(n: int, word: str, many: str | None = None) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {many or word + 's'}"
 
 
+def indexing_stage(meetings: int) -> str:
+    """What a job or the CLI says while the meeting index fills: ``indexing Fathom: 3,400 meetings``."""
+    return f"indexing Fathom: {meetings:,} {'meeting' if meetings == 1 else 'meetings'}"
+
+
 # Markdown (CommonMark + GFM, as Streamlit and GitHub render it). Escaped wherever they stand: emphasis,
 # code, links, images, tables, strikethrough, entities and LaTeX; angle brackets become entities, so not
 # even the characters of a tag reach the Markdown.

@@ -53,6 +53,12 @@ def test_plural_counts_one_and_many() -> None:
     assert present.plural(3, "analysis", "analyses") == "3 analyses"
 
 
+def test_the_indexing_stage_counts_with_separators_and_one_meeting() -> None:
+    """The index's progress reads "indexing Fathom: 3,400 meetings", and "1 meeting" for one."""
+    assert present.indexing_stage(3400) == "indexing Fathom: 3,400 meetings"
+    assert present.indexing_stage(1) == "indexing Fathom: 1 meeting"
+
+
 def test_a_citation_never_quotes_unverified_words_or_links_unsafely() -> None:
     """An unverified quote has no quote to show; a ``javascript:`` link has no link."""
     evidence = Evidence(recording_id=7, timestamp="00:01:00", quote="We will sign", verified=False, url=HOSTILE_URL)
