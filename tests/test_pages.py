@@ -185,7 +185,7 @@ def test_a_demo_account_is_one_click_away() -> None:
     at = app().run()
     at.button(key="summary_demo_globex.io").click().run()
     assert at.query_params["domain"] == "globex.io"
-    run_until(at, lambda a: bool(a.get("plotly_chart")))
+    run_until(at, lambda a: len(a.get("plotly_chart")) == 3)
     assert "Globex" in at.header[0].value
 
 
@@ -405,7 +405,7 @@ def test_the_analysis_cache_is_cleared_after_confirmation() -> None:
     """ "Clear analysis cache" shows the count and empties the cache on the second click."""
     at = app().run()
     at.button(key="summary_demo_acmecorp.com").click().run()
-    run_until(at, lambda a: bool(a.get("plotly_chart")))
+    run_until(at, lambda a: len(a.get("plotly_chart")) == 3)  # finished: the facts alone draw two
     cached = runtime().cache.count()
     assert cached > 0
     at.switch_page("pages/admin.py").run()
