@@ -46,7 +46,6 @@ __all__ = [
     "days_since",
     "dedupe_meetings",
     "fill_months",
-    "internal_people",
     "meeting_months",
     "normalize_name",
     "speakers_of",
@@ -206,10 +205,6 @@ class Facts(BaseModel):
         ]
         return summary
 
-    def to_summary(self, *, company: str = "") -> EngagementSummary:
-        """A new summary holding only these facts (the analysis fills in the rest)."""
-        return self.apply(EngagementSummary(company=company))
-
 
 # ---------------------------------------------------------------- small pure helpers
 
@@ -314,11 +309,6 @@ def days_since(last_meeting: str, today: date) -> int:
 def customer_people(people: Iterable[Person]) -> list[Person]:
     """The people on the customer's side, in the order given."""
     return [person for person in people if person.side is Side.CUSTOMER]
-
-
-def internal_people(people: Iterable[Person]) -> list[Person]:
-    """The people on our side, in the order given."""
-    return [person for person in people if person.side is Side.INTERNAL]
 
 
 def classify(

@@ -11,7 +11,6 @@ from engagement.aggregate import (
     classify,
     customer_people,
     days_since,
-    internal_people,
     meeting_months,
     normalize_name,
 )
@@ -457,7 +456,7 @@ def test_internal_side_rules():
         "x@ourco-labs.io": Side.INTERNAL,
         "y@otherco.com": Side.THIRD_PARTY,
     }
-    assert [p.name for p in internal_people(facts.people)] == ["Labs", "Not External", "Same Domain"]
+    assert [p.name for p in facts.people if p.side is Side.INTERNAL] == ["Labs", "Not External", "Same Domain"]
 
 
 def test_a_recorder_on_a_personal_mailbox_does_not_make_every_such_guest_internal():
@@ -558,18 +557,6 @@ def test_facts_fill_a_summary_and_overwrite_model_counts_but_keep_roles():
     ]
     after.people[0].role = "Champion"
     assert facts.people[0].role == ""  # the summary holds copies: the facts do not change
-
-
-def test_to_summary_is_a_new_summary_with_only_the_facts():
-    """to_summary() makes a summary from the facts; changing it does not change the facts."""
-    facts = aggregate(DOMAIN, account())
-    summary = facts.to_summary(company="Acme Corp")
-    assert (summary.meetings_count, summary.company, summary.domain, summary.themes) == (4, "Acme Corp", DOMAIN, [])
-    assert [p.key for p in summary.people] == [p.key for p in facts.people]
-    summary.people[0].role = "Champion"
-    summary.meetings[0].customer_people.append("Intruder")
-    assert facts.people[0].role == ""
-    assert facts.meetings[0].customer_people == ["Sarah Lopez", "Tom Baker"]
 
 
 # ---------------------------------------------------------------- helpers
