@@ -347,6 +347,7 @@ def test_a_personal_mailbox_domain_is_refused_before_any_job(page: Any, server: 
 
 def test_delete_selected_asks_first(page: Any, server: str) -> None:
     """Selecting a job and pressing Delete selected shows the count and deletes nothing until confirmed."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
     from playwright.sync_api import expect
 
     open_demo(page, server, "Acme Corp")
@@ -360,8 +361,16 @@ def test_delete_selected_asks_first(page: Any, server: str) -> None:
     before = page.locator('[data-testid="stMetric"]').first.locator('[data-testid="stMetricValue"]').inner_text()
     box = grid.bounding_box()
     assert box is not None
-    page.mouse.click(box["x"] + 20, box["y"] + 35 + 17)  # the first row's selection box, below the header
-    page.get_by_role("button", name="Delete selected (1)").click()
+    delete = page.get_by_role("button", name="Delete selected (1)")
+    for _ in range(3):  # the grid is a canvas: a click before it is ready to take one selects nothing
+        if page.get_by_role("button", name="Delete selected", exact=True).is_visible():
+            page.mouse.click(box["x"] + 20, box["y"] + 35 + 17)  # the first row's selection box, below the header
+        try:
+            delete.wait_for(timeout=10_000)
+            break
+        except PlaywrightTimeoutError:
+            continue
+    delete.click()
     expect(page.get_by_text("1 selected job will be deleted. This cannot be undone.")).to_be_visible()
     jobs = page.locator('[data-testid="stMetric"]').first.locator('[data-testid="stMetricValue"]')
     expect(jobs).to_have_text(before)
