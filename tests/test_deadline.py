@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -19,26 +18,7 @@ from engagement.settings import Settings
 from engagement.store import SqliteKV
 from tests.fakes.drip_server import DripServer
 from tests.fakes.fathom_server import FAKE_API_KEY, FathomServer, make_account
-
-
-def bounded(fn: Any, seconds: float = 60) -> Any:
-    """Run ``fn`` in a thread; fail (instead of hanging) if it never returns."""
-    out: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            out["value"] = fn()
-        except BaseException as exc:  # noqa: BLE001 - handed back to the test
-            out["error"] = exc
-
-    thread = threading.Thread(target=target, daemon=True)
-    thread.start()
-    thread.join(seconds)
-    if thread.is_alive():
-        pytest.fail(f"still running after {seconds} s: the deadline did not hold")
-    if "error" in out:
-        raise out["error"]
-    return out.get("value")
+from tests.support.bounded import bounded
 
 
 @pytest.mark.parametrize("part", ["headers", "body"])

@@ -8,7 +8,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,29 +16,10 @@ import pytest
 
 from engagement.errors import CorruptRecordError, StoreError, StoreOpenError
 from engagement.store import KVStore, SqliteKV, open_store
+from tests.support.bounded import bounded
 
 # The contract tests take ``kv`` (tests/support/redis_fixtures.py): each runs once on SqliteKV and once on
 # RedisKV against the session's own redis-server.
-
-
-def bounded(fn: Callable[[], Any], seconds: float = 60) -> Any:
-    """Run ``fn`` in a thread and return (or raise) what it does; fail the test if it never returns."""
-    out: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            out["value"] = fn()
-        except BaseException as exc:  # noqa: BLE001 - handed back to the test
-            out["error"] = exc
-
-    thread = threading.Thread(target=target, daemon=True)
-    thread.start()
-    thread.join(seconds)
-    if thread.is_alive():
-        pytest.fail(f"the store call did not return within {seconds} s: it hangs")
-    if "error" in out:
-        raise out["error"]
-    return out.get("value")
 
 
 # ---------------------------------------------------------------- the contract, per backend
