@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import random
 import tempfile
 import time
 import uuid
@@ -12,11 +11,12 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
+from bench.index import workspace_meetings
 from bench.measure import Result, latency, time_calls
 from engagement.accounts import list_accounts
 from engagement.jobs import InlineExecutor
 from engagement.meetings_index import MeetingIndex
-from engagement.models import Invitee, JobRecord, JobStatus, Meeting, Signal, format_utc, utcnow
+from engagement.models import JobRecord, JobStatus, Meeting, Signal, format_utc, utcnow
 from engagement.runtime import create_runtime, fathom_client
 from engagement.settings import Settings
 from tests.support.summary_factory import make_summary
@@ -26,33 +26,11 @@ QUICK = {"meetings": 1_000, "domains": 50, "summaries": 10, "runs": 5}
 
 
 def _meetings(count: int, domains: int) -> list[Meeting]:
-    """``count`` meetings over about two years, each with two of our people and one to four guests."""
-    rng = random.Random(13)
-    end = utcnow()
-    out = []
-    for n in range(count):
-        created = end - timedelta(minutes=100 * (count - n))
-        guests = [rng.randrange(domains) for _ in range(rng.randint(1, 4))]
-        invitees = [
-            Invitee(name="Rep", email="rep@ourco.com", is_external=False),
-            Invitee(name="SE", email="se@ourco.com", is_external=False),
-            *(Invitee(name=f"P{g}", email=f"p{rng.randrange(8)}@company{g}.com", is_external=True) for g in guests),
-        ]
-        if n % 25 == 0:
-            invitees.append(Invitee(name="Guest", email=f"guest{n}@gmail.com", is_external=True))
-        out.append(
-            Meeting(
-                recording_id=20_000_000 + n,
-                title=f"Meeting {n}",
-                url=f"https://fathom.video/calls/{n}",
-                share_url=f"https://fathom.video/share/{n}",
-                created_at=created,
-                recording_start_time=created - timedelta(minutes=60),
-                recording_end_time=created,
-                invitees=tuple(invitees),
-            )
-        )
-    return out
+    """``count`` meetings over about two years up to now, with a gmail.com guest every 25th."""
+    step = timedelta(minutes=100)
+    return workspace_meetings(
+        count, domains, seed=13, first=utcnow() - step * count, step=step, id_base=20_000_000, personal_every=25
+    )
 
 
 def _seed(settings: Settings, meetings: int, domains: int, summaries: int) -> None:

@@ -15,21 +15,33 @@ WORKSPACE = "bench"
 START = datetime(2024, 1, 1, tzinfo=UTC)
 
 
-def _meetings(count: int, domains: int) -> list[Meeting]:
-    """``count`` meetings, each with two of our people and one to four guests from ``domains`` companies."""
-    rng = random.Random(7)
+def workspace_meetings(
+    count: int,
+    domains: int,
+    *,
+    seed: int = 7,
+    first: datetime = START,
+    step: timedelta = timedelta(minutes=90),
+    id_base: int = 10_000_000,
+    personal_every: int = 0,
+) -> list[Meeting]:
+    """``count`` meetings ``step`` apart from ``first``, each with two of our people and one to four guests
+    from ``domains`` companies (and a gmail.com guest every ``personal_every`` meetings, when set)."""
+    rng = random.Random(seed)
     out = []
     for n in range(count):
-        created = START + timedelta(minutes=90 * n)
+        created = first + step * n
         guests = [rng.randrange(domains) for _ in range(rng.randint(1, 4))]
         invitees = [
             Invitee(name="Rep", email="rep@ourco.com", is_external=False),
             Invitee(name="SE", email="se@ourco.com", is_external=False),
             *(Invitee(name=f"P{g}", email=f"p{rng.randrange(8)}@company{g}.com", is_external=True) for g in guests),
         ]
+        if personal_every and n % personal_every == 0:
+            invitees.append(Invitee(name="Guest", email=f"guest{n}@gmail.com", is_external=True))
         out.append(
             Meeting(
-                recording_id=10_000_000 + n,
+                recording_id=id_base + n,
                 title=f"Meeting {n}",
                 url=f"https://fathom.video/calls/{n}",
                 share_url=f"https://fathom.video/share/{n}",
@@ -49,7 +61,7 @@ def run(meetings: int = 10_000, domains: int = 400, runs: int = 50) -> list[Resu
     with tempfile.TemporaryDirectory() as tmp:
         index = MeetingIndex(Path(tmp) / "bench.sqlite")
         with index._tx() as db:
-            index._upsert(db, WORKSPACE, tuple(_meetings(meetings, domains)), 1)
+            index._upsert(db, WORKSPACE, tuple(workspace_meetings(meetings, domains)), 1)
         now = START + timedelta(minutes=90 * meetings)
         one = time_calls(lambda i: index.meetings_for(WORKSPACE, f"company{i % domains}.com"), runs, warmup=5)
         every = time_calls(lambda i: index.domain_activity(WORKSPACE, now=now), max(5, runs // 5), warmup=2)
