@@ -96,8 +96,10 @@ EXTRA = """
 - **Start** — `JobService.start()` on a thread pool until it returns the run id: the claim read
   (`running:{domain}:{since}:{until}`), one transaction writing the record, its index row and the
   claim, the hand-off.
-- **Admin** — what the admin page reads to draw its first page (totals per status, the count, 50
-  newest rows from the time-ordered index; no summary is read), and one purge of 10,000 old jobs.
+- **Admin** — what the admin page reads to draw its first page (totals per status, the domain
+  filter's choices, the count, 50 newest rows from the time-ordered index; no summary is read), and
+  one purge of 10,000 old jobs; in the embedded file with 10,000 and 100,000 jobs, and in a throw-away
+  `redis-server` (`RedisKV`) with 10,000.
 - **Pipeline** — a 100-meeting account against the fake Fathom server (150 ms a request) and the
   fake OpenAI server (1 s a call). The floor is what this setup cannot beat: list pages in sequence
   + ⌈map calls ÷ concurrency⌉ seconds + one reduce call. The second run hits the per-meeting cache.
@@ -110,17 +112,14 @@ EXTRA = """
   larger of the model and transcript waiting spread over the workers and Fathom's limit (60 calls a
   minute per key, shared through Redis: the n-th request cannot go before ⌊(n-1)/60⌋ minutes after
   the first). Fathom 429s count what got past the limiter. While the 4 workers run, two app
-  processes poll the last job every 0.1 s (`JobService.get`). The Redis admin lines are the Admin
-  group's reads with the jobs in `RedisKV`.
+  processes poll the last job every 0.1 s (`JobService.get`).
 - **What the Workers figures say** (measured with the machine's load average at 12–14, other
   engineers' suites running): both runs sit at the Fathom floor (1.17× and 1.09× of it, no 429),
   so the shared limit holds across processes — but 4 workers were *slower* (0.72×) because they
   sent 407 Fathom requests against 284: each worker process syncs the workspace meeting index
   itself (the index is a SQLite file with a per-process sync lock). A sync lock in Redis, or the
   index in Redis, would bring the 4-worker run back to the 1-worker request count, and the floor to
-  model waiting ÷ 4 for accounts whose index is warm. The Redis admin reads missed their goals under
-  that load (`count_by` decodes every index row in Lua, and the load inflates it); they were not
-  measured on an idle machine.
+  model waiting ÷ 4 for accounts whose index is warm.
 """
 
 

@@ -79,7 +79,9 @@ class KVStore(Protocol):
         limit: int | None = None,
         offset: int = 0,
     ) -> list[tuple[str, Any]]: ...
-    def keys(self, prefix: str = "", *, stop: str | None = None) -> list[str]: ...
+    def keys(
+        self, prefix: str = "", *, stop: str | None = None, where: Mapping[str, Any] | None = None
+    ) -> list[str]: ...
     def count(self, prefix: str = "", *, where: Mapping[str, Any] | None = None) -> int: ...
     def count_by(self, field: str, prefix: str = "") -> dict[Any, int]: ...
     def close(self) -> None: ...
@@ -400,9 +402,10 @@ class SqliteKV:
                 log.warning("%s", exc)
         return out
 
-    def keys(self, prefix: str = "", *, stop: str | None = None) -> list[str]:
-        where, args = self._range(prefix, stop)
-        return [row[0] for row in self._c.call(f"SELECT key FROM {self._t}{where} ORDER BY key", args)]
+    def keys(self, prefix: str = "", *, stop: str | None = None, where: Mapping[str, Any] | None = None) -> list[str]:
+        """Keys under ``prefix`` (and below ``stop``) in key order; ``where`` filters inside SQLite."""
+        clause, args = self._range(prefix, stop, where)
+        return [row[0] for row in self._c.call(f"SELECT key FROM {self._t}{clause} ORDER BY key", args)]
 
     def count(self, prefix: str = "", *, where: Mapping[str, Any] | None = None) -> int:
         sql, args = self._range(prefix, None, where)
