@@ -3,7 +3,9 @@
 httpx's timeouts (and the OpenAI SDK's, which are httpx's) bound each socket operation, not a
 request: a server that drips one byte every few seconds keeps a request alive for ever.
 ``DeadlineTransport`` wraps a transport so that one request — connecting, sending, waiting and
-reading the whole body — ends by ``total_s`` or by the job's ``Deadline``, whichever comes first.
+reading the whole body — ends by ``total_s`` or by the job's ``Deadline``, whichever comes first;
+and a wait before a request (the rate limit, a back-off) that would reach the deadline is not begun
+(``Deadline.check_wait``).
 The request runs in a helper thread; the caller waits for it at most that long, then shuts the
 request's socket (so the helper ends too) and raises: ``ReadTimeout`` when only the call's own
 limit ran out (the client may retry), ``JobTimeoutError`` when the job's did (no retry helps).
@@ -47,6 +49,19 @@ class Deadline:
     @property
     def expired(self) -> bool:
         return self.at is not None and time.monotonic() >= self.at
+
+    def check_wait(self, seconds: float, until: str) -> None:
+        """Raise ``JobTimeoutError`` when a wait of ``seconds`` (for ``until`` to happen) would reach the deadline.
+
+        A wait that cannot end before the job's limit is not begun: the job ends now, with the time-out
+        every deadline gives, and its worker is free at once. Every wait of a job's upstream calls (the
+        rate limit, the back-off between tries) asks here.
+        """
+        left = self.remaining()
+        if left is not None and seconds >= left:
+            raise JobTimeoutError(
+                f"The job's time limit runs out in {left:.0f} s, before {until} (in {seconds:.0f} s)."
+            )
 
 
 NO_DEADLINE = Deadline()

@@ -242,7 +242,7 @@ class JobService:
         except _Cancelled:
             log.info("job %s stopped: finished or deleted elsewhere", _key(record))
         except Exception as exc:
-            if self._past_limit(record) or deadline.expired:
+            if isinstance(exc, JobTimeoutError) or self._past_limit(record) or deadline.expired:
                 log.warning("job %s ran past its limit: %s", _key(record), exc)
                 self._finish(record, JobStatus.ERROR, error=self._timeout_message())
             elif isinstance(exc, EngagementError):
@@ -298,7 +298,7 @@ class JobService:
 
     def _timeout_message(self) -> str:
         return (
-            f"The job ran longer than its limit of {self.timeout_s:g} s and was stopped. Try a "
+            f"The job could not finish within its limit of {self.timeout_s:g} s and was stopped. Try a "
             "shorter date range, or raise ENGAGEMENT_JOB_TIMEOUT_S."
         )
 

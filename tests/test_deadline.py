@@ -68,7 +68,7 @@ def _worker_is_free(pool: ThreadPoolExecutor) -> None:
 
 
 def test_a_job_against_a_dripping_fathom_ends_at_its_limit_and_frees_its_worker(tmp_path: Path) -> None:
-    """Fathom drips a byte every 0.2 s: the job (1 s limit) ends error 'ran longer than its limit', the worker is free."""
+    """Fathom drips a byte every 0.2 s: the job (1 s limit) ends error "could not finish within its limit", the worker is free."""
     pool = ThreadPoolExecutor(1)
     with DripServer(every_s=0.2) as drip:
         env = {
@@ -84,7 +84,7 @@ def test_a_job_against_a_dripping_fathom_ends_at_its_limit_and_frees_its_worker(
             bounded(lambda: _worker_is_free(pool), 30)
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
-    assert record.status is JobStatus.ERROR and "ran longer than its limit of 1 s" in (record.error or "")
+    assert record.status is JobStatus.ERROR and "could not finish within its limit of 1 s" in (record.error or "")
 
 
 def test_a_job_against_a_dripping_openai_ends_at_its_limit_and_frees_its_worker(tmp_path: Path) -> None:
@@ -107,4 +107,4 @@ def test_a_job_against_a_dripping_openai_ends_at_its_limit_and_frees_its_worker(
             bounded(lambda: _worker_is_free(pool), 30)
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
-    assert record.status is JobStatus.ERROR and "ran longer than its limit of 1 s" in (record.error or "")
+    assert record.status is JobStatus.ERROR and "could not finish within its limit of 1 s" in (record.error or "")
