@@ -42,7 +42,7 @@ from redis.retry import Retry
 
 from engagement.errors import CorruptRecordError, StoreError, StoreOpenError
 from engagement.settings import redact_url
-from engagement.store import JOBS_TABLE, _decode, _encode, _prefix_end
+from engagement.store import JOBS_TABLE, decode_value, encode_value, prefix_end
 
 log = logging.getLogger(__name__)
 
@@ -382,8 +382,8 @@ class RedisKV:
     @staticmethod
     def _bounds(prefix: str, stop: str | None) -> tuple[str, str]:
         low = f"[{prefix}" if prefix else "-"
-        high = f"({_prefix_end(prefix)}" if prefix else "+"
-        if stop is not None and (not prefix or stop < _prefix_end(prefix)):
+        high = f"({prefix_end(prefix)}" if prefix else "+"
+        if stop is not None and (not prefix or stop < prefix_end(prefix)):
             high = f"({stop}"
         return low, high
 
@@ -402,7 +402,7 @@ class RedisKV:
             if raw is None:
                 continue  # deleted between the range read and the value read
             try:
-                out.append((key, _decode(raw, key)))
+                out.append((key, decode_value(raw, key)))
             except CorruptRecordError as exc:
                 log.warning("%s", exc)
         return out
@@ -410,7 +410,7 @@ class RedisKV:
     # -- reads
     def get(self, key: str) -> Any | None:
         raw = self._c.call("get", lambda: self._c.redis.get(self._prefix + key))
-        return None if raw is None else _decode(raw, key)
+        return None if raw is None else decode_value(raw, key)
 
     def items(
         self,
@@ -538,7 +538,7 @@ class RedisKV:
         With ``require``, it writes only if each required key exists and its value's top-level fields
         equal the given ones (``None``: the key must be absent); returns whether it wrote.
         """
-        rows = {key: _encode(value) for key, value in items.items()}
+        rows = {key: encode_value(value) for key, value in items.items()}
         gone = list(dict.fromkeys(key for key in delete if key not in rows))
         required = [(k, None if v is None else self._where(v)) for k, v in (require or {}).items()]
         if not rows and not gone and not required:

@@ -261,6 +261,21 @@ def test_a_silent_record_is_interrupted_when_read(store: SqliteKV) -> None:
     assert after.status is JobStatus.ERROR and "interrupted" in (after.error or "")
 
 
+def test_the_liveness_rule_judges_the_owner_then_the_silence(store: SqliteKV) -> None:
+    """is_abandoned: a dead process of this machine at once; a live one, or another machine's, only after the
+    stale window (the service's, or a longer one the caller names)."""
+    import os
+    import socket
+
+    service = service_for(store, summary_of, stale_after_s=120)
+    dead, alive = f"{socket.gethostname()}:99999999:abcd1234", f"{socket.gethostname()}:{os.getpid()}:abcd1234"
+    assert service.is_abandoned(dead, 0) is True
+    assert service.is_abandoned(alive, 100) is False and service.is_abandoned(alive, 130) is True
+    assert service.is_abandoned("other-host:123:abcd1234", 130) is True
+    assert service.is_abandoned("other-host:123:abcd1234", 130, stale_after_s=600) is False
+    assert service.is_abandoned(service.owner, 0) is False
+
+
 def test_get_of_an_unknown_job_raises_not_found(store: SqliteKV) -> None:
     """A purged or mistyped run id gives JobNotFoundError with a message to act on."""
     with pytest.raises(JobNotFoundError, match="Generate it again"):
