@@ -15,7 +15,7 @@ from engagement.deadline import Deadline
 from engagement.errors import FathomUnavailableError, JobTimeoutError
 from engagement.fathom import FathomClient
 from engagement.jobs import InlineExecutor
-from engagement.models import JobRecord, JobStatus
+from engagement.models import JobStatus
 from engagement.ratelimit import (
     InProcessRateLimiter,
     RateLimiter,
@@ -29,6 +29,7 @@ from engagement.settings import Settings
 from engagement.store import SqliteKV
 from tests.fakes.fathom_server import FAKE_API_KEY, FathomServer, make_account
 from tests.support.bounded import bounded
+from tests.support.fathom_fixtures import settings_for
 from tests.support.stages import stages_of
 
 
@@ -120,18 +121,6 @@ def test_one_limiter_per_process_is_shared_by_every_client_of_a_key() -> None:
 # ---------------------------------------------------------------- jobs
 
 
-def settings_for(server: FathomServer, tmp_path: Path, **env: str) -> Settings:
-    return Settings.from_env(
-        {
-            "FATHOM_API_KEY": FAKE_API_KEY,
-            "FATHOM_BASE_URL": server.base_url,
-            "ENGAGEMENT_DB": str(tmp_path / "rl.sqlite"),
-            "FATHOM_BACKOFF_S": "0.01",
-            **env,
-        }
-    )
-
-
 def test_a_429_with_only_ratelimit_reset_15_is_waited_out_and_the_job_completes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -140,18 +129,11 @@ def test_a_429_with_only_ratelimit_reset_15_is_waited_out_and_the_job_completes(
     clock = FakeClock()
     use_limiter(InProcessRateLimiter(clock=clock.now))
     monkeypatch.setattr(FathomClient, "_pause", lambda self, seconds: clock.sleep(seconds))
-    stages: list[str] = []
     with FathomServer(make_account(count=3), rate_limit=(60, 60.0), clock=clock.now) as server:
         server.api.close_window(15)
         settings = settings_for(server, tmp_path)
         runtime = create_runtime(settings, store=SqliteKV(settings.engagement_db), executor=InlineExecutor())
-        original = runtime.repo.save
-
-        def spy(record: JobRecord) -> bool:
-            stages.append(record.stage)
-            return original(record)
-
-        runtime.repo.save = spy  # type: ignore[method-assign]
+        stages = stages_of(runtime.repo)["acmecorp.com"]
         record = runtime.jobs.get("acmecorp.com", runtime.jobs.start("acmecorp.com"))
         statuses = [status for _, status, _ in server.response_log]
     assert record.status is JobStatus.COMPLETE, record.error

@@ -13,6 +13,7 @@ from engagement.errors import CorruptRecordError, StoreError
 from engagement.redis_store import RedisKV, open_redis_store
 from engagement.settings import redact_url
 from tests.support.redis_server import RedisServer, free_port
+from tests.support.threads import at_once
 
 
 def test_job_records_keep_their_documented_keys_and_tables_their_own(redis_url: str) -> None:
@@ -153,28 +154,20 @@ def test_a_lost_count_is_counted_again(redis_url: str) -> None:
 def test_counts_stay_right_when_threads_and_clients_race_to_end_the_same_jobs(redis_url: str) -> None:
     """Eight threads on two clients end the same 40 running jobs with compare-and-set writes: each job
     ends once, and the kept counts equal a recount."""
-    import threading
-
     first, second = RedisKV(redis_url), RedisKV(redis_url)  # two connection pools, as two processes have
     first.set_many({f"index:{i:02d}": {"status": "processing", "domain": f"d{i % 4}.com"} for i in range(40)})
     assert first.count_by("status", "index:") == {"processing": 40}
-    barrier = threading.Barrier(8)
     won: list[str] = []
 
     def end(n: int) -> None:
         kv = first if n % 2 else second
-        barrier.wait()
         for i in range(40):
             key = f"index:{i:02d}"
             ended = {"status": "error" if n % 2 else "complete", "domain": f"d{i % 4}.com"}
             if kv.set_many({key: ended}, require={key: {"status": "processing"}}):
                 won.append(key)
 
-    threads = [threading.Thread(target=end, args=(n,)) for n in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    at_once(8, end)
     assert sorted(won) == [f"index:{i:02d}" for i in range(40)]
     ends = Counter(v["status"] for _, v in first.items("index:"))
     assert second.count_by("status", "index:") == dict(ends)

@@ -8,7 +8,6 @@ import random
 import sqlite3
 import subprocess
 import sys
-import threading
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +18,7 @@ import pytest
 from engagement.errors import CorruptRecordError, StoreError, StoreOpenError
 from engagement.store import KVStore, SqliteKV, open_store
 from tests.support.bounded import bounded
+from tests.support.threads import at_once
 
 # The contract tests take ``kv`` (tests/support/redis_fixtures.py): each runs once on SqliteKV and once on
 # RedisKV against the session's own redis-server.
@@ -82,11 +82,7 @@ def test_threads_writing_at_once_lose_nothing(kv: KVStore) -> None:
         for i in range(200):
             kv.set(f"t{n}:{i:03d}", {"n": n, "i": i})
 
-    threads = [threading.Thread(target=write, args=(n,)) for n in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    at_once(8, write)
     assert kv.count() == 1600
     assert kv.get("t7:199") == {"n": 7, "i": 199}
 
@@ -123,19 +119,13 @@ def test_a_write_that_fails_part_way_applies_nothing(kv: KVStore) -> None:
 
 def test_require_none_means_absent_and_only_one_racing_claim_wins(kv: KVStore) -> None:
     """require={key: None} writes only while the key is absent: of eight threads claiming at once, one wins."""
-    barrier = threading.Barrier(8)
     won: list[int] = []
 
     def claim(n: int) -> None:
-        barrier.wait()
         if kv.set_many({"claim": {"run_id": n}, f"record:{n}": n}, require={"claim": None}):
             won.append(n)
 
-    threads = [threading.Thread(target=claim, args=(n,)) for n in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    at_once(8, claim)
     assert len(won) == 1
     assert kv.get("claim") == {"run_id": won[0]}
     assert kv.keys("record:") == [f"record:{won[0]}"]
