@@ -7,6 +7,8 @@ row opens that account's summary (its latest complete run, or a new one started 
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 import streamlit as st
 
@@ -65,7 +67,7 @@ def accounts_frame(rows: list[AccountRow]) -> pd.DataFrame:
     )
 
 
-def table_columns() -> dict[str, object]:
+def table_columns() -> dict[str, Any]:
     """What the table shows at first: the domain, its signals, when we last met and how often — narrow
     enough to sit beside the sidebar at 1024 pixels. The signals already say what the other figures
     mean (gone dark, cadence drop, single-threaded); those figures are hidden, one click away under the
