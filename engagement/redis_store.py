@@ -198,6 +198,7 @@ local hash = KEYS[2] .. ':' .. pair
 local kept = redis.call('SISMEMBER', KEYS[2], pair) == 1
 if not kept and redis.call('SCARD', KEYS[2]) < tonumber(ARGV[6]) then
   redis.call('SADD', KEYS[2], pair)
+  redis.call('DEL', hash)  -- whatever an earlier registration left was not kept up to date since: count anew
   kept = true
 end
 if kept and redis.call('HEXISTS', hash, '#') == 1 then

@@ -138,7 +138,8 @@ def test_a_kept_count_is_read_from_redis_not_recounted(redis_url: str) -> None:
 
 
 def test_a_lost_count_is_counted_again(redis_url: str) -> None:
-    """A count hash that is gone, or lost its marker, is rebuilt from the values on its next read."""
+    """A count hash that is gone, or lost its marker, or was left by a registration that is gone, is rebuilt
+    from the values on its next read."""
     kv = RedisKV(redis_url)
     kv.set_many({f"index:{i}": {"status": "error" if i % 2 else "complete"} for i in range(6)})
     assert kv.count_by("status", "index:") == {"complete": 3, "error": 3}
@@ -149,6 +150,9 @@ def test_a_lost_count_is_counted_again(redis_url: str) -> None:
     raw.hdel("kv:jobs:counted:status:index:", "#")
     raw.hset("kv:jobs:counted:status:index:", "s:error", 99)
     assert kv.count_by("status", "index:") == {"complete": 3, "error": 4}
+    raw.delete("kv:jobs:counted")  # the registry lost: writes stop keeping the hash, which is left behind
+    kv.set("index:10", {"status": "complete"})
+    assert kv.count_by("status", "index:") == {"complete": 4, "error": 4}
 
 
 def test_counts_stay_right_when_threads_and_clients_race_to_end_the_same_jobs(redis_url: str) -> None:
