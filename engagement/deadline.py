@@ -59,9 +59,15 @@ class Deadline:
         """
         left = self.remaining()
         if left is not None and seconds >= left:
-            raise JobTimeoutError(
-                f"The job's time limit runs out in {left:.0f} s, before {until} (in {seconds:.0f} s)."
-            )
+            raise self.reached(f"would run out before {until} (in {seconds:.0f} s; {left:.0f} s are left)")
+
+    def reached(self, what: str) -> JobTimeoutError:
+        """The error of work stopped by this deadline (``what``: "ran out while waiting for an upstream answer").
+
+        Every stop by a job's deadline is this one exception; the job runner gives each the job's
+        time-out message, so the page says the same whichever wait or request the deadline cut short.
+        """
+        return JobTimeoutError(f"The job's time limit {what}.")
 
 
 NO_DEADLINE = Deadline()
@@ -94,7 +100,7 @@ class DeadlineTransport:
     def handle_request(self, request: Any) -> Any:
         limit, by_job = self._limit()
         if limit <= 0:
-            raise JobTimeoutError("The job's time limit ran out before this request could be sent.")
+            raise self.deadline.reached("ran out before this request could be sent")
         timeouts = request.extensions.get("timeout")
         if isinstance(timeouts, dict):  # no single socket wait may outlast the whole request either
             request.extensions["timeout"] = {k: limit if v is None else min(v, limit) for k, v in timeouts.items()}
@@ -132,7 +138,7 @@ class DeadlineTransport:
             for stream in sockets:
                 _shut(stream)
             if by_job:
-                raise JobTimeoutError("The job's time limit ran out while waiting for an upstream answer.")
+                raise self.deadline.reached("ran out while waiting for an upstream answer")
             raise self.http.ReadTimeout(f"no complete answer within {limit:g} s", request=request)
         if "error" in done:
             raise done["error"]

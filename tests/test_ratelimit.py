@@ -206,7 +206,7 @@ def test_a_rate_limit_wait_past_the_jobs_deadline_ends_the_request_at_once(any_l
     sent: list[httpx.Request] = []
     client = _client(any_limiter, Deadline.after(5), lambda r: sent.append(r) or httpx.Response(200, json={}))
     _close_window(any_limiter, 60)
-    with pytest.raises(JobTimeoutError, match="time limit runs out"):
+    with pytest.raises(JobTimeoutError, match="time limit would run out before Fathom.s rate limit"):
         bounded(lambda: client.get_transcript(1), 10)
     assert sent == []
 
