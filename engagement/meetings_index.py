@@ -208,9 +208,7 @@ class MeetingIndex:
     """
 
     def __init__(self, storage: str | Path | IndexStorage) -> None:
-        self.storage: IndexStorage = (
-            SqliteIndexStorage(storage) if isinstance(storage, str | Path) else storage
-        )
+        self.storage: IndexStorage = SqliteIndexStorage(storage) if isinstance(storage, str | Path) else storage
 
     def close(self) -> None:
         self.storage.close()

@@ -339,7 +339,8 @@ class RedisIndexStorage:
         low = "-inf" if since is None else str(micros(since))
         high = "+inf" if before is None else f"({micros(before)}"
         raws = self._c.call(
-            "index read", lambda: self._meetings_for(keys=[f"{base}d:{domain}:all", base + "meetings"], args=[low, high])
+            "index read",
+            lambda: self._meetings_for(keys=[f"{base}d:{domain}:all", base + "meetings"], args=[low, high]),
         )
         meetings = [Meeting.model_validate_json(raw) for raw in raws]
         # As SQLite orders them: created_at, then recording id, newest first.
@@ -353,7 +354,7 @@ class RedisIndexStorage:
         domains = (
             [domain]
             if domain is not None
-            else sorted(self._c.call("index read", lambda: r.smembers(base + "external")))
+            else sorted(str(d) for d in self._c.call("index read", lambda: r.smembers(base + "external")))
         )
         if not domains:
             return []
@@ -390,7 +391,8 @@ class RedisIndexStorage:
         return sorted(rows, key=lambda row: (-row.meetings, row.domain))
 
     def internal_domains(self, workspace: str) -> set[str]:
-        return set(self._c.call("index read", lambda: self._c.redis.hkeys(self.prefix(workspace) + "internal")))
+        keys = self._c.call("index read", lambda: self._c.redis.hkeys(self.prefix(workspace) + "internal"))
+        return {str(k) for k in keys}
 
     def remember_no_transcript(self, workspace: str, reasons: dict[int, str]) -> None:
         key = self.prefix(workspace) + "no_transcript"
@@ -401,20 +403,25 @@ class RedisIndexStorage:
         out: dict[int, str] = {}
         for start in range(0, len(recording_ids), _CHUNK):
             chunk = recording_ids[start : start + _CHUNK]
-            reasons = self._c.call("index read", lambda chunk=chunk: self._c.redis.hmget(key, [str(c) for c in chunk]))
+
+            def read(chunk: list[int] = chunk) -> list[Any]:
+                return list(self._c.redis.hmget(key, [str(c) for c in chunk]))
+
+            reasons = self._c.call("index read", read)
             out.update({rid: str(reason) for rid, reason in zip(chunk, reasons, strict=True) if reason is not None})
         return out
 
     def clear(self, workspace: str | None) -> int:
         registry = f"{ROOT}:workspaces"
         if workspace is None:
-            workspaces = sorted(self._c.call("index read", lambda: self._c.redis.smembers(registry)))
+            workspaces = sorted(str(w) for w in self._c.call("index read", lambda: self._c.redis.smembers(registry)))
         else:
             workspaces = [workspace]
-        return sum(
-            int(self._c.call("index clear", lambda w=w: self._clear(args=[self.prefix(w), "", registry, w])))
-            for w in workspaces
-        )
+        return sum(self._clear_one(w) for w in workspaces)
+
+    def _clear_one(self, workspace: str) -> int:
+        args = [self.prefix(workspace), "", f"{ROOT}:workspaces", workspace]
+        return int(self._c.call("index clear", lambda: self._clear(args=args)))
 
 
 _OPEN: dict[str, MeetingIndex] = {}

@@ -132,9 +132,7 @@ def settings_for(server: FathomServer, tmp_path: Path, **env: str) -> Settings:
 
 def run_job(tmp_path: Path, server: FathomServer, env: dict[str, str], domain: str = "acmecorp.com") -> JobRecord:
     settings = settings_for(server, tmp_path, **env)
-    runtime = create_runtime(
-        settings, store=SqliteKV(settings.engagement_db), executor=InlineExecutor(), enqueue=False
-    )
+    runtime = create_runtime(settings, store=SqliteKV(settings.engagement_db), executor=InlineExecutor(), enqueue=False)
     try:
         return runtime.jobs.get(domain, runtime.jobs.start(domain))
     finally:
