@@ -305,3 +305,30 @@ def test_with_redis_every_runtime_of_a_process_shares_one_index_in_redis(redis_u
     finally:
         for runtime in (a, b, plain):
             runtime.close()
+
+
+def test_a_job_waiting_for_another_process_sync_ends_at_its_time_limit(redis_url: str, tmp_path: Path) -> None:
+    """A job whose workspace another process is indexing (the lock held, renewed) waits no longer than its own
+    time limit: it ends in error saying so, and never takes the other's lock."""
+    from engagement.jobs import InlineExecutor
+    from engagement.models import JobStatus
+    from engagement.runtime import workspace_of
+
+    with FathomServer(make_account(count=3)) as server:
+        env = fathom_env(server, tmp_path, redis_url)
+        settings_ = Settings.from_env({**env, "ENGAGEMENT_JOB_TIMEOUT_S": "2"})
+        other = RedisIndexStorage(redis_url).sync_lock(workspace_of(settings_))
+        assert other.acquire(timeout=1)  # the other process's sync, renewed all along
+        runtime = create_runtime(
+            settings_, store=SqliteKV(tmp_path / "kv.sqlite"), executor=InlineExecutor(), enqueue=False
+        )
+        try:
+            run_id = bounded(lambda: runtime.jobs.start("acmecorp.com"), 60)
+            record = runtime.jobs.get("acmecorp.com", run_id)
+        finally:
+            other.release()
+            runtime.close()
+        requests = listings(server)
+    assert record.status is JobStatus.ERROR
+    assert "longer than its limit of 2 s" in (record.error or "")
+    assert requests == []  # it never listed the workspace behind the other sync's back
