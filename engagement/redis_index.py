@@ -1,8 +1,8 @@
 """RedisIndexStorage: the workspace meeting index in Redis, one copy and one sync for every app server and worker.
 
 The sync algorithm is :class:`engagement.meetings_index.MeetingIndex`'s; this is its storage. Keys of
-one workspace (``{ws}`` is ``FathomClient.workspace``, a hash: never the API key; the braces are a
-Redis Cluster hash tag, so one workspace's keys live together)::
+one workspace (``{ws}`` is ``FathomClient.workspace``, a hash: never the API key; the prefix is not
+``index:``, which the job table's index rows use in the same database)::
 
     meeting_index:{ws}:state             the sync state, JSON (cursor, generation, newest, synced_at ...)
     meeting_index:{ws}:meetings          hash   recording id -> the meeting without its transcript, JSON
@@ -21,7 +21,8 @@ The per-domain sets are kept by the page write and the removal (one Lua script e
 domain entries and the sync state are written all or nothing): an account's meetings are one range
 of its sorted set and a ``HMGET``; a domain's activity is a few counts of its sets, pipelined over the
 domains (``MULTI``/``EXEC``), never a read of meeting JSON. Times are integer microseconds since the
-epoch, exact in a sorted set's score.
+epoch, exact in a sorted set's score. The scripts build the per-domain key names themselves: one
+Redis (or a primary with replicas), not Redis Cluster.
 
 The sync lock is ``SET NX PX`` with a random token, renewed by a thread every third of
 :data:`LOCK_TTL_S` while the sync runs and released by a script that deletes it only if it still
