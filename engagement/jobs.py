@@ -307,7 +307,7 @@ class JobService:
 
     def _timeout_message(self) -> str:
         return (
-            f"The job could not finish within its limit of {self.timeout_s:g} s and was stopped. Try a "
+            f"The job would have run longer than its limit of {self.timeout_s:g} s, so it was stopped. Try a "
             "shorter date range, or raise ENGAGEMENT_JOB_TIMEOUT_S."
         )
 

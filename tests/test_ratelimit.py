@@ -255,6 +255,6 @@ def test_a_job_whose_rate_limit_wait_outlasts_it_ends_with_the_time_out(
         runtime.close()
         sent = len(server.request_log)
     assert record.status is JobStatus.ERROR
-    assert "could not finish within its limit of 5 s" in (record.error or "")
+    assert "longer than its limit of 5 s" in (record.error or "")
     assert sent == 0
     assert stages and not any(stage.startswith("waiting for Fathom's rate limit") for stage in stages)
