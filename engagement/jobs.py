@@ -84,8 +84,10 @@ class JobContext:
         *,
         report: Callable[[str, int | None, int | None, dict[str, Any]], None],
         repo: JobRepository,
+        explain: Callable[[Callable[[], str] | None], None] | None = None,
     ) -> None:
         self._write = report  # the service's conditional write of this running record
+        self._explain = explain
         self._repo = repo
         self._record = record
         self.domain = record.domain
@@ -103,6 +105,13 @@ class JobContext:
         stops promptly.
         """
         self._write(stage, done, total, fields)
+
+    def explain_timeout(self, reason: Callable[[], str] | None) -> None:
+        """What the job's time-out means while it waits for work that carries on without it (``None``: the
+        usual message again). ``reason()`` gives the message; whatever stops the job at its limit (its own
+        wait, a report, the heartbeat) ends it with that message. It must not touch the store."""
+        if self._explain is not None:
+            self._explain(reason)
 
     def previous_complete(self) -> JobRecord | None:
         """The latest complete run of the same domain and options (this one is still processing)."""
@@ -152,6 +161,7 @@ class JobService:
         self._lock = threading.RLock()
         self._running: dict[str, JobRecord] = {}  # this process's jobs, in the order they were queued
         self._unsaved: dict[str, JobRecord] = {}  # terminal records the store has not taken yet
+        self._reasons: dict[str, Callable[[], str]] = {}  # what a time-out means now, set by the job's body
         self._heartbeat: threading.Thread | None = None
         self._stop = threading.Event()
 
@@ -247,13 +257,20 @@ class JobService:
                 return
         deadline = Deadline.after(self.timeout_s)
         try:
-            summary = self.body(JobContext(record, deadline, report=partial(self._report, record), repo=self.repo))
+            ctx = JobContext(
+                record,
+                deadline,
+                report=partial(self._report, record),
+                repo=self.repo,
+                explain=partial(self._explain, record),
+            )
+            summary = self.body(ctx)
         except _Cancelled:
             log.info("job %s stopped: finished or deleted elsewhere", _key(record))
         except Exception as exc:
             if isinstance(exc, JobTimeoutError) or self._past_limit(record) or deadline.expired:
                 log.warning("job %s ran past its limit: %s", _key(record), exc)
-                self._finish(record, JobStatus.ERROR, error=self._timeout_message())
+                self._finish(record, JobStatus.ERROR, error=self._timeout_message(record))
             elif isinstance(exc, EngagementError):
                 log.warning("job %s failed: %s", _key(record), exc)
                 self._finish(record, JobStatus.ERROR, error=str(exc))
@@ -272,6 +289,14 @@ class JobService:
         finally:
             with self._lock:
                 self._running.pop(_key(record), None)
+                self._reasons.pop(_key(record), None)
+
+    def _explain(self, record: JobRecord, reason: Callable[[], str] | None) -> None:
+        with self._lock:
+            if reason is None:
+                self._reasons.pop(_key(record), None)
+            else:
+                self._reasons[_key(record)] = reason
 
     def _save(self, record: JobRecord) -> bool:
         """Write a running record; False (and the job forgotten here) when it ended or was deleted elsewhere."""
@@ -305,7 +330,11 @@ class JobService:
             if not self._save(record):
                 raise _Cancelled
 
-    def _timeout_message(self) -> str:
+    def _timeout_message(self, record: JobRecord | None = None) -> str:
+        """Why a job stopped at its limit: what its body said its wait means (``explain_timeout``), else the usual."""
+        reason = self._reasons.get(_key(record)) if record is not None else None
+        if reason is not None:
+            return reason()
         return (
             f"The job would have run longer than its limit of {self.timeout_s:g} s, so it was stopped. Try a "
             "shorter date range, or raise ENGAGEMENT_JOB_TIMEOUT_S."
@@ -325,8 +354,9 @@ class JobService:
 
     def _check_deadline(self, record: JobRecord) -> None:
         if self._past_limit(record):
-            self._finish(record, JobStatus.ERROR, error=self._timeout_message())
-            raise JobTimeoutError(self._timeout_message())
+            message = self._timeout_message(record)
+            self._finish(record, JobStatus.ERROR, error=message)
+            raise JobTimeoutError(message)
 
     def _finish(
         self,

@@ -27,22 +27,31 @@ Sync (:meth:`MeetingIndex.sync`): the first run lists every page and saves the c
 one, so a restart resumes where it stopped; later runs list only ``created_after`` the newest
 indexed meeting minus :data:`OVERLAP` (one request when nothing new was recorded); a full
 re-index lists everything again and drops meetings it no longer sees (deleted, or no longer shared).
+
+Background sync (:meth:`MeetingIndex.start_sync`): a job never lists the workspace under its own time
+limit. It starts the workspace's sync in a thread of its process (or joins the one running there) and
+waits for it (:meth:`SyncTask.wait`), showing its progress; at the job's limit the job ends and the
+sync carries on, with a Fathom client bound per request by ``FATHOM_TIMEOUT_S`` and overall by the
+listing's own bounds (``FATHOM_MAX_MEETINGS``, a repeated cursor, pages with nothing new). Its error,
+if any, is raised in every job that waited for it; the next job starts a new sync from the saved cursor.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
+from engagement.deadline import NO_DEADLINE, Deadline
 from engagement.domains import registrable_domain
-from engagement.errors import FathomError, StoreError
+from engagement.errors import EngagementError, FathomError, StoreError
 from engagement.fathom import FathomClient, include_flags
 from engagement.models import Meeting, format_utc, utcnow
 
@@ -55,7 +64,10 @@ __all__ = [
     "SqliteIndexStorage",
     "SyncLock",
     "SyncResult",
+    "SyncTask",
 ]
+
+log = logging.getLogger(__name__)
 
 OVERLAP = timedelta(hours=1)  # a meeting that reaches the API late, within an hour of the newest, is still found
 BUSY_TIMEOUT_S = 10.0  # another process (the CLI) may be writing: wait this long, then StoreError
@@ -126,6 +138,93 @@ class DomainActivity:
     last_meeting: str
     last_90_days: int
     previous_90_days: int
+
+
+class SyncTask:
+    """One sync of a workspace in its own thread of this process: started once, waited for by every job that needs it.
+
+    Attributes:
+        workspace: the workspace it brings up to date.
+        full: whether it lists the whole workspace again.
+        meetings: meetings read so far by the listing (the other process's, while that one holds the lock).
+        requests: Fathom requests its client has sent.
+        result: what the sync did, once it ended well.
+        error: what stopped it, once it failed (a ``FathomError``, a ``StoreError`` ...).
+    """
+
+    def __init__(self, workspace: str, *, full: bool) -> None:
+        self.workspace = workspace
+        self.full = full
+        self.meetings = 0
+        self.requests = 0
+        self.result: SyncResult | None = None
+        self.error: BaseException | None = None
+        self._done = False
+        self._changed = threading.Condition()  # notified on every page read and at the end
+        self._version = 0
+
+    @property
+    def done(self) -> bool:
+        return self._done
+
+    def _update(self, *, meetings: int | None = None, requests: int | None = None, done: bool = False) -> None:
+        with self._changed:
+            self.meetings = self.meetings if meetings is None else meetings
+            self.requests = self.requests if requests is None else requests
+            self._done = self._done or done
+            self._version += 1
+            self._changed.notify_all()
+
+    def wait(
+        self,
+        deadline: Deadline = NO_DEADLINE,
+        *,
+        on_progress: Callable[[int], None] | None = None,
+        poll_s: float = 1.0,
+    ) -> SyncResult:
+        """Wait for the sync to end; returns its result, or raises the error that stopped it.
+
+        ``on_progress(meetings read)`` is called after every page and at least every ``poll_s`` meanwhile (a
+        job's progress and heartbeat; a job past its limit raises from there). At ``deadline`` raises
+        ``JobTimeoutError``: the waiter stops, the sync carries on.
+        """
+        seen = -1
+        while True:
+            with self._changed:
+                if not self._done and self._version == seen:
+                    left = deadline.remaining()
+                    self._changed.wait(poll_s if left is None else min(poll_s, left))
+                seen, meetings, done = self._version, self.meetings, self._done
+            if done:
+                break
+            if on_progress is not None:
+                on_progress(meetings)
+            if deadline.expired:
+                raise deadline.reached("ran out while Fathom's workspace was being indexed")
+        if self.error is not None:
+            raise self.error
+        assert self.result is not None
+        return self.result
+
+    def _run(self, index: MeetingIndex, connect: Callable[[], AbstractContextManager[FathomClient]]) -> None:
+        try:
+            with connect() as client:
+
+                def progress(meetings: int) -> None:
+                    self._update(meetings=meetings, requests=client.requests)
+
+                try:
+                    self.result = index.sync(client, full=self.full, on_progress=progress)
+                finally:
+                    self._update(requests=client.requests)
+        except BaseException as exc:  # noqa: BLE001 - handed to every waiter
+            if not isinstance(exc, EngagementError):
+                log.exception("the meeting index's sync of %s failed unexpectedly", self.workspace)
+            else:
+                log.warning("the meeting index's sync of %s failed: %s", self.workspace, exc)
+            self.error = exc
+        finally:
+            self._update(done=True)
 
 
 class SyncLock(Protocol):
@@ -209,9 +308,36 @@ class MeetingIndex:
 
     def __init__(self, storage: str | Path | IndexStorage) -> None:
         self.storage: IndexStorage = SqliteIndexStorage(storage) if isinstance(storage, str | Path) else storage
+        self._tasks: dict[str, SyncTask] = {}
+        self._tasks_lock = threading.Lock()
 
     def close(self) -> None:
         self.storage.close()
+
+    def start_sync(
+        self, workspace: str, connect: Callable[[], AbstractContextManager[FathomClient]], *, full: bool = False
+    ) -> tuple[SyncTask, bool]:
+        """The workspace's sync in a background thread of this process: the one running, or a new one.
+
+        Returns the task and whether this call started it. ``connect()`` gives the sync its Fathom client
+        (bound per request, not by any job's deadline). A full re-index asked for while a sync that is not
+        full runs starts a new task, which runs after it (the sync lock orders them); any other call joins
+        the running task. A task that ended (well or not) is never joined: the next call starts afresh, and
+        a failed sync resumes from the cursor it saved.
+        """
+        with self._tasks_lock:
+            task = self._tasks.get(workspace)
+            if task is not None and not task.done and (task.full or not full):
+                return task, False
+            task = self._tasks[workspace] = SyncTask(workspace, full=full)
+        threading.Thread(target=task._run, args=(self, connect), name="meeting-index-sync", daemon=True).start()
+        return task, True
+
+    def running_sync(self, workspace: str) -> SyncTask | None:
+        """This process's sync of ``workspace`` while it runs, else None."""
+        with self._tasks_lock:
+            task = self._tasks.get(workspace)
+        return task if task is not None and not task.done else None
 
     # ------------------------------------------------------------ sync
 
@@ -225,12 +351,12 @@ class MeetingIndex:
     ) -> SyncResult:
         """Bring the index of ``client``'s workspace up to date; ``full`` lists everything again.
 
-        One sync per workspace runs at a time (in a process with SQLite, across every process with
-        Redis): a caller that finds one running waits for it, reporting that sync's progress through
-        ``on_progress(meetings read)`` every ``poll_s`` (so its job keeps heart-beating and showing
-        progress; a job past its limit raises from there, which bounds the wait), then runs its own,
-        incremental, sync. Raises what the client raises; the cursor saved with the last page lets
-        the next sync resume.
+        Runs in the caller's thread; jobs run it through :meth:`start_sync` instead. One sync per workspace
+        runs at a time (in a process with SQLite, across every process with Redis): a caller that finds one
+        running waits for it, reporting that sync's progress through ``on_progress(meetings read)`` every
+        ``poll_s``, then runs its own, incremental, sync (the wait is bounded by the other sync's bounds, or
+        by its lock's expiry when its process died). Raises what the client raises; the cursor saved with
+        the last page lets the next sync resume.
         """
         workspace = client.workspace
         lock = self.storage.sync_lock(workspace)

@@ -391,6 +391,7 @@ class JobStats(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     fathom_requests: int = 0
+    index_requests: int = 0  # of those, the meeting index's sync that the job waited for (its own client)
     meetings: int = 0
     llm_calls: int = 0
     cached_meetings: int = 0

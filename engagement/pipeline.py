@@ -9,8 +9,9 @@ from __future__ import annotations
 import logging
 import math
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, date, datetime, timedelta
 
 from engagement.analysis import Analyzer, InsightCache, verify_account, verify_meeting_insights
@@ -34,12 +35,13 @@ from engagement.models import (
     utcnow,
 )
 from engagement.people import assign_roles, speakers_of, words_of
-from engagement.present import indexing_stage, plural
+from engagement.present import indexing_stage, plural, still_indexing
 from engagement.search import TranscriptIndex
 from engagement.signals import Thresholds, signals_of
 
 log = logging.getLogger(__name__)
 
+Connect = Callable[[], AbstractContextManager[FathomClient]]  # a Fathom client for the index's sync, closed after it
 PAGE_SIZE = 10  # Fathom pages /meetings by 10 and has no page-size parameter
 KEY_SCOPE_NOTE = (
     "Counts cover the meetings this Fathom key can see: those its user recorded or that were shared with them "
@@ -60,11 +62,13 @@ def run(
     search: TranscriptIndex | None = None,
     thresholds: Thresholds | None = None,
     today: date | None = None,
+    listing: Connect | None = None,
 ) -> EngagementSummary:
     """Build the account's summary; raises an ``EngagementError`` with a message for the user.
 
     ``search``, when given, indexes every transcript the run holds (questions are answered from it).
     ``today`` (default: the UTC date) and ``thresholds`` are what the signals are computed against.
+    ``listing`` gives the meeting index's background sync its Fathom client (see :func:`fetch`).
     """
     fetched_at = format_utc(utcnow())
     domain = ctx.domain
@@ -80,6 +84,7 @@ def run(
         cache=cache,
         fingerprint=analyzer.fingerprint,
         search=search,
+        listing=listing,
     )
     summary = EngagementSummary(domain=domain, company=company)
     summary.notes.extend(_fetch_notes(ctx, fathom, index, source, no_transcript))
@@ -146,7 +151,7 @@ def run(
             f"The model server reported {plural(cut, 'prompt')} far shorter than what was sent: its "
             "context window probably cut the transcript. Lower OPENAI_CONTEXT_TOKENS below the model's context size."
         )
-    ctx.stats.fathom_requests = fathom.requests
+    ctx.stats.fathom_requests = fathom.requests + ctx.stats.index_requests
     summary.notes += capped_notes(analyzer.usage)
     return summary
 
@@ -193,8 +198,13 @@ def fetch(
     cache: InsightCache,
     fingerprint: str,
     search: TranscriptIndex | None = None,
+    listing: Connect | None = None,
+    poll_s: float = 1.0,
 ) -> tuple[list[Meeting], dict[int, str]]:
     """The account's meetings, from the workspace meeting index brought up to date first.
+
+    ``listing()`` gives the index's sync its own Fathom client, free of the job's deadline (default: the
+    job's client); the job waits for that sync, reporting its progress every ``poll_s``.
 
     Every meeting any of whose invitees has an e-mail at the domain counts, whatever company Fathom
     files it under. Meetings whose analysis is not cached, or whose transcript ``search`` does not
@@ -207,17 +217,25 @@ def fetch(
     def waiting(seconds: float) -> None:
         ctx.report(f"waiting for Fathom's rate limit ({math.ceil(seconds)} s)")
 
+    fathom.on_wait = waiting
+    # The index is brought up to date by the workspace's sync in its own thread, not under this job's time limit:
+    # at the limit the job ends saying the indexing carries on, and the sync does.
+    task, _ = index.start_sync(fathom.workspace, listing or (lambda: nullcontext(fathom)))
+
     def indexing(meetings: int) -> None:
-        ctx.stats.fathom_requests = fathom.requests
+        ctx.stats.index_requests = task.requests
+        ctx.stats.fathom_requests = fathom.requests + task.requests
         ctx.report(indexing_stage(meetings), meetings, None)
 
-    fathom.on_wait = waiting
-    index.sync(fathom, on_progress=indexing)
+    ctx.explain_timeout(lambda: still_indexing(task.meetings))
+    task.wait(ctx.deadline, on_progress=indexing, poll_s=poll_s)
+    ctx.explain_timeout(None)
+    ctx.stats.index_requests = task.requests
     after = datetime.combine(since, datetime.min.time(), UTC) if since else None
     before = datetime.combine(until + timedelta(days=1), datetime.min.time(), UTC) if until else None
     meetings = index.meetings_for(fathom.workspace, domain, since=after, before=before)
     ctx.stats.meetings = len(meetings)
-    ctx.stats.fathom_requests = fathom.requests
+    ctx.stats.fathom_requests = fathom.requests + ctx.stats.index_requests
     ctx.report(f"meetings found: {len(meetings)}", len(meetings), None)
     known = index.without_transcript(fathom.workspace, [m.recording_id for m in meetings])
     unindexed = _not_searchable(search, [m.recording_id for m in meetings if m.recording_id not in known])
@@ -231,7 +249,7 @@ def fetch(
     index.remember_no_transcript(fathom.workspace, {k: v for k, v in no_transcript.items() if v == NO_TRANSCRIPT})
     no_transcript = {**known, **no_transcript}
     ctx.stats.meetings_without_transcript = len(no_transcript)
-    ctx.stats.fathom_requests = fathom.requests
+    ctx.stats.fathom_requests = fathom.requests + ctx.stats.index_requests
     out = [
         m.model_copy(update={"transcript": transcripts[m.recording_id]}) if m.recording_id in transcripts else m
         for m in meetings

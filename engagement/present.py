@@ -104,6 +104,14 @@ def indexing_stage(meetings: int) -> str:
     return f"indexing Fathom: {meetings:,} {'meeting' if meetings == 1 else 'meetings'}"
 
 
+def still_indexing(meetings: int) -> str:
+    """Why a job that waited for the meeting index's first listing stopped at its limit, and what to do."""
+    return (
+        f"Fathom's workspace is still being indexed: {meetings:,} {'meeting' if meetings == 1 else 'meetings'} so "
+        "far. It carries on in the background; run this again in a few minutes."
+    )
+
+
 # Markdown (CommonMark + GFM, as Streamlit and GitHub render it). Escaped wherever they stand: emphasis,
 # code, links, images, tables, strikethrough, entities and LaTeX; angle brackets become entities, so not
 # even the characters of a tag reach the Markdown.

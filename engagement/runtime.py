@@ -28,7 +28,7 @@ from engagement.demo import DEMO_ACCOUNTS, DEMO_API_KEY, demo_transport
 from engagement.errors import EngagementError, StoreError
 from engagement.fathom import FathomClient
 from engagement.jobs import JobBody, JobContext, JobService
-from engagement.meetings_index import IndexStatus, MeetingIndex, SyncResult, open_index
+from engagement.meetings_index import IndexStatus, MeetingIndex, SyncResult, SyncTask, open_index
 from engagement.models import EngagementSummary
 from engagement.ratelimit import key_id, use_limiter
 from engagement.repository import JobRepository
@@ -42,7 +42,6 @@ if TYPE_CHECKING:
     from engagement.workers import RQJobQueue
 
 log = logging.getLogger(__name__)
-_REINDEX_LOCK = threading.Lock()
 COMPANY_NAMES = dict(DEMO_ACCOUNTS)  # the demo accounts' names; real accounts are shown by domain
 DEMO_BASE_URL = "https://fathom.demo.invalid/external/v1"  # never resolved: the transport is in-process
 
@@ -103,6 +102,9 @@ def make_body(
 ) -> JobBody:
     """The job body ``JobService`` runs: a fresh client and analyser per job; one cache, index and rate limit."""
 
+    def listing() -> FathomClient:  # the index's sync: bound per request, by no job's deadline
+        return fathom_client(settings, fathom_transport)
+
     def body(ctx: JobContext) -> EngagementSummary:
         analyzer = analyzer_for(settings, ctx.deadline)
         with fathom_client(settings, fathom_transport, ctx.deadline) as fathom:
@@ -117,6 +119,7 @@ def make_body(
                 concurrency=settings.openai_concurrency,
                 search=search,
                 thresholds=Thresholds.from_settings(settings),
+                listing=listing,
             )
 
     return body
@@ -150,42 +153,43 @@ class Runtime:
     search_error: str = ""
     fathom_transport: httpx.BaseTransport | None = None
     queue: RQJobQueue | None = None
-    reindex_error: str | None = None
-    _reindexing: threading.Thread | None = field(default=None, repr=False)
+    _reindexing: SyncTask | None = field(default=None, repr=False)
+
+    def sync_index(self, *, full: bool = False) -> SyncTask:
+        """Start the configured workspace's index sync in its background thread, or join the one running there."""
+        return self.index.start_sync(
+            workspace_of(self.settings), lambda: fathom_client(self.settings, self.fathom_transport), full=full
+        )[0]
 
     def reindex(self, *, full: bool = True, on_progress: Callable[[int], None] | None = None) -> SyncResult:
-        """Bring the meeting index up to date now; ``full`` lists the whole workspace again (the CLI)."""
-        with fathom_client(self.settings, self.fathom_transport) as fathom:
-            return self.index.sync(fathom, full=full, on_progress=on_progress)
+        """Bring the meeting index up to date and wait for it; ``full`` lists the whole workspace again (the CLI)."""
+        return self.sync_index(full=full).wait(on_progress=on_progress)
 
     def start_reindex(self) -> bool:
-        """Start a full re-index in a background thread (the admin page); False when one is already running.
+        """Start a full re-index in the background (the admin page); False when one is already running.
 
-        Its progress is the index's own (``index_status().pass_meetings``); its failure, if any, is kept in
-        ``reindex_error`` for the page to show.
+        It is the same background sync jobs wait for (:meth:`MeetingIndex.start_sync`). Its progress is
+        the index's own (``index_status().pass_meetings``); its failure, if any, is ``reindex_error``.
         """
-        with _REINDEX_LOCK:
-            if self._reindexing is not None and self._reindexing.is_alive():
-                return False
-            self.reindex_error = None
-
-            def work() -> None:
-                try:
-                    self.reindex(full=True)
-                except EngagementError as exc:
-                    self.reindex_error = str(exc)
-                except Exception as exc:  # noqa: BLE001 - shown on the page; the traceback goes to the log
-                    log.exception("re-index failed")
-                    self.reindex_error = f"The re-index stopped: unexpected error ({type(exc).__name__})."
-
-            self._reindexing = threading.Thread(target=work, name="engagement-reindex", daemon=True)
-            self._reindexing.start()
-            return True
+        task = self.sync_index(full=True)
+        started = task is not self._reindexing and not task.done
+        self._reindexing = task
+        return started
 
     @property
     def reindexing(self) -> bool:
         """Whether a re-index started by :meth:`start_reindex` is still running."""
-        return self._reindexing is not None and self._reindexing.is_alive()
+        return self._reindexing is not None and not self._reindexing.done
+
+    @property
+    def reindex_error(self) -> str | None:
+        """Why the last re-index started by :meth:`start_reindex` stopped, for the page; None if it did not."""
+        error = self._reindexing.error if self._reindexing is not None else None
+        if error is None:
+            return None
+        if isinstance(error, EngagementError):
+            return str(error)
+        return f"The re-index stopped: unexpected error ({type(error).__name__})."  # the traceback is in the log
 
     def index_status(self) -> IndexStatus:
         """How many meetings the index holds for the configured key, and how fresh it is."""
