@@ -18,7 +18,7 @@ import pytest
 
 from engagement.jobs import INTERRUPTED
 from engagement.models import JobStatus
-from engagement.runtime import Runtime, create_runtime
+from engagement.runtime import Runtime, create_runtime, workspace_of
 from engagement.settings import Settings
 from tests.fakes.fathom_server import FAKE_API_KEY, FathomServer, make_account
 from tests.support.cli import run_command
@@ -253,3 +253,47 @@ def test_the_rq_job_carries_our_limits(env: dict[str, str]) -> None:
     assert job.args == ("acmecorp.com", run_id) and job.func_name == "engagement.workers.run_job"
     connection.close()
     runtime.close()
+
+
+def test_a_workers_job_that_times_out_leaves_the_index_sync_running_in_that_worker(
+    env: dict[str, str], workers: Workers
+) -> None:
+    """The first listing (4 pages, 1 s each) outlasts the job's 2 s limit: the worker ends the job in error saying
+    the indexing carries on; the worker's sync lists the rest after the job ended and finishes the index; the next
+    job, in the same worker, completes without listing the workspace again."""
+
+    def full_listings(server: FathomServer) -> int:
+        return sum(
+            1
+            for _, path, q in server.request_log
+            if path.endswith("/meetings") and "created_after" not in q and "calendar_invitees_domains[]" not in q
+        )
+
+    with FathomServer(make_account("acmecorp.com", 40), latency_s=1.0) as slow:
+        env = {**env, "FATHOM_BASE_URL": slow.base_url, "ENGAGEMENT_JOB_TIMEOUT_S": "2"}
+        app = create_runtime(Settings.from_env(env))
+        workers.env = env
+        try:
+            worker = workers.start()
+            assert app.queue is not None
+            queue = app.queue
+            wait_until(lambda: queue.status().workers == 1, "the worker to listen")  # RQ drops a job queued 2 s
+            run_id = app.jobs.start("acmecorp.com")
+            wait_until(lambda: app.jobs.get("acmecorp.com", run_id).status is JobStatus.ERROR, "the job to end")
+            listed_when_the_job_ended = full_listings(slow)
+            first = app.jobs.get("acmecorp.com", run_id)
+            wait_until(lambda: app.index_status().full_synced_at is not None, "the worker's sync to finish")
+            assert worker.poll() is None  # the worker lives on, and so did its sync
+            assert app.index_status().meetings == 40
+            assert app.index.running_sync(workspace_of(app.settings)) is None  # the app only enqueues
+            slow.latency_s = 0.0  # the next job's one incremental request and its transcripts fit in its 2 s
+            second_id = app.jobs.start("acmecorp.com")
+            wait_until(lambda: app.jobs.get("acmecorp.com", second_id).status is not JobStatus.PROCESSING, "job 2")
+            second = app.jobs.get("acmecorp.com", second_id)
+        finally:
+            app.close()
+        assert first.error is not None and "still being indexed" in first.error, first.error
+        assert "carries on in the background" in first.error
+        assert listed_when_the_job_ended < 4 == full_listings(slow)  # the listing went on after the job ended
+        assert second.status is JobStatus.COMPLETE, second.error
+        assert second.summary is not None and second.summary.meetings_count == 40

@@ -1,0 +1,226 @@
+"""The meeting index's sync runs in its own background task: a job waits for it up to its own limit, never longer."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+
+from engagement.demo.api import FathomAPI
+from engagement.errors import FathomAuthError
+from engagement.jobs import InlineExecutor
+from engagement.models import JobRecord, JobStatus
+from engagement.present import still_indexing
+from engagement.runtime import Runtime, create_runtime, workspace_of
+from engagement.settings import Settings
+from engagement.store import SqliteKV
+from tests.fakes.fathom_server import BASE_PATH, FAKE_API_KEY, make_account
+from tests.support.bounded import bounded
+
+GATE_S = 30.0  # the longest a held page waits for the test to let it through
+
+
+class GatedFathom:
+    """The in-process Fathom API, whose listing of the whole workspace the test holds back page by page.
+
+    Attributes:
+        allowed: how many pages of the full listing may be served before the next one waits (None: all).
+        unauthorised_at: the page of the full listing answered once with a 401 instead.
+        served: pages of the full listing served (the 401 not counted).
+        held: set while a page waits at the gate.
+    """
+
+    def __init__(self, meetings: list[dict[str, object]]) -> None:
+        self.api = FathomAPI(meetings, api_key=FAKE_API_KEY, base_path=BASE_PATH)
+        self.allowed: int | None = None
+        self.unauthorised_at: int | None = None
+        self.served = 0
+        self.incremental = 0
+        self.held = threading.Event()
+        self._changed = threading.Condition()
+
+    def allow(self, pages: int | None) -> None:
+        with self._changed:
+            self.allowed = pages
+            self._changed.notify_all()
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        if not request.url.path.endswith("/meetings") or "calendar_invitees_domains[]" in request.url.params:
+            return self.api(request)  # a transcript, or an account's meetings: not the workspace's listing
+        if "created_after" in request.url.params:
+            with self._changed:
+                self.incremental += 1
+            return self.api(request)
+        with self._changed:
+            page = self.served + 1
+            if self.unauthorised_at == page:
+                self.unauthorised_at = None
+                return httpx.Response(401, json={"error": "Unauthorized"})
+            if self.allowed is not None and page > self.allowed:
+                self.held.set()
+                if not self._changed.wait_for(lambda: self.allowed is None or page <= self.allowed, GATE_S):
+                    return httpx.Response(503, json={"error": "the test never opened the gate"})
+            self.held.clear()
+            self.served += 1
+        return self.api(request)
+
+
+@pytest.fixture
+def fathom() -> GatedFathom:
+    """A workspace of 25 acmecorp.com and 5 globex.io meetings: a full listing of 3 pages."""
+    return GatedFathom(make_account("acmecorp.com", 25) + make_account("globex.io", 5, first_id=3000))
+
+
+@pytest.fixture
+def runtime_for(fathom: GatedFathom, tmp_path: Path, index_backend: dict[str, str]) -> Iterator[Runtime]:
+    """A runtime over the gated Fathom (its own address: its own rate-limit budget), jobs limited to 1 s."""
+    settings = Settings.from_env(
+        {
+            "FATHOM_API_KEY": FAKE_API_KEY,
+            "FATHOM_BASE_URL": f"http://fathom-{uuid.uuid4().hex[:8]}.test{BASE_PATH}",
+            "ENGAGEMENT_DB": str(tmp_path / "engagement.sqlite"),
+            "ENGAGEMENT_JOB_TIMEOUT_S": "1",
+            "FATHOM_BACKOFF_S": "0.01",
+            **index_backend,
+        }
+    )
+    runtime = create_runtime(
+        settings,
+        store=SqliteKV(settings.engagement_db),
+        executor=InlineExecutor(),
+        fathom_transport=httpx.MockTransport(fathom),
+        enqueue=False,
+    )
+    yield runtime
+    fathom.allow(None)  # whatever the test left held goes on, and the sync ends before the index is closed
+    settle(runtime)
+    runtime.close()
+
+
+def settle(runtime: Runtime) -> None:
+    """Wait (bounded) for the runtime's background sync to end, however it ends."""
+    task = runtime.index.running_sync(workspace_of(runtime.settings))
+    if task is None:
+        return
+
+    def wait() -> None:
+        try:
+            task.wait()
+        except Exception:  # noqa: BLE001, S110 - how it ended is the test's business, not the clean-up's
+            pass
+
+    bounded(wait, 60)
+
+
+def wait_until(condition: Callable[[], bool], what: str) -> None:
+    """Poll ``condition`` every 20 ms for up to a minute; fail the test naming ``what`` if it never holds."""
+    deadline = time.monotonic() + 60
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"gave up waiting for {what}")
+        time.sleep(0.02)
+
+
+def run(runtime: Runtime, domain: str = "acmecorp.com") -> JobRecord:
+    return bounded(lambda: runtime.jobs.get(domain, runtime.jobs.start(domain)), 60)
+
+
+def test_a_job_shorter_than_the_first_listing_ends_saying_it_carries_on_and_it_does(
+    runtime_for: Runtime, fathom: GatedFathom
+) -> None:
+    """The first listing outlasts the job's 1 s limit: the job ends in error saying the workspace is still being
+    indexed and that it carries on; the listing goes on to its last page after the job ended; the next job
+    completes from the index without listing the workspace again (one incremental request)."""
+    fathom.allow(1)  # the first page, then the listing waits at the gate until the job is over
+    first = run(runtime_for)
+    assert first.status is JobStatus.ERROR
+    match = re.fullmatch(still_indexing(999).replace("999", r"(\d+)"), first.error or "")
+    assert match, first.error
+    assert int(match.group(1)) in (0, 10)  # what the listing had read when the job stopped (the gate: page 1 at most)
+    assert first.stage.startswith("failed") and fathom.served <= 1
+
+    task = runtime_for.index.running_sync(workspace_of(runtime_for.settings))
+    assert task is not None  # the job is over; its sync is not
+    fathom.allow(None)
+    result = bounded(task.wait, 60)
+    assert (result.kind, result.listed, fathom.served) == ("full", 30, 3)
+
+    runtime_for.jobs.timeout_s = 60  # the next job's limit is no part of what is tested
+    second = run(runtime_for)
+    assert second.status is JobStatus.COMPLETE, second.error
+    assert second.summary is not None and second.summary.meetings_count == 25
+    assert (fathom.served, fathom.incremental) == (3, 1)  # no second full listing: one request for what is new
+
+
+def test_a_401_during_the_background_sync_ends_the_waiting_job_with_its_message(
+    runtime_for: Runtime, fathom: GatedFathom
+) -> None:
+    """Fathom refuses the key on the listing's second page: the job that waited ends with the 401's message (not
+    a time-out); the next job starts the sync again from the saved cursor and completes."""
+    runtime_for.jobs.timeout_s = 60  # long enough that only the 401 can end the job
+    fathom.unauthorised_at = 2
+    first = run(runtime_for)
+    assert first.status is JobStatus.ERROR
+    assert first.error == str(FathomAuthError())
+    assert fathom.served == 1
+
+    second = run(runtime_for)
+    assert second.status is JobStatus.COMPLETE, second.error
+    assert fathom.served == 3  # resumed at page 2: page 1 was not listed again
+
+
+def test_two_jobs_on_one_workspace_wait_for_one_listing(fathom: GatedFathom, tmp_path: Path) -> None:
+    """Jobs for two accounts start while the first listing is held: both show "indexing Fathom" and wait for the
+    same sync; once it ends both complete, and the workspace was listed once."""
+    settings = Settings.from_env(
+        {
+            "FATHOM_API_KEY": FAKE_API_KEY,
+            "FATHOM_BASE_URL": f"http://fathom-{uuid.uuid4().hex[:8]}.test{BASE_PATH}",
+            "ENGAGEMENT_DB": str(tmp_path / "engagement.sqlite"),
+            "ENGAGEMENT_WORKERS": "2",
+        }
+    )
+    pool = ThreadPoolExecutor(max_workers=2)
+    runtime = create_runtime(
+        settings,
+        store=SqliteKV(settings.engagement_db),
+        executor=pool,
+        fathom_transport=httpx.MockTransport(fathom),
+        enqueue=False,
+    )
+    try:
+        fathom.allow(1)
+        runs = [(d, runtime.jobs.start(d)) for d in ("acmecorp.com", "globex.io")]
+
+        def both_indexing() -> bool:
+            return all(runtime.jobs.get(d, r).stage.startswith("indexing Fathom: ") for d, r in runs)
+
+        wait_until(both_indexing, "both jobs to wait for the index")
+        assert fathom.served <= 1  # both are waiting, the listing is held
+        fathom.allow(None)
+        pool.shutdown(wait=True)
+        records = [runtime.jobs.get(d, r) for d, r in runs]
+    finally:
+        fathom.allow(None)
+        settle(runtime)
+        runtime.close()
+    assert [r.status for r in records] == [JobStatus.COMPLETE, JobStatus.COMPLETE], [r.error for r in records]
+    assert [r.summary.meetings_count for r in records if r.summary] == [25, 5]
+    assert fathom.served == 3  # one listing of the workspace for both
+    assert sum(r.stats.index_requests for r in records) >= 3  # each counts the listing it waited for
+
+
+def test_the_still_indexing_message_counts_with_separators() -> None:
+    """The time-out message while indexing says how far the listing got (6,120 meetings) and what to do."""
+    assert still_indexing(6120) == (
+        "Fathom's workspace is still being indexed: 6,120 meetings so far. It carries on in the background; "
+        "run this again in a few minutes."
+    )
+    assert "1 meeting so far" in still_indexing(1)
