@@ -99,6 +99,12 @@ st.caption("Every company in your recorded meetings, most recently met first. Se
 status = runtime.index_status()
 if status.synced_at is None and settings.source == "demo":
     runtime.reindex(full=False)  # the demo workspace is in-process: indexing it takes a moment
+elif status.synced_at is None and status.in_progress:
+    st.info(
+        f"Fathom's workspace is being indexed: {status.pass_meetings:,} meetings so far. Accounts appear here "
+        "as it goes; reload the page in a few minutes.",
+        icon=":material/hourglass_top:",
+    )
 elif status.synced_at is None:
     st.info(
         "No Fathom meetings are indexed yet. The first summary you generate builds the index, or build it now "

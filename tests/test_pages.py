@@ -721,3 +721,19 @@ def test_with_an_openai_key_the_answer_arrives_in_the_background(monkeypatch: py
         answer = runtime().questions.list("acmecorp.com")[0].answer
         assert answer is not None and answer.found and answer.analyzer == record.analyzer
         assert model.errors == []
+
+
+def test_the_accounts_page_says_how_far_the_first_index_got_while_it_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """While the workspace's first listing runs in the background, Accounts says how many meetings it has read and
+    to come back, not that nothing is indexed."""
+    from engagement.runtime import workspace_of
+
+    monkeypatch.setenv("FATHOM_API_KEY", "k-accounts-page")
+    monkeypatch.setenv("FATHOM_BASE_URL", "http://127.0.0.1:9/external/v1")  # never asked: the page only reads
+    rt = runtime()
+    rt.index.storage.save(workspace_of(rt.settings), {"pass": "full", "pass_meetings": 6120, "generation": 1})
+    at = app().run().switch_page("pages/accounts.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    shown = [shown_text(t) for t in texts(at)]
+    assert any("Fathom's workspace is being indexed: 6,120 meetings so far" in t for t in shown), shown
+    assert not any("No Fathom meetings are indexed yet" in t for t in shown)
