@@ -21,8 +21,9 @@ from engagement.present import still_indexing
 from engagement.runtime import Runtime, create_runtime, workspace_of
 from engagement.settings import Settings
 from engagement.store import SqliteKV
-from tests.fakes.fathom_server import BASE_PATH, FAKE_API_KEY, make_account
+from tests.fakes.fathom_server import BASE_PATH, FAKE_API_KEY, FathomServer, make_account
 from tests.support.bounded import bounded
+from tests.support.fathom_fixtures import settings_for
 
 GATE_S = 30.0  # the longest a held page waits for the test to let it through
 
@@ -224,3 +225,31 @@ def test_the_still_indexing_message_counts_with_separators() -> None:
         "run this again in a few minutes."
     )
     assert "1 meeting so far" in still_indexing(1)
+
+
+@pytest.mark.parametrize(
+    ("endless", "env", "named"),
+    [
+        ("repeat", {}, "nothing new"),
+        ("new", {"FATHOM_MAX_MEETINGS": "50"}, "FATHOM_MAX_MEETINGS"),
+    ],
+)
+def test_a_listing_that_never_ends_is_stopped_by_its_own_bounds_not_a_jobs(
+    tmp_path: Path, endless: str, env: dict[str, str], named: str
+) -> None:
+    """With no job deadline on the background sync, a Fathom that hands out cursors for ever (pages of repeats, or
+    of meetings without end) is still stopped by the listing's bounds; the waiting job ends with that message."""
+    with FathomServer(make_account(count=3), rate_limit=None) as server:
+        server.endless = endless
+        settings = settings_for(server, tmp_path, ENGAGEMENT_JOB_TIMEOUT_S="120", **env)
+        runtime = create_runtime(
+            settings, store=SqliteKV(settings.engagement_db), executor=InlineExecutor(), enqueue=False
+        )
+        try:
+            record = run(runtime)
+        finally:
+            settle(runtime)
+            runtime.close()
+    assert record.status is JobStatus.ERROR
+    error = record.error or ""
+    assert named in error and "still being indexed" not in error and "its limit" not in error, error
