@@ -17,7 +17,7 @@ import math
 import random
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from types import TracebackType
@@ -448,13 +448,18 @@ class FathomClient:
         per_page = limit if limit and limit > 0 else 10
         return math.ceil(self.max_meetings / per_page) + 1
 
+    def count_skipped(self, reasons: Sequence[str], count: int) -> None:
+        """Count ``count`` skipped items (``reasons``: theirs, or the first of them) as this client's own: what
+        the meeting index's background sync skipped, for the job that waited for it. Logs nothing."""
+        with self._lock:
+            self.skipped_count += count
+            room = MAX_SKIPPED_REASONS - len(self.skipped)
+            self.skipped.extend(list(reasons)[: max(room, 0)])
+
     def _skip(self, reasons: list[str]) -> None:
         if not reasons:
             return
-        with self._lock:
-            self.skipped_count += len(reasons)
-            room = MAX_SKIPPED_REASONS - len(self.skipped)
-            self.skipped.extend(reasons[: max(room, 0)])
+        self.count_skipped(reasons, len(reasons))
         for reason in reasons:
             logger.warning("Skipped a meeting Fathom sent: %s", reason)
 

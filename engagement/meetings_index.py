@@ -148,6 +148,8 @@ class SyncTask:
         full: whether it lists the whole workspace again.
         meetings: meetings read so far by the listing (the other process's, while that one holds the lock).
         requests: Fathom requests its client has sent.
+        skipped / skipped_count: reasons for listing items that could not be read (the first few), and how many.
+        rate_wait: seconds left of its wait for Fathom's rate limit while it waits, else None.
         result: what the sync did, once it ended well.
         error: what stopped it, once it failed (a ``FathomError``, a ``StoreError`` ...).
     """
@@ -157,6 +159,9 @@ class SyncTask:
         self.full = full
         self.meetings = 0
         self.requests = 0
+        self.skipped: list[str] = []
+        self.skipped_count = 0
+        self.rate_wait: float | None = None
         self.result: SyncResult | None = None
         self.error: BaseException | None = None
         self._done = False
@@ -167,10 +172,22 @@ class SyncTask:
     def done(self) -> bool:
         return self._done
 
-    def _update(self, *, meetings: int | None = None, requests: int | None = None, done: bool = False) -> None:
+    def _update(
+        self,
+        client: FathomClient | None,
+        *,
+        meetings: int | None = None,
+        rate_wait: float | None = None,
+        done: bool = False,
+    ) -> None:
+        """Copy the sync's progress (a page read, or a wait for the rate limit) and its client's counts; wake
+        every waiter."""
         with self._changed:
             self.meetings = self.meetings if meetings is None else meetings
-            self.requests = self.requests if requests is None else requests
+            self.rate_wait = rate_wait
+            if client is not None:
+                self.requests, self.skipped_count = client.requests, client.skipped_count
+                self.skipped = list(client.skipped)
             self._done = self._done or done
             self._version += 1
             self._changed.notify_all()
@@ -180,13 +197,15 @@ class SyncTask:
         deadline: Deadline = NO_DEADLINE,
         *,
         on_progress: Callable[[int], None] | None = None,
+        on_wait: Callable[[float], None] | None = None,
         poll_s: float = 1.0,
     ) -> SyncResult:
         """Wait for the sync to end; returns its result, or raises the error that stopped it.
 
         ``on_progress(meetings read)`` is called after every page and at least every ``poll_s`` meanwhile (a
-        job's progress and heartbeat; a job past its limit raises from there). At ``deadline`` raises
-        ``JobTimeoutError``: the waiter stops, the sync carries on.
+        job's progress and heartbeat; a job past its limit raises from there), ``on_wait(seconds left)``
+        instead while the sync waits for Fathom's rate limit. At ``deadline`` raises ``JobTimeoutError``: the
+        waiter stops, the sync carries on.
         """
         seen = -1
         while True:
@@ -194,10 +213,12 @@ class SyncTask:
                 if not self._done and self._version == seen:
                     left = deadline.remaining()
                     self._changed.wait(poll_s if left is None else min(poll_s, left))
-                seen, meetings, done = self._version, self.meetings, self._done
+                seen, meetings, rate_wait, done = self._version, self.meetings, self.rate_wait, self._done
             if done:
                 break
-            if on_progress is not None:
+            if rate_wait is not None and on_wait is not None:
+                on_wait(rate_wait)
+            elif on_progress is not None:
                 on_progress(meetings)
             if deadline.expired:
                 raise deadline.reached("ran out while Fathom's workspace was being indexed")
@@ -211,12 +232,13 @@ class SyncTask:
             with connect() as client:
 
                 def progress(meetings: int) -> None:
-                    self._update(meetings=meetings, requests=client.requests)
+                    self._update(client, meetings=meetings)
 
+                client.on_wait = lambda seconds: self._update(client, rate_wait=seconds)
                 try:
                     self.result = index.sync(client, full=self.full, on_progress=progress)
                 finally:
-                    self._update(requests=client.requests)
+                    self._update(client)
         except BaseException as exc:  # noqa: BLE001 - handed to every waiter
             if not isinstance(exc, EngagementError):
                 log.exception("the meeting index's sync of %s failed unexpectedly", self.workspace)
@@ -224,7 +246,7 @@ class SyncTask:
                 log.warning("the meeting index's sync of %s failed: %s", self.workspace, exc)
             self.error = exc
         finally:
-            self._update(done=True)
+            self._update(None, done=True)
 
 
 class SyncLock(Protocol):

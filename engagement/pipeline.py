@@ -217,7 +217,6 @@ def fetch(
     def waiting(seconds: float) -> None:
         ctx.report(f"waiting for Fathom's rate limit ({math.ceil(seconds)} s)")
 
-    fathom.on_wait = waiting
     # The index is brought up to date by the workspace's sync in its own thread, not under this job's time limit:
     # at the limit the job ends saying the indexing carries on, and the sync does.
     task, _ = index.start_sync(fathom.workspace, listing or (lambda: nullcontext(fathom)))
@@ -228,9 +227,11 @@ def fetch(
         ctx.report(indexing_stage(meetings), meetings, None)
 
     ctx.explain_timeout(lambda: still_indexing(task.meetings))
-    task.wait(ctx.deadline, on_progress=indexing, poll_s=poll_s)
+    task.wait(ctx.deadline, on_progress=indexing, on_wait=waiting, poll_s=poll_s)
     ctx.explain_timeout(None)
+    fathom.on_wait = waiting  # the job's own requests (transcripts) show their waits too
     ctx.stats.index_requests = task.requests
+    fathom.count_skipped(task.skipped, task.skipped_count)  # the listing's unreadable items go in this job's notes
     after = datetime.combine(since, datetime.min.time(), UTC) if since else None
     before = datetime.combine(until + timedelta(days=1), datetime.min.time(), UTC) if until else None
     meetings = index.meetings_for(fathom.workspace, domain, since=after, before=before)

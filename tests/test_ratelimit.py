@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -140,7 +141,9 @@ def test_a_429_with_only_ratelimit_reset_15_is_waited_out_and_the_job_completes(
     assert record.summary is not None and record.summary.meetings_count == 3
     assert statuses[0] == 429 and statuses.count(429) == 1 and set(statuses[1:]) == {200}
     assert sum(clock.slept) >= 15
-    assert "waiting for Fathom's rate limit (15 s)" in stages
+    # the index's sync waits in its own thread; the job shows the wait as it finds it (in virtual time it may see
+    # only the last second of it)
+    assert any(re.fullmatch(r"waiting for Fathom's rate limit \((1[0-5]|[1-9]) s\)", stage) for stage in stages), stages
 
 
 def test_a_429_response_carries_ratelimit_headers_and_no_retry_after(tmp_path: Path) -> None:
@@ -243,8 +246,9 @@ def test_a_back_off_past_the_jobs_deadline_ends_the_request_at_once() -> None:
 def test_a_job_whose_rate_limit_wait_outlasts_it_ends_with_the_time_out(
     any_limiter: RateLimiter, tmp_path: Path
 ) -> None:
-    """A job with a 5 s limit on a key whose window is closed for 60 s (FATHOM_MAX_WAIT_S 120) does not begin
-    the wait: it ends in error with the job time-out's message, and Fathom is never asked."""
+    """A job with a 5 s limit on a key whose window is closed for 60 s (FATHOM_MAX_WAIT_S 120): the index's sync,
+    bound by no job, waits for the window in the background; the job shows that wait and ends at its limit saying
+    the indexing carries on, and Fathom is not asked while the window is closed."""
     use_limiter(any_limiter)
     with FathomServer(make_account(count=3)) as server:
         settings = settings_for(server, tmp_path, ENGAGEMENT_JOB_TIMEOUT_S="5")
@@ -255,6 +259,6 @@ def test_a_job_whose_rate_limit_wait_outlasts_it_ends_with_the_time_out(
         runtime.close()
         sent = len(server.request_log)
     assert record.status is JobStatus.ERROR
-    assert "longer than its limit of 5 s" in (record.error or "")
+    assert "still being indexed" in (record.error or "") and "carries on in the background" in (record.error or "")
     assert sent == 0
-    assert stages and not any(stage.startswith("waiting for Fathom's rate limit") for stage in stages)
+    assert any(stage.startswith("waiting for Fathom's rate limit") for stage in stages), stages
