@@ -253,3 +253,27 @@ def test_a_listing_that_never_ends_is_stopped_by_its_own_bounds_not_a_jobs(
     assert record.status is JobStatus.ERROR
     error = record.error or ""
     assert named in error and "still being indexed" not in error and "its limit" not in error, error
+
+
+def test_the_admin_re_index_is_the_same_background_sync_and_keeps_its_failure_for_the_page(
+    runtime_for: Runtime, fathom: GatedFathom
+) -> None:
+    """start_reindex() starts the workspace's background sync (full); a second click while it runs starts nothing,
+    and a job started meanwhile waits for that very listing; a 401 of a later re-index is kept in reindex_error."""
+    runtime_for.jobs.timeout_s = 60
+    fathom.allow(1)
+    assert runtime_for.start_reindex() is True
+    assert runtime_for.start_reindex() is False and runtime_for.reindexing
+    pool = ThreadPoolExecutor(max_workers=1)
+    job = pool.submit(run, runtime_for)
+    wait_until(fathom.held.is_set, "the listing to wait at the gate")
+    fathom.allow(None)
+    record = job.result(timeout=60)
+    pool.shutdown()
+    assert record.status is JobStatus.COMPLETE, record.error
+    assert fathom.served == 3 and not runtime_for.reindexing and runtime_for.reindex_error is None
+
+    fathom.unauthorised_at = 4  # the next full listing's first page
+    assert runtime_for.start_reindex() is True
+    wait_until(lambda: not runtime_for.reindexing, "the re-index to end")
+    assert runtime_for.reindex_error == str(FathomAuthError())
