@@ -32,7 +32,7 @@ from engagement.meetings_index import IndexStatus, MeetingIndex, SyncResult, ope
 from engagement.models import EngagementSummary
 from engagement.ratelimit import key_id, use_limiter
 from engagement.repository import JobRepository
-from engagement.search import TranscriptIndex
+from engagement.search import TranscriptIndex, TranscriptSearch
 from engagement.settings import Settings
 from engagement.signals import Thresholds
 from engagement.store import CACHE_TABLE, SqliteKV, open_store
@@ -96,7 +96,7 @@ def make_body(
     index: MeetingIndex,
     *,
     fathom_transport: httpx.BaseTransport | None = None,
-    search: TranscriptIndex | None = None,
+    search: TranscriptSearch | None = None,
 ) -> JobBody:
     """The job body ``JobService`` runs: a fresh client and analyser per job; one cache, index and rate limit."""
 
@@ -131,7 +131,8 @@ class Runtime:
         jobs: the job runner (start, run, heartbeat, recovery).
         index: the workspace meeting index (in the same file, its own tables).
         questions: questions about accounts, answered from the search index.
-        search: the FTS5 index of transcript turns (None when SQLite here lacks FTS5; ``search_error`` says so).
+        search: the FTS5 index of transcript turns (None when SQLite here lacks FTS5; ``search_error`` says so);
+            with Redis, the transcripts shared there with this machine's index as their cache.
         fathom_transport: what the Fathom client sends through (tests; ``None``: the network or the demo API).
         queue: the RQ queue jobs go on, when Redis is configured and this process enqueues.
     """
@@ -143,7 +144,7 @@ class Runtime:
     jobs: JobService
     index: MeetingIndex
     questions: QuestionService
-    search: TranscriptIndex | None = None
+    search: TranscriptSearch | None = None
     search_error: str = ""
     fathom_transport: httpx.BaseTransport | None = None
     queue: RQJobQueue | None = None
@@ -233,10 +234,15 @@ def create_runtime(
 
         use_limiter(redis_limiter_for(settings.redis_url))
     # With Redis the meeting index and the transcript search stay SQLite files on each machine
-    # (ENGAGEMENT_DB): each syncs its own meeting index; the search holds what this machine's jobs fetched.
+    # (ENGAGEMENT_DB): each syncs its own meeting index; the search is a cache of the transcripts in Redis.
     local = settings.engagement_db if settings.redis_url else store.path
     index = open_index(local)
+    search: TranscriptSearch | None
     search, search_error = open_search(local)
+    if search is not None and settings.redis_url:
+        from engagement.shared_search import TRANSCRIPTS_TABLE, SharedTranscriptIndex
+
+        search = SharedTranscriptIndex(search, cast("RedisKV", store).table(TRANSCRIPTS_TABLE))
     cache = InsightCache(store.table(CACHE_TABLE), on_clear=search.clear if search else None)
     repo = JobRepository(store)
     executor = executor or ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="engagement-job")
