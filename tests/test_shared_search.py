@@ -98,9 +98,10 @@ def with_transcripts(record: JobRecord) -> list[int]:
 
 
 def test_a_transcript_fetched_on_one_machine_is_asked_about_on_another_and_never_fetched_again(
-    machine: Machine, fathom: Fathom
+    machine: Machine, fathom: Fathom, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A's job fetches; B (its own empty file) answers with verified quotes from them; C's job asks Fathom for none."""
+    monkeypatch.setattr(shared_search, "PULL_CHUNK", 5)  # several round trips for the account's transcripts
     a, b, c = machine("a"), machine("b"), machine("c")
     first = run(a)
     ids = with_transcripts(first)
