@@ -98,6 +98,12 @@ EXTRA = """
   claim, the hand-off.
 - **Admin** — what the admin page reads to draw its first page (totals per status, the count, 50
   newest rows from the time-ordered index; no summary is read), and one purge of 10,000 old jobs.
+- **Ask** — 1,000 demo meetings (their real transcripts under new ids) indexed, an account of 100:
+  indexing, one BM25 search, and offline answers (found and not found). The shared lines put the
+  1,000 transcripts in a throw-away `redis-server` and answer through `SharedTranscriptIndex`: once
+  on a machine whose FTS5 cache already holds the account (each answer still checks the hashes in
+  Redis), and once per fresh machine with an empty file (pull the account's transcripts, index
+  them, answer).
 - **Pipeline** — a 100-meeting account against the fake Fathom server (150 ms a request) and the
   fake OpenAI server (1 s a call). The floor is what this setup cannot beat: list pages in sequence
   + ⌈map calls ÷ concurrency⌉ seconds + one reduce call. The second run hits the per-meeting cache.
