@@ -40,9 +40,9 @@ def _seed(settings: Settings, meetings: int, domains: int, summaries: int) -> No
         workspace = fathom.workspace
     index: MeetingIndex = runtime.index
     stamp = format_utc(utcnow())
-    with index._tx() as db:  # the bench seeds what a sync would have written, without 1,000 listing pages
-        index._upsert(db, workspace, tuple(_meetings(meetings, domains)), 1)
-        index._put_state(db, workspace, {"synced_at": stamp, "full_synced_at": stamp, "generation": 1})
+    # the bench seeds what a sync would have written, without 1,000 listing pages
+    state = {"synced_at": stamp, "full_synced_at": stamp, "generation": 1}
+    index.storage.save(workspace, state, tuple(_meetings(meetings, domains)), 1)
     summary = make_summary()
     summary.signals = [Signal(kind="champion_quiet", severity="high", title="Ana has gone quiet", subject="Ana")]
     records = []

@@ -1,4 +1,4 @@
-"""MeetingIndex: every external meeting a Fathom key can see, in SQLite, so an account's meetings are a query.
+"""MeetingIndex: every external meeting a Fathom key can see, kept so an account's meetings are a query.
 
 Fathom files each meeting under one company (``calendar_invitees_domains[]`` "returns meetings whose
 associated company matches ... meetings are only associated with one company"), so asking Fathom
@@ -7,7 +7,10 @@ same invite. The index lists the whole workspace instead (``calendar_invitees_do
 one_or_more_external``, no transcripts) and answers "every meeting any of whose invitees has an
 e-mail at the domain" itself.
 
-Tables (in the ``ENGAGEMENT_DB`` file, beside sqlitedict's; plain SQLite on their own connection)::
+One sync algorithm (:class:`MeetingIndex`), two storages behind :class:`IndexStorage`: SQLite tables
+in the ``ENGAGEMENT_DB`` file (:class:`SqliteIndexStorage`, the default, below) and Redis keys shared
+by every process (``engagement.redis_index``, when ``ENGAGEMENT_REDIS_URL`` is set). The tables
+(beside sqlitedict's; plain SQLite on their own connection)::
 
     index_meetings (workspace, recording_id, created_at, started_at, title, generation, meeting JSON)
     index_invitees (workspace, recording_id, domain, email, is_external, created_at)  -- one row per invitee e-mail
@@ -36,14 +39,23 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from engagement.domains import registrable_domain
 from engagement.errors import FathomError, StoreError
 from engagement.fathom import FathomClient, include_flags
 from engagement.models import Meeting, format_utc, utcnow
 
-__all__ = ["OVERLAP", "DomainActivity", "IndexStatus", "MeetingIndex", "SyncResult"]
+__all__ = [
+    "OVERLAP",
+    "DomainActivity",
+    "IndexStatus",
+    "IndexStorage",
+    "MeetingIndex",
+    "SqliteIndexStorage",
+    "SyncLock",
+    "SyncResult",
+]
 
 OVERLAP = timedelta(hours=1)  # a meeting that reaches the API late, within an hour of the newest, is still found
 BUSY_TIMEOUT_S = 10.0  # another process (the CLI) may be writing: wait this long, then StoreError
@@ -116,99 +128,92 @@ class DomainActivity:
     previous_90_days: int
 
 
-class MeetingIndex:
-    """The workspace meeting index in one SQLite file. Thread-safe; cheap to open in a ``tmp_path``."""
+class SyncLock(Protocol):
+    """One sync per workspace: a ``threading.Lock`` in one process, a lock in Redis across processes."""
 
-    def __init__(self, path: str | Path) -> None:
-        self.path = str(path)
-        try:
-            if self.path != ":memory:":
-                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, check_same_thread=False, isolation_level=None)
-            if self.path != ":memory:":
-                self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.executescript(_SCHEMA)
-        except (sqlite3.Error, OSError) as exc:
-            raise StoreError(
-                f"The meeting index in {self.path} cannot be opened ({exc}). Check ENGAGEMENT_DB and the disk."
-            ) from None
-        self._lock = threading.RLock()
-        self._sync_locks: dict[str, threading.Lock] = {}
+    def acquire(self, *, timeout: float) -> bool: ...
+
+    def release(self) -> None: ...
+
+
+class IndexStorage(Protocol):
+    """Where a workspace index keeps its entries and its sync state: SQLite tables, or Redis keys.
+
+    Each write is one transaction (all or nothing) together with the sync state, so a sync stopped
+    anywhere resumes from the state last written. ``lock`` is the lock the writing sync holds (the
+    Redis storage refuses a write whose lock another process has taken over).
+    """
+
+    def sync_lock(self, workspace: str) -> SyncLock: ...
+
+    def state(self, workspace: str) -> dict[str, Any]: ...
+
+    def save(
+        self,
+        workspace: str,
+        state: dict[str, Any],
+        meetings: tuple[Meeting, ...] = (),
+        generation: int = 0,
+        *,
+        lock: SyncLock | None = None,
+    ) -> None:
+        """Upsert ``meetings`` (stamped with ``generation``) and write ``state``, in one transaction."""
+
+    def finish(self, workspace: str, state: dict[str, Any], drop_below: int | None, *, lock: SyncLock) -> int:
+        """Write ``state``; with ``drop_below``, first drop meetings of older generations (and their invitee
+        entries) and every remembered "no transcript". One transaction; returns how many meetings went."""
+
+    def count(self, workspace: str) -> int: ...
+
+    def meetings_for(
+        self, workspace: str, domain: str, since: datetime | None, before: datetime | None
+    ) -> list[Meeting]: ...
+
+    def domain_activity(
+        self, workspace: str, recent: datetime, earlier: datetime, domain: str | None
+    ) -> list[DomainActivity]: ...
+
+    def internal_domains(self, workspace: str) -> set[str]: ...
+
+    def remember_no_transcript(self, workspace: str, reasons: dict[int, str]) -> None: ...
+
+    def without_transcript(self, workspace: str, recording_ids: list[int]) -> dict[int, str]: ...
+
+    def clear(self, workspace: str | None) -> int: ...
+
+    def close(self) -> None: ...
+
+
+def invitee_rows(meeting: Meeting) -> dict[str, tuple[str, bool]]:
+    """A meeting's invitee entries: e-mail (lower case) -> (registrable domain, external); rooms have none."""
+    rows: dict[str, tuple[str, bool]] = {}
+    for invitee in meeting.invitees:
+        email = (invitee.email or "").strip().lower()
+        domain = registrable_domain(email.rpartition("@")[2]) if "@" in email else None
+        if domain:
+            rows[email] = (domain, bool(invitee.is_external))
+    return rows
+
+
+def index_entry(meeting: Meeting) -> str:
+    """What the index keeps of a meeting: all of it but the transcript, as JSON."""
+    return meeting.model_copy(update={"transcript": None}).model_dump_json()
+
+
+class MeetingIndex:
+    """The workspace meeting index: the sync algorithm, over a storage (an SQLite file, or Redis).
+
+    ``MeetingIndex(path)`` opens the SQLite storage in that file (thread-safe; cheap in a ``tmp_path``);
+    ``MeetingIndex(storage)`` uses any other ``IndexStorage`` (``engagement.redis_index``).
+    """
+
+    def __init__(self, storage: str | Path | IndexStorage) -> None:
+        self.storage: IndexStorage = SqliteIndexStorage(storage) if isinstance(storage, str | Path) else storage
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
-
-    # ------------------------------------------------------------ storage
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            try:
-                self._db.execute("BEGIN IMMEDIATE")
-                try:
-                    yield self._db
-                except BaseException:
-                    self._db.execute("ROLLBACK")
-                    raise
-                self._db.execute("COMMIT")
-            except sqlite3.Error as exc:
-                raise StoreError(f"The meeting index in {self.path} could not be written ({exc}). Try again.") from None
-
-    def _select(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        with self._lock:
-            try:
-                return self._db.execute(sql, args).fetchall()
-            except sqlite3.Error as exc:
-                raise StoreError(f"The meeting index in {self.path} could not be read ({exc}). Try again.") from None
-
-    def _state(self, workspace: str) -> dict[str, Any]:
-        rows = self._select("SELECT state FROM index_state WHERE workspace = ?", (workspace,))
-        if not rows:
-            return {}
-        try:
-            state = json.loads(rows[0][0])
-        except ValueError:
-            return {}
-        return state if isinstance(state, dict) else {}
-
-    @staticmethod
-    def _put_state(db: sqlite3.Connection, workspace: str, state: dict[str, Any]) -> None:
-        db.execute("REPLACE INTO index_state (workspace, state) VALUES (?, ?)", (workspace, json.dumps(state)))
-
-    @staticmethod
-    def _upsert(db: sqlite3.Connection, workspace: str, meetings: tuple[Meeting, ...], generation: int) -> None:
-        for m in meetings:
-            created = format_utc(m.created_at)
-            entry = m.model_copy(update={"transcript": None})
-            db.execute(
-                "REPLACE INTO index_meetings VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    workspace,
-                    m.recording_id,
-                    format_utc(m.created_at),
-                    format_utc(m.started_at),
-                    m.title,
-                    generation,
-                    entry.model_dump_json(),
-                ),
-            )
-            db.execute(
-                "DELETE FROM index_invitees WHERE workspace = ? AND recording_id = ?", (workspace, m.recording_id)
-            )
-            rows = {}
-            for invitee in m.invitees:
-                email = (invitee.email or "").strip().lower()
-                domain = registrable_domain(email.rpartition("@")[2]) if "@" in email else None
-                if domain:
-                    rows[email] = (workspace, m.recording_id, domain, email, int(invitee.is_external), created)
-            db.executemany("INSERT INTO index_invitees VALUES (?, ?, ?, ?, ?, ?)", list(rows.values()))
+        self.storage.close()
 
     # ------------------------------------------------------------ sync
-
-    def _sync_lock(self, workspace: str) -> threading.Lock:
-        with self._lock:
-            return self._sync_locks.setdefault(workspace, threading.Lock())
 
     def sync(
         self,
@@ -220,25 +225,32 @@ class MeetingIndex:
     ) -> SyncResult:
         """Bring the index of ``client``'s workspace up to date; ``full`` lists everything again.
 
-        One sync per workspace runs at a time in a process: a caller that finds one running waits
-        for it, reporting that sync's progress through ``on_progress(meetings read)`` every ``poll_s``
-        (so its job keeps heart-beating and showing progress), then runs its own, incremental, sync.
-        Raises what the client raises; the cursor saved with the last page lets the next sync resume.
+        One sync per workspace runs at a time (in a process with SQLite, across every process with
+        Redis): a caller that finds one running waits for it, reporting that sync's progress through
+        ``on_progress(meetings read)`` every ``poll_s`` (so its job keeps heart-beating and showing
+        progress; a job past its limit raises from there, which bounds the wait), then runs its own,
+        incremental, sync. Raises what the client raises; the cursor saved with the last page lets
+        the next sync resume.
         """
         workspace = client.workspace
-        lock = self._sync_lock(workspace)
+        lock = self.storage.sync_lock(workspace)
         while not lock.acquire(timeout=poll_s):
             if on_progress is not None:  # another job is indexing: show its progress, keep heart-beating
                 on_progress(self.status(workspace).pass_meetings)
         try:
-            return self._sync(client, workspace, full, on_progress)
+            return self._sync(client, workspace, full, on_progress, lock)
         finally:
             lock.release()
 
     def _sync(
-        self, client: FathomClient, workspace: str, full: bool, on_progress: Callable[[int], None] | None
+        self,
+        client: FathomClient,
+        workspace: str,
+        full: bool,
+        on_progress: Callable[[int], None] | None,
+        lock: SyncLock,
     ) -> SyncResult:
-        state = self._state(workspace)
+        state = self.storage.state(workspace)
         if state.get("pass") != "full" and (full or not state.get("full_synced_at")):
             state.update(
                 {"pass": "full", "cursor": None, "pass_meetings": 0, "generation": int(state.get("generation", 0)) + 1}
@@ -250,8 +262,7 @@ class MeetingIndex:
         kind = str(state["pass"])
         generation = int(state.get("generation", 1))
         state.setdefault("generation", generation)
-        with self._tx() as db:
-            self._put_state(db, workspace, state)
+        self.storage.save(workspace, state, lock=lock)
 
         params = [("calendar_invitees_domains_type", "one_or_more_external")]
         if kind == "incremental" and state.get("after"):
@@ -270,28 +281,14 @@ class MeetingIndex:
             state["pass_meetings"] = int(state.get("pass_meetings", 0)) + len(page.meetings)
             if newest and newest > str(state.get("newest_created_at") or ""):
                 state["newest_created_at"] = newest
-            with self._tx() as db:
-                self._upsert(db, workspace, page.meetings, generation)
-                self._put_state(db, workspace, state)
+            self.storage.save(workspace, state, page.meetings, generation, lock=lock)
             if on_progress is not None:
                 on_progress(int(state["pass_meetings"]))
-        deleted = 0
         now = format_utc(utcnow())
-        with self._tx() as db:
-            if kind == "full":
-                deleted = db.execute(
-                    "DELETE FROM index_meetings WHERE workspace = ? AND generation < ?", (workspace, generation)
-                ).rowcount
-                db.execute(
-                    "DELETE FROM index_invitees WHERE workspace = ? AND recording_id NOT IN "
-                    "(SELECT recording_id FROM index_meetings WHERE workspace = ?)",
-                    (workspace, workspace),
-                )
-                state["full_synced_at"] = now
-                # A full re-index asks again about every transcript Fathom said it did not have.
-                db.execute("DELETE FROM index_no_transcript WHERE workspace = ?", (workspace,))
-            state.update({"pass": None, "cursor": None, "synced_at": now, "after": None})
-            self._put_state(db, workspace, state)
+        if kind == "full":
+            state["full_synced_at"] = now  # and a full re-index asks again about every transcript Fathom lacked
+        state.update({"pass": None, "cursor": None, "synced_at": now, "after": None})
+        deleted = self.storage.finish(workspace, state, generation if kind == "full" else None, lock=lock)
         return SyncResult(kind=kind, pages=pages, listed=listed, deleted=max(deleted, 0))
 
     @staticmethod
@@ -318,10 +315,9 @@ class MeetingIndex:
 
     def status(self, workspace: str) -> IndexStatus:
         """How many meetings the index holds for ``workspace`` and when it was last brought up to date."""
-        state = self._state(workspace)
-        rows = self._select("SELECT COUNT(*) FROM index_meetings WHERE workspace = ?", (workspace,))
+        state = self.storage.state(workspace)
         return IndexStatus(
-            meetings=int(rows[0][0]) if rows else 0,
+            meetings=self.storage.count(workspace),
             synced_at=state.get("synced_at"),
             full_synced_at=state.get("full_synced_at"),
             in_progress="full" if state.get("pass") == "full" else None,
@@ -332,6 +328,155 @@ class MeetingIndex:
         self, workspace: str, domain: str, *, since: datetime | None = None, before: datetime | None = None
     ) -> list[Meeting]:
         """Every indexed meeting with an invitee at ``domain`` (created in ``[since, before)``), newest first."""
+        return self.storage.meetings_for(workspace, domain, since, before)
+
+    def domain_activity(
+        self, workspace: str, *, now: datetime | None = None, domain: str | None = None
+    ) -> list[DomainActivity]:
+        """Per external e-mail domain: meetings, people, first/last meeting, last 90 days vs the 90 before.
+
+        Counted from the external invitee entries (never the meetings' JSON), busiest domains first;
+        ``domain`` narrows it to one. Personal mailboxes are rows like any other: callers filter them.
+        """
+        now = now or utcnow()
+        return self.storage.domain_activity(workspace, now - timedelta(days=90), now - timedelta(days=180), domain)
+
+    def internal_domains(self, workspace: str) -> set[str]:
+        """Domains of invitees Fathom marked internal: our own (the recorders' and their colleagues')."""
+        return self.storage.internal_domains(workspace)
+
+    def remember_no_transcript(self, workspace: str, reasons: dict[int, str]) -> None:
+        """Record recordings Fathom has no transcript for, so a re-run does not ask again (until a full re-index)."""
+        if reasons:
+            self.storage.remember_no_transcript(workspace, reasons)
+
+    def without_transcript(self, workspace: str, recording_ids: list[int]) -> dict[int, str]:
+        """Which of ``recording_ids`` Fathom said it has no transcript for, with the reason."""
+        return self.storage.without_transcript(workspace, recording_ids)
+
+    def clear(self, workspace: str | None = None) -> int:
+        """Forget the index (of one workspace, or all); returns how many meetings went."""
+        return self.storage.clear(workspace)
+
+
+class SqliteIndexStorage:
+    """The index's tables in one SQLite file, on their own connection. Thread-safe."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        try:
+            if self.path != ":memory:":
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, check_same_thread=False, isolation_level=None)
+            if self.path != ":memory:":
+                self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.executescript(_SCHEMA)
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreError(
+                f"The meeting index in {self.path} cannot be opened ({exc}). Check ENGAGEMENT_DB and the disk."
+            ) from None
+        self._lock = threading.RLock()
+        self._sync_locks: dict[str, threading.Lock] = {}
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._db
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+                self._db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                raise StoreError(f"The meeting index in {self.path} could not be written ({exc}). Try again.") from None
+
+    def _select(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            try:
+                return self._db.execute(sql, args).fetchall()
+            except sqlite3.Error as exc:
+                raise StoreError(f"The meeting index in {self.path} could not be read ({exc}). Try again.") from None
+
+    # ------------------------------------------------------------ sync state and writes
+
+    def sync_lock(self, workspace: str) -> SyncLock:
+        """The process's lock for a workspace's sync (one file is one machine's: no other process syncs it)."""
+        with self._lock:
+            return self._sync_locks.setdefault(workspace, threading.Lock())
+
+    def state(self, workspace: str) -> dict[str, Any]:
+        rows = self._select("SELECT state FROM index_state WHERE workspace = ?", (workspace,))
+        if not rows:
+            return {}
+        try:
+            state = json.loads(rows[0][0])
+        except ValueError:
+            return {}
+        return state if isinstance(state, dict) else {}
+
+    @staticmethod
+    def _put_state(db: sqlite3.Connection, workspace: str, state: dict[str, Any]) -> None:
+        db.execute("REPLACE INTO index_state (workspace, state) VALUES (?, ?)", (workspace, json.dumps(state)))
+
+    def save(
+        self,
+        workspace: str,
+        state: dict[str, Any],
+        meetings: tuple[Meeting, ...] = (),
+        generation: int = 0,
+        *,
+        lock: SyncLock | None = None,
+    ) -> None:
+        with self._tx() as db:
+            for m in meetings:
+                created = format_utc(m.created_at)
+                db.execute(
+                    "REPLACE INTO index_meetings VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (workspace, m.recording_id, created, format_utc(m.started_at), m.title, generation, index_entry(m)),
+                )
+                db.execute(
+                    "DELETE FROM index_invitees WHERE workspace = ? AND recording_id = ?", (workspace, m.recording_id)
+                )
+                db.executemany(
+                    "INSERT INTO index_invitees VALUES (?, ?, ?, ?, ?, ?)",
+                    [
+                        (workspace, m.recording_id, domain, email, int(external), created)
+                        for email, (domain, external) in invitee_rows(m).items()
+                    ],
+                )
+            self._put_state(db, workspace, state)
+
+    def finish(self, workspace: str, state: dict[str, Any], drop_below: int | None, *, lock: SyncLock) -> int:
+        deleted = 0
+        with self._tx() as db:
+            if drop_below is not None:
+                deleted = db.execute(
+                    "DELETE FROM index_meetings WHERE workspace = ? AND generation < ?", (workspace, drop_below)
+                ).rowcount
+                db.execute(
+                    "DELETE FROM index_invitees WHERE workspace = ? AND recording_id NOT IN "
+                    "(SELECT recording_id FROM index_meetings WHERE workspace = ?)",
+                    (workspace, workspace),
+                )
+                db.execute("DELETE FROM index_no_transcript WHERE workspace = ?", (workspace,))
+            self._put_state(db, workspace, state)
+        return deleted
+
+    # ------------------------------------------------------------ reads
+
+    def count(self, workspace: str) -> int:
+        rows = self._select("SELECT COUNT(*) FROM index_meetings WHERE workspace = ?", (workspace,))
+        return int(rows[0][0]) if rows else 0
+
+    def meetings_for(
+        self, workspace: str, domain: str, since: datetime | None, before: datetime | None
+    ) -> list[Meeting]:
         sql = (
             "SELECT meeting FROM index_meetings WHERE workspace = ? AND recording_id IN "
             "(SELECT recording_id FROM index_invitees WHERE workspace = ? AND domain = ?)"
@@ -347,16 +492,8 @@ class MeetingIndex:
         return [Meeting.model_validate_json(row[0]) for row in self._select(sql, tuple(args))]
 
     def domain_activity(
-        self, workspace: str, *, now: datetime | None = None, domain: str | None = None
+        self, workspace: str, recent: datetime, earlier: datetime, domain: str | None
     ) -> list[DomainActivity]:
-        """Per external e-mail domain: meetings, people, first/last meeting, last 90 days vs the 90 before.
-
-        One aggregate query over the invitee rows (external invitees only), busiest domains first;
-        ``domain`` narrows it to one. Personal mailboxes are rows like any other: callers filter them.
-        """
-        now = now or utcnow()
-        recent = format_utc(now - timedelta(days=90))
-        earlier = format_utc(now - timedelta(days=180))
         # Both passes read only the covering index on index_invitees (created_at is kept on each row), never
         # the meetings' JSON: one row per (domain, meeting), then the counts per domain.
         sql = (
@@ -368,20 +505,17 @@ class MeetingIndex:
             "SUM(per.created_at >= ?), SUM(per.created_at >= ? AND per.created_at < ?) "
             "FROM per JOIN people ON people.domain = per.domain GROUP BY per.domain ORDER BY 2 DESC, 1"
         )
-        args = (workspace, domain, domain, workspace, domain, domain, recent, earlier, recent)
+        recent_at, earlier_at = format_utc(recent), format_utc(earlier)
+        args = (workspace, domain, domain, workspace, domain, domain, recent_at, earlier_at, recent_at)
         return [DomainActivity(*row) for row in self._select(sql, args)]
 
     def internal_domains(self, workspace: str) -> set[str]:
-        """Domains of invitees Fathom marked internal: our own (the recorders' and their colleagues')."""
         rows = self._select(
             "SELECT DISTINCT domain FROM index_invitees WHERE workspace = ? AND is_external = 0", (workspace,)
         )
         return {str(row[0]) for row in rows}
 
     def remember_no_transcript(self, workspace: str, reasons: dict[int, str]) -> None:
-        """Record recordings Fathom has no transcript for, so a re-run does not ask again (until a full re-index)."""
-        if not reasons:
-            return
         with self._tx() as db:
             db.executemany(
                 "REPLACE INTO index_no_transcript VALUES (?, ?, ?)",
@@ -389,7 +523,6 @@ class MeetingIndex:
             )
 
     def without_transcript(self, workspace: str, recording_ids: list[int]) -> dict[int, str]:
-        """Which of ``recording_ids`` Fathom said it has no transcript for, with the reason."""
         out: dict[int, str] = {}
         for start in range(0, len(recording_ids), 500):
             chunk = recording_ids[start : start + 500]
@@ -403,8 +536,7 @@ class MeetingIndex:
             out.update({int(rid): str(reason) for rid, reason in rows})
         return out
 
-    def clear(self, workspace: str | None = None) -> int:
-        """Forget the index (of one workspace, or all); returns how many meetings went."""
+    def clear(self, workspace: str | None) -> int:
         args = (workspace, workspace)  # "workspace = ? OR ? IS NULL": one workspace, or every one
         with self._tx() as db:
             n = db.execute("DELETE FROM index_meetings WHERE workspace = ? OR ? IS NULL", args).rowcount

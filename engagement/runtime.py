@@ -129,7 +129,7 @@ class Runtime:
         cache: the per-meeting analysis cache (another table of the same store).
         repo: the job records and their index rows (listing, purging, the fresh-summary check).
         jobs: the job runner (start, run, heartbeat, recovery).
-        index: the workspace meeting index (in the same file, its own tables).
+        index: the workspace meeting index (in the same file, its own tables; in Redis when Redis is configured).
         questions: questions about accounts, answered from the search index.
         search: the FTS5 index of transcript turns (None when SQLite here lacks FTS5; ``search_error`` says so);
             with Redis, the transcripts shared there with this machine's index as their cache.
@@ -191,13 +191,15 @@ class Runtime:
 
     def close(self) -> None:
         """Stop taking jobs, end the heartbeat, wait for running jobs (bounded by their limit), close the
-        queue's connection and the store."""
+        queue's connection, the Redis index's and the store."""
         self.jobs.close()
         shutdown = getattr(self.jobs.executor, "shutdown", None)
         if shutdown is not None:
             shutdown(wait=True, cancel_futures=True)
         if self.queue is not None:
             self.queue.close()
+        if self.settings.redis_url:  # the Redis index holds a connection pool; the SQLite one is the process's
+            self.index.close()
         self.store.close()
 
 
@@ -233,10 +235,10 @@ def create_runtime(
         from engagement.redis_limiter import redis_limiter_for
 
         use_limiter(redis_limiter_for(settings.redis_url))
-    # With Redis the meeting index and the transcript search stay SQLite files on each machine
-    # (ENGAGEMENT_DB): each syncs its own meeting index; the search is a cache of the transcripts in Redis.
+    # With Redis the meeting index is in Redis too: one copy, and one sync at a time, for every process.
+    # The transcripts are in Redis; the search runs on an SQLite file on each machine (ENGAGEMENT_DB), their cache.
     local = settings.engagement_db if settings.redis_url else store.path
-    index = open_index(local)
+    index = open_meeting_index(settings, local)
     search: TranscriptSearch | None
     search, search_error = open_search(local)
     if search is not None and settings.redis_url:
@@ -280,6 +282,15 @@ def create_runtime(
         fathom_transport=fathom_transport,
         queue=queue,
     )
+
+
+def open_meeting_index(settings: Settings, path: str) -> MeetingIndex:
+    """The process's meeting index: in Redis when ``ENGAGEMENT_REDIS_URL`` is set, else in the SQLite file."""
+    if settings.redis_url:
+        from engagement.redis_index import open_redis_index
+
+        return open_redis_index(settings.redis_url)
+    return open_index(path)
 
 
 _SEARCH: dict[str, TranscriptIndex] = {}

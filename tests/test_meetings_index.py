@@ -1,11 +1,13 @@
 """The workspace meeting index: an account's meetings are exact whatever company Fathom files them under.
 
 The fake Fathom associates each meeting with one company, as the spec says; the index must find a
-customer's meetings anyway, sync incrementally, resume after a kill, and re-index in full.
+customer's meetings anyway, sync incrementally, resume after a kill, and re-index in full — with its
+entries in SQLite and in Redis (``make_index`` / ``index_backend`` run each test on both).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -128,17 +130,22 @@ def settings_for(server: FathomServer, tmp_path: Path, **env: str) -> Settings:
     )
 
 
-def run_job(tmp_path: Path, server: FathomServer, domain: str = "acmecorp.com") -> JobRecord:
-    settings = settings_for(server, tmp_path)
-    runtime = create_runtime(settings, store=SqliteKV(settings.engagement_db), executor=InlineExecutor())
-    return runtime.jobs.get(domain, runtime.jobs.start(domain))
+def run_job(tmp_path: Path, server: FathomServer, env: dict[str, str], domain: str = "acmecorp.com") -> JobRecord:
+    settings = settings_for(server, tmp_path, **env)
+    runtime = create_runtime(settings, store=SqliteKV(settings.engagement_db), executor=InlineExecutor(), enqueue=False)
+    try:
+        return runtime.jobs.get(domain, runtime.jobs.start(domain))
+    finally:
+        runtime.close()
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
-def test_the_account_is_every_meeting_with_an_invitee_at_the_domain(case: Case, tmp_path: Path) -> None:
+def test_the_account_is_every_meeting_with_an_invitee_at_the_domain(
+    case: Case, tmp_path: Path, index_backend: dict[str, str]
+) -> None:
     """Meetings and per-person counts are exact against the one-company fake, whatever company it files them under."""
     with FathomServer(case.meetings) as server:
-        record = run_job(tmp_path, server)
+        record = run_job(tmp_path, server, index_backend)
     assert record.status is JobStatus.COMPLETE, record.error
     assert record.summary is not None
     assert {m.recording_id for m in record.summary.meetings} == case.expected_ids
@@ -168,9 +175,11 @@ def meeting_queries(server: FathomServer) -> list[dict[str, list[str]]]:
     return [q for _, path, q in server.request_log if path.endswith("/meetings")]
 
 
-def test_first_sync_lists_the_workspace_then_incremental_syncs_cost_one_request(tmp_path: Path) -> None:
+def test_first_sync_lists_the_workspace_then_incremental_syncs_cost_one_request(
+    tmp_path: Path, make_index: Callable[[], MeetingIndex]
+) -> None:
     """The first sync lists every external meeting page by page; the next asks only for what is new (1 request)."""
-    index = MeetingIndex(tmp_path / "i.sqlite")
+    index = make_index()
     with FathomServer(make_account(count=23) + [make_meeting(50, at(1), guests=[])]) as server:
         with client_of(server, tmp_path) as client:
             first = index.sync(client)
@@ -190,9 +199,10 @@ def test_first_sync_lists_the_workspace_then_incremental_syncs_cost_one_request(
     assert status.meetings == 24 and status.synced_at and status.full_synced_at and status.in_progress is None
 
 
-def test_a_sync_killed_mid_listing_resumes_from_its_last_page(tmp_path: Path) -> None:
+def test_a_sync_killed_mid_listing_resumes_from_its_last_page(
+    tmp_path: Path, make_index: Callable[[], MeetingIndex]
+) -> None:
     """A process that dies after page 2 of 5 leaves its cursor behind; a new process lists pages 3-5 only."""
-    path = tmp_path / "i.sqlite"
     with FathomServer(make_account(count=45)) as server:
         with client_of(server, tmp_path) as client:
 
@@ -204,9 +214,9 @@ def test_a_sync_killed_mid_listing_resumes_from_its_last_page(tmp_path: Path) ->
                     raise Killed
 
             with pytest.raises(Killed):
-                MeetingIndex(path).sync(client, on_progress=die_after_two_pages)
+                make_index().sync(client, on_progress=die_after_two_pages)
             assert len(meeting_queries(server)) == 2
-            reopened = MeetingIndex(path)  # a new process
+            reopened = make_index()  # a new process
             assert reopened.status(client.workspace).in_progress == "full"
             server.request_log.clear()
             result = reopened.sync(client)
@@ -217,9 +227,9 @@ def test_a_sync_killed_mid_listing_resumes_from_its_last_page(tmp_path: Path) ->
     assert len(meetings) == len({m.recording_id for m in meetings}) == 45
 
 
-def test_a_sync_that_fails_resumes_where_it_stopped(tmp_path: Path) -> None:
+def test_a_sync_that_fails_resumes_where_it_stopped(tmp_path: Path, make_index: Callable[[], MeetingIndex]) -> None:
     """A listing that fails on page 3 raises; the next sync starts from page 3's cursor."""
-    index = MeetingIndex(tmp_path / "i.sqlite")
+    index = make_index()
     with FathomServer(make_account(count=45)) as server:
         with FathomClient.from_settings(settings_for(server, tmp_path, FATHOM_MAX_RETRIES="0")) as client:
             pages = 0
@@ -238,10 +248,12 @@ def test_a_sync_that_fails_resumes_where_it_stopped(tmp_path: Path) -> None:
             assert len(index.meetings_for(client.workspace, "acmecorp.com")) == 45
 
 
-def test_full_reindex_picks_up_meetings_shared_later_and_drops_deleted_ones(tmp_path: Path) -> None:
+def test_full_reindex_picks_up_meetings_shared_later_and_drops_deleted_ones(
+    tmp_path: Path, make_index: Callable[[], MeetingIndex]
+) -> None:
     """A meeting that appears with an old date (shared with the key later) and one deleted in Fathom are
     only seen by a full re-index; incremental syncs cannot know."""
-    index = MeetingIndex(tmp_path / "i.sqlite")
+    index = make_index()
     with FathomServer(make_account(count=12)) as server:
         with client_of(server, tmp_path) as client:
             index.sync(client)
@@ -256,13 +268,15 @@ def test_full_reindex_picks_up_meetings_shared_later_and_drops_deleted_ones(tmp_
     assert (result.kind, result.deleted) == ("full", 1)
 
 
-def test_a_job_reports_indexing_progress_and_the_index_freshness(tmp_path: Path) -> None:
+def test_a_job_reports_indexing_progress_and_the_index_freshness(tmp_path: Path, index_backend: dict[str, str]) -> None:
     """The first job's stage shows "indexing Fathom: N meetings"; the summary's notes say what the key sees and
     when the index was brought up to date."""
     stages: list[str] = []
     with FathomServer(make_account(count=23)) as server:
-        settings = settings_for(server, tmp_path)
-        runtime = create_runtime(settings, store=SqliteKV(settings.engagement_db), executor=InlineExecutor())
+        settings = settings_for(server, tmp_path, **index_backend)
+        runtime = create_runtime(
+            settings, store=SqliteKV(settings.engagement_db), executor=InlineExecutor(), enqueue=False
+        )
         original = runtime.repo.save
 
         def spy(record: JobRecord) -> bool:
@@ -279,7 +293,9 @@ def test_a_job_reports_indexing_progress_and_the_index_freshness(tmp_path: Path)
     assert record.stats.index_meetings == 23 and record.stats.index_synced_at
 
 
-def test_domain_activity_is_one_aggregate_over_every_domain(tmp_path: Path) -> None:
+def test_domain_activity_is_one_aggregate_over_every_domain(
+    tmp_path: Path, make_index: Callable[[], MeetingIndex]
+) -> None:
     """Per external domain: meetings, distinct people, first/last meeting, last 90 days vs the 90 before."""
     now = datetime(2025, 7, 1, tzinfo=UTC)
     meetings = [
@@ -287,7 +303,7 @@ def test_domain_activity_is_one_aggregate_over_every_domain(tmp_path: Path) -> N
         make_meeting(2, now - timedelta(days=100), guests=[("K", "kim@acmecorp.com"), ("L", "lee@acmecorp.com")]),
         make_meeting(3, now - timedelta(days=200), guests=[("L", "lee@acmecorp.com")]),
     ]
-    index = MeetingIndex(tmp_path / "i.sqlite")
+    index = make_index()
     with FathomServer(meetings) as server, client_of(server, tmp_path) as client:
         index.sync(client)
         rows = {r.domain: r for r in index.domain_activity(client.workspace, now=now)}
@@ -299,9 +315,9 @@ def test_domain_activity_is_one_aggregate_over_every_domain(tmp_path: Path) -> N
     assert "ourco.com" not in rows  # our own people are not external
 
 
-def test_two_workspaces_never_mix(tmp_path: Path) -> None:
+def test_two_workspaces_never_mix(tmp_path: Path, make_index: Callable[[], MeetingIndex]) -> None:
     """Two keys on two servers keep separate entries: one key's meetings never count for the other."""
-    index = MeetingIndex(tmp_path / "i.sqlite")
+    index = make_index()
     with FathomServer(make_account(count=3)) as a, FathomServer(make_account(count=5, first_id=2000)) as b:
         with client_of(a, tmp_path) as ca, client_of(b, tmp_path) as cb:
             index.sync(ca)
@@ -323,7 +339,9 @@ def test_the_demo_api_files_each_meeting_under_one_company() -> None:
     assert api.meetings  # the API accepts them
 
 
-def test_a_job_waiting_for_another_jobs_indexing_keeps_showing_its_progress(tmp_path: Path) -> None:
+def test_a_job_waiting_for_another_jobs_indexing_keeps_showing_its_progress(
+    tmp_path: Path, index_backend: dict[str, str]
+) -> None:
     """Two jobs start on a workspace not yet indexed: the one that waits for the other's sync reports
     "indexing Fathom: N meetings" meanwhile (its progress display and heartbeat go on), then completes."""
     from concurrent.futures import ThreadPoolExecutor
@@ -331,9 +349,9 @@ def test_a_job_waiting_for_another_jobs_indexing_keeps_showing_its_progress(tmp_
     workspace = make_account("acmecorp.com", count=21) + make_account("globex.io", count=3, first_id=3000)
     stages: dict[str, list[str]] = {"acmecorp.com": [], "globex.io": []}
     with FathomServer(workspace, latency_s=0.5, rate_limit=None) as server:  # 3 index pages: 1.5 s
-        settings = settings_for(server, tmp_path, ENGAGEMENT_WORKERS="2")
+        settings = settings_for(server, tmp_path, ENGAGEMENT_WORKERS="2", **index_backend)
         pool = ThreadPoolExecutor(max_workers=2)
-        runtime = create_runtime(settings, store=SqliteKV(settings.engagement_db), executor=pool)
+        runtime = create_runtime(settings, store=SqliteKV(settings.engagement_db), executor=pool, enqueue=False)
         original = runtime.repo.save
 
         def spy(record: JobRecord) -> bool:
@@ -362,11 +380,13 @@ def test_the_runtime_names_the_workspace_as_the_client_does(tmp_path: Path) -> N
 
 
 def test_the_index_command_reindexes_the_workspace(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], index_backend: dict[str, str]
 ) -> None:
     """`python -m engagement index --full` lists the workspace again and says what the index holds."""
     from engagement.__main__ import main
 
+    for name, value in index_backend.items():
+        monkeypatch.setenv(name, value)
     with FathomServer(make_account(count=12)) as server:
         monkeypatch.setenv("FATHOM_API_KEY", FAKE_API_KEY)
         monkeypatch.setenv("FATHOM_BASE_URL", server.base_url)

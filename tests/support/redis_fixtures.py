@@ -1,4 +1,4 @@
-"""Redis fixtures: one redis-server per test session on a free loopback port, emptied before each test.
+"""Redis fixtures: a redis-server per test session on a free loopback port; the store and meeting index on each backend.
 
 ``tests/conftest.py`` loads this module as a plugin (``pytest_plugins``). Without a ``redis-server`` binary the Redis
 tests are skipped on a developer's machine and fail under CI (``make test`` installs it).
@@ -7,11 +7,12 @@ tests are skipped on a developer's machine and fail under CI (``make test`` inst
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from engagement.meetings_index import MeetingIndex
 from engagement.store import SqliteKV
 from tests.support.redis_server import REDIS_SERVER, RedisServer
 
@@ -37,8 +38,10 @@ def redis_url(redis_server: RedisServer) -> Iterator[str]:
     client.flushall()
     client.close()
     yield redis_server.url
-    from engagement import redis_store
+    from engagement import redis_index, redis_store
 
+    for url in list(redis_index._OPEN):
+        redis_index._OPEN[url].close()
     for url in list(redis_store._OPEN):
         redis_store._OPEN.pop(url).close()
 
@@ -56,3 +59,32 @@ def kv(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqliteKV]:
     store_r = RedisKV(request.getfixturevalue("redis_url"))
     yield store_r  # type: ignore[misc]
     store_r.close()
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def index_backend(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
+    """The meeting index's storage, once in SQLite and once in Redis: the settings that select it."""
+    if request.param == "sqlite":
+        yield {}
+        return
+    yield {"ENGAGEMENT_REDIS_URL": request.getfixturevalue("redis_url")}
+
+
+@pytest.fixture
+def make_index(index_backend: dict[str, str], tmp_path: Path) -> Iterator[Callable[[], MeetingIndex]]:
+    """Opens the meeting index on this test's storage (a new object each call: another process's view)."""
+    opened: list[MeetingIndex] = []
+
+    def make() -> MeetingIndex:
+        if "ENGAGEMENT_REDIS_URL" in index_backend:
+            from engagement.redis_index import RedisIndexStorage
+
+            index = MeetingIndex(RedisIndexStorage(index_backend["ENGAGEMENT_REDIS_URL"]))
+        else:
+            index = MeetingIndex(tmp_path / "i.sqlite")
+        opened.append(index)
+        return index
+
+    yield make
+    for index in opened:
+        index.close()
