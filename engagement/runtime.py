@@ -241,10 +241,12 @@ def create_runtime(
     index = open_meeting_index(settings, local)
     search: TranscriptSearch | None
     search, search_error = open_search(local)
-    if search is not None and settings.redis_url:
+    if search is not None and settings.redis_url:  # the transcripts are shared in Redis; this file caches them
+        from engagement.redis_store import RedisKV, open_redis_store
         from engagement.shared_search import TRANSCRIPTS_TABLE, SharedTranscriptIndex
 
-        search = SharedTranscriptIndex(search, cast("RedisKV", store).table(TRANSCRIPTS_TABLE))
+        shared = store if isinstance(store, RedisKV) else open_redis_store(settings.redis_url)
+        search = SharedTranscriptIndex(search, shared.table(TRANSCRIPTS_TABLE))
     cache = InsightCache(store.table(CACHE_TABLE), on_clear=search.clear if search else None)
     repo = JobRepository(store)
     executor = executor or ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="engagement-job")

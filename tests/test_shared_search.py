@@ -238,3 +238,14 @@ def test_without_redis_the_search_is_the_local_index(tmp_path: Path) -> None:
     rt = create_runtime(Settings(engagement_db=str(tmp_path / "e.sqlite")), executor=InlineExecutor())
     assert type(rt.search) is TranscriptIndex
     rt.close()
+
+
+def test_with_a_redis_url_the_transcripts_are_shared_even_beside_a_file_store(redis_url: str, tmp_path: Path) -> None:
+    """ENGAGEMENT_REDIS_URL set and a SQLite job store handed in: the transcripts still go to that Redis."""
+    from engagement.store import SqliteKV
+
+    settings = Settings(redis_url=redis_url, engagement_db=str(tmp_path / "e.sqlite"))
+    rt = create_runtime(settings, store=SqliteKV(tmp_path / "jobs.sqlite"), executor=InlineExecutor(), enqueue=False)
+    run(rt)
+    assert shared(rt).count() > 0 and shared(rt).shared.url == redis_url
+    rt.close()
