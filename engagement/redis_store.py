@@ -355,16 +355,9 @@ class RedisKV:
         return out
 
     def get_many(self, keys: Iterable[str]) -> list[Any | None]:
-        """The values of these keys in their order (None where absent or not JSON): one pipelined ``MGET`` a chunk."""
+        """The values of these keys in their order (None where absent or not JSON), ``_CHUNK`` a ``MGET``."""
         keys = list(keys)
-
-        def read() -> list[Any]:
-            pipe = self._c.redis.pipeline(transaction=False)
-            for start in range(0, len(keys), _CHUNK):
-                pipe.mget([self._prefix + k for k in keys[start : start + _CHUNK]])
-            return [raw for chunk in pipe.execute() for raw in chunk]
-
-        found = dict(self._decoded(zip(keys, self._c.call("mget", read), strict=True))) if keys else {}
+        found = dict(self._decoded(zip(keys, self._values(keys), strict=True)))
         return [found.get(k) for k in keys]
 
     def keys(self, prefix: str = "", *, stop: str | None = None) -> list[str]:

@@ -10,7 +10,7 @@ With ``ENGAGEMENT_REDIS_URL`` set, ``SharedTranscriptIndex`` stands where ``Tran
 Both keys of a meeting are written in one transaction, so a hash always names the data beside it.
 Redis is the truth; the local index is a cache of it. Before any read for a set of recordings
 (``lacking``, ``coverage``, ``search``, ``meeting``, ``version``) the local index is brought in line
-with Redis for those recordings: one pipelined ``MGET`` of their hashes, then the ones missing locally
+with Redis for those recordings: their hashes by ``MGET`` (``RedisKV.get_many``), then the ones missing locally
 or with another hash are pulled, ``PULL_CHUNK`` at a time, each chunk added in one local transaction;
 the ones Redis no longer holds (cleared elsewhere) are dropped. A worker anywhere therefore skips
 Fathom for a transcript any process fetched, and Ask anywhere answers from it. ``add`` writes Redis
