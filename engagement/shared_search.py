@@ -2,7 +2,7 @@
 
 With ``ENGAGEMENT_REDIS_URL`` set, ``SharedTranscriptIndex`` stands where ``TranscriptIndex`` stands
 (the pipeline and Ask see a ``TranscriptSearch``). Redis holds what the jobs fetched, in the
-``transcripts`` table of the store (``RedisKV``, so failures are ``StoreError`` naming the store)::
+``transcripts`` table of the Redis store (``RedisKV``, so failures are ``StoreError`` naming it)::
 
     transcripts:hash:{recording_id}   the transcript's content hash (JSON text, about 70 bytes)
     transcripts:data:{recording_id}   {"zlib": base64 of zlib-compressed Meeting JSON, transcript included}
