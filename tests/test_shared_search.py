@@ -249,3 +249,21 @@ def test_with_a_redis_url_the_transcripts_are_shared_even_beside_a_file_store(re
     run(rt)
     assert shared(rt).count() > 0 and shared(rt).shared.url == redis_url
     rt.close()
+
+
+def test_a_share_that_fails_does_not_fail_the_summary_and_the_next_run_shares_them(
+    machine: Machine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Redis refusing the transcripts' write: the job completes, nothing is cached here without Redis, the next run shares them."""
+    a = machine("a")
+    table = shared(a).shared
+
+    def refused(*args: Any, **kwargs: Any) -> bool:
+        raise StoreError("The Redis store did not answer (write).")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(table, "set_many", refused)
+        ids = with_transcripts(run(a))
+    assert shared(a).count() == 0 and shared(a).local.count() == 0, "Redis first: no local copy Redis lacks"
+    again = run(a)
+    assert again.stats.llm_calls == 0 and shared(a).count() == len(ids) == shared(a).local.count()
