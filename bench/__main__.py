@@ -96,8 +96,10 @@ EXTRA = """
 - **Start** — `JobService.start()` on a thread pool until it returns the run id: the claim read
   (`running:{domain}:{since}:{until}`), one transaction writing the record, its index row and the
   claim, the hand-off.
-- **Admin** — what the admin page reads to draw its first page (totals per status, the count, 50
-  newest rows from the time-ordered index; no summary is read), and one purge of 10,000 old jobs.
+- **Admin** — what the admin page reads to draw its first page (totals per status, the domain
+  filter's choices, the count, 50 newest rows from the time-ordered index; no summary is read), and
+  one purge of 10,000 old jobs; in the embedded file with 10,000 and 100,000 jobs, and in a throw-away
+  `redis-server` (`RedisKV`) with 10,000.
 - **Ask** — 1,000 demo meetings (their real transcripts under new ids) indexed, an account of 100:
   indexing, one BM25 search, and offline answers (found and not found). The shared lines put the
   1,000 transcripts in a throw-away `redis-server` and answer through `SharedTranscriptIndex`: once
@@ -127,11 +129,10 @@ EXTRA = """
   shared budget is the limit. Fathom 429s count what got past the limiter; the request counts of
   both runs should be equal (one index sync each job, never a worker's own listing of the
   workspace). While the 4 workers run, two app processes poll the last job every 0.1 s
-  (`JobService.get`). The Redis admin lines are the Admin group's reads with the jobs in `RedisKV`.
+  (`JobService.get`).
 - **Before the index moved to Redis** each worker process synced its own SQLite meeting index from
   a cold start: 4 workers sent 407 Fathom requests against 1 worker's 284 and were *slower* (0.72×),
-  both runs at the Fathom floor. The Redis admin reads missed their goals under a load average of
-  12–14 (`count_by` decodes every index row in Lua, and the load inflates it).
+  both runs at the Fathom floor.
 """
 
 

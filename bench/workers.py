@@ -140,7 +140,6 @@ def run(
             [sys.executable, "-m", "engagement", "index"], cwd=ROOT, env=env, check=True, capture_output=True
         )
         indexed = len(fathom.request_log)
-        admin = admin_on_redis(1_000 if jobs < 40 else 10_000)  # meanwhile Fathom's window empties
         for count in counts:
             import redis as redis_py
 
@@ -239,41 +238,6 @@ def run(
                 f"both saw the same end: {same_end}; stages seen: "
                 f"{', '.join(str(len(out['stages'])) for out in polls['outputs'])}"
             ),
-        ),
-        *admin,
-    ]
-
-
-def admin_on_redis(size: int = 10_000) -> list[Result]:
-    """The admin page's first read and a purge of 10,000 old jobs, with the jobs in Redis."""
-
-    from bench.admin import BASE, first_page, seed
-    from bench.measure import latency, time_calls
-    from engagement.redis_store import RedisKV
-    from engagement.repository import JobRepository
-
-    with RedisServer() as server:
-        store = RedisKV(server.url)
-        seed(store, size)  # type: ignore[arg-type]
-        now = BASE + timedelta(minutes=size)
-        repo = JobRepository(store, clock=lambda: now)  # type: ignore[arg-type]
-        samples = time_calls(lambda i: first_page(repo), 50, warmup=3)
-        began = time.perf_counter()
-        removed = repo.purge(older_than=timedelta(minutes=size - min(size, 10_000)))
-        seconds = time.perf_counter() - began
-        store.close()
-    return [
-        latency(
-            "Workers", f"admin first page on Redis, {size:,} jobs", samples, 200.0, "totals + count + 50 newest rows"
-        ),
-        Result(
-            "Workers",
-            f"purge {removed:,} old jobs on Redis",
-            seconds * 1000,
-            "ms",
-            "≤ 1000 ms",
-            seconds <= 1.0,
-            note="index range below the cut-off, then one transaction",
         ),
     ]
 

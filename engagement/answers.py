@@ -278,9 +278,7 @@ def _model_points(
     cache: dict[int, Meeting | None],
 ) -> tuple[list[AnswerPoint], int]:
     """Ask the model; keep only points with at least one quote found in the cited meeting. Returns the points and drops."""
-    reply = model._call(  # noqa: SLF001 - the analyser's one structured-output call: retries, errors, usage
-        ASK_SYSTEM, ask_user_message(question, summary, hits), AccountAnswer, what="the question"
-    )
+    reply = model.structured(ASK_SYSTEM, ask_user_message(question, summary, hits), AccountAnswer, what="the question")
     by_id = {f"T{n}": hit for n, hit in enumerate(hits, start=1)}
     points: list[AnswerPoint] = []
     dropped = 0
@@ -529,7 +527,7 @@ class QuestionService:
         if record.status is not JobStatus.PROCESSING:
             return record
         silent = (utcnow() - record.updated_at).total_seconds()
-        if self.jobs._owner_is_dead(record.owner) or silent > self.stale_after_s:  # noqa: SLF001 - one liveness rule
+        if self.jobs.is_abandoned(record.owner, silent, self.stale_after_s):
             record.status, record.error = JobStatus.ERROR, "The answer was interrupted (the app restarted). Ask again."
             self._save(record)
         return record

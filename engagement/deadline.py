@@ -3,7 +3,9 @@
 httpx's timeouts (and the OpenAI SDK's, which are httpx's) bound each socket operation, not a
 request: a server that drips one byte every few seconds keeps a request alive for ever.
 ``DeadlineTransport`` wraps a transport so that one request — connecting, sending, waiting and
-reading the whole body — ends by ``total_s`` or by the job's ``Deadline``, whichever comes first.
+reading the whole body — ends by ``total_s`` or by the job's ``Deadline``, whichever comes first;
+and a wait before a request (the rate limit, a back-off) that would reach the deadline is not begun
+(``Deadline.check_wait``).
 The request runs in a helper thread; the caller waits for it at most that long, then shuts the
 request's socket (so the helper ends too) and raises: ``ReadTimeout`` when only the call's own
 limit ran out (the client may retry), ``JobTimeoutError`` when the job's did (no retry helps).
@@ -48,6 +50,25 @@ class Deadline:
     def expired(self) -> bool:
         return self.at is not None and time.monotonic() >= self.at
 
+    def check_wait(self, seconds: float, until: str) -> None:
+        """Raise ``JobTimeoutError`` when a wait of ``seconds`` (for ``until`` to happen) would reach the deadline.
+
+        A wait that cannot end before the job's limit is not begun: the job ends now, with the time-out
+        every deadline gives, and its worker is free at once. Every wait of a job's upstream calls (the
+        rate limit, the back-off between tries) asks here.
+        """
+        left = self.remaining()
+        if left is not None and seconds >= left:
+            raise self.reached(f"would run out before {until} (in {seconds:.0f} s; {left:.0f} s are left)")
+
+    def reached(self, what: str) -> JobTimeoutError:
+        """The error of work stopped by this deadline (``what``: "ran out while waiting for an upstream answer").
+
+        Every stop by a job's deadline is this one exception; the job runner gives each the job's
+        time-out message, so the page says the same whichever wait or request the deadline cut short.
+        """
+        return JobTimeoutError(f"The job's time limit {what}.")
+
 
 NO_DEADLINE = Deadline()
 
@@ -79,7 +100,7 @@ class DeadlineTransport:
     def handle_request(self, request: Any) -> Any:
         limit, by_job = self._limit()
         if limit <= 0:
-            raise JobTimeoutError("The job's time limit ran out before this request could be sent.")
+            raise self.deadline.reached("ran out before this request could be sent")
         timeouts = request.extensions.get("timeout")
         if isinstance(timeouts, dict):  # no single socket wait may outlast the whole request either
             request.extensions["timeout"] = {k: limit if v is None else min(v, limit) for k, v in timeouts.items()}
@@ -117,7 +138,7 @@ class DeadlineTransport:
             for stream in sockets:
                 _shut(stream)
             if by_job:
-                raise JobTimeoutError("The job's time limit ran out while waiting for an upstream answer.")
+                raise self.deadline.reached("ran out while waiting for an upstream answer")
             raise self.http.ReadTimeout(f"no complete answer within {limit:g} s", request=request)
         if "error" in done:
             raise done["error"]

@@ -12,7 +12,8 @@
     ├── JobError
     │   ├── JobNotFoundError        no record under that domain and run id
     │   └── JobTimeoutError         the job ran past its time limit (also raised by an upstream
-    │                               request that reached the job's deadline: no retry can help)
+    │                               request that reached the job's deadline, or a wait for the rate
+    │                               limit or a retry that would: no retry can help)
     ├── FathomError                 the meeting source failed
     │   ├── FathomAuthError         401/403: "Fathom rejected the API key"
     │   ├── FathomNotFoundError     404

@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from engagement.deadline import NO_DEADLINE, Deadline
 from engagement.domains import domain_variants, email_at_domain, normalize_domain
 from engagement.errors import (
     FathomAuthError,
@@ -287,6 +288,8 @@ class FathomClient:
         max_meetings: the most meetings one listing reads before it stops (what a workspace can hold).
         skipped: reasons for listing items that could not be read, across this client's listings.
         on_wait: called with the seconds left while the client waits for the rate limit (the job's stage).
+        deadline: the job's; a wait for the rate limit or a back-off that would reach it ends the job at
+            once (``JobTimeoutError``) instead of sleeping past it. ``NO_DEADLINE`` outside a job.
 
     The client owns ``http`` and closes it in :meth:`close`. It is safe to share between threads.
     Without a ``limiter`` it keeps a private one; with an injected ``sleep`` (tests) that private
@@ -306,6 +309,7 @@ class FathomClient:
         max_meetings: int = 100_000,
         sleep: Callable[[float], None] = time.sleep,
         limiter: RateLimiter | None = None,
+        deadline: Deadline = NO_DEADLINE,
     ) -> None:
         if max_retries < 0:
             raise ValueError("max_retries must be 0 or more")
@@ -318,6 +322,7 @@ class FathomClient:
         self.backoff_max = backoff_max
         self.max_wait_s = max_wait_s
         self.max_meetings = max_meetings
+        self.deadline = deadline
         self._sleep = sleep
         self._slept = 0.0
         self._limiter: RateLimiter = limiter or InProcessRateLimiter(clock=self._clock)
@@ -516,7 +521,8 @@ class FathomClient:
     # ------------------------------------------------------------ the one place that sends and waits
 
     def _take_slot(self) -> None:
-        """Wait until the key's rate limit has room for one request, reporting the wait; bounded by max_wait_s."""
+        """Wait until the key's rate limit has room for one request, reporting the wait; bounded by max_wait_s
+        and by the job's deadline (the limiter's answer is the least wait, so a longer one is not begun)."""
         waited = 0.0
         while True:
             delay = self._limiter.acquire(self._budget)
@@ -528,6 +534,7 @@ class FathomClient:
                     f"FATHOM_MAX_WAIT_S ({self.max_wait_s:g} s). Wait a few minutes and try again; another app may "
                     "be using the same key."
                 )
+            self.deadline.check_wait(delay, "Fathom's rate limit lets the next request go")
             step = min(delay, 1.0) if self.on_wait is not None else delay
             if self.on_wait is not None:
                 self.on_wait(delay)
@@ -594,6 +601,7 @@ class FathomClient:
                 )
                 continue  # the limiter now holds the next attempt until the window opens
             delay = compute_backoff(attempt, self.backoff_base, self.backoff_max)
+            self.deadline.check_wait(delay, f"the next try of GET {path}")
             logger.warning(
                 "Fathom GET %s: %s; retry %d of %d in %.2f s", path, problem, attempt, self.max_retries, delay
             )

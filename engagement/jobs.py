@@ -24,6 +24,7 @@ import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
+from functools import partial
 from typing import Any, Protocol
 
 from engagement.deadline import Deadline
@@ -76,8 +77,16 @@ class JobContext:
             upstream call the body makes ends by it.
     """
 
-    def __init__(self, service: JobService, record: JobRecord, deadline: Deadline) -> None:
-        self._service = service
+    def __init__(
+        self,
+        record: JobRecord,
+        deadline: Deadline,
+        *,
+        report: Callable[[str, int | None, int | None, dict[str, Any]], None],
+        repo: JobRepository,
+    ) -> None:
+        self._write = report  # the service's conditional write of this running record
+        self._repo = repo
         self._record = record
         self.domain = record.domain
         self.run_id = record.run_id
@@ -93,11 +102,11 @@ class JobContext:
         Raises ``JobTimeoutError`` once the job is past its time limit, so a body that reports often
         stops promptly.
         """
-        self._service._report(self._record, stage, done, total, fields)
+        self._write(stage, done, total, fields)
 
     def previous_complete(self) -> JobRecord | None:
         """The latest complete run of the same domain and options (this one is still processing)."""
-        repo = self._service.repo
+        repo = self._repo
         row = repo.latest_complete(self.domain, self.options)
         return repo.load(row.domain, row.run_id) if row is not None else None
 
@@ -238,11 +247,11 @@ class JobService:
                 return
         deadline = Deadline.after(self.timeout_s)
         try:
-            summary = self.body(JobContext(self, record, deadline))
+            summary = self.body(JobContext(record, deadline, report=partial(self._report, record), repo=self.repo))
         except _Cancelled:
             log.info("job %s stopped: finished or deleted elsewhere", _key(record))
         except Exception as exc:
-            if self._past_limit(record) or deadline.expired:
+            if isinstance(exc, JobTimeoutError) or self._past_limit(record) or deadline.expired:
                 log.warning("job %s ran past its limit: %s", _key(record), exc)
                 self._finish(record, JobStatus.ERROR, error=self._timeout_message())
             elif isinstance(exc, EngagementError):
@@ -298,7 +307,7 @@ class JobService:
 
     def _timeout_message(self) -> str:
         return (
-            f"The job ran longer than its limit of {self.timeout_s:g} s and was stopped. Try a "
+            f"The job would have run longer than its limit of {self.timeout_s:g} s, so it was stopped. Try a "
             "shorter date range, or raise ENGAGEMENT_JOB_TIMEOUT_S."
         )
 
@@ -411,6 +420,16 @@ class JobService:
         """Stop the heartbeat thread (the executor belongs to the caller)."""
         self._stop.set()
 
+    def is_abandoned(self, owner: str, silent_s: float, stale_after_s: float | None = None) -> bool:
+        """Whether running work written by ``owner`` (``host:pid:nonce``), silent for ``silent_s`` seconds,
+        will never be finished: its process on this machine is gone, or it has been silent longer than
+        the stale window (this service's, or ``stale_after_s`` for work that may be silent longer, such as
+        a question waiting on the model). The one liveness rule for jobs and questions; work of another
+        machine's process is judged by its silence alone.
+        """
+        window = self.stale_after_s if stale_after_s is None else stale_after_s
+        return self._owner_is_dead(owner) or silent_s > window
+
     def _owner_is_dead(self, owner: str) -> bool:
         if not owner or owner == self.owner:
             return False
@@ -443,7 +462,7 @@ class JobService:
         if record.started_at is None and not record.owner:  # waiting on the queue: nobody beats for it
             if (now - record.created_at).total_seconds() > self.timeout_s + self.stale_after_s:
                 error = self._queue_message()  # RQ dropped it (its ttl is the limit): no worker will run it
-        elif self._owner_is_dead(record.owner) or silent > self.stale_after_s:
+        elif self.is_abandoned(record.owner, silent):
             error = INTERRUPTED
         elif self._past_limit(record, grace_s=self.stale_after_s):
             error = self._timeout_message()

@@ -55,7 +55,8 @@ class RateLimiter(Protocol):
         ...
 
 
-def _number(headers: Mapping[str, str], name: str) -> float | None:
+def header_number(headers: Mapping[str, str], name: str) -> float | None:
+    """A ``RateLimit-*`` header as a finite number of at least 0 (its first item); None if absent or unusable."""
     raw = headers.get(name)
     if raw is None:
         return None
@@ -92,7 +93,7 @@ def reset_seconds(headers: Mapping[str, str]) -> float | None:
     retry_after = parse_retry_after(headers.get("Retry-After"))
     if retry_after is not None:
         return retry_after
-    return _number(headers, "RateLimit-Reset")
+    return header_number(headers, "RateLimit-Reset")
 
 
 @dataclass
@@ -146,8 +147,8 @@ class InProcessRateLimiter:
             return 0.0
 
     def observe(self, key: str, status: int, headers: Mapping[str, str], fallback_s: float | None = None) -> None:
-        limit = _number(headers, "RateLimit-Limit")
-        remaining = _number(headers, "RateLimit-Remaining")
+        limit = header_number(headers, "RateLimit-Limit")
+        remaining = header_number(headers, "RateLimit-Remaining")
         reset = reset_seconds(headers)
         with self._lock:
             now = self._clock()

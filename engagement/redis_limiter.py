@@ -22,8 +22,7 @@ from collections.abc import Mapping
 import redis
 
 from engagement.errors import StoreError
-from engagement.ratelimit import _number as header_number  # the header rules live with the in-process limiter
-from engagement.ratelimit import reset_seconds
+from engagement.ratelimit import header_number, reset_seconds  # the header rules live with the in-process limiter
 from engagement.redis_store import raw_connection
 from engagement.settings import redact_url
 

@@ -6,13 +6,23 @@ Layout (one Redis database)::
     index:{created_at}:{domain}:...  the job's index row, JSON text
     {table}:{key}                    any other table's values (``cache:insights:...``), JSON text
     kv:{table}:keys                  a sorted set of the table's keys, all at score 0, so in key order
+    kv:{table}:counted               the kept counts: a set of ``{field}:{prefix}``
+    kv:{table}:counted:{field}:{prefix}   a hash, group (``s:complete``) → how many values have it
 
 Every range read (``items``, ``keys``, ``count``) walks the table's sorted set with ``ZRANGEBYLEX``;
 nothing ever runs ``KEYS`` or ``SCAN``. The job index's keys start with their creation time, so the
 sorted set is the time-ordered job index: the admin page reads one page of it and purges read the
-range below a cut-off. ``where`` filters and ``count_by`` run inside Redis (a Lua script decoding
-each value with cjson), as SQLite's ``json_extract`` does for ``SqliteKV``. Multi-key writes are one
-``MULTI``/``EXEC`` transaction or one script: all or nothing.
+range below a cut-off. ``where`` filters run inside Redis (a Lua script decoding each value with
+cjson), as SQLite's ``json_extract`` does for ``SqliteKV``.
+
+Counts are kept, not recounted: the first ``count_by(field, prefix)`` (or ``count`` with one text or
+boolean ``where`` field) registers the pair in Redis and counts the range once; from then on every
+write and delete — all of them scripts, so every process keeps the counts, whoever registered them —
+moves the counts of the groups a value leaves and enters, in the same atomic step. A count hash that
+is missing its ``#`` marker (lost, or never finished) is counted again on its next read. At most
+``MAX_KEPT_COUNTS`` pairs a table are kept; past that, counts are taken by a scan.
+
+Every write (``set_many``, ``delete_many``) is one script: all or nothing.
 
 Every call has a bound (connect and socket time-outs, two quick retries); a Redis that cannot be
 reached raises ``StoreError`` naming the store, never a bare ``redis`` exception.
@@ -32,7 +42,7 @@ from redis.retry import Retry
 
 from engagement.errors import CorruptRecordError, StoreError, StoreOpenError
 from engagement.settings import redact_url
-from engagement.store import JOBS_TABLE, _decode, _encode, _prefix_end
+from engagement.store import JOBS_TABLE, decode_value, encode_value, prefix_end
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +50,8 @@ _TABLE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 _FIELD = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 CONNECT_TIMEOUT_S = 3.0
 SOCKET_TIMEOUT_S = 5.0
-_CHUNK = 500  # keys per MGET or DEL
+_CHUNK = 500  # keys per MGET
+MAX_KEPT_COUNTS = 8  # (field, prefix) pairs whose counts a table keeps; past that, counts scan
 
 T = TypeVar("T")
 
@@ -86,22 +97,75 @@ local function decoded(raw)
   if ok then return doc end
   return nil
 end
+local function group_in(doc, field)
+  -- the count_by group of a decoded value's field (as json_extract sees it); nil for no value
+  if doc == nil then return nil end
+  local v = nil
+  if type(doc) == 'table' then v = doc[field] end
+  if type(v) == 'string' then return 's:' .. v end
+  if type(v) == 'number' then return 'n:' .. tostring(v) end
+  if type(v) == 'boolean' then return v and 'b:1' or 'b:0' end
+  return 'z:'
+end
+local function kept_counts(registry)
+  -- the counts kept for this table: {field, prefix, hash} for each ``field:prefix`` in the registry
+  local out = {}
+  for _, pair in ipairs(redis.call('SMEMBERS', registry)) do
+    local colon = string.find(pair, ':', 1, true)
+    out[#out + 1] = {string.sub(pair, 1, colon - 1), string.sub(pair, colon + 1), registry .. ':' .. pair}
+  end
+  return out
+end
+local function counted(kept, key)
+  for _, k in ipairs(kept) do
+    if string.sub(key, 1, #k[2]) == k[2] then return true end
+  end
+  return false
+end
+local function move(moves, hash, group, by)
+  if group == nil then return end
+  local groups = moves[hash]
+  if groups == nil then groups = {}; moves[hash] = groups end
+  groups[group] = (groups[group] or 0) + by
+end
+local function recount(moves, kept, key, before, after)
+  -- the raw value of ``key`` goes from ``before`` to ``after`` (nil: absent): note its move between groups
+  local old_doc, new_doc = decoded(before), decoded(after)
+  for _, k in ipairs(kept) do
+    if string.sub(key, 1, #k[2]) == k[2] then
+      local old, new = group_in(old_doc, k[1]), group_in(new_doc, k[1])
+      if old ~= new then
+        move(moves, k[3], old, -1)
+        move(moves, k[3], new, 1)
+      end
+    end
+  end
+end
+local function settle(moves)
+  -- apply the noted moves, one HINCRBY a group; a group that reaches zero is removed
+  for hash, groups in pairs(moves) do
+    for group, by in pairs(groups) do
+      if by ~= 0 and redis.call('HINCRBY', hash, group, by) <= 0 then redis.call('HDEL', hash, group) end
+    end
+  end
+end
 """
 
-# KEYS[1]: the table's sorted set. ARGV: min, max, reverse, value prefix, offset, limit, where pairs...
+# KEYS[1]: the table's sorted set. ARGV: min, max, reverse, value prefix, offset, limit, keys only ('1': no
+# values), where pairs...
 _ITEMS = (
     _MATCH
     + """
 local keys = range(KEYS[1], ARGV[1], ARGV[2], ARGV[3])
-local offset, limit = tonumber(ARGV[5]), tonumber(ARGV[6])
+local offset, limit, bare = tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7] == '1'
 local out, seen = {}, 0
 batches(keys, ARGV[4], function(key, raw)
-  if raw and matches(decoded(raw), ARGV, 7) then
+  if raw and matches(decoded(raw), ARGV, 8) then
     seen = seen + 1
     if seen > offset then
       out[#out + 1] = key
-      out[#out + 1] = raw
-      if limit >= 0 and #out >= 2 * limit then return true end
+      if not bare then out[#out + 1] = raw end
+      if limit >= 0 and seen - offset >= limit then return true end
     end
   end
   return false
@@ -110,46 +174,69 @@ return out
 """
 )
 
-# KEYS[1]: the table's sorted set. ARGV: min, max, value prefix, field to group by ('' to count), where pairs...
+# KEYS[1]: the table's sorted set. ARGV: min, max, value prefix, where pairs... Returns how many match.
 _COUNT = (
     _MATCH
     + """
-local keys = range(KEYS[1], ARGV[1], ARGV[2], '0')
-local field = ARGV[4]
+local n = 0
+batches(range(KEYS[1], ARGV[1], ARGV[2], '0'), ARGV[3], function(key, raw)
+  if raw and matches(decoded(raw), ARGV, 4) then n = n + 1 end
+  return false
+end)
+return n
+"""
+)
+
+# KEYS[1]: the table's sorted set, KEYS[2]: its registry of kept counts. ARGV: field, prefix, min, max, value
+# prefix, how many pairs a table may keep. Returns the groups and their counts, flat; kept when it may.
+_KEPT = (
+    _MATCH
+    + """
+local field, prefix = ARGV[1], ARGV[2]
+local pair = field .. ':' .. prefix
+local hash = KEYS[2] .. ':' .. pair
+local kept = redis.call('SISMEMBER', KEYS[2], pair) == 1
+if not kept and redis.call('SCARD', KEYS[2]) < tonumber(ARGV[6]) then
+  redis.call('SADD', KEYS[2], pair)
+  redis.call('DEL', hash)  -- whatever an earlier registration left was not kept up to date since: count anew
+  kept = true
+end
+if kept and redis.call('HEXISTS', hash, '#') == 1 then
+  local out = redis.call('HGETALL', hash)
+  return out
+end
 local counts, order = {}, {}
-batches(keys, ARGV[3], function(key, raw)
-  local doc = decoded(raw)
-  if doc ~= nil and matches(doc, ARGV, 5) then
-    local group = '*'
-    if field ~= '' then
-      local v = doc[field]
-      if type(v) == 'string' then group = 's:' .. v
-      elseif type(v) == 'number' then group = 'n:' .. tostring(v)
-      elseif type(v) == 'boolean' then group = v and 'b:1' or 'b:0'
-      else group = 'z:' end
-    end
+batches(range(KEYS[1], ARGV[3], ARGV[4], '0'), ARGV[5], function(key, raw)
+  local group = group_in(decoded(raw), field)
+  if group ~= nil then
     if counts[group] == nil then counts[group] = 0; order[#order + 1] = group end
     counts[group] = counts[group] + 1
   end
   return false
 end)
 local out = {}
-for _, group in ipairs(order) do out[#out + 1] = group; out[#out + 1] = counts[group] end
+if kept then redis.call('DEL', hash); redis.call('HSET', hash, '#', 1) end
+for _, group in ipairs(order) do
+  out[#out + 1] = group
+  out[#out + 1] = counts[group]
+  if kept then redis.call('HSET', hash, group, counts[group]) end
+end
 return out
 """
 )
 
-# KEYS: the sorted set, then the required keys, then the keys to write, then the keys to delete.
-# ARGV: n required, n writes, n deletes, value prefix, then per required key its number of field
-# pairs (-1: must be absent) and those pairs, then the values.
+# KEYS: the sorted set, its registry of kept counts, then the required keys, then the keys to write, then
+# the keys to delete. ARGV: n required, n writes, n deletes, value prefix, then per required key its number
+# of field pairs (-1: must be absent) and those pairs, then the values.
 _WRITE = (
     _MATCH
     + """
 local n_req, n_set, n_del = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local plen = #ARGV[4]
 local at = 5
 for i = 1, n_req do
   local n = tonumber(ARGV[at])
-  local have = redis.call('GET', KEYS[1 + i])
+  local have = redis.call('GET', KEYS[2 + i])
   if n == -1 then
     if have then return 0 end
     at = at + 1
@@ -161,17 +248,44 @@ for i = 1, n_req do
     at = at + 1 + 2 * n
   end
 end
+local kept, moves = kept_counts(KEYS[2]), {}
 for i = 1, n_set do
-  local key = KEYS[1 + n_req + i]
-  redis.call('SET', key, ARGV[at + i - 1])
-  redis.call('ZADD', KEYS[1], 0, string.sub(key, #ARGV[4] + 1))
+  local key, value = KEYS[2 + n_req + i], ARGV[at + i - 1]
+  local name = string.sub(key, plen + 1)
+  if #kept > 0 and counted(kept, name) then recount(moves, kept, name, redis.call('GET', key), value) end
+  redis.call('SET', key, value)
+  redis.call('ZADD', KEYS[1], 0, name)
 end
 for i = 1, n_del do
-  local key = KEYS[1 + n_req + n_set + i]
+  local key = KEYS[2 + n_req + n_set + i]
+  local name = string.sub(key, plen + 1)
+  if #kept > 0 and counted(kept, name) then recount(moves, kept, name, redis.call('GET', key), nil) end
   redis.call('DEL', key)
-  redis.call('ZREM', KEYS[1], string.sub(key, #ARGV[4] + 1))
+  redis.call('ZREM', KEYS[1], name)
 end
+settle(moves)
 return 1
+"""
+)
+
+# KEYS: the sorted set, its registry of kept counts, then the keys to delete. ARGV: value prefix.
+# Returns how many of the keys existed.
+_DELETE = (
+    _MATCH
+    + """
+local plen = #ARGV[1]
+local kept, moves = kept_counts(KEYS[2]), {}
+local existed, names = 0, {}
+for i = 3, #KEYS do
+  local name = string.sub(KEYS[i], plen + 1)
+  if #kept > 0 and counted(kept, name) then recount(moves, kept, name, redis.call('GET', KEYS[i]), nil) end
+  existed = existed + redis.call('DEL', KEYS[i])
+  names[#names + 1] = name
+  if #names == 500 then redis.call('ZREM', KEYS[1], unpack(names)); names = {} end
+end
+if #names > 0 then redis.call('ZREM', KEYS[1], unpack(names)) end
+settle(moves)
+return existed
 """
 )
 
@@ -220,7 +334,9 @@ class _Client:
             ) from None
         self.items = self.redis.register_script(_ITEMS)
         self.count = self.redis.register_script(_COUNT)
+        self.kept = self.redis.register_script(_KEPT)
         self.write = self.redis.register_script(_WRITE)
+        self.delete = self.redis.register_script(_DELETE)
 
     def call(self, what: str, fn: Callable[[], T]) -> T:
         """Run one Redis operation, turning its failures into ``StoreError`` that names the store."""
@@ -253,6 +369,7 @@ class RedisKV:
         # The job table keeps the documented keys (``engagement:{domain}:{run_id}``) as they are.
         self._prefix = "" if table == JOBS_TABLE else f"{table}:"
         self._zset = f"kv:{table}:keys"
+        self._kept = f"kv:{table}:counted"
 
     def table(self, name: str) -> RedisKV:
         """Another table of the same database, sharing this connection pool."""
@@ -266,8 +383,8 @@ class RedisKV:
     @staticmethod
     def _bounds(prefix: str, stop: str | None) -> tuple[str, str]:
         low = f"[{prefix}" if prefix else "-"
-        high = f"({_prefix_end(prefix)}" if prefix else "+"
-        if stop is not None and (not prefix or stop < _prefix_end(prefix)):
+        high = f"({prefix_end(prefix)}" if prefix else "+"
+        if stop is not None and (not prefix or stop < prefix_end(prefix)):
             high = f"({stop}"
         return low, high
 
@@ -286,7 +403,7 @@ class RedisKV:
             if raw is None:
                 continue  # deleted between the range read and the value read
             try:
-                out.append((key, _decode(raw, key)))
+                out.append((key, decode_value(raw, key)))
             except CorruptRecordError as exc:
                 log.warning("%s", exc)
         return out
@@ -294,7 +411,7 @@ class RedisKV:
     # -- reads
     def get(self, key: str) -> Any | None:
         raw = self._c.call("get", lambda: self._c.redis.get(self._prefix + key))
-        return None if raw is None else _decode(raw, key)
+        return None if raw is None else decode_value(raw, key)
 
     def items(
         self,
@@ -308,29 +425,41 @@ class RedisKV:
     ) -> list[tuple[str, Any]]:
         """Items whose key starts with ``prefix`` (and is below ``stop``), in key order.
 
-        Without ``where``: one page of the sorted set and one ``MGET``. With it: a script filters
-        inside Redis and returns only the page asked for.
+        Without ``where``: one page of the sorted set and one round trip of ``MGET`` s. With it: a script
+        filters inside Redis and returns only the page asked for.
         """
+        if limit == 0:
+            return []
         low, high = self._bounds(prefix, stop)
         if where:
-            flat = self._c.call(
-                "items",
-                lambda: self._c.items(
-                    keys=[self._zset],
-                    args=[
-                        low,
-                        high,
-                        "1" if reverse else "0",
-                        self._prefix,
-                        offset,
-                        -1 if limit is None else limit,
-                        *self._where(where),
-                    ],
-                ),
-            )
+            flat = self._filtered(low, high, where, reverse=reverse, offset=offset, limit=limit, bare=False)
             return self._decoded(zip(flat[::2], flat[1::2], strict=True))
         keys = self._range(low, high, reverse, offset, limit)
         return self._decoded(zip(keys, self._values(keys), strict=True))
+
+    def _filtered(
+        self,
+        low: str,
+        high: str,
+        where: Mapping[str, Any],
+        *,
+        reverse: bool = False,
+        offset: int = 0,
+        limit: int | None = None,
+        bare: bool,
+    ) -> list[str]:
+        """The keys (and, unless ``bare``, their raw values, flat) of the range whose values match ``where``."""
+        args = [
+            low,
+            high,
+            "1" if reverse else "0",
+            self._prefix,
+            offset,
+            -1 if limit is None else limit,
+            "1" if bare else "0",
+            *self._where(where),
+        ]
+        return [str(x) for x in self._c.call("items", lambda: self._c.items(keys=[self._zset], args=args))]
 
     def _range(self, low: str, high: str, reverse: bool, offset: int = 0, limit: int | None = None) -> list[str]:
         r = self._c.redis
@@ -344,15 +473,17 @@ class RedisKV:
         return self._c.call("range", read)
 
     def _values(self, keys: list[str]) -> list[Any]:
-        out: list[Any] = []
-        for start in range(0, len(keys), _CHUNK):
-            chunk = [self._prefix + k for k in keys[start : start + _CHUNK]]
+        """The raw values of ``keys`` (None where one is gone), ``_CHUNK`` a ``MGET``, all in one round trip."""
+        if not keys:
+            return []
 
-            def read(chunk: list[str] = chunk) -> list[Any]:
-                return list(self._c.redis.mget(chunk))
+        def read() -> list[Any]:
+            pipe = self._c.redis.pipeline(transaction=False)
+            for start in range(0, len(keys), _CHUNK):
+                pipe.mget([self._prefix + k for k in keys[start : start + _CHUNK]])
+            return [value for chunk in pipe.execute() for value in chunk]
 
-            out += self._c.call("mget", read)
-        return out
+        return self._c.call("mget", read)
 
     def get_many(self, keys: Iterable[str]) -> list[Any | None]:
         """The values of these keys in their order (None where absent or not JSON), ``_CHUNK`` a ``MGET``."""
@@ -360,30 +491,45 @@ class RedisKV:
         found = dict(self._decoded(zip(keys, self._values(keys), strict=True)))
         return [found.get(k) for k in keys]
 
-    def keys(self, prefix: str = "", *, stop: str | None = None) -> list[str]:
+    def keys(self, prefix: str = "", *, stop: str | None = None, where: Mapping[str, Any] | None = None) -> list[str]:
+        """Keys under ``prefix`` (and below ``stop``) in key order; with ``where``, filtered inside Redis."""
         low, high = self._bounds(prefix, stop)
+        if where:
+            return self._filtered(low, high, where, bare=True)
         return self._range(low, high, False)
 
     def count(self, prefix: str = "", *, where: Mapping[str, Any] | None = None) -> int:
+        """How many keys are under ``prefix`` (and match ``where``).
+
+        No ``where``: the sorted set's own count. One text or boolean field: the kept count of its group.
+        Otherwise a script counts inside Redis.
+        """
         low, high = self._bounds(prefix, None)
         if not where:
             return int(self._c.call("count", lambda: self._c.redis.zlexcount(self._zset, low, high)))
-        counted = self._grouped(low, high, "", where)
-        return sum(counted.values())
+        args = self._where(where)
+        if len(where) == 1 and not args[1].startswith("n:"):  # numbers: Lua and Python spell them apart
+            return self._kept_counts(args[0], prefix).get(args[1], 0)
+        return int(
+            self._c.call("count", lambda: self._c.count(keys=[self._zset], args=[low, high, self._prefix, *args]))
+        )
 
     def count_by(self, field: str, prefix: str = "") -> dict[Any, int]:
-        """How many values under ``prefix`` have each value of a top-level field (inside Redis)."""
+        """How many values under ``prefix`` have each value of a top-level field: a kept count, see the module."""
         if not _FIELD.fullmatch(field):
             raise ValueError(f"field names are lower-case identifiers, not {field!r}")
+        return {_untag(group): n for group, n in self._kept_counts(field, prefix).items()}
+
+    def _kept_counts(self, field: str, prefix: str) -> dict[str, int]:
+        """Group tag → count for ``field`` under ``prefix``: kept in Redis from the first call on."""
         low, high = self._bounds(prefix, None)
-        return self._grouped(low, high, field, None)
+        args: list[str | int] = [field, prefix, low, high, self._prefix, MAX_KEPT_COUNTS]
+        flat = self._c.call("count", lambda: self._c.kept(keys=[self._zset, self._kept], args=args))
+        counts = {str(group): int(n) for group, n in zip(flat[::2], flat[1::2], strict=True)}
+        counts.pop("#", None)
+        return counts
 
-    def _grouped(self, low: str, high: str, field: str, where: Mapping[str, Any] | None) -> dict[Any, int]:
-        args = [low, high, self._prefix, field, *self._where(where)]
-        flat = self._c.call("count", lambda: self._c.count(keys=[self._zset], args=args))
-        return {_untag(group): int(n) for group, n in zip(flat[::2], flat[1::2], strict=True)}
-
-    # -- writes (each is one transaction)
+    # -- writes (each is one script: all or nothing)
     def set(self, key: str, value: Any) -> None:
         self.set_many({key: value})
 
@@ -394,39 +540,19 @@ class RedisKV:
         *,
         require: Mapping[str, Mapping[str, Any] | None] | None = None,
     ) -> bool:
-        """Write several keys (and delete others) in one ``MULTI``/``EXEC`` transaction.
+        """Write several keys (and delete others) in one atomic script, moving the kept counts with them.
 
-        With ``require``, one atomic script writes only if each required key exists and its value's
-        top-level fields equal the given ones (``None``: the key must be absent); returns whether it wrote.
+        With ``require``, it writes only if each required key exists and its value's top-level fields
+        equal the given ones (``None``: the key must be absent); returns whether it wrote.
         """
-        rows = {key: _encode(value) for key, value in items.items()}
-        gone = [key for key in delete if key not in rows]
-        if require:
-            return self._write_checked(
-                [(k, None if v is None else self._where(v)) for k, v in require.items()], rows, gone
-            )
-        if not rows and not gone:
+        rows = {key: encode_value(value) for key, value in items.items()}
+        gone = list(dict.fromkeys(key for key in delete if key not in rows))
+        required = [(k, None if v is None else self._where(v)) for k, v in (require or {}).items()]
+        if not rows and not gone and not required:
             return True
-
-        def write() -> None:
-            pipe = self._c.redis.pipeline(transaction=True)
-            if rows:
-                pipe.mset({self._prefix + k: v for k, v in rows.items()})
-                pipe.zadd(self._zset, dict.fromkeys(rows, 0))
-            if gone:
-                pipe.delete(*[self._prefix + k for k in gone])
-                pipe.zrem(self._zset, *gone)
-            pipe.execute()
-
-        self._c.call("write", write)
-        return True
-
-    def _write_checked(
-        self, required: list[tuple[str, list[str] | None]], rows: Mapping[str, str], gone: list[str]
-    ) -> bool:
-        """The conditional write script: each requirement is absent (None) or field pairs."""
         keys = [
             self._zset,
+            self._kept,
             *[self._prefix + k for k, _ in required],
             *[self._prefix + k for k in rows],
             *[self._prefix + k for k in gone],
@@ -444,20 +570,12 @@ class RedisKV:
         return self.delete_many([key]) == 1
 
     def delete_many(self, keys: Iterable[str]) -> int:
-        """Delete keys in one transaction; returns how many existed."""
+        """Delete keys in one atomic script (kept counts move with them); returns how many existed."""
         keys = list(dict.fromkeys(keys))
         if not keys:
             return 0
-
-        def remove() -> int:
-            pipe = self._c.redis.pipeline(transaction=True)
-            for start in range(0, len(keys), _CHUNK):
-                chunk = keys[start : start + _CHUNK]
-                pipe.delete(*[self._prefix + k for k in chunk])
-                pipe.zrem(self._zset, *chunk)
-            return sum(int(n) for n in pipe.execute()[::2])
-
-        return self._c.call("delete", remove)
+        names = [self._zset, self._kept, *[self._prefix + k for k in keys]]
+        return int(self._c.call("delete", lambda: self._c.delete(keys=names, args=[self._prefix])))
 
     def close(self) -> None:
         with _OPEN_LOCK:

@@ -58,6 +58,12 @@ def index_key(created_at: datetime, domain: str, run_id: str) -> str:
     return f"{INDEX_PREFIX}{format_utc(created_at)}:{domain}:{run_id}"
 
 
+def _record_key_of(index: str) -> str:
+    """The record key of the job an index key stands for (``index:{created_at}:{domain}:{run_id}``)."""
+    _, domain, run_id = index.rsplit(":", 2)
+    return record_key(domain, run_id)
+
+
 def claim_key(domain: str, options: JobOptions) -> str:
     """The key naming the one job doing this work (de-duplication, claimed atomically)."""
     return f"{CLAIM_PREFIX}{domain}:{options.since or ''}:{options.until or ''}"
@@ -255,30 +261,34 @@ class JobRepository:
     def delete_many(self, jobs: Iterable[tuple[str, str]]) -> int:
         return sum(self.delete(domain, run_id) for domain, run_id in jobs)
 
-    def _purge_rows(
-        self, older_than: timedelta | None, status: JobStatus | str | None
-    ) -> builtins.list[tuple[str, JobRow]]:
-        """Index entries of finished jobs created before ``now - older_than`` and/or with ``status``."""
+    def _purge_keys(self, older_than: timedelta | None, status: JobStatus | str | None) -> builtins.list[str]:
+        """Index keys of finished jobs created before ``now - older_than`` and/or with ``status``.
+
+        Keys only, filtered inside the store: no row is decoded here. Without a status, the running
+        jobs in the range are read after the range (so a job that ends in between is purged, and one
+        still running is not), and only when the store counts any.
+        """
         if older_than is None and status is None:
             raise ValueError("purge needs older_than, status or both")
+        if status is not None and JobStatus(status) is JobStatus.PROCESSING:
+            return []  # running jobs are never purged
         stop = index_key(self.clock() - older_than, "", "") if older_than is not None else None
-        items = self.store.items(INDEX_PREFIX, stop=stop, where=self._where(None, status))
-        rows = [(key, JobRow.model_validate(value)) for key, value in items]
-        return [(key, row) for key, row in rows if row.status is not JobStatus.PROCESSING]
+        keys = self.store.keys(INDEX_PREFIX, stop=stop, where=self._where(None, status))
+        if status is None and keys and self.store.count(INDEX_PREFIX, where=_STILL_RUNNING):
+            running = set(self.store.keys(INDEX_PREFIX, stop=stop, where=_STILL_RUNNING))
+            keys = [key for key in keys if key not in running]
+        return keys
 
-    def purgeable(
-        self, *, older_than: timedelta | None = None, status: JobStatus | str | None = None
-    ) -> builtins.list[JobRow]:
-        """The jobs ``purge`` would remove: finished ones, older than the age and/or of the status."""
-        return [row for _, row in self._purge_rows(older_than, status)]
+    def purgeable(self, *, older_than: timedelta | None = None, status: JobStatus | str | None = None) -> int:
+        """How many jobs ``purge`` would remove: finished ones, older than the age and/or of the status."""
+        return len(self._purge_keys(older_than, status))
 
     def purge(self, *, older_than: timedelta | None = None, status: JobStatus | str | None = None) -> int:
         """Delete finished jobs older than ``older_than`` and/or with ``status``; returns how many.
 
-        Running jobs are never purged. The analysis cache is not touched.
+        Running jobs are never purged. The analysis cache is not touched. One range read of keys and
+        one delete of the index rows with their records.
         """
-        keys = []
-        for key, row in self._purge_rows(older_than, status):
-            keys += [key, record_key(row.domain, row.run_id)]
-        self.store.delete_many(keys)
-        return len(keys) // 2
+        keys = self._purge_keys(older_than, status)
+        self.store.delete_many([*keys, *(_record_key_of(key) for key in keys)])
+        return len(keys)

@@ -59,14 +59,17 @@ def fathom_client(
 ) -> FathomClient:
     """The real client: over the network with a key, over the bundled demo API without one.
 
-    Every request ends by ``FATHOM_TIMEOUT_S`` (all of it, not each read) or the job's deadline.
+    Every request ends by ``FATHOM_TIMEOUT_S`` (all of it, not each read) or the job's deadline, and no
+    wait for the rate limit or a back-off runs past that deadline.
     """
     if settings.source == "demo":
         transport = transport or demo_transport()
     bounded = DeadlineTransport(
         transport or httpx.HTTPTransport(), total_s=settings.fathom_timeout_s, deadline=deadline
     )
-    return FathomClient.from_settings(_fathom_settings(settings), transport=cast(httpx.BaseTransport, bounded))
+    return FathomClient.from_settings(
+        _fathom_settings(settings), transport=cast(httpx.BaseTransport, bounded), deadline=deadline
+    )
 
 
 def workspace_of(settings: Settings) -> str:

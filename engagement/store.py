@@ -79,17 +79,21 @@ class KVStore(Protocol):
         limit: int | None = None,
         offset: int = 0,
     ) -> list[tuple[str, Any]]: ...
-    def keys(self, prefix: str = "", *, stop: str | None = None) -> list[str]: ...
+    def keys(
+        self, prefix: str = "", *, stop: str | None = None, where: Mapping[str, Any] | None = None
+    ) -> list[str]: ...
     def count(self, prefix: str = "", *, where: Mapping[str, Any] | None = None) -> int: ...
     def count_by(self, field: str, prefix: str = "") -> dict[Any, int]: ...
     def close(self) -> None: ...
 
 
-def _encode(value: Any) -> str:
+def encode_value(value: Any) -> str:
+    """A value as the store keeps it: compact JSON text (every backend writes this, never pickle)."""
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-def _decode(raw: Any, key: str = "?") -> Any:
+def decode_value(raw: Any, key: str = "?") -> Any:
+    """A stored value read back; ``CorruptRecordError`` (naming ``key``) for anything that is not JSON text."""
     if not isinstance(raw, str):
         raise CorruptRecordError(f"The stored value of {key!r} is not JSON text; it was refused.")
     try:
@@ -103,7 +107,7 @@ def _check_field(field: str) -> None:
         raise ValueError(f"field names are lower-case identifiers, not {field!r}")
 
 
-def _prefix_end(prefix: str) -> str:
+def prefix_end(prefix: str) -> str:
     """The smallest string greater than every string that starts with ``prefix``."""
     return prefix[:-1] + chr(ord(prefix[-1]) + 1)
 
@@ -217,9 +221,9 @@ class _Connection:
     def _open(self) -> None:
         self.thread = _ConnectionThread(self.path)
         try:
-            self._call(f"PRAGMA busy_timeout={int(self.busy_timeout_s * 1000)}")
-            self._call("PRAGMA synchronous=NORMAL")  # WAL: durable across a crash of the app
-            check = self._call("PRAGMA quick_check(1)")
+            self.statement(f"PRAGMA busy_timeout={int(self.busy_timeout_s * 1000)}")
+            self.statement("PRAGMA synchronous=NORMAL")  # WAL: durable across a crash of the app
+            check = self.statement("PRAGMA quick_check(1)")
         except StoreError as exc:
             self._abandon()
             raise StoreOpenError(
@@ -233,7 +237,7 @@ class _Connection:
                 "and start again."
             )
         for table in self.tables:
-            self._call(f'CREATE TABLE IF NOT EXISTS "{table}" (key TEXT PRIMARY KEY, value BLOB)')
+            self.statement(f'CREATE TABLE IF NOT EXISTS "{table}" (key TEXT PRIMARY KEY, value BLOB)')
 
     def _abandon(self) -> None:
         """Let a dead or stuck thread go (it closes its connection when it gets to it)."""
@@ -250,8 +254,11 @@ class _Connection:
         assert self.thread is not None
         return self.thread
 
-    def _call(self, sql: str, args: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
-        """One statement and its answer; raises the statement's (or an earlier queued one's) error here."""
+    def statement(self, sql: str, args: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
+        """One statement and its answer; raises the statement's (or an earlier queued one's) error here.
+
+        The caller holds ``lock``: inside ``transaction()`` (how ``SqliteKV`` writes), or through ``call()``.
+        """
         thread = self.thread
         if thread is None:
             raise StoreError(f"The job database {self.path} is closed.")
@@ -285,8 +292,8 @@ class _Connection:
             raise store_error(self.path, error)
         return rows
 
-    def _send(self, sql: str, args: Iterable[Any] = ()) -> None:
-        """Queue a statement without waiting; its error surfaces at the next ``_call``."""
+    def queue(self, sql: str, args: Iterable[Any] = ()) -> None:
+        """Queue a statement without waiting (inside ``transaction()``); its error surfaces at the next ``statement``."""
         thread = self.thread
         assert thread is not None
         try:
@@ -298,7 +305,7 @@ class _Connection:
         """One statement (a read, or a write that is a transaction on its own) and its rows."""
         with self._locked():
             self._live()
-            return self._call(sql, args)
+            return self.statement(sql, args)
 
     @contextmanager
     def transaction(self) -> Iterator[_Connection]:
@@ -309,11 +316,11 @@ class _Connection:
         """
         with self._locked():
             self._live()
-            self._call("BEGIN IMMEDIATE")
+            self.statement("BEGIN IMMEDIATE")
             try:
                 yield self
-                self._call("SELECT 1")  # a round trip: every queued statement ran; their errors surface here
-                self._call("COMMIT")
+                self.statement("SELECT 1")  # a round trip: every queued statement ran; their errors surface here
+                self.statement("COMMIT")
             except BaseException:
                 self._rollback()
                 raise
@@ -322,7 +329,7 @@ class _Connection:
         if self.thread is None or not self.thread.is_alive():
             return  # a closed connection rolls back by itself
         try:
-            self._call("ROLLBACK")
+            self.statement("ROLLBACK")
         except StoreError:
             pass  # SQLite already rolled back (e.g. after a full disk): nothing is left to undo
 
@@ -371,7 +378,7 @@ class SqliteKV:
     # -- reads
     def get(self, key: str) -> Any | None:
         rows = self._c.call(f"SELECT value FROM {self._t} WHERE key = ?", (key,))
-        return None if not rows else _decode(rows[0][0], key)
+        return None if not rows else decode_value(rows[0][0], key)
 
     def items(
         self,
@@ -395,14 +402,15 @@ class SqliteKV:
         out = []
         for key, raw in self._c.call(sql, (*args, -1 if limit is None else limit, offset)):
             try:
-                out.append((key, _decode(raw, key)))
+                out.append((key, decode_value(raw, key)))
             except CorruptRecordError as exc:
                 log.warning("%s", exc)
         return out
 
-    def keys(self, prefix: str = "", *, stop: str | None = None) -> list[str]:
-        where, args = self._range(prefix, stop)
-        return [row[0] for row in self._c.call(f"SELECT key FROM {self._t}{where} ORDER BY key", args)]
+    def keys(self, prefix: str = "", *, stop: str | None = None, where: Mapping[str, Any] | None = None) -> list[str]:
+        """Keys under ``prefix`` (and below ``stop``) in key order; ``where`` filters inside SQLite."""
+        clause, args = self._range(prefix, stop, where)
+        return [row[0] for row in self._c.call(f"SELECT key FROM {self._t}{clause} ORDER BY key", args)]
 
     def count(self, prefix: str = "", *, where: Mapping[str, Any] | None = None) -> int:
         sql, args = self._range(prefix, None, where)
@@ -424,7 +432,7 @@ class SqliteKV:
         args: list[Any] = []
         if prefix:
             clauses += ["key >= ?", "key < ?"]
-            args += [prefix, _prefix_end(prefix)]
+            args += [prefix, prefix_end(prefix)]
         if stop is not None:
             clauses.append("key < ?")
             args.append(stop)
@@ -446,22 +454,24 @@ class SqliteKV:
         require: Mapping[str, Mapping[str, Any] | None] | None = None,
     ) -> bool:
         """Write several keys (and delete others) all or nothing; see ``KVStore`` for ``require``."""
-        rows = [(key, _encode(value)) for key, value in items.items()]  # a value that cannot be encoded stops it here
+        rows = [
+            (key, encode_value(value)) for key, value in items.items()
+        ]  # a value that cannot be encoded stops it here
         gone = list(delete)
         with self._c.transaction() as conn:
             for key, fields in (require or {}).items():
-                found = conn._call(f"SELECT value FROM {self._t} WHERE key = ?", (key,))
+                found = conn.statement(f"SELECT value FROM {self._t} WHERE key = ?", (key,))
                 if fields is None:  # the key must be absent
                     if found:
                         return False
                     continue
-                value = _decode(found[0][0], key) if found else None
+                value = decode_value(found[0][0], key) if found else None
                 if not isinstance(value, dict) or any(value.get(f) != v for f, v in fields.items()):
                     return False  # leaving the block commits an empty transaction
             for row in rows:
-                conn._send(f"REPLACE INTO {self._t} (key, value) VALUES (?, ?)", row)
+                conn.queue(f"REPLACE INTO {self._t} (key, value) VALUES (?, ?)", row)
             for key in gone:
-                conn._send(f"DELETE FROM {self._t} WHERE key = ?", (key,))
+                conn.queue(f"DELETE FROM {self._t} WHERE key = ?", (key,))
         return True
 
     def delete(self, key: str) -> bool:
@@ -477,8 +487,8 @@ class SqliteKV:
             for start in range(0, len(keys), 5000):
                 chunk = keys[start : start + 5000]
                 marks = ",".join("?" * len(chunk))
-                conn._call(f"DELETE FROM {self._t} WHERE key IN ({marks})", chunk)
-                existing += int(conn._call("SELECT changes()")[0][0])
+                conn.statement(f"DELETE FROM {self._t} WHERE key IN ({marks})", chunk)
+                existing += int(conn.statement("SELECT changes()")[0][0])
         return existing
 
     def integrity_check(self) -> str:

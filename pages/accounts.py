@@ -7,6 +7,8 @@ row opens that account's summary (its latest complete run, or a new one started 
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 import streamlit as st
 
@@ -35,6 +37,10 @@ COLUMNS = {
     "Summary": "Whether a complete summary exists (selecting a row without one starts it)",
 }
 
+# Column widths in pixels: beside the 300-pixel sidebar at 1024 the table has about 560 (and the row
+# selector takes about 35), so the four columns shown at first fit without scrolling sideways.
+DOMAIN_PX, SIGNALS_PX, DATE_PX, COUNT_PX = 170, 170, 95, 75
+
 
 def signals_text(row: AccountRow) -> str:
     """``High: Gone dark · Medium: Cadence drop`` (the page's words for each signal)."""
@@ -59,6 +65,20 @@ def accounts_frame(rows: list[AccountRow]) -> pd.DataFrame:
             "Summary": [r.run_id is not None for r in rows],
         }
     )
+
+
+def table_columns() -> dict[str, Any]:
+    """What the table shows at first: the domain, its signals, when we last met and how often — narrow
+    enough to sit beside the sidebar at 1024 pixels. The signals already say what the other figures
+    mean (gone dark, cadence drop, single-threaded); those figures are hidden, one click away under the
+    table's "Show/hide columns" button."""
+    shown = {
+        "Domain": st.column_config.TextColumn(help=COLUMNS["Domain"], pinned=True, width=DOMAIN_PX),
+        "Signals": st.column_config.TextColumn(help=COLUMNS["Signals"], width=SIGNALS_PX),
+        "Last meeting": st.column_config.DateColumn(format="D MMM YYYY", width=DATE_PX),
+        "Meetings": st.column_config.NumberColumn(help=COLUMNS["Meetings"], width=COUNT_PX),
+    }
+    return {**dict.fromkeys(COLUMNS), **shown}  # None: hidden, listed under Show/hide columns
 
 
 def open_account(row: AccountRow) -> None:
@@ -94,7 +114,10 @@ with st.container(horizontal=True, gap="medium", vertical_alignment="bottom"):
 
 needle = search.strip().lower()
 shown = [r for r in rows if needle in r.domain and r.days_since_last >= quiet and (r.signals or not flagged)]
-st.caption(f"{plural(len(shown), 'account')} of {len(rows)}")
+st.caption(
+    f"{plural(len(shown), 'account')} of {len(rows)}. People, days since the last meeting, the last 90 days and "
+    "more: the table's Show/hide columns button (the eye, top right)."
+)
 if not shown:
     st.caption("No account matches these filters." if rows else "No meeting with another company is indexed yet.")
 else:
@@ -104,18 +127,7 @@ else:
         on_select="rerun",
         selection_mode="single-row",
         key="accounts_table",
-        column_config={
-            "Domain": st.column_config.TextColumn(help=COLUMNS["Domain"], pinned=True),
-            "Meetings": st.column_config.NumberColumn(help=COLUMNS["Meetings"]),
-            "People": st.column_config.NumberColumn(help=COLUMNS["People"]),
-            "First meeting": st.column_config.DateColumn(format="D MMM YYYY"),
-            "Last meeting": st.column_config.DateColumn(format="D MMM YYYY"),
-            "Days since last": st.column_config.NumberColumn(help=COLUMNS["Days since last"]),
-            "Last 90 days": st.column_config.NumberColumn(help=COLUMNS["Last 90 days"]),
-            "90 days before": st.column_config.NumberColumn(help=COLUMNS["90 days before"]),
-            "Signals": st.column_config.TextColumn(help=COLUMNS["Signals"], width="medium"),
-            "Summary": st.column_config.CheckboxColumn(help=COLUMNS["Summary"]),
-        },
+        column_config=table_columns(),
     )
     picked = event.selection.rows if event is not None else []
     if picked:

@@ -301,7 +301,7 @@ def confirmation(*, selected: bool) -> None:
         nothing = "the selected jobs are gone already."
         verb = f"Delete {plural(count, 'job')}"
     else:
-        count = len(jobs.purgeable(**purge_filter(pending)))
+        count = jobs.purgeable(**purge_filter(pending))
         rule = f"older than {plural(purge_days(), 'day')}" if pending["action"] == "age" else "that failed"
         what = f"{plural(count, 'finished job')} {rule} will be removed."
         nothing = f"no finished job is {rule}." if pending["action"] == "age" else "no job failed."

@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 
 import engagement
-from engagement.__main__ import main
 from engagement.analysis.openai_analyzer import OpenAIAnalyzer
 from engagement.answers import (
     MAX_QUESTION_CHARS,
@@ -30,6 +29,7 @@ from engagement.runtime import Runtime, create_runtime
 from engagement.search import TranscriptIndex
 from engagement.settings import Settings
 from tests.fakes.openai_server import INVENTED_QUOTE, FakeOpenAI
+from tests.support.cli import run_cli
 from tests.support.openai_fixtures import FAKE_OPENAI_KEY
 
 DOMAIN = "acme.com"
@@ -492,12 +492,6 @@ def test_engagement_ask_answers_with_a_run_id(runtime: Runtime) -> None:
     assert answer.found and answer.run_id == run_id and answer.domain == "acmecorp.com"
     stored = [QuestionRecord.model_validate(v) for _, v in runtime.store.items("question:")]
     assert [r.answer.question for r in stored if r.answer] == ["SSO"]
-
-
-def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_the_cli_answers_and_says_not_found(capsys: pytest.CaptureFixture[str]) -> None:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +11,8 @@ from engagement.__main__ import main
 from engagement.demo import load_demo_meetings
 from engagement.store import SqliteKV
 from tests.fakes.fathom_server import FAKE_API_KEY, FathomServer
+from tests.support.cli import run_cli, run_command
+from tests.support.quotes import assert_quotes_were_said, transcripts_of
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -24,12 +24,6 @@ def demo_meetings_at(domain: str) -> set[int]:
         for m in load_demo_meetings()
         if any((i.get("email") or "").lower().endswith("@" + domain) for i in m["calendar_invitees"])
     }
-
-
-def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_summarize_demo_prints_a_complete_record_with_exact_counts(capsys: pytest.CaptureFixture[str]) -> None:
@@ -169,15 +163,7 @@ def test_bad_durations_and_dates_are_refused(capsys: pytest.CaptureFixture[str])
 def test_python_dash_m_engagement_runs(tmp_path: Path) -> None:
     """`python -m engagement summarize acmecorp.com --json` works as a real process with no keys."""
     env = {"PATH": "/usr/bin:/bin", "ENGAGEMENT_DB": str(tmp_path / "cli.sqlite"), "PYTHONPATH": str(ROOT)}
-    done = subprocess.run(
-        [sys.executable, "-m", "engagement", "summarize", "acmecorp.com", "--json"],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=120,
-        check=False,
-    )
+    done = run_command("summarize", "acmecorp.com", "--json", env=env)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["summary"]["meetings_count"] == 13
 
@@ -188,11 +174,7 @@ def test_summarize_with_an_openai_compatible_server_quotes_only_what_was_said(
     """With OPENAI_API_KEY and OPENAI_BASE_URL, every quote occurs in a transcript; a second run makes no map call."""
     from tests.fakes.openai_server import FakeOpenAI
 
-    transcripts = {
-        m["recording_id"]: " ".join(" ".join(t["text"].split()).lower() for t in m["transcript"])
-        for m in load_demo_meetings()
-        if m["transcript"] is not None
-    }
+    transcripts = transcripts_of(load_demo_meetings())
     with FakeOpenAI(api_key="sk-cli-test") as model:
         monkeypatch.setenv("OPENAI_API_KEY", "sk-cli-test")
         monkeypatch.setenv("OPENAI_BASE_URL", model.base_url)
@@ -202,16 +184,7 @@ def test_summarize_with_an_openai_compatible_server_quotes_only_what_was_said(
         assert record["analyzer"] == "openai:gpt-5.4-mini" and record["stats"]["llm_calls"] == 14  # 13 maps + 1 reduce
         summary = record["summary"]
         assert summary["themes"] and summary["goals"] and summary["risks"] and summary["recommendations"]
-        evidence = [
-            ev
-            for name in ("goals_detail", "challenges_detail", "risks_detail", "recommendations_detail")
-            for item in summary[name]
-            for ev in item["evidence"]
-        ] + [ev for theme in summary["themes"] for ev in theme["evidence"]]
-        assert evidence
-        for ev in evidence:
-            assert ev["verified"] is True
-            assert " ".join(ev["quote"].split()).lower() in transcripts[ev["recording_id"]], ev["quote"]
+        assert_quotes_were_said(summary, transcripts)
         requests = len(model.requests)
         code, out, _ = run_cli(capsys, "summarize", "acmecorp.com", "--json")
         assert code == 0 and json.loads(out)["stats"]["llm_calls"] == 0

@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
 from engagement.deadline import Deadline, DeadlineTransport
 from engagement.errors import JobTimeoutError
-from engagement.models import JobRecord, JobStatus
-from engagement.runtime import create_runtime
-from engagement.settings import Settings
-from engagement.store import SqliteKV
+from engagement.models import JobStatus
 from tests.fakes.drip_server import DripServer
 from tests.fakes.fathom_server import FAKE_API_KEY, FathomServer, make_account
 from tests.support.bounded import bounded
+from tests.support.job_runs import run_to_the_end
 
 
 @pytest.mark.parametrize("part", ["headers", "body"])
@@ -50,26 +45,9 @@ def test_an_answer_inside_the_limit_passes_through_untouched() -> None:
     assert (response.status_code, response.json(), response.headers["X-Test"]) == (201, {"ok": True}, "1")
 
 
-def _job(tmp_path: Path, env: dict[str, str], pool: ThreadPoolExecutor) -> tuple[Any, str]:
-    settings = Settings.from_env({"ENGAGEMENT_DB": str(tmp_path / "drip.sqlite"), **env})
-    runtime = create_runtime(settings, store=SqliteKV(settings.engagement_db), executor=pool)
-    return runtime, runtime.jobs.start("acmecorp.com")
-
-
-def _ended(runtime: Any, run_id: str) -> JobRecord:
-    while (record := runtime.jobs.get("acmecorp.com", run_id)).status is JobStatus.PROCESSING:
-        time.sleep(0.05)
-    return record
-
-
-def _worker_is_free(pool: ThreadPoolExecutor) -> None:
-    """The job's worker came back: the one-thread pool runs something else."""
-    pool.submit(lambda: None).result()
-
-
 def test_a_job_against_a_dripping_fathom_ends_at_its_limit_and_frees_its_worker(tmp_path: Path) -> None:
-    """Fathom drips a byte every 0.2 s: the job (1 s limit) ends error 'ran longer than its limit', the worker is free."""
-    pool = ThreadPoolExecutor(1)
+    """Fathom drips a byte every 0.2 s: the job (1 s limit) ends error "longer than its limit", the worker
+    is free."""
     with DripServer(every_s=0.2) as drip:
         env = {
             "FATHOM_API_KEY": FAKE_API_KEY,
@@ -78,18 +56,12 @@ def test_a_job_against_a_dripping_fathom_ends_at_its_limit_and_frees_its_worker(
             "ENGAGEMENT_JOB_TIMEOUT_S": "1",
             "ENGAGEMENT_HEARTBEAT_S": "0.1",
         }
-        runtime, run_id = _job(tmp_path, env, pool)
-        try:
-            record = bounded(lambda: _ended(runtime, run_id))
-            bounded(lambda: _worker_is_free(pool), 30)
-        finally:
-            pool.shutdown(wait=False, cancel_futures=True)
-    assert record.status is JobStatus.ERROR and "ran longer than its limit of 1 s" in (record.error or "")
+        record = run_to_the_end(tmp_path, env)
+    assert record.status is JobStatus.ERROR and "longer than its limit of 1 s" in (record.error or "")
 
 
 def test_a_job_against_a_dripping_openai_ends_at_its_limit_and_frees_its_worker(tmp_path: Path) -> None:
     """The model server drips: the job ends error at its limit and the worker is free again."""
-    pool = ThreadPoolExecutor(1)
     with FathomServer(make_account()) as fathom, DripServer(every_s=0.2) as drip:
         env = {
             "FATHOM_API_KEY": FAKE_API_KEY,
@@ -101,10 +73,5 @@ def test_a_job_against_a_dripping_openai_ends_at_its_limit_and_frees_its_worker(
             "ENGAGEMENT_JOB_TIMEOUT_S": "1",
             "ENGAGEMENT_HEARTBEAT_S": "0.1",
         }
-        runtime, run_id = _job(tmp_path, env, pool)
-        try:
-            record = bounded(lambda: _ended(runtime, run_id))
-            bounded(lambda: _worker_is_free(pool), 30)
-        finally:
-            pool.shutdown(wait=False, cancel_futures=True)
-    assert record.status is JobStatus.ERROR and "ran longer than its limit of 1 s" in (record.error or "")
+        record = run_to_the_end(tmp_path, env)
+    assert record.status is JobStatus.ERROR and "longer than its limit of 1 s" in (record.error or "")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import threading
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from email.utils import format_datetime
@@ -23,6 +22,7 @@ from engagement.errors import (
 from engagement.fathom import FathomClient, compute_backoff, parse_retry_after
 from engagement.settings import Settings
 from tests.fakes.fathom_server import EXAMPLE_MEETING, make_meeting
+from tests.support.threads import at_once
 
 BASE = "https://api.fathom.ai/external/v1"
 KEY = "fk_live_SECRET-0123456789abcdef"
@@ -205,11 +205,7 @@ def test_requests_are_counted_across_threads() -> None:
     script = Script(page([meeting(1)], "next"), page([meeting(2)]))
     script.answers = [lambda r: page([meeting(1)], None if "cursor" in r.url.params else "next")]
     client, _ = client_for(script)
-    threads = [threading.Thread(target=client.list_meetings, args=("acmecorp.com",)) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    at_once(8, lambda n: client.list_meetings("acmecorp.com"))
     assert client.requests == len(script.requests) == 16
 
 

@@ -10,21 +10,13 @@ import pytest
 from engagement.jobs import InlineExecutor
 from engagement.models import JobRecord, JobStatus
 from engagement.runtime import create_runtime
-from engagement.settings import Settings
 from engagement.store import SqliteKV
-from tests.fakes.fathom_server import ACCOUNT_START, FAKE_API_KEY, FathomServer, make_account, make_meeting
+from tests.fakes.fathom_server import ACCOUNT_START, FathomServer, make_account, make_meeting
+from tests.support.fathom_fixtures import settings_for
 
 
 def run_job(tmp_path: Path, server: FathomServer) -> JobRecord:
-    settings = Settings.from_env(
-        {
-            "FATHOM_API_KEY": FAKE_API_KEY,
-            "FATHOM_BASE_URL": server.base_url,
-            "ENGAGEMENT_DB": str(tmp_path / "fetch.sqlite"),
-            "FATHOM_BACKOFF_S": "0.01",
-            "FATHOM_MAX_RETRIES": "1",
-        }
-    )
+    settings = settings_for(server, tmp_path, FATHOM_MAX_RETRIES="1")
     runtime = create_runtime(settings, store=SqliteKV(settings.engagement_db), executor=InlineExecutor())
     return runtime.jobs.get("acmecorp.com", runtime.jobs.start("acmecorp.com"))
 

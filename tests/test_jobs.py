@@ -16,6 +16,7 @@ from engagement.models import EngagementSummary, JobOptions, JobRecord, JobStatu
 from engagement.repository import JobRepository, index_key
 from engagement.repository import record_key as job_key
 from engagement.store import SqliteKV
+from tests.support.job_bodies import HeldBody
 
 
 @pytest.fixture
@@ -76,39 +77,29 @@ def test_a_completed_job_has_its_summary_progress_and_stats(store: SqliteKV) -> 
 
 def test_start_returns_within_milliseconds_on_a_thread_pool(store: SqliteKV) -> None:
     """With a real pool, start() returns while the body is still running."""
-    release = threading.Event()
-
-    def slow(ctx: JobContext) -> EngagementSummary:
-        release.wait(5)
-        return EngagementSummary()
-
+    held = HeldBody()
     with ThreadPoolExecutor(2) as pool:
-        service = service_for(store, slow, pool)
+        service = service_for(store, held, pool)
         began = time.perf_counter()
         run_id = service.start("acmecorp.com")
         elapsed = time.perf_counter() - began
         assert service.get("acmecorp.com", run_id).status is JobStatus.PROCESSING
-        release.set()
+        held.release()
     assert elapsed < 0.5  # generous: the bench measures the real figure
     assert service.get("acmecorp.com", run_id).status is JobStatus.COMPLETE
 
 
 def test_a_second_start_while_processing_returns_the_running_job(store: SqliteKV) -> None:
     """Same domain and options while processing: the running run id, not a second job."""
-    release = threading.Event()
-
-    def slow(ctx: JobContext) -> EngagementSummary:
-        release.wait(5)
-        return EngagementSummary()
-
+    held = HeldBody()
     with ThreadPoolExecutor(2) as pool:
-        service = service_for(store, slow, pool)
+        service = service_for(store, held, pool)
         first = service.start("acmecorp.com")
         assert service.start("acmecorp.com") == first
         other_options = service.start("acmecorp.com", JobOptions(since="2026-06-01"))
         other_domain = service.start("globex.io")
         assert len({first, other_options, other_domain}) == 3
-        release.set()
+        held.release()
         deadline = time.monotonic() + 5
         while service.get("acmecorp.com", first).status is JobStatus.PROCESSING and time.monotonic() < deadline:
             time.sleep(0.01)
@@ -193,12 +184,7 @@ def test_a_job_past_its_time_limit_ends_error(store: SqliteKV) -> None:
 
 def test_a_blocked_job_is_timed_out_by_the_heartbeat(store: SqliteKV) -> None:
     """A body stuck in one call past the limit is marked error without waiting for it to return."""
-    release = threading.Event()
-
-    def stuck(ctx: JobContext) -> EngagementSummary:
-        release.wait(5)
-        return EngagementSummary(meetings_count=9)
-
+    stuck = HeldBody(EngagementSummary(meetings_count=9))
     with ThreadPoolExecutor(1) as pool:
         service = service_for(store, stuck, pool, timeout_s=0.2, heartbeat_s=0.05)
         run_id = service.start("acmecorp.com")
@@ -206,7 +192,7 @@ def test_a_blocked_job_is_timed_out_by_the_heartbeat(store: SqliteKV) -> None:
         while service.get("acmecorp.com", run_id).status is JobStatus.PROCESSING and time.monotonic() < deadline:
             time.sleep(0.02)
         record = service.get("acmecorp.com", run_id)
-        release.set()
+        stuck.release()
     assert record.status is JobStatus.ERROR and "limit" in (record.error or "")
     # The late result does not overwrite the terminal record.
     assert service.get("acmecorp.com", run_id).summary is None
@@ -214,19 +200,14 @@ def test_a_blocked_job_is_timed_out_by_the_heartbeat(store: SqliteKV) -> None:
 
 def test_the_heartbeat_keeps_a_long_running_job_fresh(store: SqliteKV) -> None:
     """A job that reports nothing for a while still heart-beats, so it is not mistaken for stale."""
-    release = threading.Event()
-
-    def quiet(ctx: JobContext) -> EngagementSummary:
-        release.wait(5)
-        return EngagementSummary()
-
+    quiet = HeldBody()
     with ThreadPoolExecutor(1) as pool:
         service = service_for(store, quiet, pool, heartbeat_s=0.05)
         run_id = service.start("acmecorp.com")
         first = store.get(job_key("acmecorp.com", run_id))["updated_at"]
         time.sleep(0.3)
         later = store.get(job_key("acmecorp.com", run_id))["updated_at"]
-        release.set()
+        quiet.release()
     assert later > first
 
 
@@ -259,6 +240,21 @@ def test_a_silent_record_is_interrupted_when_read(store: SqliteKV) -> None:
     clock.advance(seconds=30)
     after = service.get(record.domain, record.run_id)
     assert after.status is JobStatus.ERROR and "interrupted" in (after.error or "")
+
+
+def test_the_liveness_rule_judges_the_owner_then_the_silence(store: SqliteKV) -> None:
+    """is_abandoned: a dead process of this machine at once; a live one, or another machine's, only after the
+    stale window (the service's, or a longer one the caller names)."""
+    import os
+    import socket
+
+    service = service_for(store, summary_of, stale_after_s=120)
+    dead, alive = f"{socket.gethostname()}:99999999:abcd1234", f"{socket.gethostname()}:{os.getpid()}:abcd1234"
+    assert service.is_abandoned(dead, 0) is True
+    assert service.is_abandoned(alive, 100) is False and service.is_abandoned(alive, 130) is True
+    assert service.is_abandoned("other-host:123:abcd1234", 130) is True
+    assert service.is_abandoned("other-host:123:abcd1234", 130, stale_after_s=600) is False
+    assert service.is_abandoned(service.owner, 0) is False
 
 
 def test_get_of_an_unknown_job_raises_not_found(store: SqliteKV) -> None:
@@ -319,7 +315,7 @@ def test_purge_removes_old_and_failed_jobs_and_returns_the_count(store: SqliteKV
     _service_with_jobs(store, clock, 2, "globex.io", fail=True)  # 13:00, 14:00
     clock.now = datetime(2026, 11, 1, 15, 30, tzinfo=UTC)
     service = service_for(store, summary_of, clock=clock)
-    assert len(service.repo.purgeable(older_than=timedelta(hours=5))) == 2
+    assert service.repo.purgeable(older_than=timedelta(hours=5)) == 2
     assert service.repo.purge(older_than=timedelta(hours=5)) == 2  # 09:00 and 10:00
     assert service.repo.purge(status="error") == 2
     assert service.repo.count() == 2
@@ -429,50 +425,43 @@ def test_a_late_result_after_a_reader_ended_the_job_is_not_written(store: Sqlite
 
 def test_deleting_a_queued_job_sticks(store: SqliteKV) -> None:
     """A job deleted while it waits for a worker never runs and never comes back."""
-    release = threading.Event()
-    ran: list[str] = []
-
-    def body(ctx: JobContext) -> EngagementSummary:
-        ran.append(ctx.domain)
-        release.wait(5)
-        return EngagementSummary()
-
+    held = HeldBody()
     with ThreadPoolExecutor(1) as pool:
-        service = service_for(store, body, pool, heartbeat_s=0.02)
+        service = service_for(store, held, pool, heartbeat_s=0.02)
         first = service.start("acmecorp.com")
         queued = service.start("globex.io")
-        wait_for(lambda: ran == ["acmecorp.com"])
+        wait_for(lambda: held.started == ["acmecorp.com"])
         assert service.repo.delete("globex.io", queued) is True
         time.sleep(0.1)  # several heartbeats pass while it is deleted and still queued
-        release.set()
-    assert ran == ["acmecorp.com"]
+        held.release()
+    assert held.started == ["acmecorp.com"]
     assert service.repo.load("globex.io", queued) is None and service.repo.count() == 1
     assert service.get("acmecorp.com", first).status is JobStatus.COMPLETE
 
 
 def test_deleting_a_running_job_sticks_through_heartbeats(store: SqliteKV) -> None:
     """A running job deleted between heart-beats is not written back by them, nor by its result."""
-    release = threading.Event()
+    held = HeldBody()
     with ThreadPoolExecutor(1) as pool:
-        service = service_for(store, lambda ctx: (release.wait(5), EngagementSummary())[1], pool, heartbeat_s=0.02)
+        service = service_for(store, held, pool, heartbeat_s=0.02)
         run_id = service.start("acmecorp.com")
         wait_for(lambda: service.repo.rows()[0].started_at is not None)
         service.repo.delete("acmecorp.com", run_id)
         time.sleep(0.1)
-        release.set()
+        held.release()
     assert service.repo.load("acmecorp.com", run_id) is None and service.repo.count() == 0
 
 
 def test_a_queued_job_says_how_many_wait_before_it(store: SqliteKV) -> None:
     """With every worker busy, a queued job's stage is 'queued (N ahead)'."""
-    release = threading.Event()
+    held = HeldBody()
     with ThreadPoolExecutor(1) as pool:
-        service = service_for(store, lambda ctx: (release.wait(5), EngagementSummary())[1], pool, heartbeat_s=3600)
+        service = service_for(store, held, pool, heartbeat_s=3600)
         service.start("a.com")
         domains = ("b.com", "c.com", "d.com", "e.com")
         ids = [service.start(domain) for domain in domains]
         stages = [service.get(domain, run_id).stage for domain, run_id in zip(domains, ids, strict=True)]
-        release.set()
+        held.release()
     assert stages == ["queued (0 ahead)", "queued (1 ahead)", "queued (2 ahead)", "queued (3 ahead)"]
 
 

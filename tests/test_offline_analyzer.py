@@ -10,17 +10,16 @@ from engagement.analysis.base import Analyzer
 from engagement.analysis.offline import OfflineAnalyzer, classify, role_in, sentences, summary_next_steps
 from engagement.models import (
     ActionItem,
-    Invitee,
     Meeting,
     MeetingInsights,
     Person,
     Recorder,
     Side,
-    TranscriptTurn,
 )
+from tests.support.meeting_factory import ACME_INVITEES, call
 
 DOMAIN = "acme.com"
-JANE = ("Jane Doe", "jane.doe@acme.com")
+JANE = ("Jane Doe", "jane@acme.com")
 RAVI = ("Ravi Patel", None)  # no e-mail on his turns: a customer by his invitee name
 SAM = ("Sam Rep", "sam@ourco.io")
 
@@ -43,27 +42,15 @@ FOLLOW_UP = [
 
 
 def meeting(recording_id: int, turns: list, *, day: int, transcript: bool = True, **extra) -> Meeting:
-    start = datetime(2026, 1, day, 15, 0, tzinfo=UTC)
-    return Meeting(
-        recording_id=recording_id,
-        title=f"Meeting {recording_id}",
-        url=f"https://fathom.video/calls/{recording_id}",
-        share_url=f"https://fathom.video/share/s{recording_id}",
-        created_at=start,
-        recording_start_time=start,
-        recording_end_time=start.replace(minute=40),
-        invitees=(
-            Invitee(name="Jane Doe", email="jane.doe@acme.com", email_domain="acme.com", is_external=True),
-            Invitee(name="Ravi Patel", email="ravi@acme.com", email_domain="acme.com", is_external=True),
-            Invitee(name="Sam Rep", email="sam@ourco.io", email_domain="ourco.io", is_external=False),
-        ),
+    return call(
+        recording_id,
+        [(name, email, timestamp, text) for (name, email), timestamp, text in turns],
+        start=datetime(2026, 1, day, 15, 0, tzinfo=UTC),
+        minutes=40,
+        invitees=ACME_INVITEES,
         recorded_by=Recorder(name="Sam Rep", email="sam@ourco.io"),
-        transcript=tuple(
-            TranscriptTurn(speaker=who[0], email=who[1], timestamp=ts, text=text) for who, ts, text in turns
-        )
-        if transcript
-        else None,
         **extra,
+        **({} if transcript else {"transcript": None}),
     )
 
 
@@ -188,7 +175,7 @@ def test_goals_are_deduplicated_across_meetings(meetings) -> None:
         company="Acme",
         meetings=[*meetings, repeat],
         insights=insights,
-        people=[Person(key="jane.doe@acme.com", name="Jane Doe", email="jane.doe@acme.com", side=Side.CUSTOMER)],
+        people=[Person(key="jane@acme.com", name="Jane Doe", email="jane@acme.com", side=Side.CUSTOMER)],
     )
 
     halve = [g for g in account.goals if "forecast errors" in g.text]

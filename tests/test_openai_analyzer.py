@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from datetime import UTC, datetime
 
@@ -21,10 +20,12 @@ from engagement.errors import (
     AnalysisUnavailableError,
     SettingsError,
 )
-from engagement.models import AccountInsights, Invitee, Meeting, MeetingInsights, Person, Side, TranscriptTurn
+from engagement.models import AccountInsights, Meeting, MeetingInsights, Person, Side
 from engagement.settings import Settings
 from tests.fakes.openai_server import INVENTED_QUOTE
+from tests.support.meeting_factory import ACME_INVITEES, call
 from tests.support.openai_fixtures import FAKE_OPENAI_KEY
+from tests.support.threads import at_once
 
 DOMAIN = "acme.com"
 TURNS = [
@@ -40,21 +41,7 @@ TURNS = [
 
 def meeting(recording_id: int = 1, turns=TURNS, *, day: int = 5) -> Meeting:
     start = datetime(2026, 1, day, 15, 0, tzinfo=UTC)
-    return Meeting(
-        recording_id=recording_id,
-        title=f"Call {recording_id}",
-        url=f"https://fathom.video/calls/{recording_id}",
-        share_url=f"https://fathom.video/share/s{recording_id}",
-        created_at=start,
-        recording_start_time=start,
-        recording_end_time=start.replace(minute=40),
-        invitees=(
-            Invitee(name="Jane Doe", email="jane@acme.com", is_external=True),
-            Invitee(name="Ravi Patel", email="ravi@acme.com", is_external=True),
-            Invitee(name="Sam Rep", email="sam@ourco.io"),
-        ),
-        transcript=tuple(TranscriptTurn(speaker=s, email=e, timestamp=t, text=x) for s, e, t, x in turns),
-    )
+    return call(recording_id, turns, start=start, minutes=40, invitees=ACME_INVITEES)
 
 
 def analyse_counted(analyzer: OpenAIAnalyzer, m: Meeting | None = None) -> tuple[MeetingInsights, int]:
@@ -231,11 +218,7 @@ def test_concurrency_bounds_calls_in_flight(openai_server, make_openai_analyzer)
     """With concurrency 1, calls from several threads reach the server one at a time."""
     analyzer = make_openai_analyzer(concurrency=1)
     openai_server.latency_s = 0.05
-    threads = [threading.Thread(target=analyse, args=(analyzer, meeting(n))) for n in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    at_once(3, lambda n: analyse(analyzer, meeting(n)))
 
     assert len(openai_server.requests) == 3
     assert openai_server.max_in_flight == 1

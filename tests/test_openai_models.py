@@ -23,6 +23,7 @@ from engagement.store import SqliteKV
 from tests.fakes.fathom_server import FAKE_API_KEY, FathomServer, make_account, make_meeting, make_noise
 from tests.fakes.openai_server import FakeOpenAI
 from tests.support.openai_fixtures import FAKE_OPENAI_KEY
+from tests.support.quotes import assert_quotes_were_said, transcripts_of
 from tests.test_openai_analyzer import analyse
 
 
@@ -189,11 +190,7 @@ def test_done_when_summarize_counts_exactly_and_gpt_5_mini_completes_with_verifi
     meeting, RateLimit-* throttling only, a transcript-less meeting) and OPENAI_MODEL=gpt-5-mini against a server
     that refuses temperature: every meeting and person counted exactly, every quote verified."""
     workspace = spec_following_workspace()
-    transcripts = {
-        m["recording_id"]: " ".join(" ".join(t["text"].split()).lower() for t in m["transcript"])
-        for m in workspace
-        if m["transcript"] is not None
-    }
+    transcripts = transcripts_of(workspace)
     # 14 + partner-filed + other-customer-filed + transcript-less; John 7+1, Maria 7+1, Nia 1.
     with FathomServer(workspace, rate_limit=(3, 1.0)) as fathom, FakeOpenAI(api_key="sk-done") as model:
         fathom.api.close_window(1)  # the key's window is spent: the first answer is a 429 with RateLimit-* only
@@ -226,14 +223,5 @@ def test_done_when_summarize_counts_exactly_and_gpt_5_mini_completes_with_verifi
     assert record["stats"]["meetings_without_transcript"] == 1
     assert record["stats"]["llm_calls"] == 16 + 1  # a map per meeting with a transcript, one reduce
     assert refused == []  # no request carried temperature
-    evidence = [
-        ev
-        for name in ("goals_detail", "challenges_detail", "risks_detail", "recommendations_detail")
-        for item in summary[name]
-        for ev in item["evidence"]
-    ] + [ev for theme in summary["themes"] for ev in theme["evidence"]]
-    assert evidence
-    for ev in evidence:
-        assert ev["verified"] is True
-        assert " ".join(ev["quote"].split()).lower() in transcripts[ev["recording_id"]], ev["quote"]
+    assert_quotes_were_said(summary, transcripts)
     assert throttled == 1  # the forced 429 was waited out; pacing from RateLimit-* avoided every other one

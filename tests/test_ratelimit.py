@@ -3,20 +3,34 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
+from engagement.deadline import Deadline
+from engagement.errors import FathomUnavailableError, JobTimeoutError
 from engagement.fathom import FathomClient
 from engagement.jobs import InlineExecutor
-from engagement.models import JobRecord, JobStatus
-from engagement.ratelimit import InProcessRateLimiter, limiter_for, reset_seconds, use_limiter
+from engagement.models import JobStatus
+from engagement.ratelimit import (
+    InProcessRateLimiter,
+    RateLimiter,
+    key_id,
+    limiter_for,
+    reset_seconds,
+    use_limiter,
+)
 from engagement.runtime import create_runtime
 from engagement.settings import Settings
 from engagement.store import SqliteKV
 from tests.fakes.fathom_server import FAKE_API_KEY, FathomServer, make_account
+from tests.support.bounded import bounded
+from tests.support.fathom_fixtures import settings_for
+from tests.support.stages import stages_of
 
 
 class FakeClock:
@@ -107,18 +121,6 @@ def test_one_limiter_per_process_is_shared_by_every_client_of_a_key() -> None:
 # ---------------------------------------------------------------- jobs
 
 
-def settings_for(server: FathomServer, tmp_path: Path, **env: str) -> Settings:
-    return Settings.from_env(
-        {
-            "FATHOM_API_KEY": FAKE_API_KEY,
-            "FATHOM_BASE_URL": server.base_url,
-            "ENGAGEMENT_DB": str(tmp_path / "rl.sqlite"),
-            "FATHOM_BACKOFF_S": "0.01",
-            **env,
-        }
-    )
-
-
 def test_a_429_with_only_ratelimit_reset_15_is_waited_out_and_the_job_completes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -127,18 +129,11 @@ def test_a_429_with_only_ratelimit_reset_15_is_waited_out_and_the_job_completes(
     clock = FakeClock()
     use_limiter(InProcessRateLimiter(clock=clock.now))
     monkeypatch.setattr(FathomClient, "_pause", lambda self, seconds: clock.sleep(seconds))
-    stages: list[str] = []
     with FathomServer(make_account(count=3), rate_limit=(60, 60.0), clock=clock.now) as server:
         server.api.close_window(15)
         settings = settings_for(server, tmp_path)
         runtime = create_runtime(settings, store=SqliteKV(settings.engagement_db), executor=InlineExecutor())
-        original = runtime.repo.save
-
-        def spy(record: JobRecord) -> bool:
-            stages.append(record.stage)
-            return original(record)
-
-        runtime.repo.save = spy  # type: ignore[method-assign]
+        stages = stages_of(runtime.repo)["acmecorp.com"]
         record = runtime.jobs.get("acmecorp.com", runtime.jobs.start("acmecorp.com"))
         statuses = [status for _, status, _ in server.response_log]
     assert record.status is JobStatus.COMPLETE, record.error
@@ -176,3 +171,90 @@ def test_two_jobs_at_once_share_one_limiter_and_never_exceed_the_window(tmp_path
     assert [r.summary.meetings_count for r in records if r.summary] == [8, 8]
     assert sent > 5 * 2  # enough requests that unshared budgets would have overrun a window
     assert throttled == 0
+
+
+# ---------------------------------------------------------------- the job's deadline bounds every wait
+
+
+@pytest.fixture(params=["in-process", "redis"])
+def any_limiter(request: pytest.FixtureRequest) -> Iterator[RateLimiter]:
+    """The process's limiter, once in-process and once on the tests' own redis-server."""
+    if request.param == "in-process":
+        yield InProcessRateLimiter()
+        return
+    from engagement.redis_limiter import RedisRateLimiter
+
+    limiter = RedisRateLimiter(request.getfixturevalue("redis_url"))
+    yield limiter
+    limiter.close()
+
+
+def _client(limiter: RateLimiter, deadline: Deadline, handler: Any, **options: Any) -> FathomClient:
+    http = httpx.Client(transport=httpx.MockTransport(handler))
+    return FathomClient(
+        http, api_key=FAKE_API_KEY, base_url="https://fathom.test", limiter=limiter, deadline=deadline, **options
+    )
+
+
+def _close_window(limiter: RateLimiter, seconds: int) -> None:
+    """Someone else's 429 closed the key's window for ``seconds``."""
+    limiter.observe(key_id(FAKE_API_KEY, "https://fathom.test"), 429, {"RateLimit-Reset": str(seconds)})
+
+
+def test_a_rate_limit_wait_past_the_jobs_deadline_ends_the_request_at_once(any_limiter: RateLimiter) -> None:
+    """The window is closed for 60 s and the job has 5 s left: no sleep, no request, the job's time-out."""
+    sent: list[httpx.Request] = []
+    client = _client(any_limiter, Deadline.after(5), lambda r: sent.append(r) or httpx.Response(200, json={}))
+    _close_window(any_limiter, 60)
+    with pytest.raises(JobTimeoutError, match="time limit would run out before Fathom.s rate limit"):
+        bounded(lambda: client.get_transcript(1), 10)
+    assert sent == []
+
+
+def test_a_rate_limit_wait_that_fits_the_deadline_is_waited_out(any_limiter: RateLimiter) -> None:
+    """The window is closed for 1 s and the job has minutes left: the client waits, then sends."""
+    body = {"transcript": [{"speaker": {"display_name": "Ann"}, "text": "Hello", "timestamp": "00:00:01"}]}
+    sent: list[httpx.Request] = []
+    client = _client(any_limiter, Deadline.after(300), lambda r: sent.append(r) or httpx.Response(200, json=body))
+    _close_window(any_limiter, 1)
+    turns = bounded(lambda: client.get_transcript(1), 30)
+    assert len(sent) == 1 and [t.text for t in turns] == ["Hello"]
+
+
+def test_a_longer_wait_than_fathom_max_wait_s_still_names_the_setting(any_limiter: RateLimiter) -> None:
+    """With the deadline far away, a wait past FATHOM_MAX_WAIT_S gives that setting's message, as before."""
+    client = _client(any_limiter, Deadline.after(3600), lambda r: httpx.Response(200, json={}), max_wait_s=30)
+    _close_window(any_limiter, 60)
+    with pytest.raises(FathomUnavailableError, match="FATHOM_MAX_WAIT_S"):
+        bounded(lambda: client.get_transcript(1), 10)
+
+
+def test_a_back_off_past_the_jobs_deadline_ends_the_request_at_once() -> None:
+    """Fathom answers 503; the next try would come after the job's deadline, so the job's time-out comes now."""
+    sent: list[httpx.Request] = []
+    client = _client(
+        InProcessRateLimiter(), Deadline.after(5), lambda r: sent.append(r) or httpx.Response(503), backoff_base=20
+    )
+    with pytest.raises(JobTimeoutError, match="the next try"):
+        bounded(lambda: client.get_transcript(1), 10)
+    assert len(sent) == 1
+
+
+def test_a_job_whose_rate_limit_wait_outlasts_it_ends_with_the_time_out(
+    any_limiter: RateLimiter, tmp_path: Path
+) -> None:
+    """A job with a 5 s limit on a key whose window is closed for 60 s (FATHOM_MAX_WAIT_S 120) does not begin
+    the wait: it ends in error with the job time-out's message, and Fathom is never asked."""
+    use_limiter(any_limiter)
+    with FathomServer(make_account(count=3)) as server:
+        settings = settings_for(server, tmp_path, ENGAGEMENT_JOB_TIMEOUT_S="5")
+        any_limiter.observe(key_id(FAKE_API_KEY, server.base_url), 429, {"RateLimit-Reset": "60"})
+        runtime = create_runtime(settings, store=SqliteKV(settings.engagement_db), executor=InlineExecutor())
+        stages = stages_of(runtime.repo)["acmecorp.com"]
+        record = bounded(lambda: runtime.jobs.get("acmecorp.com", runtime.jobs.start("acmecorp.com")), 30)
+        runtime.close()
+        sent = len(server.request_log)
+    assert record.status is JobStatus.ERROR
+    assert "longer than its limit of 5 s" in (record.error or "")
+    assert sent == 0
+    assert stages and not any(stage.startswith("waiting for Fathom's rate limit") for stage in stages)

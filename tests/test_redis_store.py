@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 
 import pytest
 import redis
@@ -12,6 +13,7 @@ from engagement.errors import CorruptRecordError, StoreError
 from engagement.redis_store import RedisKV, open_redis_store
 from engagement.settings import redact_url
 from tests.support.redis_server import RedisServer, free_port
+from tests.support.threads import at_once
 
 
 def test_job_records_keep_their_documented_keys_and_tables_their_own(redis_url: str) -> None:
@@ -128,3 +130,113 @@ def test_get_many_reads_values_in_the_order_asked_none_where_absent_or_not_json(
     assert got[:3] == [{"n": 1199}, None, None]
     assert got[3:] == [None if n == 7 else {"n": n} for n in range(1100)]
     assert kv.get_many([]) == []
+
+
+# ---------------------------------------------------------------- kept counts
+
+
+def test_a_kept_count_is_read_from_redis_not_recounted(redis_url: str) -> None:
+    """After the first count_by, the figure comes from the count hash: a value changed behind the store's
+    back (not through RedisKV) is not seen, which shows no scan ran."""
+    kv = RedisKV(redis_url)
+    kv.set_many({f"index:{i}": {"status": "complete"} for i in range(5)})
+    assert kv.count_by("status", "index:") == {"complete": 5}
+    raw = redis.Redis.from_url(redis_url, decode_responses=True)
+    assert raw.smembers("kv:jobs:counted") == {"status:index:"}
+    raw.set("index:0", '{"status":"error"}')  # behind the store's back
+    assert kv.count_by("status", "index:") == {"complete": 5}
+    assert kv.count("index:", where={"status": "complete"}) == 5
+
+
+def test_a_lost_count_is_counted_again(redis_url: str) -> None:
+    """A count hash that is gone, or lost its marker, or was left by a registration that is gone, is rebuilt
+    from the values on its next read."""
+    kv = RedisKV(redis_url)
+    kv.set_many({f"index:{i}": {"status": "error" if i % 2 else "complete"} for i in range(6)})
+    assert kv.count_by("status", "index:") == {"complete": 3, "error": 3}
+    raw = redis.Redis.from_url(redis_url, decode_responses=True)
+    raw.delete("kv:jobs:counted:status:index:")
+    kv.set("index:9", {"status": "error"})  # a write while the hash is gone
+    assert kv.count_by("status", "index:") == {"complete": 3, "error": 4}
+    raw.hdel("kv:jobs:counted:status:index:", "#")
+    raw.hset("kv:jobs:counted:status:index:", "s:error", 99)
+    assert kv.count_by("status", "index:") == {"complete": 3, "error": 4}
+    raw.delete("kv:jobs:counted")  # the registry lost: writes stop keeping the hash, which is left behind
+    kv.set("index:10", {"status": "complete"})
+    assert kv.count_by("status", "index:") == {"complete": 4, "error": 4}
+
+
+def test_counts_stay_right_when_threads_and_clients_race_to_end_the_same_jobs(redis_url: str) -> None:
+    """Eight threads on two clients end the same 40 running jobs with compare-and-set writes: each job
+    ends once, and the kept counts equal a recount."""
+    first, second = RedisKV(redis_url), RedisKV(redis_url)  # two connection pools, as two processes have
+    first.set_many({f"index:{i:02d}": {"status": "processing", "domain": f"d{i % 4}.com"} for i in range(40)})
+    assert first.count_by("status", "index:") == {"processing": 40}
+    won: list[str] = []
+
+    def end(n: int) -> None:
+        kv = first if n % 2 else second
+        for i in range(40):
+            key = f"index:{i:02d}"
+            ended = {"status": "error" if n % 2 else "complete", "domain": f"d{i % 4}.com"}
+            if kv.set_many({key: ended}, require={key: {"status": "processing"}}):
+                won.append(key)
+
+    at_once(8, end)
+    assert sorted(won) == [f"index:{i:02d}" for i in range(40)]
+    ends = Counter(v["status"] for _, v in first.items("index:"))
+    assert second.count_by("status", "index:") == dict(ends)
+    assert first.count("index:", where={"status": "processing"}) == 0
+    assert first.count_by("domain", "index:") == {f"d{k}.com": 10 for k in range(4)}
+
+
+def test_job_totals_and_domains_follow_saves_deletes_and_purges_on_redis(redis_url: str) -> None:
+    """The repository's totals and domains on Redis equal a recount of its rows after jobs end, one is
+    deleted and two purges run."""
+    from datetime import UTC, datetime, timedelta
+
+    from engagement.models import JobRecord, JobStatus
+    from engagement.repository import JobRepository
+
+    now = datetime(2026, 11, 1, 12, tzinfo=UTC)
+    repo = JobRepository(RedisKV(redis_url), clock=lambda: now)
+    records = [
+        JobRecord(
+            domain=f"c{i % 3}.com",
+            run_id=f"run{i}",
+            status=JobStatus.PROCESSING,
+            created_at=now - timedelta(hours=20 - i),
+            updated_at=now - timedelta(hours=20 - i),
+        )
+        for i in range(20)
+    ]
+    repo.create(*records)
+    assert repo.totals() == {"processing": 20, "complete": 0, "error": 0}
+
+    def recount() -> dict[str, int]:
+        statuses = Counter(row.status.value for row in repo.rows(limit=None))
+        return {s.value: statuses.get(s.value, 0) for s in JobStatus}
+
+    for record in records[:15]:
+        record.status = JobStatus.ERROR if int(record.run_id[3:]) % 4 == 0 else JobStatus.COMPLETE
+        assert repo.save(record)
+    assert repo.totals() == recount() == {"processing": 5, "complete": 11, "error": 4}
+    assert repo.delete("c0.com", "run3")
+    assert repo.totals() == recount()
+    assert repo.purge(status="error") == 4
+    assert repo.totals() == recount()
+    assert repo.purge(older_than=timedelta(hours=10)) == 6  # run0..run9 less the 4 that failed; run3 is gone
+    assert repo.totals() == recount() == {"processing": 5, "complete": 4, "error": 0}
+    assert repo.domains() == sorted({row.domain for row in repo.rows(limit=None)})
+
+
+def test_past_the_limit_of_kept_counts_counts_are_scanned(redis_url: str) -> None:
+    """Counting by more field-and-prefix pairs than a table keeps still gives right figures (by a scan)."""
+    kv = RedisKV(redis_url)
+    kv.set_many({f"p{i}:{j}": {"status": "error" if j % 2 else "complete"} for i in range(12) for j in range(4)})
+    for i in range(12):
+        assert kv.count_by("status", f"p{i}:") == {"complete": 2, "error": 2}
+    kv.set_many({f"p{i}:9": {"status": "error"} for i in range(12)})
+    assert [kv.count(f"p{i}:", where={"status": "error"}) for i in range(12)] == [3] * 12
+    raw = redis.Redis.from_url(redis_url, decode_responses=True)
+    assert raw.scard("kv:jobs:counted") == redis_store.MAX_KEPT_COUNTS

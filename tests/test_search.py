@@ -9,8 +9,9 @@ import pytest
 
 from engagement import search as search_module
 from engagement.errors import SearchUnavailableError
-from engagement.models import Invitee, Meeting, TranscriptTurn
+from engagement.models import Invitee, Meeting
 from engagement.search import TranscriptIndex, parse_question
+from tests.support.meeting_factory import call
 
 START = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 DOMAIN = "acme.com"
@@ -28,19 +29,15 @@ TURNS = [
 
 
 def make_meeting(recording_id: int = 201, turns: list[tuple[str, str | None, str, str]] | None = None) -> Meeting:
-    return Meeting(
-        recording_id=recording_id,
+    return call(
+        recording_id,
+        turns or TURNS,
+        start=START,
         title="Security and pricing",
-        url=f"https://fathom.video/calls/{recording_id}",
-        share_url=f"https://fathom.video/share/s{recording_id}",
-        created_at=START,
-        recording_start_time=START,
-        recording_end_time=START.replace(minute=30),
         invitees=(
-            Invitee(name="Jane Doe", email=JANE, email_domain="acme.com", is_external=True),
-            Invitee(name="Sam Rep", email="sam@seller.io", email_domain="seller.io", is_external=False),
+            Invitee(name="Jane Doe", email=JANE, is_external=True),
+            Invitee(name="Sam Rep", email="sam@seller.io", is_external=False),
         ),
-        transcript=tuple(TranscriptTurn(speaker=s, email=e, timestamp=t, text=x) for s, e, t, x in (turns or TURNS)),
     )
 
 

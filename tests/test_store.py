@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 import pickle
+import random
 import sqlite3
 import subprocess
 import sys
-import threading
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ import pytest
 from engagement.errors import CorruptRecordError, StoreError, StoreOpenError
 from engagement.store import KVStore, SqliteKV, open_store
 from tests.support.bounded import bounded
+from tests.support.threads import at_once
 
 # The contract tests take ``kv`` (tests/support/redis_fixtures.py): each runs once on SqliteKV and once on
 # RedisKV against the session's own redis-server.
@@ -80,11 +82,7 @@ def test_threads_writing_at_once_lose_nothing(kv: KVStore) -> None:
         for i in range(200):
             kv.set(f"t{n}:{i:03d}", {"n": n, "i": i})
 
-    threads = [threading.Thread(target=write, args=(n,)) for n in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    at_once(8, write)
     assert kv.count() == 1600
     assert kv.get("t7:199") == {"n": 7, "i": 199}
 
@@ -121,19 +119,13 @@ def test_a_write_that_fails_part_way_applies_nothing(kv: KVStore) -> None:
 
 def test_require_none_means_absent_and_only_one_racing_claim_wins(kv: KVStore) -> None:
     """require={key: None} writes only while the key is absent: of eight threads claiming at once, one wins."""
-    barrier = threading.Barrier(8)
     won: list[int] = []
 
     def claim(n: int) -> None:
-        barrier.wait()
         if kv.set_many({"claim": {"run_id": n}, f"record:{n}": n}, require={"claim": None}):
             won.append(n)
 
-    threads = [threading.Thread(target=claim, args=(n,)) for n in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    at_once(8, claim)
     assert len(won) == 1
     assert kv.get("claim") == {"run_id": won[0]}
     assert kv.keys("record:") == [f"record:{won[0]}"]
@@ -154,6 +146,61 @@ def test_ranges_filters_and_pages_combine(kv: KVStore) -> None:
     assert kv.count_by("domain") == {"d0.com": 5, "d1.com": 4}
     with pytest.raises(ValueError):
         kv.items("index:", where={"status') OR 1=1 --": "x"})
+
+
+def test_keys_take_the_same_filters_as_items(kv: KVStore) -> None:
+    """keys(where=...) lists exactly the keys items(where=...) returns, within the prefix and below stop."""
+    kv.set_many(
+        {f"index:{i}": {"status": "error" if i % 3 == 0 else "complete", "domain": f"d{i % 2}.com"} for i in range(9)}
+    )
+    kv.set("other:0", {"status": "error"})
+    assert kv.keys("index:", where={"status": "error"}) == ["index:0", "index:3", "index:6"]
+    assert kv.keys("index:", stop="index:4", where={"status": "complete"}) == ["index:1", "index:2"]
+    assert kv.keys("index:", where={"status": "error", "domain": "d1.com"}) == ["index:3"]
+    assert kv.keys(where={"status": "gone"}) == []
+
+
+def _recount(kv: KVStore, field: str, prefix: str) -> dict[Any, int]:
+    """What count_by should say, counted here from every value under the prefix."""
+    counted = Counter(v.get(field) if isinstance(v, dict) else None for _, v in kv.items(prefix))
+    return dict(counted)
+
+
+def test_counts_equal_a_recount_after_every_kind_of_write(kv: KVStore) -> None:
+    """count_by and count(where=) equal a recount after writes, overwrites changing a field, deletes,
+    writes that delete, and conditional writes that win or lose, in a random mix."""
+    rng = random.Random(15)
+    statuses = ["processing", "complete", "error"]
+    assert kv.count_by("status", "index:") == {}  # asked before anything is there, then kept up to date
+    assert kv.count("index:", where={"domain": "d0.com"}) == 0
+
+    def value() -> Any:
+        kind = rng.random()
+        if kind < 0.8:
+            return {"status": rng.choice(statuses), "domain": f"d{rng.randrange(3)}.com"}
+        return rng.choice([{"domain": "d0.com"}, {"status": None}, "text", 7, None])
+
+    for step in range(300):
+        key = f"index:{rng.randrange(30):02d}"
+        action = rng.randrange(6)
+        if action == 0:
+            kv.set(key, value())
+        elif action == 1:
+            kv.set_many({key: value(), f"index:{rng.randrange(30):02d}": value(), "other:1": value()})
+        elif action == 2:
+            kv.delete(key)
+        elif action == 3:
+            kv.delete_many([key, f"index:{rng.randrange(30):02d}", "other:1", "missing"])
+        elif action == 4:
+            kv.set_many({key: value()}, delete=[f"index:{rng.randrange(30):02d}"])
+        else:  # compare-and-set: ends a running job, or does nothing
+            kv.set_many({key: {"status": rng.choice(statuses[1:])}}, require={key: {"status": "processing"}})
+        if step % 10 == 9:
+            assert kv.count_by("status", "index:") == _recount(kv, "status", "index:")
+            assert kv.count_by("domain", "index:") == _recount(kv, "domain", "index:")
+            for status in statuses:
+                assert kv.count("index:", where={"status": status}) == _recount(kv, "status", "index:").get(status, 0)
+    assert kv.count_by("status") == _recount(kv, "status", "")
 
 
 def test_text_survives_as_written(kv: KVStore) -> None:

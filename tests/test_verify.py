@@ -12,8 +12,8 @@ from engagement.models import (
     Meeting,
     MeetingInsights,
     Theme,
-    TranscriptTurn,
 )
+from tests.support.meeting_factory import call
 
 START = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 
@@ -27,16 +27,7 @@ def make_meeting(recording_id: int = 101, turns: list[tuple[str, str, str]] | No
         ("Sam Rep", "00:02:30", "We can automate that roll-up for you."),
         ("Jane Doe", "00:03:00", "I'm worried the CFO’s budget freeze could delay this."),
     ]
-    return Meeting(
-        recording_id=recording_id,
-        title="Forecast deep dive",
-        url=f"https://fathom.video/calls/{recording_id}",
-        share_url=f"https://fathom.video/share/abc{recording_id}",
-        created_at=START,
-        recording_start_time=START,
-        recording_end_time=START.replace(minute=30),
-        transcript=tuple(TranscriptTurn(speaker=s, timestamp=t, text=x) for s, t, x in turns),
-    )
+    return call(recording_id, [(s, None, t, x) for s, t, x in turns], start=START, title="Forecast deep dive")
 
 
 def ev(quote: str, timestamp: str = "00:01:10", recording_id: int = 101) -> Evidence:
@@ -62,7 +53,7 @@ def test_verbatim_quote_with_folded_case_space_and_quotes_is_kept_and_filled_in(
     assert first.quote == "Our  goal is to cut forecast errors in half by Q3."  # the transcript's own words
     assert first.timestamp == "00:01:10"  # corrected from the turn where it was found
     assert first.speaker == "Jane Doe"
-    assert first.url == "https://fathom.video/share/abc101?timestamp=70"
+    assert first.url == "https://fathom.video/share/s101?timestamp=70"
     assert first.meeting_title == "Forecast deep dive"
     assert first.meeting_date == "2026-03-02"
     assert first.verified is True
@@ -186,7 +177,7 @@ def test_account_evidence_must_come_from_the_meetings() -> None:
     assert dropped == 1
     assert [g.text for g in cleaned.goals] == ["Better forecasts"]
     assert cleaned.goals[0].evidence[0].quote == "cut forecast errors in half"
-    assert cleaned.goals[0].evidence[0].url == "https://fathom.video/share/abc102?timestamp=70"
+    assert cleaned.goals[0].evidence[0].url == "https://fathom.video/share/s102?timestamp=70"
 
 
 def test_theme_mentions_are_counted_from_the_meetings_not_taken_from_the_model() -> None:

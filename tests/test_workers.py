@@ -21,6 +21,7 @@ from engagement.models import JobStatus
 from engagement.runtime import Runtime, create_runtime
 from engagement.settings import Settings
 from tests.fakes.fathom_server import FAKE_API_KEY, FathomServer, make_account
+from tests.support.cli import run_command
 
 ROOT = Path(__file__).resolve().parents[1]
 WAIT_S = 60  # a bound for waits on other processes (never a speed claim)
@@ -122,14 +123,7 @@ def test_the_app_enqueues_and_a_worker_process_runs_the_job(app: Runtime, worker
 def test_summarize_enqueues_waits_for_the_worker_and_prints_the_record(env: dict[str, str], workers: Workers) -> None:
     """`python -m engagement summarize` with Redis: the worker runs it, the CLI prints what it stored."""
     workers.start()
-    done = subprocess.run(
-        [sys.executable, "-m", "engagement", "summarize", "acmecorp.com", "--json"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=WAIT_S * 2,
-    )
+    done = run_command("summarize", "acmecorp.com", "--json", env=env, timeout_s=WAIT_S * 2)
     assert done.returncode == 0, done.stderr
     record = json.loads(done.stdout)
     assert record["status"] == "complete" and record["summary"]["meetings_count"] == 12
@@ -138,14 +132,7 @@ def test_summarize_enqueues_waits_for_the_worker_and_prints_the_record(env: dict
 
 def test_summarize_inline_runs_the_job_in_the_cli_itself(env: dict[str, str], redis_url: str) -> None:
     """--inline needs no worker: the CLI's own process runs the job and stores it in Redis."""
-    done = subprocess.run(
-        [sys.executable, "-m", "engagement", "summarize", "acmecorp.com", "--inline", "--json"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=WAIT_S,
-    )
+    done = run_command("summarize", "acmecorp.com", "--inline", "--json", env=env, timeout_s=WAIT_S)
     assert done.returncode == 0, done.stderr
     run_id = json.loads(done.stdout)["run_id"]
     runtime = create_runtime(Settings.from_env(env), enqueue=False)
@@ -153,14 +140,22 @@ def test_summarize_inline_runs_the_job_in_the_cli_itself(env: dict[str, str], re
     runtime.close()
 
 
-def test_a_worker_killed_mid_job_leaves_an_interrupted_job_not_a_stuck_one(
+def taken_while_fathom_hangs(
     app: Runtime, workers: Workers, fathom: FathomServer
-) -> None:
-    """kill -9 of the worker while Fathom hangs: the record ends 'interrupted', and the work can start again."""
+) -> tuple[subprocess.Popen[bytes], str]:
+    """A worker, and the acmecorp.com job it has taken and is running while Fathom's next answer hangs 25 s."""
     fathom.hang_next(25)
     worker = workers.start()
     run_id = app.jobs.start("acmecorp.com")
     wait_until(lambda: app.jobs.get("acmecorp.com", run_id).started_at is not None, "the worker to take the job")
+    return worker, run_id
+
+
+def test_a_worker_killed_mid_job_leaves_an_interrupted_job_not_a_stuck_one(
+    app: Runtime, workers: Workers, fathom: FathomServer
+) -> None:
+    """kill -9 of the worker while Fathom hangs: the record ends 'interrupted', and the work can start again."""
+    worker, run_id = taken_while_fathom_hangs(app, workers, fathom)
     os.kill(worker.pid, signal.SIGKILL)
     worker.wait(10)
     wait_until(lambda: app.jobs.get("acmecorp.com", run_id).status.terminal, "the job to end", timeout_s=15)
@@ -174,10 +169,7 @@ def test_a_silent_worker_on_another_machine_is_found_out_by_its_heartbeat(
     app: Runtime, workers: Workers, fathom: FathomServer, env: dict[str, str]
 ) -> None:
     """A frozen worker (SIGSTOP, as a lost machine looks) is marked interrupted once its heartbeat is stale."""
-    fathom.hang_next(25)
-    worker = workers.start()
-    run_id = app.jobs.start("acmecorp.com")
-    wait_until(lambda: app.jobs.get("acmecorp.com", run_id).started_at is not None, "the worker to take the job")
+    worker, run_id = taken_while_fathom_hangs(app, workers, fathom)
     os.kill(worker.pid, signal.SIGSTOP)
     try:
         wait_until(lambda: app.jobs.get("acmecorp.com", run_id).status.terminal, "the stale window", timeout_s=30)

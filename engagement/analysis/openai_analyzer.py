@@ -148,7 +148,7 @@ class OpenAIAnalyzer:
         results = []
         for number, part in enumerate(parts, start=1):
             user = map_user_message(meeting, domain=domain, company=company, lines=part, part=number, parts=len(parts))
-            answer = self._call(MAP_SYSTEM, user, MeetingAnalysis, what=what)
+            answer = self.structured(MAP_SYSTEM, user, MeetingAnalysis, what=what)
             results.append(_meeting_insights(meeting.recording_id, answer))
         return merge_meeting_insights(meeting.recording_id, results)
 
@@ -182,7 +182,7 @@ class OpenAIAnalyzer:
         user = message()
         if estimate_tokens(user) > self.context_tokens:  # a large account: one id per point, no extras
             user = message(per_item=1, with_extras=False)
-        answer = self._call(REDUCE_SYSTEM, user, AccountAnalysis, what="the account summary")
+        answer = self.structured(REDUCE_SYSTEM, user, AccountAnalysis, what="the account summary")
 
         def cite(ids: Sequence[str]) -> list[Evidence]:
             found, missing = catalogue.resolve(ids)
@@ -206,8 +206,14 @@ class OpenAIAnalyzer:
 
     # -- one call
 
-    def _call(self, system: str, user: str, schema: type[Schema], *, what: str) -> Schema:
-        """One structured-output call, its usage counted, its failures turned into ``AnalysisError``."""
+    def structured(self, system: str, user: str, schema: type[Schema], *, what: str) -> Schema:
+        """One structured-output call: the answer parsed into ``schema`` (read with its caps).
+
+        Every model call of the app goes through here (the map, the reduce, Ask's answers): it waits for
+        one of ``concurrency`` slots, counts the call and its tokens in ``usage``, retries a refused
+        ``temperature`` once, and turns every failure into an ``AnalysisError`` whose message names
+        ``what`` was being asked ("the question", "the account summary").
+        """
         messages: list[Any] = [{"role": "system", "content": system}, {"role": "user", "content": user}]
         with self._slots:
             self.usage.add(llm_calls=1)

@@ -30,6 +30,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 
 from engagement.demo.api import FathomAPI
+from tests.fakes.loopback import serve
 
 FAKE_API_KEY = "test-fathom-key-0123456789"
 BASE_PATH = "/external/v1"
@@ -377,12 +378,7 @@ class FathomServer:
         if self._httpd is not None:
             raise RuntimeError("the server is already running")
         self._stopping.clear()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, name="fathom-fake", daemon=True
-        )
-        self._thread.start()
+        self._httpd, self._thread = serve(_handler_for(self), "fathom-fake")
         return self
 
     def stop(self) -> None:

@@ -41,6 +41,8 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from tests.fakes.loopback import serve
+
 __all__ = ["FakeOpenAI", "INVENTED_QUOTE"]
 
 INVENTED_QUOTE = "We have already signed a three-year contract with your biggest competitor."
@@ -257,12 +259,7 @@ class FakeOpenAI:
         class Handler(_Handler):
             server_fake = fake
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, name="fake-openai", daemon=True
-        )
-        self._thread.start()
+        self._server, self._thread = serve(Handler, "fake-openai")
         return self
 
     def close(self) -> None:

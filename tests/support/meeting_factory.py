@@ -1,12 +1,15 @@
-"""Hand-built meetings and meeting rows for the facts, people, signals and changes tests."""
+"""Hand-built meetings and meeting rows: for the facts, people, signals and changes tests, and recorded calls
+with transcripts for the analysers, quote verification and search."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from engagement.models import Invitee, Meeting, MeetingRef, Recorder, TranscriptTurn
 
-__all__ = ["DOMAIN", "REP", "inv", "meeting", "ref", "rep"]
+__all__ = ["ACME_INVITEES", "DOMAIN", "REP", "call", "inv", "meeting", "ref", "rep"]
 
 DOMAIN = "acmecorp.com"
 REP = ("Dana Reyes", "dana@ourco.com")
@@ -78,3 +81,37 @@ def ref(
         has_transcript=transcript,
         words=words or {},
     )
+
+
+# Two people at acme.com and our rep: who the analyser, search and verification tests' calls invite.
+ACME_INVITEES = (
+    Invitee(name="Jane Doe", email="jane@acme.com", is_external=True),
+    Invitee(name="Ravi Patel", email="ravi@acme.com", is_external=True),
+    Invitee(name="Sam Rep", email="sam@ourco.io"),
+)
+
+
+def call(
+    recording_id: int,
+    turns: Sequence[tuple[str, str | None, str, str]],
+    *,
+    start: datetime,
+    minutes: int = 30,
+    title: str | None = None,
+    invitees: Sequence[Invitee] = (),
+    **fields: Any,
+) -> Meeting:
+    """A recorded call with its transcript: ``turns`` are (speaker, e-mail or None, timestamp, text);
+    ``fields`` set (or replace) any other field of the meeting."""
+    values: dict[str, Any] = {
+        "recording_id": recording_id,
+        "title": title or f"Call {recording_id}",
+        "url": f"https://fathom.video/calls/{recording_id}",
+        "share_url": f"https://fathom.video/share/s{recording_id}",
+        "created_at": start,
+        "recording_start_time": start,
+        "recording_end_time": start + timedelta(minutes=minutes),
+        "invitees": tuple(invitees),
+        "transcript": tuple(TranscriptTurn(speaker=s, email=e, timestamp=t, text=x) for s, e, t, x in turns),
+    }
+    return Meeting(**{**values, **fields})

@@ -1,0 +1,38 @@
+"""Running one job to its end, as the app does: a one-thread pool, a store file, the settings given."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from engagement.models import JobRecord, JobStatus
+from engagement.runtime import create_runtime
+from engagement.settings import Settings
+from engagement.store import SqliteKV
+from tests.support.bounded import bounded
+
+
+def run_to_the_end(tmp_path: Path, env: dict[str, str], domain: str = "acmecorp.com") -> JobRecord:
+    """Start one job for ``domain`` under the settings in ``env`` (its store a file in ``tmp_path``) on a
+    one-thread pool; return its record once it has ended and the pool's one worker is free again.
+
+    Both waits are bounded: a job that never ends, or a worker it never gives back, fails the test.
+    """
+    settings = Settings.from_env({"ENGAGEMENT_DB": str(tmp_path / "jobs.sqlite"), **env})
+    pool = ThreadPoolExecutor(1)
+    runtime = create_runtime(settings, store=SqliteKV(settings.engagement_db), executor=pool)
+    try:
+        run_id = runtime.jobs.start(domain)
+
+        def ended() -> JobRecord:
+            while (record := runtime.jobs.get(domain, run_id)).status is JobStatus.PROCESSING:
+                time.sleep(0.05)
+            return record
+
+        record = bounded(ended)
+        bounded(lambda: pool.submit(lambda: None).result(), 30)  # the job's worker came back
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+        runtime.close()
+    return record
