@@ -100,6 +100,12 @@ EXTRA = """
   filter's choices, the count, 50 newest rows from the time-ordered index; no summary is read), and
   one purge of 10,000 old jobs; in the embedded file with 10,000 and 100,000 jobs, and in a throw-away
   `redis-server` (`RedisKV`) with 10,000.
+- **Ask** — 1,000 demo meetings (their real transcripts under new ids) indexed, an account of 100:
+  indexing, one BM25 search, and offline answers (found and not found). The shared lines put the
+  1,000 transcripts in a throw-away `redis-server` and answer through `SharedTranscriptIndex`: once
+  on a machine whose FTS5 cache already holds the account (each answer still checks the hashes in
+  Redis), and once per fresh machine with an empty file (pull the account's transcripts, index
+  them, answer).
 - **Index** — a 10,000-meeting workspace (400 companies) seeded page by page: one account's
   meetings (`meetings_for`) and every domain's activity (`domain_activity`), with the index in
   SQLite and in Redis (a throw-away `redis-server`; per-domain sorted sets, one pipelined read).

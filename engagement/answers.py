@@ -40,7 +40,7 @@ from engagement.models import (
     UTCDateTime,
     utcnow,
 )
-from engagement.search import Hit, TranscriptIndex, parse_question
+from engagement.search import Hit, TranscriptSearch, parse_question
 from engagement.store import KVStore
 
 if TYPE_CHECKING:
@@ -191,7 +191,7 @@ def ask_user_message(question: str, summary: EngagementSummary, hits: Sequence[H
 # ---------------------------------------------------------------- answering
 
 
-def _verified(index: TranscriptIndex, claims: dict[int, list[Insight]], cache: dict[int, Meeting | None]) -> int:
+def _verified(index: TranscriptSearch, claims: dict[int, list[Insight]], cache: dict[int, Meeting | None]) -> int:
     """Verify each meeting's claimed quotes in place (the pipeline's check); returns how many were dropped."""
     dropped = 0
     for rid, items in claims.items():
@@ -208,7 +208,7 @@ def _verified(index: TranscriptIndex, claims: dict[int, list[Insight]], cache: d
     return dropped
 
 
-def _quote_hits(index: TranscriptIndex, hits: Sequence[Hit], cache: dict[int, Meeting | None]) -> list[Evidence]:
+def _quote_hits(index: TranscriptSearch, hits: Sequence[Hit], cache: dict[int, Meeting | None]) -> list[Evidence]:
     """Each hit's excerpt as a verified quote (the whole turn when the excerpt is too short to prove anything)."""
     out = []
     for hit in hits:
@@ -247,7 +247,7 @@ def _plural(n: int, word: str) -> str:
 
 
 def _offline_points(
-    index: TranscriptIndex, hits: Sequence[Hit], summary: EngagementSummary, cache: dict[int, Meeting | None]
+    index: TranscriptSearch, hits: Sequence[Hit], summary: EngagementSummary, cache: dict[int, Meeting | None]
 ) -> list[AnswerPoint]:
     """The best-matching turns grouped by meeting (in date order), each quoted verbatim."""
     refs = {m.recording_id: m for m in summary.meetings}
@@ -271,7 +271,7 @@ def _offline_points(
 
 def _model_points(
     model: OpenAIAnalyzer,
-    index: TranscriptIndex,
+    index: TranscriptSearch,
     question: str,
     summary: EngagementSummary,
     hits: Sequence[Hit],
@@ -306,7 +306,7 @@ def answer_question(
     question: str,
     *,
     summary: EngagementSummary,
-    index: TranscriptIndex,
+    index: TranscriptSearch,
     model: OpenAIAnalyzer | None = None,
     run_id: str = "",
 ) -> Answer:
@@ -421,7 +421,7 @@ class QuestionService:
         self,
         store: KVStore,
         jobs: JobService,
-        index: TranscriptIndex | None,
+        index: TranscriptSearch | None,
         executor: Executor,
         *,
         model_factory: Any = None,

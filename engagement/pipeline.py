@@ -36,7 +36,7 @@ from engagement.models import (
 )
 from engagement.people import assign_roles, speakers_of, words_of
 from engagement.present import indexing_stage, plural, still_indexing
-from engagement.search import TranscriptIndex
+from engagement.search import TranscriptSearch
 from engagement.signals import Thresholds, signals_of
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ def run(
     source: str,
     company: str = "",
     concurrency: int = 4,
-    search: TranscriptIndex | None = None,
+    search: TranscriptSearch | None = None,
     thresholds: Thresholds | None = None,
     today: date | None = None,
     listing: Connect | None = None,
@@ -197,7 +197,7 @@ def fetch(
     until: date | None,
     cache: InsightCache,
     fingerprint: str,
-    search: TranscriptIndex | None = None,
+    search: TranscriptSearch | None = None,
     listing: Connect | None = None,
     poll_s: float = 1.0,
 ) -> tuple[list[Meeting], dict[int, str]]:
@@ -258,7 +258,7 @@ def fetch(
     return out, no_transcript
 
 
-def _not_searchable(search: TranscriptIndex | None, recording_ids: list[int]) -> set[int]:
+def _not_searchable(search: TranscriptSearch | None, recording_ids: list[int]) -> set[int]:
     """The recordings whose transcripts the search index lacks (analysed before it held them, or a failed add).
 
     Their transcripts are fetched even when the analysis is cached, so the run can index them. A

@@ -29,7 +29,7 @@ The sync lock is ``SET NX PX`` with a random token, renewed by a thread every th
 holds the token; a process killed mid-sync leaves a lock that expires within :data:`LOCK_TTL_S`.
 A page write checks the token too, so a sync whose lock expired (a process frozen past the TTL)
 cannot overwrite the state of the sync that took over. Every call goes through the store's bounded
-client (``redis_store._Client``): time-outs, and ``StoreError`` naming Redis on failure.
+client (``redis_store.RedisConnection``): time-outs, and ``StoreError`` naming Redis on failure.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ from typing import Any
 from engagement.errors import StoreError
 from engagement.meetings_index import DomainActivity, MeetingIndex, SyncLock, index_entry, invitee_rows
 from engagement.models import Meeting, format_utc
-from engagement.redis_store import _Client
+from engagement.redis_store import RedisConnection
 
 log = logging.getLogger(__name__)
 
@@ -197,7 +197,7 @@ class RedisSyncLock:
         token: this holder's token while it holds the lock, else ``None``.
     """
 
-    def __init__(self, client: _Client, key: str, ttl_s: float = LOCK_TTL_S) -> None:
+    def __init__(self, client: RedisConnection, key: str, ttl_s: float = LOCK_TTL_S) -> None:
         self._c = client
         self.key = key
         self.ttl_s = ttl_s
@@ -262,7 +262,7 @@ class RedisIndexStorage:
 
     def __init__(self, url: str, *, lock_ttl_s: float = LOCK_TTL_S) -> None:
         self.url = url
-        self._c = _Client(url)
+        self._c = RedisConnection(url)
         self.name = self._c.name
         self.lock_ttl_s = lock_ttl_s
         r = self._c.redis

@@ -312,7 +312,7 @@ def _untag(group: str) -> Any:
     return None
 
 
-class _Client:
+class RedisConnection:
     """One Redis connection pool shared by the tables of one URL, and the scripts they run."""
 
     def __init__(self, url: str) -> None:
@@ -359,12 +359,12 @@ class _Client:
 class RedisKV:
     """One table of a Redis database, as a ``KVStore``. Thread-safe; cheap to create per table."""
 
-    def __init__(self, url: str, table: str = JOBS_TABLE, *, _client: _Client | None = None) -> None:
+    def __init__(self, url: str, table: str = JOBS_TABLE, *, _client: RedisConnection | None = None) -> None:
         if not _TABLE_NAME.fullmatch(table):
             raise ValueError(f"table names are lower-case identifiers, not {table!r}")
         self.url = url
         self.name = table
-        self._c = _client or _Client(url)
+        self._c = _client or RedisConnection(url)
         self.path = self._c.name  # what messages call the store, like SqliteKV.path
         # The job table keeps the documented keys (``engagement:{domain}:{run_id}``) as they are.
         self._prefix = "" if table == JOBS_TABLE else f"{table}:"
@@ -485,6 +485,12 @@ class RedisKV:
 
         return self._c.call("mget", read)
 
+    def get_many(self, keys: Iterable[str]) -> list[Any | None]:
+        """The values of these keys in their order (None where absent or not JSON), ``_CHUNK`` a ``MGET``."""
+        keys = list(keys)
+        found = dict(self._decoded(zip(keys, self._values(keys), strict=True)))
+        return [found.get(k) for k in keys]
+
     def keys(self, prefix: str = "", *, stop: str | None = None, where: Mapping[str, Any] | None = None) -> list[str]:
         """Keys under ``prefix`` (and below ``stop``) in key order; with ``where``, filtered inside Redis."""
         low, high = self._bounds(prefix, stop)
@@ -578,7 +584,7 @@ class RedisKV:
         self._c.close()
 
 
-_OPEN: dict[str, _Client] = {}
+_OPEN: dict[str, RedisConnection] = {}
 _OPEN_LOCK = threading.Lock()
 
 
@@ -587,7 +593,7 @@ def open_redis_store(url: str) -> RedisKV:
     with _OPEN_LOCK:
         client = _OPEN.get(url)
         if client is None:
-            client = _OPEN[url] = _Client(url)
+            client = _OPEN[url] = RedisConnection(url)
     store = RedisKV(url, _client=client)
     store.ping()
     return store
@@ -604,4 +610,4 @@ def raw_connection(url: str) -> redis.Redis:
     )
 
 
-__all__ = ["RedisKV", "open_redis_store", "raw_connection"]
+__all__ = ["RedisConnection", "RedisKV", "open_redis_store", "raw_connection"]

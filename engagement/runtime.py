@@ -32,7 +32,7 @@ from engagement.meetings_index import IndexStatus, MeetingIndex, SyncResult, Syn
 from engagement.models import EngagementSummary
 from engagement.ratelimit import key_id, use_limiter
 from engagement.repository import JobRepository
-from engagement.search import TranscriptIndex
+from engagement.search import TranscriptIndex, TranscriptSearch
 from engagement.settings import Settings
 from engagement.signals import Thresholds
 from engagement.store import CACHE_TABLE, SqliteKV, open_store
@@ -98,7 +98,7 @@ def make_body(
     index: MeetingIndex,
     *,
     fathom_transport: httpx.BaseTransport | None = None,
-    search: TranscriptIndex | None = None,
+    search: TranscriptSearch | None = None,
 ) -> JobBody:
     """The job body ``JobService`` runs: a fresh client and analyser per job; one cache, index and rate limit."""
 
@@ -137,7 +137,8 @@ class Runtime:
         jobs: the job runner (start, run, heartbeat, recovery).
         index: the workspace meeting index (in the same file, its own tables; in Redis when Redis is configured).
         questions: questions about accounts, answered from the search index.
-        search: the FTS5 index of transcript turns (None when SQLite here lacks FTS5; ``search_error`` says so).
+        search: the FTS5 index of transcript turns (None when SQLite here lacks FTS5; ``search_error`` says so);
+            with Redis, the transcripts shared there with this machine's index as their cache.
         fathom_transport: what the Fathom client sends through (tests; ``None``: the network or the demo API).
         queue: the RQ queue jobs go on, when Redis is configured and this process enqueues.
     """
@@ -149,7 +150,7 @@ class Runtime:
     jobs: JobService
     index: MeetingIndex
     questions: QuestionService
-    search: TranscriptIndex | None = None
+    search: TranscriptSearch | None = None
     search_error: str = ""
     fathom_transport: httpx.BaseTransport | None = None
     queue: RQJobQueue | None = None
@@ -242,10 +243,17 @@ def create_runtime(
 
         use_limiter(redis_limiter_for(settings.redis_url))
     # With Redis the meeting index is in Redis too: one copy, and one sync at a time, for every process.
-    # The transcript search stays an SQLite file on each machine (ENGAGEMENT_DB): what its jobs fetched.
+    # The transcripts are in Redis; the search runs on an SQLite file on each machine (ENGAGEMENT_DB), their cache.
     local = settings.engagement_db if settings.redis_url else store.path
     index = open_meeting_index(settings, local)
+    search: TranscriptSearch | None
     search, search_error = open_search(local)
+    if search is not None and settings.redis_url:  # the transcripts are shared in Redis; this file caches them
+        from engagement.redis_store import RedisKV, open_redis_store
+        from engagement.shared_search import TRANSCRIPTS_TABLE, SharedTranscriptIndex
+
+        shared = store if isinstance(store, RedisKV) else open_redis_store(settings.redis_url)
+        search = SharedTranscriptIndex(search, shared.table(TRANSCRIPTS_TABLE))
     cache = InsightCache(store.table(CACHE_TABLE), on_clear=search.clear if search else None)
     repo = JobRepository(store)
     executor = executor or ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="engagement-job")

@@ -9,7 +9,9 @@ Two plain tables and one FTS5 index, beside the store's tables::
 The index is keyed by recording, not by account: a meeting two accounts share is indexed once,
 and the side of each speaker is worked out for the account being asked about. The pipeline fills
 it where transcripts are fetched; it persists, so later runs that skip cached transcripts still
-search them, and it is cleared with the analysis cache.
+search them, and it is cleared with the analysis cache. With Redis configured the transcripts are
+shared there and this index is each process's cache of them (``engagement/shared_search.py``); the
+pipeline and Ask see either through ``TranscriptSearch``.
 
 Stemming: Porter (English), so ``pricing`` finds ``price`` and ``prices``. A question is never FTS
 syntax: it is cut into words here and every word or hyphenated phrase goes to FTS5 as a quoted
@@ -27,7 +29,7 @@ import threading
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from engagement.analysis.cache import content_hash
 from engagement.errors import SearchUnavailableError
@@ -35,7 +37,7 @@ from engagement.models import Meeting, Side, TranscriptTurn, format_utc, utcnow
 from engagement.people import MeetingSides
 from engagement.store import BUSY_TIMEOUT_S, store_error
 
-__all__ = ["Hit", "Query", "TranscriptIndex", "fts5_available", "parse_question"]
+__all__ = ["Hit", "Query", "TranscriptIndex", "TranscriptSearch", "fts5_available", "parse_question"]
 
 log = logging.getLogger(__name__)
 
@@ -177,6 +179,21 @@ class Coverage:
     seconds: int
 
 
+class TranscriptSearch(Protocol):
+    """What the pipeline and Ask use of the search: ``TranscriptIndex``, or ``SharedTranscriptIndex`` over Redis."""
+
+    def add(self, meetings: Iterable[Meeting]) -> int: ...
+    def clear(self) -> int: ...
+    def lacking(self, recording_ids: Iterable[int]) -> set[int]: ...
+    def version(self, recording_ids: Iterable[int]) -> str: ...
+    def count(self) -> int: ...
+    def coverage(self, recording_ids: Sequence[int]) -> Coverage: ...
+    def meeting(self, recording_id: int) -> Meeting | None: ...
+    def search(
+        self, query: Query, recording_ids: Sequence[int], domain: str, *, every_term: bool, limit: int | None = None
+    ) -> list[Hit]: ...
+
+
 def fts5_available(conn: sqlite3.Connection) -> bool:
     """Whether this SQLite library was built with FTS5 (Python's own usually is; some builds are not)."""
     try:
@@ -308,6 +325,24 @@ class TranscriptIndex:
 
         self._write(work)
         return len(fresh)
+
+    def held(self, recording_ids: Sequence[int]) -> dict[int, str]:
+        """The content hash of each of these recordings the index holds."""
+        return dict(self._known(recording_ids))
+
+    def remove(self, recording_ids: Iterable[int]) -> int:
+        """Forget these meetings (in one transaction); returns how many were held."""
+        ids = list(dict.fromkeys(recording_ids))
+        gone = list(self.held(ids))
+        if not gone:
+            return 0
+
+        def work(conn: sqlite3.Connection) -> None:
+            for rid in gone:
+                self._remove(conn, rid)
+
+        self._write(work)
+        return len(gone)
 
     def _known(self, recording_ids: Sequence[int]) -> list[tuple[int, str]]:
         out: list[tuple[int, str]] = []

@@ -55,3 +55,43 @@ def test_a_redis_that_goes_away_is_a_clear_error_not_a_traceback(monkeypatch: py
     at.switch_page("pages/admin.py").run()
     assert not at.exception
     assert "ENGAGEMENT_REDIS_URL" in unescaped(at.error[0].value)
+
+
+def test_redis_going_away_while_ask_pulls_transcripts_is_a_clear_error_not_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker machine ran the summary; the app's Ask pulls its transcripts from Redis, which stops: the store's error."""
+    from engagement import shared_search
+    from engagement.jobs import InlineExecutor
+    from engagement.runtime import create_runtime
+
+    monkeypatch.setattr(shared_search, "PULL_CHUNK", 4)
+    with RedisServer() as server:
+        monkeypatch.setenv("ENGAGEMENT_REDIS_URL", server.url)
+        worker = create_runtime(
+            Settings.from_env({"ENGAGEMENT_REDIS_URL": server.url, "ENGAGEMENT_DB": str(tmp_path / "worker.sqlite")}),
+            executor=InlineExecutor(),
+            enqueue=False,
+        )
+        run_id = worker.jobs.start("acmecorp.com")
+        assert worker.jobs.get("acmecorp.com", run_id).status is JobStatus.COMPLETE
+        app = get_runtime(Settings.from_env())  # its own ENGAGEMENT_DB: no transcript held here yet
+        assert isinstance(app.search, shared_search.SharedTranscriptIndex)
+        local = app.search.local
+        real_add = local.add
+
+        def add_then_stop(meetings: object) -> int:
+            added = real_add(meetings)  # type: ignore[arg-type]
+            server.stop()
+            return added
+
+        at = AppTest.from_file(str(APP), default_timeout=30)
+        at.query_params.update(domain="acmecorp.com", run_id=run_id)
+        at.run()
+        assert not at.exception and not at.error
+        monkeypatch.setattr(local, "add", add_then_stop)
+        at.text_input(key="ask_question").set_value("What did they say about single sign-on?")
+        at.button(key="FormSubmitter:ask_form-Ask").click().run()
+        assert not at.exception
+        assert any(f"Redis store at {server.url} did not answer" in unescaped(e.value) for e in at.error)
+        worker.jobs.close()

@@ -121,6 +121,17 @@ def test_a_job_whose_redis_goes_away_ends_in_error_naming_the_store(monkeypatch:
     assert f"Redis store at {server.url} did not answer" in (record.error or "")
 
 
+def test_get_many_reads_values_in_the_order_asked_none_where_absent_or_not_json(redis_url: str) -> None:
+    """get_many answers key by key in order across chunks; a missing key or a planted non-JSON value reads as None."""
+    kv = RedisKV(redis_url).table("cache")
+    kv.set_many({f"k{n}": {"n": n} for n in range(1200)})
+    redis.Redis.from_url(redis_url).set("cache:k7", b"\x80 pickle")
+    got = kv.get_many(["k1199", "missing", "k7", *[f"k{n}" for n in range(1100)]])
+    assert got[:3] == [{"n": 1199}, None, None]
+    assert got[3:] == [None if n == 7 else {"n": n} for n in range(1100)]
+    assert kv.get_many([]) == []
+
+
 # ---------------------------------------------------------------- kept counts
 
 
