@@ -253,3 +253,17 @@ def test_the_rq_job_carries_our_limits(env: dict[str, str]) -> None:
     assert job.args == ("acmecorp.com", run_id) and job.func_name == "engagement.workers.run_job"
     connection.close()
     runtime.close()
+
+
+def test_a_queued_job_shows_its_place_in_line_and_that_no_worker_is_running(
+    app: Runtime, workers: Workers, fathom: FathomServer
+) -> None:
+    """While no worker runs, a job on the queue says how many are before it and how to start a worker."""
+    first = app.jobs.start("acmecorp.com")
+    second = app.jobs.start("globex.io")
+    assert app.jobs.get("acmecorp.com", first).stage.startswith("queued (0 ahead): no worker is running")
+    waiting = app.jobs.get("globex.io", second).stage
+    assert waiting.startswith("queued (1 ahead): no worker is running") and "python -m engagement worker" in waiting
+    workers.start("--burst")
+    wait_until(lambda: app.jobs.get("globex.io", second).status.terminal, "the worker to run both jobs")
+    assert app.jobs.get("acmecorp.com", first).status is JobStatus.COMPLETE
