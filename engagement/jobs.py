@@ -33,7 +33,7 @@ from engagement.models import EngagementSummary, JobOptions, JobRecord, JobStats
 from engagement.repository import JobRepository, record_key
 from engagement.settings import Settings
 
-__all__ = ["INTERRUPTED", "InlineExecutor", "JobBody", "JobContext", "JobQueue", "JobService"]
+__all__ = ["INTERRUPTED", "InlineExecutor", "JobBody", "JobContext", "JobQueue", "JobService", "queued_stage"]
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +49,18 @@ class JobQueue(Protocol):
     """Runs stored jobs in other processes (RQ workers): ``JobService.start`` hands it the new record."""
 
     def enqueue(self, record: JobRecord) -> None: ...
+
+    def waiting(self, run_id: str) -> tuple[int | None, int]:
+        """A job still on the queue: how many jobs are before it (None: not on the queue) and workers alive."""
+        ...
+
+
+def queued_stage(ahead: int | None, workers: int | None = None) -> str:
+    """The stage of a job no worker has taken yet: its place in line and, on a queue, whether a worker runs."""
+    stage = QUEUED if ahead is None else f"{QUEUED} ({ahead} ahead)"
+    if workers == 0:
+        stage += ": no worker is running (start one with: python -m engagement worker)"
+    return stage
 
 
 class InlineExecutor(Executor):
@@ -492,6 +504,8 @@ class JobService:
         if record.started_at is None and not record.owner:  # waiting on the queue: nobody beats for it
             if (now - record.created_at).total_seconds() > self.timeout_s + self.stale_after_s:
                 error = self._queue_message()  # RQ dropped it (its ttl is the limit): no worker will run it
+            elif self.queue is not None:  # shown, never stored: its place in line and whether a worker runs
+                record.stage = queued_stage(*self.queue.waiting(record.run_id))
         elif self.is_abandoned(record.owner, silent):
             error = INTERRUPTED
         elif self._past_limit(record, grace_s=self.stale_after_s):
@@ -509,7 +523,7 @@ class JobService:
                 if other is record:
                     break
                 ahead += other.started_at is None
-            copy.stage = f"{QUEUED} ({ahead} ahead)"
+            copy.stage = queued_stage(ahead)
         return copy
 
     def recover_stale(self) -> int:

@@ -85,6 +85,13 @@ class RQJobQueue:
             description=f"engagement summary of {record.domain}",
         )
 
+    def waiting(self, run_id: str) -> tuple[int | None, int]:
+        """A queued job's place in line (``LPOS``; None once a worker has taken it) and the workers alive."""
+        try:
+            return self.queue.get_job_position(run_id), EngagementWorker.count(queue=self.queue)
+        except redis.exceptions.RedisError as exc:
+            raise self._failed(exc) from None
+
     def status(self) -> QueueStatus:
         """The queue's counts, read from Redis (a few small reads); ``StoreError`` if it cannot be reached."""
         try:
@@ -95,10 +102,13 @@ class RQJobQueue:
                 workers=len(EngagementWorker.all(queue=self.queue)),
             )
         except redis.exceptions.RedisError as exc:
-            raise StoreError(
-                f"The Redis store at {redact_url(self.settings.redis_url)} did not answer (queue: {exc}). "
-                "Check that Redis is running and that ENGAGEMENT_REDIS_URL points at it."
-            ) from None
+            raise self._failed(exc) from None
+
+    def _failed(self, exc: redis.exceptions.RedisError) -> StoreError:
+        return StoreError(
+            f"The Redis store at {redact_url(self.settings.redis_url)} did not answer (queue: {exc}). "
+            "Check that Redis is running and that ENGAGEMENT_REDIS_URL points at it."
+        )
 
     def close(self) -> None:
         self.connection.close()

@@ -581,6 +581,10 @@ class RecordingQueue:
     def enqueue(self, record: JobRecord) -> None:
         self.records.append(record)
 
+    def waiting(self, run_id: str) -> tuple[int | None, int]:
+        ids = [r.run_id for r in self.records]
+        return (ids.index(run_id) if run_id in ids else None), 1
+
 
 def test_a_queued_job_waits_for_a_worker_without_a_heartbeat_until_its_time_limit(store: SqliteKV) -> None:
     """A job on the queue belongs to no process: it is not 'interrupted' by silence, only ended once it waited past its limit and the stale window."""
@@ -592,7 +596,7 @@ def test_a_queued_job_waits_for_a_worker_without_a_heartbeat_until_its_time_limi
     assert service.start("acmecorp.com") == run_id  # the queued job is the running work
     clock.advance(seconds=500)
     waiting = service.get("acmecorp.com", run_id)
-    assert waiting.status is JobStatus.PROCESSING and waiting.owner == "" and waiting.stage == "queued"
+    assert waiting.status is JobStatus.PROCESSING and waiting.owner == "" and waiting.stage == "queued (0 ahead)"
     clock.advance(seconds=300)
     ended = service.get("acmecorp.com", run_id)
     assert ended.status is JobStatus.ERROR and "No worker picked the job up" in (ended.error or "")

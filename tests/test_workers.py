@@ -297,3 +297,17 @@ def test_a_workers_job_that_times_out_leaves_the_index_sync_running_in_that_work
         assert listed_when_the_job_ended < 4 == full_listings(slow)  # the listing went on after the job ended
         assert second.status is JobStatus.COMPLETE, second.error
         assert second.summary is not None and second.summary.meetings_count == 40
+
+
+def test_a_queued_job_shows_its_place_in_line_and_that_no_worker_is_running(
+    app: Runtime, workers: Workers, fathom: FathomServer
+) -> None:
+    """While no worker runs, a job on the queue says how many are before it and how to start a worker."""
+    first = app.jobs.start("acmecorp.com")
+    second = app.jobs.start("globex.io")
+    assert app.jobs.get("acmecorp.com", first).stage.startswith("queued (0 ahead): no worker is running")
+    waiting = app.jobs.get("globex.io", second).stage
+    assert waiting.startswith("queued (1 ahead): no worker is running") and "python -m engagement worker" in waiting
+    workers.start("--burst")
+    wait_until(lambda: app.jobs.get("globex.io", second).status.terminal, "the worker to run both jobs")
+    assert app.jobs.get("acmecorp.com", first).status is JobStatus.COMPLETE
