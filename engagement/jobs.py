@@ -41,7 +41,7 @@ _HOST = socket.gethostname()
 # Identifies this process: a pid alone can be reused after a restart.
 PROCESS_OWNER = f"{_HOST}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
-INTERRUPTED = "The job was interrupted before it finished (the app restarted or crashed). Start it again."
+INTERRUPTED = "The job was interrupted before it finished (the app or the worker running it restarted or crashed). Start it again."
 QUEUED = "queued"
 
 

@@ -86,9 +86,12 @@ class RQJobQueue:
         )
 
     def waiting(self, run_id: str) -> tuple[int | None, int]:
-        """A queued job's place in line (``LPOS``; None once a worker has taken it) and the workers alive."""
+        """A queued job's place in line (``LPOS``; None once a worker has taken it) and the workers alive.
+
+        Alive: registered and heart-beating (``Worker.all`` drops a worker whose key expired; ``Worker.count``
+        would still count one killed with ``kill -9``)."""
         try:
-            return self.queue.get_job_position(run_id), EngagementWorker.count(queue=self.queue)
+            return self.queue.get_job_position(run_id), len(EngagementWorker.all(queue=self.queue))
         except redis.exceptions.RedisError as exc:
             raise self._failed(exc) from None
 

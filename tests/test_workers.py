@@ -311,3 +311,21 @@ def test_a_queued_job_shows_its_place_in_line_and_that_no_worker_is_running(
     workers.start("--burst")
     wait_until(lambda: app.jobs.get("globex.io", second).status.terminal, "the worker to run both jobs")
     assert app.jobs.get("acmecorp.com", first).status is JobStatus.COMPLETE
+
+
+def test_a_worker_killed_and_expired_no_longer_counts_as_running(app: Runtime, workers: Workers) -> None:
+    """Once a killed worker's registration expires, a queued job says no worker is running (RQ's set still names it)."""
+    from engagement.redis_store import raw_connection
+
+    proc = workers.start()
+    assert app.queue is not None
+    wait_until(lambda: app.queue.status().workers == 1, "the worker to register")
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(10)
+    connection = raw_connection(app.settings.redis_url)
+    names = [key for key in connection.keys("rq:worker:*") if b"rq:workers" not in key]
+    connection.delete(*names)  # what the key's time-to-live does a minute after a kill -9
+    assert connection.scard("rq:workers:engagement") == 1  # still registered: Worker.count would say one runs
+    run_id = app.jobs.start("acmecorp.com")
+    assert "no worker is running" in app.jobs.get("acmecorp.com", run_id).stage
+    connection.close()
