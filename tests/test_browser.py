@@ -311,7 +311,8 @@ def test_nothing_is_cut_off_at_common_sizes(page: Any, server: str, screenshots:
         page.wait_for_timeout(500)
         expect(page.locator('[data-testid="stSidebar"]')).to_be_visible()  # the sidebar open beside it
         cut = page.evaluate(TRUNCATED_JS, True)
-        page.screenshot(path=str(screenshots / f"accounts-{width}.png"))
+        if width == 1280:  # the README's picture of the page
+            page.screenshot(path=str(screenshots / "screenshot-accounts.png"))
         assert cut == [], f"Accounts cut off at {width}×{height}: {cut}"
     no_exception(page)
 
@@ -505,7 +506,7 @@ def assert_shown_as_text(page: Page) -> None:
 
 
 def test_data_is_text_and_exports_expire_without_a_session(
-    browser: Any, signed_server: tuple[str, JobRecord, JobRecord], screenshots: Path
+    browser: Any, signed_server: tuple[str, JobRecord, JobRecord], tmp_path: Path
 ) -> None:
     """Links, images and URLs from data are text, long words wrap, and an export's URL dies with its session."""
     from playwright.sync_api import expect
@@ -521,7 +522,7 @@ def test_data_is_text_and_exports_expire_without_a_session(
         expect(page.get_by_text("evil.example/bare", exact=False).first).to_be_attached()
         assert_shown_as_text(page)
         page.get_by_role("heading", name="Risks").scroll_into_view_if_needed()
-        page.screenshot(path=str(screenshots / "hostile-summary.png"))
+        page.screenshot(path=str(tmp_path / "hostile-summary.png"))  # to look at when it fails, not the README's
 
         with page.expect_download() as download:
             page.get_by_role("button", name="Markdown").click()
@@ -534,7 +535,7 @@ def test_data_is_text_and_exports_expire_without_a_session(
         expect(alert).to_contain_text("[Click here to sign in again](https")
         assert_shown_as_text(page)
     except Exception:
-        page.screenshot(path=str(screenshots / "failure.png"))
+        page.screenshot(path=str(tmp_path / "failure.png"))
         raise
     finally:
         context.close()  # the session ends
