@@ -33,7 +33,7 @@ cluster: $(VENV)/.run-deps redis-server
 	@export ENGAGEMENT_REDIS_URL=redis://127.0.0.1:$(REDIS_PORT)/0; \
 	redis-server --bind 127.0.0.1 --port $(REDIS_PORT) --dir data/redis --appendonly yes --daemonize no \
 		--logfile redis.log & redis=$$!; \
-	trap 'kill $$worker1 $$worker2 2>/dev/null; wait $$worker1 $$worker2 2>/dev/null; kill $$redis; wait $$redis' EXIT INT TERM; \
+	trap 'kill $$worker1 $$worker2 2>/dev/null; wait $$worker1 $$worker2 2>/dev/null; kill $$redis 2>/dev/null; wait $$redis' EXIT INT TERM; \
 	until redis-cli -p $(REDIS_PORT) ping >/dev/null 2>&1; do sleep 0.1; done; \
 	$(PY) -m engagement worker > data/redis/worker-1.log 2>&1 & worker1=$$!; \
 	$(PY) -m engagement worker > data/redis/worker-2.log 2>&1 & worker2=$$!; \
