@@ -3,32 +3,19 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 
 from engagement.accounts import account_rows, latest_complete_runs
+from engagement.meetings_index import DomainActivity
 from engagement.models import EngagementSummary, JobRecord, JobStatus, Signal
 from engagement.people import PERSONAL_EMAIL_DOMAINS
 from engagement.repository import JobRepository, JobRow
 from engagement.store import SqliteKV
 
 TODAY = date(2026, 6, 30)
-
-
-@dataclass(frozen=True)
-class Row:
-    """An activity row as the meeting index returns one."""
-
-    domain: str
-    meetings: int
-    people: int
-    first_meeting: str
-    last_meeting: str
-    last_90_days: int
-    previous_90_days: int
 
 
 def run(domain: str, *signals: Signal) -> JobRow:
@@ -46,11 +33,13 @@ def run(domain: str, *signals: Signal) -> JobRow:
 
 
 ACTIVITY = [
-    Row("acmecorp.com", 12, 6, "2026-01-05T10:00:00.000000Z", "2026-06-20T10:00:00.000000Z", 6, 6),
-    Row("globex.io", 7, 4, "2026-01-10T10:00:00.000000Z", "2026-04-01T10:00:00.000000Z", 1, 6),
-    Row("gmail.com", 3, 2, "2026-02-01T10:00:00.000000Z", "2026-06-01T10:00:00.000000Z", 3, 0),
-    Row("signalpath.io", 25, 5, "2026-01-05T10:00:00.000000Z", "2026-06-28T10:00:00.000000Z", 15, 10),
-    Row("bridgepoint-consulting.com", 1, 1, "2026-03-01T10:00:00.000000Z", "2026-03-01T10:00:00.000000Z", 0, 1),
+    DomainActivity("acmecorp.com", 12, 6, "2026-01-05T10:00:00.000000Z", "2026-06-20T10:00:00.000000Z", 6, 6),
+    DomainActivity("globex.io", 7, 4, "2026-01-10T10:00:00.000000Z", "2026-04-01T10:00:00.000000Z", 1, 6),
+    DomainActivity("gmail.com", 3, 2, "2026-02-01T10:00:00.000000Z", "2026-06-01T10:00:00.000000Z", 3, 0),
+    DomainActivity("signalpath.io", 25, 5, "2026-01-05T10:00:00.000000Z", "2026-06-28T10:00:00.000000Z", 15, 10),
+    DomainActivity(
+        "bridgepoint-consulting.com", 1, 1, "2026-03-01T10:00:00.000000Z", "2026-03-01T10:00:00.000000Z", 0, 1
+    ),
 ]
 
 
