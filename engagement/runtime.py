@@ -156,15 +156,17 @@ class Runtime:
     queue: RQJobQueue | None = None
     _reindexing: SyncTask | None = field(default=None, repr=False)
 
-    def sync_index(self, *, full: bool = False) -> SyncTask:
-        """Start the configured workspace's index sync in its background thread, or join the one running there."""
+    def sync_index(self, *, full: bool = False) -> tuple[SyncTask, bool]:
+        """Start the configured workspace's index sync in its background thread, or join the one running there;
+        returns the task and whether this call started it."""
         return self.index.start_sync(
             workspace_of(self.settings), lambda: fathom_client(self.settings, self.fathom_transport), full=full
-        )[0]
+        )
 
     def reindex(self, *, full: bool = True, on_progress: Callable[[int], None] | None = None) -> SyncResult:
         """Bring the meeting index up to date and wait for it; ``full`` lists the whole workspace again (the CLI)."""
-        return self.sync_index(full=full).wait(on_progress=on_progress)
+        task, _ = self.sync_index(full=full)
+        return task.wait(on_progress=on_progress)
 
     def start_reindex(self) -> bool:
         """Start a full re-index in the background (the admin page); False when one is already running.
@@ -172,9 +174,7 @@ class Runtime:
         It is the same background sync jobs wait for (:meth:`MeetingIndex.start_sync`). Its progress is
         the index's own (``index_status().pass_meetings``); its failure, if any, is ``reindex_error``.
         """
-        task = self.sync_index(full=True)
-        started = task is not self._reindexing and not task.done
-        self._reindexing = task
+        self._reindexing, started = self.sync_index(full=True)
         return started
 
     @property
