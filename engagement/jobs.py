@@ -504,8 +504,6 @@ class JobService:
         if record.started_at is None and not record.owner:  # waiting on the queue: nobody beats for it
             if (now - record.created_at).total_seconds() > self.timeout_s + self.stale_after_s:
                 error = self._queue_message()  # RQ dropped it (its ttl is the limit): no worker will run it
-            elif self.queue is not None:  # shown, never stored: its place in line and whether a worker runs
-                record.stage = queued_stage(*self.queue.waiting(record.run_id))
         elif self.is_abandoned(record.owner, silent):
             error = INTERRUPTED
         elif self._past_limit(record, grace_s=self.stale_after_s):
@@ -542,7 +540,16 @@ class JobService:
             record = self.repo.load(domain, run_id)
             if record is None:
                 raise JobNotFoundError()
-            return self._checked(record)
+            record = self._checked(record)
+        if (
+            self.queue is not None
+            and record.status is JobStatus.PROCESSING
+            and record.started_at is None
+            and not record.owner
+        ):
+            # Shown to the reader, never stored: its place on the queue and whether a worker runs.
+            record.stage = queued_stage(*self.queue.waiting(record.run_id))
+        return record
 
 
 def _key(record: JobRecord) -> str:
