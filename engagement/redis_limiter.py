@@ -21,10 +21,8 @@ from collections.abc import Mapping
 
 import redis
 
-from engagement.errors import StoreError
 from engagement.ratelimit import header_number, reset_seconds  # the header rules live with the in-process limiter
-from engagement.redis_store import raw_connection
-from engagement.settings import redact_url
+from engagement.redis_store import raw_connection, redis_failure
 
 DEFAULT_LIMIT = 60  # Fathom: 60 calls a minute per user
 DEFAULT_WINDOW_S = 60.0
@@ -98,12 +96,6 @@ class RedisRateLimiter:
         base = f"ratelimit:{self.scope}:{key}"
         return f"{base}:sent", f"{base}:closed", f"{base}:limit"
 
-    def _failed(self, exc: redis.exceptions.RedisError) -> StoreError:
-        return StoreError(
-            f"The Redis store at {redact_url(self.url)} did not answer (rate limit: {exc}). Check that Redis is "
-            "running and that ENGAGEMENT_REDIS_URL points at it."
-        )
-
     def acquire(self, key: str) -> float:
         """Take a request slot for ``key`` and return 0.0, or return the seconds to wait before asking again."""
         sent, closed, limit = self._keys(key)
@@ -112,7 +104,7 @@ class RedisRateLimiter:
                 keys=[sent, closed, limit], args=[self.limit, self.window_s, WINDOW_MARGIN, uuid.uuid4().hex]
             )
         except redis.exceptions.RedisError as exc:
-            raise self._failed(exc) from None
+            raise redis_failure(self.url, "rate limit", exc) from None
         return float(wait)
 
     def observe(self, key: str, status: int, headers: Mapping[str, str], fallback_s: float | None = None) -> None:
@@ -130,7 +122,7 @@ class RedisRateLimiter:
         try:
             self._observe(keys=[closed, limit], args=[*args, self.window_s])
         except redis.exceptions.RedisError as exc:
-            raise self._failed(exc) from None
+            raise redis_failure(self.url, "rate limit", exc) from None
 
     def close(self) -> None:
         self._redis.close()

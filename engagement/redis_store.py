@@ -312,12 +312,31 @@ def _untag(group: str) -> Any:
     return None
 
 
+def redis_name(url: str) -> str:
+    """How messages name a Redis server: its URL without the password."""
+    return f"The Redis store at {redact_url(url)}"
+
+
+def redis_failure(url: str, what: str, exc: redis.exceptions.RedisError) -> StoreError:
+    """The ``StoreError`` for a failed Redis call (``what``: the store, the rate limit, the queue ...): it names
+    the server (without its password) and says what to check. Every Redis user in the app raises this."""
+    name = redis_name(url)
+    if isinstance(exc, redis.exceptions.AuthenticationError):
+        return StoreOpenError(f"{name} refused the password: check ENGAGEMENT_REDIS_URL.")
+    if isinstance(exc, redis.exceptions.ConnectionError | redis.exceptions.TimeoutError):
+        return StoreError(
+            f"{name} did not answer ({what}: {exc}). Check that Redis is running and that "
+            "ENGAGEMENT_REDIS_URL points at it, then try again."
+        )
+    return StoreError(f"{name} failed ({what}: {exc}).")
+
+
 class RedisConnection:
     """One Redis connection pool shared by the tables of one URL, and the scripts they run."""
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self.name = f"The Redis store at {redact_url(url)}"
+        self.name = redis_name(url)
         try:
             self.redis = redis.Redis.from_url(
                 url,
@@ -342,15 +361,8 @@ class RedisConnection:
         """Run one Redis operation, turning its failures into ``StoreError`` that names the store."""
         try:
             return fn()
-        except redis.exceptions.AuthenticationError:
-            raise StoreOpenError(f"{self.name} refused the password: check ENGAGEMENT_REDIS_URL.") from None
-        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
-            raise StoreError(
-                f"{self.name} did not answer ({what}: {exc}). Check that Redis is running and that "
-                "ENGAGEMENT_REDIS_URL points at it, then try again."
-            ) from None
         except redis.exceptions.RedisError as exc:
-            raise StoreError(f"{self.name} failed ({what}: {exc}).") from None
+            raise redis_failure(self.url, what, exc) from None
 
     def close(self) -> None:
         self.redis.close()
@@ -610,4 +622,4 @@ def raw_connection(url: str) -> redis.Redis:
     )
 
 
-__all__ = ["RedisConnection", "RedisKV", "open_redis_store", "raw_connection"]
+__all__ = ["RedisConnection", "RedisKV", "open_redis_store", "raw_connection", "redis_failure"]

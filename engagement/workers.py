@@ -30,10 +30,9 @@ from rq.job import Job
 from rq.registry import FailedJobRegistry, StartedJobRegistry
 from rq.worker.base import BaseWorker, WorkerStatus
 
-from engagement.errors import StoreError
 from engagement.models import JobRecord
-from engagement.redis_store import raw_connection
-from engagement.settings import Settings, redact_url
+from engagement.redis_store import raw_connection, redis_failure
+from engagement.settings import Settings
 
 if TYPE_CHECKING:
     from engagement.runtime import Runtime
@@ -93,7 +92,7 @@ class RQJobQueue:
         try:
             return self.queue.get_job_position(run_id), len(EngagementWorker.all(queue=self.queue))
         except redis.exceptions.RedisError as exc:
-            raise self._failed(exc) from None
+            raise redis_failure(self.settings.redis_url, "queue", exc) from None
 
     def status(self) -> QueueStatus:
         """The queue's counts, read from Redis (a few small reads); ``StoreError`` if it cannot be reached."""
@@ -105,13 +104,7 @@ class RQJobQueue:
                 workers=len(EngagementWorker.all(queue=self.queue)),
             )
         except redis.exceptions.RedisError as exc:
-            raise self._failed(exc) from None
-
-    def _failed(self, exc: redis.exceptions.RedisError) -> StoreError:
-        return StoreError(
-            f"The Redis store at {redact_url(self.settings.redis_url)} did not answer (queue: {exc}). "
-            "Check that Redis is running and that ENGAGEMENT_REDIS_URL points at it."
-        )
+            raise redis_failure(self.settings.redis_url, "queue", exc) from None
 
     def close(self) -> None:
         self.connection.close()
