@@ -14,8 +14,8 @@ from streamlit.testing.v1 import AppTest
 from bench.index import workspace_meetings
 from bench.measure import Result, latency, time_calls
 from engagement.accounts import list_accounts
-from engagement.jobs import InlineExecutor
-from engagement.meetings_index import MeetingIndex
+from engagement.jobs.service import InlineExecutor
+from engagement.meetings.index import MeetingIndex
 from engagement.models import JobRecord, JobStatus, Meeting, Signal, format_utc, utcnow
 from engagement.runtime import create_runtime, fathom_client
 from engagement.settings import Settings

@@ -12,9 +12,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench.measure import Result, latency, time_calls
+from engagement.jobs.repository import JobRepository
 from engagement.models import JobRecord, JobStatus
-from engagement.repository import JobRepository
-from engagement.store import KVStore, SqliteKV
+from engagement.storage.sqlite import KVStore, SqliteKV
 from tests.support.summary_factory import make_summary
 
 BASE = datetime(2026, 1, 1, tzinfo=UTC)
@@ -66,7 +66,7 @@ def sqlite_store() -> Iterator[KVStore]:
 @contextmanager
 def redis_store() -> Iterator[KVStore]:
     """A throw-away redis-server (the tests' own launcher) and the job table in it."""
-    from engagement.redis_store import RedisKV
+    from engagement.storage.redis import RedisKV
     from tests.support.redis_server import RedisServer
 
     with RedisServer() as server:

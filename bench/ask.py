@@ -10,13 +10,13 @@ import tempfile
 from pathlib import Path
 
 from bench.measure import Result, latency, time_calls
-from engagement.answers import answer_question
 from engagement.demo import load_demo_meetings
-from engagement.fathom import to_meeting
+from engagement.fathom.client import to_meeting
 from engagement.models import EngagementSummary, Meeting, MeetingRef
-from engagement.redis_store import RedisKV
-from engagement.search import TranscriptIndex, parse_question
-from engagement.shared_search import TRANSCRIPTS_TABLE, SharedTranscriptIndex
+from engagement.questions.answers import answer_question
+from engagement.questions.search import TranscriptIndex, parse_question
+from engagement.questions.shared_search import TRANSCRIPTS_TABLE, SharedTranscriptIndex
+from engagement.storage.redis import RedisKV
 from tests.support.redis_server import RedisServer
 
 QUICK = {"indexed": 100, "account": 20, "runs": 50, "fresh": 5}

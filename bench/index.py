@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench.measure import Result, latency, time_calls
-from engagement.meetings_index import MeetingIndex
+from engagement.meetings.index import MeetingIndex
 from engagement.models import Invitee, Meeting
 
 WORKSPACE = "bench"
@@ -58,7 +58,7 @@ QUICK = {"meetings": 1_000, "domains": 50, "runs": 10}
 
 
 def run(meetings: int = 10_000, domains: int = 400, runs: int = 50) -> list[Result]:
-    from engagement.redis_index import RedisIndexStorage
+    from engagement.meetings.redis_storage import RedisIndexStorage
     from tests.support.redis_server import RedisServer
 
     seeded = tuple(workspace_meetings(meetings, domains))

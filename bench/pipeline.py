@@ -23,12 +23,12 @@ from typing import Any
 
 from bench.measure import Result
 from engagement.demo import load_demo_meetings
-from engagement.jobs import InlineExecutor
+from engagement.fathom.ratelimit import InProcessRateLimiter, use_limiter
+from engagement.jobs.service import InlineExecutor
 from engagement.models import JobStatus
-from engagement.ratelimit import InProcessRateLimiter, use_limiter
 from engagement.runtime import create_runtime
 from engagement.settings import Settings
-from engagement.store import SqliteKV
+from engagement.storage.sqlite import SqliteKV
 from tests.fakes.fathom_server import FAKE_API_KEY, FathomServer
 from tests.fakes.openai_server import FakeOpenAI
 

@@ -8,10 +8,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from bench.measure import Result, latency, time_calls
-from engagement.jobs import JobContext, JobService
+from engagement.jobs.repository import JobRepository
+from engagement.jobs.service import JobContext, JobService
 from engagement.models import EngagementSummary
-from engagement.repository import JobRepository
-from engagement.store import SqliteKV
+from engagement.storage.sqlite import SqliteKV
 
 
 def run(runs: int = 1000) -> list[Result]:

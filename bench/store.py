@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path
 
 from bench.measure import Result, latency, time_calls
-from engagement.store import SqliteKV
+from engagement.storage.sqlite import SqliteKV
 from tests.support.summary_factory import make_record
 
 

@@ -7,13 +7,14 @@ import sys
 import time
 from datetime import date, timedelta
 
+from engagement.account.domains import company_domain, normalize_domain
+from engagement.account.signals import signal_id
 from engagement.accounts import list_accounts
-from engagement.answers import Answer
-from engagement.answers import ask as ask_question
-from engagement.domains import company_domain, normalize_domain
-from engagement.jobs import InlineExecutor, JobService
+from engagement.jobs.service import InlineExecutor, JobService
 from engagement.models import Evidence, JobOptions, JobRecord, JobStatus
-from engagement.present import (
+from engagement.questions.answers import Answer
+from engagement.questions.answers import ask as ask_question
+from engagement.render.present import (
     SECTIONS,
     change_items,
     cite,
@@ -28,7 +29,6 @@ from engagement.present import (
 )
 from engagement.runtime import create_runtime
 from engagement.settings import Settings
-from engagement.signals import signal_id
 
 
 def summarize(

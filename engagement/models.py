@@ -406,7 +406,7 @@ class JobStats(BaseModel):
 
 
 class JobRecord(BaseModel):
-    """A job as stored (``engagement.repository`` owns where); the seed's fields keep their names."""
+    """A job as stored (``engagement.jobs.repository`` owns where); the seed's fields keep their names."""
 
     domain: str
     run_id: str

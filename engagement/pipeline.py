@@ -1,7 +1,7 @@
 """The job body: fetch → aggregate → analyse (map) → merge (reduce), reporting progress as it goes.
 
 Plain functions with their dependencies passed in, so tests hand it fakes and the bench real
-loopback servers. Counts come from :mod:`engagement.facts`, never from the model.
+loopback servers. Counts come from :mod:`engagement.account.facts`, never from the model.
 """
 
 from __future__ import annotations
@@ -14,15 +14,17 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, date, datetime, timedelta
 
+from engagement.account.changes import changes_since
+from engagement.account.facts import aggregate, coverage_of
+from engagement.account.people import assign_roles, speakers_of, words_of
+from engagement.account.signals import Thresholds, signals_of
 from engagement.analysis import Analyzer, InsightCache, verify_account, verify_meeting_insights
 from engagement.analysis.base import Usage
 from engagement.analysis.prompts import MAX_CHARS, MAX_ITEMS
-from engagement.changes import changes_since
 from engagement.errors import FathomAuthError, FathomNotFoundError, FathomPayloadError, StoreError
-from engagement.facts import aggregate, coverage_of
-from engagement.fathom import FathomClient
-from engagement.jobs import JobContext
-from engagement.meetings_index import MeetingIndex
+from engagement.fathom.client import FathomClient
+from engagement.jobs.service import JobContext
+from engagement.meetings.index import MeetingIndex
 from engagement.models import (
     AccountInsights,
     EngagementSummary,
@@ -34,10 +36,8 @@ from engagement.models import (
     format_utc,
     utcnow,
 )
-from engagement.people import assign_roles, speakers_of, words_of
-from engagement.present import indexing_stage, plural, still_indexing
-from engagement.search import TranscriptSearch
-from engagement.signals import Thresholds, signals_of
+from engagement.questions.search import TranscriptSearch
+from engagement.render.present import indexing_stage, plural, still_indexing
 
 log = logging.getLogger(__name__)
 

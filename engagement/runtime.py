@@ -21,24 +21,24 @@ import httpx2
 import openai
 
 from engagement import pipeline
+from engagement.account.signals import Thresholds
 from engagement.analysis import Analyzer, InsightCache, OfflineAnalyzer, OpenAIAnalyzer
-from engagement.answers import QuestionService
 from engagement.deadline import NO_DEADLINE, Deadline, DeadlineTransport
 from engagement.demo import DEMO_ACCOUNTS, DEMO_API_KEY, demo_transport
 from engagement.errors import EngagementError, StoreError
-from engagement.fathom import FathomClient
-from engagement.jobs import JobBody, JobContext, JobService
-from engagement.meetings_index import IndexStatus, MeetingIndex, SyncResult, SyncTask, open_index
+from engagement.fathom.client import FathomClient
+from engagement.fathom.ratelimit import key_id, use_limiter
+from engagement.jobs.repository import JobRepository
+from engagement.jobs.service import JobBody, JobContext, JobService
+from engagement.meetings.index import IndexStatus, MeetingIndex, SyncResult, SyncTask, open_index
 from engagement.models import EngagementSummary
-from engagement.ratelimit import key_id, use_limiter
-from engagement.repository import JobRepository
-from engagement.search import TranscriptIndex, TranscriptSearch
+from engagement.questions.answers import QuestionService
+from engagement.questions.search import TranscriptIndex, TranscriptSearch
 from engagement.settings import Settings
-from engagement.signals import Thresholds
-from engagement.store import CACHE_TABLE, SqliteKV, open_store
+from engagement.storage.sqlite import CACHE_TABLE, SqliteKV, open_store
 
 if TYPE_CHECKING:
-    from engagement.redis_store import RedisKV
+    from engagement.storage.redis import RedisKV
     from engagement.workers import RQJobQueue
 
 log = logging.getLogger(__name__)
@@ -213,7 +213,7 @@ class Runtime:
 def open_settings_store(settings: Settings) -> SqliteKV | RedisKV:
     """The job table the settings name: Redis when ``ENGAGEMENT_REDIS_URL`` is set, else the file."""
     if settings.redis_url:
-        from engagement.redis_store import open_redis_store
+        from engagement.storage.redis import open_redis_store
 
         return open_redis_store(settings.redis_url)
     return open_store(settings.engagement_db)
@@ -239,7 +239,7 @@ def create_runtime(
 
         queue = RQJobQueue(settings)
     if settings.redis_url:  # one Fathom budget per key for every process on this Redis
-        from engagement.redis_limiter import redis_limiter_for
+        from engagement.fathom.redis_ratelimit import redis_limiter_for
 
         use_limiter(redis_limiter_for(settings.redis_url))
     # With Redis the meeting index is in Redis too: one copy, and one sync at a time, for every process.
@@ -249,8 +249,8 @@ def create_runtime(
     search: TranscriptSearch | None
     search, search_error = open_search(local)
     if search is not None and settings.redis_url:  # the transcripts are shared in Redis; this file caches them
-        from engagement.redis_store import RedisKV, open_redis_store
-        from engagement.shared_search import TRANSCRIPTS_TABLE, SharedTranscriptIndex
+        from engagement.questions.shared_search import TRANSCRIPTS_TABLE, SharedTranscriptIndex
+        from engagement.storage.redis import RedisKV, open_redis_store
 
         shared = store if isinstance(store, RedisKV) else open_redis_store(settings.redis_url)
         search = SharedTranscriptIndex(search, shared.table(TRANSCRIPTS_TABLE))
@@ -296,7 +296,7 @@ def create_runtime(
 def open_meeting_index(settings: Settings, path: str) -> MeetingIndex:
     """The process's meeting index: in Redis when ``ENGAGEMENT_REDIS_URL`` is set, else in the SQLite file."""
     if settings.redis_url:
-        from engagement.redis_index import open_redis_index
+        from engagement.meetings.redis_storage import open_redis_index
 
         return open_redis_index(settings.redis_url)
     return open_index(path)

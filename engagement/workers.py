@@ -31,8 +31,8 @@ from rq.registry import FailedJobRegistry, StartedJobRegistry
 from rq.worker.base import BaseWorker, WorkerStatus
 
 from engagement.models import JobRecord
-from engagement.redis_store import raw_connection, redis_failure
 from engagement.settings import Settings
+from engagement.storage.redis import raw_connection, redis_failure
 
 if TYPE_CHECKING:
     from engagement.runtime import Runtime
@@ -117,7 +117,7 @@ def _runtime() -> Runtime:
     """This worker process's runtime (built once, from the same settings as the app)."""
     global _WORKER_RUNTIME
     if _WORKER_RUNTIME is None:
-        from engagement.jobs import InlineExecutor
+        from engagement.jobs.service import InlineExecutor
         from engagement.runtime import create_runtime
 
         _WORKER_RUNTIME = create_runtime(Settings.from_env(), executor=InlineExecutor(), enqueue=False)
@@ -172,7 +172,7 @@ class EngagementWorker(SimpleWorker):
 def run_worker(settings: Settings, *, burst: bool = False, name: str | None = None) -> bool:
     """Work the queue until stopped (``burst``: until it is empty). Returns whether any job ran."""
     global _WORKER_RUNTIME
-    from engagement.jobs import InlineExecutor
+    from engagement.jobs.service import InlineExecutor
     from engagement.runtime import create_runtime
 
     _WORKER_RUNTIME = create_runtime(settings, executor=InlineExecutor(), enqueue=False)

@@ -12,10 +12,10 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from engagement.account.signals import signal_id
 from engagement.accounts import AccountRow, list_accounts
 from engagement.errors import EngagementError
-from engagement.present import SEVERITY_LABELS, signal_name
-from engagement.signals import signal_id
+from engagement.render.present import SEVERITY_LABELS, signal_name
 from ui.frame import page_frame
 from ui.runtime import get_runtime, load_settings
 from ui.text import md, plural

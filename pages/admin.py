@@ -14,8 +14,8 @@ import pandas as pd
 import streamlit as st
 
 from engagement.errors import StoreError
+from engagement.jobs.repository import JobRow
 from engagement.models import JobStatus, format_utc
-from engagement.repository import JobRow
 from ui.ask import questions_admin
 from ui.frame import page_frame
 from ui.result import requested_range

@@ -13,8 +13,8 @@ from typing import Any
 
 import streamlit as st
 
+from engagement.account.domains import company_domain, display_domain, normalize_domain
 from engagement.demo import DEMO_ACCOUNTS
-from engagement.domains import company_domain, display_domain, normalize_domain
 from engagement.errors import EngagementError, InvalidDomainError, JobNotFoundError, StoreError
 from engagement.models import JobOptions, JobRecord, JobStatus, utcnow
 from ui.ask import question_box

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from engagement.ratelimit import reset_limiters
-from engagement.store import SqliteKV
+from engagement.fathom.ratelimit import reset_limiters
+from engagement.storage.sqlite import SqliteKV
 
 # Settings the app reads; each test starts without any of them (httpx's clean_environ habit).
 _APP_VARS = (

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from engagement.account.people import PERSONAL_EMAIL_DOMAINS
 from engagement.accounts import account_rows, latest_complete_runs
-from engagement.meetings_index import DomainActivity
+from engagement.jobs.repository import JobRepository, JobRow
+from engagement.meetings.index import DomainActivity
 from engagement.models import EngagementSummary, JobRecord, JobStatus, Signal
-from engagement.people import PERSONAL_EMAIL_DOMAINS
-from engagement.repository import JobRepository, JobRow
-from engagement.store import SqliteKV
+from engagement.storage.sqlite import SqliteKV
 
 TODAY = date(2026, 6, 30)
 
@@ -119,8 +119,8 @@ def test_the_accounts_command_lists_the_demo_workspace_with_exact_figures(capsys
     from collections import defaultdict
 
     from engagement.__main__ import main
+    from engagement.account.domains import registrable_domain
     from engagement.demo import load_demo_meetings
-    from engagement.domains import registrable_domain
 
     meetings: dict[str, set[int]] = defaultdict(set)
     people: dict[str, set[str]] = defaultdict(set)

@@ -13,7 +13,7 @@ from engagement.analysis.cache import InsightCache
 from engagement.analysis.offline import OfflineAnalyzer
 from engagement.analysis.openai_analyzer import OpenAIAnalyzer
 from engagement.models import Evidence, Insight, Meeting, MeetingInsights, TranscriptTurn
-from engagement.store import SqliteKV
+from engagement.storage.sqlite import SqliteKV
 
 START = datetime(2026, 2, 10, 9, 0, tzinfo=UTC)
 

@@ -14,7 +14,10 @@ import pytest
 
 import engagement
 from engagement.analysis.openai_analyzer import OpenAIAnalyzer
-from engagement.answers import (
+from engagement.errors import InvalidQuestionError, SearchUnavailableError
+from engagement.jobs.service import InlineExecutor
+from engagement.models import EngagementSummary, Invitee, JobStatus, Meeting, MeetingRef, TranscriptTurn, utcnow
+from engagement.questions.answers import (
     MAX_QUESTION_CHARS,
     AskOptions,
     QuestionRecord,
@@ -22,11 +25,8 @@ from engagement.answers import (
     check_question,
     question_key,
 )
-from engagement.errors import InvalidQuestionError, SearchUnavailableError
-from engagement.jobs import InlineExecutor
-from engagement.models import EngagementSummary, Invitee, JobStatus, Meeting, MeetingRef, TranscriptTurn, utcnow
+from engagement.questions.search import TranscriptIndex
 from engagement.runtime import Runtime, create_runtime
-from engagement.search import TranscriptIndex
 from engagement.settings import Settings
 from tests.fakes.openai_server import INVENTED_QUOTE, FakeOpenAI
 from tests.support.cli import run_cli
@@ -471,7 +471,7 @@ def test_without_fts5_summaries_still_run_and_questions_say_why(
 ) -> None:
     """No FTS5: the summary completes, and asking raises SearchUnavailableError that names FTS5."""
     import engagement.runtime as runtime_module
-    from engagement import search as search_module
+    from engagement.questions import search as search_module
 
     monkeypatch.setattr(search_module, "fts5_available", lambda conn: False)
     monkeypatch.setattr(runtime_module, "_SEARCH", {})

@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
+from engagement.jobs.repository import JobRepository
 from engagement.models import JobRecord, JobStatus
-from engagement.repository import JobRepository
-from engagement.store import SqliteKV
+from engagement.storage.sqlite import SqliteKV
 from tests.fakes.openai_server import FakeOpenAI
 from tests.support.streamlit_server import CHROMIUM, CHROMIUM_ARGS, StreamlitError, start_streamlit, stop_streamlit
 from tests.support.summary_factory import HOSTILE_MARKDOWN, make_record, make_summary

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from engagement.changes import changes_since
+from engagement.account.changes import changes_since
 from engagement.models import EngagementSummary, JobRecord, JobStatus, Person, Side, Signal, Theme
 from tests.support.meeting_factory import ref
 

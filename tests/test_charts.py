@@ -8,8 +8,8 @@ from typing import Any
 import plotly.graph_objects as go
 import pytest
 
-from engagement import charts
 from engagement.models import EngagementSummary, MonthCount, Person, Side
+from engagement.render import charts
 from tests.support.summary_factory import HOSTILE_NAME, HOSTILE_TITLE, HOSTILE_TOPIC, make_summary
 
 BUILDERS: list[Callable[..., go.Figure]] = [

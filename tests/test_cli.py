@@ -9,7 +9,7 @@ import pytest
 
 from engagement.__main__ import main
 from engagement.demo import load_demo_meetings
-from engagement.store import SqliteKV
+from engagement.storage.sqlite import SqliteKV
 from tests.fakes.fathom_server import FAKE_API_KEY, FathomServer
 from tests.support.cli import run_cli, run_command
 from tests.support.quotes import assert_quotes_were_said, transcripts_of

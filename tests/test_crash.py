@@ -10,18 +10,18 @@ import textwrap
 import time
 from pathlib import Path
 
-from engagement.jobs import INTERRUPTED, JobService
+from engagement.jobs.repository import JobRepository
+from engagement.jobs.service import INTERRUPTED, JobService
 from engagement.models import EngagementSummary, JobStatus
-from engagement.repository import JobRepository
-from engagement.store import SqliteKV
+from engagement.storage.sqlite import SqliteKV
 
 CHILD = textwrap.dedent(
     """
     import sys, time
-    from engagement.jobs import JobService
-    from engagement.repository import JobRepository
+    from engagement.jobs.service import JobService
+    from engagement.jobs.repository import JobRepository
     from engagement.models import EngagementSummary, JobOptions
-    from engagement.store import SqliteKV
+    from engagement.storage.sqlite import SqliteKV
     from concurrent.futures import ThreadPoolExecutor
 
     store = SqliteKV(sys.argv[1])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engagement.domains import (
+from engagement.account.domains import (
     company_domain,
     display_domain,
     domain_variants,
@@ -115,7 +115,7 @@ def test_the_public_suffix_list_is_never_fetched(monkeypatch: pytest.MonkeyPatch
     """tldextract works from its bundled snapshot: any network access fails the test."""
     import socket
 
-    import engagement.domains as domains
+    import engagement.account.domains as domains
 
     def no_network(*args: object, **kwargs: object) -> None:
         raise AssertionError("normalize_domain tried to reach the network")

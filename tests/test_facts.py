@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta, timezone
 
-from engagement.facts import Facts, aggregate, customer_people, days_since, meeting_months
+from engagement.account.facts import Facts, aggregate, customer_people, days_since, meeting_months
 from engagement.models import EngagementSummary, Meeting, Person, Side, TranscriptTurn
 from tests.support.meeting_factory import DOMAIN, REP, inv, meeting, rep
 

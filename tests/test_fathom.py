@@ -19,7 +19,7 @@ from engagement.errors import (
     FathomPayloadError,
     FathomUnavailableError,
 )
-from engagement.fathom import FathomClient, compute_backoff, parse_retry_after
+from engagement.fathom.client import FathomClient, compute_backoff, parse_retry_after
 from engagement.settings import Settings
 from tests.fakes.fathom_server import EXAMPLE_MEETING, make_meeting
 from tests.support.threads import at_once

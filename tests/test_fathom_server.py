@@ -15,9 +15,9 @@ import pytest
 from jsonschema import ValidationError
 
 from engagement.demo import DEMO_ACCOUNTS, DEMO_API_KEY, demo_transport, load_demo_meetings
-from engagement.demo.api import UNKNOWN_FIELDS, UNKNOWN_INVITEE_FIELDS, FathomAPI
 from engagement.errors import FathomNotFoundError, FathomPayloadError, FathomUnavailableError
-from engagement.fathom import FathomClient
+from engagement.fathom.client import FathomClient
+from engagement.fathom.demo import UNKNOWN_FIELDS, UNKNOWN_INVITEE_FIELDS, FathomAPI
 from engagement.settings import Settings
 from tests.fakes.fathom_server import (
     ACCOUNT_START,
@@ -379,7 +379,7 @@ def test_an_endless_cursor_of_repeated_pages_stops_naming_the_cause(
 def test_an_endless_cursor_of_new_meetings_stops_at_what_a_workspace_holds(tmp_path: Any) -> None:
     """New meetings on every page forever: the listing stops at FATHOM_MAX_MEETINGS, naming the setting, and the
     index holds no more than was read (never a page of transcripts beyond it)."""
-    from engagement.meetings_index import MeetingIndex
+    from engagement.meetings.index import MeetingIndex
 
     with FathomServer(make_account(count=3), rate_limit=None) as server:
         server.endless = "new"

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from engagement.jobs import InlineExecutor
+from engagement.jobs.service import InlineExecutor
 from engagement.models import JobRecord, JobStatus
 from engagement.runtime import create_runtime
 from engagement.settings import Settings
-from engagement.store import SqliteKV
+from engagement.storage.sqlite import SqliteKV
 from tests.fakes.fathom_server import FAKE_API_KEY, FathomServer, make_account
 from tests.fakes.openai_server import FakeOpenAI
 

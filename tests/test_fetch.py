@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from engagement.jobs import InlineExecutor
+from engagement.jobs.service import InlineExecutor
 from engagement.models import JobRecord, JobStatus
 from engagement.runtime import create_runtime
-from engagement.store import SqliteKV
+from engagement.storage.sqlite import SqliteKV
 from tests.fakes.fathom_server import ACCOUNT_START, FathomServer, make_account, make_meeting
 from tests.support.fathom_fixtures import settings_for
 

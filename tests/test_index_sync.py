@@ -13,14 +13,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from engagement.demo.api import FathomAPI
 from engagement.errors import FathomAuthError
-from engagement.jobs import InlineExecutor
+from engagement.fathom.demo import FathomAPI
+from engagement.jobs.service import InlineExecutor
 from engagement.models import JobRecord, JobStatus
-from engagement.present import still_indexing
+from engagement.render.present import still_indexing
 from engagement.runtime import Runtime, create_runtime, workspace_of
 from engagement.settings import Settings
-from engagement.store import SqliteKV
+from engagement.storage.sqlite import SqliteKV
 from tests.fakes.fathom_server import BASE_PATH, FAKE_API_KEY, FathomServer, make_account
 from tests.support.bounded import bounded
 from tests.support.fathom_fixtures import settings_for

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 
 from engagement.errors import FathomAuthError, JobNotFoundError
-from engagement.jobs import INTERRUPTED, JobContext, JobService
+from engagement.jobs.repository import JobRepository, index_key
+from engagement.jobs.repository import record_key as job_key
+from engagement.jobs.service import INTERRUPTED, JobContext, JobService
 from engagement.models import EngagementSummary, JobOptions, JobRecord, JobStatus, utcnow
-from engagement.repository import JobRepository, index_key
-from engagement.repository import record_key as job_key
-from engagement.store import SqliteKV
+from engagement.storage.sqlite import SqliteKV
 from tests.support.job_bodies import HeldBody
 
 

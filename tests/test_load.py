@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from engagement.jobs import InlineExecutor
+from engagement.jobs.service import InlineExecutor
 from engagement.models import JobOptions, JobStatus
 from engagement.runtime import create_runtime
 from engagement.settings import Settings
-from engagement.store import SqliteKV
+from engagement.storage.sqlite import SqliteKV
 
 DOMAINS = [
     "acmecorp.com",

@@ -15,15 +15,15 @@ from typing import Any
 
 import pytest
 
-from engagement.demo.api import FathomAPI, associated_company
 from engagement.errors import FathomUnavailableError
-from engagement.fathom import FathomClient
-from engagement.jobs import InlineExecutor
-from engagement.meetings_index import MeetingIndex
+from engagement.fathom.client import FathomClient
+from engagement.fathom.demo import FathomAPI, associated_company
+from engagement.jobs.service import InlineExecutor
+from engagement.meetings.index import MeetingIndex
 from engagement.models import JobRecord, JobStatus, Side
 from engagement.runtime import create_runtime
 from engagement.settings import Settings
-from engagement.store import SqliteKV
+from engagement.storage.sqlite import SqliteKV
 from tests.fakes.fathom_server import ACCOUNT_START, FAKE_API_KEY, FathomServer, make_account, make_meeting
 
 T0 = ACCOUNT_START

@@ -15,11 +15,11 @@ from engagement.__main__ import main
 from engagement.analysis import openai_analyzer
 from engagement.analysis.openai_analyzer import OpenAIAnalyzer, sampling_params
 from engagement.errors import AnalysisError
-from engagement.jobs import InlineExecutor
+from engagement.jobs.service import InlineExecutor
 from engagement.models import JobStatus
 from engagement.runtime import create_runtime
 from engagement.settings import DEFAULT_OPENAI_MODEL, Settings
-from engagement.store import SqliteKV
+from engagement.storage.sqlite import SqliteKV
 from tests.fakes.fathom_server import FAKE_API_KEY, FathomServer, make_account, make_meeting, make_noise
 from tests.fakes.openai_server import FakeOpenAI
 from tests.support.openai_fixtures import FAKE_OPENAI_KEY

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from engagement.domains import company_domain
+from engagement.account.domains import company_domain
 from engagement.errors import InvalidDomainError
+from engagement.jobs.repository import JobRepository
 from engagement.models import JobRecord, JobStatus, utcnow
-from engagement.present import TEXT_MAX, WORD_JOINER
-from engagement.repository import JobRepository
+from engagement.render.present import TEXT_MAX, WORD_JOINER
 from engagement.runtime import Runtime
 from engagement.settings import Settings
 from tests.support.summary_factory import (
@@ -211,7 +211,7 @@ def test_a_failure_speaks_to_the_rep_and_keeps_the_settings_for_the_admin() -> N
     import httpx
 
     from engagement.errors import FathomUnavailableError
-    from engagement.fathom import FathomClient
+    from engagement.fathom.client import FathomClient
 
     def refuse(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("connection refused", request=request)

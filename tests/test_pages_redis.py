@@ -61,8 +61,8 @@ def test_redis_going_away_while_ask_pulls_transcripts_is_a_clear_error_not_a_tra
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A worker machine ran the summary; the app's Ask pulls its transcripts from Redis, which stops: the store's error."""
-    from engagement import shared_search
-    from engagement.jobs import InlineExecutor
+    from engagement.jobs.service import InlineExecutor
+    from engagement.questions import shared_search
     from engagement.runtime import create_runtime
 
     monkeypatch.setattr(shared_search, "PULL_CHUNK", 4)

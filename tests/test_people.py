@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from engagement.facts import aggregate
-from engagement.models import Meeting, Person, PersonRole, Recorder, Side, TranscriptTurn
-from engagement.people import (
+from engagement.account.facts import aggregate
+from engagement.account.people import (
     PERSONAL_EMAIL_DOMAINS,
     MeetingSides,
     assign_roles,
@@ -13,6 +12,7 @@ from engagement.people import (
     is_senior,
     normalize_name,
 )
+from engagement.models import Meeting, Person, PersonRole, Recorder, Side, TranscriptTurn
 from tests.support.meeting_factory import DOMAIN, inv, meeting, rep
 
 
@@ -33,7 +33,7 @@ def test_classify_without_a_readable_email_is_unknown():
 
 def test_personal_domains_are_registrable_domains():
     """Every personal mailbox domain is in the form registrable_domain() produces, so lookups can match."""
-    from engagement.domains import registrable_domain
+    from engagement.account.domains import registrable_domain
 
     assert {d for d in PERSONAL_EMAIL_DOMAINS if registrable_domain(d) != d} == set()
     assert {"gmail.com", "outlook.com", "qq.com", "163.com", "proton.me", "gmx.de", "mail.ru"} <= PERSONAL_EMAIL_DOMAINS

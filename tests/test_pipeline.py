@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from engagement.jobs import InlineExecutor, JobService
+from engagement.jobs.service import InlineExecutor, JobService
 from engagement.models import JobRecord, JobStatus
 from engagement.runtime import Runtime, create_runtime
 from engagement.settings import Settings
-from engagement.store import SqliteKV
+from engagement.storage.sqlite import SqliteKV
 from tests.fakes.fathom_server import FAKE_API_KEY, FathomServer, make_account, make_meeting, sample_meetings
 from tests.fakes.openai_server import FakeOpenAI, answer_map, answer_reduce
 

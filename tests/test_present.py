@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from engagement import present, report
 from engagement.models import Evidence, Side
+from engagement.render import present, report
 from tests.support.summary_factory import HOSTILE_URL, make_summary
 
 WJ = present.WORD_JOINER

@@ -14,10 +14,8 @@ import pytest
 
 from engagement.deadline import Deadline
 from engagement.errors import FathomUnavailableError, JobTimeoutError
-from engagement.fathom import FathomClient
-from engagement.jobs import InlineExecutor
-from engagement.models import JobStatus
-from engagement.ratelimit import (
+from engagement.fathom.client import FathomClient
+from engagement.fathom.ratelimit import (
     InProcessRateLimiter,
     RateLimiter,
     key_id,
@@ -25,9 +23,11 @@ from engagement.ratelimit import (
     reset_seconds,
     use_limiter,
 )
+from engagement.jobs.service import InlineExecutor
+from engagement.models import JobStatus
 from engagement.runtime import create_runtime
 from engagement.settings import Settings
-from engagement.store import SqliteKV
+from engagement.storage.sqlite import SqliteKV
 from tests.fakes.fathom_server import FAKE_API_KEY, FathomServer, make_account
 from tests.support.bounded import bounded
 from tests.support.fathom_fixtures import settings_for
@@ -185,7 +185,7 @@ def any_limiter(request: pytest.FixtureRequest) -> Iterator[RateLimiter]:
     if request.param == "in-process":
         yield InProcessRateLimiter()
         return
-    from engagement.redis_limiter import RedisRateLimiter
+    from engagement.fathom.redis_ratelimit import RedisRateLimiter
 
     limiter = RedisRateLimiter(request.getfixturevalue("redis_url"))
     yield limiter

@@ -17,15 +17,15 @@ import redis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engagement import redis_store
 from engagement.errors import StoreError
-from engagement.fathom import FathomClient
-from engagement.meetings_index import MeetingIndex, SqliteIndexStorage
+from engagement.fathom.client import FathomClient
+from engagement.meetings.index import MeetingIndex, SqliteIndexStorage
+from engagement.meetings.redis_storage import RedisIndexStorage
 from engagement.models import Invitee, Meeting
-from engagement.redis_index import RedisIndexStorage
 from engagement.runtime import create_runtime
 from engagement.settings import Settings
-from engagement.store import SqliteKV
+from engagement.storage import redis as redis_store
+from engagement.storage.sqlite import SqliteKV
 from tests.fakes.fathom_server import FAKE_API_KEY, FathomServer, make_account
 from tests.support.bounded import bounded
 from tests.support.redis_server import RedisServer
@@ -194,9 +194,9 @@ def test_two_processes_indexing_one_workspace_list_it_once(redis_url: str, tmp_p
 KILLABLE = textwrap.dedent(
     """
     import sys
-    from engagement.fathom import FathomClient
-    from engagement.meetings_index import MeetingIndex
-    from engagement.redis_index import RedisIndexStorage
+    from engagement.fathom.client import FathomClient
+    from engagement.meetings.index import MeetingIndex
+    from engagement.meetings.redis_storage import RedisIndexStorage
     from engagement.settings import Settings
 
     index = MeetingIndex(RedisIndexStorage(sys.argv[1], lock_ttl_s=float(sys.argv[2])))
@@ -311,7 +311,7 @@ def test_a_job_waiting_for_another_process_sync_ends_at_its_time_limit(redis_url
     """A job whose workspace another process is indexing (the lock held, renewed) waits no longer than its own
     time limit: it ends in error saying the indexing carries on, never takes the other's lock, and its
     process's sync lists the workspace once the other's lock is free."""
-    from engagement.jobs import InlineExecutor
+    from engagement.jobs.service import InlineExecutor
     from engagement.models import JobStatus
     from engagement.runtime import workspace_of
 

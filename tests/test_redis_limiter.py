@@ -7,14 +7,14 @@ import sys
 import textwrap
 from pathlib import Path
 
-from engagement.redis_limiter import RedisRateLimiter
+from engagement.fathom.redis_ratelimit import RedisRateLimiter
 
 ROOT = Path(__file__).resolve().parents[1]
 
 TAKE = textwrap.dedent(
     """
     import sys
-    from engagement.redis_limiter import RedisRateLimiter
+    from engagement.fathom.redis_ratelimit import RedisRateLimiter
 
     limiter = RedisRateLimiter(sys.argv[1], limit=10, window_s=3600)
     print(sum(limiter.acquire("key-a") == 0.0 for _ in range(10)))

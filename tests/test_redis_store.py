@@ -8,10 +8,10 @@ from collections import Counter
 import pytest
 import redis
 
-from engagement import redis_store
 from engagement.errors import CorruptRecordError, StoreError
-from engagement.redis_store import RedisKV, open_redis_store
 from engagement.settings import redact_url
+from engagement.storage import redis as redis_store
+from engagement.storage.redis import RedisKV, open_redis_store
 from tests.support.redis_server import RedisServer, free_port
 from tests.support.threads import at_once
 
@@ -86,9 +86,9 @@ def test_a_job_whose_redis_goes_away_ends_in_error_naming_the_store(monkeypatch:
     import threading
     from concurrent.futures import ThreadPoolExecutor
 
-    from engagement.jobs import JobContext, JobService
+    from engagement.jobs.repository import JobRepository
+    from engagement.jobs.service import JobContext, JobService
     from engagement.models import EngagementSummary, JobStatus
-    from engagement.repository import JobRepository
 
     monkeypatch.setattr(redis_store, "SOCKET_TIMEOUT_S", 0.3)
     running, reporting, failed = threading.Event(), threading.Event(), threading.Event()
@@ -195,8 +195,8 @@ def test_job_totals_and_domains_follow_saves_deletes_and_purges_on_redis(redis_u
     deleted and two purges run."""
     from datetime import UTC, datetime, timedelta
 
+    from engagement.jobs.repository import JobRepository
     from engagement.models import JobRecord, JobStatus
-    from engagement.repository import JobRepository
 
     now = datetime(2026, 11, 1, 12, tzinfo=UTC)
     repo = JobRepository(RedisKV(redis_url), clock=lambda: now)

@@ -9,8 +9,8 @@ import re
 
 import pytest
 
-from engagement import present, report
 from engagement.models import Evidence, Insight, JobOptions, JobRecord, JobStatus, MonthCount
+from engagement.render import present, report
 from tests.support.summary_factory import (
     FORMULA_CELLS,
     HOSTILE_ROLE,

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from engagement import search as search_module
 from engagement.errors import SearchUnavailableError
 from engagement.models import Invitee, Meeting
-from engagement.search import TranscriptIndex, parse_question
+from engagement.questions import search as search_module
+from engagement.questions.search import TranscriptIndex, parse_question
 from tests.support.meeting_factory import call
 
 START = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)

@@ -80,7 +80,7 @@ def test_the_job_runner_defaults_are_the_settings_defaults() -> None:
     """JobService's own defaults (limit, staleness, heartbeat) are read from Settings, not written again."""
     import inspect
 
-    from engagement.jobs import JobService
+    from engagement.jobs.service import JobService
 
     defaults = {k: p.default for k, p in inspect.signature(JobService).parameters.items()}
     settings = Settings.from_env({})

@@ -12,16 +12,16 @@ import httpx
 import pytest
 import redis
 
-from engagement import shared_search
 from engagement.analysis.cache import content_hash
-from engagement.demo.api import FathomAPI
 from engagement.errors import StoreError
-from engagement.jobs import InlineExecutor
+from engagement.fathom.demo import FathomAPI
+from engagement.jobs.service import InlineExecutor
 from engagement.models import JobRecord, JobStatus
+from engagement.questions import shared_search
+from engagement.questions.search import TranscriptIndex, parse_question
+from engagement.questions.shared_search import SharedTranscriptIndex, pack, unpack
 from engagement.runtime import Runtime, create_runtime
-from engagement.search import TranscriptIndex, parse_question
 from engagement.settings import Settings
-from engagement.shared_search import SharedTranscriptIndex, pack, unpack
 from tests.fakes.fathom_server import FAKE_API_KEY
 from tests.support.meeting_factory import REP, inv, meeting, rep
 from tests.support.redis_server import RedisServer
@@ -242,7 +242,7 @@ def test_without_redis_the_search_is_the_local_index(tmp_path: Path) -> None:
 
 def test_with_a_redis_url_the_transcripts_are_shared_even_beside_a_file_store(redis_url: str, tmp_path: Path) -> None:
     """ENGAGEMENT_REDIS_URL set and a SQLite job store handed in: the transcripts still go to that Redis."""
-    from engagement.store import SqliteKV
+    from engagement.storage.sqlite import SqliteKV
 
     settings = Settings(redis_url=redis_url, engagement_db=str(tmp_path / "e.sqlite"))
     rt = create_runtime(settings, store=SqliteKV(tmp_path / "jobs.sqlite"), executor=InlineExecutor(), enqueue=False)

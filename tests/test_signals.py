@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from engagement.models import EngagementSummary, MeetingRef, Person, Side
-from engagement.settings import Settings
-from engagement.signals import (
+from engagement.account.signals import (
     Thresholds,
     cadence_drop,
     champion_quiet,
@@ -18,6 +16,8 @@ from engagement.signals import (
     single_threaded,
     talk_share,
 )
+from engagement.models import EngagementSummary, MeetingRef, Person, Side
+from engagement.settings import Settings
 from tests.support.meeting_factory import ref
 
 TODAY = date(2026, 6, 30)

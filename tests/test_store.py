@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from engagement.errors import CorruptRecordError, StoreError, StoreOpenError
-from engagement.store import KVStore, SqliteKV, open_store
+from engagement.storage.sqlite import KVStore, SqliteKV, open_store
 from tests.support.bounded import bounded
 from tests.support.threads import at_once
 
@@ -373,7 +373,7 @@ def test_a_file_damaged_past_its_first_page_gives_the_designed_message(tmp_path:
 
 _WRITE_READ_ONLY = """
 import sys
-from engagement.store import SqliteKV
+from engagement.storage.sqlite import SqliteKV
 from engagement.errors import StoreError
 kv = SqliteKV(sys.argv[1])
 print(kv.get("k"))
@@ -381,9 +381,9 @@ try:
     kv.set("k", 2)
 except StoreError as exc:
     print(exc)
-from engagement.jobs import JobService
+from engagement.jobs.service import JobService
 from engagement.models import EngagementSummary
-from engagement.repository import JobRepository
+from engagement.jobs.repository import JobRepository
 try:
     JobService(JobRepository(kv), lambda ctx: EngagementSummary()).start("acmecorp.com")
 except StoreError as exc:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from engagement.models import Changes, Coverage
-from engagement.present import change_items, coverage_line, signal_name
+from engagement.render.present import change_items, coverage_line, signal_name
 from ui.signals import page_coverage_line
 
 

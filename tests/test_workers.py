@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from engagement.jobs import INTERRUPTED
+from engagement.jobs.service import INTERRUPTED
 from engagement.models import JobStatus
 from engagement.runtime import Runtime, create_runtime, workspace_of
 from engagement.settings import Settings
@@ -199,7 +199,7 @@ def test_two_apps_and_two_workers_lose_and_duplicate_nothing(
     from rq import Worker
     from rq.suspension import resume, suspend
 
-    from engagement.redis_store import raw_connection
+    from engagement.storage.redis import raw_connection
 
     connection = raw_connection(env["ENGAGEMENT_REDIS_URL"])
     workers.start()
@@ -242,7 +242,7 @@ def test_the_rq_job_carries_our_limits(env: dict[str, str]) -> None:
     """RQ's job timeout is our limit plus the stale window, and a job not started within our limit is dropped."""
     from rq.job import Job
 
-    from engagement.redis_store import raw_connection
+    from engagement.storage.redis import raw_connection
 
     env = {**env, "ENGAGEMENT_JOB_TIMEOUT_S": "300", "ENGAGEMENT_STALE_AFTER_S": "45"}
     runtime = create_runtime(Settings.from_env(env))
@@ -315,7 +315,7 @@ def test_a_queued_job_shows_its_place_in_line_and_that_no_worker_is_running(
 
 def test_a_worker_killed_and_expired_no_longer_counts_as_running(app: Runtime, workers: Workers) -> None:
     """Once a killed worker's registration expires, a queued job says no worker is running (RQ's set still names it)."""
-    from engagement.redis_store import raw_connection
+    from engagement.storage.redis import raw_connection
 
     proc = workers.start()
     assert app.queue is not None

@@ -13,10 +13,10 @@ from datetime import timedelta
 import pandas as pd
 import streamlit as st
 
-from engagement.answers import MAX_QUESTION_CHARS, Answer, AskOptions, QuestionRecord, QuestionService
 from engagement.errors import EngagementError
 from engagement.models import JobRecord, JobStatus
-from engagement.present import md, plural
+from engagement.questions.answers import MAX_QUESTION_CHARS, Answer, AskOptions, QuestionRecord, QuestionService
+from engagement.render.present import md, plural
 from ui.result import evidence_line
 from ui.text import ago
 

@@ -14,11 +14,11 @@ from functools import partial
 import pandas as pd
 import streamlit as st
 
-from engagement import charts, report
-from engagement.domains import display_domain
-from engagement.facts import days_since
+from engagement.account.domains import display_domain
+from engagement.account.facts import days_since
 from engagement.models import EngagementSummary, Evidence, Insight, JobOptions, JobRecord, JobStatus
-from engagement.present import (
+from engagement.render import charts, report
+from engagement.render.present import (
     MEETING_COLUMNS,
     PEOPLE_COLUMNS,
     SECTIONS,
@@ -239,7 +239,7 @@ def _dates(values: Iterable[str | None]) -> pd.Series:
     ).dt.date
 
 
-# The page's tables: which columns, in what order (labels and rows come from engagement.present).
+# The page's tables: which columns, in what order (labels and rows come from engagement.render.present).
 PEOPLE_SHOWN = (
     "name",
     "role",

@@ -10,7 +10,7 @@ from typing import Any
 import streamlit as st
 
 from engagement.errors import SettingsError, StoreError
-from engagement.present import md
+from engagement.render.present import md
 from engagement.runtime import Runtime, create_runtime
 from engagement.settings import Settings
 

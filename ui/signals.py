@@ -1,6 +1,6 @@
 """The account's signals, coverage line and "Since <date>" panel on the summary page.
 
-What each says comes from ``engagement.present`` (shared with the exports and the CLI); this only
+What each says comes from ``engagement.render.present`` (shared with the exports and the CLI); this only
 lays it out. Every data text goes through ``md``; links through ``md_link`` (http(s) only).
 """
 
@@ -12,7 +12,7 @@ from datetime import datetime
 import streamlit as st
 
 from engagement.models import Coverage, EngagementSummary, MeetingRef, Signal
-from engagement.present import SEVERITY_LABELS, change_items, coverage_line, md_link
+from engagement.render.present import SEVERITY_LABELS, change_items, coverage_line, md_link
 from ui.text import ago, md, nice_date, plural
 
 SEVERITY_MARK = {

@@ -1,11 +1,11 @@
-"""Small formatters of times for the pages; ``md``, ``plural`` and the date formats come from ``engagement.present``."""
+"""Small formatters of times for the pages; ``md``, ``plural`` and the date formats come from ``engagement.render.present``."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
 from engagement.models import utcnow
-from engagement.present import md, month_year, nice_date, plural
+from engagement.render.present import md, month_year, nice_date, plural
 
 __all__ = ["ago", "duration", "md", "month_year", "nice_date", "plural"]
 

@@ -10,6 +10,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from typing import Protocol, runtime_checkable
 
+from engagement.account.people import dedupe_roles
 from engagement.analysis.verify import evidence_key, fold
 from engagement.models import (
     AccountInsights,
@@ -19,7 +20,6 @@ from engagement.models import (
     MeetingInsights,
     Person,
 )
-from engagement.people import dedupe_roles
 
 __all__ = [
     "Analyzer",

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable
 from pydantic import ValidationError
 
 from engagement.models import AccountInsights, Meeting, MeetingInsights, Person, format_utc, utcnow
-from engagement.store import KVStore
+from engagement.storage.sqlite import KVStore
 
 __all__ = ["InsightCache", "content_hash", "meeting_version"]
 

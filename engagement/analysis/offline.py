@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from engagement.account.people import MeetingSides, dedupe_roles
 from engagement.analysis.base import Usage, dedupe_insights, jaccard, make_fingerprint
 from engagement.analysis.verify import evidence_at
 from engagement.models import (
@@ -29,7 +30,6 @@ from engagement.models import (
     TranscriptTurn,
     parse_timestamp,
 )
-from engagement.people import MeetingSides, dedupe_roles
 
 __all__ = ["OfflineAnalyzer", "RULES_VERSION", "THEMES", "sentences"]
 

@@ -19,6 +19,7 @@ import openai
 import pydantic
 from openai import OpenAI
 
+from engagement.account.people import dedupe_roles
 from engagement.analysis.base import Usage, make_fingerprint, merge_meeting_insights
 from engagement.analysis.prompts import (
     MAP_SYSTEM,
@@ -56,8 +57,7 @@ from engagement.models import (
     PersonRole,
     Theme,
 )
-from engagement.people import dedupe_roles
-from engagement.present import plural
+from engagement.render.present import plural
 from engagement.settings import Settings
 
 __all__ = ["OpenAIAnalyzer"]

@@ -15,9 +15,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ModelWrapValidatorHandler, PrivateAttr, model_validator
 
+from engagement.account.people import MeetingSides
 from engagement.analysis.verify import evidence_key, meeting_date
 from engagement.models import Evidence, Insight, Meeting, MeetingInsights, Person, Side, TranscriptTurn
-from engagement.people import MeetingSides
 
 __all__ = [
     "PROMPT_VERSION",
@@ -33,7 +33,7 @@ __all__ = [
     "reduce_user_message",
 ]
 
-PROMPT_VERSION = "2026-11-map4-reduce2"  # map4: sides named as engagement.people names them
+PROMPT_VERSION = "2026-11-map4-reduce2"  # map4: sides named as engagement.account.people names them
 
 # ---------------------------------------------------------------- what the app reads of an answer
 

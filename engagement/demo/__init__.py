@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from engagement.demo.api import FathomAPI
+from engagement.fathom.demo import FathomAPI
 
 DEMO_API_KEY = "demo"
 # The demo API throttles like Fathom (RateLimit-* headers, 429 past the limit) but ten times as

@@ -1,6 +1,6 @@
 """A real Fathom HTTP server on 127.0.0.1 for tests and benchmarks, with faults on demand.
 
-It wraps the in-process :class:`engagement.demo.api.FathomAPI` (so the fake and demo mode answer
+It wraps the in-process :class:`engagement.fathom.demo.FathomAPI` (so the fake and demo mode answer
 alike) in a ``ThreadingHTTPServer`` running in a background thread, the way httpx's own tests
 ``serve_in_thread``. Faults are queued and applied to the next requests in order::
 
@@ -29,7 +29,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from engagement.demo.api import FathomAPI
+from engagement.fathom.demo import FathomAPI
 from tests.fakes.loopback import serve
 
 FAKE_API_KEY = "test-fathom-key-0123456789"

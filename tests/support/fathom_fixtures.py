@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from engagement.demo.api import FathomAPI
+from engagement.fathom.demo import FathomAPI
 from engagement.settings import Settings
 from tests.fakes.fathom_server import BASE_PATH, FAKE_API_KEY, FathomServer, sample_meetings
 

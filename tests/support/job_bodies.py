@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from engagement.jobs import JobContext
+from engagement.jobs.service import JobContext
 from engagement.models import EngagementSummary
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from engagement.models import JobRecord, JobStatus
 from engagement.runtime import create_runtime
 from engagement.settings import Settings
-from engagement.store import SqliteKV
+from engagement.storage.sqlite import SqliteKV
 from tests.support.bounded import bounded
 
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from engagement.meetings_index import MeetingIndex
-from engagement.store import SqliteKV
+from engagement.meetings.index import MeetingIndex
+from engagement.storage.sqlite import SqliteKV
 from tests.support.redis_server import REDIS_SERVER, RedisServer
 
 
@@ -38,7 +38,8 @@ def redis_url(redis_server: RedisServer) -> Iterator[str]:
     client.flushall()
     client.close()
     yield redis_server.url
-    from engagement import redis_index, redis_store
+    from engagement.meetings import redis_storage as redis_index
+    from engagement.storage import redis as redis_store
 
     for url in list(redis_index._OPEN):
         redis_index._OPEN[url].close()
@@ -54,7 +55,7 @@ def kv(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqliteKV]:
         yield store
         store.close()
         return
-    from engagement.redis_store import RedisKV
+    from engagement.storage.redis import RedisKV
 
     store_r = RedisKV(request.getfixturevalue("redis_url"))
     yield store_r  # type: ignore[misc]
@@ -77,7 +78,7 @@ def make_index(index_backend: dict[str, str], tmp_path: Path) -> Iterator[Callab
 
     def make() -> MeetingIndex:
         if "ENGAGEMENT_REDIS_URL" in index_backend:
-            from engagement.redis_index import RedisIndexStorage
+            from engagement.meetings.redis_storage import RedisIndexStorage
 
             index = MeetingIndex(RedisIndexStorage(index_backend["ENGAGEMENT_REDIS_URL"]))
         else:

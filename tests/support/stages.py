@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from engagement.jobs.repository import JobRepository
 from engagement.models import JobRecord
-from engagement.repository import JobRepository
 
 
 def stages_of(repo: JobRepository) -> defaultdict[str, list[str]]:

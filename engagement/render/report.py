@@ -13,9 +13,9 @@ import io
 import json
 from collections.abc import Iterable, Sequence
 
-from engagement import charts
 from engagement.models import EngagementSummary, Evidence, JobRecord, Theme
-from engagement.present import (
+from engagement.render import charts
+from engagement.render.present import (
     MEETING_COLUMNS,
     PEOPLE_COLUMNS,
     SECTIONS,
@@ -40,7 +40,7 @@ from engagement.present import (
     side_counts,
     signal_line,
 )
-from engagement.svg import figure_svg
+from engagement.render.svg import figure_svg
 
 __all__ = ["meetings_csv", "people_csv", "to_html", "to_json", "to_markdown"]
 

@@ -26,7 +26,7 @@ from pydantic import BaseModel, Field
 
 from engagement.errors import StoreError
 from engagement.models import JobOptions, JobRecord, JobStatus, Signal, UTCDateTime, format_utc, utcnow
-from engagement.store import KVStore
+from engagement.storage.sqlite import KVStore
 
 __all__ = [
     "CLAIM_PREFIX",

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from engagement.facts import customer_people
+from engagement.account.facts import customer_people
+from engagement.account.people import normalize_name
+from engagement.account.signals import signal_id
 from engagement.models import Changes, EngagementSummary, JobRecord, format_utc
-from engagement.people import normalize_name
-from engagement.signals import signal_id
 
 __all__ = ["changes_since"]
 

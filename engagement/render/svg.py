@@ -1,4 +1,4 @@
-"""Plotly bar figures from :mod:`engagement.charts` drawn as static SVG, for the HTML report.
+"""Plotly bar figures from :mod:`engagement.render.charts` drawn as static SVG, for the HTML report.
 
 plotly.js alone is 4.8 MB, so a report that carries it cannot be small; the report's charts are read
 and printed, not explored, so they are drawn here from the very figures the page shows (the same bars,

@@ -7,7 +7,7 @@ Rules, in the order they are applied:
 
 * Meetings are de-duplicated by ``recording_id`` (the first one wins) before anything is counted.
 * Dates are UTC calendar dates of :attr:`Meeting.started_at` (``YYYY-MM-DD``); months are ``YYYY-MM``.
-* Who each person is, and which side they are on, is :mod:`engagement.people`'s decision.
+* Who each person is, and which side they are on, is :mod:`engagement.account.people`'s decision.
 * ``invited`` counts meetings the person was a calendar invitee of, ``spoke_in`` meetings they
   spoke in (only meetings whose transcript was fetched can say), and ``count`` meetings they took
   part in: invited or spoke, each meeting once.
@@ -22,9 +22,9 @@ from datetime import UTC, date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from engagement.domains import registrable_domain
+from engagement.account.domains import registrable_domain
+from engagement.account.people import Presence, identify, our_side
 from engagement.models import Coverage, EngagementSummary, Meeting, MeetingRef, MonthCount, Person, Side, format_utc
-from engagement.people import Presence, identify, our_side
 
 __all__ = [
     "Facts",

@@ -30,10 +30,10 @@ from pydantic import ValidationError
 
 from engagement.analysis.cache import content_hash
 from engagement.models import Meeting
-from engagement.search import Coverage, Hit, Query, TranscriptIndex
+from engagement.questions.search import Coverage, Hit, Query, TranscriptIndex
 
 if TYPE_CHECKING:
-    from engagement.redis_store import RedisKV
+    from engagement.storage.redis import RedisKV
 
 __all__ = ["TRANSCRIPTS_TABLE", "SharedTranscriptIndex"]
 

@@ -1,6 +1,6 @@
 """The job runner: start a summary in the background, run it, heart-beat it, recover what a dead process left.
 
-Records and their index rows are read and written by ``JobRepository`` (``engagement.repository``);
+Records and their index rows are read and written by ``JobRepository`` (``engagement.jobs.repository``);
 this module decides when. Life cycle (``JobStatus``)::
 
     processing ──► complete      the body returned a summary
@@ -29,8 +29,8 @@ from typing import Any, Protocol
 
 from engagement.deadline import Deadline
 from engagement.errors import EngagementError, JobNotFoundError, JobTimeoutError, StoreError
+from engagement.jobs.repository import JobRepository, record_key
 from engagement.models import EngagementSummary, JobOptions, JobRecord, JobStats, JobStatus, Progress
-from engagement.repository import JobRepository, record_key
 from engagement.settings import Settings
 
 __all__ = ["INTERRUPTED", "InlineExecutor", "JobBody", "JobContext", "JobQueue", "JobService", "queued_stage"]

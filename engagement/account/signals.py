@@ -12,10 +12,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from engagement.facts import customer_people, days_since
+from engagement.account.facts import customer_people, days_since
+from engagement.account.people import is_senior
 from engagement.models import EngagementSummary, MeetingRef, Side, Signal
-from engagement.people import is_senior
-from engagement.present import plural
+from engagement.render.present import plural
 from engagement.settings import Settings
 
 __all__ = [

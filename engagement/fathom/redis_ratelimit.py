@@ -21,8 +21,11 @@ from collections.abc import Mapping
 
 import redis
 
-from engagement.ratelimit import header_number, reset_seconds  # the header rules live with the in-process limiter
-from engagement.redis_store import raw_connection, redis_failure
+from engagement.fathom.ratelimit import (  # the header rules live with the in-process limiter
+    header_number,
+    reset_seconds,
+)
+from engagement.storage.redis import raw_connection, redis_failure
 
 DEFAULT_LIMIT = 60  # Fathom: 60 calls a minute per user
 DEFAULT_WINDOW_S = 60.0

@@ -9,7 +9,7 @@ e-mail at the domain" itself.
 
 One sync algorithm (:class:`MeetingIndex`), two storages behind :class:`IndexStorage`: SQLite tables
 in the ``ENGAGEMENT_DB`` file (:class:`SqliteIndexStorage`, the default, below) and Redis keys shared
-by every process (``engagement.redis_index``, when ``ENGAGEMENT_REDIS_URL`` is set). The tables
+by every process (``engagement.meetings.redis_storage``, when ``ENGAGEMENT_REDIS_URL`` is set). The tables
 (beside sqlitedict's; plain SQLite on their own connection)::
 
     index_meetings (workspace, recording_id, created_at, started_at, title, generation, meeting JSON)
@@ -19,7 +19,7 @@ by every process (``engagement.redis_index``, when ``ENGAGEMENT_REDIS_URL`` is s
 
 ``workspace`` names a key on a server (a hash, never the key), because a key sees only what its
 user recorded or was shared. ``domain`` is the registrable domain of the invitee's e-mail (subdomains
-folded, as :func:`engagement.domains.email_at_domain` folds them), so a domain's meetings and a
+folded, as :func:`engagement.account.domains.email_at_domain` folds them), so a domain's meetings and a
 per-domain aggregate over every domain are single SQL queries (:meth:`MeetingIndex.meetings_for`,
 :meth:`MeetingIndex.domain_activity`), never a scan in Python.
 
@@ -49,10 +49,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
+from engagement.account.domains import registrable_domain
 from engagement.deadline import NO_DEADLINE, Deadline
-from engagement.domains import registrable_domain
 from engagement.errors import EngagementError, FathomError, StoreError
-from engagement.fathom import FathomClient, include_flags
+from engagement.fathom.client import FathomClient, include_flags
 from engagement.models import Meeting, format_utc, utcnow
 
 __all__ = [
@@ -325,7 +325,7 @@ class MeetingIndex:
     """The workspace meeting index: the sync algorithm, over a storage (an SQLite file, or Redis).
 
     ``MeetingIndex(path)`` opens the SQLite storage in that file (thread-safe; cheap in a ``tmp_path``);
-    ``MeetingIndex(storage)`` uses any other ``IndexStorage`` (``engagement.redis_index``).
+    ``MeetingIndex(storage)`` uses any other ``IndexStorage`` (``engagement.meetings.redis_storage``).
     """
 
     def __init__(self, storage: str | Path | IndexStorage) -> None:

@@ -42,7 +42,7 @@ from redis.retry import Retry
 
 from engagement.errors import CorruptRecordError, StoreError, StoreOpenError
 from engagement.settings import redact_url
-from engagement.store import JOBS_TABLE, decode_value, encode_value, prefix_end
+from engagement.storage.sqlite import JOBS_TABLE, decode_value, encode_value, prefix_end
 
 log = logging.getLogger(__name__)
 

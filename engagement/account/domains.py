@@ -157,7 +157,7 @@ def company_domain(text: str) -> str:
     ``gmail.com`` is not a company: its meetings would mix people of many companies. The list is the
     one the people classification uses (``PERSONAL_EMAIL_DOMAINS``).
     """
-    from engagement.people import PERSONAL_EMAIL_DOMAINS  # people imports this module
+    from engagement.account.people import PERSONAL_EMAIL_DOMAINS  # people imports this module
 
     domain = normalize_domain(text)
     if domain in PERSONAL_EMAIL_DOMAINS:

@@ -40,12 +40,12 @@ from engagement.models import (
     UTCDateTime,
     utcnow,
 )
-from engagement.search import Hit, TranscriptSearch, parse_question
-from engagement.store import KVStore
+from engagement.questions.search import Hit, TranscriptSearch, parse_question
+from engagement.storage.sqlite import KVStore
 
 if TYPE_CHECKING:
     from engagement.analysis.openai_analyzer import OpenAIAnalyzer
-    from engagement.jobs import JobService
+    from engagement.jobs.service import JobService
     from engagement.runtime import Runtime
 
 __all__ = [
@@ -574,10 +574,10 @@ def ask(domain: str, question: str, options: AskOptions | None = None, *, runtim
     ``domain`` may be any website form; raises ``InvalidQuestionError`` (bad input, no summary yet) or
     another ``EngagementError`` with a message a person can act on.
     """
-    from engagement.domains import normalize_domain
+    from engagement.account.domains import normalize_domain
 
     if runtime is None:
-        from engagement.jobs import InlineExecutor
+        from engagement.jobs.service import InlineExecutor
         from engagement.runtime import create_runtime
         from engagement.settings import Settings
 

@@ -10,9 +10,9 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from engagement.facts import fill_months
+from engagement.account.facts import fill_months
 from engagement.models import EngagementSummary, Person, Side, Theme
-from engagement.present import SIDE_LABELS, one_line, plural
+from engagement.render.present import SIDE_LABELS, one_line, plural
 
 __all__ = [
     "ACCENT_COLOUR",

@@ -29,7 +29,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from engagement.domains import email_at_domain, registrable_domain
+from engagement.account.domains import email_at_domain, registrable_domain
 from engagement.models import Meeting, Person, PersonRole, Side, TranscriptTurn
 
 __all__ = [

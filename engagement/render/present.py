@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from engagement.links import safe_url
 from engagement.models import Changes, Coverage, EngagementSummary, Evidence, Insight, Side, Signal
+from engagement.render.links import safe_url
 
 __all__ = [
     "MATCHED_BY",
@@ -245,7 +245,7 @@ class Column:
     numeric: bool = False
 
 
-# How a person was identified (engagement.people), as every renderer says it.
+# How a person was identified (engagement.account.people), as every renderer says it.
 MATCHED_BY = {"email": "e-mail", "speaker_match": "speaker name", "display_name": "display name only"}
 
 PEOPLE_COLUMNS: tuple[Column, ...] = (

@@ -1,6 +1,6 @@
 """RedisIndexStorage: the workspace meeting index in Redis, one copy and one sync for every app server and worker.
 
-The sync algorithm is :class:`engagement.meetings_index.MeetingIndex`'s; this is its storage. Keys of
+The sync algorithm is :class:`engagement.meetings.index.MeetingIndex`'s; this is its storage. Keys of
 one workspace (``{ws}`` is ``FathomClient.workspace``, a hash: never the API key; the prefix is not
 ``index:``, which the job table's index rows use in the same database)::
 
@@ -43,9 +43,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from engagement.errors import StoreError
-from engagement.meetings_index import DomainActivity, MeetingIndex, SyncLock, index_entry, invitee_rows
+from engagement.meetings.index import DomainActivity, MeetingIndex, SyncLock, index_entry, invitee_rows
 from engagement.models import Meeting, format_utc
-from engagement.redis_store import RedisConnection
+from engagement.storage.redis import RedisConnection
 
 log = logging.getLogger(__name__)
 

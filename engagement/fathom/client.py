@@ -26,8 +26,8 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from engagement.account.domains import domain_variants, email_at_domain, normalize_domain
 from engagement.deadline import NO_DEADLINE, Deadline
-from engagement.domains import domain_variants, email_at_domain, normalize_domain
 from engagement.errors import (
     FathomAuthError,
     FathomError,
@@ -35,9 +35,9 @@ from engagement.errors import (
     FathomPayloadError,
     FathomUnavailableError,
 )
+from engagement.fathom.ratelimit import InProcessRateLimiter, RateLimiter, key_id, limiter_for, parse_retry_after
 from engagement.models import ActionItem, Invitee, Meeting, Recorder, TranscriptTurn
-from engagement.present import plural
-from engagement.ratelimit import InProcessRateLimiter, RateLimiter, key_id, limiter_for, parse_retry_after
+from engagement.render.present import plural
 from engagement.settings import DEFAULT_FATHOM_BASE_URL as DEFAULT_BASE_URL
 from engagement.settings import Settings
 

@@ -10,7 +10,7 @@ The index is keyed by recording, not by account: a meeting two accounts share is
 and the side of each speaker is worked out for the account being asked about. The pipeline fills
 it where transcripts are fetched; it persists, so later runs that skip cached transcripts still
 search them, and it is cleared with the analysis cache. With Redis configured the transcripts are
-shared there and this index is each process's cache of them (``engagement/shared_search.py``); the
+shared there and this index is each process's cache of them (``engagement/questions/shared_search.py``); the
 pipeline and Ask see either through ``TranscriptSearch``.
 
 Stemming: Porter (English), so ``pricing`` finds ``price`` and ``prices``. A question is never FTS
@@ -31,11 +31,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from engagement.account.people import MeetingSides
 from engagement.analysis.cache import content_hash
 from engagement.errors import SearchUnavailableError
 from engagement.models import Meeting, Side, TranscriptTurn, format_utc, utcnow
-from engagement.people import MeetingSides
-from engagement.store import BUSY_TIMEOUT_S, store_error
+from engagement.storage.sqlite import BUSY_TIMEOUT_S, store_error
 
 __all__ = ["Hit", "Query", "TranscriptIndex", "TranscriptSearch", "fts5_available", "parse_question"]
 

@@ -1,0 +1,1 @@
+"""Background jobs: the service, the job repository, and the RQ queue."""

@@ -1,0 +1,1 @@
+"""The workspace meeting index, its sync, and its SQLite and Redis storages."""

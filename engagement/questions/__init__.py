@@ -1,0 +1,1 @@
+"""Questions about an account: the transcript search (SQLite and Redis) and verified answers."""

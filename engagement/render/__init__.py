@@ -1,0 +1,1 @@
+"""What a summary looks like: presentation, reports, charts, SVG and links."""
