@@ -7,7 +7,7 @@ from typing import Any
 
 def __getattr__(name: str) -> Any:
     if name == "ask":  # loaded on first use, so ``import engagement.x`` stays light
-        from engagement.questions.answers import ask
+        from engagement.api import ask
 
         return ask
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

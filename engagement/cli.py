@@ -10,10 +10,10 @@ from datetime import date, timedelta
 from engagement.account.domains import company_domain, normalize_domain
 from engagement.account.signals import signal_id
 from engagement.accounts import list_accounts
+from engagement.api import ask as ask_question
 from engagement.jobs.service import InlineExecutor, JobService
 from engagement.models import Evidence, JobOptions, JobRecord, JobStatus
 from engagement.questions.answers import Answer
-from engagement.questions.answers import ask as ask_question
 from engagement.render.present import (
     SECTIONS,
     change_items,

@@ -38,8 +38,8 @@ from engagement.settings import Settings
 from engagement.storage.sqlite import CACHE_TABLE, SqliteKV, open_store
 
 if TYPE_CHECKING:
+    from engagement.jobs.rq_queue import RQJobQueue
     from engagement.storage.redis import RedisKV
-    from engagement.workers import RQJobQueue
 
 log = logging.getLogger(__name__)
 COMPANY_NAMES = dict(DEMO_ACCOUNTS)  # the demo accounts' names; real accounts are shown by domain
@@ -235,7 +235,7 @@ def create_runtime(
     store = store or open_settings_store(settings)
     queue = None
     if settings.redis_url and enqueue:
-        from engagement.workers import RQJobQueue
+        from engagement.jobs.rq_queue import RQJobQueue
 
         queue = RQJobQueue(settings)
     if settings.redis_url:  # one Fathom budget per key for every process on this Redis

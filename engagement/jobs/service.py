@@ -7,7 +7,7 @@ this module decides when. Life cycle (``JobStatus``)::
          └──────► error          the body raised, ran past its time limit, or its process died
 
 ``stage`` is ``queued`` until a worker picks the job up: a thread of this process's pool, or, with a
-``JobQueue`` (RQ on Redis, ``engagement.workers``), a worker process that calls ``run_stored``.
+``JobQueue`` (RQ on Redis, ``engagement.jobs.rq_queue``), a worker process that calls ``run_stored``.
 A queued job on the queue belongs to no process (``owner`` empty) until a worker takes it. A terminal record is final: every write of a
 running job is conditional on the stored record still being ``processing``, so no heartbeat, late
 report or late result — from this process or another — writes after ``complete`` or ``error``, and a

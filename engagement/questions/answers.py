@@ -46,7 +46,6 @@ from engagement.storage.sqlite import KVStore
 if TYPE_CHECKING:
     from engagement.analysis.openai_analyzer import OpenAIAnalyzer
     from engagement.jobs.service import JobService
-    from engagement.runtime import Runtime
 
 __all__ = [
     "Answer",
@@ -55,7 +54,6 @@ __all__ = [
     "QuestionRecord",
     "QuestionService",
     "answer_question",
-    "ask",
     "check_question",
 ]
 
@@ -566,24 +564,3 @@ class QuestionService:
 
     def delete(self, domain: str, question_id: str) -> bool:
         return self.store.delete(question_key(domain, question_id))
-
-
-def ask(domain: str, question: str, options: AskOptions | None = None, *, runtime: Runtime | None = None) -> Answer:
-    """Answer a question about an account here and now (stored like a question from the page).
-
-    ``domain`` may be any website form; raises ``InvalidQuestionError`` (bad input, no summary yet) or
-    another ``EngagementError`` with a message a person can act on.
-    """
-    from engagement.account.domains import normalize_domain
-
-    if runtime is None:
-        from engagement.jobs.service import InlineExecutor
-        from engagement.runtime import create_runtime
-        from engagement.settings import Settings
-
-        runtime = create_runtime(Settings.from_env(), executor=InlineExecutor())
-    record = runtime.questions.ask(normalize_domain(domain), question, options)
-    record = runtime.questions.get(record.domain, record.id) or record
-    if record.answer is None:
-        raise EngagementError(record.error or "The question was not answered. Try again.")
-    return record.answer
