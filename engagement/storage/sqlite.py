@@ -7,28 +7,31 @@ several tables (job records, caches); all of them go through one sqlitedict conn
 sqlitedict's thread has failure modes the app must never reach (sqlitedict issue #108): an error in
 its ``commit`` kills the thread and every later call waits forever; an error of a queued statement
 is raised in whichever thread calls next; a failed statement does not stop the ones queued after
-it. So ``SqliteKV`` never uses sqlitedict's commit request: it serialises every call (reads with
-writes) on one lock, sends ``BEGIN IMMEDIATE`` / ``COMMIT`` / ``ROLLBACK`` as statements, ends each
-call with a round trip that surfaces any error to its own caller, waits for every answer with a
-bound, and replaces a connection thread that died or stopped answering. Every failure becomes a
-``StoreError`` whose message says what to do.
+it. So ``SqliteKV`` keeps sqlitedict's thread and file but not its request loop: it serialises every
+call (reads with writes) on one lock and sends each call to the thread as one unit of work (a read,
+or a whole ``BEGIN IMMEDIATE`` … ``COMMIT`` transaction that rolls back on any error), whose result or
+error comes back to its own caller in one round trip; it waits for every answer with a bound and
+replaces a connection thread that died or stopped answering. Every failure becomes a ``StoreError``
+whose message says what to do.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
+import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+import weakref
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from queue import Empty, Queue
 from typing import Any, Protocol
 
-from sqlitedict import SqliteMultithread
+from pydantic_core import PydanticSerializationError, from_json, to_json
+from sqlitedict import _REQUEST_CLOSE, SqliteMultithread, _put
 
 from engagement.errors import CorruptRecordError, StoreError, StoreOpenError
 
@@ -37,7 +40,7 @@ log = logging.getLogger(__name__)
 JOBS_TABLE = "jobs"
 CACHE_TABLE = "cache"
 _TABLE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")  # table names go into SQL text: identifiers only
-_NO_MORE = "--no more--"  # sqlitedict's end-of-answer marker (rows are tuples, never this string)
+_NO_MORE = "--no more--"  # sqlitedict's end-of-answer marker, which its close() waits for
 BUSY_TIMEOUT_S = 10.0  # how long a write waits for another process's write lock
 ANSWER_MARGIN_S = 20.0  # beyond the busy timeout, how long any call waits for the connection thread
 
@@ -88,8 +91,21 @@ class KVStore(Protocol):
 
 
 def encode_value(value: Any) -> str:
-    """A value as the store keeps it: compact JSON text (every backend writes this, never pickle)."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    """A value as the store keeps it: compact JSON text, non-ASCII as is (every backend writes this, never pickle).
+
+    pydantic-core's encoder writes the same text as ``json.dumps(value, separators=(",", ":"),
+    ensure_ascii=False)`` for JSON-able values, some ten times faster (a job record is 14 KB, written on
+    every stage and heartbeat). A value of a type with no JSON form raises ``TypeError``; a set or tuple
+    is written as a list, as ``json.dumps`` writes a tuple.
+    """
+    try:
+        return to_json(value, fallback=_no_json).decode()
+    except PydanticSerializationError as exc:
+        raise TypeError(f"a value of the store must be JSON-able: {exc}") from None
+
+
+def _no_json(value: Any) -> Any:
+    raise TypeError(f"{type(value).__name__} has no JSON form")
 
 
 def decode_value(raw: Any, key: str = "?") -> Any:
@@ -97,7 +113,7 @@ def decode_value(raw: Any, key: str = "?") -> Any:
     if not isinstance(raw, str):
         raise CorruptRecordError(f"The stored value of {key!r} is not JSON text; it was refused.")
     try:
-        return json.loads(raw)
+        return from_json(raw)  # pydantic-core's parser: the same values as json.loads, in half the time
     except (ValueError, RecursionError):
         raise CorruptRecordError(f"The stored value of {key!r} is not valid JSON; it was refused.") from None
 
@@ -169,7 +185,14 @@ def store_error(path: str, exc: BaseException) -> StoreError:
 
 
 class _ConnectionThread(SqliteMultithread):
-    """sqlitedict's connection thread, remembering why it died (its loop does not say)."""
+    """sqlitedict's connection thread, serving units of work: each answer (or error) goes to its own caller.
+
+    sqlitedict's loop runs one statement per request, puts each row on the caller's queue and keeps a
+    failed statement's error for whichever call comes next. Here a request is a function of the
+    connection (a read, or a whole transaction): it runs on this thread and its result or its error
+    travels back in one message to the caller that sent it, so a call costs one round trip however
+    many statements or rows it has, and no error ever reaches another caller.
+    """
 
     def __init__(self, path: str) -> None:
         self.died: BaseException | None = None
@@ -177,23 +200,37 @@ class _ConnectionThread(SqliteMultithread):
 
     def run(self) -> None:
         try:
-            super().run()
+            self._serve()
         except BaseException as exc:  # noqa: BLE001 - recorded for the caller that waits on us
             self.died = exc
             log.warning("the store's connection thread stopped: %s", exc)
 
-    def take_error(self) -> BaseException | None:
-        """The error of an earlier statement, if any (and forget it)."""
-        with self._lock:
-            error: Any = getattr(self, "exception", None)
-            self.exception = None
-        return None if error is None else error[1]
+    def _serve(self) -> None:
+        try:
+            conn, _ = self._connect()  # sqlitedict's: the file, WAL
+        finally:
+            self._lock.release()  # sqlitedict's start-up handshake
+        answer_to = None
+        while True:
+            work, _, answer_to, _ = self.reqs.get()
+            if work == _REQUEST_CLOSE:
+                break
+            try:
+                answer: tuple[BaseException | None, Any] = (None, work(conn))
+            except Exception as exc:  # noqa: BLE001 - handed to the one caller that asked
+                answer = (exc, None)
+            _put(answer_to, answer)
+        conn.close()
+        _put(answer_to, _NO_MORE)  # sqlitedict's close() waits for this
+
+
+_Work = Callable[[sqlite3.Connection], Any]
 
 
 class _Connection:
     """One sqlitedict connection thread for a file, shared by the tables that live in it.
 
-    Every call holds ``lock`` (reads are serialised with writes), sends one statement and waits for
+    Every call holds ``lock`` (reads are serialised with writes), sends one unit of work and waits for
     its answer at most ``answer_s``; a thread that died or stopped answering is replaced.
     """
 
@@ -254,27 +291,24 @@ class _Connection:
         assert self.thread is not None
         return self.thread
 
-    def statement(self, sql: str, args: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
-        """One statement and its answer; raises the statement's (or an earlier queued one's) error here.
+    def run(self, work: _Work) -> Any:
+        """``work(connection)`` on the connection thread: its result, or its error raised here as a ``StoreError``.
 
-        The caller holds ``lock``: inside ``transaction()`` (how ``SqliteKV`` writes), or through ``call()``.
+        The caller holds ``lock`` (through ``call()`` or ``write()``). One round trip, bounded by ``answer_s``.
         """
         thread = self.thread
         if thread is None:
             raise StoreError(f"The job database {self.path} is closed.")
-        answer: Queue[Any] = Queue()
-        try:
-            thread.execute(sql, tuple(args), answer)  # raises an earlier queued statement's error first
-        except Exception as exc:  # noqa: BLE001 - sqlitedict re-raises whatever its thread caught
-            raise store_error(self.path, exc) from None
-        rows: list[tuple[Any, ...]] = []
+        answer: Queue[tuple[BaseException | None, Any]] = Queue()
+        thread.reqs.put((work, None, weakref.ref(answer), None))
         deadline = time.monotonic() + self.answer_s
         while True:
             try:
-                row = answer.get(timeout=max(0.0, min(0.25, deadline - time.monotonic())))
+                error, result = answer.get(timeout=max(0.0, min(0.25, deadline - time.monotonic())))
+                break
             except Empty:
                 if not thread.is_alive():
-                    died = thread.died or thread.take_error()
+                    died = thread.died
                     self._abandon()
                     raise store_error(self.path, died or RuntimeError("the connection thread stopped")) from None
                 if time.monotonic() >= deadline:
@@ -283,23 +317,15 @@ class _Connection:
                         f"The job database {self.path} did not answer within {self.answer_s:g} s. Check the disk "
                         "and try again."
                     ) from None
-                continue
-            if row == _NO_MORE:
-                break
-            rows.append(row)
-        error = thread.take_error()
         if error is not None:
-            raise store_error(self.path, error)
-        return rows
+            raise store_error(self.path, error) from None
+        return result
 
-    def queue(self, sql: str, args: Iterable[Any] = ()) -> None:
-        """Queue a statement without waiting (inside ``transaction()``); its error surfaces at the next ``statement``."""
-        thread = self.thread
-        assert thread is not None
-        try:
-            thread.execute(sql, tuple(args))
-        except Exception as exc:  # noqa: BLE001 - sqlitedict re-raises whatever its thread caught
-            raise store_error(self.path, exc) from None
+    def statement(self, sql: str, args: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
+        """One statement and all its rows (the caller holds ``lock``)."""
+        params = tuple(args)
+        rows: list[tuple[Any, ...]] = self.run(lambda conn: conn.execute(sql, params).fetchall())
+        return rows
 
     def call(self, sql: str, args: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
         """One statement (a read, or a write that is a transaction on its own) and its rows."""
@@ -307,31 +333,29 @@ class _Connection:
             self._live()
             return self.statement(sql, args)
 
-    @contextmanager
-    def transaction(self) -> Iterator[_Connection]:
-        """``BEGIN IMMEDIATE`` … ``COMMIT``; on any failure ``ROLLBACK`` and nothing is applied.
+    def write(self, work: _Work) -> Any:
+        """``work`` inside ``BEGIN IMMEDIATE`` … ``COMMIT``, in one round trip; on any failure ``ROLLBACK``,
+        and nothing is applied.
 
         ``BEGIN IMMEDIATE`` takes the write lock first (waiting at most the busy timeout), so a lock held
         by another process fails the whole write before any of it is applied.
         """
+
+        def transaction(conn: sqlite3.Connection) -> Any:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = work(conn)
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    with suppress(sqlite3.Error):  # SQLite may have rolled back already (a full disk)
+                        conn.execute("ROLLBACK")
+                raise
+            return result
+
         with self._locked():
             self._live()
-            self.statement("BEGIN IMMEDIATE")
-            try:
-                yield self
-                self.statement("SELECT 1")  # a round trip: every queued statement ran; their errors surface here
-                self.statement("COMMIT")
-            except BaseException:
-                self._rollback()
-                raise
-
-    def _rollback(self) -> None:
-        if self.thread is None or not self.thread.is_alive():
-            return  # a closed connection rolls back by itself
-        try:
-            self.statement("ROLLBACK")
-        except StoreError:
-            pass  # SQLite already rolled back (e.g. after a full disk): nothing is left to undo
+            return self.run(transaction)
 
     def ensure_table(self, table: str) -> None:
         if table not in self.tables:
@@ -457,22 +481,26 @@ class SqliteKV:
         rows = [
             (key, encode_value(value)) for key, value in items.items()
         ]  # a value that cannot be encoded stops it here
-        gone = list(delete)
-        with self._c.transaction() as conn:
+        gone = [(key,) for key in delete]
+        table = self._t
+
+        def write(conn: sqlite3.Connection) -> bool:
             for key, fields in (require or {}).items():
-                found = conn.statement(f"SELECT value FROM {self._t} WHERE key = ?", (key,))
+                found = conn.execute(f"SELECT value FROM {table} WHERE key = ?", (key,)).fetchone()
                 if fields is None:  # the key must be absent
                     if found:
                         return False
                     continue
-                value = decode_value(found[0][0], key) if found else None
+                value = decode_value(found[0], key) if found else None
                 if not isinstance(value, dict) or any(value.get(f) != v for f, v in fields.items()):
-                    return False  # leaving the block commits an empty transaction
-            for row in rows:
-                conn.queue(f"REPLACE INTO {self._t} (key, value) VALUES (?, ?)", row)
-            for key in gone:
-                conn.queue(f"DELETE FROM {self._t} WHERE key = ?", (key,))
-        return True
+                    return False  # commits an empty transaction
+            if rows:
+                conn.executemany(f"REPLACE INTO {table} (key, value) VALUES (?, ?)", rows)
+            if gone:
+                conn.executemany(f"DELETE FROM {table} WHERE key = ?", gone)
+            return True
+
+        return bool(self._c.write(write))
 
     def delete(self, key: str) -> bool:
         return self.delete_many([key]) == 1
@@ -482,14 +510,17 @@ class SqliteKV:
         keys = list(dict.fromkeys(keys))
         if not keys:
             return 0
-        existing = 0
-        with self._c.transaction() as conn:
+        table = self._t
+
+        def delete(conn: sqlite3.Connection) -> int:
+            existing = 0
             for start in range(0, len(keys), 5000):
                 chunk = keys[start : start + 5000]
                 marks = ",".join("?" * len(chunk))
-                conn.statement(f"DELETE FROM {self._t} WHERE key IN ({marks})", chunk)
-                existing += int(conn.statement("SELECT changes()")[0][0])
-        return existing
+                existing += conn.execute(f"DELETE FROM {table} WHERE key IN ({marks})", chunk).rowcount
+            return existing
+
+        return int(self._c.write(delete))
 
     def integrity_check(self) -> str:
         """SQLite's own verdict on the file (``"ok"`` when healthy)."""
