@@ -17,6 +17,7 @@ whose message says what to do.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import re
@@ -27,7 +28,6 @@ import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from queue import Empty, Queue
 from typing import Any, Protocol
 
 from pydantic_core import PydanticSerializationError, from_json, to_json
@@ -43,6 +43,11 @@ _TABLE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")  # table names go into SQL te
 _NO_MORE = "--no more--"  # sqlitedict's end-of-answer marker, which its close() waits for
 BUSY_TIMEOUT_S = 10.0  # how long a write waits for another process's write lock
 ANSWER_MARGIN_S = 20.0  # beyond the busy timeout, how long any call waits for the connection thread
+MAX_KEPT_COUNTS = 8  # (field, prefix) pairs whose counts a table keeps; past that, counts scan
+# An upsert, not REPLACE: REPLACE deletes the old row without firing delete triggers, and the kept
+# counts' triggers must see the value a write replaces.
+_UPSERT = "INSERT INTO {table} (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+_GROUP_VALUE = {"null": None, "none": None, "invalid": None, "true": 1, "false": 0}  # json_extract's value of each
 
 
 class KVStore(Protocol):
@@ -184,6 +189,55 @@ def store_error(path: str, exc: BaseException) -> StoreError:
     )
 
 
+def _kind(column: str, field: str) -> str:
+    """SQL for the JSON type of a value's top-level field: ``text``, ``integer``, ... ``none`` when missing,
+    ``invalid`` for a value that is not JSON (so a planted one never fails the write that counts it)."""
+    return f"CASE WHEN json_valid({column}) THEN coalesce(json_type({column}, '$.{field}'), 'none') ELSE 'invalid' END"
+
+
+def _group(column: str, field: str) -> str:
+    """SQL for the value a group is counted under (``''`` where the kind says null, none or invalid)."""
+    return f"CASE WHEN json_valid({column}) THEN coalesce(json_extract({column}, '$.{field}'), '') ELSE '' END"
+
+
+def _trigger_name(table: str, field: str, prefix: str) -> str:
+    return f"{table}__count__{field}__{hashlib.blake2s(prefix.encode(), digest_size=6).hexdigest()}"
+
+
+def _count_triggers(table: str, name: str, field: str, prefix: str) -> list[str]:
+    """The triggers that keep ``(field, prefix)``'s counts: +1 for a value entering the range, -1 for one leaving."""
+    counts = f'"{table}__counts"'
+    quoted = prefix.replace("'", "''")
+
+    def within(row: str) -> str:
+        return (
+            f"{row}.key >= '{quoted}' AND {row}.key < '{prefix_end(prefix).replace(chr(39), chr(39) * 2)}'"
+            if prefix
+            else "1"
+        )
+
+    def add(row: str) -> str:
+        return (
+            f"INSERT INTO {counts} (field, prefix, kind, grp, n) VALUES ('{field}', '{quoted}', "
+            f"{_kind(row + '.value', field)}, {_group(row + '.value', field)}, 1) "
+            "ON CONFLICT (field, prefix, kind, grp) DO UPDATE SET n = n + 1;"
+        )
+
+    def remove(row: str) -> str:
+        return (
+            f"UPDATE {counts} SET n = n - 1 WHERE field = '{field}' AND prefix = '{quoted}' "
+            f"AND kind = {_kind(row + '.value', field)} AND grp = {_group(row + '.value', field)};"
+        )
+
+    on = f'ON "{table}"'
+    return [
+        f'CREATE TRIGGER "{name}_i" AFTER INSERT {on} WHEN {within("NEW")} BEGIN {add("NEW")} END',
+        f'CREATE TRIGGER "{name}_d" AFTER DELETE {on} WHEN {within("OLD")} BEGIN {remove("OLD")} END',
+        f'CREATE TRIGGER "{name}_uo" AFTER UPDATE {on} WHEN {within("OLD")} BEGIN {remove("OLD")} END',
+        f'CREATE TRIGGER "{name}_un" AFTER UPDATE {on} WHEN {within("NEW")} BEGIN {add("NEW")} END',
+    ]
+
+
 class _ConnectionThread(SqliteMultithread):
     """sqlitedict's connection thread, serving units of work: each answer (or error) goes to its own caller.
 
@@ -227,6 +281,26 @@ class _ConnectionThread(SqliteMultithread):
 _Work = Callable[[sqlite3.Connection], Any]
 
 
+class _Reply:
+    """Where the connection thread leaves one answer for the caller waiting on it (a lighter ``Queue``:
+    one lock, created per call)."""
+
+    __slots__ = ("__weakref__", "_ready", "answer")
+
+    def __init__(self) -> None:
+        self._ready = threading.Lock()
+        self._ready.acquire()
+        self.answer: tuple[BaseException | None, Any] | None = None
+
+    def put(self, answer: tuple[BaseException | None, Any]) -> None:
+        self.answer = answer
+        self._ready.release()
+
+    def wait(self, timeout: float) -> bool:
+        """Whether the answer came within ``timeout`` seconds."""
+        return self._ready.acquire(timeout=timeout)
+
+
 class _Connection:
     """One sqlitedict connection thread for a file, shared by the tables that live in it.
 
@@ -240,6 +314,7 @@ class _Connection:
         self.answer_s = busy_timeout_s + ANSWER_MARGIN_S if answer_s is None else answer_s
         self.lock = threading.RLock()
         self.tables: set[str] = set()
+        self.kept: set[tuple[str, str, str]] = set()  # (table, field, prefix) whose counts the file keeps
         self.thread: _ConnectionThread | None = None
         if path != ":memory:":
             _check_file(path)
@@ -299,24 +374,22 @@ class _Connection:
         thread = self.thread
         if thread is None:
             raise StoreError(f"The job database {self.path} is closed.")
-        answer: Queue[tuple[BaseException | None, Any]] = Queue()
-        thread.reqs.put((work, None, weakref.ref(answer), None))
+        reply = _Reply()
+        thread.reqs.put((work, None, weakref.ref(reply), None))
         deadline = time.monotonic() + self.answer_s
-        while True:
-            try:
-                error, result = answer.get(timeout=max(0.0, min(0.25, deadline - time.monotonic())))
-                break
-            except Empty:
-                if not thread.is_alive():
-                    died = thread.died
-                    self._abandon()
-                    raise store_error(self.path, died or RuntimeError("the connection thread stopped")) from None
-                if time.monotonic() >= deadline:
-                    self._abandon()
-                    raise StoreError(
-                        f"The job database {self.path} did not answer within {self.answer_s:g} s. Check the disk "
-                        "and try again."
-                    ) from None
+        while not reply.wait(max(0.0, min(0.25, deadline - time.monotonic()))):
+            if not thread.is_alive():
+                died = thread.died
+                self._abandon()
+                raise store_error(self.path, died or RuntimeError("the connection thread stopped")) from None
+            if time.monotonic() >= deadline:
+                self._abandon()
+                raise StoreError(
+                    f"The job database {self.path} did not answer within {self.answer_s:g} s. Check the disk "
+                    "and try again."
+                ) from None
+        assert reply.answer is not None
+        error, result = reply.answer
         if error is not None:
             raise store_error(self.path, error) from None
         return result
@@ -437,16 +510,92 @@ class SqliteKV:
         return [row[0] for row in self._c.call(f"SELECT key FROM {self._t}{clause} ORDER BY key", args)]
 
     def count(self, prefix: str = "", *, where: Mapping[str, Any] | None = None) -> int:
+        """How many keys are under ``prefix`` (and match ``where``).
+
+        One text field in ``where``: the kept count of its group (see ``count_by``); otherwise a count
+        inside SQLite (the key index for a bare range, ``json_extract`` on each value for a filter).
+        """
+        if where and len(where) == 1:
+            ((field, value),) = where.items()
+            if isinstance(value, str):
+                _check_field(field)
+                return self._kept(field, prefix).get(("text", value), 0)
         sql, args = self._range(prefix, None, where)
         rows = self._c.call(f"SELECT COUNT(*) FROM {self._t}{sql}", args)
         return int(rows[0][0]) if rows else 0
 
     def count_by(self, field: str, prefix: str = "") -> dict[Any, int]:
-        """How many values under ``prefix`` have each value of a top-level field (in SQLite)."""
+        """How many values under ``prefix`` have each value of a top-level field (``json_extract``'s value;
+        ``None`` for a missing or null field).
+
+        Kept, not recounted: the first call for a ``(field, prefix)`` pair counts the range once and adds
+        triggers to the file that move the counts with every insert, update and delete of a key in the
+        range, in the writer's own transaction, whichever process writes. So the admin page's totals
+        and domain list read a few rows, however many jobs there are. At most ``MAX_KEPT_COUNTS`` pairs
+        a table; past that, counts scan (``RedisKV`` keeps its counts the same way).
+        """
         _check_field(field)
-        sql, args = self._range(prefix)
-        rows = self._c.call(f"SELECT json_extract(value, '$.{field}'), COUNT(*) FROM {self._t}{sql} GROUP BY 1", args)
-        return {value: int(n) for value, n in rows}
+        counts: dict[Any, int] = {}
+        for (kind, group), n in self._kept(field, prefix).items():
+            value = _GROUP_VALUE.get(kind, group)
+            counts[value] = counts.get(value, 0) + n
+        return counts
+
+    def _kept(self, field: str, prefix: str) -> dict[tuple[str, Any], int]:
+        """(json_type, value) → how many values under ``prefix`` have it in ``field``: kept counts, or a scan."""
+        if not self._keep(field, prefix):
+            sql, args = self._range(prefix)
+            rows = self._c.call(
+                f"SELECT {_kind('value', field)}, {_group('value', field)}, COUNT(*) FROM {self._t}{sql} GROUP BY 1, 2",
+                args,
+            )
+        else:
+            rows = self._c.call(
+                f"SELECT kind, grp, n FROM {self._counts} WHERE field = ? AND prefix = ? AND n > 0", (field, prefix)
+            )
+        return {(kind, group): int(n) for kind, group, n in rows}
+
+    def _keep(self, field: str, prefix: str) -> bool:
+        """Whether the counts of ``(field, prefix)`` are kept (registering them on first use, when there is room)."""
+        pair = (self.name, field, prefix)
+        if pair in self._c.kept:
+            return True
+        name = _trigger_name(self.name, field, prefix)
+        table, counts = self._t, self._counts
+
+        def register(conn: sqlite3.Connection) -> bool:
+            found = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = ?", (name + "_i",))
+            if found.fetchone():
+                return True
+            held = conn.execute(
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ? AND name LIKE '%\\_i' ESCAPE '\\'",
+                (self.name,),
+            ).fetchone()[0]
+            if held >= MAX_KEPT_COUNTS:
+                return False
+            conn.execute(
+                f"CREATE TABLE IF NOT EXISTS {counts} "
+                "(field TEXT, prefix TEXT, kind TEXT, grp, n INTEGER, PRIMARY KEY (field, prefix, kind, grp))"
+            )
+            for statement in _count_triggers(self.name, name, field, prefix):
+                conn.execute(statement)
+            conn.execute(f"DELETE FROM {counts} WHERE field = ? AND prefix = ?", (field, prefix))
+            sql, args = self._range(prefix)
+            conn.execute(
+                f"INSERT INTO {counts} (field, prefix, kind, grp, n) SELECT ?, ?, {_kind('value', field)}, "
+                f"{_group('value', field)}, COUNT(*) FROM {table}{sql} GROUP BY 3, 4",
+                (field, prefix, *args),
+            )
+            return True
+
+        if not self._c.write(register):
+            return False
+        self._c.kept.add(pair)
+        return True
+
+    @property
+    def _counts(self) -> str:
+        return f'"{self.name}__counts"'
 
     @staticmethod
     def _range(
@@ -495,7 +644,7 @@ class SqliteKV:
                 if not isinstance(value, dict) or any(value.get(f) != v for f, v in fields.items()):
                     return False  # commits an empty transaction
             if rows:
-                conn.executemany(f"REPLACE INTO {table} (key, value) VALUES (?, ?)", rows)
+                conn.executemany(_UPSERT.format(table=table), rows)
             if gone:
                 conn.executemany(f"DELETE FROM {table} WHERE key = ?", gone)
             return True
