@@ -23,6 +23,7 @@ import openai
 from engagement import pipeline
 from engagement.account.signals import Thresholds
 from engagement.analysis import Analyzer, InsightCache, OfflineAnalyzer, OpenAIAnalyzer
+from engagement.audit import AUDIT_TABLE, AuditLog
 from engagement.deadline import NO_DEADLINE, Deadline, DeadlineTransport
 from engagement.demo import DEMO_ACCOUNTS, DEMO_API_KEY, demo_transport
 from engagement.errors import EngagementError, StoreError
@@ -141,6 +142,7 @@ class Runtime:
             with Redis, the transcripts shared there with this machine's index as their cache.
         fathom_transport: what the Fathom client sends through (tests; ``None``: the network or the demo API).
         queue: the RQ queue jobs go on, when Redis is configured and this process enqueues.
+        audit: who did what, appended beside the jobs (the store's ``audit`` table).
     """
 
     settings: Settings
@@ -150,6 +152,7 @@ class Runtime:
     jobs: JobService
     index: MeetingIndex
     questions: QuestionService
+    audit: AuditLog
     search: TranscriptSearch | None = None
     search_error: str = ""
     fathom_transport: httpx.BaseTransport | None = None
@@ -290,6 +293,7 @@ def create_runtime(
         search_error=search_error,
         fathom_transport=fathom_transport,
         queue=queue,
+        audit=AuditLog(store.table(AUDIT_TABLE)),
     )
 
 
