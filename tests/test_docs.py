@@ -6,6 +6,7 @@ import ast
 import re
 import shlex
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -231,3 +232,32 @@ def test_every_module_and_name_the_design_doc_names_exists(dotted: str) -> None:
         else:
             return
     pytest.fail(f"docs/DESIGN.md names {dotted}, which is not in the code")
+
+
+# ---------------------------------------------------------------- each package names its public face
+
+_PACKAGES = ["account", "fathom", "jobs", "meetings", "questions", "render", "storage"]
+
+
+@pytest.mark.parametrize("package", _PACKAGES)
+def test_each_package_names_its_public_face_and_every_name_is_there(package: str) -> None:
+    """A package's ``__all__`` is exactly what its ``__init__`` re-exports, and each name reads the module's own object."""
+    import importlib
+
+    module = importlib.import_module(f"engagement.{package}")
+    assert module.__doc__ and module.__doc__.strip()
+    faces: dict[str, str] = module.__getattr__.faces
+    assert sorted(module.__all__) == sorted(faces)
+    for name, home in faces.items():
+        assert getattr(module, name) is getattr(importlib.import_module(f"engagement.{package}.{home}"), name)
+
+
+def test_importing_a_package_loads_none_of_its_modules() -> None:
+    """``import engagement.x`` costs nothing: a fresh process that imports every package has loaded no module of theirs."""
+    code = (
+        "import sys\n"
+        f"for p in {_PACKAGES!r}: __import__('engagement.' + p)\n"
+        "print(sorted(m for m in sys.modules if m.count('.') >= 2 and m.startswith('engagement.')))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
