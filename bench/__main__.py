@@ -116,6 +116,8 @@ def _kept_rows(ran: set[str]) -> list[str]:
         return []
     rows = []
     for line in OUT.read_text().splitlines():
+        if line.startswith("## "):
+            break  # the sections below the table (what each line measures, a comparison) are not rows
         cells = [c.strip() for c in line.split("|")]
         if len(cells) > 2 and cells[1] and cells[1] not in ran and cells[1].title() in {g.title() for g in GROUPS}:
             rows.append(line)
