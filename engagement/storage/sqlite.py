@@ -45,6 +45,7 @@ _NO_MORE = "--no more--"  # sqlitedict's end-of-answer marker, which its close()
 BUSY_TIMEOUT_S = 10.0  # how long a write waits for another process's write lock
 ANSWER_MARGIN_S = 20.0  # beyond the busy timeout, how long any call waits for the connection thread
 CHECKPOINT_IDLE_S = 0.2  # after a write, how long the connection thread idles before it checkpoints
+CHECKPOINT_EVERY_S = 1.0  # and, busy or not, at most this long after the last one (between two calls)
 MAX_KEPT_COUNTS = 8  # (field, prefix) pairs whose counts a table keeps; past that, counts scan
 # An upsert, not REPLACE: REPLACE deletes the old row without firing delete triggers, and the kept
 # counts' triggers must see the value a write replaces.
@@ -253,6 +254,7 @@ class _ConnectionThread(SqliteMultithread):
     def __init__(self, path: str) -> None:
         self.died: BaseException | None = None
         self._changes = 0  # the connection's total_changes at the last checkpoint
+        self._checkpointed_at = time.monotonic()
         super().__init__(path, autocommit=False, journal_mode="WAL", outer_stack=False)
 
     def run(self) -> None:
@@ -268,11 +270,13 @@ class _ConnectionThread(SqliteMultithread):
         SQLite's automatic checkpoint runs inside the COMMIT that crosses 1,000 log pages, so the
         caller of that write waits for it: a purge of 10,000 jobs (some 150 MB of zeroed pages with
         ``secure_delete`` on) spent as long in its checkpoint as in its delete. Here the thread runs
-        it once it has been idle for ``CHECKPOINT_IDLE_S`` after a write, when no call is waiting.
+        it once it has been idle for ``CHECKPOINT_IDLE_S`` after a write, when no call is waiting, and
+        between two calls when ``CHECKPOINT_EVERY_S`` has passed since the last one with writes in
+        between, so a store that is never idle still keeps its log short (a long log slows every read).
         Returns whether pages are left to copy (a reader held them back), so it runs again later; a
         failed one is tried again after the next write.
         """
-        self._changes = conn.total_changes
+        self._changes, self._checkpointed_at = conn.total_changes, time.monotonic()
         try:
             busy, logged, copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         except sqlite3.Error as exc:
@@ -302,6 +306,8 @@ class _ConnectionThread(SqliteMultithread):
                 answer = (exc, None)
             _put(answer_to, answer)
             written = written or conn.total_changes != self._changes
+            if written and time.monotonic() - self._checkpointed_at >= CHECKPOINT_EVERY_S:
+                written = self._checkpoint(conn)  # busy without a pause: the log must not grow without bound
         conn.close()
         _put(answer_to, _NO_MORE)  # sqlitedict's close() waits for this
 
