@@ -133,7 +133,7 @@ def table(rev: str, rows: list[Row]) -> str:
     ]
     for row in rows:
         theirs, ours = _median(row.theirs), _median(row.ours)
-        ratio = f"{ours / theirs:.2f}×" if theirs and ours is not None else ""
+        ratio = "" if not theirs or ours is None else f"{ours / theirs:.{2 if ours / theirs >= 0.01 else 3}f}×"
         runs = f"{len(row.theirs)} / {len(row.ours)}"
         lines.append(
             f"| {row.group} | {row.name} | {fmt(theirs, row.unit)} | {fmt(ours, row.unit)} | {ratio} | {runs} "
