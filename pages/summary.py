@@ -51,6 +51,7 @@ def show_job(domain: str, run_id: str) -> None:
     st.query_params["domain"] = domain
     st.query_params["run_id"] = run_id
     st.session_state.pop("summary_offer", None)
+    st.session_state.pop("summary_editing", None)  # the form folds to one line over the answer
 
 
 def keep_for_navigation(shown: tuple[str, str] | None) -> None:
@@ -177,6 +178,15 @@ def on_try_again(domain: str, since: str | None, until: str | None) -> None:
     start(domain, JobOptions(since=since, until=until))
 
 
+def on_change() -> None:
+    """ "Change" on the folded request line: the whole form again, over the summary still on show."""
+    st.session_state["summary_editing"] = True
+
+
+def on_keep() -> None:
+    st.session_state.pop("summary_editing", None)
+
+
 def on_start_over() -> None:
     for name in ("domain", "run_id"):
         st.query_params.pop(name, None)
@@ -230,6 +240,16 @@ def request_form() -> None:
         st.form_submit_button("Generate Meeting Summary", type="primary", on_click=on_generate)
 
 
+def request_line(domain: str, record: JobRecord | None) -> None:
+    """The request folded to one line once a job is on show (website, dates, "Change"): the answer starts at the top."""
+    asked = requested_range(record.options) if record is not None else ""
+    with st.container(horizontal=True, vertical_alignment="center", gap="small", key="summary_request_line"):
+        st.markdown(
+            f":material/language: **{md(display_domain(domain))}** · {md(asked or 'every meeting')}", width="content"
+        )
+        st.button("Change", key="summary_change", icon=":material/edit:", type="tertiary", on_click=on_change)
+
+
 def demo_buttons() -> None:
     """ "Try a demo account:" and one button a demo account (only when the source is the demo data)."""
     if settings.source != "demo":
@@ -237,13 +257,6 @@ def demo_buttons() -> None:
     st.markdown("Try a demo account:", width="content")
     for domain, name in DEMO_ACCOUNTS:
         st.button(name, key=f"summary_demo_{domain}", on_click=on_demo, args=(domain,), help=domain)
-
-
-def demo_accounts() -> None:
-    """The bundled demo accounts, one click from a summary, in a row of their own."""
-    if settings.source == "demo":
-        with st.container(horizontal=True, vertical_alignment="center", gap="small"):
-            demo_buttons()
 
 
 def offer_fresh(shown_run: str | None) -> None:
@@ -421,6 +434,9 @@ if presenting:
     else:
         st.title("Engagement Summary", anchor=False)
         request_form()
+elif shown and shown[0] and not st.session_state.get("summary_editing"):
+    request_line(shown[0], record)  # the answer first: the form waits behind "Change"
+    recent_runs(shown[0], shown_run)
 else:
     st.title("Engagement Summary", anchor=False)
     st.caption(
@@ -428,7 +444,10 @@ else:
     )
     show_notices(settings)
     request_form()
-    demo_accounts()
+    with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+        demo_buttons()
+        if shown and shown[0]:
+            st.button("Keep the summary below", key="summary_keep", type="tertiary", on_click=on_keep)
     recent_runs(shown[0] if shown else None, shown_run)
 
 offer_fresh(shown_run)
@@ -437,5 +456,5 @@ if shown or st.query_params.get("run_id"):
 else:
     empty_state()
 keep_for_navigation(shown if record is not None else None)
-if presenting:
-    show_notices(settings, presenting=True)  # a footnote: the title stays at the top of the screen
+if presenting or (shown and shown[0] and not st.session_state.get("summary_editing")):
+    show_notices(settings, presenting=True)  # a footnote: the answer stays at the top of the screen

@@ -138,6 +138,33 @@ def render_metrics(summary: EngagementSummary, today: date | None = None, *, in_
             st.metric(label, value, help=help_text, border=True, width="content")
 
 
+GLANCE_THEMES = 3
+GLANCE_RISKS = 2
+GLANCE_CHARS = 140  # a risk in the overview is one short line; the Risks section has it whole
+
+
+def render_glance(summary: EngagementSummary) -> None:
+    """Under the metrics: the top themes and the open risks, so the answer fits on the first screen."""
+    themes = summary.themes[:GLANCE_THEMES]
+    risks = insights(summary, "risks")
+    with st.container(border=True, key="summary_glance"):
+        left, right = st.columns(2, gap="large")
+        with left:
+            st.markdown("**:material/topic: Top themes**")
+            if themes:
+                st.markdown("\n".join(f"- {md(t.topic)} · {plural(t.mentions, 'meeting')}" for t in themes))
+            else:
+                st.caption("No themes yet.")
+        with right:
+            st.markdown(f"**:material/warning: Open risks · {len(risks)}**")
+            if risks:
+                st.markdown("\n".join(f"- {md(r.text, GLANCE_CHARS)}" for r in risks[:GLANCE_RISKS]))
+                if len(risks) > GLANCE_RISKS:
+                    st.caption(f"{len(risks) - GLANCE_RISKS} more under Risks below.")
+            else:
+                st.caption(EMPTY_SECTION["risks"])
+
+
 def render_charts(summary: EngagementSummary, presenting: bool, *, waiting: str = "") -> None:
     """Meetings per month, themes by mentions, people by meetings attended.
 
@@ -449,6 +476,8 @@ def render_result(record: JobRecord, presenting: bool, source: str = "") -> None
         st.warning("This job finished without a summary. Generate it again.")
         return
     render_metrics(summary, in_range=bool(record.options.since or record.options.until))
+    if summary.meetings_count:
+        render_glance(summary)
     render_overview(summary)
     if summary.meetings_count == 0:
         st.info(
