@@ -18,7 +18,8 @@ from engagement.errors import EngagementError
 from engagement.render.present import SEVERITY_LABELS, signal_name
 from ui.frame import page_frame
 from ui.runtime import get_runtime, load_settings
-from ui.text import md, plural
+from ui.tables import fit_columns
+from ui.text import md, nice_date, plural
 
 settings = load_settings()
 page_frame(settings, presenting=False)
@@ -37,9 +38,10 @@ COLUMNS = {
     "Summary": "Whether a complete summary exists (selecting a row without one starts it)",
 }
 
-# Column widths in pixels: beside the 300-pixel sidebar at 1024 the table has about 560 (and the row
-# selector takes about 35), so the four columns shown at first fit without scrolling sideways.
-DOMAIN_PX, SIGNALS_PX, DATE_PX, COUNT_PX = 170, 170, 95, 75
+# Floors and caps of the shown columns' widths in px (ui/tables.py fits them to the text): beside the
+# 300-pixel sidebar at 1024 the table has about 560 (the row selector takes about 35), so the four
+# columns shown at first fit without scrolling sideways; longer signals wrap.
+LIMITS = {"Domain": (110, 210), "Signals": (120, 150), "Last meeting": (95, 110), "Meetings": (70, 90)}
 
 
 def signals_text(row: AccountRow) -> str:
@@ -67,18 +69,21 @@ def accounts_frame(rows: list[AccountRow]) -> pd.DataFrame:
     )
 
 
-def table_columns() -> dict[str, Any]:
+def table_columns(frame: pd.DataFrame) -> tuple[dict[str, Any], int | None]:
     """What the table shows at first: the domain, its signals, when we last met and how often — narrow
     enough to sit beside the sidebar at 1024 pixels. The signals already say what the other figures
     mean (gone dark, cadence drop, single-threaded); those figures are hidden, one click away under the
-    table's "Show/hide columns" button."""
+    table's "Show/hide columns" button. Returns the column config and the row height (tall when a
+    cell wraps)."""
+    fit = fit_columns(frame, LIMITS, shown={"Last meeting": [nice_date(d) for d in frame["Last meeting"]]})
+    width = fit.widths
     shown = {
-        "Domain": st.column_config.TextColumn(help=COLUMNS["Domain"], pinned=True, width=DOMAIN_PX),
-        "Signals": st.column_config.TextColumn(help=COLUMNS["Signals"], width=SIGNALS_PX),
-        "Last meeting": st.column_config.DateColumn(format="D MMM YYYY", width=DATE_PX),
-        "Meetings": st.column_config.NumberColumn(help=COLUMNS["Meetings"], width=COUNT_PX),
+        "Domain": st.column_config.TextColumn(help=COLUMNS["Domain"], pinned=True, width=width["Domain"]),
+        "Signals": st.column_config.TextColumn(help=COLUMNS["Signals"], width=width["Signals"]),
+        "Last meeting": st.column_config.DateColumn(format="D MMM YYYY", width=width["Last meeting"]),
+        "Meetings": st.column_config.NumberColumn(help=COLUMNS["Meetings"], width=width["Meetings"]),
     }
-    return {**dict.fromkeys(COLUMNS), **shown}  # None: hidden, listed under Show/hide columns
+    return {**dict.fromkeys(COLUMNS), **shown}, fit.row_height  # None: hidden, under Show/hide columns
 
 
 def open_account(row: AccountRow) -> None:
@@ -127,13 +132,16 @@ st.caption(
 if not shown:
     st.caption("No account matches these filters." if rows else "No meeting with another company is indexed yet.")
 else:
+    frame = accounts_frame(shown)
+    config, row_height = table_columns(frame)
     event = st.dataframe(
-        accounts_frame(shown),
+        frame,
         hide_index=True,
         on_select="rerun",
         selection_mode="single-row",
         key="accounts_table",
-        column_config=table_columns(),
+        column_config=config,
+        row_height=row_height,
     )
     picked = event.selection.rows if event is not None else []
     if picked:

@@ -241,7 +241,13 @@ def request_form() -> None:
 
 
 def request_line(domain: str, record: JobRecord | None) -> None:
-    """The request folded to one line once a job is on show (website, dates, "Change"): the answer starts at the top."""
+    """The request folded to one line once a job is on show (website, dates, "Change"): the answer starts at the top.
+
+    The folded form's values are kept (Streamlit drops a widget's state in a run that does not draw it).
+    """
+    for key in ("summary_website", "summary_dates"):
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
     asked = requested_range(record.options) if record is not None else ""
     with st.container(horizontal=True, vertical_alignment="center", gap="small", key="summary_request_line"):
         st.markdown(

@@ -42,7 +42,7 @@ ADMIN_PASSWORD = "browser-test-admin"
 OPENAI_KEY = "sk-browser-test"
 VIEWPORT = {"width": 1440, "height": 900}
 SUMMARY_SHOT = {"width": 1440, "height": 1500}
-SIZES = [(1024, 768), (1280, 720)]
+SIZES = [(1024, 768), (1280, 720), (1920, 1080)]
 POLL_WINDOW_MS = 4500  # more than two 2-second polls
 TIMEOUT_MS = 30_000
 
@@ -84,6 +84,76 @@ TRUNCATED_JS = """
   return found;
 }
 """
+
+# Streamlit's data grid draws its cells on a canvas and clips each at its edge: installed before the
+# page loads, this records every text drawn wider than the clip it is drawn in (a cut cell) in
+# ``window.__cutText``. Only the clips' left and right edges count; wrapped text is drawn line by line.
+GRID_TEXT_JS = """
+(() => {
+  const P = CanvasRenderingContext2D.prototype;
+  const state = new WeakMap();
+  const get = c => { let s = state.get(c); if (!s) { s = {stack: [], clip: null, rect: null}; state.set(c, s); } return s; };
+  const dev = (c, x, y) => { const m = c.getTransform(); return {x: m.a * x + m.c * y + m.e, y: m.b * x + m.d * y + m.f}; };
+  const wrap = (name, fn) => { const orig = P[name]; P[name] = function (...a) { fn(this, a); return orig.apply(this, a); }; };
+  wrap('save', c => { const s = get(c); s.stack.push(s.clip); });
+  wrap('restore', c => { const s = get(c); s.clip = s.stack.length ? s.stack.pop() : null; });
+  wrap('beginPath', c => { get(c).rect = null; });
+  wrap('rect', (c, [x, y, w, h]) => {
+    const a = dev(c, x, y), b = dev(c, x + w, y + h);
+    const r = {l: Math.min(a.x, b.x), r: Math.max(a.x, b.x)};
+    const s = get(c); s.rect = s.rect ? {l: Math.min(s.rect.l, r.l), r: Math.max(s.rect.r, r.r)} : r;
+  });
+  wrap('clip', c => { const s = get(c); if (s.rect) s.clip = s.clip ? {l: Math.max(s.clip.l, s.rect.l), r: Math.min(s.clip.r, s.rect.r)} : s.rect; });
+  window.__cutText = new Set();
+  wrap('fillText', (c, [text, x, y]) => {
+    const s = get(c); const t = String(text); if (!t.trim()) return;
+    if (!s.clip) return;
+    const w = c.measureText(t).width;
+    const align = c.textAlign;
+    const left = align === 'right' || align === 'end' ? x - w : align === 'center' ? x - w / 2 : x;
+    const a = dev(c, left, y), b = dev(c, left + w, y);
+    if (b.x > s.clip.r + 1 || a.x < s.clip.l - 1) window.__cutText.add(t);
+  });
+})();
+"""
+
+# Every text of every Plotly chart (titles, ticks, axis titles, legends, bar labels) inside the chart,
+# and no axis title on top of a tick label.
+CHART_CUT_JS = """
+() => {
+  const found = [];
+  const hit = (a, b) => a.left < b.right - 1 && b.left < a.right - 1 && a.top < b.bottom - 1 && b.top < a.bottom - 1;
+  for (const plot of document.querySelectorAll('.js-plotly-plot')) {
+    const svg = plot.querySelector('.main-svg');
+    if (!svg) continue;
+    const box = svg.getBoundingClientRect();
+    const name = (plot.querySelector('.gtitle') || {}).textContent || 'a chart';
+    for (const t of plot.querySelectorAll('svg text')) {
+      const r = t.getBoundingClientRect();
+      if (!t.textContent.trim() || r.width === 0 || t.closest('.hoverlayer')) continue;
+      if (r.left < box.left - 1 || r.right > box.right + 1 || r.top < box.top - 1 || r.bottom > box.bottom + 1)
+        found.push(`${name}: "${t.textContent}" runs out of the chart`);
+    }
+    for (const title of plot.querySelectorAll('.g-xtitle text, .g-ytitle text')) {
+      for (const tick of plot.querySelectorAll('.xtick text, .ytick text')) {
+        if (hit(title.getBoundingClientRect(), tick.getBoundingClientRect()))
+          found.push(`${name}: axis title "${title.textContent}" overlaps "${tick.textContent}"`);
+      }
+    }
+  }
+  return found;
+}
+"""
+
+
+def cut_cells(page: Any) -> list[str]:
+    """Texts drawn past their cell's edge in the data grids on screen, since the last call."""
+    for grid in page.locator('[data-testid="stDataFrame"]').all():
+        grid.scroll_into_view_if_needed()
+        page.wait_for_timeout(300)  # the grid draws the rows it shows
+    found = page.evaluate("[...window.__cutText]")
+    page.evaluate("window.__cutText = new Set()")
+    return list(found)
 
 
 def expected_meetings(domain: str = DEMO_DOMAIN) -> int:
@@ -170,6 +240,7 @@ def context(browser: Any, server: str) -> Iterator[Any]:
     """One browser profile, signed in once: its cookie signs in every page opened in it."""
     context = browser.new_context(viewport=VIEWPORT)
     context.set_default_timeout(TIMEOUT_MS)
+    context.add_init_script(script=GRID_TEXT_JS)
     page = context.new_page()
     page.goto(server)
     sign_in(page, APP_PASSWORD)
@@ -285,35 +356,40 @@ def test_the_accounts_page_lists_the_demo_companies_and_opens_a_summary(page: An
 
 
 def test_nothing_is_cut_off_at_common_sizes(page: Any, server: str, screenshots: Path) -> None:
-    """At 1024×768 and 1280×720, normal and presenting, no label, button, metric value or field is cut off.
+    """From 1024 to 1920 wide, normal and presenting, no label, button, metric, field, chart text or table cell is cut.
 
     No table scrolls sideways either, except beside the 300-pixel sidebar at 1024, where the summary's
-    people grid may (its names stay pinned). The Accounts table never does, sidebar open or not.
+    grids may (their names stay pinned). The Accounts table never does, sidebar open or not.
     """
     from playwright.sync_api import expect
 
-    job = open_demo(page, server, "Acme Corp")
-    for presenting in (False, True):
-        if presenting:
-            page.goto(job + "&present=1")
-            expect(page.locator(".js-plotly-plot")).to_have_count(3)
-        for width, height in SIZES:
-            page.set_viewport_size({"width": width, "height": height})
-            expect(page.locator('[data-testid="stMetricValue"]')).to_have_count(5)
-            page.wait_for_timeout(500)  # the layout settles after a resize
-            cut = page.evaluate(TRUNCATED_JS, width >= 1280 or presenting)
-            assert cut == [], f"cut off at {width}×{height}{' presenting' if presenting else ''}: {cut}"
+    for company in ("Acme Corp", "Brightwater Utilities"):
+        job = open_demo(page, server, company)
+        for presenting in (False, True):
+            if presenting:
+                page.goto(job + "&present=1")
+                expect(page.locator(".js-plotly-plot")).to_have_count(3)
+            for width, height in SIZES:
+                page.set_viewport_size({"width": width, "height": height})
+                expect(page.locator('[data-testid="stMetricValue"]')).to_have_count(5)
+                page.wait_for_timeout(700)  # the layout settles after a resize
+                where = f"{company} at {width}×{height}{' presenting' if presenting else ''}"
+                cut = page.evaluate(TRUNCATED_JS, width >= 1280 or presenting)
+                assert cut == [], f"cut off, {where}: {cut}"
+                assert page.evaluate(CHART_CUT_JS) == [], f"chart text cut, {where}"
+                assert cut_cells(page) == [], f"table cells cut, {where}"
     page.goto(server)
     page.get_by_role("link", name="Accounts").click()
     expect(page.locator('[data-testid="stDataFrame"] td[role="gridcell"]', has_text=DEMO_DOMAIN).first).to_be_attached()
     for width, height in SIZES:
         page.set_viewport_size({"width": width, "height": height})
-        page.wait_for_timeout(500)
+        page.wait_for_timeout(700)
         expect(page.locator('[data-testid="stSidebar"]')).to_be_visible()  # the sidebar open beside it
         cut = page.evaluate(TRUNCATED_JS, True)
         if width == 1280:  # the README's picture of the page
             page.screenshot(path=str(screenshots / "screenshot-accounts.png"))
         assert cut == [], f"Accounts cut off at {width}×{height}: {cut}"
+        assert cut_cells(page) == [], f"Accounts cells cut at {width}×{height}"
     no_exception(page)
 
 

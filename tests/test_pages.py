@@ -318,13 +318,13 @@ def test_the_admin_page_lists_deletes_and_purges() -> None:
     assert list(table.columns) == [
         "Domain",
         "Status",
+        "Summary",
         "Dates",
         "Created",
         "Duration (s)",
         "Meetings",
         "Analyser",
         "Source",
-        "Summary",
         "Error",
     ]
     assert list(table["Meetings"])[1] == "–"  # a failed job reached no count: a dash, not "None"
@@ -520,6 +520,8 @@ def test_a_filtered_run_says_so_and_refills_the_dates_from_its_link() -> None:
     at = app(domain=record.domain, run_id=record.run_id).run()
     assert "1 Jun 2026 – 31 Aug 2026" in at.header[0].value
     assert any("only meetings between 1 Jun 2026 and 31 Aug 2026" in c.value for c in at.caption)
+    assert not at.date_input  # the form is folded to one line over the answer
+    at.button(key="summary_change").click().run()
     assert at.date_input(key="summary_dates").value == (date(2026, 6, 1), date(2026, 8, 31))
     assert at.text_input(key="summary_website").value == "acme.com"
     assert "Days since last in range" in [m.label for m in at.metric]
@@ -540,6 +542,7 @@ def test_the_job_on_show_and_the_typed_website_survive_a_visit_to_admin() -> Non
     assert not at.exception
     assert (at.query_params["domain"], at.query_params["run_id"]) == (record.domain, record.run_id)
     assert at.header[0].value.startswith("Acme ·")
+    at.button(key="summary_change").click().run()
     assert at.text_input(key="summary_website").value == "acme.com"
 
 

@@ -149,7 +149,7 @@ def questions_admin(questions: QuestionService) -> None:
         ),
         hide_index=True,
         key="admin_questions_table",
-        column_config={"Asked": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss", timezone="UTC")},
+        column_config={"Asked": st.column_config.DatetimeColumn(format="D MMM YYYY, HH:mm [UTC]", timezone="UTC")},
     )
     days = int(st.session_state.get("admin_purge_days", 7))
     with st.container(horizontal=True, gap="small"):

@@ -38,6 +38,7 @@ _SCREEN_CSS = """
 [data-testid="stMainBlockContainer"] { padding-top: 3rem; }
 [data-testid="stMetricValue"] { font-size: 1.75rem; }
 .st-key-summary_metrics > [data-testid="stElementContainer"] { flex: 1 1 auto; }
+.st-key-summary_charts > div { flex: 1 1 460px; min-width: 460px; }
 [data-testid="stMarkdownContainer"] blockquote { color: #52606D; border-left-color: #cbd5e1; }
 </style>
 """

@@ -36,7 +36,8 @@ from engagement.render.present import (
 from engagement.runtime import COMPANY_NAMES
 from ui.media import expiring
 from ui.signals import render_overview
-from ui.text import md, month_year, nice_date, plural
+from ui.tables import fit_columns
+from ui.text import md, month_year, nice_date, nice_time, plural
 
 ICONS = {
     "goals": ":material/flag:",
@@ -168,7 +169,8 @@ def render_glance(summary: EngagementSummary) -> None:
 def render_charts(summary: EngagementSummary, presenting: bool, *, waiting: str = "") -> None:
     """Meetings per month, themes by mentions, people by meetings attended.
 
-    On screen the first two share a row; on a projector every chart gets the full width, so month
+    On screen the first two share a row when both get at least 460 px (``ui/presentation.py``; the row wraps
+    otherwise: a chart beside the sidebar at 1024 is too narrow for its labels); on a projector every chart gets the full width, so month
     labels and names stay legible at projector font sizes. People always get the full width: the
     side legend wraps onto the title in half a row. While the analysis runs (``waiting`` says how far
     it is) the themes' place holds that line instead.
@@ -185,14 +187,14 @@ def render_charts(summary: EngagementSummary, presenting: bool, *, waiting: str 
             st.plotly_chart(themes, theme=None, config=config)
         st.plotly_chart(people, theme=None, config=config)
         return
-    left, right = st.columns(2, gap="large")
-    left.plotly_chart(months, theme=None, config=config)
-    if themes is None:
-        with right:
-            st.subheader("Themes by mentions", anchor=False)
-            st.caption(waiting)  # our own words and numbers, no data
-    else:
-        right.plotly_chart(themes, theme=None, config=config)
+    with st.container(horizontal=True, gap="large", key="summary_charts"):  # wraps to one a row when narrow
+        st.plotly_chart(months, theme=None, config=config)
+        if themes is None:
+            with st.container():
+                st.subheader("Themes by mentions", anchor=False)
+                st.caption(waiting)  # our own words and numbers, no data
+        else:
+            st.plotly_chart(themes, theme=None, config=config)
     st.plotly_chart(people, theme=None, config=config)
 
 
@@ -317,11 +319,32 @@ def meetings_frame(summary: EngagementSummary) -> pd.DataFrame:
     return _frame(meeting_rows(summary)[::-1], MEETING_COLUMNS, MEETINGS_SHOWN)
 
 
-PEOPLE_ON_SCREEN = ["Name", "Role", "Side", "Meetings", "Last seen", "E-mail"]
+PEOPLE_ON_SCREEN = ["Name", "Role", "Side", "Meetings", "Last seen", "E-mail", "Also shown as"]
 MEETINGS_ON_SCREEN = ["Date", "Title", "Customer people", "Minutes", "Transcript", "Recording"]
 PRESENTED_PEOPLE = ["Name", "Role", "Side", "Meetings", "Last seen"]  # no e-mail addresses on a projector
 PRESENTED_MEETINGS = ["Date", "Title", "Customer people", "Minutes"]
 PRESENTED_MEETINGS_MAX = 15
+# Floors and caps of the grids' column widths in px: ui/tables.py fits each to its longest text and
+# wraps what is longer than its cap; all of them together stay within the width the page has at 1280
+# beside the sidebar (820 px).
+GRID_BUDGET_PX = 780
+PEOPLE_LIMITS = {
+    "Name": (100, 180),
+    "Role": (70, 170),
+    "Side": (70, 120),
+    "Meetings": (70, 90),
+    "Last seen": (90, 110),
+    "E-mail": (110, 250),
+    "Also shown as": (110, 200),
+}
+MEETINGS_LIMITS = {
+    "Date": (90, 110),
+    "Title": (150, 240),
+    "Customer people": (130, 200),
+    "Minutes": (65, 80),
+    "Transcript": (85, 130),
+    "Recording": (70, 90),
+}
 
 
 def _presented(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
@@ -333,11 +356,16 @@ def _presented(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     return shown.astype(object).where(shown.notna(), "—")
 
 
+def _shown_dates(frame: pd.DataFrame, *names: str) -> dict[str, list[str]]:
+    """How the grid writes its date columns ("4 May 2026"), for the widths."""
+    return {name: [nice_date(v) if v is not None and not pd.isna(v) else "" for v in frame[name]] for name in names}
+
+
 def render_tables(summary: EngagementSummary, presenting: bool = False) -> None:
     """People and meetings: sortable grids on screen, large plain tables (no e-mail) on a projector.
 
-    On screen the grids show the columns that fit a laptop without scrolling sideways; the exports
-    have every column.
+    On screen each grid column is as wide as its text (long text wraps), so no cell is cut; the
+    exports have every column.
     """
     st.subheader("People", anchor="people")
     if not summary.people:
@@ -345,19 +373,26 @@ def render_tables(summary: EngagementSummary, presenting: bool = False) -> None:
     elif presenting:
         st.table(_presented(people_frame(summary), PRESENTED_PEOPLE), hide_index=True, border="horizontal")
     else:
+        people = people_frame(summary)
+        fit = fit_columns(people, PEOPLE_LIMITS, shown=_shown_dates(people, "Last seen"), budget=GRID_BUDGET_PX)
+        width = fit.widths
         st.dataframe(
-            people_frame(summary),
+            people,
             hide_index=True,
             column_order=PEOPLE_ON_SCREEN,
+            row_height=fit.row_height,
             column_config={
-                "Name": st.column_config.TextColumn(width=150, pinned=True),
-                "Role": st.column_config.TextColumn(width=130),
-                "Side": st.column_config.TextColumn(width=95),
+                "Name": st.column_config.TextColumn(width=width["Name"], pinned=True),
+                "Role": st.column_config.TextColumn(width=width["Role"]),
+                "Side": st.column_config.TextColumn(width=width["Side"]),
                 "Meetings": st.column_config.NumberColumn(
-                    width=80, help="Meetings the person was invited to or spoke in"
+                    width=width["Meetings"], help="Meetings the person was invited to or spoke in"
                 ),
-                "Last seen": st.column_config.DateColumn(format="D MMM YYYY", width=100),
-                "E-mail": st.column_config.TextColumn(width=180),
+                "Last seen": st.column_config.DateColumn(format="D MMM YYYY", width=width["Last seen"]),
+                "E-mail": st.column_config.TextColumn(width=width["E-mail"]),
+                "Also shown as": st.column_config.TextColumn(
+                    width=width["Also shown as"], help="Other spellings of the name merged into this person"
+                ),
             },
             key="summary_people_table",
         )
@@ -372,20 +407,29 @@ def render_tables(summary: EngagementSummary, presenting: bool = False) -> None:
         if len(frame) > PRESENTED_MEETINGS_MAX:
             st.caption(f"The {PRESENTED_MEETINGS_MAX} most recent of {len(frame)} meetings.")
     else:
+        meetings = meetings_frame(summary)
+        fit = fit_columns(
+            meetings,
+            MEETINGS_LIMITS,
+            shown={**_shown_dates(meetings, "Date"), "Recording": ["open ↗"]},
+            budget=GRID_BUDGET_PX,
+        )
+        width = fit.widths
         st.dataframe(
-            meetings_frame(summary),
+            meetings,
             hide_index=True,
             column_order=MEETINGS_ON_SCREEN,
+            row_height=fit.row_height,
             column_config={
-                "Date": st.column_config.DateColumn(format="D MMM YYYY", width=95),
-                "Title": st.column_config.TextColumn(width=175),
-                "Customer people": st.column_config.TextColumn(width=140),
-                "Minutes": st.column_config.NumberColumn(width=65),
+                "Date": st.column_config.DateColumn(format="D MMM YYYY", width=width["Date"]),
+                "Title": st.column_config.TextColumn(width=width["Title"]),
+                "Customer people": st.column_config.TextColumn(width=width["Customer people"]),
+                "Minutes": st.column_config.NumberColumn(width=width["Minutes"]),
                 "Transcript": st.column_config.TextColumn(
-                    width=95,
+                    width=width["Transcript"],
                     help="'no transcript': Fathom recorded the meeting but has no transcript; it is counted, not analysed",
                 ),
-                "Recording": st.column_config.LinkColumn(display_text="open ↗", width=80),
+                "Recording": st.column_config.LinkColumn(display_text="open ↗", width=width["Recording"]),
             },
             key="summary_meetings_table",
         )
@@ -431,7 +475,7 @@ def render_run_details(record: JobRecord) -> None:
                     if record.options.since or record.options.until
                     else "- Every recorded meeting (no date range)",
                     f"- Source: **{md(record.source or '—')}**, analysis: **{md(record.analyzer or '—')}**",
-                    f"- Started {md(record.created_at.strftime('%Y-%m-%d %H:%M UTC'))}, took {stats.seconds:.1f} s",
+                    f"- Started {md(nice_time(record.created_at))}, took {stats.seconds:.1f} s",
                     f"- Fathom requests: {stats.fathom_requests}; model calls: {stats.llm_calls}; "
                     f"meetings from the analysis cache: {stats.cached_meetings}",
                     f"- Tokens in/out: {stats.tokens_in:,} / {stats.tokens_out:,}; "

@@ -168,7 +168,8 @@ def apply_theme(fig: go.Figure, presentation: bool = False) -> go.Figure:
     )
     axis = {
         "tickfont": {"size": s.tick, "color": TEXT_COLOUR},
-        "title": {"font": {"size": s.axis_title, "color": TEXT_COLOUR}},
+        # the title keeps its distance from the tick labels, so a long name never runs into "Theme"
+        "title": {"font": {"size": s.axis_title, "color": TEXT_COLOUR}, "standoff": s.tick},
         "gridcolor": GRID_COLOUR,
         "linecolor": MUTED_COLOUR,
         "zerolinecolor": GRID_COLOUR,
@@ -281,7 +282,8 @@ def _add_others_bar(fig: go.Figure, label: str, counts: Sequence[int], noun: str
             name=label,
             marker={"color": OTHERS_COLOUR, "pattern": {"shape": "/", "fgcolor": "white", "solidity": 0.2}},
             text=[f"≤{high} each" if low != high else f"{high} each"],
-            textposition="auto",
+            textposition="outside",  # inside a short bar Plotly clips it ("≤3 eac"); the bar is never the longest
+            cliponaxis=False,
             hovertext=[_others_hover(noun, counts, unit)],
             hoverinfo="text",
             showlegend=False,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from engagement.models import Changes, Coverage, EngagementSummary, Evidence, Insight, Side, Signal
 from engagement.render.links import safe_url
@@ -42,6 +42,7 @@ __all__ = [
     "meeting_rows",
     "month_year",
     "nice_date",
+    "nice_time",
     "one_line",
     "people_rows",
     "plural",
@@ -82,6 +83,19 @@ def nice_date(value: str | date | datetime | None) -> str:
     else:
         day = value
     return f"{day.day} {day:%b %Y}"
+
+
+def nice_time(value: str | datetime | None) -> str:
+    """A moment the way the page writes dates: ``4 May 2026, 14:05 UTC`` (an ISO string or an aware datetime)."""
+    if value is None or value == "":
+        return "never"
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return one_line(value)
+    moment = value.astimezone(UTC) if value.tzinfo else value
+    return f"{nice_date(moment)}, {moment:%H:%M} UTC"
 
 
 def month_year(value: str | None) -> str:
@@ -304,7 +318,7 @@ class MeetingRow:
     customer_people: tuple[str, ...]
     internal_people: tuple[str, ...]
     analysed: bool
-    transcript: str  # "no transcript" when Fathom has none (counted, not analysed); empty otherwise
+    transcript: str  # "no transcript" (or why) when Fathom has none (counted, not analysed); "yes" otherwise
     recording: str | None
 
 
@@ -342,7 +356,7 @@ def meeting_rows(summary: EngagementSummary) -> list[MeetingRow]:
             customer_people=tuple(one_line(name) for name in m.customer_people),
             internal_people=tuple(one_line(name) for name in m.internal_people),
             analysed=m.analysed,
-            transcript=m.no_transcript or "",
+            transcript=m.no_transcript or "yes",
             recording=safe_url(m.share_url or m.url),
         )
         for m in meetings
