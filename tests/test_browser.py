@@ -44,6 +44,7 @@ VIEWPORT = {"width": 1440, "height": 900}
 SUMMARY_SHOT = {"width": 1440, "height": 1500}
 SIZES = [(1024, 768), (1280, 720), (1920, 1080)]
 POLL_WINDOW_MS = 4500  # more than two 2-second polls
+CHARTS = 4  # a complete summary: meetings per month, themes, people and the meeting timeline
 TIMEOUT_MS = 30_000
 
 # Every label, button and metric value that is cut off: its text is wider than its box. Inputs are
@@ -269,7 +270,7 @@ def open_demo(page: Any, server: str, company: str) -> str:
     page.goto(server)
     page.get_by_role("button", name=company, exact=True).click()
     page.wait_for_url("**run_id=*")
-    expect(page.locator(".js-plotly-plot")).to_have_count(3)
+    expect(page.locator(".js-plotly-plot")).to_have_count(CHARTS)
     return str(page.url)
 
 
@@ -300,7 +301,7 @@ def test_a_summary_runs_in_a_real_browser_and_the_admin_page_lists_it(
     page.get_by_placeholder("https://www.acmecorp.com").fill("https://www.acmecorp.com")
     page.get_by_role("button", name="Generate Meeting Summary").click()
     page.wait_for_url("**run_id=*")
-    expect(page.locator(".js-plotly-plot")).to_have_count(3)
+    expect(page.locator(".js-plotly-plot")).to_have_count(CHARTS)
 
     meetings = page.locator('[data-testid="stMetric"]').filter(has=page.get_by_text("Meetings", exact=True))
     expect(meetings.locator('[data-testid="stMetricValue"]')).to_have_text(str(expected))
@@ -334,7 +335,7 @@ def test_a_summary_runs_in_a_real_browser_and_the_admin_page_lists_it(
 
     page.get_by_role("link", name="Summary").click()
     page.wait_for_url(job)
-    expect(page.locator(".js-plotly-plot")).to_have_count(3)
+    expect(page.locator(".js-plotly-plot")).to_have_count(CHARTS)
     expect(page.get_by_placeholder("https://www.acmecorp.com")).to_have_value("https://www.acmecorp.com")
 
 
@@ -368,7 +369,7 @@ def test_nothing_is_cut_off_at_common_sizes(page: Any, server: str, screenshots:
         for presenting in (False, True):
             if presenting:
                 page.goto(job + "&present=1")
-                expect(page.locator(".js-plotly-plot")).to_have_count(3)
+                expect(page.locator(".js-plotly-plot")).to_have_count(CHARTS)
             for width, height in SIZES:
                 page.set_viewport_size({"width": width, "height": height})
                 expect(page.locator('[data-testid="stMetricValue"]')).to_have_count(5)
@@ -406,7 +407,7 @@ def test_a_date_range_run_reopened_from_its_link_shows_its_range(page: Any, serv
     page.keyboard.press("Tab")
     page.get_by_role("button", name="Generate Meeting Summary").click()
     page.wait_for_url("**run_id=*")
-    expect(page.locator(".js-plotly-plot")).to_have_count(3)
+    expect(page.locator(".js-plotly-plot")).to_have_count(CHARTS)
 
     again = context.new_page()  # the shared link, in a new tab
     try:
@@ -482,7 +483,7 @@ def test_the_facts_are_on_screen_before_the_analysis_ends(page: Any, server: str
         expect(page.get_by_role("heading", name=re.compile("^Globex"))).to_be_visible()
     finally:
         model.latency_s = 0.0
-    expect(page.locator(".js-plotly-plot")).to_have_count(3)
+    expect(page.locator(".js-plotly-plot")).to_have_count(CHARTS)
     expect(page.get_by_text(re.compile("Analysing meetings"))).to_have_count(0)
     no_exception(page)
 

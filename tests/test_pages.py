@@ -39,6 +39,7 @@ from ui.runtime import clear_runtimes, get_runtime
 APP = Path(__file__).resolve().parent.parent / "streamlit_app.py"
 GENERATE = "FormSubmitter:summary_form-Generate Meeting Summary"
 TIMEOUT = 30
+CHARTS = 4  # a complete summary: meetings per month, themes, people and the meeting timeline
 
 
 @pytest.fixture(autouse=True)
@@ -152,11 +153,11 @@ def test_a_demo_job_completes_and_shows_charts_lists_and_exports() -> None:
     assert runtime().jobs.get("acmecorp.com", run_id).domain == "acmecorp.com"
 
     # the facts come first (two charts), the themes chart with the finished summary
-    run_until(at, lambda a: len(a.get("plotly_chart")) == 3 or bool(a.error))
+    run_until(at, lambda a: len(a.get("plotly_chart")) == CHARTS or bool(a.error))
     assert not at.error, [e.value for e in at.error]
     record = runtime().jobs.get("acmecorp.com", run_id)
     assert record.status is JobStatus.COMPLETE and record.summary is not None
-    assert len(at.get("plotly_chart")) == 3
+    assert len(at.get("plotly_chart")) == CHARTS
     assert not at.get("progress"), "a finished job must not keep its progress bar (or its polling fragment)"
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Meetings"] == str(record.summary.meetings_count)
@@ -400,7 +401,7 @@ def test_the_analysis_cache_is_cleared_after_confirmation() -> None:
     """ "Clear analysis cache" shows the count and empties the cache on the second click."""
     at = app().run()
     at.button(key="summary_demo_acmecorp.com").click().run()
-    run_until(at, lambda a: len(a.get("plotly_chart")) == 3)  # the job has ended: the cache is final
+    run_until(at, lambda a: len(a.get("plotly_chart")) == CHARTS)  # the job has ended: the cache is final
     cached = runtime().cache.count()
     assert cached > 0
     at.switch_page("pages/admin.py").run()
@@ -489,7 +490,7 @@ def test_presentation_mode_renders_a_clean_summary() -> None:
     at = app(domain=record.domain, run_id=record.run_id, present="1").run()
     assert not at.exception
     assert at.title[0].value == record.summary.company
-    assert len(at.get("plotly_chart")) == 3
+    assert len(at.get("plotly_chart")) == CHARTS
     assert not at.sidebar.get("toggle")
     assert any('[data-testid="stSidebar"]' in h.proto.body for h in at.get("html"))
     assert [b.key for b in at.button if b.label == "Acme Corp"] == ["summary_demo_acmecorp.com"]
@@ -613,7 +614,7 @@ def test_a_failing_database_shows_what_to_do_not_a_traceback(monkeypatch: pytest
 def completed_demo(at: AppTest, domain: str = "acmecorp.com") -> AppTest:
     """Click a demo account and wait for its finished summary (all three charts: the facts' two come first)."""
     at.button(key=f"summary_demo_{domain}").click().run()
-    return run_until(at, lambda a: len(a.get("plotly_chart")) == 3)
+    return run_until(at, lambda a: len(a.get("plotly_chart")) == CHARTS)
 
 
 def test_the_question_box_answers_under_a_complete_summary_and_says_not_found() -> None:
@@ -682,7 +683,7 @@ def test_a_pending_model_answer_shows_a_spinner_and_the_page_keeps_working() -> 
     assert not at.exception
     assert [s.label for s in at.status] == ["Answering… the model is reading the best-matching turns."]
     assert at.status[0].proto.icon == "spinner"
-    assert len(at.get("plotly_chart")) == 3
+    assert len(at.get("plotly_chart")) == CHARTS
 
 
 def test_the_admin_page_lists_and_purges_questions() -> None:

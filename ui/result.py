@@ -25,13 +25,17 @@ from engagement.render.present import (
     Column,
     MeetingRow,
     PersonRow,
+    TimelineRow,
     cite,
     columns,
     insights,
+    md_link,
     meeting_rows,
+    one_line,
     people_rows,
     restates,
     side_counts,
+    timeline_rows,
 )
 from engagement.runtime import COMPANY_NAMES
 from ui.media import expiring
@@ -196,6 +200,57 @@ def render_charts(summary: EngagementSummary, presenting: bool, *, waiting: str 
         else:
             st.plotly_chart(themes, theme=None, config=config)
     st.plotly_chart(people, theme=None, config=config)
+
+
+TIMELINE_LISTED = 12  # meetings listed under the timeline with their quotes; the rest are counted
+TIMELINE_QUOTES = 3  # per meeting
+
+
+def _timeline_entry(row: TimelineRow) -> str:
+    """A meeting under the timeline: date, title, who came from each side, themes, transcript, quotes with their moments."""
+    link = md_link("open in Fathom ↗", row.url)
+    head = f"**{md(nice_date(row.date))} · {md(row.title)}**" + (f" · {link}" if "](" in link else "")
+    lines = [
+        head,
+        f"Customer: {md(', '.join(row.customer)) or '—'} · Our team: {md(', '.join(row.ours)) or '—'}",
+        f"Themes: {md(', '.join(row.themes)) or '—'} · Transcript: {'yes' if row.transcript else 'no'}",
+    ]
+    for quote in row.quotes[:TIMELINE_QUOTES]:
+        at = f"at {md(quote.timestamp)}" if quote.timestamp else ""
+        moment = md_link("open in Fathom ↗", quote.url) if quote.url else ""  # the link opens at that moment
+        tail = " · ".join(part for part in (md(quote.speaker), at, moment) if part)
+        lines.append(f"> “{md(quote.quote)}”" + (f"  \n> — {tail}" if tail else ""))
+    return "\n\n".join(lines[:1] + ["  \n".join(lines[1:3])] + lines[3:])
+
+
+def render_timeline(summary: EngagementSummary, presenting: bool) -> None:
+    """Every meeting on a time axis, filtered by person and theme; on screen each listed with its quotes."""
+    if not summary.meetings:
+        return
+    st.subheader(":material/timeline: Meeting timeline", anchor="timeline")
+    people = sorted({one_line(n) for m in summary.meetings for n in (*m.customer_people, *m.internal_people)})
+    themes = [one_line(t.topic) for t in summary.themes]
+    with st.container(horizontal=True, gap="medium", key="summary_timeline_filters"):
+        person = st.selectbox("Person", ["", *people], format_func=lambda v: v or "Everyone", key="summary_tl_person")
+        theme = st.selectbox("Theme", ["", *themes], format_func=lambda v: v or "Every theme", key="summary_tl_theme")
+    rows = timeline_rows(summary, person=person or "", theme=theme or "")
+    st.plotly_chart(
+        charts.meeting_timeline(rows, presentation=presenting),
+        theme=None,
+        config={"displaylogo": False, "responsive": True},
+    )
+    if presenting or not rows:
+        return
+    listed = (
+        f"The {TIMELINE_LISTED} most recent of {len(rows)} meetings and their quotes"
+        if len(rows) > TIMELINE_LISTED
+        else f"The {plural(len(rows), 'meeting')} and their quotes, newest first"
+    )
+    with st.expander(listed):
+        for row in rows[::-1][:TIMELINE_LISTED]:
+            st.markdown(_timeline_entry(row))
+        if len(rows) > TIMELINE_LISTED:
+            st.caption(f"{len(rows) - TIMELINE_LISTED} older meetings are in the table below and the exports.")
 
 
 def attribution(evidence: Evidence) -> str:
@@ -532,6 +587,7 @@ def render_result(record: JobRecord, presenting: bool, source: str = "") -> None
         return
     render_charts(summary, presenting)
     render_insights(summary, presenting)
+    render_timeline(summary, presenting)
     render_tables(summary, presenting)
     if not presenting:
         st.subheader("Export", anchor="export")

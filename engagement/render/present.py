@@ -25,6 +25,7 @@ __all__ = [
     "SIDE_LABELS",
     "SIGNAL_NAMES",
     "TEXT_MAX",
+    "TimelineRow",
     "WORD_JOINER",
     "Citation",
     "Column",
@@ -50,6 +51,7 @@ __all__ = [
     "side_counts",
     "signal_line",
     "signal_name",
+    "timeline_rows",
 ]
 
 # ---------------------------------------------------------------- text from meetings and the model
@@ -361,6 +363,69 @@ def meeting_rows(summary: EngagementSummary) -> list[MeetingRow]:
         )
         for m in meetings
     ]
+
+
+@dataclass(frozen=True)
+class TimelineRow:
+    """A meeting on the timeline.
+
+    Attributes:
+        recording_id / date / title: the meeting (one line each).
+        customer / ours: who attended from each side.
+        themes: the account's themes this meeting raised.
+        transcript: whether Fathom had a transcript of it.
+        url: the recording, only when it is an http(s) link.
+        quotes: the verified quotes from this meeting, each with its link to the moment.
+    """
+
+    recording_id: int
+    date: str
+    title: str
+    customer: tuple[str, ...]
+    ours: tuple[str, ...]
+    themes: tuple[str, ...]
+    transcript: bool
+    url: str | None
+    quotes: tuple[Citation, ...]
+
+
+def timeline_rows(summary: EngagementSummary, person: str = "", theme: str = "") -> list[TimelineRow]:
+    """One row a meeting, oldest first, with its themes and quotes; only those ``person`` attended and
+    that raised ``theme`` when given (an empty filter keeps every meeting)."""
+    themes_of: dict[int, list[str]] = {}
+    for t in summary.themes:
+        for rid in dict.fromkeys(t.meetings):
+            themes_of.setdefault(rid, []).append(one_line(t.topic))
+    quotes_of: dict[int, dict[str, Citation]] = {}
+    evidence = [e for t in summary.themes for e in t.evidence]
+    evidence += [e for section in SECTIONS for i in insights(summary, section.field) for e in i.evidence]
+    for e in evidence:
+        citation = cite(e)
+        if citation.quote is not None:
+            quotes_of.setdefault(e.recording_id, {}).setdefault(citation.quote, citation)
+    rows = []
+    for m in sorted(summary.meetings, key=lambda m: m.started_at or m.date):
+        customer = tuple(one_line(name) for name in m.customer_people)
+        ours = tuple(one_line(name) for name in m.internal_people)
+        raised = tuple(themes_of.get(m.recording_id, ()))
+        if person and person not in customer + ours:
+            continue
+        if theme and theme not in raised:
+            continue
+        rows.append(
+            TimelineRow(
+                recording_id=m.recording_id,
+                date=m.date,
+                title=one_line(m.title) or f"Recording {m.recording_id}",
+                customer=customer,
+                ours=ours,
+                themes=raised,
+                transcript=not m.no_transcript,
+                url=safe_url(m.share_url or m.url),
+                quotes=tuple(quotes_of.get(m.recording_id, {}).values()),
+            )
+        )
+    return rows
 
 
 def cells(row: PersonRow | MeetingRow, table: Sequence[Column]) -> list[object]:
