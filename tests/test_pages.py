@@ -17,6 +17,7 @@ from engagement.account.domains import company_domain
 from engagement.errors import InvalidDomainError
 from engagement.jobs.repository import JobRepository
 from engagement.models import JobRecord, JobStatus, utcnow
+from engagement.questions.answers import MAX_QUESTION_CHARS
 from engagement.render.present import TEXT_MAX, WORD_JOINER
 from engagement.runtime import Runtime
 from engagement.settings import Settings
@@ -633,13 +634,13 @@ def test_the_question_box_answers_under_a_complete_summary_and_says_not_found() 
     at.text_input(key="ask_question").set_value("What about the weather on Mars?")
     at.button(key="FormSubmitter:ask_form-Ask").click().run()
     assert any(re.sub(r"\\(.)", r"\1", w.value).startswith("Not found in 13 meetings (") for w in at.warning)
-    questions = [m.value for m in at.markdown if m.value.startswith("**What")]
-    assert questions[:2] == ["**What about the weather on Mars?**", "**What did they say about single sign-on?**"]
+    questions = [t.value for t in at.text if t.value.startswith("What")]  # plain text, as typed
+    assert questions[:2] == ["What about the weather on Mars?", "What did they say about single sign-on?"]
 
 
 @pytest.mark.parametrize(
     ("question", "message"),
-    [("", "Type a question"), ("x" * 501, "limited to 500 characters"), ("What did they say?", "no words to search")],
+    [("", "Type a question"), ("What did they say?", "no words to search")],
 )
 def test_a_bad_question_shows_a_message_and_stores_nothing(question: str, message: str) -> None:
     """An empty, over-long or wordless question gets its message under the box; nothing is stored."""
@@ -652,14 +653,21 @@ def test_a_bad_question_shows_a_message_and_stores_nothing(question: str, messag
     assert runtime().questions.count() == 0
 
 
+def test_the_question_field_stops_where_the_check_does() -> None:
+    """The field takes at most the characters the check allows, so a long question is never typed in vain."""
+    record = seeded(domain="acmecorp.com")
+    at = app(domain=record.domain, run_id=record.run_id).run()
+    assert at.text_input(key="ask_question").max_chars == MAX_QUESTION_CHARS
+
+
 def test_a_hostile_question_is_shown_as_text() -> None:
-    """Markup in a question is escaped on the page, never rendered."""
+    """Markup in a question is shown as typed (plain text, never Markdown): no tag, and "--" stays two hyphens."""
     at = completed_demo(app().run())
-    at.text_input(key="ask_question").set_value("<img src=x onerror=alert(1)> SSO")
+    at.text_input(key="ask_question").set_value("<img src=x onerror=alert(1)> SSO -- **now**")
     at.button(key="FormSubmitter:ask_form-Ask").click().run()
     shown = texts(at)
     assert not [t for t in shown if re.search(r"(?<!\\)<img", t)]
-    assert any("<img src=x onerror=alert(1)> SSO" in html.unescape(re.sub(r"\\(.)", r"\1", t)) for t in shown)
+    assert "<img src=x onerror=alert(1)> SSO -- **now**" in [t.value for t in at.text]
 
 
 def test_the_question_box_is_in_presentation_mode_too() -> None:

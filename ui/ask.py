@@ -51,12 +51,14 @@ def _points(answer: Answer) -> None:
     if answer.closest:
         quotes = [line for line in (evidence_line(e) for e in answer.closest) if line]
         st.markdown("\n\n".join(["Closest mentions:", *quotes]))
+    else:
+        st.caption("No turn in these transcripts shares a word with the question.")
 
 
 def _render(records: list[QuestionRecord]) -> None:
     for record in records:
         with st.container(border=True, key=f"ask_answer_{record.id}"):
-            st.markdown(f"**{md(record.question)}**")
+            st.text(record.question)  # as typed: Markdown would make "--" a dash
             st.caption(md(f"Asked {ago(record.asked_at)} · {record.analyzer}"))
             if record.status is JobStatus.PROCESSING:
                 st.status("Answering… the model is reading the best-matching turns.", state="running")
@@ -90,6 +92,7 @@ def question_box(record: JobRecord, questions: QuestionService) -> None:
             "Question",
             key="ask_question",
             placeholder=EXAMPLE,
+            max_chars=MAX_QUESTION_CHARS,  # the field stops where the check would
             help=f"Answered from the transcripts of these meetings, with quotes. Up to {MAX_QUESTION_CHARS} characters.",
         )
         button.form_submit_button(
