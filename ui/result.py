@@ -7,7 +7,7 @@ or into a dataframe cell or a chart builder (which escape it themselves). Nothin
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from functools import partial
 
@@ -18,6 +18,7 @@ from engagement.account.domains import display_domain
 from engagement.account.facts import days_since
 from engagement.models import EngagementSummary, Evidence, Insight, JobOptions, JobRecord, JobStatus
 from engagement.render import charts, report
+from engagement.render.pdf import find_chromium, html_to_pdf
 from engagement.render.present import (
     MEETING_COLUMNS,
     PEOPLE_COLUMNS,
@@ -490,22 +491,29 @@ def render_tables(summary: EngagementSummary, presenting: bool = False) -> None:
         )
 
 
-def _file_stem(record: JobRecord) -> str:
-    return f"engagement-{record.domain}-{record.created_at:%Y%m%d-%H%M}"
+def printed_report(record: JobRecord) -> bytes:
+    """The HTML report printed by Chromium (its print CSS: a page per part, no cut words, charts as SVG)."""
+    return html_to_pdf(report.to_html(record))
 
 
 def render_exports(record: JobRecord) -> None:
-    """Markdown, JSON, the self-contained HTML report, and the two tables as CSV (built on click, short-lived)."""
+    """Markdown, JSON, the self-contained HTML report (and its PDF when Chromium is installed), and the two
+    tables as CSV (built on click, short-lived); each file is named for the domain, the dates and the day."""
     summary = record.summary
     assert summary is not None
-    stem = _file_stem(record)
-    downloads = (
+    stem = report.export_stem(record)
+    downloads: list[tuple[str, Callable[[], str | bytes], str, str, str]] = [
         ("Markdown", partial(report.to_markdown, record), f"{stem}.md", "text/markdown", ":material/description:"),
         ("JSON", partial(report.to_json, record), f"{stem}.json", "application/json", ":material/data_object:"),
         ("HTML report", partial(report.to_html, record), f"{stem}.html", "text/html", ":material/web:"),
+        *(
+            [("PDF", partial(printed_report, record), f"{stem}.pdf", "application/pdf", ":material/picture_as_pdf:")]
+            if find_chromium() is not None
+            else []
+        ),
         ("People CSV", partial(report.people_csv, summary), f"{stem}-people.csv", "text/csv", ":material/group:"),
         ("Meetings CSV", partial(report.meetings_csv, summary), f"{stem}-meetings.csv", "text/csv", ":material/table:"),
-    )  # built on click, each file gone from the media store within EXPORT_TTL_S (ui/media.py)
+    ]  # built on click, each file gone from the media store within EXPORT_TTL_S (ui/media.py)
     with st.container(horizontal=True, gap="small"):
         for label, build, name, mime, icon in downloads:
             st.download_button(

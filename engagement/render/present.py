@@ -9,7 +9,7 @@ becomes one bounded line (and, for Markdown, inert Markdown).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -39,6 +39,7 @@ __all__ = [
     "coverage_line",
     "insights",
     "md",
+    "md_file",
     "md_link",
     "meeting_rows",
     "month_year",
@@ -160,13 +161,48 @@ def md(text: object, limit: int = TEXT_MAX) -> str:
     return escaped
 
 
-def md_link(label: str, url: str | None) -> str:
-    """``[label](url)`` with ``label`` escaped; just the label when the URL is not a safe http(s) link."""
+def md_link(label: str, url: str | None, escape: Callable[[object], str] | None = None) -> str:
+    """``[label](url)`` with ``label`` escaped (by ``md``, or ``escape``); just the label when the URL is
+    not a safe http(s) link."""
+    text = (escape or md)(label)
     target = safe_url(url)
     if not target:
-        return md(label)
+        return text
     # inside link text a backslash escape reads better than an entity (``\<`` shows "<", as "&lt;" does)
-    return f"[{md(label).replace('&lt;', chr(92) + '<').replace('&gt;', chr(92) + '>')}]({target})"
+    return f"[{text.replace('&lt;', chr(92) + '<').replace('&gt;', chr(92) + '>')}]({target})"
+
+
+# A Markdown file is read and copied as text, so it gets no invisible character and only the escapes
+# that change how it renders: the marks of emphasis, code, links, tags, tables and strikethrough; "_"
+# only where it can open or close emphasis (not inside snake_case); "&" only where it would start an
+# entity. A web or e-mail address a reader would turn into a link is set in a code span instead, which
+# no Markdown reader links.
+_AUTOLINK = re.compile(r"(?i)(?:\b[a-z][a-z0-9+.-]*://|(?<![\w.])www\.)\S+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_FILE_ESCAPE = re.compile(r"[\\`*\[\]<>|~]|(?<![^\W_])_|_(?![^\W_])|&(?=#?\w+;)")
+
+
+def _code_span(text: str) -> str:
+    """``text`` as an inline code span, fenced by more backticks than it holds in a row."""
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def md_file(text: object, limit: int = TEXT_MAX) -> str:
+    """Data text as inert Markdown for an exported file: like ``md`` (one line, no tag, link, image or
+    autolink), but with no invisible character and no needless escape, so a copy reads as it was said."""
+    plain = one_line(text, limit)
+    parts, last = [], 0
+    for found in _AUTOLINK.finditer(plain):
+        parts += [_FILE_ESCAPE.sub(lambda m: "\\" + m[0], plain[last : found.start()]), _code_span(found[0])]
+        last = found.end()
+    parts.append(_FILE_ESCAPE.sub(lambda m: "\\" + m[0], plain[last:]))
+    escaped = "".join(parts)
+    match = _LEADING.match(escaped)
+    if match:
+        lead = match.group(1)
+        escaped = "\\" + escaped if not lead[0].isdigit() else lead + "\\" + escaped[len(lead) :]
+    return escaped
 
 
 # ---------------------------------------------------------------- sections and insights
