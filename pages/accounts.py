@@ -12,9 +12,10 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from engagement.account.domains import normalize_domain
 from engagement.account.signals import signal_id
 from engagement.accounts import AccountRow, list_accounts
-from engagement.errors import EngagementError
+from engagement.errors import EngagementError, InvalidDomainError
 from engagement.render.present import SEVERITY_LABELS, signal_name
 from ui.frame import page_frame
 from ui.runtime import get_runtime, load_settings
@@ -86,6 +87,15 @@ def table_columns(frame: pd.DataFrame) -> tuple[dict[str, Any], int | None]:
     return {**dict.fromkeys(COLUMNS), **shown}, fit.row_height  # None: hidden, under Show/hide columns
 
 
+def search_needle(text: str) -> str:
+    """What the filter looks for: the domain of a pasted website, URL or e-mail (as the summary's form reads
+    it), else the typed letters as they are (``acme``)."""
+    try:
+        return normalize_domain(text)
+    except InvalidDomainError:
+        return text.strip().lower()
+
+
 def open_account(row: AccountRow) -> None:
     """Show the account's latest complete summary, or start one and show it while it runs."""
     run_id = row.run_id
@@ -119,11 +129,16 @@ elif status.synced_at is None:
 
 rows = list_accounts(runtime)
 with st.container(horizontal=True, gap="medium", vertical_alignment="bottom"):
-    search = st.text_input("Domain contains", key="accounts_search", placeholder="acme")
+    search = st.text_input(
+        "Domain contains",
+        key="accounts_search",
+        placeholder="acme",
+        help="Part of a domain, or a website, URL or e-mail address at the company.",
+    )
     quiet = st.number_input("No meeting for at least (days)", min_value=0, step=15, key="accounts_quiet_days")
     flagged = st.toggle("Only accounts with signals", key="accounts_flagged")
 
-needle = search.strip().lower()
+needle = search_needle(search)
 shown = [r for r in rows if needle in r.domain and r.days_since_last >= quiet and (r.signals or not flagged)]
 st.caption(
     f"{plural(len(shown), 'account')} of {len(rows)}. People, days since the last meeting, the last 90 days and "

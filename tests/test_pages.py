@@ -589,6 +589,14 @@ def test_the_accounts_page_lists_the_demo_workspace_filters_and_opens_a_summary(
     assert runtime().jobs.get("globex.io", run_id).domain == "globex.io"
 
 
+@pytest.mark.parametrize("typed", ["https://www.globex.io/pricing", "anna.schmidt@globex.io", "GLOBEX"])
+def test_the_accounts_filter_takes_a_website_an_e_mail_or_part_of_a_domain(typed: str) -> None:
+    """A pasted URL or e-mail address finds its company, as the summary's form would; letters find domains holding them."""
+    at = app().run().switch_page("pages/accounts.py").run()
+    at.text_input(key="accounts_search").set_value(typed).run()
+    assert list(at.dataframe[0].value["Domain"]) == ["globex.io"]
+
+
 def test_a_failing_database_shows_what_to_do_not_a_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
     """A StoreError (full disk, read-only or damaged file) is shown as its message on both pages, never an exception."""
     from engagement.errors import StoreError
