@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
+import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -41,7 +43,6 @@ APP_PASSWORD = "browser-test-app"
 ADMIN_PASSWORD = "browser-test-admin"
 OPENAI_KEY = "sk-browser-test"
 VIEWPORT = {"width": 1440, "height": 900}
-SUMMARY_SHOT = {"width": 1440, "height": 1500}
 SIZES = [(1024, 768), (1280, 720), (1920, 1080)]
 POLL_WINDOW_MS = 4500  # more than two 2-second polls
 CHARTS = 4  # a complete summary: meetings per month, themes, people and the meeting timeline
@@ -311,10 +312,6 @@ def test_a_summary_runs_in_a_real_browser_and_the_admin_page_lists_it(
     quiet_from = time.monotonic()
     page.wait_for_timeout(POLL_WINDOW_MS)
     assert not [t for t in sent if t > quiet_from], "the page kept polling after the job finished"
-    page.set_viewport_size(SUMMARY_SHOT)  # tall enough for the form, the metrics and the charts
-    page.wait_for_timeout(1000)  # let Plotly re-lay itself out for the screenshot
-    page.screenshot(path=str(screenshots / "screenshot-summary.png"))
-    page.set_viewport_size(VIEWPORT)
 
     # Summary → Admin → Summary through the sidebar keeps the job on show and the website typed
     job = page.url
@@ -326,9 +323,6 @@ def test_a_summary_runs_in_a_real_browser_and_the_admin_page_lists_it(
     jobs = page.locator('[data-testid="stMetric"]').filter(has=page.get_by_text("Complete", exact=True))
     expect(jobs.locator('[data-testid="stMetricValue"]')).not_to_have_text("0")
     no_exception(page)
-    page.mouse.move(900, 600)  # away from the sidebar, whose collapse button shows on hover
-    page.wait_for_timeout(500)
-    page.screenshot(path=str(screenshots / "screenshot-admin.png"))
 
     outside = [url for url in asked if not url.startswith((server, "data:", "blob:"))]
     assert outside == [], f"fetched from outside the app: {outside}"
@@ -387,10 +381,118 @@ def test_nothing_is_cut_off_at_common_sizes(page: Any, server: str, screenshots:
         page.wait_for_timeout(700)
         expect(page.locator('[data-testid="stSidebar"]')).to_be_visible()  # the sidebar open beside it
         cut = page.evaluate(TRUNCATED_JS, True)
-        if width == 1280:  # the README's picture of the page
-            page.screenshot(path=str(screenshots / "screenshot-accounts.png"))
         assert cut == [], f"Accounts cut off at {width}×{height}: {cut}"
         assert cut_cells(page) == [], f"Accounts cells cut at {width}×{height}"
+    no_exception(page)
+
+
+def montage(shots: list[Path], target: Path, width: int = 1280) -> None:
+    """Screenshots one under another, each scaled to ``width`` and separated by a grey rule, in one PNG."""
+    from PIL import Image
+
+    images = [Image.open(shot) for shot in shots]
+    scaled = [im.resize((width, round(im.height * width / im.width))) for im in images]
+    sheet = Image.new("RGB", (width, sum(im.height for im in scaled) + 12 * (len(scaled) - 1)), "#9aa5b1")
+    top = 0
+    for im in scaled:
+        sheet.paste(im, (0, top))
+        top += im.height + 12
+    sheet.save(target, optimize=True)
+
+
+def pdf_sheet(pages: list[Path], target: Path) -> None:
+    """Printed pages side by side on a grey ground, as a reader would lay them out."""
+    from PIL import Image
+
+    images = [Image.open(page) for page in pages]
+    gap = 16
+    sheet = Image.new(
+        "RGB",
+        (sum(im.width for im in images) + gap * (len(images) + 1), max(im.height for im in images) + 2 * gap),
+        "#9aa5b1",
+    )
+    left = gap
+    for im in images:
+        sheet.paste(im, (left, gap))
+        left += im.width + gap
+    sheet.save(target, optimize=True)
+
+
+def test_the_answer_is_above_the_fold_and_the_readme_pictures(
+    page: Any, server: str, screenshots: Path, tmp_path: Path
+) -> None:
+    """At 1280×720, normal and presenting, the metrics and the overview (top themes, open risks) are on the first
+    screen under a one-line request; the README's pictures are taken at 1024, 1280 and 1920 on the way."""
+    from playwright.sync_api import expect
+
+    job = open_demo(page, server, "Acme Corp")
+    shots: dict[str, list[Path]] = {"summary": [], "present": []}
+    for presenting in (False, True):
+        if presenting:
+            page.goto(job + "&present=1")
+            expect(page.locator(".js-plotly-plot")).to_have_count(CHARTS)
+        else:
+            expect(page.get_by_role("button", name="Change")).to_be_visible()  # the form folded to one line
+            expect(page.get_by_role("button", name="Generate Meeting Summary")).to_have_count(0)
+        for width, height in SIZES:
+            page.set_viewport_size({"width": width, "height": height})
+            page.wait_for_timeout(1000)
+            if (width, height) == (1280, 720):
+                glance = page.locator(".st-key-summary_glance")
+                expect(glance).to_contain_text("Top themes")
+                expect(glance).to_contain_text("Open risks")
+                for part in (page.locator('[data-testid="stMetric"]').first, glance):
+                    box = part.bounding_box()
+                    assert box is not None and box["y"] + box["height"] <= height, f"below the fold: {box}"
+            shot = tmp_path / f"{'present' if presenting else 'summary'}-{width}.png"
+            page.mouse.move(width - 5, height - 5)
+            page.screenshot(path=str(shot))
+            shots["present" if presenting else "summary"].append(shot)
+    (tmp_path / "summary-1280.png").replace(screenshots / "screenshot-summary.png")
+    montage([shots["summary"][0], shots["summary"][2]], screenshots / "screenshot-summary-sizes.png")
+    montage(shots["present"], screenshots / "screenshot-present.png")
+
+    page.goto(job)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.get_by_role("heading", name="Meeting timeline").scroll_into_view_if_needed()
+    page.get_by_text("and their quotes").click()
+    page.wait_for_timeout(1000)
+    page.get_by_role("heading", name="Meeting timeline").evaluate("h => h.scrollIntoView()")
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(screenshots / "screenshot-timeline.png"))
+
+    with page.expect_download() as download:  # the one-click PDF, printed by Chromium on the server
+        page.get_by_role("button", name="PDF").click()
+    printed = tmp_path / "report.pdf"
+    download.value.save_as(printed)
+    assert download.value.suggested_filename.startswith(f"engagement-{DEMO_DOMAIN}-all-meetings-made-")
+    assert printed.read_bytes().startswith(b"%PDF")
+    if shutil.which("pdftoppm"):
+        subprocess.run(
+            ["pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "4", str(printed), str(tmp_path / "page")], check=True
+        )
+        pages = sorted(tmp_path.glob("page-*.png"))
+        assert len(pages) == 4, "the report prints on several pages"
+        pdf_sheet(pages, screenshots / "screenshot-pdf.png")
+
+    for name, path in (("accounts", "/accounts"), ("admin", "/admin")):
+        page.goto(server + path)
+        password = page.get_by_label("Password", exact=True)
+        grid = page.locator('[data-testid="stDataFrame"]').first
+        expect(grid.or_(password)).to_be_visible()
+        if password.is_visible():
+            sign_in(page, ADMIN_PASSWORD)
+        expect(grid).to_be_visible()
+        sized = []
+        for width, height in SIZES:
+            page.set_viewport_size({"width": width, "height": height})
+            page.mouse.move(width - 5, height - 5)  # away from the sidebar, whose collapse button shows on hover
+            page.wait_for_timeout(800)
+            sized.append(tmp_path / f"{name}-{width}.png")
+            page.screenshot(path=str(sized[-1]))
+        sized[1].replace(screenshots / f"screenshot-{name}.png")
+        montage([sized[0], sized[2]], tmp_path / f"{name}-sizes.png")  # looked at when it fails, not the README's
+    page.set_viewport_size(VIEWPORT)
     no_exception(page)
 
 
