@@ -51,7 +51,6 @@ def show_job(domain: str, run_id: str) -> None:
     st.query_params["domain"] = domain
     st.query_params["run_id"] = run_id
     st.session_state.pop("summary_offer", None)
-    st.session_state.pop("summary_editing", None)  # the form folds to one line over the answer
 
 
 def keep_for_navigation(shown: tuple[str, str] | None) -> None:
@@ -178,15 +177,6 @@ def on_try_again(domain: str, since: str | None, until: str | None) -> None:
     start(domain, JobOptions(since=since, until=until))
 
 
-def on_change() -> None:
-    """ "Change" on the folded request line: the whole form again, over the summary still on show."""
-    st.session_state["summary_editing"] = True
-
-
-def on_keep() -> None:
-    st.session_state.pop("summary_editing", None)
-
-
 def on_start_over() -> None:
     for name in ("domain", "run_id"):
         st.query_params.pop(name, None)
@@ -240,20 +230,18 @@ def request_form() -> None:
         st.form_submit_button("Generate Meeting Summary", type="primary", on_click=on_generate)
 
 
-def request_line(domain: str, record: JobRecord | None) -> None:
-    """The request folded to one line once a job is on show (website, dates, "Change"): the answer starts at the top.
+def request_line(domain: str, record: JobRecord | None, run_id: str | None) -> None:
+    """The request folded to one line once a job is on show (website, dates, "change"): the answer starts at the top.
 
-    The folded form's values are kept (Streamlit drops a widget's state in a run that does not draw it).
+    The form stays inside the folded line (an expander), so its values are kept; each job gets a line
+    of its own, folded when the job is first shown.
     """
-    for key in ("summary_website", "summary_dates"):
-        if key in st.session_state:
-            st.session_state[key] = st.session_state[key]
     asked = requested_range(record.options) if record is not None else ""
-    with st.container(horizontal=True, vertical_alignment="center", gap="small", key="summary_request_line"):
-        st.markdown(
-            f":material/language: **{md(display_domain(domain))}** · {md(asked or 'every meeting')}", width="content"
-        )
-        st.button("Change", key="summary_change", icon=":material/edit:", type="tertiary", on_click=on_change)
+    label = f"**{md(display_domain(domain))}** · {md(asked or 'every meeting')} · change"
+    with st.expander(label, icon=":material/language:", key=f"summary_request_{run_id}"):
+        request_form()
+        with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+            demo_buttons()
 
 
 def demo_buttons() -> None:
@@ -440,8 +428,8 @@ if presenting:
     else:
         st.title("Engagement Summary", anchor=False)
         request_form()
-elif shown and shown[0] and not st.session_state.get("summary_editing"):
-    request_line(shown[0], record)  # the answer first: the form waits behind "Change"
+elif shown and shown[0]:
+    request_line(shown[0], record, shown_run)  # the answer first: the form waits in the folded line
     recent_runs(shown[0], shown_run)
 else:
     st.title("Engagement Summary", anchor=False)
@@ -452,8 +440,6 @@ else:
     request_form()
     with st.container(horizontal=True, vertical_alignment="center", gap="small"):
         demo_buttons()
-        if shown and shown[0]:
-            st.button("Keep the summary below", key="summary_keep", type="tertiary", on_click=on_keep)
     recent_runs(shown[0] if shown else None, shown_run)
 
 offer_fresh(shown_run)
@@ -462,5 +448,5 @@ if shown or st.query_params.get("run_id"):
 else:
     empty_state()
 keep_for_navigation(shown if record is not None else None)
-if presenting or (shown and shown[0] and not st.session_state.get("summary_editing")):
+if presenting or (shown and shown[0]):
     show_notices(settings, presenting=True)  # a footnote: the answer stays at the top of the screen

@@ -330,6 +330,7 @@ def test_a_summary_runs_in_a_real_browser_and_the_admin_page_lists_it(
     page.get_by_role("link", name="Summary").click()
     page.wait_for_url(job)
     expect(page.locator(".js-plotly-plot")).to_have_count(CHARTS)
+    page.get_by_text("every meeting · change").click()  # the form, folded to one line over the summary
     expect(page.get_by_placeholder("https://www.acmecorp.com")).to_have_value("https://www.acmecorp.com")
 
 
@@ -432,8 +433,8 @@ def test_the_answer_is_above_the_fold_and_the_readme_pictures(
             page.goto(job + "&present=1")
             expect(page.locator(".js-plotly-plot")).to_have_count(CHARTS)
         else:
-            expect(page.get_by_role("button", name="Change")).to_be_visible()  # the form folded to one line
-            expect(page.get_by_role("button", name="Generate Meeting Summary")).to_have_count(0)
+            expect(page.get_by_text("acmecorp.com · every meeting · change")).to_be_visible()  # the form, folded
+            expect(page.get_by_role("button", name="Generate Meeting Summary")).to_be_hidden()
         for width, height in SIZES:
             page.set_viewport_size({"width": width, "height": height})
             page.wait_for_timeout(1000)
@@ -515,6 +516,7 @@ def test_a_date_range_run_reopened_from_its_link_shows_its_range(page: Any, serv
     try:
         again.goto(page.url)
         expect(again.get_by_role("heading", name=re.compile("1 Jun 2026 – 31 Aug 2026"))).to_be_visible()
+        again.get_by_text("1 Jun 2026 – 31 Aug 2026 · change").click()  # the request, folded to one line
         field = again.locator('[data-testid="stDateInputField"]')
         expect(field).to_have_text(re.compile("2026\\s*-\\s*06\\s*-\\s*01\\s*–\\s*2026\\s*-\\s*08\\s*-\\s*31"))
         expect(again.get_by_text("Days since last in range")).to_be_visible()
