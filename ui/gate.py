@@ -7,8 +7,8 @@ token never reveals the password, changing the password or restarting the app si
 and a token cannot be forged without the server. Passwords are compared with
 ``hmac.compare_digest`` and are never shown, stored in the session or a cookie, or logged.
 
-Streamlit reads cookies (``st.context.cookies``, as the browser sent them when the session began)
-but cannot set them, so a few lines of our own constant JavaScript write and clear them.
+Streamlit reads cookies but cannot set them: ``ui/cookies.py`` reads them and writes them with our own
+constant JavaScript.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from datetime import timedelta
 import streamlit as st
 
 from engagement.settings import Settings
+from ui.cookies import cookie_script, read_cookie, write_cookies
 
 log = logging.getLogger(__name__)
 
@@ -61,12 +62,6 @@ def token_valid(token: object, scope: str, password: str, *, now: float | None =
     return hmac.compare_digest(mac, _mac(scope, password, int(expiry), secret))
 
 
-def _cookie_script(scope: str, token: str, max_age: int) -> str:
-    # The token is digits, a dot and hex (made here), so it is safe inside the quotes.
-    value = f"{cookie_name(scope)}={token}; Max-Age={max_age}; Path=/; SameSite=Strict"
-    return f"<script>document.cookie = {value!r};</script>"
-
-
 def signed_in(scope: str, password: str) -> bool:
     """Whether this session (or the browser's cookie, unless the session signed out) passed the gate of ``scope``."""
     if not password:
@@ -75,7 +70,7 @@ def signed_in(scope: str, password: str) -> bool:
         return True
     if st.session_state.get("gate_signed_out"):
         return False
-    cookie = st.context.cookies.get(cookie_name(scope))
+    cookie = read_cookie(cookie_name(scope))
     if token_valid(cookie, scope, password):
         st.session_state[f"gate_{scope}"] = cookie
         st.session_state[f"gate_{scope}_cookie"] = cookie  # the browser has it already
@@ -90,11 +85,10 @@ def remember_sign_in() -> None:
         token = st.session_state.get(f"gate_{scope}")
         if isinstance(token, str) and st.session_state.get(f"gate_{scope}_cookie") != token:
             max_age = int(token.partition(".")[0]) - int(time.time())
-            scripts.append(_cookie_script(scope, token, max(0, max_age)))
+            scripts.append(cookie_script(cookie_name(scope), token, max_age))
         elif st.session_state.get("gate_signed_out") and not token:
-            scripts.append(_cookie_script(scope, "", 0))
-    if scripts:  # in the sidebar, which takes no room from the page (and runs it even when hidden)
-        st.sidebar.html("".join(scripts), unsafe_allow_javascript=True)
+            scripts.append(cookie_script(cookie_name(scope), "", 0))
+    write_cookies(*scripts)
 
 
 def _require(scope: str, password: str, title: str, prompt: str) -> None:
