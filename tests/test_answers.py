@@ -360,6 +360,46 @@ def test_an_identical_question_on_an_unchanged_account_is_answered_from_the_stor
     assert [r.id for r in runtime.questions.list("acmecorp.com")] == [fresh.id, first.id]
 
 
+def test_a_question_is_kept_with_its_asker_and_listed_only_to_them(runtime: Runtime) -> None:
+    """Each record carries who asked it; an asker's list holds their own questions only; the admin's holds all."""
+    runtime.jobs.start("acmecorp.com")
+    ana = runtime.questions.ask("acmecorp.com", "pricing", asked_by="browser:" + "a" * 32)
+    ben = runtime.questions.ask("acmecorp.com", "security review", asked_by="user:ben@ourco.io")
+    assert runtime.store.get(ana.key)["asked_by"] == "browser:" + "a" * 32
+    assert [r.id for r in runtime.questions.list("acmecorp.com", asked_by="browser:" + "a" * 32)] == [ana.id]
+    assert [r.id for r in runtime.questions.list("acmecorp.com", asked_by="user:ben@ourco.io")] == [ben.id]
+    assert runtime.questions.list("acmecorp.com", asked_by="browser:" + "b" * 32) == []
+    assert {r.id for r in runtime.questions.list("acmecorp.com")} == {ana.id, ben.id}
+    with pytest.raises(ValueError, match="nobody"):
+        runtime.questions.list("acmecorp.com", asked_by="")
+
+
+def test_the_same_question_from_another_asker_gets_a_record_of_their_own_with_the_stored_answer(
+    runtime: Runtime,
+) -> None:
+    """Asking what someone else asked reuses their answer (no new work) in the second asker's own record."""
+    runtime.jobs.start("acmecorp.com")
+    first = runtime.questions.ask("acmecorp.com", "What about SSO?", asked_by="browser:" + "a" * 32)
+    second = runtime.questions.ask("acmecorp.com", "what about sso", asked_by="browser:" + "b" * 32)
+    assert second.id != first.id and second.asked_by == "browser:" + "b" * 32
+    assert second.status is JobStatus.COMPLETE and second.answer == first.answer
+    again = runtime.questions.ask("acmecorp.com", "What about SSO?", asked_by="browser:" + "b" * 32)
+    assert again.id == second.id and len(questions(runtime)) == 2
+
+
+def test_a_question_stored_before_questions_had_owners_is_listed_to_nobody_but_the_admin(runtime: Runtime) -> None:
+    """A record without ``asked_by`` (written by an older version) is in no asker's list, but in the admin's."""
+    runtime.jobs.start("acmecorp.com")
+    legacy = runtime.questions.ask("acmecorp.com", "Who is the decision maker?", asked_by="browser:" + "a" * 32)
+    value = runtime.store.get(legacy.key)
+    del value["asked_by"]
+    runtime.store.set(legacy.key, value)
+    assert runtime.questions.list("acmecorp.com", asked_by="browser:" + "a" * 32) == []
+    [listed] = runtime.questions.list()
+    assert listed.id == legacy.id and listed.asked_by == ""
+    assert runtime.questions.purge() == 1
+
+
 def test_questions_are_listed_and_purged(runtime: Runtime) -> None:
     """Purge by age keeps newer questions; purge of a domain removes all of its questions."""
     runtime.jobs.start("acmecorp.com")
