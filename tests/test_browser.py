@@ -514,6 +514,57 @@ def test_presentation_mode_of_a_second_run_shows_nothing_internal(page: Any, ser
     no_exception(page)
 
 
+def signed_in_context(browser: Any, server: str) -> Any:
+    """A browser profile of its own (its own cookies), signed in."""
+    context = browser.new_context(viewport=VIEWPORT)
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    page.goto(server)
+    sign_in(page, APP_PASSWORD)
+    page.get_by_placeholder("https://www.acmecorp.com").wait_for()
+    page.wait_for_function("() => document.cookie.includes('engagement_app=')")
+    page.close()
+    return context
+
+
+def test_the_presenters_checklist_and_the_questions_stay_with_their_browser(browser: Any, server: str) -> None:
+    """One browser ticks "Coverage notes" and asks a question: its next tab presents the coverage line and lists the
+    question; another browser sees neither."""
+    from playwright.sync_api import expect
+
+    mine, theirs = signed_in_context(browser, server), signed_in_context(browser, server)
+    try:
+        page = mine.new_page()
+        job = open_demo(page, server, "Brightwater Utilities")
+        page.get_by_placeholder("What did they say about single sign-on?").fill("What did they say about pricing?")
+        page.get_by_role("button", name="Ask", exact=True).click()
+        expect(page.get_by_text("What did they say about pricing?", exact=True)).to_be_visible()
+        page.get_by_text("What presentation mode shows").click()
+        page.get_by_text("Coverage notes", exact=True).click()
+        page.wait_for_function("() => /engagement_present=[^;]*coverage/.test(document.cookie)")
+        assert re.search(r"engagement_browser=[0-9a-f]{32}", page.evaluate("document.cookie"))
+
+        again = mine.new_page()
+        again.goto(job + "&present=1")
+        expect(again.locator(".js-plotly-plot")).to_have_count(3)
+        expect(again.locator(".st-key-part_coverage")).to_contain_text("meetings analysed")
+        again.goto(job)
+        expect(again.get_by_text("What did they say about pricing?", exact=True)).to_be_visible()
+
+        other = theirs.new_page()
+        other.goto(job + "&present=1")
+        expect(other.locator(".js-plotly-plot")).to_have_count(3)
+        assert other.locator(".st-key-part_coverage").count() == 0
+        other.goto(job)
+        expect(other.locator(".js-plotly-plot")).to_have_count(3)
+        expect(other.get_by_role("heading", name="Ask about this account")).to_be_visible()
+        assert other.get_by_text("What did they say about pricing?", exact=True).count() == 0
+        no_exception(other)
+    finally:
+        mine.close()
+        theirs.close()
+
+
 # ---------------------------------------------------------------- servers of their own
 
 PASSWORD = "browser-test-password"
