@@ -457,7 +457,9 @@ PROBE = "<script>alert(1)</script> What did they say about single sign-on?"
 DECISION = "Who is the decision maker?"
 
 
-def test_presentation_mode_of_a_second_run_shows_nothing_internal(page: Any, server: str, screenshots: Path) -> None:
+def test_presentation_mode_of_a_second_run_shows_nothing_internal(
+    page: Any, server: str, screenshots: Path, tmp_path: Path
+) -> None:
     """A second run of Acme with two stored questions (a script probe among them), opened with ?present=1 in the
     same browser: no signal, talk share, Since panel, recommendation, risk, demo button, stored question or e-mail."""
     from playwright.sync_api import expect
@@ -492,7 +494,7 @@ def test_presentation_mode_of_a_second_run_shows_nothing_internal(page: Any, ser
     page.goto(job)  # at the top of the page
     expect(page.locator(".js-plotly-plot")).to_have_count(3)
     page.wait_for_timeout(1000)
-    page.screenshot(path=str(screenshots / "screenshot-second-run.png"))
+    page.screenshot(path=str(tmp_path / "second-run.png"))  # the team's view, to compare with the one below
 
     page.goto(job + "&present=1")
     expect(page.locator(".js-plotly-plot")).to_have_count(3)

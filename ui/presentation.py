@@ -135,7 +135,7 @@ def presenter_checklist() -> None:
     """The sidebar's checklist of what presentation mode shows; the safe parts are ticked until the presenter changes it."""
     shown = presented(_choice())
     with st.sidebar.expander("What presentation mode shows", icon=":material/checklist:"):
-        st.caption("Only what is ticked is shown with ?present=1. Internal parts are unticked until you tick them.")
+        st.caption("A presentation shows only what is ticked. This browser remembers your choice.")
         for part in SAFE:
             st.session_state[f"present_part_{part.key}"] = part.key in shown
             st.checkbox(part.label, key=f"present_part_{part.key}", on_change=_checked)
