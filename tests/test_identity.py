@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from engagement.identity import LIFETIMES, SESSIONS_TABLE, SessionBook, SignInThrottle, session_secret
+from engagement.errors import SettingsError
+from engagement.identity import (
+    LIFETIMES,
+    SESSIONS_TABLE,
+    AllowList,
+    SessionBook,
+    SignInThrottle,
+    refusal,
+    session_secret,
+)
 from engagement.identity.sessions import FREE_TRIES, MAX_DELAY_S
 from engagement.storage.sqlite import KVStore, SqliteKV
 
@@ -158,3 +168,49 @@ def test_wrong_passwords_wait_longer_and_longer_and_a_right_one_resets(tmp_path:
     assert throttle.wait_s("10.0.0.1") == 0
     assert all("10.0.0" not in key for key in store.keys())  # addresses are kept hashed
     store.close()
+
+
+@pytest.mark.parametrize(
+    ("allowed", "email", "admitted"),
+    [
+        ("acme.com", "ann@acme.com", True),
+        ("acme.com", "Ann@ACME.com", True),
+        ("@acme.com", "ann@acme.com", True),
+        ("acme.com", "ann@eu.acme.com", False),  # a domain admits its own addresses, not its subdomains'
+        ("acme.com", "ann@notacme.com", False),
+        ("ann@x.io, acme.com", "ann@x.io", True),
+        ("ann@x.io", "bob@x.io", False),
+        ("acme.com", "acme.com", False),  # not an address
+        ("", "ann@acme.com", False),
+    ],
+)
+def test_an_allow_list_admits_listed_addresses_and_domains_only(allowed: str, email: str, admitted: bool) -> None:
+    """Addresses match exactly, domains match their own addresses, case does not matter, empty admits nobody."""
+    assert AllowList.parse(allowed, "ALLOWED_EMAILS").admits(email) is admitted
+
+
+@pytest.mark.parametrize("entry", ["acme", "ann@", "a@b@c.com", "acme..com", "http://acme.com"])
+def test_a_malformed_allow_list_entry_is_refused_by_name(entry: str) -> None:
+    """A mistake in ALLOWED_EMAILS is a settings error naming the entry, not a silent hole or lock-out."""
+    with pytest.raises(SettingsError, match=re.escape(repr(entry))):
+        AllowList.parse(f"ok.com, {entry}", "ALLOWED_EMAILS")
+
+
+@pytest.mark.parametrize(
+    ("email", "verified", "allowed", "reason"),
+    [
+        ("ann@acme.com", True, "acme.com", None),
+        (None, True, "acme.com", "did not tell us your e-mail"),
+        ("ann@acme.com", False, "acme.com", "has not verified ann@acme.com"),
+        ("ann@acme.com", None, "acme.com", "has not verified"),  # no claim is not a yes
+        ("ann@acme.com", "true", "acme.com", "has not verified"),  # nor is a string
+        ("ann@acme.com", True, "", "No one may use this app yet"),
+        ("eve@evil.example", True, "acme.com", "eve@evil.example may not use this app"),
+    ],
+)
+def test_a_signed_in_person_is_refused_only_with_a_reason_they_can_act_on(
+    email: str | None, verified: object, allowed: str, reason: str | None
+) -> None:
+    """Who may use the app: a verified address on the allow-list; every refusal says what to do."""
+    why = refusal(email, verified, AllowList.parse(allowed, "ALLOWED_EMAILS"))
+    assert why is None if reason is None else why is not None and reason in why

@@ -880,8 +880,10 @@ def test_ask_in_presentation_mode_lists_only_the_questions_asked_in_that_present
 
 def test_questions_are_private_to_the_browser_that_asked_them(monkeypatch: pytest.MonkeyPatch) -> None:
     """Another browser does not see a question; the same browser (its cookie) and the admin page do; an old
-    question without an asker is shown to nobody but the admin; a signed-in user asks as their e-mail."""
+    question without an asker is shown to nobody but the admin; a person signed in with single sign-on asks as
+    their verified e-mail."""
     import ui.asker
+    import ui.gate
 
     record = seeded(domain="acme.com")
     first = app(domain=record.domain, run_id=record.run_id).run()
@@ -907,15 +909,19 @@ def test_questions_are_private_to_the_browser_that_asked_them(monkeypatch: pytes
     assert "What about the budget?" in page and "decision maker" not in page
     assert not [h for h in again.sidebar.get("html") if "engagement_browser" in h.proto.body], "already set"
 
+    monkeypatch.setattr(ui.gate, "single_sign_on", lambda: True)
+    monkeypatch.setenv("ALLOWED_EMAILS", "ourco.io")
     signed = app(domain=record.domain, run_id=record.run_id)
-    signed.user = {"is_logged_in": True, "email": "Rep@OurCo.io"}
+    signed.user = {"is_logged_in": True, "email": "Rep@OurCo.io", "email_verified": True}
     signed.run()
+    assert not signed.exception and signed.text_input(key="ask_question")
     assert "budget" not in everything_shown(signed)
     signed.text_input(key="ask_question").set_value("What about the budget?")
     signed.button(key="FormSubmitter:ask_form-Ask").click().run()
     assert "What about the budget?" in everything_shown(signed)
     assert {r.asked_by for r in rt.questions.list("acme.com")} == {f"browser:{browser}", "user:rep@ourco.io", ""}
 
+    monkeypatch.setattr(ui.gate, "single_sign_on", lambda: False)
     admin = first.switch_page("pages/admin.py").run()
     table = next(d for d in admin.dataframe if "Question" in d.value.columns).value
     assert sorted(table["Question"]) == [

@@ -1,9 +1,9 @@
-"""Who is asking: the signed-in user's e-mail when sign-in knows people, else this browser's random id (a cookie).
+"""Who is asking: the signed-in person's e-mail when sign-in knows people, else this browser's random id (a cookie).
 
-Questions are private to whoever asked them (``QuestionRecord.asked_by``). The app's password gate
-is one shared password and knows no people, so a browser is the asker: a random 128-bit id kept in
-the cookie ``engagement_browser`` for a year. When Streamlit's own sign-in (``st.login``, OIDC) is
-configured and a user is logged in, their e-mail is the asker instead, on every browser they use.
+Questions are private to whoever asked them (``QuestionRecord.asked_by``). With single sign-on
+(``st.login``, ``ui.gate.signed_in_email``) the asker is the provider's verified e-mail, on every
+browser the person uses. The shared password knows no people, so there the browser is the asker: a
+random 128-bit id kept in the cookie ``engagement_browser`` for a year.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import secrets
 import streamlit as st
 
 from ui.cookies import cookie_script, read_cookie, write_cookies
+from ui.gate import signed_in_email
 
 COOKIE = "engagement_browser"
 MAX_AGE_S = 365 * 24 * 3600
@@ -38,12 +39,9 @@ def _browser_id() -> str:
 
 
 def current_asker() -> str:
-    """``user:<e-mail>`` for a user signed in with Streamlit's sign-in, else ``browser:<id>``."""
-    user = st.user
-    email = user.get("email") if user.get("is_logged_in") is True else None
-    if isinstance(email, str) and email.strip():
-        return f"user:{email.strip().casefold()}"
-    return f"browser:{_browser_id()}"
+    """``user:<e-mail>`` for a person signed in through the identity provider, else ``browser:<id>``."""
+    email = signed_in_email()
+    return f"user:{email}" if email else f"browser:{_browser_id()}"
 
 
 def remember_browser() -> None:

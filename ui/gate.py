@@ -1,4 +1,10 @@
-"""The sign-in gate: ``APP_PASSWORD`` for every page, ``ADMIN_PASSWORD`` on top for the admin page.
+"""The sign-in gate: single sign-on through an identity provider, or ``APP_PASSWORD`` for every page and
+``ADMIN_PASSWORD`` on top for the admin page.
+
+Single sign-on is Streamlit's own ``st.login`` (OpenID Connect, any provider), on when ``.streamlit/secrets.toml``
+has an ``[auth]`` section as Streamlit documents. People are then known by the provider's verified e-mail;
+``ALLOWED_EMAILS`` decides who may use the app and ``ADMIN_EMAILS`` who may open the admin page (no password).
+The passwords below are for laptops and demos, when there is no ``[auth]``.
 
 A passed gate leaves a signed, expiring token in the session and in a cookie, so a reload or a new tab stays
 signed in until the token expires: 12 hours for the app, 30 minutes for the admin page. Tokens are made and
@@ -20,8 +26,9 @@ import time
 
 import streamlit as st
 
-from engagement.identity import LIFETIMES, SESSIONS_TABLE, SessionBook, SignInThrottle
-from engagement.render.present import plural
+from engagement.errors import SettingsError
+from engagement.identity import LIFETIMES, SESSIONS_TABLE, AllowList, SessionBook, SignInThrottle, refusal
+from engagement.render.present import md, plural
 from engagement.settings import Settings
 from ui.cookies import cookie_script, read_cookie, write_cookies
 from ui.runtime import get_runtime
@@ -116,20 +123,81 @@ def _require(settings: Settings, scope: str, password: str, title: str, prompt: 
     st.stop()
 
 
+def single_sign_on() -> bool:
+    """Whether ``.streamlit/secrets.toml`` configures an identity provider (an ``[auth]`` section)."""
+    try:
+        return "auth" in st.secrets
+    except (FileNotFoundError, OSError, ValueError, KeyError):  # no secrets file, or bad TOML
+        return False
+
+
+def _allow_list(settings: Settings, setting: str) -> AllowList:
+    try:
+        return AllowList.parse(getattr(settings, setting.lower()), setting)
+    except SettingsError as exc:
+        st.error(f"The app's settings cannot be used: {exc}")
+        st.stop()
+        raise
+
+
+def signed_in_email() -> str | None:
+    """The verified e-mail of the person signed in through the identity provider (None without single sign-on)."""
+    if not single_sign_on() or not st.user.is_logged_in:
+        return None
+    email = st.user.get("email")
+    return email.lower() if isinstance(email, str) and st.user.get("email_verified") is True else None
+
+
+def _refuse(message: str, title: str = "Engagement Summary") -> None:
+    st.title(title)
+    st.error(md(message))  # it holds the provider's e-mail: text, never a link
+    st.button("Sign out", key="gate_sso_refused_sign_out", on_click=st.logout)
+    st.stop()
+
+
+def _require_identity(settings: Settings) -> None:
+    if not st.user.is_logged_in:
+        st.title("Engagement Summary")
+        st.write("Sign in with your company account to see engagement summaries.")
+        st.button("Sign in", key="gate_sso_sign_in", type="primary", on_click=st.login)
+        st.stop()
+    email = st.user.get("email")
+    why = refusal(
+        email if isinstance(email, str) else None,
+        st.user.get("email_verified"),
+        _allow_list(settings, "ALLOWED_EMAILS"),
+    )
+    if why:
+        log.warning("a person signed in through the identity provider was refused")  # no address in the log
+        _refuse(why)
+
+
 def require_sign_in(settings: Settings) -> None:
-    """Stop the page until the app password is entered (nothing to do when ``APP_PASSWORD`` is unset)."""
+    """Stop the page until the person is signed in and allowed (nothing to do without SSO and ``APP_PASSWORD``)."""
+    if single_sign_on():
+        _require_identity(settings)
+        return
     _require(settings, "app", settings.app_password, "Engagement Summary", "Sign in to see engagement summaries.")
 
 
 def require_admin(settings: Settings) -> None:
-    """Stop the page until the admin password is entered (after the app password, if both are set)."""
+    """Stop the page unless this is an admin: on ``ADMIN_EMAILS`` with SSO, else the admin password was entered."""
     require_sign_in(settings)
+    if single_sign_on():
+        email = signed_in_email()
+        if email is None or not _allow_list(settings, "ADMIN_EMAILS").admits(email):
+            who = f"; you are signed in as {email}" if email else ""
+            _refuse(f"The admin page is for the addresses and domains in ADMIN_EMAILS{who}.", "Admin")
+        return
     _require(settings, "admin", settings.admin_password, "Admin", "The admin page needs the admin password.")
 
 
 def show_access_note(settings: Settings) -> None:
-    """A small caption in the sidebar when the app is open to anyone who can reach it."""
-    if not settings.app_password:
+    """A small caption in the sidebar: who is signed in, or that the app is open to anyone who can reach it."""
+    if single_sign_on():
+        if email := signed_in_email():
+            st.sidebar.caption(f"Signed in as {md(email)}")
+    elif not settings.app_password:
         st.sidebar.caption(OPEN_NOTE)
 
 
@@ -146,5 +214,7 @@ def sign_out(settings: Settings) -> None:
 
 def sign_out_button(settings: Settings) -> None:
     """A sign-out button in the sidebar, when there is something to sign out of."""
-    if settings.app_password or settings.admin_password:
+    if single_sign_on():
+        st.sidebar.button("Sign out", key="gate_sign_out", type="tertiary", on_click=st.logout)
+    elif settings.app_password or settings.admin_password:
         st.sidebar.button("Sign out", key="gate_sign_out", type="tertiary", on_click=sign_out, args=(settings,))
