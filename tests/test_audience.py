@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from engagement.models import EngagementSummary, Person, Side
+from engagement.models import EngagementSummary, Evidence, Insight, Person, Side
 from engagement.render.audience import (
     FACT_FIELDS,
     FIXED,
@@ -98,7 +98,8 @@ def test_the_customer_copy_has_only_allow_listed_fields_so_a_new_field_stays_emp
             continue
         assert getattr(copy, name) == default, f"{name} reached a customer without being allow-listed"
     assert summary.signals and summary.changes and summary.recommendations_detail and summary.risks_detail
-    assert copy.goals_detail == summary.goals_detail and copy.challenges_detail == summary.challenges_detail
+    assert copy.goals == ["Consolidate regional reporting by March", "Cut onboarding time for new reps"]
+    assert copy.challenges == ["Legacy warehouse exports are manual"]  # the one with no quote is nobody's words
     assert copy.themes == summary.themes and copy.meetings_count == summary.meetings_count
 
 
@@ -107,6 +108,7 @@ def test_an_opted_in_part_brings_its_fields_into_the_customer_copy() -> None:
     summary = make_summary()
     copy = for_customer(summary, presented({"signals", "recommendations"}))
     assert copy.signals == summary.signals and copy.recommendations_detail == summary.recommendations_detail
+    assert copy.goals == [] and copy.challenges == []
     assert copy.risks_detail == [] and copy.goals_detail == [] and copy.changes is None
 
 
@@ -145,3 +147,37 @@ def test_the_team_sees_the_whole_summary() -> None:
     summary = make_summary()
     assert Audience(presenting=False).summary(summary) is summary
     assert Audience(presenting=True).summary(summary) != summary
+
+
+def test_a_goal_said_by_our_side_is_not_presented_as_the_customers_and_only_their_quotes_are_kept() -> None:
+    """Goals and challenges keep only verified quotes of customer people (by name or alias); an insight with
+    none left is not presented, whatever our side or an unknown speaker said."""
+    summary = make_summary()
+    ours = next(p for p in summary.people if p.side is Side.INTERNAL)
+    customer = next(p for p in summary.people if p.side is Side.CUSTOMER)
+    customer.aliases.append("Dana R.")
+    meeting = summary.meetings[0]
+
+    def said(quote: str, speaker: str | None) -> Evidence:
+        return Evidence(recording_id=meeting.recording_id, timestamp="00:01:00", quote=quote, speaker=speaker)
+
+    summary.goals_detail = [
+        Insight(text="Go live before the audit", evidence=[said("We want this live before our audit.", "Dana R.")]),
+        Insight(
+            text="Make onboarding faster",
+            evidence=[
+                said("On our end we'd love to get your onboarding under two weeks.", ours.name),
+                said("Onboarding has to get faster for us.", customer.name),
+            ],
+        ),
+        Insight(text="Expand to EMEA", evidence=[said("The goal for us is to expand you into EMEA.", ours.name)]),
+        Insight(text="Cut costs", evidence=[said("We need to cut costs this year.", "Unknown Caller")]),
+        Insight(text="Standardise reports", evidence=[said("Standard reports, please.", None)]),
+    ]
+    copy = for_customer(summary)
+    assert copy.goals == ["Go live before the audit", "Make onboarding faster"]
+    assert [[e.quote for e in g.evidence] for g in copy.goals_detail] == [
+        ["We want this live before our audit."],
+        ["Onboarding has to get faster for us."],
+    ]
+    assert len(summary.goals_detail[1].evidence) == 2, "the stored summary is not changed"

@@ -4,8 +4,8 @@ Presentation mode (``?present=1``) is for the customer's eyes, so it shows only 
 and the rest of the page, whatever is added to it later, stays with the sales team:
 
 * ``FIXED`` parts are always shown: the heading (the company, the period) and the "no meetings" notice.
-* ``SAFE`` parts are the facts, the themes and the customer's own goals and challenges: shown unless
-  the presenter unticks them.
+* ``SAFE`` parts are the facts, the themes and the customer's own goals and challenges (those a
+  customer person said, with their quotes only): shown unless the presenter unticks them.
 * ``OPT_IN`` parts are the team's internal view (signals, talk share among them, what changed since
   the last run, coverage notes, risks, recommendations): hidden unless the presenter ticks them.
 * Anything else is never presented: exports, run details, demo buttons, e-mail addresses and the
@@ -23,7 +23,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from engagement.models import EngagementSummary, MeetingRef, Person
+from engagement.models import EngagementSummary, Evidence, Insight, MeetingRef, Person, Side
 
 __all__ = [
     "FIXED",
@@ -182,15 +182,42 @@ def _meeting(meeting: MeetingRef) -> MeetingRef:
     )
 
 
+def _customer_names(summary: EngagementSummary) -> frozenset[str]:
+    """Every name (and alias) a customer person goes by, case-folded."""
+    customers = [p for p in summary.people if p.side is Side.CUSTOMER]
+    return frozenset(name.casefold() for p in customers for name in (p.name, *p.aliases) if name)
+
+
+def _in_their_words(insights: list[Insight], customers: frozenset[str]) -> list[Insight]:
+    """The insights a customer person said, with only their quotes: one resting on nobody of theirs is left out."""
+
+    def theirs(evidence: Evidence) -> bool:
+        return evidence.verified and (evidence.speaker or "").casefold() in customers
+
+    kept = []
+    for insight in insights:
+        quotes = [evidence for evidence in insight.evidence if theirs(evidence)]
+        if quotes:
+            kept.append(insight.model_copy(update={"evidence": quotes}))
+    return kept
+
+
 def for_customer(summary: EngagementSummary, parts: Iterable[str] | None = None) -> EngagementSummary:
     """A copy of ``summary`` with only the fields of the presented ``parts`` (default: the safe set), and no e-mails.
 
     Built from the allow-list up, not by removing what is known to be internal: every other field keeps
-    its empty default.
+    its empty default. Goals and challenges are the customer's in their own words: only those with a
+    verified quote from a customer person, with those quotes only (a quote by our side, by someone
+    whose side is unknown, or by no one named is not theirs to be shown as theirs).
     """
     shown = presented() if parts is None else frozenset(parts)
     names = [*FACT_FIELDS, *(name for part, fields in PART_FIELDS.items() if part in shown for name in fields)]
     values = {name: getattr(summary, name) for name in names}
+    customers = _customer_names(summary)
+    for section in ("goals", "challenges"):
+        if section in shown:
+            kept = _in_their_words(getattr(summary, f"{section}_detail"), customers)
+            values[f"{section}_detail"], values[section] = kept, [insight.text for insight in kept]
     values["people"] = [_person(person, n) for n, person in enumerate(summary.people, start=1)]
     values["meetings"] = [_meeting(meeting) for meeting in summary.meetings]
     return EngagementSummary.model_validate(values)
