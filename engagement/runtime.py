@@ -158,6 +158,7 @@ class Runtime:
     fathom_transport: httpx.BaseTransport | None = None
     queue: RQJobQueue | None = None
     _reindexing: SyncTask | None = field(default=None, repr=False)
+    on_close: list[Callable[[], None]] = field(default_factory=list, repr=False)  # background tasks' stops
 
     def sync_index(self, *, full: bool = False) -> tuple[SyncTask, bool]:
         """Start the configured workspace's index sync in its background thread, or join the one running there;
@@ -202,6 +203,8 @@ class Runtime:
     def close(self) -> None:
         """Stop taking jobs, end the heartbeat, wait for running jobs (bounded by their limit), close the
         queue's connection, the Redis index's and the store."""
+        for stop in self.on_close:
+            stop()
         self.jobs.close()
         shutdown = getattr(self.jobs.executor, "shutdown", None)
         if shutdown is not None:
