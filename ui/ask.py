@@ -21,6 +21,7 @@ from engagement.errors import EngagementError
 from engagement.models import JobRecord, JobStatus
 from engagement.questions.answers import MAX_QUESTION_CHARS, Answer, AskOptions, QuestionRecord, QuestionService
 from engagement.render.present import md, plural
+from ui import audit
 from ui.asker import asker_label
 from ui.result import evidence_line
 from ui.text import ago
@@ -42,6 +43,7 @@ def _on_ask(questions: QuestionService, domain: str, run_id: str, asker: str, pr
     except EngagementError as exc:
         st.session_state["ask_error"] = str(exc)
         return
+    audit.record("asked", domain, f"question {asked.id}")  # the question's id, not its words
     st.session_state.pop("ask_error", None)
     st.session_state["ask_question"] = ""
     if presenting:
@@ -131,6 +133,9 @@ def question_box(record: JobRecord, questions: QuestionService, asker: str, pres
 
 def _on_purge(questions: QuestionService, days: int | None) -> None:
     removed = questions.purge(older_than=timedelta(days=days) if days else None)
+    audit.record(
+        "purged", "questions", plural(removed, "question") + (f" older than {plural(days, 'day')}" if days else "")
+    )
     st.session_state.pop("admin_questions_confirm", None)
     st.session_state["admin_questions_notice"] = f"Removed {plural(removed, 'question')}."
 
