@@ -30,6 +30,8 @@ ACTIONS = {
     "purged": "purged",
     "cleared": "cleared the analysis cache",
     "forgot": "forgot a customer or person",
+    "linked": "linked domains into one account",
+    "unlinked": "unlinked domains",
     "signed_in": "signed in",
     "refused": "was refused",
 }

@@ -296,6 +296,8 @@ class IndexStorage(Protocol):
 
     def internal_domains(self, workspace: str) -> set[str]: ...
 
+    def emails_by_domain(self, workspace: str) -> dict[str, set[str]]: ...
+
     def remember_no_transcript(self, workspace: str, reasons: dict[int, str]) -> None: ...
 
     def without_transcript(self, workspace: str, recording_ids: list[int]) -> dict[int, str]: ...
@@ -499,6 +501,10 @@ class MeetingIndex:
         """Domains of invitees Fathom marked internal: our own (the recorders' and their colleagues')."""
         return self.storage.internal_domains(workspace)
 
+    def emails_by_domain(self, workspace: str) -> dict[str, set[str]]:
+        """Every external invitee e-mail, by its domain (what link suggestions compare)."""
+        return self.storage.emails_by_domain(workspace)
+
     def remember_no_transcript(self, workspace: str, reasons: dict[int, str]) -> None:
         """Record recordings Fathom has no transcript for, so a re-run does not ask again (until a full re-index)."""
         if reasons:
@@ -676,6 +682,14 @@ class SqliteIndexStorage:
             "SELECT DISTINCT domain FROM index_invitees WHERE workspace = ? AND is_external = 0", (workspace,)
         )
         return {str(row[0]) for row in rows}
+
+    def emails_by_domain(self, workspace: str) -> dict[str, set[str]]:
+        out: dict[str, set[str]] = {}
+        for domain, email in self._select(
+            "SELECT DISTINCT domain, email FROM index_invitees WHERE workspace = ? AND is_external = 1", (workspace,)
+        ):
+            out.setdefault(str(domain), set()).add(str(email))
+        return out
 
     def remember_no_transcript(self, workspace: str, reasons: dict[int, str]) -> None:
         with self._tx() as db:

@@ -414,6 +414,19 @@ class RedisIndexStorage:
         keys = self._c.call("index read", lambda: self._c.redis.hkeys(self.prefix(workspace) + "internal"))
         return {str(k) for k in keys}
 
+    def emails_by_domain(self, workspace: str) -> dict[str, set[str]]:
+        base = self.prefix(workspace)
+        domains = sorted(str(d) for d in self._read_all(partial(self._c.redis.smembers, base + "external")))
+
+        def read() -> list[Any]:
+            pipe = self._c.redis.pipeline(transaction=False)
+            for domain in domains:
+                pipe.hkeys(f"{base}d:{domain}:people")
+            return list(pipe.execute())
+
+        emails = self._c.call("index read", read) if domains else []
+        return {d: {str(e) for e in keys} for d, keys in zip(domains, emails, strict=True) if keys}
+
     def remember_no_transcript(self, workspace: str, reasons: dict[int, str]) -> None:
         key = self.prefix(workspace) + "no_transcript"
         self._c.call("index write", lambda: self._c.redis.hset(key, mapping={str(k): v for k, v in reasons.items()}))
