@@ -934,3 +934,28 @@ def test_questions_are_private_to_the_browser_that_asked_them(monkeypatch: pytes
         "rep@ourco.io",
         "unknown (asked before questions had owners)",
     }
+
+
+def test_an_asker_can_share_a_question_with_the_team_and_take_it_back() -> None:
+    """A shared question shows under "Shared by the team" in another browser, with its asker; not when presenting;
+    unshared, it is private again; no one but its asker can share it."""
+    record = seeded(domain="acme.com")
+    first = app(domain=record.domain, run_id=record.run_id).run()
+    first.text_input(key="ask_question").set_value("What about the budget?")
+    first.button(key="FormSubmitter:ask_form-Ask").click().run()
+    (asked,) = runtime().questions.list("acme.com")
+    first.button(key=f"ask_share_{asked.id}").click().run()
+    assert runtime().questions.get("acme.com", asked.id).shared  # type: ignore[union-attr]
+
+    other = app(domain=record.domain, run_id=record.run_id).run()
+    page = everything_shown(other)
+    assert "Shared by the team" in page and "What about the budget?" in page
+    assert f"ask_share_{asked.id}" not in [b.key for b in other.button], "only the asker can unshare"
+    assert not runtime().questions.share("acme.com", asked.id, "browser:someone-else", shared=False)
+
+    presenting = app(domain=record.domain, run_id=record.run_id, present="1").run()
+    assert "budget" not in everything_shown(presenting)
+
+    first.button(key=f"ask_share_{asked.id}").click().run()
+    assert "budget" not in everything_shown(app(domain=record.domain, run_id=record.run_id).run())
+    assert [e.action for e in runtime().audit.entries(action="shared")] == ["shared"]

@@ -72,17 +72,41 @@ def _points(answer: Answer) -> None:
         st.markdown("\n\n".join(["Closest mentions:", *quotes]))
 
 
-def _render(records: list[QuestionRecord]) -> None:
+def _on_share(questions: QuestionService, record: QuestionRecord, asker: str) -> None:
+    if questions.share(record.domain, record.id, asker, shared=not record.shared) and not record.shared:
+        audit.record("shared", record.domain, f"question {record.id}")
+
+
+def _render(
+    records: list[QuestionRecord], questions: QuestionService | None = None, asker: str = "", *, shared: bool = False
+) -> None:
+    """Each question with its answer; the asker's own get a share toggle (``questions`` given), the team's their
+    asker's name (``shared``)."""
     for record in records:
-        with st.container(border=True, key=f"ask_answer_{record.id}"):
+        with st.container(border=True, key=f"ask_{'shared' if shared else 'answer'}_{record.id}"):
             st.markdown(f"**{md(record.question)}**")
-            st.caption(md(f"Asked {ago(record.asked_at)} · {record.analyzer}"))
+            who = f" by {asker_label(record.asked_by)}" if shared else ""
+            st.caption(
+                md(
+                    f"Asked {ago(record.asked_at)}{who} · {record.analyzer}"
+                    + (" · shared with the team" if record.shared and not shared else "")
+                )
+            )
             if record.status is JobStatus.PROCESSING:
                 st.status("Answering… the model is reading the best-matching turns.", state="running")
             elif record.status is JobStatus.ERROR:
                 st.error(md(record.error or "The answer failed."), icon=":material/error:")
             elif record.answer is not None:
                 _points(record.answer)
+            if questions is not None and record.status is not JobStatus.PROCESSING:
+                st.button(
+                    "Stop sharing" if record.shared else "Share with the team",
+                    key=f"ask_share_{record.id}",
+                    type="tertiary",
+                    icon=":material/group:",
+                    on_click=_on_share,
+                    args=(questions, record, asker),
+                )
 
 
 @st.fragment(run_every=POLL_EVERY)
@@ -125,7 +149,12 @@ def question_box(record: JobRecord, questions: QuestionService, asker: str, pres
     if any(r.status is JobStatus.PROCESSING for r in records):
         _pending(questions, record.domain, asker, presenting)
     else:
-        _render(records)
+        _render(records, None if presenting else questions, asker)
+    if not presenting:  # the team's shared questions are the sales team's, not the customer's
+        team = [r for r in questions.shared_list(record.domain, limit=ANSWERS_SHOWN) if r.asked_by != asker]
+        if team:
+            st.markdown("**Shared by the team**")
+            _render(team, shared=True)
 
 
 # ---------------------------------------------------------------- the admin page's section

@@ -26,6 +26,7 @@ ACTIONS = {
     "viewed": "viewed a summary",
     "exported": "exported a summary",
     "asked": "asked a question",
+    "shared": "shared a question with the team",
     "deleted": "deleted jobs",
     "purged": "purged",
     "cleared": "cleared the analysis cache",

@@ -394,6 +394,7 @@ class QuestionRecord(BaseModel):
     reuse_key: str
     owner: str = ""  # the process answering it (host:pid:nonce), so a dead one's question is not left pending
     asked_by: str = ""  # who asked it; "" for a question stored before questions had owners
+    shared: bool = False  # its asker shared it with the team: listed under the account for everyone
     created_at: UTCDateTime
     asked_at: UTCDateTime
     updated_at: UTCDateTime
@@ -573,6 +574,24 @@ class QuestionService:
         records = [self._checked(QuestionRecord.model_validate(v)) for _, v in self.store.items(prefix, where=where)]
         records.sort(key=lambda r: r.asked_at, reverse=True)
         return records[:limit] if limit is not None else records
+
+    def shared_list(self, domain: str, limit: int | None = None) -> builtins.list[QuestionRecord]:
+        """The questions about ``domain`` their askers shared with the team, most recently asked first."""
+        records = [
+            self._checked(QuestionRecord.model_validate(v))
+            for _, v in self.store.items(f"{QUESTION_PREFIX}{domain}:", where={"shared": True})
+        ]
+        records.sort(key=lambda r: r.asked_at, reverse=True)
+        return records[:limit] if limit is not None else records
+
+    def share(self, domain: str, question_id: str, asked_by: str, *, shared: bool = True) -> bool:
+        """Share a question with the team (or stop); only its asker can. False when it is not theirs or gone."""
+        record = self.get(domain, question_id)
+        if record is None or not asked_by or record.asked_by != asked_by:
+            return False
+        record.shared = shared
+        self.store.set(record.key, record.model_dump(mode="json"))
+        return True
 
     def count(self) -> int:
         return self.store.count(QUESTION_PREFIX)
