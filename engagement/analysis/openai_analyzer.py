@@ -57,8 +57,8 @@ from engagement.models import (
     PersonRole,
     Theme,
 )
-from engagement.render.present import plural
 from engagement.settings import Settings
+from engagement.wording import plural
 
 __all__ = ["OpenAIAnalyzer"]
 
