@@ -470,11 +470,9 @@ def test_without_fts5_summaries_still_run_and_questions_say_why(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """No FTS5: the summary completes, and asking raises SearchUnavailableError that names FTS5."""
-    import engagement.runtime as runtime_module
     from engagement.questions import search as search_module
 
     monkeypatch.setattr(search_module, "fts5_available", lambda conn: False)
-    monkeypatch.setattr(runtime_module, "_SEARCH", {})
     rt = create_runtime(Settings(engagement_db=str(tmp_path / "nofts.sqlite")), executor=InlineExecutor())
     assert rt.search is None and "FTS5" in rt.search_error
     run_id = rt.jobs.start("acmecorp.com")

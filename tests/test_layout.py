@@ -6,7 +6,8 @@ Layers of ``engagement/``, top to bottom:
   and the package's own ``__init__``; they may import anything below.
 * the packages by capability (``account/``, ``fathom/``, ``jobs/``, …); they import each other one way
   only, and never an entry point.
-* the base modules (``BASE``: settings, models, errors, deadline, wording); they import only each other.
+* the base modules (``BASE``: settings, models, errors, deadline, wording, the process registry); they import
+  only each other.
 
 Every import counts, lazy ones inside functions and ``TYPE_CHECKING`` ones too: a circle hidden in a
 function is still a circle.
@@ -15,6 +16,7 @@ function is still a circle.
 from __future__ import annotations
 
 import ast
+import functools
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -29,7 +31,14 @@ ENTRY = {
     "engagement.accounts",
     "engagement.workers",
 }
-BASE = {"engagement.settings", "engagement.models", "engagement.errors", "engagement.deadline", "engagement.wording"}
+BASE = {
+    "engagement.settings",
+    "engagement.models",
+    "engagement.errors",
+    "engagement.deadline",
+    "engagement.wording",
+    "engagement.registry",
+}
 
 
 def modules(root: Path = ROOT) -> dict[str, Path]:
@@ -69,6 +78,7 @@ def imports(name: str, path: Path, known: Iterable[str]) -> set[str]:
     return targets
 
 
+@functools.cache
 def graph() -> dict[str, set[str]]:
     """Module → the ``engagement`` modules it imports."""
     found = modules()
@@ -149,7 +159,7 @@ def test_no_package_imports_an_entry_point() -> None:
 
 
 def test_base_modules_import_only_base_modules() -> None:
-    """settings, models, errors, deadline and wording stand on nothing but each other."""
+    """settings, models, errors, deadline, wording and the registry stand on nothing but each other."""
     upward = sorted(f"{name} imports {target}" for name in BASE for target in graph()[name] if target not in BASE)
     assert upward == []
 

@@ -240,3 +240,49 @@ def test_past_the_limit_of_kept_counts_counts_are_scanned(redis_url: str) -> Non
     assert [kv.count(f"p{i}:", where={"status": "error"}) for i in range(12)] == [3] * 12
     raw = redis.Redis.from_url(redis_url, decode_responses=True)
     assert raw.scard("kv:jobs:counted") == redis_store.MAX_KEPT_COUNTS
+
+
+def test_filtered_reads_walk_the_range_in_windows_and_answer_as_one_read_would(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With windows of 7 keys, where-filtered pages, offsets, reverse order and counts equal a whole-range read."""
+    kv = RedisKV(redis_url)
+    rows = {f"index:{i:04d}": {"n": i, "odd": i % 2 == 1, "kind": "a" if i % 3 else "b"} for i in range(100)}
+    kv.set_many(rows)
+    whole = {
+        "odd": kv.keys("index:", where={"odd": True}),
+        "page": kv.items("index:", where={"kind": "b"}, reverse=True, offset=4, limit=6),
+        "stop": kv.keys("index:", stop="index:0050", where={"odd": False}),
+        "count": kv.count("index:", where={"odd": True, "kind": "a"}),
+    }
+    monkeypatch.setattr(redis_store, "SCAN_BATCH", 7)
+    windowed = {
+        "odd": kv.keys("index:", where={"odd": True}),
+        "page": kv.items("index:", where={"kind": "b"}, reverse=True, offset=4, limit=6),
+        "stop": kv.keys("index:", stop="index:0050", where={"odd": False}),
+        "count": kv.count("index:", where={"odd": True, "kind": "a"}),
+    }
+    assert windowed == whole
+    assert whole["odd"] == [f"index:{i:04d}" for i in range(1, 100, 2)]
+    assert [v["n"] for _, v in whole["page"]] == [i for i in range(99, -1, -1) if i % 3 == 0][4:10]
+    assert whole["count"] == len([i for i in range(100) if i % 2 and i % 3])
+
+
+def test_a_purge_of_many_keys_deletes_in_bounded_batches_and_keeps_the_counts(redis_url: str) -> None:
+    """Deleting 5,000 of 6,000 keys takes one script call per DELETE_BATCH keys, each bounded; counts follow."""
+    kv = RedisKV(redis_url)
+    kv.set_many({f"index:{i:05d}": {"status": "complete" if i < 5000 else "processing"} for i in range(6000)})
+    assert kv.count_by("status", "index:") == {"complete": 5000, "processing": 1000}
+    calls: Counter[str] = Counter()
+    real = kv._c.call
+
+    def counted(what: str, fn):  # type: ignore[no-untyped-def]
+        calls[what] += 1
+        return real(what, fn)
+
+    kv._c.call = counted  # type: ignore[method-assign]
+    doomed = kv.keys("index:", where={"status": "complete"})
+    assert len(doomed) == 5000 and calls["items"] == 6000 // redis_store.SCAN_BATCH + 1
+    assert kv.delete_many(doomed) == 5000
+    assert calls["delete"] == 5000 // redis_store.DELETE_BATCH
+    assert kv.count("index:") == 1000 and kv.count_by("status", "index:") == {"processing": 1000}
