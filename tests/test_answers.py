@@ -31,6 +31,7 @@ from engagement.settings import Settings
 from tests.fakes.openai_server import INVENTED_QUOTE, FakeOpenAI
 from tests.support.cli import run_cli
 from tests.support.openai_fixtures import FAKE_OPENAI_KEY
+from tests.support.polling import wait_until
 
 DOMAIN = "acme.com"
 JANE = "jane@acme.com"
@@ -390,9 +391,8 @@ def test_a_model_answer_runs_in_the_background_and_ends_complete(tmp_path: Path)
         )
         rt = create_runtime(settings, executor=pool)
         run_id = rt.jobs.start("acmecorp.com")
+        wait_until(lambda: rt.jobs.get("acmecorp.com", run_id).status.terminal, "the summary")
         deadline = time.monotonic() + 60
-        while rt.jobs.get("acmecorp.com", run_id).status is JobStatus.PROCESSING and time.monotonic() < deadline:
-            time.sleep(0.05)
         calls = len(model.requests)
         record = rt.questions.ask("acmecorp.com", "What did they say about single sign-on?")
         assert record.status is JobStatus.PROCESSING and record.answer is None

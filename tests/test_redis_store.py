@@ -12,6 +12,7 @@ from engagement.errors import CorruptRecordError, StoreError
 from engagement.settings import redact_url
 from engagement.storage import redis as redis_store
 from engagement.storage.redis import RedisKV, open_redis_store
+from tests.support.polling import wait_until
 from tests.support.redis_server import RedisServer, free_port
 from tests.support.threads import at_once
 
@@ -111,9 +112,7 @@ def test_a_job_whose_redis_goes_away_ends_in_error_naming_the_store(monkeypatch:
         reporting.set()
         assert failed.wait(30)
         server.resume()
-        deadline = time.monotonic() + 30
-        while service.get("acmecorp.com", run_id).status is JobStatus.PROCESSING and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_until(lambda: service.get("acmecorp.com", run_id).status.terminal, "the job to end")
         record = service.get("acmecorp.com", run_id)
         service.close()
         kv.close()

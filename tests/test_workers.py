@@ -9,9 +9,8 @@ import socket
 import subprocess
 import sys
 import textwrap
-import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,17 +21,10 @@ from engagement.runtime import Runtime, create_runtime, workspace_of
 from engagement.settings import Settings
 from tests.fakes.fathom_server import FAKE_API_KEY, FathomServer, make_account
 from tests.support.cli import run_command
+from tests.support.polling import wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 WAIT_S = 60  # a bound for waits on other processes (never a speed claim)
-
-
-def wait_until(condition: Callable[[], object], what: str, timeout_s: float = WAIT_S) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting for {what}")
-        time.sleep(0.05)
 
 
 @pytest.fixture
