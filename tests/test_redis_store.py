@@ -285,3 +285,38 @@ def test_a_purge_of_many_keys_deletes_in_bounded_batches_and_keeps_the_counts(re
     assert kv.delete_many(doomed) == 5000
     assert calls["delete"] == 5000 // redis_store.DELETE_BATCH
     assert kv.count("index:") == 1000 and kv.count_by("status", "index:") == {"processing": 1000}
+
+
+def test_a_first_count_goes_a_window_a_call_and_writes_meanwhile_are_counted_once(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """count_by's first count walks 10 keys a call; writes before and after its cursor meanwhile are each counted once."""
+    monkeypatch.setattr(redis_store, "SCAN_BATCH", 10)
+    kv = RedisKV(redis_url)
+    kv.set_many({f"index:{i:03d}": {"status": "complete" if i % 2 else "error"} for i in range(100)})
+    low, high = kv._bounds("index:", None)
+    args = ["status", "index:", low, high, kv._prefix, redis_store.MAX_KEPT_COUNTS, 10]
+    assert kv._c.kept(keys=[kv._zset, kv._kept], args=args) == ["more"]  # keys 000-009 counted, then stopped
+    assert kv._c.kept(keys=[kv._zset, kv._kept], args=args) == ["more"]  # and 010-019
+    kv.set("index:005", {"status": "processing"})  # behind the cursor: the write moves the count
+    kv.set("index:050", {"status": "processing"})  # ahead of it: the count finds it as it is then
+    kv.delete("index:003")  # behind (it was complete)
+    kv.delete("index:097")  # ahead
+    kv.set("index:0105", {"status": "complete"})  # a new key behind the cursor ('0105' < '019')
+    kv.set("index:150", {"status": "error"})  # a new key ahead of it
+    truth = Counter(v["status"] for _, v in kv.items("index:"))
+    assert kv.count_by("status", "index:") == dict(truth)
+    kv.set("index:000", {"status": "complete"})  # once whole, every write moves the counts
+    assert kv.count_by("status", "index:") == dict(Counter(v["status"] for _, v in kv.items("index:")))
+
+
+def test_counts_with_no_room_to_be_kept_are_scanned_a_window_a_call(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past MAX_KEPT_COUNTS pairs, count_by scans the range in windows and still answers exactly."""
+    monkeypatch.setattr(redis_store, "SCAN_BATCH", 7)
+    monkeypatch.setattr(redis_store, "MAX_KEPT_COUNTS", 0)
+    kv = RedisKV(redis_url)
+    kv.set_many({f"index:{i:03d}": {"kind": "abc"[i % 3]} for i in range(50)})
+    assert kv.count_by("kind", "index:") == {"a": 17, "b": 17, "c": 16}
+    assert kv.count("index:", where={"kind": "b"}) == 17

@@ -20,7 +20,9 @@ boolean ``where`` field) registers the pair in Redis and counts the range once; 
 write and delete — all of them scripts, so every process keeps the counts, whoever registered them —
 moves the counts of the groups a value leaves and enters, in the same atomic step. A count hash that
 is missing its ``#`` marker (lost, or never finished) is counted again on its next read. At most
-``MAX_KEPT_COUNTS`` pairs a table are kept; past that, counts are taken by a scan.
+``MAX_KEPT_COUNTS`` pairs a table are kept; past that, counts are taken by a scan. A first count (and a
+scan) goes ``SCAN_BATCH`` keys a call: while one is under way its hash holds ``~``, the last key counted,
+and writes move the counts of keys up to it only.
 
 Every write is one script, all or nothing: ``set_many`` whole, ``delete_many`` ``DELETE_BATCH`` keys at a
 time. No script call reads or deletes more than ``SCAN_BATCH``/``DELETE_BATCH`` keys, so none holds Redis
@@ -120,13 +122,23 @@ local function group_in(doc, field)
   return 'z:'
 end
 local function kept_counts(registry)
-  -- the counts kept for this table: {field, prefix, hash} for each ``field:prefix`` in the registry
+  -- the counts kept for this table: {field, prefix, hash, cursor} for each ``field:prefix`` in the registry;
+  -- cursor: while a first count is under way, the last key it has counted ('' : none yet), else false
   local out = {}
   for _, pair in ipairs(redis.call('SMEMBERS', registry)) do
     local colon = string.find(pair, ':', 1, true)
-    out[#out + 1] = {string.sub(pair, 1, colon - 1), string.sub(pair, colon + 1), registry .. ':' .. pair}
+    local hash = registry .. ':' .. pair
+    out[#out + 1] = {string.sub(pair, 1, colon - 1), string.sub(pair, colon + 1), hash, redis.call('HGET', hash, '~')}
   end
   return out
+end
+local function at_or_before(a, b)
+  -- whether key a sorts at or before key b in byte order, as ZRANGEBYLEX sorts (Lua's own < follows the locale)
+  for i = 1, math.min(#a, #b) do
+    local x, y = string.byte(a, i), string.byte(b, i)
+    if x ~= y then return x < y end
+  end
+  return #a <= #b
 end
 local function counted(kept, key)
   for _, k in ipairs(kept) do
@@ -144,7 +156,8 @@ local function recount(moves, kept, key, before, after)
   -- the raw value of ``key`` goes from ``before`` to ``after`` (nil: absent): note its move between groups
   local old_doc, new_doc = decoded(before), decoded(after)
   for _, k in ipairs(kept) do
-    if string.sub(key, 1, #k[2]) == k[2] then
+    -- a key a first count has not reached yet is left to it: it counts the value it finds there
+    if string.sub(key, 1, #k[2]) == k[2] and (not k[4] or at_or_before(key, k[4])) then
       local old, new = group_in(old_doc, k[1]), group_in(new_doc, k[1])
       if old ~= new then
         move(moves, k[3], old, -1)
@@ -199,7 +212,10 @@ return {#keys, keys[#keys] or '', n}
 )
 
 # KEYS[1]: the table's sorted set, KEYS[2]: its registry of kept counts. ARGV: field, prefix, min, max, value
-# prefix, how many pairs a table may keep. Returns the groups and their counts, flat; kept when it may.
+# prefix, how many pairs a table may keep, how many keys a call may count. Registers the pair when there is
+# room. A kept pair whose counts are whole answers them (HGETALL: '#' and the groups, flat). Else it counts
+# the next window of keys after the cursor '~' into the hash and answers {'more'}, or, at the end of the
+# range, marks the counts whole ('#') and answers them. No room to keep the pair: {'scan'}.
 _KEPT = (
     _MATCH
     + """
@@ -212,25 +228,52 @@ if not kept and redis.call('SCARD', KEYS[2]) < tonumber(ARGV[6]) then
   redis.call('DEL', hash)  -- whatever an earlier registration left was not kept up to date since: count anew
   kept = true
 end
-if kept and redis.call('HEXISTS', hash, '#') == 1 then
-  local out = redis.call('HGETALL', hash)
-  return out
+if not kept then return {'scan'} end
+if redis.call('HEXISTS', hash, '#') == 1 then return redis.call('HGETALL', hash) end
+local cursor = redis.call('HGET', hash, '~')
+if not cursor then  -- no count under way (a lost or unfinished one): count anew from the start
+  redis.call('DEL', hash)
+  cursor = ''
 end
-local counts, order = {}, {}
-batches(range(KEYS[1], ARGV[3], ARGV[4], '0'), ARGV[5], function(key, raw)
+local lo = ARGV[3]
+if cursor ~= '' then lo = '(' .. cursor end
+local n = tonumber(ARGV[7])
+local keys = range(KEYS[1], lo, ARGV[4], '0', n)
+batches(keys, ARGV[5], function(key, raw)
   local group = group_in(decoded(raw), field)
+  if group ~= nil then redis.call('HINCRBY', hash, group, 1) end
+  return false
+end)
+if #keys >= n then
+  redis.call('HSET', hash, '~', keys[#keys])
+  return {'more'}
+end
+redis.call('HDEL', hash, '~')
+redis.call('HSET', hash, '#', 1)
+return redis.call('HGETALL', hash)
+"""
+)
+
+# KEYS[1]: the table's sorted set. ARGV: field, min, max, value prefix, how many keys to look at. Counts one
+# window by group, kept nowhere (a pair with no room to be kept). Returns how many keys it looked at, the
+# last of them, then the groups and their counts, flat.
+_GROUPS = (
+    _MATCH
+    + """
+local keys = range(KEYS[1], ARGV[2], ARGV[3], '0', tonumber(ARGV[5]))
+local counts, order = {}, {}
+batches(keys, ARGV[4], function(key, raw)
+  local group = group_in(decoded(raw), ARGV[1])
   if group ~= nil then
     if counts[group] == nil then counts[group] = 0; order[#order + 1] = group end
     counts[group] = counts[group] + 1
   end
   return false
 end)
-local out = {}
-if kept then redis.call('DEL', hash); redis.call('HSET', hash, '#', 1) end
+local out = {#keys, keys[#keys] or ''}
 for _, group in ipairs(order) do
   out[#out + 1] = group
   out[#out + 1] = counts[group]
-  if kept then redis.call('HSET', hash, group, counts[group]) end
 end
 return out
 """
@@ -365,6 +408,7 @@ class RedisConnection:
         self.items = self.redis.register_script(_ITEMS)
         self.count = self.redis.register_script(_COUNT)
         self.kept = self.redis.register_script(_KEPT)
+        self.groups = self.redis.register_script(_GROUPS)
         self.write = self.redis.register_script(_WRITE)
         self.delete = self.redis.register_script(_DELETE)
 
@@ -569,13 +613,35 @@ class RedisKV:
         return {_untag(group): n for group, n in self._kept_counts(field, prefix).items()}
 
     def _kept_counts(self, field: str, prefix: str) -> dict[str, int]:
-        """Group tag → count for ``field`` under ``prefix``: kept in Redis from the first call on."""
+        """Group tag → count for ``field`` under ``prefix``: kept in Redis from the first call on.
+
+        A first count goes ``SCAN_BATCH`` keys a script call (writes meanwhile move the counts of the keys
+        it has passed and leave the rest to it), so no call holds Redis for long on a big table.
+        """
         low, high = self._bounds(prefix, None)
-        args: list[str | int] = [field, prefix, low, high, self._prefix, MAX_KEPT_COUNTS]
-        flat = self._c.call("count", lambda: self._c.kept(keys=[self._zset, self._kept], args=args))
+        args: list[str | int] = [field, prefix, low, high, self._prefix, MAX_KEPT_COUNTS, SCAN_BATCH]
+        while True:
+            flat = self._c.call("count", partial(self._c.kept, keys=[self._zset, self._kept], args=args))
+            if flat == ["scan"]:
+                return self._scanned_counts(field, low, high)
+            if flat != ["more"]:
+                break
         counts = {str(group): int(n) for group, n in zip(flat[::2], flat[1::2], strict=True)}
         counts.pop("#", None)
         return counts
+
+    def _scanned_counts(self, field: str, low: str, high: str) -> dict[str, int]:
+        """Group tag → count for ``field`` in the range, counted window by window and kept nowhere."""
+        counts: dict[str, int] = {}
+        while True:
+            args: list[str | int] = [field, low, high, self._prefix, SCAN_BATCH]
+            reply = self._c.call("count", partial(self._c.groups, keys=[self._zset], args=args))
+            looked, last, flat = int(reply[0]), str(reply[1]), reply[2:]
+            for group, n in zip(flat[::2], flat[1::2], strict=True):
+                counts[str(group)] = counts.get(str(group), 0) + int(n)
+            if looked < SCAN_BATCH:
+                return counts
+            low = "(" + last
 
     # -- writes (each is one script: all or nothing)
     def set(self, key: str, value: Any) -> None:
