@@ -31,7 +31,7 @@ from engagement.settings import Settings
 from tests.fakes.openai_server import INVENTED_QUOTE, FakeOpenAI
 from tests.support.cli import run_cli
 from tests.support.openai_fixtures import FAKE_OPENAI_KEY
-from tests.support.polling import wait_until
+from tests.support.waits import wait_until
 
 DOMAIN = "acme.com"
 JANE = "jane@acme.com"

@@ -21,9 +21,8 @@ from engagement.runtime import Runtime, create_runtime, workspace_of
 from engagement.settings import Settings
 from engagement.storage.sqlite import SqliteKV
 from tests.fakes.fathom_server import BASE_PATH, FAKE_API_KEY, FathomServer, make_account
-from tests.support.bounded import bounded
 from tests.support.fathom_fixtures import settings_for
-from tests.support.polling import wait_until
+from tests.support.waits import bounded, wait_until
 
 GATE_S = 30.0  # the longest a held page waits for the test to let it through
 

@@ -17,7 +17,7 @@ from engagement.jobs.service import INTERRUPTED, JobContext, JobService
 from engagement.models import EngagementSummary, JobOptions, JobRecord, JobStatus, utcnow
 from engagement.storage.sqlite import SqliteKV
 from tests.support.job_bodies import HeldBody
-from tests.support.polling import wait_until
+from tests.support.waits import wait_until
 
 
 @pytest.fixture

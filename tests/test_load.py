@@ -13,7 +13,7 @@ from engagement.models import JobOptions, JobStatus
 from engagement.runtime import create_runtime
 from engagement.settings import Settings
 from engagement.storage.sqlite import SqliteKV
-from tests.support.polling import wait_until
+from tests.support.waits import wait_until
 
 DOMAINS = [
     "acmecorp.com",

@@ -29,9 +29,9 @@ from engagement.runtime import create_runtime
 from engagement.settings import Settings
 from engagement.storage.sqlite import SqliteKV
 from tests.fakes.fathom_server import FAKE_API_KEY, FathomServer, make_account
-from tests.support.bounded import bounded
 from tests.support.fathom_fixtures import settings_for
 from tests.support.stages import stages_of
+from tests.support.waits import bounded
 
 
 class FakeClock:

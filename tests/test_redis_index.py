@@ -27,9 +27,8 @@ from engagement.settings import Settings
 from engagement.storage import redis as redis_store
 from engagement.storage.sqlite import SqliteKV
 from tests.fakes.fathom_server import FAKE_API_KEY, FathomServer, make_account
-from tests.support.bounded import bounded
-from tests.support.polling import wait_until
 from tests.support.redis_server import RedisServer
+from tests.support.waits import bounded, wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 T0 = datetime(2025, 1, 1, tzinfo=UTC)

@@ -12,9 +12,8 @@ from engagement.errors import CorruptRecordError, StoreError
 from engagement.settings import redact_url
 from engagement.storage import redis as redis_store
 from engagement.storage.redis import RedisKV, open_redis_store
-from tests.support.polling import wait_until
 from tests.support.redis_server import RedisServer, free_port
-from tests.support.threads import at_once
+from tests.support.waits import at_once, wait_until
 
 
 def test_job_records_keep_their_documented_keys_and_tables_their_own(redis_url: str) -> None:

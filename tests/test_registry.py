@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 from engagement.fathom.ratelimit import InProcessRateLimiter, limiter_for, use_limiter
 from engagement.registry import REGISTRY, Registry
 from engagement.storage.sqlite import open_store
+from tests.support.waits import at_once
 
 
 class Closable:
@@ -21,18 +21,8 @@ class Closable:
 def test_an_object_is_made_once_per_key_even_when_asked_for_at_once() -> None:
     """Eight threads asking for one key at once get one object; another key gets its own."""
     registry, made = Registry(), []
-    start = threading.Barrier(8)
     got: list[object] = []
-
-    def ask() -> None:
-        start.wait()
-        got.append(registry.get("thing", "a", lambda: made.append(1) or object()))
-
-    threads = [threading.Thread(target=ask) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(10)
+    at_once(8, lambda n: got.append(registry.get("thing", "a", lambda: made.append(n) or object())))
     assert len(made) == 1 and len({id(x) for x in got}) == 1
     assert registry.get("thing", "b", object) is not got[0]
 

@@ -21,7 +21,7 @@ from engagement.runtime import Runtime, create_runtime, workspace_of
 from engagement.settings import Settings
 from tests.fakes.fathom_server import FAKE_API_KEY, FathomServer, make_account
 from tests.support.cli import run_command
-from tests.support.polling import wait_until
+from tests.support.waits import wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 WAIT_S = 60  # a bound for waits on other processes (never a speed claim)
