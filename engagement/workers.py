@@ -138,6 +138,7 @@ def run_worker(settings: Settings, *, burst: bool = False, name: str | None = No
         name=name,
         worker_ttl=WORKER_TTL_S,
         job_monitoring_interval=JOB_MONITORING_S,
+        maintenance_interval=max(1, int(settings.stale_after_s)),  # RQ's own registry clean-up, as often as our sweep
     )
     companion = WorkerCompanion(worker, runtime.jobs.recover_stale, sweep_s=max(1.0, settings.stale_after_s)).start()
     try:
