@@ -73,7 +73,7 @@ class WorkerCompanion:
       ``Worker.all`` drops a worker killed mid-job within ``JOB_MONITORING_S + 60`` s. Idle, RQ's loop beats.
     * Every ``sweep_s`` (the stale window), ``sweep()``: jobs left by dead workers are marked interrupted.
 
-    ``clock`` and ``wait`` are the thread's time (tests drive :meth:`tick` with a fake clock instead).
+    ``clock`` is the companion's time (tests drive :meth:`tick` with a fake clock; the thread looks every ``TICK_S``).
     """
 
     def __init__(
