@@ -2,8 +2,9 @@
 
 Layers of ``engagement/``, top to bottom:
 
-* entry points (``ENTRY``): the CLI, the runtime, the pipeline, the accounts list, the worker, ``api``,
-  and the package's own ``__init__``; they may import anything below.
+* entry points (``ENTRY``): the CLI, the runtime, the pipeline, the accounts list, the worker, retention,
+  ``api``, and the package's own ``__init__``; they may import anything below. Every module at the top is
+  either an entry point or a base module: a new one is put in one list or the other, or in a package.
 * the packages by capability (``account/``, ``fathom/``, ``jobs/``, …); they import each other one way
   only, and never an entry point.
 * the base modules (``BASE``: settings, models, errors, deadline, wording, the process registry); they import
@@ -30,6 +31,7 @@ ENTRY = {
     "engagement.pipeline",
     "engagement.accounts",
     "engagement.workers",
+    "engagement.retention",
 }
 BASE = {
     "engagement.settings",
@@ -131,6 +133,13 @@ def circles(edges: Mapping[str, Iterable[str]]) -> list[list[str]]:
 def test_the_layers_are_known() -> None:
     """Every named entry point and base module exists, so a rename cannot silently empty a rule."""
     assert ENTRY | BASE <= set(modules())
+
+
+def test_every_top_level_module_has_a_layer() -> None:
+    """A module directly in engagement/ is an entry point or a base module; anything else belongs in a package."""
+    top = {name for name, path in modules().items() if path.parent == ROOT and path.name != "__init__.py"}
+    assert top - ENTRY - BASE == set()
+    assert "engagement.cli" in top and "engagement.jobs" not in top
 
 
 def test_no_module_imports_in_a_circle() -> None:
