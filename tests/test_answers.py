@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -31,6 +30,7 @@ from engagement.settings import Settings
 from tests.fakes.openai_server import INVENTED_QUOTE, FakeOpenAI
 from tests.support.cli import run_cli
 from tests.support.openai_fixtures import FAKE_OPENAI_KEY
+from tests.support.waits import wait_until
 
 DOMAIN = "acme.com"
 JANE = "jane@acme.com"
@@ -430,15 +430,12 @@ def test_a_model_answer_runs_in_the_background_and_ends_complete(tmp_path: Path)
         )
         rt = create_runtime(settings, executor=pool)
         run_id = rt.jobs.start("acmecorp.com")
-        deadline = time.monotonic() + 60
-        while rt.jobs.get("acmecorp.com", run_id).status is JobStatus.PROCESSING and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_until(lambda: rt.jobs.get("acmecorp.com", run_id).status.terminal, "the summary")
         calls = len(model.requests)
         record = rt.questions.ask("acmecorp.com", "What did they say about single sign-on?")
         assert record.status is JobStatus.PROCESSING and record.answer is None
-        while (got := rt.questions.get("acmecorp.com", record.id)) and got.status is JobStatus.PROCESSING:
-            assert time.monotonic() < deadline, "the answer must end in bounded time"
-            time.sleep(0.05)
+        wait_until(lambda: rt.questions.get("acmecorp.com", record.id).status.terminal, "the answer")  # type: ignore[union-attr]
+        got = rt.questions.get("acmecorp.com", record.id)
         assert got is not None and got.status is JobStatus.COMPLETE and got.answer is not None
         assert got.answer.found and got.answer.analyzer == f"openai:{settings.openai_model}"
         assert len(model.requests) == calls + 1
@@ -510,11 +507,9 @@ def test_without_fts5_summaries_still_run_and_questions_say_why(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """No FTS5: the summary completes, and asking raises SearchUnavailableError that names FTS5."""
-    import engagement.runtime as runtime_module
     from engagement.questions import search as search_module
 
     monkeypatch.setattr(search_module, "fts5_available", lambda conn: False)
-    monkeypatch.setattr(runtime_module, "_SEARCH", {})
     rt = create_runtime(Settings(engagement_db=str(tmp_path / "nofts.sqlite")), executor=InlineExecutor())
     assert rt.search is None and "FTS5" in rt.search_error
     run_id = rt.jobs.start("acmecorp.com")

@@ -54,6 +54,7 @@ from engagement.deadline import NO_DEADLINE, Deadline
 from engagement.errors import EngagementError, FathomError, StoreError
 from engagement.fathom.client import FathomClient, include_flags
 from engagement.models import Meeting, format_utc, utcnow
+from engagement.registry import REGISTRY
 
 __all__ = [
     "OVERLAP",
@@ -743,15 +744,10 @@ class SqliteIndexStorage:
         return gone
 
 
-_OPEN: dict[str, MeetingIndex] = {}
-_OPEN_LOCK = threading.Lock()
+INDEX_KIND = "meeting index"
 
 
 def open_index(path: str | Path) -> MeetingIndex:
     """The process's one ``MeetingIndex`` for a file; opened on first use."""
     key = str(Path(path).resolve()) if str(path) != ":memory:" else ":memory:"
-    with _OPEN_LOCK:
-        index = _OPEN.get(key)
-        if index is None:
-            index = _OPEN[key] = MeetingIndex(key)
-        return index
+    return REGISTRY.get(INDEX_KIND, key, lambda: MeetingIndex(key))
