@@ -102,6 +102,14 @@ class Settings:
         "Most meetings one Fathom listing reads; a listing past it stops with a message (an endless cursor).",
         minimum=10,
     )
+    fathom_webhook_secret: str = _setting(
+        "",
+        "FATHOM_WEBHOOK_SECRET",
+        "The `whsec_…` secret of a webhook created in Fathom: `python -m engagement webhooks serve` checks "
+        "deliveries against it (and the webhooks registered with `webhooks register`); `make run` starts the "
+        "receiver when it is set.",
+        secret=True,
+    )
     openai_timeout_s: float = _setting(
         120.0, "OPENAI_TIMEOUT_S", "Longest one model call may take, all of it.", minimum=0.1
     )

@@ -280,6 +280,10 @@ class IndexStorage(Protocol):
     ) -> None:
         """Upsert ``meetings`` (stamped with ``generation``) and write ``state``, in one transaction."""
 
+    def put(self, workspace: str, meetings: tuple[Meeting, ...]) -> None:
+        """Upsert ``meetings`` (stamped with the stored state's generation) without touching the sync state, in
+        one transaction: a meeting Fathom pushed (a webhook), whatever sync runs meanwhile."""
+
     def finish(self, workspace: str, state: dict[str, Any], drop_below: int | None, *, lock: SyncLock) -> int:
         """Write ``state``; with ``drop_below``, first drop meetings of older generations (and their invitee
         entries) and every remembered "no transcript". One transaction; returns how many meetings went."""
@@ -459,6 +463,13 @@ class MeetingIndex:
         yield first
         yield from pages
 
+    def add(self, workspace: str, meetings: list[Meeting]) -> None:
+        """Put meetings Fathom pushed (a webhook) into the index, without their transcripts and without moving the
+        sync's state: the next incremental sync still lists from where the last one ended, so a meeting no
+        webhook announced is not skipped, and a full pass under way keeps them (they carry its generation)."""
+        if meetings:
+            self.storage.put(workspace, tuple(meetings))
+
     # ------------------------------------------------------------ reads
 
     def status(self, workspace: str) -> IndexStatus:
@@ -582,23 +593,36 @@ class SqliteIndexStorage:
         lock: SyncLock | None = None,
     ) -> None:
         with self._tx() as db:
-            for m in meetings:
-                created = format_utc(m.created_at)
-                db.execute(
-                    "REPLACE INTO index_meetings VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (workspace, m.recording_id, created, format_utc(m.started_at), m.title, generation, index_entry(m)),
-                )
-                db.execute(
-                    "DELETE FROM index_invitees WHERE workspace = ? AND recording_id = ?", (workspace, m.recording_id)
-                )
-                db.executemany(
-                    "INSERT INTO index_invitees VALUES (?, ?, ?, ?, ?, ?)",
-                    [
-                        (workspace, m.recording_id, domain, email, int(external), created)
-                        for email, (domain, external) in invitee_rows(m).items()
-                    ],
-                )
+            self._upsert(db, workspace, meetings, generation)
             self._put_state(db, workspace, state)
+
+    def put(self, workspace: str, meetings: tuple[Meeting, ...]) -> None:
+        with self._tx() as db:
+            row = db.execute("SELECT state FROM index_state WHERE workspace = ?", (workspace,)).fetchone()
+            try:
+                generation = int(json.loads(row[0]).get("generation", 1)) if row else 1
+            except (ValueError, TypeError, AttributeError):
+                generation = 1
+            self._upsert(db, workspace, meetings, generation)
+
+    @staticmethod
+    def _upsert(db: sqlite3.Connection, workspace: str, meetings: tuple[Meeting, ...], generation: int) -> None:
+        for m in meetings:
+            created = format_utc(m.created_at)
+            db.execute(
+                "REPLACE INTO index_meetings VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (workspace, m.recording_id, created, format_utc(m.started_at), m.title, generation, index_entry(m)),
+            )
+            db.execute(
+                "DELETE FROM index_invitees WHERE workspace = ? AND recording_id = ?", (workspace, m.recording_id)
+            )
+            db.executemany(
+                "INSERT INTO index_invitees VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (workspace, m.recording_id, domain, email, int(external), created)
+                    for email, (domain, external) in invitee_rows(m).items()
+                ],
+            )
 
     def finish(self, workspace: str, state: dict[str, Any], drop_below: int | None, *, lock: SyncLock) -> int:
         deleted = 0
