@@ -16,6 +16,7 @@ import streamlit as st
 from engagement.errors import StoreError
 from engagement.jobs.repository import JobRow
 from engagement.models import JobStatus, format_utc
+from engagement.webhooks.service import webhook_store
 from ui.ask import questions_admin
 from ui.frame import page_frame
 from ui.result import requested_range
@@ -281,6 +282,29 @@ def index_controls() -> None:
     )
 
 
+def webhook_controls() -> None:
+    """Fathom webhooks: the ones created here and the deliveries that could not be applied (their error as text)."""
+    hooks = webhook_store(runtime)
+    registered = hooks.hooks()
+    failed = hooks.failed(limit=5)
+    if not registered and not settings.fathom_webhook_secret and not failed:
+        return
+    st.subheader("Fathom webhooks", anchor=False)
+    st.caption(
+        f"{plural(len(registered), 'webhook')} created here"
+        + ("; FATHOM_WEBHOOK_SECRET is set." if settings.fathom_webhook_secret else ".")
+        + " Deliveries are received by `python -m engagement webhooks serve`."
+    )
+    for delivery in failed:
+        st.error(
+            md(
+                f"Delivery {delivery.webhook_id} (recording {delivery.recording_id}, {delivery.received_at[:16]} UTC) "
+                f"was not applied: {delivery.error}. The next sync of the index picks the meeting up."
+            ),
+            icon=":material/error:",
+        )
+
+
 def confirmation(*, selected: bool) -> None:
     """The pending delete, purge or clear, with how many will go, and the second click that does it.
 
@@ -339,6 +363,7 @@ try:
     with right:
         cache_controls()
         index_controls()
+        webhook_controls()
     confirmation(selected=False)
     st.divider()
     questions_admin(runtime.questions)

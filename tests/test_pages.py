@@ -737,3 +737,40 @@ def test_the_accounts_page_says_how_far_the_first_index_got_while_it_runs(monkey
     shown = [shown_text(t) for t in texts(at)]
     assert any("Fathom's workspace is being indexed: 6,120 meetings so far" in t for t in shown), shown
     assert not any("No Fathom meetings are indexed yet" in t for t in shown)
+
+
+def test_a_pushed_meeting_is_on_the_accounts_page_and_a_failed_delivery_on_the_admin_page(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With a webhook secret set, Accounts says it is live and lists the company a delivery brought; a delivery that
+    could not be applied is on the admin page with its error, as text."""
+    from datetime import UTC, datetime
+
+    from engagement.fathom.client import to_meeting
+    from engagement.runtime import workspace_of
+    from engagement.webhooks.processing import DeliveryProcessor
+    from engagement.webhooks.service import webhook_store
+    from tests.fakes.fathom_server import make_meeting
+
+    monkeypatch.setenv("FATHOM_WEBHOOK_SECRET", "whsec_" + "QUJD" * 8)
+    rt = runtime()
+    rt.reindex(full=False)  # the demo workspace
+    hooks = webhook_store(rt)
+    processor = DeliveryProcessor(index=rt.index, workspace=workspace_of(rt.settings), search=rt.search, store=hooks)
+    meeting = to_meeting(
+        make_meeting(4242, datetime.now(UTC), guests=[("Priya Raman", "priya@freshfield-robotics.com")])
+    )
+    assert hooks.claim("msg_live", meeting.recording_id)
+    processor.apply("msg_live", meeting)
+    assert hooks.claim("msg_failed", 99)
+    hooks.finish("msg_failed", error="The store said **no** <b>twice</b>")
+    processor.close()
+
+    at = app().run().switch_page("pages/accounts.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("Live: meetings Fathom sends appear here" in t for t in texts(at))
+    assert "freshfield-robotics.com" in list(at.dataframe[0].value["Domain"])
+    at.switch_page("pages/admin.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    failed = [t for t in map(shown_text, texts(at)) if "msg_failed" in t]
+    assert failed and "The store said **no** <b>twice</b>" in failed[0]

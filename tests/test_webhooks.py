@@ -306,3 +306,106 @@ def test_serve_without_any_secret_says_what_to_set(capsys: pytest.CaptureFixture
     """`webhooks serve` with no FATHOM_WEBHOOK_SECRET and no webhook registered stops at once, naming the setting."""
     assert main(["webhooks", "serve", "--port", "0"]) == 2
     assert "FATHOM_WEBHOOK_SECRET" in capsys.readouterr().err
+
+
+def test_webhooks_serve_runs_as_a_process_applies_a_delivery_and_stops_on_sigterm(tmp_path: Path) -> None:
+    """`python -m engagement webhooks serve --port 0` prints its address, answers a signed delivery with 202, applies
+    it to the file's index, and ends with 0 on SIGTERM."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from engagement.settings import Settings
+    from tests.support.cli import ROOT
+
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "ENGAGEMENT_DB": str(tmp_path / "engagement.sqlite"),
+        "FATHOM_WEBHOOK_SECRET": SECRET,
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "engagement", "webhooks", "serve", "--port", "0"],
+        cwd=ROOT,
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stderr is not None
+        line = process.stderr.readline()  # blocks until the receiver listens (or the process dies)
+        assert "receiving Fathom webhooks on http://127.0.0.1:" in line, line
+        url = line.split(" on ", 1)[1].split()[0]
+        body = json.dumps(newco_meeting()).encode()
+        response = httpx.post(url, content=body, headers=signed_headers(SECRET, body), timeout=10)
+        assert response.status_code == 202, response.text
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+    settings = Settings.from_env(env)
+    runtime = create_runtime(settings, enqueue=False)
+    try:
+        found = runtime.index.meetings_for(workspace_of(settings), "freshfield-robotics.com")
+    finally:
+        runtime.close()
+    assert [m.recording_id for m in found] == [4242]
+
+
+class HeldIndex:
+    """A meeting index whose ``add`` waits for a gate, or fails with ``error``."""
+
+    def __init__(self, error: Exception | None = None) -> None:
+        import threading
+
+        self.gate = threading.Event()
+        self.error = error
+        self.added: list[int] = []
+
+    def add(self, workspace: str, meetings: list[Any]) -> None:
+        if self.error is not None:
+            raise self.error
+        assert self.gate.wait(30)
+        self.added += [m.recording_id for m in meetings]
+
+
+def receiver_on(kv: Any, index: HeldIndex, max_pending: int = 1) -> WebhookReceiver:
+    from engagement.webhooks.processing import DeliveryProcessor
+    from engagement.webhooks.store import WebhookStore
+
+    store = WebhookStore(kv)
+    processor = DeliveryProcessor(index=index, workspace="ws", search=None, store=store, max_pending=max_pending)  # type: ignore[arg-type]
+    return WebhookReceiver(Verifier([SECRET]), store, processor)
+
+
+def test_a_full_queue_answers_503_and_forgets_the_claim_so_fathoms_retry_is_applied(store: Any) -> None:
+    """With every slot taken the receiver answers 503 and stores nothing for that delivery; Fathom's retry of the same
+    webhook-id, once there is room, is accepted and applied."""
+    index = HeldIndex()
+    receiver = receiver_on(store, index)
+    first = json.dumps(newco_meeting(1)).encode()
+    second = json.dumps(newco_meeting(2)).encode()
+    assert receiver.receive(signed_headers(SECRET, first, msg_id="msg_a"), first)[0] == 202
+    assert receiver.receive(signed_headers(SECRET, second, msg_id="msg_b"), second)[0] == 503
+    assert receiver.store.delivery("msg_b") is None
+    index.gate.set()
+    assert receiver.processor.wait_idle(30)
+    assert receiver.receive(signed_headers(SECRET, second, msg_id="msg_b"), second)[0] == 202
+    assert receiver.processor.wait_idle(30)
+    receiver.processor.close()
+    assert index.added == [1, 2]
+
+
+def test_a_delivery_that_cannot_be_applied_is_kept_with_its_error(store: Any) -> None:
+    """The store fails while the meeting is applied: the delivery is recorded as error with the store's message."""
+    from engagement.errors import StoreError
+
+    receiver = receiver_on(store, HeldIndex(StoreError("The meeting index could not be written (disk full).")))
+    body = json.dumps(newco_meeting()).encode()
+    assert receiver.receive(signed_headers(SECRET, body, msg_id="msg_x"), body)[0] == 202
+    assert receiver.processor.wait_idle(30)
+    receiver.processor.close()
+    (failed,) = receiver.store.failed()
+    assert failed.webhook_id == "msg_x" and failed.status == "error" and "disk full" in (failed.error or "")
