@@ -428,13 +428,18 @@ class FathomClient:
 
         A malformed item is skipped and counted (``skipped``), never fatal. The listing stops with a
         ``FathomPayloadError`` naming the cause when Fathom repeats a cursor, keeps sending pages
-        that bring no new meeting, or sends more meetings than ``max_meetings`` (a workspace holds).
+        that bring no new meeting, sends more meetings than ``max_meetings`` (a workspace holds), or,
+        having gone back in time (a page older than every one before it), sends a page with meetings
+        newer than every one listed: an endless cursor handing out new meetings. That page is not
+        yielded. Pages that keep going forward (an oldest-first order) are not stopped by this.
         Only one page is held at a time: callers keep what they need from each.
         """
         cursors: set[str] = set()
         seen: set[int] = set()
         number = 0
         quiet = 0
+        span: tuple[datetime, datetime] | None = None  # the oldest and newest created_at listed so far
+        went_back = False  # a page brought meetings older than every one before it: the listing runs back in time
         while True:
             page_params = params + ([("cursor", cursor)] if cursor else [])
             response = self._send("/meetings", page_params, not_found=self._no_endpoint("/meetings"))
@@ -443,6 +448,7 @@ class FathomClient:
             meetings: list[Meeting] = []
             skipped: list[str] = []
             news = 0
+            fresh: list[datetime] = []
             for index, item in enumerate(body.items):
                 try:
                     meeting = to_meeting(item, index=index)
@@ -452,7 +458,20 @@ class FathomClient:
                 if meeting.recording_id not in seen:
                     news += 1
                     seen.add(meeting.recording_id)
+                    fresh.append(meeting.created_at)
                 meetings.append(meeting)
+            if fresh and span is not None:
+                if went_back and max(fresh) > span[1]:
+                    raise FathomPayloadError(
+                        f"Fathom's listing of meetings went back in time and then jumped forward: page {number:,} "
+                        f"brought meetings newer than all {len(seen) - news:,} listed before it, which a listing "
+                        "cannot do; it was stopped at that page (an endless cursor). Try again later; if it keeps "
+                        "happening, tell Fathom's support."
+                    )
+                went_back = went_back or min(fresh) < span[0]
+            if fresh:
+                low, high = min(fresh), max(fresh)
+                span = (min(low, span[0]), max(high, span[1])) if span else (low, high)
             self._skip(skipped)
             cursor = body.next_cursor or None
             yield Page(tuple(meetings), tuple(skipped), cursor, number)

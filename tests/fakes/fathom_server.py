@@ -396,7 +396,8 @@ class FathomServer:
         rate_limit: ``(limit, window_s)`` of the API (Fathom's 60 a minute unless a test says otherwise;
             ``None`` for none). Throttling speaks RateLimit-* headers only, never Retry-After.
         endless: when set, ``/meetings`` hands out a new cursor forever ("repeat": the same page again;
-            "new": a page of meetings never seen before each time).
+            "new": a page of meetings never seen before each time, each newer than the last; "rewind": new
+            meetings, newest first for three pages, then a page newer than all of them, and so on).
     """
 
     def __init__(
@@ -566,6 +567,10 @@ class FathomServer:
         if self.endless == "new":
             start = ACCOUNT_START + timedelta(minutes=10 * n)
             items = [make_meeting(5_000_000 + n * 10 + k, start + timedelta(seconds=k)) for k in range(10)]
+        elif self.endless == "rewind":  # three pages back in time, then a jump forward to newer ones, for ever
+            cycle, step = divmod(n - 1, 3)
+            start = ACCOUNT_START + timedelta(days=30 * cycle - step)
+            items = [make_meeting(6_000_000 + n * 10 + k, start - timedelta(minutes=k)) for k in range(10)]
         else:
             items = self.api.meetings[:10]
         body = {"limit": 10, "next_cursor": f"endless-{n}", "items": items}
