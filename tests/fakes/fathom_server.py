@@ -398,6 +398,7 @@ class FathomServer:
         endless: when set, ``/meetings`` hands out a new cursor forever ("repeat": the same page again;
             "new": a page of meetings never seen before each time, each newer than the last; "rewind": new
             meetings, newest first for three pages, then a page newer than all of them, and so on).
+        gate: when set to an ``Event``, every ``/meetings`` answer waits until it is set (at most a minute).
     """
 
     def __init__(
@@ -418,6 +419,7 @@ class FathomServer:
         self.endless: str | None = None
         self._endless_pages = 0
         self.webhooks = FakeWebhooks()
+        self.gate: threading.Event | None = None
         self.latency_s = latency_s
         self.request_log: list[tuple[str, str, dict[str, list[str]]]] = []
         self.response_log: list[tuple[str, int, bytes]] = []
@@ -509,6 +511,9 @@ class FathomServer:
             self.request_log.append((method, parts.path, parse_qs(parts.query, keep_blank_values=True)))
         if self.latency_s > 0:
             self._stopping.wait(self.latency_s)
+        gate = self.gate
+        if gate is not None and parts.path.endswith("/meetings"):
+            gate.wait(60)  # held until the test opens it (or a minute)
         fault = self._next_fault()
         if fault is not None and fault.kind == "hang":
             self._stopping.wait(fault.seconds)
