@@ -296,6 +296,7 @@ def webhooks_serve(settings: Settings, *, host: str, port: int, ready: Callable[
     stop = threading.Event()
     try:
         receiver = build_receiver(runtime)
+        runtime.start_periodic_sync()  # meetings no webhook announces (other triggers, missed deliveries)
         try:
             httpd, _ = start_server(receiver, host, port)
         except OSError as exc:

@@ -102,6 +102,13 @@ class Settings:
         "Most meetings one Fathom listing reads; a listing past it stops with a message (an endless cursor).",
         minimum=10,
     )
+    sync_every_s: float = _setting(
+        300.0,
+        "ENGAGEMENT_SYNC_EVERY_S",
+        "How often each app, receiver and worker process brings the Fathom meeting index up to date in the "
+        "background (incremental; skipped when any process did it within this time). 0: never.",
+        minimum=0,
+    )
     fathom_webhook_secret: str = _setting(
         "",
         "FATHOM_WEBHOOK_SECRET",

@@ -103,6 +103,8 @@ def run_worker(settings: Settings, *, burst: bool = False, name: str | None = No
 
     _WORKER_RUNTIME = create_runtime(settings, executor=InlineExecutor(), enqueue=False)
     _WORKER_RUNTIME.jobs.recover_stale()
+    if not burst:  # a long-lived worker keeps the meeting index fresh too (skipped when another process just did)
+        _WORKER_RUNTIME.start_periodic_sync()
     connection = raw_connection(settings.redis_url)
     worker = EngagementWorker(
         [Queue(QUEUE_NAME, connection=connection)],

@@ -30,6 +30,7 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[N
         if name.startswith(_APP_VARS):
             monkeypatch.delenv(name)
     monkeypatch.setenv("ENGAGEMENT_DB", str(tmp_path / "engagement.sqlite"))
+    monkeypatch.setenv("ENGAGEMENT_SYNC_EVERY_S", "0")  # no background sync unless a test turns it on
     reset_limiters()  # a fresh process's rate limiter: no budget spent by an earlier test
     yield
 

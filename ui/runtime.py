@@ -46,6 +46,7 @@ def _cached_runtime(settings: Settings) -> Runtime:
     recovered = runtime.jobs.recover_stale()  # once per process: jobs a dead process left processing
     if recovered:
         log.warning("start-up: %d interrupted job(s) marked as failed", recovered)
+    runtime.start_periodic_sync()  # one thread per process keeps the meeting index fresh (ENGAGEMENT_SYNC_EVERY_S)
     return runtime
 
 
