@@ -55,6 +55,17 @@ def parse_limit(text: str) -> int:
     return value
 
 
+def parse_days(text: str) -> int:
+    """A digest's period in days, 1 to 366."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of days such as 7") from None
+    if not 1 <= value <= 366:
+        raise argparse.ArgumentTypeError(f"{text} is not between 1 and 366 days")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m engagement", description="Engagement summaries of Fathom meetings."
@@ -123,6 +134,14 @@ def build_parser() -> argparse.ArgumentParser:
     hook_delete = hook_commands.add_parser("delete", help="delete a webhook in Fathom and here")
     hook_delete.add_argument("id", help="the webhook's id (see `webhooks list`)")
 
+    digest = commands.add_parser(
+        "digest", help="what changed per account in the last days, with quotes and links; sent to Slack or e-mail"
+    )
+    digest.add_argument("--days", type=parse_days, default=7, help="the period: this many days, 1 to 366 (default 7)")
+    digest.add_argument("--slack-url", help="a Slack incoming webhook to post it to (default: DIGEST_SLACK_URL)")
+    digest.add_argument("--email", nargs="+", metavar="ADDR", help="addresses to e-mail it to (default: DIGEST_EMAILS)")
+    digest.add_argument("--json", action="store_true", help="print the digest as JSON")
+
     cache = commands.add_parser("cache", help="the per-meeting analysis cache")
     cache_commands = cache.add_subparsers(dest="cache_command", required=True, metavar="ACTION")
     cache_commands.add_parser("clear", help="forget every cached meeting analysis")
@@ -174,6 +193,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.webhooks_command == "list":
                 return cli.webhooks_list(settings, as_json=args.json)
             return cli.webhooks_delete(settings, args.id)
+        if args.command == "digest":
+            from engagement.cli import digest as send_digest
+
+            return send_digest(settings, days=args.days, slack_url=args.slack_url, emails=args.email, as_json=args.json)
         if args.command == "cache":
             from engagement.cli import cache_clear
 

@@ -395,3 +395,27 @@ def webhooks_delete(settings: Settings, hook_id: str) -> int:
     else:
         print(f"Fathom has no webhook {one_line(hook_id)}; it is forgotten here too")
     return 0
+
+
+def digest(settings: Settings, *, days: int, slack_url: str | None, emails: list[str] | None, as_json: bool) -> int:
+    """Build the digest of the last ``days`` (ending at the latest DIGEST_TIME), print it, and send it to Slack and
+    e-mail (the options, else the settings) once per period and channel; 1 when a channel failed."""
+    from engagement.digests.render import as_text
+    from engagement.digests.service import DigestService, recipients
+
+    targets = recipients(emails if emails is not None else settings.digest_emails)
+    url = slack_url if slack_url is not None else settings.digest_slack_url
+    runtime = create_runtime(settings, executor=InlineExecutor(), enqueue=False)
+    try:
+        service = DigestService(runtime)
+        built = service.build(*service.last_days(days))
+        outcomes = service.send(built, slack_url=url, emails=targets)
+    finally:
+        runtime.close()
+    if as_json:
+        print(json.dumps({**built.to_json(), "sent": [o.__dict__ for o in outcomes]}, indent=2, ensure_ascii=False))
+    else:
+        print(as_text(built), end="")
+    for outcome in outcomes:
+        print(f"{outcome.channel}: {outcome.status}{': ' + outcome.detail if outcome.detail else ''}", file=sys.stderr)
+    return 1 if any(o.status == "failed" for o in outcomes) else 0

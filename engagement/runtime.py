@@ -157,6 +157,11 @@ class Runtime:
     queue: RQJobQueue | None = None
     _reindexing: SyncTask | None = field(default=None, repr=False)
     freshness: PeriodicSync | None = field(default=None, repr=False)
+    _stoppers: list[Callable[[], None]] = field(default_factory=list, repr=False)
+
+    def on_close(self, stop: Callable[[], None]) -> None:
+        """Run ``stop`` first thing in :meth:`close` (a background thread started beside the runtime)."""
+        self._stoppers.append(stop)
 
     def start_periodic_sync(self) -> PeriodicSync | None:
         """Keep the index fresh in one background thread (``ENGAGEMENT_SYNC_EVERY_S``); None in demo mode or when
@@ -214,6 +219,8 @@ class Runtime:
     def close(self) -> None:
         """Stop taking jobs, end the heartbeat, wait for running jobs (bounded by their limit), close the
         queue's connection, the Redis index's and the store."""
+        for stop in self._stoppers:
+            stop()
         if self.freshness is not None:
             self.freshness.stop()
         self.jobs.close()

@@ -305,6 +305,38 @@ def webhook_controls() -> None:
         )
 
 
+def digest_controls() -> None:
+    """Scheduled digests: the schedule (or what is wrong with it) and the sends that failed, their error as text."""
+    from engagement.digests.service import DigestService
+    from engagement.errors import SettingsError
+
+    service = DigestService(runtime)
+    failures = service.failures(limit=5)
+    if not settings.digest_schedule and not failures:
+        return
+    st.subheader("Digests", anchor=False)
+    try:
+        schedule = service.schedule()
+    except SettingsError as exc:
+        st.error(md(exc), icon=":material/error:")
+        schedule = None
+    if schedule is not None:
+        where = ", ".join(
+            name for name, on in (("Slack", settings.digest_slack_url), ("e-mail", settings.digest_emails)) if on
+        )
+        st.caption(
+            f"Sent {schedule.kind} at {schedule.at:%H:%M} ({schedule.zone.key}) to {where or 'no channel: set DIGEST_SLACK_URL or DIGEST_EMAILS'}."
+        )
+    for failure in failures:
+        st.error(
+            md(
+                f"The {failure.get('channel')} digest for {str(failure.get('start'))[:10]} to "
+                f"{str(failure.get('end'))[:10]} was not sent: {failure.get('error')}"
+            ),
+            icon=":material/error:",
+        )
+
+
 def confirmation(*, selected: bool) -> None:
     """The pending delete, purge or clear, with how many will go, and the second click that does it.
 
@@ -364,6 +396,7 @@ try:
         cache_controls()
         index_controls()
         webhook_controls()
+        digest_controls()
     confirmation(selected=False)
     st.divider()
     questions_admin(runtime.questions)

@@ -18,6 +18,9 @@ _APP_VARS = (
     "ENGAGEMENT_",
     "APP_PASSWORD",
     "ADMIN_PASSWORD",
+    "APP_BASE_URL",
+    "DIGEST_",
+    "SMTP_",
 )
 
 pytest_plugins = ["tests.support.fathom_fixtures", "tests.support.openai_fixtures", "tests.support.redis_fixtures"]

@@ -739,11 +739,11 @@ def test_the_accounts_page_says_how_far_the_first_index_got_while_it_runs(monkey
     assert not any("No Fathom meetings are indexed yet" in t for t in shown)
 
 
-def test_a_pushed_meeting_is_on_the_accounts_page_and_a_failed_delivery_on_the_admin_page(
+def test_a_pushed_meeting_is_on_the_accounts_page_and_failed_deliveries_on_the_admin_page(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """With a webhook secret set, Accounts says it is live and lists the company a delivery brought; a delivery that
-    could not be applied is on the admin page with its error, as text."""
+    """With a webhook secret set, Accounts says it is live and lists the company a delivery brought; a webhook
+    delivery that could not be applied and a digest that could not be sent are on the admin page, errors as text."""
     from datetime import UTC, datetime
 
     from engagement.fathom.client import to_meeting
@@ -765,6 +765,16 @@ def test_a_pushed_meeting_is_on_the_accounts_page_and_a_failed_delivery_on_the_a
     assert hooks.claim("msg_failed", 99)
     hooks.finish("msg_failed", error="The store said **no** <b>twice</b>")
     processor.close()
+    rt.store.table("digests").set(
+        "sent:2026-12-07T08:00:00.000000Z:2026-12-06T08:00:00.000000Z:slack-1",
+        {
+            "status": "failed",
+            "channel": "slack",
+            "start": "2026-12-06T08:00Z",
+            "end": "2026-12-07T08:00Z",
+            "error": "Slack refused the digest (HTTP 400: invalid_blocks).",
+        },
+    )
 
     at = app().run().switch_page("pages/accounts.py").run()
     assert not at.exception, [e.value for e in at.exception]
@@ -774,3 +784,7 @@ def test_a_pushed_meeting_is_on_the_accounts_page_and_a_failed_delivery_on_the_a
     assert not at.exception, [e.value for e in at.exception]
     failed = [t for t in map(shown_text, texts(at)) if "msg_failed" in t]
     assert failed and "The store said **no** <b>twice</b>" in failed[0]
+    assert any(
+        "The slack digest for 2026-12-06 to 2026-12-07 was not sent: Slack refused" in t
+        for t in map(shown_text, texts(at))
+    )

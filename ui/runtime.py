@@ -47,7 +47,26 @@ def _cached_runtime(settings: Settings) -> Runtime:
     if recovered:
         log.warning("start-up: %d interrupted job(s) marked as failed", recovered)
     runtime.start_periodic_sync()  # one thread per process keeps the meeting index fresh (ENGAGEMENT_SYNC_EVERY_S)
+    start_digests(runtime)
     return runtime
+
+
+def start_digests(runtime: Runtime) -> None:
+    """The scheduled digest's thread (DIGEST_SCHEDULE), stopped with the runtime; an unusable schedule is logged
+    (the admin page says what is wrong)."""
+    if not runtime.settings.digest_schedule:
+        return
+    from engagement.digests.service import DigestScheduler, DigestService
+
+    service = DigestService(runtime)
+    try:
+        service.schedule()
+    except SettingsError as exc:
+        log.warning("no scheduled digest: %s", exc)
+        return
+    scheduler = DigestScheduler(service)
+    scheduler.start()
+    runtime.on_close(scheduler.stop)
 
 
 def get_runtime(settings: Settings) -> Runtime:
