@@ -409,3 +409,24 @@ def test_a_delivery_that_cannot_be_applied_is_kept_with_its_error(store: Any) ->
     receiver.processor.close()
     (failed,) = receiver.store.failed()
     assert failed.webhook_id == "msg_x" and failed.status == "error" and "disk full" in (failed.error or "")
+
+
+def test_a_summary_after_a_delivery_reads_the_transcript_it_brought_not_fathom(live: Live) -> None:
+    """The pushed meeting's transcript is in search, so the account's summary analyses it without asking Fathom for
+    it (the fake Fathom does not even list that meeting)."""
+    from engagement.jobs.service import InlineExecutor
+    from engagement.models import JobStatus
+
+    assert live.server.deliver(live.hook_id, newco_meeting()).status_code == 202
+    live.settle()
+    runtime = create_runtime(live.runtime.settings, executor=InlineExecutor(), enqueue=False)
+    try:
+        run_id = runtime.jobs.start("freshfield-robotics.com")
+        record = runtime.jobs.get("freshfield-robotics.com", run_id)
+    finally:
+        runtime.close()
+    assert record.status is JobStatus.COMPLETE, record.error
+    assert record.summary is not None and record.summary.coverage is not None
+    assert record.summary.coverage.analysed == 1 and record.stats.meetings_without_transcript == 0
+    asked = [path for _, path, _ in live.server.request_log if "/recordings/" in path]
+    assert asked == []
