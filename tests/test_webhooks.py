@@ -430,3 +430,18 @@ def test_a_summary_after_a_delivery_reads_the_transcript_it_brought_not_fathom(l
     assert record.summary.coverage.analysed == 1 and record.stats.meetings_without_transcript == 0
     asked = [path for _, path, _ in live.server.request_log if "/recordings/" in path]
     assert asked == []
+
+
+def test_old_deliveries_and_changes_are_pruned_and_recent_ones_kept(store: Any) -> None:
+    """Deliveries older than 30 days and account changes older than 90 days are forgotten; newer ones stay."""
+    from engagement.webhooks.store import WebhookStore
+
+    hooks = WebhookStore(store)
+    now = datetime(2026, 12, 7, tzinfo=UTC)
+    assert hooks.claim("msg_old", 1, now=now - timedelta(days=31))
+    assert hooks.claim("msg_new", 2, now=now - timedelta(days=29))
+    hooks.mark_changed({"old.com"}, 1, now=now - timedelta(days=91))
+    hooks.mark_changed({"new.com"}, 2, now=now - timedelta(days=89))
+    assert hooks.prune(now=now) == 2
+    assert hooks.delivery("msg_old") is None and hooks.delivery("msg_new") is not None
+    assert [c.domain for c in hooks.changes()] == ["new.com"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from engagement.errors import EngagementError
@@ -16,6 +17,7 @@ from engagement.webhooks.store import WebhookStore
 __all__ = ["MAX_PENDING", "DeliveryProcessor", "touched_domains"]
 
 log = logging.getLogger(__name__)
+PRUNE_EVERY_S = 86_400.0  # old deliveries and changes are forgotten once a day
 MAX_PENDING = 64  # deliveries accepted and not yet applied; past it the receiver answers 503 and Fathom retries
 WORKERS = 2
 
@@ -52,6 +54,7 @@ class DeliveryProcessor:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="webhook-delivery")
         self._idle = threading.Condition()
         self._pending = 0
+        self._pruned_at: float | None = None
 
     def submit(self, webhook_id: str, meeting: Meeting) -> bool:
         """Queue a claimed delivery; False (nothing queued) when ``max_pending`` are already waiting."""
@@ -99,6 +102,21 @@ class DeliveryProcessor:
             log.warning("webhook delivery %s was applied, but not marked done: %s", webhook_id, exc)
         with self._idle:
             self.applied += 1
+        self._prune()
+
+    def _prune(self) -> None:
+        now = time.monotonic()
+        with self._idle:
+            if self._pruned_at is not None and now - self._pruned_at < PRUNE_EVERY_S:
+                return
+            self._pruned_at = now
+        try:
+            gone = self.store.prune()
+        except EngagementError as exc:
+            log.warning("old webhook deliveries were not pruned: %s", exc)
+            return
+        if gone:
+            log.info("forgot %d old webhook deliveries and account changes", gone)
 
     def wait_idle(self, timeout: float) -> bool:
         """Wait until nothing is queued or running (tests, shutdown); False at ``timeout``."""

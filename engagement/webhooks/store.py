@@ -14,7 +14,7 @@ same ``webhook-id`` — Fathom re-sends a message with the same id — exactly o
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from engagement.models import format_utc, utcnow
@@ -23,6 +23,8 @@ from engagement.storage.sqlite import KVStore
 __all__ = ["WEBHOOKS_TABLE", "Change", "Delivery", "WebhookStore"]
 
 WEBHOOKS_TABLE = "webhooks"
+KEEP_DELIVERIES = timedelta(days=30)  # Fathom re-sends a failed message for hours, not weeks
+KEEP_CHANGES = timedelta(days=90)  # a digest reads at most a quarter back
 MAX_ID_CHARS = 200  # Fathom's ids look like msg_2x2zwLOcWaRTzsLK8KtbQt1FTk9; a longer one is refused
 
 
@@ -134,6 +136,19 @@ class WebhookStore:
             for k, v in self._t.items("changed:")
             if k >= start and isinstance(v, dict)
         ]
+
+    def prune(self, *, now: datetime | None = None) -> int:
+        """Forget deliveries older than :data:`KEEP_DELIVERIES` and changes older than :data:`KEEP_CHANGES`; returns
+        how many rows went. Reads every delivery's value once (the processor calls it at most once a day)."""
+        now = now or utcnow()
+        old_changes = self._t.keys("changed:", stop=f"changed:{format_utc(now - KEEP_CHANGES)}")
+        cutoff = format_utc(now - KEEP_DELIVERIES)
+        old_deliveries = [
+            key
+            for key, value in self._t.items("delivery:")
+            if isinstance(value, dict) and str(value.get("received_at", "")) < cutoff
+        ]
+        return self._t.delete_many([*old_changes, *old_deliveries])
 
     def last_change(self) -> str | None:
         """When a delivery last changed an account (the Accounts page refreshes when it moves)."""
