@@ -16,10 +16,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
-from typing import Any
+from typing import Any, cast
 
 import httpx
 
+from engagement.deadline import DeadlineTransport
 from engagement.errors import EngagementError
 from engagement.fathom.ratelimit import parse_retry_after
 
@@ -47,7 +48,8 @@ class SlackSender:
         timeout_s: float = TIMEOUT_S,
     ) -> None:
         self.url = url
-        self._http = httpx.Client(transport=transport, timeout=httpx.Timeout(timeout_s))
+        bounded = DeadlineTransport(transport or httpx.HTTPTransport(), total_s=timeout_s)  # all of it, not one read
+        self._http = httpx.Client(transport=cast(httpx.BaseTransport, bounded), timeout=httpx.Timeout(timeout_s))
         self._sleep = sleep
         self.attempts = 0
 
