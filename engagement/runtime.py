@@ -23,6 +23,7 @@ import openai
 from engagement import pipeline
 from engagement.account.signals import Thresholds
 from engagement.analysis import Analyzer, InsightCache, OfflineAnalyzer, OpenAIAnalyzer
+from engagement.audit import AUDIT_TABLE, AuditLog
 from engagement.deadline import NO_DEADLINE, Deadline, DeadlineTransport
 from engagement.demo import DEMO_ACCOUNTS, DEMO_API_KEY, demo_transport
 from engagement.errors import EngagementError, StoreError
@@ -142,6 +143,7 @@ class Runtime:
             with Redis, the transcripts shared there with this machine's index as their cache.
         fathom_transport: what the Fathom client sends through (tests; ``None``: the network or the demo API).
         queue: the RQ queue jobs go on, when Redis is configured and this process enqueues.
+        audit: who did what, appended beside the jobs (the store's ``audit`` table).
     """
 
     settings: Settings
@@ -151,17 +153,14 @@ class Runtime:
     jobs: JobService
     index: MeetingIndex
     questions: QuestionService
+    audit: AuditLog
     search: TranscriptSearch | None = None
     search_error: str = ""
     fathom_transport: httpx.BaseTransport | None = None
     queue: RQJobQueue | None = None
     _reindexing: SyncTask | None = field(default=None, repr=False)
+    on_close: list[Callable[[], None]] = field(default_factory=list, repr=False)  # background tasks' stops
     freshness: PeriodicSync | None = field(default=None, repr=False)
-    _stoppers: list[Callable[[], None]] = field(default_factory=list, repr=False)
-
-    def on_close(self, stop: Callable[[], None]) -> None:
-        """Run ``stop`` first thing in :meth:`close` (a background thread started beside the runtime)."""
-        self._stoppers.append(stop)
 
     def start_periodic_sync(self) -> PeriodicSync | None:
         """Keep the index fresh in one background thread (``ENGAGEMENT_SYNC_EVERY_S``); None in demo mode or when
@@ -219,7 +218,7 @@ class Runtime:
     def close(self) -> None:
         """Stop taking jobs, end the heartbeat, wait for running jobs (bounded by their limit), close the
         queue's connection, the Redis index's and the store."""
-        for stop in self._stoppers:
+        for stop in self.on_close:
             stop()
         if self.freshness is not None:
             self.freshness.stop()
@@ -314,6 +313,7 @@ def create_runtime(
         search_error=search_error,
         fathom_transport=fathom_transport,
         queue=queue,
+        audit=AuditLog(store.table(AUDIT_TABLE)),
     )
 
 

@@ -164,6 +164,7 @@ class SyncTask:
     def __init__(self, workspace: str, *, full: bool) -> None:
         self.workspace = workspace
         self.full = full
+        self.asked_at = utcnow()  # a full listing that ends after this makes this one's full listing needless
         self.meetings = 0
         self.requests = 0
         self.skipped: list[str] = []
@@ -243,7 +244,7 @@ class SyncTask:
 
                 client.on_wait = lambda seconds: self._update(client, rate_wait=seconds)
                 try:
-                    self.result = index.sync(client, full=self.full, on_progress=progress)
+                    self.result = index.sync(client, full=self.full, on_progress=progress, asked_at=self.asked_at)
                 finally:
                     self._update(client)
         except BaseException as exc:  # noqa: BLE001 - handed to every waiter
@@ -381,6 +382,7 @@ class MeetingIndex:
         full: bool = False,
         on_progress: Callable[[int], None] | None = None,
         poll_s: float = 1.0,
+        asked_at: datetime | None = None,
     ) -> SyncResult:
         """Bring the index of ``client``'s workspace up to date; ``full`` lists everything again.
 
@@ -388,20 +390,19 @@ class MeetingIndex:
         runs at a time, across every process on the file or the Redis (a lock in the store): a caller that
         finds one running waits for it, reporting that sync's progress through ``on_progress(meetings read)``
         every ``poll_s``, then runs its own, incremental, sync — a full one only if no full listing ended
-        meanwhile (the wait is bounded by the other sync's bounds, or by its lock's expiry when its process died). Raises what the client raises; the cursor saved with
-        the last page lets the next sync resume.
+        since ``asked_at`` (when the sync was asked for; default now). The wait is bounded by the other sync's
+        bounds, or by its lock's expiry when its process died. Raises what the client raises; the cursor saved
+        with the last page lets the next sync resume.
         """
         workspace = client.workspace
-        asked = format_utc(utcnow())
+        asked = format_utc(asked_at or utcnow())
         lock = self.storage.sync_lock(workspace)
-        waited = False
         while not lock.acquire(timeout=poll_s):
-            waited = True
             if on_progress is not None:  # another job is indexing: show its progress, keep heart-beating
                 on_progress(self.status(workspace).pass_meetings)
         try:
-            if full and waited and str(self.storage.state(workspace).get("full_synced_at") or "") >= asked:
-                full = False  # the sync waited for listed everything again after this one was asked for
+            if full and str(self.storage.state(workspace).get("full_synced_at") or "") >= asked:
+                full = False  # a full listing (the one waited for) ended after this one was asked for
             return self._sync(client, workspace, full, on_progress, lock)
         finally:
             lock.release()
