@@ -359,6 +359,7 @@ def webhooks_register(settings: Settings, url: str, *, triggers: list[str]) -> i
     try:
         with fathom_client(settings) as client:
             hook = registration.create(client, webhook_store(runtime), url, triggers)
+        runtime.audit.record(actor(), "webhook_created", str(hook["id"]), one_line(hook["url"], 200))
     finally:
         runtime.close()
     print(
@@ -404,6 +405,7 @@ def webhooks_delete(settings: Settings, hook_id: str) -> int:
     try:
         with fathom_client(settings) as client:
             found = registration.delete(client, webhook_store(runtime), hook_id)
+        runtime.audit.record(actor(), "webhook_deleted", hook_id, "" if found else "Fathom had none")
     finally:
         runtime.close()
     if found:
@@ -426,6 +428,10 @@ def digest(settings: Settings, *, days: int, slack_url: str | None, emails: list
         service = DigestService(runtime)
         built = service.build(*service.last_days(days))
         outcomes = service.send(built, slack_url=url, emails=targets)
+        for outcome in outcomes:
+            if outcome.status == "sent":
+                period = f"{built.start:%Y-%m-%d} to {built.end:%Y-%m-%d}"
+                runtime.audit.record(actor(), "digest_sent", outcome.channel, period)
     finally:
         runtime.close()
     if as_json:

@@ -271,7 +271,7 @@ def test_register_list_and_delete_go_through_fathoms_api(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """`webhooks register` POSTs the documented body and keeps the secret; `list` never prints the secret;
-    `delete` sends DELETE /webhooks/{id} and forgets it; deleting it again says Fathom has none."""
+    `delete` sends DELETE /webhooks/{id} and forgets it; deleting it again says Fathom has none; each is audited."""
     with FathomServer(rate_limit=None) as server:
         monkeypatch.setenv("FATHOM_API_KEY", settings_for(server, tmp_path).fathom_api_key)
         monkeypatch.setenv("FATHOM_BASE_URL", server.base_url)
@@ -289,6 +289,14 @@ def test_register_list_and_delete_go_through_fathoms_api(
         assert "has no webhook" in capsys.readouterr().out
         methods = [(m, p.removeprefix("/external/v1")) for m, p, _ in server.request_log]
     assert methods == [("POST", "/webhooks"), ("DELETE", f"/webhooks/{hook_id}"), ("DELETE", f"/webhooks/{hook_id}")]
+    from engagement.settings import Settings
+
+    runtime = create_runtime(Settings.from_env(), enqueue=False)
+    try:
+        actions = [(e.action, e.target) for e in runtime.audit.entries()]
+    finally:
+        runtime.close()
+    assert ("webhook_created", hook_id) in actions and actions.count(("webhook_deleted", hook_id)) == 2
 
 
 def test_register_refuses_an_address_fathom_cannot_send_to(
