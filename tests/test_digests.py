@@ -90,9 +90,10 @@ def seed(runtime: Runtime, now: datetime = NOW) -> None:
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
+def world(tmp_path: Path, index_backend: dict[str, str]) -> Iterator[World]:
+    """The seeded workspace, its jobs and the digests' claims in SQLite, and once in Redis."""
     settings = Settings.from_env(
-        {"ENGAGEMENT_DB": str(tmp_path / "e.sqlite"), "APP_BASE_URL": "https://engagement.example.com"}
+        {"ENGAGEMENT_DB": str(tmp_path / "e.sqlite"), "APP_BASE_URL": "https://engagement.example.com", **index_backend}
     )
     runtime = create_runtime(settings, enqueue=False)
     seed(runtime)

@@ -453,3 +453,13 @@ def test_old_deliveries_and_changes_are_pruned_and_recent_ones_kept(store: Any) 
     assert hooks.prune(now=now) == 2
     assert hooks.delivery("msg_old") is None and hooks.delivery("msg_new") is not None
     assert [c.domain for c in hooks.changes()] == ["new.com"]
+
+
+def test_a_webhook_id_is_claimed_once_on_either_store(kv: Any) -> None:
+    """Of two claims of one webhook-id, on SQLite or on Redis, only the first wins; a released one can be claimed."""
+    from engagement.webhooks.store import WebhookStore
+
+    first, second = WebhookStore(kv), WebhookStore(kv)
+    assert first.claim("msg_same", 1) and not second.claim("msg_same", 1)
+    first.release("msg_same")
+    assert second.claim("msg_same", 1)

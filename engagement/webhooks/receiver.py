@@ -96,11 +96,12 @@ def _handler_for(receiver: WebhookReceiver, max_body: int, read_timeout_s: float
                 self.send_header("Connection", "close")  # the body may not have been read
                 self.close_connection = True
             self.end_headers()
-            self.wfile.write(content)
+            if self.command != "HEAD":
+                self.wfile.write(content)
 
         def do_POST(self) -> None:  # noqa: N802 - the base class's name
             if self.path.split("?", 1)[0] != PATH:
-                self._drain_or_close()
+                self.close_connection = True  # its body is not read
                 return self._answer(404, "not found")
             if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
                 return self._answer(411, "send the body with a Content-Length")
@@ -126,9 +127,6 @@ def _handler_for(receiver: WebhookReceiver, max_body: int, read_timeout_s: float
             status, text = receiver.receive(dict(self.headers.items()), body)
             extra = {"Retry-After": "30"} if status == 503 else None
             return self._answer(status, text, extra)
-
-        def _drain_or_close(self) -> None:
-            self.close_connection = True
 
         def _not_allowed(self) -> None:
             self.close_connection = True
