@@ -15,7 +15,7 @@ by every process (``engagement.meetings.redis_storage``, when ``ENGAGEMENT_REDIS
     index_meetings (workspace, recording_id, created_at, started_at, title, generation, meeting JSON)
     index_invitees (workspace, recording_id, domain, email, is_external, created_at)  -- one row per invitee e-mail
     index_state    (workspace, state JSON)                                  -- sync progress and freshness
-    index_no_transcript (workspace, recording_id, reason)                   -- Fathom has none (404, null)
+    index_no_transcript (workspace, recording_id, reason)                   -- Fathom has none (404, null): a NoTranscript mark
 
 ``workspace`` names a key on a server (a hash, never the key), because a key sees only what its
 user recorded or was shared. ``domain`` is the registrable domain of the invitee's e-mail (subdomains
@@ -63,6 +63,7 @@ __all__ = [
     "IndexStatus",
     "IndexStorage",
     "MeetingIndex",
+    "NoTranscript",
     "SqliteIndexStorage",
     "SqliteSyncLock",
     "SyncLock",
@@ -317,6 +318,51 @@ class IndexStorage(Protocol):
     def close(self) -> None: ...
 
 
+# When a recording Fathom had no transcript for is asked about again: a transcript may still be processing. After
+# the last one it is not asked again until a full re-index.
+RECHECK_AFTER = (timedelta(hours=1), timedelta(hours=6), timedelta(days=1), timedelta(days=3))
+
+
+@dataclass(frozen=True)
+class NoTranscript:
+    """What the index remembers of a recording without a transcript.
+
+    Attributes:
+        reason: why (shown to people: "no transcript").
+        tries: how many times Fathom said so.
+        at: when it last said so (ISO 8601 UTC); None for a mark kept before back-offs existed (due at once).
+    """
+
+    reason: str
+    tries: int = 1
+    at: str | None = None
+
+    @classmethod
+    def read(cls, raw: str) -> NoTranscript:
+        """A stored mark; a plain reason (kept before back-offs) is a first try with no time."""
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            return cls(reason=raw)
+        if not isinstance(data, dict) or not isinstance(data.get("reason"), str):
+            return cls(reason=raw)
+        return cls(reason=data["reason"], tries=max(int(data.get("tries") or 1), 1), at=data.get("at"))
+
+    def dump(self) -> str:
+        return json.dumps({"reason": self.reason, "tries": self.tries, "at": self.at})
+
+    def due(self, now: datetime) -> bool:
+        """Whether Fathom should be asked again now (pure)."""
+        if self.tries > len(RECHECK_AFTER):
+            return False
+        if self.at is None:
+            return True
+        try:
+            return datetime.fromisoformat(self.at) + RECHECK_AFTER[self.tries - 1] <= now
+        except ValueError:
+            return True
+
+
 def invitee_rows(meeting: Meeting) -> dict[str, tuple[str, bool]]:
     """A meeting's invitee entries: e-mail (lower case) -> (registrable domain, external); rooms have none."""
     rows: dict[str, tuple[str, bool]] = {}
@@ -517,14 +563,32 @@ class MeetingIndex:
         """Domains of invitees Fathom marked internal: our own (the recorders' and their colleagues')."""
         return self.storage.internal_domains(workspace)
 
-    def remember_no_transcript(self, workspace: str, reasons: dict[int, str]) -> None:
-        """Record recordings Fathom has no transcript for, so a re-run does not ask again (until a full re-index)."""
-        if reasons:
-            self.storage.remember_no_transcript(workspace, reasons)
+    def remember_no_transcript(self, workspace: str, reasons: dict[int, str], *, now: datetime | None = None) -> None:
+        """Record recordings Fathom has no transcript for, so a re-run does not ask again before its back-off
+        (:data:`RECHECK_AFTER`: a transcript may still be processing), nor after the last one until a full re-index.
+        Each is kept as a :class:`NoTranscript` mark (JSON) in the storage's reason."""
+        if not reasons:
+            return
+        at = format_utc(now or utcnow())
+        held = self.storage.without_transcript(workspace, list(reasons))
+        marks = {}
+        for recording_id, reason in reasons.items():
+            tries = NoTranscript.read(held[recording_id]).tries + 1 if recording_id in held else 1
+            marks[recording_id] = NoTranscript(reason=reason, tries=tries, at=at).dump()
+        self.storage.remember_no_transcript(workspace, marks)
 
-    def without_transcript(self, workspace: str, recording_ids: list[int]) -> dict[int, str]:
-        """Which of ``recording_ids`` Fathom said it has no transcript for, with the reason."""
-        return self.storage.without_transcript(workspace, recording_ids)
+    def without_transcript(
+        self, workspace: str, recording_ids: list[int], *, now: datetime | None = None
+    ) -> dict[int, str]:
+        """Which of ``recording_ids`` Fathom said it has no transcript for and are not due a new look, with the
+        reason; one whose back-off has run out is left out, so the job asks Fathom again."""
+        moment = now or utcnow()
+        out = {}
+        for recording_id, raw in self.storage.without_transcript(workspace, recording_ids).items():
+            mark = NoTranscript.read(raw)
+            if not mark.due(moment):
+                out[recording_id] = mark.reason
+        return out
 
     def clear(self, workspace: str | None = None) -> int:
         """Forget the index (of one workspace, or all); returns how many meetings went."""
