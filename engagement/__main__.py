@@ -115,6 +115,24 @@ def build_parser() -> argparse.ArgumentParser:
         "accounts", help="every account in the Fathom meetings: figures and open signals, most recent first"
     )
     listing_accounts.add_argument("--json", action="store_true", help="print JSON rows instead of a table")
+    account_commands = listing_accounts.add_subparsers(dest="accounts_command", metavar="ACTION")
+    link = account_commands.add_parser("link", help="make several domains one account (the first is the primary)")
+    link.add_argument("primary", help="the account's main domain")
+    link.add_argument("others", nargs="+", help="its other domains")
+    link.add_argument("--json", action="store_true", help="print the account as JSON")
+    unlink = account_commands.add_parser("unlink", help="take a domain out of its account (the primary: all)")
+    unlink.add_argument("domain")
+    unlink.add_argument("--json", action="store_true", help="print the domains freed as JSON")
+    suggest = account_commands.add_parser("suggest", help="links the app can justify, with why (it never links itself)")
+    suggest.add_argument("--json", action="store_true", help="print the suggestions as JSON")
+
+    forget = commands.add_parser(
+        "forget", help="remove every trace of a customer (or --person) from the stores, and keep it out"
+    )
+    forget.add_argument("website", nargs="?", help="the customer's website, domain or an e-mail address at it")
+    forget.add_argument("--person", metavar="EMAIL", help="forget one person (by e-mail address) instead")
+    forget.add_argument("--lift", action="store_true", help="let a forgotten customer or person be summarised again")
+    forget.add_argument("--json", action="store_true", help="print the receipt as JSON")
 
     webhooks = commands.add_parser("webhooks", help="Fathom webhooks: receive new meetings as they are ready")
     hook_commands = webhooks.add_subparsers(dest="webhooks_command", required=True, metavar="ACTION")
@@ -180,9 +198,22 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return index(settings, full=args.full)
         if args.command == "accounts":
-            from engagement.cli import accounts
+            from engagement.cli import accounts, accounts_link, accounts_suggest, accounts_unlink
 
+            if args.accounts_command == "link":
+                return accounts_link(settings, args.primary, args.others, as_json=args.json)
+            if args.accounts_command == "unlink":
+                return accounts_unlink(settings, args.domain, as_json=args.json)
+            if args.accounts_command == "suggest":
+                return accounts_suggest(settings, as_json=args.json)
             return accounts(settings, as_json=args.json)
+        if args.command == "forget":
+            from engagement.cli import forget
+
+            if bool(args.website) == bool(args.person):
+                print("forget needs a website or --person EMAIL (one of them).", file=sys.stderr)
+                return 2
+            return forget(settings, args.website, person=args.person, lift=args.lift, as_json=args.json)
         if args.command == "webhooks":
             from engagement import cli
 

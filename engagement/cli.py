@@ -15,6 +15,7 @@ from engagement.account.domains import company_domain, normalize_domain
 from engagement.account.signals import signal_id
 from engagement.accounts import list_accounts
 from engagement.api import ask as ask_question
+from engagement.errors import InvalidDomainError
 from engagement.jobs.service import InlineExecutor, JobService
 from engagement.models import Evidence, JobOptions, JobRecord, JobStatus
 from engagement.questions.answers import Answer
@@ -31,7 +32,7 @@ from engagement.render.present import (
     signal_line,
     signal_name,
 )
-from engagement.runtime import create_runtime
+from engagement.runtime import create_runtime, workspace_of
 from engagement.settings import Settings
 
 
@@ -441,3 +442,97 @@ def digest(settings: Settings, *, days: int, slack_url: str | None, emails: list
     for outcome in outcomes:
         print(f"{outcome.channel}: {outcome.status}{': ' + outcome.detail if outcome.detail else ''}", file=sys.stderr)
     return 1 if any(o.status == "failed" for o in outcomes) else 0
+
+
+def _email(text: str) -> str:
+    email = text.strip().lower()
+    local, _, domain = email.rpartition("@")
+    if not local or " " in email or "." not in domain:
+        raise InvalidDomainError(f"--person needs an e-mail address such as ann@acmecorp.com, not {text!r}.")
+    return email
+
+
+def forget(settings: Settings, website: str | None, *, person: str | None, lift: bool, as_json: bool) -> int:
+    """Forget a customer or a person (every trace, then a tombstone), or lift that; prints the receipt."""
+    from engagement.privacy import TOMBSTONES_TABLE, Tombstones
+    from engagement.privacy.forget import forget as forget_now
+
+    kind, name = ("person", _email(person)) if person else ("domain", company_domain(website or ""))
+    runtime = create_runtime(settings, executor=InlineExecutor(), enqueue=False)
+    try:
+        if lift:
+            lifted = Tombstones(runtime.store.table(TOMBSTONES_TABLE)).lift(kind, name)
+            runtime.audit.record(actor(), "forgot", f"a {'customer' if kind == 'domain' else 'person'}", "lifted")
+            print(f"{name} may be summarised again." if lifted else f"{name} was not forgotten.")
+            return 0
+        receipt = forget_now(runtime, domain=name if kind == "domain" else "", email=name if kind == "person" else "")
+        runtime.audit.record(actor(), "forgot", f"a {'customer' if kind == 'domain' else 'person'}", "on request")
+    finally:
+        runtime.close()
+    if as_json:
+        print(json.dumps(receipt.to_json(), indent=2))
+        return 0
+    print(f"Forgot {name}: every trace is gone from the stores, and a later sync, webhook or summary keeps it out.")
+    print(f"  meetings removed from the index   {receipt.meetings}")
+    print(f"  transcripts removed               {receipt.transcripts}")
+    print(f"  cached analyses removed           {receipt.cached_analyses}")
+    print(f"  job records removed               {receipt.jobs}")
+    print(f"  questions removed                 {receipt.questions}")
+    print(f"  audit entries redacted            {receipt.audit_entries_redacted}")
+    print(f"  other rows removed                {receipt.other_rows}")
+    for path in receipt.files_rebuilt:
+        print(f"  rebuilt (no freed page keeps a byte): {path}")
+    return 0
+
+
+def accounts_link(settings: Settings, primary: str, others: list[str], *, as_json: bool) -> int:
+    """Make ``others`` part of ``primary``'s account; prints its domains."""
+    from engagement.account.linking import LINKS_TABLE, AccountLinks
+
+    runtime = create_runtime(settings, executor=InlineExecutor(), enqueue=False)
+    try:
+        domains = AccountLinks(runtime.store.table(LINKS_TABLE)).link(primary, others)
+        runtime.audit.record(actor(), "linked", domains[0], ", ".join(domains[1:]))
+    finally:
+        runtime.close()
+    print(json.dumps({"primary": domains[0], "domains": domains}) if as_json else f"{domains[0]}: {', '.join(domains)}")
+    return 0
+
+
+def accounts_unlink(settings: Settings, domain: str, *, as_json: bool) -> int:
+    """Take a domain out of its account (the primary: the whole account); prints the domains freed."""
+    from engagement.account.linking import LINKS_TABLE, AccountLinks
+
+    runtime = create_runtime(settings, executor=InlineExecutor(), enqueue=False)
+    try:
+        freed = AccountLinks(runtime.store.table(LINKS_TABLE)).unlink(domain)
+        runtime.audit.record(actor(), "unlinked", domain, ", ".join(freed))
+    finally:
+        runtime.close()
+    print(json.dumps({"unlinked": freed}) if as_json else f"unlinked: {', '.join(freed)}")
+    return 0
+
+
+def accounts_suggest(settings: Settings, *, as_json: bool) -> int:
+    """Domains the app can justify offering to link, each with why (it never links on its own)."""
+    from engagement.account.linking import LINKS_TABLE, AccountLinks, suggest_links
+
+    runtime = create_runtime(settings, executor=InlineExecutor(), enqueue=False)
+    try:
+        runtime.reindex(full=False, on_progress=_show_indexing)
+        rows = list_accounts(runtime)
+        workspace = workspace_of(settings)
+        emails = runtime.index.emails_by_domain(workspace)
+        linked = [d for ds in AccountLinks(runtime.store.table(LINKS_TABLE)).accounts().values() for d in ds]
+    finally:
+        runtime.close()
+    print(file=sys.stderr)
+    found = suggest_links({r.domain: r.meetings for r in rows}, emails, linked)
+    if as_json:
+        print(json.dumps([{"domains": list(s.domains), "reasons": list(s.reasons)} for s in found], indent=2))
+        return 0
+    if not found:
+        print("no links to suggest")
+    for s in found:
+        print(f"{s.domains[0]} + {s.domains[1]}: {'; '.join(s.reasons)}")
+    return 0

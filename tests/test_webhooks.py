@@ -463,3 +463,14 @@ def test_a_webhook_id_is_claimed_once_on_either_store(kv: Any) -> None:
     assert first.claim("msg_same", 1) and not second.claim("msg_same", 1)
     first.release("msg_same")
     assert second.claim("msg_same", 1)
+
+
+def test_a_delivery_for_a_customer_forgotten_on_request_stores_nothing(live: Live) -> None:
+    """Fathom pushes a meeting with a forgotten company: accepted (Fathom must not retry), but nothing goes into the
+    index, search or the account changes."""
+    from engagement.privacy import TOMBSTONES_TABLE, Tombstones
+
+    Tombstones(live.runtime.store.table(TOMBSTONES_TABLE)).add("domain", "freshfield-robotics.com")
+    assert live.server.deliver(live.hook_id, newco_meeting()).status_code == 202
+    live.settle()
+    nothing_changed(live)

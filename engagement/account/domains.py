@@ -198,6 +198,11 @@ def domain_variants(domain: str) -> list[str]:
     return variants
 
 
+def name_label(domain: str) -> str:
+    """The company's name part of a registrable domain: ``acmecorp`` of ``acmecorp.co.uk`` and ``acmecorp.com``."""
+    return _extractor()(domain).domain or domain
+
+
 def display_domain(domain: str) -> str:
     """The domain as a person reads it (Unicode for internationalised names)."""
     return domain_variants(domain)[-1]

@@ -309,11 +309,17 @@ class IndexStorage(Protocol):
 
     def internal_domains(self, workspace: str) -> set[str]: ...
 
+    def emails_by_domain(self, workspace: str) -> dict[str, set[str]]: ...
+
     def remember_no_transcript(self, workspace: str, reasons: dict[int, str]) -> None: ...
 
     def without_transcript(self, workspace: str, recording_ids: list[int]) -> dict[int, str]: ...
 
     def clear(self, workspace: str | None) -> int: ...
+
+    def recordings_with(self, *, domain: str = "", email: str = "") -> dict[str, list[int]]: ...
+
+    def forget(self, workspace: str, recording_ids: list[int]) -> int: ...
 
     def close(self) -> None: ...
 
@@ -387,6 +393,7 @@ class MeetingIndex:
     """
 
     def __init__(self, storage: str | Path | IndexStorage) -> None:
+        self.excluded: Callable[[Meeting], bool] = lambda meeting: False  # the runtime sets it: forgotten meetings
         self.storage: IndexStorage = SqliteIndexStorage(storage) if isinstance(storage, str | Path) else storage
         self._tasks: dict[str, SyncTask] = {}
         self._tasks_lock = threading.Lock()
@@ -492,7 +499,8 @@ class MeetingIndex:
             state["pass_meetings"] = int(state.get("pass_meetings", 0)) + len(page.meetings)
             if newest and newest > str(state.get("newest_created_at") or ""):
                 state["newest_created_at"] = newest
-            self.storage.save(workspace, state, page.meetings, generation, lock=lock)
+            kept = tuple(m for m in page.meetings if not self.excluded(m))  # forgotten on request: never stored again
+            self.storage.save(workspace, state, kept, generation, lock=lock)
             if on_progress is not None:
                 on_progress(int(state["pass_meetings"]))
         now = format_utc(utcnow())
@@ -522,12 +530,15 @@ class MeetingIndex:
         yield first
         yield from pages
 
-    def add(self, workspace: str, meetings: list[Meeting]) -> None:
+    def add(self, workspace: str, meetings: list[Meeting]) -> list[Meeting]:
         """Put meetings Fathom pushed (a webhook) into the index, without their transcripts and without moving the
         sync's state: the next incremental sync still lists from where the last one ended, so a meeting no
-        webhook announced is not skipped, and a full pass under way keeps them (they carry its generation)."""
-        if meetings:
-            self.storage.put(workspace, tuple(meetings))
+        webhook announced is not skipped, and a full pass under way keeps them (they carry its generation).
+        Returns those kept: one forgotten on request (``excluded``) is never stored again."""
+        kept = [m for m in meetings if not self.excluded(m)]
+        if kept:
+            self.storage.put(workspace, tuple(kept))
+        return kept
 
     # ------------------------------------------------------------ reads
 
@@ -563,6 +574,10 @@ class MeetingIndex:
         """Domains of invitees Fathom marked internal: our own (the recorders' and their colleagues')."""
         return self.storage.internal_domains(workspace)
 
+    def emails_by_domain(self, workspace: str) -> dict[str, set[str]]:
+        """Every external invitee e-mail, by its domain (what link suggestions compare)."""
+        return self.storage.emails_by_domain(workspace)
+
     def remember_no_transcript(self, workspace: str, reasons: dict[int, str], *, now: datetime | None = None) -> None:
         """Record recordings Fathom has no transcript for, so a re-run does not ask again before its back-off
         (:data:`RECHECK_AFTER`: a transcript may still be processing), nor after the last one until a full re-index.
@@ -593,6 +608,14 @@ class MeetingIndex:
     def clear(self, workspace: str | None = None) -> int:
         """Forget the index (of one workspace, or all); returns how many meetings went."""
         return self.storage.clear(workspace)
+
+    def recordings_with(self, *, domain: str = "", email: str = "") -> dict[str, list[int]]:
+        """Per workspace, the meetings with an invitee at ``domain`` or with the address ``email``."""
+        return self.storage.recordings_with(domain=domain.lower(), email=email.lower())
+
+    def forget(self, workspace: str, recording_ids: list[int]) -> int:
+        """Remove these meetings, their invitees and transcript notes from the index; returns how many it held."""
+        return self.storage.forget(workspace, recording_ids) if recording_ids else 0
 
 
 def db_path(db: sqlite3.Connection) -> str:
@@ -875,6 +898,14 @@ class SqliteIndexStorage:
         )
         return {str(row[0]) for row in rows}
 
+    def emails_by_domain(self, workspace: str) -> dict[str, set[str]]:
+        out: dict[str, set[str]] = {}
+        for domain, email in self._select(
+            "SELECT DISTINCT domain, email FROM index_invitees WHERE workspace = ? AND is_external = 1", (workspace,)
+        ):
+            out.setdefault(str(domain), set()).add(str(email))
+        return out
+
     def remember_no_transcript(self, workspace: str, reasons: dict[int, str]) -> None:
         with self._tx() as db:
             db.executemany(
@@ -904,6 +935,27 @@ class SqliteIndexStorage:
             db.execute("DELETE FROM index_state WHERE workspace = ? OR ? IS NULL", args)
             db.execute("DELETE FROM index_no_transcript WHERE workspace = ? OR ? IS NULL", args)
         return max(n, 0)
+
+    def recordings_with(self, *, domain: str = "", email: str = "") -> dict[str, list[int]]:
+        rows = self._select(
+            "SELECT DISTINCT workspace, recording_id FROM index_invitees WHERE domain = ? OR email = ?",
+            (domain or None, email or None),
+        )
+        out: dict[str, list[int]] = {}
+        for workspace, rid in rows:
+            out.setdefault(str(workspace), []).append(int(rid))
+        return out
+
+    def forget(self, workspace: str, recording_ids: list[int]) -> int:
+        gone = 0
+        with self._tx() as db:
+            for start in range(0, len(recording_ids), 500):
+                chunk = recording_ids[start : start + 500]
+                where = f"workspace = ? AND recording_id IN ({','.join('?' * len(chunk))})"
+                gone += max(db.execute(f"DELETE FROM index_meetings WHERE {where}", (workspace, *chunk)).rowcount, 0)  # noqa: S608 - placeholders only
+                db.execute(f"DELETE FROM index_invitees WHERE {where}", (workspace, *chunk))  # noqa: S608
+                db.execute(f"DELETE FROM index_no_transcript WHERE {where}", (workspace, *chunk))  # noqa: S608
+        return gone
 
 
 _OPEN: dict[str, MeetingIndex] = {}

@@ -39,8 +39,10 @@ import logging
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from functools import partial
+from typing import Any, cast
 
 from engagement.errors import StoreError
 from engagement.meetings.index import DomainActivity, MeetingIndex, SyncLock, index_entry, invitee_rows
@@ -179,6 +181,22 @@ return n
 """
 )
 
+# ARGV: prefix, token (''), then recording ids (a bounded batch): each unlinked from its domains and removed.
+_FORGET = (
+    _COMMON
+    + """
+local gone = 0
+for i = 3, #ARGV do
+  local rid = ARGV[i]
+  unlink(rid)
+  gone = gone + redis.call('HDEL', base .. 'meetings', rid)
+  redis.call('ZREM', base .. 'generation', rid)
+  redis.call('HDEL', base .. 'no_transcript', rid)
+end
+return gone
+"""
+)
+
 # KEYS: the domain's sorted set, the meetings hash. ARGV: min, max score. The meetings' JSON, 500 ids a HMGET.
 _MEETINGS_FOR = """
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], ARGV[2])
@@ -293,6 +311,7 @@ class RedisIndexStorage:
         self._put = r.register_script(_PUT)
         self._finish = r.register_script(_FINISH)
         self._clear = r.register_script(_CLEAR)
+        self._forget = r.register_script(_FORGET)
         self._meetings_for = r.register_script(_MEETINGS_FOR)
 
     @staticmethod
@@ -429,6 +448,19 @@ class RedisIndexStorage:
         keys = self._c.call("index read", lambda: self._c.redis.hkeys(self.prefix(workspace) + "internal"))
         return {str(k) for k in keys}
 
+    def emails_by_domain(self, workspace: str) -> dict[str, set[str]]:
+        base = self.prefix(workspace)
+        domains = sorted(str(d) for d in self._read_all(partial(self._c.redis.smembers, base + "external")))
+
+        def read() -> list[Any]:
+            pipe = self._c.redis.pipeline(transaction=False)
+            for domain in domains:
+                pipe.hkeys(f"{base}d:{domain}:people")
+            return list(pipe.execute())
+
+        emails = self._c.call("index read", read) if domains else []
+        return {d: {str(e) for e in keys} for d, keys in zip(domains, emails, strict=True) if keys}
+
     def remember_no_transcript(self, workspace: str, reasons: dict[int, str]) -> None:
         key = self.prefix(workspace) + "no_transcript"
         self._c.call("index write", lambda: self._c.redis.hset(key, mapping={str(k): v for k, v in reasons.items()}))
@@ -453,6 +485,35 @@ class RedisIndexStorage:
         else:
             workspaces = [workspace]
         return sum(self._clear_one(w) for w in workspaces)
+
+    def _workspaces(self) -> list[str]:
+        registry = f"{ROOT}:workspaces"
+        return sorted(str(w) for w in self._c.call("index read", lambda: self._c.redis.smembers(registry)))
+
+    def recordings_with(self, *, domain: str = "", email: str = "") -> dict[str, list[int]]:
+        """A domain's meetings from its sorted set; an address's by reading the invitee rows (a rare request)."""
+        out: dict[str, list[int]] = {}
+        for workspace in self._workspaces():
+            base = self.prefix(workspace)
+            ids: set[int] = set()
+            if domain:
+                ids |= {int(r) for r in self._read_all(partial(self._c.redis.zrange, f"{base}d:{domain}:all", 0, -1))}
+            if email:
+                rows: dict[Any, Any] = self._c.call("index read", partial(self._c.redis.hgetall, f"{base}rows"))
+                ids |= {int(rid) for rid, raw in rows.items() if any(row[1] == email for row in json.loads(raw))}
+            if ids:
+                out[workspace] = sorted(ids)
+        return out
+
+    def forget(self, workspace: str, recording_ids: list[int]) -> int:
+        gone = 0
+        for start in range(0, len(recording_ids), _CHUNK):  # bounded batches: no script holds Redis for long
+            args: list[Any] = [self.prefix(workspace), "", *recording_ids[start : start + _CHUNK]]
+            gone += int(cast(Any, self._c.call("index write", partial(self._forget, args=args))))
+        return gone
+
+    def _read_all(self, read: Callable[[], Any]) -> list[Any]:
+        return list(self._c.call("index read", read))
 
     def _clear_one(self, workspace: str) -> int:
         args = [self.prefix(workspace), "", f"{ROOT}:workspaces", workspace]

@@ -77,10 +77,11 @@ class DeliveryProcessor:
     def apply(self, webhook_id: str, meeting: Meeting) -> None:
         """Put the meeting in the index (and its transcript in search), mark its accounts, end the delivery."""
         try:
-            self.index.add(self.workspace, [meeting])
-            if meeting.transcript is not None and self.search is not None:
-                self.search.add([meeting])
-            self.store.mark_changed(touched_domains(meeting), meeting.recording_id)
+            # A meeting of a customer or person forgotten on request is dropped whole: no index, search or change.
+            if self.index.add(self.workspace, [meeting]):
+                if meeting.transcript is not None and self.search is not None:
+                    self.search.add([meeting])
+                self.store.mark_changed(touched_domains(meeting), meeting.recording_id)
         except Exception as exc:  # noqa: BLE001 - recorded on the delivery for the admin page
             message = str(exc) if isinstance(exc, EngagementError) else f"unexpected error ({type(exc).__name__})"
             log.log(
