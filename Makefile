@@ -22,9 +22,17 @@ $(VENV)/.dev-deps: requirements.txt requirements-dev.txt | $(PY)
 	$(PIP) install -r requirements-dev.txt
 	touch $@ $(VENV)/.run-deps
 
-## run: serve the app on http://127.0.0.1:$(PORT) (demo data and offline analysis when no keys are set)
+WEBHOOK_PORT ?= 8502
+
+## run: serve the app on http://127.0.0.1:$(PORT) (demo data and offline analysis when no keys are set); with FATHOM_WEBHOOK_SECRET set, the webhook receiver on 127.0.0.1:$(WEBHOOK_PORT) beside it
 run: $(VENV)/.run-deps
-	$(PY) -m streamlit run streamlit_app.py --server.address 127.0.0.1 --server.port $(PORT)
+	@if [ -n "$$FATHOM_WEBHOOK_SECRET" ]; then \
+		$(PY) -m engagement webhooks serve --host 127.0.0.1 --port $(WEBHOOK_PORT) & hooks=$$!; \
+		trap 'kill $$hooks 2>/dev/null; wait $$hooks 2>/dev/null' EXIT INT TERM; \
+		$(PY) -m streamlit run streamlit_app.py --server.address 127.0.0.1 --server.port $(PORT); \
+	else \
+		$(PY) -m streamlit run streamlit_app.py --server.address 127.0.0.1 --server.port $(PORT); \
+	fi
 
 ## cluster: a try-out of the several-machines shape on this one: Redis on 127.0.0.1:$(REDIS_PORT), two RQ workers, the app (Ctrl-C stops all)
 REDIS_PORT ?= 6390
@@ -40,8 +48,8 @@ cluster: $(VENV)/.run-deps redis-server
 	echo "Redis on 127.0.0.1:$(REDIS_PORT), workers $$worker1 and $$worker2 (logs in data/redis/), the app on http://127.0.0.1:$(PORT)"; \
 	$(PY) -m streamlit run streamlit_app.py --server.address 127.0.0.1 --server.port $(PORT)
 
-## test: the whole suite, the real-browser and Redis tests included (installs Debian's chromium and redis-server when missing)
-test: $(VENV)/.dev-deps chromium redis-server
+## test: the whole suite, the real-browser, Redis and sign-on tests included (installs Debian's chromium and redis-server, and Node's OIDC provider, when missing)
+test: $(VENV)/.dev-deps chromium redis-server $(OIDC)
 	$(PY) -m pytest
 
 ## test-fast: the suite without the browser tests, for a quick loop (no chromium needed)
@@ -56,6 +64,16 @@ chromium:
 		elif command -v sudo >/dev/null; then sudo apt-get update -qq && sudo apt-get install -y -qq chromium; \
 		else echo "Chromium is missing and cannot be installed without root: the browser test will be skipped."; fi; \
 	fi
+
+## oidc: a real OpenID Connect provider for the sign-on tests (panva's oidc-provider on Node, from its lock file)
+OIDC := tests/support/oidc/node_modules/.package-lock.json
+$(OIDC): tests/support/oidc/package-lock.json
+	@if ! command -v npm >/dev/null; then \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq nodejs npm; \
+		elif command -v sudo >/dev/null; then sudo apt-get update -qq && sudo apt-get install -y -qq nodejs npm; \
+		else echo "npm is missing and cannot be installed without root: the sign-on tests will be skipped."; exit 0; fi; \
+	fi
+	cd tests/support/oidc && npm ci --no-audit --no-fund --loglevel=error
 
 ## redis-server: Debian's Redis for the tests that run on Redis and RQ (each test run starts its own on a free port)
 .PHONY: redis-server

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import threading
 from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ import openai
 from engagement import pipeline
 from engagement.account.signals import Thresholds
 from engagement.analysis import Analyzer, InsightCache, OfflineAnalyzer, OpenAIAnalyzer
+from engagement.audit import AUDIT_TABLE, AuditLog
 from engagement.deadline import NO_DEADLINE, Deadline, DeadlineTransport
 from engagement.demo import DEMO_ACCOUNTS, DEMO_API_KEY, demo_transport
 from engagement.errors import EngagementError, StoreError
@@ -30,10 +30,13 @@ from engagement.fathom.client import FathomClient
 from engagement.fathom.ratelimit import key_id, use_limiter
 from engagement.jobs.repository import JobRepository
 from engagement.jobs.service import JobBody, JobContext, JobService
+from engagement.meetings.freshness import PeriodicSync
 from engagement.meetings.index import IndexStatus, MeetingIndex, SyncResult, SyncTask, open_index
 from engagement.models import EngagementSummary
+from engagement.privacy import TOMBSTONES_TABLE, Tombstones
 from engagement.questions.answers import QuestionService
 from engagement.questions.search import TranscriptIndex, TranscriptSearch
+from engagement.registry import REGISTRY
 from engagement.settings import Settings
 from engagement.storage.sqlite import CACHE_TABLE, SqliteKV, open_store
 
@@ -141,6 +144,7 @@ class Runtime:
             with Redis, the transcripts shared there with this machine's index as their cache.
         fathom_transport: what the Fathom client sends through (tests; ``None``: the network or the demo API).
         queue: the RQ queue jobs go on, when Redis is configured and this process enqueues.
+        audit: who did what, appended beside the jobs (the store's ``audit`` table).
     """
 
     settings: Settings
@@ -150,11 +154,27 @@ class Runtime:
     jobs: JobService
     index: MeetingIndex
     questions: QuestionService
+    audit: AuditLog
     search: TranscriptSearch | None = None
     search_error: str = ""
     fathom_transport: httpx.BaseTransport | None = None
     queue: RQJobQueue | None = None
     _reindexing: SyncTask | None = field(default=None, repr=False)
+    on_close: list[Callable[[], None]] = field(default_factory=list, repr=False)  # background tasks' stops
+    freshness: PeriodicSync | None = field(default=None, repr=False)
+
+    def start_periodic_sync(self) -> PeriodicSync | None:
+        """Keep the index fresh in one background thread (``ENGAGEMENT_SYNC_EVERY_S``); None in demo mode or when
+        it is 0. Stopped by :meth:`close`."""
+        if self.freshness is None and self.settings.sync_every_s > 0 and self.settings.source != "demo":
+            self.freshness = PeriodicSync(
+                self.index,
+                workspace_of(self.settings),
+                lambda: fathom_client(self.settings, self.fathom_transport),
+                self.settings.sync_every_s,
+            )
+            self.freshness.start()
+        return self.freshness
 
     def sync_index(self, *, full: bool = False) -> tuple[SyncTask, bool]:
         """Start the configured workspace's index sync in its background thread, or join the one running there;
@@ -199,6 +219,10 @@ class Runtime:
     def close(self) -> None:
         """Stop taking jobs, end the heartbeat, wait for running jobs (bounded by their limit), close the
         queue's connection, the Redis index's and the store."""
+        for stop in self.on_close:
+            stop()
+        if self.freshness is not None:
+            self.freshness.stop()
         self.jobs.close()
         shutdown = getattr(self.jobs.executor, "shutdown", None)
         if shutdown is not None:
@@ -278,6 +302,9 @@ def create_runtime(
         stale_after_s=settings.openai_timeout_s * (settings.openai_max_retries + 1) + 60,
         index_error=search_error,
     )
+    tombstones = Tombstones(store.table(TOMBSTONES_TABLE))  # what was forgotten on request stays out
+    jobs.admit = tombstones.check
+    index.excluded = tombstones.covers
     return Runtime(
         settings=settings,
         store=store,
@@ -290,6 +317,7 @@ def create_runtime(
         search_error=search_error,
         fathom_transport=fathom_transport,
         queue=queue,
+        audit=AuditLog(store.table(AUDIT_TABLE)),
     )
 
 
@@ -302,8 +330,7 @@ def open_meeting_index(settings: Settings, path: str) -> MeetingIndex:
     return open_index(path)
 
 
-_SEARCH: dict[str, TranscriptIndex] = {}
-_SEARCH_LOCK = threading.Lock()
+SEARCH_KIND = "search index"
 
 
 def open_search(path: str) -> tuple[TranscriptIndex | None, str]:
@@ -311,10 +338,7 @@ def open_search(path: str) -> tuple[TranscriptIndex | None, str]:
     try:
         if path == ":memory:":
             return TranscriptIndex(path), ""
-        with _SEARCH_LOCK:
-            if path not in _SEARCH:
-                _SEARCH[path] = TranscriptIndex(path)
-            return _SEARCH[path], ""
+        return REGISTRY.get(SEARCH_KIND, path, lambda: TranscriptIndex(path)), ""
     except StoreError as exc:
         log.warning("search is off: %s", exc)
         return None, str(exc)

@@ -17,6 +17,7 @@ from engagement.account.signals import signal_id
 from engagement.accounts import AccountRow, list_accounts
 from engagement.errors import EngagementError, InvalidDomainError
 from engagement.render.present import SEVERITY_LABELS, signal_name
+from engagement.webhooks.service import webhook_store
 from ui.frame import page_frame
 from ui.runtime import get_runtime, load_settings
 from ui.tables import fit_columns
@@ -43,6 +44,7 @@ COLUMNS = {
 # 300-pixel sidebar at 1024 the table has about 560 (the row selector takes about 35), so the four
 # columns shown at first fit without scrolling sideways; longer signals wrap.
 LIMITS = {"Domain": (110, 210), "Signals": (120, 150), "Last meeting": (95, 110), "Meetings": (70, 90)}
+LIVE_EVERY_S = 5  # with webhooks, how often the page looks for a delivery that changed an account
 
 
 def signals_text(row: AccountRow) -> str:
@@ -96,6 +98,25 @@ def search_needle(text: str) -> str:
         return text.strip().lower()
 
 
+def last_delivery_change() -> str | None:
+    """When a webhook delivery last changed an account; None without webhooks (or when the store fails)."""
+    hooks = webhook_store(runtime)
+    try:
+        if not settings.fathom_webhook_secret and not hooks.hooks():
+            return None
+        return hooks.last_change() or ""
+    except EngagementError:
+        return None
+
+
+@st.fragment(run_every=LIVE_EVERY_S)
+def follow_deliveries(drawn: str) -> None:
+    """Draw the page again as soon as a delivery has changed an account since the table was drawn."""
+    latest = last_delivery_change()
+    if latest is not None and latest != drawn:
+        st.rerun()
+
+
 def open_account(row: AccountRow) -> None:
     """Show the account's latest complete summary, or start one and show it while it runs."""
     run_id = row.run_id
@@ -127,7 +148,11 @@ elif status.synced_at is None:
         icon=":material/info:",
     )
 
+drawn = last_delivery_change()
 rows = list_accounts(runtime)
+if drawn is not None:
+    st.caption("Live: meetings Fathom sends appear here within seconds.")
+    follow_deliveries(drawn)
 with st.container(horizontal=True, gap="medium", vertical_alignment="bottom"):
     search = st.text_input(
         "Domain contains",

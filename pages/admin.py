@@ -16,8 +16,11 @@ import streamlit as st
 from engagement.errors import StoreError
 from engagement.jobs.repository import JobRow
 from engagement.models import JobStatus
+from engagement.webhooks.service import webhook_store
+from ui import audit
 from ui.ask import questions_admin
 from ui.frame import page_frame
+from ui.privacy import forget_admin
 from ui.result import requested_range
 from ui.runtime import get_runtime, load_settings
 from ui.tables import fit_columns
@@ -90,11 +93,15 @@ def confirm() -> None:
     if not pending:
         return
     if pending["action"] == "cache":
-        notify(f"Cleared {plural(runtime.cache.clear(), 'cached analysis', 'cached analyses')}.")
+        cleared = runtime.cache.clear()
+        audit.record("cleared", "analysis cache", plural(cleared, "cached analysis", "cached analyses"))
+        notify(f"Cleared {plural(cleared, 'cached analysis', 'cached analyses')}.")
         return
     try:
         if pending["action"] == "selected":
-            removed = jobs.delete_many([(domain, run_id) for domain, run_id in pending["selected"]])
+            picked = [(domain, run_id) for domain, run_id in pending["selected"]]
+            removed = jobs.delete_many(picked)
+            audit.record("deleted", ", ".join(sorted({domain for domain, _ in picked})), plural(removed, "job"))
             clear_selection()
             notify(f"Deleted {plural(removed, 'job')}.")
             return
@@ -102,6 +109,8 @@ def confirm() -> None:
     except StoreError as exc:  # the database failed: what to do, shown on the page
         st.session_state["admin_failure"] = str(exc)
         return
+    rule = f"older than {plural(purge_days(), 'day')}" if pending["action"] == "age" else "that failed"
+    audit.record("purged", "jobs", f"{plural(removed, 'job')} {rule}")
     clear_selection()
     notify(f"Purged {plural(removed, 'job')}.")
 
@@ -300,6 +309,61 @@ def index_controls() -> None:
     )
 
 
+def webhook_controls() -> None:
+    """Fathom webhooks: the ones created here and the deliveries that could not be applied (their error as text)."""
+    hooks = webhook_store(runtime)
+    registered = hooks.hooks()
+    failed = hooks.failed(limit=5)
+    if not registered and not settings.fathom_webhook_secret and not failed:
+        return
+    st.subheader("Fathom webhooks", anchor=False)
+    st.caption(
+        f"{plural(len(registered), 'webhook')} created here"
+        + ("; FATHOM_WEBHOOK_SECRET is set." if settings.fathom_webhook_secret else ".")
+        + " Deliveries are received by `python -m engagement webhooks serve`."
+    )
+    for delivery in failed:
+        st.error(
+            md(
+                f"Delivery {delivery.webhook_id} (recording {delivery.recording_id}, {nice_time(delivery.received_at)}) "
+                f"was not applied: {delivery.error}. The next sync of the index picks the meeting up."
+            ),
+            icon=":material/error:",
+        )
+
+
+def digest_controls() -> None:
+    """Scheduled digests: the schedule (or what is wrong with it) and the sends that failed, their error as text."""
+    from engagement.digests.service import DigestService
+    from engagement.errors import SettingsError
+
+    service = DigestService(runtime)
+    failures = service.failures(limit=5)
+    if not settings.digest_schedule and not failures:
+        return
+    st.subheader("Digests", anchor=False)
+    try:
+        schedule = service.schedule()
+    except SettingsError as exc:
+        st.error(md(exc), icon=":material/error:")
+        schedule = None
+    if schedule is not None:
+        where = ", ".join(
+            name for name, on in (("Slack", settings.digest_slack_url), ("e-mail", settings.digest_emails)) if on
+        )
+        st.caption(
+            f"Sent {schedule.kind} at {schedule.at:%H:%M} ({schedule.zone.key}) to {where or 'no channel: set DIGEST_SLACK_URL or DIGEST_EMAILS'}."
+        )
+    for failure in failures:
+        st.error(
+            md(
+                f"The {failure.get('channel')} digest for {str(failure.get('start'))[:10]} to "
+                f"{str(failure.get('end'))[:10]} was not sent: {failure.get('error')}"
+            ),
+            icon=":material/error:",
+        )
+
+
 def confirmation(*, selected: bool) -> None:
     """The pending delete, purge or clear, with how many will go, and the second click that does it.
 
@@ -358,8 +422,14 @@ try:
     with right:
         cache_controls()
         index_controls()
+        webhook_controls()
+        digest_controls()
     confirmation(selected=False)
     st.divider()
     questions_admin(runtime.questions)
+    st.divider()
+    audit.audit_admin(runtime)
+    st.divider()
+    forget_admin(runtime)
 except StoreError as exc:  # the database failed: what to do, not a traceback
     st.error(md(str(exc)), icon=":material/error:")

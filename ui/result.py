@@ -3,6 +3,9 @@
 Everything that came from a meeting or the model goes through ``ui.text.md`` before ``st.markdown``,
 or into a dataframe cell or a chart builder (which escape it themselves). Nothing here uses
 ``unsafe_allow_html``.
+
+Every part of the summary is drawn through ``draw_part`` for an ``Audience``: in presentation mode only
+the allow-listed parts are drawn (``engagement.render.audience``), from the summary's customer copy.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from engagement.account.domains import display_domain
 from engagement.account.facts import days_since
 from engagement.models import EngagementSummary, Evidence, Insight, JobOptions, JobRecord, JobStatus
 from engagement.render import charts, report
+from engagement.render.audience import Audience
 from engagement.render.pdf import find_chromium, html_to_pdf
 from engagement.render.present import (
     MEETING_COLUMNS,
@@ -26,6 +30,7 @@ from engagement.render.present import (
     Column,
     MeetingRow,
     PersonRow,
+    Section,
     TimelineRow,
     cite,
     columns,
@@ -39,7 +44,9 @@ from engagement.render.present import (
     timeline_rows,
 )
 from engagement.runtime import COMPANY_NAMES
+from ui import audit
 from ui.media import expiring
+from ui.presentation import draw_part
 from ui.signals import render_overview
 from ui.tables import fit_columns
 from ui.text import md, month_year, nice_date, nice_time, plural
@@ -149,58 +156,76 @@ GLANCE_RISKS = 2
 GLANCE_CHARS = 140  # a risk in the overview is one short line; the Risks section has it whole
 
 
-def render_glance(summary: EngagementSummary) -> None:
-    """Under the metrics: the top themes and the open risks, so the answer fits on the first screen."""
+def _glance_themes(summary: EngagementSummary) -> None:
     themes = summary.themes[:GLANCE_THEMES]
+    st.markdown("**:material/topic: Top themes**")
+    if themes:
+        st.markdown("\n".join(f"- {md(t.topic)} · {plural(t.mentions, 'meeting')}" for t in themes))
+    else:
+        st.caption("No themes yet.")
+
+
+def _glance_risks(summary: EngagementSummary) -> None:
     risks = insights(summary, "risks")
+    st.markdown(f"**:material/warning: Open risks · {len(risks)}**")
+    if risks:
+        st.markdown("\n".join(f"- {md(r.text, GLANCE_CHARS)}" for r in risks[:GLANCE_RISKS]))
+        if len(risks) > GLANCE_RISKS:
+            st.caption(f"{len(risks) - GLANCE_RISKS} more under Risks below.")
+    else:
+        st.caption(EMPTY_SECTION["risks"])
+
+
+def render_glance(summary: EngagementSummary, audience: Audience) -> None:
+    """Under the metrics: the top themes and the open risks, so the answer fits on the first screen.
+
+    Each half only when the audience sees its part (a presentation shows risks only when they were chosen).
+    """
+    halves = [draw for part, draw in (("themes", _glance_themes), ("risks", _glance_risks)) if audience.shows(part)]
+    if not halves:
+        return
     with st.container(border=True, key="summary_glance"):
-        left, right = st.columns(2, gap="large")
-        with left:
-            st.markdown("**:material/topic: Top themes**")
-            if themes:
-                st.markdown("\n".join(f"- {md(t.topic)} · {plural(t.mentions, 'meeting')}" for t in themes))
-            else:
-                st.caption("No themes yet.")
-        with right:
-            st.markdown(f"**:material/warning: Open risks · {len(risks)}**")
-            if risks:
-                st.markdown("\n".join(f"- {md(r.text, GLANCE_CHARS)}" for r in risks[:GLANCE_RISKS]))
-                if len(risks) > GLANCE_RISKS:
-                    st.caption(f"{len(risks) - GLANCE_RISKS} more under Risks below.")
-            else:
-                st.caption(EMPTY_SECTION["risks"])
+        for column, draw in zip(st.columns(2, gap="large"), halves, strict=False):
+            with column:
+                draw(summary)
 
 
-def render_charts(summary: EngagementSummary, presenting: bool, *, waiting: str = "") -> None:
+def render_charts(summary: EngagementSummary, audience: Audience, *, waiting: str = "") -> None:
     """Meetings per month, themes by mentions, people by meetings attended.
 
-    On screen the first two share a row when both get at least 460 px (``ui/presentation.py``; the row wraps
+    On screen the first two share a row when each gets 460 px (``ui/presentation.py``; the row wraps
     otherwise: a chart beside the sidebar at 1024 is too narrow for its labels); on a projector every chart gets the full width, so month
     labels and names stay legible at projector font sizes. People always get the full width: the
     side legend wraps onto the title in half a row. While the analysis runs (``waiting`` says how far
     it is) the themes' place holds that line instead.
     """
+    presenting = audience.presenting
     config = {"displaylogo": False, "responsive": True}
-    months = charts.meetings_over_time(summary, presentation=presenting)
-    themes = (
-        None if waiting else charts.themes_by_mentions(summary, top=8 if presenting else 10, presentation=presenting)
-    )
-    people = charts.people_by_meetings(summary, top=10 if presenting else 12, presentation=presenting)
+
+    def months() -> None:
+        st.plotly_chart(charts.meetings_over_time(summary, presentation=presenting), theme=None, config=config)
+
+    def themes() -> None:
+        if waiting:
+            st.subheader("Themes by mentions", anchor=False)
+            st.caption(waiting)  # our own words and numbers, no data
+            return
+        figure = charts.themes_by_mentions(summary, top=8 if presenting else 10, presentation=presenting)
+        st.plotly_chart(figure, theme=None, config=config)
+
+    def people() -> None:
+        figure = charts.people_by_meetings(summary, top=10 if presenting else 12, presentation=presenting)
+        st.plotly_chart(figure, theme=None, config=config)
+
     if presenting:
-        st.plotly_chart(months, theme=None, config=config)
-        if themes is not None:
-            st.plotly_chart(themes, theme=None, config=config)
-        st.plotly_chart(people, theme=None, config=config)
-        return
-    with st.container(horizontal=True, gap="large", key="summary_charts"):  # wraps to one a row when narrow
-        st.plotly_chart(months, theme=None, config=config)
-        if themes is None:
-            with st.container():
-                st.subheader("Themes by mentions", anchor=False)
-                st.caption(waiting)  # our own words and numbers, no data
-        else:
-            st.plotly_chart(themes, theme=None, config=config)
-    st.plotly_chart(people, theme=None, config=config)
+        draw_part(audience, "meetings_chart", months)
+        if not waiting:
+            draw_part(audience, "themes", themes)
+    else:
+        with st.container(horizontal=True, gap="large", key="summary_charts"):  # wraps to one a row when narrow
+            draw_part(audience, "meetings_chart", months)
+            draw_part(audience, "themes", themes)
+    draw_part(audience, "people_chart", people)
 
 
 TIMELINE_LISTED = 12  # meetings listed under the timeline with their quotes; the rest are counted
@@ -294,27 +319,34 @@ def render_insight(insight: Insight) -> None:
     st.markdown("\n\n".join(parts))
 
 
-def render_insights(summary: EngagementSummary, presenting: bool, *, waiting: str = "") -> None:
-    """Goals, challenges, risks and recommendations, two a row; the first few of each, the rest folded.
+def render_section(summary: EngagementSummary, section: Section, waiting: str = "") -> None:
+    """One insight section: its first few insights, the rest folded; while the analysis runs, how far it is."""
+    st.subheader(f"{ICONS[section.field]} {section.title}", anchor=section.field)
+    if waiting:
+        st.caption(waiting)  # our own words and numbers, no data
+        return
+    items = insights(summary, section.field)
+    if not items:
+        st.caption(EMPTY_SECTION[section.field])
+    for insight in items[:INSIGHTS_SHOWN]:
+        render_insight(insight)
+    if len(items) > INSIGHTS_SHOWN:
+        with st.expander(f"{len(items) - INSIGHTS_SHOWN} more {section.title.lower()}"):
+            for insight in items[INSIGHTS_SHOWN:]:
+                render_insight(insight)
+
+
+def render_insights(summary: EngagementSummary, audience: Audience, *, waiting: str = "") -> None:
+    """Goals, challenges, risks and recommendations (those the audience sees), two a row.
 
     While the analysis runs each section shows ``waiting`` (how far it is) in its place.
     """
-    for row in (SECTIONS[:2], SECTIONS[2:]):
-        for column, section in zip(st.columns(2, gap="large"), row, strict=True):
+    shown = [section for section in SECTIONS if audience.shows(section.field)]
+    for start in range(0, len(shown), 2):
+        row = shown[start : start + 2]
+        for column, section in zip(st.columns(2, gap="large"), row, strict=False):
             with column:
-                st.subheader(f"{ICONS[section.field]} {section.title}", anchor=section.field)
-                if waiting:
-                    st.caption(waiting)  # our own words and numbers, no data
-                    continue
-                items = insights(summary, section.field)
-                if not items:
-                    st.caption(EMPTY_SECTION[section.field])
-                for insight in items[:INSIGHTS_SHOWN]:
-                    render_insight(insight)
-                if len(items) > INSIGHTS_SHOWN:
-                    with st.expander(f"{len(items) - INSIGHTS_SHOWN} more {section.title.lower()}"):
-                        for insight in items[INSIGHTS_SHOWN:]:
-                            render_insight(insight)
+                draw_part(audience, section.field, render_section, summary, section, waiting)
 
 
 def _dates(values: Iterable[str | None]) -> pd.Series:
@@ -417,12 +449,18 @@ def _shown_dates(frame: pd.DataFrame, *names: str) -> dict[str, list[str]]:
     return {name: [nice_date(v) if v is not None and not pd.isna(v) else "" for v in frame[name]] for name in names}
 
 
-def render_tables(summary: EngagementSummary, presenting: bool = False) -> None:
+def render_tables(summary: EngagementSummary, audience: Audience) -> None:
     """People and meetings: sortable grids on screen, large plain tables (no e-mail) on a projector.
 
     On screen each grid column is as wide as its text (long text wraps), so no cell is cut; the
     exports have every column.
     """
+    draw_part(audience, "people", render_people, summary, audience.presenting)
+    draw_part(audience, "meetings", render_meetings, summary, audience.presenting)
+
+
+def render_people(summary: EngagementSummary, presenting: bool) -> None:
+    """The people table: a grid on screen, a plain table without e-mail addresses on a projector."""
     st.subheader("People", anchor="people")
     if not summary.people:
         st.caption("Nobody from these meetings yet.")
@@ -452,6 +490,10 @@ def render_tables(summary: EngagementSummary, presenting: bool = False) -> None:
             },
             key="summary_people_table",
         )
+
+
+def render_meetings(summary: EngagementSummary, presenting: bool) -> None:
+    """The meetings table, newest first: a grid with links on screen, the latest few as a plain table on a projector."""
     st.subheader("Meetings", anchor="meetings")
     if not summary.meetings:
         st.caption("No meetings in this period.")
@@ -496,11 +538,25 @@ def printed_report(record: JobRecord) -> bytes:
     return html_to_pdf(report.to_html(record))
 
 
+def _audited(
+    build: Callable[[], str | bytes], exported: Callable[[str], None], detail: str
+) -> Callable[[], str | bytes]:
+    """``build``, recording the export in the audit log when a click builds it."""
+
+    def built() -> str | bytes:
+        data = build()
+        exported(detail)
+        return data
+
+    return built
+
+
 def render_exports(record: JobRecord) -> None:
     """Markdown, JSON, the self-contained HTML report (and its PDF when Chromium is installed), and the two
     tables as CSV (built on click, short-lived); each file is named for the domain, the dates and the day."""
     summary = record.summary
     assert summary is not None
+    st.subheader("Export", anchor="export")
     stem = report.export_stem(record)
     downloads: list[tuple[str, Callable[[], str | bytes], str, str, str]] = [
         ("Markdown", partial(report.to_markdown, record), f"{stem}.md", "text/markdown", ":material/description:"),
@@ -514,11 +570,12 @@ def render_exports(record: JobRecord) -> None:
         ("People CSV", partial(report.people_csv, summary), f"{stem}-people.csv", "text/csv", ":material/group:"),
         ("Meetings CSV", partial(report.meetings_csv, summary), f"{stem}-meetings.csv", "text/csv", ":material/table:"),
     ]  # built on click, each file gone from the media store within EXPORT_TTL_S (ui/media.py)
+    exported = audit.recorder("exported", record.domain)
     with st.container(horizontal=True, gap="small"):
         for label, build, name, mime, icon in downloads:
             st.download_button(
                 label,
-                data=expiring(build),
+                data=expiring(_audited(build, exported, f"{label} of run {record.run_id}")),
                 file_name=name,
                 mime=mime,
                 icon=icon,
@@ -563,41 +620,42 @@ def analysis_progress(record: JobRecord) -> str:
     return "Waiting for the meetings to be analysed."
 
 
-def render_facts(record: JobRecord, presenting: bool) -> None:
+def render_facts(record: JobRecord, audience: Audience) -> None:
     """A running job's facts (counts, people, months: from the data, not the model) while the analysis runs."""
-    summary = record.summary
-    if summary is None:
+    if record.summary is None:
         return
+    summary = audience.summary(record.summary)
     waiting = analysis_progress(record)
-    render_metrics(summary, in_range=bool(record.options.since or record.options.until))
-    render_charts(summary, presenting, waiting=waiting)
-    render_insights(summary, presenting, waiting=waiting)
-    render_tables(summary, presenting)
+    draw_part(audience, "metrics", render_metrics, summary, in_range=bool(record.options.since or record.options.until))
+    render_charts(summary, audience, waiting=waiting)
+    render_insights(summary, audience, waiting=waiting)
+    render_tables(summary, audience)
 
 
-def render_result(record: JobRecord, presenting: bool, source: str = "") -> None:
-    """The whole summary of a completed job."""
-    summary = record.summary
-    render_heading(record, presenting, source)
-    if summary is None:
-        st.warning("This job finished without a summary. Generate it again.")
+def render_result(record: JobRecord, audience: Audience, source: str = "") -> None:
+    """The whole summary of a completed job, as the audience may see it (every part through ``draw_part``)."""
+    draw_part(audience, "heading", render_heading, record, audience.presenting, source)
+    if record.summary is None:
+        draw_part(audience, "no_meetings", st.warning, "This job finished without a summary. Generate it again.")
         return
-    render_metrics(summary, in_range=bool(record.options.since or record.options.until))
+    summary = audience.summary(record.summary)
+    draw_part(audience, "metrics", render_metrics, summary, in_range=bool(record.options.since or record.options.until))
     if summary.meetings_count:
-        render_glance(summary)
-    render_overview(summary)
+        draw_part(audience, "overview", render_glance, summary, audience)
+    render_overview(summary, audience)
     if summary.meetings_count == 0:
-        st.info(
+        draw_part(
+            audience,
+            "no_meetings",
+            st.info,
             f"No recorded meetings with anyone at {display_domain(record.domain)} were found"
             + (f" {range_sentence(record.options)}." if record.options.since or record.options.until else ".")
-            + " Check the spelling of the website, or widen the dates."
+            + " Check the spelling of the website, or widen the dates.",
         )
         return
-    render_charts(summary, presenting)
-    render_insights(summary, presenting)
-    render_timeline(summary, presenting)
-    render_tables(summary, presenting)
-    if not presenting:
-        st.subheader("Export", anchor="export")
-        render_exports(record)
-        render_run_details(record)
+    render_charts(summary, audience)
+    render_insights(summary, audience)
+    draw_part(audience, "timeline", render_timeline, summary, audience.presenting)
+    render_tables(summary, audience)
+    draw_part(audience, "exports", render_exports, record)  # never presented: on no allow-list
+    draw_part(audience, "run_details", render_run_details, record)
