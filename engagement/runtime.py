@@ -8,7 +8,6 @@ the RQ queue for ``python -m engagement worker`` (Redis and RQ are imported only
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
@@ -24,10 +23,11 @@ from engagement.account.signals import Thresholds
 from engagement.analysis import Analyzer, InsightCache, OfflineAnalyzer, OpenAIAnalyzer
 from engagement.audit import AUDIT_TABLE, AuditLog
 from engagement.deadline import NO_DEADLINE, Deadline, DeadlineTransport
-from engagement.demo import DEMO_ACCOUNTS, DEMO_API_KEY, demo_transport
+from engagement.demo import DEMO_ACCOUNTS, demo_transport
 from engagement.errors import EngagementError, StoreError
 from engagement.fathom.client import FathomClient
-from engagement.fathom.ratelimit import key_id, use_limiter
+from engagement.fathom.ratelimit import use_limiter
+from engagement.fathom.workspace import fathom_settings, workspace_of
 from engagement.jobs.repository import JobRepository
 from engagement.jobs.service import JobBody, JobContext, JobService
 from engagement.meetings.freshness import PeriodicSync
@@ -46,14 +46,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 COMPANY_NAMES = dict(DEMO_ACCOUNTS)  # the demo accounts' names; real accounts are shown by domain
-DEMO_BASE_URL = "https://fathom.demo.invalid/external/v1"  # never resolved: the transport is in-process
-
-
-def _fathom_settings(settings: Settings) -> Settings:
-    """The settings the Fathom client uses: the demo key and address in demo mode."""
-    if settings.source == "demo":
-        return dataclasses.replace(settings, fathom_api_key=DEMO_API_KEY, fathom_base_url=DEMO_BASE_URL)
-    return settings
 
 
 def fathom_client(
@@ -70,14 +62,8 @@ def fathom_client(
         transport or httpx.HTTPTransport(), total_s=settings.fathom_timeout_s, deadline=deadline
     )
     return FathomClient.from_settings(
-        _fathom_settings(settings), transport=cast(httpx.BaseTransport, bounded), deadline=deadline
+        fathom_settings(settings), transport=cast(httpx.BaseTransport, bounded), deadline=deadline
     )
-
-
-def workspace_of(settings: Settings) -> str:
-    """``FathomClient.workspace`` for these settings, without building a client (no TLS set-up)."""
-    effective = _fathom_settings(settings)
-    return key_id(effective.fathom_api_key.strip(), effective.fathom_base_url.rstrip("/"))
 
 
 def analyzer_for(settings: Settings, deadline: Deadline = NO_DEADLINE) -> Analyzer:
