@@ -294,6 +294,13 @@ class Signal(BaseModel):
     subject: str = ""
 
 
+class NotJudged(BaseModel):
+    """A signal rule that could not be judged. Attributes: kind (the rule), why (the data that is missing)."""
+
+    kind: str
+    why: str
+
+
 class Coverage(BaseModel):
     """How much of the account the summary saw.
 
@@ -301,6 +308,8 @@ class Coverage(BaseModel):
         meetings / with_transcript / without_transcript / analysed: meeting counts.
         unmatched_speakers: people who spoke but could not be matched to an invitee's e-mail.
         index_updated_at: when the meetings were last read from Fathom (ISO 8601, UTC).
+        not_judged: signal rules whose data is missing, each with why (``no_senior_voice``: ``roles unknown
+            for 6 of 6 customer people who spoke``): unknown is not absent, so they raise nothing.
     """
 
     meetings: int = 0
@@ -309,6 +318,7 @@ class Coverage(BaseModel):
     analysed: int = 0
     unmatched_speakers: int = 0
     index_updated_at: str | None = None
+    not_judged: list[NotJudged] = Field(default_factory=list)
 
 
 class Changes(BaseModel):

@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 from engagement.account.changes import changes_since
 from engagement.account.facts import aggregate, coverage_of
 from engagement.account.people import assign_roles, speakers_of, words_of
-from engagement.account.signals import Thresholds, signals_of
+from engagement.account.signals import Thresholds, judge
 from engagement.analysis import Analyzer, InsightCache, verify_account, verify_meeting_insights
 from engagement.analysis.base import Usage
 from engagement.analysis.prompts import MAX_CHARS, MAX_ITEMS
@@ -31,6 +31,7 @@ from engagement.models import (
     Insight,
     Meeting,
     MeetingInsights,
+    MeetingRef,
     Side,
     TranscriptTurn,
     format_utc,
@@ -92,7 +93,8 @@ def run(
     if not meetings:
         aggregate(domain, meetings).apply(summary)
         summary.notes.insert(0, _no_meetings_note(domain, since, until))
-        _add_account_view(ctx, summary, fetched_at, thresholds, today)
+        history = _history(index, fathom.workspace, domain, since, until)
+        _add_account_view(ctx, summary, fetched_at, thresholds, today, history)
         ctx.report("no meetings found", 0, 0)
         return summary
 
@@ -143,7 +145,8 @@ def run(
     for ref in summary.meetings:
         ref.analysed = ref.recording_id in found
         ref.no_transcript = no_transcript.get(ref.recording_id)
-    _add_account_view(ctx, summary, fetched_at, thresholds, today)
+    history = _history(index, fathom.workspace, domain, since, until)
+    _add_account_view(ctx, summary, fetched_at, thresholds, today, history)
     _record_usage(ctx, analyzer, dropped_here)
     cut = analyzer.usage.prompts_cut
     if cut:
@@ -156,12 +159,51 @@ def run(
     return summary
 
 
+def _history(
+    index: MeetingIndex, workspace: str, domain: str, since: date | None, until: date | None
+) -> list[MeetingRef] | None:
+    """Every meeting of the account whatever the dates asked for (a filtered run's time signals read them).
+
+    ``None`` for an unfiltered run (its meetings are the history) or when the index cannot be read (the
+    time signals are then not judged, and the coverage line says why).
+    """
+    if since is None and until is None:
+        return None
+    try:
+        meetings = index.meetings_for(workspace, domain)
+    except StoreError as exc:
+        log.warning("the account's other meetings could not be read; time signals not judged: %s", exc)
+        return None
+    return [
+        MeetingRef(
+            recording_id=m.recording_id,
+            title=m.title,
+            date=m.started_at.astimezone(UTC).date().isoformat(),
+            started_at=format_utc(m.started_at),
+            url=m.url,
+            share_url=m.share_url,
+        )
+        for m in meetings
+    ]
+
+
 def _add_account_view(
-    ctx: JobContext, summary: EngagementSummary, fetched_at: str, thresholds: Thresholds | None, today: date | None
+    ctx: JobContext,
+    summary: EngagementSummary,
+    fetched_at: str,
+    thresholds: Thresholds | None,
+    today: date | None,
+    history: list[MeetingRef] | None = None,
 ) -> None:
-    """Coverage, signals and what changed since the last run: rules over the facts, no model call."""
+    """Coverage, signals and what changed since the last run: rules over the facts, no model call.
+
+    A run filtered by dates judges the time signals on ``history`` (every meeting of the account).
+    """
     summary.coverage = coverage_of(summary.meetings, summary.people, index_updated_at=fetched_at)
-    summary.signals = signals_of(summary, today=today or utcnow().date(), thresholds=thresholds)
+    filtered = bool(ctx.options.since or ctx.options.until)
+    judged = judge(summary, today=today or utcnow().date(), thresholds=thresholds, history=history, filtered=filtered)
+    summary.signals = judged.signals
+    summary.coverage.not_judged = judged.not_judged
     previous = ctx.previous_complete()
     summary.changes = changes_since(previous, summary) if previous is not None else None
 
