@@ -21,6 +21,7 @@ from engagement.account.signals import Thresholds, judge
 from engagement.analysis import Analyzer, InsightCache, verify_account, verify_meeting_insights
 from engagement.analysis.base import Usage
 from engagement.analysis.prompts import MAX_CHARS, MAX_ITEMS
+from engagement.analysis.verify import customer_words, evidence_key
 from engagement.errors import FathomAuthError, FathomNotFoundError, FathomPayloadError, StoreError
 from engagement.fathom.client import FathomClient
 from engagement.jobs.service import JobContext
@@ -32,6 +33,7 @@ from engagement.models import (
     Meeting,
     MeetingInsights,
     MeetingRef,
+    PersonRole,
     Side,
     TranscriptTurn,
     format_utc,
@@ -139,7 +141,9 @@ def run(
             domain=domain, company=company, meetings=meetings, insights=ordered, people=summary.people
         )
         account, dropped = verify_account(account, ordered)
-        dropped_here += dropped
+        account, ours = customer_words(account)  # the customer's lists keep the customer's own words only
+        account = account.model_copy(update={"roles": _quoted_roles(account.roles, ordered)})
+        dropped_here += dropped + ours
         cache.put_account(account_key, account)
     _apply_account(summary, account)
     for ref in summary.meetings:
@@ -428,7 +432,9 @@ def _analyse(
                 result = future.result()
                 if result is None:
                     continue
-                insights, dropped = verify_meeting_insights(result, meeting)
+                insights, dropped = verify_meeting_insights(result, meeting, domain=ctx.domain)
+                insights, ours = customer_words(insights)  # our side's sentences never become the customer's
+                dropped += ours
                 if dropped:
                     log.info(
                         "meeting %s: %d quote(s) not found in the transcript were dropped",
@@ -458,6 +464,21 @@ def _record_usage(ctx: JobContext, analyzer: Analyzer, dropped: int) -> None:
     ctx.stats.tokens_in = usage.tokens_in
     ctx.stats.tokens_out = usage.tokens_out
     ctx.stats.evidence_dropped = dropped
+
+
+def _quoted_roles(roles: Sequence[PersonRole], pool: Sequence[MeetingInsights]) -> list[PersonRole]:
+    """The account's roles that cite a quote the meetings' (verified) roles hold; the rest are dropped.
+
+    A role is shown only with what was said to back it, so one the reduce step wrote without citing a
+    meeting's verified words is a guess. Its evidence is the meeting's own (with the speaker's side).
+    """
+    verified = {evidence_key(ev): ev for mi in pool for r in mi.roles for ev in r.evidence if ev.verified}
+    out = []
+    for role in roles:
+        kept = [verified[evidence_key(ev)].model_copy() for ev in role.evidence if evidence_key(ev) in verified]
+        if kept:
+            out.append(role.model_copy(update={"evidence": kept}))
+    return out
 
 
 def _texts(insights: Sequence[Insight]) -> list[str]:

@@ -322,14 +322,39 @@ def dedupe_roles(roles: Iterable[PersonRole]) -> list[PersonRole]:
 
 
 def assign_roles(people: Sequence[Person], roles: Iterable[PersonRole]) -> None:
-    """Give each person without a role the first role found for them (by e-mail, else by name), in place."""
+    """Give each person without a role the first role found for them (by e-mail, else by name), in place.
+
+    The role's quotes go with it (``role_evidence``, ``role_source="meeting"``). A name matches a
+    person's display name or one of their aliases; a first name said alone ("our CFO, Ingrid") matches
+    the one person of the account (of the side the words give, if they give one) whose name starts
+    with it, and no one when several do. A role that matches no one is dropped.
+    """
     by_email = {p.email.lower(): p for p in people if p.email}
-    by_name = {normalize_name(p.name): p for p in people}
+    by_name: dict[str, Person] = {}
+    for p in people:
+        for name in (p.name, *p.aliases):
+            by_name.setdefault(normalize_name(name), p)
     for role in roles:
         email = clean_email(role.email)
         person = (by_email.get(email) if email else None) or by_name.get(normalize_name(role.name))
+        if person is None and email is None:
+            person = _by_first_name(people, role.name, role.side)
         if person is not None and not person.role and role.role.strip():
             person.role = role.role.strip()
+            person.role_source = "meeting"
+            person.role_evidence = [ev.model_copy() for ev in role.evidence]
+
+
+def _by_first_name(people: Sequence[Person], name: str, side: Side | None) -> Person | None:
+    said = normalize_name(name).split()
+    if len(said) != 1:
+        return None
+    found = {
+        p.key
+        for p in people
+        if (side is None or p.side is side) and any(normalize_name(n).split()[:1] == said for n in (p.name, *p.aliases))
+    }
+    return next(p for p in people if p.key in found) if len(found) == 1 else None
 
 
 # ---------------------------------------------------------------- identity across meetings
