@@ -142,7 +142,7 @@ def render_text(record: JobRecord) -> str:
                 citation = cite(item.evidence[0]) if item.evidence else None
                 if citation and citation.quote is not None:
                     lines.append(
-                        f'      "{citation.quote}" — {citation.speaker or "?"}, {citation.date} {citation.url or ""}'
+                        f'      "{citation.quote}" — {citation.who}, {citation.date} {citation.url or ""}'
                     )
     s = record.stats
     lines.append(
@@ -216,7 +216,7 @@ def render_answer(answer: Answer) -> str:
         citation = cite(evidence)
         if citation.quote is None:
             return None
-        return f'      "{citation.quote}" — {citation.speaker or "?"}, {citation.date} {citation.url or ""}'.rstrip()
+        return f'      "{citation.quote}" — {citation.who}, {citation.date} {citation.url or ""}'.rstrip()
 
     lines = [f"Q: {one_line(answer.question)}", one_line(answer.headline)]
     for point in answer.points:

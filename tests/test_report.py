@@ -56,12 +56,12 @@ def test_markdown_lists_people_and_themes_with_mentions() -> None:
 
 
 def test_markdown_quotes_evidence_with_speaker_date_and_link() -> None:
-    """A verified quote reads > "quote" — Speaker, date, [meeting at time](link to the moment)."""
+    """A verified quote reads > "quote" — Speaker (their side), date, [meeting at time](link to the moment)."""
     summary = make_summary()
     evidence = summary.goals_detail[1].evidence[0]
     md = report.to_markdown(summary)
     expected = (
-        f'> "{evidence.quote}" — {evidence.speaker}, {present.nice_date(evidence.meeting_date)}, '
+        f'> "{evidence.quote}" — {evidence.speaker} (Customer), {present.nice_date(evidence.meeting_date)}, '
         f"[{evidence.meeting_title} at {evidence.timestamp}]({evidence.url})"
     )
     assert expected in md

@@ -24,7 +24,9 @@ __all__ = [
     "SEVERITY_LABELS",
     "SIDE_LABELS",
     "SIGNAL_NAMES",
+    "NO_SIDE",
     "TEXT_MAX",
+    "UNKNOWN_SPEAKER",
     "WORD_JOINER",
     "Citation",
     "Column",
@@ -194,6 +196,10 @@ def restates(insight: Insight) -> bool:
     return bool(a) and (a == b or (len(b) > 20 and b in a) or (len(a) > 20 and a in b))
 
 
+UNKNOWN_SPEAKER = "Unknown speaker"
+NO_SIDE = "Side not known"
+
+
 @dataclass(frozen=True)
 class Citation:
     """One piece of evidence, ready to show.
@@ -203,6 +209,7 @@ class Citation:
             (it is never shown as a quote).
         speaker / date / title / timestamp: one line each; ``speaker`` and ``date`` may be empty.
         url: the link to the moment in the meeting, only when it is an http(s) link.
+        side: the speaker's side as every renderer names it (``Customer``, ``Our team``, ``Side not known``).
     """
 
     quote: str | None
@@ -211,11 +218,18 @@ class Citation:
     title: str
     timestamp: str
     url: str | None
+    side: str = NO_SIDE
+
+    @property
+    def who(self) -> str:
+        """``Sarah Lopez (Customer)``, ``Daniel Okafor (Our team)``: every quote shown says whose side said it."""
+        return f"{self.speaker or UNKNOWN_SPEAKER} ({self.side})"
 
 
 def cite(evidence: Evidence) -> Citation:
     """What a renderer shows of ``evidence``."""
     return Citation(
+        side=SIDE_LABELS[evidence.side] if evidence.side else NO_SIDE,
         quote=one_line(evidence.quote) if evidence.verified and evidence.quote.strip() else None,
         speaker=one_line(evidence.speaker),
         date=one_line(evidence.meeting_date),
