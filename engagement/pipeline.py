@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 from engagement.account.changes import changes_since
 from engagement.account.facts import aggregate, coverage_of
 from engagement.account.people import assign_roles, speakers_of, words_of
+from engagement.account.rep_roles import RepRoles, lay_over
 from engagement.account.signals import Thresholds, judge
 from engagement.analysis import Analyzer, InsightCache, verify_account, verify_meeting_insights
 from engagement.analysis.base import Usage
@@ -66,12 +67,14 @@ def run(
     thresholds: Thresholds | None = None,
     today: date | None = None,
     listing: Connect | None = None,
+    rep_roles: RepRoles | None = None,
 ) -> EngagementSummary:
     """Build the account's summary; raises an ``EngagementError`` with a message for the user.
 
     ``search``, when given, indexes every transcript the run holds (questions are answered from it).
     ``today`` (default: the UTC date) and ``thresholds`` are what the signals are computed against.
     ``listing`` gives the meeting index's background sync its Fathom client (see :func:`fetch`).
+    ``rep_roles``: the roles reps set on the summary page, which win over the meetings' (and the signals read).
     """
     fetched_at = format_utc(utcnow())
     domain = ctx.domain
@@ -146,6 +149,7 @@ def run(
         dropped_here += dropped + ours
         cache.put_account(account_key, account)
     _apply_account(summary, account)
+    _apply_rep_roles(summary, rep_roles, domain)
     for ref in summary.meetings:
         ref.analysed = ref.recording_id in found
         ref.no_transcript = no_transcript.get(ref.recording_id)
@@ -479,6 +483,18 @@ def _quoted_roles(roles: Sequence[PersonRole], pool: Sequence[MeetingInsights]) 
         if kept:
             out.append(role.model_copy(update={"evidence": kept}))
     return out
+
+
+def _apply_rep_roles(summary: EngagementSummary, book: RepRoles | None, domain: str) -> None:
+    """The roles reps set for the account's people, over those the meetings gave (in place)."""
+    if book is None:
+        return
+    try:
+        roles = book.for_account(domain)
+    except StoreError as exc:  # the summary stands without them; the page lays them over when it can read them
+        log.warning("the roles reps set for %s could not be read: %s", domain, exc)
+        return
+    lay_over(summary.people, roles)
 
 
 def _texts(insights: Sequence[Insight]) -> list[str]:

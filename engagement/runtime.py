@@ -21,6 +21,7 @@ import httpx2
 import openai
 
 from engagement import pipeline
+from engagement.account.rep_roles import ROLES_TABLE, RepRoles
 from engagement.account.signals import Thresholds
 from engagement.analysis import Analyzer, InsightCache, OfflineAnalyzer, OpenAIAnalyzer
 from engagement.deadline import NO_DEADLINE, Deadline, DeadlineTransport
@@ -99,6 +100,7 @@ def make_body(
     *,
     fathom_transport: httpx.BaseTransport | None = None,
     search: TranscriptSearch | None = None,
+    roles: RepRoles | None = None,
 ) -> JobBody:
     """The job body ``JobService`` runs: a fresh client and analyser per job; one cache, index and rate limit."""
 
@@ -120,6 +122,7 @@ def make_body(
                 search=search,
                 thresholds=Thresholds.from_settings(settings),
                 listing=listing,
+                rep_roles=roles,
             )
 
     return body
@@ -141,6 +144,7 @@ class Runtime:
             with Redis, the transcripts shared there with this machine's index as their cache.
         fathom_transport: what the Fathom client sends through (tests; ``None``: the network or the demo API).
         queue: the RQ queue jobs go on, when Redis is configured and this process enqueues.
+        roles: the roles reps set on the summary page (another table of the same store).
     """
 
     settings: Settings
@@ -154,6 +158,7 @@ class Runtime:
     search_error: str = ""
     fathom_transport: httpx.BaseTransport | None = None
     queue: RQJobQueue | None = None
+    roles: RepRoles | None = None
     _reindexing: SyncTask | None = field(default=None, repr=False)
 
     def sync_index(self, *, full: bool = False) -> tuple[SyncTask, bool]:
@@ -256,10 +261,11 @@ def create_runtime(
         search = SharedTranscriptIndex(search, shared.table(TRANSCRIPTS_TABLE))
     cache = InsightCache(store.table(CACHE_TABLE), on_clear=search.clear if search else None)
     repo = JobRepository(store)
+    roles = RepRoles(store.table(ROLES_TABLE))
     executor = executor or ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="engagement-job")
     jobs = JobService(
         repo,
-        make_body(settings, cache, index, fathom_transport=fathom_transport, search=search),
+        make_body(settings, cache, index, fathom_transport=fathom_transport, search=search, roles=roles),
         executor,  # with a queue, jobs go to RQ workers; the pool still answers questions with the model
         timeout_s=settings.job_timeout_s,
         stale_after_s=settings.stale_after_s,
@@ -290,6 +296,7 @@ def create_runtime(
         search_error=search_error,
         fathom_transport=fathom_transport,
         queue=queue,
+        roles=roles,
     )
 
 

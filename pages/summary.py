@@ -14,6 +14,8 @@ from typing import Any
 import streamlit as st
 
 from engagement.account.domains import company_domain, display_domain, normalize_domain
+from engagement.account.rep_roles import with_rep_roles
+from engagement.account.signals import Thresholds
 from engagement.demo import DEMO_ACCOUNTS
 from engagement.errors import EngagementError, InvalidDomainError, JobNotFoundError, StoreError
 from engagement.models import JobOptions, JobRecord, JobStatus, utcnow
@@ -22,6 +24,7 @@ from ui.banner import show_notices
 from ui.frame import page_frame
 from ui.presentation import apply_style, exit_button, is_presenting
 from ui.result import render_facts, render_heading, render_result, requested_range
+from ui.roles import role_editor
 from ui.runtime import get_runtime, load_settings
 from ui.text import ago, duration, md
 
@@ -387,8 +390,22 @@ def job_view(record: JobRecord | None) -> None:
     elif record.status is JobStatus.ERROR:
         failure_view(record)
     else:
-        render_result(record, presenting, settings.source)
+        shown = with_roles(record)
+        render_result(shown, presenting, settings.source)
+        if not presenting and shown.summary is not None and runtime.roles is not None:
+            role_editor(shown.summary, runtime.roles)
         question_box(record, runtime.questions)
+
+
+def with_roles(record: JobRecord) -> JobRecord:
+    """The record with the roles reps set laid over it (signals that read roles judged again)."""
+    if runtime.roles is None:
+        return record
+    try:
+        return with_rep_roles(record, runtime.roles, Thresholds.from_settings(settings))
+    except StoreError as exc:
+        st.warning(md(f"The roles set by reps could not be read, so the meetings' roles are shown: {exc}"))
+        return record
 
 
 def empty_state() -> None:

@@ -243,6 +243,8 @@ def _dates(values: Iterable[str | None]) -> pd.Series:
 PEOPLE_SHOWN = (
     "name",
     "role",
+    "role_from",
+    "role_quote",
     "side",
     "meetings",
     "invited",
@@ -290,7 +292,7 @@ def meetings_frame(summary: EngagementSummary) -> pd.DataFrame:
     return _frame(meeting_rows(summary)[::-1], MEETING_COLUMNS, MEETINGS_SHOWN)
 
 
-PEOPLE_ON_SCREEN = ["Name", "Role", "Side", "Meetings", "Last seen", "E-mail"]
+PEOPLE_ON_SCREEN = ["Name", "Role", "Role from", "Side", "Meetings", "Last seen", "E-mail", "Role said in"]
 MEETINGS_ON_SCREEN = ["Date", "Title", "Customer people", "Minutes", "Transcript", "Recording"]
 PRESENTED_PEOPLE = ["Name", "Role", "Side", "Meetings", "Last seen"]  # no e-mail addresses on a projector
 PRESENTED_MEETINGS = ["Date", "Title", "Customer people", "Minutes"]
@@ -325,6 +327,10 @@ def render_tables(summary: EngagementSummary, presenting: bool = False) -> None:
             column_config={
                 "Name": st.column_config.TextColumn(width=150, pinned=True),
                 "Role": st.column_config.TextColumn(width=130),
+                "Role from": st.column_config.TextColumn(
+                    width=110, help="'said in a meeting' (the quote is under 'Role said in') or 'set by a rep'"
+                ),
+                "Role said in": st.column_config.TextColumn(width=260),
                 "Side": st.column_config.TextColumn(width=95),
                 "Meetings": st.column_config.NumberColumn(
                     width=80, help="Meetings the person was invited to or spoke in"

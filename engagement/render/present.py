@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from engagement.models import Changes, Coverage, EngagementSummary, Evidence, Insight, Side, Signal
+from engagement.models import Changes, Coverage, EngagementSummary, Evidence, Insight, Person, Side, Signal
 from engagement.render.links import safe_url
 
 __all__ = [
@@ -32,6 +32,7 @@ __all__ = [
     "Column",
     "MeetingRow",
     "PersonRow",
+    "ROLE_SOURCES",
     "Section",
     "cells",
     "change_items",
@@ -48,6 +49,7 @@ __all__ = [
     "people_rows",
     "plural",
     "restates",
+    "role_quote",
     "side_counts",
     "signal_line",
     "signal_name",
@@ -267,6 +269,8 @@ PEOPLE_COLUMNS: tuple[Column, ...] = (
     Column("email", "E-mail"),
     Column("side", "Side"),
     Column("role", "Role"),
+    Column("role_from", "Role from"),
+    Column("role_quote", "Role said in"),
     Column("meetings", "Meetings", numeric=True),
     Column("invited", "Invited", numeric=True),
     Column("spoke_in", "Spoke in", numeric=True),
@@ -304,6 +308,21 @@ class PersonRow:
     last_seen: str
     aliases: tuple[str, ...] = ()
     matched_by: tuple[str, ...] = ()
+    role_from: str = ""  # "set by a rep", "said in a meeting", or empty (unknown)
+    role_quote: str = ""  # the words the role rests on, and who said them with their side
+
+
+# Where a person's role comes from (Person.role_source), as every renderer says it.
+ROLE_SOURCES = {"rep": "set by a rep", "meeting": "said in a meeting"}
+
+
+def role_quote(person: Person) -> str:
+    """``“I run procurement.” — Rachel Okafor (Customer), 4 May 2026``: the first verified quote a role rests on."""
+    for evidence in person.role_evidence:
+        c = cite(evidence)
+        if c.quote is not None:
+            return f"“{c.quote}” — {c.who}" + (f", {nice_date(c.date)}" if c.date else "")
+    return ""
 
 
 @dataclass(frozen=True)
@@ -338,6 +357,8 @@ def people_rows(summary: EngagementSummary) -> list[PersonRow]:
             last_seen=p.last_seen or "",
             aliases=tuple(p.aliases),
             matched_by=tuple(MATCHED_BY.get(how, how) for how in p.matched_by),
+            role_from=ROLE_SOURCES.get(p.role_source, "") if p.role else "",
+            role_quote=role_quote(p) if p.role else "",
         )
         for p in people
     ]

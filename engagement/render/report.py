@@ -49,7 +49,7 @@ UNVERIFIED_NOTE = "Unverified: the quote was not found in the transcript, so it 
 NO_EVIDENCE_NOTE = "No quote supports this yet"
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 # The people table of the Markdown and HTML reports (the CSV has every column).
-PEOPLE_KEYS = ("name", "side", "role", "meetings", "invited", "spoke_in", "first_seen", "last_seen")
+PEOPLE_KEYS = ("name", "side", "role", "role_from", "meetings", "invited", "spoke_in", "first_seen", "last_seen")
 THEME_COUNT = "Meetings that raised it"  # what a theme's count is called everywhere (the page's chart too)
 DATE_KEYS = frozenset({"first_seen", "last_seen", "date"})
 
