@@ -162,8 +162,22 @@ NEXT_STEP = _any(
 )
 
 
+GOAL_STRONG = _any(
+    r"\bwhere we want to (?:end up|be|get)\b",
+    r"\bwhat (?:I|we)(?:'d| would) (?:really )?love\b",
+    r"\bwhat we (?:really )?want\b",
+    r"\bwould be a (?:huge |big |real )?win\b",
+)
+
+
 def classify(sentence: str) -> str | None:
-    """``risk``, ``challenge``, ``goal`` or None: what a customer sentence states (in that order of precedence)."""
+    """``goal``, ``risk``, ``challenge`` or None: what a customer sentence states.
+
+    A sentence that says outright where the customer wants to end up is a goal whatever it mentions
+    ("…when a ferry gets cancelled the plan fixes itself"); then risk, challenge, goal in that order.
+    """
+    if GOAL_STRONG.search(sentence):
+        return "goal"
     if RISK.search(sentence):
         return "risk"
     if CHALLENGE_STRONG.search(sentence):

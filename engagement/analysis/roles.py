@@ -6,7 +6,8 @@ part of the organisation.
 
 * About the speaker: "I'm the CFO here", "I'm a solutions engineer on Dana's team", "I'm Head of
   Commercial Services at Brightwater", "I've been CFO since March", "I'll be your account executive",
-  "I run procurement", "I head up nursing operations", "I'm on the infrastructure team".
+  "I run procurement" and "I head up nursing operations" (the head of that function), "I lead
+  onboarding", "I run the planning desk", "I'm on the infrastructure team".
 * About another person, by name: "our VP of Operations, Ingrid, will want…", "Greg, our CRO",
   "Marcus here is our solutions engineer", "Fiona in procurement".
 
@@ -82,6 +83,7 @@ _SELF_TEAM = re.compile(
 )
 _VERB = {"run": "Runs", "lead": "Leads", "head": "Heads", "head up": "Heads", "manage": "Manages", "own": "Owns"}
 _VERB |= {"oversee": "Oversees", "look after": "Looks after"}
+_HEADS = frozenset({"run", "head", "head up"})  # running or heading a whole function is heading it
 
 # About another person, by name (a capitalised name of one to three words).
 _NAME = r"(?P<name>[A-Z][a-z’'-]+(?: [A-Z][a-z’'-]+){0,2})"
@@ -136,8 +138,11 @@ def _self(sentence: str) -> str | None:
         if match := pattern.search(sentence):
             return _tidy(re.sub(r"^(?:just|now|also) ", "", match.group("role"), flags=re.IGNORECASE))
     if match := _SELF_RUNS.search(sentence):
-        what = match.group("what")
-        return f"{_VERB[match.group('verb').lower()]} {what.upper() if what.lower() in _UPPER else what}"
+        what, verb = match.group("what"), match.group("verb").lower()
+        what = what.upper() if what.lower() in _UPPER else what
+        if verb in _HEADS and re.fullmatch(_FUNCTION, what, re.IGNORECASE):  # "I run procurement": its head
+            return f"Head of {what}"
+        return f"{_VERB[verb]} {what}"
     if match := _SELF_TEAM.search(sentence):
         return _tidy(f"{match.group('team')} team")
     return None
@@ -152,9 +157,12 @@ def roles_in(sentence: str, speaker: str, speaker_side: Side) -> list[RoleMentio
         found.append(RoleMention(name=speaker, about_speaker=True, role=role))
     for pattern in _OTHER:
         for match in pattern.finditer(sentence):
-            name = match.group("name")
-            if name.split()[0] in _NOT_NAMES:
+            words = match.group("name").split()
+            while words and words[0] in _NOT_NAMES:  # "And Marcus here is…": the name is Marcus
+                words.pop(0)
+            if not words:
                 continue
+            name = " ".join(words)
             whose = match.groupdict().get("whose") or ""
             found.append(
                 RoleMention(
