@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from engagement.account.changes import changes_since
 from engagement.account.facts import aggregate, coverage_of
-from engagement.account.people import assign_roles, speakers_of, words_of
+from engagement.account.people import assign_roles, names_ours_as_customer, speakers_of, words_of
 from engagement.account.rep_roles import RepRoles, lay_over
 from engagement.account.signals import Thresholds, judge
 from engagement.analysis import Analyzer, InsightCache, verify_account, verify_meeting_insights
@@ -145,7 +145,9 @@ def run(
         )
         account, dropped = verify_account(account, ordered)
         account, ours = customer_words(account)  # the customer's lists keep the customer's own words only
-        account = account.model_copy(update={"roles": _quoted_roles(account.roles, ordered)})
+        advice = [r for r in account.recommendations if not names_ours_as_customer(r.text, summary.people)]
+        ours += len(account.recommendations) - len(advice)  # "the concern <one of ours> raised": dropped, counted
+        account = account.model_copy(update={"roles": _quoted_roles(account.roles, ordered), "recommendations": advice})
         dropped_here += dropped + ours
         cache.put_account(account_key, account)
     _apply_account(summary, account)

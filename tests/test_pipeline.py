@@ -234,3 +234,28 @@ def test_a_filtered_run_judges_time_signals_on_the_accounts_whole_history(tmp_pa
     assert summary.coverage is not None
     why = {note.kind: note.why for note in summary.coverage.not_judged}
     assert why["single_threaded"].startswith("the dates asked for end before the account's latest meeting")
+
+
+def test_a_recommendation_that_names_one_of_ours_as_the_customer_is_dropped(tmp_path: Path, model: FakeOpenAI) -> None:
+    """The model recommends "De-risk the concern Jane Doe raised" (Jane is ours): dropped; the rest stays."""
+    import json as _json
+
+    def answer(body: dict[str, Any]) -> dict[str, Any]:
+        user = body["messages"][-1]["content"]
+        if body["response_format"]["json_schema"]["name"] == "MeetingAnalysis":
+            return answer_map(user)
+        out = answer_reduce(user)
+        cited = next(i for item in out["risks"] + out["goals"] for i in item["evidence_ids"])
+        out["recommendations"] = [
+            {"text": "De-risk the concern Jane Doe raised about the budget.", "evidence_ids": [cited]},
+            {"text": "Send the security pack before the review.", "evidence_ids": [cited]},
+        ]
+        return _json.loads(_json.dumps(out))
+
+    model.respond_with(answer)
+    with FathomServer(make_account(count=2)) as fathom:
+        runtime = make_runtime(tmp_path, fathom, model)
+        record = run(runtime.jobs)
+        runtime.close()
+    assert record.summary is not None
+    assert record.summary.recommendations == ["Send the security pack before the review."]

@@ -43,6 +43,7 @@ __all__ = [
     "dedupe_roles",
     "identify",
     "is_senior",
+    "names_ours_as_customer",
     "normalize_name",
     "our_side",
     "speakers_of",
@@ -299,6 +300,27 @@ class MeetingSides:
         if turn.email:
             return self.of_email(turn.email)
         return self._by_name.get(normalize_name(turn.speaker), Side.UNKNOWN)
+
+
+_THEIRS = (
+    r"(?:concerns?|worr(?:y|ies)|problems?|challenges?|goals?|risks?|objections?|pain(?: points?)?|priorit(?:y|ies))"
+)
+
+
+def names_ours_as_customer(text: str, people: Iterable[Person]) -> bool:
+    """Whether a sentence presents one of our people as the customer: "the concern Daniel Okafor raised",
+    "Daniel's goal". Our people are matched by full name, and by first name when no one else has it."""
+    ours = [p for p in people if p.side is Side.INTERNAL]
+    others = {normalize_name(p.name).split()[0] for p in people if p.side is not Side.INTERNAL and p.name.strip()}
+    names = {clean_name(p.name) for p in ours if p.name.strip()}
+    names |= {first for p in ours if (first := clean_name(p.name).split()[0]) and first.casefold() not in others}
+    for name in names:
+        who = re.escape(name)
+        if re.search(rf"\b{_THEIRS} (?:that |which )?{who}\b", text, re.IGNORECASE) or re.search(
+            rf"\b{who}['’]s {_THEIRS}\b", text, re.IGNORECASE
+        ):
+            return True
+    return False
 
 
 # ---------------------------------------------------------------- roles
