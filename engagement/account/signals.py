@@ -23,7 +23,7 @@ from datetime import date
 from engagement.account.facts import customer_people, days_since
 from engagement.account.people import is_senior
 from engagement.models import EngagementSummary, MeetingRef, NotJudged, Side, Signal
-from engagement.render.present import plural
+from engagement.render.present import nice_date, plural
 from engagement.settings import Settings
 
 __all__ = [
@@ -338,7 +338,7 @@ def _latest_missing(summary: EngagementSummary, history: Sequence[MeetingRef] | 
         return "the run is filtered by dates and the account's other meetings could not be read"
     newest = history[0] if history else None
     if newest is not None and newest.recording_id not in {ref.recording_id for ref in summary.meetings}:
-        return f"the dates asked for end before the account's latest meeting ({newest.date})"
+        return f"the dates asked for end before the account's latest meeting ({nice_date(newest.date)})"
     return None
 
 
