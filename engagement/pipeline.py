@@ -99,7 +99,7 @@ def run(
         aggregate(domain, meetings).apply(summary)
         summary.notes.insert(0, _no_meetings_note(domain, since, until))
         history = _history(index, fathom.workspace, domain, since, until)
-        _add_account_view(ctx, summary, fetched_at, thresholds, today, history)
+        _add_account_view(ctx, summary, fetched_at, thresholds, today, _refs(history))
         ctx.report("no meetings found", 0, 0)
         return summary
 
@@ -151,12 +151,14 @@ def run(
         dropped_here += dropped + ours
         cache.put_account(account_key, account)
     _apply_account(summary, account)
+    history = _history(index, fathom.workspace, domain, since, until)
+    if history:  # a filtered run: roles said in the account's other meetings are still the people's roles
+        assign_roles(summary.people, _roles_elsewhere(history, set(found), cache, analyzer.fingerprint))
     _apply_rep_roles(summary, rep_roles, domain)
     for ref in summary.meetings:
         ref.analysed = ref.recording_id in found
         ref.no_transcript = no_transcript.get(ref.recording_id)
-    history = _history(index, fathom.workspace, domain, since, until)
-    _add_account_view(ctx, summary, fetched_at, thresholds, today, history)
+    _add_account_view(ctx, summary, fetched_at, thresholds, today, _refs(history))
     _record_usage(ctx, analyzer, dropped_here)
     cut = analyzer.usage.prompts_cut
     if cut:
@@ -171,7 +173,7 @@ def run(
 
 def _history(
     index: MeetingIndex, workspace: str, domain: str, since: date | None, until: date | None
-) -> list[MeetingRef] | None:
+) -> list[Meeting] | None:
     """Every meeting of the account whatever the dates asked for (a filtered run's time signals read them).
 
     ``None`` for an unfiltered run (its meetings are the history) or when the index cannot be read (the
@@ -180,9 +182,15 @@ def _history(
     if since is None and until is None:
         return None
     try:
-        meetings = index.meetings_for(workspace, domain)
+        return index.meetings_for(workspace, domain)
     except StoreError as exc:
         log.warning("the account's other meetings could not be read; time signals not judged: %s", exc)
+        return None
+
+
+def _refs(meetings: Sequence[Meeting] | None) -> list[MeetingRef] | None:
+    """Meeting rows of ``meetings`` with what the time signals read: id, title, date, links."""
+    if meetings is None:
         return None
     return [
         MeetingRef(
@@ -195,6 +203,27 @@ def _history(
         )
         for m in meetings
     ]
+
+
+def _roles_elsewhere(
+    history: Sequence[Meeting], analysed: set[int], cache: InsightCache, fingerprint: str
+) -> list[PersonRole]:
+    """Roles said in the account's meetings outside the dates asked for, from their cached (verified) analyses.
+
+    The latest meeting's first; a meeting never analysed says nothing (no transcript is fetched for it).
+    """
+    roles: list[PersonRole] = []
+    for meeting in history:  # newest first
+        if meeting.recording_id in analysed:
+            continue
+        try:
+            insights = cache.get(meeting, fingerprint)
+        except StoreError as exc:
+            log.warning("cached roles of the account's other meetings could not be read: %s", exc)
+            return roles
+        if insights is not None:
+            roles += [r for r in insights.roles if r.evidence]
+    return roles
 
 
 def _add_account_view(

@@ -225,3 +225,17 @@ def test_summarize_json_gives_every_quote_its_side_and_greg_his_role(capsys: pyt
     assert greg["role"] == "CRO" and greg["role_source"] == "meeting"
     assert greg["role_evidence"] and "CRO" in greg["role_evidence"][0]["quote"]
     assert "no_senior_voice" not in [s["kind"] for s in summary["signals"]]
+
+
+def test_a_filtered_run_keeps_roles_said_in_the_accounts_other_meetings(capsys: pytest.CaptureFixture[str]) -> None:
+    """Jun–Sep of Acme after a full run: Greg is still CRO, from words said in October, outside the dates asked for."""
+    assert run_cli(capsys, "summarize", "acmecorp.com", "--json")[0] == 0
+    code, out, err = run_cli(
+        capsys, "summarize", "acmecorp.com", "--since", "2026-06-01", "--until", "2026-09-30", "--json"
+    )
+    assert code == 0, err
+    summary = json.loads(out)["summary"]
+    window = {m["recording_id"] for m in summary["meetings"]}
+    greg = next(p for p in summary["people"] if p["email"] == "greg.thompson@acmecorp.com")
+    assert greg["role"] == "CRO"
+    assert all(ev["recording_id"] not in window for ev in greg["role_evidence"])
