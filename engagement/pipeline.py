@@ -34,6 +34,7 @@ from engagement.models import (
     Meeting,
     MeetingInsights,
     MeetingRef,
+    Person,
     PersonRole,
     Side,
     TranscriptTurn,
@@ -136,7 +137,7 @@ def run(
 
     # ---- merge (reduce)
     ctx.report("merging insights", total, total)
-    ordered = [found[m.recording_id] for m in meetings if m.recording_id in found]
+    ordered = _as_named(summary.people, [found[m.recording_id] for m in meetings if m.recording_id in found])
     account_key = cache.account_key(domain, analyzer.fingerprint, company, ordered, summary.people)
     account = cache.get_account(account_key)
     if account is None:
@@ -499,6 +500,43 @@ def _record_usage(ctx: JobContext, analyzer: Analyzer, dropped: int) -> None:
     ctx.stats.tokens_in = usage.tokens_in
     ctx.stats.tokens_out = usage.tokens_out
     ctx.stats.evidence_dropped = dropped
+
+
+def _as_named(people: Sequence[Person], insights: list[MeetingInsights]) -> list[MeetingInsights]:
+    """The insights with each quote's speaker named as the people list names them ("Amir's iPad" → Amir Haddad).
+
+    A display name that is another spelling of exactly one person becomes that person's name, so the
+    account's view and its recommendations speak of the person, not of their device or nickname.
+    """
+    owners: dict[str, set[str]] = {}
+    for person in people:
+        for alias in person.aliases:
+            owners.setdefault(alias, set()).add(person.name)
+    names = {alias: next(iter(found)) for alias, found in owners.items() if len(found) == 1}
+    if not names:
+        return insights
+
+    def named(items: list[Insight]) -> list[Insight]:
+        return [
+            item.model_copy(
+                update={
+                    "evidence": [
+                        ev.model_copy(update={"speaker": names[ev.speaker]}) if ev.speaker in names else ev
+                        for ev in item.evidence
+                    ]
+                }
+            )
+            for item in items
+        ]
+
+    return [
+        mi.model_copy(
+            update={
+                field: named(getattr(mi, field)) for field in ("themes", "goals", "challenges", "risks", "next_steps")
+            }
+        )
+        for mi in insights
+    ]
 
 
 def _quoted_roles(roles: Sequence[PersonRole], pool: Sequence[MeetingInsights]) -> list[PersonRole]:

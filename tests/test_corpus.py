@@ -198,3 +198,13 @@ def test_no_senior_voice_agrees_with_the_roles_the_reader_found(
     ]
     if senior_spoke:
         assert "no_senior_voice" not in [signal.kind for signal in summary.signals], senior_spoke
+
+
+def test_a_device_named_for_its_owner_is_that_person(offline: dict[str, EngagementSummary]) -> None:
+    """ "Amir's iPad" with no e-mail is the invitee Amir Haddad: he spoke, his words are the customer's, named as him."""
+    summary = offline["harbourview-health.com"]
+    people = {p.name: p for p in summary.people}
+    assert "Amir's iPad" not in people and people["Amir Haddad"].spoke_in == 1
+    assert "Amir's iPad" in people["Amir Haddad"].aliases
+    amir = [ev for ev in customer_evidence(summary) if ev.speaker == "Amir Haddad"]
+    assert amir and all(ev.side is Side.CUSTOMER for ev in amir)

@@ -40,6 +40,7 @@ __all__ = [
     "assign_roles",
     "classify",
     "clean_email",
+    "device_owner",
     "dedupe_roles",
     "identify",
     "is_senior",
@@ -191,6 +192,24 @@ def email_domain(email: str) -> str | None:
     return registrable_domain(email.rpartition("@")[2])
 
 
+_DEVICE = re.compile(
+    r"^(?P<owner>[^\W\d_][\w-]*)['’]s (?:ipad|iphone|phone|android|galaxy|pixel|macbook(?: pro| air)?|laptop|pc|"
+    r"computer|desktop|tablet|surface|mac)\b",
+    re.IGNORECASE,
+)
+
+
+def device_owner(display_name: str | None) -> str | None:
+    """The first name in a device's display name ("Amir's iPad" → ``amir``, normalised), else ``None``."""
+    match = _DEVICE.match(clean_name(display_name))
+    return normalize_name(match.group("owner")) if match else None
+
+
+def _first(name: str | None) -> str:
+    parts = normalize_name(name).split()
+    return parts[0] if parts else ""
+
+
 def is_senior(role: str | None) -> bool:
     """Whether a role is senior: C-level, VP, head of, director, founder, president."""
     return bool(role and _SENIOR.search(role))
@@ -254,7 +273,9 @@ class MeetingSides:
 
     A speaker with an e-mail is classified by :func:`classify`, with the meeting's recorder as ours
     and the invitees Fathom marked not external as internal. A speaker without one takes the side
-    of the invitee with the same normalised name (the recorder's name is ours), else ``UNKNOWN``.
+    of the invitee with the same normalised name (the recorder's name is ours); a device named for
+    its owner ("Amir's iPad") the side of the invitees with that first name, when they share one;
+    else ``UNKNOWN``.
     """
 
     def __init__(
@@ -274,10 +295,14 @@ class MeetingSides:
         self._internal = {e for i in meeting.invitees if not i.is_external and (e := clean_email(i.email))}
         self._by_email: dict[str, Side] = {}
         self._by_name: dict[str, Side] = {}
+        self._by_first: dict[str, set[Side]] = defaultdict(set)
         for invitee in meeting.invitees:
             name = normalize_name(invitee.name)
+            side = self.of_email(invitee.email, invited_as_internal=not invitee.is_external)
             if name and name not in self._by_name:
-                self._by_name[name] = self.of_email(invitee.email, invited_as_internal=not invitee.is_external)
+                self._by_name[name] = side
+            if invitee.email and (first := _first(invitee.name)):
+                self._by_first[first].add(side)
         if recorder and (name := normalize_name(recorder.name)):
             self._by_name.setdefault(name, Side.INTERNAL)
 
@@ -299,7 +324,11 @@ class MeetingSides:
     def __call__(self, turn: TranscriptTurn) -> Side:
         if turn.email:
             return self.of_email(turn.email)
-        return self._by_name.get(normalize_name(turn.speaker), Side.UNKNOWN)
+        side = self._by_name.get(normalize_name(turn.speaker))
+        if side is None and (owner := device_owner(turn.speaker)):  # "Amir's iPad": the one invitee Amir's side
+            sides = self._by_first.get(owner, set())
+            side = next(iter(sides)) if len(sides) == 1 else None
+        return side or Side.UNKNOWN
 
 
 _THEIRS = (
@@ -434,6 +463,7 @@ def _presences(
     """Who took part in one meeting, by identity (``spoken`` stands in for a transcript not fetched)."""
     found: dict[str, Presence] = defaultdict(Presence)
     by_name: dict[str, set[str]] = defaultdict(set)
+    by_first: dict[str, set[str]] = defaultdict(set)  # invitees with an e-mail, by first name
     for invitee in meeting.invitees:
         email, name = clean_email(invitee.email), clean_name(invitee.name)
         key = email or normalize_name(name)
@@ -446,6 +476,8 @@ def _presences(
         if name:
             presence.calendar_names.add(name)
             by_name[normalize_name(name)].add(key)
+            if email and (first := _first(name)):
+                by_first[first].add(key)
     if meeting.transcript is not None:
         speakers, spoken_words = speakers_of(meeting), words_of(meeting)
     else:
@@ -458,6 +490,8 @@ def _presences(
             key = email
         else:
             matches = by_name.get(normalize_name(name), set())
+            if not matches and (owner := device_owner(name)):  # "Amir's iPad" is the one invitee Amir
+                matches = by_first.get(owner, set())
             matched = len(matches) == 1 and found[next(iter(matches))].email is not None
             key = next(iter(matches)) if len(matches) == 1 else normalize_name(name)
         if not key:
