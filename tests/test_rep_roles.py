@@ -108,4 +108,4 @@ def test_the_summary_page_sets_a_role_and_shows_it_set_by_a_rep() -> None:
     )  # type: ignore[union-attr]
     [table] = [frame.value for frame in at.dataframe if "Role from" in frame.value.columns]
     row = table[table["Name"] == "Bo Lind"].iloc[0]
-    assert (row["Role"], row["Role from"]) == ("VP of Finance", "set by a rep")
+    assert (row["Role"], row["Role from"]) == ("VP of Finance (set by a rep)", "set by a rep")

@@ -8,6 +8,7 @@ or into a dataframe cell or a chart builder (which escape it themselves). Nothin
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import date
 from functools import partial
 
@@ -21,6 +22,7 @@ from engagement.render import charts, report
 from engagement.render.present import (
     MEETING_COLUMNS,
     PEOPLE_COLUMNS,
+    ROLE_SOURCES,
     SECTIONS,
     Column,
     MeetingRow,
@@ -283,8 +285,12 @@ def _frame(rows: Sequence[PersonRow | MeetingRow], table: Sequence[Column], show
 
 
 def people_frame(summary: EngagementSummary) -> pd.DataFrame:
-    """The people table: most meetings first."""
-    return _frame(people_rows(summary), PEOPLE_COLUMNS, PEOPLE_SHOWN)
+    """The people table: most meetings first; a role a rep set says so in its cell ("CFO (set by a rep)")."""
+    rows = [
+        replace(row, role=f"{row.role} ({row.role_from})") if row.role_from == ROLE_SOURCES["rep"] else row
+        for row in people_rows(summary)
+    ]
+    return _frame(rows, PEOPLE_COLUMNS, PEOPLE_SHOWN)
 
 
 def meetings_frame(summary: EngagementSummary) -> pd.DataFrame:
@@ -292,7 +298,7 @@ def meetings_frame(summary: EngagementSummary) -> pd.DataFrame:
     return _frame(meeting_rows(summary)[::-1], MEETING_COLUMNS, MEETINGS_SHOWN)
 
 
-PEOPLE_ON_SCREEN = ["Name", "Role", "Role from", "Side", "Meetings", "Last seen", "E-mail", "Role said in"]
+PEOPLE_ON_SCREEN = ["Name", "Role", "Side", "Meetings", "Last seen", "E-mail"]  # where roles were said: ui/roles.py
 MEETINGS_ON_SCREEN = ["Date", "Title", "Customer people", "Minutes", "Transcript", "Recording"]
 PRESENTED_PEOPLE = ["Name", "Role", "Side", "Meetings", "Last seen"]  # no e-mail addresses on a projector
 PRESENTED_MEETINGS = ["Date", "Title", "Customer people", "Minutes"]
@@ -326,11 +332,9 @@ def render_tables(summary: EngagementSummary, presenting: bool = False) -> None:
             column_order=PEOPLE_ON_SCREEN,
             column_config={
                 "Name": st.column_config.TextColumn(width=150, pinned=True),
-                "Role": st.column_config.TextColumn(width=130),
-                "Role from": st.column_config.TextColumn(
-                    width=110, help="'said in a meeting' (the quote is under 'Role said in') or 'set by a rep'"
+                "Role": st.column_config.TextColumn(
+                    width=130, help="Said in a meeting (the words are under 'Roles' below), or set by a rep"
                 ),
-                "Role said in": st.column_config.TextColumn(width=260),
                 "Side": st.column_config.TextColumn(width=95),
                 "Meetings": st.column_config.NumberColumn(
                     width=80, help="Meetings the person was invited to or spoke in"

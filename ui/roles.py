@@ -11,7 +11,7 @@ import streamlit as st
 from engagement.account.rep_roles import MAX_ROLE_CHARS, RepRoles
 from engagement.errors import EngagementError
 from engagement.models import EngagementSummary
-from engagement.render.present import SIDE_LABELS, one_line
+from engagement.render.present import SIDE_LABELS, one_line, role_quote
 from ui.text import md
 
 
@@ -28,7 +28,12 @@ def role_editor(summary: EngagementSummary, book: RepRoles) -> None:
         st.toast(md(note), icon=":material/badge:")
     if not people:
         return
-    with st.expander("Set or correct a role"):
+    with st.expander("Roles: where they were said, and set or correct one"):
+        said = [(p, quote) for p in summary.people if p.role and p.role_source != "rep" and (quote := role_quote(p))]
+        if said:
+            st.markdown("\n".join(f"- **{md(p.name)}**, {md(p.role)}: {md(quote)}" for p, quote in said))
+        else:
+            st.caption("No one's role was stated in these meetings.")
         st.caption(
             "A role you set here is shown as “set by a rep”, wins over what the meetings said, and is used by "
             "the signals and the exports. Leave it empty and save to go back to the meetings' role."
