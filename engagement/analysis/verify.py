@@ -39,6 +39,7 @@ __all__ = [
     "customer_words",
     "evidence_at",
     "evidence_key",
+    "with_side",
     "fold",
     "meeting_date",
     "verify_account",
@@ -297,6 +298,18 @@ def verify_meeting_insights(
         }
     )
     return cleaned, v.dropped
+
+
+def with_side(evidence: Evidence, meeting: Meeting, domain: str) -> Evidence:
+    """``evidence`` (verified against ``meeting``) with its speaker's side: the side of the turn it starts in."""
+    if evidence.side is not None:
+        return evidence
+    sides = MeetingSides(meeting, domain)
+    turn = next(
+        (t for t in meeting.transcript or () if t.timestamp == evidence.timestamp and t.speaker == evidence.speaker),
+        None,
+    )
+    return evidence.model_copy(update={"side": sides(turn)}) if turn is not None else evidence
 
 
 CUSTOMER_LISTS = ("themes", "goals", "challenges", "risks")  # evidenced by the customer's own words only
