@@ -208,3 +208,14 @@ def test_a_device_named_for_its_owner_is_that_person(offline: dict[str, Engageme
     assert "Amir's iPad" in people["Amir Haddad"].aliases
     amir = [ev for ev in customer_evidence(summary) if ev.speaker == "Amir Haddad"]
     assert amir and all(ev.side is Side.CUSTOMER for ev in amir)
+
+
+@pytest.mark.parametrize("domain", DOMAINS)
+@pytest.mark.parametrize("kind", ["goals", "challenges", "risks"])
+def test_the_customers_goals_challenges_and_risks_the_reader_found_are_found(
+    offline: dict[str, EngagementSummary], domain: str, kind: str
+) -> None:
+    """Each goal, challenge and risk the careful reader lists is in that list, quoted in the customer's words."""
+    quotes = [ev.quote for item in getattr(offline[domain], f"{kind}_detail") for ev in item.evidence]
+    for expected in EXPECTED[domain][f"customer_{kind}"]:
+        assert any(overlaps(q, expected) for q in quotes), expected

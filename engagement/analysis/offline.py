@@ -36,7 +36,7 @@ from engagement.models import (
 
 __all__ = ["OfflineAnalyzer", "RULES_VERSION", "THEMES", "sentences"]
 
-RULES_VERSION = "offline-2026-12-roles-sides"  # change with any rule that changes the output (it is in the fingerprint)
+RULES_VERSION = "offline-2026-12-roles-sides-2"  # change with any rule that changes the output (it is in the fingerprint)
 
 MIN_WORDS = 5
 MAX_TEXT = 180
@@ -113,6 +113,9 @@ RISK = _any(
     r"\bon hold\b",
     r"\bcancel(?:l?ed|ling)?\b",
     r"\bif\b.{3,100}\bwe (?:might|may|could|won't|will not|can't)\b",
+    r"\bif\b.{3,100}\b(?:we|they)(?:'ll| will) (?:be back|start|lose|leave|walk|split|switch|go)\b",
+    r"\bdead on arrival\b",
+    r"\bsplit(?:ting)? (?:the |our |their )?volume\b",
 )
 CHALLENGE_STRONG = _any(
     r"\bthe (?:main |big(?:gest)? |real |other )?(?:problem|issue|challenge|pain)s? (?:is|are|we have)\b",
@@ -152,6 +155,13 @@ CHALLENGE_WEAK = _any(
     r"\bbroken\b",
     r"\berror-prone\b",
     r"\bno visibility\b",
+    r"\bexcel\b",
+    r"\bby hand\b",
+    r"\bpatchwork\b",
+    r"\b(?:doesn't|does not|don't|do not) (?:understand|support|talk to|work with)\b",
+    r"\bnobody (?:finds out|knows|notices)\b",
+    r"\bhanded in (?:her|his|their) notice\b",
+    r"\bisn't happening\b",
 )
 NEXT_STEP = _any(
     r"\bnext steps?\b",
@@ -167,6 +177,7 @@ GOAL_STRONG = _any(
     r"\bwhat (?:I|we)(?:'d| would) (?:really )?love\b",
     r"\bwhat we (?:really )?want\b",
     r"\bwould be a (?:huge |big |real )?win\b",
+    r"\bif we got (?:that|this|it) (?:to|down to|up to)\b",
 )
 
 
