@@ -36,7 +36,9 @@ from engagement.models import (
 
 __all__ = ["OfflineAnalyzer", "RULES_VERSION", "THEMES", "sentences"]
 
-RULES_VERSION = "offline-2026-12-roles-sides-2"  # change with any rule that changes the output (it is in the fingerprint)
+RULES_VERSION = (
+    "offline-2026-12-roles-sides-2"  # change with any rule that changes the output (it is in the fingerprint)
+)
 
 MIN_WORDS = 5
 MAX_TEXT = 180
