@@ -109,3 +109,29 @@ def test_the_summary_page_sets_a_role_and_shows_it_set_by_a_rep() -> None:
     [table] = [frame.value for frame in at.dataframe if "Role from" in frame.value.columns]
     row = table[table["Name"] == "Bo Lind"].iloc[0]
     assert (row["Role"], row["Role from"]) == ("VP of Finance (set by a rep)", "set by a rep")
+
+
+def test_forgetting_a_customer_forgets_the_roles_reps_set_for_its_people(capsys: pytest.CaptureFixture[str]) -> None:
+    """A rep's role names a person of the account: forget the account and it is gone with the rest."""
+    from engagement.jobs.service import InlineExecutor
+    from engagement.runtime import create_runtime
+    from engagement.settings import Settings
+    from tests.support.cli import run_cli
+
+    assert run_cli(capsys, "summarize", "acmecorp.com")[0] == 0
+    runtime = create_runtime(Settings.from_env(), executor=InlineExecutor())
+    try:
+        row = runtime.repo.latest_complete("acmecorp.com")
+        assert row is not None
+        record = runtime.jobs.get("acmecorp.com", row.run_id)
+        assert record.summary is not None and runtime.roles is not None
+        runtime.roles.set(record.summary, "kevin.walsh@acmecorp.com", "Salesforce administrator")
+        assert runtime.roles.for_account("acmecorp.com")
+    finally:
+        runtime.close()
+    assert run_cli(capsys, "forget", "acmecorp.com")[0] == 0
+    runtime = create_runtime(Settings.from_env(), executor=InlineExecutor())
+    try:
+        assert runtime.roles is not None and runtime.roles.for_account("acmecorp.com") == {}
+    finally:
+        runtime.close()
