@@ -285,10 +285,13 @@ def _frame(rows: Sequence[PersonRow | MeetingRow], table: Sequence[Column], show
     return pd.DataFrame(data)
 
 
-def people_frame(summary: EngagementSummary) -> pd.DataFrame:
-    """The people table: most meetings first; a role a rep set says so in its cell ("CFO (set by a rep)")."""
+def people_frame(summary: EngagementSummary, *, mark_rep_roles: bool = True) -> pd.DataFrame:
+    """The people table: most meetings first; a role a rep set says so in its cell ("CFO (set by a rep)"),
+    except on a projector in front of the customer (``mark_rep_roles=False``)."""
     rows = [
-        replace(row, role=f"{row.role} ({row.role_from})") if row.role_from == ROLE_SOURCES["rep"] else row
+        replace(row, role=f"{row.role} ({row.role_from})")
+        if mark_rep_roles and row.role_from == ROLE_SOURCES["rep"]
+        else row
         for row in people_rows(summary)
     ]
     return _frame(rows, PEOPLE_COLUMNS, PEOPLE_SHOWN)
@@ -325,7 +328,8 @@ def render_tables(summary: EngagementSummary, presenting: bool = False) -> None:
     if not summary.people:
         st.caption("Nobody from these meetings yet.")
     elif presenting:
-        st.table(_presented(people_frame(summary), PRESENTED_PEOPLE), hide_index=True, border="horizontal")
+        people = people_frame(summary, mark_rep_roles=False)  # who set a role is the team's business
+        st.table(_presented(people, PRESENTED_PEOPLE), hide_index=True, border="horizontal")
     else:
         st.dataframe(
             people_frame(summary),
