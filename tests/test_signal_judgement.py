@@ -200,3 +200,14 @@ def test_a_role_set_later_is_judged_again_without_touching_the_other_signals() -
     kinds = [signal.kind for signal in summary.signals]
     assert "no_senior_voice" in kinds and "gone_dark" in kinds
     assert summary.coverage is not None and not summary.coverage.not_judged
+
+
+def test_a_meeting_with_an_unidentified_speaker_proves_no_one_silent() -> None:
+    """Bo invited twice, never matched as a speaker, but someone unidentified spoke each time: not a silent invitee."""
+    refs = [
+        ref(1, ago(3), ["Ana", "Bo"], spoke=["Ana"], words={"customer": 50, "unknown": 40}),
+        ref(2, ago(9), ["Ana", "Bo"], spoke=["Ana"], words={"customer": 50, "unknown": 30}),
+    ]
+    assert "silent_invitees" not in [s.kind for s in judge(account(refs), today=TODAY).signals]
+    known = [r.model_copy(update={"words": {"customer": 50}}) for r in refs]
+    assert "silent_invitees" in [s.kind for s in judge(account(known), today=TODAY).signals]

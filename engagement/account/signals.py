@@ -214,8 +214,12 @@ def no_senior_voice(summary: EngagementSummary, today: date, t: Thresholds) -> l
 
 
 def silent_invitees(summary: EngagementSummary, today: date, t: Thresholds) -> list[Signal]:
-    """Customer people invited to ``silent_invites``+ meetings with a transcript who never spoke."""
-    heard = [ref for ref in summary.meetings if ref.has_transcript]
+    """Customer people invited to ``silent_invites``+ meetings with a transcript who never spoke.
+
+    A meeting where someone no one could identify spoke (words by the ``unknown`` side) does not count:
+    the invitee may have been that speaker, so their silence there is not known.
+    """
+    heard = [ref for ref in summary.meetings if ref.has_transcript and not ref.words.get(Side.UNKNOWN.value)]
     silent: list[tuple[str, int]] = []
     for person in customer_people(summary.people):
         if person.spoke_in:
