@@ -303,6 +303,7 @@ RULES: tuple[Rule, ...] = (
     Rule("talk_share", talk_share, frozenset({"speech"})),
 )
 ROLE_KINDS = frozenset(rule.kind for rule in RULES if "roles" in rule.needs)
+NO_HISTORY = "the run is filtered by dates and the account's other meetings could not be read"
 
 
 @dataclass(frozen=True)
@@ -339,7 +340,7 @@ def _latest_missing(summary: EngagementSummary, history: Sequence[MeetingRef] | 
     if not filtered or not summary.meetings:
         return None
     if history is None:
-        return "the run is filtered by dates and the account's other meetings could not be read"
+        return NO_HISTORY
     newest = history[0] if history else None
     if newest is not None and newest.recording_id not in {ref.recording_id for ref in summary.meetings}:
         return f"the dates asked for end before the account's latest meeting ({nice_date(newest.date)})"
@@ -375,7 +376,7 @@ def judge(
         target = summary
         if "history" in rule.needs:
             if past is None:
-                why = "the run is filtered by dates and the account's other meetings could not be read"
+                why = NO_HISTORY
             elif filtered:
                 target = summary.model_copy(update={"meetings": past, "last_meeting": past[0].date if past else None})
         if why is None and "latest" in rule.needs:
