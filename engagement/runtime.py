@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import threading
 from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -37,6 +36,7 @@ from engagement.models import EngagementSummary
 from engagement.privacy import TOMBSTONES_TABLE, Tombstones
 from engagement.questions.answers import QuestionService
 from engagement.questions.search import TranscriptIndex, TranscriptSearch
+from engagement.registry import REGISTRY
 from engagement.settings import Settings
 from engagement.storage.sqlite import CACHE_TABLE, SqliteKV, open_store
 
@@ -320,8 +320,7 @@ def open_meeting_index(settings: Settings, path: str) -> MeetingIndex:
     return open_index(path)
 
 
-_SEARCH: dict[str, TranscriptIndex] = {}
-_SEARCH_LOCK = threading.Lock()
+SEARCH_KIND = "search index"
 
 
 def open_search(path: str) -> tuple[TranscriptIndex | None, str]:
@@ -329,10 +328,7 @@ def open_search(path: str) -> tuple[TranscriptIndex | None, str]:
     try:
         if path == ":memory:":
             return TranscriptIndex(path), ""
-        with _SEARCH_LOCK:
-            if path not in _SEARCH:
-                _SEARCH[path] = TranscriptIndex(path)
-            return _SEARCH[path], ""
+        return REGISTRY.get(SEARCH_KIND, path, lambda: TranscriptIndex(path)), ""
     except StoreError as exc:
         log.warning("search is off: %s", exc)
         return None, str(exc)

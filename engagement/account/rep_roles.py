@@ -19,7 +19,6 @@ from pydantic import BaseModel
 from engagement.account.signals import Thresholds, role_rules_refreshed
 from engagement.errors import InvalidRoleError
 from engagement.models import EngagementSummary, JobRecord, Person, UTCDateTime, utcnow
-from engagement.render.present import one_line
 from engagement.storage.sqlite import KVStore
 
 __all__ = [
@@ -73,7 +72,7 @@ class RepRoles:
         person = next((p for p in summary.people if p.key == person_key), None)
         if person is None or not summary.domain:
             raise InvalidRoleError("That person is not in this summary any more. Reload the page and try again.")
-        text = one_line(role, MAX_ROLE_CHARS + 1)
+        text = " ".join((role or "").split())  # one line; shown through the renderers' escaping like any data
         if len(text) > MAX_ROLE_CHARS:
             raise InvalidRoleError(f"A role is at most {MAX_ROLE_CHARS} characters: shorten it and save again.")
         key = _key(summary.domain, person.key)

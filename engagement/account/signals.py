@@ -23,8 +23,8 @@ from datetime import date
 from engagement.account.facts import customer_people, days_since
 from engagement.account.people import is_senior
 from engagement.models import EngagementSummary, MeetingRef, NotJudged, Side, Signal
-from engagement.render.present import nice_date, plural
 from engagement.settings import Settings
+from engagement.wording import nice_date, plural
 
 __all__ = [
     "RULES",

@@ -11,10 +11,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 
 from engagement.models import Changes, Coverage, EngagementSummary, Evidence, Insight, Person, Side, Signal
 from engagement.render.links import safe_url
+from engagement.wording import nice_date, plural  # re-exported: the pages and exports take their words from here
 
 __all__ = [
     "MATCHED_BY",
@@ -74,20 +75,6 @@ def one_line(text: object, limit: int = TEXT_MAX) -> str:
     return plain
 
 
-def nice_date(value: str | date | datetime | None) -> str:
-    """``2026-05-04`` → ``4 May 2026``; anything unparseable is returned as it came (or an em dash)."""
-    if value is None or value == "":
-        return "—"
-    if isinstance(value, str):
-        try:
-            day = date.fromisoformat(value[:10])
-        except ValueError:
-            return value
-    else:
-        day = value
-    return f"{day.day} {day:%b %Y}"
-
-
 def month_year(value: str | None) -> str:
     """``2026-05-04`` → ``May 2026``."""
     if not value:
@@ -96,11 +83,6 @@ def month_year(value: str | None) -> str:
         return f"{date.fromisoformat(value[:10]):%b %Y}"
     except ValueError:
         return value
-
-
-def plural(n: int, word: str, many: str | None = None) -> str:
-    """``1 meeting``, ``12 meetings`` (``many`` for irregular plurals: ``analysis``/``analyses``)."""
-    return f"{n} {word}" if n == 1 else f"{n} {many or word + 's'}"
 
 
 def indexing_stage(meetings: int) -> str:
