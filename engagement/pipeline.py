@@ -290,7 +290,8 @@ def fetch(
 
     Every meeting any of whose invitees has an e-mail at the domain counts, whatever company Fathom
     files it under. Meetings whose analysis is not cached, or whose transcript ``search`` does not
-    hold yet, come back with their transcripts; those that have none (or whose transcript could not
+    hold yet, come back with their transcripts (from ``search`` when it holds them, e.g. delivered by a
+    webhook; else from Fathom); those that have none (or whose transcript could not
     be read) are returned in the second value with the reason, counted but not analysed. Only the
     listing failing fails the job.
     """
@@ -327,7 +328,9 @@ def fetch(
         for m in meetings
         if m.recording_id not in known and (m.recording_id in unindexed or cache.get(m, fingerprint) is None)
     ]
-    transcripts, no_transcript = _transcripts(ctx, fathom, need, since, until)
+    held = _held_transcripts(search, [m.recording_id for m in need if m.recording_id not in unindexed])
+    fetched, no_transcript = _transcripts(ctx, fathom, [m for m in need if m.recording_id not in held], since, until)
+    transcripts = {**held, **fetched}
     # Fathom's "no transcript" (404, null) is remembered; a 403 or an unreadable one is asked again next time.
     index.remember_no_transcript(fathom.workspace, {k: v for k, v in no_transcript.items() if v == NO_TRANSCRIPT})
     no_transcript = {**known, **no_transcript}
@@ -353,6 +356,25 @@ def _not_searchable(search: TranscriptSearch | None, recording_ids: list[int]) -
     except StoreError as exc:
         log.warning("the search index could not be read; transcripts it lacks are not fetched: %s", exc)
         return set()
+
+
+def _held_transcripts(
+    search: TranscriptSearch | None, recording_ids: list[int]
+) -> dict[int, tuple[TranscriptTurn, ...]]:
+    """The transcripts the search index already holds (a webhook delivered them, or an earlier run fetched them), so
+    Fathom is not asked again; one it cannot read, or an empty one, is left to Fathom."""
+    held: dict[int, tuple[TranscriptTurn, ...]] = {}
+    if search is None:
+        return held
+    for recording_id in recording_ids:
+        try:
+            meeting = search.meeting(recording_id)
+        except StoreError as exc:
+            log.warning("the search index could not be read; transcripts are fetched from Fathom: %s", exc)
+            return held
+        if meeting is not None and meeting.transcript:
+            held[recording_id] = meeting.transcript
+    return held
 
 
 def _transcripts(

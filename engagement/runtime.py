@@ -31,6 +31,7 @@ from engagement.fathom.client import FathomClient
 from engagement.fathom.ratelimit import key_id, use_limiter
 from engagement.jobs.repository import JobRepository
 from engagement.jobs.service import JobBody, JobContext, JobService
+from engagement.meetings.freshness import PeriodicSync
 from engagement.meetings.index import IndexStatus, MeetingIndex, SyncResult, SyncTask, open_index
 from engagement.models import EngagementSummary
 from engagement.privacy import TOMBSTONES_TABLE, Tombstones
@@ -165,6 +166,20 @@ class Runtime:
     roles: RepRoles | None = None
     _reindexing: SyncTask | None = field(default=None, repr=False)
     on_close: list[Callable[[], None]] = field(default_factory=list, repr=False)  # background tasks' stops
+    freshness: PeriodicSync | None = field(default=None, repr=False)
+
+    def start_periodic_sync(self) -> PeriodicSync | None:
+        """Keep the index fresh in one background thread (``ENGAGEMENT_SYNC_EVERY_S``); None in demo mode or when
+        it is 0. Stopped by :meth:`close`."""
+        if self.freshness is None and self.settings.sync_every_s > 0 and self.settings.source != "demo":
+            self.freshness = PeriodicSync(
+                self.index,
+                workspace_of(self.settings),
+                lambda: fathom_client(self.settings, self.fathom_transport),
+                self.settings.sync_every_s,
+            )
+            self.freshness.start()
+        return self.freshness
 
     def sync_index(self, *, full: bool = False) -> tuple[SyncTask, bool]:
         """Start the configured workspace's index sync in its background thread, or join the one running there;
@@ -211,6 +226,8 @@ class Runtime:
         queue's connection, the Redis index's and the store."""
         for stop in self.on_close:
             stop()
+        if self.freshness is not None:
+            self.freshness.stop()
         self.jobs.close()
         shutdown = getattr(self.jobs.executor, "shutdown", None)
         if shutdown is not None:
