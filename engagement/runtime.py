@@ -19,6 +19,7 @@ import httpx2
 import openai
 
 from engagement import pipeline
+from engagement.account.rep_roles import ROLES_TABLE, RepRoles
 from engagement.account.signals import Thresholds
 from engagement.analysis import Analyzer, InsightCache, OfflineAnalyzer, OpenAIAnalyzer
 from engagement.audit import AUDIT_TABLE, AuditLog
@@ -88,6 +89,7 @@ def make_body(
     *,
     fathom_transport: httpx.BaseTransport | None = None,
     search: TranscriptSearch | None = None,
+    roles: RepRoles | None = None,
 ) -> JobBody:
     """The job body ``JobService`` runs: a fresh client and analyser per job; one cache, index and rate limit."""
 
@@ -109,6 +111,7 @@ def make_body(
                 search=search,
                 thresholds=Thresholds.from_settings(settings),
                 listing=listing,
+                rep_roles=roles,
             )
 
     return body
@@ -130,6 +133,7 @@ class Runtime:
             with Redis, the transcripts shared there with this machine's index as their cache.
         fathom_transport: what the Fathom client sends through (tests; ``None``: the network or the demo API).
         queue: the RQ queue jobs go on, when Redis is configured and this process enqueues.
+        roles: the roles reps set on the summary page (another table of the same store).
         audit: who did what, appended beside the jobs (the store's ``audit`` table).
     """
 
@@ -145,6 +149,7 @@ class Runtime:
     search_error: str = ""
     fathom_transport: httpx.BaseTransport | None = None
     queue: RQJobQueue | None = None
+    roles: RepRoles | None = None
     _reindexing: SyncTask | None = field(default=None, repr=False)
     on_close: list[Callable[[], None]] = field(default_factory=list, repr=False)  # background tasks' stops
     freshness: PeriodicSync | None = field(default=None, repr=False)
@@ -266,10 +271,11 @@ def create_runtime(
         search = SharedTranscriptIndex(search, shared.table(TRANSCRIPTS_TABLE))
     cache = InsightCache(store.table(CACHE_TABLE), on_clear=search.clear if search else None)
     repo = JobRepository(store)
+    roles = RepRoles(store.table(ROLES_TABLE))
     executor = executor or ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="engagement-job")
     jobs = JobService(
         repo,
-        make_body(settings, cache, index, fathom_transport=fathom_transport, search=search),
+        make_body(settings, cache, index, fathom_transport=fathom_transport, search=search, roles=roles),
         executor,  # with a queue, jobs go to RQ workers; the pool still answers questions with the model
         timeout_s=settings.job_timeout_s,
         stale_after_s=settings.stale_after_s,
@@ -303,6 +309,7 @@ def create_runtime(
         search_error=search_error,
         fathom_transport=fathom_transport,
         queue=queue,
+        roles=roles,
         audit=AuditLog(store.table(AUDIT_TABLE)),
     )
 
