@@ -12,7 +12,8 @@ from collections.abc import Callable
 from datetime import date, timedelta
 
 from engagement.account.domains import company_domain, normalize_domain
-from engagement.account.signals import signal_id
+from engagement.account.rep_roles import with_rep_roles
+from engagement.account.signals import Thresholds, signal_id
 from engagement.accounts import list_accounts
 from engagement.api import ask as ask_question
 from engagement.errors import InvalidDomainError
@@ -68,6 +69,8 @@ def summarize(
         run_id = runtime.jobs.start(domain, options)
         runtime.audit.record(actor(), "started", domain, f"run {run_id}")
         record = wait_for(runtime.jobs, domain, run_id) if runtime.queue else runtime.jobs.get(domain, run_id)
+        if runtime.roles is not None:  # the roles reps set on the page win over the meetings' (signals judged again)
+            record = with_rep_roles(record, runtime.roles, Thresholds.from_settings(settings))
     finally:
         runtime.close()
     if as_json:
@@ -155,9 +158,7 @@ def render_text(record: JobRecord) -> str:
                 lines.append(f"  - {one_line(item.text)}")
                 citation = cite(item.evidence[0]) if item.evidence else None
                 if citation and citation.quote is not None:
-                    lines.append(
-                        f'      "{citation.quote}" — {citation.speaker or "?"}, {citation.date} {citation.url or ""}'
-                    )
+                    lines.append(f'      "{citation.quote}" — {citation.who}, {citation.date} {citation.url or ""}')
     s = record.stats
     lines.append(
         f"stats: {s.fathom_requests} Fathom requests, {s.llm_calls} model calls, {s.cached_meetings} cached, "
@@ -236,7 +237,7 @@ def render_answer(answer: Answer) -> str:
         citation = cite(evidence)
         if citation.quote is None:
             return None
-        return f'      "{citation.quote}" — {citation.speaker or "?"}, {citation.date} {citation.url or ""}'.rstrip()
+        return f'      "{citation.quote}" — {citation.who}, {citation.date} {citation.url or ""}'.rstrip()
 
     lines = [f"Q: {one_line(answer.question)}", one_line(answer.headline)]
     for point in answer.points:

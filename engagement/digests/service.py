@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -25,12 +25,33 @@ from engagement.digests.delivery import DeliveryError, Mailer, SlackSender
 from engagement.digests.render import as_html, as_slack, as_text
 from engagement.digests.schedule import Schedule, parse_schedule
 from engagement.errors import EngagementError
+from engagement.fathom.workspace import workspace_of
+from engagement.jobs.repository import JobRepository
+from engagement.meetings.index import MeetingIndex
 from engagement.models import format_utc, utcnow
-from engagement.runtime import Runtime, workspace_of
+from engagement.settings import Settings
+from engagement.storage.redis import RedisKV
+from engagement.storage.sqlite import SqliteKV
 
 __all__ = ["DIGESTS_TABLE", "MAX_ROUNDS", "DigestScheduler", "DigestService", "Outcome", "recipients"]
 
 log = logging.getLogger(__name__)
+
+
+class Runtime(Protocol):
+    """What a digest reads: ``engagement.runtime.Runtime`` is one (a protocol, so this package imports nothing above
+    it: ``tests/test_layout.py``)."""
+
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def store(self) -> SqliteKV | RedisKV: ...
+    @property
+    def index(self) -> MeetingIndex: ...
+    @property
+    def repo(self) -> JobRepository: ...
+
+
 DIGESTS_TABLE = "digests"
 MAX_ROUNDS = 3  # scheduler rounds a failed channel is tried again (each with its own retries)
 STUCK_AFTER = timedelta(minutes=10)  # a "sending" claim this old belongs to a process that died mid-send

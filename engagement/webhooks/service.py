@@ -2,14 +2,35 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from engagement.errors import SettingsError
-from engagement.runtime import Runtime, workspace_of
+from engagement.fathom.workspace import workspace_of
+from engagement.meetings.index import MeetingIndex
+from engagement.questions.search import TranscriptSearch
+from engagement.settings import Settings
+from engagement.storage.redis import RedisKV
+from engagement.storage.sqlite import SqliteKV
 from engagement.webhooks.processing import DeliveryProcessor
 from engagement.webhooks.receiver import WebhookReceiver
 from engagement.webhooks.signature import Verifier
 from engagement.webhooks.store import WEBHOOKS_TABLE, WebhookStore
 
 __all__ = ["build_receiver", "webhook_store"]
+
+
+class Runtime(Protocol):
+    """What the receiver writes to: ``engagement.runtime.Runtime`` is one (a protocol, so this package imports
+    nothing above it: ``tests/test_layout.py``)."""
+
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def store(self) -> SqliteKV | RedisKV: ...
+    @property
+    def index(self) -> MeetingIndex: ...
+    @property
+    def search(self) -> TranscriptSearch | None: ...
 
 
 def webhook_store(runtime: Runtime) -> WebhookStore:
