@@ -9,6 +9,8 @@
     │   ├── CorruptRecordError      a stored value is not JSON (never unpickled)
     │   └── SearchUnavailableError  SQLite was built without FTS5: questions cannot be answered
     ├── InvalidQuestionError        an empty or over-long question, or an account with no summary yet
+    ├── ExportError                 an export could not be built (no Chromium to print the PDF)
+    ├── InvalidRoleError            a role a rep typed that cannot be kept (too long, or no one to give it to)
     ├── JobError
     │   ├── JobNotFoundError        no record under that domain and run id
     │   └── JobTimeoutError         the job ran past its time limit (also raised by an upstream
@@ -51,6 +53,10 @@ class SettingsError(EngagementError):
     """A setting has a value that cannot be used."""
 
 
+class InvalidRoleError(EngagementError, ValueError):
+    """A role a rep typed cannot be kept: too long, or the person is not one of the account's."""
+
+
 class StoreError(EngagementError):
     """The job database cannot be used."""
 
@@ -65,6 +71,12 @@ class CorruptRecordError(StoreError):
 
 class SearchUnavailableError(StoreError):
     """SQLite here has no FTS5, so transcripts cannot be searched."""
+
+
+class ExportError(EngagementError):
+    """An export could not be built: no Chromium to print the PDF, or its print failed or took too long."""
+
+    default_message = "The export could not be built."
 
 
 class InvalidQuestionError(EngagementError, ValueError):

@@ -14,15 +14,19 @@ from typing import Any
 import streamlit as st
 
 from engagement.account.domains import company_domain, display_domain, normalize_domain
+from engagement.account.rep_roles import with_rep_roles
+from engagement.account.signals import Thresholds
 from engagement.demo import DEMO_ACCOUNTS
 from engagement.errors import EngagementError, InvalidDomainError, JobNotFoundError, StoreError
 from engagement.models import JobOptions, JobRecord, JobStatus, utcnow
 from ui import audit
 from ui.ask import question_box
+from ui.asker import current_asker
 from ui.banner import show_notices
 from ui.frame import page_frame
-from ui.presentation import apply_style, exit_button, is_presenting
+from ui.presentation import apply_style, audience, draw_part, exit_button, is_presenting
 from ui.result import render_facts, render_heading, render_result, requested_range
+from ui.roles import role_editor
 from ui.runtime import get_runtime, load_settings
 from ui.text import ago, duration, md
 
@@ -40,6 +44,7 @@ STATUS_ICONS = {
 settings = load_settings()
 presenting = is_presenting()
 page_frame(settings, presenting)
+viewer = audience(presenting)  # what this run may draw: everything for the team, the allow-list for a customer
 runtime = get_runtime(settings)
 jobs = runtime.jobs
 
@@ -232,6 +237,20 @@ def request_form() -> None:
         st.form_submit_button("Generate Meeting Summary", type="primary", on_click=on_generate)
 
 
+def request_line(domain: str, record: JobRecord | None, run_id: str | None) -> None:
+    """The request folded to one line once a job is on show (website, dates, "change"): the answer starts at the top.
+
+    The form stays inside the folded line (an expander), so its values are kept; each job gets a line
+    of its own, folded when the job is first shown.
+    """
+    asked = requested_range(record.options) if record is not None else ""
+    label = f"**{md(display_domain(domain))}** · {md(asked or 'every meeting')} · change"
+    with st.expander(label, icon=":material/language:", key=f"summary_request_{run_id}"):
+        request_form()
+        with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+            demo_buttons()
+
+
 def demo_buttons() -> None:
     """ "Try a demo account:" and one button a demo account (only when the source is the demo data)."""
     if settings.source != "demo":
@@ -239,13 +258,6 @@ def demo_buttons() -> None:
     st.markdown("Try a demo account:", width="content")
     for domain, name in DEMO_ACCOUNTS:
         st.button(name, key=f"summary_demo_{domain}", on_click=on_demo, args=(domain,), help=domain)
-
-
-def demo_accounts() -> None:
-    """The bundled demo accounts, one click from a summary, in a row of their own."""
-    if settings.source == "demo":
-        with st.container(horizontal=True, vertical_alignment="center", gap="small"):
-            demo_buttons()
 
 
 def offer_fresh(shown_run: str | None) -> None:
@@ -353,12 +365,12 @@ def shown_record(shown: tuple[str, str] | None) -> JobRecord | None:
 
 
 def failure_view(record: JobRecord) -> None:
-    """What went wrong in the rep's words; what an admin needs (settings, hosts) folded under it."""
-    render_heading(record, presenting, settings.source)
+    """What went wrong in the rep's words; what an admin needs (settings, hosts) folded under it, never presented."""
+    draw_part(viewer, "heading", render_heading, record, presenting, settings.source)
     message = record.error or "The job failed without a message."
     said, _, details = message.partition("\n\n")
     st.error(md(said), icon=":material/error:")
-    if details:
+    if details and not presenting:
         with st.expander("Details for the admin"):
             st.markdown(md(details))
     st.button(
@@ -380,20 +392,35 @@ def job_view(record: JobRecord | None) -> None:
         st.button("Start over", key="summary_start_over", on_click=on_start_over)
         return
     if record.status is JobStatus.PROCESSING:
-        render_heading(record, presenting, settings.source)
+        draw_part(viewer, "heading", render_heading, record, presenting, settings.source)
         young = utcnow() - record.created_at < FAST_FOR
         st.session_state["summary_poll"] = "fast" if young else "slow"
         st.session_state["summary_facts_for"] = record.run_id if record.summary is not None else None
         (poll_fast if young else poll_slow)(record.domain, record.run_id)  # its first call runs inline
-        render_facts(record, presenting)
+        render_facts(record, viewer)
     elif record.status is JobStatus.ERROR:
         failure_view(record)
     else:
         if st.session_state.get("summary_viewed") != record.run_id:  # once a visit, not at every rerun
             st.session_state["summary_viewed"] = record.run_id
             audit.record("viewed", record.domain, f"run {record.run_id}")
-        render_result(record, presenting, settings.source)
-        question_box(record, runtime.questions)
+        shown = with_roles(record)
+        with st.container(key="summary_result"):  # in a presentation, everything in here is an allow-listed part
+            render_result(shown, viewer, settings.source)
+            if not presenting and shown.summary is not None and runtime.roles is not None:
+                role_editor(shown.summary, runtime.roles)
+            draw_part(viewer, "ask", question_box, record, runtime.questions, current_asker(), presenting)
+
+
+def with_roles(record: JobRecord) -> JobRecord:
+    """The record with the roles reps set laid over it (signals that read roles judged again)."""
+    if runtime.roles is None:
+        return record
+    try:
+        return with_rep_roles(record, runtime.roles, Thresholds.from_settings(settings))
+    except StoreError as exc:
+        st.warning(md(f"The roles set by reps could not be read, so the meetings' roles are shown: {exc}"))
+        return record
 
 
 def empty_state() -> None:
@@ -415,9 +442,8 @@ if "summary_website" not in st.session_state and st.query_params.get("domain"):
     st.session_state["summary_website"] = st.query_params["domain"]  # a shared link fills the field
 shown_run = shown[1] if shown else None
 
-if presenting:
+if presenting:  # no demo buttons, no recent runs, no banner: the customer sees their summary and a way out
     with st.container(horizontal=True, vertical_alignment="center", gap="small"):
-        demo_buttons()  # in the same row as the exit button, so neither wraps on a 1280-wide projector
         st.space("stretch")
         exit_button()
     if shown:
@@ -426,6 +452,9 @@ if presenting:
     else:
         st.title("Engagement Summary", anchor=False)
         request_form()
+elif shown and shown[0]:
+    request_line(shown[0], record, shown_run)  # the answer first: the form waits in the folded line
+    recent_runs(shown[0], shown_run)
 else:
     st.title("Engagement Summary", anchor=False)
     st.caption(
@@ -433,7 +462,8 @@ else:
     )
     show_notices(settings)
     request_form()
-    demo_accounts()
+    with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+        demo_buttons()
     recent_runs(shown[0] if shown else None, shown_run)
 
 offer_fresh(shown_run)
@@ -442,5 +472,5 @@ if shown or st.query_params.get("run_id"):
 else:
     empty_state()
 keep_for_navigation(shown if record is not None else None)
-if presenting:
-    show_notices(settings, presenting=True)  # a footnote: the title stays at the top of the screen
+if presenting or (shown and shown[0]):
+    show_notices(settings, presenting=True)  # a footnote: the answer stays at the top of the screen

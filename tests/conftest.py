@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from engagement.fathom.ratelimit import reset_limiters
+from engagement.registry import REGISTRY
 from engagement.storage.sqlite import SqliteKV
 
 # Settings the app reads; each test starts without any of them (httpx's clean_environ habit).
@@ -18,6 +18,9 @@ _APP_VARS = (
     "ENGAGEMENT_",
     "APP_PASSWORD",
     "ADMIN_PASSWORD",
+    "APP_BASE_URL",
+    "DIGEST_",
+    "SMTP_",
 )
 
 pytest_plugins = ["tests.support.fathom_fixtures", "tests.support.openai_fixtures", "tests.support.redis_fixtures"]
@@ -30,8 +33,10 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[N
         if name.startswith(_APP_VARS):
             monkeypatch.delenv(name)
     monkeypatch.setenv("ENGAGEMENT_DB", str(tmp_path / "engagement.sqlite"))
-    reset_limiters()  # a fresh process's rate limiter: no budget spent by an earlier test
+    REGISTRY.reset()  # a fresh process: no store, index or rate-limit budget left by an earlier test
+    monkeypatch.setenv("ENGAGEMENT_SYNC_EVERY_S", "0")  # no background sync unless a test turns it on
     yield
+    REGISTRY.reset()  # and what this test opened is closed (connections, threads), not left to the next
 
 
 @pytest.fixture

@@ -127,8 +127,22 @@ _PATH = re.compile(r"(\.\./)?[\w.-]+(/[\w.-]+)*(/|\.(py|md|yaml|yml|toml|txt|jso
 _DOTTED = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)+(\(\))?")
 # Files the app makes at run time (not in the repository).
 _MADE_AT_RUN_TIME = {"data/engagement.sqlite", ".streamlit/secrets.toml"}
-# Dotted spans that are not this project's code: other libraries, record fields, example domains.
-_NOT_OUR_CODE = {"st", "streamlit", "go", "html", "json", "threading", "httpx", "server", "summary", "stats", "options"}
+# Dotted spans that are not this project's code: other libraries (RQ's ``Worker``), record fields, example domains.
+_NOT_OUR_CODE = {
+    "st",
+    "streamlit",
+    "go",
+    "html",
+    "json",
+    "threading",
+    "httpx",
+    "server",
+    "summary",
+    "stats",
+    "options",
+    "coverage",
+    "Worker",
+}
 
 
 def _design_paths() -> list[str]:

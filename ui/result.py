@@ -3,11 +3,15 @@
 Everything that came from a meeting or the model goes through ``ui.text.md`` before ``st.markdown``,
 or into a dataframe cell or a chart builder (which escape it themselves). Nothing here uses
 ``unsafe_allow_html``.
+
+Every part of the summary is drawn through ``draw_part`` for an ``Audience``: in presentation mode only
+the allow-listed parts are drawn (``engagement.render.audience``), from the summary's customer copy.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from datetime import date
 from functools import partial
 
@@ -18,26 +22,36 @@ from engagement.account.domains import display_domain
 from engagement.account.facts import days_since
 from engagement.models import EngagementSummary, Evidence, Insight, JobOptions, JobRecord, JobStatus
 from engagement.render import charts, report
+from engagement.render.audience import Audience
+from engagement.render.pdf import find_chromium, html_to_pdf
 from engagement.render.present import (
     MEETING_COLUMNS,
     PEOPLE_COLUMNS,
+    ROLE_SOURCES,
     SECTIONS,
     Column,
     MeetingRow,
     PersonRow,
+    Section,
+    TimelineRow,
     cite,
     columns,
     insights,
+    md_link,
     meeting_rows,
+    one_line,
     people_rows,
     restates,
     side_counts,
+    timeline_rows,
 )
 from engagement.runtime import COMPANY_NAMES
 from ui import audit
 from ui.media import expiring
+from ui.presentation import draw_part
 from ui.signals import render_overview
-from ui.text import md, month_year, nice_date, plural
+from ui.tables import fit_columns
+from ui.text import md, month_year, nice_date, nice_time, plural
 
 ICONS = {
     "goals": ":material/flag:",
@@ -139,42 +153,139 @@ def render_metrics(summary: EngagementSummary, today: date | None = None, *, in_
             st.metric(label, value, help=help_text, border=True, width="content")
 
 
-def render_charts(summary: EngagementSummary, presenting: bool, *, waiting: str = "") -> None:
+GLANCE_THEMES = 3
+GLANCE_RISKS = 2
+GLANCE_CHARS = 140  # a risk in the overview is one short line; the Risks section has it whole
+
+
+def _glance_themes(summary: EngagementSummary) -> None:
+    themes = summary.themes[:GLANCE_THEMES]
+    st.markdown("**:material/topic: Top themes**")
+    if themes:
+        st.markdown("\n".join(f"- {md(t.topic)} · {plural(t.mentions, 'meeting')}" for t in themes))
+    else:
+        st.caption("No themes yet.")
+
+
+def _glance_risks(summary: EngagementSummary) -> None:
+    risks = insights(summary, "risks")
+    st.markdown(f"**:material/warning: Open risks · {len(risks)}**")
+    if risks:
+        st.markdown("\n".join(f"- {md(r.text, GLANCE_CHARS)}" for r in risks[:GLANCE_RISKS]))
+        if len(risks) > GLANCE_RISKS:
+            st.caption(f"{len(risks) - GLANCE_RISKS} more under Risks below.")
+    else:
+        st.caption(EMPTY_SECTION["risks"])
+
+
+def render_glance(summary: EngagementSummary, audience: Audience) -> None:
+    """Under the metrics: the top themes and the open risks, so the answer fits on the first screen.
+
+    Each half only when the audience sees its part (a presentation shows risks only when they were chosen).
+    """
+    halves = [draw for part, draw in (("themes", _glance_themes), ("risks", _glance_risks)) if audience.shows(part)]
+    if not halves:
+        return
+    with st.container(border=True, key="summary_glance"):
+        for column, draw in zip(st.columns(2, gap="large"), halves, strict=False):
+            with column:
+                draw(summary)
+
+
+def render_charts(summary: EngagementSummary, audience: Audience, *, waiting: str = "") -> None:
     """Meetings per month, themes by mentions, people by meetings attended.
 
-    On screen the first two share a row; on a projector every chart gets the full width, so month
+    On screen the first two share a row when each gets 460 px (``ui/presentation.py``; the row wraps
+    otherwise: a chart beside the sidebar at 1024 is too narrow for its labels); on a projector every chart gets the full width, so month
     labels and names stay legible at projector font sizes. People always get the full width: the
     side legend wraps onto the title in half a row. While the analysis runs (``waiting`` says how far
     it is) the themes' place holds that line instead.
     """
+    presenting = audience.presenting
     config = {"displaylogo": False, "responsive": True}
-    months = charts.meetings_over_time(summary, presentation=presenting)
-    themes = (
-        None if waiting else charts.themes_by_mentions(summary, top=8 if presenting else 10, presentation=presenting)
-    )
-    people = charts.people_by_meetings(summary, top=10 if presenting else 12, presentation=presenting)
-    if presenting:
-        st.plotly_chart(months, theme=None, config=config)
-        if themes is not None:
-            st.plotly_chart(themes, theme=None, config=config)
-        st.plotly_chart(people, theme=None, config=config)
-        return
-    left, right = st.columns(2, gap="large")
-    left.plotly_chart(months, theme=None, config=config)
-    if themes is None:
-        with right:
+
+    def months() -> None:
+        st.plotly_chart(charts.meetings_over_time(summary, presentation=presenting), theme=None, config=config)
+
+    def themes() -> None:
+        if waiting:
             st.subheader("Themes by mentions", anchor=False)
             st.caption(waiting)  # our own words and numbers, no data
+            return
+        figure = charts.themes_by_mentions(summary, top=8 if presenting else 10, presentation=presenting)
+        st.plotly_chart(figure, theme=None, config=config)
+
+    def people() -> None:
+        figure = charts.people_by_meetings(summary, top=10 if presenting else 12, presentation=presenting)
+        st.plotly_chart(figure, theme=None, config=config)
+
+    if presenting:
+        draw_part(audience, "meetings_chart", months)
+        if not waiting:
+            draw_part(audience, "themes", themes)
     else:
-        right.plotly_chart(themes, theme=None, config=config)
-    st.plotly_chart(people, theme=None, config=config)
+        with st.container(horizontal=True, gap="large", key="summary_charts"):  # wraps to one a row when narrow
+            draw_part(audience, "meetings_chart", months)
+            draw_part(audience, "themes", themes)
+    draw_part(audience, "people_chart", people)
+
+
+TIMELINE_LISTED = 12  # meetings listed under the timeline with their quotes; the rest are counted
+TIMELINE_QUOTES = 3  # per meeting
+
+
+def _timeline_entry(row: TimelineRow) -> str:
+    """A meeting under the timeline: date, title, who came from each side, themes, transcript, quotes with their moments."""
+    link = md_link("open in Fathom ↗", row.url)
+    head = f"**{md(nice_date(row.date))} · {md(row.title)}**" + (f" · {link}" if "](" in link else "")
+    lines = [
+        head,
+        f"Customer: {md(', '.join(row.customer)) or '—'} · Our team: {md(', '.join(row.ours)) or '—'}",
+        f"Themes: {md(', '.join(row.themes)) or '—'} · Transcript: {'yes' if row.transcript else 'no'}",
+    ]
+    for quote in row.quotes[:TIMELINE_QUOTES]:
+        at = f"at {md(quote.timestamp)}" if quote.timestamp else ""
+        moment = md_link("open in Fathom ↗", quote.url) if quote.url else ""  # the link opens at that moment
+        tail = " · ".join(part for part in (md(quote.speaker), at, moment) if part)
+        lines.append(f"> “{md(quote.quote)}”" + (f"  \n> — {tail}" if tail else ""))
+    return "\n\n".join(lines[:1] + ["  \n".join(lines[1:3])] + lines[3:])
+
+
+def render_timeline(summary: EngagementSummary, presenting: bool) -> None:
+    """Every meeting on a time axis, filtered by person and theme; on screen each listed with its quotes."""
+    if not summary.meetings:
+        return
+    st.subheader(":material/timeline: Meeting timeline", anchor="timeline")
+    people = sorted({one_line(n) for m in summary.meetings for n in (*m.customer_people, *m.internal_people)})
+    themes = [one_line(t.topic) for t in summary.themes]
+    with st.container(horizontal=True, gap="medium", key="summary_timeline_filters"):
+        person = st.selectbox("Person", ["", *people], format_func=lambda v: v or "Everyone", key="summary_tl_person")
+        theme = st.selectbox("Theme", ["", *themes], format_func=lambda v: v or "Every theme", key="summary_tl_theme")
+    rows = timeline_rows(summary, person=person or "", theme=theme or "")
+    st.plotly_chart(
+        charts.meeting_timeline(rows, presentation=presenting),
+        theme=None,
+        config={"displaylogo": False, "responsive": True},
+    )
+    if presenting or not rows:
+        return
+    listed = (
+        f"The {TIMELINE_LISTED} most recent of {len(rows)} meetings and their quotes"
+        if len(rows) > TIMELINE_LISTED
+        else f"The {plural(len(rows), 'meeting')} and their quotes, newest first"
+    )
+    with st.expander(listed):
+        for row in rows[::-1][:TIMELINE_LISTED]:
+            st.markdown(_timeline_entry(row))
+        if len(rows) > TIMELINE_LISTED:
+            st.caption(f"{len(rows) - TIMELINE_LISTED} older meetings are in the table below and the exports.")
 
 
 def attribution(evidence: Evidence) -> str:
-    """``Sarah Lopez, 7 May 2026 · open in Fathom ↗`` (escaped; the link only when it is http(s))."""
+    """``Sarah Lopez (Customer), 7 May 2026 · open in Fathom ↗`` (escaped; the link only when it is http(s))."""
     citation = cite(evidence)
     when = md(nice_date(citation.date)) if citation.date else ""
-    who = ", ".join(part for part in (md(citation.speaker), when) if part)
+    who = ", ".join(part for part in (md(citation.who), when) if part)
     link = f"[open in Fathom ↗]({citation.url})" if citation.url else ""
     return " · ".join(part for part in (who, link) if part)
 
@@ -210,27 +321,34 @@ def render_insight(insight: Insight) -> None:
     st.markdown("\n\n".join(parts))
 
 
-def render_insights(summary: EngagementSummary, presenting: bool, *, waiting: str = "") -> None:
-    """Goals, challenges, risks and recommendations, two a row; the first few of each, the rest folded.
+def render_section(summary: EngagementSummary, section: Section, waiting: str = "") -> None:
+    """One insight section: its first few insights, the rest folded; while the analysis runs, how far it is."""
+    st.subheader(f"{ICONS[section.field]} {section.title}", anchor=section.field)
+    if waiting:
+        st.caption(waiting)  # our own words and numbers, no data
+        return
+    items = insights(summary, section.field)
+    if not items:
+        st.caption(EMPTY_SECTION[section.field])
+    for insight in items[:INSIGHTS_SHOWN]:
+        render_insight(insight)
+    if len(items) > INSIGHTS_SHOWN:
+        with st.expander(f"{len(items) - INSIGHTS_SHOWN} more {section.title.lower()}"):
+            for insight in items[INSIGHTS_SHOWN:]:
+                render_insight(insight)
+
+
+def render_insights(summary: EngagementSummary, audience: Audience, *, waiting: str = "") -> None:
+    """Goals, challenges, risks and recommendations (those the audience sees), two a row.
 
     While the analysis runs each section shows ``waiting`` (how far it is) in its place.
     """
-    for row in (SECTIONS[:2], SECTIONS[2:]):
-        for column, section in zip(st.columns(2, gap="large"), row, strict=True):
+    shown = [section for section in SECTIONS if audience.shows(section.field)]
+    for start in range(0, len(shown), 2):
+        row = shown[start : start + 2]
+        for column, section in zip(st.columns(2, gap="large"), row, strict=False):
             with column:
-                st.subheader(f"{ICONS[section.field]} {section.title}", anchor=section.field)
-                if waiting:
-                    st.caption(waiting)  # our own words and numbers, no data
-                    continue
-                items = insights(summary, section.field)
-                if not items:
-                    st.caption(EMPTY_SECTION[section.field])
-                for insight in items[:INSIGHTS_SHOWN]:
-                    render_insight(insight)
-                if len(items) > INSIGHTS_SHOWN:
-                    with st.expander(f"{len(items) - INSIGHTS_SHOWN} more {section.title.lower()}"):
-                        for insight in items[INSIGHTS_SHOWN:]:
-                            render_insight(insight)
+                draw_part(audience, section.field, render_section, summary, section, waiting)
 
 
 def _dates(values: Iterable[str | None]) -> pd.Series:
@@ -244,6 +362,8 @@ def _dates(values: Iterable[str | None]) -> pd.Series:
 PEOPLE_SHOWN = (
     "name",
     "role",
+    "role_from",
+    "role_quote",
     "side",
     "meetings",
     "invited",
@@ -281,9 +401,16 @@ def _frame(rows: Sequence[PersonRow | MeetingRow], table: Sequence[Column], show
     return pd.DataFrame(data)
 
 
-def people_frame(summary: EngagementSummary) -> pd.DataFrame:
-    """The people table: most meetings first."""
-    return _frame(people_rows(summary), PEOPLE_COLUMNS, PEOPLE_SHOWN)
+def people_frame(summary: EngagementSummary, *, mark_rep_roles: bool = True) -> pd.DataFrame:
+    """The people table: most meetings first; a role a rep set says so in its cell ("CFO (set by a rep)"),
+    except on a projector in front of the customer (``mark_rep_roles=False``)."""
+    rows = [
+        replace(row, role=f"{row.role} ({row.role_from})")
+        if mark_rep_roles and row.role_from == ROLE_SOURCES["rep"]
+        else row
+        for row in people_rows(summary)
+    ]
+    return _frame(rows, PEOPLE_COLUMNS, PEOPLE_SHOWN)
 
 
 def meetings_frame(summary: EngagementSummary) -> pd.DataFrame:
@@ -291,11 +418,40 @@ def meetings_frame(summary: EngagementSummary) -> pd.DataFrame:
     return _frame(meeting_rows(summary)[::-1], MEETING_COLUMNS, MEETINGS_SHOWN)
 
 
-PEOPLE_ON_SCREEN = ["Name", "Role", "Side", "Meetings", "Last seen", "E-mail"]
+PEOPLE_ON_SCREEN = [
+    "Name",
+    "Role",
+    "Side",
+    "Meetings",
+    "Last seen",
+    "E-mail",
+    "Also shown as",
+]  # where roles were said: ui/roles.py
 MEETINGS_ON_SCREEN = ["Date", "Title", "Customer people", "Minutes", "Transcript", "Recording"]
 PRESENTED_PEOPLE = ["Name", "Role", "Side", "Meetings", "Last seen"]  # no e-mail addresses on a projector
 PRESENTED_MEETINGS = ["Date", "Title", "Customer people", "Minutes"]
 PRESENTED_MEETINGS_MAX = 15
+# Floors and caps of the grids' column widths in px: ui/tables.py fits each to its longest text and
+# wraps what is longer than its cap; all of them together stay within the width the page has at 1280
+# beside the sidebar (820 px).
+GRID_BUDGET_PX = 780
+PEOPLE_LIMITS = {
+    "Name": (100, 180),
+    "Role": (70, 170),
+    "Side": (70, 120),
+    "Meetings": (70, 90),
+    "Last seen": (90, 110),
+    "E-mail": (110, 250),
+    "Also shown as": (110, 200),
+}
+MEETINGS_LIMITS = {
+    "Date": (90, 110),
+    "Title": (150, 240),
+    "Customer people": (130, 200),
+    "Minutes": (65, 80),
+    "Transcript": (85, 130),
+    "Recording": (70, 90),
+}
 
 
 def _presented(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
@@ -307,34 +463,59 @@ def _presented(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     return shown.astype(object).where(shown.notna(), "—")
 
 
-def render_tables(summary: EngagementSummary, presenting: bool = False) -> None:
+def _shown_dates(frame: pd.DataFrame, *names: str) -> dict[str, list[str]]:
+    """How the grid writes its date columns ("4 May 2026"), for the widths."""
+    return {name: [nice_date(v) if v is not None and not pd.isna(v) else "" for v in frame[name]] for name in names}
+
+
+def render_tables(summary: EngagementSummary, audience: Audience) -> None:
     """People and meetings: sortable grids on screen, large plain tables (no e-mail) on a projector.
 
-    On screen the grids show the columns that fit a laptop without scrolling sideways; the exports
-    have every column.
+    On screen each grid column is as wide as its text (long text wraps), so no cell is cut; the
+    exports have every column.
     """
+    draw_part(audience, "people", render_people, summary, audience.presenting)
+    draw_part(audience, "meetings", render_meetings, summary, audience.presenting)
+
+
+def render_people(summary: EngagementSummary, presenting: bool) -> None:
+    """The people table: a grid on screen, a plain table without e-mail addresses on a projector."""
     st.subheader("People", anchor="people")
     if not summary.people:
         st.caption("Nobody from these meetings yet.")
     elif presenting:
-        st.table(_presented(people_frame(summary), PRESENTED_PEOPLE), hide_index=True, border="horizontal")
+        people = people_frame(summary, mark_rep_roles=False)  # who set a role is the team's business
+        st.table(_presented(people, PRESENTED_PEOPLE), hide_index=True, border="horizontal")
     else:
+        people = people_frame(summary)
+        fit = fit_columns(people, PEOPLE_LIMITS, shown=_shown_dates(people, "Last seen"), budget=GRID_BUDGET_PX)
+        width = fit.widths
         st.dataframe(
-            people_frame(summary),
+            people,
             hide_index=True,
             column_order=PEOPLE_ON_SCREEN,
+            row_height=fit.row_height,
             column_config={
-                "Name": st.column_config.TextColumn(width=150, pinned=True),
-                "Role": st.column_config.TextColumn(width=130),
-                "Side": st.column_config.TextColumn(width=95),
-                "Meetings": st.column_config.NumberColumn(
-                    width=80, help="Meetings the person was invited to or spoke in"
+                "Name": st.column_config.TextColumn(width=width["Name"], pinned=True),
+                "Role": st.column_config.TextColumn(
+                    width=width["Role"], help="Said in a meeting (the words are under 'Roles' below), or set by a rep"
                 ),
-                "Last seen": st.column_config.DateColumn(format="D MMM YYYY", width=100),
-                "E-mail": st.column_config.TextColumn(width=180),
+                "Side": st.column_config.TextColumn(width=width["Side"]),
+                "Meetings": st.column_config.NumberColumn(
+                    width=width["Meetings"], help="Meetings the person was invited to or spoke in"
+                ),
+                "Last seen": st.column_config.DateColumn(format="D MMM YYYY", width=width["Last seen"]),
+                "E-mail": st.column_config.TextColumn(width=width["E-mail"]),
+                "Also shown as": st.column_config.TextColumn(
+                    width=width["Also shown as"], help="Other spellings of the name merged into this person"
+                ),
             },
             key="summary_people_table",
         )
+
+
+def render_meetings(summary: EngagementSummary, presenting: bool) -> None:
+    """The meetings table, newest first: a grid with links on screen, the latest few as a plain table on a projector."""
     st.subheader("Meetings", anchor="meetings")
     if not summary.meetings:
         st.caption("No meetings in this period.")
@@ -346,33 +527,45 @@ def render_tables(summary: EngagementSummary, presenting: bool = False) -> None:
         if len(frame) > PRESENTED_MEETINGS_MAX:
             st.caption(f"The {PRESENTED_MEETINGS_MAX} most recent of {len(frame)} meetings.")
     else:
+        meetings = meetings_frame(summary)
+        fit = fit_columns(
+            meetings,
+            MEETINGS_LIMITS,
+            shown={**_shown_dates(meetings, "Date"), "Recording": ["open ↗"]},
+            budget=GRID_BUDGET_PX,
+        )
+        width = fit.widths
         st.dataframe(
-            meetings_frame(summary),
+            meetings,
             hide_index=True,
             column_order=MEETINGS_ON_SCREEN,
+            row_height=fit.row_height,
             column_config={
-                "Date": st.column_config.DateColumn(format="D MMM YYYY", width=95),
-                "Title": st.column_config.TextColumn(width=175),
-                "Customer people": st.column_config.TextColumn(width=140),
-                "Minutes": st.column_config.NumberColumn(width=65),
+                "Date": st.column_config.DateColumn(format="D MMM YYYY", width=width["Date"]),
+                "Title": st.column_config.TextColumn(width=width["Title"]),
+                "Customer people": st.column_config.TextColumn(width=width["Customer people"]),
+                "Minutes": st.column_config.NumberColumn(width=width["Minutes"]),
                 "Transcript": st.column_config.TextColumn(
-                    width=95,
+                    width=width["Transcript"],
                     help="'no transcript': Fathom recorded the meeting but has no transcript; it is counted, not analysed",
                 ),
-                "Recording": st.column_config.LinkColumn(display_text="open ↗", width=80),
+                "Recording": st.column_config.LinkColumn(display_text="open ↗", width=width["Recording"]),
             },
             key="summary_meetings_table",
         )
 
 
-def _file_stem(record: JobRecord) -> str:
-    return f"engagement-{record.domain}-{record.created_at:%Y%m%d-%H%M}"
+def printed_report(record: JobRecord) -> bytes:
+    """The HTML report printed by Chromium (its print CSS: a page per part, no cut words, charts as SVG)."""
+    return html_to_pdf(report.to_html(record))
 
 
-def _audited(build: Callable[[], str], exported: Callable[[str], None], detail: str) -> Callable[[], str]:
+def _audited(
+    build: Callable[[], str | bytes], exported: Callable[[str], None], detail: str
+) -> Callable[[], str | bytes]:
     """``build``, recording the export in the audit log when a click builds it."""
 
-    def built() -> str:
+    def built() -> str | bytes:
         data = build()
         exported(detail)
         return data
@@ -381,17 +574,24 @@ def _audited(build: Callable[[], str], exported: Callable[[str], None], detail: 
 
 
 def render_exports(record: JobRecord) -> None:
-    """Markdown, JSON, the self-contained HTML report, and the two tables as CSV (built on click, short-lived)."""
+    """Markdown, JSON, the self-contained HTML report (and its PDF when Chromium is installed), and the two
+    tables as CSV (built on click, short-lived); each file is named for the domain, the dates and the day."""
     summary = record.summary
     assert summary is not None
-    stem = _file_stem(record)
-    downloads = (
+    st.subheader("Export", anchor="export")
+    stem = report.export_stem(record)
+    downloads: list[tuple[str, Callable[[], str | bytes], str, str, str]] = [
         ("Markdown", partial(report.to_markdown, record), f"{stem}.md", "text/markdown", ":material/description:"),
         ("JSON", partial(report.to_json, record), f"{stem}.json", "application/json", ":material/data_object:"),
         ("HTML report", partial(report.to_html, record), f"{stem}.html", "text/html", ":material/web:"),
+        *(
+            [("PDF", partial(printed_report, record), f"{stem}.pdf", "application/pdf", ":material/picture_as_pdf:")]
+            if find_chromium() is not None
+            else []
+        ),
         ("People CSV", partial(report.people_csv, summary), f"{stem}-people.csv", "text/csv", ":material/group:"),
         ("Meetings CSV", partial(report.meetings_csv, summary), f"{stem}-meetings.csv", "text/csv", ":material/table:"),
-    )  # built on click, each file gone from the media store within EXPORT_TTL_S (ui/media.py)
+    ]  # built on click, each file gone from the media store within EXPORT_TTL_S (ui/media.py)
     exported = audit.recorder("exported", record.domain)
     with st.container(horizontal=True, gap="small"):
         for label, build, name, mime, icon in downloads:
@@ -417,7 +617,7 @@ def render_run_details(record: JobRecord) -> None:
                     if record.options.since or record.options.until
                     else "- Every recorded meeting (no date range)",
                     f"- Source: **{md(record.source or '—')}**, analysis: **{md(record.analyzer or '—')}**",
-                    f"- Started {md(record.created_at.strftime('%Y-%m-%d %H:%M UTC'))}, took {stats.seconds:.1f} s",
+                    f"- Started {md(nice_time(record.created_at))}, took {stats.seconds:.1f} s",
                     f"- Fathom requests: {stats.fathom_requests}; model calls: {stats.llm_calls}; "
                     f"meetings from the analysis cache: {stats.cached_meetings}",
                     f"- Tokens in/out: {stats.tokens_in:,} / {stats.tokens_out:,}; "
@@ -442,38 +642,42 @@ def analysis_progress(record: JobRecord) -> str:
     return "Waiting for the meetings to be analysed."
 
 
-def render_facts(record: JobRecord, presenting: bool) -> None:
+def render_facts(record: JobRecord, audience: Audience) -> None:
     """A running job's facts (counts, people, months: from the data, not the model) while the analysis runs."""
-    summary = record.summary
-    if summary is None:
+    if record.summary is None:
         return
+    summary = audience.summary(record.summary)
     waiting = analysis_progress(record)
-    render_metrics(summary, in_range=bool(record.options.since or record.options.until))
-    render_charts(summary, presenting, waiting=waiting)
-    render_insights(summary, presenting, waiting=waiting)
-    render_tables(summary, presenting)
+    draw_part(audience, "metrics", render_metrics, summary, in_range=bool(record.options.since or record.options.until))
+    render_charts(summary, audience, waiting=waiting)
+    render_insights(summary, audience, waiting=waiting)
+    render_tables(summary, audience)
 
 
-def render_result(record: JobRecord, presenting: bool, source: str = "") -> None:
-    """The whole summary of a completed job."""
-    summary = record.summary
-    render_heading(record, presenting, source)
-    if summary is None:
-        st.warning("This job finished without a summary. Generate it again.")
+def render_result(record: JobRecord, audience: Audience, source: str = "") -> None:
+    """The whole summary of a completed job, as the audience may see it (every part through ``draw_part``)."""
+    draw_part(audience, "heading", render_heading, record, audience.presenting, source)
+    if record.summary is None:
+        draw_part(audience, "no_meetings", st.warning, "This job finished without a summary. Generate it again.")
         return
-    render_metrics(summary, in_range=bool(record.options.since or record.options.until))
-    render_overview(summary)
+    summary = audience.summary(record.summary)
+    draw_part(audience, "metrics", render_metrics, summary, in_range=bool(record.options.since or record.options.until))
+    if summary.meetings_count:
+        draw_part(audience, "overview", render_glance, summary, audience)
+    render_overview(summary, audience)
     if summary.meetings_count == 0:
-        st.info(
+        draw_part(
+            audience,
+            "no_meetings",
+            st.info,
             f"No recorded meetings with anyone at {display_domain(record.domain)} were found"
             + (f" {range_sentence(record.options)}." if record.options.since or record.options.until else ".")
-            + " Check the spelling of the website, or widen the dates."
+            + " Check the spelling of the website, or widen the dates.",
         )
         return
-    render_charts(summary, presenting)
-    render_insights(summary, presenting)
-    render_tables(summary, presenting)
-    if not presenting:
-        st.subheader("Export", anchor="export")
-        render_exports(record)
-        render_run_details(record)
+    render_charts(summary, audience)
+    render_insights(summary, audience)
+    draw_part(audience, "timeline", render_timeline, summary, audience.presenting)
+    render_tables(summary, audience)
+    draw_part(audience, "exports", render_exports, record)  # never presented: on no allow-list
+    draw_part(audience, "run_details", render_run_details, record)

@@ -8,9 +8,11 @@ something happened to an account; a forget request records that a forget happene
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -24,12 +26,18 @@ ACTIONS = {
     "viewed": "viewed a summary",
     "exported": "exported a summary",
     "asked": "asked a question",
+    "shared": "shared a question with the team",
     "deleted": "deleted jobs",
     "purged": "purged",
     "cleared": "cleared the analysis cache",
     "forgot": "forgot a customer or person",
+    "linked": "linked domains into one account",
+    "unlinked": "unlinked domains",
     "signed_in": "signed in",
     "refused": "was refused",
+    "webhook_created": "created a Fathom webhook",
+    "webhook_deleted": "deleted a Fathom webhook",
+    "digest_sent": "sent a digest",
 }
 MAX_SCAN = 100_000  # one listing reads at most this many entries: every call has a bound
 PAGE = 500
@@ -116,6 +124,27 @@ class AuditLog:
 
     def count(self) -> int:
         return self.store.count()
+
+    def redact(self, names: list[str], replacement: str) -> int:
+        """Replace ``names`` in every entry's account and detail (a forget request: the log keeps that things
+        happened, not to whom); returns how many entries changed. Not offered by any page or command."""
+        lowered = [n.lower() for n in names if n]
+        changed: dict[str, Any] = {}
+        for key, value in self.store.items():
+            entry = AuditEntry.model_validate(value)
+            target, detail = entry.target, entry.detail
+            if any(n in target.lower() or n in detail.lower() for n in lowered):
+                for name in lowered:
+                    target = _replace(target, name, replacement)
+                    detail = _replace(detail, name, replacement)
+                changed[key] = entry.model_copy(update={"target": target, "detail": detail}).model_dump(mode="json")
+        if changed:
+            self.store.set_many(changed)
+        return len(changed)
+
+
+def _replace(text: str, name: str, replacement: str) -> str:
+    return re.sub(re.escape(name), replacement, text, flags=re.IGNORECASE)
 
 
 def _matches(entry: AuditEntry, actor: str, action: str, target: str) -> bool:

@@ -9,12 +9,17 @@ becomes one bounded line (and, for Markdown, inert Markdown).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 
-from engagement.models import Changes, Coverage, EngagementSummary, Evidence, Insight, Side, Signal
+from engagement.models import Changes, Coverage, EngagementSummary, Evidence, Insight, Person, Side, Signal
 from engagement.render.links import safe_url
+from engagement.wording import (
+    nice_date,
+    nice_time,
+    plural,
+)  # re-exported: the pages and exports take their words from here
 
 __all__ = [
     "MATCHED_BY",
@@ -24,12 +29,16 @@ __all__ = [
     "SEVERITY_LABELS",
     "SIDE_LABELS",
     "SIGNAL_NAMES",
+    "NO_SIDE",
     "TEXT_MAX",
+    "TimelineRow",
+    "UNKNOWN_SPEAKER",
     "WORD_JOINER",
     "Citation",
     "Column",
     "MeetingRow",
     "PersonRow",
+    "ROLE_SOURCES",
     "Section",
     "cells",
     "change_items",
@@ -38,17 +47,21 @@ __all__ = [
     "coverage_line",
     "insights",
     "md",
+    "md_file",
     "md_link",
     "meeting_rows",
     "month_year",
     "nice_date",
+    "nice_time",
     "one_line",
     "people_rows",
     "plural",
     "restates",
+    "role_quote",
     "side_counts",
     "signal_line",
     "signal_name",
+    "timeline_rows",
 ]
 
 # ---------------------------------------------------------------- text from meetings and the model
@@ -70,20 +83,6 @@ def one_line(text: object, limit: int = TEXT_MAX) -> str:
     return plain
 
 
-def nice_date(value: str | date | datetime | None) -> str:
-    """``2026-05-04`` → ``4 May 2026``; anything unparseable is returned as it came (or an em dash)."""
-    if value is None or value == "":
-        return "—"
-    if isinstance(value, str):
-        try:
-            day = date.fromisoformat(value[:10])
-        except ValueError:
-            return value
-    else:
-        day = value
-    return f"{day.day} {day:%b %Y}"
-
-
 def month_year(value: str | None) -> str:
     """``2026-05-04`` → ``May 2026``."""
     if not value:
@@ -92,11 +91,6 @@ def month_year(value: str | None) -> str:
         return f"{date.fromisoformat(value[:10]):%b %Y}"
     except ValueError:
         return value
-
-
-def plural(n: int, word: str, many: str | None = None) -> str:
-    """``1 meeting``, ``12 meetings`` (``many`` for irregular plurals: ``analysis``/``analyses``)."""
-    return f"{n} {word}" if n == 1 else f"{n} {many or word + 's'}"
 
 
 def indexing_stage(meetings: int) -> str:
@@ -144,13 +138,48 @@ def md(text: object, limit: int = TEXT_MAX) -> str:
     return escaped
 
 
-def md_link(label: str, url: str | None) -> str:
-    """``[label](url)`` with ``label`` escaped; just the label when the URL is not a safe http(s) link."""
+def md_link(label: str, url: str | None, escape: Callable[[object], str] | None = None) -> str:
+    """``[label](url)`` with ``label`` escaped (by ``md``, or ``escape``); just the label when the URL is
+    not a safe http(s) link."""
+    text = (escape or md)(label)
     target = safe_url(url)
     if not target:
-        return md(label)
+        return text
     # inside link text a backslash escape reads better than an entity (``\<`` shows "<", as "&lt;" does)
-    return f"[{md(label).replace('&lt;', chr(92) + '<').replace('&gt;', chr(92) + '>')}]({target})"
+    return f"[{text.replace('&lt;', chr(92) + '<').replace('&gt;', chr(92) + '>')}]({target})"
+
+
+# A Markdown file is read and copied as text, so it gets no invisible character and only the escapes
+# that change how it renders: the marks of emphasis, code, links, tags, tables and strikethrough; "_"
+# only where it can open or close emphasis (not inside snake_case); "&" only where it would start an
+# entity. A web or e-mail address a reader would turn into a link is set in a code span instead, which
+# no Markdown reader links.
+_AUTOLINK = re.compile(r"(?i)(?:\b[a-z][a-z0-9+.-]*://|(?<![\w.])www\.)\S+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_FILE_ESCAPE = re.compile(r"[\\`*\[\]<>|~]|(?<![^\W_])_|_(?![^\W_])|&(?=#?\w+;)")
+
+
+def _code_span(text: str) -> str:
+    """``text`` as an inline code span, fenced by more backticks than it holds in a row."""
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def md_file(text: object, limit: int = TEXT_MAX) -> str:
+    """Data text as inert Markdown for an exported file: like ``md`` (one line, no tag, link, image or
+    autolink), but with no invisible character and no needless escape, so a copy reads as it was said."""
+    plain = one_line(text, limit)
+    parts, last = [], 0
+    for found in _AUTOLINK.finditer(plain):
+        parts += [_FILE_ESCAPE.sub(lambda m: "\\" + m[0], plain[last : found.start()]), _code_span(found[0])]
+        last = found.end()
+    parts.append(_FILE_ESCAPE.sub(lambda m: "\\" + m[0], plain[last:]))
+    escaped = "".join(parts)
+    match = _LEADING.match(escaped)
+    if match:
+        lead = match.group(1)
+        escaped = "\\" + escaped if not lead[0].isdigit() else lead + "\\" + escaped[len(lead) :]
+    return escaped
 
 
 # ---------------------------------------------------------------- sections and insights
@@ -194,6 +223,10 @@ def restates(insight: Insight) -> bool:
     return bool(a) and (a == b or (len(b) > 20 and b in a) or (len(a) > 20 and a in b))
 
 
+UNKNOWN_SPEAKER = "Unknown speaker"
+NO_SIDE = "Side not known"
+
+
 @dataclass(frozen=True)
 class Citation:
     """One piece of evidence, ready to show.
@@ -203,6 +236,7 @@ class Citation:
             (it is never shown as a quote).
         speaker / date / title / timestamp: one line each; ``speaker`` and ``date`` may be empty.
         url: the link to the moment in the meeting, only when it is an http(s) link.
+        side: the speaker's side as every renderer names it (``Customer``, ``Our team``, ``Side not known``).
     """
 
     quote: str | None
@@ -211,11 +245,18 @@ class Citation:
     title: str
     timestamp: str
     url: str | None
+    side: str = NO_SIDE
+
+    @property
+    def who(self) -> str:
+        """``Sarah Lopez (Customer)``, ``Daniel Okafor (Our team)``: every quote shown says whose side said it."""
+        return f"{self.speaker or UNKNOWN_SPEAKER} ({self.side})"
 
 
 def cite(evidence: Evidence) -> Citation:
     """What a renderer shows of ``evidence``."""
     return Citation(
+        side=SIDE_LABELS[evidence.side] if evidence.side else NO_SIDE,
         quote=one_line(evidence.quote) if evidence.verified and evidence.quote.strip() else None,
         speaker=one_line(evidence.speaker),
         date=one_line(evidence.meeting_date),
@@ -253,6 +294,8 @@ PEOPLE_COLUMNS: tuple[Column, ...] = (
     Column("email", "E-mail"),
     Column("side", "Side"),
     Column("role", "Role"),
+    Column("role_from", "Role from"),
+    Column("role_quote", "Role said in"),
     Column("meetings", "Meetings", numeric=True),
     Column("invited", "Invited", numeric=True),
     Column("spoke_in", "Spoke in", numeric=True),
@@ -290,6 +333,21 @@ class PersonRow:
     last_seen: str
     aliases: tuple[str, ...] = ()
     matched_by: tuple[str, ...] = ()
+    role_from: str = ""  # "set by a rep", "said in a meeting", or empty (unknown)
+    role_quote: str = ""  # the words the role rests on, and who said them with their side
+
+
+# Where a person's role comes from (Person.role_source), as every renderer says it.
+ROLE_SOURCES = {"rep": "set by a rep", "meeting": "said in a meeting"}
+
+
+def role_quote(person: Person) -> str:
+    """``“I run procurement.” — Rachel Okafor (Customer), 4 May 2026``: the first verified quote a role rests on."""
+    for evidence in person.role_evidence:
+        c = cite(evidence)
+        if c.quote is not None:
+            return f"“{c.quote}” — {c.who}" + (f", {nice_date(c.date)}" if c.date else "")
+    return ""
 
 
 @dataclass(frozen=True)
@@ -304,7 +362,7 @@ class MeetingRow:
     customer_people: tuple[str, ...]
     internal_people: tuple[str, ...]
     analysed: bool
-    transcript: str  # "no transcript" when Fathom has none (counted, not analysed); empty otherwise
+    transcript: str  # "no transcript" (or why) when Fathom has none (counted, not analysed); "yes" otherwise
     recording: str | None
 
 
@@ -324,6 +382,8 @@ def people_rows(summary: EngagementSummary) -> list[PersonRow]:
             last_seen=p.last_seen or "",
             aliases=tuple(p.aliases),
             matched_by=tuple(MATCHED_BY.get(how, how) for how in p.matched_by),
+            role_from=ROLE_SOURCES.get(p.role_source, "") if p.role else "",
+            role_quote=role_quote(p) if p.role else "",
         )
         for p in people
     ]
@@ -342,11 +402,74 @@ def meeting_rows(summary: EngagementSummary) -> list[MeetingRow]:
             customer_people=tuple(one_line(name) for name in m.customer_people),
             internal_people=tuple(one_line(name) for name in m.internal_people),
             analysed=m.analysed,
-            transcript=m.no_transcript or "",
+            transcript=m.no_transcript or "yes",
             recording=safe_url(m.share_url or m.url),
         )
         for m in meetings
     ]
+
+
+@dataclass(frozen=True)
+class TimelineRow:
+    """A meeting on the timeline.
+
+    Attributes:
+        recording_id / date / title: the meeting (one line each).
+        customer / ours: who attended from each side.
+        themes: the account's themes this meeting raised.
+        transcript: whether Fathom had a transcript of it.
+        url: the recording, only when it is an http(s) link.
+        quotes: the verified quotes from this meeting, each with its link to the moment.
+    """
+
+    recording_id: int
+    date: str
+    title: str
+    customer: tuple[str, ...]
+    ours: tuple[str, ...]
+    themes: tuple[str, ...]
+    transcript: bool
+    url: str | None
+    quotes: tuple[Citation, ...]
+
+
+def timeline_rows(summary: EngagementSummary, person: str = "", theme: str = "") -> list[TimelineRow]:
+    """One row a meeting, oldest first, with its themes and quotes; only those ``person`` attended and
+    that raised ``theme`` when given (an empty filter keeps every meeting)."""
+    themes_of: dict[int, list[str]] = {}
+    for t in summary.themes:
+        for rid in dict.fromkeys(t.meetings):
+            themes_of.setdefault(rid, []).append(one_line(t.topic))
+    quotes_of: dict[int, dict[str, Citation]] = {}
+    evidence = [e for t in summary.themes for e in t.evidence]
+    evidence += [e for section in SECTIONS for i in insights(summary, section.field) for e in i.evidence]
+    for e in evidence:
+        citation = cite(e)
+        if citation.quote is not None:
+            quotes_of.setdefault(e.recording_id, {}).setdefault(citation.quote, citation)
+    rows = []
+    for m in sorted(summary.meetings, key=lambda m: m.started_at or m.date):
+        customer = tuple(one_line(name) for name in m.customer_people)
+        ours = tuple(one_line(name) for name in m.internal_people)
+        raised = tuple(themes_of.get(m.recording_id, ()))
+        if person and person not in customer + ours:
+            continue
+        if theme and theme not in raised:
+            continue
+        rows.append(
+            TimelineRow(
+                recording_id=m.recording_id,
+                date=m.date,
+                title=one_line(m.title) or f"Recording {m.recording_id}",
+                customer=customer,
+                ours=ours,
+                themes=raised,
+                transcript=not m.no_transcript,
+                url=safe_url(m.share_url or m.url),
+                quotes=tuple(quotes_of.get(m.recording_id, {}).values()),
+            )
+        )
+    return rows
 
 
 def cells(row: PersonRow | MeetingRow, table: Sequence[Column]) -> list[object]:
@@ -382,12 +505,14 @@ SIGNAL_NAMES = {
 
 
 def coverage_line(coverage: Coverage) -> str:
-    """``12 of 13 meetings analysed · 1 without a transcript · 2 speakers unmatched`` (gaps only when there are some)."""
+    """``12 of 13 meetings analysed · 1 without a transcript · 2 speakers unmatched`` (gaps only when there are some),
+    then each signal that could not be judged and why (``No senior voice not judged: roles unknown for …``)."""
     parts = [f"{coverage.analysed} of {plural(coverage.meetings, 'meeting')} analysed"]
     if coverage.without_transcript:
         parts.append(f"{coverage.without_transcript} without a transcript")
     if coverage.unmatched_speakers:
         parts.append(f"{plural(coverage.unmatched_speakers, 'speaker')} unmatched")
+    parts += [f"{signal_name(note.kind)} not judged: {one_line(note.why)}" for note in coverage.not_judged]
     return " · ".join(parts)
 
 
