@@ -45,7 +45,8 @@ OPENAI_KEY = "sk-browser-test"
 VIEWPORT = {"width": 1440, "height": 900}
 SIZES = [(1024, 768), (1280, 720), (1920, 1080)]
 POLL_WINDOW_MS = 4500  # more than two 2-second polls
-CHARTS = 4  # a complete summary: meetings per month, themes, people and the meeting timeline
+CHARTS = 5  # a complete summary: meetings per month, themes, people, the meeting timeline and who knows whom
+PRESENTED_CHARTS = 4  # presented: all but the team's own map of who knows whom
 TIMEOUT_MS = 30_000
 
 # Every label, button and metric value that is cut off: its text is wider than its box. Inputs are
@@ -364,7 +365,7 @@ def test_nothing_is_cut_off_at_common_sizes(page: Any, server: str, screenshots:
         for presenting in (False, True):
             if presenting:
                 page.goto(job + "&present=1")
-                expect(page.locator(".js-plotly-plot")).to_have_count(CHARTS)
+                expect(page.locator(".js-plotly-plot")).to_have_count(PRESENTED_CHARTS)
             for width, height in SIZES:
                 page.set_viewport_size({"width": width, "height": height})
                 expect(page.locator('[data-testid="stMetricValue"]')).to_have_count(5)
@@ -431,7 +432,7 @@ def test_the_answer_is_above_the_fold_and_the_readme_pictures(
     for presenting in (False, True):
         if presenting:
             page.goto(job + "&present=1")
-            expect(page.locator(".js-plotly-plot")).to_have_count(CHARTS)
+            expect(page.locator(".js-plotly-plot")).to_have_count(PRESENTED_CHARTS)
         else:
             expect(page.get_by_text("acmecorp.com · every meeting · change")).to_be_visible()  # the form, folded
             expect(page.get_by_role("button", name="Generate Meeting Summary")).to_be_hidden()
@@ -651,11 +652,12 @@ def test_presentation_mode_of_a_second_run_shows_nothing_internal(
     from engagement.render.present import SIGNAL_NAMES
 
     first = open_demo(page, server, "Acme Corp")
+    page.get_by_text("every meeting · change").click()  # the form, folded to one line over the summary
     page.get_by_placeholder("https://www.acmecorp.com").fill(DEMO_DOMAIN)
     page.get_by_role("button", name="Generate Meeting Summary").click()
     page.get_by_role("button", name="Generate a fresh one").click()  # a summary from moments ago is offered
     page.wait_for_url(lambda url: "run_id=" in url and url.split("run_id=")[1] != first.split("run_id=")[1])
-    expect(page.locator(".js-plotly-plot")).to_have_count(3)
+    expect(page.locator(".js-plotly-plot")).to_have_count(CHARTS)
     expect(page.locator(".st-key-part_changes")).to_contain_text("Since")  # a second run: what changed
     box = page.get_by_placeholder("What did they say about single sign-on?")
     for question in (PROBE, DECISION):
@@ -676,12 +678,12 @@ def test_presentation_mode_of_a_second_run_shows_nothing_internal(
     job = page.url
     page.set_viewport_size({"width": 1280, "height": 720})
     page.goto(job)  # at the top of the page
-    expect(page.locator(".js-plotly-plot")).to_have_count(3)
+    expect(page.locator(".js-plotly-plot")).to_have_count(CHARTS)
     page.wait_for_timeout(1000)
     page.screenshot(path=str(tmp_path / "second-run.png"))  # the team's view, to compare with the one below
 
     page.goto(job + "&present=1")
-    expect(page.locator(".js-plotly-plot")).to_have_count(3)
+    expect(page.locator(".js-plotly-plot")).to_have_count(PRESENTED_CHARTS)
     expect(page.get_by_role("heading", name="Goals")).to_be_visible()
     expect(page.get_by_role("button", name="Exit presentation")).to_be_visible()
     page.wait_for_timeout(1000)
@@ -732,17 +734,17 @@ def test_the_presenters_checklist_and_the_questions_stay_with_their_browser(brow
 
         again = mine.new_page()
         again.goto(job + "&present=1")
-        expect(again.locator(".js-plotly-plot")).to_have_count(3)
+        expect(again.locator(".js-plotly-plot")).to_have_count(PRESENTED_CHARTS)
         expect(again.locator(".st-key-part_coverage")).to_contain_text("meetings analysed")
         again.goto(job)
         expect(again.get_by_text("What did they say about pricing?", exact=True)).to_be_visible()
 
         other = theirs.new_page()
         other.goto(job + "&present=1")
-        expect(other.locator(".js-plotly-plot")).to_have_count(3)
+        expect(other.locator(".js-plotly-plot")).to_have_count(PRESENTED_CHARTS)
         assert other.locator(".st-key-part_coverage").count() == 0
         other.goto(job)
-        expect(other.locator(".js-plotly-plot")).to_have_count(3)
+        expect(other.locator(".js-plotly-plot")).to_have_count(CHARTS)
         expect(other.get_by_role("heading", name="Ask about this account")).to_be_visible()
         assert other.get_by_text("What did they say about pricing?", exact=True).count() == 0
         no_exception(other)
