@@ -31,11 +31,14 @@ from engagement.models import (
     Insight,
     Meeting,
     MeetingInsights,
+    MeetingQualification,
     Side,
     TranscriptTurn,
     format_utc,
     utcnow,
 )
+from engagement.qualification import commitments_of, qualify_account
+from engagement.qualification.qualifier import Qualifier
 from engagement.questions.search import TranscriptSearch
 from engagement.render.present import indexing_stage, plural, still_indexing
 
@@ -63,12 +66,14 @@ def run(
     thresholds: Thresholds | None = None,
     today: date | None = None,
     listing: Connect | None = None,
+    qualifier: Qualifier | None = None,
 ) -> EngagementSummary:
     """Build the account's summary; raises an ``EngagementError`` with a message for the user.
 
     ``search``, when given, indexes every transcript the run holds (questions are answered from it).
     ``today`` (default: the UTC date) and ``thresholds`` are what the signals are computed against.
     ``listing`` gives the meeting index's background sync its Fathom client (see :func:`fetch`).
+    ``qualifier``, when given, qualifies the account against its rubric (``summary.qualification``, ``commitments``).
     """
     fetched_at = format_utc(utcnow())
     domain = ctx.domain
@@ -85,6 +90,7 @@ def run(
         fingerprint=analyzer.fingerprint,
         search=search,
         listing=listing,
+        unqualified=(lambda m: cache.get_qualification(m, qualifier.fingerprint) is None) if qualifier else None,
     )
     summary = EngagementSummary(domain=domain, company=company)
     summary.notes.extend(_fetch_notes(ctx, fathom, index, source, no_transcript))
@@ -140,6 +146,9 @@ def run(
         dropped_here += dropped
         cache.put_account(account_key, account)
     _apply_account(summary, account)
+    if qualifier is not None:
+        ctx.report("qualifying the account", total, total)
+        _qualify(ctx, summary, qualifier, cache, meetings, no_transcript)
     for ref in summary.meetings:
         ref.analysed = ref.recording_id in found
         ref.no_transcript = no_transcript.get(ref.recording_id)
@@ -154,6 +163,35 @@ def run(
     ctx.stats.fathom_requests = fathom.requests + ctx.stats.index_requests
     summary.notes += capped_notes(analyzer.usage)
     return summary
+
+
+def _qualify(
+    ctx: JobContext,
+    summary: EngagementSummary,
+    qualifier: Qualifier,
+    cache: InsightCache,
+    meetings: Sequence[Meeting],
+    no_transcript: dict[int, str],
+) -> None:
+    """Each meeting qualified (cached per meeting, rubric and qualifier), then the account's states and commitments."""
+    per_meeting: dict[int, MeetingQualification] = {}
+    for meeting in meetings:
+        if meeting.recording_id in no_transcript:
+            continue
+        found = cache.get_qualification(meeting, qualifier.fingerprint)
+        if found is None and meeting.transcript is not None:
+            found = qualifier.qualify(meeting, domain=ctx.domain)
+            cache.put_qualification(meeting, qualifier.fingerprint, found)
+        if found is not None:
+            per_meeting[meeting.recording_id] = found
+    previous = ctx.previous_complete()
+    before = previous.summary.qualification if previous is not None and previous.summary is not None else None
+    if before is not None and before.methodology != qualifier.rubric.key:
+        before = None  # another methodology's elements are no baseline
+    summary.qualification = qualify_account(
+        qualifier.rubric, meetings, per_meeting, analyzer=qualifier.name, previous=before
+    )
+    summary.commitments = commitments_of(meetings, per_meeting)
 
 
 def _add_account_view(
@@ -200,6 +238,7 @@ def fetch(
     search: TranscriptSearch | None = None,
     listing: Connect | None = None,
     poll_s: float = 1.0,
+    unqualified: Callable[[Meeting], bool] | None = None,
 ) -> tuple[list[Meeting], dict[int, str]]:
     """The account's meetings, from the workspace meeting index brought up to date first.
 
@@ -210,7 +249,8 @@ def fetch(
     files it under. Meetings whose analysis is not cached, or whose transcript ``search`` does not
     hold yet, come back with their transcripts; those that have none (or whose transcript could not
     be read) are returned in the second value with the reason, counted but not analysed. Only the
-    listing failing fails the job.
+    listing failing fails the job. ``unqualified(meeting)`` says a meeting's qualification is not cached:
+    its transcript is fetched too.
     """
     domain = ctx.domain
 
@@ -243,7 +283,12 @@ def fetch(
     need = [
         m
         for m in meetings
-        if m.recording_id not in known and (m.recording_id in unindexed or cache.get(m, fingerprint) is None)
+        if m.recording_id not in known
+        and (
+            m.recording_id in unindexed
+            or cache.get(m, fingerprint) is None
+            or (unqualified is not None and unqualified(m))
+        )
     ]
     transcripts, no_transcript = _transcripts(ctx, fathom, need, since, until)
     # Fathom's "no transcript" (404, null) is remembered; a 403 or an unreadable one is asked again next time.

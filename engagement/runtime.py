@@ -32,6 +32,8 @@ from engagement.jobs.repository import JobRepository
 from engagement.jobs.service import JobBody, JobContext, JobService
 from engagement.meetings.index import IndexStatus, MeetingIndex, SyncResult, SyncTask, open_index
 from engagement.models import EngagementSummary
+from engagement.qualification import load_rubric
+from engagement.qualification.qualifier import OfflineQualifier, Qualifier
 from engagement.questions.answers import QuestionService
 from engagement.questions.search import TranscriptIndex, TranscriptSearch
 from engagement.settings import Settings
@@ -92,6 +94,19 @@ def analyzer_for(settings: Settings, deadline: Deadline = NO_DEADLINE) -> Analyz
     )
 
 
+def qualifier_for(settings: Settings, analyzer: Analyzer, company: str = "") -> Qualifier:
+    """The rubric ``QUALIFICATION_RUBRIC`` names, evaluated by the model when the analyser is one, else offline.
+
+    A rubric with a mistake raises ``RubricError`` naming the file and the line (the job ends with it).
+    """
+    rubric = load_rubric(settings.qualification_rubric)
+    if isinstance(analyzer, OfflineAnalyzer):
+        return OfflineQualifier(rubric)
+    from engagement.qualification.qualifier import ModelQualifier
+
+    return ModelQualifier(cast(OpenAIAnalyzer, analyzer), rubric, company=company)
+
+
 def make_body(
     settings: Settings,
     cache: InsightCache,
@@ -107,6 +122,7 @@ def make_body(
 
     def body(ctx: JobContext) -> EngagementSummary:
         analyzer = analyzer_for(settings, ctx.deadline)
+        company = COMPANY_NAMES.get(ctx.domain, "") if settings.source == "demo" else ""
         with fathom_client(settings, fathom_transport, ctx.deadline) as fathom:
             return pipeline.run(
                 ctx,
@@ -115,11 +131,12 @@ def make_body(
                 analyzer=analyzer,
                 cache=cache,
                 source=settings.source,
-                company=COMPANY_NAMES.get(ctx.domain, "") if settings.source == "demo" else "",
+                company=company,
                 concurrency=settings.openai_concurrency,
                 search=search,
                 thresholds=Thresholds.from_settings(settings),
                 listing=listing,
+                qualifier=qualifier_for(settings, analyzer, company),
             )
 
     return body

@@ -29,6 +29,8 @@ from engagement.models import (
 __all__ = [
     "MIN_QUOTE_CHARS",
     "MIN_QUOTE_WORDS",
+    "QuoteFinder",
+    "evidence_at",
     "evidence_key",
     "fold",
     "meeting_date",
@@ -192,6 +194,22 @@ def evidence_at(meeting: Meeting, turn: TranscriptTurn, quote: str) -> Evidence:
         meeting_date=meeting_date(meeting),
         verified=True,
     )
+
+
+class QuoteFinder:
+    """Finds quotes in one meeting's transcript: the turn that holds each, and the transcript's own words."""
+
+    def __init__(self, meeting: Meeting) -> None:
+        self.turns = meeting.transcript or ()
+        self.blocks = _blocks(self.turns)
+
+    def find(self, quote: str, near_s: int = 0) -> tuple[TranscriptTurn, str] | None:
+        """The turn where ``quote`` starts (the occurrence nearest ``near_s``) and its verbatim words, or None."""
+        folded = fold(quote)
+        if len(folded) < MIN_QUOTE_CHARS or folded.count(" ") + 1 < MIN_QUOTE_WORDS:
+            return None
+        found = _find(self.turns, self.blocks, folded, near_s)
+        return (found.turn, found.quote) if found else None
 
 
 class _Verifier:
