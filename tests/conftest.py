@@ -18,6 +18,7 @@ _APP_VARS = (
     "ENGAGEMENT_",
     "APP_PASSWORD",
     "ADMIN_PASSWORD",
+    "QUALIFICATION_",
 )
 
 pytest_plugins = ["tests.support.fathom_fixtures", "tests.support.openai_fixtures", "tests.support.redis_fixtures"]

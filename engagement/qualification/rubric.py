@@ -25,7 +25,7 @@ __all__ = ["BUILT_IN", "Element", "Rubric", "RubricError", "load_rubric", "parse
 BUILT_IN = ("meddpicc", "bant", "spiced")
 _KEY = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
 _FIRST_PERSON = frozenset({"i", "me", "my", "myself"})
-_ELEMENT_FIELDS = {"key", "name", "definition", "evidence", "phrases", "patterns", "conflict"}
+_ELEMENT_FIELDS = {"key", "name", "definition", "evidence", "phrases", "patterns", "exclude", "conflict"}
 
 
 class RubricError(SettingsError):
@@ -42,6 +42,8 @@ class Element:
         evidence: what counts as evidence (for the model and for people reading the rubric).
         phrases: words and phrases matched on word boundaries, case folded.
         patterns: regular expressions (case-insensitive), for what phrases cannot say.
+        exclude: phrases that make a matching sentence not count (``adoption`` for pain: a rollout's trouble is
+            not the pain that makes the customer buy).
         conflict: regular expressions with a ``value`` group; two customer quotes with different values conflict
             (``I``, ``me``, ``my`` as the value stand for the speaker).
     """
@@ -52,6 +54,7 @@ class Element:
     evidence: str
     phrases: tuple[str, ...]
     patterns: tuple[re.Pattern[str], ...]
+    exclude: tuple[str, ...] = ()
     conflict: tuple[re.Pattern[str], ...] = ()
 
     @property
@@ -61,7 +64,7 @@ class Element:
 
     def matches(self, text: str) -> bool:
         """Whether a sentence says something this element looks for."""
-        return any(p.search(text) for p in self._compiled)
+        return any(p.search(text) for p in self._compiled) and not any(p.search(text) for p in self._excluded)
 
     def value_in(self, text: str, speaker: str = "") -> str | None:
         """The ``conflict`` value a sentence states (normalised), or None (none, or more than one).
@@ -74,6 +77,10 @@ class Element:
                 value = " ".join(match.group("value").casefold().split())
                 values.add(" ".join(speaker.casefold().split()) if value in _FIRST_PERSON else value)
         return values.pop() if len(values) == 1 else None
+
+    @cached_property
+    def _excluded(self) -> tuple[re.Pattern[str], ...]:
+        return tuple(re.compile(rf"(?<!\w){_phrase(p)}(?!\w)", re.IGNORECASE) for p in self.exclude)
 
     @cached_property
     def _compiled(self) -> tuple[re.Pattern[str], ...]:
@@ -208,6 +215,7 @@ def _element(item: Any, i: int, fail: Any) -> Element:
         texts[field] = " ".join(value.split())
     phrases = _strings(item, "phrases", i, fail)
     raw_patterns = _strings(item, "patterns", i, fail)
+    exclude = _strings(item, "exclude", i, fail)
     if not phrases and not raw_patterns:
         raise fail(f"element {key!r} needs phrases or patterns for the offline analyser to look for", i, "key")
     patterns = []
@@ -234,5 +242,6 @@ def _element(item: Any, i: int, fail: Any) -> Element:
         evidence=texts["evidence"],
         phrases=phrases,
         patterns=tuple(patterns),
+        exclude=exclude,
         conflict=tuple(conflict),
     )
