@@ -25,7 +25,7 @@ from engagement.models import (
 )
 from engagement.qualification.rubric import Rubric
 
-__all__ = ["ElementStatus", "qualify_account", "searched_of"]
+__all__ = ["ElementStatus", "disagree", "qualify_account", "searched_of"]
 
 MAX_OUR_SIDE = 3  # of our side's words on an element only the first few are shown: they prove a gap, not a fact
 
@@ -41,6 +41,12 @@ class ElementStatus(StrEnum):
     @property
     def has_evidence(self) -> bool:
         return self in (ElementStatus.EVIDENCED, ElementStatus.CONFLICTING)
+
+
+def disagree(values: set[str]) -> bool:
+    """Whether the stated values name different things: ``greg`` and ``greg thompson`` agree, ``greg`` and ``the cfo`` do not."""
+    words = [set(v.split()) for v in values]
+    return any(not (a <= b or b <= a) for i, a in enumerate(words) for b in words[i + 1 :])
 
 
 def searched_of(meetings: Sequence[Meeting], per_meeting: Mapping[int, MeetingQualification]) -> Searched:
@@ -73,8 +79,7 @@ def qualify_account(
             found = per_meeting.get(meeting.recording_id)
             for ev in found.hits.get(element.key, []) if found else []:
                 (customer if ev.side is Side.CUSTOMER else ours if ev.side is Side.INTERNAL else []).append(ev)
-        values = {ev.value for ev in customer if ev.value}
-        if len(values) > 1:
+        if disagree({ev.value for ev in customer if ev.value}):
             status = ElementStatus.CONFLICTING
         elif customer:
             status = ElementStatus.EVIDENCED
