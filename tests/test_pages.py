@@ -737,3 +737,43 @@ def test_the_accounts_page_says_how_far_the_first_index_got_while_it_runs(monkey
     shown = [shown_text(t) for t in texts(at)]
     assert any("Fathom's workspace is being indexed: 6,120 meetings so far" in t for t in shown), shown
     assert not any("No Fathom meetings are indexed yet" in t for t in shown)
+
+
+def qualified_summary() -> object:
+    """The factory's summary with Brightwater's demo qualification and commitments (offline, MEDDPICC)."""
+    from engagement.account.domains import email_at_domain
+    from engagement.demo import load_demo_meetings
+    from engagement.fathom.client import to_meeting
+    from engagement.qualification import commitments_of, load_rubric, qualify_account, qualify_meeting
+
+    domain = "brightwater.co.uk"
+    meetings = [to_meeting(m) for m in load_demo_meetings()]
+    meetings = [m for m in meetings if any(email_at_domain(i.email or "", domain) for i in m.invitees)]
+    rubric = load_rubric("meddpicc")
+    per = {m.recording_id: qualify_meeting(m, rubric, domain) for m in meetings if m.transcript}
+    return make_summary().model_copy(
+        update={
+            "qualification": qualify_account(rubric, meetings, per, analyzer="offline"),
+            "commitments": commitments_of(meetings, per),
+        }
+    )
+
+
+def test_the_qualification_section_shows_states_quotes_and_commitments_but_not_when_presenting() -> None:
+    """The summary shows each element's state with the customer's quote or what was searched, and our commitments;
+    presentation mode leaves the whole section out (it is the sales team's)."""
+    record = seeded(summary=qualified_summary())
+    at = app(domain=record.domain, run_id=record.run_id).run()
+    assert not at.exception
+    headings = [h.value for h in at.subheader]
+    assert any("Qualification: MEDDPICC — 6/8 evidenced" in h for h in headings)
+    assert any("Our commitments (" in h for h in headings)
+    shown = " ".join(shown_text(m.value) for m in at.markdown)
+    assert "Conflicting: the customer's quotes disagree (helen, the cfo)" in shown
+    assert "Since the restructure, the CFO signs off on anything with a three-year term, not me." in shown
+    assert "No customer statement in" in shown and "hours searched" in shown
+    assert "thanks for sending the service definition and the pricing document" in shown
+    presented = app(domain=record.domain, run_id=record.run_id, present="1").run()
+    assert not presented.exception
+    assert not any("Qualification" in h.value or "commitments" in h.value for h in presented.subheader)
+    assert "signs off on anything with a three-year term" not in " ".join(texts(presented))

@@ -459,6 +459,10 @@ def render_result(record: JobRecord, presenting: bool, source: str = "") -> None
         return
     render_charts(summary, presenting)
     render_insights(summary, presenting)
+    if not presenting:  # internal: the deal's qualification is the sales team's, never on a projector
+        from ui.qualification import render_qualification
+
+        render_qualification(summary)
     render_tables(summary, presenting)
     if not presenting:
         st.subheader("Export", anchor="export")
