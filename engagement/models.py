@@ -368,6 +368,14 @@ class QualificationElement(BaseModel):
     change: str | None = None
 
 
+class ElementState(BaseModel):
+    """An element's key, name and state, without its quotes: what the job index and the accounts list carry."""
+
+    key: str
+    name: str
+    status: str
+
+
 class Qualification(BaseModel):
     """The account qualified by a methodology (MEDDPICC, BANT, SPICED or a team's own rubric)."""
 
@@ -380,6 +388,9 @@ class Qualification(BaseModel):
     @property
     def evidenced(self) -> int:
         return sum(e.status == "evidenced" for e in self.elements)
+
+    def states(self) -> list[ElementState]:
+        return [ElementState(key=e.key, name=e.name, status=e.status) for e in self.elements]
 
 
 class Commitment(BaseModel):

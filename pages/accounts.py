@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from engagement.account.signals import signal_id
-from engagement.accounts import AccountRow, list_accounts
+from engagement.accounts import AccountRow, list_accounts, missing_choices
 from engagement.errors import EngagementError
 from engagement.render.present import SEVERITY_LABELS, signal_name
 from ui.frame import page_frame
@@ -34,12 +34,13 @@ COLUMNS = {
     "Last 90 days": "Meetings in the last 90 days",
     "90 days before": "Meetings in the 90 days before those",
     "Signals": "Open signals, most severe first",
+    "Evidenced": "Qualification elements (MEDDPICC: 8) evidenced by the customer's own words in the latest summary",
     "Summary": "Whether a complete summary exists (selecting a row without one starts it)",
 }
 
 # Column widths in pixels: beside the 300-pixel sidebar at 1024 the table has about 560 (and the row
-# selector takes about 35), so the four columns shown at first fit without scrolling sideways.
-DOMAIN_PX, SIGNALS_PX, DATE_PX, COUNT_PX = 170, 170, 95, 75
+# selector takes about 35), so the five columns shown at first fit without scrolling sideways.
+DOMAIN_PX, SIGNALS_PX, DATE_PX, COUNT_PX = 150, 150, 95, 75
 
 
 def signals_text(row: AccountRow) -> str:
@@ -55,6 +56,7 @@ def accounts_frame(rows: list[AccountRow]) -> pd.DataFrame:
         {
             "Domain": [r.domain for r in rows],
             "Signals": [signals_text(r) for r in rows],
+            "Evidenced": [r.evidenced.removesuffix(" evidenced") for r in rows],
             "Last meeting": pd.to_datetime([r.last_meeting for r in rows], format="%Y-%m-%d").date,
             "Days since last": [r.days_since_last for r in rows],
             "Meetings": [r.meetings for r in rows],
@@ -75,6 +77,7 @@ def table_columns() -> dict[str, Any]:
     shown = {
         "Domain": st.column_config.TextColumn(help=COLUMNS["Domain"], pinned=True, width=DOMAIN_PX),
         "Signals": st.column_config.TextColumn(help=COLUMNS["Signals"], width=SIGNALS_PX),
+        "Evidenced": st.column_config.TextColumn(help=COLUMNS["Evidenced"], width=COUNT_PX),
         "Last meeting": st.column_config.DateColumn(format="D MMM YYYY", width=DATE_PX),
         "Meetings": st.column_config.NumberColumn(help=COLUMNS["Meetings"], width=COUNT_PX),
     }
@@ -117,9 +120,24 @@ with st.container(horizontal=True, gap="medium", vertical_alignment="bottom"):
     search = st.text_input("Domain contains", key="accounts_search", placeholder="acme")
     quiet = st.number_input("No meeting for at least (days)", min_value=0, step=15, key="accounts_quiet_days")
     flagged = st.toggle("Only accounts with signals", key="accounts_flagged")
+    missing = st.selectbox(
+        "Missing element",
+        missing_choices(rows),
+        index=None,
+        placeholder="any",
+        key="accounts_missing",
+        help="Only accounts whose latest summary has no customer evidence for this element (e.g. no economic buyer)",
+    )
 
 needle = search.strip().lower()
-shown = [r for r in rows if needle in r.domain and r.days_since_last >= quiet and (r.signals or not flagged)]
+shown = [
+    r
+    for r in rows
+    if needle in r.domain
+    and r.days_since_last >= quiet
+    and (r.signals or not flagged)
+    and (missing is None or r.lacks(missing))
+]
 st.caption(
     f"{plural(len(shown), 'account')} of {len(rows)}. People, days since the last meeting, the last 90 days and "
     "more: the table's Show/hide columns button (the eye, top right)."

@@ -777,3 +777,19 @@ def test_the_qualification_section_shows_states_quotes_and_commitments_but_not_w
     assert not presented.exception
     assert not any("Qualification" in h.value or "commitments" in h.value for h in presented.subheader)
     assert "signs off on anything with a three-year term" not in " ".join(texts(presented))
+
+
+def test_the_accounts_page_shows_what_is_evidenced_and_filters_by_a_missing_element() -> None:
+    """After Brightwater's summary, its row says 6/8; "Missing element: Economic buyer" keeps only accounts whose
+    latest summary has no customer evidence for it (conflicting is not evidence), never unqualified ones."""
+    seed(make_record(qualified_summary(), domain="brightwater.co.uk"))
+    at = app().run().switch_page("pages/accounts.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    table = at.dataframe[0].value
+    evidenced = dict(zip(table["Domain"], table["Evidenced"], strict=True))
+    assert evidenced["brightwater.co.uk"] == "6/8" and evidenced["acmecorp.com"] == ""
+    assert at.selectbox(key="accounts_missing").options[:2] == ["Metrics", "Economic buyer"]
+    at.selectbox(key="accounts_missing").set_value("Economic buyer").run()
+    assert list(at.dataframe[0].value["Domain"]) == ["brightwater.co.uk"]
+    at.selectbox(key="accounts_missing").set_value("Metrics").run()
+    assert not at.dataframe and any("No account matches these filters." in c.value for c in at.caption)
