@@ -69,6 +69,7 @@ def test_figures_are_exact_and_days_since_last_counts_from_today():
         "last_90_days": 6,
         "previous_90_days": 6,
         "run_id": None,
+        "qualification": [],
     }
 
 
