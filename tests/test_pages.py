@@ -32,6 +32,7 @@ from tests.support.summary_factory import (
     UNVERIFIED_QUOTE,
     make_record,
     make_summary,
+    qualified_summary,
 )
 from ui.gate import LIFETIMES, SIGN_IN_FAILED, issue_token, token_valid
 from ui.runtime import clear_runtimes, get_runtime
@@ -737,26 +738,6 @@ def test_the_accounts_page_says_how_far_the_first_index_got_while_it_runs(monkey
     shown = [shown_text(t) for t in texts(at)]
     assert any("Fathom's workspace is being indexed: 6,120 meetings so far" in t for t in shown), shown
     assert not any("No Fathom meetings are indexed yet" in t for t in shown)
-
-
-def qualified_summary() -> object:
-    """The factory's summary with Brightwater's demo qualification and commitments (offline, MEDDPICC)."""
-    from engagement.account.domains import email_at_domain
-    from engagement.demo import load_demo_meetings
-    from engagement.fathom.client import to_meeting
-    from engagement.qualification import commitments_of, load_rubric, qualify_account, qualify_meeting
-
-    domain = "brightwater.co.uk"
-    meetings = [to_meeting(m) for m in load_demo_meetings()]
-    meetings = [m for m in meetings if any(email_at_domain(i.email or "", domain) for i in m.invitees)]
-    rubric = load_rubric("meddpicc")
-    per = {m.recording_id: qualify_meeting(m, rubric, domain) for m in meetings if m.transcript}
-    return make_summary().model_copy(
-        update={
-            "qualification": qualify_account(rubric, meetings, per, analyzer="offline"),
-            "commitments": commitments_of(meetings, per),
-        }
-    )
 
 
 def test_the_qualification_section_shows_states_quotes_and_commitments_but_not_when_presenting() -> None:
