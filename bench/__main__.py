@@ -1,4 +1,4 @@
-"""``python -m bench [--only store,start,admin,accounts,pipeline,polling,index,ask,workers] [--quick]``: run, print, write the docs."""
+"""``python -m bench [--only store,start,admin,accounts,pipeline,polling,index,ask,workers,qualification] [--quick]``: run, print, write the docs."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 from bench.measure import Result, machine
 
-GROUPS = ("store", "start", "admin", "accounts", "pipeline", "polling", "index", "ask", "workers")
+GROUPS = ("store", "start", "admin", "accounts", "pipeline", "polling", "index", "ask", "workers", "qualification")
 OUT = Path(__file__).resolve().parents[1] / "docs" / "BENCHMARKS.md"
 
 
@@ -130,6 +130,18 @@ EXTRA = """
   both runs should be equal (one index sync each job, never a worker's own listing of the
   workspace). While the 4 workers run, two app processes poll the last job every 0.1 s
   (`JobService.get`).
+- **Qualification** — recall per MEDDPICC element: the share of sentences a careful reader labelled as
+  the customer's evidence that the app's evidence for that element holds (`bench/qualification.py`;
+  `python -m bench.qualification` rewrites only these rows). Two label sets: *corpus*, plain-language
+  meetings written by a colleague who never read the rubric (two accounts, 9 meetings: the honest
+  measure of the rules), and *demo*, the three demo accounts (the offline quotes a reader kept, plus
+  the sentences the reader found that the rules miss — so the offline demo figure flatters the rules).
+  *Model (fake)* runs the model path (one structured call a meeting, every quote verified, moved to
+  the turn that holds it or dropped) against the fake OpenAI server, whose "reading" is a keyword list
+  of its own: it measures the plumbing, not a real model's judgement. "State right" counts elements
+  whose state (evidenced, conflicting, our side only, not found) is the reader's. Precision — every
+  offline evidence quote the customer's and among the labelled sentences — is 100 %, asserted by
+  `tests/test_qualification_labels.py`.
 - **Before the index moved to Redis** each worker process synced its own SQLite meeting index from
   a cold start: 4 workers sent 407 Fathom requests against 1 worker's 284 and were *slower* (0.72×),
   both runs at the Fathom floor.
