@@ -58,7 +58,7 @@ def test_summarize_stores_the_job_like_the_ui(capsys: pytest.CaptureFixture[str]
     # B9 was recorded without a transcript: counted, shown as such, not analysed.
     (b9,) = [m for m in record["summary"]["meetings"] if m["recording_id"] == 132745112]
     assert b9["no_transcript"] == "no transcript" and b9["analysed"] is False
-    assert record["summary"]["meetings_count"] == 9 and record["stats"]["meetings_without_transcript"] == 1
+    assert record["summary"]["meetings_count"] == 10 and record["stats"]["meetings_without_transcript"] == 1
     store.close()
     code, out, _ = run_cli(capsys, "jobs", "list", "--json")
     assert code == 0
@@ -181,7 +181,9 @@ def test_summarize_with_an_openai_compatible_server_quotes_only_what_was_said(
         code, out, err = run_cli(capsys, "summarize", "acmecorp.com", "--json")
         assert code == 0, err
         record = json.loads(out)
-        assert record["analyzer"] == "openai:gpt-5.4-mini" and record["stats"]["llm_calls"] == 14  # 13 maps + 1 reduce
+        assert (
+            record["analyzer"] == "openai:gpt-5.4-mini" and record["stats"]["llm_calls"] == 27
+        )  # 13 maps, 13 qualifications, 1 reduce
         summary = record["summary"]
         assert summary["themes"] and summary["goals"] and summary["risks"] and summary["recommendations"]
         assert_quotes_were_said(summary, transcripts)
