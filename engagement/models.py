@@ -505,6 +505,8 @@ class JobStats(BaseModel):
     meetings_skipped: int = 0  # listing items Fathom sent that could not be read
     index_meetings: int = 0  # external meetings in the workspace index when the job read it
     index_synced_at: str | None = None  # when that index was last brought up to date
+    qualification_quotes_moved: int = 0  # model quotes re-attributed to the turn that holds them
+    qualification_quotes_dropped: int = 0  # model quotes not in the transcript, not the customer's, or no element
 
 
 class JobRecord(BaseModel):

@@ -184,6 +184,9 @@ def _qualify(
             cache.put_qualification(meeting, qualifier.fingerprint, found)
         if found is not None:
             per_meeting[meeting.recording_id] = found
+    # what verification did to the model's quotes (the offline qualifier's are the transcript's by construction)
+    ctx.stats.qualification_quotes_moved = getattr(qualifier, "reattributed", 0)
+    ctx.stats.qualification_quotes_dropped = getattr(qualifier, "dropped", 0)
     previous = ctx.previous_complete()
     before = previous.summary.qualification if previous is not None and previous.summary is not None else None
     if before is not None and before.methodology != qualifier.rubric.key:

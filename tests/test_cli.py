@@ -12,7 +12,7 @@ from engagement.demo import load_demo_meetings
 from engagement.storage.sqlite import SqliteKV
 from tests.fakes.fathom_server import FAKE_API_KEY, FathomServer
 from tests.support.cli import run_cli, run_command
-from tests.support.quotes import assert_quotes_were_said, transcripts_of
+from tests.support.quotes import assert_quotes_were_said, folded, transcripts_of
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -184,7 +184,12 @@ def test_summarize_with_an_openai_compatible_server_quotes_only_what_was_said(
         assert (
             record["analyzer"] == "openai:gpt-5.4-mini" and record["stats"]["llm_calls"] == 27
         )  # 13 maps, 13 qualifications, 1 reduce
+        # the fake cites every third quote on the line before the right one: verification moved them
+        assert record["stats"]["qualification_quotes_moved"] > 0
         summary = record["summary"]
+        for element in summary["qualification"]["elements"]:  # the model's evidence: the customer's, verbatim
+            assert all(ev["side"] == "customer" for ev in element["evidence"])
+            assert all(folded(ev["quote"]) in folded(transcripts[ev["recording_id"]]) for ev in element["evidence"])
         assert summary["themes"] and summary["goals"] and summary["risks"] and summary["recommendations"]
         assert_quotes_were_said(summary, transcripts)
         requests = len(model.requests)
