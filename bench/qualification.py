@@ -29,7 +29,7 @@ from engagement.analysis.verify import fold
 from engagement.demo import load_demo_meetings
 from engagement.fathom.client import to_meeting
 from engagement.models import Meeting, MeetingQualification, Qualification
-from engagement.qualification import load_rubric, qualify_account
+from engagement.qualification import commitments_of, load_rubric, qualify_account
 from engagement.qualification.qualifier import ModelQualifier, OfflineQualifier, Qualifier
 from engagement.qualification.rubric import Rubric
 from tests.fakes.openai_server import FakeOpenAI
@@ -89,18 +89,47 @@ def measure(make: Callable[[], Qualifier], rubric: Rubric) -> dict[str, dict[str
     return counts
 
 
+def commitments_found(make: Callable[[], Qualifier]) -> tuple[int, int, int]:
+    """On the corpus: commitments the reader listed that were found, how many were listed, found with the right status."""
+    found = listed = right = 0
+    corpus = [to_meeting(m) for m in json.loads((DATA / "corpus" / "meetings.json").read_text())["meetings"]]
+    for domain, account in json.loads((DATA / "corpus" / "expected.json").read_text())["accounts"].items():
+        mine = [m for m in corpus if any(email_at_domain(i.email or "", domain) for i in m.invitees)]
+        qualifier = make()
+        per = {m.recording_id: qualifier.qualify(m, domain=domain) for m in mine if m.transcript}
+        ours = commitments_of(mine, per)
+        for expected in account["commitments"]:
+            listed += 1
+            match = [c for c in ours if _shares_a_sentence(c.text, expected["quote"])]
+            found += bool(match)
+            right += bool(match) and match[0].status == expected["status"]
+    return found, listed, right
+
+
 def run() -> list[Result]:
     rubric = load_rubric("meddpicc")
     results: list[Result] = []
     with FakeOpenAI(api_key=KEY) as server:
         client = OpenAI(api_key=KEY, base_url=server.base_url, max_retries=0, timeout=30)
         analyzer = OpenAIAnalyzer(client, model="gpt-4.1-mini")
-        runs = {
-            "offline": measure(lambda: OfflineQualifier(rubric), rubric),
-            "model (fake)": measure(lambda: ModelQualifier(analyzer, rubric), rubric),
+        makers: dict[str, Callable[[], Qualifier]] = {
+            "offline": lambda: OfflineQualifier(rubric),
+            "model (fake)": lambda: ModelQualifier(analyzer, rubric),
         }
+        runs = {which: measure(make, rubric) for which, make in makers.items()}
+        promised = {which: commitments_found(make) for which, make in makers.items()}
         calls = analyzer.usage.llm_calls
         client.close()
+    for which, (found, listed, right) in promised.items():
+        results.append(
+            Result(
+                GROUP,
+                f"recall, our commitments ({which}, corpus)",
+                100 * found / listed,
+                "%",
+                note=f"{found}/{listed} promises the reader listed; done/open right for {right}/{listed}",
+            )
+        )
     for which, counts in runs.items():
         for labels in ("corpus", "demo"):
             total = [0, 0, 0, 0]
