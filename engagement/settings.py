@@ -59,6 +59,20 @@ class Settings:
     )
     app_password: str = _setting("", "APP_PASSWORD", "When set, every page asks for it.", secret=True)
     admin_password: str = _setting("", "ADMIN_PASSWORD", "When set, the admin page also asks for it.", secret=True)
+    allowed_emails: str = _setting(
+        "",
+        "ALLOWED_EMAILS",
+        "With single sign-on: who may use the app, addresses or domains separated by commas (`acme.com, ann@x.io`).",
+    )
+    admin_emails: str = _setting(
+        "", "ADMIN_EMAILS", "With single sign-on: who may open the admin page (addresses or domains, as above)."
+    )
+    session_secret: str = _setting(
+        "",
+        "SESSION_SECRET",
+        "Signs sign-in tokens; the same on every app process. Empty: a random one kept in the store.",
+        secret=True,
+    )
     workers: int = _setting(4, "ENGAGEMENT_WORKERS", "Background jobs that run at once.", minimum=1)
     job_timeout_s: float = _setting(
         900.0,

@@ -52,9 +52,10 @@ def _cached_runtime(settings: Settings) -> Runtime:
 def get_runtime(settings: Settings) -> Runtime:
     """The runtime for these settings (built once per process), or an error on the page (and a stop).
 
-    Passwords are not part of the key: changing one must not open a second store on the same file.
+    Passwords and the session secret are not part of the key: changing one must not open a second store on the same
+    file.
     """
-    key = dataclasses.replace(settings, app_password="", admin_password="")
+    key = dataclasses.replace(settings, app_password="", admin_password="", session_secret="")
     try:
         return _cached_runtime(key)
     except StoreError as exc:
