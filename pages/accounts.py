@@ -40,7 +40,7 @@ COLUMNS = {
 
 # Column widths in pixels: beside the 300-pixel sidebar at 1024 the table has about 560 (and the row
 # selector takes about 35), so the five columns shown at first fit without scrolling sideways.
-DOMAIN_PX, SIGNALS_PX, DATE_PX, COUNT_PX = 150, 150, 95, 75
+DOMAIN_PX, SIGNALS_PX, DATE_PX, COUNT_PX, EVIDENCED_PX = 145, 140, 95, 75, 65
 
 
 def signals_text(row: AccountRow) -> str:
@@ -77,7 +77,7 @@ def table_columns() -> dict[str, Any]:
     shown = {
         "Domain": st.column_config.TextColumn(help=COLUMNS["Domain"], pinned=True, width=DOMAIN_PX),
         "Signals": st.column_config.TextColumn(help=COLUMNS["Signals"], width=SIGNALS_PX),
-        "Evidenced": st.column_config.TextColumn(help=COLUMNS["Evidenced"], width=COUNT_PX),
+        "Evidenced": st.column_config.TextColumn(help=COLUMNS["Evidenced"], width=EVIDENCED_PX),
         "Last meeting": st.column_config.DateColumn(format="D MMM YYYY", width=DATE_PX),
         "Meetings": st.column_config.NumberColumn(help=COLUMNS["Meetings"], width=COUNT_PX),
     }
