@@ -111,7 +111,9 @@ EXTRA = """
   SQLite and in Redis (a throw-away `redis-server`; per-domain sorted sets, one pipelined read).
 - **Pipeline** — a 100-meeting account against the fake Fathom server (150 ms a request) and the
   fake OpenAI server (1 s a call). The floor is what this setup cannot beat: list pages in sequence
-  + ⌈map calls ÷ concurrency⌉ seconds + one reduce call. The second run hits the per-meeting cache.
+  + ⌈map calls ÷ concurrency⌉ seconds + one reduce call (+ as many waves of qualification calls, one
+  a meeting, since issue 22; the row above was measured before that step existed). The second run hits
+  the per-meeting cache.
 - **Polling** — a Streamlit server with one open summary page polling a running job every 2 s:
   server CPU seconds per poll, and the server's resident memory over the run.
 - **Workers** — the several-machines shape on one machine: a throw-away `redis-server`, 40 jobs of

@@ -148,7 +148,7 @@ def run(
     _apply_account(summary, account)
     if qualifier is not None:
         ctx.report("qualifying the account", total, total)
-        _qualify(ctx, summary, qualifier, cache, meetings, no_transcript)
+        _qualify(ctx, summary, qualifier, cache, meetings, no_transcript, concurrency)
     for ref in summary.meetings:
         ref.analysed = ref.recording_id in found
         ref.no_transcript = no_transcript.get(ref.recording_id)
@@ -172,18 +172,46 @@ def _qualify(
     cache: InsightCache,
     meetings: Sequence[Meeting],
     no_transcript: dict[int, str],
+    concurrency: int = 4,
 ) -> None:
-    """Each meeting qualified (cached per meeting, rubric and qualifier), then the account's states and commitments."""
+    """Each meeting qualified (cached per meeting, rubric and qualifier; ``concurrency`` at a time), then the
+    account's states and commitments."""
     per_meeting: dict[int, MeetingQualification] = {}
+    todo = []
     for meeting in meetings:
         if meeting.recording_id in no_transcript:
             continue
         found = cache.get_qualification(meeting, qualifier.fingerprint)
-        if found is None and meeting.transcript is not None:
-            found = qualifier.qualify(meeting, domain=ctx.domain)
-            cache.put_qualification(meeting, qualifier.fingerprint, found)
         if found is not None:
             per_meeting[meeting.recording_id] = found
+        elif meeting.transcript is not None:
+            todo.append(meeting)
+    stop = threading.Event()  # the first failure (or a time-out) stops meetings not yet started
+
+    def qualify(meeting: Meeting) -> MeetingQualification | None:
+        if stop.is_set():
+            return None
+        try:
+            return qualifier.qualify(meeting, domain=ctx.domain)
+        except BaseException:
+            stop.set()
+            raise
+
+    with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="engagement-qualify") as pool:
+        futures = {pool.submit(qualify, meeting): meeting for meeting in todo}
+        try:
+            for done, future in enumerate(as_completed(futures), start=1):
+                found = future.result()
+                if found is None:
+                    continue
+                cache.put_qualification(futures[future], qualifier.fingerprint, found)
+                per_meeting[found.recording_id] = found
+                ctx.report(f"qualified {done}/{len(todo)} meetings", done, len(todo))
+        except BaseException:
+            stop.set()
+            for pending in futures:
+                pending.cancel()
+            raise
     # what verification did to the model's quotes (the offline qualifier's are the transcript's by construction)
     ctx.stats.qualification_quotes_moved = getattr(qualifier, "reattributed", 0)
     ctx.stats.qualification_quotes_dropped = getattr(qualifier, "dropped", 0)

@@ -424,6 +424,8 @@ def analysis_progress(record: JobRecord) -> str:
     total, done = record.progress.total, record.progress.done
     if record.stage == "merging insights":
         return "Putting the account's summary together…"
+    if record.stage.startswith(("qualifying", "qualified")):
+        return f"Qualifying the account: {done} of {total or '…'} meetings read for the rubric."
     if total:
         return f"Analysing meetings: {done} of {total} done."
     return "Waiting for the meetings to be analysed."

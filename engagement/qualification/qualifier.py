@@ -10,6 +10,7 @@ gap; a partner's or an unknown voice's: dropped), and a promise that is not ours
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING, Protocol
 
 from pydantic import BaseModel, Field
@@ -186,6 +187,7 @@ class ModelQualifier:
         )
         self.reattributed = 0
         self.dropped = 0
+        self._counting = threading.Lock()  # the pipeline qualifies several meetings at once
 
     def qualify(self, meeting: Meeting, *, domain: str) -> MeetingQualification:
         if meeting.transcript is None:
@@ -197,6 +199,7 @@ class ModelQualifier:
         what = f"the qualification of meeting {meeting.recording_id} ({meeting.title!r})"
         answer = self.analyzer.structured(_system(self.rubric), user, QualificationAnswer, what=what)
         result, moved, dropped = verify_answer(answer, meeting, self.rubric, domain=domain)
-        self.reattributed += moved
-        self.dropped += dropped
+        with self._counting:
+            self.reattributed += moved
+            self.dropped += dropped
         return result
