@@ -380,3 +380,37 @@ def test_qualify_prints_every_element_with_quotes_or_what_was_searched(capsys: p
     assert data["commitments"] and all(c["quote"] and c["speaker"] and c["date"] for c in data["commitments"])
     code, out, _ = run_cli(capsys, "qualify", "acmecorp.com")
     assert code == 0 and "MEDDPICC: " in out and "our commitments:" in out
+
+
+def test_a_meeting_whose_qualification_is_not_cached_has_its_transcript_fetched_again(tmp_path: Path) -> None:
+    """Meetings analysed before qualification existed (insights cached, no qualification) are qualified on the
+    next run: their transcripts are fetched even though their analysis is cached."""
+    from engagement.storage.sqlite import CACHE_TABLE, SqliteKV
+
+    first = run_to_the_end(tmp_path, {}, "globex.io")
+    kv = SqliteKV(str(tmp_path / "jobs.sqlite"))
+    cache = kv.table(CACHE_TABLE)
+    forgotten = cache.keys("qualification:")
+    assert len(forgotten) == 7  # every Globex meeting has a transcript (G7 only our side spoke): each was qualified
+    cache.delete_many(forgotten)
+    kv.close()
+    second = run_to_the_end(tmp_path, {}, "globex.io")
+    assert second.stats.cached_meetings == 7  # the analysis came from the cache ...
+    assert first.summary is not None and second.summary is not None and second.summary.qualification is not None
+    assert first.summary.qualification is not None
+    assert [e.status for e in second.summary.qualification.elements] == [
+        e.status for e in first.summary.qualification.elements
+    ]  # ... and the qualification from the transcripts, fetched again
+
+
+def test_an_edited_rubric_is_another_cache_key() -> None:
+    """The offline qualifier's fingerprint holds the rubric's digest, so an edited rubric is evaluated again."""
+    from engagement.qualification.qualifier import OfflineQualifier
+
+    edited = parse_rubric(GOOD.replace("['by (?:May']", "['by May']"), source="a")
+    again = parse_rubric(GOOD.replace("['by (?:May']", "['by June']"), source="a")
+    assert OfflineQualifier(edited).fingerprint != OfflineQualifier(again).fingerprint
+    assert (
+        OfflineQualifier(edited).fingerprint
+        == OfflineQualifier(parse_rubric(GOOD.replace("['by (?:May']", "['by May']"))).fingerprint
+    )
