@@ -414,3 +414,10 @@ def test_an_edited_rubric_is_another_cache_key() -> None:
         OfflineQualifier(edited).fingerprint
         == OfflineQualifier(parse_rubric(GOOD.replace("['by (?:May']", "['by May']"))).fingerprint
     )
+
+
+def test_a_methodology_mistake_names_its_line_not_a_comment() -> None:
+    """A bad [methodology] key is reported at the line that sets it, not at a comment that mentions "key"."""
+    text = '# every element has a key\n[methodology]\nname = "Ours"\nkey = "Not OK"\n' + GOOD.split("\n", 3)[3]
+    with pytest.raises(RubricError, match=r"team\.toml, line 4: \[methodology\] needs key"):
+        parse_rubric(text, source="team.toml")

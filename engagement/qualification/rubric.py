@@ -151,9 +151,14 @@ class _Lines:
         else:
             start = self.headers[index]
             end = self.headers[index + 1] - 1 if index + 1 < len(self.headers) else len(self.lines)
-        if needle:
+        if needle:  # a line that sets the field first, then any line that holds the text; comments never
             for n in range(start, end + 1):
-                if needle in self.lines[n - 1]:
+                line = self.lines[n - 1].lstrip()
+                if line.startswith(needle) and line[len(needle) :].lstrip().startswith("="):
+                    return n
+            for n in range(start, end + 1):
+                line = self.lines[n - 1].lstrip()
+                if needle in line and not line.startswith("#"):
                     return n
         return start
 
