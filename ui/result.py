@@ -462,7 +462,7 @@ def render_result(record: JobRecord, presenting: bool, source: str = "") -> None
     render_charts(summary, presenting)
     render_insights(summary, presenting)
     if not presenting:  # internal: the deal's qualification is the sales team's, never on a projector
-        from ui.qualification import render_qualification
+        from ui.qualification import render_qualification  # here: it borrows this module's quote lines
 
         render_qualification(summary)
     render_tables(summary, presenting)
