@@ -214,6 +214,12 @@ def render_text(record: JobRecord) -> str:
         lines += [f"  {label}: {', '.join(items)}" for label, items in change_items(summary.changes)] or [
             "  nothing new"
         ]
+    if summary.qualification:
+        q = summary.qualification
+        lines.append(
+            f"qualification: {q.name} {q.evidenced}/{len(q.elements)} evidenced; "
+            f"{sum(c.status == 'open' for c in summary.commitments)} open commitments (qualify: every quote)"
+        )
     if summary.people:
         lines.append("people:")
         for p in people_rows(summary):
@@ -355,12 +361,14 @@ def accounts(settings: Settings, *, as_json: bool) -> int:
         print("no accounts: no meeting with an external business domain is indexed")
         return 0
     print(
-        f"{'domain':<28} {'meetings':>8} {'people':>6} {'first':<10} {'last':<10} {'days':>5} {'90d':>4} {'prev':>4}  signals"
+        f"{'domain':<28} {'meetings':>8} {'people':>6} {'first':<10} {'last':<10} {'days':>5} {'90d':>4} {'prev':>4} "
+        f"{'evid.':>5}  signals"
     )
     for r in rows:
         signals = ", ".join(signal_name(signal_id(s)) for s in r.signals) or "-"
         print(
             f"{r.domain:<28} {r.meetings:>8} {r.people:>6} {r.first_meeting:<10} {r.last_meeting:<10} "
-            f"{r.days_since_last:>5} {r.last_90_days:>4} {r.previous_90_days:>4}  {signals}"
+            f"{r.days_since_last:>5} {r.last_90_days:>4} {r.previous_90_days:>4} "
+            f"{r.evidenced.removesuffix(' evidenced') or '-':>5}  {signals}"
         )
     return 0
