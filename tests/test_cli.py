@@ -74,7 +74,7 @@ def test_summarize_readable_report(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run_cli(capsys, "summarize", "globex.io")
     assert code == 0
     assert "globex.io" in out and "meetings: " in out and "people:" in out and "themes:" in out
-    assert "qualification: MEDDPICC 6/8 evidenced" in out  # decision criteria not found, paper process ours only
+    assert "qualification: MEDDPICC 7/8 evidenced" in out  # paper process: only our side spoke of it
 
 
 def test_summarize_rejects_bad_input_and_stores_nothing(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
