@@ -19,12 +19,12 @@ from engagement.qualification.rubric import Rubric
 
 __all__ = ["DELIVERED", "PROMISE", "RULES_VERSION", "qualify_meeting", "quote", "transcript_seconds"]
 
-RULES_VERSION = "qualification-offline-1"  # change with any rule here (it is in the cache key)
+RULES_VERSION = "qualification-offline-2"  # change with any rule here (it is in the cache key)
 
 # Our side's promise: a first-person future of a verb of doing something for the customer.
 PROMISE = re.compile(
     r"\b(?:(?:I['’]ll|I will|we['’]ll|we will)\s+(?:also\s+|personally\s+)?"
-    r"(?:send|share|get (?:you|that|it|the)|put together|set up|draft|add|run|book|schedule|follow up|loop|"
+    r"(?:send|share(?! my screen)|get (?:you|that|it|the)|put together|set up|draft|add|run|book|schedule|follow up|loop|"
     r"propose|update|introduce|write up|prepare|check|review|sort out|confirm)"
     r"|let me (?:get you|check|find|send|put together|draft|follow up|set up))\b",
     re.IGNORECASE,
