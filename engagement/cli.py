@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import sys
 import time
@@ -12,6 +13,7 @@ from engagement.account.domains import company_domain, normalize_domain
 from engagement.account.signals import signal_id
 from engagement.accounts import list_accounts
 from engagement.api import ask as ask_question
+from engagement.errors import InvalidDomainError
 from engagement.jobs.service import InlineExecutor, JobService
 from engagement.models import EngagementSummary, Evidence, JobOptions, JobRecord, JobStatus
 from engagement.questions.answers import Answer
@@ -32,6 +34,14 @@ from engagement.render.present import (
 )
 from engagement.runtime import create_runtime
 from engagement.settings import Settings
+
+
+def actor() -> str:
+    """Who runs a command, for the audit log: the command line and the account it runs as."""
+    try:
+        return f"command line ({getpass.getuser()})"
+    except (OSError, KeyError):  # no user name in this environment
+        return "command line"
 
 
 def summarize(
@@ -56,6 +66,7 @@ def summarize(
         runtime.jobs.recover_stale()
         options = JobOptions(since=since.isoformat() if since else None, until=until.isoformat() if until else None)
         run_id = runtime.jobs.start(domain, options)
+        runtime.audit.record(actor(), "started", domain, f"run {run_id}")
         record = wait_for(runtime.jobs, domain, run_id) if runtime.queue else runtime.jobs.get(domain, run_id)
     finally:
         runtime.close()
@@ -274,6 +285,8 @@ def jobs_purge(settings: Settings, *, older_than: timedelta | None, status: str 
     runtime = create_runtime(settings, executor=InlineExecutor(), enqueue=False)
     try:
         removed = runtime.repo.purge(older_than=older_than, status=status)
+        rule = " ".join(filter(None, [f"older than {older_than}" if older_than else "", status or ""]))
+        runtime.audit.record(actor(), "purged", "jobs", f"{plural(removed, 'job')} {rule}".strip())
     finally:
         runtime.close()
     print(f"purged {plural(removed, 'job')}")
@@ -284,6 +297,9 @@ def cache_clear(settings: Settings) -> int:
     runtime = create_runtime(settings, executor=InlineExecutor(), enqueue=False)
     try:
         removed = runtime.cache.clear()
+        runtime.audit.record(
+            actor(), "cleared", "analysis cache", plural(removed, "cached analysis", "cached analyses")
+        )
     finally:
         runtime.close()
     print(f"cleared {plural(removed, 'cached meeting analysis', 'cached meeting analyses')}")
@@ -295,6 +311,7 @@ def ask(settings: Settings, website: str, question: str, *, as_json: bool) -> in
     runtime = create_runtime(settings, executor=InlineExecutor(), enqueue=False)
     try:
         answer = ask_question(website, question, runtime=runtime)
+        runtime.audit.record(actor(), "asked", normalize_domain(website), "a question from the command line")
     finally:
         runtime.close()
     if as_json:
@@ -371,4 +388,45 @@ def accounts(settings: Settings, *, as_json: bool) -> int:
             f"{r.days_since_last:>5} {r.last_90_days:>4} {r.previous_90_days:>4} "
             f"{r.evidenced.removesuffix(' evidenced') or '-':>5}  {signals}"
         )
+    return 0
+
+
+def _email(text: str) -> str:
+    email = text.strip().lower()
+    local, _, domain = email.rpartition("@")
+    if not local or " " in email or "." not in domain:
+        raise InvalidDomainError(f"--person needs an e-mail address such as ann@acmecorp.com, not {text!r}.")
+    return email
+
+
+def forget(settings: Settings, website: str | None, *, person: str | None, lift: bool, as_json: bool) -> int:
+    """Forget a customer or a person (every trace, then a tombstone), or lift that; prints the receipt."""
+    from engagement.privacy import TOMBSTONES_TABLE, Tombstones
+    from engagement.privacy.forget import forget as forget_now
+
+    kind, name = ("person", _email(person)) if person else ("domain", company_domain(website or ""))
+    runtime = create_runtime(settings, executor=InlineExecutor(), enqueue=False)
+    try:
+        if lift:
+            lifted = Tombstones(runtime.store.table(TOMBSTONES_TABLE)).lift(kind, name)
+            runtime.audit.record(actor(), "forgot", f"a {'customer' if kind == 'domain' else 'person'}", "lifted")
+            print(f"{name} may be summarised again." if lifted else f"{name} was not forgotten.")
+            return 0
+        receipt = forget_now(runtime, domain=name if kind == "domain" else "", email=name if kind == "person" else "")
+        runtime.audit.record(actor(), "forgot", f"a {'customer' if kind == 'domain' else 'person'}", "on request")
+    finally:
+        runtime.close()
+    if as_json:
+        print(json.dumps(receipt.to_json(), indent=2))
+        return 0
+    print(f"Forgot {name}: every trace is gone from the stores, and a later sync, webhook or summary keeps it out.")
+    print(f"  meetings removed from the index   {receipt.meetings}")
+    print(f"  transcripts removed               {receipt.transcripts}")
+    print(f"  cached analyses removed           {receipt.cached_analyses}")
+    print(f"  job records removed               {receipt.jobs}")
+    print(f"  questions removed                 {receipt.questions}")
+    print(f"  audit entries redacted            {receipt.audit_entries_redacted}")
+    print(f"  other rows removed                {receipt.other_rows}")
+    for path in receipt.files_rebuilt:
+        print(f"  rebuilt (no freed page keeps a byte): {path}")
     return 0

@@ -23,6 +23,7 @@ import openai
 from engagement import pipeline
 from engagement.account.signals import Thresholds
 from engagement.analysis import Analyzer, InsightCache, OfflineAnalyzer, OpenAIAnalyzer
+from engagement.audit import AUDIT_TABLE, AuditLog
 from engagement.deadline import NO_DEADLINE, Deadline, DeadlineTransport
 from engagement.demo import DEMO_ACCOUNTS, DEMO_API_KEY, demo_transport
 from engagement.errors import EngagementError, StoreError
@@ -32,6 +33,7 @@ from engagement.jobs.repository import JobRepository
 from engagement.jobs.service import JobBody, JobContext, JobService
 from engagement.meetings.index import IndexStatus, MeetingIndex, SyncResult, SyncTask, open_index
 from engagement.models import EngagementSummary
+from engagement.privacy import TOMBSTONES_TABLE, Tombstones
 from engagement.qualification import load_rubric
 from engagement.qualification.qualifier import OfflineQualifier, Qualifier
 from engagement.questions.answers import QuestionService
@@ -158,6 +160,7 @@ class Runtime:
             with Redis, the transcripts shared there with this machine's index as their cache.
         fathom_transport: what the Fathom client sends through (tests; ``None``: the network or the demo API).
         queue: the RQ queue jobs go on, when Redis is configured and this process enqueues.
+        audit: who did what, appended beside the jobs (the store's ``audit`` table).
     """
 
     settings: Settings
@@ -167,11 +170,13 @@ class Runtime:
     jobs: JobService
     index: MeetingIndex
     questions: QuestionService
+    audit: AuditLog
     search: TranscriptSearch | None = None
     search_error: str = ""
     fathom_transport: httpx.BaseTransport | None = None
     queue: RQJobQueue | None = None
     _reindexing: SyncTask | None = field(default=None, repr=False)
+    on_close: list[Callable[[], None]] = field(default_factory=list, repr=False)  # background tasks' stops
 
     def sync_index(self, *, full: bool = False) -> tuple[SyncTask, bool]:
         """Start the configured workspace's index sync in its background thread, or join the one running there;
@@ -216,6 +221,8 @@ class Runtime:
     def close(self) -> None:
         """Stop taking jobs, end the heartbeat, wait for running jobs (bounded by their limit), close the
         queue's connection, the Redis index's and the store."""
+        for stop in self.on_close:
+            stop()
         self.jobs.close()
         shutdown = getattr(self.jobs.executor, "shutdown", None)
         if shutdown is not None:
@@ -295,6 +302,9 @@ def create_runtime(
         stale_after_s=settings.openai_timeout_s * (settings.openai_max_retries + 1) + 60,
         index_error=search_error,
     )
+    tombstones = Tombstones(store.table(TOMBSTONES_TABLE))  # what was forgotten on request stays out
+    jobs.admit = tombstones.check
+    index.excluded = tombstones.covers
     return Runtime(
         settings=settings,
         store=store,
@@ -307,6 +317,7 @@ def create_runtime(
         search_error=search_error,
         fathom_transport=fathom_transport,
         queue=queue,
+        audit=AuditLog(store.table(AUDIT_TABLE)),
     )
 
 

@@ -67,6 +67,15 @@ class Settings:
     admin_emails: str = _setting(
         "", "ADMIN_EMAILS", "With single sign-on: who may open the admin page (addresses or domains, as above)."
     )
+    jobs_keep_days: int = _setting(
+        0, "JOBS_KEEP_DAYS", "Finished jobs older than this many days are purged by the app itself. 0: kept.", minimum=0
+    )
+    questions_keep_days: int = _setting(
+        0, "QUESTIONS_KEEP_DAYS", "Questions last asked longer ago than this are purged. 0: kept.", minimum=0
+    )
+    audit_keep_days: int = _setting(
+        0, "AUDIT_KEEP_DAYS", "Audit entries older than this are purged (the purge is recorded). 0: kept.", minimum=0
+    )
     session_secret: str = _setting(
         "",
         "SESSION_SECRET",

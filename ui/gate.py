@@ -154,6 +154,15 @@ def signed_in_email() -> str | None:
     return email.lower() if isinstance(email, str) and st.user.get("email_verified") is True else None
 
 
+def actor(settings: Settings) -> str:
+    """Who is on this page, for the audit log: the verified e-mail with single sign-on, else how they got in."""
+    if single_sign_on():
+        return signed_in_email() or "someone not signed in"
+    if settings.app_password:
+        return "signed in with the app password"
+    return "open access (no sign-in)"
+
+
 def _refuse(message: str, title: str = "Engagement Summary") -> None:
     st.title(title)
     st.error(md(message))  # it holds the provider's e-mail: text, never a link
