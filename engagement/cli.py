@@ -87,6 +87,7 @@ def qualify(settings: Settings, website: str, *, as_json: bool) -> int:
     try:
         runtime.jobs.recover_stale()
         run_id = runtime.jobs.start(domain, JobOptions())
+        runtime.audit.record(actor(), "started", domain, f"run {run_id} (qualify)")
         record = runtime.jobs.get(domain, run_id)
     finally:
         runtime.close()
