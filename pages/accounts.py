@@ -121,7 +121,7 @@ with st.container(horizontal=True, gap="medium", vertical_alignment="bottom"):
     quiet = st.number_input("No meeting for at least (days)", min_value=0, step=15, key="accounts_quiet_days")
     flagged = st.toggle("Only accounts with signals", key="accounts_flagged")
     missing = st.selectbox(
-        "Missing element",
+        "No customer evidence for",
         missing_choices(rows),
         index=None,
         placeholder="any",
