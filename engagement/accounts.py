@@ -17,8 +17,8 @@ from typing import Protocol
 
 from pydantic import BaseModel, Field
 
+from engagement.account.domains import PERSONAL_EMAIL_DOMAINS
 from engagement.account.facts import days_since
-from engagement.account.people import PERSONAL_EMAIL_DOMAINS
 from engagement.account.signals import SEVERITIES, Thresholds, cadence_drop_signal, gone_dark_signal
 from engagement.jobs.repository import JobRepository, JobRow
 from engagement.models import ElementState, JobStatus, Signal, utcnow

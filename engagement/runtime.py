@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import threading
 from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -38,6 +37,7 @@ from engagement.qualification import load_rubric
 from engagement.qualification.qualifier import OfflineQualifier, Qualifier
 from engagement.questions.answers import QuestionService
 from engagement.questions.search import TranscriptIndex, TranscriptSearch
+from engagement.registry import REGISTRY
 from engagement.settings import Settings
 from engagement.storage.sqlite import CACHE_TABLE, SqliteKV, open_store
 
@@ -330,8 +330,7 @@ def open_meeting_index(settings: Settings, path: str) -> MeetingIndex:
     return open_index(path)
 
 
-_SEARCH: dict[str, TranscriptIndex] = {}
-_SEARCH_LOCK = threading.Lock()
+SEARCH_KIND = "search index"
 
 
 def open_search(path: str) -> tuple[TranscriptIndex | None, str]:
@@ -339,10 +338,7 @@ def open_search(path: str) -> tuple[TranscriptIndex | None, str]:
     try:
         if path == ":memory:":
             return TranscriptIndex(path), ""
-        with _SEARCH_LOCK:
-            if path not in _SEARCH:
-                _SEARCH[path] = TranscriptIndex(path)
-            return _SEARCH[path], ""
+        return REGISTRY.get(SEARCH_KIND, path, lambda: TranscriptIndex(path)), ""
     except StoreError as exc:
         log.warning("search is off: %s", exc)
         return None, str(exc)

@@ -15,8 +15,8 @@ from datetime import date
 from engagement.account.facts import customer_people, days_since
 from engagement.account.people import is_senior
 from engagement.models import EngagementSummary, MeetingRef, Side, Signal
-from engagement.render.present import plural
 from engagement.settings import Settings
+from engagement.wording import plural
 
 __all__ = [
     "SEVERITIES",

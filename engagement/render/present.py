@@ -24,6 +24,7 @@ from engagement.models import (
     Signal,
 )
 from engagement.render.links import safe_url
+from engagement.wording import plural  # re-exported: the pages and exports take their words from here
 
 __all__ = [
     "MATCHED_BY",
@@ -104,11 +105,6 @@ def month_year(value: str | None) -> str:
         return f"{date.fromisoformat(value[:10]):%b %Y}"
     except ValueError:
         return value
-
-
-def plural(n: int, word: str, many: str | None = None) -> str:
-    """``1 meeting``, ``12 meetings`` (``many`` for irregular plurals: ``analysis``/``analyses``)."""
-    return f"{n} {word}" if n == 1 else f"{n} {many or word + 's'}"
 
 
 def indexing_stage(meetings: int) -> str:
