@@ -140,7 +140,7 @@ def verify_answer(
     result = MeetingQualification(recording_id=meeting.recording_id, seconds=transcript_seconds(meeting))
     seen: set[tuple[str, str, str]] = set()
     for cited in answer.evidence:
-        element = rubric.element(cited.element.strip())
+        element = rubric.element(cited.element.strip().lower())
         located = locate(cited) if element is not None else None
         if element is None or located is None:
             dropped += element is None
