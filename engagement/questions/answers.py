@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
-from engagement.analysis.verify import evidence_key, verify_meeting_insights
+from engagement.analysis.verify import evidence_key, verify_meeting_insights, with_side
 from engagement.errors import EngagementError, InvalidQuestionError, SearchUnavailableError
 from engagement.models import (
     EngagementSummary,
@@ -353,7 +353,20 @@ def answer_question(
         answer.headline = not_found_headline(searched)
         closest = index.search(query, ids, summary.domain, every_term=False, limit=CLOSEST)
         answer.closest = _quote_hits(index, closest, cache)
+    _side_every_quote(answer, summary.domain, cache)
     return answer
+
+
+def _side_every_quote(answer: Answer, domain: str, cache: dict[int, Meeting | None]) -> None:
+    """Every quote of the answer with its speaker's side (in place), so none of ours reads as the customer's."""
+
+    def sided(evidence: Evidence) -> Evidence:
+        meeting = cache.get(evidence.recording_id)
+        return with_side(evidence, meeting, domain) if meeting is not None else evidence
+
+    for point in answer.points:
+        point.evidence = [sided(ev) for ev in point.evidence]
+    answer.closest = [sided(ev) for ev in answer.closest]
 
 
 def check_question(question: str) -> str:

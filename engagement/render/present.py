@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 
 from engagement.models import (
     Changes,
@@ -19,12 +19,13 @@ from engagement.models import (
     EngagementSummary,
     Evidence,
     Insight,
+    Person,
     QualificationElement,
     Side,
     Signal,
 )
 from engagement.render.links import safe_url
-from engagement.wording import plural  # re-exported: the pages and exports take their words from here
+from engagement.wording import nice_date, plural  # re-exported: the pages and exports take their words from here
 
 __all__ = [
     "MATCHED_BY",
@@ -34,12 +35,15 @@ __all__ = [
     "SEVERITY_LABELS",
     "SIDE_LABELS",
     "SIGNAL_NAMES",
+    "NO_SIDE",
     "TEXT_MAX",
+    "UNKNOWN_SPEAKER",
     "WORD_JOINER",
     "Citation",
     "Column",
     "MeetingRow",
     "PersonRow",
+    "ROLE_SOURCES",
     "Section",
     "cells",
     "change_items",
@@ -59,6 +63,7 @@ __all__ = [
     "qualification_status",
     "searched_line",
     "restates",
+    "role_quote",
     "side_counts",
     "signal_line",
     "signal_name",
@@ -81,20 +86,6 @@ def one_line(text: object, limit: int = TEXT_MAX) -> str:
     if len(plain) > limit:
         plain = plain[: limit - 1].rstrip() + "…"
     return plain
-
-
-def nice_date(value: str | date | datetime | None) -> str:
-    """``2026-05-04`` → ``4 May 2026``; anything unparseable is returned as it came (or an em dash)."""
-    if value is None or value == "":
-        return "—"
-    if isinstance(value, str):
-        try:
-            day = date.fromisoformat(value[:10])
-        except ValueError:
-            return value
-    else:
-        day = value
-    return f"{day.day} {day:%b %Y}"
 
 
 def month_year(value: str | None) -> str:
@@ -202,6 +193,10 @@ def restates(insight: Insight) -> bool:
     return bool(a) and (a == b or (len(b) > 20 and b in a) or (len(a) > 20 and a in b))
 
 
+UNKNOWN_SPEAKER = "Unknown speaker"
+NO_SIDE = "Side not known"
+
+
 @dataclass(frozen=True)
 class Citation:
     """One piece of evidence, ready to show.
@@ -211,6 +206,7 @@ class Citation:
             (it is never shown as a quote).
         speaker / date / title / timestamp: one line each; ``speaker`` and ``date`` may be empty.
         url: the link to the moment in the meeting, only when it is an http(s) link.
+        side: the speaker's side as every renderer names it (``Customer``, ``Our team``, ``Side not known``).
     """
 
     quote: str | None
@@ -219,11 +215,18 @@ class Citation:
     title: str
     timestamp: str
     url: str | None
+    side: str = NO_SIDE
+
+    @property
+    def who(self) -> str:
+        """``Sarah Lopez (Customer)``, ``Daniel Okafor (Our team)``: every quote shown says whose side said it."""
+        return f"{self.speaker or UNKNOWN_SPEAKER} ({self.side})"
 
 
 def cite(evidence: Evidence) -> Citation:
     """What a renderer shows of ``evidence``."""
     return Citation(
+        side=SIDE_LABELS[evidence.side] if evidence.side else NO_SIDE,
         quote=one_line(evidence.quote) if evidence.verified and evidence.quote.strip() else None,
         speaker=one_line(evidence.speaker),
         date=one_line(evidence.meeting_date),
@@ -261,6 +264,8 @@ PEOPLE_COLUMNS: tuple[Column, ...] = (
     Column("email", "E-mail"),
     Column("side", "Side"),
     Column("role", "Role"),
+    Column("role_from", "Role from"),
+    Column("role_quote", "Role said in"),
     Column("meetings", "Meetings", numeric=True),
     Column("invited", "Invited", numeric=True),
     Column("spoke_in", "Spoke in", numeric=True),
@@ -298,6 +303,21 @@ class PersonRow:
     last_seen: str
     aliases: tuple[str, ...] = ()
     matched_by: tuple[str, ...] = ()
+    role_from: str = ""  # "set by a rep", "said in a meeting", or empty (unknown)
+    role_quote: str = ""  # the words the role rests on, and who said them with their side
+
+
+# Where a person's role comes from (Person.role_source), as every renderer says it.
+ROLE_SOURCES = {"rep": "set by a rep", "meeting": "said in a meeting"}
+
+
+def role_quote(person: Person) -> str:
+    """``“I run procurement.” — Rachel Okafor (Customer), 4 May 2026``: the first verified quote a role rests on."""
+    for evidence in person.role_evidence:
+        c = cite(evidence)
+        if c.quote is not None:
+            return f"“{c.quote}” — {c.who}" + (f", {nice_date(c.date)}" if c.date else "")
+    return ""
 
 
 @dataclass(frozen=True)
@@ -332,6 +352,8 @@ def people_rows(summary: EngagementSummary) -> list[PersonRow]:
             last_seen=p.last_seen or "",
             aliases=tuple(p.aliases),
             matched_by=tuple(MATCHED_BY.get(how, how) for how in p.matched_by),
+            role_from=ROLE_SOURCES.get(p.role_source, "") if p.role else "",
+            role_quote=role_quote(p) if p.role else "",
         )
         for p in people
     ]
@@ -390,12 +412,14 @@ SIGNAL_NAMES = {
 
 
 def coverage_line(coverage: Coverage) -> str:
-    """``12 of 13 meetings analysed · 1 without a transcript · 2 speakers unmatched`` (gaps only when there are some)."""
+    """``12 of 13 meetings analysed · 1 without a transcript · 2 speakers unmatched`` (gaps only when there are some),
+    then each signal that could not be judged and why (``No senior voice not judged: roles unknown for …``)."""
     parts = [f"{coverage.analysed} of {plural(coverage.meetings, 'meeting')} analysed"]
     if coverage.without_transcript:
         parts.append(f"{coverage.without_transcript} without a transcript")
     if coverage.unmatched_speakers:
         parts.append(f"{plural(coverage.unmatched_speakers, 'speaker')} unmatched")
+    parts += [f"{signal_name(note.kind)} not judged: {one_line(note.why)}" for note in coverage.not_judged]
     return " · ".join(parts)
 
 
