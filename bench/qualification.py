@@ -1,6 +1,6 @@
 """Qualification: recall per MEDDPICC element, offline and with a model (the fake OpenAI server), against hand labels.
 
-Two label sets: the colleague's plain-language corpus (``tests/data/qualification/corpus``: written by someone who
+Two label sets: the colleague's plain-language corpus (``tests/data/corpus``: written by someone who
 never read the rubric, so it measures what the rules miss) and the demo accounts' labels
 (``tests/data/qualification/demo_labels.json``: the offline quotes a reader kept, plus the sentences the reader
 found that the rules miss). A labelled sentence is recalled when an evidence quote of that element shares a
@@ -35,6 +35,7 @@ from engagement.qualification.rubric import Rubric
 from tests.fakes.openai_server import FakeOpenAI
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "qualification"
+CORPUS = Path(__file__).resolve().parents[1] / "tests" / "data" / "corpus"
 OUT = Path(__file__).resolve().parents[1] / "docs" / "BENCHMARKS.md"
 GROUP = "Qualification"
 KEY = "sk-bench-qualification"
@@ -48,8 +49,8 @@ def _shares_a_sentence(quote: str, labelled: str) -> bool:
 def label_sets() -> dict[str, tuple[list[Meeting], dict[str, dict[str, Any]]]]:
     """Per account: its meetings and, per element, ``{"state", "quotes"}`` as a careful reader labelled them."""
     out: dict[str, tuple[list[Meeting], dict[str, dict[str, Any]]]] = {}
-    corpus = [to_meeting(m) for m in json.loads((DATA / "corpus" / "meetings.json").read_text())["meetings"]]
-    for domain, account in json.loads((DATA / "corpus" / "expected.json").read_text())["accounts"].items():
+    corpus = [to_meeting(m) for m in json.loads((CORPUS / "meetings.json").read_text())["meetings"]]
+    for domain, account in json.loads((CORPUS / "expected.json").read_text())["accounts"].items():
         mine = [m for m in corpus if any(email_at_domain(i.email or "", domain) for i in m.invitees)]
         out[f"corpus:{domain}"] = (mine, account["meddpicc"])
     demo = [to_meeting(m) for m in load_demo_meetings()]
@@ -92,8 +93,8 @@ def measure(make: Callable[[], Qualifier], rubric: Rubric) -> dict[str, dict[str
 def commitments_found(make: Callable[[], Qualifier]) -> tuple[int, int, int]:
     """On the corpus: commitments the reader listed that were found, how many were listed, found with the right status."""
     found = listed = right = 0
-    corpus = [to_meeting(m) for m in json.loads((DATA / "corpus" / "meetings.json").read_text())["meetings"]]
-    for domain, account in json.loads((DATA / "corpus" / "expected.json").read_text())["accounts"].items():
+    corpus = [to_meeting(m) for m in json.loads((CORPUS / "meetings.json").read_text())["meetings"]]
+    for domain, account in json.loads((CORPUS / "expected.json").read_text())["accounts"].items():
         mine = [m for m in corpus if any(email_at_domain(i.email or "", domain) for i in m.invitees)]
         qualifier = make()
         per = {m.recording_id: qualifier.qualify(m, domain=domain) for m in mine if m.transcript}

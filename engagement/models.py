@@ -362,14 +362,13 @@ class Searched(BaseModel):
 
 
 class QualificationEvidence(Evidence):
-    """A verified quote for a qualification element, with the side of the person who said it.
+    """A verified quote for a qualification element; its ``side`` is ``customer`` for evidence and ``internal``
+    for what our side said (a gap, never evidence).
 
     Attributes:
-        side: ``customer`` for evidence; ``internal`` for what our side said (a gap, never evidence).
         value: what the rubric's ``conflict`` pattern read in the quote (a date, a sign-off owner), if any.
     """
 
-    side: Side = Side.UNKNOWN
     value: str | None = None
 
 

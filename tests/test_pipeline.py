@@ -15,7 +15,7 @@ from engagement.runtime import Runtime, create_runtime
 from engagement.settings import Settings
 from engagement.storage.sqlite import SqliteKV
 from tests.fakes.fathom_server import FAKE_API_KEY, FathomServer, make_account, make_meeting, sample_meetings
-from tests.fakes.openai_server import FakeOpenAI, answer_map, answer_reduce
+from tests.fakes.openai_server import FakeOpenAI, answer_map, answer_qualification, answer_reduce
 
 OPENAI_KEY = "sk-pipeline-test"
 
@@ -249,6 +249,8 @@ def test_a_recommendation_that_names_one_of_ours_as_the_customer_is_dropped(tmp_
         user = body["messages"][-1]["content"]
         if body["response_format"]["json_schema"]["name"] == "MeetingAnalysis":
             return answer_map(user)
+        if body["response_format"]["json_schema"]["name"] == "QualificationAnswer":
+            return answer_qualification(body["messages"][0]["content"], user)
         out = answer_reduce(user)
         cited = next(i for item in out["risks"] + out["goals"] for i in item["evidence_ids"])
         out["recommendations"] = [

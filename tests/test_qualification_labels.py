@@ -22,6 +22,7 @@ from engagement.models import Meeting, Qualification
 from engagement.qualification import commitments_of, load_rubric, qualify_account, qualify_meeting
 
 DATA = Path(__file__).parent / "data" / "qualification"
+CORPUS = Path(__file__).parent / "data" / "corpus"  # the colleague's corpus, shared with test_corpus.py
 DEMO_ACCOUNTS = ("acmecorp.com", "brightwater.co.uk", "globex.io")
 CORPUS_ACCOUNTS = ("fjordline-logistics.no", "harbourview-health.com")
 OUR_CORPUS_DOMAIN = "northwind-saas.com"
@@ -34,12 +35,12 @@ def demo_labels() -> dict[str, Any]:
 
 @cache
 def corpus_labels() -> dict[str, Any]:
-    return json.loads((DATA / "corpus" / "expected.json").read_text(encoding="utf-8"))["accounts"]
+    return json.loads((CORPUS / "expected.json").read_text(encoding="utf-8"))["accounts"]
 
 
 @cache
 def corpus_meetings() -> tuple[Meeting, ...]:
-    raw = json.loads((DATA / "corpus" / "meetings.json").read_text(encoding="utf-8"))["meetings"]
+    raw = json.loads((CORPUS / "meetings.json").read_text(encoding="utf-8"))["meetings"]
     return tuple(to_meeting(m) for m in raw)
 
 

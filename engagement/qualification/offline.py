@@ -42,8 +42,8 @@ def quote(
     meeting: Meeting, turn: TranscriptTurn, text: str, side: Side, value: str | None = None
 ) -> QualificationEvidence:
     """A verified quote: ``text`` (found in ``turn``) with its moment, link, meeting date and side."""
-    evidence = evidence_at(meeting, turn, text)
-    return QualificationEvidence(**evidence.model_dump(), side=side, value=value)
+    evidence = evidence_at(meeting, turn, text, side)
+    return QualificationEvidence(**evidence.model_dump(), value=value)
 
 
 def qualify_meeting(meeting: Meeting, rubric: Rubric, domain: str) -> MeetingQualification:
