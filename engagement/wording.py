@@ -6,7 +6,7 @@ client, the analysers, the signals) need not import ``render``, which imports th
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 
 def plural(n: int, word: str, many: str | None = None) -> str:
@@ -26,3 +26,18 @@ def nice_date(value: str | date | datetime | None) -> str:
     else:
         day = value
     return f"{day.day} {day:%b %Y}"
+
+
+def nice_time(value: str | datetime | None) -> str:
+    """A moment the way the page writes dates: ``4 May 2026, 14:05 UTC`` (an ISO string or an aware datetime)."""
+    if value is None or value == "":
+        return "never"
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return " ".join(value.split())
+    else:
+        moment = value
+    moment = moment.astimezone(UTC) if moment.tzinfo else moment
+    return f"{nice_date(moment)}, {moment:%H:%M} UTC"
