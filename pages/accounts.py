@@ -43,15 +43,9 @@ COLUMNS = {
 
 # Floors and caps of the shown columns' widths in px (ui/tables.py fits them to the text): beside the
 # 300-pixel sidebar at 1024 the table has about 560 (the row selector takes about 35), so the four
-# columns shown at first and the qualification's "n/8" fit without scrolling sideways; longer signals wrap.
-LIMITS = {
-    "Domain": (110, 210),
-    "Signals": (120, 150),
-    "Evidenced": (60, 80),
-    "Last meeting": (95, 110),
-    "Meetings": (70, 90),
-}
-COLUMNS_PX = 520  # what the five shown columns may take beside the sidebar at 1024 (the grid is about 560)
+# columns shown at first fit without scrolling sideways (the meetings count, one click away, made room for
+# the qualification's "n/8"); longer signals wrap.
+LIMITS = {"Domain": (110, 210), "Signals": (120, 150), "Evidenced": (60, 80), "Last meeting": (95, 110)}
 LIVE_EVERY_S = 5  # with webhooks, how often the page looks for a delivery that changed an account
 
 
@@ -82,21 +76,18 @@ def accounts_frame(rows: list[AccountRow]) -> pd.DataFrame:
 
 
 def table_columns(frame: pd.DataFrame) -> tuple[dict[str, Any], int | None]:
-    """What the table shows at first: the domain, its signals, when we last met and how often — narrow
+    """What the table shows at first: the domain, its signals, how much is evidenced, when we last met — narrow
     enough to sit beside the sidebar at 1024 pixels. The signals already say what the other figures
     mean (gone dark, cadence drop, single-threaded); those figures are hidden, one click away under the
     table's "Show/hide columns" button. Returns the column config and the row height (tall when a
     cell wraps)."""
-    fit = fit_columns(
-        frame, LIMITS, shown={"Last meeting": [nice_date(d) for d in frame["Last meeting"]]}, budget=COLUMNS_PX
-    )
+    fit = fit_columns(frame, LIMITS, shown={"Last meeting": [nice_date(d) for d in frame["Last meeting"]]})
     width = fit.widths
     shown = {
         "Domain": st.column_config.TextColumn(help=COLUMNS["Domain"], pinned=True, width=width["Domain"]),
         "Signals": st.column_config.TextColumn(help=COLUMNS["Signals"], width=width["Signals"]),
         "Evidenced": st.column_config.TextColumn(help=COLUMNS["Evidenced"], width=width["Evidenced"]),
         "Last meeting": st.column_config.DateColumn(format="D MMM YYYY", width=width["Last meeting"]),
-        "Meetings": st.column_config.NumberColumn(help=COLUMNS["Meetings"], width=width["Meetings"]),
     }
     return {**dict.fromkeys(COLUMNS), **shown}, fit.row_height  # None: hidden, under Show/hide columns
 
