@@ -20,7 +20,8 @@ import streamlit as st
 
 from engagement.account.domains import display_domain
 from engagement.account.facts import days_since
-from engagement.models import EngagementSummary, Evidence, Insight, JobOptions, JobRecord, JobStatus
+from engagement.account.stakeholders import RULE, single_threaded, ties
+from engagement.models import EngagementSummary, Evidence, Insight, JobOptions, JobRecord, JobStatus, utcnow
 from engagement.render import charts, report
 from engagement.render.audience import Audience
 from engagement.render.pdf import find_chromium, html_to_pdf
@@ -656,6 +657,45 @@ def render_facts(record: JobRecord, audience: Audience) -> None:
     render_tables(summary, audience)
 
 
+def render_stakeholders(summary: EngagementSummary, today: date | None = None) -> None:
+    """Who of ours knows whom of theirs: the map, the rule behind each strength, the single-threaded, the table."""
+    today = today or utcnow().date()
+    st.subheader("Who knows whom", anchor="stakeholders")
+    st.caption(md(f"Meetings both attended. Strength by rule: {RULE}."))
+    st.plotly_chart(
+        charts.stakeholder_map(summary, today), theme=None, config={"displaylogo": False, "responsive": True}
+    )
+    for thread in single_threaded(summary):
+        role = f" ({thread.role})" if thread.role else ""
+        st.warning(
+            md(
+                f"Single-threaded: only {thread.ours} of us has met {thread.customer}{role}, in {plural(thread.meetings, 'meeting')}."
+            ),
+            icon=":material/link_off:",
+        )
+    found = ties(summary, today)
+    if found:
+        frame = pd.DataFrame(
+            {
+                "Their person": [t.customer for t in found],
+                "Our person": [t.ours for t in found],
+                "Meetings together": [t.meetings for t in found],
+                "Last 90 days": [t.recent for t in found],
+                "They spoke in": [t.spoke_in for t in found],
+                "Last contact": [nice_date(date.fromisoformat(t.last_contact)) for t in found],
+                "Strength": [t.strength for t in found],
+            }
+        )
+        fit = fit_columns(frame, {c: (90, 260) for c in frame.columns})
+        st.dataframe(
+            frame,
+            hide_index=True,
+            key="summary_stakeholders_table",
+            row_height=fit.row_height,
+            column_config={c: st.column_config.Column(width=w) for c, w in fit.widths.items()},
+        )
+
+
 def render_result(record: JobRecord, audience: Audience, source: str = "") -> None:
     """The whole summary of a completed job, as the audience may see it (every part through ``draw_part``)."""
     draw_part(audience, "heading", render_heading, record, audience.presenting, source)
@@ -685,5 +725,6 @@ def render_result(record: JobRecord, audience: Audience, source: str = "") -> No
     draw_part(audience, "qualification", render_qualification, summary)
     draw_part(audience, "timeline", render_timeline, summary, audience.presenting)
     render_tables(summary, audience)
+    draw_part(audience, "stakeholders", render_stakeholders, summary)  # the team's own map: on no allow-list
     draw_part(audience, "exports", render_exports, record)  # never presented: on no allow-list
     draw_part(audience, "run_details", render_run_details, record)
