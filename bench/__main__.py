@@ -1,6 +1,6 @@
 """``python -m bench [--only GROUPS] [--quick] [--against REV [--repeat N]]``: run, print, write the docs.
 
-GROUPS is a comma-separated choice of store, start, admin, accounts, pipeline, polling, index, ask, workers.
+GROUPS is a comma-separated choice of store, start, admin, accounts, pipeline, polling, index, ask, workers, qualification.
 ``--against REV`` runs the same groups on commit REV (a temporary git worktree) and on this tree in the
 same run and prints them side by side (``bench/against.py``).
 """
@@ -17,7 +17,7 @@ from pathlib import Path
 
 from bench.measure import Result, machine
 
-GROUPS = ("store", "start", "admin", "accounts", "pipeline", "polling", "index", "ask", "workers")
+GROUPS = ("store", "start", "admin", "accounts", "pipeline", "polling", "index", "ask", "workers", "qualification")
 OUT = Path(__file__).resolve().parents[1] / "docs" / "BENCHMARKS.md"
 
 
@@ -147,7 +147,9 @@ EXTRA = """
   SQLite and in Redis (a throw-away `redis-server`; per-domain sorted sets, one pipelined read).
 - **Pipeline** — a 100-meeting account against the fake Fathom server (150 ms a request) and the
   fake OpenAI server (1 s a call). The floor is what this setup cannot beat: list pages in sequence
-  + ⌈map calls ÷ concurrency⌉ seconds + one reduce call. The second run hits the per-meeting cache.
+  + ⌈map calls ÷ concurrency⌉ seconds + one reduce call (+ as many waves of qualification calls, one
+  a meeting, since issue 22; the row above was measured before that step existed). The second run hits
+  the per-meeting cache.
 - **Polling** — a Streamlit server with one open summary page polling a running job every 2 s:
   server CPU seconds per poll, and the server's resident memory over the run.
 - **Workers** — the several-machines shape on one machine: a throw-away `redis-server`, 40 jobs of
@@ -166,6 +168,18 @@ EXTRA = """
   both runs should be equal (one index sync each job, never a worker's own listing of the
   workspace). While the 4 workers run, two app processes poll the last job every 0.1 s
   (`JobService.get`).
+- **Qualification** — recall per MEDDPICC element: the share of sentences a careful reader labelled as
+  the customer's evidence that the app's evidence for that element holds (`bench/qualification.py`;
+  `python -m bench.qualification` rewrites only these rows). Two label sets: *corpus*, plain-language
+  meetings written by a colleague who never read the rubric (two accounts, 9 meetings: the honest
+  measure of the rules), and *demo*, the three demo accounts (the offline quotes a reader kept, plus
+  the sentences the reader found that the rules miss — so the offline demo figure flatters the rules).
+  *Model (fake)* runs the model path (one structured call a meeting, every quote verified, moved to
+  the turn that holds it or dropped) against the fake OpenAI server, whose "reading" is a keyword list
+  of its own: it measures the plumbing, not a real model's judgement. "State right" counts elements
+  whose state (evidenced, conflicting, our side only, not found) is the reader's. Precision — every
+  offline evidence quote the customer's and among the labelled sentences — is 100 %, asserted by
+  `tests/test_qualification_labels.py`.
 - **Before the index moved to Redis** each worker process synced its own SQLite meeting index from
   a cold start: 4 workers sent 407 Fathom requests against 1 worker's 284 and were *slower* (0.72×),
   both runs at the Fathom floor.

@@ -3,7 +3,8 @@
 The floor is what this setup cannot beat: the run's Fathom requests one after another (the index's
 check for news, the account's listing ten transcripts a page, and one request for each meeting Fathom
 filed under another company, counted from the run's own stats), the map calls in waves of
-``concurrency``, and one reduce call. The second run of the same account hits the cache.
+``concurrency``, one reduce call, and the qualification calls (one a meeting) in waves of ``concurrency``. The
+second run of the same account hits the cache.
 
 The workspace meeting index is built once before the timed runs (its first listing is a one-time
 cost per workspace, reported on its own row), so the runs measure an account, not the index; the
@@ -111,7 +112,8 @@ def run(
 
     c, w = stats["cold"], stats["warm"]
     waves = math.ceil(meetings / concurrency)
-    floor = c.fathom_requests * fathom_latency + waves * openai_latency + openai_latency  # requests go one by one
+    # the map calls in waves, the reduce, then the qualification calls (one a meeting) in waves
+    floor = c.fathom_requests * fathom_latency + 2 * waves * openai_latency + openai_latency  # requests one by one
     ratio = statistics.median(cold) / floor
     all_pages = math.ceil((meetings + noise) / PAGE)
     return [
@@ -126,7 +128,7 @@ def run(
             note=(
                 f"median {statistics.median(cold):.2f} s, max {max(cold):.2f} s; floor {floor:.2f} s = "
                 f"{c.fathom_requests} Fathom requests × {fathom_latency * 1000:.0f} ms + {waves} waves of {concurrency} map calls × "
-                f"{openai_latency:g} s + 1 reduce"
+                f"{openai_latency:g} s + 1 reduce + {waves} waves of {concurrency} qualification calls"
             ),
         ),
         Result(

@@ -83,6 +83,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--inline", action="store_true", help="with Redis configured: run the job in this process, not on a worker"
     )
 
+    qualify = commands.add_parser(
+        "qualify",
+        help="qualify an account by the methodology QUALIFICATION_RUBRIC names (MEDDPICC by default), with quotes",
+    )
+    qualify.add_argument("website", help="the company's website, domain or an e-mail address at it")
+    qualify.add_argument("--json", action="store_true", help="print the elements and commitments as JSON")
+
     worker = commands.add_parser("worker", help="run jobs from the Redis queue (needs ENGAGEMENT_REDIS_URL)")
     worker.add_argument("--burst", action="store_true", help="stop when the queue is empty")
 
@@ -176,6 +183,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return summarize(
                 settings, args.website, since=args.since, until=args.until, as_json=args.json, inline=args.inline
             )
+        if args.command == "qualify":
+            from engagement.cli import qualify
+
+            return qualify(settings, args.website, as_json=args.json)
         if args.command == "worker":
             from engagement.cli import worker
 

@@ -21,10 +21,10 @@ from engagement.account.domains import PERSONAL_EMAIL_DOMAINS
 from engagement.account.facts import days_since
 from engagement.account.signals import SEVERITIES, Thresholds, cadence_drop_signal, gone_dark_signal
 from engagement.jobs.repository import JobRepository, JobRow
-from engagement.models import JobStatus, Signal, utcnow
+from engagement.models import ElementState, JobStatus, Signal, utcnow
 from engagement.runtime import Runtime, workspace_of
 
-__all__ = ["AccountRow", "Activity", "account_rows", "latest_complete_runs", "list_accounts"]
+__all__ = ["AccountRow", "Activity", "account_rows", "latest_complete_runs", "list_accounts", "missing_choices"]
 
 FROM_THE_INDEX = frozenset({"gone_dark", "cadence_drop"})
 
@@ -59,6 +59,7 @@ class AccountRow(BaseModel):
         last_90_days / previous_90_days: meetings in the last 90 days, and in the 90 before.
         signals: open signals, most severe first.
         run_id: the domain's latest complete run (its summary), ``None`` when there is none.
+        qualification: that run's qualification elements and their states (empty without one).
     """
 
     domain: str
@@ -71,6 +72,24 @@ class AccountRow(BaseModel):
     previous_90_days: int
     signals: list[Signal] = Field(default_factory=list)
     run_id: str | None = None
+    qualification: list[ElementState] = Field(default_factory=list)
+
+    @property
+    def evidenced(self) -> str:
+        """``5/8 evidenced``, or empty without a qualified run."""
+        if not self.qualification:
+            return ""
+        done = sum(e.status == "evidenced" for e in self.qualification)
+        return f"{done}/{len(self.qualification)} evidenced"
+
+    def lacks(self, name: str) -> bool:
+        """Whether the element called ``name`` is qualified and not evidenced (an unqualified account lacks nothing known)."""
+        return any(e.name == name and e.status != "evidenced" for e in self.qualification)
+
+
+def missing_choices(rows: Iterable[AccountRow]) -> list[str]:
+    """The element names a "missing element" filter offers: every qualified row's, in rubric order."""
+    return list(dict.fromkeys(e.name for r in rows for e in r.qualification))
 
 
 def _index_signals(row: Activity, days: int, t: Thresholds) -> list[Signal]:
@@ -113,6 +132,7 @@ def account_rows(
                 previous_90_days=row.previous_90_days,
                 signals=signals,
                 run_id=run.run_id if run else None,
+                qualification=list(run.qualification) if run else [],
             )
         )
     rows.sort(key=lambda r: (r.days_since_last, r.domain))

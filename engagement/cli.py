@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import date, timedelta
+from typing import Any
 
 from engagement.account.domains import company_domain, normalize_domain
 from engagement.account.rep_roles import with_rep_roles
@@ -18,7 +19,7 @@ from engagement.accounts import list_accounts
 from engagement.api import ask as ask_question
 from engagement.errors import InvalidDomainError
 from engagement.jobs.service import InlineExecutor, JobService
-from engagement.models import Evidence, JobOptions, JobRecord, JobStatus
+from engagement.models import EngagementSummary, Evidence, JobOptions, JobRecord, JobStatus
 from engagement.questions.answers import Answer
 from engagement.render.present import (
     SECTIONS,
@@ -30,6 +31,8 @@ from engagement.render.present import (
     one_line,
     people_rows,
     plural,
+    qualification_status,
+    searched_line,
     signal_line,
     signal_name,
 )
@@ -81,6 +84,93 @@ def summarize(
         print(f"error: {record.error}", file=sys.stderr)
         return 1
     return 0
+
+
+def qualify(settings: Settings, website: str, *, as_json: bool) -> int:
+    """Run the account's job here (stored like any other, cached meetings cost nothing) and print its qualification."""
+    domain = company_domain(website)
+    runtime = create_runtime(settings, executor=InlineExecutor(), enqueue=False)
+    try:
+        runtime.jobs.recover_stale()
+        run_id = runtime.jobs.start(domain, JobOptions())
+        runtime.audit.record(actor(), "started", domain, f"run {run_id} (qualify)")
+        record = runtime.jobs.get(domain, run_id)
+    finally:
+        runtime.close()
+    summary = record.summary
+    if record.status is not JobStatus.COMPLETE or summary is None or summary.qualification is None:
+        print(f"error: {record.error or 'the run did not qualify the account'}", file=sys.stderr)
+        return 1
+    if as_json:
+        print(json.dumps(qualification_json(summary), indent=2, ensure_ascii=False))
+    else:
+        print(render_qualification(summary))
+    return 0
+
+
+_EVIDENCE_FIELDS = {"recording_id", "timestamp", "quote", "speaker", "side", "url", "meeting_date"}
+
+
+def qualification_json(summary: EngagementSummary) -> dict[str, Any]:
+    """``{"methodology", "elements": [...], "commitments": [...]}``: what ``qualify --json`` prints."""
+    q = summary.qualification
+    assert q is not None
+    return {
+        "methodology": q.name,
+        "key": q.methodology,
+        "analyzer": q.analyzer,
+        "evidenced": f"{q.evidenced}/{len(q.elements)}",
+        "elements": [
+            {
+                "key": e.key,
+                "name": e.name,
+                "status": e.status,
+                "evidence": [ev.model_dump(mode="json", include=_EVIDENCE_FIELDS) for ev in e.evidence],
+                "our_side": [ev.model_dump(mode="json", include=_EVIDENCE_FIELDS) for ev in e.our_side],
+                "searched": e.searched.model_dump(mode="json"),
+                "terms": e.terms,
+                "first_evidenced": e.first_evidenced,
+                "change": e.change,
+            }
+            for e in q.elements
+        ],
+        "commitments": [
+            {
+                "text": c.text,
+                "status": c.status,
+                "quote": c.evidence.quote,
+                "speaker": c.evidence.speaker,
+                "date": c.evidence.meeting_date,
+                "url": c.evidence.url,
+                "done": c.done_evidence.model_dump(mode="json", include=_EVIDENCE_FIELDS) if c.done_evidence else None,
+            }
+            for c in summary.commitments
+        ],
+    }
+
+
+def render_qualification(summary: EngagementSummary) -> str:
+    """The qualification for the terminal: each element's state and its first quote or what was searched."""
+    q = summary.qualification
+    assert q is not None
+    lines = [f"{summary.domain}  {q.name}: {q.evidenced}/{len(q.elements)} evidenced  ({one_line(q.analyzer)})"]
+    for e in q.elements:
+        lines.append(f"  {e.name}: {qualification_status(e)}")
+        shown = e.evidence[:3] if e.evidence else e.our_side[:1]
+        for ev in shown:
+            side = "" if ev.side == "customer" else " (our side)"
+            lines.append(
+                f'      "{one_line(ev.quote)}" — {one_line(ev.speaker or "?")}{side}, {ev.meeting_date} {ev.url or ""}'
+            )
+        if not e.evidence:
+            lines.append(f"      {searched_line(e)}")
+    open_ones = [c for c in summary.commitments if c.status == "open"]
+    lines.append(f"our commitments: {len(summary.commitments)}, {len(open_ones)} open")
+    for c in summary.commitments:
+        lines.append(
+            f'  [{c.status}] "{one_line(c.text)}" — {one_line(c.evidence.speaker or "?")}, {c.evidence.meeting_date}'
+        )
+    return "\n".join(lines)
 
 
 POLL_S = 0.5
@@ -142,6 +232,12 @@ def render_text(record: JobRecord) -> str:
         lines += [f"  {label}: {', '.join(items)}" for label, items in change_items(summary.changes)] or [
             "  nothing new"
         ]
+    if summary.qualification:
+        q = summary.qualification
+        lines.append(
+            f"qualification: {q.name} {q.evidenced}/{len(q.elements)} evidenced; "
+            f"{sum(c.status == 'open' for c in summary.commitments)} open commitments (qualify: every quote)"
+        )
     if summary.people:
         lines.append("people:")
         for p in people_rows(summary):
@@ -287,13 +383,15 @@ def accounts(settings: Settings, *, as_json: bool) -> int:
         print("no accounts: no meeting with an external business domain is indexed")
         return 0
     print(
-        f"{'domain':<28} {'meetings':>8} {'people':>6} {'first':<10} {'last':<10} {'days':>5} {'90d':>4} {'prev':>4}  signals"
+        f"{'domain':<28} {'meetings':>8} {'people':>6} {'first':<10} {'last':<10} {'days':>5} {'90d':>4} {'prev':>4} "
+        f"{'evid.':>5}  signals"
     )
     for r in rows:
         signals = ", ".join(signal_name(signal_id(s)) for s in r.signals) or "-"
         print(
             f"{r.domain:<28} {r.meetings:>8} {r.people:>6} {r.first_meeting:<10} {r.last_meeting:<10} "
-            f"{r.days_since_last:>5} {r.last_90_days:>4} {r.previous_90_days:>4}  {signals}"
+            f"{r.days_since_last:>5} {r.last_90_days:>4} {r.previous_90_days:>4} "
+            f"{r.evidenced.removesuffix(' evidenced') or '-':>5}  {signals}"
         )
     return 0
 

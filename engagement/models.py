@@ -353,6 +353,105 @@ class Changes(BaseModel):
     new_signals: list[str] = Field(default_factory=list)
 
 
+class Searched(BaseModel):
+    """What a search for an element covered: the account's meetings, those with a transcript, their hours."""
+
+    meetings: int = 0
+    transcripts: int = 0
+    hours: float = 0.0
+
+
+class QualificationEvidence(Evidence):
+    """A verified quote for a qualification element; its ``side`` is ``customer`` for evidence and ``internal``
+    for what our side said (a gap, never evidence).
+
+    Attributes:
+        value: what the rubric's ``conflict`` pattern read in the quote (a date, a sign-off owner), if any.
+    """
+
+    value: str | None = None
+
+
+class QualificationElement(BaseModel):
+    """One element of the methodology (``economic_buyer``) for the account, in one of four states.
+
+    Attributes:
+        status: ``evidenced`` | ``our_side_only`` | ``not_found`` | ``conflicting`` (computed in code).
+        evidence: the customer's verified quotes (for ``evidenced`` and ``conflicting``).
+        our_side: what our side said of it (for ``our_side_only``: shown as a gap, never as evidence).
+        searched / terms: what was searched and for which phrases (every state carries them).
+        first_evidenced: the date of the first meeting with customer evidence.
+        change: against the previous complete run: ``new`` | ``unchanged`` | ``lost``; None without one.
+    """
+
+    key: str
+    name: str
+    status: str
+    evidence: list[QualificationEvidence] = Field(default_factory=list)
+    our_side: list[QualificationEvidence] = Field(default_factory=list)
+    searched: Searched = Field(default_factory=Searched)
+    terms: list[str] = Field(default_factory=list)
+    first_evidenced: str | None = None
+    change: str | None = None
+
+
+class ElementState(BaseModel):
+    """An element's key, name and state, without its quotes: what the job index and the accounts list carry."""
+
+    key: str
+    name: str
+    status: str
+
+
+class Qualification(BaseModel):
+    """The account qualified by a methodology (MEDDPICC, BANT, SPICED or a team's own rubric)."""
+
+    methodology: str
+    name: str = ""
+    analyzer: str = ""
+    elements: list[QualificationElement] = Field(default_factory=list)
+    searched: Searched = Field(default_factory=Searched)
+
+    @property
+    def evidenced(self) -> int:
+        return sum(e.status == "evidenced" for e in self.elements)
+
+    def states(self) -> list[ElementState]:
+        return [ElementState(key=e.key, name=e.name, status=e.status) for e in self.elements]
+
+
+class Commitment(BaseModel):
+    """A promise our side made in a meeting, quoted, and whether a later meeting shows it done.
+
+    Attributes:
+        text: the promise as said (the verified quote).
+        status: ``open`` | ``done``.
+        evidence: the promise's quote, speaker, meeting and date (always our side).
+        done_evidence: the later quote that shows it done (None while open).
+    """
+
+    text: str
+    status: str = "open"
+    evidence: QualificationEvidence
+    done_evidence: QualificationEvidence | None = None
+
+
+class MeetingQualification(BaseModel):
+    """What one meeting says for the rubric; cached per meeting, analyser fingerprint and rubric.
+
+    Attributes:
+        hits: verified quotes by element key (customer and our side; the account step sorts them).
+        promises: our side's verified promises.
+        deliveries: verified sentences that say something was sent, shared or received.
+    """
+
+    recording_id: int
+    hits: dict[str, list[QualificationEvidence]] = Field(default_factory=dict)
+    promises: list[QualificationEvidence] = Field(default_factory=list)
+    deliveries: list[QualificationEvidence] = Field(default_factory=list)
+    seconds: int = 0  # the transcript's length, for "hours searched"
+
+
 class EngagementSummary(BaseModel):
     """The account-level summary. The seed's fields first, with their names and types.
 
@@ -382,6 +481,8 @@ class EngagementSummary(BaseModel):
     signals: list[Signal] = Field(default_factory=list)
     coverage: Coverage | None = None
     changes: Changes | None = None
+    qualification: Qualification | None = None
+    commitments: list[Commitment] = Field(default_factory=list)
 
 
 # ---------------------------------------------------------------- jobs
@@ -431,6 +532,8 @@ class JobStats(BaseModel):
     meetings_skipped: int = 0  # listing items Fathom sent that could not be read
     index_meetings: int = 0  # external meetings in the workspace index when the job read it
     index_synced_at: str | None = None  # when that index was last brought up to date
+    qualification_quotes_moved: int = 0  # model quotes re-attributed to the turn that holds them
+    qualification_quotes_dropped: int = 0  # model quotes not in the transcript, not the customer's, or no element
 
 
 class JobRecord(BaseModel):

@@ -33,6 +33,7 @@ from engagement.models import (
     Insight,
     Meeting,
     MeetingInsights,
+    MeetingQualification,
     MeetingRef,
     Person,
     PersonRole,
@@ -41,6 +42,8 @@ from engagement.models import (
     format_utc,
     utcnow,
 )
+from engagement.qualification import commitments_of, qualify_account
+from engagement.qualification.qualifier import Qualifier
 from engagement.questions.search import TranscriptSearch
 from engagement.render.present import indexing_stage, plural, still_indexing
 
@@ -69,6 +72,7 @@ def run(
     today: date | None = None,
     listing: Connect | None = None,
     rep_roles: RepRoles | None = None,
+    qualifier: Qualifier | None = None,
 ) -> EngagementSummary:
     """Build the account's summary; raises an ``EngagementError`` with a message for the user.
 
@@ -76,6 +80,7 @@ def run(
     ``today`` (default: the UTC date) and ``thresholds`` are what the signals are computed against.
     ``listing`` gives the meeting index's background sync its Fathom client (see :func:`fetch`).
     ``rep_roles``: the roles reps set on the summary page, which win over the meetings' (and the signals read).
+    ``qualifier``, when given, qualifies the account against its rubric (``summary.qualification``, ``commitments``).
     """
     fetched_at = format_utc(utcnow())
     domain = ctx.domain
@@ -92,6 +97,7 @@ def run(
         fingerprint=analyzer.fingerprint,
         search=search,
         listing=listing,
+        unqualified=(lambda m: cache.get_qualification(m, qualifier.fingerprint) is None) if qualifier else None,
     )
     summary = EngagementSummary(domain=domain, company=company)
     summary.notes.extend(_fetch_notes(ctx, fathom, index, source, no_transcript))
@@ -156,6 +162,9 @@ def run(
     if history:  # a filtered run: roles said in the account's other meetings are still the people's roles
         assign_roles(summary.people, _roles_elsewhere(history, set(found), cache, analyzer.fingerprint))
     _apply_rep_roles(summary, rep_roles, domain)
+    if qualifier is not None:
+        ctx.report("qualifying the account", total, total)
+        _qualify(ctx, summary, qualifier, cache, meetings, no_transcript, concurrency)
     for ref in summary.meetings:
         ref.analysed = ref.recording_id in found
         ref.no_transcript = no_transcript.get(ref.recording_id)
@@ -170,6 +179,66 @@ def run(
     ctx.stats.fathom_requests = fathom.requests + ctx.stats.index_requests
     summary.notes += capped_notes(analyzer.usage)
     return summary
+
+
+def _qualify(
+    ctx: JobContext,
+    summary: EngagementSummary,
+    qualifier: Qualifier,
+    cache: InsightCache,
+    meetings: Sequence[Meeting],
+    no_transcript: dict[int, str],
+    concurrency: int = 4,
+) -> None:
+    """Each meeting qualified (cached per meeting, rubric and qualifier; ``concurrency`` at a time), then the
+    account's states and commitments."""
+    per_meeting: dict[int, MeetingQualification] = {}
+    todo = []
+    for meeting in meetings:
+        if meeting.recording_id in no_transcript:
+            continue
+        found = cache.get_qualification(meeting, qualifier.fingerprint)
+        if found is not None:
+            per_meeting[meeting.recording_id] = found
+        elif meeting.transcript is not None:
+            todo.append(meeting)
+    stop = threading.Event()  # the first failure (or a time-out) stops meetings not yet started
+
+    def qualify(meeting: Meeting) -> MeetingQualification | None:
+        if stop.is_set():
+            return None
+        try:
+            return qualifier.qualify(meeting, domain=ctx.domain)
+        except BaseException:
+            stop.set()
+            raise
+
+    with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="engagement-qualify") as pool:
+        futures = {pool.submit(qualify, meeting): meeting for meeting in todo}
+        try:
+            for done, future in enumerate(as_completed(futures), start=1):
+                found = future.result()
+                if found is None:
+                    continue
+                cache.put_qualification(futures[future], qualifier.fingerprint, found)
+                per_meeting[found.recording_id] = found
+                ctx.report(f"qualified {done}/{len(todo)} meetings", done, len(todo))
+        except BaseException:
+            stop.set()
+            for pending in futures:
+                pending.cancel()
+            raise
+    # what verification did to the model's quotes (the offline qualifier's are the transcript's by construction)
+    ctx.stats.qualification_quotes_moved = getattr(qualifier, "reattributed", 0)
+    ctx.stats.qualification_quotes_dropped = getattr(qualifier, "dropped", 0)
+    previous = ctx.previous_complete()
+    before = previous.summary.qualification if previous is not None and previous.summary is not None else None
+    if before is not None and before.methodology != qualifier.rubric.key:
+        before = None  # another methodology's elements are no baseline
+    summary.qualification = qualify_account(
+        qualifier.rubric, meetings, per_meeting, analyzer=qualifier.name, previous=before
+    )
+    summary.commitments = commitments_of(meetings, per_meeting)
 
 
 def _history(
@@ -282,6 +351,7 @@ def fetch(
     search: TranscriptSearch | None = None,
     listing: Connect | None = None,
     poll_s: float = 1.0,
+    unqualified: Callable[[Meeting], bool] | None = None,
 ) -> tuple[list[Meeting], dict[int, str]]:
     """The account's meetings, from the workspace meeting index brought up to date first.
 
@@ -293,7 +363,8 @@ def fetch(
     hold yet, come back with their transcripts (from ``search`` when it holds them, e.g. delivered by a
     webhook; else from Fathom); those that have none (or whose transcript could not
     be read) are returned in the second value with the reason, counted but not analysed. Only the
-    listing failing fails the job.
+    listing failing fails the job. ``unqualified(meeting)`` says a meeting's qualification is not cached:
+    its transcript is fetched too.
     """
     domain = ctx.domain
 
@@ -326,7 +397,12 @@ def fetch(
     need = [
         m
         for m in meetings
-        if m.recording_id not in known and (m.recording_id in unindexed or cache.get(m, fingerprint) is None)
+        if m.recording_id not in known
+        and (
+            m.recording_id in unindexed
+            or cache.get(m, fingerprint) is None
+            or (unqualified is not None and unqualified(m))
+        )
     ]
     held = _held_transcripts(search, [m.recording_id for m in need if m.recording_id not in unindexed])
     fetched, no_transcript = _transcripts(ctx, fathom, [m for m in need if m.recording_id not in held], since, until)

@@ -35,6 +35,8 @@ from engagement.meetings.freshness import PeriodicSync
 from engagement.meetings.index import IndexStatus, MeetingIndex, SyncResult, SyncTask, open_index
 from engagement.models import EngagementSummary
 from engagement.privacy import TOMBSTONES_TABLE, Tombstones
+from engagement.qualification import load_rubric
+from engagement.qualification.qualifier import OfflineQualifier, Qualifier
 from engagement.questions.answers import QuestionService
 from engagement.questions.search import TranscriptIndex, TranscriptSearch
 from engagement.registry import REGISTRY
@@ -82,6 +84,19 @@ def analyzer_for(settings: Settings, deadline: Deadline = NO_DEADLINE) -> Analyz
     )
 
 
+def qualifier_for(settings: Settings, analyzer: Analyzer, company: str = "") -> Qualifier:
+    """The rubric ``QUALIFICATION_RUBRIC`` names, evaluated by the model when the analyser is one, else offline.
+
+    A rubric with a mistake raises ``RubricError`` naming the file and the line (the job ends with it).
+    """
+    rubric = load_rubric(settings.qualification_rubric)
+    if isinstance(analyzer, OfflineAnalyzer):
+        return OfflineQualifier(rubric)
+    from engagement.qualification.qualifier import ModelQualifier
+
+    return ModelQualifier(cast(OpenAIAnalyzer, analyzer), rubric, company=company)
+
+
 def make_body(
     settings: Settings,
     cache: InsightCache,
@@ -98,6 +113,7 @@ def make_body(
 
     def body(ctx: JobContext) -> EngagementSummary:
         analyzer = analyzer_for(settings, ctx.deadline)
+        company = COMPANY_NAMES.get(ctx.domain, "") if settings.source == "demo" else ""
         with fathom_client(settings, fathom_transport, ctx.deadline) as fathom:
             return pipeline.run(
                 ctx,
@@ -106,12 +122,13 @@ def make_body(
                 analyzer=analyzer,
                 cache=cache,
                 source=settings.source,
-                company=COMPANY_NAMES.get(ctx.domain, "") if settings.source == "demo" else "",
+                company=company,
                 concurrency=settings.openai_concurrency,
                 search=search,
                 thresholds=Thresholds.from_settings(settings),
                 listing=listing,
                 rep_roles=roles,
+                qualifier=qualifier_for(settings, analyzer, company),
             )
 
     return body

@@ -173,6 +173,12 @@ class Settings:
         "it below the model's context size (a prompt cut short is noted in the summary).",
         minimum=500,
     )
+    qualification_rubric: str = _setting(
+        "meddpicc",
+        "QUALIFICATION_RUBRIC",
+        "The qualification methodology: `meddpicc`, `bant`, `spiced`, or the path of a team's own rubric TOML file "
+        "(copy `engagement/qualification/rubrics/meddpicc.toml`).",
+    )
     gone_dark_days: int = _setting(
         30,
         "SIGNAL_GONE_DARK_DAYS",

@@ -14,7 +14,7 @@ import streamlit as st
 
 from engagement.account.domains import normalize_domain
 from engagement.account.signals import signal_id
-from engagement.accounts import AccountRow, list_accounts
+from engagement.accounts import AccountRow, list_accounts, missing_choices
 from engagement.errors import EngagementError, InvalidDomainError
 from engagement.render.present import SEVERITY_LABELS, signal_name
 from engagement.webhooks.service import webhook_store
@@ -37,13 +37,15 @@ COLUMNS = {
     "Last 90 days": "Meetings in the last 90 days",
     "90 days before": "Meetings in the 90 days before those",
     "Signals": "Open signals, most severe first",
+    "Evidenced": "Qualification elements (MEDDPICC: 8) evidenced by the customer's own words in the latest summary",
     "Summary": "Whether a complete summary exists (selecting a row without one starts it)",
 }
 
 # Floors and caps of the shown columns' widths in px (ui/tables.py fits them to the text): beside the
 # 300-pixel sidebar at 1024 the table has about 560 (the row selector takes about 35), so the four
-# columns shown at first fit without scrolling sideways; longer signals wrap.
-LIMITS = {"Domain": (110, 210), "Signals": (120, 150), "Last meeting": (95, 110), "Meetings": (70, 90)}
+# columns shown at first fit without scrolling sideways (the meetings count, one click away, made room for
+# the qualification's "n/8"); longer signals wrap.
+LIMITS = {"Domain": (110, 210), "Signals": (120, 150), "Evidenced": (60, 80), "Last meeting": (95, 110)}
 LIVE_EVERY_S = 5  # with webhooks, how often the page looks for a delivery that changed an account
 
 
@@ -60,6 +62,7 @@ def accounts_frame(rows: list[AccountRow]) -> pd.DataFrame:
         {
             "Domain": [r.domain for r in rows],
             "Signals": [signals_text(r) for r in rows],
+            "Evidenced": [r.evidenced.removesuffix(" evidenced") for r in rows],
             "Last meeting": pd.to_datetime([r.last_meeting for r in rows], format="%Y-%m-%d").date,
             "Days since last": [r.days_since_last for r in rows],
             "Meetings": [r.meetings for r in rows],
@@ -73,7 +76,7 @@ def accounts_frame(rows: list[AccountRow]) -> pd.DataFrame:
 
 
 def table_columns(frame: pd.DataFrame) -> tuple[dict[str, Any], int | None]:
-    """What the table shows at first: the domain, its signals, when we last met and how often — narrow
+    """What the table shows at first: the domain, its signals, how much is evidenced, when we last met — narrow
     enough to sit beside the sidebar at 1024 pixels. The signals already say what the other figures
     mean (gone dark, cadence drop, single-threaded); those figures are hidden, one click away under the
     table's "Show/hide columns" button. Returns the column config and the row height (tall when a
@@ -83,8 +86,8 @@ def table_columns(frame: pd.DataFrame) -> tuple[dict[str, Any], int | None]:
     shown = {
         "Domain": st.column_config.TextColumn(help=COLUMNS["Domain"], pinned=True, width=width["Domain"]),
         "Signals": st.column_config.TextColumn(help=COLUMNS["Signals"], width=width["Signals"]),
+        "Evidenced": st.column_config.TextColumn(help=COLUMNS["Evidenced"], width=width["Evidenced"]),
         "Last meeting": st.column_config.DateColumn(format="D MMM YYYY", width=width["Last meeting"]),
-        "Meetings": st.column_config.NumberColumn(help=COLUMNS["Meetings"], width=width["Meetings"]),
     }
     return {**dict.fromkeys(COLUMNS), **shown}, fit.row_height  # None: hidden, under Show/hide columns
 
@@ -162,9 +165,24 @@ with st.container(horizontal=True, gap="medium", vertical_alignment="bottom"):
     )
     quiet = st.number_input("No meeting for at least (days)", min_value=0, step=15, key="accounts_quiet_days")
     flagged = st.toggle("Only accounts with signals", key="accounts_flagged")
+    missing = st.selectbox(
+        "No customer evidence for",
+        missing_choices(rows),
+        index=None,
+        placeholder="any",
+        key="accounts_missing",
+        help="Only accounts whose latest summary has no customer evidence for this element (e.g. no economic buyer)",
+    )
 
 needle = search_needle(search)
-shown = [r for r in rows if needle in r.domain and r.days_since_last >= quiet and (r.signals or not flagged)]
+shown = [
+    r
+    for r in rows
+    if needle in r.domain
+    and r.days_since_last >= quiet
+    and (r.signals or not flagged)
+    and (missing is None or r.lacks(missing))
+]
 st.caption(
     f"{plural(len(shown), 'account')} of {len(rows)}. People, days since the last meeting, the last 90 days and "
     "more: the table's Show/hide columns button (the eye, top right)."

@@ -21,6 +21,7 @@ _APP_VARS = (
     "APP_BASE_URL",
     "DIGEST_",
     "SMTP_",
+    "QUALIFICATION_",
 )
 
 pytest_plugins = ["tests.support.fathom_fixtures", "tests.support.openai_fixtures", "tests.support.redis_fixtures"]

@@ -9,10 +9,17 @@ from pathlib import Path
 import pytest
 
 from engagement.account.domains import PERSONAL_EMAIL_DOMAINS
-from engagement.accounts import account_rows, latest_complete_runs
+from engagement.accounts import account_rows, latest_complete_runs, missing_choices
 from engagement.jobs.repository import JobRepository, JobRow
 from engagement.meetings.index import DomainActivity
-from engagement.models import EngagementSummary, JobRecord, JobStatus, Signal
+from engagement.models import (
+    EngagementSummary,
+    JobRecord,
+    JobStatus,
+    Qualification,
+    QualificationElement,
+    Signal,
+)
 from engagement.storage.sqlite import SqliteKV
 
 TODAY = date(2026, 6, 30)
@@ -62,6 +69,7 @@ def test_figures_are_exact_and_days_since_last_counts_from_today():
         "last_90_days": 6,
         "previous_90_days": 6,
         "run_id": None,
+        "qualification": [],
     }
 
 
@@ -148,3 +156,33 @@ def test_the_accounts_command_lists_the_demo_workspace_with_exact_figures(capsys
     globex = rows["globex.io"]
     assert globex["run_id"] is not None and rows["acmecorp.com"]["run_id"] is None
     assert ("gone_dark" in [s["kind"] for s in globex["signals"]]) == (globex["days_since_last"] > 30)
+    states = {e["key"]: e["status"] for e in globex["qualification"]}
+    assert len(states) == 8 and states["paper_process"] == "our_side_only"  # the latest run's, from its index row
+    assert rows["acmecorp.com"]["qualification"] == []
+
+
+def test_a_rows_qualification_says_what_is_evidenced_and_what_is_missing():
+    """The latest run's element states ride on its index row: "6/8 evidenced", and a missing element is one not
+    evidenced (conflicting included); an account with no qualified run lacks nothing we know of."""
+    record = JobRecord(
+        domain="globex.io",
+        run_id="q",
+        status=JobStatus.COMPLETE,
+        summary=EngagementSummary(
+            domain="globex.io",
+            qualification=Qualification(
+                methodology="meddpicc",
+                elements=[
+                    QualificationElement(key="metrics", name="Metrics", status="evidenced"),
+                    QualificationElement(key="economic_buyer", name="Economic buyer", status="conflicting"),
+                ],
+            ),
+        ),
+        created_at=datetime(2026, 6, 1, tzinfo=UTC),
+        updated_at=datetime(2026, 6, 1, tzinfo=UTC),
+    )
+    rows = {r.domain: r for r in account_rows(ACTIVITY, today=TODAY, latest={"globex.io": JobRow.of(record)})}
+    globex, acme = rows["globex.io"], rows["acmecorp.com"]
+    assert globex.evidenced == "1/2 evidenced" and acme.evidenced == ""
+    assert globex.lacks("Economic buyer") and not globex.lacks("Metrics") and not acme.lacks("Economic buyer")
+    assert missing_choices(rows.values()) == ["Metrics", "Economic buyer"]

@@ -12,7 +12,7 @@ from engagement.demo import load_demo_meetings
 from engagement.storage.sqlite import SqliteKV
 from tests.fakes.fathom_server import FAKE_API_KEY, FathomServer
 from tests.support.cli import run_cli, run_command
-from tests.support.quotes import assert_quotes_were_said, transcripts_of
+from tests.support.quotes import assert_quotes_were_said, folded, transcripts_of
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -58,7 +58,7 @@ def test_summarize_stores_the_job_like_the_ui(capsys: pytest.CaptureFixture[str]
     # B9 was recorded without a transcript: counted, shown as such, not analysed.
     (b9,) = [m for m in record["summary"]["meetings"] if m["recording_id"] == 132745112]
     assert b9["no_transcript"] == "no transcript" and b9["analysed"] is False
-    assert record["summary"]["meetings_count"] == 9 and record["stats"]["meetings_without_transcript"] == 1
+    assert record["summary"]["meetings_count"] == 10 and record["stats"]["meetings_without_transcript"] == 1
     store.close()
     code, out, _ = run_cli(capsys, "jobs", "list", "--json")
     assert code == 0
@@ -74,6 +74,7 @@ def test_summarize_readable_report(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run_cli(capsys, "summarize", "globex.io")
     assert code == 0
     assert "globex.io" in out and "meetings: " in out and "people:" in out and "themes:" in out
+    assert "qualification: MEDDPICC 7/8 evidenced" in out  # paper process: only our side spoke of it
 
 
 def test_summarize_rejects_bad_input_and_stores_nothing(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -181,8 +182,15 @@ def test_summarize_with_an_openai_compatible_server_quotes_only_what_was_said(
         code, out, err = run_cli(capsys, "summarize", "acmecorp.com", "--json")
         assert code == 0, err
         record = json.loads(out)
-        assert record["analyzer"] == "openai:gpt-5.4-mini" and record["stats"]["llm_calls"] == 14  # 13 maps + 1 reduce
+        assert (
+            record["analyzer"] == "openai:gpt-5.4-mini" and record["stats"]["llm_calls"] == 27
+        )  # 13 maps, 13 qualifications, 1 reduce
+        # the fake cites every third quote on the line before the right one: verification moved them
+        assert record["stats"]["qualification_quotes_moved"] > 0
         summary = record["summary"]
+        for element in summary["qualification"]["elements"]:  # the model's evidence: the customer's, verbatim
+            assert all(ev["side"] == "customer" for ev in element["evidence"])
+            assert all(folded(ev["quote"]) in folded(transcripts[ev["recording_id"]]) for ev in element["evidence"])
         assert summary["themes"] and summary["goals"] and summary["risks"] and summary["recommendations"]
         assert_quotes_were_said(summary, transcripts)
         requests = len(model.requests)

@@ -141,7 +141,10 @@ def careless(body: dict[str, Any]) -> dict[str, Any] | None:
     name = ((body.get("response_format") or {}).get("json_schema") or {}).get("name")
     if name == "MeetingAnalysis":
         return careless_map(body)
-    from tests.fakes.openai_server import answer_reduce
+    from tests.fakes.openai_server import answer_qualification, answer_reduce
+
+    if name == "QualificationAnswer":  # the fake's own reading: the qualification is measured in its own tests
+        return answer_qualification(body["messages"][0]["content"], body["messages"][-1]["content"])
 
     return answer_reduce(body["messages"][-1]["content"])
 

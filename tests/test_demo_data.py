@@ -36,11 +36,11 @@ EXPECTED_PEOPLE: dict[str, dict[str, tuple[str, int, int]]] = {
         "olivia.grant@acmecorp.com": ("Olivia Grant", 1, 1),
     },
     "brightwater.co.uk": {
-        "helen.marsh@brightwater.co.uk": ("Helen Marsh", 9, 8),
+        "helen.marsh@brightwater.co.uk": ("Helen Marsh", 10, 9),
         "owen.pritchard@brightwater.co.uk": ("Owen Pritchard", 4, 3),
         "gareth.lewis@brightwater.co.uk": ("Gareth Lewis", 3, 3),
         "raj.sandhu@brightwater.co.uk": ("Raj Sandhu", 3, 2),
-        "fiona.mcallister@brightwater.co.uk": ("Fiona McAllister", 2, 2),
+        "fiona.mcallister@brightwater.co.uk": ("Fiona McAllister", 3, 3),
     },
     "globex.io": {
         "nina.alvarez@globex.io": ("Nina Alvarez", 7, 6),
@@ -49,7 +49,7 @@ EXPECTED_PEOPLE: dict[str, dict[str, tuple[str, int, int]]] = {
         "chris.donovan@globex.io": ("Chris Donovan", 2, 2),
     },
 }
-EXPECTED_MEETINGS = {"acmecorp.com": 13, "brightwater.co.uk": 9, "globex.io": 7, "other": 6}
+EXPECTED_MEETINGS = {"acmecorp.com": 13, "brightwater.co.uk": 10, "globex.io": 7, "other": 6}
 # A13: Fathom files it under the partner (two Bridgepoint invitees, one Acme); B9: recorded, no transcript.
 PARTNER_FILED = {133112480: "bridgepoint-consulting.com"}
 NO_TRANSCRIPT = {132745112}

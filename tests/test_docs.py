@@ -250,7 +250,7 @@ def test_every_module_and_name_the_design_doc_names_exists(dotted: str) -> None:
 
 # ---------------------------------------------------------------- each package names its public face
 
-_PACKAGES = ["account", "fathom", "jobs", "meetings", "questions", "render", "storage"]
+_PACKAGES = ["account", "fathom", "jobs", "meetings", "qualification", "questions", "render", "storage"]
 
 
 @pytest.mark.parametrize("package", _PACKAGES)

@@ -171,4 +171,4 @@ def test_openai_faults(row: Row, tmp_path: Path) -> None:
         assert received == row.requests
     else:
         assert record.summary is not None and record.summary.meetings_count == 2
-        assert received == 2 + 1 + 1  # two maps, one reduce, and the retried 429
+        assert received == 2 + 2 + 1 + 1  # two maps, two qualifications, one reduce, and the retried 429

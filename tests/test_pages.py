@@ -34,6 +34,7 @@ from tests.support.summary_factory import (
     UNVERIFIED_QUOTE,
     make_record,
     make_summary,
+    qualified_summary,
 )
 from ui.gate import SIGN_IN_FAILED, sessions, throttled_message
 from ui.runtime import clear_runtimes, get_runtime
@@ -767,6 +768,42 @@ def test_the_accounts_page_says_how_far_the_first_index_got_while_it_runs(monkey
     shown = [shown_text(t) for t in texts(at)]
     assert any("Fathom's workspace is being indexed: 6,120 meetings so far" in t for t in shown), shown
     assert not any("No Fathom meetings are indexed yet" in t for t in shown)
+
+
+def test_the_qualification_section_shows_states_quotes_and_commitments_but_not_when_presenting() -> None:
+    """The summary shows each element's state with the customer's quote or what was searched, and our commitments;
+    presentation mode leaves the whole section out (it is the sales team's)."""
+    record = seeded(summary=qualified_summary())
+    at = app(domain=record.domain, run_id=record.run_id).run()
+    assert not at.exception
+    headings = [h.value for h in at.subheader]
+    assert any("Qualification: MEDDPICC — 6/8 evidenced" in h for h in headings)
+    assert any("Our commitments (" in h for h in headings)
+    shown = " ".join(shown_text(m.value) for m in at.markdown)
+    assert "Conflicting: the customer's quotes disagree (helen, the cfo)" in shown
+    assert "Since the restructure, the CFO signs off on anything with a three-year term, not me." in shown
+    assert "No customer statement in" in shown and "hours searched" in shown
+    assert "thanks for sending the service definition and the pricing document" in shown
+    presented = app(domain=record.domain, run_id=record.run_id, present="1").run()
+    assert not presented.exception
+    assert not any("Qualification" in h.value or "commitments" in h.value for h in presented.subheader)
+    assert "signs off on anything with a three-year term" not in " ".join(texts(presented))
+
+
+def test_the_accounts_page_shows_what_is_evidenced_and_filters_by_a_missing_element() -> None:
+    """After Brightwater's summary, its row says 6/8; "Missing element: Economic buyer" keeps only accounts whose
+    latest summary has no customer evidence for it (conflicting is not evidence), never unqualified ones."""
+    seed(make_record(qualified_summary(), domain="brightwater.co.uk"))
+    at = app().run().switch_page("pages/accounts.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    table = at.dataframe[0].value
+    evidenced = dict(zip(table["Domain"], table["Evidenced"], strict=True))
+    assert evidenced["brightwater.co.uk"] == "6/8" and evidenced["acmecorp.com"] == ""
+    assert at.selectbox(key="accounts_missing").options[:2] == ["Metrics", "Economic buyer"]
+    at.selectbox(key="accounts_missing").set_value("Economic buyer").run()
+    assert list(at.dataframe[0].value["Domain"]) == ["brightwater.co.uk"]
+    at.selectbox(key="accounts_missing").set_value("Metrics").run()
+    assert not at.dataframe and any("No account matches these filters." in c.value for c in at.caption)
 
 
 # ---------------------------------------------------------------- presentation mode's allow-list, private questions

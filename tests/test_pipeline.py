@@ -15,7 +15,7 @@ from engagement.runtime import Runtime, create_runtime
 from engagement.settings import Settings
 from engagement.storage.sqlite import SqliteKV
 from tests.fakes.fathom_server import FAKE_API_KEY, FathomServer, make_account, make_meeting, sample_meetings
-from tests.fakes.openai_server import FakeOpenAI, answer_map, answer_reduce
+from tests.fakes.openai_server import FakeOpenAI, answer_map, answer_qualification, answer_reduce
 
 OPENAI_KEY = "sk-pipeline-test"
 
@@ -52,7 +52,7 @@ def paths(server: FathomServer) -> list[str]:
 
 def test_first_run_lists_with_transcripts_and_calls_the_model_per_meeting(tmp_path: Path, model: FakeOpenAI) -> None:
     """Cold cache: 3 pages index the workspace (29 external meetings), 3 more carry the account's transcripts;
-    23 map calls and one reduce; usage is counted."""
+    23 map calls, 23 qualification calls (one a meeting) and one reduce; usage is counted."""
     with FathomServer(sample_meetings()) as fathom:
         record = run(make_runtime(tmp_path, fathom, model).jobs)
         assert paths(fathom) == ["/external/v1/meetings"] * 6
@@ -61,7 +61,7 @@ def test_first_run_lists_with_transcripts_and_calls_the_model_per_meeting(tmp_pa
         assert all("include_transcript" not in q for q in queries[:3])
         assert all(q.get("include_transcript") == ["true"] for q in queries[3:])
     s = record.stats
-    assert (s.meetings, s.fathom_requests, s.llm_calls, s.cached_meetings) == (23, 6, 24, 0)
+    assert (s.meetings, s.fathom_requests, s.llm_calls, s.cached_meetings) == (23, 6, 47, 0)
     assert s.index_meetings == 29
     assert s.tokens_in > 0 and s.tokens_out > 0
     assert record.analyzer == "openai:gpt-5.4-mini" and record.source == "fathom"
@@ -85,15 +85,20 @@ def test_second_run_of_an_unchanged_account_costs_no_model_call(tmp_path: Path, 
     assert len(model.requests) == calls
     assert (second.stats.llm_calls, second.stats.cached_meetings) == (0, 23)
     assert first.summary is not None and second.summary is not None
-    per_run = {"meetings", "changes", "coverage"}  # coverage says when the meetings were read
+    per_run = {"meetings", "changes", "coverage", "qualification"}  # coverage says when the meetings were read
     assert second.summary.model_dump(exclude=per_run) == first.summary.model_dump(exclude=per_run)
+    assert first.summary.qualification is not None and second.summary.qualification is not None
+    unchanged = [e.model_copy(update={"change": "unchanged"}) for e in first.summary.qualification.elements]
+    assert second.summary.qualification.elements == unchanged  # from the cache, each element marked unchanged
     assert first.summary.changes is None
     assert second.summary.changes is not None and second.summary.changes.since_run_id == first.run_id
     assert second.summary.changes.new_meetings == second.summary.changes.new_people == []
     assert [p.spoke_in for p in second.summary.people] == [p.spoke_in for p in first.summary.people]
 
 
-def test_a_new_meeting_costs_one_transcript_one_map_and_one_reduce(tmp_path: Path, model: FakeOpenAI) -> None:
+def test_a_new_meeting_costs_one_transcript_one_map_one_qualification_and_one_reduce(
+    tmp_path: Path, model: FakeOpenAI
+) -> None:
     """Only the new meeting is analysed: one incremental listing, its transcript from /recordings/{id}/transcript."""
     meetings = make_account(count=12)
     with FathomServer(meetings) as fathom:
@@ -104,8 +109,8 @@ def test_a_new_meeting_costs_one_transcript_one_map_and_one_reduce(tmp_path: Pat
         fathom.request_log.clear()
         record = run(runtime.jobs)
         assert paths(fathom) == ["/external/v1/meetings", "/external/v1/recordings/5000/transcript"]
-    assert len(model.requests) - before == 2  # one map, one reduce
-    assert (record.stats.meetings, record.stats.cached_meetings, record.stats.llm_calls) == (13, 12, 2)
+    assert len(model.requests) - before == 3  # one map, one qualification, one reduce
+    assert (record.stats.meetings, record.stats.cached_meetings, record.stats.llm_calls) == (13, 12, 3)
     assert record.summary is not None and "new.person@acmecorp.com" in {p.email for p in record.summary.people}
 
 
@@ -244,6 +249,8 @@ def test_a_recommendation_that_names_one_of_ours_as_the_customer_is_dropped(tmp_
         user = body["messages"][-1]["content"]
         if body["response_format"]["json_schema"]["name"] == "MeetingAnalysis":
             return answer_map(user)
+        if body["response_format"]["json_schema"]["name"] == "QualificationAnswer":
+            return answer_qualification(body["messages"][0]["content"], user)
         out = answer_reduce(user)
         cited = next(i for item in out["risks"] + out["goals"] for i in item["evidence_ids"])
         out["recommendations"] = [

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from engagement.models import Evidence, Insight, JobOptions, JobRecord, JobStatus, MonthCount
+from engagement.models import EngagementSummary, Evidence, Insight, JobOptions, JobRecord, JobStatus, MonthCount
 from engagement.render import present, report
 from tests.support.summary_factory import (
     FORMULA_CELLS,
@@ -19,6 +19,7 @@ from tests.support.summary_factory import (
     UNVERIFIED_QUOTE,
     make_record,
     make_summary,
+    qualified_summary,
 )
 
 
@@ -324,3 +325,22 @@ def test_exports_carry_coverage_signals_and_what_changed() -> None:
     assert "<h2>Signals</h2>" in page and "No meeting for 64 days" in page
     assert f'href="{last.share_url}"' in page.split("<h2>Signals</h2>")[1].split("</section>")[0]
     assert "<h2>Since 2026-04-20</h2>" in page and "Cadence drop" in page
+
+
+def test_the_exports_carry_the_qualification_and_our_commitments() -> None:
+    """Markdown and HTML list every element's state with its quotes or what was searched, and our commitments; the
+    JSON keeps summary.qualification and summary.commitments whole."""
+    summary = qualified_summary()
+    markdown = report.to_markdown(summary)
+    assert "## Qualification: MEDDPICC (6/8 evidenced)" in markdown
+    assert "Since the restructure, the CFO signs off on anything with a three-year term, not me." in markdown
+    assert (
+        "_Our side said (not evidence):_" not in markdown.split("## Our commitments")[0].split("Decision criteria")[0]
+    )
+    assert "No customer statement in 10 meetings (9 transcripts" in markdown
+    assert "## Our commitments" in markdown and "**Done** — " in markdown
+    page = report.to_html(summary, include_charts=False)
+    assert "<h2>Qualification: MEDDPICC (6/8 evidenced)</h2>" in page and "<h2>Our commitments</h2>" in page
+    assert "the CFO signs off on anything with a three-year term" in page
+    again = EngagementSummary.model_validate(json.loads(report.to_json(summary)))
+    assert again.qualification == summary.qualification and again.commitments == summary.commitments

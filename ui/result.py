@@ -638,6 +638,8 @@ def analysis_progress(record: JobRecord) -> str:
     total, done = record.progress.total, record.progress.done
     if record.stage == "merging insights":
         return "Putting the account's summary together…"
+    if record.stage.startswith(("qualifying", "qualified")):
+        return f"Qualifying the account: {done} of {total or '…'} meetings read for the rubric."
     if total:
         return f"Analysing meetings: {done} of {total} done."
     return "Waiting for the meetings to be analysed."
@@ -717,6 +719,10 @@ def render_result(record: JobRecord, audience: Audience, source: str = "") -> No
         return
     render_charts(summary, audience)
     render_insights(summary, audience)
+    # internal (the sales team's view of the deal): on no allow-list, so never presented
+    from ui.qualification import render_qualification  # here: it borrows this module's quote lines
+
+    draw_part(audience, "qualification", render_qualification, summary)
     draw_part(audience, "timeline", render_timeline, summary, audience.presenting)
     render_tables(summary, audience)
     draw_part(audience, "stakeholders", render_stakeholders, summary)  # the team's own map: on no allow-list

@@ -5,6 +5,10 @@ Keys (in the store's ``cache`` table)::
     insights:{recording_id}:{sha256(fingerprint + meeting version)[:16]}   {"content_hash", "insights", ...}
     domain:{domain}                                                         {"recording_ids", "updated_at"}
     account:{domain}:{sha256(fingerprint + inputs)[:16]}                    {"account", "stored_at"}
+    qualification:{recording_id}:{sha256(fingerprint + meeting version)[:16]}  {"content_hash", "qualification", ...}
+
+The qualification of a meeting (``engagement.qualification``) is cached like its insights; its
+fingerprint holds the qualifier's and the rubric's, so an edited rubric is evaluated again.
 
 A finished recording's transcript does not change, so the meeting version (recording id, creation
 time, recording end time) identifies it without fetching the transcript. The stored value also
@@ -23,7 +27,15 @@ from collections.abc import Callable, Iterable
 
 from pydantic import ValidationError
 
-from engagement.models import AccountInsights, Meeting, MeetingInsights, Person, format_utc, utcnow
+from engagement.models import (
+    AccountInsights,
+    Meeting,
+    MeetingInsights,
+    MeetingQualification,
+    Person,
+    format_utc,
+    utcnow,
+)
 from engagement.storage.sqlite import KVStore
 
 __all__ = ["InsightCache", "content_hash", "meeting_version"]
@@ -33,6 +45,7 @@ log = logging.getLogger(__name__)
 INSIGHTS_PREFIX = "insights:"
 DOMAIN_PREFIX = "domain:"
 ACCOUNT_PREFIX = "account:"
+QUALIFICATION_PREFIX = "qualification:"
 
 
 def meeting_version(meeting: Meeting) -> str:
@@ -90,6 +103,38 @@ class InsightCache:
             },
         )
 
+    # -- each meeting's qualification, cached like its insights
+
+    @staticmethod
+    def qualification_key(meeting: Meeting, fingerprint: str) -> str:
+        digest = hashlib.sha256((fingerprint + meeting_version(meeting)).encode()).hexdigest()[:16]
+        return f"{QUALIFICATION_PREFIX}{meeting.recording_id}:{digest}"
+
+    def get_qualification(self, meeting: Meeting, fingerprint: str) -> MeetingQualification | None:
+        """The cached qualification of a meeting, or None (never stored, another rubric or analyser, a changed transcript)."""
+        value = self.store.get(self.qualification_key(meeting, fingerprint))
+        if not isinstance(value, dict):
+            return None
+        current = content_hash(meeting)
+        if current is not None and value.get("content_hash") != current:
+            return None
+        try:
+            found = MeetingQualification.model_validate(value.get("qualification"))
+        except ValidationError:
+            return None
+        return found if found.recording_id == meeting.recording_id else None
+
+    def put_qualification(self, meeting: Meeting, fingerprint: str, found: MeetingQualification) -> None:
+        self.store.set(
+            self.qualification_key(meeting, fingerprint),
+            {
+                "recording_id": meeting.recording_id,
+                "content_hash": content_hash(meeting),
+                "stored_at": format_utc(utcnow()),
+                "qualification": found.model_dump(mode="json"),
+            },
+        )
+
     # -- the reduce step's answer, keyed by all it reads
 
     @staticmethod
@@ -124,7 +169,9 @@ class InsightCache:
     def clear(self) -> int:
         """Forget every analysis and every domain (and what ``on_clear`` clears); returns how many analyses went."""
         analyses = self.store.keys(INSIGHTS_PREFIX)
-        others = self.store.keys(DOMAIN_PREFIX) + self.store.keys(ACCOUNT_PREFIX)
+        others = (
+            self.store.keys(DOMAIN_PREFIX) + self.store.keys(ACCOUNT_PREFIX) + self.store.keys(QUALIFICATION_PREFIX)
+        )
         self.store.delete_many([*analyses, *others])
         if self.on_clear is not None:
             self.on_clear()

@@ -36,6 +36,7 @@ __all__ = [
     "CUSTOMER_LISTS",
     "MIN_QUOTE_CHARS",
     "MIN_QUOTE_WORDS",
+    "QuoteFinder",
     "customer_words",
     "evidence_at",
     "evidence_key",
@@ -205,6 +206,22 @@ def evidence_at(meeting: Meeting, turn: TranscriptTurn, quote: str, side: Side |
         verified=True,
         side=side,
     )
+
+
+class QuoteFinder:
+    """Finds quotes in one meeting's transcript: the turn that holds each, and the transcript's own words."""
+
+    def __init__(self, meeting: Meeting) -> None:
+        self.turns = meeting.transcript or ()
+        self.blocks = _blocks(self.turns)
+
+    def find(self, quote: str, near_s: int = 0) -> tuple[TranscriptTurn, str] | None:
+        """The turn where ``quote`` starts (the occurrence nearest ``near_s``) and its verbatim words, or None."""
+        folded = fold(quote)
+        if len(folded) < MIN_QUOTE_CHARS or folded.count(" ") + 1 < MIN_QUOTE_WORDS:
+            return None
+        found = _find(self.turns, self.blocks, folded, near_s)
+        return (found.turn, found.quote) if found else None
 
 
 class _Verifier:

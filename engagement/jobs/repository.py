@@ -25,7 +25,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from engagement.errors import StoreError
-from engagement.models import JobOptions, JobRecord, JobStatus, Signal, UTCDateTime, format_utc, utcnow
+from engagement.models import ElementState, JobOptions, JobRecord, JobStatus, Signal, UTCDateTime, format_utc, utcnow
 from engagement.storage.sqlite import KVStore
 
 __all__ = [
@@ -77,6 +77,7 @@ class JobRow(BaseModel):
         meetings: the summary's ``meetings_count`` once complete.
         duration_s: from creation to the end (or the last heartbeat while running).
         signals: the summary's signals once complete, so the accounts list reads no summary.
+        qualification: each qualification element's state once complete (no quotes), for the same reason.
     """
 
     domain: str
@@ -94,6 +95,7 @@ class JobRow(BaseModel):
     error: str | None = None
     options: JobOptions = Field(default_factory=JobOptions)
     signals: list[Signal] = Field(default_factory=list)  # the summary's, so the accounts list reads no summary
+    qualification: list[ElementState] = Field(default_factory=list)
 
     @classmethod
     def of(cls, rec: JobRecord) -> JobRow:
@@ -113,6 +115,7 @@ class JobRow(BaseModel):
             error=rec.error,
             options=rec.options,
             signals=list(rec.summary.signals) if rec.summary else [],
+            qualification=rec.summary.qualification.states() if rec.summary and rec.summary.qualification else [],
         )
 
 

@@ -112,7 +112,8 @@ def forget(runtime: ProcessStores, *, domain: str = "", email: str = "") -> Rece
 
     needles = [name]
     id_needles = [f'"recording_id": {rid}' for rid in removed_ids] + [f'"recording_id":{rid}' for rid in removed_ids]
-    insight_prefixes = tuple(f"insights:{rid}:" for rid in removed_ids)
+    # a meeting's insights and its qualification (quotes of what was said) are cached under its recording id
+    insight_prefixes = tuple(f"{entry}:{rid}:" for rid in removed_ids for entry in ("insights", "qualification"))
 
     cache_keys = [
         key

@@ -13,7 +13,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from engagement.models import Changes, Coverage, EngagementSummary, Evidence, Insight, Person, Side, Signal
+from engagement.models import (
+    Changes,
+    Coverage,
+    EngagementSummary,
+    Evidence,
+    Insight,
+    Person,
+    QualificationElement,
+    Side,
+    Signal,
+)
 from engagement.render.links import safe_url
 from engagement.wording import (
     nice_date,
@@ -56,6 +66,9 @@ __all__ = [
     "one_line",
     "people_rows",
     "plural",
+    "QUALIFICATION_STATUS",
+    "qualification_status",
+    "searched_line",
     "restates",
     "role_quote",
     "side_counts",
@@ -541,3 +554,41 @@ def change_items(changes: Changes) -> list[tuple[str, list[str]]]:
         ("Resolved signals", [signal_name(s) for s in changes.resolved_signals]),
     )
     return [(label, items) for label, items in named if items]
+
+
+# ---------------------------------------------------------------- qualification
+
+QUALIFICATION_STATUS = {
+    "evidenced": "Evidenced",
+    "conflicting": "Conflicting",
+    "our_side_only": "Our side only",
+    "not_found": "Not found",
+}
+_CHANGE = {"new": "new since the last run", "lost": "lost since the last run", "unchanged": "unchanged"}
+TERMS_SHOWN = 8
+
+
+def qualification_status(element: QualificationElement) -> str:
+    """``Evidenced since 7 May 2026 (new since the last run)``, ``Our side only: only we spoke of it``, ..."""
+    label = QUALIFICATION_STATUS.get(element.status, element.status)
+    if element.status == "evidenced" and element.first_evidenced:
+        label += f" since {nice_date(element.first_evidenced)}"
+    elif element.status == "conflicting":
+        values = sorted({ev.value for ev in element.evidence if ev.value})
+        label += f": the customer's quotes disagree ({', '.join(one_line(v, 60) for v in values)})"
+    elif element.status == "our_side_only":
+        label += ": only we spoke of it; the customer never did (a gap, not evidence)"
+    if element.change and element.change != "unchanged":
+        label += f" ({_CHANGE[element.change]})"
+    return label
+
+
+def searched_line(element: QualificationElement) -> str:
+    """What was searched for an element the customer never spoke of: meetings, transcripts, hours and terms."""
+    s = element.searched
+    terms = ", ".join(f'"{one_line(t, 80)}"' for t in element.terms[:TERMS_SHOWN])
+    more = f" and {len(element.terms) - TERMS_SHOWN} more" if len(element.terms) > TERMS_SHOWN else ""
+    return (
+        f"No customer statement in {plural(s.meetings, 'meeting')} ({plural(s.transcripts, 'transcript')}, "
+        f"{s.hours:g} hours searched) for {terms}{more}."
+    )

@@ -38,7 +38,9 @@ from engagement.render.present import (
     one_line,
     people_rows,
     plural,
+    qualification_status,
     restates,
+    searched_line,
     side_counts,
     signal_line,
 )
@@ -213,6 +215,31 @@ def _md_account_view(summary: EngagementSummary) -> list[str]:
     return out
 
 
+def _md_qualification(summary: EngagementSummary) -> list[str]:
+    """Each element's state with every customer quote (or what was searched), then our commitments."""
+    q = summary.qualification
+    if q is None:
+        return []
+    out = ["", f"## Qualification: {md_file(q.name)} ({q.evidenced}/{len(q.elements)} evidenced)", ""]
+    for element in q.elements:
+        out.append(f"- **{md_file(element.name)}** — {md_file(qualification_status(element))}")
+        out += _md_evidence(element.evidence)
+        if element.our_side:
+            out += ["", "  _Our side said (not evidence):_"] + _md_evidence(element.our_side)
+        if not element.evidence:
+            out += ["", f"  _{md_file(searched_line(element))}_"]
+        out.append("")
+    out += ["", "## Our commitments", ""]
+    if not summary.commitments:
+        out.append("_No promise of ours in these meetings._")
+    for c in summary.commitments:
+        out.append(f'- **{c.status.capitalize()}** — "{md_file(c.text)}" — {_md_source(cite(c.evidence))}')
+        if c.done_evidence is not None:
+            out += ["", "  _Shown done by:_"] + _md_evidence([c.done_evidence])
+        out.append("")
+    return out
+
+
 def to_markdown(record_or_summary: JobRecord | EngagementSummary) -> str:
     """The summary as a Markdown document: facts, people, themes, insights with their quotes, meetings."""
     record, summary = _split(record_or_summary)
@@ -269,6 +296,8 @@ def to_markdown(record_or_summary: JobRecord | EngagementSummary) -> str:
                 out.append(f"- {md_file(insight.text)}")
                 out += _md_evidence(insight.evidence) or ["", f"  _{NO_EVIDENCE_NOTE}._"]
             out.append("")
+
+    out += _md_qualification(summary)
 
     if summary.meetings:
         out += ["", "## Meetings", "", "| Date | Meeting | Duration | Customer attendees |", "|---|---|---:|---|"]
@@ -441,6 +470,39 @@ def _html_account_view(summary: EngagementSummary) -> list[str]:
     return out
 
 
+def _html_qualification(summary: EngagementSummary) -> list[str]:
+    """Each element's state with every customer quote (or what was searched), then our commitments."""
+    q = summary.qualification
+    if q is None:
+        return []
+    out = [
+        f'<section><h2>Qualification: {_h(q.name)} ({q.evidenced}/{len(q.elements)} evidenced)</h2><ol class="insights">'
+    ]
+    for element in q.elements:
+        body = _html_evidence(element.evidence)
+        if element.our_side:
+            body += '<p class="note">Our side said (not evidence):</p>' + _html_evidence(element.our_side)
+        if not element.evidence:
+            body += f'<p class="note">{_h(searched_line(element))}</p>'
+        out.append(
+            f'<li><p class="claim"><strong>{_h(element.name)}</strong> — {_h(qualification_status(element))}</p>{body}</li>'
+        )
+    out.append("</ol></section><section><h2>Our commitments</h2>")
+    if not summary.commitments:
+        out.append('<p class="note">No promise of ours in these meetings.</p>')
+    else:
+        out.append('<ol class="insights">')
+        for c in summary.commitments:
+            done = _html_evidence([c.done_evidence]) if c.done_evidence is not None else ""
+            out.append(
+                f'<li><p class="claim"><strong>{_h(c.status.capitalize())}</strong> — “{_h(c.text)}” — '
+                f"{_html_source(cite(c.evidence))}</p>{done}</li>"
+            )
+        out.append("</ol>")
+    out.append("</section>")
+    return out
+
+
 def _html_summary(summary: EngagementSummary, with_charts: bool) -> list[str]:
     out: list[str] = _html_account_view(summary)
     if with_charts:
@@ -474,6 +536,7 @@ def _html_summary(summary: EngagementSummary, with_charts: bool) -> list[str]:
             out.append("</ol>")
         out.append("</section>")
 
+    out += _html_qualification(summary)
     out.append('<section class="page"><h2>Themes</h2>')
     if summary.themes:
         rows = [

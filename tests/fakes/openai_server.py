@@ -4,7 +4,9 @@ By default a deterministic "model" answers structured-output requests the way a 
 for the map schema (``MeetingAnalysis``) it reads the transcript lines of the user message and returns
 schema-valid JSON whose quotes are verbatim sentences of customer lines; for the reduce schema
 (``AccountAnalysis``) it reads the meetings' insights and cites the evidence ids it was given; for a
-question (``AccountAnswer``) it cites the numbered excerpts that share a word with the question. Every
+question (``AccountAnswer``) it cites the numbered excerpts that share a word with the question; for a
+meeting's qualification (``QualificationAnswer``) it cites lines holding each element's words, some by the
+wrong line id (see :func:`answer_qualification`). Every
 default answer is checked against the request's JSON schema; violations land in ``errors``.
 
 Knobs (each ``*_next`` applies to the next request only, in the order they were set)::
@@ -113,6 +115,47 @@ def answer_map(user: str) -> dict[str, Any]:
             kind = _kind(sentence)
             if kind:
                 out[kind].append({"text": sentence, "evidence": [quote]})
+    return out
+
+
+_QUALIFY_LINE = re.compile(r"^T(?P<n>\d+) \[(?P<ts>[\d:]+)\] (?P<speaker>.+?) \((?P<side>\w+)\): (?P<text>.*)$")
+_ELEMENT_LINE = re.compile(r"^- (?P<key>[a-z_]+) \(")
+# A fake "model"'s reading of each MEDDPICC element: its own words, not the rubric's, so the model path is
+# measured apart from the offline one.
+_QUALIFY_WORDS = {
+    "metrics": ("percent", "hours", "half a day", "million", "days every"),
+    "economic_buyer": ("signs off", "signed by", "sign-off", "my desk", "approve it", "the one to convince"),
+    "decision_criteria": ("has to", "must", "requirement", "criterion", "non-negotiable", "not negotiable"),
+    "decision_process": ("board", "committee", "approval", "take it to", "signature before"),
+    "paper_process": ("legal", "procurement", "order form", "msa", "dpa", "redline", "call-off", "countersign"),
+    "identify_pain": ("problem", "painful", "by hand", "struggle", "spreadsheet", "exhausted"),
+    "champion": ("pushing", "champion", "own it", "sponsor", "selling you"),
+    "competition": ("evaluating", "came in", "quoted us", "demo from", "ourselves", "competitor", "cheaper"),
+}
+
+
+def answer_qualification(system: str, user: str) -> dict[str, Any]:
+    """The default qualification answer: sentences holding an element's words, from any side (the app sorts the
+    sides); every third cites the line before the right one, so the app must re-attribute it; promises are our side's
+    "I'll ..." sentences and deliveries any "thanks for ..." sentence."""
+    keys = [m["key"] for line in system.splitlines() if (m := _ELEMENT_LINE.match(line))]
+    out: dict[str, list[Any]] = {"evidence": [], "promises": [], "deliveries": []}
+    for line in user.splitlines():
+        m = _QUALIFY_LINE.match(line)
+        if not m:
+            continue
+        for sentence in (s.strip() for s in _SPLIT.split(m["text"])):
+            if len(sentence.split()) < 3:
+                continue
+            lowered = sentence.lower()
+            for key in keys:
+                if any(word in lowered for word in _QUALIFY_WORDS.get(key, ())):
+                    cited = int(m["n"]) - 1 if len(out["evidence"]) % 3 == 2 and int(m["n"]) > 1 else int(m["n"])
+                    out["evidence"].append({"element": key, "turn": f"T{cited}", "quote": sentence})
+            if m["side"] == "internal" and re.search(r"\bI'll (?:send|share|put together|set up|draft)\b", sentence):
+                out["promises"].append({"turn": f"T{m['n']}", "quote": sentence})
+            if re.search(r"\bthanks? (?:you )?for (?:sending|the|turning)\b", sentence, re.IGNORECASE):
+                out["deliveries"].append({"turn": f"T{m['n']}", "quote": sentence})
     return out
 
 
@@ -394,12 +437,19 @@ class FakeOpenAI:
                 content = answer_map(user)
             elif schema_name == "AccountAnswer":
                 content = answer_ask(user)
+            elif schema_name == "QualificationAnswer":
+                system = "\n".join(
+                    str(m.get("content", "")) for m in body.get("messages", []) if m.get("role") == "system"
+                )
+                content = answer_qualification(system, user)
             else:
                 self.errors.append(f"request {number}: unknown response_format {schema_name!r}")
                 content = {}
             if kind == "invent":
                 if schema_name == "AccountAnalysis":
                     content["goals"].append({"text": "A goal nobody stated.", "evidence_ids": ["E999"]})
+                elif schema_name == "QualificationAnswer":
+                    content["evidence"].append({"element": "economic_buyer", "turn": "T1", "quote": action[1]})
                 elif schema_name == "AccountAnswer":
                     content["points"].append(
                         {

@@ -325,3 +325,24 @@ def make_record(
     }
     values.update(fields)
     return JobRecord.model_validate(values)
+
+
+def qualified_summary() -> EngagementSummary:
+    """``make_summary()`` with Brightwater's demo qualification and commitments (offline, MEDDPICC): every state but
+    our_side_only, a conflict, a done commitment."""
+    from engagement.account.domains import email_at_domain
+    from engagement.demo import load_demo_meetings
+    from engagement.fathom.client import to_meeting
+    from engagement.qualification import commitments_of, load_rubric, qualify_account, qualify_meeting
+
+    domain = "brightwater.co.uk"
+    meetings = [to_meeting(m) for m in load_demo_meetings()]
+    meetings = [m for m in meetings if any(email_at_domain(i.email or "", domain) for i in m.invitees)]
+    rubric = load_rubric("meddpicc")
+    per = {m.recording_id: qualify_meeting(m, rubric, domain) for m in meetings if m.transcript}
+    return make_summary().model_copy(
+        update={
+            "qualification": qualify_account(rubric, meetings, per, analyzer="offline"),
+            "commitments": commitments_of(meetings, per),
+        }
+    )
