@@ -21,6 +21,7 @@ from engagement.render.present import (
     coverage_line,
     indexing_stage,
     insights,
+    nice_date,
     one_line,
     people_rows,
     plural,
@@ -142,7 +143,7 @@ def render_text(record: JobRecord) -> str:
                 citation = cite(item.evidence[0]) if item.evidence else None
                 if citation and citation.quote is not None:
                     lines.append(
-                        f'      "{citation.quote}" — {citation.speaker or "?"}, {citation.date} {citation.url or ""}'
+                        f'      "{citation.quote}" — {citation.speaker or "?"}, {nice_date(citation.date)} {citation.url or ""}'
                     )
     s = record.stats
     lines.append(
@@ -216,9 +217,13 @@ def render_answer(answer: Answer) -> str:
         citation = cite(evidence)
         if citation.quote is None:
             return None
-        return f'      "{citation.quote}" — {citation.speaker or "?"}, {citation.date} {citation.url or ""}'.rstrip()
+        who = citation.speaker or "?"
+        side = f" ({citation.side})" if citation.side else ""
+        return f'      "{citation.quote}" — {who}{side}, {nice_date(citation.date)} {citation.url or ""}'.rstrip()
 
     lines = [f"Q: {one_line(answer.question)}", one_line(answer.headline)]
+    if answer.note:
+        lines.append(one_line(answer.note))
     for point in answer.points:
         lines.append(f"  - {one_line(point.text)}")
         lines += [line for line in map(quote_line, point.evidence) if line]

@@ -146,7 +146,7 @@ class Evidence(BaseModel):
     Attributes:
         recording_id / timestamp: the meeting and the moment.
         quote: the words, verbatim from the transcript when ``verified``.
-        speaker: who said it.
+        speaker: who said it; side: their ``Side`` for the account (None where it was not worked out).
         url: the share URL opened at that moment.
         verified: False when the quote could not be found in the transcript (never shown as a quote).
     """
@@ -155,6 +155,7 @@ class Evidence(BaseModel):
     timestamp: str
     quote: str
     speaker: str | None = None
+    side: str | None = None
     url: str | None = None
     meeting_title: str | None = None
     meeting_date: str | None = None

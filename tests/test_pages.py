@@ -622,6 +622,8 @@ def test_the_question_box_answers_under_a_complete_summary_and_says_not_found() 
     page = html.unescape(re.sub(r"\\(.)", r"\1", "\n".join(texts(at))))
     assert "Mentioned in 5 of 13 meetings (8 turns)" in page
     assert "We need SAML SSO through Okta for every user" in page and "open in Fathom ↗" in page
+    attributions = re.findall(r"^> — (.+)$", page[page.index("Mentioned in 5 of 13") :], re.M)
+    assert attributions and all(re.search(r"\((Customer|Our team)\), ", a) for a in attributions), attributions
     assert at.text_input(key="ask_question").value == "", "the box is emptied for the next question"
     [stored] = runtime().questions.list("acmecorp.com")
     assert stored.answer is not None and stored.answer.found

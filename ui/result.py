@@ -170,10 +170,11 @@ def render_charts(summary: EngagementSummary, presenting: bool, *, waiting: str 
 
 
 def attribution(evidence: Evidence) -> str:
-    """``Sarah Lopez, 7 May 2026 · open in Fathom ↗`` (escaped; the link only when it is http(s))."""
+    """``Sarah Lopez (Customer), 7 May 2026 · open in Fathom ↗`` (escaped; the link only when it is http(s))."""
     citation = cite(evidence)
     when = md(nice_date(citation.date)) if citation.date else ""
-    who = ", ".join(part for part in (md(citation.speaker), when) if part)
+    speaker = md(citation.speaker) + (f" ({citation.side})" if citation.speaker and citation.side else "")
+    who = ", ".join(part for part in (speaker, when) if part)
     link = f"[open in Fathom ↗]({citation.url})" if citation.url else ""
     return " · ".join(part for part in (who, link) if part)
 

@@ -47,6 +47,7 @@ __all__ = [
     "plural",
     "restates",
     "side_counts",
+    "side_label",
     "signal_line",
     "signal_name",
 ]
@@ -94,9 +95,10 @@ def month_year(value: str | None) -> str:
         return value
 
 
-def plural(n: int, word: str, many: str | None = None) -> str:
-    """``1 meeting``, ``12 meetings`` (``many`` for irregular plurals: ``analysis``/``analyses``)."""
-    return f"{n} {word}" if n == 1 else f"{n} {many or word + 's'}"
+def plural(n: float, word: str, many: str | None = None) -> str:
+    """``1 meeting``, ``12 meetings``, ``2.5 hours`` (``many`` for irregular plurals: ``analysis``/``analyses``)."""
+    count = f"{n:g}" if isinstance(n, float) else str(n)
+    return f"{count} {word}" if n == 1 else f"{count} {many or word + 's'}"
 
 
 def indexing_stage(meetings: int) -> str:
@@ -202,11 +204,13 @@ class Citation:
         quote: the verified words on one line; ``None`` when the quote was not found in its transcript
             (it is never shown as a quote).
         speaker / date / title / timestamp: one line each; ``speaker`` and ``date`` may be empty.
+        side: the speaker's side as every renderer labels it (``Customer``, ``Our team``), empty when unknown.
         url: the link to the moment in the meeting, only when it is an http(s) link.
     """
 
     quote: str | None
     speaker: str
+    side: str
     date: str
     title: str
     timestamp: str
@@ -218,6 +222,7 @@ def cite(evidence: Evidence) -> Citation:
     return Citation(
         quote=one_line(evidence.quote) if evidence.verified and evidence.quote.strip() else None,
         speaker=one_line(evidence.speaker),
+        side=side_label(evidence.side),
         date=one_line(evidence.meeting_date),
         title=one_line(evidence.meeting_title) or f"Recording {evidence.recording_id}",
         timestamp=one_line(evidence.timestamp),
@@ -234,6 +239,14 @@ SIDE_LABELS: dict[Side, str] = {
     Side.PERSONAL: "Personal e-mail",
     Side.UNKNOWN: "Unknown",
 }
+
+
+def side_label(side: str | None) -> str:
+    """``customer`` → ``Customer``, ``internal`` → ``Our team``; empty when the side is not known."""
+    try:
+        return SIDE_LABELS[Side(side)] if side and side != Side.UNKNOWN else ""
+    except ValueError:
+        return ""
 
 
 @dataclass(frozen=True)
