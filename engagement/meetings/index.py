@@ -50,6 +50,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from engagement.account.domains import registrable_domain
+from engagement.account.people import clean_email, is_room
 from engagement.deadline import NO_DEADLINE, Deadline
 from engagement.errors import EngagementError, FathomError, StoreError
 from engagement.fathom.client import FathomClient, include_flags
@@ -306,13 +307,23 @@ class IndexStorage(Protocol):
 
 
 def invitee_rows(meeting: Meeting) -> dict[str, tuple[str, bool]]:
-    """A meeting's invitee entries: e-mail (lower case) -> (registrable domain, external); rooms have none."""
+    """A meeting's invitee entries: e-mail (lower case) -> (registrable domain, external).
+
+    Rooms (no e-mail, or a calendar-resource address: ``is_room``) have none. The recorder is one of ours
+    (Fathom's ``recorded_by``), so their address is an internal entry too: it is how our own domains are
+    known (``internal_domains``) even when no colleague was on the invite.
+    """
     rows: dict[str, tuple[str, bool]] = {}
     for invitee in meeting.invitees:
+        if is_room(invitee.email):
+            continue
         email = (invitee.email or "").strip().lower()
         domain = registrable_domain(email.rpartition("@")[2]) if "@" in email else None
         if domain:
             rows[email] = (domain, bool(invitee.is_external))
+    recorder = clean_email(meeting.recorded_by.email) if meeting.recorded_by else None
+    if recorder and recorder not in rows and (domain := registrable_domain(recorder.rpartition("@")[2])):
+        rows[recorder] = (domain, False)
     return rows
 
 
