@@ -7,10 +7,11 @@ import sys
 import time
 from datetime import date, timedelta
 
-from engagement.account.domains import company_domain, normalize_domain
+from engagement.account.domains import company_domain, lookalike_warning, normalize_domain, refuse_ours
 from engagement.account.signals import signal_id
 from engagement.accounts import list_accounts
 from engagement.api import ask as ask_question
+from engagement.errors import InvalidDomainError
 from engagement.jobs.service import InlineExecutor, JobService
 from engagement.models import Evidence, JobOptions, JobRecord, JobStatus
 from engagement.questions.answers import Answer
@@ -50,6 +51,14 @@ def summarize(
         print(f"error: --since {since} is after --until {until}.", file=sys.stderr)
         return 2
     runtime = create_runtime(settings, executor=InlineExecutor(), enqueue=not inline)
+    try:
+        refuse_ours(domain, runtime.our_domains())
+    except InvalidDomainError:
+        runtime.close()
+        raise
+    lookalike = lookalike_warning(domain)
+    if lookalike:
+        print(f"warning: {lookalike}", file=sys.stderr)
     try:
         runtime.jobs.recover_stale()
         options = JobOptions(since=since.isoformat() if since else None, until=until.isoformat() if until else None)

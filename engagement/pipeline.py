@@ -9,12 +9,14 @@ from __future__ import annotations
 import logging
 import math
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, date, datetime, timedelta
 
 from engagement.account.changes import changes_since
+from engagement.account.domains import lookalike_warning, refuse_ours
+from engagement.account.domains import our_domains as ours
 from engagement.account.facts import aggregate, coverage_of
 from engagement.account.people import assign_roles, speakers_of, words_of
 from engagement.account.signals import Thresholds, signals_of
@@ -63,9 +65,12 @@ def run(
     thresholds: Thresholds | None = None,
     today: date | None = None,
     listing: Connect | None = None,
+    our_domains: Collection[str] = (),
 ) -> EngagementSummary:
     """Build the account's summary; raises an ``EngagementError`` with a message for the user.
 
+    ``our_domains`` (``ENGAGEMENT_OUR_DOMAINS``) are ours besides those the index knows: the job refuses one
+    as the customer, and their people are our side.
     ``search``, when given, indexes every transcript the run holds (questions are answered from it).
     ``today`` (default: the UTC date) and ``thresholds`` are what the signals are computed against.
     ``listing`` gives the meeting index's background sync its Fathom client (see :func:`fetch`).
@@ -85,12 +90,16 @@ def run(
         fingerprint=analyzer.fingerprint,
         search=search,
         listing=listing,
+        our_domains=our_domains,
     )
     summary = EngagementSummary(domain=domain, company=company)
+    lookalike = lookalike_warning(domain)
+    if lookalike:
+        summary.notes.append(lookalike)
     summary.notes.extend(_fetch_notes(ctx, fathom, index, source, no_transcript))
     fetched_at = ctx.stats.index_synced_at or fetched_at  # coverage says how fresh the index is
     if not meetings:
-        aggregate(domain, meetings).apply(summary)
+        aggregate(domain, meetings, internal_domains=our_domains).apply(summary)
         summary.notes.insert(0, _no_meetings_note(domain, since, until))
         _add_account_view(ctx, summary, fetched_at, thresholds, today)
         ctx.report("no meetings found", 0, 0)
@@ -115,7 +124,7 @@ def run(
     # ---- aggregate: facts from the data (who spoke in a cached meeting was kept with its analysis)
     speakers = {rid: insights.speakers for rid, insights in found.items()}
     words = {rid: insights.speaker_words for rid, insights in found.items()}
-    facts = aggregate(domain, meetings, speakers=speakers, words=words)
+    facts = aggregate(domain, meetings, internal_domains=our_domains, speakers=speakers, words=words)
     facts.apply(summary)
 
     total = total - len(no_transcript)  # meetings without a transcript are counted, not analysed
@@ -200,6 +209,7 @@ def fetch(
     search: TranscriptSearch | None = None,
     listing: Connect | None = None,
     poll_s: float = 1.0,
+    our_domains: Collection[str] = (),
 ) -> tuple[list[Meeting], dict[int, str]]:
     """The account's meetings, from the workspace meeting index brought up to date first.
 
@@ -210,7 +220,7 @@ def fetch(
     files it under. Meetings whose analysis is not cached, or whose transcript ``search`` does not
     hold yet, come back with their transcripts; those that have none (or whose transcript could not
     be read) are returned in the second value with the reason, counted but not analysed. Only the
-    listing failing fails the job.
+    listing failing fails the job, and our own domain (the index's or ``our_domains``) is refused.
     """
     domain = ctx.domain
 
@@ -229,6 +239,7 @@ def fetch(
     ctx.explain_timeout(lambda: still_indexing(task.meetings))
     task.wait(ctx.deadline, on_progress=indexing, on_wait=waiting, poll_s=poll_s)
     ctx.explain_timeout(None)
+    refuse_ours(domain, ours(index.internal_domains(fathom.workspace), our_domains))
     fathom.on_wait = waiting  # the job's own requests (transcripts) show their waits too
     ctx.stats.index_requests = task.requests
     fathom.count_skipped(task.skipped, task.skipped_count)  # the listing's unreadable items go in this job's notes

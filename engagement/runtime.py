@@ -21,6 +21,7 @@ import httpx2
 import openai
 
 from engagement import pipeline
+from engagement.account.domains import our_domains
 from engagement.account.signals import Thresholds
 from engagement.analysis import Analyzer, InsightCache, OfflineAnalyzer, OpenAIAnalyzer
 from engagement.deadline import NO_DEADLINE, Deadline, DeadlineTransport
@@ -120,6 +121,7 @@ def make_body(
                 search=search,
                 thresholds=Thresholds.from_settings(settings),
                 listing=listing,
+                our_domains=settings.our_domain_list,
             )
 
     return body
@@ -191,6 +193,18 @@ class Runtime:
         if isinstance(error, EngagementError):
             return str(error)
         return f"The re-index stopped: unexpected error ({type(error).__name__})."  # the traceback is in the log
+
+    def our_domains(self) -> dict[str, str]:
+        """Our own domains (never a customer), each with why: what the meeting index knows and the setting's.
+
+        The index not answering leaves the setting's (a job checks again once its index is up to date).
+        """
+        try:
+            fathom = self.index.internal_domains(workspace_of(self.settings))
+        except EngagementError as exc:
+            log.warning("our own domains could not be read from the meeting index: %s", exc)
+            fathom = set()
+        return our_domains(fathom, self.settings.our_domain_list)
 
     def index_status(self) -> IndexStatus:
         """How many meetings the index holds for the configured key, and how fresh it is."""

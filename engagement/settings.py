@@ -8,7 +8,8 @@ from dataclasses import Field, dataclass, field, fields
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from engagement.errors import SettingsError
+from engagement.account.domains import parse_domains
+from engagement.errors import InvalidDomainError, SettingsError
 
 DEFAULT_FATHOM_BASE_URL = "https://api.fathom.ai/external/v1"
 DEFAULT_OPENAI_MODEL = "gpt-5.4-mini"  # why this one: README, "Choosing the model"
@@ -116,6 +117,12 @@ class Settings:
         "it below the model's context size (a prompt cut short is noted in the summary).",
         minimum=500,
     )
+    our_domains: str = _setting(
+        "",
+        "ENGAGEMENT_OUR_DOMAINS",
+        "Our own domains, comma-separated, besides those Fathom shows (recorders' e-mails, invitees marked "
+        "internal): never accepted as a customer, and their people are our side.",
+    )
     gone_dark_days: int = _setting(
         30,
         "SIGNAL_GONE_DARK_DAYS",
@@ -147,7 +154,14 @@ class Settings:
                 values[name] = values[name].rstrip("/")
         if "redis_url" in values:
             values["redis_url"] = _redis_url(values["redis_url"])
+        if "our_domains" in values:
+            values["our_domains"] = _domain_list(values["our_domains"])
         return cls(**values)
+
+    @property
+    def our_domain_list(self) -> tuple[str, ...]:
+        """``ENGAGEMENT_OUR_DOMAINS`` as registrable domains."""
+        return parse_domains(self.our_domains)
 
     @property
     def source(self) -> str:
@@ -197,6 +211,14 @@ def _redis_url(url: str) -> str:
             f"redis://127.0.0.1:6379/0), not {url.split('@')[-1]!r}."
         )
     return url
+
+
+def _domain_list(text: str) -> str:
+    """The setting's domains, checked and normalised (``SettingsError`` naming one that is not a domain)."""
+    try:
+        return ",".join(parse_domains(text))
+    except InvalidDomainError as exc:
+        raise SettingsError(f"ENGAGEMENT_OUR_DOMAINS: {exc}") from None
 
 
 def _parse(f: Field[Any], raw: str) -> Any:

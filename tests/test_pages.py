@@ -142,6 +142,19 @@ def test_invalid_input_shows_the_message_and_starts_nothing(typed: str) -> None:
     assert "run_id" not in at.query_params
 
 
+def test_our_own_domain_is_refused_on_the_page_with_why(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A domain of ours (ENGAGEMENT_OUR_DOMAINS) typed as a customer: the message says it is ours and why; no job."""
+    monkeypatch.setenv("ENGAGEMENT_OUR_DOMAINS", "signalpath.io")
+    at = app().run()
+    at.text_input(key="summary_website").set_value("https://www.signalpath.io")
+    at.button(key=GENERATE).click().run()
+    [shown] = [unescaped(e.value) for e in at.error]
+    assert shown.startswith(
+        "signalpath.io is our own domain (it is listed in ENGAGEMENT_OUR_DOMAINS), not a customer's"
+    )
+    assert runtime().repo.count() == 0
+
+
 def test_a_demo_job_completes_and_shows_charts_lists_and_exports() -> None:
     """Generate on acmecorp.com starts a job, the URL gets its run id, and the finished summary is drawn."""
     at = app().run()
