@@ -26,7 +26,7 @@ from engagement.analysis.prompts import MAX_CHARS, MAX_ITEMS
 from engagement.errors import FathomAuthError, FathomNotFoundError, FathomPayloadError, StoreError
 from engagement.fathom.client import FathomClient
 from engagement.jobs.service import JobContext
-from engagement.meetings.index import MeetingIndex
+from engagement.meetings.index import TRANSCRIPT_PENDING, MeetingIndex, TranscriptWait, next_ask
 from engagement.models import (
     AccountInsights,
     EngagementSummary,
@@ -66,11 +66,12 @@ def run(
     today: date | None = None,
     listing: Connect | None = None,
     our_domains: Collection[str] = (),
+    clock: Callable[[], datetime] = utcnow,
 ) -> EngagementSummary:
     """Build the account's summary; raises an ``EngagementError`` with a message for the user.
 
     ``our_domains`` (``ENGAGEMENT_OUR_DOMAINS``) are ours besides those the index knows: the job refuses one
-    as the customer, and their people are our side.
+    as the customer, and their people are our side. ``clock`` says when a pending transcript is asked again.
     ``search``, when given, indexes every transcript the run holds (questions are answered from it).
     ``today`` (default: the UTC date) and ``thresholds`` are what the signals are computed against.
     ``listing`` gives the meeting index's background sync its Fathom client (see :func:`fetch`).
@@ -91,6 +92,7 @@ def run(
         search=search,
         listing=listing,
         our_domains=our_domains,
+        clock=clock,
     )
     summary = EngagementSummary(domain=domain, company=company)
     lookalike = lookalike_warning(domain)
@@ -210,6 +212,7 @@ def fetch(
     listing: Connect | None = None,
     poll_s: float = 1.0,
     our_domains: Collection[str] = (),
+    clock: Callable[[], datetime] = utcnow,
 ) -> tuple[list[Meeting], dict[int, str]]:
     """The account's meetings, from the workspace meeting index brought up to date first.
 
@@ -221,6 +224,8 @@ def fetch(
     hold yet, come back with their transcripts; those that have none (or whose transcript could not
     be read) are returned in the second value with the reason, counted but not analysed. Only the
     listing failing fails the job, and our own domain (the index's or ``our_domains``) is refused.
+    A transcript Fathom has not made yet is "transcript pending" and asked for again on a later run
+    (``MeetingIndex``'s back-off, against ``clock``); a week after the meeting it is "no transcript".
     """
     domain = ctx.domain
 
@@ -249,7 +254,9 @@ def fetch(
     ctx.stats.meetings = len(meetings)
     ctx.stats.fathom_requests = fathom.requests + ctx.stats.index_requests
     ctx.report(f"meetings found: {len(meetings)}", len(meetings), None)
-    known = index.without_transcript(fathom.workspace, [m.recording_id for m in meetings])
+    now = clock()
+    final, waits = index.transcript_waits(fathom.workspace, [m.recording_id for m in meetings])
+    known = final | {rid: TRANSCRIPT_PENDING for rid, wait in waits.items() if wait.next_at > now}
     unindexed = _not_searchable(search, [m.recording_id for m in meetings if m.recording_id not in known])
     need = [
         m
@@ -257,8 +264,24 @@ def fetch(
         if m.recording_id not in known and (m.recording_id in unindexed or cache.get(m, fingerprint) is None)
     ]
     transcripts, no_transcript = _transcripts(ctx, fathom, need, since, until)
-    # Fathom's "no transcript" (404, null) is remembered; a 403 or an unreadable one is asked again next time.
-    index.remember_no_transcript(fathom.workspace, {k: v for k, v in no_transcript.items() if v == NO_TRANSCRIPT})
+    # Fathom's "no transcript" (404, null) is remembered: pending, asked again later, until a week after the
+    # meeting; then for good. A 403 or an unreadable one is asked again next time.
+    ended = {m.recording_id: m.recording_end_time or m.started_at for m in meetings}
+    gone: dict[int, str] = {}
+    pending: dict[int, TranscriptWait] = {}
+    for rid, reason in no_transcript.items():
+        if reason != NO_TRANSCRIPT:
+            continue
+        asked = waits[rid].asked + 1 if rid in waits else 1
+        next_at = next_ask(ended[rid], asked, now)
+        if next_at is None:
+            gone[rid] = NO_TRANSCRIPT
+        else:
+            pending[rid] = TranscriptWait(asked, next_at)
+            no_transcript[rid] = TRANSCRIPT_PENDING
+    index.remember_no_transcript(fathom.workspace, gone)
+    index.remember_pending(fathom.workspace, pending)
+    index.forget_no_transcript(fathom.workspace, [rid for rid in transcripts if rid in waits])
     no_transcript = {**known, **no_transcript}
     ctx.stats.meetings_without_transcript = len(no_transcript)
     ctx.stats.fathom_requests = fathom.requests + ctx.stats.index_requests
@@ -346,9 +369,16 @@ def _fetch_notes(
             f"brought up to date at {when} UTC; fully re-indexed on {full}. Meetings shared with this key later, or "
             "deleted in Fathom, show after a full re-index (admin page, or `python -m engagement index --full`)."
         )
-    if no_transcript:
-        reasons = sorted(set(no_transcript.values()))
-        n = len(no_transcript)
+    waiting = [rid for rid, reason in no_transcript.items() if reason == TRANSCRIPT_PENDING]
+    if waiting:
+        notes.append(
+            f"{plural(len(waiting), 'meeting')} whose transcript Fathom has not made yet (transcript pending): "
+            "counted, with their invitees, and asked for again on later runs until a week after the meeting."
+        )
+    missing = {rid: reason for rid, reason in no_transcript.items() if reason != TRANSCRIPT_PENDING}
+    if missing:
+        reasons = sorted(set(missing.values()))
+        n = len(missing)
         notes.append(
             f"{plural(n, 'meeting')} without a transcript ({'; '.join(reasons)}): counted, with their "
             "invitees, but not analysed."

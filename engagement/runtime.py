@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, cast
 
 import httpx
@@ -32,7 +33,7 @@ from engagement.fathom.ratelimit import key_id, use_limiter
 from engagement.jobs.repository import JobRepository
 from engagement.jobs.service import JobBody, JobContext, JobService
 from engagement.meetings.index import IndexStatus, MeetingIndex, SyncResult, SyncTask, open_index
-from engagement.models import EngagementSummary
+from engagement.models import EngagementSummary, utcnow
 from engagement.questions.answers import QuestionService
 from engagement.questions.search import TranscriptIndex, TranscriptSearch
 from engagement.settings import Settings
@@ -100,6 +101,7 @@ def make_body(
     *,
     fathom_transport: httpx.BaseTransport | None = None,
     search: TranscriptSearch | None = None,
+    clock: Callable[[], datetime] = utcnow,
 ) -> JobBody:
     """The job body ``JobService`` runs: a fresh client and analyser per job; one cache, index and rate limit."""
 
@@ -122,6 +124,7 @@ def make_body(
                 thresholds=Thresholds.from_settings(settings),
                 listing=listing,
                 our_domains=settings.our_domain_list,
+                clock=clock,
             )
 
     return body
@@ -240,8 +243,9 @@ def create_runtime(
     executor: Executor | None = None,
     fathom_transport: httpx.BaseTransport | None = None,
     enqueue: bool = True,
+    clock: Callable[[], datetime] = utcnow,
 ) -> Runtime:
-    """Open the store and build the job service.
+    """Open the store and build the job service (``clock``: when jobs think it is, for the transcript back-off).
 
     With Redis configured and ``enqueue``, ``start`` puts jobs on the RQ queue; otherwise they run
     on ``executor`` (default: a bounded thread pool) in this process.
@@ -273,7 +277,7 @@ def create_runtime(
     executor = executor or ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="engagement-job")
     jobs = JobService(
         repo,
-        make_body(settings, cache, index, fathom_transport=fathom_transport, search=search),
+        make_body(settings, cache, index, fathom_transport=fathom_transport, search=search, clock=clock),
         executor,  # with a queue, jobs go to RQ workers; the pool still answers questions with the model
         timeout_s=settings.job_timeout_s,
         stale_after_s=settings.stale_after_s,
