@@ -36,6 +36,7 @@ __all__ = [
     "cite",
     "columns",
     "coverage_line",
+    "duration",
     "insights",
     "md",
     "md_link",
@@ -99,6 +100,18 @@ def plural(n: float, word: str, many: str | None = None) -> str:
     """``1 meeting``, ``12 meetings``, ``2.5 hours`` (``many`` for irregular plurals: ``analysis``/``analyses``)."""
     count = f"{n:g}" if isinstance(n, float) else str(n)
     return f"{count} {word}" if n == 1 else f"{count} {many or word + 's'}"
+
+
+def duration(seconds: float) -> str:
+    """``45 seconds``, ``2 minutes``, ``3 hours``: a length of time as people say it (rounded down)."""
+    whole = int(max(0.0, seconds))
+    if whole < 120:
+        return plural(whole, "second")
+    if whole < 2 * 3600:
+        return plural(whole // 60, "minute")
+    if whole < 2 * 86400:
+        return plural(whole // 3600, "hour")
+    return plural(whole // 86400, "day")
 
 
 def indexing_stage(meetings: int) -> str:

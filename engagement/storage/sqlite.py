@@ -420,6 +420,8 @@ class SqliteKV:
     for another process's lock before it fails.
     """
 
+    shared = False  # one machine's file: a silent job's process is judged on this machine
+
     def __init__(
         self,
         path: str | os.PathLike[str],
