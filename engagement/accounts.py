@@ -22,6 +22,7 @@ from engagement.account.people import PERSONAL_EMAIL_DOMAINS
 from engagement.account.signals import SEVERITIES, Thresholds, cadence_drop_signal, gone_dark_signal
 from engagement.jobs.repository import JobRepository, JobRow
 from engagement.models import JobStatus, Signal, utcnow
+from engagement.render.present import nice_date
 from engagement.runtime import Runtime, workspace_of
 
 __all__ = ["AccountRow", "Activity", "account_rows", "latest_complete_runs", "list_accounts"]
@@ -75,7 +76,7 @@ class AccountRow(BaseModel):
 
 def _index_signals(row: Activity, days: int, t: Thresholds) -> list[Signal]:
     signals = (
-        gone_dark_signal(days, f"on {row.last_meeting[:10]}", t),
+        gone_dark_signal(days, f"on {nice_date(row.last_meeting)}", t),
         cadence_drop_signal(row.last_90_days, row.previous_90_days, 90),  # the index's windows are 90 days
     )
     return [s for s in signals if s is not None]

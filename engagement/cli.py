@@ -23,6 +23,7 @@ from engagement.render.present import (
     indexing_stage,
     insights,
     nice_date,
+    nice_time,
     one_line,
     people_rows,
     plural,
@@ -122,7 +123,8 @@ def render_text(record: JobRecord) -> str:
     if summary is None:
         return "\n".join(lines)
     lines.append(
-        f"meetings: {summary.meetings_count}  first: {summary.first_meeting or '-'}  last: {summary.last_meeting or '-'}"
+        f"meetings: {summary.meetings_count}  first: {nice_date(summary.first_meeting)}  "
+        f"last: {nice_date(summary.last_meeting)}"
     )
     lines += [f"  note: {one_line(note)}" for note in summary.notes]
     if summary.coverage:
@@ -131,7 +133,7 @@ def render_text(record: JobRecord) -> str:
         lines.append("signals:")
         lines += [f"  {signal_line(signal)} (meetings {signal.meetings})" for signal in summary.signals]
     if summary.changes:
-        lines.append(f"since {summary.changes.since[:10]}:")
+        lines.append(f"since {nice_date(summary.changes.since)}:")
         lines += [f"  {label}: {', '.join(items)}" for label, items in change_items(summary.changes)] or [
             "  nothing new"
         ]
@@ -259,7 +261,7 @@ def index(settings: Settings, *, full: bool) -> int:
     print(file=sys.stderr)
     print(
         f"{result.kind} index: {result.listed:,} meetings listed in {result.pages} pages, {result.deleted} removed; "
-        f"the index holds {status.meetings:,} external meetings (up to date at {status.synced_at})"
+        f"the index holds {plural(status.meetings, 'external meeting')} (up to date at {nice_time(status.synced_at)})"
     )
     return 0
 

@@ -39,7 +39,7 @@ from engagement.models import (
     utcnow,
 )
 from engagement.questions.search import TranscriptSearch
-from engagement.render.present import indexing_stage, plural, still_indexing
+from engagement.render.present import indexing_stage, nice_date, nice_time, plural, still_indexing
 
 log = logging.getLogger(__name__)
 
@@ -192,7 +192,7 @@ def capped_notes(usage: Usage) -> list[str]:
 def _no_meetings_note(domain: str, since: date | None, until: date | None) -> str:
     period = ""
     if since or until:
-        period = f" between {since or 'the first recording'} and {until or 'today'}"
+        period = f" between {nice_date(since) if since else 'the first recording'} and {nice_date(until) if until else 'today'}"
     return (
         f"No recorded Fathom meetings with anyone at {domain}{period}. Check the spelling of the website, "
         "widen the date range, or make sure the meetings were recorded with Fathom."
@@ -236,12 +236,15 @@ def fetch(
     # at the limit the job ends saying the indexing carries on, and the sync does.
     task, _ = index.start_sync(fathom.workspace, listing or (lambda: nullcontext(fathom)))
 
+    held = [_held(index, fathom.workspace)]  # what the index holds: a time-out says this, not just this pass's pages
+
     def indexing(meetings: int) -> None:
         ctx.stats.index_requests = task.requests
         ctx.stats.fathom_requests = fathom.requests + task.requests
-        ctx.report(indexing_stage(meetings), meetings, None)
+        held[0] = max(_held(index, fathom.workspace, held[0]), meetings)
+        ctx.report(indexing_stage(held[0]), held[0], None)
 
-    ctx.explain_timeout(lambda: still_indexing(task.meetings))
+    ctx.explain_timeout(lambda: still_indexing(max(held[0], task.meetings)))
     task.wait(ctx.deadline, on_progress=indexing, on_wait=waiting, poll_s=poll_s)
     ctx.explain_timeout(None)
     refuse_ours(domain, ours(index.internal_domains(fathom.workspace), our_domains))
@@ -290,6 +293,15 @@ def fetch(
         for m in meetings
     ]
     return out, no_transcript
+
+
+def _held(index: MeetingIndex, workspace: str, known: int = 0) -> int:
+    """How many meetings the index holds now (``known`` when it cannot say: the job does not depend on it)."""
+    try:
+        return index.status(workspace).meetings
+    except StoreError as exc:
+        log.warning("the meeting index could not be counted: %s", exc)
+        return known
 
 
 def _not_searchable(search: TranscriptSearch | None, recording_ids: list[int]) -> set[int]:
@@ -362,11 +374,9 @@ def _fetch_notes(
     ctx.stats.index_synced_at = status.synced_at
     if source == "fathom":
         notes.append(KEY_SCOPE_NOTE)
-        when = (status.synced_at or "")[:16].replace("T", " ")
-        full = (status.full_synced_at or "")[:10]
         notes.append(
-            f"Meetings come from this app's index of the Fathom workspace ({status.meetings:,} external meetings), "
-            f"brought up to date at {when} UTC; fully re-indexed on {full}. Meetings shared with this key later, or "
+            f"Meetings come from this app's index of the Fathom workspace ({plural(status.meetings, 'external meeting')}), "
+            f"brought up to date on {nice_time(status.synced_at)}; fully re-indexed on {nice_date(status.full_synced_at)}. Meetings shared with this key later, or "
             "deleted in Fathom, show after a full re-index (admin page, or `python -m engagement index --full`)."
         )
     waiting = [rid for rid, reason in no_transcript.items() if reason == TRANSCRIPT_PENDING]

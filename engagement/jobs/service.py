@@ -31,7 +31,7 @@ from engagement.deadline import Deadline
 from engagement.errors import EngagementError, JobNotFoundError, JobTimeoutError, StoreError
 from engagement.jobs.repository import JobRepository, record_key
 from engagement.models import EngagementSummary, JobOptions, JobRecord, JobStats, JobStatus, Progress
-from engagement.render.present import duration
+from engagement.render.present import how_long
 from engagement.settings import Settings
 
 __all__ = ["INTERRUPTED", "InlineExecutor", "JobBody", "JobContext", "JobQueue", "JobService", "queued_stage"]
@@ -48,7 +48,7 @@ INTERRUPTED = "The job was interrupted before it finished (the app or the worker
 def silent_message(silent_s: float, store: str, *, shared: bool) -> str:
     """Why a job whose process may still live was ended by its silence: on a shared store (Redis) the silence
     may be the store's outage, so the store is named; ``store`` is how messages call it."""
-    heard = f"The job was interrupted: nothing was heard from it for {duration(silent_s)}"
+    heard = f"The job was interrupted: nothing was heard from it for {how_long(silent_s)}"
     if shared:
         where = store[:1].lower() + store[1:]
         return (

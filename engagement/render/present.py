@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from engagement.models import Changes, Coverage, EngagementSummary, Evidence, Insight, Side, Signal
 from engagement.render.links import safe_url
@@ -36,7 +36,10 @@ __all__ = [
     "cite",
     "columns",
     "coverage_line",
-    "duration",
+    "how_long",
+    "last_meetings",
+    "nice_time",
+    "others",
     "insights",
     "md",
     "md_link",
@@ -86,6 +89,24 @@ def nice_date(value: str | date | datetime | None) -> str:
     return f"{day.day} {day:%b %Y}"
 
 
+def nice_time(value: str | datetime | None) -> str:
+    """``2026-09-17T10:05:00Z`` → ``17 Sep 2026, 10:05 UTC`` (a date alone when there is no time)."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, datetime):
+        moment = value if value.tzinfo is None else value.astimezone(UTC)
+    else:
+        try:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return nice_date(value)
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(UTC)
+        if len(value) <= 10:
+            return nice_date(moment.date())
+    return f"{nice_date(moment.date())}, {moment:%H:%M} UTC"
+
+
 def month_year(value: str | None) -> str:
     """``2026-05-04`` → ``May 2026``."""
     if not value:
@@ -97,12 +118,24 @@ def month_year(value: str | None) -> str:
 
 
 def plural(n: float, word: str, many: str | None = None) -> str:
-    """``1 meeting``, ``12 meetings``, ``2.5 hours`` (``many`` for irregular plurals: ``analysis``/``analyses``)."""
-    count = f"{n:g}" if isinstance(n, float) else str(n)
+    """``1 meeting``, ``6,120 meetings``, ``2.5 hours`` (``many`` for irregular plurals: ``analysis``/``analyses``).
+
+    The one place the app words a count of things: every message, page and export says it this way."""
+    count = f"{n:g}" if isinstance(n, float) else f"{n:,}"
     return f"{count} {word}" if n == 1 else f"{count} {many or word + 's'}"
 
 
-def duration(seconds: float) -> str:
+def others(n: int) -> str:
+    """``1 other``, ``3 others``."""
+    return plural(n, "other")
+
+
+def last_meetings(n: int) -> str:
+    """``the last meeting``, ``the last 3 meetings``."""
+    return "the last meeting" if n == 1 else f"the last {plural(n, 'meeting')}"
+
+
+def how_long(seconds: float) -> str:
     """``45 seconds``, ``2 minutes``, ``3 hours``: a length of time as people say it (rounded down)."""
     whole = int(max(0.0, seconds))
     if whole < 120:
@@ -116,14 +149,15 @@ def duration(seconds: float) -> str:
 
 def indexing_stage(meetings: int) -> str:
     """What a job or the CLI says while the meeting index fills: ``indexing Fathom: 3,400 meetings``."""
-    return f"indexing Fathom: {meetings:,} {'meeting' if meetings == 1 else 'meetings'}"
+    return f"indexing Fathom: {plural(meetings, 'meeting')}"
 
 
 def still_indexing(meetings: int) -> str:
-    """Why a job that waited for the meeting index's first listing stopped at its limit, and what to do."""
+    """Why a job that waited for the meeting index's listing stopped at its limit, and what to do; ``meetings``
+    is what the index holds (not only what this pass listed)."""
     return (
-        f"Fathom's workspace is still being indexed: {meetings:,} {'meeting' if meetings == 1 else 'meetings'} so "
-        "far. It carries on in the background; run this again in a few minutes."
+        f"Fathom's workspace is still being indexed: {plural(meetings, 'meeting')} so far. It carries on in the "
+        "background; run this again in a few minutes."
     )
 
 
