@@ -658,5 +658,10 @@ def test_a_question_left_pending_by_a_dead_process_ends_in_error(runtime: Runtim
         value["updated_at"] = (utcnow() - timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     runtime.store.set(record.key, value)
     got = runtime.questions.get("acmecorp.com", record.id)
-    assert got is not None and got.status is JobStatus.ERROR and "interrupted" in (got.error or "")
+    assert got is not None and got.status is JobStatus.ERROR
+    assert got.error == (
+        "The answer was interrupted (the app answering it restarted or crashed). Ask again."
+        if dead == "owner"
+        else "The answer was interrupted (nothing was heard from it for 2 hours, past every model time-out). Ask again."
+    )
     assert runtime.store.get(record.key)["status"] == "error"

@@ -488,6 +488,10 @@ class JobService:
         window = self.stale_after_s if stale_after_s is None else stale_after_s
         return self._owner_is_dead(owner) or silent_s > window
 
+    def owner_is_dead(self, owner: str) -> bool:
+        """Whether ``owner``'s process (on this machine) is gone; work of another machine is never known dead."""
+        return self._owner_is_dead(owner)
+
     def _owner_is_dead(self, owner: str) -> bool:
         if not owner or owner == self.owner:
             return False

@@ -48,7 +48,7 @@ from engagement.models import (
     utcnow,
 )
 from engagement.questions.search import Hit, TranscriptSearch, parse_question
-from engagement.render.present import nice_date, plural
+from engagement.render.present import how_long, nice_date, plural
 from engagement.storage.sqlite import KVStore
 
 if TYPE_CHECKING:
@@ -582,7 +582,11 @@ class QuestionService:
             return record
         silent = (utcnow() - record.updated_at).total_seconds()
         if self.jobs.is_abandoned(record.owner, silent, self.stale_after_s):
-            record.status, record.error = JobStatus.ERROR, "The answer was interrupted (the app restarted). Ask again."
+            if self.jobs.owner_is_dead(record.owner):
+                why = "the app answering it restarted or crashed"
+            else:
+                why = f"nothing was heard from it for {how_long(silent)}, past every model time-out"
+            record.status, record.error = JobStatus.ERROR, f"The answer was interrupted ({why}). Ask again."
             self._save(record)
         return record
 
