@@ -40,8 +40,8 @@ cluster: $(VENV)/.run-deps redis-server
 	echo "Redis on 127.0.0.1:$(REDIS_PORT), workers $$worker1 and $$worker2 (logs in data/redis/), the app on http://127.0.0.1:$(PORT)"; \
 	$(PY) -m streamlit run streamlit_app.py --server.address 127.0.0.1 --server.port $(PORT)
 
-## test: the whole suite, the real-browser and Redis tests included (installs Debian's chromium and redis-server when missing)
-test: $(VENV)/.dev-deps chromium redis-server
+## test: the whole suite, the real-browser, Redis and sign-on tests included (installs Debian's chromium and redis-server, and Node's OIDC provider, when missing)
+test: $(VENV)/.dev-deps chromium redis-server $(OIDC)
 	$(PY) -m pytest
 
 ## test-fast: the suite without the browser tests, for a quick loop (no chromium needed)
@@ -56,6 +56,16 @@ chromium:
 		elif command -v sudo >/dev/null; then sudo apt-get update -qq && sudo apt-get install -y -qq chromium; \
 		else echo "Chromium is missing and cannot be installed without root: the browser test will be skipped."; fi; \
 	fi
+
+## oidc: a real OpenID Connect provider for the sign-on tests (panva's oidc-provider on Node, from its lock file)
+OIDC := tests/support/oidc/node_modules/.package-lock.json
+$(OIDC): tests/support/oidc/package-lock.json
+	@if ! command -v npm >/dev/null; then \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq nodejs npm; \
+		elif command -v sudo >/dev/null; then sudo apt-get update -qq && sudo apt-get install -y -qq nodejs npm; \
+		else echo "npm is missing and cannot be installed without root: the sign-on tests will be skipped."; exit 0; fi; \
+	fi
+	cd tests/support/oidc && npm ci --no-audit --no-fund --loglevel=error
 
 ## redis-server: Debian's Redis for the tests that run on Redis and RQ (each test run starts its own on a free port)
 .PHONY: redis-server

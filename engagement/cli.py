@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import sys
 import time
@@ -34,6 +35,14 @@ from engagement.runtime import create_runtime
 from engagement.settings import Settings
 
 
+def actor() -> str:
+    """Who runs a command, for the audit log: the command line and the account it runs as."""
+    try:
+        return f"command line ({getpass.getuser()})"
+    except (OSError, KeyError):  # no user name in this environment
+        return "command line"
+
+
 def summarize(
     settings: Settings,
     website: str,
@@ -64,6 +73,7 @@ def summarize(
         runtime.jobs.recover_stale()
         options = JobOptions(since=since.isoformat() if since else None, until=until.isoformat() if until else None)
         run_id = runtime.jobs.start(domain, options)
+        runtime.audit.record(actor(), "started", domain, f"run {run_id}")
         record = wait_for(runtime.jobs, domain, run_id) if runtime.queue else runtime.jobs.get(domain, run_id)
     finally:
         runtime.close()
@@ -191,6 +201,8 @@ def jobs_purge(settings: Settings, *, older_than: timedelta | None, status: str 
     runtime = create_runtime(settings, executor=InlineExecutor(), enqueue=False)
     try:
         removed = runtime.repo.purge(older_than=older_than, status=status)
+        rule = " ".join(filter(None, [f"older than {older_than}" if older_than else "", status or ""]))
+        runtime.audit.record(actor(), "purged", "jobs", f"{plural(removed, 'job')} {rule}".strip())
     finally:
         runtime.close()
     print(f"purged {plural(removed, 'job')}")
@@ -201,6 +213,9 @@ def cache_clear(settings: Settings) -> int:
     runtime = create_runtime(settings, executor=InlineExecutor(), enqueue=False)
     try:
         removed = runtime.cache.clear()
+        runtime.audit.record(
+            actor(), "cleared", "analysis cache", plural(removed, "cached analysis", "cached analyses")
+        )
     finally:
         runtime.close()
     print(f"cleared {plural(removed, 'cached meeting analysis', 'cached meeting analyses')}")
@@ -212,6 +227,7 @@ def ask(settings: Settings, website: str, question: str, *, as_json: bool) -> in
     runtime = create_runtime(settings, executor=InlineExecutor(), enqueue=False)
     try:
         answer = ask_question(website, question, runtime=runtime)
+        runtime.audit.record(actor(), "asked", normalize_domain(website), "a question from the command line")
     finally:
         runtime.close()
     if as_json:

@@ -25,6 +25,7 @@ from engagement import pipeline
 from engagement.account.domains import our_domains
 from engagement.account.signals import Thresholds
 from engagement.analysis import Analyzer, InsightCache, OfflineAnalyzer, OpenAIAnalyzer
+from engagement.audit import AUDIT_TABLE, AuditLog
 from engagement.deadline import NO_DEADLINE, Deadline, DeadlineTransport
 from engagement.demo import DEMO_ACCOUNTS, DEMO_API_KEY, demo_transport
 from engagement.errors import EngagementError, StoreError
@@ -146,6 +147,7 @@ class Runtime:
             with Redis, the transcripts shared there with this machine's index as their cache.
         fathom_transport: what the Fathom client sends through (tests; ``None``: the network or the demo API).
         queue: the RQ queue jobs go on, when Redis is configured and this process enqueues.
+        audit: who did what, appended beside the jobs (the store's ``audit`` table).
     """
 
     settings: Settings
@@ -155,11 +157,13 @@ class Runtime:
     jobs: JobService
     index: MeetingIndex
     questions: QuestionService
+    audit: AuditLog
     search: TranscriptSearch | None = None
     search_error: str = ""
     fathom_transport: httpx.BaseTransport | None = None
     queue: RQJobQueue | None = None
     _reindexing: SyncTask | None = field(default=None, repr=False)
+    on_close: list[Callable[[], None]] = field(default_factory=list, repr=False)  # background tasks' stops
 
     def sync_index(self, *, full: bool = False) -> tuple[SyncTask, bool]:
         """Start the configured workspace's index sync in its background thread, or join the one running there;
@@ -216,6 +220,8 @@ class Runtime:
     def close(self) -> None:
         """Stop taking jobs, end the heartbeat, wait for running jobs (bounded by their limit), close the
         queue's connection, the Redis index's and the store."""
+        for stop in self.on_close:
+            stop()
         self.jobs.close()
         shutdown = getattr(self.jobs.executor, "shutdown", None)
         if shutdown is not None:
@@ -308,6 +314,7 @@ def create_runtime(
         search_error=search_error,
         fathom_transport=fathom_transport,
         queue=queue,
+        audit=AuditLog(store.table(AUDIT_TABLE)),
     )
 
 

@@ -60,6 +60,29 @@ class Settings:
     )
     app_password: str = _setting("", "APP_PASSWORD", "When set, every page asks for it.", secret=True)
     admin_password: str = _setting("", "ADMIN_PASSWORD", "When set, the admin page also asks for it.", secret=True)
+    allowed_emails: str = _setting(
+        "",
+        "ALLOWED_EMAILS",
+        "With single sign-on: who may use the app, addresses or domains separated by commas (`acme.com, ann@x.io`).",
+    )
+    admin_emails: str = _setting(
+        "", "ADMIN_EMAILS", "With single sign-on: who may open the admin page (addresses or domains, as above)."
+    )
+    jobs_keep_days: int = _setting(
+        0, "JOBS_KEEP_DAYS", "Finished jobs older than this many days are purged by the app itself. 0: kept.", minimum=0
+    )
+    questions_keep_days: int = _setting(
+        0, "QUESTIONS_KEEP_DAYS", "Questions last asked longer ago than this are purged. 0: kept.", minimum=0
+    )
+    audit_keep_days: int = _setting(
+        0, "AUDIT_KEEP_DAYS", "Audit entries older than this are purged (the purge is recorded). 0: kept.", minimum=0
+    )
+    session_secret: str = _setting(
+        "",
+        "SESSION_SECRET",
+        "Signs sign-in tokens; the same on every app process. Empty: a random one kept in the store.",
+        secret=True,
+    )
     workers: int = _setting(4, "ENGAGEMENT_WORKERS", "Background jobs that run at once.", minimum=1)
     job_timeout_s: float = _setting(
         900.0,

@@ -16,6 +16,7 @@ import streamlit as st
 from engagement.errors import StoreError
 from engagement.jobs.repository import JobRow
 from engagement.models import JobStatus, format_utc
+from ui import audit
 from ui.ask import questions_admin
 from ui.frame import page_frame
 from ui.result import requested_range
@@ -80,11 +81,15 @@ def confirm() -> None:
     if not pending:
         return
     if pending["action"] == "cache":
-        notify(f"Cleared {plural(runtime.cache.clear(), 'cached analysis', 'cached analyses')}.")
+        cleared = runtime.cache.clear()
+        audit.record("cleared", "analysis cache", plural(cleared, "cached analysis", "cached analyses"))
+        notify(f"Cleared {plural(cleared, 'cached analysis', 'cached analyses')}.")
         return
     try:
         if pending["action"] == "selected":
-            removed = jobs.delete_many([(domain, run_id) for domain, run_id in pending["selected"]])
+            picked = [(domain, run_id) for domain, run_id in pending["selected"]]
+            removed = jobs.delete_many(picked)
+            audit.record("deleted", ", ".join(sorted({domain for domain, _ in picked})), plural(removed, "job"))
             clear_selection()
             notify(f"Deleted {plural(removed, 'job')}.")
             return
@@ -92,6 +97,8 @@ def confirm() -> None:
     except StoreError as exc:  # the database failed: what to do, shown on the page
         st.session_state["admin_failure"] = str(exc)
         return
+    rule = f"older than {plural(purge_days(), 'day')}" if pending["action"] == "age" else "that failed"
+    audit.record("purged", "jobs", f"{plural(removed, 'job')} {rule}")
     clear_selection()
     notify(f"Purged {plural(removed, 'job')}.")
 
@@ -342,5 +349,7 @@ try:
     confirmation(selected=False)
     st.divider()
     questions_admin(runtime.questions)
+    st.divider()
+    audit.audit_admin(runtime)
 except StoreError as exc:  # the database failed: what to do, not a traceback
     st.error(md(str(exc)), icon=":material/error:")

@@ -17,6 +17,7 @@ from engagement.account.domains import company_domain, display_domain, domain_va
 from engagement.demo import DEMO_ACCOUNTS
 from engagement.errors import EngagementError, InvalidDomainError, JobNotFoundError, StoreError
 from engagement.models import JobOptions, JobRecord, JobStatus, utcnow
+from ui import audit
 from ui.ask import question_box
 from ui.banner import show_notices
 from ui.frame import page_frame
@@ -118,6 +119,7 @@ def start(domain: str, options: JobOptions) -> None:
     except EngagementError as exc:
         st.session_state["summary_error"] = str(exc)
         return
+    audit.record("started", domain, f"run {run_id}")
     show_job(domain, run_id)
 
 
@@ -387,6 +389,9 @@ def job_view(record: JobRecord | None) -> None:
     elif record.status is JobStatus.ERROR:
         failure_view(record)
     else:
+        if st.session_state.get("summary_viewed") != record.run_id:  # once a visit, not at every rerun
+            st.session_state["summary_viewed"] = record.run_id
+            audit.record("viewed", record.domain, f"run {record.run_id}")
         render_result(record, presenting, settings.source)
         question_box(record, runtime.questions)
 

@@ -33,7 +33,7 @@ from tests.support.summary_factory import (
     make_record,
     make_summary,
 )
-from ui.gate import LIFETIMES, SIGN_IN_FAILED, issue_token, token_valid
+from ui.gate import SIGN_IN_FAILED, sessions, throttled_message
 from ui.runtime import clear_runtimes, get_runtime
 
 APP = Path(__file__).resolve().parent.parent / "streamlit_app.py"
@@ -445,25 +445,6 @@ def test_the_app_password_keeps_a_wrong_password_out(monkeypatch: pytest.MonkeyP
     assert all("correct horse" not in text for text in texts(at))
 
 
-def test_a_sign_in_token_is_signed_expires_and_names_its_scope_and_password() -> None:
-    """A token is valid for its scope and password until it expires; expired, edited or foreign tokens are not."""
-    secret = b"s" * 32
-    token = issue_token("app", "correct horse", now=1_000_000, secret=secret)
-    assert "correct horse" not in token
-    assert token_valid(token, "app", "correct horse", now=1_000_000 + 3600, secret=secret)
-    assert not token_valid(
-        token, "app", "correct horse", now=1_000_000 + LIFETIMES["app"].total_seconds(), secret=secret
-    )
-    assert not token_valid(token, "admin", "correct horse", now=1_000_000, secret=secret)
-    assert not token_valid(token, "app", "another password", now=1_000_000, secret=secret)
-    assert not token_valid(token, "app", "correct horse", now=1_000_000, secret=b"t" * 32)
-    expiry, _, mac = token.partition(".")
-    assert not token_valid(f"{int(expiry) + 9999}.{mac}", "app", "correct horse", now=1_000_000, secret=secret)
-    assert not token_valid("", "app", "correct horse", secret=secret)
-    assert not token_valid(None, "app", "correct horse", secret=secret)
-    assert LIFETIMES["admin"] < LIFETIMES["app"]
-
-
 def test_signing_in_keeps_a_token_in_a_cookie_and_signing_out_clears_it(monkeypatch: pytest.MonkeyPatch) -> None:
     """The right password leaves a token (never the password) in the session and a cookie; Sign out clears both."""
     monkeypatch.setenv("APP_PASSWORD", "correct horse")
@@ -471,13 +452,32 @@ def test_signing_in_keeps_a_token_in_a_cookie_and_signing_out_clears_it(monkeypa
     at.text_input(key="gate_app_password").set_value("correct horse")
     at.button(key="FormSubmitter:gate_app_form-Sign in").click().run()
     token = at.session_state["gate_app"]
-    assert token_valid(token, "app", "correct horse")
+    book = sessions(Settings.from_env())
+    assert book.valid(token, "app", "correct horse")
     scripts = " ".join(h.proto.body for h in at.sidebar.get("html"))
     assert f"engagement_app={token}" in scripts and "correct horse" not in scripts
     at.sidebar.button(key="gate_sign_out").click().run()
     assert [t.key for t in at.text_input] == ["gate_app_password"]
     scripts = " ".join(h.proto.body for h in at.get("html"))
     assert "engagement_app=; Max-Age=0" in scripts
+    assert not book.valid(token, "app", "correct horse"), "a copied cookie must not outlive the sign-out"
+
+
+def test_wrong_passwords_are_throttled_and_even_the_right_one_waits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """After a few wrong passwords the gate refuses every try, the right one included, with how long to wait."""
+    monkeypatch.setenv("APP_PASSWORD", "correct horse")
+    at = app().run()
+    errors = []
+    for _ in range(4):
+        at.text_input(key="gate_app_password").set_value("wrong")
+        at.button(key="FormSubmitter:gate_app_form-Sign in").click().run()
+        errors.append([e.value for e in at.error])
+    assert errors[:3] == [[SIGN_IN_FAILED]] * 3
+    assert errors[3] == [throttled_message(1)]
+    at.text_input(key="gate_app_password").set_value("correct horse")
+    at.button(key="FormSubmitter:gate_app_form-Sign in").click().run()
+    assert [e.value for e in at.error][0].startswith("Too many wrong passwords from here. Try again in ")
+    assert "gate_app" not in at.session_state
 
 
 def test_the_admin_password_guards_the_admin_page(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -17,6 +17,7 @@ from engagement.errors import EngagementError
 from engagement.models import JobRecord, JobStatus
 from engagement.questions.answers import MAX_QUESTION_CHARS, Answer, AskOptions, QuestionRecord, QuestionService
 from engagement.render.present import md, plural
+from ui import audit
 from ui.result import evidence_line
 from ui.text import ago
 
@@ -32,10 +33,11 @@ def _on_ask(questions: QuestionService, domain: str, run_id: str) -> None:
     """Store the question (and answer it, or hand it to the worker pool); a bad one leaves a message and the text."""
     text = st.session_state.get("ask_question", "")
     try:
-        questions.ask(domain, text, AskOptions(run_id=run_id))
+        asked = questions.ask(domain, text, AskOptions(run_id=run_id))
     except EngagementError as exc:
         st.session_state["ask_error"] = str(exc)
         return
+    audit.record("asked", domain, f"question {asked.id}")  # the question's id, not its words
     st.session_state.pop("ask_error", None)
     st.session_state["ask_question"] = ""
 
@@ -114,6 +116,9 @@ def question_box(record: JobRecord, questions: QuestionService) -> None:
 
 def _on_purge(questions: QuestionService, days: int | None) -> None:
     removed = questions.purge(older_than=timedelta(days=days) if days else None)
+    audit.record(
+        "purged", "questions", plural(removed, "question") + (f" older than {plural(days, 'day')}" if days else "")
+    )
     st.session_state.pop("admin_questions_confirm", None)
     st.session_state["admin_questions_notice"] = f"Removed {plural(removed, 'question')}."
 

@@ -7,7 +7,7 @@ or into a dataframe cell or a chart builder (which escape it themselves). Nothin
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from functools import partial
 
@@ -34,6 +34,7 @@ from engagement.render.present import (
     side_counts,
 )
 from engagement.runtime import COMPANY_NAMES
+from ui import audit
 from ui.media import expiring
 from ui.signals import render_overview
 from ui.text import md, month_year, nice_date, plural
@@ -369,6 +370,17 @@ def _file_stem(record: JobRecord) -> str:
     return f"engagement-{record.domain}-{record.created_at:%Y%m%d-%H%M}"
 
 
+def _audited(build: Callable[[], str], exported: Callable[[str], None], detail: str) -> Callable[[], str]:
+    """``build``, recording the export in the audit log when a click builds it."""
+
+    def built() -> str:
+        data = build()
+        exported(detail)
+        return data
+
+    return built
+
+
 def render_exports(record: JobRecord) -> None:
     """Markdown, JSON, the self-contained HTML report, and the two tables as CSV (built on click, short-lived)."""
     summary = record.summary
@@ -381,11 +393,12 @@ def render_exports(record: JobRecord) -> None:
         ("People CSV", partial(report.people_csv, summary), f"{stem}-people.csv", "text/csv", ":material/group:"),
         ("Meetings CSV", partial(report.meetings_csv, summary), f"{stem}-meetings.csv", "text/csv", ":material/table:"),
     )  # built on click, each file gone from the media store within EXPORT_TTL_S (ui/media.py)
+    exported = audit.recorder("exported", record.domain)
     with st.container(horizontal=True, gap="small"):
         for label, build, name, mime, icon in downloads:
             st.download_button(
                 label,
-                data=expiring(build),
+                data=expiring(_audited(build, exported, f"{label} of run {record.run_id}")),
                 file_name=name,
                 mime=mime,
                 icon=icon,

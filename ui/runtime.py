@@ -11,6 +11,7 @@ import streamlit as st
 
 from engagement.errors import SettingsError, StoreError
 from engagement.render.present import md
+from engagement.retention import RetentionTask, keeps_anything_limited
 from engagement.runtime import Runtime, create_runtime
 from engagement.settings import Settings
 
@@ -46,15 +47,18 @@ def _cached_runtime(settings: Settings) -> Runtime:
     recovered = runtime.jobs.recover_stale()  # once per process: jobs a dead process left processing
     if recovered:
         log.warning("start-up: %d interrupted job(s) marked as failed", recovered)
+    if keeps_anything_limited(runtime):  # the app purges what is past its age itself: no cron needed
+        runtime.on_close.append(RetentionTask(runtime).start().stop)
     return runtime
 
 
 def get_runtime(settings: Settings) -> Runtime:
     """The runtime for these settings (built once per process), or an error on the page (and a stop).
 
-    Passwords are not part of the key: changing one must not open a second store on the same file.
+    Passwords and the session secret are not part of the key: changing one must not open a second store on the same
+    file.
     """
-    key = dataclasses.replace(settings, app_password="", admin_password="")
+    key = dataclasses.replace(settings, app_password="", admin_password="", session_secret="")
     try:
         return _cached_runtime(key)
     except StoreError as exc:

@@ -23,10 +23,10 @@ import hashlib
 import logging
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
@@ -491,6 +491,7 @@ class QuestionService:
         self.analyzer = analyzer
         self.stale_after_s = stale_after_s
         self.index_error = index_error
+        self.clock: Callable[[], datetime] = utcnow  # what "older than" counts from (tests set it)
 
     def _summary(self, domain: str, run_id: str | None) -> JobRecord:
         record = None
@@ -607,7 +608,7 @@ class QuestionService:
         return self.store.count(QUESTION_PREFIX)
 
     def _purgeable(self, older_than: timedelta | None, domain: str | None) -> builtins.list[str]:
-        cutoff = utcnow() - older_than if older_than is not None else None
+        cutoff = self.clock() - older_than if older_than is not None else None
         return [
             r.key
             for r in self.list(domain)

@@ -13,7 +13,8 @@ import io
 import json
 from collections.abc import Iterable, Sequence
 
-from engagement.models import EngagementSummary, Evidence, JobRecord, Theme
+from engagement.audit import AuditEntry
+from engagement.models import EngagementSummary, Evidence, JobRecord, Theme, format_utc
 from engagement.render import charts
 from engagement.render.present import (
     MEETING_COLUMNS,
@@ -574,4 +575,12 @@ def meetings_csv(summary: EngagementSummary | JobRecord) -> str:
     """One row a meeting (oldest first) with the page's column names; formulas neutralised."""
     return _csv(
         [c.label for c in MEETING_COLUMNS], (cells(row, MEETING_COLUMNS) for row in meeting_rows(_summary(summary)))
+    )
+
+
+def audit_csv(entries: Iterable[AuditEntry]) -> str:
+    """The audit log as CSV (when in UTC, who, what, on what, detail); formulas neutralised."""
+    return _csv(
+        ["at (UTC)", "who", "action", "on", "detail"],
+        ([format_utc(e.at), e.actor, e.action, e.target, e.detail] for e in entries),
     )

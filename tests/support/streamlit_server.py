@@ -6,7 +6,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -38,10 +38,17 @@ def free_port() -> int:
 
 
 def start_streamlit(
-    script: str, env: Mapping[str, str], *, output: IO[bytes] | int = subprocess.DEVNULL, timeout: float = 30.0
+    script: str,
+    env: Mapping[str, str],
+    *,
+    output: IO[bytes] | int = subprocess.DEVNULL,
+    timeout: float = 30.0,
+    port: int | None = None,
+    args: Sequence[str] = (),
 ) -> tuple[subprocess.Popen[bytes], str]:
-    """Start ``streamlit run script`` from the repo root; returns the process and its URL once healthy."""
-    port = free_port()
+    """Start ``streamlit run script`` from the repo root (on ``port``, or a free one; ``args``: more options);
+    returns the process and its URL once healthy."""
+    port = port or free_port()
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -59,6 +66,7 @@ def start_streamlit(
             "false",
             "--server.fileWatcherType",
             "none",
+            *args,
         ],
         cwd=ROOT,
         env=dict(env),
