@@ -103,6 +103,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     listing_accounts.add_argument("--json", action="store_true", help="print JSON rows instead of a table")
 
+    forget = commands.add_parser(
+        "forget", help="remove every trace of a customer (or --person) from the stores, and keep it out"
+    )
+    forget.add_argument("website", nargs="?", help="the customer's website, domain or an e-mail address at it")
+    forget.add_argument("--person", metavar="EMAIL", help="forget one person (by e-mail address) instead")
+    forget.add_argument("--lift", action="store_true", help="let a forgotten customer or person be summarised again")
+    forget.add_argument("--json", action="store_true", help="print the receipt as JSON")
+
     cache = commands.add_parser("cache", help="the per-meeting analysis cache")
     cache_commands = cache.add_subparsers(dest="cache_command", required=True, metavar="ACTION")
     cache_commands.add_parser("clear", help="forget every cached meeting analysis")
@@ -144,6 +152,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             from engagement.cli import accounts
 
             return accounts(settings, as_json=args.json)
+        if args.command == "forget":
+            from engagement.cli import forget
+
+            if bool(args.website) == bool(args.person):
+                print("forget needs a website or --person EMAIL (one of them).", file=sys.stderr)
+                return 2
+            return forget(settings, args.website, person=args.person, lift=args.lift, as_json=args.json)
         if args.command == "cache":
             from engagement.cli import cache_clear
 

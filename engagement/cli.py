@@ -307,3 +307,44 @@ def accounts(settings: Settings, *, as_json: bool) -> int:
             f"{r.days_since_last:>5} {r.last_90_days:>4} {r.previous_90_days:>4}  {signals}"
         )
     return 0
+
+
+def _email(text: str) -> str:
+    email = text.strip().lower()
+    local, _, domain = email.rpartition("@")
+    if not local or " " in email or "." not in domain:
+        raise InvalidDomainError(f"--person needs an e-mail address such as ann@acmecorp.com, not {text!r}.")
+    return email
+
+
+def forget(settings: Settings, website: str | None, *, person: str | None, lift: bool, as_json: bool) -> int:
+    """Forget a customer or a person (every trace, then a tombstone), or lift that; prints the receipt."""
+    from engagement.privacy import TOMBSTONES_TABLE, Tombstones
+    from engagement.privacy.forget import forget as forget_now
+
+    kind, name = ("person", _email(person)) if person else ("domain", company_domain(website or ""))
+    runtime = create_runtime(settings, executor=InlineExecutor(), enqueue=False)
+    try:
+        if lift:
+            lifted = Tombstones(runtime.store.table(TOMBSTONES_TABLE)).lift(kind, name)
+            runtime.audit.record(actor(), "forgot", f"a {'customer' if kind == 'domain' else 'person'}", "lifted")
+            print(f"{name} may be summarised again." if lifted else f"{name} was not forgotten.")
+            return 0
+        receipt = forget_now(runtime, domain=name if kind == "domain" else "", email=name if kind == "person" else "")
+        runtime.audit.record(actor(), "forgot", f"a {'customer' if kind == 'domain' else 'person'}", "on request")
+    finally:
+        runtime.close()
+    if as_json:
+        print(json.dumps(receipt.to_json(), indent=2))
+        return 0
+    print(f"Forgot {name}: every trace is gone from the stores, and a later sync, webhook or summary keeps it out.")
+    print(f"  meetings removed from the index   {receipt.meetings}")
+    print(f"  transcripts removed               {receipt.transcripts}")
+    print(f"  cached analyses removed           {receipt.cached_analyses}")
+    print(f"  job records removed               {receipt.jobs}")
+    print(f"  questions removed                 {receipt.questions}")
+    print(f"  audit entries redacted            {receipt.audit_entries_redacted}")
+    print(f"  other rows removed                {receipt.other_rows}")
+    for path in receipt.files_rebuilt:
+        print(f"  rebuilt (no freed page keeps a byte): {path}")
+    return 0

@@ -35,6 +35,7 @@ from engagement.jobs.repository import JobRepository
 from engagement.jobs.service import JobBody, JobContext, JobService
 from engagement.meetings.index import IndexStatus, MeetingIndex, SyncResult, SyncTask, open_index
 from engagement.models import EngagementSummary, utcnow
+from engagement.privacy import TOMBSTONES_TABLE, Tombstones
 from engagement.questions.answers import QuestionService
 from engagement.questions.search import TranscriptIndex, TranscriptSearch
 from engagement.settings import Settings
@@ -302,6 +303,9 @@ def create_runtime(
         stale_after_s=settings.openai_timeout_s * (settings.openai_max_retries + 1) + 60,
         index_error=search_error,
     )
+    tombstones = Tombstones(store.table(TOMBSTONES_TABLE))  # what was forgotten on request stays out
+    jobs.admit = tombstones.check
+    index.excluded = tombstones.covers
     return Runtime(
         settings=settings,
         store=store,

@@ -19,6 +19,7 @@ from engagement.models import JobStatus, format_utc
 from ui import audit
 from ui.ask import questions_admin
 from ui.frame import page_frame
+from ui.privacy import forget_admin
 from ui.result import requested_range
 from ui.runtime import get_runtime, load_settings
 from ui.text import md, plural
@@ -351,5 +352,7 @@ try:
     questions_admin(runtime.questions)
     st.divider()
     audit.audit_admin(runtime)
+    st.divider()
+    forget_admin(runtime)
 except StoreError as exc:  # the database failed: what to do, not a traceback
     st.error(md(str(exc)), icon=":material/error:")

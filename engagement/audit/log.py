@@ -8,9 +8,11 @@ something happened to an account; a forget request records that a forget happene
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -116,6 +118,27 @@ class AuditLog:
 
     def count(self) -> int:
         return self.store.count()
+
+    def redact(self, names: list[str], replacement: str) -> int:
+        """Replace ``names`` in every entry's account and detail (a forget request: the log keeps that things
+        happened, not to whom); returns how many entries changed. Not offered by any page or command."""
+        lowered = [n.lower() for n in names if n]
+        changed: dict[str, Any] = {}
+        for key, value in self.store.items():
+            entry = AuditEntry.model_validate(value)
+            target, detail = entry.target, entry.detail
+            if any(n in target.lower() or n in detail.lower() for n in lowered):
+                for name in lowered:
+                    target = _replace(target, name, replacement)
+                    detail = _replace(detail, name, replacement)
+                changed[key] = entry.model_copy(update={"target": target, "detail": detail}).model_dump(mode="json")
+        if changed:
+            self.store.set_many(changed)
+        return len(changed)
+
+
+def _replace(text: str, name: str, replacement: str) -> str:
+    return re.sub(re.escape(name), replacement, text, flags=re.IGNORECASE)
 
 
 def _matches(entry: AuditEntry, actor: str, action: str, target: str) -> bool:

@@ -192,6 +192,8 @@ class JobService:
         self._reasons: dict[str, Callable[[], str]] = {}  # what a time-out means now, set by the job's body
         self._heartbeat: threading.Thread | None = None
         self._stop = threading.Event()
+        # Raises for a domain no job may be made for (one forgotten on request); the runtime sets it.
+        self.admit: Callable[[str], None] = lambda domain: None
 
     # ------------------------------------------------------------------ start and run
     def start(self, domain: str, options: JobOptions | None = None) -> str:
@@ -202,6 +204,7 @@ class JobService:
         start the same work.
         """
         options = options or JobOptions()
+        self.admit(domain)
         with self._lock:
             while True:
                 holder = self.repo.claimant(domain, options)

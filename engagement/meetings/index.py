@@ -357,6 +357,10 @@ class IndexStorage(Protocol):
 
     def clear(self, workspace: str | None) -> int: ...
 
+    def recordings_with(self, *, domain: str = "", email: str = "") -> dict[str, list[int]]: ...
+
+    def forget(self, workspace: str, recording_ids: list[int]) -> int: ...
+
     def close(self) -> None: ...
 
 
@@ -394,6 +398,7 @@ class MeetingIndex:
     """
 
     def __init__(self, storage: str | Path | IndexStorage) -> None:
+        self.excluded: Callable[[Meeting], bool] = lambda meeting: False  # the runtime sets it: forgotten meetings
         self.storage: IndexStorage = SqliteIndexStorage(storage) if isinstance(storage, str | Path) else storage
         self._tasks: dict[str, SyncTask] = {}
         self._tasks_lock = threading.Lock()
@@ -494,7 +499,8 @@ class MeetingIndex:
             state["pass_meetings"] = int(state.get("pass_meetings", 0)) + len(page.meetings)
             if newest and newest > str(state.get("newest_created_at") or ""):
                 state["newest_created_at"] = newest
-            self.storage.save(workspace, state, page.meetings, generation, lock=lock)
+            kept = tuple(m for m in page.meetings if not self.excluded(m))  # forgotten on request: never stored again
+            self.storage.save(workspace, state, kept, generation, lock=lock)
             if on_progress is not None:
                 on_progress(int(state["pass_meetings"]))
         now = format_utc(utcnow())
@@ -599,6 +605,14 @@ class MeetingIndex:
     def clear(self, workspace: str | None = None) -> int:
         """Forget the index (of one workspace, or all); returns how many meetings went."""
         return self.storage.clear(workspace)
+
+    def recordings_with(self, *, domain: str = "", email: str = "") -> dict[str, list[int]]:
+        """Per workspace, the meetings with an invitee at ``domain`` or with the address ``email``."""
+        return self.storage.recordings_with(domain=domain.lower(), email=email.lower())
+
+    def forget(self, workspace: str, recording_ids: list[int]) -> int:
+        """Remove these meetings, their invitees and transcript notes from the index; returns how many it held."""
+        return self.storage.forget(workspace, recording_ids) if recording_ids else 0
 
 
 class SqliteIndexStorage:
@@ -793,6 +807,27 @@ class SqliteIndexStorage:
             db.execute("DELETE FROM index_state WHERE workspace = ? OR ? IS NULL", args)
             db.execute("DELETE FROM index_no_transcript WHERE workspace = ? OR ? IS NULL", args)
         return max(n, 0)
+
+    def recordings_with(self, *, domain: str = "", email: str = "") -> dict[str, list[int]]:
+        rows = self._select(
+            "SELECT DISTINCT workspace, recording_id FROM index_invitees WHERE domain = ? OR email = ?",
+            (domain or None, email or None),
+        )
+        out: dict[str, list[int]] = {}
+        for workspace, rid in rows:
+            out.setdefault(str(workspace), []).append(int(rid))
+        return out
+
+    def forget(self, workspace: str, recording_ids: list[int]) -> int:
+        gone = 0
+        with self._tx() as db:
+            for start in range(0, len(recording_ids), 500):
+                chunk = recording_ids[start : start + 500]
+                where = f"workspace = ? AND recording_id IN ({','.join('?' * len(chunk))})"
+                gone += max(db.execute(f"DELETE FROM index_meetings WHERE {where}", (workspace, *chunk)).rowcount, 0)  # noqa: S608 - placeholders only
+                db.execute(f"DELETE FROM index_invitees WHERE {where}", (workspace, *chunk))  # noqa: S608
+                db.execute(f"DELETE FROM index_no_transcript WHERE {where}", (workspace, *chunk))  # noqa: S608
+        return gone
 
 
 _OPEN: dict[str, MeetingIndex] = {}

@@ -39,8 +39,10 @@ import logging
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from functools import partial
+from typing import Any, cast
 
 from engagement.errors import StoreError
 from engagement.meetings.index import DomainActivity, MeetingIndex, SyncLock, index_entry, invitee_rows
@@ -153,6 +155,22 @@ redis.call('DEL', base .. 'state', base .. 'meetings', base .. 'rows', base .. '
   base .. 'no_transcript', base .. 'domains', base .. 'external', base .. 'internal')
 redis.call('SREM', ARGV[3], ARGV[4])
 return n
+"""
+)
+
+# ARGV: prefix, token (''), then recording ids (a bounded batch): each unlinked from its domains and removed.
+_FORGET = (
+    _COMMON
+    + """
+local gone = 0
+for i = 3, #ARGV do
+  local rid = ARGV[i]
+  unlink(rid)
+  gone = gone + redis.call('HDEL', base .. 'meetings', rid)
+  redis.call('ZREM', base .. 'generation', rid)
+  redis.call('HDEL', base .. 'no_transcript', rid)
+end
+return gone
 """
 )
 
@@ -269,6 +287,7 @@ class RedisIndexStorage:
         self._save = r.register_script(_SAVE)
         self._finish = r.register_script(_FINISH)
         self._clear = r.register_script(_CLEAR)
+        self._forget = r.register_script(_FORGET)
         self._meetings_for = r.register_script(_MEETINGS_FOR)
 
     @staticmethod
@@ -423,6 +442,35 @@ class RedisIndexStorage:
         else:
             workspaces = [workspace]
         return sum(self._clear_one(w) for w in workspaces)
+
+    def _workspaces(self) -> list[str]:
+        registry = f"{ROOT}:workspaces"
+        return sorted(str(w) for w in self._c.call("index read", lambda: self._c.redis.smembers(registry)))
+
+    def recordings_with(self, *, domain: str = "", email: str = "") -> dict[str, list[int]]:
+        """A domain's meetings from its sorted set; an address's by reading the invitee rows (a rare request)."""
+        out: dict[str, list[int]] = {}
+        for workspace in self._workspaces():
+            base = self.prefix(workspace)
+            ids: set[int] = set()
+            if domain:
+                ids |= {int(r) for r in self._read_all(partial(self._c.redis.zrange, f"{base}d:{domain}:all", 0, -1))}
+            if email:
+                rows: dict[Any, Any] = self._c.call("index read", partial(self._c.redis.hgetall, f"{base}rows"))
+                ids |= {int(rid) for rid, raw in rows.items() if any(row[1] == email for row in json.loads(raw))}
+            if ids:
+                out[workspace] = sorted(ids)
+        return out
+
+    def forget(self, workspace: str, recording_ids: list[int]) -> int:
+        gone = 0
+        for start in range(0, len(recording_ids), _CHUNK):  # bounded batches: no script holds Redis for long
+            args: list[Any] = [self.prefix(workspace), "", *recording_ids[start : start + _CHUNK]]
+            gone += int(cast(Any, self._c.call("index write", partial(self._forget, args=args))))
+        return gone
+
+    def _read_all(self, read: Callable[[], Any]) -> list[Any]:
+        return list(self._c.call("index read", read))
 
     def _clear_one(self, workspace: str) -> int:
         args = [self.prefix(workspace), "", f"{ROOT}:workspaces", workspace]

@@ -124,6 +124,14 @@ class SharedTranscriptIndex:
             self.shared.set_many(rows)
         return self.local.add(todo) if todo else 0
 
+    def remove(self, recording_ids: Iterable[int]) -> int:
+        """Forget these transcripts, in Redis and here; returns how many Redis held."""
+        ids = list(dict.fromkeys(recording_ids))
+        held = sum(isinstance(v, str) for v in self.shared.get_many([f"{HASH}{rid}" for rid in ids]))
+        self.shared.delete_many([f"{prefix}{rid}" for rid in ids for prefix in (HASH, DATA)])
+        self.local.remove(ids)
+        return held
+
     def clear(self) -> int:
         """Forget every shared transcript, in Redis and here; returns how many Redis held."""
         keys = self.shared.keys()

@@ -5,14 +5,15 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import plotly.graph_objects as go
 
 from engagement.account.facts import fill_months
+from engagement.account.stakeholders import ties
 from engagement.models import EngagementSummary, Person, Side, Theme
-from engagement.render.present import SIDE_LABELS, one_line, others, plural
+from engagement.render.present import SIDE_LABELS, nice_date, one_line, others, plural
 
 __all__ = [
     "ACCENT_COLOUR",
@@ -386,4 +387,55 @@ def themes_by_mentions(summary: EngagementSummary, top: int = 10, presentation: 
         title={"text": y_title}, type="category", categoryorder="array", categoryarray=order, autorange="reversed"
     )
     fig.update_xaxes(title={"text": x_title}, **count_axis(max(t.mentions for t in themes)))
+    return apply_theme(fig, presentation)
+
+
+# ---------------------------------------------------------------- who knows whom
+
+
+def stakeholder_map(summary: EngagementSummary, today: date, top: int = 15, presentation: bool = False) -> go.Figure:
+    """A heatmap: the customer's people (rows, most met first) by ours (columns), each cell the meetings both
+    attended, its hover the strength by the stated rule (``engagement.account.stakeholders``)."""
+    title, x_title, y_title = "Who knows whom: meetings together", "Our people", "Their people"
+    found = ties(summary, today)
+    if not found:
+        return _empty(title, x_title, y_title, "No meeting had people from both sides", presentation)
+    met: dict[str, int] = {}
+    for tie in found:
+        met[tie.customer] = met.get(tie.customer, 0) + tie.meetings
+    theirs = sorted(met, key=lambda name: (-met[name], name.casefold()))[: max(1, top)]
+    ours = sorted({t.ours for t in found if t.customer in theirs}, key=str.casefold)
+    cell = {(t.customer, t.ours): t for t in found}
+    z = [[cell[(c, o)].meetings if (c, o) in cell else 0 for o in ours] for c in theirs]
+    hover = [
+        [
+            _esc(
+                f"{c} and {o}: {plural(cell[(c, o)].meetings, 'meeting')} together, {cell[(c, o)].recent} in the "
+                f"last 90 days; {c} spoke in {cell[(c, o)].spoke_in}; last on {nice_date(cell[(c, o)].last_contact)} "
+                f"({cell[(c, o)].strength})"
+            )
+            if (c, o) in cell
+            else _esc(f"{c} and {o} have not met")
+            for o in ours
+        ]
+        for c in theirs
+    ]
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=_unique_labels(ours),
+            y=_unique_labels(theirs),
+            text=[[str(v) if v else "" for v in row] for row in z],
+            texttemplate="%{text}",
+            hovertext=hover,
+            hoverinfo="text",
+            colorscale=[[0, "#f1f5f9"], [1, SIDE_COLOURS[Side.CUSTOMER]]],
+            showscale=False,
+            xgap=2,
+            ygap=2,
+        )
+    )
+    fig.update_layout(title={"text": title}, height=_bar_height(len(theirs), presentation))
+    fig.update_yaxes(title={"text": y_title}, autorange="reversed", type="category")
+    fig.update_xaxes(title={"text": x_title}, type="category", side="top")
     return apply_theme(fig, presentation)
