@@ -102,6 +102,16 @@ def build_parser() -> argparse.ArgumentParser:
         "accounts", help="every account in the Fathom meetings: figures and open signals, most recent first"
     )
     listing_accounts.add_argument("--json", action="store_true", help="print JSON rows instead of a table")
+    account_commands = listing_accounts.add_subparsers(dest="accounts_command", metavar="ACTION")
+    link = account_commands.add_parser("link", help="make several domains one account (the first is the primary)")
+    link.add_argument("primary", help="the account's main domain")
+    link.add_argument("others", nargs="+", help="its other domains")
+    link.add_argument("--json", action="store_true", help="print the account as JSON")
+    unlink = account_commands.add_parser("unlink", help="take a domain out of its account (the primary: all)")
+    unlink.add_argument("domain")
+    unlink.add_argument("--json", action="store_true", help="print the domains freed as JSON")
+    suggest = account_commands.add_parser("suggest", help="links the app can justify, with why (it never links itself)")
+    suggest.add_argument("--json", action="store_true", help="print the suggestions as JSON")
 
     forget = commands.add_parser(
         "forget", help="remove every trace of a customer (or --person) from the stores, and keep it out"
@@ -149,8 +159,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return index(settings, full=args.full)
         if args.command == "accounts":
-            from engagement.cli import accounts
+            from engagement.cli import accounts, accounts_link, accounts_suggest, accounts_unlink
 
+            if args.accounts_command == "link":
+                return accounts_link(settings, args.primary, args.others, as_json=args.json)
+            if args.accounts_command == "unlink":
+                return accounts_unlink(settings, args.domain, as_json=args.json)
+            if args.accounts_command == "suggest":
+                return accounts_suggest(settings, as_json=args.json)
             return accounts(settings, as_json=args.json)
         if args.command == "forget":
             from engagement.cli import forget

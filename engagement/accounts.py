@@ -17,13 +17,13 @@ from typing import Protocol
 
 from pydantic import BaseModel, Field
 
+from engagement.account.domains import PERSONAL_EMAIL_DOMAINS
 from engagement.account.facts import days_since
-from engagement.account.people import PERSONAL_EMAIL_DOMAINS
 from engagement.account.signals import SEVERITIES, Thresholds, cadence_drop_signal, gone_dark_signal
 from engagement.jobs.repository import JobRepository, JobRow
 from engagement.models import JobStatus, Signal, utcnow
-from engagement.render.present import nice_date
 from engagement.runtime import Runtime, workspace_of
+from engagement.wording import nice_date
 
 __all__ = ["AccountRow", "Activity", "account_rows", "latest_complete_runs", "list_accounts"]
 

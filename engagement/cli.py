@@ -31,7 +31,7 @@ from engagement.render.present import (
     signal_line,
     signal_name,
 )
-from engagement.runtime import create_runtime
+from engagement.runtime import create_runtime, workspace_of
 from engagement.settings import Settings
 
 
@@ -347,4 +347,57 @@ def forget(settings: Settings, website: str | None, *, person: str | None, lift:
     print(f"  other rows removed                {receipt.other_rows}")
     for path in receipt.files_rebuilt:
         print(f"  rebuilt (no freed page keeps a byte): {path}")
+    return 0
+
+
+def accounts_link(settings: Settings, primary: str, others: list[str], *, as_json: bool) -> int:
+    """Make ``others`` part of ``primary``'s account; prints its domains."""
+    from engagement.account.linking import LINKS_TABLE, AccountLinks
+
+    runtime = create_runtime(settings, executor=InlineExecutor(), enqueue=False)
+    try:
+        domains = AccountLinks(runtime.store.table(LINKS_TABLE)).link(primary, others)
+        runtime.audit.record(actor(), "linked", domains[0], ", ".join(domains[1:]))
+    finally:
+        runtime.close()
+    print(json.dumps({"primary": domains[0], "domains": domains}) if as_json else f"{domains[0]}: {', '.join(domains)}")
+    return 0
+
+
+def accounts_unlink(settings: Settings, domain: str, *, as_json: bool) -> int:
+    """Take a domain out of its account (the primary: the whole account); prints the domains freed."""
+    from engagement.account.linking import LINKS_TABLE, AccountLinks
+
+    runtime = create_runtime(settings, executor=InlineExecutor(), enqueue=False)
+    try:
+        freed = AccountLinks(runtime.store.table(LINKS_TABLE)).unlink(domain)
+        runtime.audit.record(actor(), "unlinked", domain, ", ".join(freed))
+    finally:
+        runtime.close()
+    print(json.dumps({"unlinked": freed}) if as_json else f"unlinked: {', '.join(freed)}")
+    return 0
+
+
+def accounts_suggest(settings: Settings, *, as_json: bool) -> int:
+    """Domains the app can justify offering to link, each with why (it never links on its own)."""
+    from engagement.account.linking import LINKS_TABLE, AccountLinks, suggest_links
+
+    runtime = create_runtime(settings, executor=InlineExecutor(), enqueue=False)
+    try:
+        runtime.reindex(full=False, on_progress=_show_indexing)
+        rows = list_accounts(runtime)
+        workspace = workspace_of(settings)
+        emails = runtime.index.emails_by_domain(workspace)
+        linked = [d for ds in AccountLinks(runtime.store.table(LINKS_TABLE)).accounts().values() for d in ds]
+    finally:
+        runtime.close()
+    print(file=sys.stderr)
+    found = suggest_links({r.domain: r.meetings for r in rows}, emails, linked)
+    if as_json:
+        print(json.dumps([{"domains": list(s.domains), "reasons": list(s.reasons)} for s in found], indent=2))
+        return 0
+    if not found:
+        print("no links to suggest")
+    for s in found:
+        print(f"{s.domains[0]} + {s.domains[1]}: {'; '.join(s.reasons)}")
     return 0

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import threading
 from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -22,7 +21,7 @@ import httpx2
 import openai
 
 from engagement import pipeline
-from engagement.account.domains import our_domains
+from engagement.account.domains import our_domains, setting_domains
 from engagement.account.signals import Thresholds
 from engagement.analysis import Analyzer, InsightCache, OfflineAnalyzer, OpenAIAnalyzer
 from engagement.audit import AUDIT_TABLE, AuditLog
@@ -38,6 +37,7 @@ from engagement.models import EngagementSummary, utcnow
 from engagement.privacy import TOMBSTONES_TABLE, Tombstones
 from engagement.questions.answers import QuestionService
 from engagement.questions.search import TranscriptIndex, TranscriptSearch
+from engagement.registry import REGISTRY
 from engagement.settings import Settings
 from engagement.storage.sqlite import CACHE_TABLE, SqliteKV, open_store
 
@@ -125,7 +125,7 @@ def make_body(
                 search=search,
                 thresholds=Thresholds.from_settings(settings),
                 listing=listing,
-                our_domains=settings.our_domain_list,
+                our_domains=setting_domains(settings.our_domains),
                 clock=clock,
             )
 
@@ -212,7 +212,7 @@ class Runtime:
         except EngagementError as exc:
             log.warning("our own domains could not be read from the meeting index: %s", exc)
             fathom = set()
-        return our_domains(fathom, self.settings.our_domain_list)
+        return our_domains(fathom, setting_domains(self.settings.our_domains))
 
     def index_status(self) -> IndexStatus:
         """How many meetings the index holds for the configured key, and how fresh it is."""
@@ -257,6 +257,7 @@ def create_runtime(
     With Redis configured and ``enqueue``, ``start`` puts jobs on the RQ queue; otherwise they run
     on ``executor`` (default: a bounded thread pool) in this process.
     """
+    setting_domains(settings.our_domains)  # a bad ENGAGEMENT_OUR_DOMAINS fails at start, naming the entry
     store = store or open_settings_store(settings)
     queue = None
     if settings.redis_url and enqueue:
@@ -331,8 +332,7 @@ def open_meeting_index(settings: Settings, path: str) -> MeetingIndex:
     return open_index(path)
 
 
-_SEARCH: dict[str, TranscriptIndex] = {}
-_SEARCH_LOCK = threading.Lock()
+SEARCH_KIND = "search index"
 
 
 def open_search(path: str) -> tuple[TranscriptIndex | None, str]:
@@ -340,10 +340,7 @@ def open_search(path: str) -> tuple[TranscriptIndex | None, str]:
     try:
         if path == ":memory:":
             return TranscriptIndex(path), ""
-        with _SEARCH_LOCK:
-            if path not in _SEARCH:
-                _SEARCH[path] = TranscriptIndex(path)
-            return _SEARCH[path], ""
+        return REGISTRY.get(SEARCH_KIND, path, lambda: TranscriptIndex(path)), ""
     except StoreError as exc:
         log.warning("search is off: %s", exc)
         return None, str(exc)

@@ -8,8 +8,7 @@ from dataclasses import Field, dataclass, field, fields
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from engagement.account.domains import parse_domains
-from engagement.errors import InvalidDomainError, SettingsError
+from engagement.errors import SettingsError
 
 DEFAULT_FATHOM_BASE_URL = "https://api.fathom.ai/external/v1"
 DEFAULT_OPENAI_MODEL = "gpt-5.4-mini"  # why this one: README, "Choosing the model"
@@ -177,14 +176,7 @@ class Settings:
                 values[name] = values[name].rstrip("/")
         if "redis_url" in values:
             values["redis_url"] = _redis_url(values["redis_url"])
-        if "our_domains" in values:
-            values["our_domains"] = _domain_list(values["our_domains"])
         return cls(**values)
-
-    @property
-    def our_domain_list(self) -> tuple[str, ...]:
-        """``ENGAGEMENT_OUR_DOMAINS`` as registrable domains."""
-        return parse_domains(self.our_domains)
 
     @property
     def source(self) -> str:
@@ -234,14 +226,6 @@ def _redis_url(url: str) -> str:
             f"redis://127.0.0.1:6379/0), not {url.split('@')[-1]!r}."
         )
     return url
-
-
-def _domain_list(text: str) -> str:
-    """The setting's domains, checked and normalised (``SettingsError`` naming one that is not a domain)."""
-    try:
-        return ",".join(parse_domains(text))
-    except InvalidDomainError as exc:
-        raise SettingsError(f"ENGAGEMENT_OUR_DOMAINS: {exc}") from None
 
 
 def _parse(f: Field[Any], raw: str) -> Any:

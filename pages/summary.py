@@ -19,9 +19,10 @@ from engagement.errors import EngagementError, InvalidDomainError, JobNotFoundEr
 from engagement.models import JobOptions, JobRecord, JobStatus, utcnow
 from ui import audit
 from ui.ask import question_box
+from ui.asker import current_asker
 from ui.banner import show_notices
 from ui.frame import page_frame
-from ui.presentation import apply_style, exit_button, is_presenting
+from ui.presentation import apply_style, audience, draw_part, exit_button, is_presenting
 from ui.result import render_facts, render_heading, render_result, requested_range
 from ui.runtime import get_runtime, load_settings
 from ui.text import ago, duration, md
@@ -40,6 +41,7 @@ STATUS_ICONS = {
 settings = load_settings()
 presenting = is_presenting()
 page_frame(settings, presenting)
+viewer = audience(presenting)  # what this run may draw: everything for the team, the allow-list for a customer
 runtime = get_runtime(settings)
 jobs = runtime.jobs
 
@@ -353,12 +355,12 @@ def shown_record(shown: tuple[str, str] | None) -> JobRecord | None:
 
 
 def failure_view(record: JobRecord) -> None:
-    """What went wrong in the rep's words; what an admin needs (settings, hosts) folded under it."""
-    render_heading(record, presenting, settings.source)
+    """What went wrong in the rep's words; what an admin needs (settings, hosts) folded under it, never presented."""
+    draw_part(viewer, "heading", render_heading, record, presenting, settings.source)
     message = record.error or "The job failed without a message."
     said, _, details = message.partition("\n\n")
     st.error(md(said), icon=":material/error:")
-    if details:
+    if details and not presenting:
         with st.expander("Details for the admin"):
             st.markdown(md(details))
     st.button(
@@ -380,20 +382,21 @@ def job_view(record: JobRecord | None) -> None:
         st.button("Start over", key="summary_start_over", on_click=on_start_over)
         return
     if record.status is JobStatus.PROCESSING:
-        render_heading(record, presenting, settings.source)
+        draw_part(viewer, "heading", render_heading, record, presenting, settings.source)
         young = utcnow() - record.created_at < FAST_FOR
         st.session_state["summary_poll"] = "fast" if young else "slow"
         st.session_state["summary_facts_for"] = record.run_id if record.summary is not None else None
         (poll_fast if young else poll_slow)(record.domain, record.run_id)  # its first call runs inline
-        render_facts(record, presenting)
+        render_facts(record, viewer)
     elif record.status is JobStatus.ERROR:
         failure_view(record)
     else:
         if st.session_state.get("summary_viewed") != record.run_id:  # once a visit, not at every rerun
             st.session_state["summary_viewed"] = record.run_id
             audit.record("viewed", record.domain, f"run {record.run_id}")
-        render_result(record, presenting, settings.source)
-        question_box(record, runtime.questions)
+        with st.container(key="summary_result"):  # in a presentation, everything in here is an allow-listed part
+            render_result(record, viewer, settings.source)
+            draw_part(viewer, "ask", question_box, record, runtime.questions, current_asker(), presenting)
 
 
 def empty_state() -> None:
@@ -415,9 +418,8 @@ if "summary_website" not in st.session_state and st.query_params.get("domain"):
     st.session_state["summary_website"] = st.query_params["domain"]  # a shared link fills the field
 shown_run = shown[1] if shown else None
 
-if presenting:
+if presenting:  # no demo buttons, no recent runs, no banner: the customer sees their summary and a way out
     with st.container(horizontal=True, vertical_alignment="center", gap="small"):
-        demo_buttons()  # in the same row as the exit button, so neither wraps on a 1280-wide projector
         st.space("stretch")
         exit_button()
     if shown:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from engagement.fathom.ratelimit import reset_limiters
+from engagement.registry import REGISTRY
 from engagement.storage.sqlite import SqliteKV
 
 # Settings the app reads; each test starts without any of them (httpx's clean_environ habit).
@@ -30,8 +30,9 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[N
         if name.startswith(_APP_VARS):
             monkeypatch.delenv(name)
     monkeypatch.setenv("ENGAGEMENT_DB", str(tmp_path / "engagement.sqlite"))
-    reset_limiters()  # a fresh process's rate limiter: no budget spent by an earlier test
+    REGISTRY.reset()  # a fresh process: no store, index or rate-limit budget left by an earlier test
     yield
+    REGISTRY.reset()  # and what this test opened is closed (connections, threads), not left to the next
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from engagement.account.people import PERSONAL_EMAIL_DOMAINS
+from engagement.account.domains import PERSONAL_EMAIL_DOMAINS
 from engagement.accounts import account_rows, latest_complete_runs
 from engagement.jobs.repository import JobRepository, JobRow
 from engagement.meetings.index import DomainActivity

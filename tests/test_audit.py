@@ -6,6 +6,7 @@ import csv
 import io
 import os
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -81,9 +82,18 @@ def test_purging_old_entries_is_itself_recorded(kv: KVStore) -> None:
 
 
 def test_the_log_offers_no_way_to_edit_or_delete_one_entry() -> None:
-    """Append-only by its interface: record, read, count and purge by age are all there is."""
+    """Append-only by its interface: record, read, count, purge by age, and the redaction a forget request needs
+    (a name replaced, the entry kept) are all there is; and no page or command but forget calls redact."""
     public = {name for name in dir(AuditLog) if not name.startswith("_")}
-    assert public == {"record", "entries", "purgeable", "purge", "count"}
+    assert public == {"record", "entries", "purgeable", "purge", "count", "redact"}
+    root = Path(__file__).resolve().parents[1]
+    callers = [
+        str(path.relative_to(root))
+        for folder in ("engagement", "ui", "pages")
+        for path in (root / folder).rglob("*.py")
+        if ".redact(" in path.read_text()
+    ]
+    assert callers == ["engagement/privacy/forget.py"]
 
 
 def test_the_csv_export_neutralises_formulas() -> None:

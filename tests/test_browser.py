@@ -451,6 +451,122 @@ def test_the_question_box_answers_in_a_real_browser(page: Any, server: str) -> N
     no_exception(page)
 
 
+INTERNAL_PARTS = ("signals", "changes", "coverage", "risks", "recommendations")
+EMAIL_ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+PROBE = "<script>alert(1)</script> What did they say about single sign-on?"
+DECISION = "Who is the decision maker?"
+
+
+def test_presentation_mode_of_a_second_run_shows_nothing_internal(
+    page: Any, server: str, screenshots: Path, tmp_path: Path
+) -> None:
+    """A second run of Acme with two stored questions (a script probe among them), opened with ?present=1 in the
+    same browser: no signal, talk share, Since panel, recommendation, risk, demo button, stored question or e-mail."""
+    from playwright.sync_api import expect
+
+    from engagement.render.present import SIGNAL_NAMES
+
+    first = open_demo(page, server, "Acme Corp")
+    page.get_by_placeholder("https://www.acmecorp.com").fill(DEMO_DOMAIN)
+    page.get_by_role("button", name="Generate Meeting Summary").click()
+    page.get_by_role("button", name="Generate a fresh one").click()  # a summary from moments ago is offered
+    page.wait_for_url(lambda url: "run_id=" in url and url.split("run_id=")[1] != first.split("run_id=")[1])
+    expect(page.locator(".js-plotly-plot")).to_have_count(3)
+    expect(page.locator(".st-key-part_changes")).to_contain_text("Since")  # a second run: what changed
+    box = page.get_by_placeholder("What did they say about single sign-on?")
+    for question in (PROBE, DECISION):
+        box.fill(question)
+        page.get_by_role("button", name="Ask", exact=True).click()
+        expect(page.get_by_text(question, exact=True)).to_be_visible()
+    expect(page.get_by_text("Answering…")).to_have_count(0)
+    internal = {key: page.locator(f".st-key-part_{key}") for key in INTERNAL_PARTS}
+    lines = {
+        line.strip()
+        for part in internal.values()
+        for n in range(part.count())
+        for line in part.nth(n).inner_text().splitlines()
+        # sentences: not a lone date, count or icon name, nor a quote's "— speaker, date" that a goal's may share
+        if len(line.strip()) > 12 and not line.strip().startswith("—") and not re.fullmatch(r"[a-z_]+", line.strip())
+    }
+    assert lines, "the normal view shows the internal parts"
+    job = page.url
+    page.set_viewport_size({"width": 1280, "height": 720})
+    page.goto(job)  # at the top of the page
+    expect(page.locator(".js-plotly-plot")).to_have_count(3)
+    page.wait_for_timeout(1000)
+    page.screenshot(path=str(tmp_path / "second-run.png"))  # the team's view, to compare with the one below
+
+    page.goto(job + "&present=1")
+    expect(page.locator(".js-plotly-plot")).to_have_count(3)
+    expect(page.get_by_role("heading", name="Goals")).to_be_visible()
+    expect(page.get_by_role("button", name="Exit presentation")).to_be_visible()
+    page.wait_for_timeout(1000)
+    page.screenshot(path=str(screenshots / "screenshot-presenting.png"))
+    shown = page.locator("body").inner_text()
+    words = [*SIGNAL_NAMES.values(), "spoke", "Signals", "Recommendations", "Risks", "Since", "Try a demo"]
+    words += ["<script>", "alert(1)", DECISION, "single sign-on?", "Acme Corp\nBrightwater"]
+    assert [word for word in words if word in shown] == []
+    leaked = [line for line in lines if line in shown]
+    assert leaked == [], "\n".join(leaked)
+    assert EMAIL_ADDRESS.findall(shown) == [] and EMAIL_ADDRESS.findall(page.content()) == []
+    for key in (*INTERNAL_PARTS, "exports", "run_details"):
+        assert page.locator(f".st-key-part_{key}").count() == 0, key
+    assert page.locator('[data-testid="stSidebar"]').is_hidden()
+    page.set_viewport_size(VIEWPORT)
+    no_exception(page)
+
+
+def signed_in_context(browser: Any, server: str) -> Any:
+    """A browser profile of its own (its own cookies), signed in."""
+    context = browser.new_context(viewport=VIEWPORT)
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    page.goto(server)
+    sign_in(page, APP_PASSWORD)
+    page.get_by_placeholder("https://www.acmecorp.com").wait_for()
+    page.wait_for_function("() => document.cookie.includes('engagement_app=')")
+    page.close()
+    return context
+
+
+def test_the_presenters_checklist_and_the_questions_stay_with_their_browser(browser: Any, server: str) -> None:
+    """One browser ticks "Coverage notes" and asks a question: its next tab presents the coverage line and lists the
+    question; another browser sees neither."""
+    from playwright.sync_api import expect
+
+    mine, theirs = signed_in_context(browser, server), signed_in_context(browser, server)
+    try:
+        page = mine.new_page()
+        job = open_demo(page, server, "Brightwater Utilities")
+        page.get_by_placeholder("What did they say about single sign-on?").fill("What did they say about pricing?")
+        page.get_by_role("button", name="Ask", exact=True).click()
+        expect(page.get_by_text("What did they say about pricing?", exact=True)).to_be_visible()
+        page.get_by_text("What presentation mode shows").click()
+        page.get_by_text("Coverage notes", exact=True).click()
+        page.wait_for_function("() => /engagement_present=[^;]*coverage/.test(document.cookie)")
+        assert re.search(r"engagement_browser=[0-9a-f]{32}", page.evaluate("document.cookie"))
+
+        again = mine.new_page()
+        again.goto(job + "&present=1")
+        expect(again.locator(".js-plotly-plot")).to_have_count(3)
+        expect(again.locator(".st-key-part_coverage")).to_contain_text("meetings analysed")
+        again.goto(job)
+        expect(again.get_by_text("What did they say about pricing?", exact=True)).to_be_visible()
+
+        other = theirs.new_page()
+        other.goto(job + "&present=1")
+        expect(other.locator(".js-plotly-plot")).to_have_count(3)
+        assert other.locator(".st-key-part_coverage").count() == 0
+        other.goto(job)
+        expect(other.locator(".js-plotly-plot")).to_have_count(3)
+        expect(other.get_by_role("heading", name="Ask about this account")).to_be_visible()
+        assert other.get_by_text("What did they say about pricing?", exact=True).count() == 0
+        no_exception(other)
+    finally:
+        mine.close()
+        theirs.close()
+
+
 # ---------------------------------------------------------------- servers of their own
 
 PASSWORD = "browser-test-password"

@@ -12,8 +12,8 @@ from engagement.errors import JobTimeoutError
 from engagement.models import JobStatus
 from tests.fakes.drip_server import DripServer
 from tests.fakes.fathom_server import FAKE_API_KEY, FathomServer, make_account
-from tests.support.bounded import bounded
 from tests.support.job_runs import run_to_the_end
+from tests.support.waits import bounded
 
 
 @pytest.mark.parametrize("part", ["headers", "body"])

@@ -201,3 +201,16 @@ def test_names_that_do_not_imitate_latin_get_no_warning(domain: str, shown: str)
     """Only a name whose every letter reads as a Latin one is warned about; non-Latin names still show punycode."""
     assert display_domain(domain) == shown
     assert lookalike_warning(domain) is None
+
+
+def test_a_bad_entry_of_the_setting_stops_the_app_at_start_naming_it(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """ENGAGEMENT_OUR_DOMAINS with an entry that is not a domain: SettingsError naming the variable and the entry."""
+    from engagement.errors import SettingsError
+    from engagement.runtime import create_runtime
+    from engagement.settings import Settings
+
+    settings = Settings.from_env(
+        {"ENGAGEMENT_OUR_DOMAINS": "signalpath.io, signalpath", "ENGAGEMENT_DB": str(tmp_path / "e.sqlite")}
+    )
+    with pytest.raises(SettingsError, match="ENGAGEMENT_OUR_DOMAINS: 'signalpath' is not a domain"):
+        create_runtime(settings)

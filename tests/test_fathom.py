@@ -22,7 +22,7 @@ from engagement.errors import (
 from engagement.fathom.client import FathomClient, compute_backoff, parse_retry_after
 from engagement.settings import Settings
 from tests.fakes.fathom_server import EXAMPLE_MEETING, make_meeting
-from tests.support.threads import at_once
+from tests.support.waits import at_once
 
 BASE = "https://api.fathom.ai/external/v1"
 KEY = "fk_live_SECRET-0123456789abcdef"

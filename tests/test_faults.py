@@ -32,18 +32,29 @@ class Row:
     status: JobStatus
     message: str  # a fragment of the user-facing message ("" for complete)
     requests: int  # requests the server received for the failing step
+    # The client's time-out for that server: short only where the fault is a hang (which lasts longer, so it
+    # times out however loaded the machine); a generous one elsewhere, so a slow answer is never a time-out.
+    timeout_s: float = 10.0
 
 
-def job(tmp_path: Path, fathom: FathomServer, model: FakeOpenAI | None, fathom_key: str = FAKE_API_KEY) -> JobRecord:
+def job(
+    tmp_path: Path,
+    fathom: FathomServer,
+    model: FakeOpenAI | None,
+    fathom_key: str = FAKE_API_KEY,
+    *,
+    fathom_timeout_s: float = 10.0,
+    openai_timeout_s: float = 10.0,
+) -> JobRecord:
     env = {
         "FATHOM_API_KEY": fathom_key,
         "FATHOM_BASE_URL": fathom.base_url,
         "FATHOM_MAX_RETRIES": str(FATHOM_RETRIES),
         "FATHOM_BACKOFF_S": "0.01",
-        "FATHOM_TIMEOUT_S": "0.3",
+        "FATHOM_TIMEOUT_S": str(fathom_timeout_s),
         "ENGAGEMENT_DB": str(tmp_path / "faults.sqlite"),
         "OPENAI_MAX_RETRIES": str(OPENAI_RETRIES),
-        "OPENAI_TIMEOUT_S": "0.5",
+        "OPENAI_TIMEOUT_S": str(openai_timeout_s),
         "OPENAI_CONCURRENCY": "1",
     }
     if model is not None:
@@ -81,7 +92,7 @@ FATHOM_ROWS = [
         "too many",
         3,
     ),
-    Row("timeout", lambda s: s.hang_next(0.6, times=99), JobStatus.ERROR, "Try again in a few minutes", 3),
+    Row("timeout", lambda s: s.hang_next(0.6, times=99), JobStatus.ERROR, "Try again in a few minutes", 3, 0.3),
     Row("malformed JSON", lambda s: s.malformed_next(), JobStatus.ERROR, "not JSON", 1),
     Row("100,000-deep JSON", lambda s: s.nested_next(100_000), JobStatus.ERROR, "Fathom sent a malformed response", 1),
 ]
@@ -92,7 +103,7 @@ def test_fathom_faults(row: Row, tmp_path: Path) -> None:
     """A Fathom fault on the first page ends the job as the table says after a bounded number of requests."""
     with FathomServer(make_account(count=3)) as fathom:
         row.fault(fathom)
-        record = job(tmp_path, fathom, None)
+        record = job(tmp_path, fathom, None, fathom_timeout_s=row.timeout_s)
         received = len(fathom.request_log)
     assert record.status is row.status, record.error
     if row.status is JobStatus.ERROR:
@@ -137,6 +148,7 @@ OPENAI_ROWS = [
         JobStatus.ERROR,
         "did not answer within",
         1 + OPENAI_RETRIES,
+        0.5,
     ),
     Row("refusal", lambda s: s.refuse_next(), JobStatus.ERROR, "refused", 1),
     Row("cut by length", lambda s: s.truncate_next(), JobStatus.ERROR, "cut off", 1),
@@ -149,7 +161,7 @@ def test_openai_faults(row: Row, tmp_path: Path) -> None:
     """A model fault on the first map call ends the job as the table says, after bounded retries."""
     with FathomServer(make_account(count=2)) as fathom, FakeOpenAI(api_key=OPENAI_KEY) as model:
         row.fault(model)
-        record = job(tmp_path, fathom, model)
+        record = job(tmp_path, fathom, model, openai_timeout_s=row.timeout_s)
         received = len(model.requests)
     assert record.status is row.status, record.error
     if row.status is JobStatus.ERROR:

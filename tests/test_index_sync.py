@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import re
 import threading
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -22,8 +21,8 @@ from engagement.runtime import Runtime, create_runtime, workspace_of
 from engagement.settings import Settings
 from engagement.storage.sqlite import SqliteKV
 from tests.fakes.fathom_server import BASE_PATH, FAKE_API_KEY, FathomServer, make_account
-from tests.support.bounded import bounded
 from tests.support.fathom_fixtures import settings_for
+from tests.support.waits import bounded, wait_until
 
 GATE_S = 30.0  # the longest a held page waits for the test to let it through
 
@@ -118,15 +117,6 @@ def settle(runtime: Runtime) -> None:
             pass
 
     bounded(wait, 60)
-
-
-def wait_until(condition: Callable[[], bool], what: str) -> None:
-    """Poll ``condition`` every 20 ms for up to a minute; fail the test naming ``what`` if it never holds."""
-    deadline = time.monotonic() + 60
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"gave up waiting for {what}")
-        time.sleep(0.02)
 
 
 def run(runtime: Runtime, domain: str = "acmecorp.com") -> JobRecord:

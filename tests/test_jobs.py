@@ -17,6 +17,7 @@ from engagement.jobs.service import INTERRUPTED, JobContext, JobService
 from engagement.models import EngagementSummary, JobOptions, JobRecord, JobStatus, utcnow
 from engagement.storage.sqlite import SqliteKV
 from tests.support.job_bodies import HeldBody
+from tests.support.waits import wait_until
 
 
 @pytest.fixture
@@ -36,6 +37,18 @@ class Clock:
 
     def advance(self, **delta: float) -> None:
         self.now += timedelta(**delta)
+
+
+class SharedClock(Clock):
+    """A hand-moved clock that several worker threads may advance."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._lock = threading.Lock()
+
+    def advance(self, **delta: float) -> None:
+        with self._lock:
+            super().advance(**delta)
 
 
 def service_for(store: SqliteKV, body: Any, executor: Any = None, *, clock: Any = utcnow, **options: Any) -> JobService:
@@ -100,9 +113,7 @@ def test_a_second_start_while_processing_returns_the_running_job(store: SqliteKV
         other_domain = service.start("globex.io")
         assert len({first, other_options, other_domain}) == 3
         held.release()
-        deadline = time.monotonic() + 5
-        while service.get("acmecorp.com", first).status is JobStatus.PROCESSING and time.monotonic() < deadline:
-            time.sleep(0.01)
+        wait_until(lambda: service.get("acmecorp.com", first).status.terminal, "the first job to end")
         assert service.repo.count() == 3
         # Once it is finished, a new start is new work.
         assert service.start("acmecorp.com") != first
@@ -183,14 +194,18 @@ def test_a_job_past_its_time_limit_ends_error(store: SqliteKV) -> None:
 
 
 def test_a_blocked_job_is_timed_out_by_the_heartbeat(store: SqliteKV) -> None:
-    """A body stuck in one call past the limit is marked error without waiting for it to return."""
+    """A body stuck in one call past the limit is marked error by the heartbeat without waiting for it to return."""
+    clock = Clock()
     stuck = HeldBody(EngagementSummary(meetings_count=9))
     with ThreadPoolExecutor(1) as pool:
-        service = service_for(store, stuck, pool, timeout_s=0.2, heartbeat_s=0.05)
+        service = service_for(store, stuck, pool, clock=clock, timeout_s=60, heartbeat_s=3600)
         run_id = service.start("acmecorp.com")
-        deadline = time.monotonic() + 3
-        while service.get("acmecorp.com", run_id).status is JobStatus.PROCESSING and time.monotonic() < deadline:
-            time.sleep(0.02)
+        wait_until(lambda: stuck.started == ["acmecorp.com"], "the body to start")
+        clock.advance(seconds=60)
+        service.beat()
+        assert service.get("acmecorp.com", run_id).status is JobStatus.PROCESSING  # at the limit, not past it
+        clock.advance(seconds=1)
+        service.beat()
         record = service.get("acmecorp.com", run_id)
         stuck.release()
     assert record.status is JobStatus.ERROR and "limit" in (record.error or "")
@@ -200,15 +215,19 @@ def test_a_blocked_job_is_timed_out_by_the_heartbeat(store: SqliteKV) -> None:
 
 def test_the_heartbeat_keeps_a_long_running_job_fresh(store: SqliteKV) -> None:
     """A job that reports nothing for a while still heart-beats, so it is not mistaken for stale."""
+    clock = Clock()
     quiet = HeldBody()
+    reader = service_for(store, summary_of, clock=clock, owner="other-host:1:reader", stale_after_s=120)
     with ThreadPoolExecutor(1) as pool:
-        service = service_for(store, quiet, pool, heartbeat_s=0.05)
+        service = service_for(store, quiet, pool, clock=clock, heartbeat_s=3600, stale_after_s=120)
         run_id = service.start("acmecorp.com")
-        first = store.get(job_key("acmecorp.com", run_id))["updated_at"]
-        time.sleep(0.3)
-        later = store.get(job_key("acmecorp.com", run_id))["updated_at"]
+        wait_until(lambda: quiet.started == ["acmecorp.com"], "the body to start")
+        for _ in range(5):  # ten minutes of silence from the body, a beat every two
+            clock.advance(seconds=119)
+            service.beat()
+            assert reader.get("acmecorp.com", run_id).status is JobStatus.PROCESSING
         quiet.release()
-    assert later > first
+    assert service.repo.load("acmecorp.com", run_id).updated_at == clock.now  # type: ignore[union-attr]
 
 
 def _left_processing(store: SqliteKV, clock: Clock, owner: str, domain: str = "acmecorp.com") -> JobRecord:
@@ -370,26 +389,20 @@ def test_latest_complete_offers_a_fresh_summary(store: SqliteKV) -> None:
     assert service.repo.latest_complete("globex.io") is None
 
 
-def wait_for(check: Any, seconds: float = 10) -> None:
-    """Poll until ``check()`` is true (a bound against hanging, not a timing assertion)."""
-    deadline = time.monotonic() + seconds
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError("the condition never became true")
-        time.sleep(0.01)
-
-
 def test_an_inline_job_heart_beats_so_another_process_never_marks_it_interrupted(store: SqliteKV) -> None:
     """A CLI (inline) job that reports nothing for longer than stale_after_s is still processing to another reader."""
-    other = service_for(store, summary_of, owner="other-host:1:reader", stale_after_s=0.3)
+    clock = SharedClock()
+    other = service_for(store, summary_of, clock=clock, owner="other-host:1:reader", stale_after_s=120)
     seen: list[JobStatus] = []
 
     def quiet(ctx: JobContext) -> EngagementSummary:
-        time.sleep(0.8)  # silent longer than the reader's stale window
+        clock.advance(seconds=600)  # silent far longer than the reader's stale window
+        # Only the CLI's own heartbeat thread can write while this body runs in the CLI's thread.
+        wait_until(lambda: cli.repo.load(ctx.domain, ctx.run_id).updated_at == clock.now, "a heartbeat")  # type: ignore[union-attr]
         seen.append(other.get(ctx.domain, ctx.run_id).status)
         return EngagementSummary(meetings_count=1)
 
-    cli = service_for(store, quiet, heartbeat_s=0.05)
+    cli = service_for(store, quiet, clock=clock, heartbeat_s=0.01)
     run_id = cli.start("acmecorp.com")
     assert seen == [JobStatus.PROCESSING]
     assert other.get("acmecorp.com", run_id).status is JobStatus.COMPLETE
@@ -397,15 +410,16 @@ def test_an_inline_job_heart_beats_so_another_process_never_marks_it_interrupted
 
 def test_a_terminal_record_is_final_for_late_reports_heartbeats_and_results(store: SqliteKV) -> None:
     """Once another process marks a job interrupted, the job's later report and its result write nothing."""
-    other = service_for(store, summary_of, owner="other-host:1:reader", stale_after_s=0.05)
+    clock = Clock()
+    other = service_for(store, summary_of, clock=clock, owner="other-host:1:reader", stale_after_s=120)
 
     def body(ctx: JobContext) -> EngagementSummary:
-        time.sleep(0.2)
+        clock.advance(seconds=121)  # silent past the reader's stale window
         assert other.get(ctx.domain, ctx.run_id).status is JobStatus.ERROR  # interrupted by the reader
         ctx.report("a late stage update")
         return EngagementSummary(meetings_count=42)
 
-    service = service_for(store, body, heartbeat_s=3600)
+    service = service_for(store, body, clock=clock, heartbeat_s=3600)
     run_id = service.start("acmecorp.com")
     record = other.get("acmecorp.com", run_id)
     assert record.status is JobStatus.ERROR and record.summary is None
@@ -415,14 +429,15 @@ def test_a_terminal_record_is_final_for_late_reports_heartbeats_and_results(stor
 
 def test_a_late_result_after_a_reader_ended_the_job_is_not_written(store: SqliteKV) -> None:
     """A body that returns after its record was ended elsewhere leaves the record as it was ended."""
-    other = service_for(store, summary_of, owner="other-host:1:reader", stale_after_s=0.05)
+    clock = Clock()
+    other = service_for(store, summary_of, clock=clock, owner="other-host:1:reader", stale_after_s=120)
 
     def body(ctx: JobContext) -> EngagementSummary:
-        time.sleep(0.2)
+        clock.advance(seconds=121)
         other.get(ctx.domain, ctx.run_id)
         return EngagementSummary(meetings_count=42)
 
-    run_id = service_for(store, body, heartbeat_s=3600).start("acmecorp.com")
+    run_id = service_for(store, body, clock=clock, heartbeat_s=3600).start("acmecorp.com")
     record = other.get("acmecorp.com", run_id)
     assert (record.status, record.summary) == (JobStatus.ERROR, None)
 
@@ -431,12 +446,13 @@ def test_deleting_a_queued_job_sticks(store: SqliteKV) -> None:
     """A job deleted while it waits for a worker never runs and never comes back."""
     held = HeldBody()
     with ThreadPoolExecutor(1) as pool:
-        service = service_for(store, held, pool, heartbeat_s=0.02)
+        service = service_for(store, held, pool, heartbeat_s=3600)
         first = service.start("acmecorp.com")
         queued = service.start("globex.io")
-        wait_for(lambda: held.started == ["acmecorp.com"])
+        wait_until(lambda: held.started == ["acmecorp.com"], "the first job to start")
         assert service.repo.delete("globex.io", queued) is True
-        time.sleep(0.1)  # several heartbeats pass while it is deleted and still queued
+        for _ in range(3):  # heartbeats while it is deleted and still queued
+            service.beat()
         held.release()
     assert held.started == ["acmecorp.com"]
     assert service.repo.load("globex.io", queued) is None and service.repo.count() == 1
@@ -447,11 +463,12 @@ def test_deleting_a_running_job_sticks_through_heartbeats(store: SqliteKV) -> No
     """A running job deleted between heart-beats is not written back by them, nor by its result."""
     held = HeldBody()
     with ThreadPoolExecutor(1) as pool:
-        service = service_for(store, held, pool, heartbeat_s=0.02)
+        service = service_for(store, held, pool, heartbeat_s=3600)
         run_id = service.start("acmecorp.com")
-        wait_for(lambda: service.repo.rows()[0].started_at is not None)
+        wait_until(lambda: held.started == ["acmecorp.com"], "the job to start")
         service.repo.delete("acmecorp.com", run_id)
-        time.sleep(0.1)
+        for _ in range(3):
+            service.beat()
         held.release()
     assert service.repo.load("acmecorp.com", run_id) is None and service.repo.count() == 0
 
@@ -467,18 +484,6 @@ def test_a_queued_job_says_how_many_wait_before_it(store: SqliteKV) -> None:
         stages = [service.get(domain, run_id).stage for domain, run_id in zip(domains, ids, strict=True)]
         held.release()
     assert stages == ["queued (0 ahead)", "queued (1 ahead)", "queued (2 ahead)", "queued (3 ahead)"]
-
-
-class SharedClock(Clock):
-    """A hand-moved clock that several worker threads may advance."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._lock = threading.Lock()
-
-    def advance(self, **delta: float) -> None:
-        with self._lock:
-            super().advance(**delta)
 
 
 def test_the_time_limit_counts_from_when_a_job_starts_running(store: SqliteKV) -> None:
@@ -529,12 +534,14 @@ def test_a_final_write_that_fails_is_retried_with_backoff(store: SqliteKV) -> No
 def test_a_final_write_that_keeps_failing_ends_error_with_the_reason_and_lands_later(store: SqliteKV) -> None:
     """When the result cannot be stored the job reads as error saying why, and the heartbeat stores that once it can."""
     flaky = FailingWrites(store, 5)
-    service = JobService(JobRepository(flaky), summary_of, retry_backoff_s=0.001, heartbeat_s=0.02)  # type: ignore[arg-type]
+    service = JobService(JobRepository(flaky), summary_of, retry_backoff_s=0.001, heartbeat_s=3600)  # type: ignore[arg-type]
     run_id = service.start("acmecorp.com")
     record = service.get("acmecorp.com", run_id)
     assert record.status is JobStatus.ERROR
     assert "could not be saved" in (record.error or "") and "free space" in (record.error or "")
-    wait_for(lambda: store.get(job_key("acmecorp.com", run_id))["status"] == "error")
+    assert store.get(job_key("acmecorp.com", run_id))["status"] == "processing"  # the store took nothing yet
+    service.beat()  # the store takes writes again by now
+    assert store.get(job_key("acmecorp.com", run_id))["status"] == "error"
     assert service.repo.rows()[0].status is JobStatus.ERROR
 
 

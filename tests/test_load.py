@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from engagement.models import JobOptions, JobStatus
 from engagement.runtime import create_runtime
 from engagement.settings import Settings
 from engagement.storage.sqlite import SqliteKV
+from tests.support.waits import wait_until
 
 DOMAINS = [
     "acmecorp.com",
@@ -81,9 +81,7 @@ def test_twenty_jobs_and_five_pollers(tmp_path: Path, caplog: pytest.LogCaptureF
             t.start()
         for t in starters:
             t.join()
-        deadline = time.monotonic() + 60
-        while runtime.repo.totals()["processing"] and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_until(lambda: not runtime.repo.totals()["processing"], "every job to end")
         stop.set()
         for t in pollers:
             t.join()

@@ -25,7 +25,7 @@ from engagement.settings import Settings
 from tests.fakes.openai_server import INVENTED_QUOTE
 from tests.support.meeting_factory import ACME_INVITEES, call
 from tests.support.openai_fixtures import FAKE_OPENAI_KEY
-from tests.support.threads import at_once
+from tests.support.waits import at_once
 
 DOMAIN = "acme.com"
 TURNS = [

@@ -5,14 +5,13 @@ server that refuses temperature."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import pytest
 
 from engagement.__main__ import main
-from engagement.analysis import openai_analyzer
 from engagement.analysis.openai_analyzer import OpenAIAnalyzer, sampling_params
 from engagement.errors import AnalysisError
 from engagement.jobs.service import InlineExecutor
@@ -25,14 +24,6 @@ from tests.fakes.openai_server import FakeOpenAI
 from tests.support.openai_fixtures import FAKE_OPENAI_KEY
 from tests.support.quotes import assert_quotes_were_said, transcripts_of
 from tests.test_openai_analyzer import analyse
-
-
-@pytest.fixture(autouse=True)
-def fresh_model_memory(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Each test starts as a fresh process: no model remembered as refusing temperature."""
-    monkeypatch.setattr(openai_analyzer, "_NO_TEMPERATURE", set())
-    yield
-
 
 # ---------------------------------------------------------------- the fake refuses what OpenAI refuses
 

@@ -37,6 +37,9 @@ from ui.gate import SIGN_IN_FAILED, sessions, throttled_message
 from ui.runtime import clear_runtimes, get_runtime
 
 APP = Path(__file__).resolve().parent.parent / "streamlit_app.py"
+COOKIE_SCRIPT = re.compile(
+    r"(<script>document\.cookie = '[\w.-]+=[\w.-]*; Max-Age=\d+; Path=/; SameSite=Strict';</script>)+"
+)
 GENERATE = "FormSubmitter:summary_form-Generate Meeting Summary"
 TIMEOUT = 30
 
@@ -284,8 +287,9 @@ def test_meeting_and_model_text_is_shown_as_text_not_html() -> None:
     assert HOSTILE_COMPANY not in at.header[0].value
     assert HOSTILE_COMPANY in shown_text(at.header[0].value)
     assert all(not m.proto.allow_html for m in at.markdown), "no markdown element may allow HTML"
-    for block in at.get("html"):  # only our constant stylesheet goes through st.html
-        assert block.proto.body.lstrip().startswith("<style>") and "alert" not in block.proto.body
+    for block in at.get("html"):  # only our constant stylesheet and cookie scripts go through st.html
+        body = block.proto.body.lstrip()
+        assert (body.startswith("<style>") or COOKIE_SCRIPT.fullmatch(body)) and "alert" not in body
 
 
 # the app's own links: "open in Fathom", or a meeting's date (signals and the Since panel)
@@ -505,7 +509,7 @@ def test_presentation_mode_renders_a_clean_summary() -> None:
     assert len(at.get("plotly_chart")) == 3
     assert not at.sidebar.get("toggle")
     assert any('[data-testid="stSidebar"]' in h.proto.body for h in at.get("html"))
-    assert [b.key for b in at.button if b.label == "Acme Corp"] == ["summary_demo_acmecorp.com"]
+    assert not [b.key for b in at.button if b.key and b.key.startswith("summary_demo_")], "no demo buttons"
     at.button(key="present_exit").click().run()
     assert "present" not in at.query_params
     assert at.sidebar.get("toggle")
@@ -620,6 +624,11 @@ def test_a_failing_database_shows_what_to_do_not_a_traceback(monkeypatch: pytest
 # ---------------------------------------------------------------- the question box (ui/ask.py)
 
 
+def asker_of(at: AppTest) -> str:
+    """The asker the app under test asks as: this AppTest session's browser (it sends no cookie, so a new id)."""
+    return f"browser:{at.session_state['asker_browser']}"
+
+
 def completed_demo(at: AppTest, domain: str = "acmecorp.com") -> AppTest:
     """Click a demo account and wait for its finished summary (all three charts: the facts' two come first)."""
     at.button(key=f"summary_demo_{domain}").click().run()
@@ -686,7 +695,7 @@ def test_a_pending_model_answer_shows_a_spinner_and_the_page_keeps_working() -> 
     """A question still being answered shows a running status; the rest of the page is drawn."""
     at = completed_demo(app().run())
     rt = runtime()
-    record = rt.questions.ask("acmecorp.com", "pricing")
+    record = rt.questions.ask("acmecorp.com", "pricing", asked_by=asker_of(at))
     value = rt.store.get(record.key)
     value.update(status="processing", answer=None)  # as a model answer looks while the worker is on it
     rt.store.set(record.key, value)
@@ -752,3 +761,216 @@ def test_the_accounts_page_says_how_far_the_first_index_got_while_it_runs(monkey
     shown = [shown_text(t) for t in texts(at)]
     assert any("Fathom's workspace is being indexed: 6,120 meetings so far" in t for t in shown), shown
     assert not any("No Fathom meetings are indexed yet" in t for t in shown)
+
+
+# ---------------------------------------------------------------- presentation mode's allow-list, private questions
+
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+STRANGER = "browser:" + "f" * 32  # another browser's questions
+
+
+def everything_shown(at: AppTest) -> str:
+    """All text on the page as a reader sees it: markdown, metrics, buttons, tables' cells, checkboxes, inputs."""
+    values = texts(at)
+    values += [t.value.to_csv() for t in at.table]
+    values += [d.value.to_csv() for d in at.dataframe]
+    values += [c.label for c in at.checkbox] + [e.label for e in at.expander] + [s.label for s in at.status]
+    return shown_text("\n".join(values))
+
+
+def leaves_by_part(node: object, part: str | None = None) -> Iterator[tuple[object, str | None]]:
+    """Every element under ``node`` with the part (``part_<key>`` container) it is drawn in, or None."""
+    from streamlit.testing.v1.element_tree import Block
+
+    if isinstance(node, Block):
+        key = node.key or ""
+        part = key.removeprefix("part_") if key.startswith("part_") else part
+        for child in node.children.values():
+            yield from leaves_by_part(child, part)
+    else:
+        yield node, part
+
+
+def block_with_key(node: object, key: str) -> object | None:
+    from streamlit.testing.v1.element_tree import Block
+
+    if not isinstance(node, Block):
+        return None
+    if node.key == key:
+        return node
+    return next((found for c in node.children.values() if (found := block_with_key(c, key)) is not None), None)
+
+
+def test_presentation_mode_shows_the_facts_goals_and_challenges_and_nothing_internal() -> None:
+    """?present=1 on a summary with signals, changes, risks, recommendations, e-mails and others' questions:
+    names, roles, goals and challenges are shown; none of the internal view, no e-mail, no stored question."""
+    from engagement.render.audience import presented
+
+    record = seeded(domain="acme.com")
+    summary = record.summary
+    assert summary is not None and summary.signals and summary.changes and summary.recommendations_detail
+    rt = runtime()
+    rt.questions.ask("acme.com", "<script>alert(1)</script> budget", asked_by=STRANGER)
+    rt.questions.ask("acme.com", "Who is the decision maker?", asked_by=STRANGER)
+    at = app(domain=record.domain, run_id=record.run_id, present="1").run()
+    assert not at.exception
+    page = everything_shown(at)
+    for person in summary.people[:5]:
+        assert person.name in page and (not person.role or person.role in page)
+    assert "Consolidate regional reporting by March" in page and "Legacy warehouse exports are manual" in page
+    internal = [s.title for s in summary.signals] + [i.text for i in summary.recommendations_detail]
+    internal += [i.text for i in summary.risks_detail] + ["Signals", "Since", "Recommendations", "Risks"]
+    internal += [
+        "spoke",
+        "meetings analysed",
+        "Try a demo",
+        "HTML report",
+        "About this run",
+        "<script>",
+        "decision maker",
+    ]
+    assert [word for word in internal if word in page] == []
+    assert EMAIL.findall(page) == []
+    assert len(at.get("plotly_chart")) == 3 and at.text_input(key="ask_question")
+
+    result = block_with_key(at.main, "summary_result")
+    assert result is not None
+    stray = [(getattr(leaf, "type", "?"), part) for leaf, part in leaves_by_part(result) if part not in presented()]
+    assert stray == [], "everything in a presented summary is an allow-listed part"
+
+
+def test_the_presenters_checklist_opts_signals_in_and_this_browser_remembers_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Ticking Signals in the sidebar shows them when presenting and writes the choice to a cookie; a new
+    session whose browser sends that cookie presents the same parts."""
+    import ui.presentation
+
+    record = seeded(domain="acme.com")
+    assert record.summary is not None
+    title = record.summary.signals[0].title
+    at = app(domain=record.domain, run_id=record.run_id).run()
+    assert (
+        at.sidebar.checkbox(key="present_part_goals").value
+        and not at.sidebar.checkbox(key="present_part_signals").value
+    )
+    at.sidebar.checkbox(key="present_part_signals").check().run()
+    at.sidebar.checkbox(key="present_part_challenges").uncheck().run()
+    scripts = " ".join(h.proto.body for h in at.sidebar.get("html"))
+    assert "engagement_present=" in scripts
+    stored = re.search(r"engagement_present=([\w.-]+);", scripts)
+    assert stored is not None and "signals" in stored.group(1).split(".")
+    at.query_params["present"] = "1"
+    at.run()
+    page = everything_shown(at)
+    assert title in page and "Legacy warehouse exports are manual" not in page
+
+    monkeypatch.setattr(
+        ui.presentation, "read_cookie", lambda name: stored.group(1) if name == "engagement_present" else None
+    )
+    fresh = app(domain=record.domain, run_id=record.run_id, present="1").run()
+    page = everything_shown(fresh)
+    assert title in page and "Legacy warehouse exports are manual" not in page
+    assert "Consolidate regional reporting by March" in page
+
+
+def test_ask_in_presentation_mode_lists_only_the_questions_asked_in_that_presentation() -> None:
+    """A question the rep asked before presenting is not listed when presenting; one asked while presenting is."""
+    at = completed_demo(app().run())
+    at.text_input(key="ask_question").set_value("What did they say about pricing?")
+    at.button(key="FormSubmitter:ask_form-Ask").click().run()
+    assert "What did they say about pricing?" in everything_shown(at)
+    at.query_params["present"] = "1"
+    at.run()
+    assert "pricing" not in everything_shown(at)
+    at.text_input(key="ask_question").set_value("What did they say about single sign-on?")
+    at.button(key="FormSubmitter:ask_form-Ask").click().run()
+    page = everything_shown(at)
+    assert "What did they say about single sign-on?" in page and "pricing" not in page
+    at.query_params.pop("present")
+    at.run()
+    page = everything_shown(at)
+    assert "What did they say about single sign-on?" in page and "What did they say about pricing?" in page
+
+
+def test_questions_are_private_to_the_browser_that_asked_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another browser does not see a question; the same browser (its cookie) and the admin page do; an old
+    question without an asker is shown to nobody but the admin; a person signed in with single sign-on asks as
+    their verified e-mail."""
+    import ui.asker
+    import ui.gate
+
+    record = seeded(domain="acme.com")
+    first = app(domain=record.domain, run_id=record.run_id).run()
+    scripts = " ".join(h.proto.body for h in first.sidebar.get("html"))
+    browser = first.session_state["asker_browser"]
+    assert f"engagement_browser={browser};" in scripts and re.fullmatch(r"[0-9a-f]{32}", browser)
+    first.text_input(key="ask_question").set_value("What about the budget?")
+    first.button(key="FormSubmitter:ask_form-Ask").click().run()
+    assert "What about the budget?" in everything_shown(first)
+
+    rt = runtime()
+    legacy = rt.questions.ask("acme.com", "Who is the decision maker?", asked_by=f"browser:{browser}")
+    value = rt.store.get(legacy.key)
+    del value["asked_by"]
+    rt.store.set(legacy.key, value)
+
+    other = app(domain=record.domain, run_id=record.run_id).run()
+    assert "budget" not in everything_shown(other) and "decision maker" not in everything_shown(other)
+
+    monkeypatch.setattr(ui.asker, "read_cookie", lambda name: browser if name == "engagement_browser" else None)
+    again = app(domain=record.domain, run_id=record.run_id).run()
+    page = everything_shown(again)
+    assert "What about the budget?" in page and "decision maker" not in page
+    assert not [h for h in again.sidebar.get("html") if "engagement_browser" in h.proto.body], "already set"
+
+    monkeypatch.setattr(ui.gate, "single_sign_on", lambda: True)
+    monkeypatch.setenv("ALLOWED_EMAILS", "ourco.io")
+    signed = app(domain=record.domain, run_id=record.run_id)
+    signed.user = {"is_logged_in": True, "email": "Rep@OurCo.io", "email_verified": True}
+    signed.run()
+    assert not signed.exception and signed.text_input(key="ask_question")
+    assert "budget" not in everything_shown(signed)
+    signed.text_input(key="ask_question").set_value("What about the budget?")
+    signed.button(key="FormSubmitter:ask_form-Ask").click().run()
+    assert "What about the budget?" in everything_shown(signed)
+    assert {r.asked_by for r in rt.questions.list("acme.com")} == {f"browser:{browser}", "user:rep@ourco.io", ""}
+
+    monkeypatch.setattr(ui.gate, "single_sign_on", lambda: False)
+    admin = first.switch_page("pages/admin.py").run()
+    table = next(d for d in admin.dataframe if "Question" in d.value.columns).value
+    assert sorted(table["Question"]) == [
+        "What about the budget?",
+        "What about the budget?",
+        "Who is the decision maker?",
+    ]
+    assert set(table["Asked by"]) == {
+        f"browser {browser[:8]}",
+        "rep@ourco.io",
+        "unknown (asked before questions had owners)",
+    }
+
+
+def test_an_asker_can_share_a_question_with_the_team_and_take_it_back() -> None:
+    """A shared question shows under "Shared by the team" in another browser, with its asker; not when presenting;
+    unshared, it is private again; no one but its asker can share it."""
+    record = seeded(domain="acme.com")
+    first = app(domain=record.domain, run_id=record.run_id).run()
+    first.text_input(key="ask_question").set_value("What about the budget?")
+    first.button(key="FormSubmitter:ask_form-Ask").click().run()
+    (asked,) = runtime().questions.list("acme.com")
+    first.button(key=f"ask_share_{asked.id}").click().run()
+    assert runtime().questions.get("acme.com", asked.id).shared  # type: ignore[union-attr]
+
+    other = app(domain=record.domain, run_id=record.run_id).run()
+    page = everything_shown(other)
+    assert "Shared by the team" in page and "What about the budget?" in page
+    assert f"ask_share_{asked.id}" not in [b.key for b in other.button], "only the asker can unshare"
+    assert not runtime().questions.share("acme.com", asked.id, "browser:someone-else", shared=False)
+
+    presenting = app(domain=record.domain, run_id=record.run_id, present="1").run()
+    assert "budget" not in everything_shown(presenting)
+
+    first.button(key=f"ask_share_{asked.id}").click().run()
+    assert "budget" not in everything_shown(app(domain=record.domain, run_id=record.run_id).run())
+    assert [e.action for e in runtime().audit.entries(action="shared")] == ["shared"]

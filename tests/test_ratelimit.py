@@ -29,9 +29,9 @@ from engagement.runtime import create_runtime
 from engagement.settings import Settings
 from engagement.storage.sqlite import SqliteKV
 from tests.fakes.fathom_server import FAKE_API_KEY, FathomServer, make_account
-from tests.support.bounded import bounded
 from tests.support.fathom_fixtures import settings_for
 from tests.support.stages import stages_of
+from tests.support.waits import bounded
 
 
 class FakeClock:
@@ -246,12 +246,12 @@ def test_a_back_off_past_the_jobs_deadline_ends_the_request_at_once() -> None:
 def test_a_job_whose_rate_limit_wait_outlasts_it_ends_with_the_time_out(
     any_limiter: RateLimiter, tmp_path: Path
 ) -> None:
-    """A job with a 5 s limit on a key whose window is closed for 60 s (FATHOM_MAX_WAIT_S 120): the index's sync,
+    """A job with a 2 s limit on a key whose window is closed for 60 s (FATHOM_MAX_WAIT_S 120): the index's sync,
     bound by no job, waits for the window in the background; the job shows that wait and ends at its limit saying
     the indexing carries on, and Fathom is not asked while the window is closed."""
     use_limiter(any_limiter)
     with FathomServer(make_account(count=3)) as server:
-        settings = settings_for(server, tmp_path, ENGAGEMENT_JOB_TIMEOUT_S="5")
+        settings = settings_for(server, tmp_path, ENGAGEMENT_JOB_TIMEOUT_S="2")
         any_limiter.observe(key_id(FAKE_API_KEY, server.base_url), 429, {"RateLimit-Reset": "60"})
         runtime = create_runtime(settings, store=SqliteKV(settings.engagement_db), executor=InlineExecutor())
         stages = stages_of(runtime.repo)["acmecorp.com"]

@@ -14,7 +14,7 @@ from engagement.settings import redact_url
 from engagement.storage import redis as redis_store
 from engagement.storage.redis import RedisKV, open_redis_store
 from tests.support.redis_server import RedisServer, free_port
-from tests.support.threads import at_once
+from tests.support.waits import at_once, wait_until
 
 
 def test_job_records_keep_their_documented_keys_and_tables_their_own(redis_url: str) -> None:
@@ -112,9 +112,7 @@ def test_a_job_whose_redis_goes_away_ends_in_error_naming_the_store(monkeypatch:
         reporting.set()
         assert failed.wait(30)
         server.resume()
-        deadline = time.monotonic() + 30
-        while service.get("acmecorp.com", run_id).status is JobStatus.PROCESSING and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_until(lambda: service.get("acmecorp.com", run_id).status.terminal, "the job to end")
         record = service.get("acmecorp.com", run_id)
         service.close()
         kv.close()
@@ -241,6 +239,87 @@ def test_past_the_limit_of_kept_counts_counts_are_scanned(redis_url: str) -> Non
     assert [kv.count(f"p{i}:", where={"status": "error"}) for i in range(12)] == [3] * 12
     raw = redis.Redis.from_url(redis_url, decode_responses=True)
     assert raw.scard("kv:jobs:counted") == redis_store.MAX_KEPT_COUNTS
+
+
+def test_filtered_reads_walk_the_range_in_windows_and_answer_as_one_read_would(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With windows of 7 keys, where-filtered pages, offsets, reverse order and counts equal a whole-range read."""
+    kv = RedisKV(redis_url)
+    rows = {f"index:{i:04d}": {"n": i, "odd": i % 2 == 1, "kind": "a" if i % 3 else "b"} for i in range(100)}
+    kv.set_many(rows)
+    whole = {
+        "odd": kv.keys("index:", where={"odd": True}),
+        "page": kv.items("index:", where={"kind": "b"}, reverse=True, offset=4, limit=6),
+        "stop": kv.keys("index:", stop="index:0050", where={"odd": False}),
+        "count": kv.count("index:", where={"odd": True, "kind": "a"}),
+    }
+    monkeypatch.setattr(redis_store, "SCAN_BATCH", 7)
+    windowed = {
+        "odd": kv.keys("index:", where={"odd": True}),
+        "page": kv.items("index:", where={"kind": "b"}, reverse=True, offset=4, limit=6),
+        "stop": kv.keys("index:", stop="index:0050", where={"odd": False}),
+        "count": kv.count("index:", where={"odd": True, "kind": "a"}),
+    }
+    assert windowed == whole
+    assert whole["odd"] == [f"index:{i:04d}" for i in range(1, 100, 2)]
+    assert [v["n"] for _, v in whole["page"]] == [i for i in range(99, -1, -1) if i % 3 == 0][4:10]
+    assert whole["count"] == len([i for i in range(100) if i % 2 and i % 3])
+
+
+def test_a_purge_of_many_keys_deletes_in_bounded_batches_and_keeps_the_counts(redis_url: str) -> None:
+    """Deleting 5,000 of 6,000 keys takes one script call per DELETE_BATCH keys, each bounded; counts follow."""
+    kv = RedisKV(redis_url)
+    kv.set_many({f"index:{i:05d}": {"status": "complete" if i < 5000 else "processing"} for i in range(6000)})
+    assert kv.count_by("status", "index:") == {"complete": 5000, "processing": 1000}
+    calls: Counter[str] = Counter()
+    real = kv._c.call
+
+    def counted(what: str, fn):  # type: ignore[no-untyped-def]
+        calls[what] += 1
+        return real(what, fn)
+
+    kv._c.call = counted  # type: ignore[method-assign]
+    doomed = kv.keys("index:", where={"status": "complete"})
+    assert len(doomed) == 5000 and calls["items"] == 6000 // redis_store.SCAN_BATCH + 1
+    assert kv.delete_many(doomed) == 5000
+    assert calls["delete"] == 5000 // redis_store.DELETE_BATCH
+    assert kv.count("index:") == 1000 and kv.count_by("status", "index:") == {"processing": 1000}
+
+
+def test_a_first_count_goes_a_window_a_call_and_writes_meanwhile_are_counted_once(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """count_by's first count walks 10 keys a call; writes before and after its cursor meanwhile are each counted once."""
+    monkeypatch.setattr(redis_store, "SCAN_BATCH", 10)
+    kv = RedisKV(redis_url)
+    kv.set_many({f"index:{i:03d}": {"status": "complete" if i % 2 else "error"} for i in range(100)})
+    low, high = kv._bounds("index:", None)
+    args = ["status", "index:", low, high, kv._prefix, redis_store.MAX_KEPT_COUNTS, 10]
+    assert kv._c.kept(keys=[kv._zset, kv._kept], args=args) == ["more"]  # keys 000-009 counted, then stopped
+    assert kv._c.kept(keys=[kv._zset, kv._kept], args=args) == ["more"]  # and 010-019
+    kv.set("index:005", {"status": "processing"})  # behind the cursor: the write moves the count
+    kv.set("index:050", {"status": "processing"})  # ahead of it: the count finds it as it is then
+    kv.delete("index:003")  # behind (it was complete)
+    kv.delete("index:097")  # ahead
+    kv.set("index:0105", {"status": "complete"})  # a new key behind the cursor ('0105' < '019')
+    kv.set("index:150", {"status": "error"})  # a new key ahead of it
+    truth = Counter(v["status"] for _, v in kv.items("index:"))
+    assert kv.count_by("status", "index:") == dict(truth)
+    kv.set("index:000", {"status": "complete"})  # once whole, every write moves the counts
+    assert kv.count_by("status", "index:") == dict(Counter(v["status"] for _, v in kv.items("index:")))
+
+
+def test_counts_with_no_room_to_be_kept_are_scanned_a_window_a_call(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past MAX_KEPT_COUNTS pairs, count_by scans the range in windows and still answers exactly."""
+    monkeypatch.setattr(redis_store, "SCAN_BATCH", 7)
+    monkeypatch.setattr(redis_store, "MAX_KEPT_COUNTS", 0)
+    kv = RedisKV(redis_url)
+    kv.set_many({f"index:{i:03d}": {"kind": "abc"[i % 3]} for i in range(50)})
+    assert kv.count_by("kind", "index:") == {"a": 17, "b": 17, "c": 16}
+    assert kv.count("index:", where={"kind": "b"}) == 17
 
 
 def test_a_job_silent_on_a_redis_store_is_ended_with_a_message_that_names_redis(redis_url: str) -> None:

@@ -17,8 +17,7 @@ import pytest
 
 from engagement.errors import CorruptRecordError, StoreError, StoreOpenError
 from engagement.storage.sqlite import KVStore, SqliteKV, open_store
-from tests.support.bounded import bounded
-from tests.support.threads import at_once
+from tests.support.waits import at_once, bounded
 
 # The contract tests take ``kv`` (tests/support/redis_fixtures.py): each runs once on SqliteKV and once on
 # RedisKV against the session's own redis-server.

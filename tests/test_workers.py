@@ -9,9 +9,8 @@ import socket
 import subprocess
 import sys
 import textwrap
-import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,17 +21,10 @@ from engagement.runtime import Runtime, create_runtime, workspace_of
 from engagement.settings import Settings
 from tests.fakes.fathom_server import FAKE_API_KEY, FathomServer, make_account
 from tests.support.cli import run_command
+from tests.support.waits import wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 WAIT_S = 60  # a bound for waits on other processes (never a speed claim)
-
-
-def wait_until(condition: Callable[[], object], what: str, timeout_s: float = WAIT_S) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting for {what}")
-        time.sleep(0.05)
 
 
 @pytest.fixture
@@ -80,15 +72,13 @@ class Workers:
         return proc
 
     def stop(self) -> None:
+        """Kill every worker still running: the test is over, and a warm shutdown (seconds for one stuck in a
+        hung request) would only slow the suite; each test's Redis is emptied before the next."""
         for proc in self.procs:
             if proc.poll() is None:
-                proc.terminate()
-        for proc in self.procs:
-            try:
-                proc.wait(3)  # a warm shutdown; one stuck in a hung request is killed
-            except subprocess.TimeoutExpired:
                 proc.kill()
-                proc.wait(10)
+        for proc in self.procs:
+            proc.wait(10)
 
 
 @pytest.fixture
@@ -331,3 +321,75 @@ def test_a_worker_killed_and_expired_no_longer_counts_as_running(app: Runtime, w
     run_id = app.jobs.start("acmecorp.com")
     assert "no worker is running" in app.jobs.get("acmecorp.com", run_id).stage
     connection.close()
+
+
+def test_a_busy_workers_registration_lives_a_beat_not_the_jobs_time_out(
+    app: Runtime, workers: Workers, fathom: FathomServer
+) -> None:
+    """While a job runs, the worker beats: killed then, it leaves Worker.all within a beat + 60 s, not 6 minutes."""
+    from engagement.jobs.rq_queue import JOB_MONITORING_S
+    from engagement.storage.redis import raw_connection
+
+    taken_while_fathom_hangs(app, workers, fathom)
+    connection = raw_connection(app.settings.redis_url)
+    try:
+        from rq import Worker
+
+        (name,) = [worker.key for worker in Worker.all(connection=connection)]
+        assert app.settings.job_timeout_s + 60 > JOB_MONITORING_S + 60  # what RQ's SimpleWorker alone would set
+        wait_until(lambda: 0 < connection.ttl(name) <= JOB_MONITORING_S + 60, "the worker's first beat")
+    finally:
+        connection.close()
+
+
+class FakeWorker:
+    """What the companion reads of RQ's worker: its state, and the heartbeats it sends."""
+
+    def __init__(self) -> None:
+        self.state, self.beats = "idle", []  # type: ignore[var-annotated]
+
+    def get_state(self) -> str:
+        return self.state
+
+    def heartbeat(self, timeout: int | None = None) -> None:
+        self.beats.append(timeout)
+
+
+def test_the_companion_beats_at_once_when_a_job_starts_then_every_interval_and_never_idle() -> None:
+    """Busy: a beat at the first look, then one per beat interval (TTL interval + 60); idle: none."""
+    from engagement.workers import WorkerCompanion
+
+    now = [0.0]
+    worker = FakeWorker()
+    companion = WorkerCompanion(worker, lambda: None, sweep_s=1000, beat_s=15, clock=lambda: now[0])  # type: ignore[arg-type]
+    companion.tick()
+    assert worker.beats == []
+    worker.state = "busy"
+    for t in (1, 2, 15, 16, 17):
+        now[0] = float(t)
+        companion.tick()
+    assert worker.beats == [75, 75]  # at 1 s and at 16 s
+    worker.state = "idle"
+    now[0] = 40.0
+    companion.tick()
+    worker.state = "busy"
+    now[0] = 41.0
+    companion.tick()
+    assert len(worker.beats) == 3  # the next job beats at its first look
+
+
+def test_the_companion_sweeps_once_per_stale_window_and_survives_a_failing_sweep() -> None:
+    """The sweep for interrupted jobs runs every stale window; one that raises is logged, the next still runs."""
+    from engagement.workers import WorkerCompanion
+
+    now, calls = [0.0], []
+
+    def sweep() -> None:
+        calls.append(now[0])
+        raise RuntimeError("the store is away")
+
+    companion = WorkerCompanion(FakeWorker(), sweep, sweep_s=3, clock=lambda: now[0])  # type: ignore[arg-type]
+    for t in range(10):
+        now[0] = float(t)
+        companion.tick()
+    assert calls == [3.0, 6.0, 9.0]

@@ -15,8 +15,9 @@ import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 
 from engagement.settings import Settings
+from ui.asker import remember_browser
 from ui.gate import remember_sign_in, require_admin, require_sign_in, show_access_note, sign_out_button
-from ui.presentation import presentation_toggle
+from ui.presentation import presentation_toggle, presenter_checklist, remember_checklist
 
 TITLE = "Engagement Summary"
 ICON = Path(__file__).with_name("icon.png")  # shipped: a Material icon as page icon is fetched from Google's servers
@@ -67,8 +68,11 @@ def page_frame(settings: Settings, presenting: bool, *, admin: bool = False) -> 
     else:
         require_sign_in(settings)
     remember_sign_in()  # a reload or a shared link in this browser stays signed in
+    remember_browser()  # the asker of this browser's questions
     if presenting:
         return
     presentation_toggle(presenting)
+    presenter_checklist()
+    remember_checklist()
     show_access_note(settings)
     sign_out_button(settings)

@@ -13,8 +13,8 @@ one kept in the store), revoked everywhere on sign-out, never revealing the pass
 token of ours is simply "signed out". Wrong passwords are throttled per client (``SignInThrottle``). Passwords
 are compared with ``hmac.compare_digest`` and are never shown, stored in the session or a cookie, or logged.
 
-Streamlit reads cookies (``st.context.cookies``, as the browser sent them when the session began)
-but cannot set them, so a few lines of our own constant JavaScript write and clear them.
+Streamlit reads cookies but cannot set them: ``ui/cookies.py`` reads them and writes them with our own
+constant JavaScript.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from engagement.errors import SettingsError
 from engagement.identity import LIFETIMES, SESSIONS_TABLE, AllowList, SessionBook, SignInThrottle, refusal
 from engagement.render.present import md, plural
 from engagement.settings import Settings
+from ui.cookies import cookie_script, read_cookie, write_cookies
 from ui.runtime import get_runtime
 
 log = logging.getLogger(__name__)
@@ -65,12 +66,6 @@ def throttled_message(wait_s: float) -> str:
     return f"Too many wrong passwords from here. Try again in {plural(math.ceil(wait_s), 'second')}."
 
 
-def _cookie_script(scope: str, token: str, max_age: int) -> str:
-    # The token is digits, a dot and hex (made here), so it is safe inside the quotes.
-    value = f"{cookie_name(scope)}={token}; Max-Age={max_age}; Path=/; SameSite=Strict"
-    return f"<script>document.cookie = {value!r};</script>"
-
-
 def signed_in(settings: Settings, scope: str, password: str) -> bool:
     """Whether this session (or the browser's cookie, unless the session signed out) passed the gate of ``scope``."""
     if not password:
@@ -81,7 +76,7 @@ def signed_in(settings: Settings, scope: str, password: str) -> bool:
     st.session_state.pop(f"gate_{scope}", None)  # expired or revoked elsewhere: this session is signed out too
     if st.session_state.get("gate_signed_out"):
         return False
-    cookie = st.context.cookies.get(cookie_name(scope))
+    cookie = read_cookie(cookie_name(scope))
     if book.valid(cookie, scope, password):
         st.session_state[f"gate_{scope}"] = cookie
         st.session_state[f"gate_{scope}_cookie"] = cookie  # the browser has it already
@@ -96,11 +91,10 @@ def remember_sign_in() -> None:
         token = st.session_state.get(f"gate_{scope}")
         if isinstance(token, str) and st.session_state.get(f"gate_{scope}_cookie") != token:
             max_age = int(token.partition(".")[0]) - int(time.time())  # a token we issued: digits first
-            scripts.append(_cookie_script(scope, token, max(0, max_age)))
+            scripts.append(cookie_script(cookie_name(scope), token, max_age))  # digits, dots and hex
         elif st.session_state.get("gate_signed_out") and not token:
-            scripts.append(_cookie_script(scope, "", 0))
-    if scripts:  # in the sidebar, which takes no room from the page (and runs it even when hidden)
-        st.sidebar.html("".join(scripts), unsafe_allow_javascript=True)
+            scripts.append(cookie_script(cookie_name(scope), "", 0))
+    write_cookies(*scripts)
 
 
 def _require(settings: Settings, scope: str, password: str, title: str, prompt: str) -> None:

@@ -1,10 +1,25 @@
-"""Presentation mode (``?present=1`` or the sidebar toggle): wide, no chrome, large type for a projector."""
+"""Presentation mode (``?present=1`` or the sidebar toggle): wide, no chrome, large type, only what a customer may see.
+
+What a presentation shows is decided in one place, ``engagement.render.audience`` (an allow-list);
+here is the presenter's checklist of its parts, remembered per browser in the cookie
+``engagement_present``, and the ``Audience`` each page run draws for.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import streamlit as st
 
+from engagement.render.audience import OPT_IN, SAFE, Audience, choice_text, parse_choice, presented
+from ui.cookies import cookie_script, read_cookie, write_cookies
+
 PARAM = "present"
+COOKIE = "engagement_present"
+COOKIE_MAX_AGE_S = 365 * 24 * 3600
+_CHOICE_KEY = "present_parts"  # the presenter's choice in this session (not a widget's key: it outlives the sidebar)
+_WRITE_KEY = "present_parts_write"
 
 # Our own constant CSS, never built from data. Streamlit's test ids are its public hooks for styling.
 _PRESENTATION_CSS = """
@@ -85,3 +100,64 @@ def exit_button() -> None:
         on_click=_set_presenting,
         args=(False,),
     )
+
+
+# ---------------------------------------------------------------- the presenter's checklist
+
+
+def _choice() -> frozenset[str] | None:
+    """The presenter's choice: this session's, else the one this browser remembered; None when never made."""
+    if _CHOICE_KEY in st.session_state:
+        return frozenset(st.session_state[_CHOICE_KEY])
+    remembered = parse_choice(read_cookie(COOKIE))
+    if remembered is not None:
+        st.session_state[_CHOICE_KEY] = sorted(remembered)
+    return remembered
+
+
+def audience(presenting: bool) -> Audience:
+    """Whom this page run draws for: the team, or a customer seeing the presented parts."""
+    return Audience(presenting=presenting, parts=presented(_choice()))
+
+
+def _checked() -> None:
+    parts = (*SAFE, *OPT_IN)
+    st.session_state[_CHOICE_KEY] = sorted(p.key for p in parts if st.session_state.get(f"present_part_{p.key}"))
+    st.session_state[_WRITE_KEY] = True
+
+
+def _reset() -> None:
+    st.session_state[_CHOICE_KEY] = sorted(p.key for p in SAFE)
+    st.session_state[_WRITE_KEY] = True
+
+
+def presenter_checklist() -> None:
+    """The sidebar's checklist of what presentation mode shows; the safe parts are ticked until the presenter changes it."""
+    shown = presented(_choice())
+    with st.sidebar.expander("What presentation mode shows", icon=":material/checklist:"):
+        st.caption("A presentation shows only what is ticked. This browser remembers your choice.")
+        for part in SAFE:
+            st.session_state[f"present_part_{part.key}"] = part.key in shown
+            st.checkbox(part.label, key=f"present_part_{part.key}", on_change=_checked)
+        st.caption("The team's internal view:")
+        for part in OPT_IN:
+            st.session_state[f"present_part_{part.key}"] = part.key in shown
+            st.checkbox(part.label, key=f"present_part_{part.key}", on_change=_checked)
+        st.button("Back to the safe set", key="present_parts_reset", type="tertiary", on_click=_reset)
+
+
+def remember_checklist() -> None:
+    """Keep a changed checklist in this browser's cookie, so the next session (and ?present=1 links) use it."""
+    if st.session_state.pop(_WRITE_KEY, False):
+        text = choice_text(st.session_state.get(_CHOICE_KEY, ()))
+        write_cookies(cookie_script(COOKIE, text, COOKIE_MAX_AGE_S))
+
+
+def draw_part(audience: Audience, key: str, draw: Callable[..., object], *args: Any, **kwargs: Any) -> None:
+    """Draw one part of the summary in a container of its own (``part_<key>``), only when the audience may see it.
+
+    Every part of a summary is drawn through here, so a part nobody allow-listed is not drawn in a presentation.
+    """
+    if audience.shows(key):
+        with st.container(key=f"part_{key}"):
+            draw(*args, **kwargs)

@@ -3,6 +3,9 @@
 Everything that came from a meeting or the model goes through ``ui.text.md`` before ``st.markdown``,
 or into a dataframe cell or a chart builder (which escape it themselves). Nothing here uses
 ``unsafe_allow_html``.
+
+Every part of the summary is drawn through ``draw_part`` for an ``Audience``: in presentation mode only
+the allow-listed parts are drawn (``engagement.render.audience``), from the summary's customer copy.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from engagement.account.domains import display_domain
 from engagement.account.facts import days_since
 from engagement.models import EngagementSummary, Evidence, Insight, JobOptions, JobRecord, JobStatus
 from engagement.render import charts, report
+from engagement.render.audience import Audience
 from engagement.render.present import (
     MEETING_COLUMNS,
     PEOPLE_COLUMNS,
@@ -25,6 +29,7 @@ from engagement.render.present import (
     Column,
     MeetingRow,
     PersonRow,
+    Section,
     cite,
     columns,
     insights,
@@ -36,6 +41,7 @@ from engagement.render.present import (
 from engagement.runtime import COMPANY_NAMES
 from ui import audit
 from ui.media import expiring
+from ui.presentation import draw_part
 from ui.signals import render_overview
 from ui.text import md, month_year, nice_date, plural
 
@@ -139,7 +145,7 @@ def render_metrics(summary: EngagementSummary, today: date | None = None, *, in_
             st.metric(label, value, help=help_text, border=True, width="content")
 
 
-def render_charts(summary: EngagementSummary, presenting: bool, *, waiting: str = "") -> None:
+def render_charts(summary: EngagementSummary, audience: Audience, *, waiting: str = "") -> None:
     """Meetings per month, themes by mentions, people by meetings attended.
 
     On screen the first two share a row; on a projector every chart gets the full width, so month
@@ -147,27 +153,35 @@ def render_charts(summary: EngagementSummary, presenting: bool, *, waiting: str 
     side legend wraps onto the title in half a row. While the analysis runs (``waiting`` says how far
     it is) the themes' place holds that line instead.
     """
+    presenting = audience.presenting
     config = {"displaylogo": False, "responsive": True}
-    months = charts.meetings_over_time(summary, presentation=presenting)
-    themes = (
-        None if waiting else charts.themes_by_mentions(summary, top=8 if presenting else 10, presentation=presenting)
-    )
-    people = charts.people_by_meetings(summary, top=10 if presenting else 12, presentation=presenting)
-    if presenting:
-        st.plotly_chart(months, theme=None, config=config)
-        if themes is not None:
-            st.plotly_chart(themes, theme=None, config=config)
-        st.plotly_chart(people, theme=None, config=config)
-        return
-    left, right = st.columns(2, gap="large")
-    left.plotly_chart(months, theme=None, config=config)
-    if themes is None:
-        with right:
+
+    def months() -> None:
+        st.plotly_chart(charts.meetings_over_time(summary, presentation=presenting), theme=None, config=config)
+
+    def themes() -> None:
+        if waiting:
             st.subheader("Themes by mentions", anchor=False)
             st.caption(waiting)  # our own words and numbers, no data
+            return
+        figure = charts.themes_by_mentions(summary, top=8 if presenting else 10, presentation=presenting)
+        st.plotly_chart(figure, theme=None, config=config)
+
+    def people() -> None:
+        figure = charts.people_by_meetings(summary, top=10 if presenting else 12, presentation=presenting)
+        st.plotly_chart(figure, theme=None, config=config)
+
+    if presenting:
+        draw_part(audience, "meetings_chart", months)
+        if not waiting:
+            draw_part(audience, "themes", themes)
     else:
-        right.plotly_chart(themes, theme=None, config=config)
-    st.plotly_chart(people, theme=None, config=config)
+        left, right = st.columns(2, gap="large")
+        with left:
+            draw_part(audience, "meetings_chart", months)
+        with right:
+            draw_part(audience, "themes", themes)
+    draw_part(audience, "people_chart", people)
 
 
 def attribution(evidence: Evidence) -> str:
@@ -211,27 +225,34 @@ def render_insight(insight: Insight) -> None:
     st.markdown("\n\n".join(parts))
 
 
-def render_insights(summary: EngagementSummary, presenting: bool, *, waiting: str = "") -> None:
-    """Goals, challenges, risks and recommendations, two a row; the first few of each, the rest folded.
+def render_section(summary: EngagementSummary, section: Section, waiting: str = "") -> None:
+    """One insight section: its first few insights, the rest folded; while the analysis runs, how far it is."""
+    st.subheader(f"{ICONS[section.field]} {section.title}", anchor=section.field)
+    if waiting:
+        st.caption(waiting)  # our own words and numbers, no data
+        return
+    items = insights(summary, section.field)
+    if not items:
+        st.caption(EMPTY_SECTION[section.field])
+    for insight in items[:INSIGHTS_SHOWN]:
+        render_insight(insight)
+    if len(items) > INSIGHTS_SHOWN:
+        with st.expander(f"{len(items) - INSIGHTS_SHOWN} more {section.title.lower()}"):
+            for insight in items[INSIGHTS_SHOWN:]:
+                render_insight(insight)
+
+
+def render_insights(summary: EngagementSummary, audience: Audience, *, waiting: str = "") -> None:
+    """Goals, challenges, risks and recommendations (those the audience sees), two a row.
 
     While the analysis runs each section shows ``waiting`` (how far it is) in its place.
     """
-    for row in (SECTIONS[:2], SECTIONS[2:]):
-        for column, section in zip(st.columns(2, gap="large"), row, strict=True):
+    shown = [section for section in SECTIONS if audience.shows(section.field)]
+    for start in range(0, len(shown), 2):
+        row = shown[start : start + 2]
+        for column, section in zip(st.columns(2, gap="large"), row, strict=False):
             with column:
-                st.subheader(f"{ICONS[section.field]} {section.title}", anchor=section.field)
-                if waiting:
-                    st.caption(waiting)  # our own words and numbers, no data
-                    continue
-                items = insights(summary, section.field)
-                if not items:
-                    st.caption(EMPTY_SECTION[section.field])
-                for insight in items[:INSIGHTS_SHOWN]:
-                    render_insight(insight)
-                if len(items) > INSIGHTS_SHOWN:
-                    with st.expander(f"{len(items) - INSIGHTS_SHOWN} more {section.title.lower()}"):
-                        for insight in items[INSIGHTS_SHOWN:]:
-                            render_insight(insight)
+                draw_part(audience, section.field, render_section, summary, section, waiting)
 
 
 def _dates(values: Iterable[str | None]) -> pd.Series:
@@ -308,12 +329,18 @@ def _presented(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     return shown.astype(object).where(shown.notna(), "—")
 
 
-def render_tables(summary: EngagementSummary, presenting: bool = False) -> None:
+def render_tables(summary: EngagementSummary, audience: Audience) -> None:
     """People and meetings: sortable grids on screen, large plain tables (no e-mail) on a projector.
 
     On screen the grids show the columns that fit a laptop without scrolling sideways; the exports
     have every column.
     """
+    draw_part(audience, "people", render_people, summary, audience.presenting)
+    draw_part(audience, "meetings", render_meetings, summary, audience.presenting)
+
+
+def render_people(summary: EngagementSummary, presenting: bool) -> None:
+    """The people table: a grid on screen, a plain table without e-mail addresses on a projector."""
     st.subheader("People", anchor="people")
     if not summary.people:
         st.caption("Nobody from these meetings yet.")
@@ -336,6 +363,10 @@ def render_tables(summary: EngagementSummary, presenting: bool = False) -> None:
             },
             key="summary_people_table",
         )
+
+
+def render_meetings(summary: EngagementSummary, presenting: bool) -> None:
+    """The meetings table, newest first: a grid with links on screen, the latest few as a plain table on a projector."""
     st.subheader("Meetings", anchor="meetings")
     if not summary.meetings:
         st.caption("No meetings in this period.")
@@ -385,6 +416,7 @@ def render_exports(record: JobRecord) -> None:
     """Markdown, JSON, the self-contained HTML report, and the two tables as CSV (built on click, short-lived)."""
     summary = record.summary
     assert summary is not None
+    st.subheader("Export", anchor="export")
     stem = _file_stem(record)
     downloads = (
         ("Markdown", partial(report.to_markdown, record), f"{stem}.md", "text/markdown", ":material/description:"),
@@ -443,38 +475,39 @@ def analysis_progress(record: JobRecord) -> str:
     return "Waiting for the meetings to be analysed."
 
 
-def render_facts(record: JobRecord, presenting: bool) -> None:
+def render_facts(record: JobRecord, audience: Audience) -> None:
     """A running job's facts (counts, people, months: from the data, not the model) while the analysis runs."""
-    summary = record.summary
-    if summary is None:
+    if record.summary is None:
         return
+    summary = audience.summary(record.summary)
     waiting = analysis_progress(record)
-    render_metrics(summary, in_range=bool(record.options.since or record.options.until))
-    render_charts(summary, presenting, waiting=waiting)
-    render_insights(summary, presenting, waiting=waiting)
-    render_tables(summary, presenting)
+    draw_part(audience, "metrics", render_metrics, summary, in_range=bool(record.options.since or record.options.until))
+    render_charts(summary, audience, waiting=waiting)
+    render_insights(summary, audience, waiting=waiting)
+    render_tables(summary, audience)
 
 
-def render_result(record: JobRecord, presenting: bool, source: str = "") -> None:
-    """The whole summary of a completed job."""
-    summary = record.summary
-    render_heading(record, presenting, source)
-    if summary is None:
-        st.warning("This job finished without a summary. Generate it again.")
+def render_result(record: JobRecord, audience: Audience, source: str = "") -> None:
+    """The whole summary of a completed job, as the audience may see it (every part through ``draw_part``)."""
+    draw_part(audience, "heading", render_heading, record, audience.presenting, source)
+    if record.summary is None:
+        draw_part(audience, "no_meetings", st.warning, "This job finished without a summary. Generate it again.")
         return
-    render_metrics(summary, in_range=bool(record.options.since or record.options.until))
-    render_overview(summary)
+    summary = audience.summary(record.summary)
+    draw_part(audience, "metrics", render_metrics, summary, in_range=bool(record.options.since or record.options.until))
+    render_overview(summary, audience)
     if summary.meetings_count == 0:
-        st.info(
+        draw_part(
+            audience,
+            "no_meetings",
+            st.info,
             f"No recorded meetings with anyone at {display_domain(record.domain)} were found"
             + (f" {range_sentence(record.options)}." if record.options.since or record.options.until else ".")
-            + " Check the spelling of the website, or widen the dates."
+            + " Check the spelling of the website, or widen the dates.",
         )
         return
-    render_charts(summary, presenting)
-    render_insights(summary, presenting)
-    render_tables(summary, presenting)
-    if not presenting:
-        st.subheader("Export", anchor="export")
-        render_exports(record)
-        render_run_details(record)
+    render_charts(summary, audience)
+    render_insights(summary, audience)
+    render_tables(summary, audience)
+    draw_part(audience, "exports", render_exports, record)  # never presented: on no allow-list
+    draw_part(audience, "run_details", render_run_details, record)

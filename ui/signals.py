@@ -11,8 +11,10 @@ from datetime import datetime
 
 import streamlit as st
 
-from engagement.models import Coverage, EngagementSummary, MeetingRef, Signal
+from engagement.models import Changes, Coverage, EngagementSummary, MeetingRef, Signal
+from engagement.render.audience import Audience
 from engagement.render.present import SEVERITY_LABELS, change_items, coverage_line, md_link
+from ui.presentation import draw_part
 from ui.text import ago, md, nice_date, plural
 
 SEVERITY_MARK = {
@@ -57,23 +59,38 @@ def signal_markdown(signal: Signal, meetings: dict[int, MeetingRef]) -> str:
     return text + (f"  \nMeetings: {links}" if links else "")
 
 
-def render_overview(summary: EngagementSummary) -> None:
-    """Under the metrics: the coverage line, what changed since the last run, and the signals (most severe first)."""
+def render_coverage(coverage: Coverage) -> None:
+    st.caption(page_coverage_line(coverage))
+
+
+def render_changes(changes: Changes, meetings: dict[int, MeetingRef]) -> None:
+    """The "Since <date>" panel: what changed since the latest complete run of the same domain and options."""
+    with st.container(border=True, key="summary_changes"):
+        st.markdown(f"**Since {nice_date(changes.since)}**")
+        lines = []
+        if changes.new_meetings:
+            links = _meeting_links(changes.new_meetings, meetings)
+            lines.append(f"**{plural(len(changes.new_meetings), 'new meeting')}**: {links}")
+        named = [(label, items) for label, items in change_items(changes) if label != "New meetings"]
+        lines += [f"**{label}**: {md(', '.join(items))}" for label, items in named]
+        st.markdown("\n".join(f"- {line}" for line in lines) if lines else "Nothing new since the last run.")
+
+
+def render_signals(signals: Sequence[Signal], meetings: dict[int, MeetingRef]) -> None:
+    st.subheader(":material/notifications: Signals", anchor="signals")
+    for signal in signals:
+        st.markdown(signal_markdown(signal, meetings))
+
+
+def render_overview(summary: EngagementSummary, audience: Audience) -> None:
+    """Under the metrics: the coverage line, what changed since the last run, and the signals (most severe first).
+
+    All three are the team's internal view: each is drawn only when the audience may see it.
+    """
     meetings = {ref.recording_id: ref for ref in summary.meetings}
     if summary.coverage is not None and summary.coverage.meetings:
-        st.caption(page_coverage_line(summary.coverage))
-    changes = summary.changes
-    if changes is not None:
-        with st.container(border=True, key="summary_changes"):
-            st.markdown(f"**Since {nice_date(changes.since)}**")
-            lines = []
-            if changes.new_meetings:
-                links = _meeting_links(changes.new_meetings, meetings)
-                lines.append(f"**{plural(len(changes.new_meetings), 'new meeting')}**: {links}")
-            named = [(label, items) for label, items in change_items(changes) if label != "New meetings"]
-            lines += [f"**{label}**: {md(', '.join(items))}" for label, items in named]
-            st.markdown("\n".join(f"- {line}" for line in lines) if lines else "Nothing new since the last run.")
+        draw_part(audience, "coverage", render_coverage, summary.coverage)
+    if summary.changes is not None:
+        draw_part(audience, "changes", render_changes, summary.changes, meetings)
     if summary.signals:
-        st.subheader(":material/notifications: Signals", anchor="signals")
-        for signal in summary.signals:
-            st.markdown(signal_markdown(signal, meetings))
+        draw_part(audience, "signals", render_signals, summary.signals, meetings)

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 import idna
 import tldextract
 
-from engagement.errors import InvalidDomainError
+from engagement.errors import InvalidDomainError, SettingsError
 
 MAX_INPUT = 2048
 MAX_HOST = 253
@@ -33,6 +33,105 @@ _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 _HOST_PORT = re.compile(r"^(?P<host>[^:/?#\s]+):(?P<port>\d{1,5})(?P<rest>[/?#].*)?$")
 
 EXAMPLE = "https://www.acmecorp.com or acmecorp.com"
+
+# Mailbox providers: an address there says nothing about the company a person works for.
+# Registrable domains only (what registrable_domain() returns for an address's host).
+PERSONAL_EMAIL_DOMAINS: frozenset[str] = frozenset(
+    {
+        # Google, Microsoft, Yahoo, Apple, AOL
+        "gmail.com",
+        "googlemail.com",
+        "outlook.com",
+        "outlook.de",
+        "outlook.fr",
+        "hotmail.com",
+        "hotmail.co.uk",
+        "hotmail.de",
+        "hotmail.fr",
+        "hotmail.it",
+        "hotmail.es",
+        "live.com",
+        "live.co.uk",
+        "live.de",
+        "live.fr",
+        "msn.com",
+        "yahoo.com",
+        "yahoo.co.uk",
+        "yahoo.co.jp",
+        "yahoo.de",
+        "yahoo.fr",
+        "yahoo.es",
+        "yahoo.it",
+        "yahoo.com.br",
+        "ymail.com",
+        "rocketmail.com",
+        "icloud.com",
+        "me.com",
+        "mac.com",
+        "aol.com",
+        # privacy-first and independent providers
+        "proton.me",
+        "protonmail.com",
+        "protonmail.ch",
+        "pm.me",
+        "tutanota.com",
+        "tuta.io",
+        "fastmail.com",
+        "hey.com",
+        "zohomail.com",
+        "mail.com",
+        "gmx.com",
+        "gmx.de",
+        "gmx.net",
+        "gmx.at",
+        "gmx.ch",
+        # Europe
+        "web.de",
+        "t-online.de",
+        "freenet.de",
+        "orange.fr",
+        "wanadoo.fr",
+        "free.fr",
+        "laposte.net",
+        "sfr.fr",
+        "libero.it",
+        "virgilio.it",
+        "seznam.cz",
+        "wp.pl",
+        "o2.pl",
+        "onet.pl",
+        "interia.pl",
+        "btinternet.com",
+        "sky.com",
+        "virginmedia.com",
+        "ziggo.nl",
+        "telenet.be",
+        "bluewin.ch",
+        # Russia and Asia
+        "yandex.ru",
+        "yandex.com",
+        "ya.ru",
+        "mail.ru",
+        "rambler.ru",
+        "qq.com",
+        "163.com",
+        "126.com",
+        "sina.com",
+        "naver.com",
+        "hanmail.net",
+        "daum.net",
+        "rediffmail.com",
+        # Americas (ISP mailboxes)
+        "comcast.net",
+        "verizon.net",
+        "att.net",
+        "sbcglobal.net",
+        "cox.net",
+        "uol.com.br",
+        "bol.com.br",
+        "terra.com.br",
+    }
+)
 
 
 @lru_cache(maxsize=1)
@@ -161,10 +260,8 @@ def company_domain(text: str, ours: Mapping[str, str] | None = None) -> str:
     so is one of ``ours`` (our own domains, each with why it is ours: :func:`refuse_ours`).
 
     ``gmail.com`` is not a company: its meetings would mix people of many companies. The list is the
-    one the people classification uses (``PERSONAL_EMAIL_DOMAINS``).
+    one the people classification uses (:data:`PERSONAL_EMAIL_DOMAINS`, kept here so people needs domains and not the reverse).
     """
-    from engagement.account.people import PERSONAL_EMAIL_DOMAINS  # people imports this module
-
     domain = normalize_domain(text)
     if domain in PERSONAL_EMAIL_DOMAINS:
         raise InvalidDomainError(
@@ -202,6 +299,11 @@ def domain_variants(domain: str) -> list[str]:
         if unicode != domain:
             variants.append(unicode)
     return variants
+
+
+def name_label(domain: str) -> str:
+    """The company's name part of a registrable domain: ``acmecorp`` of ``acmecorp.co.uk`` and ``acmecorp.com``."""
+    return _extractor()(domain).domain or domain
 
 
 def _non_latin_labels(domain: str) -> list[str]:
@@ -275,6 +377,14 @@ def parse_domains(text: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+def setting_domains(text: str) -> tuple[str, ...]:
+    """``ENGAGEMENT_OUR_DOMAINS`` as registrable domains; ``SettingsError`` naming an entry that is not a domain."""
+    try:
+        return parse_domains(text)
+    except InvalidDomainError as exc:
+        raise SettingsError(f"{OUR_DOMAINS_ENV}: {exc}") from None
+
+
 def own_domain_message(domain: str, why: str) -> str:
     """Why our own domain is refused as a customer, and what to type instead."""
     return (
@@ -286,8 +396,6 @@ def own_domain_message(domain: str, why: str) -> str:
 def our_domains(from_fathom: Iterable[str], from_setting: Iterable[str]) -> dict[str, str]:
     """Our own domains, each with why it is ours: those Fathom shows as ours (the recorders', invitees marked
     internal; a personal mailbox provider never is) and those of ``ENGAGEMENT_OUR_DOMAINS``."""
-    from engagement.account.people import PERSONAL_EMAIL_DOMAINS  # people imports this module
-
     ours = {d: FROM_FATHOM for d in from_fathom if d not in PERSONAL_EMAIL_DOMAINS}
     ours.update({d: FROM_SETTING for d in from_setting})
     return ours

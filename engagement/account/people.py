@@ -32,7 +32,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from engagement.account.domains import email_at_domain, registrable_domain
+from engagement.account.domains import PERSONAL_EMAIL_DOMAINS, email_at_domain, registrable_domain
 from engagement.models import Meeting, Person, PersonRole, Side, TranscriptTurn
 
 __all__ = [
@@ -52,105 +52,6 @@ __all__ = [
     "speakers_of",
     "words_of",
 ]
-
-# Mailbox providers: an address there says nothing about the company a person works for.
-# Registrable domains only (what registrable_domain() returns for an address's host).
-PERSONAL_EMAIL_DOMAINS: frozenset[str] = frozenset(
-    {
-        # Google, Microsoft, Yahoo, Apple, AOL
-        "gmail.com",
-        "googlemail.com",
-        "outlook.com",
-        "outlook.de",
-        "outlook.fr",
-        "hotmail.com",
-        "hotmail.co.uk",
-        "hotmail.de",
-        "hotmail.fr",
-        "hotmail.it",
-        "hotmail.es",
-        "live.com",
-        "live.co.uk",
-        "live.de",
-        "live.fr",
-        "msn.com",
-        "yahoo.com",
-        "yahoo.co.uk",
-        "yahoo.co.jp",
-        "yahoo.de",
-        "yahoo.fr",
-        "yahoo.es",
-        "yahoo.it",
-        "yahoo.com.br",
-        "ymail.com",
-        "rocketmail.com",
-        "icloud.com",
-        "me.com",
-        "mac.com",
-        "aol.com",
-        # privacy-first and independent providers
-        "proton.me",
-        "protonmail.com",
-        "protonmail.ch",
-        "pm.me",
-        "tutanota.com",
-        "tuta.io",
-        "fastmail.com",
-        "hey.com",
-        "zohomail.com",
-        "mail.com",
-        "gmx.com",
-        "gmx.de",
-        "gmx.net",
-        "gmx.at",
-        "gmx.ch",
-        # Europe
-        "web.de",
-        "t-online.de",
-        "freenet.de",
-        "orange.fr",
-        "wanadoo.fr",
-        "free.fr",
-        "laposte.net",
-        "sfr.fr",
-        "libero.it",
-        "virgilio.it",
-        "seznam.cz",
-        "wp.pl",
-        "o2.pl",
-        "onet.pl",
-        "interia.pl",
-        "btinternet.com",
-        "sky.com",
-        "virginmedia.com",
-        "ziggo.nl",
-        "telenet.be",
-        "bluewin.ch",
-        # Russia and Asia
-        "yandex.ru",
-        "yandex.com",
-        "ya.ru",
-        "mail.ru",
-        "rambler.ru",
-        "qq.com",
-        "163.com",
-        "126.com",
-        "sina.com",
-        "naver.com",
-        "hanmail.net",
-        "daum.net",
-        "rediffmail.com",
-        # Americas (ISP mailboxes)
-        "comcast.net",
-        "verizon.net",
-        "att.net",
-        "sbcglobal.net",
-        "cox.net",
-        "uol.com.br",
-        "bol.com.br",
-        "terra.com.br",
-    }
-)
 
 SIDE_ORDER: tuple[Side, ...] = (Side.CUSTOMER, Side.INTERNAL, Side.THIRD_PARTY, Side.PERSONAL, Side.UNKNOWN)
 _SIDE_RANK = {side: rank for rank, side in enumerate(SIDE_ORDER)}

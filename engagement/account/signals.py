@@ -15,8 +15,8 @@ from datetime import date
 from engagement.account.facts import customer_people, days_since
 from engagement.account.people import is_senior
 from engagement.models import EngagementSummary, MeetingRef, Side, Signal
-from engagement.render.present import last_meetings, nice_date, plural
 from engagement.settings import Settings
+from engagement.wording import last_meetings, nice_date, plural
 
 __all__ = [
     "SEVERITIES",

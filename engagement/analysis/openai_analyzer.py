@@ -57,8 +57,9 @@ from engagement.models import (
     PersonRole,
     Theme,
 )
-from engagement.render.present import plural
+from engagement.registry import REGISTRY
 from engagement.settings import Settings
+from engagement.wording import plural
 
 __all__ = ["OpenAIAnalyzer"]
 
@@ -72,22 +73,19 @@ Schema = TypeVar("Schema", bound=pydantic.BaseModel)
 REASONING_MODEL = re.compile(r"^(gpt-5|gpt-6|o\d)", re.IGNORECASE)
 # A prompt whose reported size is below this share of our estimate was cut by the server's context.
 PROMPT_CUT_RATIO = 0.5
-_NO_TEMPERATURE: set[str] = set()  # models that refused temperature once in this process
-_NO_TEMPERATURE_LOCK = threading.Lock()
+NO_TEMPERATURE_KIND = "model refused temperature"  # in the registry: models that refused it once in this process
 
 
 def sampling_params(model: str) -> dict[str, Any]:
     """What to send besides the messages: ``temperature=0`` only for a model known to accept it."""
-    with _NO_TEMPERATURE_LOCK:
-        refused = model in _NO_TEMPERATURE
+    refused = REGISTRY.find(NO_TEMPERATURE_KIND, model) is not None
     if refused or REASONING_MODEL.match(model):
         return {}
     return {"temperature": 0}
 
 
 def _forget_temperature(model: str) -> None:
-    with _NO_TEMPERATURE_LOCK:
-        _NO_TEMPERATURE.add(model)
+    REGISTRY.put(NO_TEMPERATURE_KIND, model, True)
 
 
 def _refuses(exc: openai.BadRequestError, param: str) -> bool:

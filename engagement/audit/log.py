@@ -26,10 +26,13 @@ ACTIONS = {
     "viewed": "viewed a summary",
     "exported": "exported a summary",
     "asked": "asked a question",
+    "shared": "shared a question with the team",
     "deleted": "deleted jobs",
     "purged": "purged",
     "cleared": "cleared the analysis cache",
     "forgot": "forgot a customer or person",
+    "linked": "linked domains into one account",
+    "unlinked": "unlinked domains",
     "signed_in": "signed in",
     "refused": "was refused",
 }

@@ -37,9 +37,9 @@ from engagement.errors import (
 )
 from engagement.fathom.ratelimit import InProcessRateLimiter, RateLimiter, key_id, limiter_for, parse_retry_after
 from engagement.models import ActionItem, Invitee, Meeting, Recorder, TranscriptTurn
-from engagement.render.present import plural
 from engagement.settings import DEFAULT_FATHOM_BASE_URL as DEFAULT_BASE_URL
 from engagement.settings import Settings
+from engagement.wording import plural
 
 logger = logging.getLogger(__name__)
 

@@ -44,7 +44,7 @@ from typing import Any
 
 import httpx
 
-from engagement.account.people import PERSONAL_EMAIL_DOMAINS
+from engagement.account.domains import PERSONAL_EMAIL_DOMAINS
 
 PAGE_SIZE = 10
 # Fields a newer Fathom might add: the client must ignore them (top level, and on every invitee).

@@ -31,7 +31,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Protocol
+from typing import Protocol, cast
+
+from engagement.registry import REGISTRY
 
 DEFAULT_LIMIT = 60  # Fathom: 60 calls a minute per user
 DEFAULT_WINDOW_S = 60.0
@@ -169,8 +171,7 @@ class InProcessRateLimiter:
             budget.closed_until = max(budget.closed_until, until)
 
 
-_REGISTRY: dict[str, RateLimiter] = {}
-_REGISTRY_LOCK = threading.Lock()
+LIMITER_KIND = "rate limiter"
 
 
 def key_id(api_key: str, base_url: str = "") -> str:
@@ -180,20 +181,9 @@ def key_id(api_key: str, base_url: str = "") -> str:
 
 def limiter_for(scope: str = "fathom") -> RateLimiter:
     """The process's limiter (one per upstream service); budgets inside it are per API key."""
-    with _REGISTRY_LOCK:
-        limiter = _REGISTRY.get(scope)
-        if limiter is None:
-            limiter = _REGISTRY[scope] = InProcessRateLimiter()
-        return limiter
+    return REGISTRY.get(LIMITER_KIND, scope, lambda: cast(RateLimiter, InProcessRateLimiter()))
 
 
 def use_limiter(limiter: RateLimiter, scope: str = "fathom") -> None:
     """Make ``limiter`` the process's limiter for ``scope`` (a shared, e.g. Redis-backed, one; or a test's)."""
-    with _REGISTRY_LOCK:
-        _REGISTRY[scope] = limiter
-
-
-def reset_limiters() -> None:
-    """Forget every budget (tests: each starts with a fresh process's limiter)."""
-    with _REGISTRY_LOCK:
-        _REGISTRY.clear()
+    REGISTRY.put(LIMITER_KIND, scope, limiter)

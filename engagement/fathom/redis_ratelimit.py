@@ -15,7 +15,6 @@ of no use. ``key`` is already a hash of the API key (``ratelimit.key_id``): no s
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections.abc import Mapping
 
@@ -25,6 +24,7 @@ from engagement.fathom.ratelimit import (  # the header rules live with the in-p
     header_number,
     reset_seconds,
 )
+from engagement.registry import REGISTRY
 from engagement.storage.redis import raw_connection, redis_failure
 
 DEFAULT_LIMIT = 60  # Fathom: 60 calls a minute per user
@@ -131,14 +131,9 @@ class RedisRateLimiter:
         self._redis.close()
 
 
-_SHARED: dict[str, RedisRateLimiter] = {}
-_SHARED_LOCK = threading.Lock()
+LIMITER_KIND = "redis rate limiter"
 
 
 def redis_limiter_for(url: str, scope: str = "fathom") -> RedisRateLimiter:
     """The process's limiter on the Redis at ``url`` (one connection per URL and upstream)."""
-    with _SHARED_LOCK:
-        limiter = _SHARED.get(f"{scope} {url}")
-        if limiter is None:
-            limiter = _SHARED[f"{scope} {url}"] = RedisRateLimiter(url, scope=scope)
-        return limiter
+    return REGISTRY.get(LIMITER_KIND, f"{scope} {url}", lambda: RedisRateLimiter(url, scope=scope))

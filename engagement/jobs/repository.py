@@ -287,8 +287,9 @@ class JobRepository:
         """Delete finished jobs older than ``older_than`` and/or with ``status``; returns how many.
 
         Running jobs are never purged. The analysis cache is not touched. One range read of keys and
-        one delete of the index rows with their records.
+        one delete of the index rows with their records, each row beside its record (a store that deletes
+        in batches keeps the two together).
         """
         keys = self._purge_keys(older_than, status)
-        self.store.delete_many([*keys, *(_record_key_of(key) for key in keys)])
+        self.store.delete_many([name for key in keys for name in (key, _record_key_of(key))])
         return len(keys)

@@ -31,8 +31,8 @@ from engagement.deadline import Deadline
 from engagement.errors import EngagementError, JobNotFoundError, JobTimeoutError, StoreError
 from engagement.jobs.repository import JobRepository, record_key
 from engagement.models import EngagementSummary, JobOptions, JobRecord, JobStats, JobStatus, Progress
-from engagement.render.present import how_long
 from engagement.settings import Settings
+from engagement.wording import how_long
 
 __all__ = ["INTERRUPTED", "InlineExecutor", "JobBody", "JobContext", "JobQueue", "JobService", "queued_stage"]
 
@@ -455,27 +455,34 @@ class JobService:
     def _beat(self) -> None:
         while not self._stop.wait(self.heartbeat_s):
             with self._lock:
-                running = list(self._running.values())
-                unsaved = list(self._unsaved.values())
-                if not running and not unsaved:
+                if not self._running and not self._unsaved:
                     self._heartbeat = None
                     return
-            for record in unsaved:
-                try:
-                    self._write_terminal(record)
-                except StoreError as exc:
-                    log.warning("job %s: its end is still not stored: %s", _key(record), exc)
-            for record in running:
-                try:
-                    with self._lock:
-                        if record.status.terminal:
-                            continue
-                        self._check_deadline(record)
-                        self._save(record)
-                except JobTimeoutError:
-                    pass
-                except Exception:
-                    log.exception("heartbeat of %s failed", _key(record))
+            self.beat()
+
+    def beat(self) -> None:
+        """One heartbeat: store the job ends the store refused, end running jobs past their limit, and refresh
+        the rest's ``updated_at``. The heartbeat thread calls it every ``heartbeat_s``; a test with a
+        hand-moved clock calls it itself, so no test waits on the wall clock."""
+        with self._lock:
+            running = list(self._running.values())
+            unsaved = list(self._unsaved.values())
+        for record in unsaved:
+            try:
+                self._write_terminal(record)
+            except StoreError as exc:
+                log.warning("job %s: its end is still not stored: %s", _key(record), exc)
+        for record in running:
+            try:
+                with self._lock:
+                    if record.status.terminal:
+                        continue
+                    self._check_deadline(record)
+                    self._save(record)
+            except JobTimeoutError:
+                pass
+            except Exception:
+                log.exception("heartbeat of %s failed", _key(record))
 
     def close(self) -> None:
         """Stop the heartbeat thread (the executor belongs to the caller)."""

@@ -62,6 +62,7 @@ from engagement.deadline import NO_DEADLINE, Deadline
 from engagement.errors import EngagementError, FathomError, StoreError
 from engagement.fathom.client import FathomClient, include_flags
 from engagement.models import Meeting, format_utc, utcnow
+from engagement.registry import REGISTRY
 
 __all__ = [
     "OVERLAP",
@@ -349,6 +350,8 @@ class IndexStorage(Protocol):
 
     def internal_domains(self, workspace: str) -> set[str]: ...
 
+    def emails_by_domain(self, workspace: str) -> dict[str, set[str]]: ...
+
     def remember_no_transcript(self, workspace: str, reasons: dict[int, str]) -> None: ...
 
     def without_transcript(self, workspace: str, recording_ids: list[int]) -> dict[int, str]: ...
@@ -564,6 +567,10 @@ class MeetingIndex:
         """Domains of invitees Fathom marked internal: our own (the recorders' and their colleagues')."""
         return self.storage.internal_domains(workspace)
 
+    def emails_by_domain(self, workspace: str) -> dict[str, set[str]]:
+        """Every external invitee e-mail, by its domain (what link suggestions compare)."""
+        return self.storage.emails_by_domain(workspace)
+
     def remember_no_transcript(self, workspace: str, reasons: dict[int, str]) -> None:
         """Record recordings Fathom has no transcript for, so a re-run does not ask again (until a full re-index)."""
         if reasons:
@@ -771,6 +778,14 @@ class SqliteIndexStorage:
         )
         return {str(row[0]) for row in rows}
 
+    def emails_by_domain(self, workspace: str) -> dict[str, set[str]]:
+        out: dict[str, set[str]] = {}
+        for domain, email in self._select(
+            "SELECT DISTINCT domain, email FROM index_invitees WHERE workspace = ? AND is_external = 1", (workspace,)
+        ):
+            out.setdefault(str(domain), set()).add(str(email))
+        return out
+
     def remember_no_transcript(self, workspace: str, reasons: dict[int, str]) -> None:
         with self._tx() as db:
             db.executemany(
@@ -830,15 +845,10 @@ class SqliteIndexStorage:
         return gone
 
 
-_OPEN: dict[str, MeetingIndex] = {}
-_OPEN_LOCK = threading.Lock()
+INDEX_KIND = "meeting index"
 
 
 def open_index(path: str | Path) -> MeetingIndex:
     """The process's one ``MeetingIndex`` for a file; opened on first use."""
     key = str(Path(path).resolve()) if str(path) != ":memory:" else ":memory:"
-    with _OPEN_LOCK:
-        index = _OPEN.get(key)
-        if index is None:
-            index = _OPEN[key] = MeetingIndex(key)
-        return index
+    return REGISTRY.get(INDEX_KIND, key, lambda: MeetingIndex(key))

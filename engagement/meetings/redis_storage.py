@@ -47,6 +47,7 @@ from typing import Any, cast
 from engagement.errors import StoreError
 from engagement.meetings.index import DomainActivity, MeetingIndex, SyncLock, index_entry, invitee_rows
 from engagement.models import Meeting, format_utc
+from engagement.registry import REGISTRY
 from engagement.storage.redis import RedisConnection
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,7 @@ LOCK_TTL_S = 30.0  # a killed sync's lock blocks the next one at most this long;
 LOCK_POLL_S = 0.1  # how often a waiting process tries the lock
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _CHUNK = 500
+FINISH_BATCH = 500  # meetings a full pass's finish drops per script call (each call stays short)
 LOST = "the sync lock of the meeting index was taken over by another process"
 
 # Shared by the scripts: ARGV[1] is the workspace's key prefix, ARGV[2] the lock token ('' : no check).
@@ -123,23 +125,26 @@ return 1
 """
 )
 
-# ARGV: prefix, token, state JSON, the generation below which meetings go ('' : none go).
+# ARGV: prefix, token, state JSON, the generation below which meetings go ('' : none go), how many to drop
+# a call. Drops at most that many; returns {dropped, 1 when finished}: only the call that finds no more
+# writes the state, so no one call holds Redis for long however many meetings a full pass drops.
 _FINISH = (
     _COMMON
     + """
 local gone = 0
 if ARGV[4] ~= '' then
-  local stale = redis.call('ZRANGEBYSCORE', base .. 'generation', '-inf', '(' .. ARGV[4])
+  local stale = redis.call('ZRANGEBYSCORE', base .. 'generation', '-inf', '(' .. ARGV[4], 'LIMIT', 0, tonumber(ARGV[5]))
   for _, rid in ipairs(stale) do
     unlink(rid)
     redis.call('HDEL', base .. 'meetings', rid)
     redis.call('ZREM', base .. 'generation', rid)
   end
   gone = #stale
-  redis.call('DEL', base .. 'no_transcript')
+  if gone >= tonumber(ARGV[5]) then return {gone, 0} end
+  redis.call('UNLINK', base .. 'no_transcript')
 end
 redis.call('SET', base .. 'state', ARGV[3])
-return gone
+return {gone, 1}
 """
 )
 
@@ -149,9 +154,10 @@ _CLEAR = (
     + """
 local n = redis.call('HLEN', base .. 'meetings')
 for _, domain in ipairs(redis.call('SMEMBERS', base .. 'domains')) do
-  redis.call('DEL', dkey(domain, 'all'), dkey(domain, 'external'), dkey(domain, 'people'))
+  redis.call('UNLINK', dkey(domain, 'all'), dkey(domain, 'external'), dkey(domain, 'people'))
 end
-redis.call('DEL', base .. 'state', base .. 'meetings', base .. 'rows', base .. 'generation',
+-- UNLINK: Redis frees the big hashes in the background, so the clear does not hold every client meanwhile
+redis.call('UNLINK', base .. 'state', base .. 'meetings', base .. 'rows', base .. 'generation',
   base .. 'no_transcript', base .. 'domains', base .. 'external', base .. 'internal')
 redis.call('SREM', ARGV[3], ARGV[4])
 return n
@@ -295,10 +301,9 @@ class RedisIndexStorage:
         return f"{ROOT}:{{{workspace}}}:"
 
     def close(self) -> None:
-        with _OPEN_LOCK:
-            index = _OPEN.get(self.url)
-            if index is not None and index.storage is self:
-                _OPEN.pop(self.url)
+        index = REGISTRY.find(INDEX_KIND, self.url)
+        if isinstance(index, MeetingIndex) and index.storage is self:
+            REGISTRY.forget(INDEX_KIND, self.url, index)
         self._c.close()
 
     # ------------------------------------------------------------ sync state and writes
@@ -344,8 +349,16 @@ class RedisIndexStorage:
         self._c.call("index write", lambda: self._save(args=args))
 
     def finish(self, workspace: str, state: dict[str, Any], drop_below: int | None, *, lock: SyncLock) -> int:
-        args = [self.prefix(workspace), self._token(lock), json.dumps(state), "" if drop_below is None else drop_below]
-        return int(self._c.call("index write", lambda: self._finish(args=args)))
+        """Drop the meetings of older passes, ``FINISH_BATCH`` a script call (each checks the lock), then
+        write the state; returns how many were dropped."""
+        below = "" if drop_below is None else drop_below
+        args = [self.prefix(workspace), self._token(lock), json.dumps(state), below, FINISH_BATCH]
+        dropped = 0
+        while True:
+            gone, done = self._c.call("index write", lambda: self._finish(args=args))
+            dropped += int(gone)
+            if int(done):
+                return dropped
 
     # ------------------------------------------------------------ reads
 
@@ -414,6 +427,19 @@ class RedisIndexStorage:
         keys = self._c.call("index read", lambda: self._c.redis.hkeys(self.prefix(workspace) + "internal"))
         return {str(k) for k in keys}
 
+    def emails_by_domain(self, workspace: str) -> dict[str, set[str]]:
+        base = self.prefix(workspace)
+        domains = sorted(str(d) for d in self._read_all(partial(self._c.redis.smembers, base + "external")))
+
+        def read() -> list[Any]:
+            pipe = self._c.redis.pipeline(transaction=False)
+            for domain in domains:
+                pipe.hkeys(f"{base}d:{domain}:people")
+            return list(pipe.execute())
+
+        emails = self._c.call("index read", read) if domains else []
+        return {d: {str(e) for e in keys} for d, keys in zip(domains, emails, strict=True) if keys}
+
     def remember_no_transcript(self, workspace: str, reasons: dict[int, str]) -> None:
         key = self.prefix(workspace) + "no_transcript"
         self._c.call("index write", lambda: self._c.redis.hset(key, mapping={str(k): v for k, v in reasons.items()}))
@@ -477,14 +503,9 @@ class RedisIndexStorage:
         return int(self._c.call("index clear", lambda: self._clear(args=args)))
 
 
-_OPEN: dict[str, MeetingIndex] = {}
-_OPEN_LOCK = threading.Lock()
+INDEX_KIND = "redis meeting index"
 
 
 def open_redis_index(url: str) -> MeetingIndex:
     """The process's one meeting index on the Redis at ``url`` (one connection pool, shared by every job)."""
-    with _OPEN_LOCK:
-        index = _OPEN.get(url)
-        if index is None:
-            index = _OPEN[url] = MeetingIndex(RedisIndexStorage(url))
-        return index
+    return REGISTRY.get(INDEX_KIND, url, lambda: MeetingIndex(RedisIndexStorage(url)))

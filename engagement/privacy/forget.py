@@ -18,19 +18,48 @@ import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from engagement.errors import StoreError
 from engagement.jobs.repository import RECORD_PREFIX
 from engagement.privacy.tombstones import TOMBSTONES_TABLE, Tombstones
 from engagement.questions.answers import QUESTION_PREFIX
-from engagement.runtime import Runtime
 from engagement.storage.sqlite import KVStore, encode_value
+
+if TYPE_CHECKING:
+    from engagement.analysis.cache import InsightCache
+    from engagement.audit.log import AuditLog
+    from engagement.jobs.repository import JobRepository
+    from engagement.meetings.index import MeetingIndex
+    from engagement.questions.search import TranscriptSearch
+    from engagement.settings import Settings
+    from engagement.storage.redis import RedisKV
+    from engagement.storage.sqlite import SqliteKV
 
 log = logging.getLogger(__name__)
 
 PAGE = 200  # values read at once while scanning a table
 LOCK_WAIT_S = 30.0  # how long the rebuild waits for other connections of the file
+
+
+class ProcessStores(Protocol):
+    """What a forget reaches: every store of the process. ``engagement.runtime.Runtime`` is one; a protocol, so
+    this package needs nothing above it (``tests/test_layout.py``)."""
+
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def store(self) -> SqliteKV | RedisKV: ...
+    @property
+    def index(self) -> MeetingIndex: ...
+    @property
+    def search(self) -> TranscriptSearch | None: ...
+    @property
+    def cache(self) -> InsightCache: ...
+    @property
+    def repo(self) -> JobRepository: ...
+    @property
+    def audit(self) -> AuditLog: ...
 
 
 @dataclass(frozen=True)
@@ -63,7 +92,7 @@ class Receipt:
         return {**asdict(self), "files_rebuilt": list(self.files_rebuilt)}
 
 
-def forget(runtime: Runtime, *, domain: str = "", email: str = "") -> Receipt:
+def forget(runtime: ProcessStores, *, domain: str = "", email: str = "") -> Receipt:
     """Forget the customer at ``domain`` or the person at ``email`` (exactly one), everywhere; returns the receipt."""
     if bool(domain) == bool(email):
         raise ValueError("forget one domain or one e-mail address")
@@ -140,7 +169,7 @@ def _job_of(key: str) -> tuple[str, str]:
     return domain, run_id
 
 
-def _sqlite_file(runtime: Runtime) -> str | None:
+def _sqlite_file(runtime: ProcessStores) -> str | None:
     """The SQLite file of this machine (the store's, or with Redis the local search and index file)."""
     path = runtime.settings.engagement_db
     return path if path and path != ":memory:" and Path(path).exists() else None

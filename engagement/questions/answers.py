@@ -48,8 +48,8 @@ from engagement.models import (
     utcnow,
 )
 from engagement.questions.search import Hit, TranscriptSearch, parse_question
-from engagement.render.present import how_long, nice_date, plural
 from engagement.storage.sqlite import KVStore
+from engagement.wording import how_long, nice_date, plural
 
 if TYPE_CHECKING:
     from engagement.analysis.openai_analyzer import OpenAIAnalyzer
@@ -58,6 +58,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Answer",
     "AnswerPoint",
+    "CLI_ASKER",
     "AskOptions",
     "QuestionRecord",
     "QuestionService",
@@ -73,6 +74,7 @@ CLOSEST = 3  # closest turns listed with "not found"
 OFFLINE_TURNS = 8  # best-matching turns an offline answer quotes
 QUESTION_PREFIX = "question:"
 OFFLINE = "offline"
+CLI_ASKER = "cli"  # the asker of a question from the command line (or the one-call ``ask()``)
 
 
 # ---------------------------------------------------------------- the answer
@@ -430,7 +432,12 @@ def check_question(question: str) -> str:
 
 
 class QuestionRecord(BaseModel):
-    """The value stored under ``question:{domain}:{id}``; moves ``processing`` → ``complete`` | ``error``."""
+    """The value stored under ``question:{domain}:{id}``; moves ``processing`` → ``complete`` | ``error``.
+
+    ``asked_by`` is whoever asked it (``browser:<random id>``, ``user:<e-mail>``, ``cli``): a summary's
+    question history lists only the asker's own. A record stored before questions had owners has ""
+    and is listed to nobody but the admin page (it cannot be told whose it was).
+    """
 
     domain: str
     id: str
@@ -442,6 +449,8 @@ class QuestionRecord(BaseModel):
     error: str | None = None
     reuse_key: str
     owner: str = ""  # the process answering it (host:pid:nonce), so a dead one's question is not left pending
+    asked_by: str = ""  # who asked it; "" for a question stored before questions had owners
+    shared: bool = False  # its asker shared it with the team: listed under the account for everyone
     created_at: UTCDateTime
     asked_at: UTCDateTime
     updated_at: UTCDateTime
@@ -510,11 +519,16 @@ class QuestionService:
             raise InvalidQuestionError(f"The summary of {domain} has no meetings to search. Widen its dates first.")
         return record
 
-    def ask(self, domain: str, question: str, options: AskOptions | None = None) -> QuestionRecord:
-        """Store the question and answer it: offline at once, with the model in the background.
+    def ask(
+        self, domain: str, question: str, options: AskOptions | None = None, *, asked_by: str = CLI_ASKER
+    ) -> QuestionRecord:
+        """Store ``asked_by``'s question and answer it: offline at once, with the model in the background.
 
-        An identical question about the same transcripts with the same analyser is answered from the store.
+        An identical question about the same transcripts with the same analyser is answered from the store:
+        the asker's own record is asked again, another asker's answer is copied into a record of this asker's.
         """
+        if not asked_by:
+            raise ValueError("a question needs an asker (asked_by)")
         text = check_question(question)
         if self.index is None:
             raise SearchUnavailableError(self.index_error or "Search is not available here.")
@@ -523,9 +537,13 @@ class QuestionService:
         account = self.index.version(m.recording_id for m in job.summary.meetings)
         reuse = _reuse_key(text, account, self.analyzer)
         now = utcnow()
-        for _, value in self.store.items(f"{QUESTION_PREFIX}{domain}:", where={"reuse_key": reuse}):
-            old = QuestionRecord.model_validate(value)
-            if old.status is JobStatus.COMPLETE:
+        answered = [
+            QuestionRecord.model_validate(value)
+            for _, value in self.store.items(f"{QUESTION_PREFIX}{domain}:", where={"reuse_key": reuse})
+        ]
+        answered = [old for old in answered if old.status is JobStatus.COMPLETE]
+        for old in answered:
+            if old.asked_by == asked_by:
                 old.asked_at = old.updated_at = now
                 self.store.set(old.key, old.model_dump(mode="json"))
                 return old
@@ -537,11 +555,16 @@ class QuestionService:
             analyzer=self.analyzer,
             reuse_key=reuse,
             owner=self.jobs.owner,
+            asked_by=asked_by,
             created_at=now,
             asked_at=now,
             updated_at=now,
         )
+        if answered:  # someone else asked it: their answer, in a record of this asker's own
+            record.status, record.answer = JobStatus.COMPLETE, answered[0].answer
         self._save(record)
+        if answered:
+            return record
         if self.model_factory is None:
             self._answer(record, job.summary)
             return record
@@ -597,12 +620,38 @@ class QuestionService:
         value = self.store.get(question_key(domain, question_id))
         return self._checked(QuestionRecord.model_validate(value)) if value is not None else None
 
-    def list(self, domain: str | None = None, limit: int | None = None) -> builtins.list[QuestionRecord]:
-        """Questions (of one account, or all) most recently asked first."""
+    def list(
+        self, domain: str | None = None, limit: int | None = None, *, asked_by: str | None = None
+    ) -> builtins.list[QuestionRecord]:
+        """Questions (of one account, or all; of one asker, or everyone's) most recently asked first.
+
+        ``asked_by=None`` is everyone's (the admin page); an asker's list never holds a record without an asker.
+        """
+        if asked_by == "":
+            raise ValueError("list(asked_by='') would be the questions of nobody: pass an asker, or None for all")
         prefix = f"{QUESTION_PREFIX}{domain}:" if domain else QUESTION_PREFIX
-        records = [self._checked(QuestionRecord.model_validate(v)) for _, v in self.store.items(prefix)]
+        where = {"asked_by": asked_by} if asked_by is not None else None
+        records = [self._checked(QuestionRecord.model_validate(v)) for _, v in self.store.items(prefix, where=where)]
         records.sort(key=lambda r: r.asked_at, reverse=True)
         return records[:limit] if limit is not None else records
+
+    def shared_list(self, domain: str, limit: int | None = None) -> builtins.list[QuestionRecord]:
+        """The questions about ``domain`` their askers shared with the team, most recently asked first."""
+        records = [
+            self._checked(QuestionRecord.model_validate(v))
+            for _, v in self.store.items(f"{QUESTION_PREFIX}{domain}:", where={"shared": True})
+        ]
+        records.sort(key=lambda r: r.asked_at, reverse=True)
+        return records[:limit] if limit is not None else records
+
+    def share(self, domain: str, question_id: str, asked_by: str, *, shared: bool = True) -> bool:
+        """Share a question with the team (or stop); only its asker can. False when it is not theirs or gone."""
+        record = self.get(domain, question_id)
+        if record is None or not asked_by or record.asked_by != asked_by:
+            return False
+        record.shared = shared
+        self.store.set(record.key, record.model_dump(mode="json"))
+        return True
 
     def count(self) -> int:
         return self.store.count(QUESTION_PREFIX)

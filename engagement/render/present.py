@@ -11,10 +11,13 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 
 from engagement.models import Changes, Coverage, EngagementSummary, Evidence, Insight, Side, Signal
 from engagement.render.links import safe_url
+
+# re-exported: the pages and exports take their words from here
+from engagement.wording import how_long, last_meetings, nice_date, nice_time, others, plural
 
 __all__ = [
     "MATCHED_BY",
@@ -75,38 +78,6 @@ def one_line(text: object, limit: int = TEXT_MAX) -> str:
     return plain
 
 
-def nice_date(value: str | date | datetime | None) -> str:
-    """``2026-05-04`` → ``4 May 2026``; anything unparseable is returned as it came (or an em dash)."""
-    if value is None or value == "":
-        return "—"
-    if isinstance(value, str):
-        try:
-            day = date.fromisoformat(value[:10])
-        except ValueError:
-            return value
-    else:
-        day = value
-    return f"{day.day} {day:%b %Y}"
-
-
-def nice_time(value: str | datetime | None) -> str:
-    """``2026-09-17T10:05:00Z`` → ``17 Sep 2026, 10:05 UTC`` (a date alone when there is no time)."""
-    if value is None or value == "":
-        return "—"
-    if isinstance(value, datetime):
-        moment = value if value.tzinfo is None else value.astimezone(UTC)
-    else:
-        try:
-            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return nice_date(value)
-        if moment.tzinfo is not None:
-            moment = moment.astimezone(UTC)
-        if len(value) <= 10:
-            return nice_date(moment.date())
-    return f"{nice_date(moment.date())}, {moment:%H:%M} UTC"
-
-
 def month_year(value: str | None) -> str:
     """``2026-05-04`` → ``May 2026``."""
     if not value:
@@ -115,36 +86,6 @@ def month_year(value: str | None) -> str:
         return f"{date.fromisoformat(value[:10]):%b %Y}"
     except ValueError:
         return value
-
-
-def plural(n: float, word: str, many: str | None = None) -> str:
-    """``1 meeting``, ``6,120 meetings``, ``2.5 hours`` (``many`` for irregular plurals: ``analysis``/``analyses``).
-
-    The one place the app words a count of things: every message, page and export says it this way."""
-    count = f"{n:g}" if isinstance(n, float) else f"{n:,}"
-    return f"{count} {word}" if n == 1 else f"{count} {many or word + 's'}"
-
-
-def others(n: int) -> str:
-    """``1 other``, ``3 others``."""
-    return plural(n, "other")
-
-
-def last_meetings(n: int) -> str:
-    """``the last meeting``, ``the last 3 meetings``."""
-    return "the last meeting" if n == 1 else f"the last {plural(n, 'meeting')}"
-
-
-def how_long(seconds: float) -> str:
-    """``45 seconds``, ``2 minutes``, ``3 hours``: a length of time as people say it (rounded down)."""
-    whole = int(max(0.0, seconds))
-    if whole < 120:
-        return plural(whole, "second")
-    if whole < 2 * 3600:
-        return plural(whole // 60, "minute")
-    if whole < 2 * 86400:
-        return plural(whole // 3600, "hour")
-    return plural(whole // 86400, "day")
 
 
 def indexing_stage(meetings: int) -> str:

@@ -20,9 +20,13 @@ boolean ``where`` field) registers the pair in Redis and counts the range once; 
 write and delete — all of them scripts, so every process keeps the counts, whoever registered them —
 moves the counts of the groups a value leaves and enters, in the same atomic step. A count hash that
 is missing its ``#`` marker (lost, or never finished) is counted again on its next read. At most
-``MAX_KEPT_COUNTS`` pairs a table are kept; past that, counts are taken by a scan.
+``MAX_KEPT_COUNTS`` pairs a table are kept; past that, counts are taken by a scan. A first count (and a
+scan) goes ``SCAN_BATCH`` keys a call: while one is under way its hash holds ``~``, the last key counted,
+and writes move the counts of keys up to it only.
 
-Every write (``set_many``, ``delete_many``) is one script: all or nothing.
+Every write is one script, all or nothing: ``set_many`` whole, ``delete_many`` ``DELETE_BATCH`` keys at a
+time. No script call reads or deletes more than ``SCAN_BATCH``/``DELETE_BATCH`` keys, so none holds Redis
+(and every other client) for long; a filtered read walks its range window by window.
 
 Every call has a bound (connect and socket time-outs, two quick retries); a Redis that cannot be
 reached raises ``StoreError`` naming the store, never a bare ``redis`` exception.
@@ -32,8 +36,8 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 from collections.abc import Callable, Iterable, Mapping
+from functools import partial
 from typing import Any, TypeVar
 
 import redis
@@ -41,6 +45,7 @@ from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
 from engagement.errors import CorruptRecordError, StoreError, StoreOpenError
+from engagement.registry import REGISTRY
 from engagement.settings import redact_url
 from engagement.storage.sqlite import JOBS_TABLE, decode_value, encode_value, prefix_end
 
@@ -51,6 +56,10 @@ _FIELD = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 CONNECT_TIMEOUT_S = 3.0
 SOCKET_TIMEOUT_S = 5.0
 _CHUNK = 500  # keys per MGET
+# No one script call holds Redis for long: a filtered read looks at this many keys a call, a delete removes
+# this many (each call some milliseconds at most: Redis runs one script at a time and every client waits).
+SCAN_BATCH = 2_000
+DELETE_BATCH = 1_000
 MAX_KEPT_COUNTS = 8  # (field, prefix) pairs whose counts a table keeps; past that, counts scan
 
 T = TypeVar("T")
@@ -76,7 +85,12 @@ local function matches(doc, argv, first)
   end
   return true
 end
-local function range(zset, lo, hi, reverse)
+local function range(zset, lo, hi, reverse, n)
+  -- the keys between lo and hi in key order (or reversed); at most n when n is given
+  if n then
+    if reverse == '1' then return redis.call('ZREVRANGEBYLEX', zset, hi, lo, 'LIMIT', 0, n) end
+    return redis.call('ZRANGEBYLEX', zset, lo, hi, 'LIMIT', 0, n)
+  end
   if reverse == '1' then return redis.call('ZREVRANGEBYLEX', zset, hi, lo) end
   return redis.call('ZRANGEBYLEX', zset, lo, hi)
 end
@@ -108,13 +122,23 @@ local function group_in(doc, field)
   return 'z:'
 end
 local function kept_counts(registry)
-  -- the counts kept for this table: {field, prefix, hash} for each ``field:prefix`` in the registry
+  -- the counts kept for this table: {field, prefix, hash, cursor} for each ``field:prefix`` in the registry;
+  -- cursor: while a first count is under way, the last key it has counted ('' : none yet), else false
   local out = {}
   for _, pair in ipairs(redis.call('SMEMBERS', registry)) do
     local colon = string.find(pair, ':', 1, true)
-    out[#out + 1] = {string.sub(pair, 1, colon - 1), string.sub(pair, colon + 1), registry .. ':' .. pair}
+    local hash = registry .. ':' .. pair
+    out[#out + 1] = {string.sub(pair, 1, colon - 1), string.sub(pair, colon + 1), hash, redis.call('HGET', hash, '~')}
   end
   return out
+end
+local function at_or_before(a, b)
+  -- whether key a sorts at or before key b in byte order, as ZRANGEBYLEX sorts (Lua's own < follows the locale)
+  for i = 1, math.min(#a, #b) do
+    local x, y = string.byte(a, i), string.byte(b, i)
+    if x ~= y then return x < y end
+  end
+  return #a <= #b
 end
 local function counted(kept, key)
   for _, k in ipairs(kept) do
@@ -132,7 +156,8 @@ local function recount(moves, kept, key, before, after)
   -- the raw value of ``key`` goes from ``before`` to ``after`` (nil: absent): note its move between groups
   local old_doc, new_doc = decoded(before), decoded(after)
   for _, k in ipairs(kept) do
-    if string.sub(key, 1, #k[2]) == k[2] then
+    -- a key a first count has not reached yet is left to it: it counts the value it finds there
+    if string.sub(key, 1, #k[2]) == k[2] and (not k[4] or at_or_before(key, k[4])) then
       local old, new = group_in(old_doc, k[1]), group_in(new_doc, k[1])
       if old ~= new then
         move(moves, k[3], old, -1)
@@ -151,22 +176,19 @@ local function settle(moves)
 end
 """
 
-# KEYS[1]: the table's sorted set. ARGV: min, max, reverse, value prefix, offset, limit, keys only ('1': no
-# values), where pairs...
+# KEYS[1]: the table's sorted set. ARGV: min, max, reverse, value prefix, how many keys to look at (one
+# window of the range: no call reads more), keys only ('1': no values), where pairs... Returns how many
+# keys it looked at, the last of them, then the matching keys (each with its raw value unless keys only).
 _ITEMS = (
     _MATCH
     + """
-local keys = range(KEYS[1], ARGV[1], ARGV[2], ARGV[3])
-local offset, limit, bare = tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7] == '1'
-local out, seen = {}, 0
+local keys = range(KEYS[1], ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[5]))
+local bare = ARGV[6] == '1'
+local out = {#keys, keys[#keys] or ''}
 batches(keys, ARGV[4], function(key, raw)
-  if raw and matches(decoded(raw), ARGV, 8) then
-    seen = seen + 1
-    if seen > offset then
-      out[#out + 1] = key
-      if not bare then out[#out + 1] = raw end
-      if limit >= 0 and seen - offset >= limit then return true end
-    end
+  if raw and matches(decoded(raw), ARGV, 7) then
+    out[#out + 1] = key
+    if not bare then out[#out + 1] = raw end
   end
   return false
 end)
@@ -174,21 +196,26 @@ return out
 """
 )
 
-# KEYS[1]: the table's sorted set. ARGV: min, max, value prefix, where pairs... Returns how many match.
+# KEYS[1]: the table's sorted set. ARGV: min, max, value prefix, how many keys to look at, where pairs...
+# Returns how many keys it looked at, the last of them, and how many matched.
 _COUNT = (
     _MATCH
     + """
+local keys = range(KEYS[1], ARGV[1], ARGV[2], '0', tonumber(ARGV[4]))
 local n = 0
-batches(range(KEYS[1], ARGV[1], ARGV[2], '0'), ARGV[3], function(key, raw)
-  if raw and matches(decoded(raw), ARGV, 4) then n = n + 1 end
+batches(keys, ARGV[3], function(key, raw)
+  if raw and matches(decoded(raw), ARGV, 5) then n = n + 1 end
   return false
 end)
-return n
+return {#keys, keys[#keys] or '', n}
 """
 )
 
 # KEYS[1]: the table's sorted set, KEYS[2]: its registry of kept counts. ARGV: field, prefix, min, max, value
-# prefix, how many pairs a table may keep. Returns the groups and their counts, flat; kept when it may.
+# prefix, how many pairs a table may keep, how many keys a call may count. Registers the pair when there is
+# room. A kept pair whose counts are whole answers them (HGETALL: '#' and the groups, flat). Else it counts
+# the next window of keys after the cursor '~' into the hash and answers {'more'}, or, at the end of the
+# range, marks the counts whole ('#') and answers them. No room to keep the pair: {'scan'}.
 _KEPT = (
     _MATCH
     + """
@@ -201,25 +228,52 @@ if not kept and redis.call('SCARD', KEYS[2]) < tonumber(ARGV[6]) then
   redis.call('DEL', hash)  -- whatever an earlier registration left was not kept up to date since: count anew
   kept = true
 end
-if kept and redis.call('HEXISTS', hash, '#') == 1 then
-  local out = redis.call('HGETALL', hash)
-  return out
+if not kept then return {'scan'} end
+if redis.call('HEXISTS', hash, '#') == 1 then return redis.call('HGETALL', hash) end
+local cursor = redis.call('HGET', hash, '~')
+if not cursor then  -- no count under way (a lost or unfinished one): count anew from the start
+  redis.call('DEL', hash)
+  cursor = ''
 end
-local counts, order = {}, {}
-batches(range(KEYS[1], ARGV[3], ARGV[4], '0'), ARGV[5], function(key, raw)
+local lo = ARGV[3]
+if cursor ~= '' then lo = '(' .. cursor end
+local n = tonumber(ARGV[7])
+local keys = range(KEYS[1], lo, ARGV[4], '0', n)
+batches(keys, ARGV[5], function(key, raw)
   local group = group_in(decoded(raw), field)
+  if group ~= nil then redis.call('HINCRBY', hash, group, 1) end
+  return false
+end)
+if #keys >= n then
+  redis.call('HSET', hash, '~', keys[#keys])
+  return {'more'}
+end
+redis.call('HDEL', hash, '~')
+redis.call('HSET', hash, '#', 1)
+return redis.call('HGETALL', hash)
+"""
+)
+
+# KEYS[1]: the table's sorted set. ARGV: field, min, max, value prefix, how many keys to look at. Counts one
+# window by group, kept nowhere (a pair with no room to be kept). Returns how many keys it looked at, the
+# last of them, then the groups and their counts, flat.
+_GROUPS = (
+    _MATCH
+    + """
+local keys = range(KEYS[1], ARGV[2], ARGV[3], '0', tonumber(ARGV[5]))
+local counts, order = {}, {}
+batches(keys, ARGV[4], function(key, raw)
+  local group = group_in(decoded(raw), ARGV[1])
   if group ~= nil then
     if counts[group] == nil then counts[group] = 0; order[#order + 1] = group end
     counts[group] = counts[group] + 1
   end
   return false
 end)
-local out = {}
-if kept then redis.call('DEL', hash); redis.call('HSET', hash, '#', 1) end
+local out = {#keys, keys[#keys] or ''}
 for _, group in ipairs(order) do
   out[#out + 1] = group
   out[#out + 1] = counts[group]
-  if kept then redis.call('HSET', hash, group, counts[group]) end
 end
 return out
 """
@@ -354,6 +408,7 @@ class RedisConnection:
         self.items = self.redis.register_script(_ITEMS)
         self.count = self.redis.register_script(_COUNT)
         self.kept = self.redis.register_script(_KEPT)
+        self.groups = self.redis.register_script(_GROUPS)
         self.write = self.redis.register_script(_WRITE)
         self.delete = self.redis.register_script(_DELETE)
 
@@ -462,18 +517,38 @@ class RedisKV:
         limit: int | None = None,
         bare: bool,
     ) -> list[str]:
-        """The keys (and, unless ``bare``, their raw values, flat) of the range whose values match ``where``."""
-        args = [
-            low,
-            high,
-            "1" if reverse else "0",
-            self._prefix,
-            offset,
-            -1 if limit is None else limit,
-            "1" if bare else "0",
-            *self._where(where),
-        ]
-        return [str(x) for x in self._c.call("items", lambda: self._c.items(keys=[self._zset], args=args))]
+        """The keys (and, unless ``bare``, their raw values, flat) of the range whose values match ``where``.
+
+        The range is read ``SCAN_BATCH`` keys a script call, each window after the last key of the one
+        before, until the page asked for is full or the range ends.
+        """
+        pairs, width = self._where(where), 1 if bare else 2
+        out: list[str] = []
+        skip = offset
+        while True:
+            args: list[str | int] = [
+                low,
+                high,
+                "1" if reverse else "0",
+                self._prefix,
+                SCAN_BATCH,
+                "1" if bare else "0",
+                *pairs,
+            ]
+            reply = self._c.call("items", partial(self._c.items, keys=[self._zset], args=args))
+            looked, last, found = int(reply[0]), str(reply[1]), [str(x) for x in reply[2:]]
+            if skip:
+                dropped = min(skip, len(found) // width)
+                found, skip = found[dropped * width :], skip - dropped
+            out += found
+            if limit is not None and len(out) >= limit * width:
+                return out[: limit * width]
+            if looked < SCAN_BATCH:
+                return out
+            if reverse:
+                high = "(" + last
+            else:
+                low = "(" + last
 
     def _range(self, low: str, high: str, reverse: bool, offset: int = 0, limit: int | None = None) -> list[str]:
         r = self._c.redis
@@ -524,9 +599,14 @@ class RedisKV:
         args = self._where(where)
         if len(where) == 1 and not args[1].startswith("n:"):  # numbers: Lua and Python spell them apart
             return self._kept_counts(args[0], prefix).get(args[1], 0)
-        return int(
-            self._c.call("count", lambda: self._c.count(keys=[self._zset], args=[low, high, self._prefix, *args]))
-        )
+        total = 0
+        while True:  # SCAN_BATCH keys a script call, each window after the last key of the one before
+            argv: list[str | int] = [low, high, self._prefix, SCAN_BATCH, *args]
+            looked, last, n = self._c.call("count", partial(self._c.count, keys=[self._zset], args=argv))
+            total += int(n)
+            if int(looked) < SCAN_BATCH:
+                return total
+            low = "(" + str(last)
 
     def count_by(self, field: str, prefix: str = "") -> dict[Any, int]:
         """How many values under ``prefix`` have each value of a top-level field: a kept count, see the module."""
@@ -535,13 +615,35 @@ class RedisKV:
         return {_untag(group): n for group, n in self._kept_counts(field, prefix).items()}
 
     def _kept_counts(self, field: str, prefix: str) -> dict[str, int]:
-        """Group tag → count for ``field`` under ``prefix``: kept in Redis from the first call on."""
+        """Group tag → count for ``field`` under ``prefix``: kept in Redis from the first call on.
+
+        A first count goes ``SCAN_BATCH`` keys a script call (writes meanwhile move the counts of the keys
+        it has passed and leave the rest to it), so no call holds Redis for long on a big table.
+        """
         low, high = self._bounds(prefix, None)
-        args: list[str | int] = [field, prefix, low, high, self._prefix, MAX_KEPT_COUNTS]
-        flat = self._c.call("count", lambda: self._c.kept(keys=[self._zset, self._kept], args=args))
+        args: list[str | int] = [field, prefix, low, high, self._prefix, MAX_KEPT_COUNTS, SCAN_BATCH]
+        while True:
+            flat = self._c.call("count", partial(self._c.kept, keys=[self._zset, self._kept], args=args))
+            if flat == ["scan"]:
+                return self._scanned_counts(field, low, high)
+            if flat != ["more"]:
+                break
         counts = {str(group): int(n) for group, n in zip(flat[::2], flat[1::2], strict=True)}
         counts.pop("#", None)
         return counts
+
+    def _scanned_counts(self, field: str, low: str, high: str) -> dict[str, int]:
+        """Group tag → count for ``field`` in the range, counted window by window and kept nowhere."""
+        counts: dict[str, int] = {}
+        while True:
+            args: list[str | int] = [field, low, high, self._prefix, SCAN_BATCH]
+            reply = self._c.call("count", partial(self._c.groups, keys=[self._zset], args=args))
+            looked, last, flat = int(reply[0]), str(reply[1]), reply[2:]
+            for group, n in zip(flat[::2], flat[1::2], strict=True):
+                counts[str(group)] = counts.get(str(group), 0) + int(n)
+            if looked < SCAN_BATCH:
+                return counts
+            low = "(" + last
 
     # -- writes (each is one script: all or nothing)
     def set(self, key: str, value: Any) -> None:
@@ -584,30 +686,31 @@ class RedisKV:
         return self.delete_many([key]) == 1
 
     def delete_many(self, keys: Iterable[str]) -> int:
-        """Delete keys in one atomic script (kept counts move with them); returns how many existed."""
+        """Delete keys, ``DELETE_BATCH`` an atomic script (kept counts move with them); returns how many existed.
+
+        Each batch is all or nothing, and no one call blocks Redis for long; a failure part way leaves the
+        batches before it deleted (a caller keeps what belongs together next to each other: a purge passes
+        each index row beside its record).
+        """
         keys = list(dict.fromkeys(keys))
-        if not keys:
-            return 0
-        names = [self._zset, self._kept, *[self._prefix + k for k in keys]]
-        return int(self._c.call("delete", lambda: self._c.delete(keys=names, args=[self._prefix])))
+        existed = 0
+        for start in range(0, len(keys), DELETE_BATCH):
+            chunk = keys[start : start + DELETE_BATCH]
+            names = [self._zset, self._kept, *[self._prefix + k for k in chunk]]
+            existed += int(self._c.call("delete", partial(self._c.delete, keys=names, args=[self._prefix])))
+        return existed
 
     def close(self) -> None:
-        with _OPEN_LOCK:
-            if _OPEN.get(self.url) is self._c:
-                _OPEN.pop(self.url)
+        REGISTRY.forget(CONNECTION_KIND, self.url, self._c)
         self._c.close()
 
 
-_OPEN: dict[str, RedisConnection] = {}
-_OPEN_LOCK = threading.Lock()
+CONNECTION_KIND = "redis connection"
 
 
 def open_redis_store(url: str) -> RedisKV:
     """The process's job table on the Redis at ``url`` (one connection pool per URL); checks it answers."""
-    with _OPEN_LOCK:
-        client = _OPEN.get(url)
-        if client is None:
-            client = _OPEN[url] = RedisConnection(url)
+    client = REGISTRY.get(CONNECTION_KIND, url, lambda: RedisConnection(url))
     store = RedisKV(url, _client=client)
     store.ping()
     return store

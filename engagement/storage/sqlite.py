@@ -32,6 +32,7 @@ from typing import Any, Protocol
 from sqlitedict import SqliteMultithread
 
 from engagement.errors import CorruptRecordError, StoreError, StoreOpenError
+from engagement.registry import REGISTRY
 
 log = logging.getLogger(__name__)
 # Every error of sqlitedict's thread reaches its caller here as a StoreError that names the cause; sqlitedict's
@@ -565,18 +566,13 @@ class SqliteKV:
 
     def close(self) -> None:
         self._c.close()
-        _OPEN.pop(self.path, None)
+        REGISTRY.forget(STORE_KIND, self.path, self)
 
 
-_OPEN: dict[str, SqliteKV] = {}
-_OPEN_LOCK = threading.Lock()
+STORE_KIND = "sqlite store"
 
 
 def open_store(path: str | os.PathLike[str]) -> SqliteKV:
     """The process's one ``SqliteKV`` for a file (the job table); opened on first use."""
     key = str(Path(path).resolve()) if str(path) != ":memory:" else ":memory:"
-    with _OPEN_LOCK:
-        store = _OPEN.get(key)
-        if store is None:
-            store = _OPEN[key] = SqliteKV(key)
-        return store
+    return REGISTRY.get(STORE_KIND, key, lambda: SqliteKV(key))

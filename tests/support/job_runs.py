@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from engagement.models import JobRecord, JobStatus
+from engagement.models import JobRecord
 from engagement.runtime import create_runtime
 from engagement.settings import Settings
 from engagement.storage.sqlite import SqliteKV
-from tests.support.bounded import bounded
+from tests.support.waits import bounded, wait_until
 
 
 def run_to_the_end(tmp_path: Path, env: dict[str, str], domain: str = "acmecorp.com") -> JobRecord:
@@ -25,12 +24,8 @@ def run_to_the_end(tmp_path: Path, env: dict[str, str], domain: str = "acmecorp.
     try:
         run_id = runtime.jobs.start(domain)
 
-        def ended() -> JobRecord:
-            while (record := runtime.jobs.get(domain, run_id)).status is JobStatus.PROCESSING:
-                time.sleep(0.05)
-            return record
-
-        record = bounded(ended)
+        wait_until(lambda: runtime.jobs.get(domain, run_id).status.terminal, f"the {domain} job to end")
+        record = runtime.jobs.get(domain, run_id)
         bounded(lambda: pool.submit(lambda: None).result(), 30)  # the job's worker came back
     finally:
         pool.shutdown(wait=False, cancel_futures=True)

@@ -37,14 +37,7 @@ def redis_url(redis_server: RedisServer) -> Iterator[str]:
     client = redis.Redis.from_url(redis_server.url)
     client.flushall()
     client.close()
-    yield redis_server.url
-    from engagement.meetings import redis_storage as redis_index
-    from engagement.storage import redis as redis_store
-
-    for url in list(redis_index._OPEN):
-        redis_index._OPEN[url].close()
-    for url in list(redis_store._OPEN):
-        redis_store._OPEN.pop(url).close()
+    yield redis_server.url  # the connections opened on it are closed by the registry's reset (tests/conftest.py)
 
 
 @pytest.fixture(params=["sqlite", "redis"])
