@@ -22,9 +22,17 @@ $(VENV)/.dev-deps: requirements.txt requirements-dev.txt | $(PY)
 	$(PIP) install -r requirements-dev.txt
 	touch $@ $(VENV)/.run-deps
 
-## run: serve the app on http://127.0.0.1:$(PORT) (demo data and offline analysis when no keys are set)
+WEBHOOK_PORT ?= 8502
+
+## run: serve the app on http://127.0.0.1:$(PORT) (demo data and offline analysis when no keys are set); with FATHOM_WEBHOOK_SECRET set, the webhook receiver on 127.0.0.1:$(WEBHOOK_PORT) beside it
 run: $(VENV)/.run-deps
-	$(PY) -m streamlit run streamlit_app.py --server.address 127.0.0.1 --server.port $(PORT)
+	@if [ -n "$$FATHOM_WEBHOOK_SECRET" ]; then \
+		$(PY) -m engagement webhooks serve --host 127.0.0.1 --port $(WEBHOOK_PORT) & hooks=$$!; \
+		trap 'kill $$hooks 2>/dev/null; wait $$hooks 2>/dev/null' EXIT INT TERM; \
+		$(PY) -m streamlit run streamlit_app.py --server.address 127.0.0.1 --server.port $(PORT); \
+	else \
+		$(PY) -m streamlit run streamlit_app.py --server.address 127.0.0.1 --server.port $(PORT); \
+	fi
 
 ## cluster: a try-out of the several-machines shape on this one: Redis on 127.0.0.1:$(REDIS_PORT), two RQ workers, the app (Ctrl-C stops all)
 REDIS_PORT ?= 6390

@@ -1,4 +1,5 @@
-"""The command line: ``python -m engagement summarize acmecorp.com --json``, ``ask``, ``accounts``, ``jobs list``, ``index``."""
+"""The command line: ``python -m engagement summarize acmecorp.com --json``, ``ask``, ``accounts``, ``jobs list``, ``index``,
+``webhooks``."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import sys
 from collections.abc import Sequence
 from datetime import date, timedelta
 
-from engagement.errors import EngagementError, InvalidDomainError, InvalidQuestionError
+from engagement.errors import EngagementError, InvalidDomainError, InvalidQuestionError, SettingsError
+from engagement.fathom.client import WEBHOOK_TRIGGERS
 from engagement.settings import Settings
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
@@ -50,6 +52,17 @@ def parse_limit(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number such as 50") from None
     if not 1 <= value <= MAX_LIMIT:
         raise argparse.ArgumentTypeError(f"{text} is not between 1 and {MAX_LIMIT:,}")
+    return value
+
+
+def parse_days(text: str) -> int:
+    """A digest's period in days, 1 to 366."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of days such as 7") from None
+    if not 1 <= value <= 366:
+        raise argparse.ArgumentTypeError(f"{text} is not between 1 and 366 days")
     return value
 
 
@@ -121,6 +134,32 @@ def build_parser() -> argparse.ArgumentParser:
     forget.add_argument("--lift", action="store_true", help="let a forgotten customer or person be summarised again")
     forget.add_argument("--json", action="store_true", help="print the receipt as JSON")
 
+    webhooks = commands.add_parser("webhooks", help="Fathom webhooks: receive new meetings as they are ready")
+    hook_commands = webhooks.add_subparsers(dest="webhooks_command", required=True, metavar="ACTION")
+    serve = hook_commands.add_parser("serve", help="receive deliveries on POST /webhooks/fathom (Ctrl-C stops)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8502, help="port to listen on (default 8502)")
+    register = hook_commands.add_parser("register", help="create a webhook in Fathom that sends to URL")
+    register.add_argument("url", help="the receiver's public address, e.g. https://example.com/webhooks/fathom")
+    register.add_argument(
+        "--trigger",
+        action="append",
+        choices=list(WEBHOOK_TRIGGERS),
+        help="which recordings fire it (repeatable; default: all four)",
+    )
+    hook_list = hook_commands.add_parser("list", help="the webhooks created here (Fathom's API lists none)")
+    hook_list.add_argument("--json", action="store_true", help="print JSON")
+    hook_delete = hook_commands.add_parser("delete", help="delete a webhook in Fathom and here")
+    hook_delete.add_argument("id", help="the webhook's id (see `webhooks list`)")
+
+    digest = commands.add_parser(
+        "digest", help="what changed per account in the last days, with quotes and links; sent to Slack or e-mail"
+    )
+    digest.add_argument("--days", type=parse_days, default=7, help="the period: this many days, 1 to 366 (default 7)")
+    digest.add_argument("--slack-url", help="a Slack incoming webhook to post it to (default: DIGEST_SLACK_URL)")
+    digest.add_argument("--email", nargs="+", metavar="ADDR", help="addresses to e-mail it to (default: DIGEST_EMAILS)")
+    digest.add_argument("--json", action="store_true", help="print the digest as JSON")
+
     cache = commands.add_parser("cache", help="the per-meeting analysis cache")
     cache_commands = cache.add_subparsers(dest="cache_command", required=True, metavar="ACTION")
     cache_commands.add_parser("clear", help="forget every cached meeting analysis")
@@ -175,11 +214,25 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print("forget needs a website or --person EMAIL (one of them).", file=sys.stderr)
                 return 2
             return forget(settings, args.website, person=args.person, lift=args.lift, as_json=args.json)
+        if args.command == "webhooks":
+            from engagement import cli
+
+            if args.webhooks_command == "serve":
+                return cli.webhooks_serve(settings, host=args.host, port=args.port)
+            if args.webhooks_command == "register":
+                return cli.webhooks_register(settings, args.url, triggers=args.trigger or list(WEBHOOK_TRIGGERS))
+            if args.webhooks_command == "list":
+                return cli.webhooks_list(settings, as_json=args.json)
+            return cli.webhooks_delete(settings, args.id)
+        if args.command == "digest":
+            from engagement.cli import digest as send_digest
+
+            return send_digest(settings, days=args.days, slack_url=args.slack_url, emails=args.email, as_json=args.json)
         if args.command == "cache":
             from engagement.cli import cache_clear
 
             return cache_clear(settings)
-    except (InvalidDomainError, InvalidQuestionError) as exc:
+    except (InvalidDomainError, InvalidQuestionError, SettingsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except EngagementError as exc:

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import getpass
 import json
+import signal
 import sys
+import threading
 import time
+from collections.abc import Callable
 from datetime import date, timedelta
 
 from engagement.account.domains import company_domain, lookalike_warning, normalize_domain, refuse_ours
-from engagement.account.signals import signal_id
+from engagement.account.rep_roles import with_rep_roles
+from engagement.account.signals import Thresholds, signal_id
 from engagement.accounts import list_accounts
 from engagement.api import ask as ask_question
 from engagement.errors import InvalidDomainError
@@ -75,6 +79,8 @@ def summarize(
         run_id = runtime.jobs.start(domain, options)
         runtime.audit.record(actor(), "started", domain, f"run {run_id}")
         record = wait_for(runtime.jobs, domain, run_id) if runtime.queue else runtime.jobs.get(domain, run_id)
+        if runtime.roles is not None:  # the roles reps set on the page win over the meetings' (signals judged again)
+            record = with_rep_roles(record, runtime.roles, Thresholds.from_settings(settings))
     finally:
         runtime.close()
     if as_json:
@@ -164,7 +170,7 @@ def render_text(record: JobRecord) -> str:
                 citation = cite(item.evidence[0]) if item.evidence else None
                 if citation and citation.quote is not None:
                     lines.append(
-                        f'      "{citation.quote}" — {citation.speaker or "?"}, {nice_date(citation.date)} {citation.url or ""}'
+                        f'      "{citation.quote}" — {citation.who}, {nice_date(citation.date)} {citation.url or ""}'
                     )
     s = record.stats
     lines.append(
@@ -244,9 +250,7 @@ def render_answer(answer: Answer) -> str:
         citation = cite(evidence)
         if citation.quote is None:
             return None
-        who = citation.speaker or "?"
-        side = f" ({citation.side})" if citation.side else ""
-        return f'      "{citation.quote}" — {who}{side}, {nice_date(citation.date)} {citation.url or ""}'.rstrip()
+        return f'      "{citation.quote}" — {citation.who}, {nice_date(citation.date)} {citation.url or ""}'.rstrip()
 
     lines = [f"Q: {one_line(answer.question)}", one_line(answer.headline)]
     if answer.note:
@@ -307,6 +311,153 @@ def accounts(settings: Settings, *, as_json: bool) -> int:
             f"{r.days_since_last:>5} {r.last_90_days:>4} {r.previous_90_days:>4}  {signals}"
         )
     return 0
+
+
+def _demo_refused(settings: Settings) -> bool:
+    if settings.source == "demo":
+        print("error: webhooks need a Fathom key: set FATHOM_API_KEY (demo data has no webhooks).", file=sys.stderr)
+        return True
+    return False
+
+
+def webhooks_serve(settings: Settings, *, host: str, port: int, ready: Callable[[str], None] | None = None) -> int:
+    """Receive Fathom's deliveries on ``host:port`` until SIGINT/SIGTERM; what was accepted is applied first."""
+    from engagement.webhooks.receiver import PATH, start_server
+    from engagement.webhooks.service import build_receiver
+
+    runtime = create_runtime(settings, enqueue=False)
+    stop = threading.Event()
+    try:
+        receiver = build_receiver(runtime)
+        runtime.start_periodic_sync()  # meetings no webhook announces (other triggers, missed deliveries)
+        try:
+            httpd, _ = start_server(receiver, host, port)
+        except OSError as exc:
+            print(
+                f"error: cannot listen on {host}:{port} ({exc.strerror or exc}); choose another --port.",
+                file=sys.stderr,
+            )
+            return 1
+        bound_host, bound_port = httpd.server_address[:2]
+        address = f"http://{bound_host!s}:{bound_port}{PATH}"
+        print(f"receiving Fathom webhooks on {address} (Ctrl-C stops)", file=sys.stderr, flush=True)
+        if ready is not None:
+            ready(address)
+        previous = signal.signal(signal.SIGTERM, lambda *_: stop.set()) if _main_thread() else None
+        try:
+            while not stop.wait(0.5):
+                pass
+        except KeyboardInterrupt:
+            pass
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
+            httpd.shutdown()
+            httpd.server_close()
+            receiver.processor.close()
+    finally:
+        runtime.close()
+    return 0
+
+
+def _main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
+def webhooks_register(settings: Settings, url: str, *, triggers: list[str]) -> int:
+    """Create the webhook in Fathom and keep its secret here; prints its id (never the secret)."""
+    from engagement.runtime import fathom_client
+    from engagement.webhooks import registration
+    from engagement.webhooks.service import webhook_store
+
+    if _demo_refused(settings):
+        return 2
+    runtime = create_runtime(settings, executor=InlineExecutor(), enqueue=False)
+    try:
+        with fathom_client(settings) as client:
+            hook = registration.create(client, webhook_store(runtime), url, triggers)
+        runtime.audit.record(actor(), "webhook_created", str(hook["id"]), one_line(hook["url"], 200))
+    finally:
+        runtime.close()
+    print(
+        f"created webhook {hook['id']} → {one_line(hook['url'])} for {', '.join(hook['triggered_for'])}; its secret "
+        "is kept in the store, and `python -m engagement webhooks serve` checks deliveries against it "
+        "(restart a running receiver)"
+    )
+    return 0
+
+
+def webhooks_list(settings: Settings, *, as_json: bool) -> int:
+    """The webhooks created here, without their secrets."""
+    from engagement.webhooks.registration import shown
+    from engagement.webhooks.service import webhook_store
+
+    runtime = create_runtime(settings, executor=InlineExecutor(), enqueue=False)
+    try:
+        hooks = [shown(h) for h in webhook_store(runtime).hooks()]
+    finally:
+        runtime.close()
+    if as_json:
+        print(json.dumps(hooks, indent=2, ensure_ascii=False))
+        return 0
+    if not hooks:
+        print("no webhooks created here (`python -m engagement webhooks register URL` creates one)")
+        return 0
+    for h in hooks:
+        print(
+            f"{one_line(str(h['id']))}  {one_line(str(h['url']))}  {', '.join(h.get('triggered_for') or [])}  created {h.get('created_at')}"
+        )
+    return 0
+
+
+def webhooks_delete(settings: Settings, hook_id: str) -> int:
+    """Delete the webhook in Fathom and here."""
+    from engagement.runtime import fathom_client
+    from engagement.webhooks import registration
+    from engagement.webhooks.service import webhook_store
+
+    if _demo_refused(settings):
+        return 2
+    runtime = create_runtime(settings, executor=InlineExecutor(), enqueue=False)
+    try:
+        with fathom_client(settings) as client:
+            found = registration.delete(client, webhook_store(runtime), hook_id)
+        runtime.audit.record(actor(), "webhook_deleted", hook_id, "" if found else "Fathom had none")
+    finally:
+        runtime.close()
+    if found:
+        print(f"deleted webhook {one_line(hook_id)}")
+    else:
+        print(f"Fathom has no webhook {one_line(hook_id)}; it is forgotten here too")
+    return 0
+
+
+def digest(settings: Settings, *, days: int, slack_url: str | None, emails: list[str] | None, as_json: bool) -> int:
+    """Build the digest of the last ``days`` (ending at the latest DIGEST_TIME), print it, and send it to Slack and
+    e-mail (the options, else the settings) once per period and channel; 1 when a channel failed."""
+    from engagement.digests.render import as_text
+    from engagement.digests.service import DigestService, recipients
+
+    targets = recipients(emails if emails is not None else settings.digest_emails)
+    url = slack_url if slack_url is not None else settings.digest_slack_url
+    runtime = create_runtime(settings, executor=InlineExecutor(), enqueue=False)
+    try:
+        service = DigestService(runtime)
+        built = service.build(*service.last_days(days))
+        outcomes = service.send(built, slack_url=url, emails=targets)
+        for outcome in outcomes:
+            if outcome.status == "sent":
+                period = f"{built.start:%Y-%m-%d} to {built.end:%Y-%m-%d}"
+                runtime.audit.record(actor(), "digest_sent", outcome.channel, period)
+    finally:
+        runtime.close()
+    if as_json:
+        print(json.dumps({**built.to_json(), "sent": [o.__dict__ for o in outcomes]}, indent=2, ensure_ascii=False))
+    else:
+        print(as_text(built), end="")
+    for outcome in outcomes:
+        print(f"{outcome.channel}: {outcome.status}{': ' + outcome.detail if outcome.detail else ''}", file=sys.stderr)
+    return 1 if any(o.status == "failed" for o in outcomes) else 0
 
 
 def _email(text: str) -> str:

@@ -9,6 +9,7 @@
     │   ├── CorruptRecordError      a stored value is not JSON (never unpickled)
     │   └── SearchUnavailableError  SQLite was built without FTS5: questions cannot be answered
     ├── InvalidQuestionError        an empty or over-long question, or an account with no summary yet
+    ├── InvalidRoleError            a role a rep typed that cannot be kept (too long, or no one to give it to)
     ├── JobError
     │   ├── JobNotFoundError        no record under that domain and run id
     │   └── JobTimeoutError         the job ran past its time limit (also raised by an upstream
@@ -49,6 +50,10 @@ class InvalidDomainError(EngagementError, ValueError):
 
 class SettingsError(EngagementError):
     """A setting has a value that cannot be used."""
+
+
+class InvalidRoleError(EngagementError, ValueError):
+    """A role a rep typed cannot be kept: too long, or the person is not one of the account's."""
 
 
 class StoreError(EngagementError):

@@ -140,26 +140,39 @@ class Meeting(BaseModel):
 # ---------------------------------------------------------------- insights
 
 
+class Side(StrEnum):
+    """Which side of the table a person sits on."""
+
+    CUSTOMER = "customer"  # e-mail at the customer's domain
+    INTERNAL = "internal"  # our side (not external to the recording's workspace)
+    THIRD_PARTY = "third_party"  # another company: a partner, a consultant
+    PERSONAL = "personal"  # a personal mailbox (gmail.com, outlook.com, ...)
+    UNKNOWN = "unknown"  # no e-mail: a room, a dial-in, an uninvited speaker
+
+
 class Evidence(BaseModel):
     """Where a claim was said.
 
     Attributes:
         recording_id / timestamp: the meeting and the moment.
         quote: the words, verbatim from the transcript when ``verified``.
-        speaker: who said it; side: their ``Side`` for the account (None where it was not worked out).
+        speaker: who said it.
         url: the share URL opened at that moment.
         verified: False when the quote could not be found in the transcript (never shown as a quote).
+        side: the speaker's side of the table, set when the quote is verified against its meeting
+            (``None``: not known, shown as such). The customer's goals, challenges, risks and themes
+            keep only quotes whose side is ``customer``.
     """
 
     recording_id: int
     timestamp: str
     quote: str
     speaker: str | None = None
-    side: str | None = None
     url: str | None = None
     meeting_title: str | None = None
     meeting_date: str | None = None
     verified: bool = True
+    side: Side | None = None
 
 
 class Insight(BaseModel):
@@ -170,11 +183,21 @@ class Insight(BaseModel):
 
 
 class PersonRole(BaseModel):
-    """A role the analysis gave a person (``VP Sales``, ``champion``, ``security reviewer``)."""
+    """A person's role (``CFO``, ``Runs procurement``) as someone said it in a meeting, with the words that say so.
+
+    Attributes:
+        name / email: the person, as the meeting names them.
+        role: the title or part in the deal.
+        evidence: where it was said (the person about themselves, or another about them); a role the
+            pipeline keeps always has a verified quote here.
+        side: the side the words put the person on ("our CFO" said by the customer), when they say.
+    """
 
     name: str
     email: str | None = None
     role: str
+    evidence: list[Evidence] = Field(default_factory=list)
+    side: Side | None = None
 
 
 class MeetingInsights(BaseModel):
@@ -213,23 +236,15 @@ class AccountInsights(BaseModel):
     roles: list[PersonRole] = Field(default_factory=list)
 
 
-class Side(StrEnum):
-    """Which side of the table a person sits on."""
-
-    CUSTOMER = "customer"  # e-mail at the customer's domain
-    INTERNAL = "internal"  # our side (not external to the recording's workspace)
-    THIRD_PARTY = "third_party"  # another company: a partner, a consultant
-    PERSONAL = "personal"  # a personal mailbox (gmail.com, outlook.com, ...)
-    UNKNOWN = "unknown"  # no e-mail: a room, a dial-in, an uninvited speaker
-
-
 class Person(BaseModel):
     """One person across the account's meetings (identity: lower-cased e-mail, else display name).
 
     Attributes:
         count: meetings the person took part in (invited to, or spoke in).
         invited / spoke_in: meetings they were invited to / spoke in.
-        role: filled by the analysis; empty until then.
+        role: said in a meeting (with ``role_evidence``) or set by a rep (``role_source``); empty when unknown.
+        role_source: ``meeting`` (read from what was said), ``rep`` (set by a rep on the summary page), or empty.
+        role_evidence: the verified quotes the role rests on (none for a rep's).
         matched_by: how the person was identified: ``email`` (an address), ``speaker_match`` (a
             speaker without an address joined to them by display name), ``display_name`` (no address).
         aliases: the other display names merged into this person.
@@ -240,6 +255,8 @@ class Person(BaseModel):
     email: str | None = None
     side: Side = Side.UNKNOWN
     role: str = ""
+    role_source: str = ""
+    role_evidence: list[Evidence] = Field(default_factory=list)
     count: int = 0
     invited: int = 0
     spoke_in: int = 0
@@ -295,6 +312,13 @@ class Signal(BaseModel):
     subject: str = ""
 
 
+class NotJudged(BaseModel):
+    """A signal rule that could not be judged. Attributes: kind (the rule), why (the data that is missing)."""
+
+    kind: str
+    why: str
+
+
 class Coverage(BaseModel):
     """How much of the account the summary saw.
 
@@ -302,6 +326,8 @@ class Coverage(BaseModel):
         meetings / with_transcript / without_transcript / analysed: meeting counts.
         unmatched_speakers: people who spoke but could not be matched to an invitee's e-mail.
         index_updated_at: when the meetings were last read from Fathom (ISO 8601, UTC).
+        not_judged: signal rules whose data is missing, each with why (``no_senior_voice``: ``roles unknown
+            for 6 of 6 customer people who spoke``): unknown is not absent, so they raise nothing.
     """
 
     meetings: int = 0
@@ -310,6 +336,7 @@ class Coverage(BaseModel):
     analysed: int = 0
     unmatched_speakers: int = 0
     index_updated_at: str | None = None
+    not_judged: list[NotJudged] = Field(default_factory=list)
 
 
 class Changes(BaseModel):

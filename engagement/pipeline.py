@@ -18,11 +18,13 @@ from engagement.account.changes import changes_since
 from engagement.account.domains import lookalike_warning, refuse_ours
 from engagement.account.domains import our_domains as ours
 from engagement.account.facts import aggregate, coverage_of
-from engagement.account.people import assign_roles, speakers_of, words_of
-from engagement.account.signals import Thresholds, signals_of
+from engagement.account.people import assign_roles, names_ours_as_customer, speakers_of, words_of
+from engagement.account.rep_roles import RepRoles, lay_over
+from engagement.account.signals import Thresholds, judge
 from engagement.analysis import Analyzer, InsightCache, verify_account, verify_meeting_insights
 from engagement.analysis.base import Usage
 from engagement.analysis.prompts import MAX_CHARS, MAX_ITEMS
+from engagement.analysis.verify import customer_words, evidence_key
 from engagement.errors import FathomAuthError, FathomNotFoundError, FathomPayloadError, StoreError
 from engagement.fathom.client import FathomClient
 from engagement.jobs.service import JobContext
@@ -33,6 +35,9 @@ from engagement.models import (
     Insight,
     Meeting,
     MeetingInsights,
+    MeetingRef,
+    Person,
+    PersonRole,
     Side,
     TranscriptTurn,
     format_utc,
@@ -67,6 +72,7 @@ def run(
     listing: Connect | None = None,
     our_domains: Collection[str] = (),
     clock: Callable[[], datetime] = utcnow,
+    rep_roles: RepRoles | None = None,
 ) -> EngagementSummary:
     """Build the account's summary; raises an ``EngagementError`` with a message for the user.
 
@@ -75,6 +81,7 @@ def run(
     ``search``, when given, indexes every transcript the run holds (questions are answered from it).
     ``today`` (default: the UTC date) and ``thresholds`` are what the signals are computed against.
     ``listing`` gives the meeting index's background sync its Fathom client (see :func:`fetch`).
+    ``rep_roles``: the roles reps set on the summary page, which win over the meetings' (and the signals read).
     """
     fetched_at = format_utc(utcnow())
     domain = ctx.domain
@@ -103,7 +110,8 @@ def run(
     if not meetings:
         aggregate(domain, meetings, internal_domains=our_domains).apply(summary)
         summary.notes.insert(0, _no_meetings_note(domain, since, until))
-        _add_account_view(ctx, summary, fetched_at, thresholds, today)
+        history = _history(index, fathom.workspace, domain, since, until)
+        _add_account_view(ctx, summary, fetched_at, thresholds, today, _refs(history))
         ctx.report("no meetings found", 0, 0)
         return summary
 
@@ -140,7 +148,7 @@ def run(
 
     # ---- merge (reduce)
     ctx.report("merging insights", total, total)
-    ordered = [found[m.recording_id] for m in meetings if m.recording_id in found]
+    ordered = _as_named(summary.people, [found[m.recording_id] for m in meetings if m.recording_id in found])
     account_key = cache.account_key(domain, analyzer.fingerprint, company, ordered, summary.people)
     account = cache.get_account(account_key)
     if account is None:
@@ -148,13 +156,21 @@ def run(
             domain=domain, company=company, meetings=meetings, insights=ordered, people=summary.people
         )
         account, dropped = verify_account(account, ordered)
-        dropped_here += dropped
+        account, ours = customer_words(account)  # the customer's lists keep the customer's own words only
+        advice = [r for r in account.recommendations if not names_ours_as_customer(r.text, summary.people)]
+        ours += len(account.recommendations) - len(advice)  # "the concern <one of ours> raised": dropped, counted
+        account = account.model_copy(update={"roles": _quoted_roles(account.roles, ordered), "recommendations": advice})
+        dropped_here += dropped + ours
         cache.put_account(account_key, account)
     _apply_account(summary, account)
+    history = _history(index, fathom.workspace, domain, since, until)
+    if history:  # a filtered run: roles said in the account's other meetings are still the people's roles
+        assign_roles(summary.people, _roles_elsewhere(history, set(found), cache, analyzer.fingerprint))
+    _apply_rep_roles(summary, rep_roles, domain)
     for ref in summary.meetings:
         ref.analysed = ref.recording_id in found
         ref.no_transcript = no_transcript.get(ref.recording_id)
-    _add_account_view(ctx, summary, fetched_at, thresholds, today)
+    _add_account_view(ctx, summary, fetched_at, thresholds, today, _refs(history))
     _record_usage(ctx, analyzer, dropped_here)
     cut = analyzer.usage.prompts_cut
     if cut:
@@ -167,12 +183,78 @@ def run(
     return summary
 
 
+def _history(
+    index: MeetingIndex, workspace: str, domain: str, since: date | None, until: date | None
+) -> list[Meeting] | None:
+    """Every meeting of the account whatever the dates asked for (a filtered run's time signals read them).
+
+    ``None`` for an unfiltered run (its meetings are the history) or when the index cannot be read (the
+    time signals are then not judged, and the coverage line says why).
+    """
+    if since is None and until is None:
+        return None
+    try:
+        return index.meetings_for(workspace, domain)
+    except StoreError as exc:
+        log.warning("the account's other meetings could not be read; time signals not judged: %s", exc)
+        return None
+
+
+def _refs(meetings: Sequence[Meeting] | None) -> list[MeetingRef] | None:
+    """Meeting rows of ``meetings`` with what the time signals read: id, title, date, links."""
+    if meetings is None:
+        return None
+    return [
+        MeetingRef(
+            recording_id=m.recording_id,
+            title=m.title,
+            date=m.started_at.astimezone(UTC).date().isoformat(),
+            started_at=format_utc(m.started_at),
+            url=m.url,
+            share_url=m.share_url,
+        )
+        for m in meetings
+    ]
+
+
+def _roles_elsewhere(
+    history: Sequence[Meeting], analysed: set[int], cache: InsightCache, fingerprint: str
+) -> list[PersonRole]:
+    """Roles said in the account's meetings outside the dates asked for, from their cached (verified) analyses.
+
+    The latest meeting's first; a meeting never analysed says nothing (no transcript is fetched for it).
+    """
+    roles: list[PersonRole] = []
+    for meeting in history:  # newest first
+        if meeting.recording_id in analysed:
+            continue
+        try:
+            insights = cache.get(meeting, fingerprint)
+        except StoreError as exc:
+            log.warning("cached roles of the account's other meetings could not be read: %s", exc)
+            return roles
+        if insights is not None:
+            roles += [r for r in insights.roles if r.evidence]
+    return roles
+
+
 def _add_account_view(
-    ctx: JobContext, summary: EngagementSummary, fetched_at: str, thresholds: Thresholds | None, today: date | None
+    ctx: JobContext,
+    summary: EngagementSummary,
+    fetched_at: str,
+    thresholds: Thresholds | None,
+    today: date | None,
+    history: list[MeetingRef] | None = None,
 ) -> None:
-    """Coverage, signals and what changed since the last run: rules over the facts, no model call."""
+    """Coverage, signals and what changed since the last run: rules over the facts, no model call.
+
+    A run filtered by dates judges the time signals on ``history`` (every meeting of the account).
+    """
     summary.coverage = coverage_of(summary.meetings, summary.people, index_updated_at=fetched_at)
-    summary.signals = signals_of(summary, today=today or utcnow().date(), thresholds=thresholds)
+    filtered = bool(ctx.options.since or ctx.options.until)
+    judged = judge(summary, today=today or utcnow().date(), thresholds=thresholds, history=history, filtered=filtered)
+    summary.signals = judged.signals
+    summary.coverage.not_judged = judged.not_judged
     previous = ctx.previous_complete()
     summary.changes = changes_since(previous, summary) if previous is not None else None
 
@@ -221,7 +303,8 @@ def fetch(
 
     Every meeting any of whose invitees has an e-mail at the domain counts, whatever company Fathom
     files it under. Meetings whose analysis is not cached, or whose transcript ``search`` does not
-    hold yet, come back with their transcripts; those that have none (or whose transcript could not
+    hold yet, come back with their transcripts (from ``search`` when it holds them, e.g. delivered by a
+    webhook; else from Fathom); those that have none (or whose transcript could not
     be read) are returned in the second value with the reason, counted but not analysed. Only the
     listing failing fails the job, and our own domain (the index's or ``our_domains``) is refused.
     A transcript Fathom has not made yet is "transcript pending" and asked for again on a later run
@@ -236,15 +319,15 @@ def fetch(
     # at the limit the job ends saying the indexing carries on, and the sync does.
     task, _ = index.start_sync(fathom.workspace, listing or (lambda: nullcontext(fathom)))
 
-    held = [_held(index, fathom.workspace)]  # what the index holds: a time-out says this, not just this pass's pages
+    holds = [_held(index, fathom.workspace)]  # what the index holds: a time-out says this, not just this pass's pages
 
     def indexing(meetings: int) -> None:
         ctx.stats.index_requests = task.requests
         ctx.stats.fathom_requests = fathom.requests + task.requests
-        held[0] = max(_held(index, fathom.workspace, held[0]), meetings)
-        ctx.report(indexing_stage(held[0]), held[0], None)
+        holds[0] = max(_held(index, fathom.workspace, holds[0]), meetings)
+        ctx.report(indexing_stage(holds[0]), holds[0], None)
 
-    ctx.explain_timeout(lambda: still_indexing(max(held[0], task.meetings)))
+    ctx.explain_timeout(lambda: still_indexing(max(holds[0], task.meetings)))
     task.wait(ctx.deadline, on_progress=indexing, on_wait=waiting, poll_s=poll_s)
     ctx.explain_timeout(None)
     refuse_ours(domain, ours(index.internal_domains(fathom.workspace), our_domains))
@@ -266,7 +349,9 @@ def fetch(
         for m in meetings
         if m.recording_id not in known and (m.recording_id in unindexed or cache.get(m, fingerprint) is None)
     ]
-    transcripts, no_transcript = _transcripts(ctx, fathom, need, since, until)
+    held = _held_transcripts(search, [m.recording_id for m in need if m.recording_id not in unindexed])
+    fetched, no_transcript = _transcripts(ctx, fathom, [m for m in need if m.recording_id not in held], since, until)
+    transcripts = {**held, **fetched}
     # Fathom's "no transcript" (404, null) is remembered: pending, asked again later, until a week after the
     # meeting; then for good. A 403 or an unreadable one is asked again next time.
     ended = {m.recording_id: m.recording_end_time or m.started_at for m in meetings}
@@ -317,6 +402,25 @@ def _not_searchable(search: TranscriptSearch | None, recording_ids: list[int]) -
     except StoreError as exc:
         log.warning("the search index could not be read; transcripts it lacks are not fetched: %s", exc)
         return set()
+
+
+def _held_transcripts(
+    search: TranscriptSearch | None, recording_ids: list[int]
+) -> dict[int, tuple[TranscriptTurn, ...]]:
+    """The transcripts the search index already holds (a webhook delivered them, or an earlier run fetched them), so
+    Fathom is not asked again; one it cannot read, or an empty one, is left to Fathom."""
+    held: dict[int, tuple[TranscriptTurn, ...]] = {}
+    if search is None:
+        return held
+    for recording_id in recording_ids:
+        try:
+            meeting = search.meeting(recording_id)
+        except StoreError as exc:
+            log.warning("the search index could not be read; transcripts are fetched from Fathom: %s", exc)
+            return held
+        if meeting is not None and meeting.transcript:
+            held[recording_id] = meeting.transcript
+    return held
 
 
 def _transcripts(
@@ -437,7 +541,9 @@ def _analyse(
                 result = future.result()
                 if result is None:
                     continue
-                insights, dropped = verify_meeting_insights(result, meeting)
+                insights, dropped = verify_meeting_insights(result, meeting, domain=ctx.domain)
+                insights, ours = customer_words(insights)  # our side's sentences never become the customer's
+                dropped += ours
                 if dropped:
                     log.info(
                         "meeting %s: %d quote(s) not found in the transcript were dropped",
@@ -467,6 +573,70 @@ def _record_usage(ctx: JobContext, analyzer: Analyzer, dropped: int) -> None:
     ctx.stats.tokens_in = usage.tokens_in
     ctx.stats.tokens_out = usage.tokens_out
     ctx.stats.evidence_dropped = dropped
+
+
+def _as_named(people: Sequence[Person], insights: list[MeetingInsights]) -> list[MeetingInsights]:
+    """The insights with each quote's speaker named as the people list names them ("Amir's iPad" → Amir Haddad).
+
+    A display name that is another spelling of exactly one person becomes that person's name, so the
+    account's view and its recommendations speak of the person, not of their device or nickname.
+    """
+    owners: dict[str, set[str]] = {}
+    for person in people:
+        for alias in person.aliases:
+            owners.setdefault(alias, set()).add(person.name)
+    names = {alias: next(iter(found)) for alias, found in owners.items() if len(found) == 1}
+    if not names:
+        return insights
+
+    def named(items: list[Insight]) -> list[Insight]:
+        return [
+            item.model_copy(
+                update={
+                    "evidence": [
+                        ev.model_copy(update={"speaker": names[ev.speaker]}) if ev.speaker in names else ev
+                        for ev in item.evidence
+                    ]
+                }
+            )
+            for item in items
+        ]
+
+    return [
+        mi.model_copy(
+            update={
+                field: named(getattr(mi, field)) for field in ("themes", "goals", "challenges", "risks", "next_steps")
+            }
+        )
+        for mi in insights
+    ]
+
+
+def _quoted_roles(roles: Sequence[PersonRole], pool: Sequence[MeetingInsights]) -> list[PersonRole]:
+    """The account's roles that cite a quote the meetings' (verified) roles hold; the rest are dropped.
+
+    A role is shown only with what was said to back it, so one the reduce step wrote without citing a
+    meeting's verified words is a guess. Its evidence is the meeting's own (with the speaker's side).
+    """
+    verified = {evidence_key(ev): ev for mi in pool for r in mi.roles for ev in r.evidence if ev.verified}
+    out = []
+    for role in roles:
+        kept = [verified[evidence_key(ev)].model_copy() for ev in role.evidence if evidence_key(ev) in verified]
+        if kept:
+            out.append(role.model_copy(update={"evidence": kept}))
+    return out
+
+
+def _apply_rep_roles(summary: EngagementSummary, book: RepRoles | None, domain: str) -> None:
+    """The roles reps set for the account's people, over those the meetings gave (in place)."""
+    if book is None:
+        return
+    try:
+        roles = book.for_account(domain)
+    except StoreError as exc:  # the summary stands without them; the page lays them over when it can read them
+        log.warning("the roles reps set for %s could not be read: %s", domain, exc)
+        return
+    lay_over(summary.people, roles)
 
 
 def _texts(insights: Sequence[Insight]) -> list[str]:

@@ -8,7 +8,6 @@ the RQ queue for ``python -m engagement worker`` (Redis and RQ are imported only
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
@@ -22,16 +21,19 @@ import openai
 
 from engagement import pipeline
 from engagement.account.domains import our_domains, setting_domains
+from engagement.account.rep_roles import ROLES_TABLE, RepRoles
 from engagement.account.signals import Thresholds
 from engagement.analysis import Analyzer, InsightCache, OfflineAnalyzer, OpenAIAnalyzer
 from engagement.audit import AUDIT_TABLE, AuditLog
 from engagement.deadline import NO_DEADLINE, Deadline, DeadlineTransport
-from engagement.demo import DEMO_ACCOUNTS, DEMO_API_KEY, demo_transport
+from engagement.demo import DEMO_ACCOUNTS, demo_transport
 from engagement.errors import EngagementError, StoreError
 from engagement.fathom.client import FathomClient
-from engagement.fathom.ratelimit import key_id, use_limiter
+from engagement.fathom.ratelimit import use_limiter
+from engagement.fathom.workspace import fathom_settings, workspace_of
 from engagement.jobs.repository import JobRepository
 from engagement.jobs.service import JobBody, JobContext, JobService
+from engagement.meetings.freshness import PeriodicSync
 from engagement.meetings.index import IndexStatus, MeetingIndex, SyncResult, SyncTask, open_index
 from engagement.models import EngagementSummary, utcnow
 from engagement.privacy import TOMBSTONES_TABLE, Tombstones
@@ -47,14 +49,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 COMPANY_NAMES = dict(DEMO_ACCOUNTS)  # the demo accounts' names; real accounts are shown by domain
-DEMO_BASE_URL = "https://fathom.demo.invalid/external/v1"  # never resolved: the transport is in-process
-
-
-def _fathom_settings(settings: Settings) -> Settings:
-    """The settings the Fathom client uses: the demo key and address in demo mode."""
-    if settings.source == "demo":
-        return dataclasses.replace(settings, fathom_api_key=DEMO_API_KEY, fathom_base_url=DEMO_BASE_URL)
-    return settings
 
 
 def fathom_client(
@@ -71,14 +65,8 @@ def fathom_client(
         transport or httpx.HTTPTransport(), total_s=settings.fathom_timeout_s, deadline=deadline
     )
     return FathomClient.from_settings(
-        _fathom_settings(settings), transport=cast(httpx.BaseTransport, bounded), deadline=deadline
+        fathom_settings(settings), transport=cast(httpx.BaseTransport, bounded), deadline=deadline
     )
-
-
-def workspace_of(settings: Settings) -> str:
-    """``FathomClient.workspace`` for these settings, without building a client (no TLS set-up)."""
-    effective = _fathom_settings(settings)
-    return key_id(effective.fathom_api_key.strip(), effective.fathom_base_url.rstrip("/"))
 
 
 def analyzer_for(settings: Settings, deadline: Deadline = NO_DEADLINE) -> Analyzer:
@@ -104,6 +92,7 @@ def make_body(
     fathom_transport: httpx.BaseTransport | None = None,
     search: TranscriptSearch | None = None,
     clock: Callable[[], datetime] = utcnow,
+    roles: RepRoles | None = None,
 ) -> JobBody:
     """The job body ``JobService`` runs: a fresh client and analyser per job; one cache, index and rate limit."""
 
@@ -127,6 +116,7 @@ def make_body(
                 listing=listing,
                 our_domains=setting_domains(settings.our_domains),
                 clock=clock,
+                rep_roles=roles,
             )
 
     return body
@@ -148,6 +138,7 @@ class Runtime:
             with Redis, the transcripts shared there with this machine's index as their cache.
         fathom_transport: what the Fathom client sends through (tests; ``None``: the network or the demo API).
         queue: the RQ queue jobs go on, when Redis is configured and this process enqueues.
+        roles: the roles reps set on the summary page (another table of the same store).
         audit: who did what, appended beside the jobs (the store's ``audit`` table).
     """
 
@@ -163,8 +154,23 @@ class Runtime:
     search_error: str = ""
     fathom_transport: httpx.BaseTransport | None = None
     queue: RQJobQueue | None = None
+    roles: RepRoles | None = None
     _reindexing: SyncTask | None = field(default=None, repr=False)
     on_close: list[Callable[[], None]] = field(default_factory=list, repr=False)  # background tasks' stops
+    freshness: PeriodicSync | None = field(default=None, repr=False)
+
+    def start_periodic_sync(self) -> PeriodicSync | None:
+        """Keep the index fresh in one background thread (``ENGAGEMENT_SYNC_EVERY_S``); None in demo mode or when
+        it is 0. Stopped by :meth:`close`."""
+        if self.freshness is None and self.settings.sync_every_s > 0 and self.settings.source != "demo":
+            self.freshness = PeriodicSync(
+                self.index,
+                workspace_of(self.settings),
+                lambda: fathom_client(self.settings, self.fathom_transport),
+                self.settings.sync_every_s,
+            )
+            self.freshness.start()
+        return self.freshness
 
     def sync_index(self, *, full: bool = False) -> tuple[SyncTask, bool]:
         """Start the configured workspace's index sync in its background thread, or join the one running there;
@@ -223,6 +229,8 @@ class Runtime:
         queue's connection, the Redis index's and the store."""
         for stop in self.on_close:
             stop()
+        if self.freshness is not None:
+            self.freshness.stop()
         self.jobs.close()
         shutdown = getattr(self.jobs.executor, "shutdown", None)
         if shutdown is not None:
@@ -282,10 +290,11 @@ def create_runtime(
         search = SharedTranscriptIndex(search, shared.table(TRANSCRIPTS_TABLE))
     cache = InsightCache(store.table(CACHE_TABLE), on_clear=search.clear if search else None)
     repo = JobRepository(store)
+    roles = RepRoles(store.table(ROLES_TABLE))
     executor = executor or ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="engagement-job")
     jobs = JobService(
         repo,
-        make_body(settings, cache, index, fathom_transport=fathom_transport, search=search, clock=clock),
+        make_body(settings, cache, index, fathom_transport=fathom_transport, search=search, clock=clock, roles=roles),
         executor,  # with a queue, jobs go to RQ workers; the pool still answers questions with the model
         timeout_s=settings.job_timeout_s,
         stale_after_s=settings.stale_after_s,
@@ -319,6 +328,7 @@ def create_runtime(
         search_error=search_error,
         fathom_transport=fathom_transport,
         queue=queue,
+        roles=roles,
         audit=AuditLog(store.table(AUDIT_TABLE)),
     )
 

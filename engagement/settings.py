@@ -125,6 +125,40 @@ class Settings:
         "Most meetings one Fathom listing reads; a listing past it stops with a message (an endless cursor).",
         minimum=10,
     )
+    sync_every_s: float = _setting(
+        300.0,
+        "ENGAGEMENT_SYNC_EVERY_S",
+        "How often each app, receiver and worker process brings the Fathom meeting index up to date in the "
+        "background (incremental; skipped when any process did it within this time). 0: never.",
+        minimum=0,
+    )
+    fathom_webhook_secret: str = _setting(
+        "",
+        "FATHOM_WEBHOOK_SECRET",
+        "The `whsec_…` secret of a webhook created in Fathom: `python -m engagement webhooks serve` checks "
+        "deliveries against it (and the webhooks registered with `webhooks register`); `make run` starts the "
+        "receiver when it is set.",
+        secret=True,
+    )
+    app_base_url: str = _setting(
+        "http://127.0.0.1:8501",
+        "APP_BASE_URL",
+        "The app's address as the team opens it: each digest line links back to the account's summary there.",
+    )
+    digest_schedule: str = _setting(
+        "", "DIGEST_SCHEDULE", "`daily` or `weekly` (Mondays): the app sends a digest then. Empty: none."
+    )
+    digest_time: str = _setting("08:00", "DIGEST_TIME", "Time of day the scheduled digest is sent (HH:MM).")
+    digest_timezone: str = _setting("UTC", "DIGEST_TIMEZONE", "Time zone of DIGEST_TIME, e.g. `Europe/London`.")
+    digest_slack_url: str = _setting(
+        "", "DIGEST_SLACK_URL", "A Slack incoming webhook the digest is posted to.", secret=True
+    )
+    digest_emails: str = _setting("", "DIGEST_EMAILS", "Addresses the digest is e-mailed to, separated by commas.")
+    smtp_host: str = _setting("", "SMTP_HOST", "SMTP server for digest e-mails (STARTTLS is required).")
+    smtp_port: int = _setting(587, "SMTP_PORT", "Its port (587: submission with STARTTLS).", minimum=1)
+    smtp_user: str = _setting("", "SMTP_USER", "SMTP login (empty: none).")
+    smtp_password: str = _setting("", "SMTP_PASSWORD", "SMTP password.", secret=True)
+    smtp_from: str = _setting("", "SMTP_FROM", "From address of digest e-mails.")
     openai_timeout_s: float = _setting(
         120.0, "OPENAI_TIMEOUT_S", "Longest one model call may take, all of it.", minimum=0.1
     )

@@ -131,6 +131,8 @@ def run_worker(settings: Settings, *, burst: bool = False, name: str | None = No
     runtime = _build_runtime(settings)
     REGISTRY.put(RUNTIME_KIND, "", runtime)
     runtime.jobs.recover_stale()
+    if not burst:  # a long-lived worker keeps the meeting index fresh too (skipped when another process just did)
+        runtime.start_periodic_sync()
     connection = raw_connection(settings.redis_url)
     worker = SimpleWorker(
         [Queue(QUEUE_NAME, connection=connection)],

@@ -16,6 +16,7 @@ from engagement.account.signals import signal_id
 from engagement.accounts import AccountRow, list_accounts
 from engagement.errors import EngagementError
 from engagement.render.present import SEVERITY_LABELS, signal_name
+from engagement.webhooks.service import webhook_store
 from ui.frame import page_frame
 from ui.runtime import get_runtime, load_settings
 from ui.text import md, plural
@@ -40,6 +41,7 @@ COLUMNS = {
 # Column widths in pixels: beside the 300-pixel sidebar at 1024 the table has about 560 (and the row
 # selector takes about 35), so the four columns shown at first fit without scrolling sideways.
 DOMAIN_PX, SIGNALS_PX, DATE_PX, COUNT_PX = 170, 170, 95, 75
+LIVE_EVERY_S = 5  # with webhooks, how often the page looks for a delivery that changed an account
 
 
 def signals_text(row: AccountRow) -> str:
@@ -81,6 +83,25 @@ def table_columns() -> dict[str, Any]:
     return {**dict.fromkeys(COLUMNS), **shown}  # None: hidden, listed under Show/hide columns
 
 
+def last_delivery_change() -> str | None:
+    """When a webhook delivery last changed an account; None without webhooks (or when the store fails)."""
+    hooks = webhook_store(runtime)
+    try:
+        if not settings.fathom_webhook_secret and not hooks.hooks():
+            return None
+        return hooks.last_change() or ""
+    except EngagementError:
+        return None
+
+
+@st.fragment(run_every=LIVE_EVERY_S)
+def follow_deliveries(drawn: str) -> None:
+    """Draw the page again as soon as a delivery has changed an account since the table was drawn."""
+    latest = last_delivery_change()
+    if latest is not None and latest != drawn:
+        st.rerun()
+
+
 def open_account(row: AccountRow) -> None:
     """Show the account's latest complete summary, or start one and show it while it runs."""
     run_id = row.run_id
@@ -112,7 +133,11 @@ elif status.synced_at is None:
         icon=":material/info:",
     )
 
+drawn = last_delivery_change()
 rows = list_accounts(runtime)
+if drawn is not None:
+    st.caption("Live: meetings Fathom sends appear here within seconds.")
+    follow_deliveries(drawn)
 with st.container(horizontal=True, gap="medium", vertical_alignment="bottom"):
     search = st.text_input("Domain contains", key="accounts_search", placeholder="acme")
     quiet = st.number_input("No meeting for at least (days)", min_value=0, step=15, key="accounts_quiet_days")

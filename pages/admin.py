@@ -16,6 +16,7 @@ import streamlit as st
 from engagement.errors import StoreError
 from engagement.jobs.repository import JobRow
 from engagement.models import JobStatus, format_utc
+from engagement.webhooks.service import webhook_store
 from ui import audit
 from ui.ask import questions_admin
 from ui.frame import page_frame
@@ -289,6 +290,61 @@ def index_controls() -> None:
     )
 
 
+def webhook_controls() -> None:
+    """Fathom webhooks: the ones created here and the deliveries that could not be applied (their error as text)."""
+    hooks = webhook_store(runtime)
+    registered = hooks.hooks()
+    failed = hooks.failed(limit=5)
+    if not registered and not settings.fathom_webhook_secret and not failed:
+        return
+    st.subheader("Fathom webhooks", anchor=False)
+    st.caption(
+        f"{plural(len(registered), 'webhook')} created here"
+        + ("; FATHOM_WEBHOOK_SECRET is set." if settings.fathom_webhook_secret else ".")
+        + " Deliveries are received by `python -m engagement webhooks serve`."
+    )
+    for delivery in failed:
+        st.error(
+            md(
+                f"Delivery {delivery.webhook_id} (recording {delivery.recording_id}, {delivery.received_at[:16]} UTC) "
+                f"was not applied: {delivery.error}. The next sync of the index picks the meeting up."
+            ),
+            icon=":material/error:",
+        )
+
+
+def digest_controls() -> None:
+    """Scheduled digests: the schedule (or what is wrong with it) and the sends that failed, their error as text."""
+    from engagement.digests.service import DigestService
+    from engagement.errors import SettingsError
+
+    service = DigestService(runtime)
+    failures = service.failures(limit=5)
+    if not settings.digest_schedule and not failures:
+        return
+    st.subheader("Digests", anchor=False)
+    try:
+        schedule = service.schedule()
+    except SettingsError as exc:
+        st.error(md(exc), icon=":material/error:")
+        schedule = None
+    if schedule is not None:
+        where = ", ".join(
+            name for name, on in (("Slack", settings.digest_slack_url), ("e-mail", settings.digest_emails)) if on
+        )
+        st.caption(
+            f"Sent {schedule.kind} at {schedule.at:%H:%M} ({schedule.zone.key}) to {where or 'no channel: set DIGEST_SLACK_URL or DIGEST_EMAILS'}."
+        )
+    for failure in failures:
+        st.error(
+            md(
+                f"The {failure.get('channel')} digest for {str(failure.get('start'))[:10]} to "
+                f"{str(failure.get('end'))[:10]} was not sent: {failure.get('error')}"
+            ),
+            icon=":material/error:",
+        )
+
+
 def confirmation(*, selected: bool) -> None:
     """The pending delete, purge or clear, with how many will go, and the second click that does it.
 
@@ -347,6 +403,8 @@ try:
     with right:
         cache_controls()
         index_controls()
+        webhook_controls()
+        digest_controls()
     confirmation(selected=False)
     st.divider()
     questions_admin(runtime.questions)

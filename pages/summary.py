@@ -14,6 +14,8 @@ from typing import Any
 import streamlit as st
 
 from engagement.account.domains import company_domain, display_domain, domain_variants, normalize_domain
+from engagement.account.rep_roles import with_rep_roles
+from engagement.account.signals import Thresholds
 from engagement.demo import DEMO_ACCOUNTS
 from engagement.errors import EngagementError, InvalidDomainError, JobNotFoundError, StoreError
 from engagement.models import JobOptions, JobRecord, JobStatus, utcnow
@@ -24,6 +26,7 @@ from ui.banner import show_notices
 from ui.frame import page_frame
 from ui.presentation import apply_style, audience, draw_part, exit_button, is_presenting
 from ui.result import render_facts, render_heading, render_result, requested_range
+from ui.roles import role_editor
 from ui.runtime import get_runtime, load_settings
 from ui.text import ago, duration, md
 
@@ -394,9 +397,23 @@ def job_view(record: JobRecord | None) -> None:
         if st.session_state.get("summary_viewed") != record.run_id:  # once a visit, not at every rerun
             st.session_state["summary_viewed"] = record.run_id
             audit.record("viewed", record.domain, f"run {record.run_id}")
+        shown = with_roles(record)
         with st.container(key="summary_result"):  # in a presentation, everything in here is an allow-listed part
-            render_result(record, viewer, settings.source)
+            render_result(shown, viewer, settings.source)
+            if not presenting and shown.summary is not None and runtime.roles is not None:
+                role_editor(shown.summary, runtime.roles)
             draw_part(viewer, "ask", question_box, record, runtime.questions, current_asker(), presenting)
+
+
+def with_roles(record: JobRecord) -> JobRecord:
+    """The record with the roles reps set laid over it (signals that read roles judged again)."""
+    if runtime.roles is None:
+        return record
+    try:
+        return with_rep_roles(record, runtime.roles, Thresholds.from_settings(settings))
+    except StoreError as exc:
+        st.warning(md(f"The roles set by reps could not be read, so the meetings' roles are shown: {exc}"))
+        return record
 
 
 def empty_state() -> None:

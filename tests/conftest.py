@@ -18,6 +18,9 @@ _APP_VARS = (
     "ENGAGEMENT_",
     "APP_PASSWORD",
     "ADMIN_PASSWORD",
+    "APP_BASE_URL",
+    "DIGEST_",
+    "SMTP_",
 )
 
 pytest_plugins = ["tests.support.fathom_fixtures", "tests.support.openai_fixtures", "tests.support.redis_fixtures"]
@@ -31,6 +34,7 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[N
             monkeypatch.delenv(name)
     monkeypatch.setenv("ENGAGEMENT_DB", str(tmp_path / "engagement.sqlite"))
     REGISTRY.reset()  # a fresh process: no store, index or rate-limit budget left by an earlier test
+    monkeypatch.setenv("ENGAGEMENT_SYNC_EVERY_S", "0")  # no background sync unless a test turns it on
     yield
     REGISTRY.reset()  # and what this test opened is closed (connections, threads), not left to the next
 

@@ -700,3 +700,14 @@ def test_a_question_left_pending_by_a_dead_process_ends_in_error(runtime: Runtim
         else "The answer was interrupted (nothing was heard from it for 2 hours, past every model time-out). Ask again."
     )
     assert runtime.store.get(record.key)["status"] == "error"
+
+
+def test_every_quote_of_an_answer_says_whose_side_said_it(index: TranscriptIndex) -> None:
+    """Jane (at the customer's domain) is the customer; Sam, at another company, is not shown as the customer."""
+    from engagement.models import Side
+
+    answer = answer_question("What did they say about pricing?", summary=summary(), index=index)
+    sides = {(e.speaker, e.side) for p in answer.points for e in p.evidence}
+    assert sides == {("Jane Doe", Side.CUSTOMER), ("Sam Rep", Side.THIRD_PARTY)}
+    missing = answer_question("What about the weather on Mars?", summary=summary(), index=index)
+    assert all(e.side is not None for e in missing.closest)

@@ -69,3 +69,19 @@ def test_without_new_meetings_nobody_is_missing_and_without_a_summary_there_is_n
     changes = changes_since(record(same), same)
     assert changes is not None and changes.new_meetings == changes.people_not_seen_since == []
     assert changes_since(record(None), same) is None
+
+
+def test_a_signal_that_can_no_longer_be_judged_is_not_resolved():
+    """No senior voice raised last time and not judged now (roles unknown): not listed as resolved."""
+    from engagement.models import Coverage, NotJudged
+
+    before = EngagementSummary(signals=[Signal(kind="no_senior_voice", severity="medium", title="t")])
+    unknown = EngagementSummary(
+        coverage=Coverage(
+            not_judged=[NotJudged(kind="no_senior_voice", why="roles unknown for 2 of 2 customer people")]
+        )
+    )
+    changes = changes_since(record(before), unknown)
+    assert changes is not None and changes.resolved_signals == []
+    judged_quiet = changes_since(record(before), EngagementSummary(coverage=Coverage()))
+    assert judged_quiet is not None and judged_quiet.resolved_signals == ["no_senior_voice"]

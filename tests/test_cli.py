@@ -245,3 +245,32 @@ def test_a_look_alike_domain_is_summarised_with_a_warning(capsys: pytest.Capture
     assert "warning: аррӏе.com (xn--80ak6aa92e.com) is written in Cyrillic letters" in err
     notes = json.loads(out)["summary"]["notes"]
     assert any("look like the Latin 'apple'" in n for n in notes)
+
+
+def test_summarize_json_gives_every_quote_its_side_and_greg_his_role(capsys: pytest.CaptureFixture[str]) -> None:
+    """Acme's --json: every quote under themes, goals, challenges, risks is the customer's; Greg is CRO, with the words."""
+    code, out, err = run_cli(capsys, "summarize", "acmecorp.com", "--json")
+    assert code == 0, err
+    summary = json.loads(out)["summary"]
+    lists = [*summary["goals_detail"], *summary["challenges_detail"], *summary["risks_detail"], *summary["themes"]]
+    sides = {ev["side"] for item in lists for ev in item["evidence"]}
+    assert sides == {"customer"}
+    assert all(ev["side"] for item in summary["recommendations_detail"] for ev in item["evidence"])
+    greg = next(p for p in summary["people"] if p["email"] == "greg.thompson@acmecorp.com")
+    assert greg["role"] == "CRO" and greg["role_source"] == "meeting"
+    assert greg["role_evidence"] and "CRO" in greg["role_evidence"][0]["quote"]
+    assert "no_senior_voice" not in [s["kind"] for s in summary["signals"]]
+
+
+def test_a_filtered_run_keeps_roles_said_in_the_accounts_other_meetings(capsys: pytest.CaptureFixture[str]) -> None:
+    """Jun–Sep of Acme after a full run: Greg is still CRO, from words said in October, outside the dates asked for."""
+    assert run_cli(capsys, "summarize", "acmecorp.com", "--json")[0] == 0
+    code, out, err = run_cli(
+        capsys, "summarize", "acmecorp.com", "--since", "2026-06-01", "--until", "2026-09-30", "--json"
+    )
+    assert code == 0, err
+    summary = json.loads(out)["summary"]
+    window = {m["recording_id"] for m in summary["meetings"]}
+    greg = next(p for p in summary["people"] if p["email"] == "greg.thompson@acmecorp.com")
+    assert greg["role"] == "CRO"
+    assert all(ev["recording_id"] not in window for ev in greg["role_evidence"])

@@ -582,6 +582,7 @@ def test_coverage_counts_meetings_without_a_transcript_and_unmatched_speakers() 
         "analysed": 0,
         "unmatched_speakers": 1,
         "index_updated_at": None,
+        "not_judged": [],
     }
     assert [ref.has_transcript for ref in summary.meetings] == [True, False, True]
 

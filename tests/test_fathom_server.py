@@ -6,7 +6,7 @@ import json
 import math
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from typing import Any
 
@@ -391,6 +391,35 @@ def test_an_endless_cursor_of_new_meetings_stops_at_what_a_workspace_holds(tmp_p
             held = index.status(client.workspace).meetings
     assert "after 5 pages and 50 meetings" in str(info.value)
     assert len(server.request_log) == 5 and held == 50
+
+
+def test_a_listing_that_goes_back_in_time_then_jumps_forward_stops_at_the_first_impossible_page(tmp_path: Any) -> None:
+    """Three pages newest first, then a page of new meetings newer than all of them (an endless cursor handing out new
+    meetings): the listing stops at that fourth page with a message, and the index holds the 30 meetings before it."""
+    from engagement.meetings.index import MeetingIndex
+
+    with FathomServer(make_account(count=3), rate_limit=None) as server:
+        server.endless = "rewind"
+        settings = Settings(fathom_api_key=FAKE_API_KEY, fathom_base_url=server.base_url)
+        index = MeetingIndex(tmp_path / "i.sqlite")
+        with FathomClient.from_settings(settings) as client:
+            with pytest.raises(FathomPayloadError, match="went back in time and then jumped forward: page 4") as info:
+                index.sync(client)
+            held = index.status(client.workspace).meetings
+    assert "newer than all 30 listed before it" in str(info.value)
+    assert len(server.request_log) == 4 and held == 30
+
+
+def test_a_listing_oldest_first_is_not_taken_for_an_endless_cursor(client_of: Client) -> None:
+    """Pages that each go forward in time (an oldest-first order) are read to the end: only going back and then
+    forward is impossible."""
+    oldest_first = [make_meeting(100 + n, datetime(2025, 1, 6, tzinfo=UTC) + timedelta(days=n)) for n in range(25)]
+    api = FathomAPI(oldest_first, api_key=FAKE_API_KEY, base_path="/external/v1", rate_limit=None)
+    api._meetings.reverse()  # oldest first
+    with FathomServer(api=api) as server:
+        client, _ = client_of(server)
+        found = client.list_meetings("acmecorp.com")
+    assert len(found) == 25
 
 
 def test_a_100000_deep_json_body_is_a_malformed_response(fathom_server: FathomServer, client_of: Client) -> None:

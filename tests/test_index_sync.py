@@ -222,6 +222,7 @@ def test_the_still_indexing_message_counts_with_separators() -> None:
     [
         ("repeat", {}, "nothing new"),
         ("new", {"FATHOM_MAX_MEETINGS": "50"}, "FATHOM_MAX_MEETINGS"),
+        ("rewind", {}, "went back in time and then jumped forward"),
     ],
 )
 def test_a_listing_that_never_ends_is_stopped_by_its_own_bounds_not_a_jobs(

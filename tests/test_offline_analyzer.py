@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 import pytest
 
 from engagement.analysis.base import Analyzer
-from engagement.analysis.offline import OfflineAnalyzer, classify, role_in, sentences, summary_next_steps
+from engagement.analysis.offline import OfflineAnalyzer, classify, sentences, summary_next_steps
+from engagement.analysis.roles import roles_in
 from engagement.models import (
     ActionItem,
     Meeting,
@@ -112,10 +113,10 @@ def test_customer_without_email_is_recognised_by_invitee_name(analysed) -> None:
 
 
 def test_roles_come_from_what_people_say_about_themselves(analysed) -> None:
-    """ "I'm the VP of Sales" and "I run IT" become roles of the customer people who said them."""
+    """ "I'm the VP of Sales" and "I run IT" (its head) become roles of the customer people who said them."""
     roles = {(r.name, r.role) for r in analysed[0].roles}
 
-    assert roles == {("Jane Doe", "VP of Sales"), ("Ravi Patel", "Runs IT")}
+    assert roles == {("Jane Doe", "VP of Sales"), ("Ravi Patel", "Head of IT")}
 
 
 def test_theme_mentions_count_meetings_not_sentences(analysed, meetings) -> None:
@@ -201,8 +202,10 @@ def test_rules_for_sentences_roles_and_summaries() -> None:
     assert classify("It takes us two days to build the report.") == "challenge"
     assert classify("If legal drags on we might miss the quarter.") == "risk"
     assert classify("The weather was lovely.") is None
-    assert role_in("Hi all, I'm the head of revenue operations here.") == "Head of revenue operations"
-    assert role_in("As the CFO, I sign off on this.") == "CFO"
+    assert [r.role for r in roles_in("Hi all, I'm the head of revenue operations here.", "Ana", Side.CUSTOMER)] == [
+        "Head of revenue operations"
+    ]
+    assert [r.role for r in roles_in("As the CFO, I sign off on this.", "Ana", Side.CUSTOMER)] == ["CFO"]
     assert summary_next_steps("## Summary\nText\n## Next Steps\n- Send **pricing**\n- Book demo\n## Other\n- x") == [
         "Send pricing",
         "Book demo",

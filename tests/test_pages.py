@@ -974,3 +974,54 @@ def test_an_asker_can_share_a_question_with_the_team_and_take_it_back() -> None:
     first.button(key=f"ask_share_{asked.id}").click().run()
     assert "budget" not in everything_shown(app(domain=record.domain, run_id=record.run_id).run())
     assert [e.action for e in runtime().audit.entries(action="shared")] == ["shared"]
+
+
+def test_a_pushed_meeting_is_on_the_accounts_page_and_failed_deliveries_on_the_admin_page(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With a webhook secret set, Accounts says it is live and lists the company a delivery brought; a webhook
+    delivery that could not be applied and a digest that could not be sent are on the admin page, errors as text."""
+    from datetime import UTC, datetime
+
+    from engagement.fathom.client import to_meeting
+    from engagement.runtime import workspace_of
+    from engagement.webhooks.processing import DeliveryProcessor
+    from engagement.webhooks.service import webhook_store
+    from tests.fakes.fathom_server import make_meeting
+
+    monkeypatch.setenv("FATHOM_WEBHOOK_SECRET", "whsec_" + "QUJD" * 8)
+    rt = runtime()
+    rt.reindex(full=False)  # the demo workspace
+    hooks = webhook_store(rt)
+    processor = DeliveryProcessor(index=rt.index, workspace=workspace_of(rt.settings), search=rt.search, store=hooks)
+    meeting = to_meeting(
+        make_meeting(4242, datetime.now(UTC), guests=[("Priya Raman", "priya@freshfield-robotics.com")])
+    )
+    assert hooks.claim("msg_live", meeting.recording_id)
+    processor.apply("msg_live", meeting)
+    assert hooks.claim("msg_failed", 99)
+    hooks.finish("msg_failed", error="The store said **no** <b>twice</b>")
+    processor.close()
+    rt.store.table("digests").set(
+        "sent:2026-12-07T08:00:00.000000Z:2026-12-06T08:00:00.000000Z:slack-1",
+        {
+            "status": "failed",
+            "channel": "slack",
+            "start": "2026-12-06T08:00Z",
+            "end": "2026-12-07T08:00Z",
+            "error": "Slack refused the digest (HTTP 400: invalid_blocks).",
+        },
+    )
+
+    at = app().run().switch_page("pages/accounts.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("Live: meetings Fathom sends appear here" in t for t in texts(at))
+    assert "freshfield-robotics.com" in list(at.dataframe[0].value["Domain"])
+    at.switch_page("pages/admin.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    failed = [t for t in map(shown_text, texts(at)) if "msg_failed" in t]
+    assert failed and "The store said **no** <b>twice</b>" in failed[0]
+    assert any(
+        "The slack digest for 2026-12-06 to 2026-12-07 was not sent: Slack refused" in t
+        for t in map(shown_text, texts(at))
+    )

@@ -151,3 +151,41 @@ def test_a_name_only_speaker_folded_into_an_email_identity_is_a_speaker_match():
     ]
     (sarah,) = [p for p in aggregate(DOMAIN, meetings).people if p.side is Side.CUSTOMER]
     assert (sarah.count, sarah.spoke_in, sarah.matched_by) == (2, 1, ["email", "speaker_match"])
+
+
+def test_a_sentence_that_names_one_of_ours_as_the_customer_is_caught():
+    """ "The concern Daniel Okafor raised" names ours as the customer; "Daniel to send the pack" does not."""
+    from engagement.account.people import names_ours_as_customer
+
+    people = [
+        Person(key="d@ourco.com", name="Daniel Okafor", side=Side.INTERNAL),
+        Person(key="s@acme.com", name="Sarah Lopez", side=Side.CUSTOMER),
+        Person(key="s2@ourco.com", name="Sarah Kim", side=Side.INTERNAL),
+    ]
+    assert names_ours_as_customer("De-risk the concern Daniel Okafor raised on 3 May.", people)
+    assert names_ours_as_customer("Tie the proposal to Daniel's goal.", people)
+    assert not names_ours_as_customer("Daniel to send the security pack by Friday.", people)
+    assert not names_ours_as_customer("De-risk the concern Sarah raised.", people), "Sarah is also a customer's name"
+    assert not names_ours_as_customer("De-risk the concern Sarah Lopez raised.", people)
+
+
+def test_a_device_named_for_its_owner_is_the_one_invitee_with_that_first_name():
+    """ "Amir's iPad" (no e-mail) speaks for the one invitee Amir: same identity, same side; two Amirs, no one."""
+    from engagement.account.people import MeetingSides, device_owner, identify
+    from engagement.models import TranscriptTurn
+    from tests.support.meeting_factory import DOMAIN, inv, meeting, rep
+
+    assert device_owner("Amir's iPad") == "amir" and device_owner("Amir Haddad") is None
+    one = meeting(1, "2026-06-23", [inv("Amir Haddad", "amir@acmecorp.com"), rep()], [("Amir's iPad", None)])
+    people, _ = identify([one], DOMAIN)
+    amir = next(p for p in people if p.email == "amir@acmecorp.com")
+    assert (amir.spoke_in, amir.aliases, amir.side) == (1, ["Amir's iPad"], Side.CUSTOMER)
+    turn = TranscriptTurn(speaker="Amir's iPad", timestamp="00:00:01", text="Hello.")
+    assert MeetingSides(one, DOMAIN)(turn) is Side.CUSTOMER
+    two = meeting(
+        2,
+        "2026-06-23",
+        [inv("Amir Haddad", "amir@acmecorp.com"), inv("Amir Khan", "amir.k@ourco.com", external=False), rep()],
+        [("Amir's iPad", None)],
+    )
+    assert MeetingSides(two, DOMAIN)(turn) is Side.UNKNOWN

@@ -321,3 +321,52 @@ def test_the_back_off_is_bounded_by_a_week_after_the_meeting() -> None:
     late = ended + timedelta(days=6, hours=20)
     assert next_ask(ended, 5, late) == ended + TRANSCRIPT_WAIT
     assert next_ask(ended, 6, ended + TRANSCRIPT_WAIT) is None
+
+
+def test_a_filtered_run_judges_time_signals_on_the_accounts_whole_history(tmp_path: Path) -> None:
+    """A run for dates that end 90 days ago, on an account that met 5 days ago: no "gone dark", no cadence drop."""
+    from datetime import UTC, datetime, timedelta
+
+    from engagement.models import JobOptions
+
+    now = datetime.now(UTC)
+    meetings = make_account(count=30, start=now - timedelta(days=5 + 7 * 29))  # weekly, the last one 5 days ago
+    until = (now - timedelta(days=90)).date()
+    with FathomServer(meetings) as fathom:
+        runtime = make_runtime(tmp_path, fathom, None)
+        options = JobOptions(since=(now - timedelta(days=300)).date().isoformat(), until=until.isoformat())
+        record = runtime.jobs.get("acmecorp.com", runtime.jobs.start("acmecorp.com", options))
+        runtime.close()
+    assert record.status is JobStatus.COMPLETE, record.error
+    summary = record.summary
+    assert summary is not None and summary.last_meeting is not None and summary.last_meeting <= until.isoformat()
+    kinds = {signal.kind for signal in summary.signals}
+    assert not kinds & {"gone_dark", "cadence_drop"}, summary.signals
+    assert summary.coverage is not None
+    why = {note.kind: note.why for note in summary.coverage.not_judged}
+    assert why["single_threaded"].startswith("the dates asked for end before the account's latest meeting")
+
+
+def test_a_recommendation_that_names_one_of_ours_as_the_customer_is_dropped(tmp_path: Path, model: FakeOpenAI) -> None:
+    """The model recommends "De-risk the concern Jane Doe raised" (Jane is ours): dropped; the rest stays."""
+    import json as _json
+
+    def answer(body: dict[str, Any]) -> dict[str, Any]:
+        user = body["messages"][-1]["content"]
+        if body["response_format"]["json_schema"]["name"] == "MeetingAnalysis":
+            return answer_map(user)
+        out = answer_reduce(user)
+        cited = next(i for item in out["risks"] + out["goals"] for i in item["evidence_ids"])
+        out["recommendations"] = [
+            {"text": "De-risk the concern Jane Doe raised about the budget.", "evidence_ids": [cited]},
+            {"text": "Send the security pack before the review.", "evidence_ids": [cited]},
+        ]
+        return _json.loads(_json.dumps(out))
+
+    model.respond_with(answer)
+    with FathomServer(make_account(count=2)) as fathom:
+        runtime = make_runtime(tmp_path, fathom, model)
+        record = run(runtime.jobs)
+        runtime.close()
+    assert record.summary is not None
+    assert record.summary.recommendations == ["Send the security pack before the review."]

@@ -56,12 +56,12 @@ def test_markdown_lists_people_and_themes_with_mentions() -> None:
 
 
 def test_markdown_quotes_evidence_with_speaker_date_and_link() -> None:
-    """A verified quote reads > "quote" — Speaker, date, [meeting at time](link to the moment)."""
+    """A verified quote reads > "quote" — Speaker (their side), date, [meeting at time](link to the moment)."""
     summary = make_summary()
     evidence = summary.goals_detail[1].evidence[0]
     md = report.to_markdown(summary)
     expected = (
-        f'> "{evidence.quote}" — {evidence.speaker}, {present.nice_date(evidence.meeting_date)}, '
+        f'> "{evidence.quote}" — {evidence.speaker} (Customer), {present.nice_date(evidence.meeting_date)}, '
         f"[{evidence.meeting_title} at {evidence.timestamp}]({evidence.url})"
     )
     assert expected in md
@@ -243,6 +243,8 @@ def test_csv_leaves_ordinary_values_alone() -> None:
         "E-mail",
         "Side",
         "Role",
+        "Role from",
+        "Role said in",
         "Meetings",
         "Invited",
         "Spoke in",
@@ -253,7 +255,7 @@ def test_csv_leaves_ordinary_values_alone() -> None:
     ]
     assert len(people) == 7
     top = summary.people[0]
-    assert people[1][:5] == [top.name, top.email, "Customer", top.role, str(top.count)]
+    assert people[1][:4] + people[1][6:7] == [top.name, top.email, "Customer", top.role, str(top.count)]
     meetings = _rows(report.meetings_csv(make_record(summary)))
     assert len(meetings) == 13
     first = summary.meetings[0]

@@ -218,7 +218,7 @@ def test_talk_share_adds_words_across_meetings_and_skips_meetings_without_words(
 
 def test_signals_of_runs_every_rule_most_severe_first():
     """A dark, single-threaded account with no senior voice gets all three, the high one first; today is injected."""
-    s = summary([ref(1, days_ago(70), ["Ana"], words={"internal": 10, "customer": 90})])
+    s = summary([ref(1, days_ago(70), ["Ana"], words={"internal": 10, "customer": 90})], _people(("Ana", "Analyst", 1)))
     kinds = [(sig.kind, sig.severity) for sig in signals_of(s, today=TODAY)]
     assert kinds == [
         ("gone_dark", "high"),

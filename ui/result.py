@@ -11,6 +11,7 @@ the allow-listed parts are drawn (``engagement.render.audience``), from the summ
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from datetime import date
 from functools import partial
 
@@ -25,6 +26,7 @@ from engagement.render.audience import Audience
 from engagement.render.present import (
     MEETING_COLUMNS,
     PEOPLE_COLUMNS,
+    ROLE_SOURCES,
     SECTIONS,
     Column,
     MeetingRow,
@@ -188,8 +190,7 @@ def attribution(evidence: Evidence) -> str:
     """``Sarah Lopez (Customer), 7 May 2026 · open in Fathom ↗`` (escaped; the link only when it is http(s))."""
     citation = cite(evidence)
     when = md(nice_date(citation.date)) if citation.date else ""
-    speaker = md(citation.speaker) + (f" ({citation.side})" if citation.speaker and citation.side else "")
-    who = ", ".join(part for part in (speaker, when) if part)
+    who = ", ".join(part for part in (md(citation.who), when) if part)
     link = f"[open in Fathom ↗]({citation.url})" if citation.url else ""
     return " · ".join(part for part in (who, link) if part)
 
@@ -266,6 +267,8 @@ def _dates(values: Iterable[str | None]) -> pd.Series:
 PEOPLE_SHOWN = (
     "name",
     "role",
+    "role_from",
+    "role_quote",
     "side",
     "meetings",
     "invited",
@@ -303,9 +306,16 @@ def _frame(rows: Sequence[PersonRow | MeetingRow], table: Sequence[Column], show
     return pd.DataFrame(data)
 
 
-def people_frame(summary: EngagementSummary) -> pd.DataFrame:
-    """The people table: most meetings first."""
-    return _frame(people_rows(summary), PEOPLE_COLUMNS, PEOPLE_SHOWN)
+def people_frame(summary: EngagementSummary, *, mark_rep_roles: bool = True) -> pd.DataFrame:
+    """The people table: most meetings first; a role a rep set says so in its cell ("CFO (set by a rep)"),
+    except on a projector in front of the customer (``mark_rep_roles=False``)."""
+    rows = [
+        replace(row, role=f"{row.role} ({row.role_from})")
+        if mark_rep_roles and row.role_from == ROLE_SOURCES["rep"]
+        else row
+        for row in people_rows(summary)
+    ]
+    return _frame(rows, PEOPLE_COLUMNS, PEOPLE_SHOWN)
 
 
 def meetings_frame(summary: EngagementSummary) -> pd.DataFrame:
@@ -313,7 +323,7 @@ def meetings_frame(summary: EngagementSummary) -> pd.DataFrame:
     return _frame(meeting_rows(summary)[::-1], MEETING_COLUMNS, MEETINGS_SHOWN)
 
 
-PEOPLE_ON_SCREEN = ["Name", "Role", "Side", "Meetings", "Last seen", "E-mail"]
+PEOPLE_ON_SCREEN = ["Name", "Role", "Side", "Meetings", "Last seen", "E-mail"]  # where roles were said: ui/roles.py
 MEETINGS_ON_SCREEN = ["Date", "Title", "Customer people", "Minutes", "Transcript", "Recording"]
 PRESENTED_PEOPLE = ["Name", "Role", "Side", "Meetings", "Last seen"]  # no e-mail addresses on a projector
 PRESENTED_MEETINGS = ["Date", "Title", "Customer people", "Minutes"]
@@ -345,7 +355,8 @@ def render_people(summary: EngagementSummary, presenting: bool) -> None:
     if not summary.people:
         st.caption("Nobody from these meetings yet.")
     elif presenting:
-        st.table(_presented(people_frame(summary), PRESENTED_PEOPLE), hide_index=True, border="horizontal")
+        people = people_frame(summary, mark_rep_roles=False)  # who set a role is the team's business
+        st.table(_presented(people, PRESENTED_PEOPLE), hide_index=True, border="horizontal")
     else:
         st.dataframe(
             people_frame(summary),
@@ -353,7 +364,9 @@ def render_people(summary: EngagementSummary, presenting: bool) -> None:
             column_order=PEOPLE_ON_SCREEN,
             column_config={
                 "Name": st.column_config.TextColumn(width=150, pinned=True),
-                "Role": st.column_config.TextColumn(width=130),
+                "Role": st.column_config.TextColumn(
+                    width=130, help="Said in a meeting (the words are under 'Roles' below), or set by a rep"
+                ),
                 "Side": st.column_config.TextColumn(width=95),
                 "Meetings": st.column_config.NumberColumn(
                     width=80, help="Meetings the person was invited to or spoke in"

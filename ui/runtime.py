@@ -49,7 +49,27 @@ def _cached_runtime(settings: Settings) -> Runtime:
         log.warning("start-up: %d interrupted job(s) marked as failed", recovered)
     if keeps_anything_limited(runtime):  # the app purges what is past its age itself: no cron needed
         runtime.on_close.append(RetentionTask(runtime).start().stop)
+    runtime.start_periodic_sync()  # one thread per process keeps the meeting index fresh (ENGAGEMENT_SYNC_EVERY_S)
+    start_digests(runtime)
     return runtime
+
+
+def start_digests(runtime: Runtime) -> None:
+    """The scheduled digest's thread (DIGEST_SCHEDULE), stopped with the runtime; an unusable schedule is logged
+    (the admin page says what is wrong)."""
+    if not runtime.settings.digest_schedule:
+        return
+    from engagement.digests.service import DigestScheduler, DigestService
+
+    service = DigestService(runtime)
+    try:
+        service.schedule()
+    except SettingsError as exc:
+        log.warning("no scheduled digest: %s", exc)
+        return
+    scheduler = DigestScheduler(service)
+    scheduler.start()
+    runtime.on_close.append(scheduler.stop)
 
 
 def get_runtime(settings: Settings) -> Runtime:

@@ -24,7 +24,8 @@ def changes_since(previous: JobRecord, current: EngagementSummary) -> Changes | 
       latest meeting who took part in none of them.
     * ``new_themes`` / ``new_risks``: topics and risks whose wording (normalised) is new.
     * ``new_signals`` / ``resolved_signals``: signal ids (:func:`signal_id`) raised now and not
-      then, and raised then and not now.
+      then, and raised then and not now — unless the rule could not be judged now (its data is
+      missing: unknown is not resolved).
 
     ``None`` when the previous run has no summary.
     """
@@ -41,6 +42,7 @@ def changes_since(previous: JobRecord, current: EngagementSummary) -> Changes | 
         not_seen = [name for name in before.meetings[0].customer_people if name not in seen_lately]
     old_signals = {signal_id(signal) for signal in before.signals}
     now_signals = [signal_id(signal) for signal in current.signals]
+    unjudged = {note.kind for note in current.coverage.not_judged} if current.coverage else set()
     return Changes(
         since_run_id=previous.run_id,
         since=format_utc(previous.created_at),
@@ -49,6 +51,6 @@ def changes_since(previous: JobRecord, current: EngagementSummary) -> Changes | 
         people_not_seen_since=not_seen,
         new_themes=_new_texts([theme.topic for theme in current.themes], [theme.topic for theme in before.themes]),
         new_risks=_new_texts(current.risks, before.risks),
-        resolved_signals=sorted(old_signals - set(now_signals)),
+        resolved_signals=sorted(sid for sid in old_signals - set(now_signals) if sid.split(":")[0] not in unjudged),
         new_signals=[sid for sid in dict.fromkeys(now_signals) if sid not in old_signals],
     )

@@ -71,7 +71,7 @@ class Facts(BaseModel):
         count the model wrote is overwritten. Insight fields are left alone. The facts
         themselves never change: the summary gets copies it may edit.
         """
-        roles = {person.key: person.role for person in summary.people if person.role}
+        roles = {person.key: person for person in summary.people if person.role}
         analysed = {ref.recording_id for ref in summary.meetings if ref.analysed}
         summary.domain = self.domain
         summary.meetings_count = self.meetings_count
@@ -79,7 +79,13 @@ class Facts(BaseModel):
         summary.last_meeting = self.last_meeting
         summary.meetings_by_month = [month.model_copy() for month in self.meetings_by_month]
         summary.people = [
-            person.model_copy(update={"role": roles.get(person.key, person.role)}) for person in self.people
+            person.model_copy(
+                update={"role": had.role, "role_source": had.role_source, "role_evidence": had.role_evidence}
+                if (had := roles.get(person.key))
+                else {},
+                deep=True,
+            )
+            for person in self.people
         ]
         summary.meetings = [
             ref.model_copy(update={"analysed": ref.analysed or ref.recording_id in analysed}, deep=True)

@@ -43,10 +43,12 @@ __all__ = [
     "assign_roles",
     "classify",
     "clean_email",
+    "device_owner",
     "dedupe_roles",
     "identify",
     "is_room",
     "is_senior",
+    "names_ours_as_customer",
     "normalize_name",
     "our_side",
     "speakers_of",
@@ -113,6 +115,24 @@ def is_room(email: str | None) -> bool:
     return bool(_RESOURCE_HOST.search(host) or _ROOM_MAILBOX.search(local))
 
 
+_DEVICE = re.compile(
+    r"^(?P<owner>[^\W\d_][\w-]*)['’]s (?:ipad|iphone|phone|android|galaxy|pixel|macbook(?: pro| air)?|laptop|pc|"
+    r"computer|desktop|tablet|surface|mac)\b",
+    re.IGNORECASE,
+)
+
+
+def device_owner(display_name: str | None) -> str | None:
+    """The first name in a device's display name ("Amir's iPad" → ``amir``, normalised), else ``None``."""
+    match = _DEVICE.match(clean_name(display_name))
+    return normalize_name(match.group("owner")) if match else None
+
+
+def _first(name: str | None) -> str:
+    parts = normalize_name(name).split()
+    return parts[0] if parts else ""
+
+
 def is_senior(role: str | None) -> bool:
     """Whether a role is senior: C-level, VP, head of, director, founder, president."""
     return bool(role and _SENIOR.search(role))
@@ -176,7 +196,9 @@ class MeetingSides:
 
     A speaker with an e-mail is classified by :func:`classify`, with the meeting's recorder as ours
     and the invitees Fathom marked not external as internal. A speaker without one takes the side
-    of the invitee with the same normalised name (the recorder's name is ours), else ``UNKNOWN``.
+    of the invitee with the same normalised name (the recorder's name is ours); a device named for
+    its owner ("Amir's iPad") the side of the invitees with that first name, when they share one;
+    else ``UNKNOWN``.
     """
 
     def __init__(
@@ -196,10 +218,14 @@ class MeetingSides:
         self._internal = {e for i in meeting.invitees if not i.is_external and (e := clean_email(i.email))}
         self._by_email: dict[str, Side] = {}
         self._by_name: dict[str, Side] = {}
+        self._by_first: dict[str, set[Side]] = defaultdict(set)
         for invitee in meeting.invitees:
             name = normalize_name(invitee.name)
+            side = self.of_email(invitee.email, invited_as_internal=not invitee.is_external)
             if name and name not in self._by_name:
-                self._by_name[name] = self.of_email(invitee.email, invited_as_internal=not invitee.is_external)
+                self._by_name[name] = side
+            if invitee.email and (first := _first(invitee.name)):
+                self._by_first[first].add(side)
         if recorder and (name := normalize_name(recorder.name)):
             self._by_name.setdefault(name, Side.INTERNAL)
 
@@ -221,7 +247,32 @@ class MeetingSides:
     def __call__(self, turn: TranscriptTurn) -> Side:
         if turn.email:
             return self.of_email(turn.email)
-        return self._by_name.get(normalize_name(turn.speaker), Side.UNKNOWN)
+        side = self._by_name.get(normalize_name(turn.speaker))
+        if side is None and (owner := device_owner(turn.speaker)):  # "Amir's iPad": the one invitee Amir's side
+            sides = self._by_first.get(owner, set())
+            side = next(iter(sides)) if len(sides) == 1 else None
+        return side or Side.UNKNOWN
+
+
+_THEIRS = (
+    r"(?:concerns?|worr(?:y|ies)|problems?|challenges?|goals?|risks?|objections?|pain(?: points?)?|priorit(?:y|ies))"
+)
+
+
+def names_ours_as_customer(text: str, people: Iterable[Person]) -> bool:
+    """Whether a sentence presents one of our people as the customer: "the concern Daniel Okafor raised",
+    "Daniel's goal". Our people are matched by full name, and by first name when no one else has it."""
+    ours = [p for p in people if p.side is Side.INTERNAL]
+    others = {normalize_name(p.name).split()[0] for p in people if p.side is not Side.INTERNAL and p.name.strip()}
+    names = {clean_name(p.name) for p in ours if p.name.strip()}
+    names |= {first for p in ours if (first := clean_name(p.name).split()[0]) and first.casefold() not in others}
+    for name in names:
+        who = re.escape(name)
+        if re.search(rf"\b{_THEIRS} (?:that |which )?{who}\b", text, re.IGNORECASE) or re.search(
+            rf"\b{who}['’]s {_THEIRS}\b", text, re.IGNORECASE
+        ):
+            return True
+    return False
 
 
 # ---------------------------------------------------------------- roles
@@ -245,14 +296,39 @@ def dedupe_roles(roles: Iterable[PersonRole]) -> list[PersonRole]:
 
 
 def assign_roles(people: Sequence[Person], roles: Iterable[PersonRole]) -> None:
-    """Give each person without a role the first role found for them (by e-mail, else by name), in place."""
+    """Give each person without a role the first role found for them (by e-mail, else by name), in place.
+
+    The role's quotes go with it (``role_evidence``, ``role_source="meeting"``). A name matches a
+    person's display name or one of their aliases; a first name said alone ("our CFO, Ingrid") matches
+    the one person of the account (of the side the words give, if they give one) whose name starts
+    with it, and no one when several do. A role that matches no one is dropped.
+    """
     by_email = {p.email.lower(): p for p in people if p.email}
-    by_name = {normalize_name(p.name): p for p in people}
+    by_name: dict[str, Person] = {}
+    for p in people:
+        for name in (p.name, *p.aliases):
+            by_name.setdefault(normalize_name(name), p)
     for role in roles:
         email = clean_email(role.email)
         person = (by_email.get(email) if email else None) or by_name.get(normalize_name(role.name))
+        if person is None and email is None:
+            person = _by_first_name(people, role.name, role.side)
         if person is not None and not person.role and role.role.strip():
             person.role = role.role.strip()
+            person.role_source = "meeting"
+            person.role_evidence = [ev.model_copy() for ev in role.evidence]
+
+
+def _by_first_name(people: Sequence[Person], name: str, side: Side | None) -> Person | None:
+    said = normalize_name(name).split()
+    if len(said) != 1:
+        return None
+    found = {
+        p.key
+        for p in people
+        if (side is None or p.side is side) and any(normalize_name(n).split()[:1] == said for n in (p.name, *p.aliases))
+    }
+    return next(p for p in people if p.key in found) if len(found) == 1 else None
 
 
 # ---------------------------------------------------------------- identity across meetings
@@ -310,6 +386,7 @@ def _presences(
     """Who took part in one meeting, by identity (``spoken`` stands in for a transcript not fetched)."""
     found: dict[str, Presence] = defaultdict(Presence)
     by_name: dict[str, set[str]] = defaultdict(set)
+    by_first: dict[str, set[str]] = defaultdict(set)  # invitees with an e-mail, by first name
     for invitee in meeting.invitees:
         if is_room(invitee.email):
             continue  # a room is not a person (a speaker with its name still is someone)
@@ -324,6 +401,8 @@ def _presences(
         if name:
             presence.calendar_names.add(name)
             by_name[normalize_name(name)].add(key)
+            if email and (first := _first(name)):
+                by_first[first].add(key)
     if meeting.transcript is not None:
         speakers, spoken_words = speakers_of(meeting), words_of(meeting)
     else:
@@ -336,6 +415,8 @@ def _presences(
             key = email
         else:
             matches = by_name.get(normalize_name(name), set())
+            if not matches and (owner := device_owner(name)):  # "Amir's iPad" is the one invitee Amir
+                matches = by_first.get(owner, set())
             matched = len(matches) == 1 and found[next(iter(matches))].email is not None
             key = next(iter(matches)) if len(matches) == 1 else normalize_name(name)
         if not key:

@@ -4,6 +4,14 @@ Pure functions of a summary's fact fields (people, their roles, the meeting rows
 never the model's words. Thresholds come from :class:`Thresholds` (two of them from settings).
 Every rule returns the signals it raises, or none; :func:`signals_of` runs them all, most severe
 first. A signal's identity across runs is :func:`signal_id` (its kind, and the person it is about).
+
+Unknown is not absent. Each rule declares the data it needs (:data:`RULES`: ``roles``, ``speech``,
+``history``, ``latest``); when that data is missing the rule is not run, and :func:`judge` says why
+in words for the coverage line ("roles unknown for 6 of 6 customer people who spoke"). In a run
+filtered by dates, rules about time (``gone_dark``, ``cadence_drop``) read the account's whole
+history (every meeting in the meeting index, whatever the dates asked for), never the window's
+edge; rules about the latest meetings are judged only when the window reaches the account's latest
+meeting.
 """
 
 from __future__ import annotations
@@ -14,12 +22,17 @@ from datetime import date
 
 from engagement.account.facts import customer_people, days_since
 from engagement.account.people import is_senior
-from engagement.models import EngagementSummary, MeetingRef, Side, Signal
+from engagement.models import EngagementSummary, MeetingRef, NotJudged, Side, Signal
 from engagement.settings import Settings
 from engagement.wording import last_meetings, nice_date, plural
 
 __all__ = [
+    "RULES",
     "SEVERITIES",
+    "Judgement",
+    "Rule",
+    "judge",
+    "role_rules_refreshed",
     "Thresholds",
     "cadence_drop",
     "cadence_drop_signal",
@@ -201,8 +214,12 @@ def no_senior_voice(summary: EngagementSummary, today: date, t: Thresholds) -> l
 
 
 def silent_invitees(summary: EngagementSummary, today: date, t: Thresholds) -> list[Signal]:
-    """Customer people invited to ``silent_invites``+ meetings with a transcript who never spoke."""
-    heard = [ref for ref in summary.meetings if ref.has_transcript]
+    """Customer people invited to ``silent_invites``+ meetings with a transcript who never spoke.
+
+    A meeting where someone no one could identify spoke (words by the ``unknown`` side) does not count:
+    the invitee may have been that speaker, so their silence there is not known.
+    """
+    heard = [ref for ref in summary.meetings if ref.has_transcript and not ref.words.get(Side.UNKNOWN.value)]
     silent: list[tuple[str, int]] = []
     for person in customer_people(summary.people):
         if person.spoke_in:
@@ -256,19 +273,145 @@ def talk_share(summary: EngagementSummary, today: date, t: Thresholds) -> list[S
     ]
 
 
-RULES: tuple[Callable[[EngagementSummary, date, Thresholds], list[Signal]], ...] = (
-    gone_dark,
-    single_threaded,
-    champion_quiet,
-    no_senior_voice,
-    silent_invitees,
-    cadence_drop,
-    talk_share,
+# ---------------------------------------------------------------- what each rule needs
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A signal rule and the data it cannot judge without.
+
+    Attributes:
+        kind: the signal it raises.
+        judge: the rule itself.
+        needs: ``roles`` (the roles of the customer people who spoke), ``speech`` (at least one meeting
+            whose transcript says who spoke), ``history`` (every meeting of the account, not only those
+            of the dates asked for) and ``latest`` (the account's latest meetings are in the run).
+    """
+
+    kind: str
+    judge: Callable[[EngagementSummary, date, Thresholds], list[Signal]]
+    needs: frozenset[str] = frozenset()
+
+
+RULES: tuple[Rule, ...] = (
+    Rule("gone_dark", gone_dark, frozenset({"history"})),
+    Rule("single_threaded", single_threaded, frozenset({"latest"})),
+    Rule("champion_quiet", champion_quiet, frozenset({"latest"})),
+    Rule("no_senior_voice", no_senior_voice, frozenset({"speech", "roles"})),
+    Rule("silent_invitees", silent_invitees, frozenset({"speech"})),
+    Rule("cadence_drop", cadence_drop, frozenset({"history"})),
+    Rule("talk_share", talk_share, frozenset({"speech"})),
 )
+ROLE_KINDS = frozenset(rule.kind for rule in RULES if "roles" in rule.needs)
+NO_HISTORY = "the run is filtered by dates and the account's other meetings could not be read"
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """The signals raised, and the rules that could not be judged with why (one line each, for the coverage line).
+
+    Attributes:
+        signals: most severe first.
+        not_judged: the rules whose data is missing and why, in rule order.
+    """
+
+    signals: list[Signal]
+    not_judged: list[NotJudged]
+
+
+def _roles_missing(summary: EngagementSummary) -> str | None:
+    """Why roles cannot settle ``no_senior_voice``: some customer speakers' roles unknown and none known senior."""
+    speakers = [person for person in customer_people(summary.people) if person.spoke_in]
+    if not speakers or any(is_senior(person.role) for person in speakers):
+        return None  # nobody to judge (the rule says nothing), or a senior voice is known: judged
+    unknown = sum(not person.role.strip() for person in speakers)
+    if not unknown:
+        return None
+    return f"roles unknown for {unknown} of {plural(len(speakers), 'customer person', 'customer people')} who spoke"
+
+
+def _speech_missing(summary: EngagementSummary) -> str | None:
+    if summary.meetings and not any(ref.has_transcript for ref in summary.meetings):
+        return "no transcript says who spoke"
+    return None
+
+
+def _latest_missing(summary: EngagementSummary, history: Sequence[MeetingRef] | None, filtered: bool) -> str | None:
+    if not filtered or not summary.meetings:
+        return None
+    if history is None:
+        return NO_HISTORY
+    newest = history[0] if history else None
+    if newest is not None and newest.recording_id not in {ref.recording_id for ref in summary.meetings}:
+        return f"the dates asked for end before the account's latest meeting ({nice_date(newest.date)})"
+    return None
+
+
+def _newest_first(refs: Sequence[MeetingRef]) -> list[MeetingRef]:
+    return sorted(refs, key=lambda ref: (ref.started_at or ref.date, ref.recording_id), reverse=True)
+
+
+def judge(
+    summary: EngagementSummary,
+    *,
+    today: date,
+    thresholds: Thresholds | None = None,
+    history: Sequence[MeetingRef] | None = None,
+    filtered: bool = False,
+) -> Judgement:
+    """Every rule whose data is there, and why the others could not be judged.
+
+    ``filtered``: the run was asked for a date range, so ``summary.meetings`` are not all the account's;
+    ``history`` is then every meeting of the account (rows with an id, title and date are enough), from
+    which ``gone_dark`` and ``cadence_drop`` are computed. Unfiltered, the summary's meetings are the history.
+    """
+    t = thresholds or Thresholds()
+    past = _newest_first(history) if history is not None else None
+    if not filtered:
+        past = list(summary.meetings)
+    signals: list[Signal] = []
+    not_judged: list[NotJudged] = []
+    for rule in RULES:
+        why = None
+        target = summary
+        if "history" in rule.needs:
+            if past is None:
+                why = NO_HISTORY
+            elif filtered:
+                target = summary.model_copy(update={"meetings": past, "last_meeting": past[0].date if past else None})
+        if why is None and "latest" in rule.needs:
+            why = _latest_missing(summary, past, filtered)
+        if why is None and "speech" in rule.needs:
+            why = _speech_missing(summary)
+        if why is None and "roles" in rule.needs:
+            why = _roles_missing(summary)
+        if why is not None:
+            not_judged.append(NotJudged(kind=rule.kind, why=why))
+            continue
+        signals.extend(rule.judge(target, today, t))
+    signals.sort(key=lambda signal: SEVERITIES.index(signal.severity))
+    return Judgement(signals=signals, not_judged=not_judged)
 
 
 def signals_of(summary: EngagementSummary, *, today: date, thresholds: Thresholds | None = None) -> list[Signal]:
-    """Every rule's signals for the account, most severe first (rules in their order within a severity)."""
+    """Every judged rule's signals for an unfiltered run, most severe first (rules in their order within a severity)."""
+    return judge(summary, today=today, thresholds=thresholds).signals
+
+
+def role_rules_refreshed(summary: EngagementSummary, *, today: date, thresholds: Thresholds | None = None) -> None:
+    """Judge again, in place, the rules that read roles (after a rep set one): their signals and coverage notes.
+
+    The other signals stay as the run computed them (a stored record says what was true that day, and a
+    filtered run's time rules read history the summary does not hold).
+    """
     t = thresholds or Thresholds()
-    found = [signal for rule in RULES for signal in rule(summary, today, t)]
-    return sorted(found, key=lambda signal: SEVERITIES.index(signal.severity))
+    kept = [signal for signal in summary.signals if signal.kind not in ROLE_KINDS]
+    coverage = summary.coverage
+    notes = [note for note in (coverage.not_judged if coverage else []) if note.kind not in ROLE_KINDS]
+    fresh = judge(summary, today=today, thresholds=t)
+    kept += [signal for signal in fresh.signals if signal.kind in ROLE_KINDS]
+    kept.sort(key=lambda signal: SEVERITIES.index(signal.severity))
+    summary.signals = kept
+    if coverage is not None:
+        notes += [note for note in fresh.not_judged if note.kind in ROLE_KINDS]
+        coverage.not_judged = notes

@@ -2,9 +2,11 @@
 
 Goals, challenges and risks are the customer's own sentences that say so ("our goal is", "the problem
 is", "I'm worried"), quoted verbatim, so every quote is verified by construction. Themes come from a
-curated vocabulary of sales topics matched on word boundaries in every speaker's sentences; a
-theme's evidence is the first customer sentence that mentions it. Recommendations are built from
-the risks, themes, challenges, goals and open follow-ups, each carrying the evidence behind it.
+curated vocabulary of sales topics matched on word boundaries; a theme is one the customer raised,
+and its evidence is the first customer sentence that mentions it (our side's words never make a
+customer's theme). Roles are read from what anyone says about themselves or others
+(:mod:`engagement.analysis.roles`). Recommendations are built from the risks, themes, challenges,
+goals and open follow-ups, each carrying the evidence behind it.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from datetime import date
 
 from engagement.account.people import MeetingSides, dedupe_roles
 from engagement.analysis.base import Usage, dedupe_insights, jaccard, make_fingerprint
+from engagement.analysis.roles import resolve_in, roles_in
 from engagement.analysis.verify import evidence_at
 from engagement.models import (
     AccountInsights,
@@ -33,7 +36,9 @@ from engagement.models import (
 
 __all__ = ["OfflineAnalyzer", "RULES_VERSION", "THEMES", "sentences"]
 
-RULES_VERSION = "offline-2026-11-1"  # change with any rule that changes the output (it is in the fingerprint)
+RULES_VERSION = (
+    "offline-2026-12-roles-sides-2"  # change with any rule that changes the output (it is in the fingerprint)
+)
 
 MIN_WORDS = 5
 MAX_TEXT = 180
@@ -110,6 +115,9 @@ RISK = _any(
     r"\bon hold\b",
     r"\bcancel(?:l?ed|ling)?\b",
     r"\bif\b.{3,100}\bwe (?:might|may|could|won't|will not|can't)\b",
+    r"\bif\b.{3,100}\b(?:we|they)(?:'ll| will) (?:be back|start|lose|leave|walk|split|switch|go)\b",
+    r"\bdead on arrival\b",
+    r"\bsplit(?:ting)? (?:the |our |their )?volume\b",
 )
 CHALLENGE_STRONG = _any(
     r"\bthe (?:main |big(?:gest)? |real |other )?(?:problem|issue|challenge|pain)s? (?:is|are|we have)\b",
@@ -149,6 +157,13 @@ CHALLENGE_WEAK = _any(
     r"\bbroken\b",
     r"\berror-prone\b",
     r"\bno visibility\b",
+    r"\bexcel\b",
+    r"\bby hand\b",
+    r"\bpatchwork\b",
+    r"\b(?:doesn't|does not|don't|do not) (?:understand|support|talk to|work with)\b",
+    r"\bnobody (?:finds out|knows|notices)\b",
+    r"\bhanded in (?:her|his|their) notice\b",
+    r"\bisn't happening\b",
 )
 NEXT_STEP = _any(
     r"\bnext steps?\b",
@@ -159,8 +174,23 @@ NEXT_STEP = _any(
 )
 
 
+GOAL_STRONG = _any(
+    r"\bwhere we want to (?:end up|be|get)\b",
+    r"\bwhat (?:I|we)(?:'d| would) (?:really )?love\b",
+    r"\bwhat we (?:really )?want\b",
+    r"\bwould be a (?:huge |big |real )?win\b",
+    r"\bif we got (?:that|this|it) (?:to|down to|up to)\b",
+)
+
+
 def classify(sentence: str) -> str | None:
-    """``risk``, ``challenge``, ``goal`` or None: what a customer sentence states (in that order of precedence)."""
+    """``goal``, ``risk``, ``challenge`` or None: what a customer sentence states.
+
+    A sentence that says outright where the customer wants to end up is a goal whatever it mentions
+    ("…when a ferry gets cancelled the plan fixes itself"); then risk, challenge, goal in that order.
+    """
+    if GOAL_STRONG.search(sentence):
+        return "goal"
     if RISK.search(sentence):
         return "risk"
     if CHALLENGE_STRONG.search(sentence):
@@ -260,44 +290,6 @@ def themes_in(sentence: str) -> list[str]:
     return [topic for topic, pattern in _THEME_RES.items() if pattern.search(sentence)]
 
 
-# ---------------------------------------------------------------- roles
-
-_TITLE = (
-    r"(?:vp|vice president|svp|evp|head|director|manager|lead|cfo|cto|ceo|cio|ciso|coo|cro|cmo|"
-    r"chief [a-z]+ officer|founder|co-founder|architect|administrator|admin|controller|counsel|owner)"
-)
-_OF = r"(?: (?:of|for) (?:the )?[A-Za-z&/-]+(?: (?!and\b|at\b|here\b|so\b|but\b|on\b|in\b)[A-Za-z&/-]+)?)?"
-_ROLE_PATTERNS = [
-    re.compile(rf"\bI(?:'m| am) (?:the |a |an |our )?(?P<role>(?:[a-z-]+ ){{0,2}}?{_TITLE}{_OF})\b", re.IGNORECASE),
-    re.compile(rf"\bas (?:the|a|an|our) (?P<role>(?:[a-z-]+ ){{0,2}}?{_TITLE}{_OF})\b", re.IGNORECASE),
-]
-_RUNS = re.compile(
-    r"\bI (?P<verb>run|lead|head|manage|own) (?:the )?(?P<dept>IT|RevOps|[Ss]ales|[Mm]arketing|[Ff]inance|"
-    r"[Pp]rocurement|[Ss]ecurity|[Ee]ngineering|[Oo]perations|[Ss]upport|[Ll]egal|[Dd]ata)\b(?P<team> team)?"
-)
-_ACRONYMS = {"vp", "svp", "evp", "cfo", "cto", "ceo", "cio", "ciso", "coo", "cro", "cmo", "it"}
-
-
-def _tidy_role(role: str) -> str:
-    words = [w.upper() if w.lower() in _ACRONYMS else w for w in role.split()]
-    text = " ".join(words)
-    return text[0].upper() + text[1:]
-
-
-def role_in(sentence: str) -> str | None:
-    """A job title the speaker gives themselves ("I'm the VP of Sales", "I run IT"), if any."""
-    for pattern in _ROLE_PATTERNS:
-        match = pattern.search(sentence)
-        if match:
-            return _tidy_role(match.group("role"))
-    match = _RUNS.search(sentence)
-    if match:
-        dept = match.group("dept")
-        dept = dept if dept.isupper() or dept == "RevOps" else dept.lower()
-        return f"{match.group('verb').capitalize()}s {dept}{match.group('team') or ''}"
-    return None
-
-
 # ---------------------------------------------------------------- Fathom's summary
 
 _NEXT_HEADING = re.compile(r"^#+\s*.*next\s*steps?.*$", re.IGNORECASE | re.MULTILINE)
@@ -343,13 +335,10 @@ class OfflineAnalyzer:
         side = MeetingSides(meeting, domain)
         said = [Sentence(text, turn, side(turn)) for turn in meeting.transcript for text in sentences(turn.text)]
         lists: dict[str, list[Insight]] = {"goal": [], "challenge": [], "risk": []}
-        roles: list[PersonRole] = []
+        roles = self._roles(meeting, said, side)
         for s in said:
             if s.side is not Side.CUSTOMER:
                 continue
-            role = role_in(s.text)
-            if role:
-                roles.append(PersonRole(name=s.turn.speaker, email=s.turn.email, role=role))
             if s.question or s.words < MIN_WORDS:
                 continue
             kind = classify(s.text)
@@ -368,24 +357,49 @@ class OfflineAnalyzer:
 
     @staticmethod
     def _evidence(meeting: Meeting, s: Sentence) -> Evidence:
-        return evidence_at(meeting, s.turn, s.text)
+        return evidence_at(meeting, s.turn, s.text, s.side)
+
+    def _roles(self, meeting: Meeting, said: Sequence[Sentence], side: MeetingSides) -> list[PersonRole]:
+        """Roles people state, about themselves or others (any side), each with the sentence that says so.
+
+        A name said about someone else is matched to one of the meeting's invitees or speakers (full
+        name, or a first name only one of them has); one that matches no one stays as said, for the
+        account's people to resolve or drop.
+        """
+        participants = [
+            (i.name, i.email, side.of_email(i.email, invited_as_internal=not i.is_external))
+            for i in meeting.invitees
+            if i.name
+        ]
+        participants += [(t.speaker, t.email, side(t)) for t in meeting.transcript or ()]
+        resolve = resolve_in(participants)
+        out: list[PersonRole] = []
+        for s in said:
+            for mention in roles_in(s.text, s.turn.speaker, s.side):
+                evidence = [self._evidence(meeting, s)]
+                if mention.about_speaker:
+                    out.append(
+                        PersonRole(name=s.turn.speaker, email=s.turn.email, role=mention.role, evidence=evidence)
+                    )
+                    continue
+                found = resolve(mention.name, mention.side)
+                name, email = found if found else (mention.name, None)
+                out.append(PersonRole(name=name, email=email, role=mention.role, evidence=evidence, side=mention.side))
+        return dedupe_roles(out)
 
     def _themes(self, meeting: Meeting, said: Sequence[Sentence]) -> list[Insight]:
-        """Topics mentioned by the customer at least once, or by anyone at least twice."""
-        mentions: dict[str, int] = {}
-        first: dict[str, Sentence] = {}
+        """Topics the customer mentioned at least once, evidenced by the customer's first sentence about it."""
+        mentions: dict[str, int] = {}  # by anyone: the order of the topics
         first_customer: dict[str, Sentence] = {}
         for s in said:
             for topic in themes_in(s.text):
                 mentions[topic] = mentions.get(topic, 0) + 1
-                first.setdefault(topic, s)
                 if s.side is Side.CUSTOMER:
                     first_customer.setdefault(topic, s)
         out = []
         for topic in sorted(mentions, key=lambda t: (-mentions[t], t)):
-            if topic in first_customer or mentions[topic] >= 2:
-                s = first_customer.get(topic) or first[topic]
-                out.append(Insight(text=topic, evidence=[self._evidence(meeting, s)]))
+            if topic in first_customer:  # a theme of the customer's is evidenced by the customer's own words
+                out.append(Insight(text=topic, evidence=[self._evidence(meeting, first_customer[topic])]))
         return out
 
     def _next_steps(self, meeting: Meeting, said: Sequence[Sentence]) -> list[Insight]:

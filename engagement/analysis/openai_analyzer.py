@@ -30,7 +30,6 @@ from engagement.analysis.prompts import (
     EvidenceCatalogue,
     ItemOut,
     MeetingAnalysis,
-    RoleOut,
     estimate_tokens,
     map_user_message,
     reduce_user_message,
@@ -199,7 +198,7 @@ class OpenAIAnalyzer:
             challenges=items(answer.challenges),
             risks=items(answer.risks),
             recommendations=items(answer.recommendations[:MAX_RECOMMENDATIONS]),
-            roles=_roles(answer, insights, people),
+            roles=_roles(insights, people),
         )
 
     # -- one call
@@ -385,7 +384,15 @@ def _meeting_insights(recording_id: int, answer: MeetingAnalysis) -> MeetingInsi
         challenges=_items(recording_id, answer.challenges),
         risks=_items(recording_id, answer.risks),
         roles=[
-            PersonRole(name=r.name.strip(), email=r.email or None, role=r.role.strip())
+            PersonRole(
+                name=r.name.strip(),
+                email=r.email or None,
+                role=r.role.strip(),
+                evidence=[
+                    Evidence(recording_id=recording_id, timestamp=q.timestamp, quote=q.quote, speaker=q.speaker or None)
+                    for q in r.evidence
+                ],
+            )
             for r in answer.roles
             if r.name.strip() and r.role.strip()
         ],
@@ -393,19 +400,21 @@ def _meeting_insights(recording_id: int, answer: MeetingAnalysis) -> MeetingInsi
     )
 
 
-def _roles(answer: AccountAnalysis, insights: Sequence[MeetingInsights], people: Sequence[Person]) -> list[PersonRole]:
-    """The model's roles, then the meetings' for anyone it left out; only people we know of, when we know them."""
+def _roles(insights: Sequence[MeetingInsights], people: Sequence[Person]) -> list[PersonRole]:
+    """The meetings' (verified) roles, the latest meeting's first; named as the account's people are, when known.
+
+    The reduce step writes no roles: a role is only ever what a meeting said, with its quote.
+    """
     by_email = {p.email.lower(): p for p in people if p.email}
     by_name = {fold(p.name): p for p in people}
     out = []
-    candidates: list[RoleOut | PersonRole] = [*answer.roles, *(r for mi in reversed(insights) for r in mi.roles)]
-    for r in candidates:
+    for r in (r for mi in reversed(insights) for r in mi.roles):
         role = r.role.strip()
-        if not role or not r.name.strip():
+        if not role or not r.name.strip() or not r.evidence:
             continue
         person = (by_email.get(r.email.lower()) if r.email else None) or by_name.get(fold(r.name))
         if person is not None:
-            out.append(PersonRole(name=person.name, email=person.email, role=role))
-        elif not people:
-            out.append(PersonRole(name=r.name.strip(), email=r.email or None, role=role))
+            out.append(r.model_copy(update={"name": person.name, "email": person.email, "role": role}))
+        else:  # a first name said of someone ("our CFO, Ingrid"): the account's people resolve it, or drop it
+            out.append(r.model_copy(update={"role": role}))
     return dedupe_roles(out)

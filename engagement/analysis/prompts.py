@@ -33,7 +33,7 @@ __all__ = [
     "reduce_user_message",
 ]
 
-PROMPT_VERSION = "2026-11-map4-reduce2"  # map4: sides named as engagement.account.people names them
+PROMPT_VERSION = "2026-12-map5-reduce3"  # map5: roles cite the words that state them; reduce3: no roles, sides kept
 
 # ---------------------------------------------------------------- what the app reads of an answer
 
@@ -103,7 +103,10 @@ class ItemOut(BaseModel):
 class RoleOut(BaseModel):
     name: str = Field(description="The person's name as written in the transcript.")
     email: str | None = Field(description="Their e-mail address if the transcript shows it, else null.")
-    role: str = Field(description="Their job title or role in the deal, as stated or clearly shown.")
+    role: str = Field(description="Their current job title or role, as stated in the meeting.")
+    evidence: list[QuoteOut] = Field(
+        description="One or two verbatim quotes in which the person states the role, or another states it of them."
+    )
 
 
 class MeetingAnalysis(_Answer):
@@ -136,7 +139,6 @@ class AccountAnalysis(_Answer):
     challenges: list[AccountItemOut]
     risks: list[AccountItemOut]
     recommendations: list[AccountItemOut] = Field(description="3 to 7 concrete next actions for our team.")
-    roles: list[RoleOut]
 
 
 # ---------------------------------------------------------------- instructions (fixed text: cacheable prefix)
@@ -148,15 +150,20 @@ Extract what the CUSTOMER cares about. Extract, do not invent.
 Rules:
 - Use only what is said in the transcript. Do not guess, infer beyond the words, or use outside knowledge.
 - Return empty lists rather than guess. A short meeting may have nothing to report.
-- Goals, challenges and risks come from the customer's own words where possible (lines marked customer).
-  Our team's lines may support a theme or a next step, never a customer goal.
+- Themes, goals, challenges and risks are the CUSTOMER's: quote only lines marked customer. A line marked
+  internal is our team speaking: "our goal", "the risk on our end", "the challenge for us" said by our team
+  is ours, not the customer's, and our team repeating the customer's pain in our words is not evidence.
+  Our team's lines may support a next step only.
 - Every item needs evidence: a quote copied verbatim, word for word, from ONE transcript line, with that
   line's timestamp (HH:MM:SS) and speaker. Do not fix grammar, shorten words or join lines.
   Prefer a full sentence of 6 to 40 words.
 - themes: the topics discussed (pricing, security review, SSO, integration, timeline, ...), 1-4 words each.
 - goals: outcomes the customer wants. challenges: problems they have today. risks: what could delay,
   shrink or kill the deal or project (budget, competitors, blockers, people leaving, deadlines).
-- roles: a person's job title or role in the buying process only when it is stated or plainly shown.
+- roles: a person's current job title, only when the meeting states it: the person about themselves ("I'm the
+  CFO here", "I run procurement") or another naming them ("our VP of Finance, Ingrid"). Not from what someone
+  was ("when I was CFO at my last company"), whom they report to or ask ("I report to the CFO", "ask our CTO"),
+  or a title with no name. Quote the words that state it; no quote, no role.
 - next_steps: follow-ups agreed in the meeting.
 - Write each text as one short sentence in English. No duplicates.
 """
@@ -164,17 +171,18 @@ Rules:
 REDUCE_SYSTEM = """\
 You write the account-level summary of a customer from the analyses of their meetings.
 You are given each meeting's themes, goals, challenges, risks, roles and next steps, and a numbered list
-of evidence items (verbatim quotes, such as E12). Combine them; do not invent.
+of evidence items (verbatim quotes, such as E12, each with its speaker's side). Combine them; do not invent.
 
 Rules:
 - themes: merge topics that mean the same; for each list every meeting (by recording id) that raised it
   and cite at least one evidence id.
 - goals, challenges, risks: merge duplicates across meetings into one clear sentence each, keep the
   distinct ones, most important first. Cite the evidence ids that support each one.
-- roles: the role of each person, from the meetings and the people list. Use the person's name and e-mail
-  exactly as given. Leave a person out rather than guess.
+- themes, goals, challenges, risks: cite only evidence said by the customer's side.
 - recommendations: 3 to 7 concrete next actions for our team, each grounded in the risks, challenges,
   goals, themes and open follow-ups, each citing the evidence ids behind it. Specific, not generic.
+  The people list gives each person's side: never present one of our team (internal) as the customer, or a
+  concern our team raised as the customer's.
 - Cite only evidence ids from the list. Never write new quotes. Return empty lists rather than guess.
 """
 
@@ -348,5 +356,6 @@ def reduce_user_message(
     out.append("Evidence:")
     for ident, ev in catalogue.items.items():
         quote = _SPACE.sub(" ", ev.quote).strip()
-        out.append(f'{ident}: [rec {ev.recording_id} @{ev.timestamp}] {ev.speaker or "?"}: "{quote}"')
+        side = _side_label(ev.side) if ev.side else "side not known"
+        out.append(f'{ident}: [rec {ev.recording_id} @{ev.timestamp}] {ev.speaker or "?"} ({side}): "{quote}"')
     return "\n".join(out)

@@ -5,7 +5,9 @@ disagree on — case, white space, punctuation, curly quotes and dashes — and 
 must be the transcript's words, in order, on word boundaries. A quote may run over consecutive turns
 of the same speaker. A quote that is found is rewritten with the transcript's own text and gets its
 moment (timestamp, speaker, link, meeting title and date) from the turn where it starts; everything
-else is dropped and counted.
+else is dropped and counted. Given the customer's domain, a found quote also gets its speaker's side
+(:class:`~engagement.account.people.MeetingSides`), and :func:`customer_words` keeps the customer's
+goals, challenges, risks and themes to the customer's own words.
 """
 
 from __future__ import annotations
@@ -14,27 +16,37 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
+from engagement.account.people import MeetingSides
 from engagement.models import (
     AccountInsights,
     Evidence,
     Insight,
     Meeting,
     MeetingInsights,
+    PersonRole,
+    Side,
     Theme,
     TranscriptTurn,
     format_timestamp,
 )
 
 __all__ = [
+    "CUSTOMER_LISTS",
     "MIN_QUOTE_CHARS",
     "MIN_QUOTE_WORDS",
+    "customer_words",
+    "evidence_at",
     "evidence_key",
+    "with_side",
     "fold",
     "meeting_date",
     "verify_account",
     "verify_meeting_insights",
 ]
+
+Insights = TypeVar("Insights", MeetingInsights, AccountInsights)
 
 MIN_QUOTE_CHARS = 10  # "yes", "ok, sure", "honestly": found everywhere, prove nothing
 MIN_QUOTE_WORDS = 2
@@ -179,8 +191,8 @@ def meeting_date(meeting: Meeting) -> str:
     return meeting.started_at.date().isoformat()
 
 
-def evidence_at(meeting: Meeting, turn: TranscriptTurn, quote: str) -> Evidence:
-    """Evidence for words found in ``turn``: its moment, speaker and link, the meeting's title and day."""
+def evidence_at(meeting: Meeting, turn: TranscriptTurn, quote: str, side: Side | None = None) -> Evidence:
+    """Evidence for words found in ``turn``: its moment, speaker (and their side) and link, the meeting's title and day."""
     seconds = turn.seconds
     return Evidence(
         recording_id=meeting.recording_id,
@@ -191,14 +203,16 @@ def evidence_at(meeting: Meeting, turn: TranscriptTurn, quote: str) -> Evidence:
         meeting_title=meeting.title,
         meeting_date=meeting_date(meeting),
         verified=True,
+        side=side,
     )
 
 
 class _Verifier:
     """Checks evidence against one meeting's transcript, remembering what it dropped."""
 
-    def __init__(self, meeting: Meeting) -> None:
+    def __init__(self, meeting: Meeting, domain: str | None = None) -> None:
         self.meeting = meeting
+        self.sides = MeetingSides(meeting, domain) if domain else None
         self.turns = meeting.transcript or ()
         self.blocks = _blocks(self.turns)
         self.end_s = _meeting_end_s(meeting)
@@ -221,7 +235,7 @@ class _Verifier:
         if found is None:
             self.dropped += 1
             return None
-        return evidence_at(meeting, found.turn, found.quote)
+        return evidence_at(meeting, found.turn, found.quote, self.sides(found.turn) if self.sides else None)
 
     def insights(self, items: Iterable[Insight], *, keep_unsupported: bool = False) -> list[Insight]:
         """Insights with their evidence checked; one left with none is dropped.
@@ -236,6 +250,17 @@ class _Verifier:
                 out.append(Insight(text=item.text, evidence=kept))
         return out
 
+    def roles(self, roles: Iterable[PersonRole]) -> list[PersonRole]:
+        """Roles whose evidence is found in the transcript (what the person or another said); the rest dropped."""
+        out = []
+        for role in roles:
+            kept = _unique(e for e in (self.check(ev) for ev in role.evidence) if e is not None)
+            if kept:
+                out.append(role.model_copy(update={"evidence": kept}))
+            elif not role.evidence:
+                self.dropped += 1  # a role must cite what was said: one without a quote is a guess
+        return out
+
 
 def _unique(evidence: Iterable[Evidence]) -> list[Evidence]:
     out: list[Evidence] = []
@@ -248,17 +273,20 @@ def _unique(evidence: Iterable[Evidence]) -> list[Evidence]:
     return out
 
 
-def verify_meeting_insights(insights: MeetingInsights, meeting: Meeting) -> tuple[MeetingInsights, int]:
+def verify_meeting_insights(
+    insights: MeetingInsights, meeting: Meeting, *, domain: str | None = None
+) -> tuple[MeetingInsights, int]:
     """Keep only evidence found verbatim in ``meeting``'s transcript; return the result and how many were dropped.
 
     Evidence naming another recording, a time past the end of the meeting, or a quote that is not
     in the transcript is dropped. A theme, goal, challenge or risk left without evidence is dropped.
-    A meeting without a transcript (its insights came from the cache, verified when they were
-    stored) is returned as it is.
+    With the customer's ``domain`` every kept quote carries its speaker's side. A role keeps only
+    evidence found the same way; a role left with none is dropped. A meeting without a transcript
+    (its insights came from the cache, verified when they were stored) is returned as it is.
     """
     if meeting.transcript is None:
         return insights, 0
-    v = _Verifier(meeting)
+    v = _Verifier(meeting, domain)
     cleaned = insights.model_copy(  # a copy keeps every other field (roles, speakers) as it was
         update={
             "themes": v.insights(insights.themes),
@@ -266,9 +294,49 @@ def verify_meeting_insights(insights: MeetingInsights, meeting: Meeting) -> tupl
             "challenges": v.insights(insights.challenges),
             "risks": v.insights(insights.risks),
             "next_steps": v.insights(insights.next_steps, keep_unsupported=True),
+            "roles": v.roles(insights.roles),
         }
     )
     return cleaned, v.dropped
+
+
+def with_side(evidence: Evidence, meeting: Meeting, domain: str) -> Evidence:
+    """``evidence`` (verified against ``meeting``) with its speaker's side: the side of the turn it starts in."""
+    if evidence.side is not None:
+        return evidence
+    sides = MeetingSides(meeting, domain)
+    turn = next(
+        (t for t in meeting.transcript or () if t.timestamp == evidence.timestamp and t.speaker == evidence.speaker),
+        None,
+    )
+    return evidence.model_copy(update={"side": sides(turn)}) if turn is not None else evidence
+
+
+CUSTOMER_LISTS = ("themes", "goals", "challenges", "risks")  # evidenced by the customer's own words only
+
+
+def _theirs(evidence: Iterable[Evidence]) -> list[Evidence]:
+    return [ev for ev in evidence if ev.side is Side.CUSTOMER]
+
+
+def customer_words(insights: Insights) -> tuple[Insights, int]:
+    """The customer's themes, goals, challenges and risks with only the customer's quotes; how many quotes went.
+
+    Our side's sentences never become the customer's: a quote whose speaker is not on the customer's side
+    (ours, a third party, a personal mailbox, or a side not known) is dropped, and an item left with none is
+    dropped. Next steps, recommendations and roles keep every side's quotes (each carries its side).
+    """
+    dropped = 0
+    update: dict[str, list[Any]] = {}
+    for name in CUSTOMER_LISTS:
+        kept_items: list[Any] = []
+        for item in getattr(insights, name):
+            kept = _theirs(item.evidence)
+            dropped += len(item.evidence) - len(kept)
+            if kept:
+                kept_items.append(item.model_copy(update={"evidence": kept}))
+        update[name] = kept_items
+    return insights.model_copy(update=update), dropped
 
 
 # ---------------------------------------------------------------- the account

@@ -35,6 +35,9 @@ ACTIONS = {
     "unlinked": "unlinked domains",
     "signed_in": "signed in",
     "refused": "was refused",
+    "webhook_created": "created a Fathom webhook",
+    "webhook_deleted": "deleted a Fathom webhook",
+    "digest_sent": "sent a digest",
 }
 MAX_SCAN = 100_000  # one listing reads at most this many entries: every call has a bound
 PAGE = 500

@@ -15,8 +15,8 @@ from typing import Any
 import httpx
 
 from engagement.fathom.demo import FathomAPI
+from engagement.fathom.workspace import DEMO_API_KEY
 
-DEMO_API_KEY = "demo"
 # The demo API throttles like Fathom (RateLimit-* headers, 429 past the limit) but ten times as
 # generously as Fathom's 60 a minute, so a presenter never waits.
 DEMO_RATE_LIMIT = (600, 60.0)

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from types import TracebackType
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -44,7 +45,7 @@ from engagement.wording import plural
 logger = logging.getLogger(__name__)
 
 USER_AGENT = f"engagement-summary/0.1 python-httpx/{httpx.__version__}"
-__all__ = ["FathomClient", "Page", "compute_backoff", "parse_retry_after", "to_meeting"]
+__all__ = ["WEBHOOK_TRIGGERS", "FathomClient", "Page", "Webhook", "compute_backoff", "parse_retry_after", "to_meeting"]
 # A listing that keeps handing out cursors stops after this many pages in a row that bring no meeting
 # it has not seen (an empty page, or a page of repeats).
 MAX_PAGES_WITHOUT_NEWS = 5
@@ -161,6 +162,38 @@ class _MeetingList(_Spec):
 
 class _TranscriptResponse(_Spec):
     transcript: list[_TranscriptItem]
+
+
+# The spec's ``triggered_for`` values, in its order: which recordings fire a webhook.
+WEBHOOK_TRIGGERS = (
+    "my_recordings",
+    "shared_external_recordings",
+    "my_shared_with_team_recordings",
+    "shared_team_recordings",
+)
+
+
+class Webhook(_Spec):
+    """The spec's ``Webhook`` object (``POST /webhooks`` answers with it).
+
+    Attributes:
+        id: Fathom's id of the webhook (``DELETE /webhooks/{id}``).
+        url: where Fathom sends each new meeting.
+        secret: ``whsec_…``, the key its deliveries are signed with.
+        created_at: when it was created (ISO 8601).
+        include_transcript / include_summary / include_action_items / include_crm_matches: what a delivery holds.
+        triggered_for: which recordings fire it.
+    """
+
+    id: str
+    url: str
+    secret: str
+    created_at: str
+    include_transcript: bool
+    include_crm_matches: bool
+    include_summary: bool
+    include_action_items: bool
+    triggered_for: list[str]
 
 
 _M = TypeVar("_M", bound=BaseModel)
@@ -395,13 +428,18 @@ class FathomClient:
 
         A malformed item is skipped and counted (``skipped``), never fatal. The listing stops with a
         ``FathomPayloadError`` naming the cause when Fathom repeats a cursor, keeps sending pages
-        that bring no new meeting, or sends more meetings than ``max_meetings`` (a workspace holds).
+        that bring no new meeting, sends more meetings than ``max_meetings`` (a workspace holds), or,
+        having gone back in time (a page older than every one before it), sends a page with meetings
+        newer than every one listed: an endless cursor handing out new meetings. That page is not
+        yielded. Pages that keep going forward (an oldest-first order) are not stopped by this.
         Only one page is held at a time: callers keep what they need from each.
         """
         cursors: set[str] = set()
         seen: set[int] = set()
         number = 0
         quiet = 0
+        span: tuple[datetime, datetime] | None = None  # the oldest and newest created_at listed so far
+        went_back = False  # a page brought meetings older than every one before it: the listing runs back in time
         while True:
             page_params = params + ([("cursor", cursor)] if cursor else [])
             response = self._send("/meetings", page_params, not_found=self._no_endpoint("/meetings"))
@@ -410,6 +448,7 @@ class FathomClient:
             meetings: list[Meeting] = []
             skipped: list[str] = []
             news = 0
+            fresh: list[datetime] = []
             for index, item in enumerate(body.items):
                 try:
                     meeting = to_meeting(item, index=index)
@@ -419,7 +458,20 @@ class FathomClient:
                 if meeting.recording_id not in seen:
                     news += 1
                     seen.add(meeting.recording_id)
+                    fresh.append(meeting.created_at)
                 meetings.append(meeting)
+            if fresh and span is not None:
+                if went_back and max(fresh) > span[1]:
+                    raise FathomPayloadError(
+                        f"Fathom's listing of meetings went back in time and then jumped forward: page {number:,} "
+                        f"brought meetings newer than all {len(seen) - news:,} listed before it, which a listing "
+                        "cannot do; it was stopped at that page (an endless cursor). Try again later; if it keeps "
+                        "happening, tell Fathom's support."
+                    )
+                went_back = went_back or min(fresh) < span[0]
+            if fresh:
+                low, high = min(fresh), max(fresh)
+                span = (min(low, span[0]), max(high, span[1])) if span else (low, high)
             self._skip(skipped)
             cursor = body.next_cursor or None
             yield Page(tuple(meetings), tuple(skipped), cursor, number)
@@ -523,6 +575,37 @@ class FathomClient:
         body = _parse(_TranscriptResponse, self._json(response, path), "a transcript", f"recording {recording_id}")
         return _turns(body.transcript)
 
+    def create_webhook(
+        self,
+        destination_url: str,
+        *,
+        triggered_for: Sequence[str] = WEBHOOK_TRIGGERS,
+        include_transcript: bool = True,
+        include_summary: bool = True,
+        include_action_items: bool = True,
+        include_crm_matches: bool = False,
+    ) -> Webhook:
+        """``POST /webhooks``: Fathom sends each new meeting of ``triggered_for`` to ``destination_url``.
+
+        Not retried once the request may have reached Fathom (a time-out, a 5xx): a second try could create a
+        second webhook. Only a 429 or a connection that never opened is tried again.
+        """
+        body = {
+            "destination_url": destination_url,
+            "triggered_for": list(triggered_for),
+            "include_transcript": include_transcript,
+            "include_summary": include_summary,
+            "include_action_items": include_action_items,
+            "include_crm_matches": include_crm_matches,
+        }
+        response = self._send("/webhooks", [], not_found=self._no_endpoint("/webhooks"), method="POST", json=body)
+        return _parse(Webhook, self._json(response, "/webhooks", "POST"), "a webhook")
+
+    def delete_webhook(self, webhook_id: str) -> None:
+        """``DELETE /webhooks/{id}``; ``FathomNotFoundError`` when Fathom has no such webhook."""
+        path = f"/webhooks/{quote(webhook_id, safe='')}"
+        self._send(path, [], not_found=f"Fathom has no webhook {webhook_id!r} (deleted already?).", method="DELETE")
+
     # ------------------------------------------------------------ the one place that sends and waits
 
     def _take_slot(self) -> None:
@@ -551,16 +634,29 @@ class FathomClient:
         with self._lock:
             self._slept += seconds
 
-    def _send(self, path: str, params: list[tuple[str, str]], *, not_found: str) -> httpx.Response:
-        """GET ``path`` within the key's rate limit; retry what may pass (429, 5xx, time-outs); raise the rest."""
+    def _send(
+        self,
+        path: str,
+        params: list[tuple[str, str]],
+        *,
+        not_found: str,
+        method: str = "GET",
+        json: Any = None,
+    ) -> httpx.Response:
+        """``method`` ``path`` within the key's rate limit; retry what may pass (429, 5xx, time-outs); raise the rest.
+
+        A POST is retried only when it cannot have reached Fathom (a 429, a connection that never opened).
+        """
         url = self._base_url + path
         headers = {"X-Api-Key": self._api_key, "Accept": "application/json"}
         attempts = self.max_retries + 1
         problem = ""
         kind = "unavailable"
+        retry_unsent_only = method == "POST"
+        what = f"{method} {path}"
         for attempt in range(1, attempts + 1):
             try:
-                request = self._http.build_request("GET", url, params=tuple(params), headers=headers)
+                request = self._http.build_request(method, url, params=tuple(params), headers=headers, json=json)
             except httpx.InvalidURL:
                 raise FathomError(self._bad_base_url()) from None
             self._take_slot()
@@ -576,11 +672,15 @@ class FathomClient:
                     "The request to Fathom could not be sent: FATHOM_API_KEY or FATHOM_BASE_URL holds characters "
                     "that cannot go in a request. Copy the key again from Fathom → Settings → API Access."
                 ) from None
-            except httpx.TimeoutException:
+            except httpx.TimeoutException as exc:
                 problem, kind = "timed out", "unavailable"
+                if retry_unsent_only and not isinstance(exc, httpx.ConnectTimeout):
+                    raise FathomUnavailableError(self._unconfirmed(what, problem)) from None
             except httpx.TransportError as exc:
                 # Only the type name: an exception's text can carry a header value.
                 problem, kind = f"connection failed: {type(exc).__name__}", "unreachable"
+                if retry_unsent_only and not isinstance(exc, httpx.ConnectError):
+                    raise FathomUnavailableError(self._unconfirmed(what, problem)) from None
             else:
                 status = response.status_code
                 # A 429 that names no wait closes the window for an exponential backoff.
@@ -596,20 +696,20 @@ class FathomClient:
                     problem, kind = "HTTP 429", "rate_limited"
                 elif status >= 500 or status in RETRY_STATUSES:
                     problem, kind = f"HTTP {status}", "unavailable"
+                    if retry_unsent_only:
+                        raise FathomUnavailableError(self._unconfirmed(what, problem))
                 else:
-                    raise FathomError(self._refused(status, path, response))
+                    raise FathomError(self._refused(status, what, response))
             if attempt == attempts:
                 break
             if kind == "rate_limited":
                 logger.warning(
-                    "Fathom GET %s: %s; retry %d of %d when the window opens", path, problem, attempt, self.max_retries
+                    "Fathom %s: %s; retry %d of %d when the window opens", what, problem, attempt, self.max_retries
                 )
                 continue  # the limiter now holds the next attempt until the window opens
             delay = compute_backoff(attempt, self.backoff_base, self.backoff_max)
-            self.deadline.check_wait(delay, f"the next try of GET {path}")
-            logger.warning(
-                "Fathom GET %s: %s; retry %d of %d in %.2f s", path, problem, attempt, self.max_retries, delay
-            )
+            self.deadline.check_wait(delay, f"the next try of {what}")
+            logger.warning("Fathom %s: %s; retry %d of %d in %.2f s", what, problem, attempt, self.max_retries, delay)
             self._pause(delay)
         tried = plural(attempts, "attempt")
         if kind == "rate_limited":
@@ -630,34 +730,45 @@ class FathomClient:
 
     # ------------------------------------------------------------ messages
 
-    def _json(self, response: httpx.Response, path: str) -> Any:
+    def _json(self, response: httpx.Response, path: str, method: str = "GET") -> Any:
         try:
             return response.json()
         except RecursionError:
             raise FathomPayloadError(
-                f"Fathom sent a malformed response (GET {path}, HTTP {response.status_code}): JSON nested too deeply "
-                "to read. Try again later."
+                f"Fathom sent a malformed response ({method} {path}, HTTP {response.status_code}): JSON nested too "
+                "deeply to read. Try again later."
             ) from None
         except ValueError:
             kind = response.headers.get("Content-Type", "no content type").split(";")[0]
             raise FathomPayloadError(
-                f"Fathom answered with something that is not JSON, a malformed response (GET {path}, "
+                f"Fathom answered with something that is not JSON, a malformed response ({method} {path}, "
                 f"HTTP {response.status_code}, {kind}). Check FATHOM_BASE_URL, or try again later."
             ) from None
 
-    def _refused(self, status: int, path: str, response: httpx.Response) -> str:
+    def _refused(self, status: int, what: str, response: httpx.Response) -> str:
         # Redact before cutting, so a key cut in half by the limit cannot slip through.
         detail = self._redact(response.text).strip().replace("\n", " ")[:200]
         detail = f": {detail}" if detail else ""
         if 300 <= status < 400:
             where = response.headers.get("Location", "another address")
-            return f"Fathom redirected GET {path} to {where}. Check FATHOM_BASE_URL."
+            return f"Fathom redirected {what} to {where}. Check FATHOM_BASE_URL."
+        if status == 400 and what.startswith("POST /webhooks"):
+            return (
+                f"Fathom refused to create the webhook (HTTP 400{detail}). Check the URL (https, reachable from "
+                "Fathom) and the triggers: the team ones need a Team Plan."
+            )
         if status == 400:
             return (
-                f"Fathom refused the request as invalid (GET {path}, HTTP 400{detail}). "
+                f"Fathom refused the request as invalid ({what}, HTTP 400{detail}). "
                 "This is a bug in the app; please report it."
             )
-        return f"Fathom refused the request (GET {path}, HTTP {status}{detail})."
+        return f"Fathom refused the request ({what}, HTTP {status}{detail})."
+
+    def _unconfirmed(self, what: str, problem: str) -> str:
+        return (
+            f"Fathom did not confirm {what} ({problem}); it was not sent again, as it may have been done. "
+            "Look at Fathom's API settings before trying again."
+        )
 
     def _bad_base_url(self) -> str:
         return f"FATHOM_BASE_URL is not a web address ({self._base_url!r}); it should look like {DEFAULT_BASE_URL}."

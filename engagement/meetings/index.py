@@ -49,6 +49,8 @@ import json
 import logging
 import sqlite3
 import threading
+import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -71,6 +73,7 @@ __all__ = [
     "IndexStorage",
     "MeetingIndex",
     "SqliteIndexStorage",
+    "SqliteSyncLock",
     "SyncLock",
     "SyncResult",
     "SyncTask",
@@ -125,6 +128,9 @@ def next_ask(ended_at: datetime, asked: int, now: datetime) -> datetime | None:
 
 
 BUSY_TIMEOUT_S = 10.0  # another process (the CLI) may be writing: wait this long, then StoreError
+LOCK_TTL_S = 30.0  # a sync's lock in the file outlives a killed holder at most this long; renewed every third of it
+LOCK_POLL_S = 0.1  # how often a process waiting for another's sync tries the lock
+LOST = "the sync lock of the meeting index was taken over by another process"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS index_meetings (
     workspace TEXT NOT NULL, recording_id INTEGER NOT NULL, created_at TEXT NOT NULL, started_at TEXT NOT NULL,
@@ -138,6 +144,7 @@ CREATE INDEX IF NOT EXISTS index_invitees_domain ON index_invitees (workspace, d
 CREATE INDEX IF NOT EXISTS index_invitees_activity
     ON index_invitees (workspace, is_external, domain, recording_id, created_at, email);
 CREATE TABLE IF NOT EXISTS index_state (workspace TEXT PRIMARY KEY, state TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS index_lock (workspace TEXT PRIMARY KEY, token TEXT NOT NULL, expires_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS index_no_transcript (
     workspace TEXT NOT NULL, recording_id INTEGER NOT NULL, reason TEXT NOT NULL,
     PRIMARY KEY (workspace, recording_id));
@@ -211,6 +218,7 @@ class SyncTask:
     def __init__(self, workspace: str, *, full: bool) -> None:
         self.workspace = workspace
         self.full = full
+        self.asked_at = utcnow()  # a full listing that ends after this makes this one's full listing needless
         self.meetings = 0
         self.requests = 0
         self.skipped: list[str] = []
@@ -290,7 +298,7 @@ class SyncTask:
 
                 client.on_wait = lambda seconds: self._update(client, rate_wait=seconds)
                 try:
-                    self.result = index.sync(client, full=self.full, on_progress=progress)
+                    self.result = index.sync(client, full=self.full, on_progress=progress, asked_at=self.asked_at)
                 finally:
                     self._update(client)
         except BaseException as exc:  # noqa: BLE001 - handed to every waiter
@@ -334,6 +342,10 @@ class IndexStorage(Protocol):
     ) -> None:
         """Upsert ``meetings`` (stamped with ``generation``) and write ``state``, in one transaction."""
 
+    def put(self, workspace: str, meetings: tuple[Meeting, ...]) -> None:
+        """Upsert ``meetings`` (stamped with the stored state's generation) without touching the sync state, in
+        one transaction: a meeting Fathom pushed (a webhook), whatever sync runs meanwhile."""
+
     def finish(self, workspace: str, state: dict[str, Any], drop_below: int | None, *, lock: SyncLock) -> int:
         """Write ``state``; with ``drop_below``, first drop meetings of older generations (and their invitee
         entries) and every remembered "no transcript". One transaction; returns how many meetings went."""
@@ -367,6 +379,8 @@ class IndexStorage(Protocol):
     def close(self) -> None: ...
 
 
+# When a recording Fathom had no transcript for is asked about again: a transcript may still be processing. After
+# the last one it is not asked again until a full re-index.
 def invitee_rows(meeting: Meeting) -> dict[str, tuple[str, bool]]:
     """A meeting's invitee entries: e-mail (lower case) -> (registrable domain, external).
 
@@ -443,22 +457,27 @@ class MeetingIndex:
         full: bool = False,
         on_progress: Callable[[int], None] | None = None,
         poll_s: float = 1.0,
+        asked_at: datetime | None = None,
     ) -> SyncResult:
         """Bring the index of ``client``'s workspace up to date; ``full`` lists everything again.
 
         Runs in the caller's thread; jobs run it through :meth:`start_sync` instead. One sync per workspace
-        runs at a time (in a process with SQLite, across every process with Redis): a caller that finds one
-        running waits for it, reporting that sync's progress through ``on_progress(meetings read)`` every
-        ``poll_s``, then runs its own, incremental, sync (the wait is bounded by the other sync's bounds, or
-        by its lock's expiry when its process died). Raises what the client raises; the cursor saved with
-        the last page lets the next sync resume.
+        runs at a time, across every process on the file or the Redis (a lock in the store): a caller that
+        finds one running waits for it, reporting that sync's progress through ``on_progress(meetings read)``
+        every ``poll_s``, then runs its own, incremental, sync — a full one only if no full listing ended
+        since ``asked_at`` (when the sync was asked for; default now). The wait is bounded by the other sync's
+        bounds, or by its lock's expiry when its process died. Raises what the client raises; the cursor saved
+        with the last page lets the next sync resume.
         """
         workspace = client.workspace
+        asked = format_utc(asked_at or utcnow())
         lock = self.storage.sync_lock(workspace)
         while not lock.acquire(timeout=poll_s):
             if on_progress is not None:  # another job is indexing: show its progress, keep heart-beating
                 on_progress(self.status(workspace).pass_meetings)
         try:
+            if full and str(self.storage.state(workspace).get("full_synced_at") or "") >= asked:
+                full = False  # a full listing (the one waited for) ended after this one was asked for
             return self._sync(client, workspace, full, on_progress, lock)
         finally:
             lock.release()
@@ -533,6 +552,16 @@ class MeetingIndex:
         yield first
         yield from pages
 
+    def add(self, workspace: str, meetings: list[Meeting]) -> list[Meeting]:
+        """Put meetings Fathom pushed (a webhook) into the index, without their transcripts and without moving the
+        sync's state: the next incremental sync still lists from where the last one ended, so a meeting no
+        webhook announced is not skipped, and a full pass under way keeps them (they carry its generation).
+        Returns those kept: one forgotten on request (``excluded``) is never stored again."""
+        kept = [m for m in meetings if not self.excluded(m)]
+        if kept:
+            self.storage.put(workspace, tuple(kept))
+        return kept
+
     # ------------------------------------------------------------ reads
 
     def status(self, workspace: str) -> IndexStatus:
@@ -572,7 +601,8 @@ class MeetingIndex:
         return self.storage.emails_by_domain(workspace)
 
     def remember_no_transcript(self, workspace: str, reasons: dict[int, str]) -> None:
-        """Record recordings Fathom has no transcript for, so a re-run does not ask again (until a full re-index)."""
+        """Record recordings Fathom has no transcript for, for good (until a full re-index): a week after the meeting,
+        or a reason that is not Fathom's "none" (those still being made are pending: :meth:`remember_pending`)."""
         if reasons:
             self.storage.remember_no_transcript(workspace, reasons)
 
@@ -622,6 +652,82 @@ class MeetingIndex:
         return self.storage.forget(workspace, recording_ids) if recording_ids else 0
 
 
+def db_path(db: sqlite3.Connection) -> str:
+    row = db.execute("PRAGMA database_list").fetchone()
+    return str(row[2]) if row and row[2] else ":memory:"
+
+
+class SqliteSyncLock:
+    """The sync lock of one workspace in the SQLite file: a row with a random token and an expiry, renewed by a
+    thread every third of :data:`LOCK_TTL_S` while held, deleted on release only while the token is still ours.
+    A process killed mid-sync blocks the next sync at most the TTL; a page write checks the token (a holder that
+    froze past the TTL and lost the lock writes nothing).
+
+    Attributes:
+        token: this holder's token while it holds the lock, else ``None``.
+    """
+
+    def __init__(
+        self, storage: SqliteIndexStorage, workspace: str, local: threading.Lock, ttl_s: float = LOCK_TTL_S
+    ) -> None:
+        self._storage = storage
+        self._workspace = workspace
+        self._local = local
+        self.ttl_s = ttl_s
+        self.token: str | None = None
+        self._stop = threading.Event()
+        self._renewing: threading.Thread | None = None
+
+    def acquire(self, *, timeout: float) -> bool:
+        """Take the lock, trying every :data:`LOCK_POLL_S` for up to ``timeout`` seconds; False if another holds it."""
+        deadline = time.monotonic() + timeout
+        if not self._local.acquire(timeout=max(timeout, 0)):
+            return False
+        token = uuid.uuid4().hex
+        try:
+            while not self._storage.take_lock(self._workspace, token, self.ttl_s):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    self._local.release()
+                    return False
+                time.sleep(min(LOCK_POLL_S, left))
+        except BaseException:
+            self._local.release()
+            raise
+        self.token = token
+        self._stop = threading.Event()
+        self._renewing = threading.Thread(
+            target=self._keep, args=(token, self._stop), name="meeting-index-lock", daemon=True
+        )
+        self._renewing.start()
+        return True
+
+    def _keep(self, token: str, stop: threading.Event) -> None:
+        while not stop.wait(self.ttl_s / 3):
+            try:
+                if not self._storage.renew_lock(self._workspace, token, self.ttl_s):
+                    log.warning("%s: %s", self._storage.path, LOST)
+                    return
+            except StoreError as exc:  # the lock expires on its own; the sync's next write says what failed
+                log.warning("the meeting index's sync lock was not renewed: %s", exc)
+
+    def release(self) -> None:
+        """Stop renewing, delete the lock row if it is still ours, and let this process's next thread in."""
+        token, self.token = self.token, None
+        self._stop.set()
+        if self._renewing is not None:
+            self._renewing.join(5)
+            self._renewing = None
+        try:
+            if token is not None:
+                self._storage.renew_lock(self._workspace, token, None)
+        except StoreError as exc:
+            log.warning("the meeting index's sync lock was not released (it expires in %.0f s): %s", self.ttl_s, exc)
+        finally:
+            if token is not None:
+                self._local.release()
+
+
 class SqliteIndexStorage:
     """The index's tables in one SQLite file, on their own connection. Thread-safe."""
 
@@ -669,9 +775,42 @@ class SqliteIndexStorage:
     # ------------------------------------------------------------ sync state and writes
 
     def sync_lock(self, workspace: str) -> SyncLock:
-        """The process's lock for a workspace's sync (one file is one machine's: no other process syncs it)."""
+        """A lock shared by every process on this file (one object per sync: its token is its own); this process's
+        threads queue on a ``threading.Lock`` first."""
         with self._lock:
-            return self._sync_locks.setdefault(workspace, threading.Lock())
+            local = self._sync_locks.setdefault(workspace, threading.Lock())
+        return SqliteSyncLock(self, workspace, local)
+
+    def take_lock(self, workspace: str, token: str, ttl_s: float) -> bool:
+        """Hold the workspace's lock row with ``token`` unless another unexpired token holds it."""
+        now = time.time()
+        with self._tx() as db:
+            row = db.execute("SELECT token, expires_at FROM index_lock WHERE workspace = ?", (workspace,)).fetchone()
+            if row is not None and row[0] != token and float(row[1]) > now:
+                return False
+            db.execute("REPLACE INTO index_lock VALUES (?, ?, ?)", (workspace, token, now + ttl_s))
+        return True
+
+    def renew_lock(self, workspace: str, token: str, ttl_s: float | None) -> bool:
+        """Extend the lock while ``token`` holds it (``ttl_s`` None: release it); False when it is no longer held."""
+        with self._tx() as db:
+            if ttl_s is None:
+                args: tuple[Any, ...] = (workspace, token)
+                return db.execute("DELETE FROM index_lock WHERE workspace = ? AND token = ?", args).rowcount > 0
+            args = (time.time() + ttl_s, workspace, token)
+            return (
+                db.execute("UPDATE index_lock SET expires_at = ? WHERE workspace = ? AND token = ?", args).rowcount > 0
+            )
+
+    @staticmethod
+    def _check_lock(db: sqlite3.Connection, workspace: str, lock: SyncLock | None) -> None:
+        """Refuse a sync's write once its lock was taken over (its process froze past the TTL)."""
+        token = getattr(lock, "token", None) if isinstance(lock, SqliteSyncLock) else None
+        if token is None:
+            return
+        row = db.execute("SELECT token FROM index_lock WHERE workspace = ?", (workspace,)).fetchone()
+        if row is None or row[0] != token:
+            raise StoreError(f"The meeting index in {db_path(db)} was not written: {LOST}. Try again.")
 
     def state(self, workspace: str) -> dict[str, Any]:
         rows = self._select("SELECT state FROM index_state WHERE workspace = ?", (workspace,))
@@ -697,27 +836,42 @@ class SqliteIndexStorage:
         lock: SyncLock | None = None,
     ) -> None:
         with self._tx() as db:
-            for m in meetings:
-                created = format_utc(m.created_at)
-                db.execute(
-                    "REPLACE INTO index_meetings VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (workspace, m.recording_id, created, format_utc(m.started_at), m.title, generation, index_entry(m)),
-                )
-                db.execute(
-                    "DELETE FROM index_invitees WHERE workspace = ? AND recording_id = ?", (workspace, m.recording_id)
-                )
-                db.executemany(
-                    "INSERT INTO index_invitees VALUES (?, ?, ?, ?, ?, ?)",
-                    [
-                        (workspace, m.recording_id, domain, email, int(external), created)
-                        for email, (domain, external) in invitee_rows(m).items()
-                    ],
-                )
+            self._check_lock(db, workspace, lock)
+            self._upsert(db, workspace, meetings, generation)
             self._put_state(db, workspace, state)
+
+    def put(self, workspace: str, meetings: tuple[Meeting, ...]) -> None:
+        with self._tx() as db:
+            row = db.execute("SELECT state FROM index_state WHERE workspace = ?", (workspace,)).fetchone()
+            try:
+                generation = int(json.loads(row[0]).get("generation", 1)) if row else 1
+            except (ValueError, TypeError, AttributeError):
+                generation = 1
+            self._upsert(db, workspace, meetings, generation)
+
+    @staticmethod
+    def _upsert(db: sqlite3.Connection, workspace: str, meetings: tuple[Meeting, ...], generation: int) -> None:
+        for m in meetings:
+            created = format_utc(m.created_at)
+            db.execute(
+                "REPLACE INTO index_meetings VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (workspace, m.recording_id, created, format_utc(m.started_at), m.title, generation, index_entry(m)),
+            )
+            db.execute(
+                "DELETE FROM index_invitees WHERE workspace = ? AND recording_id = ?", (workspace, m.recording_id)
+            )
+            db.executemany(
+                "INSERT INTO index_invitees VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (workspace, m.recording_id, domain, email, int(external), created)
+                    for email, (domain, external) in invitee_rows(m).items()
+                ],
+            )
 
     def finish(self, workspace: str, state: dict[str, Any], drop_below: int | None, *, lock: SyncLock) -> int:
         deleted = 0
         with self._tx() as db:
+            self._check_lock(db, workspace, lock)
             if drop_below is not None:
                 deleted = db.execute(
                     "DELETE FROM index_meetings WHERE workspace = ? AND generation < ?", (workspace, drop_below)

@@ -125,6 +125,29 @@ return 1
 """
 )
 
+# ARGV: prefix, '' (no lock check), workspace registry, workspace, then per meeting as _SAVE. The sync state is
+# only read (its generation stamps the meetings), never written: a pushed meeting does not move the cursor.
+_PUT = (
+    _COMMON
+    + """
+redis.call('SADD', ARGV[3], ARGV[4])
+local generation = 1
+local raw = redis.call('GET', base .. 'state')
+if raw then
+  local ok, state = pcall(cjson.decode, raw)
+  if ok and type(state) == 'table' and tonumber(state['generation']) then generation = tonumber(state['generation']) end
+end
+for i = 5, #ARGV, 4 do
+  local rid = ARGV[i]
+  unlink(rid)
+  redis.call('HSET', base .. 'meetings', rid, ARGV[i + 2])
+  redis.call('ZADD', base .. 'generation', generation, rid)
+  link(rid, ARGV[i + 1], ARGV[i + 3])
+end
+return 1
+"""
+)
+
 # ARGV: prefix, token, state JSON, the generation below which meetings go ('' : none go), how many to drop
 # a call. Drops at most that many; returns {dropped, 1 when finished}: only the call that finds no more
 # writes the state, so no one call holds Redis for long however many meetings a full pass drops.
@@ -291,6 +314,7 @@ class RedisIndexStorage:
         self.lock_ttl_s = lock_ttl_s
         r = self._c.redis
         self._save = r.register_script(_SAVE)
+        self._put = r.register_script(_PUT)
         self._finish = r.register_script(_FINISH)
         self._clear = r.register_script(_CLEAR)
         self._forget = r.register_script(_FORGET)
@@ -343,10 +367,20 @@ class RedisIndexStorage:
             json.dumps(state),
             generation,
         ]
+        args += self._meeting_args(meetings)
+        self._c.call("index write", lambda: self._save(args=args))
+
+    def put(self, workspace: str, meetings: tuple[Meeting, ...]) -> None:
+        args = [self.prefix(workspace), "", f"{ROOT}:workspaces", workspace, *self._meeting_args(meetings)]
+        self._c.call("index write", lambda: self._put(args=args))
+
+    @staticmethod
+    def _meeting_args(meetings: tuple[Meeting, ...]) -> list[Any]:
+        args: list[Any] = []
         for m in meetings:
             rows = [[domain, email, int(external)] for email, (domain, external) in invitee_rows(m).items()]
             args += [m.recording_id, micros(m.created_at), index_entry(m), json.dumps(rows)]
-        self._c.call("index write", lambda: self._save(args=args))
+        return args
 
     def finish(self, workspace: str, state: dict[str, Any], drop_below: int | None, *, lock: SyncLock) -> int:
         """Drop the meetings of older passes, ``FINISH_BATCH`` a script call (each checks the lock), then

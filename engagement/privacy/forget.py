@@ -5,7 +5,8 @@ the workspace meeting index's meetings with them among the invitees (SQLite and 
 transcripts in the search index (and in Redis when shared); their analyses in the cache, and any cached
 account analysis that names them; every job record and question that names them (a summary of another
 account that met them too included); their name in the audit log, replaced by "a forgotten account" (the
-log keeps that things happened, not to whom); and, in the SQLite file, any other row of any key-value table
+log keeps that things happened, not to whom); the roles reps set for them (SQLite and Redis); and, in the
+SQLite file, any other row of any key-value table
 that names them. The file is then rebuilt (``VACUUM``, FTS5 ``optimize`` first) and its write-ahead log
 checkpointed and truncated, so the bytes are gone from the files, not just unreachable.
 """
@@ -27,6 +28,7 @@ from engagement.questions.answers import QUESTION_PREFIX
 from engagement.storage.sqlite import KVStore, encode_value
 
 if TYPE_CHECKING:
+    from engagement.account.rep_roles import RepRoles
     from engagement.analysis.cache import InsightCache
     from engagement.audit.log import AuditLog
     from engagement.jobs.repository import JobRepository
@@ -60,6 +62,8 @@ class ProcessStores(Protocol):
     def repo(self) -> JobRepository: ...
     @property
     def audit(self) -> AuditLog: ...
+    @property
+    def roles(self) -> RepRoles | None: ...
 
 
 @dataclass(frozen=True)
@@ -126,6 +130,8 @@ def forget(runtime: ProcessStores, *, domain: str = "", email: str = "") -> Rece
     ]
     questions = runtime.store.delete_many(question_keys)
     redacted = runtime.audit.redact([name], f"a forgotten {'account' if kind == 'domain' else 'person'}")
+    role_keys = [key for key, text in _scan(runtime.roles.table) if _names(key, text, needles)] if runtime.roles else []
+    rep_roles = runtime.roles.table.delete_many(role_keys) if runtime.roles and role_keys else 0  # Redis too
 
     files: list[str] = []
     other = 0
@@ -142,7 +148,7 @@ def forget(runtime: ProcessStores, *, domain: str = "", email: str = "") -> Rece
         jobs=removed_jobs,
         questions=questions,
         audit_entries_redacted=redacted,
-        other_rows=other,
+        other_rows=other + rep_roles,
         files_rebuilt=tuple(files),
     )
 

@@ -31,8 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
-from engagement.account.people import MeetingSides
-from engagement.analysis.verify import MIN_QUOTE_CHARS, evidence_key, fold, verify_meeting_insights
+from engagement.analysis.verify import MIN_QUOTE_CHARS, evidence_key, fold, verify_meeting_insights, with_side
 from engagement.errors import EngagementError, InvalidQuestionError, SearchUnavailableError
 from engagement.models import (
     EngagementSummary,
@@ -42,9 +41,7 @@ from engagement.models import (
     JobStatus,
     Meeting,
     MeetingInsights,
-    Side,
     UTCDateTime,
-    format_timestamp,
     utcnow,
 )
 from engagement.questions.search import Hit, TranscriptSearch, parse_question
@@ -210,7 +207,6 @@ class _Quotes:
         self.index = index
         self.domain = domain
         self._meetings: dict[int, Meeting | None] = {}
-        self._sides: dict[int, MeetingSides] = {}
 
     def _meeting(self, rid: int) -> Meeting | None:
         if rid not in self._meetings:
@@ -227,18 +223,7 @@ class _Quotes:
         )
         if not checked.goals:
             return None
-        found = checked.goals[0].evidence[0]
-        return found.model_copy(update={"side": self._side(meeting, found)})
-
-    def _side(self, meeting: Meeting, evidence: Evidence) -> str:
-        """The side of the turn the quote starts in (``unknown`` when no turn of that moment and speaker is left)."""
-        judge = self._sides.get(meeting.recording_id)
-        if judge is None:
-            judge = self._sides[meeting.recording_id] = MeetingSides(meeting, self.domain)
-        for turn in meeting.transcript or ():
-            if turn.speaker == evidence.speaker and format_timestamp(turn.seconds) == evidence.timestamp:
-                return str(judge(turn))
-        return str(Side.UNKNOWN)
+        return with_side(checked.goals[0].evidence[0], meeting, self.domain)
 
 
 def _quote_hits(quotes: _Quotes, hits: Sequence[Hit]) -> list[Evidence]:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from engagement.models import Changes, Coverage, EngagementSummary, Evidence, Insight, Side, Signal
+from engagement.models import Changes, Coverage, EngagementSummary, Evidence, Insight, Person, Side, Signal
 from engagement.render.links import safe_url
 
 # re-exported: the pages and exports take their words from here
@@ -27,12 +27,15 @@ __all__ = [
     "SEVERITY_LABELS",
     "SIDE_LABELS",
     "SIGNAL_NAMES",
+    "NO_SIDE",
     "TEXT_MAX",
+    "UNKNOWN_SPEAKER",
     "WORD_JOINER",
     "Citation",
     "Column",
     "MeetingRow",
     "PersonRow",
+    "ROLE_SOURCES",
     "Section",
     "cells",
     "change_items",
@@ -53,8 +56,8 @@ __all__ = [
     "people_rows",
     "plural",
     "restates",
+    "role_quote",
     "side_counts",
-    "side_label",
     "signal_line",
     "signal_name",
 ]
@@ -184,6 +187,10 @@ def restates(insight: Insight) -> bool:
     return bool(a) and (a == b or (len(b) > 20 and b in a) or (len(a) > 20 and a in b))
 
 
+UNKNOWN_SPEAKER = "Unknown speaker"
+NO_SIDE = "Side not known"
+
+
 @dataclass(frozen=True)
 class Citation:
     """One piece of evidence, ready to show.
@@ -192,25 +199,30 @@ class Citation:
         quote: the verified words on one line; ``None`` when the quote was not found in its transcript
             (it is never shown as a quote).
         speaker / date / title / timestamp: one line each; ``speaker`` and ``date`` may be empty.
-        side: the speaker's side as every renderer labels it (``Customer``, ``Our team``), empty when unknown.
         url: the link to the moment in the meeting, only when it is an http(s) link.
+        side: the speaker's side as every renderer names it (``Customer``, ``Our team``, ``Side not known``).
     """
 
     quote: str | None
     speaker: str
-    side: str
     date: str
     title: str
     timestamp: str
     url: str | None
+    side: str = NO_SIDE
+
+    @property
+    def who(self) -> str:
+        """``Sarah Lopez (Customer)``, ``Daniel Okafor (Our team)``: every quote shown says whose side said it."""
+        return f"{self.speaker or UNKNOWN_SPEAKER} ({self.side})"
 
 
 def cite(evidence: Evidence) -> Citation:
     """What a renderer shows of ``evidence``."""
     return Citation(
+        side=SIDE_LABELS[evidence.side] if evidence.side else NO_SIDE,
         quote=one_line(evidence.quote) if evidence.verified and evidence.quote.strip() else None,
         speaker=one_line(evidence.speaker),
-        side=side_label(evidence.side),
         date=one_line(evidence.meeting_date),
         title=one_line(evidence.meeting_title) or f"Recording {evidence.recording_id}",
         timestamp=one_line(evidence.timestamp),
@@ -227,14 +239,6 @@ SIDE_LABELS: dict[Side, str] = {
     Side.PERSONAL: "Personal e-mail",
     Side.UNKNOWN: "Unknown",
 }
-
-
-def side_label(side: str | None) -> str:
-    """``customer`` → ``Customer``, ``internal`` → ``Our team``; empty when the side is not known."""
-    try:
-        return SIDE_LABELS[Side(side)] if side and side != Side.UNKNOWN else ""
-    except ValueError:
-        return ""
 
 
 @dataclass(frozen=True)
@@ -254,6 +258,8 @@ PEOPLE_COLUMNS: tuple[Column, ...] = (
     Column("email", "E-mail"),
     Column("side", "Side"),
     Column("role", "Role"),
+    Column("role_from", "Role from"),
+    Column("role_quote", "Role said in"),
     Column("meetings", "Meetings", numeric=True),
     Column("invited", "Invited", numeric=True),
     Column("spoke_in", "Spoke in", numeric=True),
@@ -291,6 +297,21 @@ class PersonRow:
     last_seen: str
     aliases: tuple[str, ...] = ()
     matched_by: tuple[str, ...] = ()
+    role_from: str = ""  # "set by a rep", "said in a meeting", or empty (unknown)
+    role_quote: str = ""  # the words the role rests on, and who said them with their side
+
+
+# Where a person's role comes from (Person.role_source), as every renderer says it.
+ROLE_SOURCES = {"rep": "set by a rep", "meeting": "said in a meeting"}
+
+
+def role_quote(person: Person) -> str:
+    """``“I run procurement.” — Rachel Okafor (Customer), 4 May 2026``: the first verified quote a role rests on."""
+    for evidence in person.role_evidence:
+        c = cite(evidence)
+        if c.quote is not None:
+            return f"“{c.quote}” — {c.who}" + (f", {nice_date(c.date)}" if c.date else "")
+    return ""
 
 
 @dataclass(frozen=True)
@@ -325,6 +346,8 @@ def people_rows(summary: EngagementSummary) -> list[PersonRow]:
             last_seen=p.last_seen or "",
             aliases=tuple(p.aliases),
             matched_by=tuple(MATCHED_BY.get(how, how) for how in p.matched_by),
+            role_from=ROLE_SOURCES.get(p.role_source, "") if p.role else "",
+            role_quote=role_quote(p) if p.role else "",
         )
         for p in people
     ]
@@ -383,12 +406,14 @@ SIGNAL_NAMES = {
 
 
 def coverage_line(coverage: Coverage) -> str:
-    """``12 of 13 meetings analysed · 1 without a transcript · 2 speakers unmatched`` (gaps only when there are some)."""
+    """``12 of 13 meetings analysed · 1 without a transcript · 2 speakers unmatched`` (gaps only when there are some),
+    then each signal that could not be judged and why (``No senior voice not judged: roles unknown for …``)."""
     parts = [f"{coverage.analysed} of {plural(coverage.meetings, 'meeting')} analysed"]
     if coverage.without_transcript:
         parts.append(f"{coverage.without_transcript} without a transcript")
     if coverage.unmatched_speakers:
         parts.append(f"{plural(coverage.unmatched_speakers, 'speaker')} unmatched")
+    parts += [f"{signal_name(note.kind)} not judged: {one_line(note.why)}" for note in coverage.not_judged]
     return " · ".join(parts)
 
 

@@ -49,10 +49,9 @@ __all__ = ["meetings_csv", "people_csv", "to_html", "to_json", "to_markdown"]
 THEME_QUOTES_MAX = 3  # quotes shown under a theme; the rest are counted
 UNVERIFIED_NOTE = "Unverified: the quote was not found in the transcript, so it is not shown"
 NO_EVIDENCE_NOTE = "No quote supports this yet"
-UNKNOWN_SPEAKER = "Unknown speaker"
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 # The people table of the Markdown and HTML reports (the CSV has every column).
-PEOPLE_KEYS = ("name", "side", "role", "meetings", "invited", "spoke_in", "first_seen", "last_seen")
+PEOPLE_KEYS = ("name", "side", "role", "role_from", "meetings", "invited", "spoke_in", "first_seen", "last_seen")
 THEME_COUNT = "Meetings that raised it"  # what a theme's count is called everywhere (the page's chart too)
 DATE_KEYS = frozenset({"first_seen", "last_seen", "date"})
 
@@ -161,7 +160,7 @@ def _md_evidence(evidence: Sequence[Evidence], limit: int | None = None) -> list
     citations, more = _shown(evidence, limit)
     for c in citations:
         when = md(nice_date(c.date)) if c.date else "undated"
-        source = f"{md(c.speaker or UNKNOWN_SPEAKER)}, {when}, {md_link(f'{c.title} at {c.timestamp}', c.url)}"
+        source = f"{md(c.who)}, {when}, {md_link(f'{c.title} at {c.timestamp}', c.url)}"
         if c.quote is not None:
             lines += ["", f'  > "{md(c.quote)}" — {source}']
         else:
@@ -179,7 +178,7 @@ def _split_first_verified(evidence: Sequence[Evidence]) -> tuple[Citation, list[
 
 def _md_source(c: Citation) -> str:
     when = md(nice_date(c.date)) if c.date else "undated"
-    return f"{md(c.speaker or UNKNOWN_SPEAKER)}, {when}, {md_link(f'{c.title} at {c.timestamp}', c.url)}"
+    return f"{md(c.who)}, {when}, {md_link(f'{c.title} at {c.timestamp}', c.url)}"
 
 
 def _md_table(cols: Sequence[Column], rows: Iterable[Sequence[str]]) -> list[str]:
@@ -348,7 +347,7 @@ footer.page { margin-top: 40px; color: var(--muted); font-size: .85rem; }
 
 def _html_source(c: Citation) -> str:
     when = _h(nice_date(c.date)) if c.date else "undated"
-    return f"{_h(c.speaker or UNKNOWN_SPEAKER)}, {when}, {_a(f'{c.title} at {c.timestamp}', c.url)}"
+    return f"{_h(c.who)}, {when}, {_a(f'{c.title} at {c.timestamp}', c.url)}"
 
 
 def _html_evidence(evidence: Sequence[Evidence], limit: int | None = None) -> str:
@@ -356,7 +355,7 @@ def _html_evidence(evidence: Sequence[Evidence], limit: int | None = None) -> st
     citations, more = _shown(evidence, limit)
     for c in citations:
         when = _h(nice_date(c.date)) if c.date else "undated"
-        source = f"{_h(c.speaker or UNKNOWN_SPEAKER)}, {when}, {_a(f'{c.title} at {c.timestamp}', c.url)}"
+        source = f"{_h(c.who)}, {when}, {_a(f'{c.title} at {c.timestamp}', c.url)}"
         if c.quote is not None:
             parts.append(f"<blockquote><p>“{_h(c.quote)}”</p><footer>— {source}</footer></blockquote>")
         else:

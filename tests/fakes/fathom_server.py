@@ -14,8 +14,11 @@ The module also builds realistic Fathom Meeting objects by copying and varying t
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
+import re
+import secrets
 import threading
 import time
 from collections import deque
@@ -28,6 +31,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+from standardwebhooks import Webhook as Signer
 
 from engagement.fathom.demo import FathomAPI
 from tests.fakes.loopback import serve
@@ -260,6 +264,101 @@ def sample_meetings() -> list[dict[str, Any]]:
     return make_account() + make_noise()
 
 
+# ---------------------------------------------------------------- webhooks (POST /webhooks, DELETE /webhooks/{id})
+
+WEBHOOK_TRIGGERS = {
+    "my_recordings",
+    "shared_external_recordings",
+    "my_shared_with_team_recordings",
+    "shared_team_recordings",
+}
+_WEBHOOK_FIELDS = {
+    "destination_url",
+    "include_action_items",
+    "include_crm_matches",
+    "include_summary",
+    "include_transcript",
+    "triggered_for",
+}
+_INCLUDES = ("include_transcript", "include_crm_matches", "include_summary", "include_action_items")
+_WEBHOOK_PATH = re.compile(r"^/webhooks(?:/(?P<id>[^/]+))?$")
+
+
+def _json_response(status: int, body: Any) -> tuple[int, dict, bytes]:
+    return status, {"Content-Type": "application/json"}, json.dumps(body).encode()
+
+
+class FakeWebhooks:
+    """Fathom's webhooks as the spec writes them: ``POST /webhooks`` (201 and the ``Webhook``, its secret
+    ``whsec_`` + base64 of 24 random bytes; 400 for a body the schema refuses: ``additionalProperties: false``,
+    ``destination_url`` and ``triggered_for`` required, triggers from the enum, at least one ``include_*`` true)
+    and ``DELETE /webhooks/{id}`` (204, 404). The spec has no listing. :meth:`FathomServer.deliver` sends a
+    meeting to one of them, signed as the Standard Webhooks scheme says."""
+
+    def __init__(self) -> None:
+        self.created: dict[str, dict[str, Any]] = {}
+        self._n = 0
+
+    def answer(self, method: str, webhook_id: str | None, body: bytes) -> tuple[int, dict, bytes]:
+        if webhook_id is None and method == "POST":
+            return self._create(body)
+        if webhook_id is not None and method == "DELETE":
+            if self.created.pop(webhook_id, None) is None:
+                return _json_response(404, {"error": "Not found - the resource was not found."})
+            return 204, {}, b""
+        return _json_response(405, {"error": f"{method} is not supported here"})
+
+    def _create(self, body: bytes) -> tuple[int, dict, bytes]:
+        try:
+            data = json.loads(body)
+        except ValueError:
+            return _json_response(400, {"error": "Bad request - the body is not JSON"})
+        problem = None
+        if not isinstance(data, dict):
+            problem = "the body must be an object"
+        elif set(data) - _WEBHOOK_FIELDS:
+            problem = f"unknown field {sorted(set(data) - _WEBHOOK_FIELDS)[0]!r}"
+        elif not isinstance(data.get("destination_url"), str) or not urlsplit(data["destination_url"]).scheme:
+            problem = "destination_url must be a URI"
+        elif not isinstance(data.get("triggered_for"), list) or not data["triggered_for"]:
+            problem = "triggered_for must list at least one type of recording"
+        elif set(data["triggered_for"]) - WEBHOOK_TRIGGERS:
+            problem = (
+                f"triggered_for holds an unknown value {sorted(set(data['triggered_for']) - WEBHOOK_TRIGGERS)[0]!r}"
+            )
+        elif any(not isinstance(data.get(name, False), bool) for name in _INCLUDES):
+            problem = "include_* must be booleans"
+        elif not any(data.get(name, False) for name in _INCLUDES):
+            problem = "at least one of include_transcript, include_crm_matches, include_summary, include_action_items must be true"
+        if problem is not None:
+            return _json_response(400, {"error": f"Bad request - {problem}"})
+        self._n += 1
+        webhook = {
+            "id": f"wh{self._n:04d}{secrets.token_hex(4)}",
+            "url": data["destination_url"],
+            "secret": "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode(),
+            "created_at": _z(datetime.now(UTC)),
+            **{name: bool(data.get(name, False)) for name in _INCLUDES},
+            "triggered_for": list(data["triggered_for"]),
+        }
+        self.created[webhook["id"]] = webhook
+        return _json_response(201, webhook)
+
+
+def signed_headers(
+    secret: str, body: bytes, *, msg_id: str | None = None, at: datetime | None = None
+) -> dict[str, str]:
+    """The three headers of a delivery of ``body`` signed with ``secret`` (Standard Webhooks, as Fathom sends them)."""
+    when = at or datetime.now(UTC)
+    msg_id = msg_id or f"msg_{secrets.token_urlsafe(18)}"
+    return {
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(int(when.timestamp())),
+        "webhook-signature": Signer(secret).sign(msg_id, when, body),
+        "Content-Type": "application/json",
+    }
+
+
 # ---------------------------------------------------------------- the server
 
 
@@ -297,7 +396,9 @@ class FathomServer:
         rate_limit: ``(limit, window_s)`` of the API (Fathom's 60 a minute unless a test says otherwise;
             ``None`` for none). Throttling speaks RateLimit-* headers only, never Retry-After.
         endless: when set, ``/meetings`` hands out a new cursor forever ("repeat": the same page again;
-            "new": a page of meetings never seen before each time).
+            "new": a page of meetings never seen before each time, each newer than the last; "rewind": new
+            meetings, newest first for three pages, then a page newer than all of them, and so on).
+        gate: when set to an ``Event``, every ``/meetings`` answer waits until it is set (at most a minute).
     """
 
     def __init__(
@@ -317,6 +418,8 @@ class FathomServer:
         )
         self.endless: str | None = None
         self._endless_pages = 0
+        self.webhooks = FakeWebhooks()
+        self.gate: threading.Event | None = None
         self.latency_s = latency_s
         self.request_log: list[tuple[str, str, dict[str, list[str]]]] = []
         self.response_log: list[tuple[str, int, bytes]] = []
@@ -408,6 +511,9 @@ class FathomServer:
             self.request_log.append((method, parts.path, parse_qs(parts.query, keep_blank_values=True)))
         if self.latency_s > 0:
             self._stopping.wait(self.latency_s)
+        gate = self.gate
+        if gate is not None and parts.path.endswith("/meetings"):
+            gate.wait(60)  # held until the test opens it (or a minute)
         fault = self._next_fault()
         if fault is not None and fault.kind == "hang":
             self._stopping.wait(fault.seconds)
@@ -421,6 +527,13 @@ class FathomServer:
             return 200, {"Content-Type": "application/json"}, b"[" * depth + b"]" * depth
         if self.endless and parts.path.endswith("/meetings"):
             return self._endless_page()
+        hook = _WEBHOOK_PATH.match(parts.path.removeprefix(BASE_PATH))
+        if hook is not None and parts.path.startswith(BASE_PATH):
+            request = httpx.Request(method, f"http://127.0.0.1{target}", headers=headers, content=body)
+            if not self.api._authorised(request):
+                return _json_response(401, {"error": "Unauthorized - missing or invalid API key."})
+            with self._lock:
+                return self.webhooks.answer(method, hook["id"], body)
         request = httpx.Request(method, f"http://127.0.0.1{target}", headers=headers, content=body)
         response = self.api.handle(request)
         content = response.read()
@@ -428,6 +541,28 @@ class FathomServer:
             content = json.dumps(_break_schema(json.loads(content))).encode()
         out_headers = {k: v for k, v in response.headers.items() if k.lower() not in _HOP_HEADERS}
         return response.status_code, out_headers, content
+
+    def deliver(
+        self,
+        webhook_id: str,
+        meeting: Mapping[str, Any],
+        *,
+        msg_id: str | None = None,
+        at: datetime | None = None,
+        timeout_s: float = 10.0,
+    ) -> httpx.Response:
+        """Send ``meeting`` to a created webhook as Fathom does: the Meeting object with the fields its
+        ``include_*`` chose, signed with its secret (``msg_id``: the same id again is a re-delivery)."""
+        hook = self.webhooks.created[webhook_id]
+        item = dict(meeting)
+        fields = {"include_transcript": "transcript", "include_summary": "default_summary"}
+        fields |= {"include_action_items": "action_items", "include_crm_matches": "crm_matches"}
+        for flag, name in fields.items():
+            if not hook[flag]:
+                item[name] = None
+        body = json.dumps(item).encode()
+        headers = signed_headers(hook["secret"], body, msg_id=msg_id, at=at)
+        return httpx.post(hook["url"], content=body, headers=headers, timeout=timeout_s)
 
     def _endless_page(self) -> tuple[int, dict, bytes]:
         """A page of /meetings with a cursor that was never sent before (a broken or hostile Fathom)."""
@@ -437,6 +572,10 @@ class FathomServer:
         if self.endless == "new":
             start = ACCOUNT_START + timedelta(minutes=10 * n)
             items = [make_meeting(5_000_000 + n * 10 + k, start + timedelta(seconds=k)) for k in range(10)]
+        elif self.endless == "rewind":  # three pages back in time, then a jump forward to newer ones, for ever
+            cycle, step = divmod(n - 1, 3)
+            start = ACCOUNT_START + timedelta(days=30 * cycle - step)
+            items = [make_meeting(6_000_000 + n * 10 + k, start - timedelta(minutes=k)) for k in range(10)]
         else:
             items = self.api.meetings[:10]
         body = {"limit": 10, "next_cursor": f"endless-{n}", "items": items}

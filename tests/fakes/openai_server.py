@@ -52,7 +52,6 @@ _SPLIT = re.compile(r"(?<=[.!?])\s+")
 _MEETING = re.compile(r"^## Meeting (?P<id>\d+) \|")
 _SECTION = re.compile(r"^(?P<name>Themes|Goals|Challenges|Risks|Next steps|Roles|Open action items):")
 _BULLET = re.compile(r"^- (?P<text>.*?)(?: \[(?P<ids>E\d+(?:, E\d+)*)\])?$")
-_ROLE_LINE = re.compile(r"^- (?P<name>.+?) <(?P<email>[^>]*)>: (?P<role>.+)$")
 _ROLE_SAID = re.compile(r"\bI(?:'m| am) the (?P<role>[A-Z][\w ]{1,40}?)(?:[,.;]| at | and |$)")
 
 _GOAL = ("goal", "want to", "need to", "aiming", "like to", "looking to")
@@ -106,7 +105,9 @@ def answer_map(user: str) -> dict[str, Any]:
                     out["themes"].append({"text": topic, "evidence": [quote]})
             said = _ROLE_SAID.search(sentence)
             if said:
-                out["roles"].append({"name": m["speaker"], "email": email, "role": said["role"].strip()})
+                out["roles"].append(
+                    {"name": m["speaker"], "email": email, "role": said["role"].strip(), "evidence": [quote]}
+                )
             if sentence.endswith("?"):
                 continue
             kind = _kind(sentence)
@@ -121,7 +122,6 @@ def answer_reduce(user: str) -> dict[str, Any]:
     section = ""
     themes: dict[str, dict[str, Any]] = {}
     lists: dict[str, dict[str, dict[str, Any]]] = {"goals": {}, "challenges": {}, "risks": {}}
-    roles: list[dict[str, Any]] = []
     for line in user.splitlines():
         if line.startswith("Evidence:"):
             break
@@ -134,9 +134,6 @@ def answer_reduce(user: str) -> dict[str, Any]:
         if meeting is None or not line.startswith("- "):
             continue
         if section == "Roles":
-            if r := _ROLE_LINE.match(line):
-                email = None if r["email"] == "no e-mail" else r["email"]
-                roles.append({"name": r["name"], "email": email, "role": r["role"]})
             continue
         b = _BULLET.match(line)
         if not b:
@@ -161,7 +158,6 @@ def answer_reduce(user: str) -> dict[str, Any]:
         "challenges": list(lists["challenges"].values()),
         "risks": list(lists["risks"].values()),
         "recommendations": recommendations[:7],
-        "roles": roles,
     }
 
 

@@ -99,6 +99,7 @@ def _evidence(meeting: MeetingRef, quote: str, speaker: str, seconds: int, verif
         meeting_title=meeting.title,
         meeting_date=meeting.date,
         verified=verified,
+        side=Side.CUSTOMER,
     )
 
 
