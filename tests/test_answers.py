@@ -703,11 +703,11 @@ def test_a_question_left_pending_by_a_dead_process_ends_in_error(runtime: Runtim
 
 
 def test_every_quote_of_an_answer_says_whose_side_said_it(index: TranscriptIndex) -> None:
-    """Jane (at the customer's domain) is the customer; Sam, at another company, is not shown as the customer."""
+    """Jane (at the customer's domain) is the customer; Sam, who recorded the meetings, is ours, never the customer."""
     from engagement.models import Side
 
     answer = answer_question("What did they say about pricing?", summary=summary(), index=index)
     sides = {(e.speaker, e.side) for p in answer.points for e in p.evidence}
-    assert sides == {("Jane Doe", Side.CUSTOMER), ("Sam Rep", Side.THIRD_PARTY)}
+    assert sides == {("Jane Doe", Side.CUSTOMER), ("Sam Rep", Side.INTERNAL)}
     missing = answer_question("What about the weather on Mars?", summary=summary(), index=index)
     assert all(e.side is not None for e in missing.closest)
