@@ -56,12 +56,13 @@ test: $(VENV)/.dev-deps chromium redis-server $(OIDC)
 test-fast: $(VENV)/.dev-deps
 	$(PY) -m pytest -m "not browser"
 
-## chromium: Debian's Chromium for the browser test (Playwright drives it; it downloads no browser)
+## chromium: Debian's Chromium for the browser test (Playwright drives it; it downloads no browser), and
+## poppler-utils, whose pdftotext and pdftoppm read the PDF it prints
 .PHONY: chromium
 chromium:
-	@if [ ! -x "$(CHROMIUM)" ]; then \
-		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
-		elif command -v sudo >/dev/null; then sudo apt-get update -qq && sudo apt-get install -y -qq chromium; \
+	@if [ ! -x "$(CHROMIUM)" ] || ! command -v pdftotext >/dev/null; then \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium poppler-utils; \
+		elif command -v sudo >/dev/null; then sudo apt-get update -qq && sudo apt-get install -y -qq chromium poppler-utils; \
 		else echo "Chromium is missing and cannot be installed without root: the browser test will be skipped."; fi; \
 	fi
 

@@ -1,4 +1,9 @@
-"""``python -m bench [--only store,start,admin,accounts,pipeline,polling,index,ask,workers] [--quick]``: run, print, write the docs."""
+"""``python -m bench [--only GROUPS] [--quick] [--against REV [--repeat N]]``: run, print, write the docs.
+
+GROUPS is a comma-separated choice of store, start, admin, accounts, pipeline, polling, index, ask, workers.
+``--against REV`` runs the same groups on commit REV (a temporary git worktree) and on this tree in the
+same run and prints them side by side (``bench/against.py``).
+"""
 
 from __future__ import annotations
 
@@ -46,8 +51,12 @@ def main(argv: list[str] | None = None) -> int:
         "--quick", action="store_true", help="smaller sizes and shorter runs (a smoke test, not figures)"
     )
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/BENCHMARKS.md as it is")
+    parser.add_argument("--against", metavar="REV", help="also run the groups on commit REV and show both side by side")
+    parser.add_argument("--repeat", type=int, default=1, help="with --against: runs of each group on each side")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
+    if args.against:
+        return _against(args.against, args.only, args.repeat, quick=args.quick, write=not args.no_write)
     results: list[Result] = []
     began = time.perf_counter()
     for group in [g.strip() for g in args.only.split(",") if g.strip()]:
@@ -76,12 +85,39 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if missed else 0
 
 
+def _against(rev: str, only: str, repeat: int, *, quick: bool, write: bool) -> int:
+    """Both trees, group by group, in one run; the side-by-side table printed (and written unless told not to)."""
+    from bench.against import compare
+    from bench.against import table as side_by_side
+
+    groups = [g.strip() for g in only.split(",") if g.strip()]
+    unknown = [g for g in groups if g not in GROUPS]
+    if unknown:
+        print(f"unknown group {unknown[0]!r}", file=sys.stderr)
+        return 2
+    began = time.perf_counter()
+    rows = compare(rev, groups, repeat=repeat, quick=quick)
+    report = (
+        "# Benchmarks\n\n"
+        f"Measured by `python -m bench --against {rev} --repeat {repeat}` on {datetime.now(UTC):%Y-%m-%d} — "
+        f"{machine()}. Each group ran on `{rev}` (with that commit's own bench) and on this tree in the same "
+        f"run, in turns, {repeat} time(s) each, in {time.perf_counter() - began:.0f} s; each cell is the median "
+        "of its side's runs (a latency cell is itself a p50).\n\n" + side_by_side(rev, rows) + "\n"
+    )
+    print(report)
+    if write and not quick:
+        OUT.write_text(report + EXTRA)
+    return 0
+
+
 def _kept_rows(ran: set[str]) -> list[str]:
     """Rows of the groups not run this time, kept from the last report (``--only`` refreshes a part)."""
     if not OUT.exists():
         return []
     rows = []
     for line in OUT.read_text().splitlines():
+        if line.startswith("## "):
+            break  # the sections below the table (what each line measures, a comparison) are not rows
         cells = [c.strip() for c in line.split("|")]
         if len(cells) > 2 and cells[1] and cells[1] not in ran and cells[1].title() in {g.title() for g in GROUPS}:
             rows.append(line)

@@ -9,6 +9,7 @@
     │   ├── CorruptRecordError      a stored value is not JSON (never unpickled)
     │   └── SearchUnavailableError  SQLite was built without FTS5: questions cannot be answered
     ├── InvalidQuestionError        an empty or over-long question, or an account with no summary yet
+    ├── ExportError                 an export could not be built (no Chromium to print the PDF)
     ├── InvalidRoleError            a role a rep typed that cannot be kept (too long, or no one to give it to)
     ├── JobError
     │   ├── JobNotFoundError        no record under that domain and run id
@@ -70,6 +71,12 @@ class CorruptRecordError(StoreError):
 
 class SearchUnavailableError(StoreError):
     """SQLite here has no FTS5, so transcripts cannot be searched."""
+
+
+class ExportError(EngagementError):
+    """An export could not be built: no Chromium to print the PDF, or its print failed or took too long."""
+
+    default_message = "The export could not be built."
 
 
 class InvalidQuestionError(EngagementError, ValueError):

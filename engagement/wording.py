@@ -56,18 +56,18 @@ def nice_date(value: str | date | datetime | None) -> str:
 
 
 def nice_time(value: str | datetime | None) -> str:
-    """``2026-09-17T10:05:00Z`` → ``17 Sep 2026, 10:05 UTC`` (a date alone when there is no time)."""
+    """A moment the way the page writes dates: ``4 May 2026, 14:05 UTC`` (an ISO string or an aware datetime); a
+    date alone (``2026-09-17``) is written as the date."""
     if value is None or value == "":
-        return "—"
-    if isinstance(value, datetime):
-        moment = value if value.tzinfo is None else value.astimezone(UTC)
-    else:
+        return "never"
+    if isinstance(value, str):
+        if len(value.strip()) == 10:
+            return nice_date(value)
         try:
             moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
-            return nice_date(value)
-        if moment.tzinfo is not None:
-            moment = moment.astimezone(UTC)
-        if len(value) <= 10:
-            return nice_date(moment.date())
-    return f"{nice_date(moment.date())}, {moment:%H:%M} UTC"
+            return " ".join(value.split())
+    else:
+        moment = value
+    moment = moment.astimezone(UTC) if moment.tzinfo else moment
+    return f"{nice_date(moment)}, {moment:%H:%M} UTC"

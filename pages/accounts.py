@@ -12,14 +12,16 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from engagement.account.domains import normalize_domain
 from engagement.account.signals import signal_id
 from engagement.accounts import AccountRow, list_accounts
-from engagement.errors import EngagementError
+from engagement.errors import EngagementError, InvalidDomainError
 from engagement.render.present import SEVERITY_LABELS, signal_name
 from engagement.webhooks.service import webhook_store
 from ui.frame import page_frame
 from ui.runtime import get_runtime, load_settings
-from ui.text import md, plural
+from ui.tables import fit_columns
+from ui.text import md, nice_date, plural
 
 settings = load_settings()
 page_frame(settings, presenting=False)
@@ -38,9 +40,10 @@ COLUMNS = {
     "Summary": "Whether a complete summary exists (selecting a row without one starts it)",
 }
 
-# Column widths in pixels: beside the 300-pixel sidebar at 1024 the table has about 560 (and the row
-# selector takes about 35), so the four columns shown at first fit without scrolling sideways.
-DOMAIN_PX, SIGNALS_PX, DATE_PX, COUNT_PX = 170, 170, 95, 75
+# Floors and caps of the shown columns' widths in px (ui/tables.py fits them to the text): beside the
+# 300-pixel sidebar at 1024 the table has about 560 (the row selector takes about 35), so the four
+# columns shown at first fit without scrolling sideways; longer signals wrap.
+LIMITS = {"Domain": (110, 210), "Signals": (120, 150), "Last meeting": (95, 110), "Meetings": (70, 90)}
 LIVE_EVERY_S = 5  # with webhooks, how often the page looks for a delivery that changed an account
 
 
@@ -69,18 +72,30 @@ def accounts_frame(rows: list[AccountRow]) -> pd.DataFrame:
     )
 
 
-def table_columns() -> dict[str, Any]:
+def table_columns(frame: pd.DataFrame) -> tuple[dict[str, Any], int | None]:
     """What the table shows at first: the domain, its signals, when we last met and how often — narrow
     enough to sit beside the sidebar at 1024 pixels. The signals already say what the other figures
     mean (gone dark, cadence drop, single-threaded); those figures are hidden, one click away under the
-    table's "Show/hide columns" button."""
+    table's "Show/hide columns" button. Returns the column config and the row height (tall when a
+    cell wraps)."""
+    fit = fit_columns(frame, LIMITS, shown={"Last meeting": [nice_date(d) for d in frame["Last meeting"]]})
+    width = fit.widths
     shown = {
-        "Domain": st.column_config.TextColumn(help=COLUMNS["Domain"], pinned=True, width=DOMAIN_PX),
-        "Signals": st.column_config.TextColumn(help=COLUMNS["Signals"], width=SIGNALS_PX),
-        "Last meeting": st.column_config.DateColumn(format="D MMM YYYY", width=DATE_PX),
-        "Meetings": st.column_config.NumberColumn(help=COLUMNS["Meetings"], width=COUNT_PX),
+        "Domain": st.column_config.TextColumn(help=COLUMNS["Domain"], pinned=True, width=width["Domain"]),
+        "Signals": st.column_config.TextColumn(help=COLUMNS["Signals"], width=width["Signals"]),
+        "Last meeting": st.column_config.DateColumn(format="D MMM YYYY", width=width["Last meeting"]),
+        "Meetings": st.column_config.NumberColumn(help=COLUMNS["Meetings"], width=width["Meetings"]),
     }
-    return {**dict.fromkeys(COLUMNS), **shown}  # None: hidden, listed under Show/hide columns
+    return {**dict.fromkeys(COLUMNS), **shown}, fit.row_height  # None: hidden, under Show/hide columns
+
+
+def search_needle(text: str) -> str:
+    """What the filter looks for: the domain of a pasted website, URL or e-mail (as the summary's form reads
+    it), else the typed letters as they are (``acme``)."""
+    try:
+        return normalize_domain(text)
+    except InvalidDomainError:
+        return text.strip().lower()
 
 
 def last_delivery_change() -> str | None:
@@ -139,11 +154,16 @@ if drawn is not None:
     st.caption("Live: meetings Fathom sends appear here within seconds.")
     follow_deliveries(drawn)
 with st.container(horizontal=True, gap="medium", vertical_alignment="bottom"):
-    search = st.text_input("Domain contains", key="accounts_search", placeholder="acme")
+    search = st.text_input(
+        "Domain contains",
+        key="accounts_search",
+        placeholder="acme",
+        help="Part of a domain, or a website, URL or e-mail address at the company.",
+    )
     quiet = st.number_input("No meeting for at least (days)", min_value=0, step=15, key="accounts_quiet_days")
     flagged = st.toggle("Only accounts with signals", key="accounts_flagged")
 
-needle = search.strip().lower()
+needle = search_needle(search)
 shown = [r for r in rows if needle in r.domain and r.days_since_last >= quiet and (r.signals or not flagged)]
 st.caption(
     f"{plural(len(shown), 'account')} of {len(rows)}. People, days since the last meeting, the last 90 days and "
@@ -152,13 +172,16 @@ st.caption(
 if not shown:
     st.caption("No account matches these filters." if rows else "No meeting with another company is indexed yet.")
 else:
+    frame = accounts_frame(shown)
+    config, row_height = table_columns(frame)
     event = st.dataframe(
-        accounts_frame(shown),
+        frame,
         hide_index=True,
         on_select="rerun",
         selection_mode="single-row",
         key="accounts_table",
-        column_config=table_columns(),
+        column_config=config,
+        row_height=row_height,
     )
     picked = event.selection.rows if event is not None else []
     if picked:

@@ -15,7 +15,7 @@ import streamlit as st
 
 from engagement.errors import StoreError
 from engagement.jobs.repository import JobRow
-from engagement.models import JobStatus, format_utc
+from engagement.models import JobStatus
 from engagement.webhooks.service import webhook_store
 from ui import audit
 from ui.ask import questions_admin
@@ -23,10 +23,20 @@ from ui.frame import page_frame
 from ui.privacy import forget_admin
 from ui.result import requested_range
 from ui.runtime import get_runtime, load_settings
-from ui.text import md, plural
+from ui.tables import fit_columns
+from ui.text import md, nice_time, plural
 
 PAGE_SIZE = 50
 DETAILS_SHOWN = 5  # selected jobs shown in full under the table
+# Floors and caps of the job table's text columns in px (ui/tables.py fits them to the text; longer wraps).
+JOB_LIMITS = {
+    "Domain": (110, 220),
+    "Status": (90, 260),
+    "Dates": (60, 200),
+    "Created": (150, 180),
+    "Analyser": (80, 200),
+    "Error": (80, 320),
+}
 STATUS_LABELS = {"": "All", "processing": "Processing", "complete": "Complete", "error": "Failed"}
 
 settings = load_settings()
@@ -152,13 +162,13 @@ def jobs_frame(rows: list[JobRow]) -> pd.DataFrame:
         {
             "Domain": [row.domain for row in rows],
             "Status": [status_text(row) for row in rows],
+            "Summary": [summary_link(row) for row in rows],
             "Dates": [requested_range(row.options) or "all" for row in rows],
             "Created": pd.to_datetime([row.created_at for row in rows], utc=True),
             "Duration (s)": [round(row.duration_s, 1) for row in rows],
             "Meetings": ["–" if row.meetings is None else f"{row.meetings:,}" for row in rows],
             "Analyser": [row.analyzer for row in rows],
             "Source": [row.source for row in rows],
-            "Summary": [summary_link(row) for row in rows],
             "Error": [row.error or "" for row in rows],
         }
     )
@@ -183,18 +193,28 @@ def jobs_table() -> None:
     if not rows:
         st.info("No jobs yet." if not (status or domain) else "No jobs match these filters.")
         return
+    frame = jobs_frame(rows)
+    fit = fit_columns(frame, JOB_LIMITS, shown={"Created": [nice_time(row.created_at) for row in rows]})
+    width = fit.widths
     event = st.dataframe(
-        jobs_frame(rows),
+        frame,
         hide_index=True,
         on_select="rerun",
         selection_mode="multi-row",
         key=f"admin_jobs_{st.session_state.get('admin_table_generation', 0)}_{page}",
+        row_height=fit.row_height,
         column_config={
-            "Created": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss", timezone="UTC"),
+            "Domain": st.column_config.TextColumn(width=width["Domain"]),
+            "Status": st.column_config.TextColumn(width=width["Status"]),
+            "Dates": st.column_config.TextColumn(width=width["Dates"]),
+            "Created": st.column_config.DatetimeColumn(
+                format="D MMM YYYY, HH:mm [UTC]", timezone="UTC", width=width["Created"]
+            ),
             "Duration (s)": st.column_config.NumberColumn(format="%.1f"),
             "Meetings": st.column_config.TextColumn(alignment="right"),
+            "Analyser": st.column_config.TextColumn(width=width["Analyser"]),
             "Summary": st.column_config.LinkColumn(display_text="open ↗", help="The job's summary page"),
-            "Error": st.column_config.TextColumn(width="medium", help="Select the row to read the whole message"),
+            "Error": st.column_config.TextColumn(width=width["Error"], help="Select the row to read the whole message"),
         },
     )
     picked = [rows[i] for i in event.selection.rows if 0 <= i < len(rows)]
@@ -225,7 +245,7 @@ def job_details(picked: list[JobRow]) -> None:
             st.markdown(f"**{md(row.domain)}** · {md(status_text(row))} · [open the summary ↗]({summary_link(row)})")
             st.caption(
                 md(
-                    f"Dates: {requested_range(row.options) or 'every meeting'} · run {row.run_id} · created {format_utc(row.created_at)}"
+                    f"Dates: {requested_range(row.options) or 'every meeting'} · run {row.run_id} · created {nice_time(row.created_at)}"
                 )
             )
             if row.error:
@@ -273,11 +293,10 @@ def index_controls() -> None:
     if runtime.reindexing or status.in_progress:
         st.caption(f"Re-indexing Fathom: {status.pass_meetings:,} meetings so far. Summaries keep working meanwhile.")
     else:
-        synced = (status.synced_at or "never")[:16].replace("T", " ")
-        full = (status.full_synced_at or "never")[:16].replace("T", " ")
+        synced, full = nice_time(status.synced_at), nice_time(status.full_synced_at)
         st.caption(
-            f"{status.meetings:,} external meetings indexed; brought up to date {synced} UTC, fully re-indexed "
-            f"{full} UTC. A full re-index picks up meetings shared with the key later and drops deleted ones."
+            f"{status.meetings:,} external meetings indexed; brought up to date {synced}, fully re-indexed "
+            f"{full}. A full re-index picks up meetings shared with the key later and drops deleted ones."
         )
     if runtime.reindex_error:
         st.error(md(runtime.reindex_error), icon=":material/error:")  # upstream text: shown as text
@@ -306,7 +325,7 @@ def webhook_controls() -> None:
     for delivery in failed:
         st.error(
             md(
-                f"Delivery {delivery.webhook_id} (recording {delivery.recording_id}, {delivery.received_at[:16]} UTC) "
+                f"Delivery {delivery.webhook_id} (recording {delivery.recording_id}, {nice_time(delivery.received_at)}) "
                 f"was not applied: {delivery.error}. The next sync of the index picks the meeting up."
             ),
             icon=":material/error:",

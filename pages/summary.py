@@ -237,6 +237,20 @@ def request_form() -> None:
         st.form_submit_button("Generate Meeting Summary", type="primary", on_click=on_generate)
 
 
+def request_line(domain: str, record: JobRecord | None, run_id: str | None) -> None:
+    """The request folded to one line once a job is on show (website, dates, "change"): the answer starts at the top.
+
+    The form stays inside the folded line (an expander), so its values are kept; each job gets a line
+    of its own, folded when the job is first shown.
+    """
+    asked = requested_range(record.options) if record is not None else ""
+    label = f"**{md(display_domain(domain))}** · {md(asked or 'every meeting')} · change"
+    with st.expander(label, icon=":material/language:", key=f"summary_request_{run_id}"):
+        request_form()
+        with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+            demo_buttons()
+
+
 def demo_buttons() -> None:
     """ "Try a demo account:" and one button a demo account (only when the source is the demo data)."""
     if settings.source != "demo":
@@ -244,13 +258,6 @@ def demo_buttons() -> None:
     st.markdown("Try a demo account:", width="content")
     for domain, name in DEMO_ACCOUNTS:
         st.button(name, key=f"summary_demo_{domain}", on_click=on_demo, args=(domain,), help=domain)
-
-
-def demo_accounts() -> None:
-    """The bundled demo accounts, one click from a summary, in a row of their own."""
-    if settings.source == "demo":
-        with st.container(horizontal=True, vertical_alignment="center", gap="small"):
-            demo_buttons()
 
 
 def offer_fresh(shown_run: str | None) -> None:
@@ -445,6 +452,9 @@ if presenting:  # no demo buttons, no recent runs, no banner: the customer sees 
     else:
         st.title("Engagement Summary", anchor=False)
         request_form()
+elif shown and shown[0]:
+    request_line(shown[0], record, shown_run)  # the answer first: the form waits in the folded line
+    recent_runs(shown[0], shown_run)
 else:
     st.title("Engagement Summary", anchor=False)
     st.caption(
@@ -452,7 +462,8 @@ else:
     )
     show_notices(settings)
     request_form()
-    demo_accounts()
+    with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+        demo_buttons()
     recent_runs(shown[0] if shown else None, shown_run)
 
 offer_fresh(shown_run)
@@ -461,5 +472,5 @@ if shown or st.query_params.get("run_id"):
 else:
     empty_state()
 keep_for_navigation(shown if record is not None else None)
-if presenting:
-    show_notices(settings, presenting=True)  # a footnote: the title stays at the top of the screen
+if presenting or (shown and shown[0]):
+    show_notices(settings, presenting=True)  # a footnote: the answer stays at the top of the screen

@@ -160,6 +160,13 @@ def test_not_found_says_how_much_was_searched_and_lists_the_closest_turns(index:
         assert ev.quote in transcript_text(ev.recording_id)
 
 
+def test_the_closest_turns_share_a_word_with_the_question(index: TranscriptIndex) -> None:
+    """A turn found only through a stem ("price" for "pricing") is not listed as a closest mention."""
+    answer = answer_question("Did they mention pricing on Mars?", summary=summary(), index=index)
+    assert not answer.found
+    assert [e.quote for e in answer.closest] == ["Let's talk about pricing for the second year."]
+
+
 def test_not_found_without_any_close_turn_has_no_closest(index: TranscriptIndex) -> None:
     """A question whose words appear nowhere: not found, and no closest turns."""
     answer = answer_question("What about the weather on Mars?", summary=summary(), index=index)

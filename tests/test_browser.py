@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
+import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -41,9 +43,9 @@ APP_PASSWORD = "browser-test-app"
 ADMIN_PASSWORD = "browser-test-admin"
 OPENAI_KEY = "sk-browser-test"
 VIEWPORT = {"width": 1440, "height": 900}
-SUMMARY_SHOT = {"width": 1440, "height": 1500}
-SIZES = [(1024, 768), (1280, 720)]
+SIZES = [(1024, 768), (1280, 720), (1920, 1080)]
 POLL_WINDOW_MS = 4500  # more than two 2-second polls
+CHARTS = 4  # a complete summary: meetings per month, themes, people and the meeting timeline
 TIMEOUT_MS = 30_000
 
 # Every label, button and metric value that is cut off: its text is wider than its box. Inputs are
@@ -84,6 +86,76 @@ TRUNCATED_JS = """
   return found;
 }
 """
+
+# Streamlit's data grid draws its cells on a canvas and clips each at its edge: installed before the
+# page loads, this records every text drawn wider than the clip it is drawn in (a cut cell) in
+# ``window.__cutText``. Only the clips' left and right edges count; wrapped text is drawn line by line.
+GRID_TEXT_JS = """
+(() => {
+  const P = CanvasRenderingContext2D.prototype;
+  const state = new WeakMap();
+  const get = c => { let s = state.get(c); if (!s) { s = {stack: [], clip: null, rect: null}; state.set(c, s); } return s; };
+  const dev = (c, x, y) => { const m = c.getTransform(); return {x: m.a * x + m.c * y + m.e, y: m.b * x + m.d * y + m.f}; };
+  const wrap = (name, fn) => { const orig = P[name]; P[name] = function (...a) { fn(this, a); return orig.apply(this, a); }; };
+  wrap('save', c => { const s = get(c); s.stack.push(s.clip); });
+  wrap('restore', c => { const s = get(c); s.clip = s.stack.length ? s.stack.pop() : null; });
+  wrap('beginPath', c => { get(c).rect = null; });
+  wrap('rect', (c, [x, y, w, h]) => {
+    const a = dev(c, x, y), b = dev(c, x + w, y + h);
+    const r = {l: Math.min(a.x, b.x), r: Math.max(a.x, b.x)};
+    const s = get(c); s.rect = s.rect ? {l: Math.min(s.rect.l, r.l), r: Math.max(s.rect.r, r.r)} : r;
+  });
+  wrap('clip', c => { const s = get(c); if (s.rect) s.clip = s.clip ? {l: Math.max(s.clip.l, s.rect.l), r: Math.min(s.clip.r, s.rect.r)} : s.rect; });
+  window.__cutText = new Set();
+  wrap('fillText', (c, [text, x, y]) => {
+    const s = get(c); const t = String(text); if (!t.trim()) return;
+    if (!s.clip) return;
+    const w = c.measureText(t).width;
+    const align = c.textAlign;
+    const left = align === 'right' || align === 'end' ? x - w : align === 'center' ? x - w / 2 : x;
+    const a = dev(c, left, y), b = dev(c, left + w, y);
+    if (b.x > s.clip.r + 1 || a.x < s.clip.l - 1) window.__cutText.add(t);
+  });
+})();
+"""
+
+# Every text of every Plotly chart (titles, ticks, axis titles, legends, bar labels) inside the chart,
+# and no axis title on top of a tick label.
+CHART_CUT_JS = """
+() => {
+  const found = [];
+  const hit = (a, b) => a.left < b.right - 1 && b.left < a.right - 1 && a.top < b.bottom - 1 && b.top < a.bottom - 1;
+  for (const plot of document.querySelectorAll('.js-plotly-plot')) {
+    const svg = plot.querySelector('.main-svg');
+    if (!svg) continue;
+    const box = svg.getBoundingClientRect();
+    const name = (plot.querySelector('.gtitle') || {}).textContent || 'a chart';
+    for (const t of plot.querySelectorAll('svg text')) {
+      const r = t.getBoundingClientRect();
+      if (!t.textContent.trim() || r.width === 0 || t.closest('.hoverlayer')) continue;
+      if (r.left < box.left - 1 || r.right > box.right + 1 || r.top < box.top - 1 || r.bottom > box.bottom + 1)
+        found.push(`${name}: "${t.textContent}" runs out of the chart`);
+    }
+    for (const title of plot.querySelectorAll('.g-xtitle text, .g-ytitle text')) {
+      for (const tick of plot.querySelectorAll('.xtick text, .ytick text')) {
+        if (hit(title.getBoundingClientRect(), tick.getBoundingClientRect()))
+          found.push(`${name}: axis title "${title.textContent}" overlaps "${tick.textContent}"`);
+      }
+    }
+  }
+  return found;
+}
+"""
+
+
+def cut_cells(page: Any) -> list[str]:
+    """Texts drawn past their cell's edge in the data grids on screen, since the last call."""
+    for grid in page.locator('[data-testid="stDataFrame"]').all():
+        grid.scroll_into_view_if_needed()
+        page.wait_for_timeout(300)  # the grid draws the rows it shows
+    found = page.evaluate("[...window.__cutText]")
+    page.evaluate("window.__cutText = new Set()")
+    return list(found)
 
 
 def expected_meetings(domain: str = DEMO_DOMAIN) -> int:
@@ -170,6 +242,7 @@ def context(browser: Any, server: str) -> Iterator[Any]:
     """One browser profile, signed in once: its cookie signs in every page opened in it."""
     context = browser.new_context(viewport=VIEWPORT)
     context.set_default_timeout(TIMEOUT_MS)
+    context.add_init_script(script=GRID_TEXT_JS)
     page = context.new_page()
     page.goto(server)
     sign_in(page, APP_PASSWORD)
@@ -198,7 +271,7 @@ def open_demo(page: Any, server: str, company: str) -> str:
     page.goto(server)
     page.get_by_role("button", name=company, exact=True).click()
     page.wait_for_url("**run_id=*")
-    expect(page.locator(".js-plotly-plot")).to_have_count(3)
+    expect(page.locator(".js-plotly-plot")).to_have_count(CHARTS)
     return str(page.url)
 
 
@@ -229,7 +302,7 @@ def test_a_summary_runs_in_a_real_browser_and_the_admin_page_lists_it(
     page.get_by_placeholder("https://www.acmecorp.com").fill("https://www.acmecorp.com")
     page.get_by_role("button", name="Generate Meeting Summary").click()
     page.wait_for_url("**run_id=*")
-    expect(page.locator(".js-plotly-plot")).to_have_count(3)
+    expect(page.locator(".js-plotly-plot")).to_have_count(CHARTS)
 
     meetings = page.locator('[data-testid="stMetric"]').filter(has=page.get_by_text("Meetings", exact=True))
     expect(meetings.locator('[data-testid="stMetricValue"]')).to_have_text(str(expected))
@@ -239,10 +312,6 @@ def test_a_summary_runs_in_a_real_browser_and_the_admin_page_lists_it(
     quiet_from = time.monotonic()
     page.wait_for_timeout(POLL_WINDOW_MS)
     assert not [t for t in sent if t > quiet_from], "the page kept polling after the job finished"
-    page.set_viewport_size(SUMMARY_SHOT)  # tall enough for the form, the metrics and the charts
-    page.wait_for_timeout(1000)  # let Plotly re-lay itself out for the screenshot
-    page.screenshot(path=str(screenshots / "screenshot-summary.png"))
-    page.set_viewport_size(VIEWPORT)
 
     # Summary → Admin → Summary through the sidebar keeps the job on show and the website typed
     job = page.url
@@ -254,16 +323,14 @@ def test_a_summary_runs_in_a_real_browser_and_the_admin_page_lists_it(
     jobs = page.locator('[data-testid="stMetric"]').filter(has=page.get_by_text("Complete", exact=True))
     expect(jobs.locator('[data-testid="stMetricValue"]')).not_to_have_text("0")
     no_exception(page)
-    page.mouse.move(900, 600)  # away from the sidebar, whose collapse button shows on hover
-    page.wait_for_timeout(500)
-    page.screenshot(path=str(screenshots / "screenshot-admin.png"))
 
     outside = [url for url in asked if not url.startswith((server, "data:", "blob:"))]
     assert outside == [], f"fetched from outside the app: {outside}"
 
     page.get_by_role("link", name="Summary").click()
     page.wait_for_url(job)
-    expect(page.locator(".js-plotly-plot")).to_have_count(3)
+    expect(page.locator(".js-plotly-plot")).to_have_count(CHARTS)
+    page.get_by_text("every meeting · change").click()  # the form, folded to one line over the summary
     expect(page.get_by_placeholder("https://www.acmecorp.com")).to_have_value("https://www.acmecorp.com")
 
 
@@ -285,35 +352,151 @@ def test_the_accounts_page_lists_the_demo_companies_and_opens_a_summary(page: An
 
 
 def test_nothing_is_cut_off_at_common_sizes(page: Any, server: str, screenshots: Path) -> None:
-    """At 1024×768 and 1280×720, normal and presenting, no label, button, metric value or field is cut off.
+    """From 1024 to 1920 wide, normal and presenting, no label, button, metric, field, chart text or table cell is cut.
 
     No table scrolls sideways either, except beside the 300-pixel sidebar at 1024, where the summary's
-    people grid may (its names stay pinned). The Accounts table never does, sidebar open or not.
+    grids may (their names stay pinned). The Accounts table never does, sidebar open or not.
     """
     from playwright.sync_api import expect
 
-    job = open_demo(page, server, "Acme Corp")
-    for presenting in (False, True):
-        if presenting:
-            page.goto(job + "&present=1")
-            expect(page.locator(".js-plotly-plot")).to_have_count(3)
-        for width, height in SIZES:
-            page.set_viewport_size({"width": width, "height": height})
-            expect(page.locator('[data-testid="stMetricValue"]')).to_have_count(5)
-            page.wait_for_timeout(500)  # the layout settles after a resize
-            cut = page.evaluate(TRUNCATED_JS, width >= 1280 or presenting)
-            assert cut == [], f"cut off at {width}×{height}{' presenting' if presenting else ''}: {cut}"
+    for company in ("Acme Corp", "Brightwater Utilities"):
+        job = open_demo(page, server, company)
+        for presenting in (False, True):
+            if presenting:
+                page.goto(job + "&present=1")
+                expect(page.locator(".js-plotly-plot")).to_have_count(CHARTS)
+            for width, height in SIZES:
+                page.set_viewport_size({"width": width, "height": height})
+                expect(page.locator('[data-testid="stMetricValue"]')).to_have_count(5)
+                page.wait_for_timeout(700)  # the layout settles after a resize
+                where = f"{company} at {width}×{height}{' presenting' if presenting else ''}"
+                cut = page.evaluate(TRUNCATED_JS, width >= 1280 or presenting)
+                assert cut == [], f"cut off, {where}: {cut}"
+                assert page.evaluate(CHART_CUT_JS) == [], f"chart text cut, {where}"
+                assert cut_cells(page) == [], f"table cells cut, {where}"
     page.goto(server)
     page.get_by_role("link", name="Accounts").click()
     expect(page.locator('[data-testid="stDataFrame"] td[role="gridcell"]', has_text=DEMO_DOMAIN).first).to_be_attached()
     for width, height in SIZES:
         page.set_viewport_size({"width": width, "height": height})
-        page.wait_for_timeout(500)
+        page.wait_for_timeout(700)
         expect(page.locator('[data-testid="stSidebar"]')).to_be_visible()  # the sidebar open beside it
         cut = page.evaluate(TRUNCATED_JS, True)
-        if width == 1280:  # the README's picture of the page
-            page.screenshot(path=str(screenshots / "screenshot-accounts.png"))
         assert cut == [], f"Accounts cut off at {width}×{height}: {cut}"
+        assert cut_cells(page) == [], f"Accounts cells cut at {width}×{height}"
+    no_exception(page)
+
+
+def montage(shots: list[Path], target: Path, width: int = 1280) -> None:
+    """Screenshots one under another, each scaled to ``width`` and separated by a grey rule, in one PNG."""
+    from PIL import Image
+
+    images = [Image.open(shot) for shot in shots]
+    scaled = [im.resize((width, round(im.height * width / im.width))) for im in images]
+    sheet = Image.new("RGB", (width, sum(im.height for im in scaled) + 12 * (len(scaled) - 1)), "#9aa5b1")
+    top = 0
+    for im in scaled:
+        sheet.paste(im, (0, top))
+        top += im.height + 12
+    sheet.save(target, optimize=True)
+
+
+def pdf_sheet(pages: list[Path], target: Path) -> None:
+    """Printed pages side by side on a grey ground, as a reader would lay them out."""
+    from PIL import Image
+
+    images = [Image.open(page) for page in pages]
+    gap = 16
+    sheet = Image.new(
+        "RGB",
+        (sum(im.width for im in images) + gap * (len(images) + 1), max(im.height for im in images) + 2 * gap),
+        "#9aa5b1",
+    )
+    left = gap
+    for im in images:
+        sheet.paste(im, (left, gap))
+        left += im.width + gap
+    sheet.save(target, optimize=True)
+
+
+def test_the_answer_is_above_the_fold_and_the_readme_pictures(
+    page: Any, server: str, screenshots: Path, tmp_path: Path
+) -> None:
+    """At 1280×720, normal and presenting, the metrics and the overview (top themes; open risks, for the team
+    only) are on the first screen under a one-line request; the README's pictures are taken at 1024, 1280 and 1920 on the way."""
+    from playwright.sync_api import expect
+
+    job = open_demo(page, server, "Acme Corp")
+    shots: dict[str, list[Path]] = {"summary": [], "present": []}
+    for presenting in (False, True):
+        if presenting:
+            page.goto(job + "&present=1")
+            expect(page.locator(".js-plotly-plot")).to_have_count(CHARTS)
+        else:
+            expect(page.get_by_text("acmecorp.com · every meeting · change")).to_be_visible()  # the form, folded
+            expect(page.get_by_role("button", name="Generate Meeting Summary")).to_be_hidden()
+        for width, height in SIZES:
+            page.set_viewport_size({"width": width, "height": height})
+            page.wait_for_timeout(1000)
+            if (width, height) == (1280, 720):
+                glance = page.locator(".st-key-summary_glance")
+                expect(glance).to_contain_text("Top themes")
+                if presenting:  # risks are not on a presentation's allow-list unless the presenter chose them
+                    expect(glance).not_to_contain_text("Open risks")
+                else:
+                    expect(glance).to_contain_text("Open risks")
+                for part in (page.locator('[data-testid="stMetric"]').first, glance):
+                    box = part.bounding_box()
+                    assert box is not None and box["y"] + box["height"] <= height, f"below the fold: {box}"
+            shot = tmp_path / f"{'present' if presenting else 'summary'}-{width}.png"
+            page.mouse.move(width - 5, height - 5)
+            page.screenshot(path=str(shot))
+            shots["present" if presenting else "summary"].append(shot)
+    (tmp_path / "summary-1280.png").replace(screenshots / "screenshot-summary.png")
+    montage([shots["summary"][0], shots["summary"][2]], screenshots / "screenshot-summary-sizes.png")
+    montage(shots["present"], screenshots / "screenshot-present.png")
+
+    page.goto(job)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.get_by_role("heading", name="Meeting timeline").scroll_into_view_if_needed()
+    page.get_by_text("and their quotes").click()
+    page.wait_for_timeout(1000)
+    page.get_by_role("heading", name="Meeting timeline").evaluate("h => h.scrollIntoView()")
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(screenshots / "screenshot-timeline.png"))
+
+    with page.expect_download() as download:  # the one-click PDF, printed by Chromium on the server
+        page.get_by_role("button", name="PDF").click()
+    printed = tmp_path / "report.pdf"
+    download.value.save_as(printed)
+    assert download.value.suggested_filename.startswith(f"engagement-{DEMO_DOMAIN}-all-meetings-made-")
+    assert printed.read_bytes().startswith(b"%PDF")
+    if shutil.which("pdftoppm"):
+        subprocess.run(
+            ["pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "4", str(printed), str(tmp_path / "page")], check=True
+        )
+        pages = sorted(tmp_path.glob("page-*.png"))
+        assert len(pages) == 4, "the report prints on several pages"
+        pdf_sheet(pages, screenshots / "screenshot-pdf.png")
+
+    for name, path in (("accounts", "/accounts"), ("admin", "/admin")):
+        page.goto(server + path)
+        password = page.get_by_label("Password", exact=True)
+        grid = page.locator('[data-testid="stDataFrame"]').first
+        expect(grid.or_(password)).to_be_visible()
+        if password.is_visible():
+            sign_in(page, ADMIN_PASSWORD)
+        expect(grid).to_be_visible()
+        sized = []
+        for width, height in SIZES:
+            page.set_viewport_size({"width": width, "height": height})
+            page.mouse.move(width - 5, height - 5)  # away from the sidebar, whose collapse button shows on hover
+            page.wait_for_timeout(800)
+            sized.append(tmp_path / f"{name}-{width}.png")
+            page.screenshot(path=str(sized[-1]))
+        sized[1].replace(screenshots / f"screenshot-{name}.png")
+        montage([sized[0], sized[2]], tmp_path / f"{name}-sizes.png")  # looked at when it fails, not the README's
+    page.set_viewport_size(VIEWPORT)
     no_exception(page)
 
 
@@ -330,12 +513,13 @@ def test_a_date_range_run_reopened_from_its_link_shows_its_range(page: Any, serv
     page.keyboard.press("Tab")
     page.get_by_role("button", name="Generate Meeting Summary").click()
     page.wait_for_url("**run_id=*")
-    expect(page.locator(".js-plotly-plot")).to_have_count(3)
+    expect(page.locator(".js-plotly-plot")).to_have_count(CHARTS)
 
     again = context.new_page()  # the shared link, in a new tab
     try:
         again.goto(page.url)
         expect(again.get_by_role("heading", name=re.compile("1 Jun 2026 – 31 Aug 2026"))).to_be_visible()
+        again.get_by_text("1 Jun 2026 – 31 Aug 2026 · change").click()  # the request, folded to one line
         field = again.locator('[data-testid="stDateInputField"]')
         expect(field).to_have_text(re.compile("2026\\s*-\\s*06\\s*-\\s*01\\s*–\\s*2026\\s*-\\s*08\\s*-\\s*31"))
         expect(again.get_by_text("Days since last in range")).to_be_visible()
@@ -406,7 +590,7 @@ def test_the_facts_are_on_screen_before_the_analysis_ends(page: Any, server: str
         expect(page.get_by_role("heading", name=re.compile("^Globex"))).to_be_visible()
     finally:
         model.latency_s = 0.0
-    expect(page.locator(".js-plotly-plot")).to_have_count(3)
+    expect(page.locator(".js-plotly-plot")).to_have_count(CHARTS)
     expect(page.get_by_text(re.compile("Analysing meetings"))).to_have_count(0)
     no_exception(page)
 

@@ -228,3 +228,25 @@ def test_small_counts_get_whole_number_ticks(build: Callable[..., go.Figure]) ->
     assert count_axes, "no count axis"
     for axis in count_axes:
         assert axis["dtick"] == 1 and axis["rangemode"] == "tozero"
+
+
+def test_the_timeline_draws_a_row_a_meeting_on_a_date_axis() -> None:
+    """One marker a meeting on a date axis, newest row at the top; a meeting without a transcript is an open dot."""
+    from engagement.render.present import timeline_rows
+
+    summary = make_summary()
+    summary.meetings[0].no_transcript = "no transcript"
+    rows = timeline_rows(summary)
+    fig = charts.meeting_timeline(rows)
+    assert fig.layout.xaxis.type == "date"
+    assert len(fig.layout.yaxis.categoryarray) == len(rows)
+    assert sum(len(trace.x) for trace in fig.data) == len(rows)
+    assert {trace.name: trace.marker.symbol for trace in fig.data} == {
+        "Transcript": "circle",
+        "No transcript": "circle-open",
+    }
+    assert fig.layout.yaxis.categoryarray[-1].startswith(
+        charts.nice_date(rows[-1].date)
+    )  # the last category is drawn on top
+    empty = charts.meeting_timeline([])
+    assert empty.layout.annotations[0].text == "No meetings match these filters"

@@ -17,6 +17,8 @@ from engagement.account.domains import company_domain
 from engagement.errors import InvalidDomainError
 from engagement.jobs.repository import JobRepository
 from engagement.models import JobRecord, JobStatus, utcnow
+from engagement.questions.answers import MAX_QUESTION_CHARS
+from engagement.render.pdf import find_chromium
 from engagement.render.present import TEXT_MAX, WORD_JOINER
 from engagement.runtime import Runtime
 from engagement.settings import Settings
@@ -42,6 +44,7 @@ COOKIE_SCRIPT = re.compile(
 )
 GENERATE = "FormSubmitter:summary_form-Generate Meeting Summary"
 TIMEOUT = 30
+CHARTS = 5  # a complete summary: meetings per month, themes, people, the meeting timeline and who knows whom
 
 
 @pytest.fixture(autouse=True)
@@ -168,11 +171,11 @@ def test_a_demo_job_completes_and_shows_charts_lists_and_exports() -> None:
     assert runtime().jobs.get("acmecorp.com", run_id).domain == "acmecorp.com"
 
     # the facts come first (two charts), the themes chart with the finished summary
-    run_until(at, lambda a: len(a.get("plotly_chart")) == 3 or bool(a.error))
+    run_until(at, lambda a: len(a.get("plotly_chart")) == CHARTS or bool(a.error))
     assert not at.error, [e.value for e in at.error]
     record = runtime().jobs.get("acmecorp.com", run_id)
     assert record.status is JobStatus.COMPLETE and record.summary is not None
-    assert len(at.get("plotly_chart")) == 3
+    assert len(at.get("plotly_chart")) == CHARTS
     assert not at.get("progress"), "a finished job must not keep its progress bar (or its polling fragment)"
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Meetings"] == str(record.summary.meetings_count)
@@ -181,10 +184,12 @@ def test_a_demo_job_completes_and_shows_charts_lists_and_exports() -> None:
         assert any(h.endswith(section) for h in headings), headings
     assert record.summary.goals_detail, "the demo account must have goals to show"
     assert "open in Fathom ↗" in " ".join(texts(at))
+    printable = ["PDF"] if find_chromium() is not None else []  # the PDF is offered only where Chromium can print it
     assert [b.label for b in at.get("download_button")] == [
         "Markdown",
         "JSON",
         "HTML report",
+        *printable,
         "People CSV",
         "Meetings CSV",
     ]
@@ -335,13 +340,13 @@ def test_the_admin_page_lists_deletes_and_purges() -> None:
     assert list(table.columns) == [
         "Domain",
         "Status",
+        "Summary",
         "Dates",
         "Created",
         "Duration (s)",
         "Meetings",
         "Analyser",
         "Source",
-        "Summary",
         "Error",
     ]
     assert list(table["Meetings"])[1] == "–"  # a failed job reached no count: a dash, not "None"
@@ -417,7 +422,7 @@ def test_the_analysis_cache_is_cleared_after_confirmation() -> None:
     """ "Clear analysis cache" shows the count and empties the cache on the second click."""
     at = app().run()
     at.button(key="summary_demo_acmecorp.com").click().run()
-    run_until(at, lambda a: len(a.get("plotly_chart")) == 3)  # the job has ended: the cache is final
+    run_until(at, lambda a: len(a.get("plotly_chart")) == CHARTS)  # the job has ended: the cache is final
     cached = runtime().cache.count()
     assert cached > 0
     at.switch_page("pages/admin.py").run()
@@ -506,7 +511,7 @@ def test_presentation_mode_renders_a_clean_summary() -> None:
     at = app(domain=record.domain, run_id=record.run_id, present="1").run()
     assert not at.exception
     assert at.title[0].value == record.summary.company
-    assert len(at.get("plotly_chart")) == 3
+    assert len(at.get("plotly_chart")) == CHARTS - 1  # all but the team's own map of who knows whom
     assert not at.sidebar.get("toggle")
     assert any('[data-testid="stSidebar"]' in h.proto.body for h in at.get("html"))
     assert not [b.key for b in at.button if b.key and b.key.startswith("summary_demo_")], "no demo buttons"
@@ -537,6 +542,7 @@ def test_a_filtered_run_says_so_and_refills_the_dates_from_its_link() -> None:
     at = app(domain=record.domain, run_id=record.run_id).run()
     assert "1 Jun 2026 – 31 Aug 2026" in at.header[0].value
     assert any("only meetings between 1 Jun 2026 and 31 Aug 2026" in c.value for c in at.caption)
+    assert at.expander[0].label.endswith("1 Jun 2026 – 31 Aug 2026 · change")  # the form, folded to one line
     assert at.date_input(key="summary_dates").value == (date(2026, 6, 1), date(2026, 8, 31))
     assert at.text_input(key="summary_website").value == "acme.com"
     assert "Days since last in range" in [m.label for m in at.metric]
@@ -601,6 +607,14 @@ def test_the_accounts_page_lists_the_demo_workspace_filters_and_opens_a_summary(
     assert runtime().jobs.get("globex.io", run_id).domain == "globex.io"
 
 
+@pytest.mark.parametrize("typed", ["https://www.globex.io/pricing", "anna.schmidt@globex.io", "GLOBEX"])
+def test_the_accounts_filter_takes_a_website_an_e_mail_or_part_of_a_domain(typed: str) -> None:
+    """A pasted URL or e-mail address finds its company, as the summary's form would; letters find domains holding them."""
+    at = app().run().switch_page("pages/accounts.py").run()
+    at.text_input(key="accounts_search").set_value(typed).run()
+    assert list(at.dataframe[0].value["Domain"]) == ["globex.io"]
+
+
 def test_a_failing_database_shows_what_to_do_not_a_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
     """A StoreError (full disk, read-only or damaged file) is shown as its message on both pages, never an exception."""
     from engagement.errors import StoreError
@@ -632,7 +646,7 @@ def asker_of(at: AppTest) -> str:
 def completed_demo(at: AppTest, domain: str = "acmecorp.com") -> AppTest:
     """Click a demo account and wait for its finished summary (all three charts: the facts' two come first)."""
     at.button(key=f"summary_demo_{domain}").click().run()
-    return run_until(at, lambda a: len(a.get("plotly_chart")) == 3)
+    return run_until(at, lambda a: len(a.get("plotly_chart")) == CHARTS)
 
 
 def test_the_question_box_answers_under_a_complete_summary_and_says_not_found() -> None:
@@ -653,13 +667,13 @@ def test_the_question_box_answers_under_a_complete_summary_and_says_not_found() 
     at.text_input(key="ask_question").set_value("What about the weather on Mars?")
     at.button(key="FormSubmitter:ask_form-Ask").click().run()
     assert any(re.sub(r"\\(.)", r"\1", w.value).startswith("Not found in 13 meetings (") for w in at.warning)
-    questions = [m.value for m in at.markdown if m.value.startswith("**What")]
-    assert questions[:2] == ["**What about the weather on Mars?**", "**What did they say about single sign-on?**"]
+    questions = [t.value for t in at.text if t.value.startswith("What")]  # plain text, as typed
+    assert questions[:2] == ["What about the weather on Mars?", "What did they say about single sign-on?"]
 
 
 @pytest.mark.parametrize(
     ("question", "message"),
-    [("", "Type a question"), ("x" * 501, "limited to 500 characters"), ("What did they say?", "no words to search")],
+    [("", "Type a question"), ("What did they say?", "no words to search")],
 )
 def test_a_bad_question_shows_a_message_and_stores_nothing(question: str, message: str) -> None:
     """An empty, over-long or wordless question gets its message under the box; nothing is stored."""
@@ -672,14 +686,21 @@ def test_a_bad_question_shows_a_message_and_stores_nothing(question: str, messag
     assert runtime().questions.count() == 0
 
 
+def test_the_question_field_stops_where_the_check_does() -> None:
+    """The field takes at most the characters the check allows, so a long question is never typed in vain."""
+    record = seeded(domain="acmecorp.com")
+    at = app(domain=record.domain, run_id=record.run_id).run()
+    assert at.text_input(key="ask_question").max_chars == MAX_QUESTION_CHARS
+
+
 def test_a_hostile_question_is_shown_as_text() -> None:
-    """Markup in a question is escaped on the page, never rendered."""
+    """Markup in a question is shown as typed (plain text, never Markdown): no tag, and "--" stays two hyphens."""
     at = completed_demo(app().run())
-    at.text_input(key="ask_question").set_value("<img src=x onerror=alert(1)> SSO")
+    at.text_input(key="ask_question").set_value("<img src=x onerror=alert(1)> SSO -- **now**")
     at.button(key="FormSubmitter:ask_form-Ask").click().run()
     shown = texts(at)
     assert not [t for t in shown if re.search(r"(?<!\\)<img", t)]
-    assert any("<img src=x onerror=alert(1)> SSO" in html.unescape(re.sub(r"\\(.)", r"\1", t)) for t in shown)
+    assert "<img src=x onerror=alert(1)> SSO -- **now**" in [t.value for t in at.text]
 
 
 def test_the_question_box_is_in_presentation_mode_too() -> None:
@@ -703,7 +724,7 @@ def test_a_pending_model_answer_shows_a_spinner_and_the_page_keeps_working() -> 
     assert not at.exception
     assert [s.label for s in at.status] == ["Answering… the model is reading the best-matching turns."]
     assert at.status[0].proto.icon == "spinner"
-    assert len(at.get("plotly_chart")) == 3
+    assert len(at.get("plotly_chart")) == CHARTS
 
 
 def test_the_admin_page_lists_and_purges_questions() -> None:
@@ -775,7 +796,7 @@ def everything_shown(at: AppTest) -> str:
     values += [t.value.to_csv() for t in at.table]
     values += [d.value.to_csv() for d in at.dataframe]
     values += [c.label for c in at.checkbox] + [e.label for e in at.expander] + [s.label for s in at.status]
-    return shown_text("\n".join(values))
+    return shown_text("\n".join(values)) + "\n" + "\n".join(t.value for t in at.text)  # st.text: plain, as typed
 
 
 def leaves_by_part(node: object, part: str | None = None) -> Iterator[tuple[object, str | None]]:
@@ -831,7 +852,7 @@ def test_presentation_mode_shows_the_facts_goals_and_challenges_and_nothing_inte
     ]
     assert [word for word in internal if word in page] == []
     assert EMAIL.findall(page) == []
-    assert len(at.get("plotly_chart")) == 3 and at.text_input(key="ask_question")
+    assert len(at.get("plotly_chart")) == CHARTS - 1 and at.text_input(key="ask_question")
 
     result = block_with_key(at.main, "summary_result")
     assert result is not None

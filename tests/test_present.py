@@ -90,3 +90,37 @@ def test_table_rows_cap_every_text() -> None:
     assert all(
         len(cell) <= present.TEXT_MAX for line in report.people_csv(summary).splitlines() for cell in line.split(",")
     )
+
+
+def test_the_timeline_has_a_row_a_meeting_with_its_sides_themes_and_quotes() -> None:
+    """Every meeting is a row, oldest first, with who came from each side, the themes it raised and its verified quotes."""
+    summary = make_summary()
+    rows = present.timeline_rows(summary)
+    assert [r.recording_id for r in rows] == [
+        m.recording_id for m in sorted(summary.meetings, key=lambda m: m.started_at)
+    ]
+    first = summary.themes[0]
+    raised = [r for r in rows if r.recording_id in first.meetings]
+    assert raised and all(present.one_line(first.topic) in r.themes for r in raised)
+    quoted = {e.recording_id for t in summary.themes for e in t.evidence if e.verified}
+    assert quoted and all(r.quotes for r in rows if r.recording_id in quoted)
+    assert all(q.quote is not None for r in rows for q in r.quotes)
+    assert all(
+        r.transcript is (not m.no_transcript)
+        for r, m in zip(rows, sorted(summary.meetings, key=lambda m: m.started_at), strict=True)
+    )
+
+
+def test_the_timeline_filters_by_person_and_theme() -> None:
+    """A person keeps the meetings they attended; a theme the meetings that raised it; both together, both rules."""
+    summary = make_summary()
+    name = summary.meetings[0].customer_people[0]
+    topic = summary.themes[0].topic
+    by_person = present.timeline_rows(summary, person=name)
+    assert by_person and all(name in r.customer + r.ours for r in by_person)
+    assert len(by_person) == sum(name in (*m.customer_people, *m.internal_people) for m in summary.meetings)
+    by_theme = present.timeline_rows(summary, theme=topic)
+    assert {r.recording_id for r in by_theme} == set(summary.themes[0].meetings)
+    both = present.timeline_rows(summary, person=name, theme=topic)
+    assert {r.recording_id for r in both} == {r.recording_id for r in by_person} & {r.recording_id for r in by_theme}
+    assert present.timeline_rows(summary, person="Nobody At All") == []

@@ -87,7 +87,7 @@ def test_markdown_escapes_hostile_text() -> None:
     """Markup and Markdown syntax from data are inert, and a ``javascript:`` link is never made."""
     md = report.to_markdown(make_record(make_summary(hostile=True)))
     assert not re.search(r"(?<!\\)<(img|script|i>)", md)  # a tag needs an unescaped "<"
-    assert "&lt;img src=x onerror=alert(1)&gt;" in md
+    assert "\\<img src=x onerror=alert(1)\\>" in md
     assert "[\\<img src=x onerror=alert(1)\\> at" in md  # link text: escaped, not an entity
     assert HOSTILE_URL not in md
     assert r"\| \*now\*" in md  # a pipe cannot split a table cell, stars cannot embolden
@@ -100,7 +100,8 @@ def test_markdown_makes_no_link_image_or_autolink_from_data() -> None:
     assert data_lines
     for line in data_lines:
         assert not re.search(r"(?<!\\)\]\((?!https://fathom\.video/)", line), line
-        assert not re.search(r"(?i)https?://evil|(?<![\w.])www\.evil|\w@evil", line), line
+        outside_code = re.sub(r"(`+).*?\1", "", line)  # a code span is never a link
+        assert not re.search(r"(?i)https?://evil|(?<![\w.])www\.evil|\w@evil", outside_code), line
     assert LONG_WORD not in md and LONG_WORD[: present.TEXT_MAX - 1] in md  # capped, with an ellipsis
 
 
@@ -108,8 +109,38 @@ def test_html_links_only_to_meetings_and_wraps_long_words(hostile_html: str) -> 
     """No href or src from data text in the HTML report, and an unbroken word wraps instead of widening the page."""
     assert "evil.example" in hostile_html  # shown, as text
     assert not re.search(r"(?:href|src)=\"[^\"]*evil", hostile_html)
-    assert "overflow-wrap: anywhere" in hostile_html
+    assert "overflow-wrap: break-word" in hostile_html  # a word breaks only when nothing else fits
+    assert "<wbr>" in hostile_html  # an unbroken token gets places to wrap
     assert LONG_WORD not in hostile_html
+
+
+def test_markdown_has_no_invisible_characters_and_no_needless_escapes() -> None:
+    """The Markdown file reads as it was said when copied: no word joiner or control character, snake_case and
+    times unescaped, and a bare address set in a code span instead of a link."""
+    summary = make_summary(hostile=True)
+    summary.goals_detail[0].text = "Move the report_date field by 10:30 -- then e-mail eve@evil.example"
+    md = report.to_markdown(make_record(summary))
+    assert not re.search("[\u200b-\u200f\u2060-\u2064\ufeff\x00-\x08\x0b-\x1f]", md)
+    assert "Move the report_date field by 10:30 -- then e-mail `eve@evil.example`" in md
+
+
+def test_export_names_carry_the_domain_the_dates_and_the_day() -> None:
+    """A file name says whose summary it is, which dates it covers and when it was made."""
+    record = make_record(make_summary())
+    made = f"{record.created_at:%Y-%m-%d}"
+    assert report.export_stem(record) == f"engagement-{record.domain}-all-meetings-made-{made}"
+    ranged = record.model_copy(update={"options": record.options.model_copy(update={"since": "2026-06-01"})})
+    assert report.export_stem(ranged) == f"engagement-{record.domain}-2026-06-01-to-today-made-{made}"
+
+
+def test_the_printed_report_breaks_pages_between_parts_and_never_mid_word(hostile_html: str) -> None:
+    """Print CSS: the big parts start a page, headings stay with what follows, and words are not broken."""
+    assert "section.page { break-before: page" in hostile_html
+    assert hostile_html.count('<section class="page">') >= 4
+    body = re.search(r"\nbody \{[^}]*\}", hostile_html)
+    assert body and "overflow-wrap: break-word" in body[0] and "word-break: normal" in body[0]
+    assert "overflow-wrap: anywhere" not in hostile_html
+    assert "<svg" in hostile_html and "<script" not in hostile_html
 
 
 # ---------------------------------------------------------------- JSON

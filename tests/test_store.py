@@ -112,7 +112,7 @@ def test_a_write_that_fails_part_way_applies_nothing(kv: KVStore) -> None:
     """A multi-key write whose second value cannot be stored leaves every key as it was."""
     kv.set("x", "old")
     with pytest.raises(TypeError):
-        kv.set_many({"x": "new", "y": {1, 2}})
+        kv.set_many({"x": "new", "y": object()})
     assert (kv.get("x"), kv.get("y")) == ("old", None)
 
 
@@ -516,3 +516,18 @@ def test_opening_a_store_on_a_full_disk_says_the_disk_is_full_without_a_tracebac
     filler.unlink()
     kv = SqliteKV(path)  # space freed: it opens
     kv.close()
+
+
+def test_kept_counts_follow_another_process_s_writes(store: SqliteKV) -> None:
+    """Counts kept in the file move with writes made outside this store (another process's connection)."""
+    store.set("index:1", {"status": "processing"})
+    assert store.count_by("status", "index:") == {"processing": 1}  # registered: kept from here on
+    other = sqlite3.connect(store.path, isolation_level=None)
+    other.execute('INSERT INTO "jobs" (key, value) VALUES (?, ?)', ("index:2", '{"status":"error"}'))
+    other.execute('UPDATE "jobs" SET value = ? WHERE key = ?', ('{"status":"complete"}', "index:1"))
+    other.execute('INSERT INTO "jobs" (key, value) VALUES (?, ?)', ("other:1", '{"status":"error"}'))
+    assert store.count_by("status", "index:") == {"complete": 1, "error": 1}
+    other.execute('DELETE FROM "jobs" WHERE key = ?', ("index:2",))
+    other.close()
+    assert store.count("index:", where={"status": "error"}) == 0
+    assert store.count_by("status", "index:") == _recount(store, "status", "index:") == {"complete": 1}

@@ -219,13 +219,18 @@ def test_two_apps_and_two_workers_lose_and_duplicate_nothing(
     assert all(row.status is JobStatus.COMPLETE for row in rows)
     for domain in set(first) & set(second):
         assert outputs[0][domain] == outputs[1][domain], f"{domain} was started twice"
-    ran = Counter(  # what the workers' logs say they completed, by run id
-        line.rsplit("(", 1)[1].rstrip(")")
-        for log in workers.logs.glob("worker-*.log")
-        for line in log.read_text().splitlines()
-        if "Job OK (" in line
-    )
-    assert ran == {row.run_id: 1 for row in rows}  # each job ran exactly once
+
+    def ran() -> Counter[str]:  # what the workers' logs say they completed, by run id
+        return Counter(
+            line.rsplit("(", 1)[1].rstrip(")")
+            for log in workers.logs.glob("worker-*.log")
+            for line in log.read_text().splitlines()
+            if "Job OK (" in line
+        )
+
+    # RQ logs "Job OK" after our job body has stored the record: wait for every line, then count them
+    wait_until(lambda: sum(ran().values()) >= len(rows), "the workers to log every job they finished")
+    assert ran() == {row.run_id: 1 for row in rows}  # each job ran exactly once
     owners = {app.jobs.get(row.domain, row.run_id).owner for row in rows}
     assert len(owners) == 2  # both workers took a share
 

@@ -74,6 +74,8 @@ def _points(answer: Answer) -> None:
     if answer.closest:
         quotes = [line for line in (evidence_line(e) for e in answer.closest) if line]
         st.markdown("\n\n".join(["Closest mentions:", *quotes]))
+    else:
+        st.caption("No turn in these transcripts shares a word with the question.")
 
 
 def _on_share(questions: QuestionService, record: QuestionRecord, asker: str) -> None:
@@ -88,7 +90,7 @@ def _render(
     asker's name (``shared``)."""
     for record in records:
         with st.container(border=True, key=f"ask_{'shared' if shared else 'answer'}_{record.id}"):
-            st.markdown(f"**{md(record.question)}**")
+            st.text(record.question)  # as typed: Markdown would make "--" a dash
             who = f" by {asker_label(record.asked_by)}" if shared else ""
             st.caption(
                 md(
@@ -137,6 +139,7 @@ def question_box(record: JobRecord, questions: QuestionService, asker: str, pres
             "Question",
             key="ask_question",
             placeholder=EXAMPLE,
+            max_chars=MAX_QUESTION_CHARS,  # the field stops where the check would
             help=f"Answered from the transcripts of these meetings, with quotes. Up to {MAX_QUESTION_CHARS} characters.",
         )
         button.form_submit_button(
@@ -211,7 +214,7 @@ def questions_admin(questions: QuestionService) -> None:
         ),
         hide_index=True,
         key="admin_questions_table",
-        column_config={"Asked": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss", timezone="UTC")},
+        column_config={"Asked": st.column_config.DatetimeColumn(format="D MMM YYYY, HH:mm [UTC]", timezone="UTC")},
     )
     days = int(st.session_state.get("admin_purge_days", 7))
     with st.container(horizontal=True, gap="small"):

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from streamlit import runtime
 
@@ -58,10 +58,13 @@ def _start(delay_s: float, action: Callable[[], None]) -> None:
     timer.start()
 
 
-def expiring(build: Callable[[], str]) -> Callable[[], str]:
+Data = TypeVar("Data", bound=str | bytes)
+
+
+def expiring(build: Callable[[], Data]) -> Callable[[], Data]:
     """``build`` for ``st.download_button(data=...)``: run on click, its file swept within ``EXPORT_TTL_S``."""
 
-    def built() -> str:
+    def built() -> Data:
         data = build()
         store = _media_store()
         if store is not None:

@@ -20,9 +20,11 @@ import streamlit as st
 
 from engagement.account.domains import display_domain
 from engagement.account.facts import days_since
-from engagement.models import EngagementSummary, Evidence, Insight, JobOptions, JobRecord, JobStatus
+from engagement.account.stakeholders import RULE, single_threaded, ties
+from engagement.models import EngagementSummary, Evidence, Insight, JobOptions, JobRecord, JobStatus, utcnow
 from engagement.render import charts, report
 from engagement.render.audience import Audience
+from engagement.render.pdf import find_chromium, html_to_pdf
 from engagement.render.present import (
     MEETING_COLUMNS,
     PEOPLE_COLUMNS,
@@ -32,20 +34,25 @@ from engagement.render.present import (
     MeetingRow,
     PersonRow,
     Section,
+    TimelineRow,
     cite,
     columns,
     insights,
+    md_link,
     meeting_rows,
+    one_line,
     people_rows,
     restates,
     side_counts,
+    timeline_rows,
 )
 from engagement.runtime import COMPANY_NAMES
 from ui import audit
 from ui.media import expiring
 from ui.presentation import draw_part
 from ui.signals import render_overview
-from ui.text import md, month_year, nice_date, plural
+from ui.tables import fit_columns
+from ui.text import md, month_year, nice_date, nice_time, plural
 
 ICONS = {
     "goals": ":material/flag:",
@@ -147,10 +154,50 @@ def render_metrics(summary: EngagementSummary, today: date | None = None, *, in_
             st.metric(label, value, help=help_text, border=True, width="content")
 
 
+GLANCE_THEMES = 3
+GLANCE_RISKS = 2
+GLANCE_CHARS = 140  # a risk in the overview is one short line; the Risks section has it whole
+
+
+def _glance_themes(summary: EngagementSummary) -> None:
+    themes = summary.themes[:GLANCE_THEMES]
+    st.markdown("**:material/topic: Top themes**")
+    if themes:
+        st.markdown("\n".join(f"- {md(t.topic)} · {plural(t.mentions, 'meeting')}" for t in themes))
+    else:
+        st.caption("No themes yet.")
+
+
+def _glance_risks(summary: EngagementSummary) -> None:
+    risks = insights(summary, "risks")
+    st.markdown(f"**:material/warning: Open risks · {len(risks)}**")
+    if risks:
+        st.markdown("\n".join(f"- {md(r.text, GLANCE_CHARS)}" for r in risks[:GLANCE_RISKS]))
+        if len(risks) > GLANCE_RISKS:
+            st.caption(f"{len(risks) - GLANCE_RISKS} more under Risks below.")
+    else:
+        st.caption(EMPTY_SECTION["risks"])
+
+
+def render_glance(summary: EngagementSummary, audience: Audience) -> None:
+    """Under the metrics: the top themes and the open risks, so the answer fits on the first screen.
+
+    Each half only when the audience sees its part (a presentation shows risks only when they were chosen).
+    """
+    halves = [draw for part, draw in (("themes", _glance_themes), ("risks", _glance_risks)) if audience.shows(part)]
+    if not halves:
+        return
+    with st.container(border=True, key="summary_glance"):
+        for column, draw in zip(st.columns(2, gap="large"), halves, strict=False):
+            with column:
+                draw(summary)
+
+
 def render_charts(summary: EngagementSummary, audience: Audience, *, waiting: str = "") -> None:
     """Meetings per month, themes by mentions, people by meetings attended.
 
-    On screen the first two share a row; on a projector every chart gets the full width, so month
+    On screen the first two share a row when each gets 460 px (``ui/presentation.py``; the row wraps
+    otherwise: a chart beside the sidebar at 1024 is too narrow for its labels); on a projector every chart gets the full width, so month
     labels and names stay legible at projector font sizes. People always get the full width: the
     side legend wraps onto the title in half a row. While the analysis runs (``waiting`` says how far
     it is) the themes' place holds that line instead.
@@ -178,12 +225,61 @@ def render_charts(summary: EngagementSummary, audience: Audience, *, waiting: st
         if not waiting:
             draw_part(audience, "themes", themes)
     else:
-        left, right = st.columns(2, gap="large")
-        with left:
+        with st.container(horizontal=True, gap="large", key="summary_charts"):  # wraps to one a row when narrow
             draw_part(audience, "meetings_chart", months)
-        with right:
             draw_part(audience, "themes", themes)
     draw_part(audience, "people_chart", people)
+
+
+TIMELINE_LISTED = 12  # meetings listed under the timeline with their quotes; the rest are counted
+TIMELINE_QUOTES = 3  # per meeting
+
+
+def _timeline_entry(row: TimelineRow) -> str:
+    """A meeting under the timeline: date, title, who came from each side, themes, transcript, quotes with their moments."""
+    link = md_link("open in Fathom ↗", row.url)
+    head = f"**{md(nice_date(row.date))} · {md(row.title)}**" + (f" · {link}" if "](" in link else "")
+    lines = [
+        head,
+        f"Customer: {md(', '.join(row.customer)) or '—'} · Our team: {md(', '.join(row.ours)) or '—'}",
+        f"Themes: {md(', '.join(row.themes)) or '—'} · Transcript: {'yes' if row.transcript else 'no'}",
+    ]
+    for quote in row.quotes[:TIMELINE_QUOTES]:
+        at = f"at {md(quote.timestamp)}" if quote.timestamp else ""
+        moment = md_link("open in Fathom ↗", quote.url) if quote.url else ""  # the link opens at that moment
+        tail = " · ".join(part for part in (md(quote.speaker), at, moment) if part)
+        lines.append(f"> “{md(quote.quote)}”" + (f"  \n> — {tail}" if tail else ""))
+    return "\n\n".join(lines[:1] + ["  \n".join(lines[1:3])] + lines[3:])
+
+
+def render_timeline(summary: EngagementSummary, presenting: bool) -> None:
+    """Every meeting on a time axis, filtered by person and theme; on screen each listed with its quotes."""
+    if not summary.meetings:
+        return
+    st.subheader(":material/timeline: Meeting timeline", anchor="timeline")
+    people = sorted({one_line(n) for m in summary.meetings for n in (*m.customer_people, *m.internal_people)})
+    themes = [one_line(t.topic) for t in summary.themes]
+    with st.container(horizontal=True, gap="medium", key="summary_timeline_filters"):
+        person = st.selectbox("Person", ["", *people], format_func=lambda v: v or "Everyone", key="summary_tl_person")
+        theme = st.selectbox("Theme", ["", *themes], format_func=lambda v: v or "Every theme", key="summary_tl_theme")
+    rows = timeline_rows(summary, person=person or "", theme=theme or "")
+    st.plotly_chart(
+        charts.meeting_timeline(rows, presentation=presenting),
+        theme=None,
+        config={"displaylogo": False, "responsive": True},
+    )
+    if presenting or not rows:
+        return
+    listed = (
+        f"The {TIMELINE_LISTED} most recent of {len(rows)} meetings and their quotes"
+        if len(rows) > TIMELINE_LISTED
+        else f"The {plural(len(rows), 'meeting')} and their quotes, newest first"
+    )
+    with st.expander(listed):
+        for row in rows[::-1][:TIMELINE_LISTED]:
+            st.markdown(_timeline_entry(row))
+        if len(rows) > TIMELINE_LISTED:
+            st.caption(f"{len(rows) - TIMELINE_LISTED} older meetings are in the table below and the exports.")
 
 
 def attribution(evidence: Evidence) -> str:
@@ -323,11 +419,40 @@ def meetings_frame(summary: EngagementSummary) -> pd.DataFrame:
     return _frame(meeting_rows(summary)[::-1], MEETING_COLUMNS, MEETINGS_SHOWN)
 
 
-PEOPLE_ON_SCREEN = ["Name", "Role", "Side", "Meetings", "Last seen", "E-mail"]  # where roles were said: ui/roles.py
+PEOPLE_ON_SCREEN = [
+    "Name",
+    "Role",
+    "Side",
+    "Meetings",
+    "Last seen",
+    "E-mail",
+    "Also shown as",
+]  # where roles were said: ui/roles.py
 MEETINGS_ON_SCREEN = ["Date", "Title", "Customer people", "Minutes", "Transcript", "Recording"]
 PRESENTED_PEOPLE = ["Name", "Role", "Side", "Meetings", "Last seen"]  # no e-mail addresses on a projector
 PRESENTED_MEETINGS = ["Date", "Title", "Customer people", "Minutes"]
 PRESENTED_MEETINGS_MAX = 15
+# Floors and caps of the grids' column widths in px: ui/tables.py fits each to its longest text and
+# wraps what is longer than its cap; all of them together stay within the width the page has at 1280
+# beside the sidebar (820 px).
+GRID_BUDGET_PX = 780
+PEOPLE_LIMITS = {
+    "Name": (100, 180),
+    "Role": (70, 170),
+    "Side": (70, 120),
+    "Meetings": (70, 90),
+    "Last seen": (90, 110),
+    "E-mail": (110, 250),
+    "Also shown as": (110, 200),
+}
+MEETINGS_LIMITS = {
+    "Date": (90, 110),
+    "Title": (150, 240),
+    "Customer people": (130, 200),
+    "Minutes": (65, 80),
+    "Transcript": (85, 130),
+    "Recording": (70, 90),
+}
 
 
 def _presented(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
@@ -339,11 +464,16 @@ def _presented(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     return shown.astype(object).where(shown.notna(), "—")
 
 
+def _shown_dates(frame: pd.DataFrame, *names: str) -> dict[str, list[str]]:
+    """How the grid writes its date columns ("4 May 2026"), for the widths."""
+    return {name: [nice_date(v) if v is not None and not pd.isna(v) else "" for v in frame[name]] for name in names}
+
+
 def render_tables(summary: EngagementSummary, audience: Audience) -> None:
     """People and meetings: sortable grids on screen, large plain tables (no e-mail) on a projector.
 
-    On screen the grids show the columns that fit a laptop without scrolling sideways; the exports
-    have every column.
+    On screen each grid column is as wide as its text (long text wraps), so no cell is cut; the
+    exports have every column.
     """
     draw_part(audience, "people", render_people, summary, audience.presenting)
     draw_part(audience, "meetings", render_meetings, summary, audience.presenting)
@@ -358,21 +488,28 @@ def render_people(summary: EngagementSummary, presenting: bool) -> None:
         people = people_frame(summary, mark_rep_roles=False)  # who set a role is the team's business
         st.table(_presented(people, PRESENTED_PEOPLE), hide_index=True, border="horizontal")
     else:
+        people = people_frame(summary)
+        fit = fit_columns(people, PEOPLE_LIMITS, shown=_shown_dates(people, "Last seen"), budget=GRID_BUDGET_PX)
+        width = fit.widths
         st.dataframe(
-            people_frame(summary),
+            people,
             hide_index=True,
             column_order=PEOPLE_ON_SCREEN,
+            row_height=fit.row_height,
             column_config={
-                "Name": st.column_config.TextColumn(width=150, pinned=True),
+                "Name": st.column_config.TextColumn(width=width["Name"], pinned=True),
                 "Role": st.column_config.TextColumn(
-                    width=130, help="Said in a meeting (the words are under 'Roles' below), or set by a rep"
+                    width=width["Role"], help="Said in a meeting (the words are under 'Roles' below), or set by a rep"
                 ),
-                "Side": st.column_config.TextColumn(width=95),
+                "Side": st.column_config.TextColumn(width=width["Side"]),
                 "Meetings": st.column_config.NumberColumn(
-                    width=80, help="Meetings the person was invited to or spoke in"
+                    width=width["Meetings"], help="Meetings the person was invited to or spoke in"
                 ),
-                "Last seen": st.column_config.DateColumn(format="D MMM YYYY", width=100),
-                "E-mail": st.column_config.TextColumn(width=180),
+                "Last seen": st.column_config.DateColumn(format="D MMM YYYY", width=width["Last seen"]),
+                "E-mail": st.column_config.TextColumn(width=width["E-mail"]),
+                "Also shown as": st.column_config.TextColumn(
+                    width=width["Also shown as"], help="Other spellings of the name merged into this person"
+                ),
             },
             key="summary_people_table",
         )
@@ -391,33 +528,45 @@ def render_meetings(summary: EngagementSummary, presenting: bool) -> None:
         if len(frame) > PRESENTED_MEETINGS_MAX:
             st.caption(f"The {PRESENTED_MEETINGS_MAX} most recent of {len(frame)} meetings.")
     else:
+        meetings = meetings_frame(summary)
+        fit = fit_columns(
+            meetings,
+            MEETINGS_LIMITS,
+            shown={**_shown_dates(meetings, "Date"), "Recording": ["open ↗"]},
+            budget=GRID_BUDGET_PX,
+        )
+        width = fit.widths
         st.dataframe(
-            meetings_frame(summary),
+            meetings,
             hide_index=True,
             column_order=MEETINGS_ON_SCREEN,
+            row_height=fit.row_height,
             column_config={
-                "Date": st.column_config.DateColumn(format="D MMM YYYY", width=95),
-                "Title": st.column_config.TextColumn(width=175),
-                "Customer people": st.column_config.TextColumn(width=140),
-                "Minutes": st.column_config.NumberColumn(width=65),
+                "Date": st.column_config.DateColumn(format="D MMM YYYY", width=width["Date"]),
+                "Title": st.column_config.TextColumn(width=width["Title"]),
+                "Customer people": st.column_config.TextColumn(width=width["Customer people"]),
+                "Minutes": st.column_config.NumberColumn(width=width["Minutes"]),
                 "Transcript": st.column_config.TextColumn(
-                    width=95,
+                    width=width["Transcript"],
                     help="'no transcript': Fathom recorded the meeting but has no transcript; it is counted, not analysed",
                 ),
-                "Recording": st.column_config.LinkColumn(display_text="open ↗", width=80),
+                "Recording": st.column_config.LinkColumn(display_text="open ↗", width=width["Recording"]),
             },
             key="summary_meetings_table",
         )
 
 
-def _file_stem(record: JobRecord) -> str:
-    return f"engagement-{record.domain}-{record.created_at:%Y%m%d-%H%M}"
+def printed_report(record: JobRecord) -> bytes:
+    """The HTML report printed by Chromium (its print CSS: a page per part, no cut words, charts as SVG)."""
+    return html_to_pdf(report.to_html(record))
 
 
-def _audited(build: Callable[[], str], exported: Callable[[str], None], detail: str) -> Callable[[], str]:
+def _audited(
+    build: Callable[[], str | bytes], exported: Callable[[str], None], detail: str
+) -> Callable[[], str | bytes]:
     """``build``, recording the export in the audit log when a click builds it."""
 
-    def built() -> str:
+    def built() -> str | bytes:
         data = build()
         exported(detail)
         return data
@@ -426,18 +575,24 @@ def _audited(build: Callable[[], str], exported: Callable[[str], None], detail: 
 
 
 def render_exports(record: JobRecord) -> None:
-    """Markdown, JSON, the self-contained HTML report, and the two tables as CSV (built on click, short-lived)."""
+    """Markdown, JSON, the self-contained HTML report (and its PDF when Chromium is installed), and the two
+    tables as CSV (built on click, short-lived); each file is named for the domain, the dates and the day."""
     summary = record.summary
     assert summary is not None
     st.subheader("Export", anchor="export")
-    stem = _file_stem(record)
-    downloads = (
+    stem = report.export_stem(record)
+    downloads: list[tuple[str, Callable[[], str | bytes], str, str, str]] = [
         ("Markdown", partial(report.to_markdown, record), f"{stem}.md", "text/markdown", ":material/description:"),
         ("JSON", partial(report.to_json, record), f"{stem}.json", "application/json", ":material/data_object:"),
         ("HTML report", partial(report.to_html, record), f"{stem}.html", "text/html", ":material/web:"),
+        *(
+            [("PDF", partial(printed_report, record), f"{stem}.pdf", "application/pdf", ":material/picture_as_pdf:")]
+            if find_chromium() is not None
+            else []
+        ),
         ("People CSV", partial(report.people_csv, summary), f"{stem}-people.csv", "text/csv", ":material/group:"),
         ("Meetings CSV", partial(report.meetings_csv, summary), f"{stem}-meetings.csv", "text/csv", ":material/table:"),
-    )  # built on click, each file gone from the media store within EXPORT_TTL_S (ui/media.py)
+    ]  # built on click, each file gone from the media store within EXPORT_TTL_S (ui/media.py)
     exported = audit.recorder("exported", record.domain)
     with st.container(horizontal=True, gap="small"):
         for label, build, name, mime, icon in downloads:
@@ -463,7 +618,7 @@ def render_run_details(record: JobRecord) -> None:
                     if record.options.since or record.options.until
                     else "- Every recorded meeting (no date range)",
                     f"- Source: **{md(record.source or '—')}**, analysis: **{md(record.analyzer or '—')}**",
-                    f"- Started {md(record.created_at.strftime('%Y-%m-%d %H:%M UTC'))}, took {stats.seconds:.1f} s",
+                    f"- Started {md(nice_time(record.created_at))}, took {stats.seconds:.1f} s",
                     f"- Fathom requests: {stats.fathom_requests}; model calls: {stats.llm_calls}; "
                     f"meetings from the analysis cache: {stats.cached_meetings}",
                     f"- Tokens in/out: {stats.tokens_in:,} / {stats.tokens_out:,}; "
@@ -500,6 +655,45 @@ def render_facts(record: JobRecord, audience: Audience) -> None:
     render_tables(summary, audience)
 
 
+def render_stakeholders(summary: EngagementSummary, today: date | None = None) -> None:
+    """Who of ours knows whom of theirs: the map, the rule behind each strength, the single-threaded, the table."""
+    today = today or utcnow().date()
+    st.subheader("Who knows whom", anchor="stakeholders")
+    st.caption(md(f"Meetings both attended. Strength by rule: {RULE}."))
+    st.plotly_chart(
+        charts.stakeholder_map(summary, today), theme=None, config={"displaylogo": False, "responsive": True}
+    )
+    for thread in single_threaded(summary):
+        role = f" ({thread.role})" if thread.role else ""
+        st.warning(
+            md(
+                f"Single-threaded: only {thread.ours} of us has met {thread.customer}{role}, in {plural(thread.meetings, 'meeting')}."
+            ),
+            icon=":material/link_off:",
+        )
+    found = ties(summary, today)
+    if found:
+        frame = pd.DataFrame(
+            {
+                "Their person": [t.customer for t in found],
+                "Our person": [t.ours for t in found],
+                "Meetings together": [t.meetings for t in found],
+                "Last 90 days": [t.recent for t in found],
+                "They spoke in": [t.spoke_in for t in found],
+                "Last contact": [nice_date(date.fromisoformat(t.last_contact)) for t in found],
+                "Strength": [t.strength for t in found],
+            }
+        )
+        fit = fit_columns(frame, {c: (90, 260) for c in frame.columns})
+        st.dataframe(
+            frame,
+            hide_index=True,
+            key="summary_stakeholders_table",
+            row_height=fit.row_height,
+            column_config={c: st.column_config.Column(width=w) for c, w in fit.widths.items()},
+        )
+
+
 def render_result(record: JobRecord, audience: Audience, source: str = "") -> None:
     """The whole summary of a completed job, as the audience may see it (every part through ``draw_part``)."""
     draw_part(audience, "heading", render_heading, record, audience.presenting, source)
@@ -508,6 +702,8 @@ def render_result(record: JobRecord, audience: Audience, source: str = "") -> No
         return
     summary = audience.summary(record.summary)
     draw_part(audience, "metrics", render_metrics, summary, in_range=bool(record.options.since or record.options.until))
+    if summary.meetings_count:
+        draw_part(audience, "overview", render_glance, summary, audience)
     render_overview(summary, audience)
     if summary.meetings_count == 0:
         draw_part(
@@ -521,6 +717,8 @@ def render_result(record: JobRecord, audience: Audience, source: str = "") -> No
         return
     render_charts(summary, audience)
     render_insights(summary, audience)
+    draw_part(audience, "timeline", render_timeline, summary, audience.presenting)
     render_tables(summary, audience)
+    draw_part(audience, "stakeholders", render_stakeholders, summary)  # the team's own map: on no allow-list
     draw_part(audience, "exports", render_exports, record)  # never presented: on no allow-list
     draw_part(audience, "run_details", render_run_details, record)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from engagement.models import utcnow
-from engagement.render.present import md, month_year, nice_date, plural
+from engagement.render.present import md, month_year, nice_date, nice_time, plural
 
-__all__ = ["ago", "duration", "md", "month_year", "nice_date", "plural"]
+__all__ = ["ago", "duration", "md", "month_year", "nice_date", "nice_time", "plural"]
 
 
 def ago(moment: datetime, now: datetime | None = None) -> str:

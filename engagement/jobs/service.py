@@ -243,6 +243,9 @@ class JobService:
 
     def _claimed(self, domain: str, run_id: str, options: JobOptions) -> JobRecord | None:
         """The job a claim names, if it is still processing that work (checked for staleness)."""
+        mine = self._running.get(record_key(domain, run_id))
+        if mine is not None:  # this process runs it: what _checked would answer, without a read or a copy
+            return mine if mine.status is JobStatus.PROCESSING and mine.options == options else None
         record = self.repo.load(domain, run_id)
         if record is None:
             return None

@@ -44,7 +44,7 @@ from engagement.models import (
     UTCDateTime,
     utcnow,
 )
-from engagement.questions.search import Hit, TranscriptSearch, parse_question
+from engagement.questions.search import Hit, TranscriptSearch, parse_question, shared_words
 from engagement.storage.sqlite import KVStore
 from engagement.wording import how_long, nice_date, plural
 
@@ -393,7 +393,8 @@ def answer_question(
     else:
         answer.headline = not_found_headline(searched)
         closest = index.search(query, ids, summary.domain, every_term=False, limit=CLOSEST)
-        answer.closest = _quote_hits(quotes, closest)
+        # a turn found only through a stem or a synonym reads as unrelated: only those sharing a word are listed
+        answer.closest = [e for e in _quote_hits(quotes, closest) if shared_words(question, e.quote)]
     return answer
 
 

@@ -145,6 +145,12 @@ def parse_question(question: str) -> Query:
     return Query(tuple(concepts))
 
 
+def shared_words(question: str, text: str) -> set[str]:
+    """The question's own content words (stop words aside) that ``text`` holds as they are: no stem, no synonym."""
+    asked = {w for w in _PART.findall(_fold(question)) if w not in STOP_WORDS}
+    return asked & set(_PART.findall(_fold(text)))
+
+
 @dataclass(frozen=True)
 class Hit:
     """One transcript turn that matched.

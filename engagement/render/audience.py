@@ -54,11 +54,13 @@ FIXED: tuple[Part, ...] = (
 )
 SAFE: tuple[Part, ...] = (
     Part("metrics", "Headline figures: meetings, customer people, dates"),
+    Part("overview", "Overview: the top themes (and the open risks, when risks are shown)"),
     Part("meetings_chart", "Meetings over time"),
     Part("themes", "Themes"),
     Part("people_chart", "People by meetings attended"),
     Part("goals", "Goals, in the customer's words"),
     Part("challenges", "Challenges, in the customer's words"),
+    Part("timeline", "Meeting timeline: dates, titles, who came, the themes raised"),
     Part("people", "People: names and roles (never e-mail addresses)"),
     Part("meetings", "Meetings: dates and titles"),
     Part("ask", "Ask (only the questions asked in the presentation)"),

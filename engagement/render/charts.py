@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 from engagement.account.facts import fill_months
 from engagement.account.stakeholders import ties
 from engagement.models import EngagementSummary, Person, Side, Theme
-from engagement.render.present import SIDE_LABELS, nice_date, one_line, others, plural
+from engagement.render.present import SIDE_LABELS, TimelineRow, nice_date, one_line, others, plural
 
 __all__ = [
     "ACCENT_COLOUR",
@@ -21,6 +21,7 @@ __all__ = [
     "SIDE_COLOURS",
     "SIDE_LABELS",
     "apply_theme",
+    "meeting_timeline",
     "meetings_over_time",
     "people_by_meetings",
     "themes_by_mentions",
@@ -169,7 +170,8 @@ def apply_theme(fig: go.Figure, presentation: bool = False) -> go.Figure:
     )
     axis = {
         "tickfont": {"size": s.tick, "color": TEXT_COLOUR},
-        "title": {"font": {"size": s.axis_title, "color": TEXT_COLOUR}},
+        # the title keeps its distance from the tick labels, so a long name never runs into "Theme"
+        "title": {"font": {"size": s.axis_title, "color": TEXT_COLOUR}, "standoff": s.tick},
         "gridcolor": GRID_COLOUR,
         "linecolor": MUTED_COLOUR,
         "zerolinecolor": GRID_COLOUR,
@@ -286,7 +288,8 @@ def _add_others_bar(
             name=label,
             marker={"color": OTHERS_COLOUR, "pattern": {"shape": "/", "fgcolor": "white", "solidity": 0.2}},
             text=[f"≤{high} each" if low != high else f"{high} each"],
-            textposition="auto",
+            textposition="outside",  # inside a short bar Plotly clips it ("≤3 eac"); the bar is never the longest
+            cliponaxis=False,
             hovertext=[_others_hover(noun, counts, unit)],
             hoverinfo="text",
             showlegend=False,
@@ -387,6 +390,68 @@ def themes_by_mentions(summary: EngagementSummary, top: int = 10, presentation: 
         title={"text": y_title}, type="category", categoryorder="array", categoryarray=order, autorange="reversed"
     )
     fig.update_xaxes(title={"text": x_title}, **count_axis(max(t.mentions for t in themes)))
+    return apply_theme(fig, presentation)
+
+
+# ---------------------------------------------------------------- the meeting timeline
+
+TIMELINE_LABEL_MAX = 40  # characters of a meeting's row label (the hover has the whole title)
+
+
+def _names(names: Sequence[str]) -> str:
+    return _esc(", ".join(names)) if names else "nobody recorded"
+
+
+def _timeline_hover(row: TimelineRow) -> str:
+    lines = [
+        f"<b>{_esc(row.title)}</b>",
+        nice_date(row.date),
+        f"{SIDE_LABELS[Side.CUSTOMER]}: {_names(row.customer)}",
+        f"{SIDE_LABELS[Side.INTERNAL]}: {_names(row.ours)}",
+    ]
+    if row.themes:
+        lines.append(f"Themes: {_esc(', '.join(row.themes))}")
+    lines.append("Transcript: yes" if row.transcript else "Transcript: no (counted, not analysed)")
+    return "<br>".join(lines)
+
+
+def meeting_timeline(rows: Sequence[TimelineRow], presentation: bool = False) -> go.Figure:
+    """Each meeting a row on a time axis, newest at the top: a filled dot with a transcript, an open one
+    without; the hover says who came from each side and the themes it raised."""
+    title, x_title, y_title = "Each meeting by date", "Date", "Meeting"
+    if not rows:
+        return _empty(title, x_title, y_title, "No meetings match these filters", presentation)
+    labels = _unique_labels(f"{nice_date(r.date)} · {one_line(r.title, TIMELINE_LABEL_MAX)}" for r in rows)
+    fig = go.Figure()
+    for has, name, symbol in ((True, "Transcript", "circle"), (False, "No transcript", "circle-open")):
+        picked = [(label, r) for label, r in zip(labels, rows, strict=True) if r.transcript is has]
+        if not picked:
+            continue
+        fig.add_trace(
+            go.Scatter(
+                x=[r.date[:10] for _, r in picked],
+                y=[label for label, _ in picked],
+                mode="markers",
+                name=name,
+                marker={
+                    "color": ACCENT_COLOUR,
+                    "symbol": symbol,
+                    "size": 16 if presentation else 11,
+                    "line": {"width": 2},
+                },
+                hovertext=[_timeline_hover(r) for _, r in picked],
+                hoverinfo="text",
+            )
+        )
+    fig.update_layout(
+        title={"text": title},
+        height=_bar_height(len(rows), presentation, legend=True),
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "left", "x": 0, "title": {"text": ""}},
+    )
+    fig.update_yaxes(
+        title={"text": y_title}, type="category", categoryorder="array", categoryarray=labels, showgrid=True
+    )
+    fig.update_xaxes(title={"text": x_title}, type="date", tickformat="%b %Y")
     return apply_theme(fig, presentation)
 
 

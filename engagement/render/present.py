@@ -9,7 +9,7 @@ becomes one bounded line (and, for Markdown, inert Markdown).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -29,6 +29,7 @@ __all__ = [
     "SIGNAL_NAMES",
     "NO_SIDE",
     "TEXT_MAX",
+    "TimelineRow",
     "UNKNOWN_SPEAKER",
     "WORD_JOINER",
     "Citation",
@@ -48,10 +49,12 @@ __all__ = [
     "others",
     "insights",
     "md",
+    "md_file",
     "md_link",
     "meeting_rows",
     "month_year",
     "nice_date",
+    "nice_time",
     "one_line",
     "people_rows",
     "plural",
@@ -60,6 +63,7 @@ __all__ = [
     "side_counts",
     "signal_line",
     "signal_name",
+    "timeline_rows",
 ]
 
 # ---------------------------------------------------------------- text from meetings and the model
@@ -137,13 +141,48 @@ def md(text: object, limit: int = TEXT_MAX) -> str:
     return escaped
 
 
-def md_link(label: str, url: str | None) -> str:
-    """``[label](url)`` with ``label`` escaped; just the label when the URL is not a safe http(s) link."""
+def md_link(label: str, url: str | None, escape: Callable[[object], str] | None = None) -> str:
+    """``[label](url)`` with ``label`` escaped (by ``md``, or ``escape``); just the label when the URL is
+    not a safe http(s) link."""
+    text = (escape or md)(label)
     target = safe_url(url)
     if not target:
-        return md(label)
+        return text
     # inside link text a backslash escape reads better than an entity (``\<`` shows "<", as "&lt;" does)
-    return f"[{md(label).replace('&lt;', chr(92) + '<').replace('&gt;', chr(92) + '>')}]({target})"
+    return f"[{text.replace('&lt;', chr(92) + '<').replace('&gt;', chr(92) + '>')}]({target})"
+
+
+# A Markdown file is read and copied as text, so it gets no invisible character and only the escapes
+# that change how it renders: the marks of emphasis, code, links, tags, tables and strikethrough; "_"
+# only where it can open or close emphasis (not inside snake_case); "&" only where it would start an
+# entity. A web or e-mail address a reader would turn into a link is set in a code span instead, which
+# no Markdown reader links.
+_AUTOLINK = re.compile(r"(?i)(?:\b[a-z][a-z0-9+.-]*://|(?<![\w.])www\.)\S+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_FILE_ESCAPE = re.compile(r"[\\`*\[\]<>|~]|(?<![^\W_])_|_(?![^\W_])|&(?=#?\w+;)")
+
+
+def _code_span(text: str) -> str:
+    """``text`` as an inline code span, fenced by more backticks than it holds in a row."""
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def md_file(text: object, limit: int = TEXT_MAX) -> str:
+    """Data text as inert Markdown for an exported file: like ``md`` (one line, no tag, link, image or
+    autolink), but with no invisible character and no needless escape, so a copy reads as it was said."""
+    plain = one_line(text, limit)
+    parts, last = [], 0
+    for found in _AUTOLINK.finditer(plain):
+        parts += [_FILE_ESCAPE.sub(lambda m: "\\" + m[0], plain[last : found.start()]), _code_span(found[0])]
+        last = found.end()
+    parts.append(_FILE_ESCAPE.sub(lambda m: "\\" + m[0], plain[last:]))
+    escaped = "".join(parts)
+    match = _LEADING.match(escaped)
+    if match:
+        lead = match.group(1)
+        escaped = "\\" + escaped if not lead[0].isdigit() else lead + "\\" + escaped[len(lead) :]
+    return escaped
 
 
 # ---------------------------------------------------------------- sections and insights
@@ -326,7 +365,7 @@ class MeetingRow:
     customer_people: tuple[str, ...]
     internal_people: tuple[str, ...]
     analysed: bool
-    transcript: str  # "no transcript" when Fathom has none (counted, not analysed); empty otherwise
+    transcript: str  # "no transcript" (or why) when Fathom has none (counted, not analysed); "yes" otherwise
     recording: str | None
 
 
@@ -366,11 +405,74 @@ def meeting_rows(summary: EngagementSummary) -> list[MeetingRow]:
             customer_people=tuple(one_line(name) for name in m.customer_people),
             internal_people=tuple(one_line(name) for name in m.internal_people),
             analysed=m.analysed,
-            transcript=m.no_transcript or "",
+            transcript=m.no_transcript or "yes",
             recording=safe_url(m.share_url or m.url),
         )
         for m in meetings
     ]
+
+
+@dataclass(frozen=True)
+class TimelineRow:
+    """A meeting on the timeline.
+
+    Attributes:
+        recording_id / date / title: the meeting (one line each).
+        customer / ours: who attended from each side.
+        themes: the account's themes this meeting raised.
+        transcript: whether Fathom had a transcript of it.
+        url: the recording, only when it is an http(s) link.
+        quotes: the verified quotes from this meeting, each with its link to the moment.
+    """
+
+    recording_id: int
+    date: str
+    title: str
+    customer: tuple[str, ...]
+    ours: tuple[str, ...]
+    themes: tuple[str, ...]
+    transcript: bool
+    url: str | None
+    quotes: tuple[Citation, ...]
+
+
+def timeline_rows(summary: EngagementSummary, person: str = "", theme: str = "") -> list[TimelineRow]:
+    """One row a meeting, oldest first, with its themes and quotes; only those ``person`` attended and
+    that raised ``theme`` when given (an empty filter keeps every meeting)."""
+    themes_of: dict[int, list[str]] = {}
+    for t in summary.themes:
+        for rid in dict.fromkeys(t.meetings):
+            themes_of.setdefault(rid, []).append(one_line(t.topic))
+    quotes_of: dict[int, dict[str, Citation]] = {}
+    evidence = [e for t in summary.themes for e in t.evidence]
+    evidence += [e for section in SECTIONS for i in insights(summary, section.field) for e in i.evidence]
+    for e in evidence:
+        citation = cite(e)
+        if citation.quote is not None:
+            quotes_of.setdefault(e.recording_id, {}).setdefault(citation.quote, citation)
+    rows = []
+    for m in sorted(summary.meetings, key=lambda m: m.started_at or m.date):
+        customer = tuple(one_line(name) for name in m.customer_people)
+        ours = tuple(one_line(name) for name in m.internal_people)
+        raised = tuple(themes_of.get(m.recording_id, ()))
+        if person and person not in customer + ours:
+            continue
+        if theme and theme not in raised:
+            continue
+        rows.append(
+            TimelineRow(
+                recording_id=m.recording_id,
+                date=m.date,
+                title=one_line(m.title) or f"Recording {m.recording_id}",
+                customer=customer,
+                ours=ours,
+                themes=raised,
+                transcript=not m.no_transcript,
+                url=safe_url(m.share_url or m.url),
+                quotes=tuple(quotes_of.get(m.recording_id, {}).values()),
+            )
+        )
+    return rows
 
 
 def cells(row: PersonRow | MeetingRow, table: Sequence[Column]) -> list[object]:

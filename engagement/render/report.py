@@ -11,6 +11,7 @@ import csv
 import html
 import io
 import json
+import re
 from collections.abc import Iterable, Sequence
 
 from engagement.audit import AuditEntry
@@ -29,7 +30,7 @@ from engagement.render.present import (
     columns,
     coverage_line,
     insights,
-    md,
+    md_file,
     md_link,
     meeting_rows,
     month_year,
@@ -44,7 +45,7 @@ from engagement.render.present import (
 )
 from engagement.render.svg import figure_svg
 
-__all__ = ["meetings_csv", "people_csv", "to_html", "to_json", "to_markdown"]
+__all__ = ["export_stem", "meetings_csv", "people_csv", "to_html", "to_json", "to_markdown"]
 
 THEME_QUOTES_MAX = 3  # quotes shown under a theme; the rest are counted
 UNVERIFIED_NOTE = "Unverified: the quote was not found in the transcript, so it is not shown"
@@ -54,6 +55,7 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 PEOPLE_KEYS = ("name", "side", "role", "role_from", "meetings", "invited", "spoke_in", "first_seen", "last_seen")
 THEME_COUNT = "Meetings that raised it"  # what a theme's count is called everywhere (the page's chart too)
 DATE_KEYS = frozenset({"first_seen", "last_seen", "date"})
+BREAK_EVERY = 30  # characters of an unbroken token (a URL, an ID) between the HTML report's break opportunities
 
 
 # ---------------------------------------------------------------- inputs
@@ -159,10 +161,10 @@ def _md_evidence(evidence: Sequence[Evidence], limit: int | None = None) -> list
     lines: list[str] = []
     citations, more = _shown(evidence, limit)
     for c in citations:
-        when = md(nice_date(c.date)) if c.date else "undated"
-        source = f"{md(c.who)}, {when}, {md_link(f'{c.title} at {c.timestamp}', c.url)}"
+        when = md_file(nice_date(c.date)) if c.date else "undated"
+        source = f"{md_file(c.who)}, {when}, {md_link(f'{c.title} at {c.timestamp}', c.url, escape=md_file)}"
         if c.quote is not None:
-            lines += ["", f'  > "{md(c.quote)}" — {source}']
+            lines += ["", f'  > "{md_file(c.quote)}" — {source}']
         else:
             lines += ["", f"  _{UNVERIFIED_NOTE}:_ {source}"]
     if more:
@@ -177,8 +179,8 @@ def _split_first_verified(evidence: Sequence[Evidence]) -> tuple[Citation, list[
 
 
 def _md_source(c: Citation) -> str:
-    when = md(nice_date(c.date)) if c.date else "undated"
-    return f"{md(c.who)}, {when}, {md_link(f'{c.title} at {c.timestamp}', c.url)}"
+    when = md_file(nice_date(c.date)) if c.date else "undated"
+    return f"{md_file(c.who)}, {when}, {md_link(f'{c.title} at {c.timestamp}', c.url, escape=md_file)}"
 
 
 def _md_table(cols: Sequence[Column], rows: Iterable[Sequence[str]]) -> list[str]:
@@ -195,20 +197,20 @@ def _md_account_view(summary: EngagementSummary) -> list[str]:
     out: list[str] = []
     links = {m.recording_id: m for m in meeting_rows(summary)}
     if summary.coverage is not None:
-        out += ["", f"_Coverage: {md(coverage_line(summary.coverage))}._"]
+        out += ["", f"_Coverage: {md_file(coverage_line(summary.coverage))}._"]
     if summary.signals:
         out += ["", "## Signals", ""]
         for signal in summary.signals:
             meetings = ", ".join(
-                md_link(f"{links[rid].title} ({nice_date(links[rid].date)})", links[rid].recording)
+                md_link(f"{links[rid].title} ({nice_date(links[rid].date)})", links[rid].recording, escape=md_file)
                 for rid in signal.meetings
                 if rid in links
             )
-            out.append(f"- {md(signal_line(signal))}" + (f" — meetings: {meetings}" if meetings else ""))
+            out.append(f"- {md_file(signal_line(signal))}" + (f" — meetings: {meetings}" if meetings else ""))
     if summary.changes is not None:
-        out += ["", f"## Since {md(nice_date(summary.changes.since))}", ""]
+        out += ["", f"## Since {md_file(nice_date(summary.changes.since))}", ""]
         items = change_items(summary.changes)
-        out += [f"- **{label}:** {md(', '.join(values))}" for label, values in items] or ["_Nothing new._"]
+        out += [f"- **{label}:** {md_file(', '.join(values))}" for label, values in items] or ["_Nothing new._"]
     return out
 
 
@@ -216,12 +218,12 @@ def to_markdown(record_or_summary: JobRecord | EngagementSummary) -> str:
     """The summary as a Markdown document: facts, people, themes, insights with their quotes, meetings."""
     record, summary = _split(record_or_summary)
     company, domain = _heading(record, summary)
-    out = [f"# Engagement summary: {md(company)}", ""]
+    out = [f"# Engagement summary: {md_file(company)}", ""]
     if domain and domain != company:
-        out += [f"Domain: {md(domain)}", ""]
-    out += [f"- **{label}:** {md(value)}" for label, value in _facts(record, summary)]
+        out += [f"Domain: {md_file(domain)}", ""]
+    out += [f"- **{label}:** {md_file(value)}" for label, value in _facts(record, summary)]
     if record is not None and record.error:
-        out += ["", f"> **Error:** {md(record.error)}"]
+        out += ["", f"> **Error:** {md_file(record.error)}"]
     if summary is None:
         out += ["", "_No summary yet._", ""]
         return "\n".join(out)
@@ -230,7 +232,7 @@ def to_markdown(record_or_summary: JobRecord | EngagementSummary) -> str:
 
     if summary.meetings_by_month:
         out += ["", "## Meetings per month", "", "| Month | Meetings |", "|---|---:|"]
-        out += [f"| {md(month_year(m.month + '-01'))} | {m.count} |" for m in summary.meetings_by_month]
+        out += [f"| {md_file(month_year(m.month + '-01'))} | {m.count} |" for m in summary.meetings_by_month]
 
     out += ["", "## People", ""]
     if summary.people:
@@ -238,7 +240,7 @@ def to_markdown(record_or_summary: JobRecord | EngagementSummary) -> str:
         out += _md_table(
             cols,
             (
-                [md(_cell_text(v, c.key)) for c, v in zip(cols, cells(row, cols), strict=True)]
+                [md_file(_cell_text(v, c.key)) for c, v in zip(cols, cells(row, cols), strict=True)]
                 for row in people_rows(summary)
             ),
         )
@@ -248,7 +250,7 @@ def to_markdown(record_or_summary: JobRecord | EngagementSummary) -> str:
     out += ["", "## Themes", ""]
     if summary.themes:
         for theme in _themes(summary):
-            out.append(f"- **{md(theme.topic)}** — {THEME_COUNT.lower()}: {theme.mentions}")
+            out.append(f"- **{md_file(theme.topic)}** — {THEME_COUNT.lower()}: {theme.mentions}")
             out += _md_evidence(theme.evidence, THEME_QUOTES_MAX)
             out.append("")
     else:
@@ -262,25 +264,25 @@ def to_markdown(record_or_summary: JobRecord | EngagementSummary) -> str:
         for insight in items:
             if restates(insight):  # the insight is its quote: say it once, with where it was said
                 first, rest = _split_first_verified(insight.evidence)
-                out.append(f'- "{md(first.quote)}" — {_md_source(first)}')
+                out.append(f'- "{md_file(first.quote)}" — {_md_source(first)}')
                 out += _md_evidence(rest)
             else:
-                out.append(f"- {md(insight.text)}")
+                out.append(f"- {md_file(insight.text)}")
                 out += _md_evidence(insight.evidence) or ["", f"  _{NO_EVIDENCE_NOTE}._"]
             out.append("")
 
     if summary.meetings:
         out += ["", "## Meetings", "", "| Date | Meeting | Duration | Customer attendees |", "|---|---|---:|---|"]
         for row in meeting_rows(summary):
-            people = ", ".join(md(p) for p in row.customer_people) or "–"
+            people = ", ".join(md_file(p) for p in row.customer_people) or "–"
             out.append(
-                f"| {md(nice_date(row.date))} | {md_link(row.title, row.recording)} | {_minutes(row.minutes)} | {people} |"
+                f"| {md_file(nice_date(row.date))} | {md_link(row.title, row.recording, escape=md_file)} | {_minutes(row.minutes)} | {people} |"
             )
 
     if summary.notes:
-        out += ["", "## Notes", ""] + [f"- {md(note)}" for note in summary.notes]
+        out += ["", "## Notes", ""] + [f"- {md_file(note)}" for note in summary.notes]
     if record is not None:
-        out += ["", "---", "", f"_{md(_run_line(record))}_"]
+        out += ["", "---", "", f"_{md_file(_run_line(record))}_"]
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -295,8 +297,25 @@ def to_json(record: JobRecord | EngagementSummary) -> str:
 # ---------------------------------------------------------------- HTML
 
 
+_LONG_TOKEN = re.compile(rf"\S{{{BREAK_EVERY + 1},}}")
+
+
 def _h(text: object) -> str:
-    return html.escape(one_line(text), quote=True)
+    """Data text escaped for HTML; a token longer than ``BREAK_EVERY`` characters (a URL, a hash) gets a
+    break opportunity (``<wbr>``) every ``BREAK_EVERY`` characters, so it wraps instead of widening a
+    table, while ordinary words never break in the middle."""
+    plain = one_line(text)
+    parts, last = [], 0
+    for found in _LONG_TOKEN.finditer(plain):
+        token = found[0]
+        chunks = [token[i : i + BREAK_EVERY] for i in range(0, len(token), BREAK_EVERY)]
+        parts += [
+            html.escape(plain[last : found.start()], quote=True),
+            "<wbr>".join(html.escape(c, quote=True) for c in chunks),
+        ]
+        last = found.end()
+    parts.append(html.escape(plain[last:], quote=True))
+    return "".join(parts)
 
 
 def _a(text: str, url: str | None) -> str:
@@ -309,7 +328,8 @@ _CSS = """
 :root { --text: #1F2933; --muted: #52606D; --line: #D9DEE4; --soft: #F5F7FA; --accent: #0072B2; }
 * { box-sizing: border-box; }
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
-       color: var(--text); background: #fff; margin: 0; line-height: 1.5; overflow-wrap: anywhere; }
+       color: var(--text); background: #fff; margin: 0; line-height: 1.5; overflow-wrap: break-word;
+       word-break: normal; hyphens: manual; }
 main { max-width: 1040px; margin: 0 auto; padding: 32px 24px 48px; }
 h1 { font-size: 1.9rem; margin: 0 0 4px; }
 h2 { font-size: 1.35rem; margin: 40px 0 12px; padding-bottom: 4px; border-bottom: 2px solid var(--line); }
@@ -333,10 +353,16 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .side { display: inline-block; padding: 0 8px; border-radius: 10px; color: #fff; font-size: .8rem; white-space: nowrap; }
 a { color: #005A8C; }
 footer.page { margin-top: 40px; color: var(--muted); font-size: .85rem; }
+figure.chart svg { max-width: 100%; height: auto; }
 @media print {
-  @page { margin: 14mm; }
+  @page { size: A4; margin: 14mm; }
+  body { font-size: 10.5pt; }
   main { max-width: none; padding: 0; }
-  h2 { break-after: avoid; page-break-after: avoid; }
+  section.page { break-before: page; page-break-before: always; }
+  h2 { break-after: avoid; page-break-after: avoid; margin-top: 0; }
+  p, li, dd { orphans: 3; widows: 3; }
+  figure.chart { break-inside: avoid; }
+  thead { display: table-header-group; }
   tr, blockquote { break-inside: avoid; page-break-inside: avoid; }
   a { color: inherit; text-decoration: none; }
   blockquote a[href]::after { content: " (" attr(href) ")"; font-size: .75rem; word-break: break-all; }
@@ -419,7 +445,7 @@ def _html_account_view(summary: EngagementSummary) -> list[str]:
 def _html_summary(summary: EngagementSummary, with_charts: bool) -> list[str]:
     out: list[str] = _html_account_view(summary)
     if with_charts:
-        out.append("<section><h2>Charts</h2>")
+        out.append('<section class="page"><h2>Charts</h2>')
         for div_id, fig in (
             ("chart-meetings", charts.meetings_over_time(summary)),
             ("chart-people", charts.people_by_meetings(summary)),
@@ -429,7 +455,9 @@ def _html_summary(summary: EngagementSummary, with_charts: bool) -> list[str]:
         out.append("</section>")
 
     for section in SECTIONS:
-        out.append(f"<section><h2>{section.title}</h2>")
+        # printed, the insight lists start on a page of their own, and so do themes, people and meetings
+        opening = '<section class="page">' if section is SECTIONS[0] else "<section>"
+        out.append(f"{opening}<h2>{section.title}</h2>")
         items = insights(summary, section.field)
         if not items:
             out.append(f'<p class="note">No {section.title.lower()} found.</p>')
@@ -447,7 +475,7 @@ def _html_summary(summary: EngagementSummary, with_charts: bool) -> list[str]:
             out.append("</ol>")
         out.append("</section>")
 
-    out.append("<section><h2>Themes</h2>")
+    out.append('<section class="page"><h2>Themes</h2>')
     if summary.themes:
         rows = [
             [_h(t.topic), str(t.mentions), _html_evidence(t.evidence, THEME_QUOTES_MAX) or "–"]
@@ -462,7 +490,7 @@ def _html_summary(summary: EngagementSummary, with_charts: bool) -> list[str]:
         out.append('<p class="note">No themes found.</p>')
     out.append("</section>")
 
-    out.append("<section><h2>People</h2>")
+    out.append('<section class="page"><h2>People</h2>')
     if summary.people:
         cols = columns(PEOPLE_COLUMNS, *PEOPLE_KEYS)
         rows = [
@@ -478,7 +506,7 @@ def _html_summary(summary: EngagementSummary, with_charts: bool) -> list[str]:
     out.append("</section>")
 
     if summary.meetings:
-        out.append("<section><h2>Meetings</h2>")
+        out.append('<section class="page"><h2>Meetings</h2>')
         rows = [
             [
                 _h(nice_date(m.date)),
@@ -502,6 +530,14 @@ def _html_summary(summary: EngagementSummary, with_charts: bool) -> list[str]:
             "<section><h2>Notes</h2><ul>" + "".join(f"<li>{_h(n)}</li>" for n in summary.notes) + "</ul></section>"
         )
     return out
+
+
+def export_stem(record: JobRecord) -> str:
+    """An export's file name without its extension: the domain, the dates asked for and the day it was made,
+    ``engagement-acmecorp.com-2026-06-01-to-2026-08-31-made-2026-12-07`` (``all-meetings`` for every date)."""
+    since, until = record.options.since, record.options.until
+    span = f"{since or 'start'}-to-{until or 'today'}" if since or until else "all-meetings"
+    return f"engagement-{record.domain}-{span}-made-{record.created_at:%Y-%m-%d}"
 
 
 def to_html(record: JobRecord | EngagementSummary, include_charts: bool = True) -> str:
