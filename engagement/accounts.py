@@ -23,6 +23,7 @@ from engagement.account.signals import SEVERITIES, Thresholds, cadence_drop_sign
 from engagement.jobs.repository import JobRepository, JobRow
 from engagement.models import ElementState, JobStatus, Signal, utcnow
 from engagement.runtime import Runtime, workspace_of
+from engagement.wording import nice_date
 
 __all__ = ["AccountRow", "Activity", "account_rows", "latest_complete_runs", "list_accounts", "missing_choices"]
 
@@ -94,7 +95,7 @@ def missing_choices(rows: Iterable[AccountRow]) -> list[str]:
 
 def _index_signals(row: Activity, days: int, t: Thresholds) -> list[Signal]:
     signals = (
-        gone_dark_signal(days, f"on {row.last_meeting[:10]}", t),
+        gone_dark_signal(days, f"on {nice_date(row.last_meeting)}", t),
         cadence_drop_signal(row.last_90_days, row.previous_90_days, 90),  # the index's windows are 90 days
     )
     return [s for s in signals if s is not None]

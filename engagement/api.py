@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engagement.account.domains import normalize_domain
+from engagement.account.domains import normalize_domain, refuse_ours
 from engagement.errors import EngagementError
 from engagement.jobs.service import InlineExecutor
 from engagement.questions.answers import CLI_ASKER, Answer, AskOptions
@@ -18,7 +18,8 @@ def ask(domain: str, question: str, options: AskOptions | None = None, *, runtim
     """
     if runtime is None:
         runtime = create_runtime(Settings.from_env(), executor=InlineExecutor())
-    record = runtime.questions.ask(normalize_domain(domain), question, options, asked_by=CLI_ASKER)
+    domain = refuse_ours(normalize_domain(domain), runtime.our_domains())
+    record = runtime.questions.ask(domain, question, options, asked_by=CLI_ASKER)
     record = runtime.questions.get(record.domain, record.id) or record
     if record.answer is None:
         raise EngagementError(record.error or "The question was not answered. Try again.")

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
-from engagement.account.domains import company_domain, normalize_domain
+from engagement.account.domains import company_domain, lookalike_warning, normalize_domain, refuse_ours
 from engagement.account.rep_roles import with_rep_roles
 from engagement.account.signals import Thresholds, signal_id
 from engagement.accounts import list_accounts
@@ -28,6 +28,8 @@ from engagement.render.present import (
     coverage_line,
     indexing_stage,
     insights,
+    nice_date,
+    nice_time,
     one_line,
     people_rows,
     plural,
@@ -66,6 +68,14 @@ def summarize(
         print(f"error: --since {since} is after --until {until}.", file=sys.stderr)
         return 2
     runtime = create_runtime(settings, executor=InlineExecutor(), enqueue=not inline)
+    try:
+        refuse_ours(domain, runtime.our_domains())
+    except InvalidDomainError:
+        runtime.close()
+        raise
+    lookalike = lookalike_warning(domain)
+    if lookalike:
+        print(f"warning: {lookalike}", file=sys.stderr)
     try:
         runtime.jobs.recover_stale()
         options = JobOptions(since=since.isoformat() if since else None, until=until.isoformat() if until else None)
@@ -219,7 +229,8 @@ def render_text(record: JobRecord) -> str:
     if summary is None:
         return "\n".join(lines)
     lines.append(
-        f"meetings: {summary.meetings_count}  first: {summary.first_meeting or '-'}  last: {summary.last_meeting or '-'}"
+        f"meetings: {summary.meetings_count}  first: {nice_date(summary.first_meeting)}  "
+        f"last: {nice_date(summary.last_meeting)}"
     )
     lines += [f"  note: {one_line(note)}" for note in summary.notes]
     if summary.coverage:
@@ -228,7 +239,7 @@ def render_text(record: JobRecord) -> str:
         lines.append("signals:")
         lines += [f"  {signal_line(signal)} (meetings {signal.meetings})" for signal in summary.signals]
     if summary.changes:
-        lines.append(f"since {summary.changes.since[:10]}:")
+        lines.append(f"since {nice_date(summary.changes.since)}:")
         lines += [f"  {label}: {', '.join(items)}" for label, items in change_items(summary.changes)] or [
             "  nothing new"
         ]
@@ -254,7 +265,9 @@ def render_text(record: JobRecord) -> str:
                 lines.append(f"  - {one_line(item.text)}")
                 citation = cite(item.evidence[0]) if item.evidence else None
                 if citation and citation.quote is not None:
-                    lines.append(f'      "{citation.quote}" — {citation.who}, {citation.date} {citation.url or ""}')
+                    lines.append(
+                        f'      "{citation.quote}" — {citation.who}, {nice_date(citation.date)} {citation.url or ""}'
+                    )
     s = record.stats
     lines.append(
         f"stats: {s.fathom_requests} Fathom requests, {s.llm_calls} model calls, {s.cached_meetings} cached, "
@@ -333,9 +346,11 @@ def render_answer(answer: Answer) -> str:
         citation = cite(evidence)
         if citation.quote is None:
             return None
-        return f'      "{citation.quote}" — {citation.who}, {citation.date} {citation.url or ""}'.rstrip()
+        return f'      "{citation.quote}" — {citation.who}, {nice_date(citation.date)} {citation.url or ""}'.rstrip()
 
     lines = [f"Q: {one_line(answer.question)}", one_line(answer.headline)]
+    if answer.note:
+        lines.append(one_line(answer.note))
     for point in answer.points:
         lines.append(f"  - {one_line(point.text)}")
         lines += [line for line in map(quote_line, point.evidence) if line]
@@ -362,7 +377,7 @@ def index(settings: Settings, *, full: bool) -> int:
     print(file=sys.stderr)
     print(
         f"{result.kind} index: {result.listed:,} meetings listed in {result.pages} pages, {result.deleted} removed; "
-        f"the index holds {status.meetings:,} external meetings (up to date at {status.synced_at})"
+        f"the index holds {plural(status.meetings, 'external meeting')} (up to date at {nice_time(status.synced_at)})"
     )
     return 0
 

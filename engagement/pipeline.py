@@ -9,12 +9,14 @@ from __future__ import annotations
 import logging
 import math
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, date, datetime, timedelta
 
 from engagement.account.changes import changes_since
+from engagement.account.domains import lookalike_warning, refuse_ours
+from engagement.account.domains import our_domains as ours
 from engagement.account.facts import aggregate, coverage_of
 from engagement.account.people import assign_roles, names_ours_as_customer, speakers_of, words_of
 from engagement.account.rep_roles import RepRoles, lay_over
@@ -26,7 +28,7 @@ from engagement.analysis.verify import customer_words, evidence_key
 from engagement.errors import FathomAuthError, FathomNotFoundError, FathomPayloadError, StoreError
 from engagement.fathom.client import FathomClient
 from engagement.jobs.service import JobContext
-from engagement.meetings.index import MeetingIndex
+from engagement.meetings.index import TRANSCRIPT_PENDING, MeetingIndex, TranscriptWait, next_ask
 from engagement.models import (
     AccountInsights,
     EngagementSummary,
@@ -45,7 +47,7 @@ from engagement.models import (
 from engagement.qualification import commitments_of, qualify_account
 from engagement.qualification.qualifier import Qualifier
 from engagement.questions.search import TranscriptSearch
-from engagement.render.present import indexing_stage, plural, still_indexing
+from engagement.render.present import indexing_stage, nice_date, nice_time, plural, still_indexing
 
 log = logging.getLogger(__name__)
 
@@ -71,11 +73,15 @@ def run(
     thresholds: Thresholds | None = None,
     today: date | None = None,
     listing: Connect | None = None,
+    our_domains: Collection[str] = (),
+    clock: Callable[[], datetime] = utcnow,
     rep_roles: RepRoles | None = None,
     qualifier: Qualifier | None = None,
 ) -> EngagementSummary:
     """Build the account's summary; raises an ``EngagementError`` with a message for the user.
 
+    ``our_domains`` (``ENGAGEMENT_OUR_DOMAINS``) are ours besides those the index knows: the job refuses one
+    as the customer, and their people are our side. ``clock`` says when a pending transcript is asked again.
     ``search``, when given, indexes every transcript the run holds (questions are answered from it).
     ``today`` (default: the UTC date) and ``thresholds`` are what the signals are computed against.
     ``listing`` gives the meeting index's background sync its Fathom client (see :func:`fetch`).
@@ -98,12 +104,17 @@ def run(
         search=search,
         listing=listing,
         unqualified=(lambda m: cache.get_qualification(m, qualifier.fingerprint) is None) if qualifier else None,
+        our_domains=our_domains,
+        clock=clock,
     )
     summary = EngagementSummary(domain=domain, company=company)
+    lookalike = lookalike_warning(domain)
+    if lookalike:
+        summary.notes.append(lookalike)
     summary.notes.extend(_fetch_notes(ctx, fathom, index, source, no_transcript))
     fetched_at = ctx.stats.index_synced_at or fetched_at  # coverage says how fresh the index is
     if not meetings:
-        aggregate(domain, meetings).apply(summary)
+        aggregate(domain, meetings, internal_domains=our_domains).apply(summary)
         summary.notes.insert(0, _no_meetings_note(domain, since, until))
         history = _history(index, fathom.workspace, domain, since, until)
         _add_account_view(ctx, summary, fetched_at, thresholds, today, _refs(history))
@@ -129,7 +140,7 @@ def run(
     # ---- aggregate: facts from the data (who spoke in a cached meeting was kept with its analysis)
     speakers = {rid: insights.speakers for rid, insights in found.items()}
     words = {rid: insights.speaker_words for rid, insights in found.items()}
-    facts = aggregate(domain, meetings, speakers=speakers, words=words)
+    facts = aggregate(domain, meetings, internal_domains=our_domains, speakers=speakers, words=words)
     facts.apply(summary)
 
     total = total - len(no_transcript)  # meetings without a transcript are counted, not analysed
@@ -332,7 +343,7 @@ def capped_notes(usage: Usage) -> list[str]:
 def _no_meetings_note(domain: str, since: date | None, until: date | None) -> str:
     period = ""
     if since or until:
-        period = f" between {since or 'the first recording'} and {until or 'today'}"
+        period = f" between {nice_date(since) if since else 'the first recording'} and {nice_date(until) if until else 'today'}"
     return (
         f"No recorded Fathom meetings with anyone at {domain}{period}. Check the spelling of the website, "
         "widen the date range, or make sure the meetings were recorded with Fathom."
@@ -352,6 +363,8 @@ def fetch(
     listing: Connect | None = None,
     poll_s: float = 1.0,
     unqualified: Callable[[Meeting], bool] | None = None,
+    our_domains: Collection[str] = (),
+    clock: Callable[[], datetime] = utcnow,
 ) -> tuple[list[Meeting], dict[int, str]]:
     """The account's meetings, from the workspace meeting index brought up to date first.
 
@@ -363,8 +376,10 @@ def fetch(
     hold yet, come back with their transcripts (from ``search`` when it holds them, e.g. delivered by a
     webhook; else from Fathom); those that have none (or whose transcript could not
     be read) are returned in the second value with the reason, counted but not analysed. Only the
-    listing failing fails the job. ``unqualified(meeting)`` says a meeting's qualification is not cached:
-    its transcript is fetched too.
+    listing failing fails the job, and our own domain (the index's or ``our_domains``) is refused.
+    ``unqualified(meeting)`` says a meeting's qualification is not cached: its transcript is fetched too.
+    A transcript Fathom has not made yet is "transcript pending" and asked for again on a later run
+    (``MeetingIndex``'s back-off, against ``clock``); a week after the meeting it is "no transcript".
     """
     domain = ctx.domain
 
@@ -375,14 +390,18 @@ def fetch(
     # at the limit the job ends saying the indexing carries on, and the sync does.
     task, _ = index.start_sync(fathom.workspace, listing or (lambda: nullcontext(fathom)))
 
+    holds = [_held(index, fathom.workspace)]  # what the index holds: a time-out says this, not just this pass's pages
+
     def indexing(meetings: int) -> None:
         ctx.stats.index_requests = task.requests
         ctx.stats.fathom_requests = fathom.requests + task.requests
-        ctx.report(indexing_stage(meetings), meetings, None)
+        holds[0] = max(_held(index, fathom.workspace, holds[0]), meetings)
+        ctx.report(indexing_stage(holds[0]), holds[0], None)
 
-    ctx.explain_timeout(lambda: still_indexing(task.meetings))
+    ctx.explain_timeout(lambda: still_indexing(max(holds[0], task.meetings)))
     task.wait(ctx.deadline, on_progress=indexing, on_wait=waiting, poll_s=poll_s)
     ctx.explain_timeout(None)
+    refuse_ours(domain, ours(index.internal_domains(fathom.workspace), our_domains))
     fathom.on_wait = waiting  # the job's own requests (transcripts) show their waits too
     ctx.stats.index_requests = task.requests
     fathom.count_skipped(task.skipped, task.skipped_count)  # the listing's unreadable items go in this job's notes
@@ -392,7 +411,9 @@ def fetch(
     ctx.stats.meetings = len(meetings)
     ctx.stats.fathom_requests = fathom.requests + ctx.stats.index_requests
     ctx.report(f"meetings found: {len(meetings)}", len(meetings), None)
-    known = index.without_transcript(fathom.workspace, [m.recording_id for m in meetings])
+    now = clock()
+    final, waits = index.transcript_waits(fathom.workspace, [m.recording_id for m in meetings])
+    known = final | {rid: TRANSCRIPT_PENDING for rid, wait in waits.items() if wait.next_at > now}
     unindexed = _not_searchable(search, [m.recording_id for m in meetings if m.recording_id not in known])
     need = [
         m
@@ -407,8 +428,24 @@ def fetch(
     held = _held_transcripts(search, [m.recording_id for m in need if m.recording_id not in unindexed])
     fetched, no_transcript = _transcripts(ctx, fathom, [m for m in need if m.recording_id not in held], since, until)
     transcripts = {**held, **fetched}
-    # Fathom's "no transcript" (404, null) is remembered; a 403 or an unreadable one is asked again next time.
-    index.remember_no_transcript(fathom.workspace, {k: v for k, v in no_transcript.items() if v == NO_TRANSCRIPT})
+    # Fathom's "no transcript" (404, null) is remembered: pending, asked again later, until a week after the
+    # meeting; then for good. A 403 or an unreadable one is asked again next time.
+    ended = {m.recording_id: m.recording_end_time or m.started_at for m in meetings}
+    gone: dict[int, str] = {}
+    pending: dict[int, TranscriptWait] = {}
+    for rid, reason in no_transcript.items():
+        if reason != NO_TRANSCRIPT:
+            continue
+        asked = waits[rid].asked + 1 if rid in waits else 1
+        next_at = next_ask(ended[rid], asked, now)
+        if next_at is None:
+            gone[rid] = NO_TRANSCRIPT
+        else:
+            pending[rid] = TranscriptWait(asked, next_at)
+            no_transcript[rid] = TRANSCRIPT_PENDING
+    index.remember_no_transcript(fathom.workspace, gone)
+    index.remember_pending(fathom.workspace, pending)
+    index.forget_no_transcript(fathom.workspace, [rid for rid in transcripts if rid in waits])
     no_transcript = {**known, **no_transcript}
     ctx.stats.meetings_without_transcript = len(no_transcript)
     ctx.stats.fathom_requests = fathom.requests + ctx.stats.index_requests
@@ -417,6 +454,15 @@ def fetch(
         for m in meetings
     ]
     return out, no_transcript
+
+
+def _held(index: MeetingIndex, workspace: str, known: int = 0) -> int:
+    """How many meetings the index holds now (``known`` when it cannot say: the job does not depend on it)."""
+    try:
+        return index.status(workspace).meetings
+    except StoreError as exc:
+        log.warning("the meeting index could not be counted: %s", exc)
+        return known
 
 
 def _not_searchable(search: TranscriptSearch | None, recording_ids: list[int]) -> set[int]:
@@ -508,16 +554,21 @@ def _fetch_notes(
     ctx.stats.index_synced_at = status.synced_at
     if source == "fathom":
         notes.append(KEY_SCOPE_NOTE)
-        when = (status.synced_at or "")[:16].replace("T", " ")
-        full = (status.full_synced_at or "")[:10]
         notes.append(
-            f"Meetings come from this app's index of the Fathom workspace ({status.meetings:,} external meetings), "
-            f"brought up to date at {when} UTC; fully re-indexed on {full}. Meetings shared with this key later, or "
+            f"Meetings come from this app's index of the Fathom workspace ({plural(status.meetings, 'external meeting')}), "
+            f"brought up to date on {nice_time(status.synced_at)}; fully re-indexed on {nice_date(status.full_synced_at)}. Meetings shared with this key later, or "
             "deleted in Fathom, show after a full re-index (admin page, or `python -m engagement index --full`)."
         )
-    if no_transcript:
-        reasons = sorted(set(no_transcript.values()))
-        n = len(no_transcript)
+    waiting = [rid for rid, reason in no_transcript.items() if reason == TRANSCRIPT_PENDING]
+    if waiting:
+        notes.append(
+            f"{plural(len(waiting), 'meeting')} whose transcript Fathom has not made yet (transcript pending): "
+            "counted, with their invitees, and asked for again on later runs until a week after the meeting."
+        )
+    missing = {rid: reason for rid, reason in no_transcript.items() if reason != TRANSCRIPT_PENDING}
+    if missing:
+        reasons = sorted(set(missing.values()))
+        n = len(missing)
         notes.append(
             f"{plural(n, 'meeting')} without a transcript ({'; '.join(reasons)}): counted, with their "
             "invitees, but not analysed."

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, cast
 
 import httpx
@@ -19,6 +20,7 @@ import httpx2
 import openai
 
 from engagement import pipeline
+from engagement.account.domains import our_domains, setting_domains
 from engagement.account.rep_roles import ROLES_TABLE, RepRoles
 from engagement.account.signals import Thresholds
 from engagement.analysis import Analyzer, InsightCache, OfflineAnalyzer, OpenAIAnalyzer
@@ -33,7 +35,7 @@ from engagement.jobs.repository import JobRepository
 from engagement.jobs.service import JobBody, JobContext, JobService
 from engagement.meetings.freshness import PeriodicSync
 from engagement.meetings.index import IndexStatus, MeetingIndex, SyncResult, SyncTask, open_index
-from engagement.models import EngagementSummary
+from engagement.models import EngagementSummary, utcnow
 from engagement.privacy import TOMBSTONES_TABLE, Tombstones
 from engagement.qualification import load_rubric
 from engagement.qualification.qualifier import OfflineQualifier, Qualifier
@@ -104,6 +106,7 @@ def make_body(
     *,
     fathom_transport: httpx.BaseTransport | None = None,
     search: TranscriptSearch | None = None,
+    clock: Callable[[], datetime] = utcnow,
     roles: RepRoles | None = None,
 ) -> JobBody:
     """The job body ``JobService`` runs: a fresh client and analyser per job; one cache, index and rate limit."""
@@ -127,6 +130,8 @@ def make_body(
                 search=search,
                 thresholds=Thresholds.from_settings(settings),
                 listing=listing,
+                our_domains=setting_domains(settings.our_domains),
+                clock=clock,
                 rep_roles=roles,
                 qualifier=qualifier_for(settings, analyzer, company),
             )
@@ -220,6 +225,18 @@ class Runtime:
             return str(error)
         return f"The re-index stopped: unexpected error ({type(error).__name__})."  # the traceback is in the log
 
+    def our_domains(self) -> dict[str, str]:
+        """Our own domains (never a customer), each with why: what the meeting index knows and the setting's.
+
+        The index not answering leaves the setting's (a job checks again once its index is up to date).
+        """
+        try:
+            fathom = self.index.internal_domains(workspace_of(self.settings))
+        except EngagementError as exc:
+            log.warning("our own domains could not be read from the meeting index: %s", exc)
+            fathom = set()
+        return our_domains(fathom, setting_domains(self.settings.our_domains))
+
     def index_status(self) -> IndexStatus:
         """How many meetings the index holds for the configured key, and how fresh it is."""
         return self.index.status(workspace_of(self.settings))
@@ -258,12 +275,14 @@ def create_runtime(
     executor: Executor | None = None,
     fathom_transport: httpx.BaseTransport | None = None,
     enqueue: bool = True,
+    clock: Callable[[], datetime] = utcnow,
 ) -> Runtime:
-    """Open the store and build the job service.
+    """Open the store and build the job service (``clock``: when jobs think it is, for the transcript back-off).
 
     With Redis configured and ``enqueue``, ``start`` puts jobs on the RQ queue; otherwise they run
     on ``executor`` (default: a bounded thread pool) in this process.
     """
+    setting_domains(settings.our_domains)  # a bad ENGAGEMENT_OUR_DOMAINS fails at start, naming the entry
     store = store or open_settings_store(settings)
     queue = None
     if settings.redis_url and enqueue:
@@ -292,7 +311,7 @@ def create_runtime(
     executor = executor or ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="engagement-job")
     jobs = JobService(
         repo,
-        make_body(settings, cache, index, fathom_transport=fathom_transport, search=search, roles=roles),
+        make_body(settings, cache, index, fathom_transport=fathom_transport, search=search, clock=clock, roles=roles),
         executor,  # with a queue, jobs go to RQ workers; the pool still answers questions with the model
         timeout_s=settings.job_timeout_s,
         stale_after_s=settings.stale_after_s,

@@ -179,6 +179,12 @@ class Settings:
         "The qualification methodology: `meddpicc`, `bant`, `spiced`, or the path of a team's own rubric TOML file "
         "(copy `engagement/qualification/rubrics/meddpicc.toml`).",
     )
+    our_domains: str = _setting(
+        "",
+        "ENGAGEMENT_OUR_DOMAINS",
+        "Our own domains, comma-separated, besides those Fathom shows (recorders' e-mails, invitees marked "
+        "internal): never accepted as a customer, and their people are our side.",
+    )
     gone_dark_days: int = _setting(
         30,
         "SIGNAL_GONE_DARK_DAYS",

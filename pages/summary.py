@@ -13,7 +13,7 @@ from typing import Any
 
 import streamlit as st
 
-from engagement.account.domains import company_domain, display_domain, normalize_domain
+from engagement.account.domains import company_domain, display_domain, domain_variants, normalize_domain
 from engagement.account.rep_roles import with_rep_roles
 from engagement.account.signals import Thresholds
 from engagement.demo import DEMO_ACCOUNTS
@@ -89,7 +89,7 @@ def fill_form_from(record: JobRecord | None) -> None:
     except InvalidDomainError:
         typed_same = False
     if not typed_same:  # what the rep typed stays when it names the same company
-        st.session_state["summary_website"] = display_domain(record.domain)
+        st.session_state["summary_website"] = domain_variants(record.domain)[-1]  # typeable: no "(xn--…)"
     st.session_state["summary_dates"] = tuple(
         date.fromisoformat(day) for day in (record.options.since, record.options.until) if day
     )
@@ -132,7 +132,7 @@ def request_summary(text: str, dates: Any, *, offer: bool = True) -> None:
     """Check the website; offer a fresh completed summary if there is one; else start a job."""
     st.session_state.pop("summary_offer", None)
     try:
-        domain = company_domain(text)
+        domain = company_domain(text, runtime.our_domains())
     except InvalidDomainError as exc:
         st.session_state["summary_error"] = str(exc)
         return

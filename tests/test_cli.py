@@ -220,6 +220,41 @@ def test_out_of_range_numbers_and_dates_are_refused_with_what_to_type(
     assert not (tmp_path / "engagement.sqlite").exists() or SqliteKV(tmp_path / "engagement.sqlite").count() == 0
 
 
+def test_summarize_refuses_our_own_domain_from_fathom(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The demo recorders' domain (signalpath.io) is ours: the first run (index empty) ends in error once the index
+    knows it, saying why; later ones are refused before any job. Never a "summary" of every customer."""
+    why = "signalpath.io is our own domain (the people who record our Fathom meetings"
+    code, out, err = run_cli(capsys, "summarize", "signalpath.io", "--json")
+    assert code == 1 and why in err
+    record = json.loads(out)
+    assert record["status"] == "error" and record["summary"] is None and why in record["error"]
+    code, _, err = run_cli(capsys, "summarize", "signalpath.io")
+    assert code == 2 and why in err
+
+
+def test_summarize_refuses_a_domain_of_the_setting_at_once(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A domain in ENGAGEMENT_OUR_DOMAINS is refused before any job, even before the index knows it."""
+    monkeypatch.setenv("ENGAGEMENT_OUR_DOMAINS", "signalpath.io, sp-labs.com")
+    code, _, err = run_cli(capsys, "summarize", "https://www.sp-labs.com")
+    assert code == 2 and "sp-labs.com is our own domain (it is listed in ENGAGEMENT_OUR_DOMAINS)" in err
+    assert run_cli(capsys, "jobs", "list", "--json")[1].strip() in ("[]", "")
+    code, _, err = run_cli(capsys, "ask", "sp-labs.com", "pricing")
+    assert code == 2 and "is our own domain" in err
+
+
+def test_a_look_alike_domain_is_summarised_with_a_warning(capsys: pytest.CaptureFixture[str]) -> None:
+    """An all-Cyrillic 'apple' is not refused, but the CLI and the summary's notes warn that it imitates a Latin name."""
+    code, out, err = run_cli(capsys, "summarize", "xn--80ak6aa92e.com", "--json")
+    assert code == 0, err
+    assert "warning: аррӏе.com (xn--80ak6aa92e.com) is written in Cyrillic letters" in err
+    notes = json.loads(out)["summary"]["notes"]
+    assert any("look like the Latin 'apple'" in n for n in notes)
+
+
 def test_summarize_json_gives_every_quote_its_side_and_greg_his_role(capsys: pytest.CaptureFixture[str]) -> None:
     """Acme's --json: every quote under themes, goals, challenges, risks is the customer's; Greg is CRO, with the words."""
     code, out, err = run_cli(capsys, "summarize", "acmecorp.com", "--json")

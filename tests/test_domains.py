@@ -9,7 +9,10 @@ from engagement.account.domains import (
     display_domain,
     domain_variants,
     email_at_domain,
+    lookalike_warning,
     normalize_domain,
+    our_domains,
+    parse_domains,
     registrable_domain,
 )
 from engagement.errors import InvalidDomainError
@@ -150,3 +153,64 @@ def test_a_personal_mailbox_is_not_a_company(text: str) -> None:
     with pytest.raises(InvalidDomainError, match="personal e-mail provider, not a company.*customer's own website"):
         company_domain(text)
     assert company_domain("https://www.acmecorp.com") == "acmecorp.com"
+
+
+# ---------------------------------------------------------------- our own domains, look-alikes
+
+
+def test_our_own_domain_is_refused_with_why() -> None:
+    """A domain of ours is refused as a customer, the message saying why it is ours and what to type."""
+    ours = our_domains(["signalpath.io", "gmail.com"], ["signalpath.co.uk"])
+    assert set(ours) == {"signalpath.io", "signalpath.co.uk"}, "a personal mailbox provider is never ours"
+    with pytest.raises(InvalidDomainError) as caught:
+        company_domain("https://www.SignalPath.io/about", ours)
+    assert str(caught.value).startswith("signalpath.io is our own domain (the people who record our Fathom meetings")
+    assert "not a customer's" in str(caught.value) and "Type the customer's website" in str(caught.value)
+    with pytest.raises(InvalidDomainError, match="listed in ENGAGEMENT_OUR_DOMAINS"):
+        company_domain("signalpath.co.uk", ours)
+    assert company_domain("acmecorp.com", ours) == "acmecorp.com"
+
+
+def test_the_setting_lists_domains_in_any_form_and_refuses_one_that_is_not() -> None:
+    """ENGAGEMENT_OUR_DOMAINS takes websites, bare domains and commas or spaces; a bad entry is named."""
+    assert parse_domains("https://www.SignalPath.io, signalpath.co.uk  sp-labs.com,") == (
+        "signalpath.io",
+        "signalpath.co.uk",
+        "sp-labs.com",
+    )
+    with pytest.raises(InvalidDomainError, match="'signalpath' is not a domain"):
+        parse_domains("signalpath.io, signalpath")
+
+
+def test_an_all_cyrillic_look_alike_is_shown_with_its_punycode_and_a_warning() -> None:
+    """xn--80ak6aa92e.com is shown as 'аррӏе.com (xn--80ak6aa92e.com)' with a warning that it reads as 'apple'."""
+    assert display_domain("xn--80ak6aa92e.com") == "аррӏе.com (xn--80ak6aa92e.com)"
+    warning = lookalike_warning("xn--80ak6aa92e.com")
+    assert warning is not None and "Cyrillic letters that look like the Latin 'apple'" in warning
+
+
+@pytest.mark.parametrize(
+    ("domain", "shown"),
+    [
+        ("xn--mnchen-3ya.de", "münchen.de"),  # Latin with an accent: no punycode, no warning
+        ("xn--e1afmkfd.xn--p1ai", "пример.рф (xn--e1afmkfd.xn--p1ai)"),  # Cyrillic that reads as no Latin word
+        ("acmecorp.com", "acmecorp.com"),
+    ],
+)
+def test_names_that_do_not_imitate_latin_get_no_warning(domain: str, shown: str) -> None:
+    """Only a name whose every letter reads as a Latin one is warned about; non-Latin names still show punycode."""
+    assert display_domain(domain) == shown
+    assert lookalike_warning(domain) is None
+
+
+def test_a_bad_entry_of_the_setting_stops_the_app_at_start_naming_it(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """ENGAGEMENT_OUR_DOMAINS with an entry that is not a domain: SettingsError naming the variable and the entry."""
+    from engagement.errors import SettingsError
+    from engagement.runtime import create_runtime
+    from engagement.settings import Settings
+
+    settings = Settings.from_env(
+        {"ENGAGEMENT_OUR_DOMAINS": "signalpath.io, signalpath", "ENGAGEMENT_DB": str(tmp_path / "e.sqlite")}
+    )
+    with pytest.raises(SettingsError, match="ENGAGEMENT_OUR_DOMAINS: 'signalpath' is not a domain"):
+        create_runtime(settings)

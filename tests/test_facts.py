@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta, timezone
 
+import pytest
+
 from engagement.account.facts import Facts, aggregate, customer_people, days_since, meeting_months
 from engagement.models import EngagementSummary, Meeting, Person, Side, TranscriptTurn
 from tests.support.meeting_factory import DOMAIN, REP, inv, meeting, rep
@@ -112,7 +114,6 @@ def test_account_people():
         ("Jo Park", Side.THIRD_PARTY, 1, 1, 1),
         ("Mark Webb", Side.THIRD_PARTY, 1, 1, 1),
         ("Kim Tran", Side.PERSONAL, 1, 1, 0),
-        ("Conference Room B", Side.UNKNOWN, 1, 1, 0),
         ("Ops Dial-in", Side.UNKNOWN, 1, 0, 1),
     ]
     assert [p.key for p in facts.people] == [
@@ -123,7 +124,6 @@ def test_account_people():
         "jo.park@acmecorp.co",
         "mark@bridgepoint-consulting.com",
         "kim.t@gmail.com",
-        "conference room b",
         "ops dial-in",
     ]
     sarah = person(facts, "sarah.lopez@acmecorp.com")
@@ -218,16 +218,40 @@ def test_person_without_any_display_name_is_named_by_email():
     assert [(p.name, p.key) for p in facts.people] == [("ops@acmecorp.com", "ops@acmecorp.com")]
 
 
-def test_invitees_without_email_are_name_only_and_unknown():
-    """An invitee without e-mail is one name-only UNKNOWN person, even when Fathom says not external."""
+def test_invitees_without_email_are_rooms_not_people():
+    """An invitee without an e-mail is a room: not a person, even when Fathom says not external."""
     meetings = [
-        meeting(1, "2025-01-10", [inv("Board Room 4", None, external=False)], []),
+        meeting(1, "2025-01-10", [inv("Board Room 4", None, external=False), inv("Ann Lee", "ann@acmecorp.com")], []),
         meeting(2, "2025-01-11", [inv("board  room 4 ", None)], []),
     ]
     facts = aggregate(DOMAIN, meetings)
-    assert [(p.key, p.side, p.count, p.invited, p.email) for p in facts.people] == [
-        ("board room 4", Side.UNKNOWN, 2, 2, None)
-    ]
+    assert [p.key for p in facts.people] == ["ann@acmecorp.com"]
+    assert facts.meetings_count == 2, "the meeting with only a room still counts as a meeting"
+
+
+@pytest.mark.parametrize(
+    "email",
+    [
+        "c_1889c0ffee4a@resource.calendar.google.com",
+        "acme.com_3231@resource.calendar.google.com",
+        "conf-room-2@acmecorp.com",
+        "boardroom@acmecorp.com",
+        "london-boardroom@acmecorp.com",
+        "meetingroom3@acmecorp.com",
+        "atlas@rooms.acmecorp.com",
+    ],
+)
+def test_calendar_resource_invitees_are_rooms(email: str) -> None:
+    """A Google resource calendar or a Microsoft room mailbox on the invite is not counted as a person."""
+    facts = aggregate(DOMAIN, [meeting(1, "2025-01-10", [inv("Room", email), inv("Ann Lee", "ann@acmecorp.com")], [])])
+    assert [p.key for p in facts.people] == ["ann@acmecorp.com"]
+
+
+@pytest.mark.parametrize("email", ["rosemary@acmecorp.com", "broom@acmecorp.com", "roomba.owner@acmecorp.com"])
+def test_people_whose_address_mentions_a_room_are_still_people(email: str) -> None:
+    """Only room-shaped addresses are rooms: Rosemary and the broom seller are people."""
+    facts = aggregate(DOMAIN, [meeting(1, "2025-01-10", [inv("Someone", email)], [])])
+    assert [p.key for p in facts.people] == [email]
 
 
 def test_partner_and_gmail_at_the_same_meeting():
@@ -492,7 +516,7 @@ def test_facts_fill_a_summary_and_overwrite_model_counts_but_keep_roles():
     assert len(after.meetings_by_month) == 5
     sarah = after.people[0]
     assert (sarah.name, sarah.role, sarah.count) == ("Sarah Lopez", "VP Operations", 4)
-    assert [p.role for p in after.people[1:]] == [""] * 8
+    assert [p.role for p in after.people[1:]] == [""] * 7
     assert [(r.recording_id, r.analysed) for r in after.meetings] == [
         (104, False),
         (103, True),
@@ -579,3 +603,16 @@ def test_words_are_counted_by_side_per_meeting() -> None:
     cached = aggregate(DOMAIN, [bare], speakers={1: [("Ana Ruiz", "ana@acmecorp.com")]}, words={1: [7]})
     assert cached.meetings[0].words == {"customer": 7}
     assert cached.meetings[0].customer_speakers == ["Ana Ruiz"]
+
+
+def test_the_demo_boardroom_is_not_a_person() -> None:
+    """On the Acme demo data, "Acme HQ Boardroom" (an invitee with no e-mail) is neither counted nor charted."""
+    import json
+    from pathlib import Path
+
+    from engagement.fathom.client import to_meeting
+
+    raw = json.loads((Path(__file__).parents[1] / "engagement/demo/data/acmecorp.com.json").read_text())
+    items = raw["meetings"]
+    facts = aggregate("acmecorp.com", [to_meeting(item) for item in items])
+    assert facts.people and "Acme HQ Boardroom" not in [p.name for p in facts.people]

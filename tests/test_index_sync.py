@@ -268,3 +268,18 @@ def test_the_admin_re_index_is_the_same_background_sync_and_keeps_its_failure_fo
     assert runtime_for.start_reindex() is True
     wait_until(lambda: not runtime_for.reindexing, "the re-index to end")
     assert runtime_for.reindex_error == str(FathomAuthError())
+
+
+def test_a_job_timed_out_by_a_full_re_index_counts_what_the_index_holds(
+    runtime_for: Runtime, fathom: GatedFathom
+) -> None:
+    """The index holds 30 meetings when a full re-index is held at its first page: the job that waits for it and
+    times out says 30 meetings so far, not the 0 the re-index's pass has listed."""
+    fathom.allow(None)
+    runtime_for.reindex(full=True)  # the index holds all 30
+    fathom.allow(fathom.served)  # the next full listing waits at its first page
+    assert runtime_for.start_reindex()
+    wait_until(fathom.held.is_set, "the re-index to wait at the gate")
+    record = run(runtime_for)
+    assert record.status is JobStatus.ERROR
+    assert record.error == still_indexing(30), record.error

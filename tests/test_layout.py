@@ -7,7 +7,8 @@ Layers of ``engagement/``, top to bottom:
   either an entry point or a base module: a new one is put in one list or the other, or in a package.
 * the packages by capability (``account/``, ``fathom/``, ``jobs/``, …); they import each other one way
   only, and never an entry point.
-* the base modules (``BASE``: settings, models, errors, deadline, wording, the process registry); they import
+* the base modules (``BASE``: settings, models, errors, deadline, wording, the process registry, the lazy
+  re-exports of the packages' ``__init__``); they import
   only each other.
 
 Every import counts, lazy ones inside functions and ``TYPE_CHECKING`` ones too: a circle hidden in a
@@ -40,6 +41,7 @@ BASE = {
     "engagement.deadline",
     "engagement.wording",
     "engagement.registry",
+    "engagement.exports",
 }
 
 

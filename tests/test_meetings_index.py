@@ -398,24 +398,3 @@ def test_the_index_command_reindexes_the_workspace(
     assert out[1].startswith(
         "full index: 11 meetings listed in 2 pages, 1 removed; the index holds 11 external meetings"
     )
-
-
-def test_a_recording_without_a_transcript_is_asked_about_again_on_its_back_off(
-    make_index: Callable[[], MeetingIndex],
-) -> None:
-    """Fathom's "no transcript" is remembered (not asked again) for an hour, then six hours after a second, a day
-    after a third, three days after a fourth; after a fifth, until a full re-index. A mark from before back-offs
-    (a plain reason) is asked about at once. On SQLite and on Redis."""
-    from engagement.meetings.index import RECHECK_AFTER
-
-    index = make_index()
-    t = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
-    for tries, wait in enumerate(RECHECK_AFTER, start=1):
-        index.remember_no_transcript("ws", {7: "no transcript"}, now=t)
-        assert index.without_transcript("ws", [7], now=t + wait - timedelta(seconds=1)) == {7: "no transcript"}, tries
-        t += wait
-        assert index.without_transcript("ws", [7], now=t) == {}, tries
-    index.remember_no_transcript("ws", {7: "no transcript"}, now=t)
-    assert index.without_transcript("ws", [7], now=t + timedelta(days=365)) == {7: "no transcript"}
-    index.storage.remember_no_transcript("ws", {8: "no transcript"})  # as an older version kept it
-    assert index.without_transcript("ws", [8], now=t) == {}

@@ -149,6 +149,19 @@ def test_invalid_input_shows_the_message_and_starts_nothing(typed: str) -> None:
     assert "run_id" not in at.query_params
 
 
+def test_our_own_domain_is_refused_on_the_page_with_why(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A domain of ours (ENGAGEMENT_OUR_DOMAINS) typed as a customer: the message says it is ours and why; no job."""
+    monkeypatch.setenv("ENGAGEMENT_OUR_DOMAINS", "signalpath.io")
+    at = app().run()
+    at.text_input(key="summary_website").set_value("https://www.signalpath.io")
+    at.button(key=GENERATE).click().run()
+    [shown] = [unescaped(e.value) for e in at.error]
+    assert shown.startswith(
+        "signalpath.io is our own domain (it is listed in ENGAGEMENT_OUR_DOMAINS), not a customer's"
+    )
+    assert runtime().repo.count() == 0
+
+
 def test_a_demo_job_completes_and_shows_charts_lists_and_exports() -> None:
     """Generate on acmecorp.com starts a job, the URL gets its run id, and the finished summary is drawn."""
     at = app().run()
@@ -646,6 +659,8 @@ def test_the_question_box_answers_under_a_complete_summary_and_says_not_found() 
     page = html.unescape(re.sub(r"\\(.)", r"\1", "\n".join(texts(at))))
     assert "Mentioned in 5 of 13 meetings (8 turns)" in page
     assert "We need SAML SSO through Okta for every user" in page and "open in Fathom ↗" in page
+    attributions = re.findall(r"^> — (.+)$", page[page.index("Mentioned in 5 of 13") :], re.M)
+    assert attributions and all(re.search(r"\((Customer|Our team)\), ", a) for a in attributions), attributions
     assert at.text_input(key="ask_question").value == "", "the box is emptied for the next question"
     [stored] = runtime().questions.list("acmecorp.com")
     assert stored.answer is not None and stored.answer.found

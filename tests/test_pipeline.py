@@ -4,17 +4,26 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from engagement.jobs.service import InlineExecutor, JobService
-from engagement.models import JobRecord, JobStatus
+from engagement.meetings.index import TRANSCRIPT_WAIT, next_ask
+from engagement.models import JobRecord, JobStatus, MeetingRef
 from engagement.runtime import Runtime, create_runtime
 from engagement.settings import Settings
 from engagement.storage.sqlite import SqliteKV
-from tests.fakes.fathom_server import FAKE_API_KEY, FathomServer, make_account, make_meeting, sample_meetings
+from tests.fakes.fathom_server import (
+    ACCOUNT_START,
+    FAKE_API_KEY,
+    FathomServer,
+    make_account,
+    make_meeting,
+    sample_meetings,
+)
 from tests.fakes.openai_server import FakeOpenAI, answer_map, answer_qualification, answer_reduce
 
 OPENAI_KEY = "sk-pipeline-test"
@@ -215,6 +224,108 @@ def test_the_record_carries_the_facts_while_the_analysis_runs(tmp_path: Path, mo
     assert during.summary.people == final.summary.people  # type: ignore[union-attr]
     assert during.summary.meetings_by_month == final.summary.meetings_by_month  # type: ignore[union-attr]
     assert not during.summary.goals and not during.summary.themes
+
+
+# ---------------------------------------------------------------- transcripts Fathom has not made yet
+
+
+class Clock:
+    """A settable clock for the jobs' idea of now (the transcript back-off reads it)."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def clocked_runtime(tmp_path: Path, fathom: FathomServer, clock: Clock) -> Runtime:
+    settings = Settings.from_env(
+        {
+            "FATHOM_API_KEY": FAKE_API_KEY,
+            "FATHOM_BASE_URL": fathom.base_url,
+            "ENGAGEMENT_DB": str(tmp_path / "pending.sqlite"),
+        }
+    )
+    return create_runtime(settings, store=SqliteKV(settings.engagement_db), executor=InlineExecutor(), clock=clock)
+
+
+FRESH = 5000
+FRESH_AT = ACCOUNT_START + timedelta(days=30)  # created_at; the recording ended 35 s before
+
+
+def fresh_meeting() -> dict[str, Any]:
+    return make_meeting(FRESH, FRESH_AT, guests=[("John Smith", "john.smith@acmecorp.com")], transcript=False)
+
+
+def transcript_asks(fathom: FathomServer) -> int:
+    return paths(fathom).count(f"/external/v1/recordings/{FRESH}/transcript")
+
+
+def fresh_ref(record: JobRecord) -> MeetingRef:
+    assert record.summary is not None
+    return next(ref for ref in record.summary.meetings if ref.recording_id == FRESH)
+
+
+def test_a_pending_transcript_is_asked_for_again_and_analysed_when_it_appears_on_the_third_ask(tmp_path: Path) -> None:
+    """No transcript 5 min after the meeting: "transcript pending", asked again after 10 min and 1 h (not before),
+    and analysed on the third ask, when Fathom has made it; then never asked for again."""
+    clock = Clock(FRESH_AT + timedelta(minutes=5))
+    with FathomServer([*make_account(count=3), fresh_meeting()]) as fathom:
+        runtime = clocked_runtime(tmp_path, fathom, clock)
+        first = run(runtime.jobs)
+        assert transcript_asks(fathom) == 1
+        assert (fresh_ref(first).no_transcript, fresh_ref(first).analysed) == ("transcript pending", False)
+        assert first.summary is not None
+        assert any("Fathom has not made yet (transcript pending)" in n for n in first.summary.notes)
+
+        clock.now = FRESH_AT + timedelta(minutes=12)  # 7 min after the first ask: not yet
+        assert fresh_ref(run(runtime.jobs)).no_transcript == "transcript pending"
+        assert transcript_asks(fathom) == 1
+
+        clock.now = FRESH_AT + timedelta(minutes=20)  # 15 min after: the second ask, still none
+        assert fresh_ref(run(runtime.jobs)).no_transcript == "transcript pending"
+        assert transcript_asks(fathom) == 2
+
+        fathom.api.set_transcript(FRESH, make_meeting(FRESH, FRESH_AT)["transcript"])
+        clock.now = FRESH_AT + timedelta(minutes=50)  # 30 min after the second ask: the hour is not up
+        run(runtime.jobs)
+        assert transcript_asks(fathom) == 2
+
+        clock.now = FRESH_AT + timedelta(minutes=90)  # the third ask: there it is
+        third = run(runtime.jobs)
+        assert transcript_asks(fathom) == 3
+        assert (fresh_ref(third).no_transcript, fresh_ref(third).analysed) == (None, True)
+
+        clock.now = FRESH_AT + timedelta(days=3)
+        again = run(runtime.jobs)
+        assert transcript_asks(fathom) == 3, "an analysed meeting is not asked for again"
+        assert fresh_ref(again).analysed and fresh_ref(again).no_transcript is None
+
+
+def test_a_transcript_still_missing_a_week_after_the_meeting_is_no_transcript_for_good(tmp_path: Path) -> None:
+    """Pending for a week; the 404 of the ask a week on makes it "no transcript", never asked for again."""
+    clock = Clock(FRESH_AT + timedelta(days=6, hours=23))
+    with FathomServer([*make_account(count=3), fresh_meeting()]) as fathom:
+        runtime = clocked_runtime(tmp_path, fathom, clock)
+        assert fresh_ref(run(runtime.jobs)).no_transcript == "transcript pending"
+        clock.now = FRESH_AT + timedelta(days=8)
+        assert fresh_ref(run(runtime.jobs)).no_transcript == "no transcript"
+        clock.now = FRESH_AT + timedelta(days=30)
+        assert fresh_ref(run(runtime.jobs)).no_transcript == "no transcript"
+        assert transcript_asks(fathom) == 2
+
+
+def test_the_back_off_is_bounded_by_a_week_after_the_meeting() -> None:
+    """10 min, 1 h, then daily; never past a week after the meeting; None once the week is over."""
+    ended = datetime(2026, 9, 17, 10, 0, tzinfo=UTC)
+    at = ended + timedelta(minutes=1)
+    assert next_ask(ended, 1, at) == at + timedelta(minutes=10)
+    assert next_ask(ended, 2, at) == at + timedelta(hours=1)
+    assert next_ask(ended, 3, at) == next_ask(ended, 9, at) == at + timedelta(days=1)
+    late = ended + timedelta(days=6, hours=20)
+    assert next_ask(ended, 5, late) == ended + TRANSCRIPT_WAIT
+    assert next_ask(ended, 6, ended + TRANSCRIPT_WAIT) is None
 
 
 def test_a_filtered_run_judges_time_signals_on_the_accounts_whole_history(tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from engagement.errors import StoreError
 from engagement.fathom.client import FathomClient
-from engagement.meetings.index import MeetingIndex, SqliteIndexStorage
+from engagement.meetings.index import MeetingIndex, SqliteIndexStorage, TranscriptWait
 from engagement.meetings.redis_storage import RedisIndexStorage
 from engagement.models import Invitee, Meeting
 from engagement.runtime import create_runtime
@@ -342,3 +342,22 @@ def test_a_job_waiting_for_another_process_sync_ends_at_its_time_limit(redis_url
     assert "still being indexed" in (record.error or "") and "carries on in the background" in (record.error or "")
     assert requests == []  # it never listed the workspace behind the other sync's back
     assert (result.kind, result.listed) == ("full", 3)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "redis"])
+def test_a_pending_transcript_is_remembered_with_its_next_ask_and_forgotten_when_it_comes(
+    backend: str, redis_url: str, tmp_path: Path
+) -> None:
+    """Both storages keep a pending transcript's next ask (skipped until then) and forget it on request."""
+    storage = RedisIndexStorage(redis_url) if backend == "redis" else None
+    index = MeetingIndex(storage) if storage is not None else MeetingIndex(str(tmp_path / "index.sqlite"))
+    index.remember_pending("ws1", {1: TranscriptWait(2, T0 + timedelta(hours=1))})
+    index.remember_no_transcript("ws1", {2: "no transcript"})
+    assert index.without_transcript("ws1", [1, 2, 3], now=T0) == {1: "transcript pending", 2: "no transcript"}
+    assert index.without_transcript("ws1", [1, 2, 3], now=T0 + timedelta(hours=2)) == {2: "no transcript"}
+    final, waits = index.transcript_waits("ws1", [1, 2])
+    assert (final, waits) == ({2: "no transcript"}, {1: TranscriptWait(2, T0 + timedelta(hours=1))})
+    index.forget_no_transcript("ws1", [1])
+    assert index.transcript_waits("ws1", [1, 2]) == ({2: "no transcript"}, {})
+    index.clear()
+    index.close()

@@ -9,6 +9,7 @@ import pytest
 import redis
 
 from engagement.errors import CorruptRecordError, StoreError
+from engagement.jobs.service import InlineExecutor
 from engagement.settings import redact_url
 from engagement.storage import redis as redis_store
 from engagement.storage.redis import RedisKV, open_redis_store
@@ -319,3 +320,30 @@ def test_counts_with_no_room_to_be_kept_are_scanned_a_window_a_call(
     kv.set_many({f"index:{i:03d}": {"kind": "abc"[i % 3]} for i in range(50)})
     assert kv.count_by("kind", "index:") == {"a": 17, "b": 17, "c": 16}
     assert kv.count("index:", where={"kind": "b"}) == 17
+
+
+def test_a_job_silent_on_a_redis_store_is_ended_with_a_message_that_names_redis(redis_url: str) -> None:
+    """Another machine's job, silent past the stale window on Redis: the message names the Redis store as a cause,
+    never only "the app or the worker restarted or crashed"."""
+    from datetime import timedelta
+
+    from engagement.jobs.repository import JobRepository
+    from engagement.jobs.service import JobService
+    from engagement.models import EngagementSummary, JobRecord, JobStatus, utcnow
+
+    kv = RedisKV(redis_url)
+    start = utcnow() - timedelta(minutes=5)
+    record = JobRecord(
+        domain="acmecorp.com", run_id="silent-1", created_at=start, updated_at=start, owner="other-host:123:abcd1234"
+    )
+    JobRepository(kv).create(record)
+    service = JobService(JobRepository(kv), lambda ctx: EngagementSummary(), InlineExecutor(), stale_after_s=120)
+    after = service.get("acmecorp.com", "silent-1")
+    service.close()
+    kv.close()
+    assert after.status is JobStatus.ERROR
+    assert after.error == (
+        "The job was interrupted: nothing was heard from it for 5 minutes. The worker running it stopped, or it "
+        f"could not reach the Redis store at {redis_url} (a Redis outage): check that Redis is running and "
+        "answering, then start the job again."
+    )

@@ -77,7 +77,7 @@ def test_markdown_accepts_a_summary_or_a_record() -> None:
     md = report.to_markdown(record)
     assert "**Status:**" not in md and "**Source:**" not in md  # the run's own fields are no headline facts
     assert md.rstrip().endswith(
-        f"_source demo · analysis offline · run {record.run_id} · updated 2026-05-04 09:30 UTC_"
+        f"_source demo · analysis offline · run {record.run_id} · updated 4 May 2026, 09:30 UTC_"
     )
     failed = make_record(None, status=JobStatus.ERROR, error="Fathom rejected the API key")
     md = report.to_markdown(failed)
@@ -320,11 +320,11 @@ def test_exports_carry_coverage_signals_and_what_changed() -> None:
     assert "_Coverage: 11 of 12 meetings analysed · 1 without a transcript · 2 speakers unmatched._" in markdown
     assert "## Signals" in markdown and "High · No meeting for 64 days" in markdown
     assert f"]({last.share_url})" in markdown.split("## Signals")[1].split("##")[0]
-    assert "## Since 2026-04-20" in markdown and "- **Resolved signals:** Cadence drop" in markdown
+    assert "## Since 20 Apr 2026" in markdown and "- **Resolved signals:** Cadence drop" in markdown
     page = report.to_html(summary, include_charts=False)
     assert "<h2>Signals</h2>" in page and "No meeting for 64 days" in page
     assert f'href="{last.share_url}"' in page.split("<h2>Signals</h2>")[1].split("</section>")[0]
-    assert "<h2>Since 2026-04-20</h2>" in page and "Cadence drop" in page
+    assert "<h2>Since 20 Apr 2026</h2>" in page and "Cadence drop" in page
 
 
 def test_the_exports_carry_the_qualification_and_our_commitments() -> None:

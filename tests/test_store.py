@@ -450,6 +450,74 @@ def test_a_full_disk_fails_the_write_with_what_to_do_and_the_store_recovers(smal
     kv.close()
 
 
+_OPEN_READ_ONLY = """
+import logging, sys
+logging.basicConfig()
+from engagement.storage.sqlite import SqliteKV
+from engagement.errors import StoreOpenError
+try:
+    SqliteKV(sys.argv[1])
+except StoreOpenError as exc:
+    print(exc)
+"""
+
+
+def test_opening_a_store_in_a_read_only_folder_says_read_only_without_a_traceback(tmp_path: Path) -> None:
+    """File and folder the app cannot write: opening says "read-only" and what to do, not "damaged", no traceback."""
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    path = folder / "engagement.sqlite"
+    kv = SqliteKV(path)
+    kv.set("k", 1)
+    kv.close()
+    for file in folder.iterdir():
+        file.chmod(0o444)
+    folder.chmod(0o555)
+    command = [sys.executable, "-c", _OPEN_READ_ONLY, str(path)]
+    if os.geteuid() == 0:  # root writes any file: drop the capability that lets it
+        command = ["setpriv", "--bounding-set=-dac_override", "--inh-caps=-dac_override", *command]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    try:
+        out = subprocess.run(command, capture_output=True, text=True, env=env, timeout=60)
+    finally:
+        folder.chmod(0o755)
+    assert "Traceback" not in out.stderr and "sqlitedict" not in out.stderr, out.stderr
+    assert out.stdout.strip() == (
+        f"The job database {path} is read-only: let the app's user write the file and its folder, "
+        "or set ENGAGEMENT_DB to a writable path."
+    )
+
+
+@pytest.mark.parametrize("existing", [False, True])
+def test_opening_a_store_on_a_full_disk_says_the_disk_is_full_without_a_traceback(
+    small_disk: Path, existing: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A new file, or one already there, on a full disk: "full: free space", never "damaged" or "disk I/O error"."""
+    path = small_disk / "engagement.sqlite"
+    if existing:
+        kv = SqliteKV(path)
+        kv.set("k", 1)
+        kv.close()
+        for side in ("-wal", "-shm"):
+            Path(f"{path}{side}").unlink(missing_ok=True)
+    filler = small_disk / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
+    try:
+        while os.write(fd, b"\0" * 1024):
+            pass
+    except OSError:
+        pass  # the disk is full
+    finally:
+        os.close(fd)
+    with pytest.raises(StoreOpenError) as caught:
+        bounded(lambda: SqliteKV(path))
+    assert str(caught.value) == f"The disk holding {path} is full: free space and try again."
+    assert not [r for r in caplog.records if r.exc_info or r.name.startswith("sqlitedict")]
+    filler.unlink()
+    kv = SqliteKV(path)  # space freed: it opens
+    kv.close()
+
+
 def test_kept_counts_follow_another_process_s_writes(store: SqliteKV) -> None:
     """Counts kept in the file move with writes made outside this store (another process's connection)."""
     store.set("index:1", {"status": "processing"})

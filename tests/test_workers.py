@@ -165,7 +165,9 @@ def test_a_silent_worker_on_another_machine_is_found_out_by_its_heartbeat(
         wait_until(lambda: app.jobs.get("acmecorp.com", run_id).status.terminal, "the stale window", timeout_s=30)
     finally:
         os.kill(worker.pid, signal.SIGCONT)
-    assert app.jobs.get("acmecorp.com", run_id).error == INTERRUPTED
+    error = app.jobs.get("acmecorp.com", run_id).error or ""
+    assert error.startswith("The job was interrupted: nothing was heard from it for ")
+    assert "The worker running it stopped, or it could not reach the Redis store at" in error  # both are possible
 
 
 APP = textwrap.dedent(

@@ -62,11 +62,15 @@ def _history(questions: QuestionService, domain: str, asker: str, presenting: bo
 def _points(answer: Answer) -> None:
     if answer.found:
         st.markdown(md(answer.headline))
+        if answer.note:
+            st.info(md(answer.note), icon=":material/info:")
         for point in answer.points:
             quotes = [line for line in (evidence_line(e) for e in point.evidence) if line]
             st.markdown("\n\n".join([f"**{md(point.text)}**", *quotes]))
         return
     st.warning(md(answer.headline), icon=":material/search_off:")
+    if answer.note:
+        st.info(md(answer.note), icon=":material/info:")
     if answer.closest:
         quotes = [line for line in (evidence_line(e) for e in answer.closest) if line]
         st.markdown("\n\n".join(["Closest mentions:", *quotes]))

@@ -6,6 +6,10 @@ It is the form e-mail domains take on the wire, so it compares equal to Fathom's
 for ASCII names; for internationalised names :func:`domain_variants` gives both spellings so the
 server-side filter finds either. The public-suffix list is tldextract's bundled snapshot: it is
 never fetched.
+
+Our own domains are not customers (:func:`refuse_ours`): a summary of one would hold our meetings
+with every customer. A name written wholly in another alphabet is shown with its ``xn--`` form beside
+it (:func:`display_domain`), and :func:`lookalike_warning` says when its letters read as a Latin name.
 """
 
 from __future__ import annotations
@@ -13,13 +17,14 @@ from __future__ import annotations
 import ipaddress
 import re
 import unicodedata
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from urllib.parse import urlsplit
 
 import idna
 import tldextract
 
-from engagement.errors import InvalidDomainError
+from engagement.errors import InvalidDomainError, SettingsError
 
 MAX_INPUT = 2048
 MAX_HOST = 253
@@ -250,8 +255,9 @@ def normalize_domain(text: str) -> str:
     return f"{ext.domain}.{ext.suffix}"
 
 
-def company_domain(text: str) -> str:
-    """:func:`normalize_domain` for what a person types as a customer: a personal mailbox is refused.
+def company_domain(text: str, ours: Mapping[str, str] | None = None) -> str:
+    """:func:`normalize_domain` for what a person types as a customer: a personal mailbox is refused, and
+    so is one of ``ours`` (our own domains, each with why it is ours: :func:`refuse_ours`).
 
     ``gmail.com`` is not a company: its meetings would mix people of many companies. The list is the
     one the people classification uses (:data:`PERSONAL_EMAIL_DOMAINS`, kept here so people needs domains and not the reverse).
@@ -262,7 +268,7 @@ def company_domain(text: str) -> str:
             f"{domain} is a personal e-mail provider, not a company: its meetings would mix people from many "
             "companies. Type the customer's own website, such as acmecorp.com."
         )
-    return domain
+    return refuse_ours(domain, ours or {})
 
 
 def registrable_domain(host_or_email: str | None) -> str | None:
@@ -300,6 +306,104 @@ def name_label(domain: str) -> str:
     return _extractor()(domain).domain or domain
 
 
+def _non_latin_labels(domain: str) -> list[str]:
+    """The labels of ``domain`` (Unicode) whose letters are all of one alphabet other than Latin."""
+    unicode = domain_variants(domain)[-1]
+    out = []
+    for label in unicode.split("."):
+        scripts = {_script(ch) for ch in label if ch.isalpha()}
+        if scripts and "LATIN" not in scripts:
+            out.append(label)
+    return out
+
+
 def display_domain(domain: str) -> str:
-    """The domain as a person reads it (Unicode for internationalised names)."""
-    return domain_variants(domain)[-1]
+    """The domain as a person reads it: Unicode for internationalised names, with the ``xn--`` form beside a
+    name in another alphabet (``аррӏе.com (xn--80ak6aa92e.com)``), so a look-alike cannot pass for a Latin name."""
+    unicode = domain_variants(domain)[-1]
+    if unicode != domain and _non_latin_labels(domain):
+        return f"{unicode} ({domain})"
+    return unicode
+
+
+# Letters of other alphabets that read as Latin ones (lower case; from Unicode's confusables list).
+CONFUSABLE_LATIN: dict[str, str] = {
+    # Cyrillic
+    "а": "a", "в": "b", "с": "c", "ԁ": "d", "е": "e", "һ": "h", "і": "i", "ј": "j", "к": "k", "ӏ": "l",
+    "м": "m", "п": "n", "о": "o", "р": "p", "ԛ": "q", "г": "r", "ѕ": "s", "т": "t", "џ": "u", "ѵ": "v",
+    "ԝ": "w", "х": "x", "у": "y", "ү": "y", "ь": "b", "ё": "e", "ї": "i", "ӧ": "o",
+    # Greek
+    "α": "a", "β": "b", "ϲ": "c", "ε": "e", "η": "n", "ι": "i", "κ": "k", "ν": "v", "ο": "o", "ρ": "p",
+    "τ": "t", "υ": "u", "χ": "x", "γ": "y", "ω": "w",
+    # Armenian
+    "օ": "o", "ս": "u", "հ": "h", "ո": "n", "ց": "g", "զ": "q",
+}  # fmt: skip
+
+
+def lookalike_warning(domain: str) -> str | None:
+    """A warning when a name written in another alphabet reads as a Latin one (``аррӏе.com`` as ``apple.com``)."""
+    labels = _non_latin_labels(domain)
+    for label in labels:
+        letters = [ch for ch in label if ch.isalpha()]
+        if letters and all(ch in CONFUSABLE_LATIN for ch in letters):
+            latin = "".join(CONFUSABLE_LATIN.get(ch, ch) for ch in label)
+            alphabet = _script(letters[0]).title()
+            return (
+                f"{display_domain(domain)} is written in {alphabet} letters that look like the Latin "
+                f"'{latin}'. Make sure it is the customer's own domain and not a look-alike of another company's."
+            )
+    return None
+
+
+# ---------------------------------------------------------------- our own domains
+
+OUR_DOMAINS_ENV = "ENGAGEMENT_OUR_DOMAINS"
+FROM_FATHOM = "the people who record our Fathom meetings, or whom Fathom marks as internal, have e-mail there"
+FROM_SETTING = f"it is listed in {OUR_DOMAINS_ENV}"
+
+
+def parse_domains(text: str) -> tuple[str, ...]:
+    """A list of domains as a setting writes it (commas or spaces between), each normalised; raises
+    ``InvalidDomainError`` naming the one that is not a domain."""
+    out: list[str] = []
+    for part in re.split(r"[,\s]+", text or ""):
+        if part:
+            try:
+                domain = normalize_domain(part)
+            except InvalidDomainError as exc:
+                raise InvalidDomainError(f"'{part}' is not a domain: {exc}") from None
+            if domain not in out:
+                out.append(domain)
+    return tuple(out)
+
+
+def setting_domains(text: str) -> tuple[str, ...]:
+    """``ENGAGEMENT_OUR_DOMAINS`` as registrable domains; ``SettingsError`` naming an entry that is not a domain."""
+    try:
+        return parse_domains(text)
+    except InvalidDomainError as exc:
+        raise SettingsError(f"{OUR_DOMAINS_ENV}: {exc}") from None
+
+
+def own_domain_message(domain: str, why: str) -> str:
+    """Why our own domain is refused as a customer, and what to type instead."""
+    return (
+        f"{display_domain(domain)} is our own domain ({why}), not a customer's: a summary of it would hold our "
+        f"meetings with every customer. Type the customer's website, such as {EXAMPLE}."
+    )
+
+
+def our_domains(from_fathom: Iterable[str], from_setting: Iterable[str]) -> dict[str, str]:
+    """Our own domains, each with why it is ours: those Fathom shows as ours (the recorders', invitees marked
+    internal; a personal mailbox provider never is) and those of ``ENGAGEMENT_OUR_DOMAINS``."""
+    ours = {d: FROM_FATHOM for d in from_fathom if d not in PERSONAL_EMAIL_DOMAINS}
+    ours.update({d: FROM_SETTING for d in from_setting})
+    return ours
+
+
+def refuse_ours(domain: str, ours: Mapping[str, str]) -> str:
+    """``domain`` when it is not one of ``ours`` (domain → why it is ours); else ``InvalidDomainError`` saying why."""
+    why = ours.get(domain)
+    if why is not None:
+        raise InvalidDomainError(own_domain_message(domain, why))
+    return domain

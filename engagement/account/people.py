@@ -16,6 +16,9 @@ One module decides every question about a person, in one vocabulary (:class:`Sid
   most recent meeting, then to the calendar's spelling over the transcript's, then alphabetically.
 * ``side`` is decided by :func:`classify` for people and by :class:`MeetingSides` for the speakers
   of one meeting (which uses :func:`classify` too).
+* A calendar invitee with no e-mail, or with a calendar-resource address (a Google room
+  ``…@resource.calendar.google.com``, a Microsoft room mailbox such as ``conf-room-2@…``), is a room
+  (:func:`is_room`), not a person: it is not counted or charted. A speaker is always someone.
 * Roles the analysis found are matched to people once, by e-mail, else by normalised name
   (:func:`assign_roles`); :func:`is_senior` says whether a role is a senior one.
 """
@@ -43,6 +46,7 @@ __all__ = [
     "device_owner",
     "dedupe_roles",
     "identify",
+    "is_room",
     "is_senior",
     "names_ours_as_customer",
     "normalize_name",
@@ -91,6 +95,24 @@ def clean_email(email: str | None) -> str | None:
 def email_domain(email: str) -> str | None:
     """The registrable domain of an address's host."""
     return registrable_domain(email.rpartition("@")[2])
+
+
+# Calendar resources: Google's room, shared and imported calendars live under calendar.google.com; Microsoft
+# 365 room and equipment mailboxes are ordinary addresses that their admins name after the room, or live on a
+# rooms/resources subdomain.
+_RESOURCE_HOST = re.compile(r"(?:^|\.)(?:resource|group|import)\.calendar\.google\.com$|^(?:rooms?|resources?)\.")
+_ROOM_MAILBOX = re.compile(
+    r"^(?:conf(?:erence)?[-_.]?)?(?:room|boardroom|meeting[-_.]?room)(?:[-_.\d]|$)|[-_.](?:room|boardroom)(?:[-_.]?\d+)?$"
+)
+
+
+def is_room(email: str | None) -> bool:
+    """Whether a calendar invitee with this e-mail is a room (no e-mail, or a calendar-resource address)."""
+    address = clean_email(email)
+    if address is None:
+        return True
+    local, _, host = address.rpartition("@")
+    return bool(_RESOURCE_HOST.search(host) or _ROOM_MAILBOX.search(local))
 
 
 _DEVICE = re.compile(
@@ -366,6 +388,8 @@ def _presences(
     by_name: dict[str, set[str]] = defaultdict(set)
     by_first: dict[str, set[str]] = defaultdict(set)  # invitees with an e-mail, by first name
     for invitee in meeting.invitees:
+        if is_room(invitee.email):
+            continue  # a room is not a person (a speaker with its name still is someone)
         email, name = clean_email(invitee.email), clean_name(invitee.name)
         key = email or normalize_name(name)
         if not key:

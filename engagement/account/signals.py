@@ -24,7 +24,7 @@ from engagement.account.facts import customer_people, days_since
 from engagement.account.people import is_senior
 from engagement.models import EngagementSummary, MeetingRef, NotJudged, Side, Signal
 from engagement.settings import Settings
-from engagement.wording import nice_date, plural
+from engagement.wording import last_meetings, nice_date, plural
 
 __all__ = [
     "RULES",
@@ -90,8 +90,8 @@ def gone_dark_signal(days: int, last: str, t: Thresholds, meetings: Sequence[int
     return Signal(
         kind="gone_dark",
         severity=severity,
-        title=f"No meeting for {days} days",
-        detail=f"The last meeting was {last}; the limit is {t.gone_dark_days} days.",
+        title=f"No meeting for {plural(days, 'day')}",
+        detail=f"The last meeting was {last}; the limit is {plural(t.gone_dark_days, 'day')}.",
         value=days,
         meetings=list(meetings),
     )
@@ -134,7 +134,7 @@ def gone_dark(summary: EngagementSummary, today: date, t: Thresholds) -> list[Si
         return []
     last = summary.meetings[0]
     days = days_since(summary.last_meeting, today)
-    signal = gone_dark_signal(days, f"“{last.title}” on {last.date}", t, [last.recording_id])
+    signal = gone_dark_signal(days, f"“{last.title}” on {nice_date(last.date)}", t, [last.recording_id])
     return [signal] if signal else []
 
 
@@ -151,9 +151,9 @@ def single_threaded(summary: EngagementSummary, today: date, t: Thresholds) -> l
         Signal(
             kind="single_threaded",
             severity="medium",
-            title=f"Single-threaded: only {who} in the last {plural(len(recent), 'meeting')}",
-            detail=f"{plural(len(people), 'customer person', 'customer people')} took part in the last "
-            f"{plural(len(recent), 'meeting')}; a deal resting on one person stalls when they do.",
+            title=f"Single-threaded: only {who} in {last_meetings(len(recent))}",
+            detail=f"{plural(len(people), 'customer person', 'customer people')} took part in "
+            f"{last_meetings(len(recent))}; a deal resting on one person stalls when they do.",
             value=len(people),
             meetings=[ref.recording_id for ref in recent],
         )
@@ -176,8 +176,8 @@ def champion_quiet(summary: EngagementSummary, today: date, t: Thresholds) -> li
                 kind="champion_quiet",
                 severity="high",
                 title=f"{person.name} has gone quiet",
-                detail=f"In {person.count} of {total} meetings, but none of the last {t.recent_meetings}; "
-                f"last seen {person.last_seen}.",
+                detail=f"In {person.count} of {plural(total, 'meeting')}, but not in "
+                f"{last_meetings(t.recent_meetings)}; last seen on {nice_date(person.last_seen)}.",
                 value=person.count,
                 meetings=[last.recording_id] if last else [],
                 subject=person.name,

@@ -173,6 +173,11 @@ class FathomAPI:
                 reverse=True,
             )
 
+    def set_transcript(self, recording_id: int, transcript: list[dict[str, Any]] | None) -> None:
+        """Give a meeting its transcript (Fathom makes it after the meeting), or take it away (``None``)."""
+        with self._lock:
+            self._by_id[recording_id]["transcript"] = transcript
+
     def remove(self, recording_id: int) -> None:
         """Delete a meeting, as a user deleting a recording in Fathom (or un-sharing it) does."""
         with self._lock:

@@ -32,6 +32,7 @@ from engagement.errors import EngagementError, JobNotFoundError, JobTimeoutError
 from engagement.jobs.repository import JobRepository, record_key
 from engagement.models import EngagementSummary, JobOptions, JobRecord, JobStats, JobStatus, Progress
 from engagement.settings import Settings
+from engagement.wording import how_long
 
 __all__ = ["INTERRUPTED", "InlineExecutor", "JobBody", "JobContext", "JobQueue", "JobService", "queued_stage"]
 
@@ -42,6 +43,21 @@ _HOST = socket.gethostname()
 PROCESS_OWNER = f"{_HOST}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 INTERRUPTED = "The job was interrupted before it finished (the app or the worker running it restarted or crashed). Start it again."
+
+
+def silent_message(silent_s: float, store: str, *, shared: bool) -> str:
+    """Why a job whose process may still live was ended by its silence: on a shared store (Redis) the silence
+    may be the store's outage, so the store is named; ``store`` is how messages call it."""
+    heard = f"The job was interrupted: nothing was heard from it for {how_long(silent_s)}"
+    if shared:
+        where = store[:1].lower() + store[1:]
+        return (
+            f"{heard}. The worker running it stopped, or it could not reach {where} (a Redis outage): check that "
+            "Redis is running and answering, then start the job again."
+        )
+    return f"{heard}: the app or the worker running it stopped or hung. Start it again."
+
+
 QUEUED = "queued"
 
 
@@ -485,6 +501,10 @@ class JobService:
         window = self.stale_after_s if stale_after_s is None else stale_after_s
         return self._owner_is_dead(owner) or silent_s > window
 
+    def owner_is_dead(self, owner: str) -> bool:
+        """Whether ``owner``'s process (on this machine) is gone; work of another machine is never known dead."""
+        return self._owner_is_dead(owner)
+
     def _owner_is_dead(self, owner: str) -> bool:
         if not owner or owner == self.owner:
             return False
@@ -517,8 +537,11 @@ class JobService:
         if record.started_at is None and not record.owner:  # waiting on the queue: nobody beats for it
             if (now - record.created_at).total_seconds() > self.timeout_s + self.stale_after_s:
                 error = self._queue_message()  # RQ dropped it (its ttl is the limit): no worker will run it
-        elif self.is_abandoned(record.owner, silent):
+        elif self._owner_is_dead(record.owner):
             error = INTERRUPTED
+        elif self.is_abandoned(record.owner, silent):
+            store = self.repo.store
+            error = silent_message(silent, str(getattr(store, "path", "")), shared=getattr(store, "shared", False))
         elif self._past_limit(record, grace_s=self.stale_after_s):
             error = self._timeout_message()
         if error:

@@ -15,7 +15,7 @@ by every process (``engagement.meetings.redis_storage``, when ``ENGAGEMENT_REDIS
     index_meetings (workspace, recording_id, created_at, started_at, title, generation, meeting JSON)
     index_invitees (workspace, recording_id, domain, email, is_external, created_at)  -- one row per invitee e-mail
     index_state    (workspace, state JSON)                                  -- sync progress and freshness
-    index_no_transcript (workspace, recording_id, reason)                   -- Fathom has none (404, null): a NoTranscript mark
+    index_no_transcript (workspace, recording_id, reason)                   -- Fathom has none (404, null) yet
 
 ``workspace`` names a key on a server (a hash, never the key), because a key sees only what its
 user recorded or was shared. ``domain`` is the registrable domain of the invitee's e-mail (subdomains
@@ -27,6 +27,13 @@ Sync (:meth:`MeetingIndex.sync`): the first run lists every page and saves the c
 one, so a restart resumes where it stopped; later runs list only ``created_after`` the newest
 indexed meeting minus :data:`OVERLAP` (one request when nothing new was recorded); a full
 re-index lists everything again and drops meetings it no longer sees (deleted, or no longer shared).
+
+Transcripts not there yet: Fathom makes a transcript after the meeting, so one it has not got (404,
+``null``) within :data:`TRANSCRIPT_WAIT` of the meeting's end is *pending*: remembered with how often it
+was asked and when to ask next (:func:`next_ask`: 10 minutes, then 1 hour, then daily, and once more a
+week after the meeting), shown as "transcript pending" until then. A 404 a week on is "no transcript"
+for good (until a full re-index). The storage keeps either as the row's reason text
+(``pending:{asked}:{next ask, UTC}`` for a pending one), so both storages hold it unchanged.
 
 Background sync (:meth:`MeetingIndex.start_sync`): a job never lists the workspace under its own time
 limit. It starts the workspace's sync in a thread of its process (or joins the one running there) and
@@ -52,6 +59,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from engagement.account.domains import registrable_domain
+from engagement.account.people import clean_email, is_room
 from engagement.deadline import NO_DEADLINE, Deadline
 from engagement.errors import EngagementError, FathomError, StoreError
 from engagement.fathom.client import FathomClient, include_flags
@@ -64,17 +72,61 @@ __all__ = [
     "IndexStatus",
     "IndexStorage",
     "MeetingIndex",
-    "NoTranscript",
     "SqliteIndexStorage",
     "SqliteSyncLock",
     "SyncLock",
     "SyncResult",
     "SyncTask",
+    "TRANSCRIPT_PENDING",
+    "TRANSCRIPT_WAIT",
+    "TranscriptWait",
+    "next_ask",
 ]
 
 log = logging.getLogger(__name__)
 
 OVERLAP = timedelta(hours=1)  # a meeting that reaches the API late, within an hour of the newest, is still found
+TRANSCRIPT_PENDING = "transcript pending"
+TRANSCRIPT_WAIT = timedelta(days=7)  # Fathom has made the transcript by then, or never will
+PENDING_BACKOFF = (timedelta(minutes=10), timedelta(hours=1), timedelta(days=1))  # after the 1st, 2nd, 3rd+ ask
+_PENDING = "pending:"
+
+
+@dataclass(frozen=True)
+class TranscriptWait:
+    """A transcript Fathom did not have yet. Attributes: asked (how many times), next_at (when to ask again)."""
+
+    asked: int
+    next_at: datetime
+
+    def encode(self) -> str:
+        return f"{_PENDING}{self.asked}:{format_utc(self.next_at)}"
+
+    @staticmethod
+    def decode(reason: str) -> TranscriptWait | None:
+        """The wait a stored reason holds; None for a final reason ("no transcript")."""
+        if not reason.startswith(_PENDING):
+            return None
+        asked, _, when = reason[len(_PENDING) :].partition(":")
+        try:
+            return TranscriptWait(int(asked), datetime.fromisoformat(when.replace("Z", "+00:00")))
+        except ValueError:
+            return None
+
+
+def next_ask(ended_at: datetime, asked: int, now: datetime) -> datetime | None:
+    """When to ask again for a transcript Fathom did not have at the ``asked``-th ask, made ``now``.
+
+    10 minutes after the first ask, an hour after the second, a day after each later one, never past a
+    week after the meeting (``ended_at``), when it is asked once more; None when that week is over: the
+    meeting has no transcript.
+    """
+    last = ended_at + TRANSCRIPT_WAIT
+    if now >= last:
+        return None
+    return min(now + PENDING_BACKOFF[min(max(asked, 1), len(PENDING_BACKOFF)) - 1], last)
+
+
 BUSY_TIMEOUT_S = 10.0  # another process (the CLI) may be writing: wait this long, then StoreError
 LOCK_TTL_S = 30.0  # a sync's lock in the file outlives a killed holder at most this long; renewed every third of it
 LOCK_POLL_S = 0.1  # how often a process waiting for another's sync tries the lock
@@ -316,6 +368,8 @@ class IndexStorage(Protocol):
 
     def without_transcript(self, workspace: str, recording_ids: list[int]) -> dict[int, str]: ...
 
+    def forget_no_transcript(self, workspace: str, recording_ids: list[int]) -> None: ...
+
     def clear(self, workspace: str | None) -> int: ...
 
     def recordings_with(self, *, domain: str = "", email: str = "") -> dict[str, list[int]]: ...
@@ -327,57 +381,24 @@ class IndexStorage(Protocol):
 
 # When a recording Fathom had no transcript for is asked about again: a transcript may still be processing. After
 # the last one it is not asked again until a full re-index.
-RECHECK_AFTER = (timedelta(hours=1), timedelta(hours=6), timedelta(days=1), timedelta(days=3))
-
-
-@dataclass(frozen=True)
-class NoTranscript:
-    """What the index remembers of a recording without a transcript.
-
-    Attributes:
-        reason: why (shown to people: "no transcript").
-        tries: how many times Fathom said so.
-        at: when it last said so (ISO 8601 UTC); None for a mark kept before back-offs existed (due at once).
-    """
-
-    reason: str
-    tries: int = 1
-    at: str | None = None
-
-    @classmethod
-    def read(cls, raw: str) -> NoTranscript:
-        """A stored mark; a plain reason (kept before back-offs) is a first try with no time."""
-        try:
-            data = json.loads(raw)
-        except ValueError:
-            return cls(reason=raw)
-        if not isinstance(data, dict) or not isinstance(data.get("reason"), str):
-            return cls(reason=raw)
-        return cls(reason=data["reason"], tries=max(int(data.get("tries") or 1), 1), at=data.get("at"))
-
-    def dump(self) -> str:
-        return json.dumps({"reason": self.reason, "tries": self.tries, "at": self.at})
-
-    def due(self, now: datetime) -> bool:
-        """Whether Fathom should be asked again now (pure)."""
-        if self.tries > len(RECHECK_AFTER):
-            return False
-        if self.at is None:
-            return True
-        try:
-            return datetime.fromisoformat(self.at) + RECHECK_AFTER[self.tries - 1] <= now
-        except ValueError:
-            return True
-
-
 def invitee_rows(meeting: Meeting) -> dict[str, tuple[str, bool]]:
-    """A meeting's invitee entries: e-mail (lower case) -> (registrable domain, external); rooms have none."""
+    """A meeting's invitee entries: e-mail (lower case) -> (registrable domain, external).
+
+    Rooms (no e-mail, or a calendar-resource address: ``is_room``) have none. The recorder is one of ours
+    (Fathom's ``recorded_by``), so their address is an internal entry too: it is how our own domains are
+    known (``internal_domains``) even when no colleague was on the invite.
+    """
     rows: dict[str, tuple[str, bool]] = {}
     for invitee in meeting.invitees:
+        if is_room(invitee.email):
+            continue
         email = (invitee.email or "").strip().lower()
         domain = registrable_domain(email.rpartition("@")[2]) if "@" in email else None
         if domain:
             rows[email] = (domain, bool(invitee.is_external))
+    recorder = clean_email(meeting.recorded_by.email) if meeting.recorded_by else None
+    if recorder and recorder not in rows and (domain := registrable_domain(recorder.rpartition("@")[2])):
+        rows[recorder] = (domain, False)
     return rows
 
 
@@ -579,32 +600,44 @@ class MeetingIndex:
         """Every external invitee e-mail, by its domain (what link suggestions compare)."""
         return self.storage.emails_by_domain(workspace)
 
-    def remember_no_transcript(self, workspace: str, reasons: dict[int, str], *, now: datetime | None = None) -> None:
-        """Record recordings Fathom has no transcript for, so a re-run does not ask again before its back-off
-        (:data:`RECHECK_AFTER`: a transcript may still be processing), nor after the last one until a full re-index.
-        Each is kept as a :class:`NoTranscript` mark (JSON) in the storage's reason."""
-        if not reasons:
-            return
-        at = format_utc(now or utcnow())
-        held = self.storage.without_transcript(workspace, list(reasons))
-        marks = {}
-        for recording_id, reason in reasons.items():
-            tries = NoTranscript.read(held[recording_id]).tries + 1 if recording_id in held else 1
-            marks[recording_id] = NoTranscript(reason=reason, tries=tries, at=at).dump()
-        self.storage.remember_no_transcript(workspace, marks)
+    def remember_no_transcript(self, workspace: str, reasons: dict[int, str]) -> None:
+        """Record recordings Fathom has no transcript for, for good (until a full re-index): a week after the meeting,
+        or a reason that is not Fathom's "none" (those still being made are pending: :meth:`remember_pending`)."""
+        if reasons:
+            self.storage.remember_no_transcript(workspace, reasons)
+
+    def remember_pending(self, workspace: str, waits: dict[int, TranscriptWait]) -> None:
+        """Record transcripts Fathom has not made yet, with when to ask again (:func:`next_ask`)."""
+        if waits:
+            self.storage.remember_no_transcript(workspace, {rid: wait.encode() for rid, wait in waits.items()})
+
+    def forget_no_transcript(self, workspace: str, recording_ids: list[int]) -> None:
+        """Forget what was remembered of these recordings' transcripts (one that was pending has come)."""
+        if recording_ids:
+            self.storage.forget_no_transcript(workspace, recording_ids)
+
+    def transcript_waits(
+        self, workspace: str, recording_ids: list[int]
+    ) -> tuple[dict[int, str], dict[int, TranscriptWait]]:
+        """Of ``recording_ids``: those Fathom has no transcript for (with the reason), and those pending."""
+        final: dict[int, str] = {}
+        waits: dict[int, TranscriptWait] = {}
+        for rid, reason in self.storage.without_transcript(workspace, recording_ids).items():
+            wait = TranscriptWait.decode(reason)
+            if wait is not None:
+                waits[rid] = wait
+            else:
+                final[rid] = reason
+        return final, waits
 
     def without_transcript(
         self, workspace: str, recording_ids: list[int], *, now: datetime | None = None
     ) -> dict[int, str]:
-        """Which of ``recording_ids`` Fathom said it has no transcript for and are not due a new look, with the
-        reason; one whose back-off has run out is left out, so the job asks Fathom again."""
-        moment = now or utcnow()
-        out = {}
-        for recording_id, raw in self.storage.without_transcript(workspace, recording_ids).items():
-            mark = NoTranscript.read(raw)
-            if not mark.due(moment):
-                out[recording_id] = mark.reason
-        return out
+        """Which of ``recording_ids`` not to ask Fathom for now, with the reason: those it has no transcript for,
+        and those pending whose next ask is still to come (``transcript pending``)."""
+        final, waits = self.transcript_waits(workspace, recording_ids)
+        now = now or utcnow()
+        return final | {rid: TRANSCRIPT_PENDING for rid, wait in waits.items() if wait.next_at > now}
 
     def clear(self, workspace: str | None = None) -> int:
         """Forget the index (of one workspace, or all); returns how many meetings went."""
@@ -927,6 +960,13 @@ class SqliteIndexStorage:
             )
             out.update({int(rid): str(reason) for rid, reason in rows})
         return out
+
+    def forget_no_transcript(self, workspace: str, recording_ids: list[int]) -> None:
+        with self._tx() as db:
+            db.executemany(
+                "DELETE FROM index_no_transcript WHERE workspace = ? AND recording_id = ?",
+                [(workspace, rid) for rid in recording_ids],
+            )
 
     def clear(self, workspace: str | None) -> int:
         args = (workspace, workspace)  # "workspace = ? OR ? IS NULL": one workspace, or every one

@@ -8,7 +8,7 @@ one workspace (``{ws}`` is ``FathomClient.workspace``, a hash: never the API key
     meeting_index:{ws}:meetings          hash   recording id -> the meeting without its transcript, JSON
     meeting_index:{ws}:rows              hash   recording id -> its invitee entries [[domain, e-mail, external], ...]
     meeting_index:{ws}:generation        sorted set  recording id by the generation of the pass that last saw it
-    meeting_index:{ws}:no_transcript     hash   recording id -> why Fathom has none
+    meeting_index:{ws}:no_transcript     hash   recording id -> why Fathom has none (or when to ask again)
     meeting_index:{ws}:domains           set of every invitee domain; ``external``: those with external invitees
     meeting_index:{ws}:internal          hash   domain -> internal invitee entries (our own domains)
     meeting_index:{ws}:d:{domain}:all    sorted set  recording ids with any invitee at the domain, by created_at (µs)
@@ -490,6 +490,10 @@ class RedisIndexStorage:
             reasons = self._c.call("index read", read)
             out.update({rid: str(reason) for rid, reason in zip(chunk, reasons, strict=True) if reason is not None})
         return out
+
+    def forget_no_transcript(self, workspace: str, recording_ids: list[int]) -> None:
+        key = self.prefix(workspace) + "no_transcript"
+        self._c.call("index write", lambda: self._c.redis.hdel(key, *[str(r) for r in recording_ids]))
 
     def clear(self, workspace: str | None) -> int:
         registry = f"{ROOT}:workspaces"

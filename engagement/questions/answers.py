@@ -6,10 +6,14 @@ input, answers offline at once or with the model in the background, and keeps ev
 
 With a model: the best-matching turns (BM25) and the account's themes go to the model, which must
 cite turn ids (``T3``) and copy a quote from each; every quote is then checked in code against the
-meeting's transcript (``verify_meeting_insights``, the pipeline's own check) and a point left with
-no quote is dropped. Nothing left → "not found". Offline: the turns that mention every term of the
-question, grouped by meeting and quoted verbatim, with counts and dates. "Not found" always says
-how much was searched and lists the closest turns.
+meeting's transcript (``verify_meeting_insights``, the pipeline's own check). A quote that is not in
+the turn it cites but is word for word in another retrieved turn is attributed to that turn (models
+mix up turn ids); a point left with no quote is dropped. When nothing of the model's survives, or it
+answered nothing, while turns mention every word of the question, the answer is those turns quoted
+verbatim (as offline) with a note saying the model's answer could not be checked. Offline: the turns
+that mention every term of the question, grouped by meeting and quoted verbatim, with counts and
+dates. "Not found" only when no turn mentions every word; it always says how much was searched and
+lists the closest turns. Every quote carries its speaker's side for the account asked about.
 """
 
 from __future__ import annotations
@@ -22,12 +26,12 @@ import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
-from engagement.analysis.verify import evidence_key, verify_meeting_insights, with_side
+from engagement.analysis.verify import MIN_QUOTE_CHARS, evidence_key, fold, verify_meeting_insights, with_side
 from engagement.errors import EngagementError, InvalidQuestionError, SearchUnavailableError
 from engagement.models import (
     EngagementSummary,
@@ -42,6 +46,7 @@ from engagement.models import (
 )
 from engagement.questions.search import Hit, TranscriptSearch, parse_question, shared_words
 from engagement.storage.sqlite import KVStore
+from engagement.wording import how_long, nice_date, plural
 
 if TYPE_CHECKING:
     from engagement.analysis.openai_analyzer import OpenAIAnalyzer
@@ -104,6 +109,8 @@ class Answer(BaseModel):
         terms: what the question was searched for.
         closest: the best-matching turns when nothing answered the question (verbatim quotes).
         dropped: quotes the model gave that were not in the transcripts.
+        reattributed: quotes the model cited under the wrong turn, kept with the turn that says them.
+        note: why the answer is not the model's (its quotes could not be checked), else empty.
     """
 
     question: str
@@ -116,6 +123,8 @@ class Answer(BaseModel):
     terms: str = ""
     closest: list[Evidence] = Field(default_factory=list)
     dropped: int = 0
+    reattributed: int = 0
+    note: str = ""
     domain: str = ""
     run_id: str = ""
 
@@ -125,8 +134,8 @@ def _hours(seconds: int) -> float:
 
 
 def _searched_text(searched: Searched) -> str:
-    hours = f"{searched.hours:g} hour{'' if searched.hours == 1 else 's'}"
-    meetings = f"{searched.meetings} meeting{'' if searched.meetings == 1 else 's'}"
+    hours = plural(searched.hours, "hour")
+    meetings = plural(searched.meetings, "meeting")
     if searched.transcripts < searched.meetings:
         return f"the transcripts of {searched.transcripts} of {meetings} ({hours})"
     return f"{meetings} ({hours})"
@@ -171,7 +180,7 @@ def ask_user_message(question: str, summary: EngagementSummary, hits: Sequence[H
     """The question, the account's themes as context, and the numbered excerpts."""
     refs = {m.recording_id: m for m in summary.meetings}
     name = f"{summary.company} ({summary.domain})" if summary.company else summary.domain
-    themes = ", ".join(f"{t.topic} ({t.mentions} meeting{'s' if t.mentions != 1 else ''})" for t in summary.themes)
+    themes = ", ".join(f"{t.topic} ({plural(t.mentions, 'meeting')})" for t in summary.themes)
     lines = [
         f"Account: {name}",
         f"Themes of the account: {themes or 'none recorded'}",
@@ -191,35 +200,40 @@ def ask_user_message(question: str, summary: EngagementSummary, hits: Sequence[H
 # ---------------------------------------------------------------- answering
 
 
-def _verified(index: TranscriptSearch, claims: dict[int, list[Insight]], cache: dict[int, Meeting | None]) -> int:
-    """Verify each meeting's claimed quotes in place (the pipeline's check); returns how many were dropped."""
-    dropped = 0
-    for rid, items in claims.items():
-        if rid not in cache:
-            cache[rid] = index.meeting(rid)
-        meeting = cache[rid]
+class _Quotes:
+    """Checks quotes against the meetings the index holds (the pipeline's check) and gives each its speaker's side."""
+
+    def __init__(self, index: TranscriptSearch, domain: str) -> None:
+        self.index = index
+        self.domain = domain
+        self._meetings: dict[int, Meeting | None] = {}
+
+    def _meeting(self, rid: int) -> Meeting | None:
+        if rid not in self._meetings:
+            self._meetings[rid] = self.index.meeting(rid)
+        return self._meetings[rid]
+
+    def check(self, evidence: Evidence) -> Evidence | None:
+        """The evidence as the transcript has it (moment, speaker, link, side), or None when it is not there."""
+        meeting = self._meeting(evidence.recording_id)
         if meeting is None or meeting.transcript is None:
-            dropped += sum(len(i.evidence) for i in items)
-            items[:] = []
-            continue
-        checked, lost = verify_meeting_insights(MeetingInsights(recording_id=rid, goals=list(items)), meeting)
-        dropped += lost
-        items[:] = checked.goals
-    return dropped
+            return None
+        checked, _ = verify_meeting_insights(
+            MeetingInsights(recording_id=meeting.recording_id, goals=[Insight(text="", evidence=[evidence])]), meeting
+        )
+        if not checked.goals:
+            return None
+        return with_side(checked.goals[0].evidence[0], meeting, self.domain)
 
 
-def _quote_hits(index: TranscriptSearch, hits: Sequence[Hit], cache: dict[int, Meeting | None]) -> list[Evidence]:
+def _quote_hits(quotes: _Quotes, hits: Sequence[Hit]) -> list[Evidence]:
     """Each hit's excerpt as a verified quote (the whole turn when the excerpt is too short to prove anything)."""
     out = []
     for hit in hits:
         for quote in (hit.excerpt, hit.text):
-            claim = Insight(
-                text="", evidence=[Evidence(recording_id=hit.recording_id, timestamp=hit.timestamp, quote=quote)]
-            )
-            claims = {hit.recording_id: [claim]}
-            _verified(index, claims, cache)
-            if claims[hit.recording_id]:
-                out.append(claims[hit.recording_id][0].evidence[0])
+            found = quotes.check(Evidence(recording_id=hit.recording_id, timestamp=hit.timestamp, quote=quote))
+            if found is not None:
+                out.append(found)
                 break
     return out
 
@@ -233,22 +247,7 @@ def _mentions(hits: Sequence[Hit], summary: EngagementSummary) -> Mentions:
     )
 
 
-def _day(iso: str) -> str:
-    """``2026-05-07`` → ``7 May 2026`` (as it came when it is not a date)."""
-    try:
-        d = date.fromisoformat(iso[:10])
-    except ValueError:
-        return iso
-    return f"{d.day} {d:%b %Y}"
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-
-def _offline_points(
-    index: TranscriptSearch, hits: Sequence[Hit], summary: EngagementSummary, cache: dict[int, Meeting | None]
-) -> list[AnswerPoint]:
+def _offline_points(quotes: _Quotes, hits: Sequence[Hit], summary: EngagementSummary) -> list[AnswerPoint]:
     """The best-matching turns grouped by meeting (in date order), each quoted verbatim."""
     refs = {m.recording_id: m for m in summary.meetings}
     best = hits[:OFFLINE_TURNS]
@@ -260,46 +259,83 @@ def _offline_points(
     for rid in sorted(per_meeting, key=lambda r: (refs[r].date if r in refs else "", r)):
         ref = refs.get(rid)
         title = ref.title if ref else f"Meeting {rid}"
-        day = f" ({_day(ref.date)})" if ref else ""
+        day = f" ({nice_date(ref.date)})" if ref else ""
         turns = sorted(per_meeting[rid], key=lambda h: h.turn)
-        evidence = _quote_hits(index, turns, cache)
+        evidence = _quote_hits(quotes, turns)
         if evidence:
-            said = f"{_plural(total[rid], 'turn')} mention{'s' if total[rid] == 1 else ''} it"
+            said = f"{plural(total[rid], 'turn')} mention{'s' if total[rid] == 1 else ''} it"
             points.append(AnswerPoint(text=f"{title}{day}: {said}.", evidence=evidence))
     return points
 
 
+def _said_in(quote: str, hits: Sequence[Hit]) -> Hit | None:
+    """The first retrieved turn that holds these words verbatim (folded as the verifier folds them)."""
+    words = fold(quote)
+    if len(words) < MIN_QUOTE_CHARS:
+        return None
+    return next((hit for hit in hits if f" {words} " in f" {fold(hit.text)} "), None)
+
+
+@dataclass
+class _ModelPoints:
+    """What was kept of the model's answer. Attributes: points, dropped (quotes not in the transcripts),
+    reattributed (quotes kept with the turn that says them), cited (quotes the model gave)."""
+
+    points: list[AnswerPoint]
+    dropped: int = 0
+    reattributed: int = 0
+    cited: int = 0
+
+
 def _model_points(
-    model: OpenAIAnalyzer,
-    index: TranscriptSearch,
-    question: str,
-    summary: EngagementSummary,
-    hits: Sequence[Hit],
-    cache: dict[int, Meeting | None],
-) -> tuple[list[AnswerPoint], int]:
-    """Ask the model; keep only points with at least one quote found in the cited meeting. Returns the points and drops."""
+    model: OpenAIAnalyzer, quotes: _Quotes, question: str, summary: EngagementSummary, hits: Sequence[Hit]
+) -> _ModelPoints:
+    """Ask the model; keep only points with at least one quote found in the transcripts.
+
+    A quote is checked in the meeting of the turn it cites; one that is not there (or cites a turn that
+    was never sent) but is word for word in another retrieved turn is checked there instead.
+    """
     reply = model.structured(ASK_SYSTEM, ask_user_message(question, summary, hits), AccountAnswer, what="the question")
     by_id = {f"T{n}": hit for n, hit in enumerate(hits, start=1)}
-    points: list[AnswerPoint] = []
-    dropped = 0
+    kept = _ModelPoints(points=[])
     for out in reply.points:
         text = out.text.strip()
         if not text:
             continue
-        claims: dict[int, list[Insight]] = {}
+        unique: dict[tuple[int, str], Evidence] = {}
         for citation in out.citations:
-            hit = by_id.get(citation.turn_id.strip().upper())
-            if hit is None:
-                dropped += 1
+            kept.cited += 1
+            cited = by_id.get(citation.turn_id.strip().upper())
+            found = None
+            if cited is not None:
+                found = quotes.check(
+                    Evidence(recording_id=cited.recording_id, timestamp=cited.timestamp, quote=citation.quote)
+                )
+            if found is None:
+                other = _said_in(citation.quote, hits)
+                if other is not None:
+                    found = quotes.check(
+                        Evidence(recording_id=other.recording_id, timestamp=other.timestamp, quote=citation.quote)
+                    )
+                    kept.reattributed += found is not None
+            if found is None:
+                kept.dropped += 1
                 continue
-            ev = Evidence(recording_id=hit.recording_id, timestamp=hit.timestamp, quote=citation.quote)
-            claims.setdefault(hit.recording_id, []).append(Insight(text=text, evidence=[ev]))
-        dropped += _verified(index, claims, cache)
-        unique = {evidence_key(ev): ev for items in claims.values() for item in items for ev in item.evidence}
-        evidence = list(unique.values())  # the same words cited twice are one quote
-        if evidence:
-            points.append(AnswerPoint(text=text, evidence=evidence))
-    return points, dropped
+            unique.setdefault(evidence_key(found), found)  # the same words cited twice are one quote
+        if unique:
+            kept.points.append(AnswerPoint(text=text, evidence=list(unique.values())))
+    return kept
+
+
+def unchecked_note(dropped: int) -> str:
+    """Why an answer shows the meetings' own words instead of the model's."""
+    if dropped:
+        return (
+            f"The model's answer could not be checked: {plural(dropped, 'quote')} it gave "
+            f"{'was' if dropped == 1 else 'were'} not in the transcripts. These are the turns that mention "
+            "the question's words, word for word."
+        )
+    return "The model gave no answer from these turns. These are the turns that mention the question's words, word for word."
 
 
 def answer_question(
@@ -317,7 +353,7 @@ def answer_question(
     searched = Searched(meetings=coverage.meetings, transcripts=coverage.transcripts, hours=_hours(coverage.seconds))
     strict = index.search(query, ids, summary.domain, every_term=True)
     mentions = _mentions(strict, summary)
-    cache: dict[int, Meeting | None] = {}
+    quotes = _Quotes(index, summary.domain)
     answer = Answer(
         question=question,
         found=False,
@@ -332,42 +368,34 @@ def answer_question(
         loose = index.search(query, ids, summary.domain, every_term=False, limit=TOP_TURNS)
         retrieved = list({(h.recording_id, h.turn): h for h in [*strict[:TOP_TURNS], *loose]}.values())[:TOP_TURNS]
         if retrieved:
-            answer.points, answer.dropped = _model_points(model, index, question, summary, retrieved, cache)
+            kept = _model_points(model, quotes, question, summary, retrieved)
+            answer.points, answer.dropped, answer.reattributed = kept.points, kept.dropped, kept.reattributed
+            if not answer.points and (strict or kept.cited):
+                # Nothing of the model's stands: never "not found" while turns say the words.
+                answer.note = unchecked_note(kept.dropped)
+                answer.points = _offline_points(quotes, strict, summary)
     else:
-        answer.points = _offline_points(index, strict, summary, cache)
+        answer.points = _offline_points(quotes, strict, summary)
     answer.found = bool(answer.points)
     if answer.found:
         span = ""
         if mentions.first and mentions.last:
-            span = f", first on {_day(mentions.first)}" + (
-                f", last on {_day(mentions.last)}" if mentions.last != mentions.first else ""
+            span = f", first on {nice_date(mentions.first)}" + (
+                f", last on {nice_date(mentions.last)}" if mentions.last != mentions.first else ""
             )
         answer.headline = (
-            f"Mentioned in {mentions.meetings} of {_plural(searched.meetings, 'meeting')} "
-            f"({_plural(mentions.turns, 'turn')}){span}."
+            f"Mentioned in {mentions.meetings} of {plural(searched.meetings, 'meeting')} "
+            f"({plural(mentions.turns, 'turn')}){span}."
             if mentions.turns
-            else f"Answered from {_plural(len({e.recording_id for p in answer.points for e in p.evidence}), 'meeting')} "
+            else f"Answered from {plural(len({e.recording_id for p in answer.points for e in p.evidence}), 'meeting')} "
             f"of {searched.meetings} searched."
         )
     else:
         answer.headline = not_found_headline(searched)
         closest = index.search(query, ids, summary.domain, every_term=False, limit=CLOSEST)
         # a turn found only through a stem or a synonym reads as unrelated: only those sharing a word are listed
-        answer.closest = [e for e in _quote_hits(index, closest, cache) if shared_words(question, e.quote)]
-    _side_every_quote(answer, summary.domain, cache)
+        answer.closest = [e for e in _quote_hits(quotes, closest) if shared_words(question, e.quote)]
     return answer
-
-
-def _side_every_quote(answer: Answer, domain: str, cache: dict[int, Meeting | None]) -> None:
-    """Every quote of the answer with its speaker's side (in place), so none of ours reads as the customer's."""
-
-    def sided(evidence: Evidence) -> Evidence:
-        meeting = cache.get(evidence.recording_id)
-        return with_side(evidence, meeting, domain) if meeting is not None else evidence
-
-    for point in answer.points:
-        point.evidence = [sided(ev) for ev in point.evidence]
-    answer.closest = [sided(ev) for ev in answer.closest]
 
 
 def check_question(question: str) -> str:
@@ -564,7 +592,11 @@ class QuestionService:
             return record
         silent = (utcnow() - record.updated_at).total_seconds()
         if self.jobs.is_abandoned(record.owner, silent, self.stale_after_s):
-            record.status, record.error = JobStatus.ERROR, "The answer was interrupted (the app restarted). Ask again."
+            if self.jobs.owner_is_dead(record.owner):
+                why = "the app answering it restarted or crashed"
+            else:
+                why = f"nothing was heard from it for {how_long(silent)}, past every model time-out"
+            record.status, record.error = JobStatus.ERROR, f"The answer was interrupted ({why}). Ask again."
             self._save(record)
         return record
 

@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 from engagement.account.facts import fill_months
 from engagement.account.stakeholders import ties
 from engagement.models import EngagementSummary, Person, Side, Theme
-from engagement.render.present import SIDE_LABELS, TimelineRow, nice_date, one_line, plural
+from engagement.render.present import SIDE_LABELS, TimelineRow, nice_date, one_line, others, plural
 
 __all__ = [
     "ACCENT_COLOUR",
@@ -258,21 +258,25 @@ def _person_hover(person: Person) -> str:
     return "<br>".join(lines)
 
 
-def _others_hover(noun: str, counts: Sequence[int], unit: str) -> str:
+def _others_hover(noun: tuple[str, str], counts: Sequence[int], unit: tuple[str, str]) -> str:
+    """``3 other people / 1–2 meetings each / 4 meetings in total`` (each a singular and plural pair)."""
     low, high = min(counts), max(counts)
-    spread = str(high) if low == high else f"{low}–{high}"
-    return f"<b>{len(counts)} other {noun}</b><br>{spread} {unit} each<br>{sum(counts)} {unit} in total"
+    each = plural(high, *unit) if low == high else f"{low}–{high} {unit[1]}"
+    others_of = plural(len(counts), f"other {noun[0]}", f"other {noun[1]}")
+    return f"<b>{others_of}</b><br>{each} each<br>{plural(sum(counts), *unit)} in total"
 
 
 def _others_label(n: int, labels: Sequence[str]) -> str:
     """ "N others", kept apart from a named bar that happens to read the same."""
-    label = f"{n} others"
+    label = others(n)
     while label in labels:
         label += " "
     return label
 
 
-def _add_others_bar(fig: go.Figure, label: str, counts: Sequence[int], noun: str, unit: str) -> None:
+def _add_others_bar(
+    fig: go.Figure, label: str, counts: Sequence[int], noun: tuple[str, str], unit: tuple[str, str]
+) -> None:
     # The bar's length is the largest count among the rest, not their sum: a sum would dwarf the named
     # bars it sits under. The hover and the bar's text say what it stands for.
     low, high = min(counts), max(counts)
@@ -324,7 +328,7 @@ def people_by_meetings(summary: EngagementSummary, top: int = 12, presentation: 
             )
         )
     if rest:
-        _add_others_bar(fig, others_label, [p.count for p in rest], "people", "meetings")
+        _add_others_bar(fig, others_label, [p.count for p in rest], ("person", "people"), ("meeting", "meetings"))
     fig.update_layout(
         title={"text": title},
         height=_bar_height(len(order), presentation, legend=True),
@@ -378,7 +382,7 @@ def themes_by_mentions(summary: EngagementSummary, top: int = 10, presentation: 
         )
     )
     if rest:
-        _add_others_bar(fig, order[-1], [t.mentions for t in rest], "themes", "mentions")
+        _add_others_bar(fig, order[-1], [t.mentions for t in rest], ("theme", "themes"), ("mention", "mentions"))
     fig.update_layout(
         title={"text": title}, height=_bar_height(len(order), presentation), barmode="overlay", showlegend=False
     )
@@ -471,8 +475,9 @@ def stakeholder_map(summary: EngagementSummary, today: date, top: int = 15, pres
     hover = [
         [
             _esc(
-                f"{c} and {o}: {cell[(c, o)].meetings} meetings together, {cell[(c, o)].recent} in the last 90 days; "
-                f"{c} spoke in {cell[(c, o)].spoke_in}; last {cell[(c, o)].last_contact} ({cell[(c, o)].strength})"
+                f"{c} and {o}: {plural(cell[(c, o)].meetings, 'meeting')} together, {cell[(c, o)].recent} in the "
+                f"last 90 days; {c} spoke in {cell[(c, o)].spoke_in}; last on {nice_date(cell[(c, o)].last_contact)} "
+                f"({cell[(c, o)].strength})"
             )
             if (c, o) in cell
             else _esc(f"{c} and {o} have not met")

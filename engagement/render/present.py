@@ -25,11 +25,9 @@ from engagement.models import (
     Signal,
 )
 from engagement.render.links import safe_url
-from engagement.wording import (
-    nice_date,
-    nice_time,
-    plural,
-)  # re-exported: the pages and exports take their words from here
+
+# re-exported: the pages and exports take their words from here
+from engagement.wording import how_long, last_meetings, nice_date, nice_time, others, plural
 
 __all__ = [
     "MATCHED_BY",
@@ -55,6 +53,10 @@ __all__ = [
     "cite",
     "columns",
     "coverage_line",
+    "how_long",
+    "last_meetings",
+    "nice_time",
+    "others",
     "insights",
     "md",
     "md_file",
@@ -108,14 +110,15 @@ def month_year(value: str | None) -> str:
 
 def indexing_stage(meetings: int) -> str:
     """What a job or the CLI says while the meeting index fills: ``indexing Fathom: 3,400 meetings``."""
-    return f"indexing Fathom: {meetings:,} {'meeting' if meetings == 1 else 'meetings'}"
+    return f"indexing Fathom: {plural(meetings, 'meeting')}"
 
 
 def still_indexing(meetings: int) -> str:
-    """Why a job that waited for the meeting index's first listing stopped at its limit, and what to do."""
+    """Why a job that waited for the meeting index's listing stopped at its limit, and what to do; ``meetings``
+    is what the index holds (not only what this pass listed)."""
     return (
-        f"Fathom's workspace is still being indexed: {meetings:,} {'meeting' if meetings == 1 else 'meetings'} so "
-        "far. It carries on in the background; run this again in a few minutes."
+        f"Fathom's workspace is still being indexed: {plural(meetings, 'meeting')} so far. It carries on in the "
+        "background; run this again in a few minutes."
     )
 
 

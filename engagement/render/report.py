@@ -35,6 +35,7 @@ from engagement.render.present import (
     meeting_rows,
     month_year,
     nice_date,
+    nice_time,
     one_line,
     people_rows,
     plural,
@@ -123,7 +124,7 @@ def _run_line(record: JobRecord | None) -> str:
         f"source {record.source}" if record.source else "",
         f"analysis {record.analyzer}" if record.analyzer else "",
         f"run {record.run_id}",
-        f"updated {record.updated_at:%Y-%m-%d %H:%M} UTC",
+        f"updated {nice_time(record.updated_at)}",
     ]
     return " · ".join(p for p in parts if p)
 
@@ -203,13 +204,13 @@ def _md_account_view(summary: EngagementSummary) -> list[str]:
         out += ["", "## Signals", ""]
         for signal in summary.signals:
             meetings = ", ".join(
-                md_link(f"{links[rid].title} ({links[rid].date})", links[rid].recording, escape=md_file)
+                md_link(f"{links[rid].title} ({nice_date(links[rid].date)})", links[rid].recording, escape=md_file)
                 for rid in signal.meetings
                 if rid in links
             )
             out.append(f"- {md_file(signal_line(signal))}" + (f" — meetings: {meetings}" if meetings else ""))
     if summary.changes is not None:
-        out += ["", f"## Since {md_file(summary.changes.since[:10])}", ""]
+        out += ["", f"## Since {md_file(nice_date(summary.changes.since))}", ""]
         items = change_items(summary.changes)
         out += [f"- **{label}:** {md_file(', '.join(values))}" for label, values in items] or ["_Nothing new._"]
     return out
@@ -450,14 +451,14 @@ def _html_account_view(summary: EngagementSummary) -> list[str]:
         out.append('<section><h2>Signals</h2><ul class="signals">')
         for signal in summary.signals:
             meetings = ", ".join(
-                _a(f"{links[rid].title} ({links[rid].date})", links[rid].recording)
+                _a(f"{links[rid].title} ({nice_date(links[rid].date)})", links[rid].recording)
                 for rid in signal.meetings
                 if rid in links
             )
             out.append(f"<li>{_h(signal_line(signal))}" + (f" — meetings: {meetings}" if meetings else "") + "</li>")
         out.append("</ul></section>")
     if summary.changes is not None:
-        out.append(f"<section><h2>Since {_h(summary.changes.since[:10])}</h2>")
+        out.append(f"<section><h2>Since {_h(nice_date(summary.changes.since))}</h2>")
         items = change_items(summary.changes)
         out.append(
             "<ul>"

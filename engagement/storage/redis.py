@@ -426,6 +426,8 @@ class RedisConnection:
 class RedisKV:
     """One table of a Redis database, as a ``KVStore``. Thread-safe; cheap to create per table."""
 
+    shared = True  # several machines write it: a job's silence may be the store's outage, not its worker's end
+
     def __init__(self, url: str, table: str = JOBS_TABLE, *, _client: RedisConnection | None = None) -> None:
         if not _TABLE_NAME.fullmatch(table):
             raise ValueError(f"table names are lower-case identifiers, not {table!r}")

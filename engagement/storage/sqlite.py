@@ -17,6 +17,7 @@ whose message says what to do.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
 import os
@@ -38,6 +39,9 @@ from engagement.errors import CorruptRecordError, StoreError, StoreOpenError
 from engagement.registry import REGISTRY
 
 log = logging.getLogger(__name__)
+# Every error of sqlitedict's thread reaches its caller here as a StoreError that names the cause; sqlitedict's
+# own log of it (a traceback of the step that failed first, "view the logging namespace") would only mislead.
+logging.getLogger("sqlitedict").setLevel(logging.CRITICAL)
 
 JOBS_TABLE = "jobs"
 CACHE_TABLE = "cache"
@@ -159,23 +163,31 @@ def _check_file(path: str) -> None:
         raise StoreOpenError(f"The job database {path} cannot be opened: {exc.strerror}.") from None
 
 
+def _full(path: str) -> str:
+    return f"The disk holding {path} is full: free space and try again."
+
+
+def _read_only(path: str) -> str:
+    return (
+        f"The job database {path} is read-only: let the app's user write the file and its folder, "
+        "or set ENGAGEMENT_DB to a writable path."
+    )
+
+
 def store_error(path: str, exc: BaseException) -> StoreError:
     """What a SQLite failure means for the person running the app, and what to do about it."""
     if isinstance(exc, StoreError):
         return exc
     text = str(exc).lower()
     if "full" in text:
-        return StoreError(f"The disk holding {path} is full: free space and try again.")
+        return StoreError(_full(path))
     if "locked" in text or "busy" in text:
         return StoreError(
             f"The job database {path} is locked by another process. Try again in a moment; if it stays "
             "locked, stop the other process that uses it."
         )
     if "readonly" in text or "read-only" in text:
-        return StoreError(
-            f"The job database {path} is read-only: let the app's user write the file and its folder, "
-            "or set ENGAGEMENT_DB to a writable path."
-        )
+        return StoreError(_read_only(path))
     if "malformed" in text or "not a database" in text or "corrupt" in text:
         return StoreError(
             f"The job database {path} is damaged. Move it aside (or set ENGAGEMENT_DB to another file) and start again."
@@ -191,6 +203,62 @@ def store_error(path: str, exc: BaseException) -> StoreError:
         f"The job database {path} failed ({type(exc).__name__}: {str(exc)[:200]}). Try again; if it keeps "
         "failing, move the file aside (or set ENGAGEMENT_DB to another file)."
     )
+
+
+_PROBE_BYTES = 64 * 1024  # room a new WAL needs to start; less free than this is a full disk at open
+_DENIED = (errno.EACCES, errno.EPERM, errno.EROFS)
+
+
+def _file_cause(path: str) -> str | None:
+    """What the file system says is wrong with ``path``: ``"read-only"``, ``"full"`` or None (nothing it can see).
+
+    SQLite reports both as whatever step failed first ("disk I/O error", "unable to open"), so the file,
+    its WAL files and its folder are tried directly: opened for writing, and a small probe file written.
+    """
+    file = Path(path)
+    for side in (file, file.with_name(file.name + "-wal"), file.with_name(file.name + "-shm")):
+        try:
+            if side.exists():
+                os.close(os.open(side, os.O_RDWR))
+        except OSError as exc:
+            if exc.errno in _DENIED:
+                return "read-only"
+    probe = file.with_name(f".{file.name}.probe-{os.getpid()}-{threading.get_ident()}")
+    try:
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            left = _PROBE_BYTES
+            while left > 0:
+                left -= os.write(fd, b"\0" * left) or left  # a write of 0 bytes is a full disk too
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return "full"
+        if exc.errno in _DENIED:
+            return "read-only"
+    finally:
+        try:
+            probe.unlink(missing_ok=True)
+        except OSError:
+            pass
+    return None
+
+
+def open_error(path: str, error: StoreError) -> StoreOpenError:
+    """Why the store could not be opened, as it is: read-only, a full disk, damaged, locked (``error`` is what
+    SQLite's first failing step said, already in words; the file system is asked when that step was vague)."""
+    if not isinstance(error, StoreOpenError) and (
+        str(error) in (_full(path), _read_only(path)) or "damaged" in str(error) or "locked" in str(error)
+    ):
+        return StoreOpenError(str(error))
+    cause = _file_cause(path) if path != ":memory:" else None
+    if cause == "full":
+        return StoreOpenError(_full(path))
+    if cause == "read-only":
+        return StoreOpenError(_read_only(path))
+    return StoreOpenError(str(error))
 
 
 def _kind(column: str, field: str) -> str:
@@ -373,10 +441,7 @@ class _Connection:
             check = self.statement("PRAGMA quick_check(1)")
         except StoreError as exc:
             self._abandon()
-            raise StoreOpenError(
-                f"The job database {self.path} cannot be opened ({exc}). If it is damaged, move it aside (or set "
-                "ENGAGEMENT_DB to another file) and start again."
-            ) from None
+            raise open_error(self.path, exc) from None
         if check and check[0][0] != "ok":
             self._abandon()
             raise StoreOpenError(
@@ -486,6 +551,8 @@ class SqliteKV:
     the same connection. Safe to share between threads. ``busy_timeout_s`` is how long a write waits
     for another process's lock before it fails.
     """
+
+    shared = False  # one machine's file: a silent job's process is judged on this machine
 
     def __init__(
         self,
