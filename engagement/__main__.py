@@ -133,6 +133,12 @@ def build_parser() -> argparse.ArgumentParser:
     suggest = account_commands.add_parser("suggest", help="links the app can justify, with why (it never links itself)")
     suggest.add_argument("--json", action="store_true", help="print the suggestions as JSON")
 
+    brief = commands.add_parser(
+        "brief", help="a one-page brief for the next meeting: who, their worries in their words, our promises, gaps"
+    )
+    brief.add_argument("website", help="the company's website or domain (summarised before)")
+    brief.add_argument("--json", action="store_true", help="print the brief as JSON")
+
     forget = commands.add_parser(
         "forget", help="remove every trace of a customer (or --person) from the stores, and keep it out"
     )
@@ -218,6 +224,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.accounts_command == "suggest":
                 return accounts_suggest(settings, as_json=args.json)
             return accounts(settings, as_json=args.json)
+        if args.command == "brief":
+            from engagement.cli import brief as brief_command
+
+            return brief_command(settings, args.website, as_json=args.json)
         if args.command == "forget":
             from engagement.cli import forget
 

@@ -19,7 +19,7 @@ from engagement.accounts import list_accounts
 from engagement.api import ask as ask_question
 from engagement.errors import InvalidDomainError
 from engagement.jobs.service import InlineExecutor, JobService
-from engagement.models import EngagementSummary, Evidence, JobOptions, JobRecord, JobStatus
+from engagement.models import EngagementSummary, Evidence, JobOptions, JobRecord, JobStatus, utcnow
 from engagement.questions.answers import Answer
 from engagement.render.present import (
     SECTIONS,
@@ -649,4 +649,31 @@ def accounts_suggest(settings: Settings, *, as_json: bool) -> int:
         print("no links to suggest")
     for s in found:
         print(f"{s.domains[0]} + {s.domains[1]}: {'; '.join(s.reasons)}")
+    return 0
+
+
+def brief(settings: Settings, website: str, *, as_json: bool) -> int:
+    """The brief for the next meeting, from the account's latest complete summary; 2 when there is none yet."""
+    from engagement.brief import build_brief
+    from engagement.render.report import brief_text
+
+    domain = company_domain(website)
+    runtime = create_runtime(settings, executor=InlineExecutor(), enqueue=False)
+    try:
+        row = runtime.repo.latest_complete(domain)
+        record = runtime.repo.load(domain, row.run_id) if row is not None else None
+        if record is None or record.summary is None:
+            print(
+                f"error: there is no summary of {domain} yet: run `python -m engagement summarize {domain}` first.",
+                file=sys.stderr,
+            )
+            return 2
+        summary = record.summary
+        last = next((m for m in summary.meetings if m.has_transcript), None)  # newest first
+        transcript = runtime.search.meeting(last.recording_id) if last is not None and runtime.search else None
+        made = build_brief(summary, utcnow().date(), transcript)
+        runtime.audit.record(actor(), "exported", domain, "brief from the command line")
+    finally:
+        runtime.close()
+    print(json.dumps(made.model_dump(mode="json"), indent=2, ensure_ascii=False) if as_json else brief_text(made))
     return 0

@@ -1083,3 +1083,16 @@ def test_a_pushed_meeting_is_on_the_accounts_page_and_failed_deliveries_on_the_a
         "The slack digest for 2026-12-06 to 2026-12-07 was not sent: Slack refused" in t
         for t in map(shown_text, texts(at))
     )
+
+
+def test_the_brief_for_the_next_meeting_is_on_the_summary_for_the_team_only() -> None:
+    """A completed summary has the brief (likely attendees first, quotes under each line); a presentation has not."""
+    at = completed_demo(app().run())
+    (brief,) = [e for e in at.expander if e.label == "Brief for the next meeting"]
+    shown = " ".join(m.value for m in brief.markdown)
+    assert "Likely to attend" in shown and "Greg Thompson, CRO" in shown and "Our open commitments" in shown
+    assert at.download_button(key="summary_export_brief")
+    record = runtime().repo.latest_complete("acmecorp.com")
+    assert record is not None
+    presented = app(domain="acmecorp.com", run_id=record.run_id, present="1").run()
+    assert not [e for e in presented.expander if e.label == "Brief for the next meeting"]

@@ -696,6 +696,41 @@ def render_stakeholders(summary: EngagementSummary, today: date | None = None) -
         )
 
 
+def render_brief(record: JobRecord) -> None:
+    """The brief for the next meeting, folded: each line with its quotes or the rule that made it; a text download."""
+    from engagement.brief import build_brief
+    from ui.runtime import get_runtime, load_settings
+
+    summary = record.summary
+    assert summary is not None
+    search = get_runtime(load_settings()).search
+    last = next((m for m in summary.meetings if m.has_transcript), None)
+    made = build_brief(summary, utcnow().date(), search.meeting(last.recording_id) if search and last else None)
+    with st.expander("Brief for the next meeting", icon=":material/assignment:"):
+        if made.note:
+            st.info(md(made.note), icon=":material/event_busy:")
+        for field, heading in report.BRIEF_SECTIONS:
+            lines = getattr(made, field)
+            st.markdown(f"**{heading}**")
+            if not lines:
+                st.caption("Nothing to say.")
+            for line in lines:
+                quotes = [q for q in (evidence_line(e) for e in line.evidence) if q]
+                rule = f"  \n_a suggestion: {md(line.rule)}_" if line.rule and not quotes else ""
+                st.markdown("\n\n".join([f"- {md(line.text)}{rule}", *quotes]))
+        st.download_button(
+            "Brief (text)",
+            data=expiring(
+                _audited(partial(report.brief_text, made), audit.recorder("exported", record.domain), "brief")
+            ),
+            file_name=f"{report.export_stem(record)}-brief.txt",
+            mime="text/plain",
+            icon=":material/download:",
+            on_click="ignore",
+            key="summary_export_brief",
+        )
+
+
 def render_result(record: JobRecord, audience: Audience, source: str = "") -> None:
     """The whole summary of a completed job, as the audience may see it (every part through ``draw_part``)."""
     draw_part(audience, "heading", render_heading, record, audience.presenting, source)
@@ -726,5 +761,6 @@ def render_result(record: JobRecord, audience: Audience, source: str = "") -> No
     draw_part(audience, "timeline", render_timeline, summary, audience.presenting)
     render_tables(summary, audience)
     draw_part(audience, "stakeholders", render_stakeholders, summary)  # the team's own map: on no allow-list
+    draw_part(audience, "brief", render_brief, record)  # the team's preparation: on no allow-list
     draw_part(audience, "exports", render_exports, record)  # never presented: on no allow-list
     draw_part(audience, "run_details", render_run_details, record)

@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable, Sequence
 
 from engagement.audit import AuditEntry
+from engagement.brief import Brief, BriefLine
 from engagement.models import EngagementSummary, Evidence, JobRecord, Theme, format_utc
 from engagement.render import charts
 from engagement.render.present import (
@@ -682,3 +683,39 @@ def audit_csv(entries: Iterable[AuditEntry]) -> str:
         ["at (UTC)", "who", "action", "on", "detail"],
         ([format_utc(e.at), e.actor, e.action, e.target, e.detail] for e in entries),
     )
+
+
+# ---------------------------------------------------------------- the brief for the next meeting
+
+BRIEF_SECTIONS = (
+    ("attendees", "Likely to attend"),
+    ("risks", "Open risks, in their words"),
+    ("challenges", "Challenges, in their words"),
+    ("asked_last_time", "What they asked last time"),
+    ("commitments", "Our open commitments"),
+    ("gaps", "Gaps to close"),
+    ("changes", "What changed"),
+)
+
+
+def _brief_lines(line: BriefLine) -> list[str]:
+    out = [f"- {one_line(line.text)}" + (f"  (a suggestion: {line.rule})" if line.rule else "")]
+    for evidence in line.evidence:
+        c = cite(evidence)
+        if c.quote:
+            where = " · ".join(filter(None, [c.who, nice_date(c.date) if c.date else "", c.title, c.url]))
+            out.append(f"    “{c.quote}” — {where}")
+    return out
+
+
+def brief_text(brief: Brief) -> str:
+    """The brief as plain text for the terminal and the Markdown download (inert: no live links or markup)."""
+    title = brief.company or brief.domain
+    lines = [f"Brief for the next meeting with {title} ({brief.domain}), {nice_date(brief.today)}"]
+    if brief.note:
+        lines.append(brief.note)
+    for field, heading in BRIEF_SECTIONS:
+        items: list[BriefLine] = getattr(brief, field)
+        lines += ["", heading]
+        lines += [text for item in items for text in _brief_lines(item)] or ["- nothing to say"]
+    return "\n".join(lines) + "\n"
