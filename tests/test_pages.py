@@ -187,6 +187,7 @@ def test_a_demo_job_completes_and_shows_charts_lists_and_exports() -> None:
     assert "open in Fathom ↗" in " ".join(texts(at))
     printable = ["PDF"] if find_chromium() is not None else []  # the PDF is offered only where Chromium can print it
     assert [b.label for b in at.get("download_button")] == [
+        "Brief (text)",  # the brief for the next meeting has its own, in its section above the exports
         "Markdown",
         "JSON",
         "HTML report",
