@@ -19,12 +19,21 @@ from engagement.errors import EngagementError, InvalidDomainError
 from engagement.render.present import SEVERITY_LABELS, signal_name
 from engagement.webhooks.service import webhook_store
 from ui.frame import page_frame
+from ui.presentation import exit_button, is_presenting
 from ui.runtime import get_runtime, load_settings
 from ui.tables import fit_columns
 from ui.text import md, nice_date, plural
 
 settings = load_settings()
 page_frame(settings, presenting=False)
+if is_presenting():  # every account's signals and figures are the team's view, never a customer's
+    exit_button()
+    st.info(
+        "The accounts list is the sales team's view of every customer: it is not shown in presentation mode. "
+        "Exit presentation to see it.",
+        icon=":material/visibility_off:",
+    )
+    st.stop()
 runtime = get_runtime(settings)
 
 COLUMNS = {

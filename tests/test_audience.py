@@ -181,3 +181,23 @@ def test_a_goal_said_by_our_side_is_not_presented_as_the_customers_and_only_thei
         ["Onboarding has to get faster for us."],
     ]
     assert len(summary.goals_detail[1].evidence) == 2, "the stored summary is not changed"
+
+
+def test_qualification_is_presented_only_when_the_presenter_opts_in() -> None:
+    """By default a presentation carries no qualification nor our commitments; ticked, it carries both whole."""
+    from engagement.models import Commitment, Qualification, QualificationElement, QualificationEvidence
+
+    summary = make_summary()
+    summary.qualification = Qualification(
+        methodology="meddpicc", elements=[QualificationElement(key="metrics", name="Metrics", status="not_found")]
+    )
+    summary.commitments = [
+        Commitment(
+            text="I'll send the questionnaire.",
+            evidence=QualificationEvidence(recording_id=1, timestamp="00:01:00", quote="I'll send the questionnaire."),
+        )
+    ]
+    plain = for_customer(summary)
+    assert plain.qualification is None and plain.commitments == []
+    chosen = for_customer(summary, presented({"qualification"}))
+    assert chosen.qualification == summary.qualification and chosen.commitments == summary.commitments

@@ -1097,3 +1097,14 @@ def test_the_brief_for_the_next_meeting_is_on_the_summary_for_the_team_only() ->
     assert record is not None
     presented = app(domain="acmecorp.com", run_id=record.run_id, present="1").run()
     assert not [e for e in presented.expander if e.label == "Brief for the next meeting"]
+
+
+def test_the_accounts_page_is_never_shown_in_presentation_mode() -> None:
+    """/accounts?present=1 shows no account, figure or signal of the team's list, only why and the way out."""
+    at = app(present="1")
+    at.switch_page("pages/accounts.py").run()
+    assert not at.exception and not at.dataframe
+    assert [i.value for i in at.info][0].startswith("The accounts list is the sales team's view")
+    assert at.button(key="present_exit")
+    shown = everything_shown(at)
+    assert "acmecorp.com" not in shown and "Gone dark" not in shown

@@ -71,6 +71,7 @@ OPT_IN: tuple[Part, ...] = (
     Part("coverage", "Coverage notes"),
     Part("risks", "Risks"),
     Part("recommendations", "Recommendations"),
+    Part("qualification", "Qualification and our commitments"),
 )
 PARTS: dict[str, Part] = {part.key: part for part in (*FIXED, *SAFE, *OPT_IN)}
 _CHOOSABLE = frozenset(part.key for part in (*SAFE, *OPT_IN))
@@ -151,6 +152,7 @@ PART_FIELDS: dict[str, tuple[str, ...]] = {
     "signals": ("signals",),
     "changes": ("changes",),
     "coverage": ("coverage",),
+    "qualification": ("qualification", "commitments"),
 }
 
 _EMAIL = re.compile(r"[^\s@<>()\[\],;:\"']+@[^\s@<>()\[\],;:\"']+\.[^\s@<>()\[\],;:\"']+")
