@@ -7,6 +7,8 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check -q
 PORT   ?= 8501
 CHROMIUM ?= /usr/bin/chromium
+# Node's packages for the real OpenID Connect provider the sign-on tests run (its stamp: npm ci's own lock copy)
+OIDC   := tests/support/oidc/node_modules/.package-lock.json
 
 .PHONY: run test test-fast lint bench screenshots clean cluster
 
@@ -67,7 +69,6 @@ chromium:
 	fi
 
 ## oidc: a real OpenID Connect provider for the sign-on tests (panva's oidc-provider on Node, from its lock file)
-OIDC := tests/support/oidc/node_modules/.package-lock.json
 $(OIDC): tests/support/oidc/package-lock.json
 	@if ! command -v npm >/dev/null; then \
 		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq nodejs npm; \
