@@ -657,6 +657,9 @@ def render_facts(record: JobRecord, audience: Audience) -> None:
     render_tables(summary, audience)
 
 
+STAKEHOLDER_BUDGET_PX = 560  # the table fits the page's width at 1024 px beside the sidebar (who spoke: in the hover)
+
+
 def render_stakeholders(summary: EngagementSummary, today: date | None = None) -> None:
     """Who of ours knows whom of theirs: the map, the rule behind each strength, the single-threaded, the table."""
     today = today or utcnow().date()
@@ -677,16 +680,17 @@ def render_stakeholders(summary: EngagementSummary, today: date | None = None) -
     if found:
         frame = pd.DataFrame(
             {
-                "Their person": [t.customer for t in found],
-                "Our person": [t.ours for t in found],
-                "Meetings together": [t.meetings for t in found],
-                "Last 90 days": [t.recent for t in found],
-                "They spoke in": [t.spoke_in for t in found],
-                "Last contact": [nice_date(date.fromisoformat(t.last_contact)) for t in found],
+                "Theirs": [t.customer for t in found],
+                "Ours": [t.ours for t in found],
+                "Together": [t.meetings for t in found],
+                "90 days": [t.recent for t in found],
+                "Last met": [nice_date(date.fromisoformat(t.last_contact)) for t in found],
                 "Strength": [t.strength for t in found],
             }
         )
-        fit = fit_columns(frame, {c: (90, 260) for c in frame.columns})
+        limits = {"Theirs": (100, 170), "Ours": (100, 170), "Together": (60, 90), "90 days": (60, 90)}
+        limits |= {"Last met": (95, 110), "Strength": (70, 90)}
+        fit = fit_columns(frame, limits, budget=STAKEHOLDER_BUDGET_PX)
         st.dataframe(
             frame,
             hide_index=True,
@@ -716,7 +720,7 @@ def render_brief(record: JobRecord) -> None:
                 st.caption("Nothing to say.")
             for line in lines:
                 quotes = [q for q in (evidence_line(e) for e in line.evidence) if q]
-                rule = f"  \n_a suggestion: {md(line.rule)}_" if line.rule and not quotes else ""
+                rule = f"  \n_{md(line.rule)}_" if line.rule and not quotes else ""
                 st.markdown("\n\n".join([f"- {md(line.text)}{rule}", *quotes]))
         st.download_button(
             "Brief (text)",

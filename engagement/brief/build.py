@@ -20,7 +20,7 @@ from engagement.wording import nice_date, plural
 RECENT = timedelta(days=90)
 QUESTIONS_SHOWN = 6
 COMMITMENTS_SHOWN = 6
-ATTENDED = "in the meetings of the last 90 days"
+ATTENDED = "counted in the meetings of the last 90 days"
 WORRIES_SHOWN = 5  # risks and challenges each: the newest, so the brief stays one page
 GAP_RULES = {
     "our_side_only": "Only our side has spoken of {name}: ask them to describe it in their words.",
@@ -30,7 +30,8 @@ GAP_RULES = {
 
 
 class BriefLine(BaseModel):
-    """One line of the brief: a quote-backed fact, or a suggestion by a rule (``rule`` names it)."""
+    """One line of the brief: backed by verified quotes (``evidence``), or by a stated rule (``rule`` says which: a
+    count from the meetings, or a suggestion the qualification's state makes)."""
 
     text: str
     evidence: list[Evidence] = Field(default_factory=list)
@@ -135,7 +136,8 @@ def build_brief(summary: EngagementSummary, today: date, last_transcript: Meetin
                 continue
             searched = plural(summary.qualification.searched.meetings, "meeting")
             text = template.format(name=element.name, searched=searched)
-            brief.gaps.append(BriefLine(text=text, rule=f"qualification: {element.status.replace('_', ' ')}"))
+            status = element.status.replace("_", " ")
+            brief.gaps.append(BriefLine(text=text, rule=f"a suggestion by rule: the qualification says {status}"))
     if summary.changes is not None:
         c = summary.changes
         for label, items in (

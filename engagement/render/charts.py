@@ -500,7 +500,7 @@ def stakeholder_map(summary: EngagementSummary, today: date, top: int = 15, pres
             ygap=2,
         )
     )
-    fig.update_layout(title={"text": title}, height=_bar_height(len(theirs), presentation))
+    fig.update_layout(title={"text": title}, height=_bar_height(len(theirs), presentation) + 90)  # + the names below
     fig.update_yaxes(title={"text": y_title}, autorange="reversed", type="category")
-    fig.update_xaxes(title={"text": x_title}, type="category", side="top")
+    fig.update_xaxes(title={"text": x_title}, type="category", automargin=True)  # below: clear of the title
     return apply_theme(fig, presentation)

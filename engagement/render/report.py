@@ -699,7 +699,7 @@ BRIEF_SECTIONS = (
 
 
 def _brief_lines(line: BriefLine) -> list[str]:
-    out = [f"- {one_line(line.text)}" + (f"  (a suggestion: {line.rule})" if line.rule else "")]
+    out = [f"- {one_line(line.text)}" + (f"  ({line.rule})" if line.rule else "")]
     for evidence in line.evidence:
         c = cite(evidence)
         if c.quote:
