@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
-from engagement.account.domains import company_domain, lookalike_warning, normalize_domain, refuse_ours
+from engagement.account.domains import company_domain, lookalike_warning, normalize_domain, person_email, refuse_ours
 from engagement.account.rep_roles import with_rep_roles
 from engagement.account.signals import Thresholds, signal_id
 from engagement.accounts import list_accounts
@@ -559,9 +559,8 @@ def digest(settings: Settings, *, days: int, slack_url: str | None, emails: list
 
 
 def _email(text: str) -> str:
-    email = text.strip().lower()
-    local, _, domain = email.rpartition("@")
-    if not local or " " in email or "." not in domain:
+    email = person_email(text)
+    if email is None:
         raise InvalidDomainError(f"--person needs an e-mail address such as ann@acmecorp.com, not {text!r}.")
     return email
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from engagement.account.domains import company_domain
+from engagement.account.domains import company_domain, person_email
 from engagement.errors import EngagementError
 from engagement.privacy import TOMBSTONES_TABLE, Tombstones
 from engagement.privacy.forget import Receipt, forget
@@ -25,11 +25,8 @@ RECEIPT_ROWS = {
 
 def _target(text: str) -> tuple[str, str]:
     """(``domain`` or ``person``, the normalised name); ``InvalidDomainError`` with what to type otherwise."""
-    text = text.strip()
-    local, at, rest = text.rpartition("@")
-    if at and local and "." in rest and " " not in text:
-        return "person", text.lower()
-    return "domain", company_domain(text)
+    email = person_email(text)
+    return ("person", email) if email else ("domain", company_domain(text))
 
 
 def _on_ask() -> None:

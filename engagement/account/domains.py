@@ -301,6 +301,15 @@ def domain_variants(domain: str) -> list[str]:
     return variants
 
 
+def person_email(text: str) -> str | None:
+    """``text`` as one person's e-mail address (lower case), or None when it is not one (a website, a domain)."""
+    email = text.strip().lower()
+    local, _, domain = email.rpartition("@")
+    if not local or "@" in local or any(ch.isspace() for ch in email) or "." not in domain.strip("."):
+        return None
+    return email
+
+
 def name_label(domain: str) -> str:
     """The company's name part of a registrable domain: ``acmecorp`` of ``acmecorp.co.uk`` and ``acmecorp.com``."""
     return _extractor()(domain).domain or domain
