@@ -21,7 +21,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from engagement.storage.sqlite import KVStore
+from engagement.storage.sqlite import KVStore, kept_secret
 
 SESSIONS_TABLE = "sessions"
 LIFETIMES = {"app": timedelta(hours=12), "admin": timedelta(minutes=30)}  # the admin's is shorter
@@ -35,18 +35,11 @@ MAX_DELAY_S = 300.0
 
 
 def session_secret(configured: str, store: KVStore) -> bytes:
-    """The key material of every token: ``SESSION_SECRET`` when set, else the store's (made once, then shared).
-
-    Two processes that start at once may both write a secret; each reads back what the store holds, so after
-    that moment they agree (a token made in between is refused once, and its user signs in again).
-    """
+    """The key material of every token: ``SESSION_SECRET`` when set, else the store's (made once, then shared; a
+    token made while two processes first race for it is refused once, and its user signs in again)."""
     if configured:
         return configured.encode()
-    held = store.get(_SIGNER)
-    if not isinstance(held, str):
-        store.set(_SIGNER, secrets.token_hex(32))
-        held = store.get(_SIGNER)
-    return bytes.fromhex(str(held))
+    return bytes.fromhex(kept_secret(store, _SIGNER, 32))
 
 
 class SessionBook:

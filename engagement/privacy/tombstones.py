@@ -8,11 +8,10 @@ name hashes it the same way; nothing can list the names from the table.
 from __future__ import annotations
 
 import hashlib
-import secrets
 
 from engagement.errors import InvalidDomainError
 from engagement.models import Meeting, format_utc, utcnow
-from engagement.storage.sqlite import KVStore
+from engagement.storage.sqlite import KVStore, kept_secret
 
 TOMBSTONES_TABLE = "tombstones"
 _SALT = "salt"
@@ -32,11 +31,7 @@ class Tombstones:
 
     def _key(self, kind: str, name: str) -> str:
         if self._salt is None:
-            held = self.store.get(_SALT)
-            if not isinstance(held, str):
-                self.store.set(_SALT, secrets.token_hex(16))
-                held = self.store.get(_SALT)
-            self._salt = str(held)
+            self._salt = kept_secret(self.store, _SALT, 16)
         digest = hashlib.sha256(f"{self._salt}:{kind}:{name.strip().lower()}".encode()).hexdigest()
         return _PREFIX + digest
 

@@ -22,6 +22,7 @@ import hashlib
 import logging
 import os
 import re
+import secrets
 import sqlite3
 import threading
 import time
@@ -101,6 +102,19 @@ class KVStore(Protocol):
     def count(self, prefix: str = "", *, where: Mapping[str, Any] | None = None) -> int: ...
     def count_by(self, field: str, prefix: str = "") -> dict[Any, int]: ...
     def close(self) -> None: ...
+
+
+def kept_secret(store: KVStore, key: str, nbytes: int) -> str:
+    """A random hex value kept under ``key`` (made by the first process that asks), the same for every process.
+
+    Two processes that ask at once may both write one; each reads back what the store holds, so from then on
+    they agree.
+    """
+    held = store.get(key)
+    if not isinstance(held, str):
+        store.set(key, secrets.token_hex(nbytes))
+        held = store.get(key)
+    return str(held)
 
 
 def encode_value(value: Any) -> str:
