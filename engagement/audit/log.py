@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from engagement.models import UTCDateTime, format_utc, utcnow
-from engagement.storage.sqlite import KVStore
+from engagement.storage.sqlite import KVStore, newest_first
 
 AUDIT_TABLE = "audit"
 # What the app records, and the words the admin page shows for each.
@@ -94,22 +94,14 @@ class AuditLog:
         Read newest first in pages of ``PAGE`` and stopped at ``since``, at ``limit`` matches, or after ``MAX_SCAN``.
         """
         found: list[AuditEntry] = []
-        cursor = _key(until) if until else None
-        scanned = 0
-        while scanned < MAX_SCAN:
-            page = self.store.items("", stop=cursor, reverse=True, limit=PAGE)
-            for _, value in page:
-                entry = AuditEntry.model_validate(value)
-                if since and entry.at < since:
-                    return found
-                if _matches(entry, actor, action, target):
-                    found.append(entry)
-                    if len(found) >= limit:
-                        return found
-            if len(page) < PAGE:
-                return found
-            scanned += len(page)
-            cursor = page[-1][0]
+        for _, value in newest_first(self.store, stop=_key(until) if until else None, page=PAGE, most=MAX_SCAN):
+            entry = AuditEntry.model_validate(value)
+            if since and entry.at < since:
+                break
+            if _matches(entry, actor, action, target):
+                found.append(entry)
+                if len(found) >= limit:
+                    break
         return found
 
     def purgeable(self, older_than: timedelta) -> int:

@@ -25,7 +25,7 @@ from engagement.errors import StoreError
 from engagement.jobs.repository import RECORD_PREFIX
 from engagement.privacy.tombstones import TOMBSTONES_TABLE, Tombstones
 from engagement.questions.answers import QUESTION_PREFIX
-from engagement.storage.sqlite import KVStore, encode_value
+from engagement.storage.sqlite import KVStore, encode_value, newest_first
 
 if TYPE_CHECKING:
     from engagement.account.rep_roles import RepRoles
@@ -156,14 +156,8 @@ def forget(runtime: ProcessStores, *, domain: str = "", email: str = "") -> Rece
 
 def _scan(store: KVStore, prefix: str = "") -> Iterable[tuple[str, str]]:
     """Every (key, value as lower-cased JSON) under ``prefix``, read newest key first in pages (bounded memory)."""
-    stop: str | None = None
-    while True:
-        page = store.items(prefix, stop=stop, reverse=True, limit=PAGE)
-        for key, value in page:
-            yield key, encode_value(value).lower()
-        if len(page) < PAGE:
-            return
-        stop = page[-1][0]
+    for key, value in newest_first(store, prefix, page=PAGE):
+        yield key, encode_value(value).lower()
 
 
 def _names(key: str, text: str, needles: list[str]) -> bool:

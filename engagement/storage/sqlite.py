@@ -104,6 +104,21 @@ class KVStore(Protocol):
     def close(self) -> None: ...
 
 
+def newest_first(
+    store: KVStore, prefix: str = "", *, stop: str | None = None, page: int = 500, most: int | None = None
+) -> Iterator[tuple[str, Any]]:
+    """Every item under ``prefix`` (below ``stop``), newest key first, read ``page`` at a time (bounded memory);
+    at most ``most`` items when given."""
+    read = 0
+    while most is None or read < most:
+        items = store.items(prefix, stop=stop, reverse=True, limit=page if most is None else min(page, most - read))
+        yield from items
+        read += len(items)
+        if len(items) < page:
+            return
+        stop = items[-1][0]
+
+
 def kept_secret(store: KVStore, key: str, nbytes: int) -> str:
     """A random hex value kept under ``key`` (made by the first process that asks), the same for every process.
 
