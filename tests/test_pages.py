@@ -673,6 +673,17 @@ def test_the_question_box_answers_under_a_complete_summary_and_says_not_found() 
     assert questions[:2] == ["What about the weather on Mars?", "What did they say about single sign-on?"]
 
 
+def test_a_question_in_another_language_gets_a_note_to_ask_in_the_transcripts_language() -> None:
+    """A German question on the demo account (English transcripts): "not found", and a note to ask in English."""
+    at = completed_demo(app().run())
+    at.text_input(key="ask_question").set_value("Was haben sie über die Einführung von SSO gesagt?")
+    at.button(key="FormSubmitter:ask_form-Ask").click().run()
+    assert not at.exception and not at.error
+    notes = [re.sub(r"\\(.)", r"\1", i.value) for i in at.info]
+    assert "The transcripts are in English; your question looks like German — try asking in English." in notes
+    assert any(re.sub(r"\\(.)", r"\1", w.value).startswith("Not found in 13 meetings (") for w in at.warning)
+
+
 @pytest.mark.parametrize(
     ("question", "message"),
     [("", "Type a question"), ("What did they say?", "no words to search")],
