@@ -575,6 +575,62 @@ def test_delete_selected_asks_first(page: Any, server: str) -> None:
     expect(jobs).to_have_text(before)
 
 
+def test_back_returns_each_page_as_it_was(page: Any, server: str) -> None:
+    """Admin → Summary through the sidebar and Back is the admin page at /admin, however soon Back is pressed
+    (the summary's job rides on the sidebar's link, so nothing writes it into the address later); Summary →
+    Admin and Back is the summary with its job, and Forward is admin again — never /admin?domain=…&run_id=…."""
+    from playwright.sync_api import expect
+
+    job = open_demo(page, server, "Acme Corp")
+    page.get_by_role("link", name="Admin").click()  # through the sidebar: the same session keeps the job
+    password = page.get_by_label("Password", exact=True)
+    grid = page.locator('[data-testid="stDataFrame"]').first
+    expect(grid.or_(password)).to_be_visible()
+    if password.is_visible():
+        sign_in(page, ADMIN_PASSWORD)
+    expect(grid).to_be_visible()
+    admin_url = f"{server}/admin"
+    for wait_ms in (50, 300, 1500):
+        page.get_by_role("link", name="Summary").click()
+        page.wait_for_timeout(wait_ms)
+        page.go_back()
+        page.wait_for_timeout(1500)  # anything the summary's run still sends has arrived
+        assert page.url == admin_url, f"Back {wait_ms} ms after leaving admin: {page.url}"
+        expect(page.get_by_role("heading", name="Admin")).to_be_visible()
+    page.get_by_role("link", name="Summary").click()
+    page.wait_for_url(job)  # the sidebar's link names the job: it is in the address from the start
+    expect(page.locator(".js-plotly-plot")).to_have_count(CHARTS)
+    page.get_by_role("link", name="Admin").click()
+    expect(page.get_by_role("heading", name="Admin")).to_be_visible()
+    assert page.url == admin_url
+    page.go_back()
+    page.wait_for_url(job)
+    expect(page.locator(".js-plotly-plot")).to_have_count(CHARTS)
+    page.go_forward()
+    expect(page.get_by_role("heading", name="Admin")).to_be_visible()
+    page.wait_for_timeout(1500)
+    assert page.url == admin_url
+    no_exception(page)
+
+
+def test_generating_a_summary_is_one_step_back(page: Any, server: str) -> None:
+    """A demo button shows its job with one entry of history: Back is the page before, not a half-written URL."""
+    from playwright.sync_api import expect
+
+    page.goto(f"{server}/accounts")
+    expect(page.get_by_role("heading", name="Accounts")).to_be_visible()
+    page.get_by_role("link", name="Summary").click()
+    expect(page.get_by_role("button", name="Acme Corp", exact=True)).to_be_visible()
+    before = page.url
+    open_demo_here = page.get_by_role("button", name="Acme Corp", exact=True)
+    open_demo_here.click()
+    page.wait_for_url("**run_id=*")
+    expect(page.locator(".js-plotly-plot")).to_have_count(CHARTS)
+    page.go_back()
+    page.wait_for_timeout(1000)
+    assert page.url == before, f"Back from a new summary went to {page.url}"
+
+
 def test_the_facts_are_on_screen_before_the_analysis_ends(page: Any, server: str, model: FakeOpenAI) -> None:
     """With a slow model the meeting count, people and months show while the sections still wait for it."""
     from playwright.sync_api import expect
