@@ -9,6 +9,8 @@ import uuid
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -551,19 +553,31 @@ def test_a_filtered_run_says_so_and_refills_the_dates_from_its_link() -> None:
     assert any("1 Jun 2026 – 31 Aug 2026" in b.label for b in at.sidebar.button)
 
 
+def sidebar_link(at: AppTest, label: str) -> Any:
+    """The sidebar's page link of that label (its ``query_string`` is the address it opens with)."""
+    return next(e.proto for e in at.get("page_link") if e.proto.label == label)
+
+
 def test_the_job_on_show_and_the_typed_website_survive_a_visit_to_admin() -> None:
-    """Summary → Admin → Summary through the navigation (which drops the URL's parameters) keeps job and field."""
+    """Summary → Admin → Summary through the sidebar keeps job and field: the Summary link carries the job, and the
+    summary page itself never writes the address (a late write would land on the page Back reached)."""
     record = seeded(domain="acme.com")
     at = app().run()
+    assert sidebar_link(at, "Summary").query_string == ""  # no job shown yet: the link names none
     at.text_input(key="summary_website").set_value("acme.com")
     at.button(key=GENERATE).click().run()  # a fresh summary of acme.com is offered
     at.button(key="summary_offer_open").click().run()
-    at.query_params.clear()  # what the sidebar navigation does to the address
+    at.query_params.clear()  # what a page link does to the address
     at.switch_page("pages/admin.py").run()
     assert at.title[0].value == "Admin"
+    link = sidebar_link(at, "Summary")
+    assert parse_qs(link.query_string) == {"domain": [record.domain], "run_id": [record.run_id]}
     at.switch_page("pages/summary.py").run()
     assert not at.exception
-    assert (at.query_params["domain"], at.query_params["run_id"]) == (record.domain, record.run_id)
+    assert dict(at.query_params) == {}, "the summary page wrote the address unasked"
+    at.query_params.update({k: v[0] for k, v in parse_qs(link.query_string).items()})  # what the link opens
+    at.switch_page("pages/summary.py").run()
+    assert not at.exception
     assert at.header[0].value.startswith("Acme ·")
     assert at.text_input(key="summary_website").value == "acme.com"
 
