@@ -188,9 +188,15 @@ def model() -> Iterator[FakeOpenAI]:
 
 
 @pytest.fixture(scope="module")
-def server(chromium: Path, model: FakeOpenAI, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def server_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the module's server keeps its database (``engagement.sqlite``) and its log."""
+    return tmp_path_factory.mktemp("streamlit")
+
+
+@pytest.fixture(scope="module")
+def server(chromium: Path, model: FakeOpenAI, server_folder: Path) -> Iterator[str]:
     """``streamlit run`` on a free loopback port: demo data, the fake model, both passwords, a tmp database."""
-    folder = tmp_path_factory.mktemp("streamlit")
+    folder = server_folder
     log = (folder / "streamlit.log").open("wb")
     env = {
         **os.environ,
@@ -352,13 +358,34 @@ def test_the_accounts_page_lists_the_demo_companies_and_opens_a_summary(page: An
     no_exception(page)
 
 
-def test_nothing_is_cut_off_at_common_sizes(page: Any, server: str, screenshots: Path) -> None:
+# The admin page's job table: it scrolls sideways when its columns are wider than the page gives it.
+JOBS_GRID_SCROLLS_JS = """
+() => [...document.querySelectorAll('[class*="st-key-admin_jobs_"] .dvn-scroller')]
+  .filter(el => el.scrollWidth > el.clientWidth + 1).map(el => `${el.scrollWidth} > ${el.clientWidth}`)
+"""
+
+
+def test_nothing_is_cut_off_at_common_sizes(page: Any, server: str, server_folder: Path, screenshots: Path) -> None:
     """From 1024 to 1920 wide, normal and presenting, no label, button, metric, field, chart text or table cell is cut.
 
     No table scrolls sideways either, except beside the 300-pixel sidebar at 1024, where the summary's
-    grids may (their names stay pinned). The Accounts table never does, sidebar open or not.
+    grids may (their names stay pinned). The Accounts table never does, sidebar open or not, nor the admin
+    page's job table, with a long domain, a date range and a failure among its rows.
     """
     from playwright.sync_api import expect
+
+    failed = make_record(
+        None,
+        status=JobStatus.ERROR,
+        domain="bridgepoint-consulting.com",
+        run_id=str(uuid.uuid4()),
+        options={"since": "2026-06-01", "until": "2026-06-30"},
+        analyzer="openai:gpt-5.4-mini",
+        source="fathom",
+        error="Fathom refused the API key (401 Unauthorized). Check FATHOM_API_KEY in the settings and try "
+        "again.\n\nFathom said: the key was revoked by a workspace admin.",
+    )
+    seed_records(server_folder / "engagement.sqlite", failed)  # the server reads the same file
 
     for company in ("Acme Corp", "Brightwater Utilities"):
         job = open_demo(page, server, company)
@@ -385,6 +412,24 @@ def test_nothing_is_cut_off_at_common_sizes(page: Any, server: str, screenshots:
         cut = page.evaluate(TRUNCATED_JS, True)
         assert cut == [], f"Accounts cut off at {width}×{height}: {cut}"
         assert cut_cells(page) == [], f"Accounts cells cut at {width}×{height}"
+    no_exception(page)
+    page.get_by_role("link", name="Admin").click()
+    grid = page.locator('[class*="st-key-admin_jobs_"] [data-testid="stDataFrame"]')
+    password = page.get_by_label("Password", exact=True)
+    expect(grid.or_(password)).to_be_visible()
+    if password.is_visible():
+        sign_in(page, ADMIN_PASSWORD)
+    expect(grid.locator('td[role="gridcell"]', has_text="bridgepoint-consulting.com").first).to_be_attached()
+    for width, height in SIZES:
+        page.set_viewport_size({"width": width, "height": height})
+        page.wait_for_timeout(700)
+        expect(page.locator('[data-testid="stSidebar"]')).to_be_visible()
+        grid.scroll_into_view_if_needed()
+        assert page.evaluate(JOBS_GRID_SCROLLS_JS) == [], f"the admin's job table scrolls at {width}×{height}"
+        cut = page.evaluate(TRUNCATED_JS, False)
+        assert cut == [], f"Admin cut off at {width}×{height}: {cut}"
+        assert cut_cells(page) == [], f"Admin cells cut at {width}×{height}"
+    page.set_viewport_size(VIEWPORT)
     no_exception(page)
 
 

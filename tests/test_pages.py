@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -330,6 +330,11 @@ def test_links_images_and_autolinks_from_data_are_shown_as_text() -> None:
     assert HOSTILE_LINK in shown_text(at.error[0].value)
 
 
+def job_domains(at: AppTest) -> list[str]:
+    """The admin table's domains (each cell links to its job's summary and shows the domain)."""
+    return [parse_qs(urlsplit(link).query)["domain"][0] for link in at.dataframe[0].value["Domain"]]
+
+
 def test_the_admin_page_lists_deletes_and_purges() -> None:
     """Jobs are listed newest first; a selected one is deleted; purges remove what they announced."""
     old = [seeded(age=timedelta(days=30 + i), domain="acmecorp.com") for i in range(3)]
@@ -340,21 +345,22 @@ def test_the_admin_page_lists_deletes_and_purges() -> None:
     at = app().run().switch_page("pages/admin.py").run()
     assert {m.label: m.value for m in at.metric} == {"Jobs": "6", "Processing": "0", "Complete": "4", "Failed": "2"}
     table = at.dataframe[0].value
-    assert list(table["Domain"])[:3] == ["acmecorp.com", "globex.io", "globex.io"]
+    assert job_domains(at)[:3] == ["acmecorp.com", "globex.io", "globex.io"]
     assert list(table.columns) == [
         "Domain",
         "Status",
-        "Summary",
         "Dates",
         "Created",
-        "Duration (s)",
         "Meetings",
+        "Error",
+        "Duration (s)",
         "Analyser",
         "Source",
-        "Error",
     ]
     assert list(table["Meetings"])[1] == "–"  # a failed job reached no count: a dash, not "None"
-    assert list(table["Summary"])[0] == f"./?domain=acmecorp.com&run_id={newest.run_id}"
+    assert list(table["Domain"])[0] == f"./?domain=acmecorp.com&run_id={newest.run_id}"
+    # a failure's first words ride on its status; the whole message shows when the row is selected (below)
+    assert list(table["Status"])[:2] == ["Complete", "Failed · Fathom rejected the API key. Check FATH…"]
 
     # select the newest row: it is shown in full; delete asks first, with the count
     at.session_state[at.dataframe[0].key] = {"selection": {"rows": [0, 1], "columns": [], "cells": []}}
@@ -405,9 +411,9 @@ def test_the_admin_table_reads_one_page_at_a_time() -> None:
         seeded(age=timedelta(minutes=i), domain=f"company{i}.com")
     at = app().run().switch_page("pages/admin.py").run()
     assert len(at.dataframe[0].value) == 50
-    assert at.dataframe[0].value["Domain"][0] == "company0.com"
+    assert job_domains(at)[0] == "company0.com"
     at.get("pagination")[0].set_value(2).run()
-    assert list(at.dataframe[0].value["Domain"]) == [f"company{i}.com" for i in range(50, 55)]
+    assert job_domains(at) == [f"company{i}.com" for i in range(50, 55)]
 
 
 def test_the_admin_filters_by_status_and_domain() -> None:
@@ -416,10 +422,10 @@ def test_the_admin_filters_by_status_and_domain() -> None:
     seeded(domain="acmecorp.com")
     at = app().run().switch_page("pages/admin.py").run()
     at.selectbox(key="admin_status").set_value("error").run()
-    assert list(at.dataframe[0].value["Domain"]) == ["globex.io"]
+    assert job_domains(at) == ["globex.io"]
     at.selectbox(key="admin_status").set_value("").run()
     at.selectbox(key="admin_domain").set_value("acmecorp.com").run()
-    assert list(at.dataframe[0].value["Domain"]) == ["acmecorp.com"]
+    assert job_domains(at) == ["acmecorp.com"]
 
 
 def test_the_analysis_cache_is_cleared_after_confirmation() -> None:

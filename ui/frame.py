@@ -64,6 +64,7 @@ def page_links() -> None:
         for path, label, icon in PAGE_LINKS:
             query = {"domain": job[0], "run_id": job[1]} if job and path == "pages/summary.py" else None
             st.page_link(path, label=label, icon=icon, query_params=query, width="stretch")
+        st.divider()
 
 
 def run_page(page: StreamlitPage) -> None:
