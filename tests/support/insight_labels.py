@@ -24,7 +24,11 @@ from engagement.models import Meeting
 LABELS = Path(__file__).resolve().parents[1] / "data" / "insights" / "insights.json"
 DEMO_DATA = Path(__file__).resolve().parents[2] / "engagement" / "demo" / "data"
 KINDS = ("goal", "challenge", "risk")
-FILES = {"acmecorp.com": "acmecorp.com.json", "brightwater.co.uk": "brightwater.co.uk.json", "globex.io": "globex.io.json"}
+FILES = {
+    "acmecorp.com": "acmecorp.com.json",
+    "brightwater.co.uk": "brightwater.co.uk.json",
+    "globex.io": "globex.io.json",
+}
 
 
 @cache
@@ -75,7 +79,9 @@ class Score:
 
 
 def _verdict(kind: str, recording_id: int, quote: str, file_labels: dict[str, Any]) -> str:
-    mine = [lab for lab in file_labels["labels"] if lab["recording_id"] == recording_id and _same(quote, lab["sentence"])]
+    mine = [
+        lab for lab in file_labels["labels"] if lab["recording_id"] == recording_id and _same(quote, lab["sentence"])
+    ]
     nots = [n for n in file_labels["not"] if n["recording_id"] == recording_id and _same(quote, n["sentence"])]
     if any(lab["useful"] and kind in (lab["category"], lab["also"]) for lab in mine):
         return "right"
@@ -111,8 +117,6 @@ def score(domains: tuple[str, ...] = tuple(FILES)) -> Score:
             if not lab["useful"]:
                 continue
             kinds = {lab["category"], lab["also"]} & set(KINDS)
-            hit = any(
-                rid == lab["recording_id"] and _same(q, lab["sentence"]) for k in kinds for rid, q in got[k]
-            )
+            hit = any(rid == lab["recording_id"] and _same(q, lab["sentence"]) for k in kinds for rid, q in got[k])
             (out.found if hit else out.missed)[lab["category"]].append(lab)
     return out
