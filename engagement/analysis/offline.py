@@ -40,7 +40,7 @@ from engagement.models import (
 __all__ = ["OfflineAnalyzer", "RULES_VERSION", "THEMES", "sentences"]
 
 RULES_VERSION = (
-    "offline-2026-12-careful-reader-1"  # change with any rule that changes the output (it is in the fingerprint)
+    "offline-2026-12-careful-reader-2"  # change with any rule that changes the output (it is in the fingerprint)
 )
 
 MIN_WORDS = 5
@@ -121,6 +121,12 @@ RISK = _any(
     r"\bif\b.{3,100}\b(?:we|they)(?:'ll| will) (?:be back|start|lose|leave|walk|split|switch|go)\b",
     r"\bdead on arrival\b",
     r"\bsplit(?:ting)? (?:the |our |their )?volume\b",
+    # a competitor in the running, or cheaper: the deal can go elsewhere
+    r"\bwe(?:'re| are) (?:also )?(?:evaluating|looking at)\b",
+    r"\b(?:came|come|coming) in (?:\w+ ){0,3}(?:lower|cheaper|below)\b",
+    r"\bquoted us\b",
+    r"\bI don't want (?:my|a|another|to spend)\b",  # what they will not accept
+    r"\b(?:resigned|pausing|won't sign)\b",
 )
 CHALLENGE_STRONG = _any(
     r"\bthe (?:main |big(?:gest)? |real |other )?(?:problem|issue|challenge|pain)s? (?:is|are|we have)\b",
