@@ -549,13 +549,16 @@ class OfflineAnalyzer:
         themes = _account_themes(order)
         goals = _ranked(dedupe_insights(g for mi in order for g in mi.goals))
         challenges = _ranked(dedupe_insights(c for mi in order for c in mi.challenges))
-        risks = _ranked(dedupe_insights(r for mi in order for r in mi.risks))
+        risks = _latest(_ranked(dedupe_insights(r for mi in order for r in mi.risks)), MAX_ITEMS)
         return AccountInsights(
             themes=themes,
             goals=goals[:MAX_ITEMS],
             challenges=challenges[:MAX_ITEMS],
-            risks=risks[:MAX_ITEMS],
-            recommendations=_recommendations(themes, goals, challenges, risks, order),
+            risks=risks,
+            # the newest risk is the first to act on
+            recommendations=_recommendations(
+                themes, goals, challenges, sorted(risks, key=lambda r: r.last_said, reverse=True), order
+            ),
             roles=dedupe_roles(r for mi in reversed(order) for r in mi.roles),  # the latest title wins
         )
 
@@ -591,6 +594,15 @@ def _account_themes(order: Sequence[MeetingInsights]) -> list[Theme]:
 def _ranked(items: list[Insight]) -> list[Insight]:
     """Most meetings first; ties keep their order (earliest first)."""
     return sorted(items, key=lambda i: -len({e.recording_id for e in i.evidence}))
+
+
+def _latest(items: list[Insight], n: int) -> list[Insight]:
+    """At most ``n`` of ``items`` in their order, the most-repeated and then the most recently said kept: a deal's
+    risks change as it goes, and the ones of its first meetings must not crowd out those of its last."""
+    if len(items) <= n:
+        return items
+    keep = {id(i) for i in sorted(items, key=lambda i: (len({e.recording_id for e in i.evidence}), i.last_said))[-n:]}
+    return [i for i in items if id(i) in keep]
 
 
 def _lower_first(text: str) -> str:
