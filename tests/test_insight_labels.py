@@ -26,7 +26,7 @@ EXCEPTIONS = {
     "alternative, which argues for us: telling that apart needs the deal, not the sentence",
 }
 # Recall floors (per cent of the reader's useful labels found, meeting by meeting): measured, not targets.
-RECALL_FLOOR = {"goal": 55, "challenge": 45, "risk": 40}
+RECALL_FLOOR = {"goal": 65, "challenge": 60, "risk": 50}
 
 
 @pytest.fixture(scope="module")

@@ -40,7 +40,7 @@ from engagement.models import (
 __all__ = ["OfflineAnalyzer", "RULES_VERSION", "THEMES", "sentences"]
 
 RULES_VERSION = (
-    "offline-2026-12-careful-reader-2"  # change with any rule that changes the output (it is in the fingerprint)
+    "offline-2026-12-careful-reader-3"  # change with any rule that changes the output (it is in the fingerprint)
 )
 
 MIN_WORDS = 5
@@ -117,7 +117,7 @@ RISK = _any(
     r"\bblock(?:er|ers|ed|ing)\b",
     r"\bon hold\b",
     r"\bcancel(?:l?ed|ling)?\b",
-    r"\bif\b.{3,100}\bwe (?:might|may|could|won't|will not|can't)\b",
+    r"\bif\b.{3,100}\bwe (?:might|may|could|won't|will not|can't|miss|lose)\b",
     r"\bif\b.{3,100}\b(?:we|they)(?:'ll| will) (?:be back|start|lose|leave|walk|split|switch|go)\b",
     r"\bdead on arrival\b",
     r"\bsplit(?:ting)? (?:the |our |their )?volume\b",
@@ -127,6 +127,14 @@ RISK = _any(
     r"\bquoted us\b",
     r"\bI don't want (?:my|a|another|to spend)\b",  # what they will not accept
     r"\b(?:resigned|pausing|won't sign)\b",
+    r"\b(?:his|her|their) last day\b",  # the person leaving
+    r"\bmov(?:e|es|ing) into (?:a |the )?(?:new )?[\w ]{0,30}\brole\b",  # a champion changing role
+    r"\breorg(?:anisation|anization)? (?:is |was )?(?:being|coming|planned)\b",  # one ahead, not one in the past
+    r"\bpush back\b|\bfallback\b|\bcan't promise\b",
+    r"\bnot signed by\b|\bisn't signed by\b|\brolls into next\b",  # a deadline that moves the deal
+    r"\bopen redlines?\b",
+    r"\b(?:they're|they are|are|is) (?:\w+ )?cheaper\b",
+    r"\bwon't (?:start|be live|be ready) until\b",
 )
 CHALLENGE_STRONG = _any(
     r"\bthe (?:main |big(?:gest)? |real |other )?(?:problem|issue|challenge|pain)s? (?:is|are|we have)\b",
@@ -154,6 +162,9 @@ GOAL = _any(
     r"\bour (?:top )?priority\b",
     r"\bwe plan to\b",
     r"\bwe(?:'re| are) (?:trying|planning) to\b",
+    # a measured state they want: "I want that number down by half", "I want SignalPath live in HubSpot first"
+    r"\bI want (?!to\b)[^.?!]{0,40}\b(?:down|up|live|under|below|above)\b",
+    r"\bin (?:minutes|hours|days|week \w+), not (?:hours|days|weeks|week \w+)\b",  # how fast, against how slow now
 )
 CHALLENGE_WEAK = _any(
     r"\bchallenge\w*",
@@ -162,7 +173,12 @@ CHALLENGE_WEAK = _any(
     r"\bhard to\b",
     r"\bdifficult\b",
     r"\bspreadsheets?\b",
-    r"\btoo slow\b",
+    r"\btoo (?:slow|noisy)\b",
+    r"\b(?:I|we) spend\b[^.?!]*\b(?:every|each) (?:week|day|month|quarter|time)\b",
+    r"\bdrowning\b|\boutgrown\b|\bbacklog\b|\bwhich doesn't help\b",
+    r"\boff by \d+",
+    r"\bcan't see\b",
+    r"\b(?:reps|managers|users|people) (?:won't|don't|aren't|never) (?:go|update|use|log)\w*",
     r"\bbroken\b",
     r"\berror-prone\b",
     r"\bno visibility\b",
@@ -189,6 +205,8 @@ GOAL_STRONG = _any(
     r"\bwhat we (?:really )?want\b",
     r"\bwould be a (?:huge |big |real )?win\b",
     r"\bif we got (?:that|this|it) (?:to|down to|up to)\b",
+    r"\bpays for (?:itself|this|it|the whole thing)\b",  # the value they are after
+    r"\b(?:days?|weeks?|hours?) (?:of \w+ )?(?:a|per|each) (?:week|month|quarter|year) back\b",  # time won back
 )
 
 
@@ -203,7 +221,9 @@ REQUIREMENT = _any(
     rf"\bneed to (?:get|have|keep|pass|clear)\b[^.?!]{{0,60}}?\b{_GATE}\b",
     rf"\b(?:we|i) (?:must|have to)\b[^.?!]{{0,60}}?\b{_GATE}\b",
     r"\bneed to keep (?:\w+ ){0,3}data in\b",
-    r"\bdata (?:must|has to|needs to) stay\b",
+    r"\bdata (?:must|has to|needs to) stay\b|\bdata stays in\b",
+    r"\bI need to (?:justify|show|defend)\b",  # what procurement must prove before it can buy
+    r"\bneeds? the (?:\w+ ){0,3}board\b|\bneeds to clear\b",
     r"\bhas to pass\b",
     r"\bonly works if\b",  # "the award only works if the board isn't needed": a condition that may fail
     r"\b(?:will|would|to|gets?|going to) challenge[ds]?\b|\bgets? challenged\b",  # someone will dispute it
