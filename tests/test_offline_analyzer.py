@@ -241,3 +241,17 @@ def test_of_more_risks_than_fit_the_latest_are_kept_and_acted_on_first() -> None
 
     assert [r.evidence[0].recording_id for r in account.risks] == list(range(3, 15))
     assert account.recommendations[0].evidence[0].recording_id == 14
+
+
+def test_a_cue_word_needs_content_and_its_sense() -> None:
+    """A cue word alone is not enough: topic-only lines, a risk one wants to spot, a pointer back and a third person's
+    doings are none; a requirement and a challenge someone will raise are risks."""
+    assert classify("My concern is turnover.") is None
+    assert classify("Now the risks, since you raised it.") is None
+    assert classify("I want to spot the risk early, in the first fortnight of the quarter.") != "risk"
+    assert classify("That's the reporting problem again, in a nutshell.") is None
+    assert classify("Priya leads the West region, and she keeps the tracking spreadsheet for all of us.") is None
+    assert classify("We need single sign-on through our identity provider before anyone logs in.") == "risk"
+    assert classify("Our legal team will challenge the liability cap.") == "risk"
+    assert classify("My concern is that the renewal lands in the same month as our audit.") == "risk"
+    assert classify("We want to cut the month-end close from six days to three.") == "goal"

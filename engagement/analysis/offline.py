@@ -260,7 +260,7 @@ _LIGHT = frozenset(
     he's she she's his her do does did doing done have has had having will would can could should shall may might
     must not no don't doesn't didn't isn't aren't wasn't won't can't now just really very also too even still
     already yet again actually honestly basically well yeah yes okay ok um uh oh look mean know think say said
-    said since asked ask get got getting make made keep keeps go going one ones thing things lot lots bit part
+    since asked ask get got getting make made keep keeps go going one ones thing things lot lots bit part
     stuff way kind sort side real right wrong good bad better worse worst best big bigger biggest main other another
     first next new last most more less much many some any all every each simple possible easy sure whole number
     reason
