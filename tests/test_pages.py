@@ -1091,7 +1091,7 @@ def test_the_brief_for_the_next_meeting_is_on_the_summary_for_the_team_only() ->
     at = completed_demo(app().run())
     (brief,) = [e for e in at.expander if e.label == "Brief for the next meeting"]
     shown = " ".join(m.value for m in brief.markdown)
-    assert "Likely to attend" in shown and "Greg Thompson, CRO" in shown and "Our open commitments" in shown
+    assert "Likely to attend" in shown and "Greg Thompson, CRO" in shown and "Our commitments not seen done" in shown
     assert at.download_button(key="summary_export_brief")
     record = runtime().repo.latest_complete("acmecorp.com")
     assert record is not None

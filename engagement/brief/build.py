@@ -3,7 +3,7 @@
 Every line is one of two kinds: it carries verified quotes (``evidence``), or it is a suggestion made by a stated
 rule (``rule``). Likely attendees are the customer people in the meetings of the last 90 days; their roles keep the
 quote they rest on (or "set by a rep"); risks and challenges are the customer's own words; what they asked last time
-are the customer's questions, verbatim, in the latest meeting with a transcript; our open commitments are those no
+are the customer's questions, verbatim, in the latest meeting with a transcript; our commitments not seen done are those no
 later meeting shows done; the gaps come from the qualification's states.
 """
 
@@ -117,7 +117,7 @@ def build_brief(summary: EngagementSummary, today: date, last_transcript: Meetin
     if last_transcript is not None:
         for asked in questions_asked(last_transcript, set(people)):
             brief.asked_last_time.append(BriefLine(text=asked.quote, evidence=[asked]))
-    promised = [p for p in summary.commitments if p.status == "open"]
+    promised = [p for p in summary.commitments if p.status != "done"]
     promised.sort(key=lambda p: p.evidence.meeting_date or "", reverse=True)
     for promise in promised[:COMMITMENTS_SHOWN]:
         brief.commitments.append(BriefLine(text=promise.text, evidence=[promise.evidence]))
@@ -125,7 +125,8 @@ def build_brief(summary: EngagementSummary, today: date, last_transcript: Meetin
         older = len(promised) - COMMITMENTS_SHOWN
         brief.commitments.append(
             BriefLine(
-                text=f"and {plural(older, 'older open commitment')}: the summary lists them", rule="the newest first"
+                text=f"and {plural(older, 'older commitment')} not seen done: the summary lists them",
+                rule="the newest first",
             )
         )
     if summary.qualification is not None:

@@ -1,9 +1,14 @@
 """Our commitments: what our side promised in the meetings, and whether a later meeting shows it done.
 
 A commitment is a verified quote of our side's (no quote, no commitment). It is ``done`` when a
-sentence of a later meeting says something was sent, shared, received or done and shares at least
-two of the promise's content words ("the security questionnaire answers" … "thanks for the
-questionnaire answers"); otherwise it is ``open``: no later meeting shows it done.
+sentence of a later meeting says something was sent, shared, received, read or done, is not negated
+("we still haven't had the list"), and shares at least two of the promise's content words ("I'll send the
+data dictionary" … "five tables, as per the data dictionary"), or one when the customer (or a partner)
+says they received, read or used it ("let's get you a written proposal" … "I've read the proposal").
+Otherwise it keeps the stored value ``open``, which is shown as "not seen done": the app cannot know a
+promise is still open, only that no later meeting shows it done. A later meeting simply taking place is
+not taken as proof (it cannot tell which promise it keeps), so "I'll propose November 12th" stays not seen
+done even when a meeting happened that day.
 """
 
 from __future__ import annotations
@@ -11,11 +16,34 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
-from engagement.models import Commitment, Meeting, MeetingQualification, QualificationEvidence
+from engagement.models import Commitment, Meeting, MeetingQualification, QualificationEvidence, Side
+from engagement.wording import plural
 
-__all__ = ["MIN_SHARED_WORDS", "commitments_of", "content_words"]
+__all__ = [
+    "MIN_SHARED_WORDS",
+    "NOT_SEEN_DONE",
+    "RECEIPT",
+    "commitments_of",
+    "content_words",
+    "done_by",
+    "status_label",
+    "tally",
+]
 
 MIN_SHARED_WORDS = 2
+NOT_SEEN_DONE = "not seen done"  # what the stored ``open`` is called wherever it is shown
+# The customer has it: they thank us for it, read it, saw it, or work from it.
+RECEIPT = re.compile(
+    r"\b(?:(?:thanks|thank you) for (?:\w+ )?(?:sending|sharing)|(?:I|we)(?:['’]ve| have)? (?:read|seen) (?:the|your|through)|"
+    r"I saw your|as per the|you sent)\b(?P<thing>[^,.;:!?]*)",
+    re.IGNORECASE,
+)
+_THING_ENDS = re.compile(
+    r"\s(?:so|and|with|for|from|to|in|on|at|because|before|after|ahead|which|that)\b", re.IGNORECASE
+)
+# "We still haven't had the list", "it's not done yet": a sentence that names the thing to say it is missing.
+_NEGATED = re.compile(r"\b(?:not|never|no|still|yet|waiting|chasing)\b|n['’]t\b", re.IGNORECASE)
+_SUFFIX = re.compile(r"(?:ing|ed|es|s|e)$")
 _WORD = re.compile(r"[a-z][a-z'’-]+")
 _STOP = frozenset(
     """
@@ -35,32 +63,61 @@ def content_words(text: str) -> set[str]:
         word = word.replace("’", "'")
         if len(word) < 4 or word in _STOP or "'" in word:
             continue
-        words.add(word[:-1] if word.endswith("s") and not word.endswith("ss") else word)
+        words.add(_stem(word))
     return words
+
+
+def _stem(word: str) -> str:
+    """Treat "connect", "connected", "connecting" and "connects" as one word ("close" and "closed" too); short words kept."""
+    if word.endswith("ss"):
+        return word
+    stem = _SUFFIX.sub("", word)
+    return stem if len(stem) >= 4 else word
+
+
+def done_by(promise: QualificationEvidence, later: QualificationEvidence) -> bool:
+    """Whether a later sentence shows the promise done: it says the thing exists and names it (see the module)."""
+    if _NEGATED.search(later.quote):
+        return False
+    shared = content_words(promise.quote) & content_words(later.quote)
+    if len(shared) >= MIN_SHARED_WORDS:
+        return True
+    receipt = RECEIPT.search(later.quote) if later.side in (Side.CUSTOMER, Side.THIRD_PARTY) else None
+    if receipt is None:
+        return False
+    # "I've read the proposal": the thing they have is the noun the phrase ends on, and it must be the promise's
+    # ("I've read the pilot readout" does not keep "we'll include the pilot credit").
+    thing = content_words(_THING_ENDS.split(receipt.group("thing"), maxsplit=1)[0].split(" ")[-1])
+    return bool(thing) and thing <= shared
+
+
+def status_label(status: str) -> str:
+    """A stored status as people read it: ``done``, else "not seen done" (nothing shows a promise still open)."""
+    return "done" if status == "done" else NOT_SEEN_DONE
+
+
+def tally(commitments: Sequence[Commitment]) -> str:
+    """``48 commitments: 26 seen done, 22 not seen done`` (``no commitments`` when there are none)."""
+    if not commitments:
+        return "no commitments"
+    done = sum(c.status == "done" for c in commitments)
+    return f"{plural(len(commitments), 'commitment')}: {done} seen done, {len(commitments) - done} {NOT_SEEN_DONE}"
 
 
 def commitments_of(meetings: Sequence[Meeting], per_meeting: Mapping[int, MeetingQualification]) -> list[Commitment]:
     """Every promise of ours, in meeting order, each ``done`` (with the later quote) or ``open``."""
     order = sorted(meetings, key=lambda m: (m.started_at, m.recording_id))
     position = {m.recording_id: n for n, m in enumerate(order)}
-    deliveries: list[tuple[int, QualificationEvidence, set[str]]] = []
+    deliveries: list[tuple[int, QualificationEvidence]] = []
     for rid, said in per_meeting.items():
-        for ev in said.deliveries:
-            deliveries.append((position.get(rid, -1), ev, content_words(ev.quote)))
+        deliveries.extend((position.get(rid, -1), ev) for ev in said.deliveries)
     deliveries.sort(key=lambda d: (d[0], d[1].timestamp))
     out = []
     for meeting in order:
         found = per_meeting.get(meeting.recording_id)
         for promise in found.promises if found else []:
-            words = content_words(promise.quote)
-            done = next(
-                (
-                    ev
-                    for at, ev, said in deliveries
-                    if at > position[meeting.recording_id] and len(words & said) >= MIN_SHARED_WORDS
-                ),
-                None,
-            )
+            after = position[meeting.recording_id]
+            done = next((ev for at, ev in deliveries if at > after and done_by(promise, ev)), None)
             out.append(
                 Commitment(text=promise.quote, status="done" if done else "open", evidence=promise, done_evidence=done)
             )
