@@ -176,7 +176,7 @@ def render_qualification(summary: EngagementSummary) -> str:
             )
         if not e.evidence:
             lines.append(f"      {searched_line(e)}")
-    lines.append(f"our commitments: {tally(summary.commitments)}")
+    lines.append(f"our {tally(summary.commitments)}" if summary.commitments else "our commitments: none")
     for c in summary.commitments:
         lines.append(
             f'  [{status_label(c.status)}] "{one_line(c.text)}" — {one_line(c.evidence.speaker or "?")}, '
