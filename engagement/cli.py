@@ -20,7 +20,7 @@ from engagement.api import ask as ask_question
 from engagement.errors import InvalidDomainError
 from engagement.jobs.service import InlineExecutor, JobService
 from engagement.models import EngagementSummary, Evidence, JobOptions, JobRecord, JobStatus, utcnow
-from engagement.qualification.commitments import status_label, tally
+from engagement.qualification.commitments import answering, status_label, tally
 from engagement.questions.answers import Answer
 from engagement.render.present import (
     SECTIONS,
@@ -150,6 +150,9 @@ def qualification_json(summary: EngagementSummary) -> dict[str, Any]:
                 "text": c.text,
                 "status": c.status,
                 "shown_as": status_label(c.status),
+                "answers": c.evidence.answers.model_dump(mode="json", include=_EVIDENCE_FIELDS)
+                if c.evidence.answers
+                else None,
                 "quote": c.evidence.quote,
                 "speaker": c.evidence.speaker,
                 "date": c.evidence.meeting_date,
@@ -182,6 +185,8 @@ def render_qualification(summary: EngagementSummary) -> str:
             f'  [{status_label(c.status)}] "{one_line(c.text)}" — {one_line(c.evidence.speaker or "?")}, '
             f"{c.evidence.meeting_date}"
         )
+        if (asked := answering(c)) is not None:
+            lines.append(f"      {one_line(asked)}")
         if c.done_evidence is not None:
             lines.append(
                 f'      done: "{one_line(c.done_evidence.quote)}" — {one_line(c.done_evidence.speaker or "?")}, '

@@ -373,9 +373,12 @@ class QualificationEvidence(Evidence):
 
     Attributes:
         value: what the rubric's ``conflict`` pattern read in the quote (a date, a sign-off owner), if any.
+        answers: for a promise that is a bare yes ("Will do."), the sentence of the turn before it that it
+            answers (another speaker's, verified), so the promise can be read; None otherwise.
     """
 
     value: str | None = None
+    answers: Evidence | None = None
 
 
 class QualificationElement(BaseModel):

@@ -20,6 +20,7 @@ from engagement.qualification import (
     qualify_account,
     qualify_meeting,
 )
+from engagement.qualification.commitments import answering
 from engagement.qualification.qualifier import (
     CitedQuote,
     ElementQuote,
@@ -282,6 +283,11 @@ def test_a_yes_to_their_request_is_a_promise_but_a_suggestion_a_screen_share_or_
         )
     )
     assert [c.text for c in commitments] == ["Will do."]
+    asked = commitments[0].evidence.answers
+    assert asked is not None and asked.speaker == "Sarah Lopez" and asked.verified
+    assert answering(commitments[0]) == (
+        "in answer to Sarah Lopez: “Could you send me the slides from today? I want to show them to Greg.”"
+    )
 
 
 def test_two_promises_in_one_sentence_are_two_commitments_each_with_its_own_outcome() -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from engagement.models import Commitment, EngagementSummary, QualificationElement
-from engagement.qualification.commitments import status_label, tally
+from engagement.qualification.commitments import answering, status_label, tally
 from engagement.render.present import qualification_status, searched_line
 from ui.result import attribution, evidence_line
 from ui.text import md, plural
@@ -45,6 +45,8 @@ def render_commitment(commitment: Commitment) -> None:
     icon = ":material/check:" if commitment.status == "done" else ":material/schedule:"
     label = f"{icon} {status_label(commitment.status).capitalize()}"
     parts = [f"**{label}** — “{md(commitment.text)}”  \n— {attribution(commitment.evidence)}"]
+    if (asked := answering(commitment)) is not None:
+        parts.append(f"*{md(asked)}*")
     if commitment.done_evidence is not None:
         line = evidence_line(commitment.done_evidence)
         if line:

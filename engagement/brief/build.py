@@ -15,6 +15,7 @@ from datetime import date, timedelta
 from pydantic import BaseModel, Field
 
 from engagement.models import EngagementSummary, Evidence, Meeting, Side
+from engagement.qualification.commitments import answering
 from engagement.wording import nice_date, plural
 
 RECENT = timedelta(days=90)
@@ -120,7 +121,9 @@ def build_brief(summary: EngagementSummary, today: date, last_transcript: Meetin
     promised = [p for p in summary.commitments if p.status != "done"]
     promised.sort(key=lambda p: p.evidence.meeting_date or "", reverse=True)
     for promise in promised[:COMMITMENTS_SHOWN]:
-        brief.commitments.append(BriefLine(text=promise.text, evidence=[promise.evidence]))
+        agreed = answering(promise)
+        text = f"{promise.text} ({agreed})" if agreed else promise.text
+        brief.commitments.append(BriefLine(text=text, evidence=[promise.evidence]))
     if len(promised) > COMMITMENTS_SHOWN:
         older = len(promised) - COMMITMENTS_SHOWN
         brief.commitments.append(

@@ -23,6 +23,7 @@ __all__ = [
     "MIN_SHARED_WORDS",
     "NOT_SEEN_DONE",
     "RECEIPT",
+    "answering",
     "commitments_of",
     "content_words",
     "done_by",
@@ -94,6 +95,14 @@ def done_by(promise: QualificationEvidence, later: QualificationEvidence) -> boo
 def status_label(status: str) -> str:
     """A stored status as people read it: ``done``, else "not seen done" (nothing shows a promise still open)."""
     return "done" if status == "done" else NOT_SEEN_DONE
+
+
+def answering(commitment: Commitment) -> str | None:
+    """What a bare "Will do." agreed to, in words: ``in answer to Sarah Lopez: “Could you send the slides?”``."""
+    asked = commitment.evidence.answers
+    if asked is None:
+        return None
+    return f"in answer to {asked.speaker or 'someone'}: “{asked.quote}”"
 
 
 def tally(commitments: Sequence[Commitment]) -> str:

@@ -21,14 +21,16 @@ __all__ = [
     "DELIVERED",
     "PROMISE",
     "RULES_VERSION",
+    "BARE_YES",
     "customer_spoke",
+    "promise_at",
     "promises_in",
     "qualify_meeting",
     "quote",
     "transcript_seconds",
 ]
 
-RULES_VERSION = "qualification-offline-3"  # change with any rule here (it is in the cache key)
+RULES_VERSION = "qualification-offline-5"  # change with any rule here (it is in the cache key)
 
 # Our side's promise: "I'll / we'll / I will / we will" and a verb of doing something for the customer, after a
 # meeting ("send", "set up", "get … to you"), not of the meeting itself ("I'll share my screen", "I'll walk through
@@ -42,11 +44,14 @@ _ACTION = (
     r"do (?:a|an|the|some|check-ins)\b|talk to|express|hold|build|split|come (?:down|over|in)|respond|match on|connect|"
     r"reconnect|email|call you|arrange|be available|have someone|deliver|provide|fix|go through (?:it|that|this)\b[^.]*\bwith)"
 )
+_YES = r"^(?:will do|happy to)\b(?!\s+be\b)"
 PROMISE = re.compile(
     rf"\b{_FUTURE}{_ACTION}\b|\blet me (?:get you|check|find|send|put together|draft|follow up|set up)\b|"
-    r"\blet['’]s get you\b|^(?:will do|happy to)\b(?!\s+be\b)",
+    rf"\blet['’]s get you\b|{_YES}",
     re.IGNORECASE,
 )
+BARE_YES = re.compile(rf"{_YES}[.!]?$", re.IGNORECASE)
+ANSWERED_CHARS = 200  # a longer turn before "Will do." is cut to its question (or last sentence)
 # One sentence, two promises ("I'll send you the list, and I'll review the mapping"): each clause is its own.
 _AND_THEN = re.compile(rf",\s+and\s+(?={_FUTURE})", re.IGNORECASE)
 # Something was sent, shared, received, read or done (said in a later meeting, by anyone in it).
@@ -68,6 +73,24 @@ def promises_in(sentence: str) -> list[str]:
     if len(clauses) > 1 and all(PROMISE.search(c) for c in clauses):
         return clauses
     return [sentence]
+
+
+def promise_at(meeting: Meeting, turn: TranscriptTurn, text: str, side_of: MeetingSides) -> QualificationEvidence:
+    """Our promise ``text`` in ``turn``, verified; a bare "Will do." carries what it answers: the turn before it,
+    another speaker's, whole when short, else their question if they asked one, else their last sentence."""
+    promise = quote(meeting, turn, text, Side.INTERNAL)
+    turns = list(meeting.transcript or ())
+    at = next((n for n, t in enumerate(turns) if t is turn), 0)
+    if not BARE_YES.match(text.strip()) or at == 0 or turns[at - 1].speaker == turn.speaker:
+        return promise
+    before = turns[at - 1]
+    said = sentences(before.text)
+    if not said:
+        return promise
+    asked = before.text.strip()
+    if len(asked) > ANSWERED_CHARS:
+        asked = next((s for s in reversed(said) if s.rstrip().endswith("?")), said[-1])
+    return promise.model_copy(update={"answers": evidence_at(meeting, before, asked, side_of(before))})
 
 
 def customer_spoke(meeting: Meeting, side_of: MeetingSides) -> bool:
@@ -106,7 +129,7 @@ def qualify_meeting(meeting: Meeting, rubric: Rubric, domain: str) -> MeetingQua
             if asked:
                 continue
             if side is Side.INTERNAL and to_them:
-                result.promises.extend(quote(meeting, turn, clause, side) for clause in promises_in(text))
+                result.promises.extend(promise_at(meeting, turn, clause, side_of) for clause in promises_in(text))
             if _delivered(text):
                 result.deliveries.append(quote(meeting, turn, text, side))
     return result

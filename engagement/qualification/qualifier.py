@@ -20,8 +20,15 @@ from engagement.account.people import MeetingSides
 from engagement.analysis.base import make_fingerprint
 from engagement.analysis.prompts import estimate_tokens
 from engagement.analysis.verify import QuoteFinder
-from engagement.models import Meeting, MeetingQualification, QualificationEvidence, Side
-from engagement.qualification.offline import RULES_VERSION, customer_spoke, qualify_meeting, quote, transcript_seconds
+from engagement.models import Meeting, MeetingQualification, QualificationEvidence, Side, TranscriptTurn
+from engagement.qualification.offline import (
+    RULES_VERSION,
+    customer_spoke,
+    promise_at,
+    qualify_meeting,
+    quote,
+    transcript_seconds,
+)
 from engagement.qualification.rubric import Rubric
 
 if TYPE_CHECKING:
@@ -127,7 +134,7 @@ def verify_answer(
     side_of = MeetingSides(meeting, domain)
     moved = dropped = 0
 
-    def locate(cited: CitedQuote) -> tuple[QualificationEvidence, Side] | None:
+    def locate(cited: CitedQuote) -> tuple[QualificationEvidence, Side, TranscriptTurn] | None:
         nonlocal moved, dropped
         number = cited.turn.strip().upper().lstrip("T")
         claimed = turns[int(number) - 1] if number.isdigit() and 0 < int(number) <= len(turns) else None
@@ -139,7 +146,7 @@ def verify_answer(
         if turn is not claimed:
             moved += 1
         side = side_of(turn)
-        return quote(meeting, turn, words, side), side
+        return quote(meeting, turn, words, side), side, turn
 
     result = MeetingQualification(recording_id=meeting.recording_id, seconds=transcript_seconds(meeting))
     seen: set[tuple[str, str, str]] = set()
@@ -149,7 +156,7 @@ def verify_answer(
         if element is None or located is None:
             dropped += element is None
             continue
-        ev, side = located
+        ev, side, _ = located
         if side not in (Side.CUSTOMER, Side.INTERNAL) or (side is Side.CUSTOMER and ev.quote.rstrip().endswith("?")):
             dropped += 1
             continue
@@ -163,7 +170,7 @@ def verify_answer(
     for promise in answer.promises:
         located = locate(promise)
         if located is not None and located[1] is Side.INTERNAL and to_them:
-            result.promises.append(located[0])
+            result.promises.append(promise_at(meeting, located[2], located[0].quote, side_of))
         elif located is not None:
             dropped += 1
     for delivery in answer.deliveries:

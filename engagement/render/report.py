@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from engagement.audit import AuditEntry
 from engagement.brief import Brief, BriefLine
 from engagement.models import EngagementSummary, Evidence, JobRecord, Theme, format_utc
-from engagement.qualification.commitments import status_label, tally
+from engagement.qualification.commitments import answering, status_label, tally
 from engagement.render import charts
 from engagement.render.present import (
     MEETING_COLUMNS,
@@ -239,6 +239,8 @@ def _md_qualification(summary: EngagementSummary) -> list[str]:
         out.append(
             f'- **{status_label(c.status).capitalize()}** — "{md_file(c.text)}" — {_md_source(cite(c.evidence))}'
         )
+        if (asked := answering(c)) is not None:
+            out += ["", f"  _{md_file(asked)}_"]
         if c.done_evidence is not None:
             out += ["", "  _Shown done by:_"] + _md_evidence([c.done_evidence])
         out.append("")
@@ -501,6 +503,8 @@ def _html_qualification(summary: EngagementSummary) -> list[str]:
         out.append('<ol class="insights">')
         for c in summary.commitments:
             done = _html_evidence([c.done_evidence]) if c.done_evidence is not None else ""
+            if (asked := answering(c)) is not None:
+                done = f'<p class="note">{_h(asked)}</p>' + done
             out.append(
                 f'<li><p class="claim"><strong>{_h(status_label(c.status).capitalize())}</strong> — “{_h(c.text)}” — '
                 f"{_html_source(cite(c.evidence))}</p>{done}</li>"
