@@ -146,7 +146,7 @@ def blind_commitments(make: Callable[[], Qualifier], which: str) -> list[Result]
             100 * seen / len(done),
             "%",
             note=f"{seen}/{len(done)} of the reader's done shown done with a later quote; the rest rest on "
-            "inference the rules do not make (a meeting taking place, a related result)",
+            "inference the rules do not make (a meeting the promise does not pin down, a related result)",
         ),
         Result(
             GROUP,

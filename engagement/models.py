@@ -452,12 +452,15 @@ class MeetingQualification(BaseModel):
         hits: verified quotes by element key (customer and our side; the account step sorts them).
         promises: our side's verified promises.
         deliveries: verified sentences that say something was sent, shared or received.
+        opening: the meeting's first sentence, verified: a promise to hold this meeting points at it having
+            taken place (None in records cached before it was kept).
     """
 
     recording_id: int
     hits: dict[str, list[QualificationEvidence]] = Field(default_factory=dict)
     promises: list[QualificationEvidence] = Field(default_factory=list)
     deliveries: list[QualificationEvidence] = Field(default_factory=list)
+    opening: QualificationEvidence | None = None
     seconds: int = 0  # the transcript's length, for "hours searched"
 
 

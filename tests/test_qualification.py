@@ -361,6 +361,47 @@ def test_one_shared_word_shows_it_done_only_when_the_customer_says_they_have_tha
     assert [c.status for c in commitments] == ["done", "open", "open"]
 
 
+def test_a_promise_to_hold_a_meeting_on_a_named_day_is_done_when_the_meeting_took_place() -> None:
+    """ "I'll propose November 12th" is kept by a meeting on 12 November (its first sentence is the proof), not by
+    one on the 13th."""
+    asked = meeting(
+        1,
+        "2026-10-22",
+        [
+            (SARAH, "00:01:00", "Greg wants to go through the rollout with you before the holidays."),
+            (MAYA, "00:01:30", "I'll propose November 12th."),
+        ],
+    )
+    held = meeting(2, "2026-11-12", [(GREG, "00:00:05", "Thanks for making the time. Where are we?")])
+    _, commitments = account(asked, held)
+    done = commitments[0].done_evidence
+    assert commitments[0].status == "done" and done is not None
+    assert (done.recording_id, done.quote, done.speaker) == (2, "Thanks for making the time.", "Greg Thompson")
+    _, commitments = account(asked, meeting(3, "2026-11-13", [(GREG, "00:00:05", "Thanks for making the time.")]))
+    assert commitments[0].status == "open"
+
+
+def test_a_promise_to_set_up_a_meeting_is_done_only_by_one_in_its_window_with_someone_it_names() -> None:
+    """ "A pricing session with Greg in the next two weeks" is kept by a meeting ten days on that Greg was invited
+    to; "a prep call with her" names no day and no one, and "a review with Olivia in November" no one invited."""
+    _, commitments = account(
+        meeting(
+            1,
+            "2026-09-03",
+            [
+                (SARAH, "00:01:00", "Greg will want to talk about price before he signs anything."),
+                (MAYA, "00:02:00", "I'll set up a pricing session with Greg in the next two weeks."),
+                (MAYA, "00:03:00", "I'll set up a prep call with her."),
+                (MAYA, "00:04:00", "I'll set up a review with Olivia in November."),
+            ],
+        ),
+        meeting(2, "2026-09-13", [(SARAH, "00:00:05", "Morning, everyone.")]),
+        meeting(3, "2026-11-05", [(SARAH, "00:00:05", "Hello again.")]),
+    )
+    assert [c.status for c in commitments] == ["done", "open", "open"]
+    assert commitments[0].done_evidence is not None and commitments[0].done_evidence.quote == "Morning, everyone."
+
+
 def test_no_promise_is_read_from_a_call_where_no_one_of_the_customers_spoke() -> None:
     """Sarah was invited but never joined: what Maya says she will do is said to her colleagues, not promised to Sarah."""
     _, commitments = account(meeting(1, "2026-10-01", [(MAYA, "00:01:00", "I'll send her a note and offer a slot.")]))

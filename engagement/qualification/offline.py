@@ -23,6 +23,7 @@ __all__ = [
     "RULES_VERSION",
     "BARE_YES",
     "customer_spoke",
+    "opening_of",
     "promise_at",
     "promises_in",
     "qualify_meeting",
@@ -30,7 +31,7 @@ __all__ = [
     "transcript_seconds",
 ]
 
-RULES_VERSION = "qualification-offline-5"  # change with any rule here (it is in the cache key)
+RULES_VERSION = "qualification-offline-6"  # change with any rule here (it is in the cache key)
 
 # Our side's promise: "I'll / we'll / I will / we will" and a verb of doing something for the customer, after a
 # meeting ("send", "set up", "get … to you"), not of the meeting itself ("I'll share my screen", "I'll walk through
@@ -93,6 +94,15 @@ def promise_at(meeting: Meeting, turn: TranscriptTurn, text: str, side_of: Meeti
     return promise.model_copy(update={"answers": evidence_at(meeting, before, asked, side_of(before))})
 
 
+def opening_of(meeting: Meeting, side_of: MeetingSides) -> QualificationEvidence | None:
+    """The meeting's first sentence, verified (what shows the meeting took place)."""
+    for turn in meeting.transcript or ():
+        said = sentences(turn.text)
+        if said:
+            return quote(meeting, turn, said[0], side_of(turn))
+    return None
+
+
 def customer_spoke(meeting: Meeting, side_of: MeetingSides) -> bool:
     """Whether anyone of the customer's said a word: with no one of theirs there, what we promise is said to each other."""
     return any(side_of(turn) is Side.CUSTOMER for turn in meeting.transcript or ())
@@ -113,6 +123,7 @@ def qualify_meeting(meeting: Meeting, rubric: Rubric, domain: str) -> MeetingQua
     side_of = MeetingSides(meeting, domain)
     result = MeetingQualification(recording_id=meeting.recording_id, seconds=transcript_seconds(meeting))
     to_them = customer_spoke(meeting, side_of)
+    result.opening = opening_of(meeting, side_of)
     for turn in meeting.transcript:
         side = side_of(turn)
         if side is Side.THIRD_PARTY:  # a partner's words are no one's evidence, but can show a thing exists

@@ -24,6 +24,7 @@ from engagement.models import Meeting, MeetingQualification, QualificationEviden
 from engagement.qualification.offline import (
     RULES_VERSION,
     customer_spoke,
+    opening_of,
     promise_at,
     qualify_meeting,
     quote,
@@ -149,6 +150,7 @@ def verify_answer(
         return quote(meeting, turn, words, side), side, turn
 
     result = MeetingQualification(recording_id=meeting.recording_id, seconds=transcript_seconds(meeting))
+    result.opening = opening_of(meeting, side_of)  # the transcript's, not the model's
     seen: set[tuple[str, str, str]] = set()
     for cited in answer.evidence:
         element = rubric.element(cited.element.strip().lower())
