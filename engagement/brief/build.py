@@ -3,8 +3,9 @@
 Every line is one of two kinds: it carries verified quotes (``evidence``), or it is a suggestion made by a stated
 rule (``rule``). Likely attendees are the customer people in the meetings of the last 90 days; their roles keep the
 quote they rest on (or "set by a rep"); risks and challenges are the customer's own words; what they asked last time
-are the customer's questions, verbatim, in the latest meeting with a transcript; our commitments not seen done are those no
-later meeting shows done; the gaps come from the qualification's states.
+are the customer's questions, verbatim, in the latest meeting with a transcript; our commitments not seen done are
+those no later meeting shows done (a bare "Will do." with what it answers); the gaps come from the qualification's
+states.
 """
 
 from __future__ import annotations

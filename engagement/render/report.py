@@ -232,9 +232,11 @@ def _md_qualification(summary: EngagementSummary) -> list[str]:
         if not element.evidence:
             out += ["", f"  _{md_file(searched_line(element))}_"]
         out.append("")
-    out += ["", "## Our commitments", "", f"_{md_file(tally(summary.commitments)).capitalize()}._", ""]
+    out += ["", "## Our commitments", ""]
     if not summary.commitments:
         out.append("_No promise of ours in these meetings._")
+    else:
+        out += [f"_{md_file(tally(summary.commitments)).capitalize()}._", ""]
     for c in summary.commitments:
         out.append(
             f'- **{status_label(c.status).capitalize()}** — "{md_file(c.text)}" — {_md_source(cite(c.evidence))}'
@@ -495,11 +497,10 @@ def _html_qualification(summary: EngagementSummary) -> list[str]:
             f'<li><p class="claim"><strong>{_h(element.name)}</strong> — {_h(qualification_status(element))}</p>{body}</li>'
         )
     out.append("</ol></section><section><h2>Our commitments</h2>")
-    if summary.commitments:
-        out.append(f'<p class="note">{_h(tally(summary.commitments).capitalize())}.</p>')
     if not summary.commitments:
         out.append('<p class="note">No promise of ours in these meetings.</p>')
     else:
+        out.append(f'<p class="note">{_h(tally(summary.commitments).capitalize())}.</p>')
         out.append('<ol class="insights">')
         for c in summary.commitments:
             done = _html_evidence([c.done_evidence]) if c.done_evidence is not None else ""
