@@ -290,6 +290,27 @@ def test_a_yes_to_their_request_is_a_promise_but_a_suggestion_a_screen_share_or_
     )
 
 
+def test_what_we_do_in_the_meeting_itself_is_no_promise() -> None:
+    """Walking through the agenda, adding a point, recapping or holding off on a topic happens in the call; asking
+    Greg afterwards is a promise."""
+    _, commitments = account(
+        meeting(
+            1,
+            "2026-05-07",
+            [
+                (SARAH, "00:00:30", "Greg couldn't make it today, sorry."),
+                (MAYA, "00:01:00", "No problem. I'll walk through the agenda first, then we'll dig into pricing."),
+                (MAYA, "00:02:00", "I'll add one thing before we move on: the pilot is free."),
+                (MAYA, "00:03:00", "We'll hold off on the contract terms until Greg can join."),
+                (MAYA, "00:04:00", "Let me do a quick recap of where we are."),
+                (MAYA, "00:05:00", "I'll do a quick recap at the end too."),
+                (MAYA, "00:06:00", "I'll ask Greg for fifteen minutes next week."),
+            ],
+        )
+    )
+    assert [c.text for c in commitments] == ["I'll ask Greg for fifteen minutes next week."]
+
+
 def test_two_promises_in_one_sentence_are_two_commitments_each_with_its_own_outcome() -> None:
     """ "I'll send the list, and I'll review the mapping" is two promises; only the list is later seen; a
     condition before "and we'll…" stays with its promise."""

@@ -31,7 +31,7 @@ __all__ = [
     "transcript_seconds",
 ]
 
-RULES_VERSION = "qualification-offline-6"  # change with any rule here (it is in the cache key)
+RULES_VERSION = "qualification-offline-7"  # change with any rule here (it is in the cache key)
 
 # Our side's promise: "I'll / we'll / I will / we will" and a verb of doing something for the customer, after a
 # meeting ("send", "set up", "get … to you"), not of the meeting itself ("I'll share my screen", "I'll walk through
@@ -40,9 +40,11 @@ RULES_VERSION = "qualification-offline-6"  # change with any rule here (it is in
 _FUTURE = r"(?:I['’]ll|I will|we['’]ll|we will)\s+(?:also\s+|personally\s+|then\s+|just\s+|definitely\s+)?"
 _ACTION = (
     r"(?:send|share(?! (?:my|the|our) screen)|get (?:you|that|it|this|them|everything|the\b[^.]*\bto you|(?-i:[A-Z][a-z]+),? )|"
-    r"put (?:together|a note|the\b[^.]*\btogether)|set (?:up|that up|it up|them up)|draft|add|book|schedule|follow up|"
-    r"loop|propose|update|introduce|write up|prepare|check|review|sort|confirm|cover it|make sure|pre-populate|ask|"
-    r"do (?:a|an|the|some|check-ins)\b|talk to|express|hold|build|split|come (?:down|over|in)|respond|match on|connect|"
+    r"put (?:together|a note|the\b[^.]*\btogether)|set (?:up|that up|it up|them up)|draft|book|schedule|follow up|"
+    r"add(?! (?:one|a|another) (?:thing|point|comment|question))|loop|propose|update|introduce|write up|prepare|check|"
+    r"review|sort|confirm|cover it|make sure|pre-populate|ask (?:her|him|them|(?-i:[A-Z][a-z]+))\b|"
+    r"do (?:a|an|the|some|check-ins)\b(?! (?:quick |short )?(?:recap|round|demo|intro))|talk to|express|"
+    r"hold(?! off)|build|split|come (?:down|over|in)|respond|match on|connect|"
     r"reconnect|email|call you|arrange|be available|have someone|deliver|provide|fix|go through (?:it|that|this)\b[^.]*\bwith)"
 )
 _YES = r"^(?:will do|happy to)\b(?!\s+be\b)"
