@@ -3,8 +3,10 @@
 Every quote is a sentence of the transcript, verbatim, with the side :mod:`engagement.account.people`
 gives its speaker. A customer's statement that matches an element is evidence; a customer's question is
 not (asking is not telling); our side's sentences are kept apart (``our_side_only`` when the customer
-never spoke of it). Our side's promises and any sentence that says something was sent or received are
-kept for :mod:`engagement.qualification.commitments`.
+never spoke of it). Our side's promises (only in a meeting where someone of the customer's spoke; each
+", and I'll…" clause its own; a bare "Will do." with the turn it answers), any sentence — a partner's too —
+that says something was sent, received, read or used, and the meeting's first sentence are kept for
+:mod:`engagement.qualification.commitments`.
 """
 
 from __future__ import annotations
