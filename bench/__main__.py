@@ -57,6 +57,21 @@ def table(results: list[Result]) -> str:
     return "\n".join(lines)
 
 
+def write_group_rows(group: str, results: list[Result]) -> None:
+    """Replace ``group``'s rows of docs/BENCHMARKS.md's first table where they stand (or add them after its last
+    row; later tables, such as a comparison against another commit, are left alone): ``python -m bench.<group>``."""
+    rows = table(results).splitlines()[2:]
+    lines = OUT.read_text().splitlines()
+    ours = [i for i, line in enumerate(lines) if line.startswith(f"| {group} |")]
+    if ours:
+        at = ours[0]
+    else:
+        first = next(i for i, line in enumerate(lines) if line.startswith("| "))
+        at = next((i for i in range(first, len(lines)) if not lines[i].startswith("|")), len(lines))  # "|---|" too
+    kept = [line for i, line in enumerate(lines) if i not in set(ours)]
+    OUT.write_text("\n".join(kept[:at] + rows + kept[at:]) + "\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--only", default=",".join(GROUPS), help=f"comma-separated groups of {', '.join(GROUPS)}")

@@ -11,12 +11,9 @@ named exceptions) and recall floors.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from bench.measure import Result
 from tests.support.insight_labels import KINDS, score
 
-OUT = Path(__file__).resolve().parents[1] / "docs" / "BENCHMARKS.md"
 GROUP = "Insights"
 
 
@@ -49,14 +46,10 @@ def run() -> list[Result]:
 
 
 def write_rows(results: list[Result]) -> None:
-    """Replace the Insights rows of docs/BENCHMARKS.md's table (or add them after its last row)."""
-    from bench.__main__ import table
+    """Replace the Insights rows of docs/BENCHMARKS.md's first table where they stand."""
+    from bench.__main__ import write_group_rows
 
-    rows = table(results).splitlines()[2:]
-    lines = OUT.read_text().splitlines()
-    kept = [line for line in lines if not line.startswith(f"| {GROUP} |")]
-    last = max(i for i, line in enumerate(kept) if line.startswith("| ") and not line.startswith("| group"))
-    OUT.write_text("\n".join(kept[: last + 1] + rows + kept[last + 1 :]) + "\n")
+    write_group_rows(GROUP, results)
 
 
 if __name__ == "__main__":
