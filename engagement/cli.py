@@ -12,12 +12,19 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
-from engagement.account.domains import company_domain, lookalike_warning, normalize_domain, person_email, refuse_ours
+from engagement.account.domains import (
+    Account,
+    company_domain,
+    lookalike_warning,
+    normalize_domain,
+    person_email,
+    refuse_ours,
+)
 from engagement.account.rep_roles import with_rep_roles
 from engagement.account.signals import Thresholds, signal_id
 from engagement.accounts import list_accounts
 from engagement.api import ask as ask_question
-from engagement.errors import InvalidDomainError
+from engagement.errors import InvalidDomainError, StoreError
 from engagement.jobs.service import InlineExecutor, JobService
 from engagement.models import EngagementSummary, Evidence, JobOptions, JobRecord, JobStatus, utcnow
 from engagement.questions.answers import Answer
@@ -70,7 +77,8 @@ def summarize(
     runtime = create_runtime(settings, executor=InlineExecutor(), enqueue=not inline)
     try:
         refuse_ours(domain, runtime.our_domains())
-    except InvalidDomainError:
+        domain = runtime.account(domain).primary  # a linked account's runs are kept under its primary
+    except (InvalidDomainError, StoreError):
         runtime.close()
         raise
     lookalike = lookalike_warning(domain)
@@ -102,6 +110,7 @@ def qualify(settings: Settings, website: str, *, as_json: bool) -> int:
     runtime = create_runtime(settings, executor=InlineExecutor(), enqueue=False)
     try:
         runtime.jobs.recover_stale()
+        domain = runtime.account(domain).primary
         run_id = runtime.jobs.start(domain, JobOptions())
         runtime.audit.record(actor(), "started", domain, f"run {run_id} (qualify)")
         record = runtime.jobs.get(domain, run_id)
@@ -163,7 +172,9 @@ def render_qualification(summary: EngagementSummary) -> str:
     """The qualification for the terminal: each element's state and its first quote or what was searched."""
     q = summary.qualification
     assert q is not None
-    lines = [f"{summary.domain}  {q.name}: {q.evidenced}/{len(q.elements)} evidenced  ({one_line(q.analyzer)})"]
+    lines = [
+        f"{Account.of_summary(summary).label()}  {q.name}: {q.evidenced}/{len(q.elements)} evidenced  ({one_line(q.analyzer)})"
+    ]
     for e in q.elements:
         lines.append(f"  {e.name}: {qualification_status(e)}")
         shown = e.evidence[:3] if e.evidence else e.our_side[:1]
@@ -219,8 +230,9 @@ def worker(settings: Settings, *, burst: bool) -> int:
 
 def render_text(record: JobRecord) -> str:
     """A readable report of a record for the terminal (every text from data on one bounded line)."""
+    account = Account.of_summary(record.summary) if record.summary else Account.of(record.domain)
     lines = [
-        f"{record.domain}  run {record.run_id}  {record.status.value}  "
+        f"{account.label()}  run {record.run_id}  {record.status.value}  "
         f"({one_line(record.source)}, {one_line(record.analyzer)})"
     ]
     summary = record.summary
@@ -659,6 +671,7 @@ def brief(settings: Settings, website: str, *, as_json: bool) -> int:
     domain = company_domain(website)
     runtime = create_runtime(settings, executor=InlineExecutor(), enqueue=False)
     try:
+        domain = runtime.account(domain).primary
         row = runtime.repo.latest_complete(domain)
         record = runtime.repo.load(domain, row.run_id) if row is not None else None
         if record is None or record.summary is None:
