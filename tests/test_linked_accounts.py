@@ -1,0 +1,158 @@
+"""A linked account is one account everywhere: the summary of any member covers every domain, each meeting once.
+
+The expected figures were counted by hand from the demo JSON (``engagement/demo/data/``), never by the code:
+
+* ``acmecorp.com.json`` holds 13 meetings (A1–A13, recording ids 131277465 … 133182763), each with at least one
+  ``@acmecorp.com`` invitee (A13 is filed by Fathom under bridgepoint-consulting.com but has Kevin Walsh). The first
+  starts 2026-05-07 (A1, "Acme Corp <> SignalPath - Discovery"), the last 2026-11-12 (A12, the Q4 business review).
+  Its distinct ``@acmecorp.com`` invitees: sarah.lopez, kevin.walsh, greg.thompson, anil.mehta, rachel.nguyen,
+  olivia.grant — 6 (Sarah's ``Sarah.Lopez@AcmeCorp.com`` in A8 is the same address lower-cased).
+* ``other.json`` holds one meeting with anyone at ``acmecorp.co``: O4, recording 132334571, "Acme Components <>
+  SignalPath - Intro Call", 2026-08-20, whose one external invitee is Liam O'Connor ``liam.oconnor@acmecorp.co``.
+  No other file has an ``@acmecorp.co`` address, and no meeting has invitees at both domains.
+* Linked: 13 + 1 = 14 meetings, 6 + 1 = 7 customer people, first 2026-05-07, last 2026-11-12.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from engagement.account.domains import Account
+from engagement.account.facts import aggregate
+from engagement.meetings.index import MeetingIndex
+from engagement.models import Side
+from tests.support.cli import run_cli
+from tests.support.meeting_factory import inv, meeting, rep
+
+ACME_PEOPLE = {
+    "sarah.lopez@acmecorp.com",
+    "kevin.walsh@acmecorp.com",
+    "greg.thompson@acmecorp.com",
+    "anil.mehta@acmecorp.com",
+    "rachel.nguyen@acmecorp.com",
+    "olivia.grant@acmecorp.com",
+}
+COMPONENTS_PEOPLE = {"liam.oconnor@acmecorp.co"}
+ACME_MEETINGS = 13
+COMPONENTS_MEETINGS = 1
+COMPONENTS_MEETING = 132334571
+
+
+def summarize(capsys: pytest.CaptureFixture[str], website: str) -> dict[str, Any]:
+    """``summarize WEBSITE --json`` on the demo data: the stored record."""
+    code, out, err = run_cli(capsys, "summarize", website, "--json")
+    assert code == 0, err
+    record: dict[str, Any] = json.loads(out)
+    return record
+
+
+def customers(summary: dict[str, Any]) -> set[str]:
+    return {p["email"] for p in summary["people"] if p["side"] == Side.CUSTOMER.value}
+
+
+def test_a_summary_of_either_member_covers_both_domains_with_the_hand_counted_figures(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Linked, acmecorp.co and acmecorp.com each give 14 meetings and 7 customer people, stored under the primary."""
+    assert run_cli(capsys, "accounts", "link", "acmecorp.com", "acmecorp.co")[0] == 0
+    first = summarize(capsys, "acmecorp.co")  # the member a rep types: the account's summary, under its primary
+    assert first["domain"] == "acmecorp.com"
+    summary = first["summary"]
+    assert summary["domains"] == ["acmecorp.com", "acmecorp.co"]
+    assert summary["meetings_count"] == len(summary["meetings"]) == ACME_MEETINGS + COMPONENTS_MEETINGS == 14
+    assert len({m["recording_id"] for m in summary["meetings"]}) == 14
+    assert COMPONENTS_MEETING in {m["recording_id"] for m in summary["meetings"]}
+    assert customers(summary) == ACME_PEOPLE | COMPONENTS_PEOPLE
+    assert (summary["first_meeting"], summary["last_meeting"]) == ("2026-05-07", "2026-11-12")
+    # Liam's words are the customer's: his meeting's rows name him as the customer
+    row = next(m for m in summary["meetings"] if m["recording_id"] == COMPONENTS_MEETING)
+    assert row["customer_people"] == ["Liam O'Connor"]
+
+    second = summarize(capsys, "https://www.acmecorp.com")
+    assert second["domain"] == "acmecorp.com"
+    assert second["summary"]["meetings_count"] == 14
+    assert customers(second["summary"]) == ACME_PEOPLE | COMPONENTS_PEOPLE
+    assert second["summary"]["changes"] is not None  # "since last run": the run made from the other member
+
+
+def test_the_command_line_names_the_account_with_its_other_domains(capsys: pytest.CaptureFixture[str]) -> None:
+    """The text report's first line says ``acmecorp.com (with acmecorp.co)``."""
+    run_cli(capsys, "accounts", "link", "acmecorp.com", "acmecorp.co")
+    code, out, err = run_cli(capsys, "summarize", "acmecorp.co")
+    assert code == 0, err
+    assert out.splitlines()[0].startswith("acmecorp.com (with acmecorp.co)  run ")
+
+
+def test_unlinking_gives_each_domain_back_its_own_summary(capsys: pytest.CaptureFixture[str]) -> None:
+    """After unlinking, acmecorp.co is its 1 meeting and 1 person again, acmecorp.com its 13 and 6."""
+    run_cli(capsys, "accounts", "link", "acmecorp.com", "acmecorp.co")
+    assert summarize(capsys, "acmecorp.co")["summary"]["meetings_count"] == 14
+    assert run_cli(capsys, "accounts", "unlink", "acmecorp.co")[0] == 0
+
+    components = summarize(capsys, "acmecorp.co")
+    assert components["domain"] == "acmecorp.co"
+    assert components["summary"]["domains"] == ["acmecorp.co"]
+    assert components["summary"]["meetings_count"] == COMPONENTS_MEETINGS
+    assert customers(components["summary"]) == COMPONENTS_PEOPLE
+    assert (components["summary"]["first_meeting"], components["summary"]["last_meeting"]) == (
+        "2026-08-20",
+        "2026-08-20",
+    )
+
+    acme = summarize(capsys, "acmecorp.com")
+    assert acme["summary"]["domains"] == ["acmecorp.com"]
+    assert acme["summary"]["meetings_count"] == ACME_MEETINGS
+    assert customers(acme["summary"]) == ACME_PEOPLE
+    assert COMPONENTS_MEETING not in {m["recording_id"] for m in acme["summary"]["meetings"]}
+
+
+def shared_meeting() -> Any:
+    """One call with a buyer at each of the company's two domains (and one of us)."""
+    return meeting(
+        900001,
+        "2026-09-01",
+        [rep(), inv("Sarah Lopez", "sarah.lopez@acmecorp.com"), inv("Liam O'Connor", "liam.oconnor@acmecorp.co")],
+        [("Dana Reyes", "dana@ourco.com"), ("Sarah Lopez", None), ("Liam O'Connor", None)],
+    )
+
+
+def test_a_meeting_with_invitees_at_both_domains_counts_once(tmp_path: Any) -> None:
+    """The index gives the shared meeting once for the account, and both buyers are the customer's."""
+    index = MeetingIndex(tmp_path / "i.sqlite")
+    try:
+        index.add("ws", [shared_meeting()])
+        account = Account.of(["acmecorp.com", "acmecorp.co"])
+        found = index.meetings_for("ws", account)
+    finally:
+        index.close()
+    assert [m.recording_id for m in found] == [900001]
+    facts = aggregate(account, [shared_meeting(), *found])  # handed twice (the index keeps no transcript): once
+    assert facts.meetings_count == 1
+    assert facts.domains == ["acmecorp.com", "acmecorp.co"]
+    sides = {p.email: p.side for p in facts.people}
+    assert sides["sarah.lopez@acmecorp.com"] is Side.CUSTOMER
+    assert sides["liam.oconnor@acmecorp.co"] is Side.CUSTOMER
+    assert facts.meetings[0].customer_speakers == ["Liam O'Connor", "Sarah Lopez"]
+
+
+def test_an_unlinked_domain_is_someone_else() -> None:
+    """Without the link, acmecorp.co's buyer in the same meeting is a third party to acmecorp.com."""
+    facts = aggregate("acmecorp.com", [shared_meeting()])
+    sides = {p.email: p.side for p in facts.people}
+    assert sides["liam.oconnor@acmecorp.co"] is Side.THIRD_PARTY
+    assert facts.domains == ["acmecorp.com"]
+
+
+def test_the_account_is_named_with_its_other_domains() -> None:
+    """One domain is its name; linked ones read "acmecorp.com (with acmecorp.co and acmecorp.de)"."""
+    assert Account.of("acmecorp.com").label() == "acmecorp.com"
+    assert Account.of(["acmecorp.com", "acmecorp.co"]).label() == "acmecorp.com (with acmecorp.co)"
+    assert (
+        Account.of(["acmecorp.com", "acmecorp.co", "acmecorp.de"]).label()
+        == "acmecorp.com (with acmecorp.co and acmecorp.de)"
+    )
+    assert Account.of(["acmecorp.com", "acmecorp.co"]).owns("Liam.OConnor@AcmeCorp.co")
+    assert not Account.of("acmecorp.com").owns("liam.oconnor@acmecorp.co")
