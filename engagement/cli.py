@@ -416,7 +416,7 @@ def accounts(settings: Settings, *, as_json: bool) -> int:
     for r in rows:
         signals = ", ".join(signal_name(signal_id(s)) for s in r.signals) or "-"
         print(
-            f"{r.domain:<28} {r.meetings:>8} {r.people:>6} {r.first_meeting:<10} {r.last_meeting:<10} "
+            f"{r.name:<28} {r.meetings:>8} {r.people:>6} {r.first_meeting:<10} {r.last_meeting:<10} "
             f"{r.days_since_last:>5} {r.last_90_days:>4} {r.previous_90_days:>4} "
             f"{r.evidenced.removesuffix(' evidenced') or '-':>5}  {signals}"
         )

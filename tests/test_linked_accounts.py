@@ -16,12 +16,14 @@ The expected figures were counted by hand from the demo JSON (``engagement/demo/
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from engagement.account.domains import Account
 from engagement.account.facts import aggregate
+from engagement.accounts import LinkedActivity, linked_activity
 from engagement.meetings.index import MeetingIndex
 from engagement.models import Side
 from tests.support.cli import run_cli
@@ -156,3 +158,48 @@ def test_the_account_is_named_with_its_other_domains() -> None:
     )
     assert Account.of(["acmecorp.com", "acmecorp.co"]).owns("Liam.OConnor@AcmeCorp.co")
     assert not Account.of("acmecorp.com").owns("liam.oconnor@acmecorp.co")
+
+
+def account_list(capsys: pytest.CaptureFixture[str]) -> dict[str, dict[str, Any]]:
+    """``accounts --json`` on the demo data, by domain."""
+    code, out, err = run_cli(capsys, "accounts", "--json")
+    assert code == 0, err
+    return {row["domain"]: row for row in json.loads(out)}
+
+
+def test_the_accounts_list_shows_a_linked_account_as_one_row_with_the_union_of_its_figures(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Linked: one acmecorp.com row naming acmecorp.co, 14 meetings and 7 people; unlinked: 13/6 and 1/1 again."""
+    run_cli(capsys, "accounts", "link", "acmecorp.com", "acmecorp.co")
+    rows = account_list(capsys)
+    assert "acmecorp.co" not in rows
+    acme = rows["acmecorp.com"]
+    assert acme["domains"] == ["acmecorp.com", "acmecorp.co"]
+    assert (acme["meetings"], acme["people"]) == (ACME_MEETINGS + COMPONENTS_MEETINGS, 7)
+    assert (acme["first_meeting"], acme["last_meeting"]) == ("2026-05-07", "2026-11-12")
+
+    run_cli(capsys, "accounts", "unlink", "acmecorp.com")
+    rows = account_list(capsys)
+    assert (rows["acmecorp.com"]["meetings"], rows["acmecorp.com"]["people"]) == (13, 6)
+    assert (rows["acmecorp.co"]["meetings"], rows["acmecorp.co"]["people"]) == (1, 1)
+    assert rows["acmecorp.com"]["domains"] == ["acmecorp.com"]
+
+
+def test_a_linked_accounts_figures_count_a_shared_meeting_once_and_window_by_creation() -> None:
+    """Union figures: the shared meeting once, both buyers, and each meeting in its 90-day window."""
+    account = Account.of(["acmecorp.com", "acmecorp.co"])
+    older = meeting(900002, "2026-07-01", [rep(), inv("Liam O'Connor", "liam.oconnor@acmecorp.co")])
+    unrelated = meeting(900003, "2026-09-20", [rep(), inv("Ryan Holt", "ryan.holt@globex.io")])
+    now = datetime(2026, 10, 1, tzinfo=UTC)  # last 90 days: from 3 Jul; the 90 before: from 4 Apr
+    figures = linked_activity(account, [shared_meeting(), shared_meeting(), older, unrelated], now)
+    assert figures == LinkedActivity(
+        domain="acmecorp.com",
+        meetings=2,
+        people=2,
+        first_meeting="2026-07-01T15:00:00.000000Z",
+        last_meeting="2026-09-01T15:00:00.000000Z",
+        last_90_days=1,
+        previous_90_days=1,
+    )
+    assert linked_activity(account, [unrelated], now) is None
