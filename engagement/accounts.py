@@ -24,6 +24,7 @@ from pydantic import BaseModel, Field
 
 from engagement.account.domains import PERSONAL_EMAIL_DOMAINS, Account
 from engagement.account.facts import days_since
+from engagement.account.linking import Suggestion, suggest_links
 from engagement.account.signals import SEVERITIES, Thresholds, cadence_drop_signal, gone_dark_signal
 from engagement.jobs.repository import JobRepository, JobRow
 from engagement.meetings.index import invitee_rows
@@ -37,6 +38,7 @@ __all__ = [
     "LinkedActivity",
     "account_rows",
     "latest_complete_runs",
+    "link_suggestions",
     "linked_activity",
     "list_accounts",
     "missing_choices",
@@ -249,3 +251,13 @@ def list_accounts(runtime: Runtime, *, today: date | None = None) -> list[Accoun
         thresholds=Thresholds.from_settings(runtime.settings),
         linked=linked,
     )
+
+
+def link_suggestions(runtime: Runtime, rows: Sequence[AccountRow]) -> list[Suggestion]:
+    """The links the app can justify offering between the listed accounts not linked yet, each with its reasons
+    (the rep decides: nothing is linked here)."""
+    linked = [
+        d for domains in (runtime.links.accounts() if runtime.links is not None else {}).values() for d in domains
+    ]
+    emails = runtime.index.emails_by_domain(workspace_of(runtime.settings))
+    return suggest_links({r.domain: r.meetings for r in rows}, emails, linked)

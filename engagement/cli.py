@@ -45,7 +45,7 @@ from engagement.render.present import (
     signal_line,
     signal_name,
 )
-from engagement.runtime import create_runtime, workspace_of
+from engagement.runtime import create_runtime
 from engagement.settings import Settings
 
 
@@ -616,7 +616,7 @@ def accounts_link(settings: Settings, primary: str, others: list[str], *, as_jso
 
     runtime = create_runtime(settings, executor=InlineExecutor(), enqueue=False)
     try:
-        domains = AccountLinks(runtime.store.table(LINKS_TABLE)).link(primary, others)
+        domains = AccountLinks(runtime.store.table(LINKS_TABLE)).link(primary, others, runtime.our_domains())
         runtime.audit.record(actor(), "linked", domains[0], ", ".join(domains[1:]))
     finally:
         runtime.close()
@@ -640,19 +640,15 @@ def accounts_unlink(settings: Settings, domain: str, *, as_json: bool) -> int:
 
 def accounts_suggest(settings: Settings, *, as_json: bool) -> int:
     """Domains the app can justify offering to link, each with why (it never links on its own)."""
-    from engagement.account.linking import LINKS_TABLE, AccountLinks, suggest_links
+    from engagement.accounts import link_suggestions
 
     runtime = create_runtime(settings, executor=InlineExecutor(), enqueue=False)
     try:
         runtime.reindex(full=False, on_progress=_show_indexing)
-        rows = list_accounts(runtime)
-        workspace = workspace_of(settings)
-        emails = runtime.index.emails_by_domain(workspace)
-        linked = [d for ds in AccountLinks(runtime.store.table(LINKS_TABLE)).accounts().values() for d in ds]
+        found = link_suggestions(runtime, list_accounts(runtime))
     finally:
         runtime.close()
     print(file=sys.stderr)
-    found = suggest_links({r.domain: r.meetings for r in rows}, emails, linked)
     if as_json:
         print(json.dumps([{"domains": list(s.domains), "reasons": list(s.reasons)} for s in found], indent=2))
         return 0

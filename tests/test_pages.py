@@ -609,6 +609,65 @@ def test_the_accounts_page_lists_the_demo_workspace_filters_and_opens_a_summary(
     assert runtime().jobs.get("globex.io", run_id).domain == "globex.io"
 
 
+def accounts_table(at: AppTest) -> dict[str, dict[str, object]]:
+    """The accounts page's table, by its Domain column."""
+    table = at.dataframe[0].value
+    return {
+        d: dict(zip(table.columns, values, strict=True))
+        for d, values in zip(table["Domain"], table.values, strict=True)
+    }
+
+
+def test_the_accounts_page_links_a_suggested_pair_only_on_a_click_and_unlinks_it() -> None:
+    """acmecorp.co is offered with its reason but not linked; a click makes one 14-meeting row; unlinking undoes it."""
+    at = app().run().switch_page("pages/accounts.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert runtime().links.accounts() == {}  # suggested, never linked on its own
+    suggestion = at.button(key="accounts_suggest_0")
+    assert suggestion.label == "Link acmecorp.co to acmecorp.com"
+    page = " ".join(m.value for m in at.markdown)
+    assert "The same name under another ending" in page
+    assert {"acmecorp.com", "acmecorp.co"} <= set(accounts_table(at))
+
+    suggestion.click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert runtime().links.accounts() == {"acmecorp.com": ["acmecorp.com", "acmecorp.co"]}
+    rows = accounts_table(at)
+    assert "acmecorp.co" not in rows and "acmecorp.com" not in rows
+    # hand-counted in tests/test_linked_accounts.py: 13 + 1 meetings, 6 + 1 people
+    linked = rows["acmecorp.com (with acmecorp.co)"]
+    assert (linked["Meetings"], linked["People"]) == (14, 7)
+    assert "is now one account" in at.success[0].value
+
+    at.button(key="accounts_unlink_acmecorp.co").click().run()
+    assert runtime().links.accounts() == {}
+    rows = accounts_table(at)
+    assert (rows["acmecorp.com"]["Meetings"], rows["acmecorp.com"]["People"]) == (13, 6)
+    assert (rows["acmecorp.co"]["Meetings"], rows["acmecorp.co"]["People"]) == (1, 1)
+
+
+@pytest.mark.parametrize(
+    ("primary", "others", "message"),
+    [
+        ("acmecorp.com", "gmail.com", "personal e-mail provider"),
+        ("acmecorp.com", "", "Name at least one other domain"),
+        ("acmecorp.com", "signalpath.io", "signalpath.io"),
+        ("", "acmecorp.co", "The website is empty"),
+    ],
+)
+def test_a_link_the_accounts_page_cannot_make_says_what_to_do_and_stores_nothing(
+    primary: str, others: str, message: str
+) -> None:
+    """A personal mailbox, nothing to link, our own domain or an empty main domain: a message, and no link stored."""
+    at = app().run().switch_page("pages/accounts.py").run()
+    at.text_input(key="accounts_link_primary").set_value(primary)
+    at.text_input(key="accounts_link_others").set_value(others)
+    at.button(key="FormSubmitter:accounts_link_form-Link").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert message in at.error[0].value
+    assert runtime().links.accounts() == {}
+
+
 @pytest.mark.parametrize("typed", ["https://www.globex.io/pricing", "anna.schmidt@globex.io", "GLOBEX"])
 def test_the_accounts_filter_takes_a_website_an_e_mail_or_part_of_a_domain(typed: str) -> None:
     """A pasted URL or e-mail address finds its company, as the summary's form would; letters find domains holding them."""
