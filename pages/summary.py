@@ -129,8 +129,11 @@ def start(domain: str, options: JobOptions) -> None:
 
 
 def covers(record: JobRecord | None, account: Account) -> bool:
-    """Whether a stored run summarised exactly this account's domains."""
-    return record is not None and record.summary is not None and Account.of_summary(record.summary) == account
+    """Whether a stored run summarised exactly this account's domains (a run from before links: its own domain)."""
+    if record is None:
+        return False
+    domains = record.summary.domains if record.summary is not None else []
+    return tuple(domains or [record.domain]) == account.domains
 
 
 def request_summary(text: str, dates: Any, *, offer: bool = True) -> None:

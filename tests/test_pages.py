@@ -264,6 +264,17 @@ def test_a_fresh_summary_is_offered_before_starting_another() -> None:
     assert runtime().repo.count() == 1
 
 
+def test_a_fresh_summary_of_another_set_of_domains_is_not_offered() -> None:
+    """A 12-minute-old summary made while acmecorp.co was linked is not offered once it is not: a new run starts."""
+    summary = make_summary().model_copy(update={"domain": "acmecorp.com", "domains": ["acmecorp.com", "acmecorp.co"]})
+    record = seeded(domain="acmecorp.com", age=timedelta(minutes=12), summary=summary)
+    at = app().run()
+    at.text_input(key="summary_website").set_value("acmecorp.com")
+    at.button(key=GENERATE).click().run()
+    assert not any("is ready" in m.value for m in at.markdown)
+    assert at.query_params["run_id"] != record.run_id
+
+
 def test_recent_runs_of_the_domain_are_one_click_away() -> None:
     """The sidebar lists the domain's recent runs; clicking one shows it."""
     older = seeded(JobStatus.ERROR, domain="acme.com", age=timedelta(hours=3))
