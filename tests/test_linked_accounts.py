@@ -25,7 +25,8 @@ from engagement.account.domains import Account
 from engagement.account.facts import aggregate
 from engagement.accounts import LinkedActivity, linked_activity
 from engagement.meetings.index import MeetingIndex
-from engagement.models import Side
+from engagement.models import JobRecord, Side
+from engagement.render.report import to_markdown
 from tests.support.cli import run_cli
 from tests.support.meeting_factory import inv, meeting, rep
 
@@ -203,3 +204,23 @@ def test_a_linked_accounts_figures_count_a_shared_meeting_once_and_window_by_cre
         previous_90_days=1,
     )
     assert linked_activity(account, [unrelated], now) is None
+
+
+def test_ask_brief_and_exports_of_a_member_are_the_linked_accounts(capsys: pytest.CaptureFixture[str]) -> None:
+    """Asked through acmecorp.co, Ask searches the account's 14 meetings and Liam's words are the customer's; the
+    brief and the Markdown report name the account with its other domain."""
+    run_cli(capsys, "accounts", "link", "acmecorp.com", "acmecorp.co")
+    record = summarize(capsys, "acmecorp.co")
+    code, out, err = run_cli(capsys, "ask", "acmecorp.co", "Pipedrive", "--json")
+    assert code == 0, err
+    answer = json.loads(out)
+    assert answer["domain"] == "acmecorp.com" and answer["searched"]["meetings"] == 14
+    quotes = [ev for point in answer["points"] for ev in point["evidence"]]
+    liam = [ev for ev in quotes if ev["speaker"] == "Liam O'Connor"]
+    assert liam and all(ev["side"] == Side.CUSTOMER.value for ev in liam)
+
+    code, out, err = run_cli(capsys, "brief", "acmecorp.co")
+    assert code == 0, err
+    assert "(acmecorp.com (with acmecorp.co))" in out.splitlines()[0]
+    stored = JobRecord.model_validate(record)
+    assert "acmecorp.com (with acmecorp.co)" in to_markdown(stored)
