@@ -197,6 +197,20 @@ def test_a_demo_job_completes_and_shows_charts_lists_and_exports() -> None:
     ]
 
 
+def test_a_linked_member_typed_on_the_summary_page_shows_the_whole_account() -> None:
+    """acmecorp.co, linked to acmecorp.com, runs under the primary: 14 meetings, named with both domains."""
+    runtime().links.link("acmecorp.com", ["acmecorp.co"])
+    at = app().run()
+    at.text_input(key="summary_website").set_value("acmecorp.co")
+    at.button(key=GENERATE).click().run()
+    assert at.query_params["domain"] == "acmecorp.com"
+    run_until(at, lambda a: len(a.get("plotly_chart")) == CHARTS or bool(a.error))
+    assert not at.error, [e.value for e in at.error]
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Meetings"] == "14"  # hand-counted in tests/test_linked_accounts.py: 13 + 1
+    assert any("acmecorp.com (with acmecorp.co)" in unescaped(text) for text in texts(at)), texts(at)
+
+
 def test_a_demo_account_is_one_click_away() -> None:
     """Clicking a demo account starts its summary straight away."""
     at = app().run()
