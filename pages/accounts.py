@@ -201,7 +201,7 @@ def linking(rows: list[AccountRow]) -> None:
         return
     for primary, domains in linked.items():
         with st.container(horizontal=True, gap="small", vertical_alignment="center", key=f"accounts_linked_{primary}"):
-            st.markdown(md(Account.of(domains).label()))
+            st.markdown("Linked: " + md(Account.of(domains).label()))
             for domain in domains[1:]:
                 st.button(
                     f"Unlink {domain}",
