@@ -73,6 +73,16 @@ def test_a_summary_of_either_member_covers_both_domains_with_the_hand_counted_fi
     # Liam's words are the customer's: his meeting's rows name him as the customer
     row = next(m for m in summary["meetings"] if m["recording_id"] == COMPONENTS_MEETING)
     assert row["customer_people"] == ["Liam O'Connor"]
+    # and the analysis and the qualification read his words as the customer's ("I'm worried about adding a tool")
+    risks = [ev for i in summary["risks_detail"] for ev in i["evidence"] if ev["recording_id"] == COMPONENTS_MEETING]
+    assert risks and all((ev["speaker"], ev["side"]) == ("Liam O'Connor", "customer") for ev in risks)
+    qualified = [
+        ev
+        for element in summary["qualification"]["elements"]
+        for ev in element["evidence"]
+        if ev["recording_id"] == COMPONENTS_MEETING
+    ]
+    assert qualified and all(ev["side"] == "customer" for ev in qualified)
 
     second = summarize(capsys, "https://www.acmecorp.com")
     assert second["domain"] == "acmecorp.com"
