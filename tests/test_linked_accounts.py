@@ -24,9 +24,12 @@ import pytest
 from engagement.account.domains import Account
 from engagement.account.facts import aggregate
 from engagement.accounts import LinkedActivity, linked_activity
+from engagement.digests.content import build_digest
+from engagement.jobs.repository import JobRepository
 from engagement.meetings.index import MeetingIndex
 from engagement.models import JobRecord, Side
 from engagement.render.report import to_markdown
+from engagement.storage.sqlite import SqliteKV
 from tests.support.cli import run_cli
 from tests.support.meeting_factory import inv, meeting, rep
 
@@ -234,3 +237,25 @@ def test_ask_brief_and_exports_of_a_member_are_the_linked_accounts(capsys: pytes
     assert "(acmecorp.com (with acmecorp.co))" in out.splitlines()[0]
     stored = JobRecord.model_validate(record)
     assert "acmecorp.com (with acmecorp.co)" in to_markdown(stored)
+
+
+def test_a_digest_names_a_linked_account_once_with_new_people_at_either_domain(tmp_path: Any) -> None:
+    """Linked, the period's shared meeting is one account's line and Liam (acmecorp.co) its new person; unlinked,
+    each domain is an account of its own."""
+    index = MeetingIndex(tmp_path / "i.sqlite")
+    repo = JobRepository(SqliteKV(str(tmp_path / "jobs.sqlite")))
+    before = meeting(900004, "2026-08-01", [rep(), inv("Sarah Lopez", "sarah.lopez@acmecorp.com")])
+    start, end = datetime(2026, 9, 1, tzinfo=UTC), datetime(2026, 9, 2, tzinfo=UTC)
+    try:
+        index.add("ws", [before, shared_meeting()])
+        linked = build_digest(
+            index, "ws", repo, start, end, base_url="", linked={"acmecorp.com": ["acmecorp.com", "acmecorp.co"]}
+        )
+        apart = build_digest(index, "ws", repo, start, end, base_url="")
+    finally:
+        index.close()
+    assert [a.name for a in linked.accounts] == ["acmecorp.com (with acmecorp.co)"]
+    lines = linked.accounts[0].lines
+    assert [line.kind for line in lines] == ["meeting", "person"]  # the meeting once; Sarah was met before
+    assert "liam.oconnor@acmecorp.co" in lines[1].text
+    assert sorted(a.name for a in apart.accounts) == ["acmecorp.co", "acmecorp.com"]
