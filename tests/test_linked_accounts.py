@@ -26,10 +26,14 @@ from engagement.account.facts import aggregate
 from engagement.accounts import LinkedActivity, linked_activity
 from engagement.digests.content import build_digest
 from engagement.jobs.repository import JobRepository
+from engagement.jobs.service import InlineExecutor
 from engagement.meetings.index import MeetingIndex
 from engagement.models import JobRecord, Side
 from engagement.render.report import to_markdown
+from engagement.runtime import create_runtime
+from engagement.settings import Settings
 from engagement.storage.sqlite import SqliteKV
+from tests.fakes.fathom_server import FAKE_API_KEY, FathomServer, make_meeting
 from tests.support.cli import run_cli
 from tests.support.meeting_factory import inv, meeting, rep
 
@@ -259,3 +263,38 @@ def test_a_digest_names_a_linked_account_once_with_new_people_at_either_domain(t
     assert [line.kind for line in lines] == ["meeting", "person"]  # the meeting once; Sarah was met before
     assert "liam.oconnor@acmecorp.co" in lines[1].text
     assert sorted(a.name for a in apart.accounts) == ["acmecorp.co", "acmecorp.com"]
+
+
+def test_a_meeting_analysed_for_one_domain_is_analysed_again_for_the_linked_account(tmp_path: Any) -> None:
+    """The cached analysis of a shared meeting holds acmecorp.com's sides (acmecorp.co a third party); once linked,
+    the meeting is read again and the acmecorp.co buyer's risk is the customer's."""
+    shared = make_meeting(
+        4242,
+        datetime(2026, 9, 1, 16, 0, tzinfo=UTC),
+        guests=[("Wile Coyote", "wile@acmecorp.co"), ("John Smith", "john.smith@acmecorp.com")],
+    )  # the fake's transcript gives the third invitee (Wile) "The budget review is our biggest risk right now."
+
+    def risks(record: JobRecord) -> list[tuple[str, str | None]]:
+        assert record.summary is not None
+        return [(ev.speaker, ev.side) for i in record.summary.risks_detail for ev in i.evidence]
+
+    with FathomServer([shared]) as fathom:
+        settings = Settings.from_env(
+            {
+                "FATHOM_API_KEY": FAKE_API_KEY,
+                "FATHOM_BASE_URL": fathom.base_url,
+                "ENGAGEMENT_DB": str(tmp_path / "e.sqlite"),
+            }
+        )
+        runtime = create_runtime(settings, store=SqliteKV(settings.engagement_db), executor=InlineExecutor())
+        try:
+            alone = runtime.jobs.get("acmecorp.com", runtime.jobs.start("acmecorp.com"))
+            assert ("Wile Coyote", "customer") not in risks(alone)
+            assert runtime.links is not None
+            runtime.links.link("acmecorp.com", ["acmecorp.co"])
+            linked = runtime.jobs.get("acmecorp.com", runtime.jobs.start("acmecorp.com"))
+        finally:
+            runtime.close()
+    assert linked.summary is not None and linked.summary.meetings_count == 1
+    assert ("Wile Coyote", "customer") in risks(linked)
+    assert linked.stats.cached_meetings == 0  # not the single domain's analysis
