@@ -319,7 +319,9 @@ else:
         open_account(shown[picked[0]])
     with st.container(horizontal=True, gap="small", vertical_alignment="bottom"):
         by_domain = {r.domain: r for r in shown}
-        choice = st.selectbox("Or pick an account", list(by_domain), key="accounts_pick")
+        choice = st.selectbox(
+            "Or pick an account", list(by_domain), key="accounts_pick", format_func=lambda d: by_domain[d].name
+        )
         if st.button("Open summary", key="accounts_open", icon=":material/insights:") and choice:
             open_account(by_domain[choice])
 

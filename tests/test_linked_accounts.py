@@ -238,7 +238,7 @@ def test_ask_brief_and_exports_of_a_member_are_the_linked_accounts(capsys: pytes
 
     code, out, err = run_cli(capsys, "brief", "acmecorp.co")
     assert code == 0, err
-    assert "(acmecorp.com (with acmecorp.co))" in out.splitlines()[0]
+    assert out.splitlines()[0].startswith("Brief for the next meeting with Acme Corp (acmecorp.com, acmecorp.co), ")
     stored = JobRecord.model_validate(record)
     assert "acmecorp.com (with acmecorp.co)" in to_markdown(stored)
 

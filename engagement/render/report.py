@@ -713,9 +713,9 @@ def _brief_lines(line: BriefLine) -> list[str]:
 
 def brief_text(brief: Brief) -> str:
     """The brief as plain text for the terminal and the Markdown download (inert: no live links or markup)."""
-    named = Account.of(brief.domains or brief.domain).label()
-    title = brief.company or named
-    lines = [f"Brief for the next meeting with {title} ({named}), {nice_date(brief.today)}"]
+    account = Account.of(brief.domains or brief.domain)
+    title = f"{brief.company} ({', '.join(account.domains)})" if brief.company else account.label()
+    lines = [f"Brief for the next meeting with {title}, {nice_date(brief.today)}"]
     if brief.note:
         lines.append(brief.note)
     for field, heading in BRIEF_SECTIONS:
