@@ -134,7 +134,17 @@ def follow_deliveries(drawn: str) -> None:
         st.rerun()
 
 
-LINK_NOTE = "accounts_link_note"
+LINK_NOTE = "accounts_link_note"  # (kind, text, the links it describes): shown while the links are still those
+
+
+def note(kind: str, text: str) -> None:
+    """What the last link or unlink did, kept with the links as they are now, so every rerun (the table's own
+    too) shows it until the links change again."""
+    try:
+        now = runtime.links.accounts() if runtime.links is not None else {}
+    except EngagementError:
+        now = {}
+    st.session_state[LINK_NOTE] = (kind, text, now)
 
 
 def split_domains(text: str) -> list[str]:
@@ -149,13 +159,10 @@ def link(primary: str, others: list[str]) -> None:
     try:
         domains = runtime.links.link(primary, others, runtime.our_domains())
     except EngagementError as exc:
-        st.session_state[LINK_NOTE] = ("error", str(exc))
+        note("error", str(exc))
         return
     audit.record("linked", domains[0], ", ".join(domains[1:]))
-    st.session_state[LINK_NOTE] = (
-        "success",
-        f"{Account.of(domains).label()} is now one account: its next summary covers every domain.",
-    )
+    note("success", f"{Account.of(domains).label()} is now one account: its next summary covers every domain.")
 
 
 def link_typed() -> None:
@@ -173,10 +180,10 @@ def unlink(domain: str) -> None:
     try:
         freed = runtime.links.unlink(domain)
     except EngagementError as exc:
-        st.session_state[LINK_NOTE] = ("error", str(exc))
+        note("error", str(exc))
         return
     audit.record("unlinked", domain, ", ".join(freed))
-    st.session_state[LINK_NOTE] = ("success", f"Unlinked: {', '.join(freed)}. Each is its own account again.")
+    note("success", f"Unlinked: {', '.join(freed)}. Each is its own account again.")
 
 
 def linking(rows: list[AccountRow]) -> None:
@@ -188,17 +195,19 @@ def linking(rows: list[AccountRow]) -> None:
         "this list then cover them all, each meeting once. The app suggests links it can justify; it never links "
         "on its own."
     )
-    kind, text = st.session_state.pop(LINK_NOTE, (None, ""))
-    if kind == "error":
-        st.error(md(text), icon=":material/error:")
-    elif kind == "success":
-        st.success(md(text), icon=":material/link:")
     try:
         linked = runtime.links.accounts() if runtime.links is not None else {}
         suggestions = link_suggestions(runtime, rows)
     except EngagementError as exc:
         st.error(md(str(exc)), icon=":material/error:")
         return
+    kind, text, described = st.session_state.get(LINK_NOTE, (None, "", None))
+    if described != linked:  # the links changed since (another rep, another tab): the note is stale
+        kind = None
+    if kind == "error":
+        st.error(md(text), icon=":material/error:")
+    elif kind == "success":
+        st.success(md(text), icon=":material/link:")
     for primary, domains in linked.items():
         with st.container(horizontal=True, gap="small", vertical_alignment="center", key=f"accounts_linked_{primary}"):
             st.markdown("Linked: " + md(Account.of(domains).label()))
