@@ -376,7 +376,8 @@ def index(settings: Settings, *, full: bool) -> int:
         runtime.close()
     print(file=sys.stderr)
     print(
-        f"{result.kind} index: {result.listed:,} meetings listed in {result.pages} pages, {result.deleted} removed; "
+        f"{result.kind} index: {plural(result.listed, 'meeting')} listed in {plural(result.pages, 'page')}, "
+        f"{result.deleted} removed; "
         f"the index holds {plural(status.meetings, 'external meeting')} (up to date at {nice_time(status.synced_at)})"
     )
     return 0

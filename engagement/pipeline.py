@@ -506,10 +506,10 @@ def _wait_briefly(
     on_wait: Callable[[float], None],
     poll_s: float,
 ) -> bool:
-    """Wait up to ``grace_s`` (within the job's ``deadline``) for a workspace's first listing; whether it ended.
-    Its failure is this job's, as when a job waits for it all the way."""
+    """Wait up to ``grace_s`` (and half the time the job has left) for a workspace's first listing; whether it
+    ended. Its failure is this job's, as when a job waits for it all the way."""
     left = deadline.remaining()
-    grace = Deadline.after(grace_s if left is None else min(grace_s, left))
+    grace = Deadline.after(grace_s if left is None else min(grace_s, left / 2))  # half the limit left to answer
     try:
         result = task.wait(grace, on_progress=on_progress, on_wait=on_wait, poll_s=poll_s)
     except JobTimeoutError:
