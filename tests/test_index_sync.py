@@ -19,14 +19,12 @@ from engagement.render.present import still_indexing
 from engagement.runtime import Runtime, create_runtime, workspace_of
 from engagement.settings import Settings
 from engagement.storage.sqlite import SqliteKV
-from tests.fakes.fathom_server import ACCOUNT_START, BASE_PATH, FAKE_API_KEY, FathomServer, make_account
+from tests.fakes.fathom_server import BASE_PATH, FAKE_API_KEY, FathomServer, make_account
 from tests.support.fathom_fixtures import settings_for
 from tests.support.waits import bounded, wait_until
 
 GATE_S = 30.0  # the longest a held page waits for the test to let it through
-NOW = ACCOUNT_START  # when the index thinks a full pass begins: its newest window then holds all the fixture's meetings
-FULL_PASS = 5  # requests of a full pass of the fixture: the newest window's 3 pages, the look for older meetings
-# (none), and the last window (empty)
+FULL_PASS = 4  # requests of a full pass of the fixture: the newest window's 3 pages and the look for older meetings
 
 
 class GatedFathom:
@@ -96,7 +94,6 @@ def runtime_for(fathom: GatedFathom, tmp_path: Path, index_backend: dict[str, st
         fathom_transport=httpx.MockTransport(fathom),
         enqueue=False,
     )
-    runtime.index.now = lambda: NOW
     yield runtime
     fathom.allow(None)  # whatever the test left held goes on, and the sync ends before the index is closed
     settle(runtime)
@@ -186,7 +183,6 @@ def test_two_jobs_on_one_workspace_wait_for_one_listing(fathom: GatedFathom, tmp
         fathom_transport=httpx.MockTransport(fathom),
         enqueue=False,
     )
-    runtime.index.now = lambda: NOW
     try:
         fathom.allow(1)
         runs = [(d, runtime.jobs.start(d)) for d in ("acmecorp.com", "globex.io")]

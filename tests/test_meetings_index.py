@@ -184,7 +184,7 @@ def test_first_sync_lists_the_workspace_then_incremental_syncs_cost_one_request(
     with FathomServer(make_account(count=23) + [make_meeting(50, at(1), guests=[])]) as server:
         with client_of(server, tmp_path) as client:
             first = index.sync(client)
-            # 3 pages and the last window's (empty); the internal meeting is not listed
+            # 3 pages and the look for older meetings (none); the internal meeting is not listed
             assert (first.kind, first.pages, first.listed) == ("full", 4, 23)
             assert all(q["calendar_invitees_domains_type"] == ["one_or_more_external"] for q in meeting_queries(server))
             server.request_log.clear()
@@ -224,7 +224,7 @@ def test_a_sync_killed_mid_listing_resumes_from_its_last_page(
             result = reopened.sync(client)
             queries = meeting_queries(server)
             meetings = reopened.meetings_for(client.workspace, "acmecorp.com")
-    assert result.pages == 3 + 1 and len(queries) == 3 + 2  # and the look for older meetings, and the last window
+    assert result.pages == 3 + 1 and len(queries) == 3 + 1  # and the look for older meetings (none)
     assert "cursor" in queries[0]  # resumed, not started over
     assert len(meetings) == len({m.recording_id for m in meetings}) == 45
 
@@ -246,7 +246,7 @@ def test_a_sync_that_fails_resumes_where_it_stopped(tmp_path: Path, make_index: 
                 index.sync(client, on_progress=fail_third)
             server.request_log.clear()
             index.sync(client)
-            assert len(meeting_queries(server)) == 3 + 2 and "cursor" in meeting_queries(server)[0]
+            assert len(meeting_queries(server)) == 3 + 1 and "cursor" in meeting_queries(server)[0]
             assert len(index.meetings_for(client.workspace, "acmecorp.com")) == 45
 
 
@@ -356,7 +356,6 @@ def test_a_job_waiting_for_another_jobs_indexing_keeps_showing_its_progress(
         settings = settings_for(server, tmp_path, ENGAGEMENT_WORKERS="2", **index_backend)
         pool = ThreadPoolExecutor(max_workers=2)
         runtime = create_runtime(settings, store=SqliteKV(settings.engagement_db), executor=pool, enqueue=False)
-        runtime.index.now = lambda: ACCOUNT_START  # the newest window of the first listing holds every meeting
         original = runtime.repo.save
 
         def spy(record: JobRecord) -> bool:

@@ -62,7 +62,7 @@ from engagement.account.domains import registrable_domain
 from engagement.account.people import clean_email, is_room
 from engagement.deadline import NO_DEADLINE, Deadline
 from engagement.errors import EngagementError, FathomError, StoreError
-from engagement.fathom.client import FathomClient, include_flags
+from engagement.fathom.client import FathomClient, Page, include_flags
 from engagement.models import Meeting, format_utc, utcnow
 from engagement.registry import REGISTRY
 
@@ -121,6 +121,11 @@ class TranscriptWait:
             return TranscriptWait(int(asked), datetime.fromisoformat(when.replace("Z", "+00:00")))
         except ValueError:
             return None
+
+
+def pass_clock() -> datetime:
+    """When a full pass begins: now (the tests' fixtures, dated 2025, start their passes then)."""
+    return utcnow()
 
 
 def _z(when: datetime) -> str:
@@ -505,7 +510,7 @@ class MeetingIndex:
 
     def __init__(self, storage: str | Path | IndexStorage) -> None:
         self.excluded: Callable[[Meeting], bool] = lambda meeting: False  # the runtime sets it: forgotten meetings
-        self.now: Callable[[], datetime] = utcnow  # when a full pass begins (its windows, its pace); tests move it
+        self.now: Callable[[], datetime] = pass_clock  # when a full pass begins (its windows, its pace)
         self.storage: IndexStorage = SqliteIndexStorage(storage) if isinstance(storage, str | Path) else storage
         self._tasks: dict[str, SyncTask] = {}
         self._tasks_lock = threading.Lock()
@@ -597,8 +602,25 @@ class MeetingIndex:
         state.setdefault("generation", generation)
         self.storage.save(workspace, state, lock=lock)
 
-        pages = 0
-        listed = 0
+        counts = {"pages": 0, "listed": 0}
+
+        def take(page: Page) -> None:
+            """Keep one page of the listing with the state it leaves (its cursor, how far back it reached)."""
+            counts["pages"] += 1
+            counts["listed"] += len(page.meetings)
+            newest = max((format_utc(m.created_at) for m in page.meetings), default=None)
+            oldest = min((format_utc(m.created_at) for m in page.meetings), default=None)
+            state["cursor"] = page.next_cursor
+            state["pass_meetings"] = int(state.get("pass_meetings", 0)) + len(page.meetings)
+            if newest and newest > str(state.get("newest_created_at") or ""):
+                state["newest_created_at"] = newest
+            if kind == "full" and oldest and oldest < str(state.get("reached_at") or "~"):
+                state["reached_at"] = oldest
+            kept = tuple(m for m in page.meetings if not self.excluded(m))  # forgotten on request: never stored again
+            self.storage.save(workspace, state, kept, generation, lock=lock)
+            if on_progress is not None:
+                on_progress(int(state["pass_meetings"]))
+
         # A full pass lists the workspace newest first, one window of creation dates after another (the spec
         # documents no order for /meetings, only created_after/created_before): each window ended moves
         # covered_from back, and every meeting created since is in the index, whatever company Fathom filed it under.
@@ -616,23 +638,9 @@ class MeetingIndex:
                 if end is not None:
                     params.append(("created_before", _z(end)))
             params += include_flags(summary=True, action_items=True)
-            cursor = state.get("cursor")
             # The cursor is saved with each page, so a sync stopped by an error or a restart resumes there.
-            for page in self._pages(client, params, cursor, state):
-                pages += 1
-                listed += len(page.meetings)
-                newest = max((format_utc(m.created_at) for m in page.meetings), default=None)
-                oldest = min((format_utc(m.created_at) for m in page.meetings), default=None)
-                state["cursor"] = page.next_cursor
-                state["pass_meetings"] = int(state.get("pass_meetings", 0)) + len(page.meetings)
-                if newest and newest > str(state.get("newest_created_at") or ""):
-                    state["newest_created_at"] = newest
-                if kind == "full" and oldest and oldest < str(state.get("reached_at") or "~"):
-                    state["reached_at"] = oldest
-                kept = tuple(m for m in page.meetings if not self.excluded(m))  # forgotten: never stored again
-                self.storage.save(workspace, state, kept, generation, lock=lock)
-                if on_progress is not None:
-                    on_progress(int(state["pass_meetings"]))
+            for page in self._pages(client, params, state.get("cursor"), state):
+                take(page)
             if last:
                 break
             assert start is not None  # only the last window has no start
@@ -640,7 +648,15 @@ class MeetingIndex:
             state.update({"covered_from": format_utc(start), "window": int(state.get("window") or 0) + 1})
             state["cursor"] = None
             if not state.get("oldest_at"):  # after the newest window, so recent meetings come first
-                state["oldest_at"] = self._probe_oldest(client, start)
+                older = [p for p in params if p[0] != "created_after" and p[0] != "created_before"]
+                older.append(("created_before", _z(start + timedelta(seconds=1))))
+                first = next(client.pages(older), None)  # the first page of everything older
+                if first is not None and first.next_cursor is None:  # it is all of it: the last window, listed
+                    take(first)
+                    dates = [format_utc(m.created_at) for m in first.meetings]
+                    state["oldest_at"] = min(dates, default=format_utc(start))
+                    break
+                state["oldest_at"] = self._probe_oldest(client, start, first)
             self.storage.save(workspace, state, lock=lock)
         now = format_utc(utcnow())
         if kind == "full":
@@ -648,21 +664,25 @@ class MeetingIndex:
         state.update({"pass": None, "cursor": None, "synced_at": now, "after": None})
         state.update({"pass_started_at": None, "window": None, "covered_from": None, "reached_at": None})
         deleted = self.storage.finish(workspace, state, generation if kind == "full" else None, lock=lock)
-        return SyncResult(kind=kind, pages=pages, listed=listed, deleted=max(deleted, 0))
+        return SyncResult(kind=kind, pages=counts["pages"], listed=counts["listed"], deleted=max(deleted, 0))
 
     @staticmethod
-    def _probe_oldest(client: FathomClient, below: datetime) -> str:
+    def _probe_oldest(client: FathomClient, below: datetime, first: Page | None) -> str:
         """When the workspace's oldest meeting was created (to the week), found with a few one-page listings of
-        ``created_before`` halfway: what the progress estimate reads and where the windows end. A listing's
-        meetings are newer than the halfway point, so each answer also narrows the search to its oldest one."""
-        low, high = PROBE_FLOOR, below
-        for probe in range(MAX_PROBES):
+        ``created_before`` halfway: what the progress estimate reads and where the windows end. ``first`` is the
+        first page of everything before ``below``; each answer's meetings are older than where it was asked, so
+        its oldest one narrows the search too."""
+        found = [m.created_at for m in first.meetings] if first is not None else []
+        if not found:
+            return format_utc(below)
+        low, high = PROBE_FLOOR, min(found)
+        for _ in range(MAX_PROBES):
             if high - low <= PROBE_PRECISION:
                 break
-            middle = below if probe == 0 else low + (high - low) / 2  # first: is anything older at all?
+            middle = low + (high - low) / 2
             params = [("calendar_invitees_domains_type", "one_or_more_external"), ("created_before", _z(middle))]
-            first = next(client.pages(params), None)  # one page is enough: the rest is never asked for
-            found = [m.created_at for m in first.meetings] if first is not None else []
+            page = next(client.pages(params), None)  # one page is enough: the rest is never asked for
+            found = [m.created_at for m in page.meetings] if page is not None else []
             if found:
                 high = min(min(found), middle)
             else:

@@ -14,7 +14,6 @@ import pytest
 
 from engagement.meetings.index import MeetingIndex
 from engagement.storage.sqlite import SqliteKV
-from tests.fakes.fathom_server import ACCOUNT_START
 from tests.support.redis_server import REDIS_SERVER, RedisServer
 
 
@@ -67,10 +66,7 @@ def index_backend(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
 
 @pytest.fixture
 def make_index(index_backend: dict[str, str], tmp_path: Path) -> Iterator[Callable[[], MeetingIndex]]:
-    """Opens the meeting index on this test's storage (a new object each call: another process's view).
-
-    Its full passes begin at ``ACCOUNT_START``, so the fixtures' meetings are all in the newest window and a full
-    pass costs its pages and two requests more: the look for older meetings (none) and the last window (empty)."""
+    """Opens the meeting index on this test's storage (a new object each call: another process's view)."""
     opened: list[MeetingIndex] = []
 
     def make() -> MeetingIndex:
@@ -80,7 +76,6 @@ def make_index(index_backend: dict[str, str], tmp_path: Path) -> Iterator[Callab
             index = MeetingIndex(RedisIndexStorage(index_backend["ENGAGEMENT_REDIS_URL"]))
         else:
             index = MeetingIndex(tmp_path / "i.sqlite")
-        index.now = lambda: ACCOUNT_START  # a full pass's newest window then holds every meeting the fakes make
         opened.append(index)
         return index
 
