@@ -430,7 +430,8 @@ def fetch(
         task.wait(ctx.deadline, on_progress=indexing, on_wait=waiting, poll_s=poll_s)
     else:  # the first listing of a workspace: a small one ends in a moment, a big one is not waited for
         complete = _wait_briefly(task, ctx.deadline, index_grace_s, indexing, waiting, poll_s)
-    ctx.explain_timeout(None)
+    if complete:  # else a time-out asking Fathom for the account still means: the indexing carries on
+        ctx.explain_timeout(None)
     ctx.stats.index_complete = complete
     refuse_ours(domain, ours(index.internal_domains(fathom.workspace), our_domains))
     fathom.on_wait = waiting  # the job's own requests (transcripts) show their waits too
@@ -441,6 +442,7 @@ def fetch(
     meetings = index.meetings_for(fathom.workspace, domain, since=after, before=before)
     if not complete:
         meetings = _with_direct(ctx, fathom, index, meetings, since=since, until=until)
+        ctx.explain_timeout(None)
     ctx.stats.meetings = len(meetings)
     ctx.stats.fathom_requests = fathom.requests + ctx.stats.index_requests
     ctx.report(f"meetings found: {len(meetings)}", len(meetings), None)
