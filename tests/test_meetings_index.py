@@ -20,7 +20,7 @@ from engagement.errors import FathomUnavailableError
 from engagement.fathom.client import FathomClient
 from engagement.fathom.demo import FathomAPI, associated_company
 from engagement.jobs.service import InlineExecutor
-from engagement.meetings.index import MeetingIndex
+from engagement.meetings.index import MeetingIndex, estimate_progress
 from engagement.models import JobRecord, JobStatus, Side
 from engagement.runtime import create_runtime
 from engagement.settings import Settings
@@ -402,3 +402,74 @@ def test_the_index_command_reindexes_the_workspace(
     assert re.match(
         r"full index: 11 meetings listed in \d+ pages, 1 removed; the index holds 11 external meetings", out[1]
     ), out
+
+
+def test_a_first_listing_fills_newest_first_window_by_window_and_says_since_when_it_holds_everything(
+    tmp_path: Path, make_index: Callable[[], MeetingIndex]
+) -> None:
+    """A first listing of 120 daily meetings begins with the last seven days (no end, for meetings recorded
+    meanwhile), then windows twice as long reaching further back; after each, the status says every meeting since
+    its start is held; the last has no start, and the index is complete with all 120."""
+    index = make_index()
+    begun = at(120)
+    index.now = lambda: begun
+    meetings = [
+        make_meeting(500 + n, at(n) + timedelta(hours=3), guests=[("Ana", "ana@acmecorp.com")]) for n in range(120)
+    ]
+    covered: list[str | None] = []
+    with FathomServer(meetings, rate_limit=None) as server:
+        with client_of(server, tmp_path) as client:
+
+            def look(_: int) -> None:
+                covered.append(index.status(client.workspace).covered_from)
+
+            result = index.sync(client, on_progress=look)
+            windows = [q for q in meeting_queries(server) if "cursor" not in q and "include_summary" in q]
+            status = index.status(client.workspace)
+    z = "%Y-%m-%dT%H:%M:%SZ"
+    first, *rest = windows
+    assert first["created_after"] == [(begun - timedelta(days=7)).strftime(z)] and "created_before" not in first
+    assert rest[0]["created_before"] == [(begun - timedelta(days=7) + timedelta(seconds=1)).strftime(z)]  # the rest?
+    bounded = [q for q in rest if "created_after" in q]
+    assert bounded[0]["created_after"] == [(begun - timedelta(days=21)).strftime(z)]
+    assert bounded[0]["created_before"] == rest[0]["created_before"]
+    starts = [q["created_after"][0] for q in bounded]
+    assert starts == sorted(starts, reverse=True)
+    assert "created_after" not in windows[-1]  # the last window has no start
+    steps = [c for n, c in enumerate(covered) if c is not None and (n == 0 or c != covered[n - 1])]
+    assert steps == sorted(steps, reverse=True) and len(steps) >= 3  # further back after each window
+    assert covered[0] is None  # nothing is known to be complete until the newest window is listed
+    assert (result.kind, result.listed, status.meetings, status.complete, status.covered_from) == (
+        "full",
+        120,
+        120,
+        True,
+        None,
+    )
+
+
+def test_the_progress_estimate_carries_the_pace_over_the_dates_left() -> None:
+    """Read 1,000 meetings over the newest 100 days in 100 s, with 200 days left to the oldest: about 3,000 in all,
+    and the 2,000 left at no more than Fathom's ten meetings a second."""
+    started = datetime(2026, 12, 1, tzinfo=UTC)
+    estimate = estimate_progress(
+        read=1_000,
+        started=started,
+        reached=started - timedelta(days=100),
+        oldest=started - timedelta(days=300),
+        now=started + timedelta(seconds=100),
+    )
+    assert estimate is not None and estimate.total == 3_000
+    assert estimate.seconds_left == 200  # 2,000 at the 10 a second read so far (Fathom allows no faster)
+    slow = estimate_progress(
+        read=1_000,
+        started=started,
+        reached=started - timedelta(days=100),
+        oldest=started,
+        now=started + timedelta(seconds=400),
+    )
+    assert slow is not None and (slow.total, slow.seconds_left) == (1_000, 0)
+    assert (
+        estimate_progress(read=5, started=started, reached=started - timedelta(hours=2), oldest=started, now=started)
+        is None
+    )
