@@ -21,11 +21,20 @@ from engagement.account.domains import PERSONAL_EMAIL_DOMAINS
 from engagement.account.facts import days_since
 from engagement.account.signals import SEVERITIES, Thresholds, cadence_drop_signal, gone_dark_signal
 from engagement.jobs.repository import JobRepository, JobRow
-from engagement.models import ElementState, JobStatus, Signal, utcnow
+from engagement.meetings.index import IndexStatus
+from engagement.models import ElementState, JobRecord, JobStatus, Signal, utcnow
 from engagement.runtime import Runtime, workspace_of
 from engagement.wording import nice_date
 
-__all__ = ["AccountRow", "Activity", "account_rows", "latest_complete_runs", "list_accounts", "missing_choices"]
+__all__ = [
+    "AccountRow",
+    "Activity",
+    "account_rows",
+    "latest_complete_runs",
+    "list_accounts",
+    "missing_choices",
+    "refresh_due",
+]
 
 FROM_THE_INDEX = frozenset({"gone_dark", "cadence_drop"})
 
@@ -86,6 +95,14 @@ class AccountRow(BaseModel):
     def lacks(self, name: str) -> bool:
         """Whether the element called ``name`` is qualified and not evidenced (an unqualified account lacks nothing known)."""
         return any(e.name == name and e.status != "evidenced" for e in self.qualification)
+
+
+def refresh_due(record: JobRecord, status: IndexStatus) -> bool:
+    """Whether a summary was made while the workspace's first listing ran (``coverage.index_complete`` false) and
+    that listing has ended since: meetings Fathom filed under another company may now add to it. Every such
+    summary is due, so no mark is written anywhere; a record that does not say (older runs) is not due."""
+    coverage = record.summary.coverage if record.summary is not None else None
+    return coverage is not None and coverage.index_complete is False and status.complete
 
 
 def missing_choices(rows: Iterable[AccountRow]) -> list[str]:

@@ -16,7 +16,8 @@ from engagement.account.domains import normalize_domain
 from engagement.account.signals import signal_id
 from engagement.accounts import AccountRow, list_accounts, missing_choices
 from engagement.errors import EngagementError, InvalidDomainError
-from engagement.render.present import SEVERITY_LABELS, signal_name
+from engagement.models import utcnow
+from engagement.render.present import SEVERITY_LABELS, index_progress, signal_name
 from engagement.webhooks.service import webhook_store
 from ui.frame import page_frame
 from ui.presentation import exit_button, is_presenting
@@ -147,10 +148,11 @@ st.caption("Every company in your recorded meetings, most recently met first. Se
 status = runtime.index_status()
 if status.synced_at is None and settings.source == "demo":
     runtime.reindex(full=False)  # the demo workspace is in-process: indexing it takes a moment
-elif status.synced_at is None and status.in_progress:
+elif not status.complete and status.in_progress:
+    progress = index_progress(status, utcnow())
     st.info(
-        f"Fathom's workspace is being indexed: {status.pass_meetings:,} meetings so far. Accounts appear here "
-        "as it goes; reload the page in a few minutes.",
+        f"{progress[0].upper()}{progress[1:]}. The accounts below are those of the meetings indexed so far, newest "
+        "first; more appear as it goes, and summaries made meanwhile are refreshed when it is complete.",
         icon=":material/hourglass_top:",
     )
 elif status.synced_at is None:

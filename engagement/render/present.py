@@ -11,8 +11,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
+from engagement.meetings.index import IndexStatus
 from engagement.models import (
     Changes,
     Coverage,
@@ -120,6 +121,15 @@ def indexing_progress(meetings: int, total: int | None = None, seconds_left: flo
         return f"{indexing_stage(meetings)} so far"
     left = "less than a minute" if seconds_left < 60 else f"about {how_long(seconds_left)}"
     return f"indexing Fathom: {meetings:,} of about {plural(max(total, meetings), 'meeting')}, {left} left"
+
+
+def index_progress(status: IndexStatus, now: datetime) -> str:
+    """The progress line of the index's full listing under way (:func:`indexing_progress`), estimated from the
+    dates it has reached and its pace (:meth:`IndexStatus.estimate`)."""
+    estimate = status.estimate(now)
+    if estimate is None:
+        return indexing_progress(status.pass_meetings)
+    return indexing_progress(status.pass_meetings, estimate.total, estimate.seconds_left)
 
 
 def index_incomplete_note(held: int, covered_from: str | None) -> str:
