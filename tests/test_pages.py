@@ -1108,3 +1108,27 @@ def test_the_accounts_page_is_never_shown_in_presentation_mode() -> None:
     assert at.button(key="present_exit")
     shown = everything_shown(at)
     assert "acmecorp.com" not in shown and "Gone dark" not in shown
+
+
+def test_a_summary_made_while_the_index_filled_says_how_far_it_got_then_offers_its_refresh() -> None:
+    """A summary made on an incomplete index shows how far the indexing has got and that it will be made again;
+    once the index is complete it offers "Refresh the summary", which starts the account's next run; presented,
+    neither is shown."""
+    summary = make_summary()
+    assert summary.coverage is not None
+    summary.coverage.index_complete = False
+    record = seeded(domain=summary.domain, summary=summary)
+    at = app(domain=record.domain, run_id=record.run_id).run()
+    assert not at.exception, at.exception
+    assert any("This summary is made again when it is complete" in text for text in texts(at)), texts(at)
+    assert not [b for b in at.button if b.key == "summary_refresh"]
+
+    runtime().reindex(full=False)  # the (demo) workspace's first listing ends
+    at = app(domain=record.domain, run_id=record.run_id).run()
+    assert any("fully indexed now" in text for text in texts(at)), texts(at)
+    at.button(key="summary_refresh").click().run()
+    assert at.query_params["run_id"] != record.run_id and runtime().repo.count() == 2
+
+    presented = app(domain=record.domain, run_id=record.run_id, present="1").run()
+    assert not [b for b in presented.button if b.key == "summary_refresh"]
+    assert not any("fully indexed now" in text for text in texts(presented))
