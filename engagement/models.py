@@ -181,6 +181,12 @@ class Insight(BaseModel):
     text: str
     evidence: list[Evidence] = Field(default_factory=list)
 
+    @property
+    def last_said(self) -> str:
+        """The ISO date of the newest meeting its verified quotes come from ("" when none has a date): the key that
+        puts what an account said most recently first."""
+        return max((e.meeting_date or "" for e in self.evidence if e.verified), default="")
+
 
 class PersonRole(BaseModel):
     """A person's role (``CFO``, ``Runs procurement``) as someone said it in a meeting, with the words that say so.

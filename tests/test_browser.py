@@ -423,7 +423,7 @@ def pdf_sheet(pages: list[Path], target: Path) -> None:
 def test_the_answer_is_above_the_fold_and_the_readme_pictures(
     page: Any, server: str, screenshots: Path, tmp_path: Path
 ) -> None:
-    """At 1280×720, normal and presenting, the metrics and the overview (top themes; open risks, for the team
+    """At 1280×720, normal and presenting, the metrics and the overview (top themes; the risks raised, for the team
     only) are on the first screen under a one-line request; the README's pictures are taken at 1024, 1280 and 1920 on the way."""
     from playwright.sync_api import expect
 
@@ -443,9 +443,9 @@ def test_the_answer_is_above_the_fold_and_the_readme_pictures(
                 glance = page.locator(".st-key-summary_glance")
                 expect(glance).to_contain_text("Top themes")
                 if presenting:  # risks are not on a presentation's allow-list unless the presenter chose them
-                    expect(glance).not_to_contain_text("Open risks")
+                    expect(glance).not_to_contain_text("Risks raised")
                 else:
-                    expect(glance).to_contain_text("Open risks")
+                    expect(glance).to_contain_text("Risks raised")
                 for part in (page.locator('[data-testid="stMetric"]').first, glance):
                     box = part.bounding_box()
                     assert box is not None and box["y"] + box["height"] <= height, f"below the fold: {box}"

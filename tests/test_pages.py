@@ -1132,3 +1132,26 @@ def test_a_summary_made_while_the_index_filled_says_how_far_it_got_then_offers_i
     presented = app(domain=record.domain, run_id=record.run_id, present="1").run()
     assert not [b for b in presented.button if b.key == "summary_refresh"]
     assert not any("fully indexed now" in text for text in texts(presented))
+
+
+def test_the_overview_lists_the_risks_raised_newest_first() -> None:
+    """The overview says risks were raised (nothing says which were resolved) and shows the newest two first."""
+    from engagement.models import Evidence, Insight
+
+    def risk(text: str, day: str) -> Insight:
+        said = Evidence(
+            recording_id=1, timestamp="00:01:00", quote=text, speaker="Sam", meeting_date=day, verified=True
+        )
+        return Insight(text=text, evidence=[said])
+
+    summary = make_summary()
+    summary.risks_detail = [
+        risk("Oldest worry about legal.", "2026-01-05"),
+        risk("Newest worry about the budget.", "2026-06-20"),
+        risk("Middle worry about adoption.", "2026-03-11"),
+    ]
+    record = seed(make_record(summary, run_id=str(uuid.uuid4())))
+    at = app(domain=record.domain, run_id=record.run_id).run()
+    glance = [t for t in texts(at) if "worry about" in t or "Risks raised" in t]
+    assert glance[0] == "**:material/warning: Risks raised · 3**"
+    assert glance[1].splitlines() == ["- Newest worry about the budget.", "- Middle worry about adoption."]

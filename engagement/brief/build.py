@@ -109,11 +109,10 @@ def build_brief(summary: EngagementSummary, today: date, last_transcript: Meetin
             )
     for insights, out in ((summary.risks_detail, brief.risks), (summary.challenges_detail, brief.challenges)):
         quoted = []
-        for insight in insights:
+        for insight in sorted(insights, key=lambda i: i.last_said, reverse=True):
             said = [e for e in insight.evidence if e.verified and e.side is Side.CUSTOMER]
             if said:
                 quoted.append(BriefLine(text=insight.text, evidence=said[:2]))
-        quoted.sort(key=lambda line: max(e.meeting_date or "" for e in line.evidence), reverse=True)
         out.extend(quoted[:WORRIES_SHOWN])
     if last_transcript is not None:
         for asked in questions_asked(last_transcript, set(people)):

@@ -689,7 +689,7 @@ def audit_csv(entries: Iterable[AuditEntry]) -> str:
 
 BRIEF_SECTIONS = (
     ("attendees", "Likely to attend"),
-    ("risks", "Open risks, in their words"),
+    ("risks", "Risks they raised, in their words"),
     ("challenges", "Challenges, in their words"),
     ("asked_last_time", "What they asked last time"),
     ("commitments", "Our open commitments"),
