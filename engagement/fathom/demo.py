@@ -154,6 +154,8 @@ class FathomAPI:
             items, key=lambda m: (_parse_time("created_at", m["created_at"]), m["recording_id"]), reverse=True
         )
         self._by_id = by_id
+        # the last listing's matches, by its filters and the list they were read from (replaced on add and remove)
+        self._matched: tuple[str, list[dict[str, Any]], list[dict[str, Any]]] | None = None
 
     @property
     def meetings(self) -> list[dict[str, Any]]:
@@ -316,7 +318,13 @@ class FathomAPI:
                 return False
             return meeting_type is None or m.get("meeting_type") == meeting_type
 
-        matches = [m for m in self._meetings if wanted(m)]
+        meetings = self._meetings
+        cached = self._matched
+        if cached is not None and cached[0] == fingerprint and cached[1] is meetings:
+            matches = cached[2]  # the next page of the same listing: the filter was run on its first page
+        else:
+            matches = [m for m in meetings if wanted(m)]
+            self._matched = (fingerprint, meetings, matches)
         page = matches[offset : offset + self.page_size]
         end = offset + len(page)
         next_cursor = self._cursor(end, fingerprint) if end < len(matches) else None
