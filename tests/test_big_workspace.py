@@ -27,6 +27,7 @@ from engagement.fathom.ratelimit import InProcessRateLimiter, key_id
 from engagement.jobs.repository import JobRepository
 from engagement.jobs.service import InlineExecutor, JobContext, JobService
 from engagement.meetings.index import MeetingIndex
+from engagement.meetings.redis_storage import RedisIndexStorage
 from engagement.models import EngagementSummary, JobOptions, JobRecord, JobStatus
 from engagement.render.present import indexing_progress
 from engagement.storage.sqlite import SqliteKV
@@ -198,15 +199,19 @@ class Day:
 
 
 @pytest.fixture
-def day(tmp_path: Path) -> Iterator[Day]:
-    """A first day: nothing indexed, a job's limit of 60 s, and the workspace listing held after 40 requests."""
+def day(tmp_path: Path, index_backend: dict[str, str]) -> Iterator[Day]:
+    """A first day: nothing indexed, a job's limit of 60 s, and the workspace listing held after 40 requests; the
+    index in SQLite, and again in Redis."""
     start = datetime.now(UTC)
     clock = FakeClock()
     api = FathomAPI(workspace_meetings(start), api_key=FAKE_API_KEY, base_path=BASE_PATH, clock=clock.now)
     api.rate_limit = (60, 60.0)
     fathom = Workspace(api, clock, allowed=40)
     limiter = InProcessRateLimiter(clock=clock.now)
-    index = MeetingIndex(tmp_path / "index.sqlite")
+    if "ENGAGEMENT_REDIS_URL" in index_backend:
+        index = MeetingIndex(RedisIndexStorage(index_backend["ENGAGEMENT_REDIS_URL"]))
+    else:
+        index = MeetingIndex(tmp_path / "index.sqlite")
     index.now = lambda: start + timedelta(seconds=clock.now() - 1_000.0)
     store = SqliteKV(tmp_path / "kv.sqlite")
     cache = InsightCache(store)

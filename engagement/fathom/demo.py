@@ -1,8 +1,8 @@
 """FathomAPI: Fathom's read endpoints, in process, over a list of Fathom Meeting objects.
 
 It answers ``httpx.Request`` with ``httpx.Response`` the way ``docs/reference/fathom-openapi.yaml``
-documents: ``GET /meetings`` (filters, opaque cursors, pages of ten, newest first, the include
-flags) and ``GET /recordings/{id}/transcript`` and ``/summary``. Demo mode serves the bundled
+documents: ``GET /meetings`` (filters, opaque cursors, pages of ten, newest first — an order the spec does
+not document, so the app relies on none —, the include flags) and ``GET /recordings/{id}/transcript`` and ``/summary``. Demo mode serves the bundled
 accounts through it with ``httpx.MockTransport``; the tests' loopback server wraps the same object.
 Where the real API is vaguer than a fake can be, the choice is written down:
 
