@@ -21,8 +21,7 @@ from engagement.account.domains import PERSONAL_EMAIL_DOMAINS
 from engagement.account.facts import days_since
 from engagement.account.signals import SEVERITIES, Thresholds, cadence_drop_signal, gone_dark_signal
 from engagement.jobs.repository import JobRepository, JobRow
-from engagement.meetings.index import IndexStatus
-from engagement.models import ElementState, JobRecord, JobStatus, Signal, utcnow
+from engagement.models import ElementState, JobStatus, Signal, utcnow
 from engagement.runtime import Runtime, workspace_of
 from engagement.wording import nice_date
 
@@ -70,6 +69,7 @@ class AccountRow(BaseModel):
         signals: open signals, most severe first.
         run_id: the domain's latest complete run (its summary), ``None`` when there is none.
         qualification: that run's qualification elements and their states (empty without one).
+        refresh_due: that run was made while Fathom's workspace was first indexed, which has ended since.
     """
 
     domain: str
@@ -83,6 +83,7 @@ class AccountRow(BaseModel):
     signals: list[Signal] = Field(default_factory=list)
     run_id: str | None = None
     qualification: list[ElementState] = Field(default_factory=list)
+    refresh_due: bool = False
 
     @property
     def evidenced(self) -> str:
@@ -97,12 +98,11 @@ class AccountRow(BaseModel):
         return any(e.name == name and e.status != "evidenced" for e in self.qualification)
 
 
-def refresh_due(record: JobRecord, status: IndexStatus) -> bool:
-    """Whether a summary was made while the workspace's first listing ran (``coverage.index_complete`` false) and
-    that listing has ended since: meetings Fathom filed under another company may now add to it. Every such
-    summary is due, so no mark is written anywhere; a record that does not say (older runs) is not due."""
-    coverage = record.summary.coverage if record.summary is not None else None
-    return coverage is not None and coverage.index_complete is False and status.complete
+def refresh_due(made_on_complete_index: bool | None, complete_now: bool) -> bool:
+    """Whether a summary made while the workspace's first listing ran (its ``coverage.index_complete`` false) is
+    due a refresh: that listing has ended since, so meetings Fathom filed under another company may add to it.
+    Derived, so no mark is written anywhere; a summary that does not say (older runs) is not due."""
+    return made_on_complete_index is False and complete_now
 
 
 def missing_choices(rows: Iterable[AccountRow]) -> list[str]:
@@ -125,8 +125,10 @@ def account_rows(
     our_domains: Collection[str] = (),
     latest: Mapping[str, JobRow] | None = None,
     thresholds: Thresholds | None = None,
+    index_complete: bool = True,
 ) -> list[AccountRow]:
-    """The accounts, most recently met first (then by domain); ``latest``: each domain's latest complete run's row."""
+    """The accounts, most recently met first (then by domain); ``latest``: each domain's latest complete run's row;
+    ``index_complete``: whether a full listing of the workspace has ended (runs made before are due a refresh)."""
     t = thresholds or Thresholds()
     latest = latest or {}
     rows = []
@@ -151,6 +153,7 @@ def account_rows(
                 signals=signals,
                 run_id=run.run_id if run else None,
                 qualification=list(run.qualification) if run else [],
+                refresh_due=run is not None and refresh_due(run.index_complete, index_complete),
             )
         )
     rows.sort(key=lambda r: (r.days_since_last, r.domain))
@@ -179,4 +182,5 @@ def list_accounts(runtime: Runtime, *, today: date | None = None) -> list[Accoun
         our_domains=ours,
         latest=latest_complete_runs(runtime.repo, listed),
         thresholds=Thresholds.from_settings(runtime.settings),
+        index_complete=runtime.index.status(workspace).complete,
     )

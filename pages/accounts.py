@@ -19,6 +19,7 @@ from engagement.errors import EngagementError, InvalidDomainError
 from engagement.models import utcnow
 from engagement.render.present import SEVERITY_LABELS, index_progress, signal_name
 from engagement.webhooks.service import webhook_store
+from engagement.wording import others
 from ui.frame import page_frame
 from ui.presentation import exit_button, is_presenting
 from ui.runtime import get_runtime, load_settings
@@ -194,6 +195,16 @@ shown = [
     and (r.signals or not flagged)
     and (missing is None or r.lacks(missing))
 ]
+due = [r.domain for r in rows if r.refresh_due]
+if due:
+    named = ", ".join(due[:5]) + (f" and {others(len(due) - 5)}" if len(due) > 5 else "")
+    st.info(
+        md(
+            f"Summarised while Fathom was being indexed, now complete: {named}. Open one to refresh its summary "
+            "with the meetings Fathom filed under another company."
+        ),
+        icon=":material/sync:",
+    )
 st.caption(
     f"{plural(len(shown), 'account')} of {len(rows)}. People, days since the last meeting, the last 90 days and "
     "more: the table's Show/hide columns button (the eye, top right)."

@@ -429,7 +429,7 @@ def index_refresh(record: JobRecord) -> None:
         return  # the note in the summary still says what may be missing
     if newer is not None and newer.run_id != record.run_id:
         return  # refreshed already: the newer run is in the recent runs
-    if refresh_due(record, status):
+    if refresh_due(record.summary.coverage.index_complete, status.complete):
         with st.container(horizontal=True, vertical_alignment="center"):
             st.info(
                 "Fathom's workspace is fully indexed now: meetings filed under another company may add to this "

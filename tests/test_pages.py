@@ -1155,3 +1155,20 @@ def test_the_overview_lists_the_risks_raised_newest_first() -> None:
     glance = [t for t in texts(at) if "worry about" in t or "Risks raised" in t]
     assert glance[0] == "**:material/warning: Risks raised · 3**"
     assert glance[1].splitlines() == ["- Newest worry about the budget.", "- Middle worry about adoption."]
+
+
+def test_the_accounts_page_names_the_accounts_due_a_refresh_once_the_index_is_complete() -> None:
+    """An account whose latest summary was made while the index filled is named on the Accounts page as due a
+    refresh once the (demo) workspace is fully indexed; one made on a complete index is not."""
+    partial = make_summary()
+    assert partial.coverage is not None
+    partial.coverage.index_complete = False
+    seeded(domain="acmecorp.com", summary=partial.model_copy(update={"domain": "acmecorp.com"}))
+    full = make_summary()
+    assert full.coverage is not None
+    full.coverage.index_complete = True
+    seeded(domain="globex.io", summary=full.model_copy(update={"domain": "globex.io"}))
+    at = app().run().switch_page("pages/accounts.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    (due,) = [i.value for i in at.info if "Summarised while Fathom was being indexed" in i.value]
+    assert "acmecorp.com" in shown_text(due) and "globex.io" not in shown_text(due)
