@@ -771,19 +771,34 @@ def test_with_an_openai_key_the_answer_arrives_in_the_background(monkeypatch: py
 
 
 def test_the_accounts_page_says_how_far_the_first_index_got_while_it_runs(monkeypatch: pytest.MonkeyPatch) -> None:
-    """While the workspace's first listing runs in the background, Accounts says how many meetings it has read and
-    to come back, not that nothing is indexed."""
+    """While the workspace's first listing runs in the background, Accounts and the admin page say how many meetings
+    it has read, of about how many, and how long it has left (from the dates reached and the pace), not that
+    nothing is indexed; before the listing can estimate, how many so far."""
+    from engagement.models import format_utc
     from engagement.runtime import workspace_of
 
     monkeypatch.setenv("FATHOM_API_KEY", "k-accounts-page")
     monkeypatch.setenv("FATHOM_BASE_URL", "http://127.0.0.1:9/external/v1")  # never asked: the page only reads
     rt = runtime()
-    rt.index.storage.save(workspace_of(rt.settings), {"pass": "full", "pass_meetings": 6120, "generation": 1})
+    workspace = workspace_of(rt.settings)
+    rt.index.storage.save(workspace, {"pass": "full", "pass_meetings": 6120, "generation": 1})
     at = app().run().switch_page("pages/accounts.py").run()
     assert not at.exception, [e.value for e in at.exception]
     shown = [shown_text(t) for t in texts(at)]
-    assert any("Fathom's workspace is being indexed: 6,120 meetings so far" in t for t in shown), shown
+    assert any("Indexing Fathom: 6,120 meetings so far" in t for t in shown), shown
     assert not any("No Fathom meetings are indexed yet" in t for t in shown)
+
+    # 1,240 read in 141 s back over 62 days, 88 days left to the oldest: about 3,000, 1,760 to go at that pace
+    started = utcnow() - timedelta(seconds=141)
+    reached = started - timedelta(days=62)
+    state = {"pass": "full", "pass_meetings": 1240, "generation": 1, "pass_started_at": format_utc(started)}
+    state |= {"reached_at": format_utc(reached), "oldest_at": format_utc(reached - timedelta(days=88))}
+    rt.index.storage.save(workspace, state)
+    expected = "Indexing Fathom: 1,240 of about 3,000 meetings, about 3 minutes left"
+    at = app().run().switch_page("pages/accounts.py").run()
+    assert any(expected in shown_text(t) for t in texts(at)), texts(at)
+    at.switch_page("pages/admin.py").run()
+    assert any(expected in shown_text(t) for t in texts(at)), texts(at)
 
 
 def test_the_qualification_section_shows_states_quotes_and_commitments_but_not_when_presenting() -> None:

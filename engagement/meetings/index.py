@@ -691,7 +691,8 @@ class MeetingIndex:
 
     @staticmethod
     def _pages(client: FathomClient, params: list[tuple[str, str]], cursor: str | None, state: dict[str, Any]) -> Any:
-        """The listing's pages from a saved cursor; a cursor Fathom no longer accepts restarts the pass."""
+        """The listing's pages from a saved cursor; a cursor Fathom no longer accepts restarts the listing (the
+        window's, in a full pass: the windows before it stay listed)."""
         if not cursor:
             yield from client.pages(params)
             return
@@ -703,8 +704,7 @@ class MeetingIndex:
         except FathomError as exc:
             if type(exc) is not FathomError:  # only a refused request (400): a stale cursor
                 raise
-            state["pass_meetings"] = 0
-            yield from client.pages(params)
+            yield from client.pages(params)  # the window's pages read before count twice: an estimate, no more
             return
         yield first
         yield from pages
