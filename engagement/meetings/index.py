@@ -27,6 +27,11 @@ Sync (:meth:`MeetingIndex.sync`): the first run lists every page and saves the c
 one, so a restart resumes where it stopped; later runs list only ``created_after`` the newest
 indexed meeting minus :data:`OVERLAP` (one request when nothing new was recorded); a full
 re-index lists everything again and drops meetings it no longer sees (deleted, or no longer shared).
+A full listing goes newest first, in windows of creation dates (:func:`pass_window`; the spec documents no
+order for ``/meetings``, only ``created_after`` and ``created_before``): after each window the state's
+``covered_from`` says every meeting created since is indexed, so a job can tell which days it must still ask
+Fathom about while the index fills (``engagement.pipeline``), and :meth:`IndexStatus.estimate` reads the dates
+reached and the pace.
 
 Transcripts not there yet: Fathom makes a transcript after the meeting, so one it has not got (404,
 ``null``) within :data:`TRANSCRIPT_WAIT` of the meeting's end is *pending*: remembered with how often it
