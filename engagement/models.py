@@ -380,9 +380,12 @@ class QualificationEvidence(Evidence):
 
     Attributes:
         value: what the rubric's ``conflict`` pattern read in the quote (a date, a sign-off owner), if any.
+        answers: for a promise that is a bare yes ("Will do."), the sentence of the turn before it that it
+            answers (another speaker's, verified), so the promise can be read; None otherwise.
     """
 
     value: str | None = None
+    answers: Evidence | None = None
 
 
 class QualificationElement(BaseModel):
@@ -456,12 +459,15 @@ class MeetingQualification(BaseModel):
         hits: verified quotes by element key (customer and our side; the account step sorts them).
         promises: our side's verified promises.
         deliveries: verified sentences that say something was sent, shared or received.
+        opening: the meeting's first sentence, verified: a promise to hold this meeting points at it having
+            taken place (None in records cached before it was kept).
     """
 
     recording_id: int
     hits: dict[str, list[QualificationEvidence]] = Field(default_factory=dict)
     promises: list[QualificationEvidence] = Field(default_factory=list)
     deliveries: list[QualificationEvidence] = Field(default_factory=list)
+    opening: QualificationEvidence | None = None
     seconds: int = 0  # the transcript's length, for "hours searched"
 
 
