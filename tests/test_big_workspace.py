@@ -43,8 +43,8 @@ WORKSPACE = key_id(FAKE_API_KEY, BASE_URL)  # the index's name for what this key
 
 
 class FakeClock:
-    """Seconds that pass only when someone sleeps: each sleep moves the clock on by its length (two threads waiting at
-    once move it on twice: time runs fast, so the rate limit is, if anything, kept with room to spare)."""
+    """Seconds that pass only when someone sleeps: each sleep moves the clock on by its length. The limiter and the
+    fake Fathom's windows both read it, so they agree on what a minute is."""
 
     def __init__(self) -> None:
         self._now = 1_000.0
