@@ -214,20 +214,10 @@ def run() -> list[Result]:
 
 
 def write_rows(results: list[Result]) -> None:
-    """Replace the Qualification rows of docs/BENCHMARKS.md's first table where they stand (or add them after its
-    last row; later tables, such as a comparison against another commit, are left alone)."""
-    from bench.__main__ import table
+    """Replace the Qualification rows of docs/BENCHMARKS.md's first table where they stand."""
+    from bench.__main__ import write_group_rows
 
-    rows = table(results).splitlines()[2:]
-    lines = OUT.read_text().splitlines()
-    ours = [i for i, line in enumerate(lines) if line.startswith(f"| {GROUP} |")]
-    if ours:
-        at = ours[0]
-    else:
-        first = next(i for i, line in enumerate(lines) if line.startswith("| "))
-        at = next((i for i in range(first, len(lines)) if not lines[i].startswith("| ")), len(lines))
-    kept = [line for i, line in enumerate(lines) if i not in set(ours)]
-    OUT.write_text("\n".join(kept[:at] + rows + kept[at:]) + "\n")
+    write_group_rows(GROUP, results)
 
 
 if __name__ == "__main__":

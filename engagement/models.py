@@ -487,6 +487,7 @@ class EngagementSummary(BaseModel):
     recommendations: list[str] = Field(default_factory=list)
 
     domain: str = ""
+    domains: list[str] = Field(default_factory=list)  # a linked account's every domain, the primary (domain) first
     company: str = ""
     first_meeting: str | None = None
     last_meeting: str | None = None

@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from engagement import pipeline
+from engagement.account.domains import Account
 from engagement.analysis import InsightCache, OfflineAnalyzer
 from engagement.errors import FathomAuthError
 from engagement.fathom.client import FathomClient
@@ -38,6 +39,8 @@ BASE_URL = f"http://fathom.test{BASE_PATH}"
 WORKSPACE_SIZE = 3_000
 ACME_EVERY = timedelta(days=7)
 PARTNER_FILED_ID = 77_777
+EU_IDS = (88_001, 88_002, 88_003)
+EXTRA = 40 + 1 + len(EU_IDS)  # besides the 3,000: acmecorp.com's weekly meetings, the partner's, acme-europe.de's
 GATE_S = 30.0
 WORKSPACE = key_id(FAKE_API_KEY, BASE_URL)  # the index's name for what this key sees
 
@@ -73,6 +76,7 @@ class Workspace:
     api: FathomAPI
     clock: FakeClock
     sent: list[tuple[float, str]] = field(default_factory=list)
+    asked: list[tuple[float, str]] = field(default_factory=list)  # the domains the direct requests named
     allowed: int | None = None
     served: int = 0
     closed: bool = False
@@ -108,6 +112,8 @@ class Workspace:
                 self.served += 1
         with self._changed:
             self.sent.append((self.clock.now(), kind))
+            if kind == "account":
+                self.asked += [(self.clock.now(), d) for d in params.get_list("calendar_invitees_domains[]")]
         return self.api(request)
 
     def count(self, kind: str) -> int:
@@ -151,6 +157,10 @@ def workspace_meetings(now: datetime) -> list[dict[str, Any]]:
             PARTNER_FILED_ID, now - timedelta(days=200), guests=partner, meeting_title="Rollout with Northwind"
         )
     )
+    for n in range(3):  # the European subsidiary, which a rep may link to acmecorp.com as one account
+        when = now - timedelta(days=100 + 30 * n)
+        guests = [("Lena Vogel", "lena.vogel@acme-europe.de")]
+        meetings.append(make_meeting(EU_IDS[n], when, guests=guests, meeting_title="Acme Europe roll-out"))
     return meetings
 
 
@@ -164,6 +174,7 @@ class Day:
     jobs: JobService
     limiter: InProcessRateLimiter
     grace_s: float = 0.2
+    account: Account | None = None  # a linked account the jobs summarise (None: the domain alone)
 
     def client(self) -> FathomClient:
         http = httpx.Client(transport=httpx.MockTransport(self.fathom))
@@ -231,6 +242,7 @@ def day(tmp_path: Path, index_backend: dict[str, str]) -> Iterator[Day]:
                 source="fathom",
                 listing=today.listing,
                 index_grace_s=today.grace_s,
+                account=today.account,
             )
 
     jobs = JobService(JobRepository(store), body, InlineExecutor(), timeout_s=60)
@@ -290,7 +302,7 @@ def test_the_job_and_the_index_sharing_the_key_never_exceed_fathoms_rate_limit(d
     first = day.run()
     day.sync_done()
     assert first.status is JobStatus.COMPLETE, first.error
-    assert day.index.status(WORKSPACE).meetings == WORKSPACE_SIZE + 41
+    assert day.index.status(WORKSPACE).meetings == WORKSPACE_SIZE + EXTRA
     assert day.fathom.api.throttled == 0
     assert day.fathom.busiest_minute() <= 60
     assert day.fathom.count("workspace") >= WORKSPACE_SIZE // 10  # the listing did run through it all
@@ -334,3 +346,15 @@ def test_the_progress_line_says_how_many_of_about_how_many_and_how_long() -> Non
         indexing_progress(2_990, 3_000, 20) == "indexing Fathom: 2,990 of about 3,000 meetings, less than a minute left"
     )
     assert indexing_progress(40) == "indexing Fathom: 40 meetings so far"
+
+
+def test_a_linked_accounts_first_summary_asks_fathom_for_each_of_its_domains(day: Day) -> None:
+    """acmecorp.com linked with acme-europe.de: while the index holds only the newest weeks, the first summary asks
+    Fathom's company filter once for each domain and holds the meetings filed under either."""
+    day.account = Account.of(["acmecorp.com", "acme-europe.de"])
+    first = day.run()
+    assert first.status is JobStatus.COMPLETE, first.error
+    assert acme_ids(first) == set(range(1_000, 1_040)) | set(EU_IDS)
+    assert first.summary is not None and first.summary.coverage is not None
+    assert first.summary.coverage.index_complete is False
+    assert {domain for _, domain in day.fathom.asked} == {"acmecorp.com", "acme-europe.de"}
