@@ -80,8 +80,14 @@ def test_a_summary_of_either_member_covers_both_domains_with_the_hand_counted_fi
     # Liam's words are the customer's: his meeting's rows name him as the customer
     row = next(m for m in summary["meetings"] if m["recording_id"] == COMPONENTS_MEETING)
     assert row["customer_people"] == ["Liam O'Connor"]
-    # and the analysis and the qualification read his words as the customer's ("I'm worried about adding a tool")
-    risks = [ev for i in summary["risks_detail"] for ev in i["evidence"] if ev["recording_id"] == COMPONENTS_MEETING]
+    # and the analysis and the qualification read his words as the customer's ("I'm worried about adding a tool");
+    # the account's list keeps its most repeated and latest risks, so his day alone shows his
+    code, out, err = run_cli(
+        capsys, "summarize", "acmecorp.co", "--since", "2026-08-20", "--until", "2026-08-20", "--json"
+    )
+    assert code == 0, err
+    his_day = json.loads(out)["summary"]
+    risks = [ev for i in his_day["risks_detail"] for ev in i["evidence"] if ev["recording_id"] == COMPONENTS_MEETING]
     assert risks and all((ev["speaker"], ev["side"]) == ("Liam O'Connor", "customer") for ev in risks)
     qualified = [
         ev
@@ -272,7 +278,7 @@ def test_a_meeting_analysed_for_one_domain_is_analysed_again_for_the_linked_acco
         4242,
         datetime(2026, 9, 1, 16, 0, tzinfo=UTC),
         guests=[("Wile Coyote", "wile@acmecorp.co"), ("John Smith", "john.smith@acmecorp.com")],
-    )  # the fake's transcript gives the third invitee (Wile) "The budget review is our biggest risk right now."
+    )  # the fake's transcript gives the third invitee (Wile) "The budget review could delay our rollout…"
 
     def risks(record: JobRecord) -> list[tuple[str, str | None]]:
         assert record.summary is not None
