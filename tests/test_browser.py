@@ -662,8 +662,8 @@ def test_delete_selected_asks_first(page: Any, server: str) -> None:
 
 
 def test_back_returns_each_page_as_it_was(page: Any, server: str) -> None:
-    """Admin → Summary through the sidebar and Back is the admin page at /admin, however soon Back is pressed
-    (the summary's job rides on the sidebar's link, so nothing writes it into the address later); Summary →
+    """Admin → Summary through the sidebar and Back is the admin page at /admin, however soon after the summary's
+    address Back is pressed (the job rides on the sidebar's link, so nothing writes it into the address later); Summary →
     Admin and Back is the summary with its job, and Forward is admin again — never /admin?domain=…&run_id=…."""
     from playwright.sync_api import expect
 
@@ -676,8 +676,9 @@ def test_back_returns_each_page_as_it_was(page: Any, server: str) -> None:
         sign_in(page, ADMIN_PASSWORD)
     expect(grid).to_be_visible()
     admin_url = f"{server}/admin"
-    for wait_ms in (50, 300, 1500):
+    for wait_ms in (0, 50, 300, 1500):
         page.get_by_role("link", name="Summary").click()
+        page.wait_for_url(lambda url: "/admin" not in url)  # the summary is in the history: its run is under way
         page.wait_for_timeout(wait_ms)
         page.go_back()
         page.wait_for_timeout(1500)  # anything the summary's run still sends has arrived
