@@ -52,8 +52,10 @@ cluster: $(VENV)/.run-deps redis-server
 
 # Parallel pytest-xdist workers: most of the suite waits on servers, browsers and polls, so 4 beat 2 cores' 2.
 # --dist loadgroup keeps the tests of one xdist_group (a module's shared server and browser) on one worker.
+# PYTEST_ARGS: more options for one run, e.g. `make test PYTEST_ARGS=--durations=30`.
 TEST_WORKERS ?= 4
-PYTEST_PARALLEL := -n $(TEST_WORKERS) --dist loadgroup
+PYTEST_ARGS ?=
+PYTEST_PARALLEL := -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 ## test: the whole suite, the real-browser, Redis and sign-on tests included (installs Debian's chromium and redis-server, and Node's OIDC provider, when missing)
 test: $(VENV)/.dev-deps chromium redis-server $(OIDC)
