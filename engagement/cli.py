@@ -20,6 +20,7 @@ from engagement.api import ask as ask_question
 from engagement.errors import InvalidDomainError
 from engagement.jobs.service import InlineExecutor, JobService
 from engagement.models import EngagementSummary, Evidence, JobOptions, JobRecord, JobStatus, utcnow
+from engagement.qualification.commitments import answering, status_label, tally
 from engagement.questions.answers import Answer
 from engagement.render.present import (
     SECTIONS,
@@ -148,6 +149,10 @@ def qualification_json(summary: EngagementSummary) -> dict[str, Any]:
             {
                 "text": c.text,
                 "status": c.status,
+                "shown_as": status_label(c.status),
+                "answers": c.evidence.answers.model_dump(mode="json", include=_EVIDENCE_FIELDS)
+                if c.evidence.answers
+                else None,
                 "quote": c.evidence.quote,
                 "speaker": c.evidence.speaker,
                 "date": c.evidence.meeting_date,
@@ -174,12 +179,19 @@ def render_qualification(summary: EngagementSummary) -> str:
             )
         if not e.evidence:
             lines.append(f"      {searched_line(e)}")
-    open_ones = [c for c in summary.commitments if c.status == "open"]
-    lines.append(f"our commitments: {len(summary.commitments)}, {len(open_ones)} open")
+    lines.append(f"our {tally(summary.commitments)}" if summary.commitments else "our commitments: none")
     for c in summary.commitments:
         lines.append(
-            f'  [{c.status}] "{one_line(c.text)}" — {one_line(c.evidence.speaker or "?")}, {c.evidence.meeting_date}'
+            f'  [{status_label(c.status)}] "{one_line(c.text)}" — {one_line(c.evidence.speaker or "?")}, '
+            f"{c.evidence.meeting_date}"
         )
+        if (asked := answering(c)) is not None:
+            lines.append(f"      {one_line(asked)}")
+        if c.done_evidence is not None:
+            lines.append(
+                f'      done: "{one_line(c.done_evidence.quote)}" — {one_line(c.done_evidence.speaker or "?")}, '
+                f"{c.done_evidence.meeting_date}"
+            )
     return "\n".join(lines)
 
 
@@ -247,7 +259,7 @@ def render_text(record: JobRecord) -> str:
         q = summary.qualification
         lines.append(
             f"qualification: {q.name} {q.evidenced}/{len(q.elements)} evidenced; "
-            f"{sum(c.status == 'open' for c in summary.commitments)} open commitments (qualify: every quote)"
+            f"{tally(summary.commitments)} (qualify: every quote)"
         )
     if summary.people:
         lines.append("people:")

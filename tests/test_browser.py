@@ -227,19 +227,17 @@ def model() -> Iterator[FakeOpenAI]:
         yield server
 
 
-@pytest.fixture(scope="module")
-def server(chromium: Path, model: FakeOpenAI, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """``streamlit run`` on a free loopback port: demo data, the fake model, both passwords, a tmp database."""
-    folder = tmp_path_factory.mktemp("streamlit")
+def serve(folder: Path, **env: str) -> Iterator[str]:
+    """``streamlit run`` on a free loopback port: demo data, both passwords, a database in ``folder``, and ``env``."""
     log = (folder / "streamlit.log").open("wb")
+    base = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
     env = {
-        **os.environ,
+        **base,
         "ENGAGEMENT_DB": str(folder / "engagement.sqlite"),
         "PYTHONUNBUFFERED": "1",
         "APP_PASSWORD": APP_PASSWORD,
         "ADMIN_PASSWORD": ADMIN_PASSWORD,
-        "OPENAI_API_KEY": OPENAI_KEY,
-        "OPENAI_BASE_URL": model.base_url,
+        **env,
     }
     try:
         proc, url = start_streamlit("streamlit_app.py", env, output=log)
@@ -251,6 +249,18 @@ def server(chromium: Path, model: FakeOpenAI, tmp_path_factory: pytest.TempPathF
     finally:
         stop_streamlit(proc)
         log.close()
+
+
+@pytest.fixture(scope="module")
+def server(chromium: Path, model: FakeOpenAI, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app with the fake model (``OPENAI_BASE_URL``)."""
+    yield from serve(tmp_path_factory.mktemp("streamlit"), OPENAI_API_KEY=OPENAI_KEY, OPENAI_BASE_URL=model.base_url)
+
+
+@pytest.fixture(scope="module")
+def offline_server(chromium: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app as a presenter runs it on the demo accounts: no OpenAI key, so the offline analyser."""
+    yield from serve(tmp_path_factory.mktemp("offline"))
 
 
 @pytest.fixture(scope="module")
@@ -465,12 +475,17 @@ def pdf_sheet(pages: list[Path], target: Path) -> None:
 
 @SHARED_B
 def test_the_answer_is_above_the_fold_and_the_readme_pictures(
-    page: Any, server: str, screenshots: Path, tmp_path: Path
+    browser: Any, offline_server: str, screenshots: Path, tmp_path: Path
 ) -> None:
-    """At 1280×720, normal and presenting, the metrics and the overview (top themes; open risks, for the team
-    only) are on the first screen under a one-line request; the README's pictures are taken at 1024, 1280 and 1920 on the way."""
+    """At 1280×720, normal and presenting, the metrics and the overview (top themes; the risks raised, for the team
+    only) are on the first screen under a one-line request; the README's pictures are taken at 1024, 1280 and 1920 on the way,
+    from the offline analyser a presenter with no OpenAI key shows."""
     from playwright.sync_api import expect
 
+    server = offline_server
+    context = signed_in_context(browser, server)
+    context.add_init_script(script=GRID_TEXT_JS)
+    page = context.new_page()
     job = open_demo(page, server, "Acme Corp")
     shots: dict[str, list[Path]] = {"summary": [], "present": []}
     for presenting in (False, True):
@@ -487,9 +502,9 @@ def test_the_answer_is_above_the_fold_and_the_readme_pictures(
                 glance = page.locator(".st-key-summary_glance")
                 expect(glance).to_contain_text("Top themes")
                 if presenting:  # risks are not on a presentation's allow-list unless the presenter chose them
-                    expect(glance).not_to_contain_text("Open risks")
+                    expect(glance).not_to_contain_text("Risks raised")
                 else:
-                    expect(glance).to_contain_text("Open risks")
+                    expect(glance).to_contain_text("Risks raised")
                 for part in (page.locator('[data-testid="stMetric"]').first, glance):
                     box = part.bounding_box()
                     assert box is not None and box["y"] + box["height"] <= height, f"below the fold: {box}"
@@ -543,6 +558,7 @@ def test_the_answer_is_above_the_fold_and_the_readme_pictures(
         montage([sized[0], sized[2]], tmp_path / f"{name}-sizes.png")  # looked at when it fails, not the README's
     page.set_viewport_size(VIEWPORT)
     no_exception(page)
+    context.close()
 
 
 @SHARED_A

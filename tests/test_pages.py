@@ -797,12 +797,13 @@ def test_the_qualification_section_shows_states_quotes_and_commitments_but_not_w
     assert not at.exception
     headings = [h.value for h in at.subheader]
     assert any("Qualification: MEDDPICC — 6/8 evidenced" in h for h in headings)
-    assert any("Our commitments (" in h for h in headings)
+    assert any("Our commitments (" in h and " seen done, " in h and "open" not in h for h in headings)
     shown = " ".join(shown_text(m.value) for m in at.markdown)
     assert "Conflicting: the customer's quotes disagree (helen, the cfo)" in shown
     assert "Since the restructure, the CFO signs off on anything with a three-year term, not me." in shown
     assert "No customer statement in" in shown and "hours searched" in shown
     assert "thanks for sending the service definition and the pricing document" in shown
+    assert "Not seen done" in shown and "Open**" not in shown and "in answer to " in shown
     presented = app(domain=record.domain, run_id=record.run_id, present="1").run()
     assert not presented.exception
     assert not any("Qualification" in h.value or "commitments" in h.value for h in presented.subheader)
@@ -1094,7 +1095,7 @@ def test_the_brief_for_the_next_meeting_is_on_the_summary_for_the_team_only() ->
     at = completed_demo(app().run())
     (brief,) = [e for e in at.expander if e.label == "Brief for the next meeting"]
     shown = " ".join(m.value for m in brief.markdown)
-    assert "Likely to attend" in shown and "Greg Thompson, CRO" in shown and "Our open commitments" in shown
+    assert "Likely to attend" in shown and "Greg Thompson, CRO" in shown and "Our commitments not seen done" in shown
     assert at.download_button(key="summary_export_brief")
     record = runtime().repo.latest_complete("acmecorp.com")
     assert record is not None
@@ -1111,3 +1112,26 @@ def test_the_accounts_page_is_never_shown_in_presentation_mode() -> None:
     assert at.button(key="present_exit")
     shown = everything_shown(at)
     assert "acmecorp.com" not in shown and "Gone dark" not in shown
+
+
+def test_the_overview_lists_the_risks_raised_newest_first() -> None:
+    """The overview says risks were raised (nothing says which were resolved) and shows the newest two first."""
+    from engagement.models import Evidence, Insight
+
+    def risk(text: str, day: str) -> Insight:
+        said = Evidence(
+            recording_id=1, timestamp="00:01:00", quote=text, speaker="Sam", meeting_date=day, verified=True
+        )
+        return Insight(text=text, evidence=[said])
+
+    summary = make_summary()
+    summary.risks_detail = [
+        risk("Oldest worry about legal.", "2026-01-05"),
+        risk("Newest worry about the budget.", "2026-06-20"),
+        risk("Middle worry about adoption.", "2026-03-11"),
+    ]
+    record = seed(make_record(summary, run_id=str(uuid.uuid4())))
+    at = app(domain=record.domain, run_id=record.run_id).run()
+    glance = [t for t in texts(at) if "worry about" in t or "Risks raised" in t]
+    assert glance[0] == "**:material/warning: Risks raised · 3**"
+    assert glance[1].splitlines() == ["- Newest worry about the budget.", "- Middle worry about adoption."]

@@ -169,8 +169,10 @@ def _glance_themes(summary: EngagementSummary) -> None:
 
 
 def _glance_risks(summary: EngagementSummary) -> None:
-    risks = insights(summary, "risks")
-    st.markdown(f"**:material/warning: Open risks · {len(risks)}**")
+    # "Raised", not "open": nothing in the meetings says which risks were since resolved. The newest first: the
+    # overview answers "what worries them now".
+    risks = sorted(insights(summary, "risks"), key=lambda r: r.last_said, reverse=True)
+    st.markdown(f"**:material/warning: Risks raised · {len(risks)}**")
     if risks:
         st.markdown("\n".join(f"- {md(r.text, GLANCE_CHARS)}" for r in risks[:GLANCE_RISKS]))
         if len(risks) > GLANCE_RISKS:
@@ -180,7 +182,7 @@ def _glance_risks(summary: EngagementSummary) -> None:
 
 
 def render_glance(summary: EngagementSummary, audience: Audience) -> None:
-    """Under the metrics: the top themes and the open risks, so the answer fits on the first screen.
+    """Under the metrics: the top themes and the risks they raised (newest first), so the answer fits on the first screen.
 
     Each half only when the audience sees its part (a presentation shows risks only when they were chosen).
     """

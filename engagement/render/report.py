@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from engagement.audit import AuditEntry
 from engagement.brief import Brief, BriefLine
 from engagement.models import EngagementSummary, Evidence, JobRecord, Theme, format_utc
+from engagement.qualification.commitments import answering, status_label, tally
 from engagement.render import charts
 from engagement.render.present import (
     MEETING_COLUMNS,
@@ -234,8 +235,14 @@ def _md_qualification(summary: EngagementSummary) -> list[str]:
     out += ["", "## Our commitments", ""]
     if not summary.commitments:
         out.append("_No promise of ours in these meetings._")
+    else:
+        out += [f"_{md_file(tally(summary.commitments)).capitalize()}._", ""]
     for c in summary.commitments:
-        out.append(f'- **{c.status.capitalize()}** — "{md_file(c.text)}" — {_md_source(cite(c.evidence))}')
+        out.append(
+            f'- **{status_label(c.status).capitalize()}** — "{md_file(c.text)}" — {_md_source(cite(c.evidence))}'
+        )
+        if (asked := answering(c)) is not None:
+            out += ["", f"  _{md_file(asked)}_"]
         if c.done_evidence is not None:
             out += ["", "  _Shown done by:_"] + _md_evidence([c.done_evidence])
         out.append("")
@@ -493,11 +500,14 @@ def _html_qualification(summary: EngagementSummary) -> list[str]:
     if not summary.commitments:
         out.append('<p class="note">No promise of ours in these meetings.</p>')
     else:
+        out.append(f'<p class="note">{_h(tally(summary.commitments).capitalize())}.</p>')
         out.append('<ol class="insights">')
         for c in summary.commitments:
             done = _html_evidence([c.done_evidence]) if c.done_evidence is not None else ""
+            if (asked := answering(c)) is not None:
+                done = f'<p class="note">{_h(asked)}</p>' + done
             out.append(
-                f'<li><p class="claim"><strong>{_h(c.status.capitalize())}</strong> — “{_h(c.text)}” — '
+                f'<li><p class="claim"><strong>{_h(status_label(c.status).capitalize())}</strong> — “{_h(c.text)}” — '
                 f"{_html_source(cite(c.evidence))}</p>{done}</li>"
             )
         out.append("</ol>")
@@ -689,10 +699,10 @@ def audit_csv(entries: Iterable[AuditEntry]) -> str:
 
 BRIEF_SECTIONS = (
     ("attendees", "Likely to attend"),
-    ("risks", "Open risks, in their words"),
+    ("risks", "Risks they raised, in their words"),
     ("challenges", "Challenges, in their words"),
     ("asked_last_time", "What they asked last time"),
-    ("commitments", "Our open commitments"),
+    ("commitments", "Our commitments not seen done"),
     ("gaps", "Gaps to close"),
     ("changes", "What changed"),
 )
