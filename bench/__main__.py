@@ -162,6 +162,10 @@ def _kept_rows(ran: set[str]) -> list[str]:
 EXTRA = """
 ## What each line measures
 
+- **Tests** — measured by hand, not by the bench (which keeps the row): `make test` (pytest-xdist, 4 workers,
+  `--dist loadgroup`) timed with `/usr/bin/time -v` on the shared two-core machine, the load average (`uptime`)
+  noted before and after; the CPU seconds (user + sys of pytest, its workers and the servers they start and wait
+  for) say what the suite would take with both cores to itself.
 - **Store** — `SqliteKV.get` / `.set` of a complete job record (a summary with people, themes,
   insights and evidence) in a fresh file; WAL journal, `synchronous=NORMAL`, JSON values.
 - **Start** — `JobService.start()` on a thread pool until it returns the run id: the claim read
