@@ -12,12 +12,19 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
-from engagement.account.domains import company_domain, lookalike_warning, normalize_domain, person_email, refuse_ours
+from engagement.account.domains import (
+    Account,
+    company_domain,
+    lookalike_warning,
+    normalize_domain,
+    person_email,
+    refuse_ours,
+)
 from engagement.account.rep_roles import with_rep_roles
 from engagement.account.signals import Thresholds, signal_id
 from engagement.accounts import list_accounts
 from engagement.api import ask as ask_question
-from engagement.errors import InvalidDomainError
+from engagement.errors import EngagementError, InvalidDomainError, StoreError
 from engagement.jobs.service import InlineExecutor, JobService
 from engagement.models import EngagementSummary, Evidence, JobOptions, JobRecord, JobStatus, utcnow
 from engagement.qualification.commitments import answering, status_label, tally
@@ -27,6 +34,7 @@ from engagement.render.present import (
     change_items,
     cite,
     coverage_line,
+    index_progress,
     indexing_stage,
     insights,
     nice_date,
@@ -39,7 +47,7 @@ from engagement.render.present import (
     signal_line,
     signal_name,
 )
-from engagement.runtime import create_runtime, workspace_of
+from engagement.runtime import Runtime, create_runtime
 from engagement.settings import Settings
 
 
@@ -71,7 +79,8 @@ def summarize(
     runtime = create_runtime(settings, executor=InlineExecutor(), enqueue=not inline)
     try:
         refuse_ours(domain, runtime.our_domains())
-    except InvalidDomainError:
+        domain = runtime.account(domain).primary  # a linked account's runs are kept under its primary
+    except (InvalidDomainError, StoreError):
         runtime.close()
         raise
     lookalike = lookalike_warning(domain)
@@ -103,6 +112,7 @@ def qualify(settings: Settings, website: str, *, as_json: bool) -> int:
     runtime = create_runtime(settings, executor=InlineExecutor(), enqueue=False)
     try:
         runtime.jobs.recover_stale()
+        domain = runtime.account(domain).primary
         run_id = runtime.jobs.start(domain, JobOptions())
         runtime.audit.record(actor(), "started", domain, f"run {run_id} (qualify)")
         record = runtime.jobs.get(domain, run_id)
@@ -168,7 +178,9 @@ def render_qualification(summary: EngagementSummary) -> str:
     """The qualification for the terminal: each element's state and its first quote or what was searched."""
     q = summary.qualification
     assert q is not None
-    lines = [f"{summary.domain}  {q.name}: {q.evidenced}/{len(q.elements)} evidenced  ({one_line(q.analyzer)})"]
+    lines = [
+        f"{Account.of_summary(summary).label()}  {q.name}: {q.evidenced}/{len(q.elements)} evidenced  ({one_line(q.analyzer)})"
+    ]
     for e in q.elements:
         lines.append(f"  {e.name}: {qualification_status(e)}")
         shown = e.evidence[:3] if e.evidence else e.our_side[:1]
@@ -231,8 +243,9 @@ def worker(settings: Settings, *, burst: bool) -> int:
 
 def render_text(record: JobRecord) -> str:
     """A readable report of a record for the terminal (every text from data on one bounded line)."""
+    account = Account.of_summary(record.summary) if record.summary else Account.of(record.domain)
     lines = [
-        f"{record.domain}  run {record.run_id}  {record.status.value}  "
+        f"{account.label()}  run {record.run_id}  {record.status.value}  "
         f"({one_line(record.source)}, {one_line(record.analyzer)})"
     ]
     summary = record.summary
@@ -373,22 +386,33 @@ def render_answer(answer: Answer) -> str:
     return "\n".join(lines)
 
 
-def _show_indexing(meetings: int) -> None:
-    """The index's progress on one line of stderr, rewritten in place."""
-    print(f"\r{indexing_stage(meetings)}", end="", file=sys.stderr, flush=True)
+def _indexing_shown(runtime: Runtime) -> Callable[[int], None]:
+    """The index's progress on one line of stderr, rewritten in place: during a full listing with its estimate
+    ("indexing Fathom: 1,240 of about 3,000 meetings, about 3 minutes left"), else the count."""
+
+    def show(meetings: int) -> None:
+        try:
+            status = runtime.index_status()
+        except EngagementError:
+            status = None
+        line = index_progress(status, utcnow()) if status is not None and status.in_progress else ""
+        print(f"\r{line or indexing_stage(meetings):<72}", end="", file=sys.stderr, flush=True)
+
+    return show
 
 
 def index(settings: Settings, *, full: bool) -> int:
     """Bring the workspace meeting index up to date (``full``: list every meeting again); prints the outcome."""
     runtime = create_runtime(settings, executor=InlineExecutor(), enqueue=False)
     try:
-        result = runtime.reindex(full=full, on_progress=_show_indexing)
+        result = runtime.reindex(full=full, on_progress=_indexing_shown(runtime))
         status = runtime.index_status()
     finally:
         runtime.close()
     print(file=sys.stderr)
     print(
-        f"{result.kind} index: {result.listed:,} meetings listed in {result.pages} pages, {result.deleted} removed; "
+        f"{result.kind} index: {plural(result.listed, 'meeting')} listed in {plural(result.pages, 'page')}, "
+        f"{result.deleted} removed; "
         f"the index holds {plural(status.meetings, 'external meeting')} (up to date at {nice_time(status.synced_at)})"
     )
     return 0
@@ -398,7 +422,7 @@ def accounts(settings: Settings, *, as_json: bool) -> int:
     """Every account in the meeting index (brought up to date first), most recently met first."""
     runtime = create_runtime(settings, executor=InlineExecutor(), enqueue=False)
     try:
-        runtime.reindex(full=False, on_progress=_show_indexing)
+        runtime.reindex(full=False, on_progress=_indexing_shown(runtime))
         rows = list_accounts(runtime)
     finally:
         runtime.close()
@@ -416,7 +440,7 @@ def accounts(settings: Settings, *, as_json: bool) -> int:
     for r in rows:
         signals = ", ".join(signal_name(signal_id(s)) for s in r.signals) or "-"
         print(
-            f"{r.domain:<28} {r.meetings:>8} {r.people:>6} {r.first_meeting:<10} {r.last_meeting:<10} "
+            f"{r.name:<28} {r.meetings:>8} {r.people:>6} {r.first_meeting:<10} {r.last_meeting:<10} "
             f"{r.days_since_last:>5} {r.last_90_days:>4} {r.previous_90_days:>4} "
             f"{r.evidenced.removesuffix(' evidenced') or '-':>5}  {signals}"
         )
@@ -616,7 +640,7 @@ def accounts_link(settings: Settings, primary: str, others: list[str], *, as_jso
 
     runtime = create_runtime(settings, executor=InlineExecutor(), enqueue=False)
     try:
-        domains = AccountLinks(runtime.store.table(LINKS_TABLE)).link(primary, others)
+        domains = AccountLinks(runtime.store.table(LINKS_TABLE)).link(primary, others, runtime.our_domains())
         runtime.audit.record(actor(), "linked", domains[0], ", ".join(domains[1:]))
     finally:
         runtime.close()
@@ -640,19 +664,15 @@ def accounts_unlink(settings: Settings, domain: str, *, as_json: bool) -> int:
 
 def accounts_suggest(settings: Settings, *, as_json: bool) -> int:
     """Domains the app can justify offering to link, each with why (it never links on its own)."""
-    from engagement.account.linking import LINKS_TABLE, AccountLinks, suggest_links
+    from engagement.accounts import link_suggestions
 
     runtime = create_runtime(settings, executor=InlineExecutor(), enqueue=False)
     try:
-        runtime.reindex(full=False, on_progress=_show_indexing)
-        rows = list_accounts(runtime)
-        workspace = workspace_of(settings)
-        emails = runtime.index.emails_by_domain(workspace)
-        linked = [d for ds in AccountLinks(runtime.store.table(LINKS_TABLE)).accounts().values() for d in ds]
+        runtime.reindex(full=False, on_progress=_indexing_shown(runtime))
+        found = link_suggestions(runtime, list_accounts(runtime))
     finally:
         runtime.close()
     print(file=sys.stderr)
-    found = suggest_links({r.domain: r.meetings for r in rows}, emails, linked)
     if as_json:
         print(json.dumps([{"domains": list(s.domains), "reasons": list(s.reasons)} for s in found], indent=2))
         return 0
@@ -671,6 +691,7 @@ def brief(settings: Settings, website: str, *, as_json: bool) -> int:
     domain = company_domain(website)
     runtime = create_runtime(settings, executor=InlineExecutor(), enqueue=False)
     try:
+        domain = runtime.account(domain).primary
         row = runtime.repo.latest_complete(domain)
         record = runtime.repo.load(domain, row.run_id) if row is not None else None
         if record is None or record.summary is None:

@@ -13,12 +13,14 @@ from typing import Any
 
 import streamlit as st
 
-from engagement.account.domains import company_domain, display_domain, domain_variants, normalize_domain
+from engagement.account.domains import Account, company_domain, display_domain, domain_variants, normalize_domain
 from engagement.account.rep_roles import with_rep_roles
 from engagement.account.signals import Thresholds
+from engagement.accounts import refresh_due
 from engagement.demo import DEMO_ACCOUNTS
 from engagement.errors import EngagementError, InvalidDomainError, JobNotFoundError, StoreError
 from engagement.models import JobOptions, JobRecord, JobStatus, utcnow
+from engagement.render.present import index_progress
 from ui import audit
 from ui.ask import question_box
 from ui.asker import current_asker
@@ -33,6 +35,7 @@ from ui.text import ago, duration, md
 FRESH_FOR = timedelta(hours=24)  # a completed summary younger than this is offered before a new run
 RECENT_RUNS = 6
 POLL_FAST, POLL_SLOW = "0.5s", "2s"  # a young job is polled fast, so a small demo run shows at once
+POLL_INDEX = "10s"  # how often a summary made on an incomplete index looks whether the index is complete
 FAST_FOR = timedelta(seconds=5)
 _WEB_ADDRESS = re.compile(r"(?:https?://|www\.)[^\s`]+")
 STATUS_ICONS = {
@@ -128,6 +131,14 @@ def start(domain: str, options: JobOptions) -> None:
     show_job(domain, run_id)
 
 
+def covers(record: JobRecord | None, account: Account) -> bool:
+    """Whether a stored run summarised exactly this account's domains (a run from before links: its own domain)."""
+    if record is None:
+        return False
+    domains = record.summary.domains if record.summary is not None else []
+    return tuple(domains or [record.domain]) == account.domains
+
+
 def request_summary(text: str, dates: Any, *, offer: bool = True) -> None:
     """Check the website; offer a fresh completed summary if there is one; else start a job."""
     st.session_state.pop("summary_offer", None)
@@ -139,7 +150,11 @@ def request_summary(text: str, dates: Any, *, offer: bool = True) -> None:
     st.session_state.pop("summary_error", None)
     options = options_from(dates)
     try:
+        account = runtime.account(domain)  # any member a rep types is its linked account, kept under the primary
+        domain = account.primary
         recent = runtime.repo.latest_complete(domain, options, max_age=FRESH_FOR)
+        if recent is not None and not covers(runtime.repo.load(domain, recent.run_id), account):
+            recent = None  # made before a link or an unlink: not this account's summary
     except StoreError as exc:
         st.session_state["summary_error"] = str(exc)
         return
@@ -244,7 +259,8 @@ def request_line(domain: str, record: JobRecord | None, run_id: str | None) -> N
     of its own, folded when the job is first shown.
     """
     asked = requested_range(record.options) if record is not None else ""
-    label = f"**{md(display_domain(domain))}** · {md(asked or 'every meeting')} · change"
+    account = Account.of_summary(record.summary) if record is not None and record.summary else Account.of(domain)
+    label = f"**{md(account.label(display_domain))}** · {md(asked or 'every meeting')} · change"
     with st.expander(label, icon=":material/language:", key=f"summary_request_{run_id}"):
         request_form()
         with st.container(horizontal=True, vertical_alignment="center", gap="small"):
@@ -404,12 +420,58 @@ def job_view(record: JobRecord | None) -> None:
         if st.session_state.get("summary_viewed") != record.run_id:  # once a visit, not at every rerun
             st.session_state["summary_viewed"] = record.run_id
             audit.record("viewed", record.domain, f"run {record.run_id}")
+        if not presenting:
+            index_refresh(record)
         shown = with_roles(record)
         with st.container(key="summary_result"):  # in a presentation, everything in here is an allow-listed part
             render_result(shown, viewer, settings.source)
             if not presenting and shown.summary is not None and runtime.roles is not None:
                 role_editor(shown.summary, runtime.roles)
             draw_part(viewer, "ask", question_box, record, runtime.questions, current_asker(), presenting)
+
+
+def index_refresh(record: JobRecord) -> None:
+    """A summary made while Fathom's workspace was first indexed: once the index is complete, offer the refreshed
+    summary (the one on screen when it completes is refreshed at once); meanwhile, how far the index has got."""
+    if record.summary is None or record.summary.coverage is None or record.summary.coverage.index_complete is not False:
+        return
+    try:
+        status = runtime.index_status()
+        newer = runtime.repo.latest_complete(record.domain, record.options)
+    except StoreError:
+        return  # the note in the summary still says what may be missing
+    if newer is not None and newer.run_id != record.run_id:
+        return  # refreshed already: the newer run is in the recent runs
+    if refresh_due(record.summary.coverage.index_complete, status.complete):
+        with st.container(horizontal=True, vertical_alignment="center"):
+            st.info(
+                "Fathom's workspace is fully indexed now: meetings filed under another company may add to this "
+                "summary.",
+                icon=":material/sync:",
+            )
+            st.button(
+                "Refresh the summary",
+                key="summary_refresh",
+                type="primary",
+                on_click=on_try_again,
+                args=(record.domain, record.options.since, record.options.until),
+            )
+        return
+    watch_index(record.domain, record.options.since, record.options.until)
+
+
+@st.fragment(run_every=POLL_INDEX)
+def watch_index(domain: str, since: str | None, until: str | None) -> None:
+    """While the workspace's first listing runs: its progress; when it ends, the summary on screen is made again."""
+    try:
+        status = runtime.index_status()
+    except StoreError:
+        return
+    if status.complete:
+        start(domain, JobOptions(since=since, until=until))
+        st.rerun(scope="app")
+    progress = index_progress(status, utcnow())
+    st.caption(md(f"{progress[0].upper()}{progress[1:]}. This summary is made again when it is complete."))
 
 
 def with_roles(record: JobRecord) -> JobRecord:

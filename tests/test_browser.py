@@ -405,6 +405,32 @@ def test_the_accounts_page_lists_the_demo_companies_and_opens_a_summary(page: An
 
 
 @SHARED_A
+def test_linking_a_suggested_pair_from_the_accounts_page_in_a_real_browser(page: Any, server: str) -> None:
+    """The suggestion shows its reason; a click makes one row naming both domains; Unlink all gives two rows back."""
+    from playwright.sync_api import expect
+
+    page.goto(server)
+    page.get_by_role("link", name="Accounts").click()
+    expect(page.get_by_role("heading", name="Accounts")).to_be_visible()
+    expect(page.get_by_text("The same name under another ending").first).to_be_visible()
+    cells = page.locator('[data-testid="stDataFrame"] td[role="gridcell"]')
+    expect(cells.filter(has_text=re.compile(r"^acmecorp\.co$")).first).to_be_attached()  # not linked on its own
+    page.get_by_role("button", name="Link acmecorp.co to acmecorp.com").click()
+    unlink = page.get_by_role("button", name="Unlink all")
+    try:
+        expect(page.get_by_text("is now one account").first).to_be_visible()
+        expect(cells.filter(has_text="acmecorp.com (with acmecorp.co)").first).to_be_attached()
+        expect(cells.filter(has_text=re.compile(r"^acmecorp\.co$"))).to_have_count(0)
+        no_exception(page)
+    finally:  # the module's other tests share this server: the demo accounts go back as they were
+        if unlink.count():
+            unlink.click()
+    expect(page.get_by_text("Each is its own account again").first).to_be_visible()
+    expect(cells.filter(has_text=re.compile(r"^acmecorp\.co$")).first).to_be_attached()
+    no_exception(page)
+
+
+@SHARED_A
 def test_nothing_is_cut_off_at_common_sizes(page: Any, server: str, screenshots: Path) -> None:
     """From 1024 to 1920 wide, normal and presenting, no label, button, metric, field, chart text or table cell is cut.
 

@@ -199,6 +199,20 @@ def test_a_demo_job_completes_and_shows_charts_lists_and_exports() -> None:
     ]
 
 
+def test_a_linked_member_typed_on_the_summary_page_shows_the_whole_account() -> None:
+    """acmecorp.co, linked to acmecorp.com, runs under the primary: 14 meetings, named with both domains."""
+    runtime().links.link("acmecorp.com", ["acmecorp.co"])
+    at = app().run()
+    at.text_input(key="summary_website").set_value("acmecorp.co")
+    at.button(key=GENERATE).click().run()
+    assert at.query_params["domain"] == "acmecorp.com"
+    run_until(at, lambda a: len(a.get("plotly_chart")) == CHARTS or bool(a.error))
+    assert not at.error, [e.value for e in at.error]
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Meetings"] == "14"  # hand-counted in tests/test_linked_accounts.py: 13 + 1
+    assert any("acmecorp.com (with acmecorp.co)" in unescaped(text) for text in texts(at)), texts(at)
+
+
 def test_a_demo_account_is_one_click_away() -> None:
     """Clicking a demo account starts its summary straight away."""
     at = app().run()
@@ -264,6 +278,17 @@ def test_a_fresh_summary_is_offered_before_starting_another() -> None:
     at.button(key="summary_offer_open").click().run()
     assert at.query_params["run_id"] == record.run_id
     assert runtime().repo.count() == 1
+
+
+def test_a_fresh_summary_of_another_set_of_domains_is_not_offered() -> None:
+    """A 12-minute-old summary made while acmecorp.co was linked is not offered once it is not: a new run starts."""
+    summary = make_summary().model_copy(update={"domain": "acmecorp.com", "domains": ["acmecorp.com", "acmecorp.co"]})
+    record = seeded(domain="acmecorp.com", age=timedelta(minutes=12), summary=summary)
+    at = app().run()
+    at.text_input(key="summary_website").set_value("acmecorp.com")
+    at.button(key=GENERATE).click().run()
+    assert not any("is ready" in m.value for m in at.markdown)
+    assert at.query_params["run_id"] != record.run_id
 
 
 def test_recent_runs_of_the_domain_are_one_click_away() -> None:
@@ -609,6 +634,65 @@ def test_the_accounts_page_lists_the_demo_workspace_filters_and_opens_a_summary(
     assert runtime().jobs.get("globex.io", run_id).domain == "globex.io"
 
 
+def accounts_table(at: AppTest) -> dict[str, dict[str, object]]:
+    """The accounts page's table, by its Domain column."""
+    table = at.dataframe[0].value
+    return {
+        d: dict(zip(table.columns, values, strict=True))
+        for d, values in zip(table["Domain"], table.values, strict=True)
+    }
+
+
+def test_the_accounts_page_links_a_suggested_pair_only_on_a_click_and_unlinks_it() -> None:
+    """acmecorp.co is offered with its reason but not linked; a click makes one 14-meeting row; unlinking undoes it."""
+    at = app().run().switch_page("pages/accounts.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert runtime().links.accounts() == {}  # suggested, never linked on its own
+    suggestion = at.button(key="accounts_suggest_0")
+    assert suggestion.label == "Link acmecorp.co to acmecorp.com"
+    page = " ".join(m.value for m in at.markdown)
+    assert "The same name under another ending" in page
+    assert {"acmecorp.com", "acmecorp.co"} <= set(accounts_table(at))
+
+    suggestion.click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert runtime().links.accounts() == {"acmecorp.com": ["acmecorp.com", "acmecorp.co"]}
+    rows = accounts_table(at)
+    assert "acmecorp.co" not in rows and "acmecorp.com" not in rows
+    # hand-counted in tests/test_linked_accounts.py: 13 + 1 meetings, 6 + 1 people
+    linked = rows["acmecorp.com (with acmecorp.co)"]
+    assert (linked["Meetings"], linked["People"]) == (14, 7)
+    assert "is now one account" in at.success[0].value
+
+    at.button(key="accounts_unlink_acmecorp.co").click().run()
+    assert runtime().links.accounts() == {}
+    rows = accounts_table(at)
+    assert (rows["acmecorp.com"]["Meetings"], rows["acmecorp.com"]["People"]) == (13, 6)
+    assert (rows["acmecorp.co"]["Meetings"], rows["acmecorp.co"]["People"]) == (1, 1)
+
+
+@pytest.mark.parametrize(
+    ("primary", "others", "message"),
+    [
+        ("acmecorp.com", "gmail.com", "personal e-mail provider"),
+        ("acmecorp.com", "", "Name at least one other domain"),
+        ("acmecorp.com", "signalpath.io", "signalpath.io"),
+        ("", "acmecorp.co", "The website is empty"),
+    ],
+)
+def test_a_link_the_accounts_page_cannot_make_says_what_to_do_and_stores_nothing(
+    primary: str, others: str, message: str
+) -> None:
+    """A personal mailbox, nothing to link, our own domain or an empty main domain: a message, and no link stored."""
+    at = app().run().switch_page("pages/accounts.py").run()
+    at.text_input(key="accounts_link_primary").set_value(primary)
+    at.text_input(key="accounts_link_others").set_value(others)
+    at.button(key="FormSubmitter:accounts_link_form-Link").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert message in at.error[0].value
+    assert runtime().links.accounts() == {}
+
+
 @pytest.mark.parametrize("typed", ["https://www.globex.io/pricing", "anna.schmidt@globex.io", "GLOBEX"])
 def test_the_accounts_filter_takes_a_website_an_e_mail_or_part_of_a_domain(typed: str) -> None:
     """A pasted URL or e-mail address finds its company, as the summary's form would; letters find domains holding them."""
@@ -778,19 +862,34 @@ def test_with_an_openai_key_the_answer_arrives_in_the_background(monkeypatch: py
 
 
 def test_the_accounts_page_says_how_far_the_first_index_got_while_it_runs(monkeypatch: pytest.MonkeyPatch) -> None:
-    """While the workspace's first listing runs in the background, Accounts says how many meetings it has read and
-    to come back, not that nothing is indexed."""
+    """While the workspace's first listing runs in the background, Accounts and the admin page say how many meetings
+    it has read, of about how many, and how long it has left (from the dates reached and the pace), not that
+    nothing is indexed; before the listing can estimate, how many so far."""
+    from engagement.models import format_utc
     from engagement.runtime import workspace_of
 
     monkeypatch.setenv("FATHOM_API_KEY", "k-accounts-page")
     monkeypatch.setenv("FATHOM_BASE_URL", "http://127.0.0.1:9/external/v1")  # never asked: the page only reads
     rt = runtime()
-    rt.index.storage.save(workspace_of(rt.settings), {"pass": "full", "pass_meetings": 6120, "generation": 1})
+    workspace = workspace_of(rt.settings)
+    rt.index.storage.save(workspace, {"pass": "full", "pass_meetings": 6120, "generation": 1})
     at = app().run().switch_page("pages/accounts.py").run()
     assert not at.exception, [e.value for e in at.exception]
     shown = [shown_text(t) for t in texts(at)]
-    assert any("Fathom's workspace is being indexed: 6,120 meetings so far" in t for t in shown), shown
+    assert any("Indexing Fathom: 6,120 meetings so far" in t for t in shown), shown
     assert not any("No Fathom meetings are indexed yet" in t for t in shown)
+
+    # 1,240 read in 141 s back over 62 days, 88 days left to the oldest: about 3,000, 1,760 to go at that pace
+    started = utcnow() - timedelta(seconds=141)
+    reached = started - timedelta(days=62)
+    state = {"pass": "full", "pass_meetings": 1240, "generation": 1, "pass_started_at": format_utc(started)}
+    state |= {"reached_at": format_utc(reached), "oldest_at": format_utc(reached - timedelta(days=88))}
+    rt.index.storage.save(workspace, state)
+    expected = "Indexing Fathom: 1,240 of about 3,000 meetings, about 3 minutes left"
+    at = app().run().switch_page("pages/accounts.py").run()
+    assert any(expected in shown_text(t) for t in texts(at)), texts(at)
+    at.switch_page("pages/admin.py").run()
+    assert any(expected in shown_text(t) for t in texts(at)), texts(at)
 
 
 def test_the_qualification_section_shows_states_quotes_and_commitments_but_not_when_presenting() -> None:
@@ -1118,6 +1217,30 @@ def test_the_accounts_page_is_never_shown_in_presentation_mode() -> None:
     assert "acmecorp.com" not in shown and "Gone dark" not in shown
 
 
+def test_a_summary_made_while_the_index_filled_says_how_far_it_got_then_offers_its_refresh() -> None:
+    """A summary made on an incomplete index shows how far the indexing has got and that it will be made again;
+    once the index is complete it offers "Refresh the summary", which starts the account's next run; presented,
+    neither is shown."""
+    summary = make_summary()
+    assert summary.coverage is not None
+    summary.coverage.index_complete = False
+    record = seeded(domain=summary.domain, summary=summary)
+    at = app(domain=record.domain, run_id=record.run_id).run()
+    assert not at.exception, at.exception
+    assert any("This summary is made again when it is complete" in text for text in texts(at)), texts(at)
+    assert not [b for b in at.button if b.key == "summary_refresh"]
+
+    runtime().reindex(full=False)  # the (demo) workspace's first listing ends
+    at = app(domain=record.domain, run_id=record.run_id).run()
+    assert any("fully indexed now" in text for text in texts(at)), texts(at)
+    at.button(key="summary_refresh").click().run()
+    assert at.query_params["run_id"] != record.run_id and runtime().repo.count() == 2
+
+    presented = app(domain=record.domain, run_id=record.run_id, present="1").run()
+    assert not [b for b in presented.button if b.key == "summary_refresh"]
+    assert not any("fully indexed now" in text for text in texts(presented))
+
+
 def test_the_overview_lists_the_risks_raised_newest_first() -> None:
     """The overview says risks were raised (nothing says which were resolved) and shows the newest two first."""
     from engagement.models import Evidence, Insight
@@ -1139,3 +1262,20 @@ def test_the_overview_lists_the_risks_raised_newest_first() -> None:
     glance = [t for t in texts(at) if "worry about" in t or "Risks raised" in t]
     assert glance[0] == "**:material/warning: Risks raised · 3**"
     assert glance[1].splitlines() == ["- Newest worry about the budget.", "- Middle worry about adoption."]
+
+
+def test_the_accounts_page_names_the_accounts_due_a_refresh_once_the_index_is_complete() -> None:
+    """An account whose latest summary was made while the index filled is named on the Accounts page as due a
+    refresh once the (demo) workspace is fully indexed; one made on a complete index is not."""
+    partial = make_summary()
+    assert partial.coverage is not None
+    partial.coverage.index_complete = False
+    seeded(domain="acmecorp.com", summary=partial.model_copy(update={"domain": "acmecorp.com"}))
+    full = make_summary()
+    assert full.coverage is not None
+    full.coverage.index_complete = True
+    seeded(domain="globex.io", summary=full.model_copy(update={"domain": "globex.io"}))
+    at = app().run().switch_page("pages/accounts.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    (due,) = [i.value for i in at.info if "Summarised while Fathom was being indexed" in i.value]
+    assert "acmecorp.com" in shown_text(due) and "globex.io" not in shown_text(due)

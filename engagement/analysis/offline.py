@@ -19,6 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from engagement.account.domains import Account
 from engagement.account.people import MeetingSides, dedupe_roles
 from engagement.analysis.base import Usage, dedupe_insights, jaccard, make_fingerprint
 from engagement.analysis.roles import resolve_in, roles_in
@@ -457,7 +458,7 @@ class OfflineAnalyzer:
 
     # -- map
 
-    def analyse_meeting(self, meeting: Meeting, *, domain: str, company: str) -> MeetingInsights:
+    def analyse_meeting(self, meeting: Meeting, *, domain: str | Account, company: str) -> MeetingInsights:
         if meeting.transcript is None:
             raise ValueError(f"Meeting {meeting.recording_id} has no transcript to analyse.")
         side = MeetingSides(meeting, domain)
@@ -559,7 +560,7 @@ class OfflineAnalyzer:
     def merge(
         self,
         *,
-        domain: str,
+        domain: str | Account,
         company: str,
         meetings: Sequence[Meeting],
         insights: Sequence[MeetingInsights],

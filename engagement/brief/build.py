@@ -15,6 +15,7 @@ from datetime import date, timedelta
 
 from pydantic import BaseModel, Field
 
+from engagement.account.domains import Account
 from engagement.models import EngagementSummary, Evidence, Meeting, Side
 from engagement.qualification.commitments import answering
 from engagement.wording import nice_date, plural
@@ -41,9 +42,11 @@ class BriefLine(BaseModel):
 
 
 class Brief(BaseModel):
-    """The brief for the next meeting with ``domain``, as of ``today``."""
+    """The brief for the next meeting with ``domain`` (a linked account's primary; ``domains``: all of them), as of
+    ``today``."""
 
     domain: str
+    domains: list[str] = Field(default_factory=list)
     company: str = ""
     today: str
     last_meeting: str | None = None
@@ -82,7 +85,12 @@ def questions_asked(meeting: Meeting, customer_names: set[str]) -> list[Evidence
 
 def build_brief(summary: EngagementSummary, today: date, last_transcript: Meeting | None = None) -> Brief:
     """The brief for ``summary``'s account; ``last_transcript`` is the latest meeting with a transcript, if any."""
-    brief = Brief(domain=summary.domain, company=summary.company, today=today.isoformat())
+    brief = Brief(
+        domain=summary.domain,
+        domains=list(Account.of_summary(summary).domains),
+        company=summary.company,
+        today=today.isoformat(),
+    )
     brief.last_meeting = summary.last_meeting
     since = (today - RECENT).isoformat()
     recent = [m for m in summary.meetings if m.date >= since]

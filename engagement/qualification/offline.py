@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 
+from engagement.account.domains import Account
 from engagement.account.people import MeetingSides
 from engagement.analysis.offline import sentences
 from engagement.analysis.verify import evidence_at
@@ -120,7 +121,7 @@ def quote(
     return QualificationEvidence(**evidence.model_dump(), value=value)
 
 
-def qualify_meeting(meeting: Meeting, rubric: Rubric, domain: str) -> MeetingQualification:
+def qualify_meeting(meeting: Meeting, rubric: Rubric, domain: str | Account) -> MeetingQualification:
     """What one meeting says for each element of ``rubric``, its promises and deliveries (needs the transcript)."""
     if meeting.transcript is None:
         raise ValueError(f"Meeting {meeting.recording_id} has no transcript to qualify.")

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from pydantic import BaseModel, Field
 
+from engagement.account.domains import Account
 from engagement.account.people import MeetingSides
 from engagement.analysis.base import make_fingerprint
 from engagement.analysis.prompts import estimate_tokens
@@ -55,7 +56,7 @@ class Qualifier(Protocol):
     fingerprint: str
     rubric: Rubric
 
-    def qualify(self, meeting: Meeting, *, domain: str) -> MeetingQualification: ...
+    def qualify(self, meeting: Meeting, *, domain: str | Account) -> MeetingQualification: ...
 
 
 class OfflineQualifier:
@@ -67,7 +68,7 @@ class OfflineQualifier:
         self.rubric = rubric
         self.fingerprint = make_fingerprint(kind="offline-qualification", rules=RULES_VERSION, rubric=rubric.digest)
 
-    def qualify(self, meeting: Meeting, *, domain: str) -> MeetingQualification:
+    def qualify(self, meeting: Meeting, *, domain: str | Account) -> MeetingQualification:
         return qualify_meeting(meeting, self.rubric, domain)
 
 
@@ -111,14 +112,15 @@ Elements:
 """
 
 
-def qualification_message(meeting: Meeting, *, domain: str, company: str) -> str:
+def qualification_message(meeting: Meeting, *, domain: str | Account, company: str) -> str:
     """The user message: the meeting's header and its transcript, one numbered line a turn with the speaker's side."""
     sides = MeetingSides(meeting, domain)
     lines = [
         f"T{n} [{turn.timestamp}] {turn.speaker} ({sides(turn).value}): {turn.text}"
         for n, turn in enumerate(meeting.transcript or (), start=1)
     ]
-    header = f"Customer: {company or domain} ({domain})\nMeeting: {meeting.title}\nRecording id: {meeting.recording_id}"
+    named = Account.of(domain).label()
+    header = f"Customer: {company or named} ({named})\nMeeting: {meeting.title}\nRecording id: {meeting.recording_id}"
     return header + "\n\nTranscript:\n" + "\n".join(lines)
 
 
@@ -127,7 +129,7 @@ def _system(rubric: Rubric) -> str:
 
 
 def verify_answer(
-    answer: QualificationAnswer, meeting: Meeting, rubric: Rubric, *, domain: str
+    answer: QualificationAnswer, meeting: Meeting, rubric: Rubric, *, domain: str | Account
 ) -> tuple[MeetingQualification, int, int]:
     """The answer's quotes found in the transcript; returns the result, how many were re-attributed, and dropped."""
     finder = QuoteFinder(meeting)
@@ -203,7 +205,7 @@ class ModelQualifier:
         self.dropped = 0
         self._counting = threading.Lock()  # the pipeline qualifies several meetings at once
 
-    def qualify(self, meeting: Meeting, *, domain: str) -> MeetingQualification:
+    def qualify(self, meeting: Meeting, *, domain: str | Account) -> MeetingQualification:
         if meeting.transcript is None:
             raise ValueError(f"Meeting {meeting.recording_id} has no transcript to qualify.")
         user = qualification_message(meeting, domain=domain, company=self.company)

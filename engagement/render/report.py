@@ -14,6 +14,7 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 
+from engagement.account.domains import Account
 from engagement.audit import AuditEntry
 from engagement.brief import Brief, BriefLine
 from engagement.models import EngagementSummary, Evidence, JobRecord, Theme, format_utc
@@ -132,7 +133,9 @@ def _run_line(record: JobRecord | None) -> str:
 
 
 def _heading(record: JobRecord | None, summary: EngagementSummary | None) -> tuple[str, str]:
-    domain = one_line((summary.domain if summary else "") or (record.domain if record else ""))
+    domain = one_line(
+        (Account.of_summary(summary).label() if summary and summary.domain else "") or (record.domain if record else "")
+    )
     company = one_line(summary.company if summary else "") or domain or "unknown account"
     return company, domain
 
@@ -720,8 +723,9 @@ def _brief_lines(line: BriefLine) -> list[str]:
 
 def brief_text(brief: Brief) -> str:
     """The brief as plain text for the terminal and the Markdown download (inert: no live links or markup)."""
-    title = brief.company or brief.domain
-    lines = [f"Brief for the next meeting with {title} ({brief.domain}), {nice_date(brief.today)}"]
+    account = Account.of(brief.domains or brief.domain)
+    title = f"{brief.company} ({', '.join(account.domains)})" if brief.company else account.label()
+    lines = [f"Brief for the next meeting with {title}, {nice_date(brief.today)}"]
     if brief.note:
         lines.append(brief.note)
     for field, heading in BRIEF_SECTIONS:
