@@ -283,8 +283,10 @@ def _qualify(
 
 
 def _scoped(fingerprint: str, account: Account) -> str:
-    """The cache fingerprint of a meeting's analysis for ``account``: a linked account's sides are not one domain's."""
-    return f"{fingerprint}|account={','.join(sorted(account.domains))}" if account.linked else fingerprint
+    """The cache fingerprint of a meeting's analysis for ``account``: who is the customer in a meeting depends on
+    the account it is read for (a meeting with buyers at two companies is read once for each; a linked account's
+    sides are not one domain's), so the same meeting's analysis for another account is never reused."""
+    return f"{fingerprint}|account={','.join(sorted(account.domains))}"
 
 
 def _history(

@@ -280,3 +280,25 @@ def test_a_job_timed_out_by_a_full_re_index_counts_what_the_index_holds(
     record = run(runtime_for)
     assert record.status is JobStatus.ERROR
     assert record.error == still_indexing(30), record.error
+
+
+def test_a_rate_limit_wait_that_ends_between_two_looks_is_still_reported_once() -> None:
+    """A sync that waits for Fathom's rate limit and reads its next page before the job looks: the job still reports
+    the wait (once), then the meetings; a look with nothing new reports progress, not the old wait again."""
+    from engagement.meetings.index import SyncResult, SyncTask
+
+    task = SyncTask("w", full=True)
+    task._update(None, rate_wait=15.0)
+    task._update(None, meetings=3)  # the wait is over before anyone looked
+    waits: list[float] = []
+    progress: list[int] = []
+
+    def on_progress(meetings: int) -> None:
+        progress.append(meetings)
+        if len(progress) == 1:  # the second look (nothing new since the first): the wait is not reported again
+            task.result = SyncResult(kind="full", pages=1, listed=3, deleted=0)
+            task._update(None, done=True)
+
+    task.wait(on_progress=on_progress, on_wait=waits.append, poll_s=0.01)
+    assert waits == [15.0]
+    assert progress == [3]

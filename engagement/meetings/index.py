@@ -326,6 +326,7 @@ class SyncTask:
         self._done = False
         self._changed = threading.Condition()  # notified on every page read and at the end
         self._version = 0
+        self._last_wait: tuple[int, float] | None = None  # (version, seconds) of the latest wait for the rate limit
 
     @property
     def done(self) -> bool:
@@ -349,6 +350,8 @@ class SyncTask:
                 self.skipped = list(client.skipped)
             self._done = self._done or done
             self._version += 1
+            if rate_wait is not None:
+                self._last_wait = (self._version, rate_wait)
             self._changed.notify_all()
 
     def wait(
@@ -372,9 +375,13 @@ class SyncTask:
                 if not self._done and self._version == seen:
                     left = deadline.remaining()
                     self._changed.wait(poll_s if left is None else min(poll_s, left))
+                before = seen
                 seen, meetings, rate_wait, done = self._version, self.meetings, self.rate_wait, self._done
+                last_wait = self._last_wait
             if done:
                 break
+            if rate_wait is None and last_wait is not None and last_wait[0] > before:
+                rate_wait = last_wait[1]  # a wait that began and ended between two looks is still shown, once
             if rate_wait is not None and on_wait is not None:
                 on_wait(rate_wait)
             elif on_progress is not None:
