@@ -252,9 +252,15 @@ def serve(folder: Path, **env: str) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def server(chromium: Path, model: FakeOpenAI, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def server_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the module's server keeps its database (``engagement.sqlite``) and its log."""
+    return tmp_path_factory.mktemp("streamlit")
+
+
+@pytest.fixture(scope="module")
+def server(chromium: Path, model: FakeOpenAI, server_folder: Path) -> Iterator[str]:
     """The app with the fake model (``OPENAI_BASE_URL``)."""
-    yield from serve(tmp_path_factory.mktemp("streamlit"), OPENAI_API_KEY=OPENAI_KEY, OPENAI_BASE_URL=model.base_url)
+    yield from serve(server_folder, OPENAI_API_KEY=OPENAI_KEY, OPENAI_BASE_URL=model.base_url)
 
 
 @pytest.fixture(scope="module")
@@ -430,14 +436,35 @@ def test_linking_a_suggested_pair_from_the_accounts_page_in_a_real_browser(page:
     no_exception(page)
 
 
+# The admin page's job table: it scrolls sideways when its columns are wider than the page gives it.
+JOBS_GRID_SCROLLS_JS = """
+() => [...document.querySelectorAll('[class*="st-key-admin_jobs_"] .dvn-scroller')]
+  .filter(el => el.scrollWidth > el.clientWidth + 1).map(el => `${el.scrollWidth} > ${el.clientWidth}`)
+"""
+
+
 @SHARED_A
-def test_nothing_is_cut_off_at_common_sizes(page: Any, server: str, screenshots: Path) -> None:
+def test_nothing_is_cut_off_at_common_sizes(page: Any, server: str, server_folder: Path, screenshots: Path) -> None:
     """From 1024 to 1920 wide, normal and presenting, no label, button, metric, field, chart text or table cell is cut.
 
     No table scrolls sideways either, except beside the 300-pixel sidebar at 1024, where the summary's
-    grids may (their names stay pinned). The Accounts table never does, sidebar open or not.
+    grids may (their names stay pinned). The Accounts table never does, sidebar open or not, nor the admin
+    page's job table, with a long domain, a date range and a failure among its rows.
     """
     from playwright.sync_api import expect
+
+    failed = make_record(
+        None,
+        status=JobStatus.ERROR,
+        domain="bridgepoint-consulting.com",
+        run_id=str(uuid.uuid4()),
+        options={"since": "2026-06-01", "until": "2026-06-30"},
+        analyzer="openai:gpt-5.4-mini",
+        source="fathom",
+        error="Fathom refused the API key (401 Unauthorized). Check FATHOM_API_KEY in the settings and try "
+        "again.\n\nFathom said: the key was revoked by a workspace admin.",
+    )
+    seed_records(server_folder / "engagement.sqlite", failed)  # the server reads the same file
 
     for company in ("Acme Corp", "Brightwater Utilities"):
         job = open_demo(page, server, company)
@@ -464,6 +491,24 @@ def test_nothing_is_cut_off_at_common_sizes(page: Any, server: str, screenshots:
         cut = page.evaluate(TRUNCATED_JS, True)
         assert cut == [], f"Accounts cut off at {width}×{height}: {cut}"
         assert cut_cells(page) == [], f"Accounts cells cut at {width}×{height}"
+    no_exception(page)
+    page.get_by_role("link", name="Admin").click()
+    grid = page.locator('[class*="st-key-admin_jobs_"] [data-testid="stDataFrame"]')
+    password = page.get_by_label("Password", exact=True)
+    expect(grid.or_(password)).to_be_visible()
+    if password.is_visible():
+        sign_in(page, ADMIN_PASSWORD)
+    expect(grid.locator('td[role="gridcell"]', has_text="bridgepoint-consulting.com").first).to_be_attached()
+    for width, height in SIZES:
+        page.set_viewport_size({"width": width, "height": height})
+        page.wait_for_timeout(700)
+        expect(page.locator('[data-testid="stSidebar"]')).to_be_visible()
+        grid.scroll_into_view_if_needed()
+        assert page.evaluate(JOBS_GRID_SCROLLS_JS) == [], f"the admin's job table scrolls at {width}×{height}"
+        cut = page.evaluate(TRUNCATED_JS, False)
+        assert cut == [], f"Admin cut off at {width}×{height}: {cut}"
+        assert cut_cells(page) == [], f"Admin cells cut at {width}×{height}"
+    page.set_viewport_size(VIEWPORT)
     no_exception(page)
 
 
@@ -662,6 +707,65 @@ def test_delete_selected_asks_first(page: Any, server: str) -> None:
     page.get_by_role("button", name="Cancel").click()
     expect(page.get_by_text("will be deleted")).to_have_count(0)
     expect(jobs).to_have_text(before)
+
+
+@SHARED_B
+def test_back_returns_each_page_as_it_was(page: Any, server: str) -> None:
+    """Admin → Summary through the sidebar and Back is the admin page at /admin, however soon after the summary's
+    address Back is pressed (the job rides on the sidebar's link, so nothing writes it into the address later); Summary →
+    Admin and Back is the summary with its job, and Forward is admin again — never /admin?domain=…&run_id=…."""
+    from playwright.sync_api import expect
+
+    job = open_demo(page, server, "Acme Corp")
+    page.get_by_role("link", name="Admin").click()  # through the sidebar: the same session keeps the job
+    password = page.get_by_label("Password", exact=True)
+    grid = page.locator('[data-testid="stDataFrame"]').first
+    expect(grid.or_(password)).to_be_visible()
+    if password.is_visible():
+        sign_in(page, ADMIN_PASSWORD)
+    expect(grid).to_be_visible()
+    admin_url = f"{server}/admin"
+    for wait_ms in (0, 50, 300, 1500):
+        page.get_by_role("link", name="Summary").click()
+        page.wait_for_url(lambda url: "/admin" not in url)  # the summary is in the history: its run is under way
+        page.wait_for_timeout(wait_ms)
+        page.go_back()
+        page.wait_for_timeout(1500)  # anything the summary's run still sends has arrived
+        assert page.url == admin_url, f"Back {wait_ms} ms after leaving admin: {page.url}"
+        expect(page.get_by_role("heading", name="Admin")).to_be_visible()
+    page.get_by_role("link", name="Summary").click()
+    page.wait_for_url(job)  # the sidebar's link names the job: it is in the address from the start
+    expect(page.locator(".js-plotly-plot")).to_have_count(CHARTS)
+    page.get_by_role("link", name="Admin").click()
+    expect(page.get_by_role("heading", name="Admin")).to_be_visible()
+    assert page.url == admin_url
+    page.go_back()
+    page.wait_for_url(job)
+    expect(page.locator(".js-plotly-plot")).to_have_count(CHARTS)
+    page.go_forward()
+    expect(page.get_by_role("heading", name="Admin")).to_be_visible()
+    page.wait_for_timeout(1500)
+    assert page.url == admin_url
+    no_exception(page)
+
+
+@SHARED_B
+def test_generating_a_summary_is_one_step_back(page: Any, server: str) -> None:
+    """A demo button shows its job with one entry of history: Back is the page before, not a half-written URL."""
+    from playwright.sync_api import expect
+
+    page.goto(f"{server}/accounts")
+    expect(page.get_by_role("heading", name="Accounts")).to_be_visible()
+    page.get_by_role("link", name="Summary").click()
+    expect(page.get_by_role("button", name="Acme Corp", exact=True)).to_be_visible()
+    before = page.url
+    open_demo_here = page.get_by_role("button", name="Acme Corp", exact=True)
+    open_demo_here.click()
+    page.wait_for_url("**run_id=*")
+    expect(page.locator(".js-plotly-plot")).to_have_count(CHARTS)
+    page.go_back()
+    page.wait_for_timeout(1000)
+    assert page.url == before, f"Back from a new summary went to {page.url}"
 
 
 @SHARED_B
