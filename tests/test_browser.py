@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
+from engagement.audit.log import AUDIT_TABLE, AuditLog
 from engagement.jobs.repository import JobRepository
 from engagement.models import JobRecord, JobStatus
 from engagement.storage.sqlite import SqliteKV
@@ -449,7 +450,8 @@ def test_nothing_is_cut_off_at_common_sizes(page: Any, server: str, server_folde
 
     No table scrolls sideways either, except beside the 300-pixel sidebar at 1024, where the summary's
     grids may (their names stay pinned). The Accounts table never does, sidebar open or not, nor the admin
-    page's job table, with a long domain, a date range and a failure among its rows.
+    page's job table, with a long domain, a date range and a failure among its rows; the audit log's cells (a long
+    address and detail among them) wrap whole, its time pinned.
     """
     from playwright.sync_api import expect
 
@@ -465,6 +467,16 @@ def test_nothing_is_cut_off_at_common_sizes(page: Any, server: str, server_folde
         "again.\n\nFathom said: the key was revoked by a workspace admin.",
     )
     seed_records(server_folder / "engagement.sqlite", failed)  # the server reads the same file
+    store = SqliteKV(server_folder / "engagement.sqlite")
+    try:  # and an audit entry with a long address and detail for the admin page's log
+        AuditLog(store.table(AUDIT_TABLE)).record(
+            "alexandra.fitzgerald@bridgepoint-consulting.com",
+            "forgot",
+            "bridgepoint-consulting.com",
+            "forgot every meeting, job, question and cached analysis naming bridgepoint-consulting.com (14 meetings)",
+        )
+    finally:
+        store.close()
 
     for company in ("Acme Corp", "Brightwater Utilities"):
         job = open_demo(page, server, company)
@@ -507,7 +519,7 @@ def test_nothing_is_cut_off_at_common_sizes(page: Any, server: str, server_folde
         assert page.evaluate(JOBS_GRID_SCROLLS_JS) == [], f"the admin's job table scrolls at {width}×{height}"
         cut = page.evaluate(TRUNCATED_JS, False)
         assert cut == [], f"Admin cut off at {width}×{height}: {cut}"
-        assert cut_cells(page) == [], f"Admin cells cut at {width}×{height}"
+        assert cut_cells(page) == [], f"Admin cells cut at {width}×{height} (the job table and the audit log)"
     page.set_viewport_size(VIEWPORT)
     no_exception(page)
 

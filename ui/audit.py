@@ -17,10 +17,22 @@ from engagement.runtime import Runtime
 from ui.gate import actor
 from ui.media import expiring
 from ui.runtime import get_runtime, load_settings
+from ui.tables import fit_columns
 from ui.text import plural
 
 SHOWN = 500  # entries on the page at most: the filters narrow it
 EXPORTED = 100_000  # and in its CSV, built on click
+# Widths (floor, cap) in px chosen for the content, given up down to AUDIT_BUDGET_PX (the grid's width beside the
+# sidebar at 1024 px) as far as each column's text still fits in a few wrapped lines: a long detail wraps whole, and
+# an e-mail address (one word) keeps its width. When that is still wider, the log scrolls with its time pinned.
+AUDIT_LIMITS = {
+    "When (UTC)": (140, 150),
+    "Who": (90, 200),
+    "Action": (80, 130),
+    "On": (90, 160),
+    "Detail": (110, 300),
+}
+AUDIT_BUDGET_PX = 540
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +90,19 @@ def audit_admin(runtime: Runtime) -> None:
                 "Detail": [e.detail for e in entries],
             }
         )
-        st.dataframe(frame, hide_index=True, width="stretch", key="admin_audit_table")
+        fit = fit_columns(frame, AUDIT_LIMITS, budget=AUDIT_BUDGET_PX)
+        with st.container(key="admin_audit_log"):
+            st.dataframe(
+                frame,
+                hide_index=True,
+                width="stretch",
+                key="admin_audit_table",
+                row_height=fit.row_height,
+                column_config={
+                    label: st.column_config.TextColumn(width=px, pinned=label == "When (UTC)")
+                    for label, px in fit.widths.items()
+                },
+            )
         st.download_button(
             "Audit log CSV",
             data=expiring(
