@@ -1,6 +1,7 @@
 """``python -m bench [--only GROUPS] [--quick] [--against REV [--repeat N]]``: run, print, write the docs.
 
-GROUPS is a comma-separated choice of store, start, admin, accounts, pipeline, polling, index, ask, workers, qualification.
+GROUPS is a comma-separated choice of store, start, admin, accounts, pipeline, polling, charts, index, ask, workers,
+qualification.
 ``--against REV`` runs the same groups on commit REV (a temporary git worktree) and on this tree in the
 same run and prints them side by side (``bench/against.py``).
 """
@@ -17,7 +18,19 @@ from pathlib import Path
 
 from bench.measure import Result, machine
 
-GROUPS = ("store", "start", "admin", "accounts", "pipeline", "polling", "index", "ask", "workers", "qualification")
+GROUPS = (
+    "store",
+    "start",
+    "admin",
+    "accounts",
+    "pipeline",
+    "polling",
+    "charts",
+    "index",
+    "ask",
+    "workers",
+    "qualification",
+)
 OUT = Path(__file__).resolve().parents[1] / "docs" / "BENCHMARKS.md"
 
 
