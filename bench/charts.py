@@ -4,7 +4,7 @@ A real ``streamlit run`` serves the demo data (no keys: the offline analyser); f
 browser context opens the summary page, types a demo account's website and generates a summary (a fresh
 one when a recent summary is offered). A script the page loads before its own watches the DOM and notes
 the wall-clock time at which the last chart of a complete summary is drawn (a Plotly plot with its
-SVG and at least one trace or annotation in it). The job's end is the record's ``ended_at`` in the store
+SVG and at least one trace (a bar, a scatter, a heatmap) or annotation in it). The job's end is the record's ``ended_at`` in the store
 (the time the job service stamps just before it writes ``complete``; the same clock, one machine), so a
 run's figure is charts drawn − ``ended_at``. The three demo accounts take turns; an account's later runs
 hit the analysis cache and so end sooner.
@@ -36,7 +36,7 @@ WATCH_JS = """
 (() => {
   window.__chartsAt = {};
   const drawn = () => [...document.querySelectorAll('.js-plotly-plot')].filter(
-    plot => plot.querySelector('.main-svg') && plot.querySelector('.trace, .annotation')).length;
+    plot => plot.querySelector('.main-svg') && plot.querySelector('.mlayer > *, .annotation')).length;
   const note = () => {
     const n = drawn();
     if (!(n in window.__chartsAt)) window.__chartsAt[n] = performance.timeOrigin + performance.now();
