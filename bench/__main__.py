@@ -1,7 +1,7 @@
 """``python -m bench [--only GROUPS] [--quick] [--against REV [--repeat N]]``: run, print, write the docs.
 
 GROUPS is a comma-separated choice of store, start, admin, accounts, pipeline, polling, charts, index, ask, workers,
-qualification.
+qualification, insights.
 ``--against REV`` runs the same groups on commit REV (a temporary git worktree) and on this tree in the
 same run and prints them side by side (``bench/against.py``).
 """
@@ -30,6 +30,7 @@ GROUPS = (
     "ask",
     "workers",
     "qualification",
+    "insights",
 )
 OUT = Path(__file__).resolve().parents[1] / "docs" / "BENCHMARKS.md"
 
@@ -55,6 +56,21 @@ def table(results: list[Result]) -> str:
             f"| {r.group} | {r.name} | {fmt(r.value, r.unit)} | {fmt(r.p99, r.unit)} | {r.runs} | {r.goal} | {verdict} | {r.note} |"
         )
     return "\n".join(lines)
+
+
+def write_group_rows(group: str, results: list[Result]) -> None:
+    """Replace ``group``'s rows of docs/BENCHMARKS.md's first table where they stand (or add them after its last
+    row; later tables, such as a comparison against another commit, are left alone): ``python -m bench.<group>``."""
+    rows = table(results).splitlines()[2:]
+    lines = OUT.read_text().splitlines()
+    ours = [i for i, line in enumerate(lines) if line.startswith(f"| {group} |")]
+    if ours:
+        at = ours[0]
+    else:
+        first = next(i for i, line in enumerate(lines) if line.startswith("| "))
+        at = next((i for i in range(first, len(lines)) if not lines[i].startswith("|")), len(lines))  # "|---|" too
+    kept = [line for i, line in enumerate(lines) if i not in set(ours)]
+    OUT.write_text("\n".join(kept[:at] + rows + kept[at:]) + "\n")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -190,6 +206,15 @@ EXTRA = """
   both runs should be equal (one index sync each job, never a worker's own listing of the
   workspace). While the 4 workers run, two app processes poll the last job every 0.1 s
   (`JobService.get`).
+- **Insights** — the offline analyser's goals, challenges and risks on the three demo accounts against a
+  blind reader's labels (`tests/data/insights/`: every customer sentence a careful account manager would file
+  as a goal, challenge or risk, the vague ones marked; `bench/insights.py`, `python -m bench.insights` rewrites
+  only these rows). Precision: quotes given that are useful labels of their category (below 100 % only by the
+  exceptions `tests/test_insight_labels.py` names, with why). Recall: the reader's useful labels given in their
+  category, meeting by meeting (before the cue-plus-content rules of Dec 2026: precision 43/51 goals, 32/53
+  challenges, 35/43 risks; recall 43/75, 28/60, 39/153). Risk recall is low by design: the reader files what a
+  sentence means in the deal ("Ryan resigned last week.", "Pipewise came in about 25 percent lower"), which
+  has no cue word.
 - **Qualification** — recall per MEDDPICC element: the share of sentences a careful reader labelled as
   the customer's evidence that the app's evidence for that element holds (`bench/qualification.py`;
   `python -m bench.qualification` rewrites only these rows). Two label sets: *corpus*, plain-language

@@ -7,25 +7,42 @@ activity rows (one per invitee domain, counted in SQL by the meeting index) and 
 internal invitees') are not accounts. ``gone_dark`` and ``cadence_drop`` are recomputed from the
 index's figures (they change with every new meeting and every day); the other warnings (not the
 "info" figures) are those of the domain's latest complete run.
+
+A linked account (``engagement.account.linking``) is one row, under its primary with its other domains: its figures
+are the union of its domains' (:func:`linked_activity`, counted from the account's meetings, each once), and the
+rows of its other domains are not listed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
-from datetime import date
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Protocol
 
 from pydantic import BaseModel, Field
 
-from engagement.account.domains import PERSONAL_EMAIL_DOMAINS
+from engagement.account.domains import PERSONAL_EMAIL_DOMAINS, Account
 from engagement.account.facts import days_since
+from engagement.account.linking import Suggestion, suggest_links
 from engagement.account.signals import SEVERITIES, Thresholds, cadence_drop_signal, gone_dark_signal
 from engagement.jobs.repository import JobRepository, JobRow
-from engagement.models import ElementState, JobStatus, Signal, utcnow
+from engagement.meetings.index import invitee_rows
+from engagement.models import ElementState, JobStatus, Meeting, Signal, format_utc, utcnow
 from engagement.runtime import Runtime, workspace_of
 from engagement.wording import nice_date
 
-__all__ = ["AccountRow", "Activity", "account_rows", "latest_complete_runs", "list_accounts", "missing_choices"]
+__all__ = [
+    "AccountRow",
+    "Activity",
+    "LinkedActivity",
+    "account_rows",
+    "latest_complete_runs",
+    "link_suggestions",
+    "linked_activity",
+    "list_accounts",
+    "missing_choices",
+]
 
 FROM_THE_INDEX = frozenset({"gone_dark", "cadence_drop"})
 
@@ -61,9 +78,11 @@ class AccountRow(BaseModel):
         signals: open signals, most severe first.
         run_id: the domain's latest complete run (its summary), ``None`` when there is none.
         qualification: that run's qualification elements and their states (empty without one).
+        domains: every domain of the account, ``domain`` first (a linked account's others after it).
     """
 
     domain: str
+    domains: list[str] = Field(default_factory=list)
     meetings: int
     people: int
     first_meeting: str
@@ -83,6 +102,15 @@ class AccountRow(BaseModel):
         done = sum(e.status == "evidenced" for e in self.qualification)
         return f"{done}/{len(self.qualification)} evidenced"
 
+    @property
+    def name(self) -> str:
+        """``acmecorp.com``, or ``acmecorp.com (with acmecorp.co)`` for a linked account."""
+        return Account.of(self.domains or self.domain).label()
+
+    def matches(self, needle: str) -> bool:
+        """Whether ``needle`` is part of any of the account's domains."""
+        return any(needle in d for d in self.domains or [self.domain])
+
     def lacks(self, name: str) -> bool:
         """Whether the element called ``name`` is qualified and not evidenced (an unqualified account lacks nothing known)."""
         return any(e.name == name and e.status != "evidenced" for e in self.qualification)
@@ -91,6 +119,48 @@ class AccountRow(BaseModel):
 def missing_choices(rows: Iterable[AccountRow]) -> list[str]:
     """The element names a "missing element" filter offers: every qualified row's, in rubric order."""
     return list(dict.fromkeys(e.name for r in rows for e in r.qualification))
+
+
+@dataclass(frozen=True)
+class LinkedActivity:
+    """A linked account's figures, counted like the index's :class:`Activity` over all its domains at once."""
+
+    domain: str
+    meetings: int
+    people: int
+    first_meeting: str
+    last_meeting: str
+    last_90_days: int
+    previous_90_days: int
+
+
+def linked_activity(account: Account, meetings: Sequence[Meeting], now: datetime) -> LinkedActivity | None:
+    """The account's figures from its meetings (each once): those with an external invitee at any of its domains,
+    the distinct such invitees, the first and last ``created_at``, and the last 90 days against the 90 before
+    (as the index counts one domain). ``None`` when none of the meetings has one."""
+    seen: dict[int, str] = {}
+    people: set[str] = set()
+    for meeting in meetings:
+        ours = [
+            email
+            for email, (domain, external) in invitee_rows(meeting).items()
+            if external and domain in account.domains
+        ]
+        if ours:
+            seen[meeting.recording_id] = format_utc(meeting.created_at)
+            people.update(ours)
+    if not seen:
+        return None
+    recent, earlier = format_utc(now - timedelta(days=90)), format_utc(now - timedelta(days=180))
+    return LinkedActivity(
+        domain=account.primary,
+        meetings=len(seen),
+        people=len(people),
+        first_meeting=min(seen.values()),
+        last_meeting=max(seen.values()),
+        last_90_days=sum(at >= recent for at in seen.values()),
+        previous_90_days=sum(earlier <= at < recent for at in seen.values()),
+    )
 
 
 def _index_signals(row: Activity, days: int, t: Thresholds) -> list[Signal]:
@@ -108,13 +178,20 @@ def account_rows(
     our_domains: Collection[str] = (),
     latest: Mapping[str, JobRow] | None = None,
     thresholds: Thresholds | None = None,
+    linked: Mapping[str, Sequence[str]] | None = None,
 ) -> list[AccountRow]:
-    """The accounts, most recently met first (then by domain); ``latest``: each domain's latest complete run's row."""
+    """The accounts, most recently met first (then by domain); ``latest``: each domain's latest complete run's row.
+
+    ``linked`` (primary → its domains, the primary first): a linked account's row is its primary's, which
+    ``activity`` gives with the whole account's figures; its other domains' rows are left out.
+    """
     t = thresholds or Thresholds()
     latest = latest or {}
+    linked = linked or {}
+    members = {d for primary, domains in linked.items() for d in domains if d != primary}
     rows = []
     for row in activity:
-        if row.domain in PERSONAL_EMAIL_DOMAINS or row.domain in our_domains:
+        if row.domain in PERSONAL_EMAIL_DOMAINS or row.domain in our_domains or row.domain in members:
             continue
         days = days_since(row.last_meeting, today)
         run = latest.get(row.domain)
@@ -124,6 +201,7 @@ def account_rows(
         rows.append(
             AccountRow(
                 domain=row.domain,
+                domains=list(linked.get(row.domain, [row.domain])),
                 meetings=row.meetings,
                 people=row.people,
                 first_meeting=row.first_meeting[:10],
@@ -153,8 +231,17 @@ def list_accounts(runtime: Runtime, *, today: date | None = None) -> list[Accoun
     """The accounts of the configured Fathom workspace as the index knows them now (``today``: for tests)."""
     now = utcnow()
     workspace = workspace_of(runtime.settings)
-    activity = runtime.index.domain_activity(workspace, now=now)
+    activity: list[Activity] = list(runtime.index.domain_activity(workspace, now=now))
     ours = runtime.index.internal_domains(workspace)
+    linked = runtime.links.accounts() if runtime.links is not None else {}
+    if linked:  # a linked account's row: its meetings (each once) counted across its domains, under its primary
+        active = {row.domain for row in activity}
+        activity = [row for row in activity if row.domain not in linked]
+        for domains in linked.values():
+            if active & set(domains):
+                account = Account.of(domains)
+                union = linked_activity(account, runtime.index.meetings_for(workspace, account), now)
+                activity += [union] if union is not None else []
     listed = {row.domain for row in activity} - ours - PERSONAL_EMAIL_DOMAINS
     return account_rows(
         activity,
@@ -162,4 +249,15 @@ def list_accounts(runtime: Runtime, *, today: date | None = None) -> list[Accoun
         our_domains=ours,
         latest=latest_complete_runs(runtime.repo, listed),
         thresholds=Thresholds.from_settings(runtime.settings),
+        linked=linked,
     )
+
+
+def link_suggestions(runtime: Runtime, rows: Sequence[AccountRow]) -> list[Suggestion]:
+    """The links the app can justify offering between the listed accounts not linked yet, each with its reasons
+    (the rep decides: nothing is linked here)."""
+    linked = [
+        d for domains in (runtime.links.accounts() if runtime.links is not None else {}).values() for d in domains
+    ]
+    emails = runtime.index.emails_by_domain(workspace_of(runtime.settings))
+    return suggest_links({r.domain: r.meetings for r in rows}, emails, linked)

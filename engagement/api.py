@@ -18,7 +18,7 @@ def ask(domain: str, question: str, options: AskOptions | None = None, *, runtim
     """
     if runtime is None:
         runtime = create_runtime(Settings.from_env(), executor=InlineExecutor())
-    domain = refuse_ours(normalize_domain(domain), runtime.our_domains())
+    domain = runtime.account(refuse_ours(normalize_domain(domain), runtime.our_domains())).primary
     record = runtime.questions.ask(domain, question, options, asked_by=CLI_ASKER)
     record = runtime.questions.get(record.domain, record.id) or record
     if record.answer is None:

@@ -12,14 +12,22 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
-from engagement.account.domains import company_domain, lookalike_warning, normalize_domain, person_email, refuse_ours
+from engagement.account.domains import (
+    Account,
+    company_domain,
+    lookalike_warning,
+    normalize_domain,
+    person_email,
+    refuse_ours,
+)
 from engagement.account.rep_roles import with_rep_roles
 from engagement.account.signals import Thresholds, signal_id
 from engagement.accounts import list_accounts
 from engagement.api import ask as ask_question
-from engagement.errors import InvalidDomainError
+from engagement.errors import InvalidDomainError, StoreError
 from engagement.jobs.service import InlineExecutor, JobService
 from engagement.models import EngagementSummary, Evidence, JobOptions, JobRecord, JobStatus, utcnow
+from engagement.qualification.commitments import answering, status_label, tally
 from engagement.questions.answers import Answer
 from engagement.render.present import (
     SECTIONS,
@@ -38,7 +46,7 @@ from engagement.render.present import (
     signal_line,
     signal_name,
 )
-from engagement.runtime import create_runtime, workspace_of
+from engagement.runtime import create_runtime
 from engagement.settings import Settings
 
 
@@ -70,7 +78,8 @@ def summarize(
     runtime = create_runtime(settings, executor=InlineExecutor(), enqueue=not inline)
     try:
         refuse_ours(domain, runtime.our_domains())
-    except InvalidDomainError:
+        domain = runtime.account(domain).primary  # a linked account's runs are kept under its primary
+    except (InvalidDomainError, StoreError):
         runtime.close()
         raise
     lookalike = lookalike_warning(domain)
@@ -102,6 +111,7 @@ def qualify(settings: Settings, website: str, *, as_json: bool) -> int:
     runtime = create_runtime(settings, executor=InlineExecutor(), enqueue=False)
     try:
         runtime.jobs.recover_stale()
+        domain = runtime.account(domain).primary
         run_id = runtime.jobs.start(domain, JobOptions())
         runtime.audit.record(actor(), "started", domain, f"run {run_id} (qualify)")
         record = runtime.jobs.get(domain, run_id)
@@ -148,6 +158,10 @@ def qualification_json(summary: EngagementSummary) -> dict[str, Any]:
             {
                 "text": c.text,
                 "status": c.status,
+                "shown_as": status_label(c.status),
+                "answers": c.evidence.answers.model_dump(mode="json", include=_EVIDENCE_FIELDS)
+                if c.evidence.answers
+                else None,
                 "quote": c.evidence.quote,
                 "speaker": c.evidence.speaker,
                 "date": c.evidence.meeting_date,
@@ -163,7 +177,9 @@ def render_qualification(summary: EngagementSummary) -> str:
     """The qualification for the terminal: each element's state and its first quote or what was searched."""
     q = summary.qualification
     assert q is not None
-    lines = [f"{summary.domain}  {q.name}: {q.evidenced}/{len(q.elements)} evidenced  ({one_line(q.analyzer)})"]
+    lines = [
+        f"{Account.of_summary(summary).label()}  {q.name}: {q.evidenced}/{len(q.elements)} evidenced  ({one_line(q.analyzer)})"
+    ]
     for e in q.elements:
         lines.append(f"  {e.name}: {qualification_status(e)}")
         shown = e.evidence[:3] if e.evidence else e.our_side[:1]
@@ -174,12 +190,19 @@ def render_qualification(summary: EngagementSummary) -> str:
             )
         if not e.evidence:
             lines.append(f"      {searched_line(e)}")
-    open_ones = [c for c in summary.commitments if c.status == "open"]
-    lines.append(f"our commitments: {len(summary.commitments)}, {len(open_ones)} open")
+    lines.append(f"our {tally(summary.commitments)}" if summary.commitments else "our commitments: none")
     for c in summary.commitments:
         lines.append(
-            f'  [{c.status}] "{one_line(c.text)}" — {one_line(c.evidence.speaker or "?")}, {c.evidence.meeting_date}'
+            f'  [{status_label(c.status)}] "{one_line(c.text)}" — {one_line(c.evidence.speaker or "?")}, '
+            f"{c.evidence.meeting_date}"
         )
+        if (asked := answering(c)) is not None:
+            lines.append(f"      {one_line(asked)}")
+        if c.done_evidence is not None:
+            lines.append(
+                f'      done: "{one_line(c.done_evidence.quote)}" — {one_line(c.done_evidence.speaker or "?")}, '
+                f"{c.done_evidence.meeting_date}"
+            )
     return "\n".join(lines)
 
 
@@ -219,8 +242,9 @@ def worker(settings: Settings, *, burst: bool) -> int:
 
 def render_text(record: JobRecord) -> str:
     """A readable report of a record for the terminal (every text from data on one bounded line)."""
+    account = Account.of_summary(record.summary) if record.summary else Account.of(record.domain)
     lines = [
-        f"{record.domain}  run {record.run_id}  {record.status.value}  "
+        f"{account.label()}  run {record.run_id}  {record.status.value}  "
         f"({one_line(record.source)}, {one_line(record.analyzer)})"
     ]
     summary = record.summary
@@ -247,7 +271,7 @@ def render_text(record: JobRecord) -> str:
         q = summary.qualification
         lines.append(
             f"qualification: {q.name} {q.evidenced}/{len(q.elements)} evidenced; "
-            f"{sum(c.status == 'open' for c in summary.commitments)} open commitments (qualify: every quote)"
+            f"{tally(summary.commitments)} (qualify: every quote)"
         )
     if summary.people:
         lines.append("people:")
@@ -404,7 +428,7 @@ def accounts(settings: Settings, *, as_json: bool) -> int:
     for r in rows:
         signals = ", ".join(signal_name(signal_id(s)) for s in r.signals) or "-"
         print(
-            f"{r.domain:<28} {r.meetings:>8} {r.people:>6} {r.first_meeting:<10} {r.last_meeting:<10} "
+            f"{r.name:<28} {r.meetings:>8} {r.people:>6} {r.first_meeting:<10} {r.last_meeting:<10} "
             f"{r.days_since_last:>5} {r.last_90_days:>4} {r.previous_90_days:>4} "
             f"{r.evidenced.removesuffix(' evidenced') or '-':>5}  {signals}"
         )
@@ -604,7 +628,7 @@ def accounts_link(settings: Settings, primary: str, others: list[str], *, as_jso
 
     runtime = create_runtime(settings, executor=InlineExecutor(), enqueue=False)
     try:
-        domains = AccountLinks(runtime.store.table(LINKS_TABLE)).link(primary, others)
+        domains = AccountLinks(runtime.store.table(LINKS_TABLE)).link(primary, others, runtime.our_domains())
         runtime.audit.record(actor(), "linked", domains[0], ", ".join(domains[1:]))
     finally:
         runtime.close()
@@ -628,19 +652,15 @@ def accounts_unlink(settings: Settings, domain: str, *, as_json: bool) -> int:
 
 def accounts_suggest(settings: Settings, *, as_json: bool) -> int:
     """Domains the app can justify offering to link, each with why (it never links on its own)."""
-    from engagement.account.linking import LINKS_TABLE, AccountLinks, suggest_links
+    from engagement.accounts import link_suggestions
 
     runtime = create_runtime(settings, executor=InlineExecutor(), enqueue=False)
     try:
         runtime.reindex(full=False, on_progress=_show_indexing)
-        rows = list_accounts(runtime)
-        workspace = workspace_of(settings)
-        emails = runtime.index.emails_by_domain(workspace)
-        linked = [d for ds in AccountLinks(runtime.store.table(LINKS_TABLE)).accounts().values() for d in ds]
+        found = link_suggestions(runtime, list_accounts(runtime))
     finally:
         runtime.close()
     print(file=sys.stderr)
-    found = suggest_links({r.domain: r.meetings for r in rows}, emails, linked)
     if as_json:
         print(json.dumps([{"domains": list(s.domains), "reasons": list(s.reasons)} for s in found], indent=2))
         return 0
@@ -659,6 +679,7 @@ def brief(settings: Settings, website: str, *, as_json: bool) -> int:
     domain = company_domain(website)
     runtime = create_runtime(settings, executor=InlineExecutor(), enqueue=False)
     try:
+        domain = runtime.account(domain).primary
         row = runtime.repo.latest_complete(domain)
         record = runtime.repo.load(domain, row.run_id) if row is not None else None
         if record is None or record.summary is None:

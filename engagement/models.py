@@ -181,6 +181,12 @@ class Insight(BaseModel):
     text: str
     evidence: list[Evidence] = Field(default_factory=list)
 
+    @property
+    def last_said(self) -> str:
+        """The ISO date of the newest meeting its verified quotes come from ("" when none has a date): the key that
+        puts what an account said most recently first."""
+        return max((e.meeting_date or "" for e in self.evidence if e.verified), default="")
+
 
 class PersonRole(BaseModel):
     """A person's role (``CFO``, ``Runs procurement``) as someone said it in a meeting, with the words that say so.
@@ -367,9 +373,12 @@ class QualificationEvidence(Evidence):
 
     Attributes:
         value: what the rubric's ``conflict`` pattern read in the quote (a date, a sign-off owner), if any.
+        answers: for a promise that is a bare yes ("Will do."), the sentence of the turn before it that it
+            answers (another speaker's, verified), so the promise can be read; None otherwise.
     """
 
     value: str | None = None
+    answers: Evidence | None = None
 
 
 class QualificationElement(BaseModel):
@@ -443,12 +452,15 @@ class MeetingQualification(BaseModel):
         hits: verified quotes by element key (customer and our side; the account step sorts them).
         promises: our side's verified promises.
         deliveries: verified sentences that say something was sent, shared or received.
+        opening: the meeting's first sentence, verified: a promise to hold this meeting points at it having
+            taken place (None in records cached before it was kept).
     """
 
     recording_id: int
     hits: dict[str, list[QualificationEvidence]] = Field(default_factory=dict)
     promises: list[QualificationEvidence] = Field(default_factory=list)
     deliveries: list[QualificationEvidence] = Field(default_factory=list)
+    opening: QualificationEvidence | None = None
     seconds: int = 0  # the transcript's length, for "hours searched"
 
 
@@ -468,6 +480,7 @@ class EngagementSummary(BaseModel):
     recommendations: list[str] = Field(default_factory=list)
 
     domain: str = ""
+    domains: list[str] = Field(default_factory=list)  # a linked account's every domain, the primary (domain) first
     company: str = ""
     first_meeting: str | None = None
     last_meeting: str | None = None

@@ -15,7 +15,7 @@ from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, date, datetime, timedelta
 
 from engagement.account.changes import changes_since
-from engagement.account.domains import lookalike_warning, refuse_ours
+from engagement.account.domains import Account, lookalike_warning, refuse_ours
 from engagement.account.domains import our_domains as ours
 from engagement.account.facts import aggregate, coverage_of
 from engagement.account.people import assign_roles, names_ours_as_customer, speakers_of, words_of
@@ -77,8 +77,12 @@ def run(
     clock: Callable[[], datetime] = utcnow,
     rep_roles: RepRoles | None = None,
     qualifier: Qualifier | None = None,
+    account: Account | None = None,
 ) -> EngagementSummary:
     """Build the account's summary; raises an ``EngagementError`` with a message for the user.
+
+    ``account`` is the customer: ``ctx.domain`` alone, or every domain a rep linked to it (resolved once, at the
+    job's start); its meetings, people, sides, signals and qualification cover all of them, each meeting once.
 
     ``our_domains`` (``ENGAGEMENT_OUR_DOMAINS``) are ours besides those the index knows: the job refuses one
     as the customer, and their people are our side. ``clock`` says when a pending transcript is asked again.
@@ -90,6 +94,10 @@ def run(
     """
     fetched_at = format_utc(utcnow())
     domain = ctx.domain
+    account = account or Account.of(domain)
+    # a meeting's analysis and qualification hold its speakers' sides, which depend on the account's domains
+    fingerprint = _scoped(analyzer.fingerprint, account)
+    qualified = _scoped(qualifier.fingerprint, account) if qualifier else ""
     since = date.fromisoformat(ctx.options.since) if ctx.options.since else None
     until = date.fromisoformat(ctx.options.until) if ctx.options.until else None
     ctx.report("checking Fathom for new meetings", 0, None, source=source, analyzer=analyzer.name)
@@ -100,23 +108,22 @@ def run(
         since=since,
         until=until,
         cache=cache,
-        fingerprint=analyzer.fingerprint,
+        fingerprint=fingerprint,
         search=search,
         listing=listing,
-        unqualified=(lambda m: cache.get_qualification(m, qualifier.fingerprint) is None) if qualifier else None,
+        unqualified=(lambda m: cache.get_qualification(m, qualified) is None) if qualifier else None,
         our_domains=our_domains,
         clock=clock,
+        account=account,
     )
-    summary = EngagementSummary(domain=domain, company=company)
-    lookalike = lookalike_warning(domain)
-    if lookalike:
-        summary.notes.append(lookalike)
+    summary = EngagementSummary(domain=domain, domains=list(account.domains), company=company)
+    summary.notes.extend(note for d in account.domains if (note := lookalike_warning(d)))
     summary.notes.extend(_fetch_notes(ctx, fathom, index, source, no_transcript))
     fetched_at = ctx.stats.index_synced_at or fetched_at  # coverage says how fresh the index is
     if not meetings:
-        aggregate(domain, meetings, internal_domains=our_domains).apply(summary)
-        summary.notes.insert(0, _no_meetings_note(domain, since, until))
-        history = _history(index, fathom.workspace, domain, since, until)
+        aggregate(account, meetings, internal_domains=our_domains).apply(summary)
+        summary.notes.insert(0, _no_meetings_note(account, since, until))
+        history = _history(index, fathom.workspace, account, since, until)
         _add_account_view(ctx, summary, fetched_at, thresholds, today, _refs(history))
         ctx.report("no meetings found", 0, 0)
         return summary
@@ -124,7 +131,7 @@ def run(
     # ---- analyse (map): cached meetings are free; the rest were given their transcripts by fetch().
     found: dict[int, MeetingInsights] = {}
     for meeting in meetings:
-        hit = cache.get(meeting, analyzer.fingerprint)
+        hit = cache.get(meeting, fingerprint)
         if hit is not None:
             found[meeting.recording_id] = hit
     ctx.stats.cached_meetings = len(found)
@@ -140,7 +147,7 @@ def run(
     # ---- aggregate: facts from the data (who spoke in a cached meeting was kept with its analysis)
     speakers = {rid: insights.speakers for rid, insights in found.items()}
     words = {rid: insights.speaker_words for rid, insights in found.items()}
-    facts = aggregate(domain, meetings, internal_domains=our_domains, speakers=speakers, words=words)
+    facts = aggregate(account, meetings, internal_domains=our_domains, speakers=speakers, words=words)
     facts.apply(summary)
 
     total = total - len(no_transcript)  # meetings without a transcript are counted, not analysed
@@ -149,33 +156,33 @@ def run(
     ctx.report(f"analysed {len(found)}/{total} meetings", len(found), total, summary=summary.model_copy(deep=True))
     dropped_here = 0
     if missing:
-        dropped_here = _analyse(ctx, analyzer, cache, missing, found, total, company, concurrency)
+        dropped_here = _analyse(ctx, analyzer, cache, missing, found, total, company, concurrency, account, fingerprint)
     cache.remember_domain(domain, [m.recording_id for m in meetings if m.recording_id not in no_transcript])
 
     # ---- merge (reduce)
     ctx.report("merging insights", total, total)
     ordered = _as_named(summary.people, [found[m.recording_id] for m in meetings if m.recording_id in found])
-    account_key = cache.account_key(domain, analyzer.fingerprint, company, ordered, summary.people)
-    account = cache.get_account(account_key)
-    if account is None:
-        account = analyzer.merge(
-            domain=domain, company=company, meetings=meetings, insights=ordered, people=summary.people
+    account_key = cache.account_key(domain, fingerprint, company, ordered, summary.people)
+    merged = cache.get_account(account_key)
+    if merged is None:
+        merged = analyzer.merge(
+            domain=account, company=company, meetings=meetings, insights=ordered, people=summary.people
         )
-        account, dropped = verify_account(account, ordered)
-        account, ours = customer_words(account)  # the customer's lists keep the customer's own words only
-        advice = [r for r in account.recommendations if not names_ours_as_customer(r.text, summary.people)]
-        ours += len(account.recommendations) - len(advice)  # "the concern <one of ours> raised": dropped, counted
-        account = account.model_copy(update={"roles": _quoted_roles(account.roles, ordered), "recommendations": advice})
+        merged, dropped = verify_account(merged, ordered)
+        merged, ours = customer_words(merged)  # the customer's lists keep the customer's own words only
+        advice = [r for r in merged.recommendations if not names_ours_as_customer(r.text, summary.people)]
+        ours += len(merged.recommendations) - len(advice)  # "the concern <one of ours> raised": dropped, counted
+        merged = merged.model_copy(update={"roles": _quoted_roles(merged.roles, ordered), "recommendations": advice})
         dropped_here += dropped + ours
-        cache.put_account(account_key, account)
-    _apply_account(summary, account)
-    history = _history(index, fathom.workspace, domain, since, until)
+        cache.put_account(account_key, merged)
+    _apply_account(summary, merged)
+    history = _history(index, fathom.workspace, account, since, until)
     if history:  # a filtered run: roles said in the account's other meetings are still the people's roles
-        assign_roles(summary.people, _roles_elsewhere(history, set(found), cache, analyzer.fingerprint))
+        assign_roles(summary.people, _roles_elsewhere(history, set(found), cache, fingerprint))
     _apply_rep_roles(summary, rep_roles, domain)
     if qualifier is not None:
         ctx.report("qualifying the account", total, total)
-        _qualify(ctx, summary, qualifier, cache, meetings, no_transcript, concurrency)
+        _qualify(ctx, summary, qualifier, cache, meetings, no_transcript, concurrency, account, qualified)
     for ref in summary.meetings:
         ref.analysed = ref.recording_id in found
         ref.no_transcript = no_transcript.get(ref.recording_id)
@@ -200,15 +207,20 @@ def _qualify(
     meetings: Sequence[Meeting],
     no_transcript: dict[int, str],
     concurrency: int = 4,
+    account: Account | None = None,
+    fingerprint: str = "",
 ) -> None:
-    """Each meeting qualified (cached per meeting, rubric and qualifier; ``concurrency`` at a time), then the
-    account's states and commitments."""
+    """Each meeting qualified (cached per meeting, rubric and qualifier — ``fingerprint``, default the qualifier's;
+    ``concurrency`` at a time) for ``account`` (default: the job's domain), then the account's states and
+    commitments."""
+    account = account or Account.of(ctx.domain)
+    fingerprint = fingerprint or qualifier.fingerprint
     per_meeting: dict[int, MeetingQualification] = {}
     todo = []
     for meeting in meetings:
         if meeting.recording_id in no_transcript:
             continue
-        found = cache.get_qualification(meeting, qualifier.fingerprint)
+        found = cache.get_qualification(meeting, fingerprint)
         if found is not None:
             per_meeting[meeting.recording_id] = found
         elif meeting.transcript is not None:
@@ -219,7 +231,7 @@ def _qualify(
         if stop.is_set():
             return None
         try:
-            return qualifier.qualify(meeting, domain=ctx.domain)
+            return qualifier.qualify(meeting, domain=account)
         except BaseException:
             stop.set()
             raise
@@ -231,7 +243,7 @@ def _qualify(
                 found = future.result()
                 if found is None:
                     continue
-                cache.put_qualification(futures[future], qualifier.fingerprint, found)
+                cache.put_qualification(futures[future], fingerprint, found)
                 per_meeting[found.recording_id] = found
                 ctx.report(f"qualified {done}/{len(todo)} meetings", done, len(todo))
         except BaseException:
@@ -252,8 +264,13 @@ def _qualify(
     summary.commitments = commitments_of(meetings, per_meeting)
 
 
+def _scoped(fingerprint: str, account: Account) -> str:
+    """The cache fingerprint of a meeting's analysis for ``account``: a linked account's sides are not one domain's."""
+    return f"{fingerprint}|account={','.join(sorted(account.domains))}" if account.linked else fingerprint
+
+
 def _history(
-    index: MeetingIndex, workspace: str, domain: str, since: date | None, until: date | None
+    index: MeetingIndex, workspace: str, domain: str | Account, since: date | None, until: date | None
 ) -> list[Meeting] | None:
     """Every meeting of the account whatever the dates asked for (a filtered run's time signals read them).
 
@@ -340,12 +357,12 @@ def capped_notes(usage: Usage) -> list[str]:
     return notes
 
 
-def _no_meetings_note(domain: str, since: date | None, until: date | None) -> str:
+def _no_meetings_note(account: Account, since: date | None, until: date | None) -> str:
     period = ""
     if since or until:
         period = f" between {nice_date(since) if since else 'the first recording'} and {nice_date(until) if until else 'today'}"
     return (
-        f"No recorded Fathom meetings with anyone at {domain}{period}. Check the spelling of the website, "
+        f"No recorded Fathom meetings with anyone at {account.label()}{period}. Check the spelling of the website, "
         "widen the date range, or make sure the meetings were recorded with Fathom."
     )
 
@@ -365,6 +382,7 @@ def fetch(
     unqualified: Callable[[Meeting], bool] | None = None,
     our_domains: Collection[str] = (),
     clock: Callable[[], datetime] = utcnow,
+    account: Account | None = None,
 ) -> tuple[list[Meeting], dict[int, str]]:
     """The account's meetings, from the workspace meeting index brought up to date first.
 
@@ -380,8 +398,9 @@ def fetch(
     ``unqualified(meeting)`` says a meeting's qualification is not cached: its transcript is fetched too.
     A transcript Fathom has not made yet is "transcript pending" and asked for again on a later run
     (``MeetingIndex``'s back-off, against ``clock``); a week after the meeting it is "no transcript".
+    ``account`` (default: ``ctx.domain`` alone): a linked account's meetings at every one of its domains, each once.
     """
-    domain = ctx.domain
+    account = account or Account.of(ctx.domain)
 
     def waiting(seconds: float) -> None:
         ctx.report(f"waiting for Fathom's rate limit ({math.ceil(seconds)} s)")
@@ -401,13 +420,15 @@ def fetch(
     ctx.explain_timeout(lambda: still_indexing(max(holds[0], task.meetings)))
     task.wait(ctx.deadline, on_progress=indexing, on_wait=waiting, poll_s=poll_s)
     ctx.explain_timeout(None)
-    refuse_ours(domain, ours(index.internal_domains(fathom.workspace), our_domains))
+    ourselves = ours(index.internal_domains(fathom.workspace), our_domains)
+    for domain in account.domains:
+        refuse_ours(domain, ourselves)
     fathom.on_wait = waiting  # the job's own requests (transcripts) show their waits too
     ctx.stats.index_requests = task.requests
     fathom.count_skipped(task.skipped, task.skipped_count)  # the listing's unreadable items go in this job's notes
     after = datetime.combine(since, datetime.min.time(), UTC) if since else None
     before = datetime.combine(until + timedelta(days=1), datetime.min.time(), UTC) if until else None
-    meetings = index.meetings_for(fathom.workspace, domain, since=after, before=before)
+    meetings = index.meetings_for(fathom.workspace, account, since=after, before=before)
     ctx.stats.meetings = len(meetings)
     ctx.stats.fathom_requests = fathom.requests + ctx.stats.index_requests
     ctx.report(f"meetings found: {len(meetings)}", len(meetings), None)
@@ -426,7 +447,9 @@ def fetch(
         )
     ]
     held = _held_transcripts(search, [m.recording_id for m in need if m.recording_id not in unindexed])
-    fetched, no_transcript = _transcripts(ctx, fathom, [m for m in need if m.recording_id not in held], since, until)
+    fetched, no_transcript = _transcripts(
+        ctx, fathom, [m for m in need if m.recording_id not in held], since, until, account
+    )
     transcripts = {**held, **fetched}
     # Fathom's "no transcript" (404, null) is remembered: pending, asked again later, until a week after the
     # meeting; then for good. A 403 or an unreadable one is asked again next time.
@@ -500,11 +523,17 @@ def _held_transcripts(
 
 
 def _transcripts(
-    ctx: JobContext, fathom: FathomClient, need: list[Meeting], since: date | None, until: date | None
+    ctx: JobContext,
+    fathom: FathomClient,
+    need: list[Meeting],
+    since: date | None,
+    until: date | None,
+    account: Account | None = None,
 ) -> tuple[dict[int, tuple[TranscriptTurn, ...]], dict[int, str]]:
     """Transcripts of ``need`` by whichever costs fewer requests, and the reasons of those that have none.
 
-    Fathom's own company filter lists most of an account's meetings ten transcripts a request;
+    Fathom's own company filter (each domain of ``account``, default ``ctx.domain``, while more than a page of
+    transcripts is still wanted) lists most of an account's meetings ten transcripts a request;
     the meetings it filed under another company are fetched one by one. The listing keeps only
     the transcripts asked for, page by page, so no more than a page of others is held at once.
     """
@@ -522,7 +551,9 @@ def _transcripts(
             else:
                 got[meeting.recording_id] = meeting.transcript
 
-        fathom.list_meetings(ctx.domain, since=since, until=until, include_transcript=True, keep=keep)
+        for domain in (account or Account.of(ctx.domain)).domains:
+            if len(wanted - got.keys() - none.keys()) > PAGE_SIZE:
+                fathom.list_meetings(domain, since=since, until=until, include_transcript=True, keep=keep)
     rest = [m for m in need if m.recording_id not in got and m.recording_id not in none]
     for i, meeting in enumerate(rest, 1):
         ctx.report(f"fetching transcript {i}/{len(rest)}")
@@ -592,19 +623,24 @@ def _analyse(
     total: int,
     company: str,
     concurrency: int,
+    account: Account | None = None,
+    fingerprint: str = "",
 ) -> int:
-    """Map: one analysis per meeting, ``concurrency`` at a time, each verified and cached as it lands.
+    """Map: one analysis per meeting, ``concurrency`` at a time, each verified (sides for ``account``, default the
+    job's domain) and cached (under ``fingerprint``, default the analyser's) as it lands.
 
     Returns how many quotes verification dropped (not in the transcript, another meeting, a bad time).
     """
     dropped_here = 0
+    account = account or Account.of(ctx.domain)
+    fingerprint = fingerprint or analyzer.fingerprint
     stop = threading.Event()  # the first failure (or a time-out) stops meetings not yet started
 
     def analyse(meeting: Meeting) -> MeetingInsights | None:
         if stop.is_set():
             return None
         try:
-            return analyzer.analyse_meeting(meeting, domain=ctx.domain, company=company)
+            return analyzer.analyse_meeting(meeting, domain=account, company=company)
         except BaseException:
             stop.set()
             raise
@@ -617,7 +653,7 @@ def _analyse(
                 result = future.result()
                 if result is None:
                     continue
-                insights, dropped = verify_meeting_insights(result, meeting, domain=ctx.domain)
+                insights, dropped = verify_meeting_insights(result, meeting, domain=account)
                 insights, ours = customer_words(insights)  # our side's sentences never become the customer's
                 dropped += ours
                 if dropped:
@@ -630,7 +666,7 @@ def _analyse(
                     update={"speakers": speakers_of(meeting), "speaker_words": words_of(meeting)}
                 )
                 dropped_here += dropped
-                cache.put(meeting, analyzer.fingerprint, insights)
+                cache.put(meeting, fingerprint, insights)
                 found[meeting.recording_id] = insights
                 _record_usage(ctx, analyzer, dropped_here)
                 ctx.report(f"analysed {len(found)}/{total} meetings", len(found), total)

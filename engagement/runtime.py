@@ -20,7 +20,8 @@ import httpx2
 import openai
 
 from engagement import pipeline
-from engagement.account.domains import our_domains, setting_domains
+from engagement.account.domains import Account, our_domains, setting_domains
+from engagement.account.linking import LINKS_TABLE, AccountLinks
 from engagement.account.rep_roles import ROLES_TABLE, RepRoles
 from engagement.account.signals import Thresholds
 from engagement.analysis import Analyzer, InsightCache, OfflineAnalyzer, OpenAIAnalyzer
@@ -108,8 +109,12 @@ def make_body(
     search: TranscriptSearch | None = None,
     clock: Callable[[], datetime] = utcnow,
     roles: RepRoles | None = None,
+    links: AccountLinks | None = None,
 ) -> JobBody:
-    """The job body ``JobService`` runs: a fresh client and analyser per job; one cache, index and rate limit."""
+    """The job body ``JobService`` runs: a fresh client and analyser per job; one cache, index and rate limit.
+
+    The job's account (its domain, or every domain a rep linked to it: ``links``) is read once, as the job starts.
+    """
 
     def listing() -> FathomClient:  # the index's sync: bound per request, by no job's deadline
         return fathom_client(settings, fathom_transport)
@@ -117,6 +122,7 @@ def make_body(
     def body(ctx: JobContext) -> EngagementSummary:
         analyzer = analyzer_for(settings, ctx.deadline)
         company = COMPANY_NAMES.get(ctx.domain, "") if settings.source == "demo" else ""
+        account = Account.of(links.members(ctx.domain)) if links is not None else Account.of(ctx.domain)
         with fathom_client(settings, fathom_transport, ctx.deadline) as fathom:
             return pipeline.run(
                 ctx,
@@ -134,6 +140,7 @@ def make_body(
                 clock=clock,
                 rep_roles=roles,
                 qualifier=qualifier_for(settings, analyzer, company),
+                account=account,
             )
 
     return body
@@ -157,6 +164,7 @@ class Runtime:
         queue: the RQ queue jobs go on, when Redis is configured and this process enqueues.
         roles: the roles reps set on the summary page (another table of the same store).
         audit: who did what, appended beside the jobs (the store's ``audit`` table).
+        links: the linked accounts (the store's ``account_links`` table): several domains one account.
     """
 
     settings: Settings
@@ -172,9 +180,15 @@ class Runtime:
     fathom_transport: httpx.BaseTransport | None = None
     queue: RQJobQueue | None = None
     roles: RepRoles | None = None
+    links: AccountLinks | None = None
     _reindexing: SyncTask | None = field(default=None, repr=False)
     on_close: list[Callable[[], None]] = field(default_factory=list, repr=False)  # background tasks' stops
     freshness: PeriodicSync | None = field(default=None, repr=False)
+
+    def account(self, domain: str) -> Account:
+        """The account ``domain`` (a registrable domain) belongs to: its every domain, the primary first. A linked
+        account's jobs, questions and roles are kept under the primary, so a rep may type any member."""
+        return Account.of(self.links.members(domain)) if self.links is not None else Account.of(domain)
 
     def start_periodic_sync(self) -> PeriodicSync | None:
         """Keep the index fresh in one background thread (``ENGAGEMENT_SYNC_EVERY_S``); None in demo mode or when
@@ -308,10 +322,20 @@ def create_runtime(
     cache = InsightCache(store.table(CACHE_TABLE), on_clear=search.clear if search else None)
     repo = JobRepository(store)
     roles = RepRoles(store.table(ROLES_TABLE))
+    links = AccountLinks(store.table(LINKS_TABLE))
     executor = executor or ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="engagement-job")
     jobs = JobService(
         repo,
-        make_body(settings, cache, index, fathom_transport=fathom_transport, search=search, clock=clock, roles=roles),
+        make_body(
+            settings,
+            cache,
+            index,
+            fathom_transport=fathom_transport,
+            search=search,
+            clock=clock,
+            roles=roles,
+            links=links,
+        ),
         executor,  # with a queue, jobs go to RQ workers; the pool still answers questions with the model
         timeout_s=settings.job_timeout_s,
         stale_after_s=settings.stale_after_s,
@@ -346,6 +370,7 @@ def create_runtime(
         fathom_transport=fathom_transport,
         queue=queue,
         roles=roles,
+        links=links,
         audit=AuditLog(store.table(AUDIT_TABLE)),
     )
 

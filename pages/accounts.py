@@ -3,21 +3,26 @@
 One call reads the rows (``engagement.accounts.list_accounts``: one aggregate query over the meeting
 index, and each listed domain's latest complete run); the filters narrow them in memory; selecting a
 row opens that account's summary (its latest complete run, or a new one started on the spot).
+
+Below the table a rep links a customer's domains into one account (``AccountLinks``), or undoes it; the links the
+app can justify are offered with their reasons and made only by the rep's click.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
-from engagement.account.domains import normalize_domain
+from engagement.account.domains import Account, normalize_domain
 from engagement.account.signals import signal_id
-from engagement.accounts import AccountRow, list_accounts, missing_choices
+from engagement.accounts import AccountRow, link_suggestions, list_accounts, missing_choices
 from engagement.errors import EngagementError, InvalidDomainError
 from engagement.render.present import SEVERITY_LABELS, signal_name
 from engagement.webhooks.service import webhook_store
+from ui import audit
 from ui.frame import page_frame
 from ui.presentation import exit_button, is_presenting
 from ui.runtime import get_runtime, load_settings
@@ -37,7 +42,7 @@ if is_presenting():  # every account's signals and figures are the team's view, 
 runtime = get_runtime(settings)
 
 COLUMNS = {
-    "Domain": "The company's e-mail domain",
+    "Domain": "The company's e-mail domain (a linked account's main one, with its others)",
     "Meetings": "Meetings with anyone at the domain",
     "People": "Distinct people at the domain invited to them",
     "First meeting": None,
@@ -69,7 +74,7 @@ def accounts_frame(rows: list[AccountRow]) -> pd.DataFrame:
     """The table: one row an account, dates as dates so the columns sort as dates."""
     return pd.DataFrame(
         {
-            "Domain": [r.domain for r in rows],
+            "Domain": [r.name for r in rows],
             "Signals": [signals_text(r) for r in rows],
             "Evidenced": [r.evidenced.removesuffix(" evidenced") for r in rows],
             "Last meeting": pd.to_datetime([r.last_meeting for r in rows], format="%Y-%m-%d").date,
@@ -127,6 +132,114 @@ def follow_deliveries(drawn: str) -> None:
     latest = last_delivery_change()
     if latest is not None and latest != drawn:
         st.rerun()
+
+
+LINK_NOTE = "accounts_link_note"  # (kind, text, the links it describes): shown while the links are still those
+
+
+def note(kind: str, text: str) -> None:
+    """What the last link or unlink did, kept with the links as they are now, so every rerun (the table's own
+    too) shows it until the links change again."""
+    try:
+        now = runtime.links.accounts() if runtime.links is not None else {}
+    except EngagementError:
+        now = {}
+    st.session_state[LINK_NOTE] = (kind, text, now)
+
+
+def split_domains(text: str) -> list[str]:
+    """The domains typed in one box, separated by commas, semicolons or spaces."""
+    return [part for part in re.split(r"[\s,;]+", text.strip()) if part]
+
+
+def link(primary: str, others: list[str]) -> None:
+    """Link ``others`` to ``primary``'s account, or say why not (nothing is stored then)."""
+    if runtime.links is None:
+        return
+    try:
+        domains = runtime.links.link(primary, others, runtime.our_domains())
+    except EngagementError as exc:
+        note("error", str(exc))
+        return
+    audit.record("linked", domains[0], ", ".join(domains[1:]))
+    note("success", f"{Account.of(domains).label()} is now one account: its next summary covers every domain.")
+
+
+def link_typed() -> None:
+    """The link form's callback: the boxes as typed."""
+    link(
+        st.session_state.get("accounts_link_primary", ""),
+        split_domains(st.session_state.get("accounts_link_others", "")),
+    )
+
+
+def unlink(domain: str) -> None:
+    """Take ``domain`` out of its account (the main domain: the whole account)."""
+    if runtime.links is None:
+        return
+    try:
+        freed = runtime.links.unlink(domain)
+    except EngagementError as exc:
+        note("error", str(exc))
+        return
+    audit.record("unlinked", domain, ", ".join(freed))
+    note("success", f"Unlinked: {', '.join(freed)}. Each is its own account again.")
+
+
+def linking(rows: list[AccountRow]) -> None:
+    """Several domains, one account: what is linked (with unlink buttons), the app's suggestions with their
+    reasons (linked only on a click), and a form to link any domains."""
+    st.subheader("One company, several domains", anchor=False)
+    st.caption(
+        "Link a customer's domains (acmecorp.com and acmecorp.de) into one account: its summary, signals, Ask and "
+        "this list then cover them all, each meeting once. The app suggests links it can justify; it never links "
+        "on its own."
+    )
+    try:
+        linked = runtime.links.accounts() if runtime.links is not None else {}
+        suggestions = link_suggestions(runtime, rows)
+    except EngagementError as exc:
+        st.error(md(str(exc)), icon=":material/error:")
+        return
+    kind, text, described = st.session_state.get(LINK_NOTE, (None, "", None))
+    if described != linked:  # the links changed since (another rep, another tab): the note is stale
+        kind = None
+    if kind == "error":
+        st.error(md(text), icon=":material/error:")
+    elif kind == "success":
+        st.success(md(text), icon=":material/link:")
+    for primary, domains in linked.items():
+        with st.container(horizontal=True, gap="small", vertical_alignment="center", key=f"accounts_linked_{primary}"):
+            st.markdown("Linked: " + md(Account.of(domains).label()))
+            for domain in domains[1:]:
+                st.button(
+                    f"Unlink {domain}",
+                    key=f"accounts_unlink_{domain}",
+                    icon=":material/link_off:",
+                    on_click=unlink,
+                    args=(domain,),
+                )
+            st.button("Unlink all", key=f"accounts_unlink_all_{primary}", on_click=unlink, args=(primary,))
+    for n, suggestion in enumerate(suggestions):
+        main, other = suggestion.domains
+        with st.container(border=True, key=f"accounts_suggestion_{n}"):
+            st.markdown(f"Suggested: **{md(main)}** and **{md(other)}** may be one company")
+            for reason in suggestion.reasons:
+                st.markdown("- " + md(reason[:1].upper() + reason[1:]))
+            st.button(
+                f"Link {other} to {main}",
+                key=f"accounts_suggest_{n}",
+                icon=":material/add_link:",
+                on_click=link,
+                args=(main, [other]),
+            )
+    with st.form("accounts_link_form", border=False):
+        with st.container(horizontal=True, gap="small", vertical_alignment="bottom"):
+            st.text_input("Main domain", key="accounts_link_primary", placeholder="acmecorp.com")
+            st.text_input(
+                "Domains to link to it", key="accounts_link_others", placeholder="acmecorp.de, acmecorp.co.uk"
+            )
+        st.form_submit_button("Link", icon=":material/link:", on_click=link_typed)
 
 
 def open_account(row: AccountRow) -> None:
@@ -187,7 +300,7 @@ needle = search_needle(search)
 shown = [
     r
     for r in rows
-    if needle in r.domain
+    if r.matches(needle)
     and r.days_since_last >= quiet
     and (r.signals or not flagged)
     and (missing is None or r.lacks(missing))
@@ -215,6 +328,10 @@ else:
         open_account(shown[picked[0]])
     with st.container(horizontal=True, gap="small", vertical_alignment="bottom"):
         by_domain = {r.domain: r for r in shown}
-        choice = st.selectbox("Or pick an account", list(by_domain), key="accounts_pick")
+        choice = st.selectbox(
+            "Or pick an account", list(by_domain), key="accounts_pick", format_func=lambda d: by_domain[d].name
+        )
         if st.button("Open summary", key="accounts_open", icon=":material/insights:") and choice:
             open_account(by_domain[choice])
+
+linking(rows)

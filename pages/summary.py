@@ -13,7 +13,7 @@ from typing import Any
 
 import streamlit as st
 
-from engagement.account.domains import company_domain, display_domain, domain_variants, normalize_domain
+from engagement.account.domains import Account, company_domain, display_domain, domain_variants, normalize_domain
 from engagement.account.rep_roles import with_rep_roles
 from engagement.account.signals import Thresholds
 from engagement.demo import DEMO_ACCOUNTS
@@ -129,6 +129,14 @@ def start(domain: str, options: JobOptions) -> None:
     show_job(domain, run_id)
 
 
+def covers(record: JobRecord | None, account: Account) -> bool:
+    """Whether a stored run summarised exactly this account's domains (a run from before links: its own domain)."""
+    if record is None:
+        return False
+    domains = record.summary.domains if record.summary is not None else []
+    return tuple(domains or [record.domain]) == account.domains
+
+
 def request_summary(text: str, dates: Any, *, offer: bool = True) -> None:
     """Check the website; offer a fresh completed summary if there is one; else start a job."""
     st.session_state.pop("summary_offer", None)
@@ -140,7 +148,11 @@ def request_summary(text: str, dates: Any, *, offer: bool = True) -> None:
     st.session_state.pop("summary_error", None)
     options = options_from(dates)
     try:
+        account = runtime.account(domain)  # any member a rep types is its linked account, kept under the primary
+        domain = account.primary
         recent = runtime.repo.latest_complete(domain, options, max_age=FRESH_FOR)
+        if recent is not None and not covers(runtime.repo.load(domain, recent.run_id), account):
+            recent = None  # made before a link or an unlink: not this account's summary
     except StoreError as exc:
         st.session_state["summary_error"] = str(exc)
         return
@@ -245,7 +257,8 @@ def request_line(domain: str, record: JobRecord | None, run_id: str | None) -> N
     of its own, folded when the job is first shown.
     """
     asked = requested_range(record.options) if record is not None else ""
-    label = f"**{md(display_domain(domain))}** · {md(asked or 'every meeting')} · change"
+    account = Account.of_summary(record.summary) if record is not None and record.summary else Account.of(domain)
+    label = f"**{md(account.label(display_domain))}** · {md(asked or 'every meeting')} · change"
     with st.expander(label, icon=":material/language:", key=f"summary_request_{run_id}"):
         request_form()
         with st.container(horizontal=True, vertical_alignment="center", gap="small"):

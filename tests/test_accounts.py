@@ -61,6 +61,7 @@ def test_figures_are_exact_and_days_since_last_counts_from_today():
     acme = account_rows(ACTIVITY, today=TODAY)[1]
     assert acme.model_dump(exclude={"signals"}) == {
         "domain": "acmecorp.com",
+        "domains": ["acmecorp.com"],
         "meetings": 12,
         "people": 6,
         "first_meeting": "2026-01-05",

@@ -68,7 +68,12 @@ def test_the_command_line_prints_the_brief_or_says_to_summarise_first(capsys: py
     assert run_cli(capsys, "summarize", "acmecorp.com")[0] == 0
     code, out, _ = run_cli(capsys, "brief", "https://www.acmecorp.com")
     assert code == 0 and out.startswith("Brief for the next meeting with Acme Corp (acmecorp.com)")
-    for heading in ("Likely to attend", "Open risks, in their words", "Our open commitments", "Gaps to close"):
+    for heading in (
+        "Likely to attend",
+        "Risks they raised, in their words",
+        "Our commitments not seen done",
+        "Gaps to close",
+    ):
         assert heading in out
     code, out, _ = run_cli(capsys, "brief", "acmecorp.com", "--json")
     assert code == 0 and json.loads(out)["domain"] == "acmecorp.com"

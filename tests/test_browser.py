@@ -187,19 +187,17 @@ def model() -> Iterator[FakeOpenAI]:
         yield server
 
 
-@pytest.fixture(scope="module")
-def server(chromium: Path, model: FakeOpenAI, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """``streamlit run`` on a free loopback port: demo data, the fake model, both passwords, a tmp database."""
-    folder = tmp_path_factory.mktemp("streamlit")
+def serve(folder: Path, **env: str) -> Iterator[str]:
+    """``streamlit run`` on a free loopback port: demo data, both passwords, a database in ``folder``, and ``env``."""
     log = (folder / "streamlit.log").open("wb")
+    base = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
     env = {
-        **os.environ,
+        **base,
         "ENGAGEMENT_DB": str(folder / "engagement.sqlite"),
         "PYTHONUNBUFFERED": "1",
         "APP_PASSWORD": APP_PASSWORD,
         "ADMIN_PASSWORD": ADMIN_PASSWORD,
-        "OPENAI_API_KEY": OPENAI_KEY,
-        "OPENAI_BASE_URL": model.base_url,
+        **env,
     }
     try:
         proc, url = start_streamlit("streamlit_app.py", env, output=log)
@@ -211,6 +209,18 @@ def server(chromium: Path, model: FakeOpenAI, tmp_path_factory: pytest.TempPathF
     finally:
         stop_streamlit(proc)
         log.close()
+
+
+@pytest.fixture(scope="module")
+def server(chromium: Path, model: FakeOpenAI, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app with the fake model (``OPENAI_BASE_URL``)."""
+    yield from serve(tmp_path_factory.mktemp("streamlit"), OPENAI_API_KEY=OPENAI_KEY, OPENAI_BASE_URL=model.base_url)
+
+
+@pytest.fixture(scope="module")
+def offline_server(chromium: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app as a presenter runs it on the demo accounts: no OpenAI key, so the offline analyser."""
+    yield from serve(tmp_path_factory.mktemp("offline"))
 
 
 @pytest.fixture(scope="module")
@@ -352,6 +362,31 @@ def test_the_accounts_page_lists_the_demo_companies_and_opens_a_summary(page: An
     no_exception(page)
 
 
+def test_linking_a_suggested_pair_from_the_accounts_page_in_a_real_browser(page: Any, server: str) -> None:
+    """The suggestion shows its reason; a click makes one row naming both domains; Unlink all gives two rows back."""
+    from playwright.sync_api import expect
+
+    page.goto(server)
+    page.get_by_role("link", name="Accounts").click()
+    expect(page.get_by_role("heading", name="Accounts")).to_be_visible()
+    expect(page.get_by_text("The same name under another ending").first).to_be_visible()
+    cells = page.locator('[data-testid="stDataFrame"] td[role="gridcell"]')
+    expect(cells.filter(has_text=re.compile(r"^acmecorp\.co$")).first).to_be_attached()  # not linked on its own
+    page.get_by_role("button", name="Link acmecorp.co to acmecorp.com").click()
+    unlink = page.get_by_role("button", name="Unlink all")
+    try:
+        expect(page.get_by_text("is now one account").first).to_be_visible()
+        expect(cells.filter(has_text="acmecorp.com (with acmecorp.co)").first).to_be_attached()
+        expect(cells.filter(has_text=re.compile(r"^acmecorp\.co$"))).to_have_count(0)
+        no_exception(page)
+    finally:  # the module's other tests share this server: the demo accounts go back as they were
+        if unlink.count():
+            unlink.click()
+    expect(page.get_by_text("Each is its own account again").first).to_be_visible()
+    expect(cells.filter(has_text=re.compile(r"^acmecorp\.co$")).first).to_be_attached()
+    no_exception(page)
+
+
 def test_nothing_is_cut_off_at_common_sizes(page: Any, server: str, screenshots: Path) -> None:
     """From 1024 to 1920 wide, normal and presenting, no label, button, metric, field, chart text or table cell is cut.
 
@@ -421,12 +456,17 @@ def pdf_sheet(pages: list[Path], target: Path) -> None:
 
 
 def test_the_answer_is_above_the_fold_and_the_readme_pictures(
-    page: Any, server: str, screenshots: Path, tmp_path: Path
+    browser: Any, offline_server: str, screenshots: Path, tmp_path: Path
 ) -> None:
-    """At 1280×720, normal and presenting, the metrics and the overview (top themes; open risks, for the team
-    only) are on the first screen under a one-line request; the README's pictures are taken at 1024, 1280 and 1920 on the way."""
+    """At 1280×720, normal and presenting, the metrics and the overview (top themes; the risks raised, for the team
+    only) are on the first screen under a one-line request; the README's pictures are taken at 1024, 1280 and 1920 on the way,
+    from the offline analyser a presenter with no OpenAI key shows."""
     from playwright.sync_api import expect
 
+    server = offline_server
+    context = signed_in_context(browser, server)
+    context.add_init_script(script=GRID_TEXT_JS)
+    page = context.new_page()
     job = open_demo(page, server, "Acme Corp")
     shots: dict[str, list[Path]] = {"summary": [], "present": []}
     for presenting in (False, True):
@@ -443,9 +483,9 @@ def test_the_answer_is_above_the_fold_and_the_readme_pictures(
                 glance = page.locator(".st-key-summary_glance")
                 expect(glance).to_contain_text("Top themes")
                 if presenting:  # risks are not on a presentation's allow-list unless the presenter chose them
-                    expect(glance).not_to_contain_text("Open risks")
+                    expect(glance).not_to_contain_text("Risks raised")
                 else:
-                    expect(glance).to_contain_text("Open risks")
+                    expect(glance).to_contain_text("Risks raised")
                 for part in (page.locator('[data-testid="stMetric"]').first, glance):
                     box = part.bounding_box()
                     assert box is not None and box["y"] + box["height"] <= height, f"below the fold: {box}"
@@ -499,6 +539,7 @@ def test_the_answer_is_above_the_fold_and_the_readme_pictures(
         montage([sized[0], sized[2]], tmp_path / f"{name}-sizes.png")  # looked at when it fails, not the README's
     page.set_viewport_size(VIEWPORT)
     no_exception(page)
+    context.close()
 
 
 def test_a_date_range_run_reopened_from_its_link_shows_its_range(page: Any, server: str, context: Any) -> None:

@@ -154,7 +154,7 @@ def test_account_meeting_rows():
 def test_empty_input():
     """No meetings: zero meetings, no dates, no months, no people, no rows."""
     facts = aggregate(DOMAIN, [])
-    assert facts == Facts(domain=DOMAIN)
+    assert facts == Facts(domain=DOMAIN, domains=[DOMAIN])
     assert (facts.meetings_count, facts.first_meeting, facts.last_meeting) == (0, None, None)
     assert (facts.meetings_by_month, facts.people, facts.meetings) == ([], [], [])
 

@@ -210,3 +210,48 @@ def test_rules_for_sentences_roles_and_summaries() -> None:
         "Send pricing",
         "Book demo",
     ]
+
+
+def test_of_more_risks_than_fit_the_latest_are_kept_and_acted_on_first() -> None:
+    """Fourteen meetings each with one risk: the account keeps the twelve most recent, and the first recommendation
+    acts on the newest."""
+    worries = [
+        "the legal review could delay the signature past the quarter",
+        "the new finance director might freeze every new purchase",
+        "our champion is leaving for another company in the spring",
+        "the data centre move could delay the integration work",
+        "the board might cancel the expansion into the northern region",
+        "the union could block the rollout to the night shifts",
+        "the pilot sites might lose their supervisors over the summer",
+        "the procurement portal could delay the award by a month",
+        "the old billing system could delay the nightly export",
+        "the merger might freeze hiring of the planners we need",
+        "the auditors could block the change to the reporting period",
+        "the regional managers might cancel the training sessions",
+        "the security team could delay the access for the contractors",
+        "the CFO might cancel the second phase after the reorganisation",
+    ]
+    meetings = [
+        meeting(n, [(JANE, "00:01:00", f"I'm worried that {worry}.")], day=n) for n, worry in enumerate(worries, 1)
+    ]
+    analyzer = OfflineAnalyzer()
+    insights = [analyzer.analyse_meeting(m, domain=DOMAIN, company="Acme") for m in meetings]
+
+    account = analyzer.merge(domain=DOMAIN, company="Acme", meetings=meetings, insights=insights, people=[])
+
+    assert [r.evidence[0].recording_id for r in account.risks] == list(range(3, 15))
+    assert account.recommendations[0].evidence[0].recording_id == 14
+
+
+def test_a_cue_word_needs_content_and_its_sense() -> None:
+    """A cue word alone is not enough: topic-only lines, a risk one wants to spot, a pointer back and a third person's
+    doings are none; a requirement and a challenge someone will raise are risks."""
+    assert classify("My concern is turnover.") is None
+    assert classify("Now the risks, since you raised it.") is None
+    assert classify("I want to spot the risk early, in the first fortnight of the quarter.") != "risk"
+    assert classify("That's the reporting problem again, in a nutshell.") is None
+    assert classify("Priya leads the West region, and she keeps the tracking spreadsheet for all of us.") is None
+    assert classify("We need single sign-on through our identity provider before anyone logs in.") == "risk"
+    assert classify("Our legal team will challenge the liability cap.") == "risk"
+    assert classify("My concern is that the renewal lands in the same month as our audit.") == "risk"
+    assert classify("We want to cut the month-end close from six days to three.") == "goal"

@@ -198,6 +198,20 @@ def test_a_demo_job_completes_and_shows_charts_lists_and_exports() -> None:
     ]
 
 
+def test_a_linked_member_typed_on_the_summary_page_shows_the_whole_account() -> None:
+    """acmecorp.co, linked to acmecorp.com, runs under the primary: 14 meetings, named with both domains."""
+    runtime().links.link("acmecorp.com", ["acmecorp.co"])
+    at = app().run()
+    at.text_input(key="summary_website").set_value("acmecorp.co")
+    at.button(key=GENERATE).click().run()
+    assert at.query_params["domain"] == "acmecorp.com"
+    run_until(at, lambda a: len(a.get("plotly_chart")) == CHARTS or bool(a.error))
+    assert not at.error, [e.value for e in at.error]
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Meetings"] == "14"  # hand-counted in tests/test_linked_accounts.py: 13 + 1
+    assert any("acmecorp.com (with acmecorp.co)" in unescaped(text) for text in texts(at)), texts(at)
+
+
 def test_a_demo_account_is_one_click_away() -> None:
     """Clicking a demo account starts its summary straight away."""
     at = app().run()
@@ -263,6 +277,17 @@ def test_a_fresh_summary_is_offered_before_starting_another() -> None:
     at.button(key="summary_offer_open").click().run()
     assert at.query_params["run_id"] == record.run_id
     assert runtime().repo.count() == 1
+
+
+def test_a_fresh_summary_of_another_set_of_domains_is_not_offered() -> None:
+    """A 12-minute-old summary made while acmecorp.co was linked is not offered once it is not: a new run starts."""
+    summary = make_summary().model_copy(update={"domain": "acmecorp.com", "domains": ["acmecorp.com", "acmecorp.co"]})
+    record = seeded(domain="acmecorp.com", age=timedelta(minutes=12), summary=summary)
+    at = app().run()
+    at.text_input(key="summary_website").set_value("acmecorp.com")
+    at.button(key=GENERATE).click().run()
+    assert not any("is ready" in m.value for m in at.markdown)
+    assert at.query_params["run_id"] != record.run_id
 
 
 def test_recent_runs_of_the_domain_are_one_click_away() -> None:
@@ -633,6 +658,65 @@ def test_the_accounts_page_lists_the_demo_workspace_filters_and_opens_a_summary(
     assert runtime().jobs.get("globex.io", run_id).domain == "globex.io"
 
 
+def accounts_table(at: AppTest) -> dict[str, dict[str, object]]:
+    """The accounts page's table, by its Domain column."""
+    table = at.dataframe[0].value
+    return {
+        d: dict(zip(table.columns, values, strict=True))
+        for d, values in zip(table["Domain"], table.values, strict=True)
+    }
+
+
+def test_the_accounts_page_links_a_suggested_pair_only_on_a_click_and_unlinks_it() -> None:
+    """acmecorp.co is offered with its reason but not linked; a click makes one 14-meeting row; unlinking undoes it."""
+    at = app().run().switch_page("pages/accounts.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert runtime().links.accounts() == {}  # suggested, never linked on its own
+    suggestion = at.button(key="accounts_suggest_0")
+    assert suggestion.label == "Link acmecorp.co to acmecorp.com"
+    page = " ".join(m.value for m in at.markdown)
+    assert "The same name under another ending" in page
+    assert {"acmecorp.com", "acmecorp.co"} <= set(accounts_table(at))
+
+    suggestion.click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert runtime().links.accounts() == {"acmecorp.com": ["acmecorp.com", "acmecorp.co"]}
+    rows = accounts_table(at)
+    assert "acmecorp.co" not in rows and "acmecorp.com" not in rows
+    # hand-counted in tests/test_linked_accounts.py: 13 + 1 meetings, 6 + 1 people
+    linked = rows["acmecorp.com (with acmecorp.co)"]
+    assert (linked["Meetings"], linked["People"]) == (14, 7)
+    assert "is now one account" in at.success[0].value
+
+    at.button(key="accounts_unlink_acmecorp.co").click().run()
+    assert runtime().links.accounts() == {}
+    rows = accounts_table(at)
+    assert (rows["acmecorp.com"]["Meetings"], rows["acmecorp.com"]["People"]) == (13, 6)
+    assert (rows["acmecorp.co"]["Meetings"], rows["acmecorp.co"]["People"]) == (1, 1)
+
+
+@pytest.mark.parametrize(
+    ("primary", "others", "message"),
+    [
+        ("acmecorp.com", "gmail.com", "personal e-mail provider"),
+        ("acmecorp.com", "", "Name at least one other domain"),
+        ("acmecorp.com", "signalpath.io", "signalpath.io"),
+        ("", "acmecorp.co", "The website is empty"),
+    ],
+)
+def test_a_link_the_accounts_page_cannot_make_says_what_to_do_and_stores_nothing(
+    primary: str, others: str, message: str
+) -> None:
+    """A personal mailbox, nothing to link, our own domain or an empty main domain: a message, and no link stored."""
+    at = app().run().switch_page("pages/accounts.py").run()
+    at.text_input(key="accounts_link_primary").set_value(primary)
+    at.text_input(key="accounts_link_others").set_value(others)
+    at.button(key="FormSubmitter:accounts_link_form-Link").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert message in at.error[0].value
+    assert runtime().links.accounts() == {}
+
+
 @pytest.mark.parametrize("typed", ["https://www.globex.io/pricing", "anna.schmidt@globex.io", "GLOBEX"])
 def test_the_accounts_filter_takes_a_website_an_e_mail_or_part_of_a_domain(typed: str) -> None:
     """A pasted URL or e-mail address finds its company, as the summary's form would; letters find domains holding them."""
@@ -818,12 +902,13 @@ def test_the_qualification_section_shows_states_quotes_and_commitments_but_not_w
     assert not at.exception
     headings = [h.value for h in at.subheader]
     assert any("Qualification: MEDDPICC — 6/8 evidenced" in h for h in headings)
-    assert any("Our commitments (" in h for h in headings)
+    assert any("Our commitments (" in h and " seen done, " in h and "open" not in h for h in headings)
     shown = " ".join(shown_text(m.value) for m in at.markdown)
     assert "Conflicting: the customer's quotes disagree (helen, the cfo)" in shown
     assert "Since the restructure, the CFO signs off on anything with a three-year term, not me." in shown
     assert "No customer statement in" in shown and "hours searched" in shown
     assert "thanks for sending the service definition and the pricing document" in shown
+    assert "Not seen done" in shown and "Open**" not in shown and "in answer to " in shown
     presented = app(domain=record.domain, run_id=record.run_id, present="1").run()
     assert not presented.exception
     assert not any("Qualification" in h.value or "commitments" in h.value for h in presented.subheader)
@@ -1115,7 +1200,7 @@ def test_the_brief_for_the_next_meeting_is_on_the_summary_for_the_team_only() ->
     at = completed_demo(app().run())
     (brief,) = [e for e in at.expander if e.label == "Brief for the next meeting"]
     shown = " ".join(m.value for m in brief.markdown)
-    assert "Likely to attend" in shown and "Greg Thompson, CRO" in shown and "Our open commitments" in shown
+    assert "Likely to attend" in shown and "Greg Thompson, CRO" in shown and "Our commitments not seen done" in shown
     assert at.download_button(key="summary_export_brief")
     record = runtime().repo.latest_complete("acmecorp.com")
     assert record is not None
@@ -1132,3 +1217,26 @@ def test_the_accounts_page_is_never_shown_in_presentation_mode() -> None:
     assert at.button(key="present_exit")
     shown = everything_shown(at)
     assert "acmecorp.com" not in shown and "Gone dark" not in shown
+
+
+def test_the_overview_lists_the_risks_raised_newest_first() -> None:
+    """The overview says risks were raised (nothing says which were resolved) and shows the newest two first."""
+    from engagement.models import Evidence, Insight
+
+    def risk(text: str, day: str) -> Insight:
+        said = Evidence(
+            recording_id=1, timestamp="00:01:00", quote=text, speaker="Sam", meeting_date=day, verified=True
+        )
+        return Insight(text=text, evidence=[said])
+
+    summary = make_summary()
+    summary.risks_detail = [
+        risk("Oldest worry about legal.", "2026-01-05"),
+        risk("Newest worry about the budget.", "2026-06-20"),
+        risk("Middle worry about adoption.", "2026-03-11"),
+    ]
+    record = seed(make_record(summary, run_id=str(uuid.uuid4())))
+    at = app(domain=record.domain, run_id=record.run_id).run()
+    glance = [t for t in texts(at) if "worry about" in t or "Risks raised" in t]
+    assert glance[0] == "**:material/warning: Risks raised · 3**"
+    assert glance[1].splitlines() == ["- Newest worry about the budget.", "- Middle worry about adoption."]

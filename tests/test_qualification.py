@@ -20,6 +20,7 @@ from engagement.qualification import (
     qualify_account,
     qualify_meeting,
 )
+from engagement.qualification.commitments import answering
 from engagement.qualification.qualifier import (
     CitedQuote,
     ElementQuote,
@@ -264,6 +265,170 @@ def test_a_promise_is_done_only_when_a_later_meeting_says_so() -> None:
     assert commitments[0].evidence.speaker == "Maya Chen" and commitments[0].evidence.side == "internal"
 
 
+def test_a_yes_to_their_request_is_a_promise_but_a_suggestion_a_screen_share_or_a_description_is_not() -> None:
+    """ "Will do." after Sarah's request is ours to keep; suggesting, offering a call, sharing a screen or
+    saying how the product behaves promises nothing."""
+    _, commitments = account(
+        meeting(
+            1,
+            "2026-05-07",
+            [
+                (SARAH, "00:01:00", "Could you send me the slides from today? I want to show them to Greg."),
+                (MAYA, "00:01:20", "Will do."),
+                (MAYA, "00:02:00", "Let me share my screen for a second."),
+                (MAYA, "00:03:00", "I'd suggest we bring Greg in for the next one."),
+                (MAYA, "00:04:00", "Would it help if I set up a call with your security team?"),
+                (MAYA, "00:05:00", "If a manager overrides a number, we'll treat it as the manager's call."),
+            ],
+        )
+    )
+    assert [c.text for c in commitments] == ["Will do."]
+    asked = commitments[0].evidence.answers
+    assert asked is not None and asked.speaker == "Sarah Lopez" and asked.verified
+    assert answering(commitments[0]) == (
+        "in answer to Sarah Lopez: “Could you send me the slides from today? I want to show them to Greg.”"
+    )
+
+
+def test_what_we_do_in_the_meeting_itself_is_no_promise() -> None:
+    """Walking through the agenda, adding a point, recapping or holding off on a topic happens in the call; asking
+    Greg afterwards is a promise."""
+    _, commitments = account(
+        meeting(
+            1,
+            "2026-05-07",
+            [
+                (SARAH, "00:00:30", "Greg couldn't make it today, sorry."),
+                (MAYA, "00:01:00", "No problem. I'll walk through the agenda first, then we'll dig into pricing."),
+                (MAYA, "00:02:00", "I'll add one thing before we move on: the pilot is free."),
+                (MAYA, "00:03:00", "We'll hold off on the contract terms until Greg can join."),
+                (MAYA, "00:04:00", "Let me do a quick recap of where we are."),
+                (MAYA, "00:05:00", "I'll do a quick recap at the end too."),
+                (MAYA, "00:06:00", "I'll ask Greg for fifteen minutes next week."),
+            ],
+        )
+    )
+    assert [c.text for c in commitments] == ["I'll ask Greg for fifteen minutes next week."]
+
+
+def test_two_promises_in_one_sentence_are_two_commitments_each_with_its_own_outcome() -> None:
+    """ "I'll send the list, and I'll review the mapping" is two promises; only the list is later seen; a
+    condition before "and we'll…" stays with its promise."""
+    _, commitments = account(
+        meeting(
+            1,
+            "2026-06-09",
+            [
+                (SARAH, "00:00:30", "We're moving off HubSpot in August."),
+                (
+                    MAYA,
+                    "00:01:00",
+                    "I'll send you the list of legacy deals to close, and I'll review your partner's field mapping "
+                    "by Friday.",
+                ),
+                (MAYA, "00:02:00", "Sign by the 15th, and we'll connect HubSpot the same week."),
+            ],
+        ),
+        meeting(2, "2026-07-29", [(SARAH, "00:01:00", "The legacy pipeline close-out is done, 281 deals closed.")]),
+    )
+    assert [(c.text, c.status) for c in commitments] == [
+        ("I'll send you the list of legacy deals to close", "done"),
+        ("I'll review your partner's field mapping by Friday.", "open"),
+        ("Sign by the 15th, and we'll connect HubSpot the same week.", "open"),
+    ]
+
+
+def test_a_later_mention_that_says_it_is_missing_does_not_show_it_done() -> None:
+    """ "We still haven't had the data dictionary" names the thing to say it is missing; "as per the data
+    dictionary" later on shows it arrived."""
+    promised = meeting(
+        1,
+        "2026-06-11",
+        [(SARAH, "00:00:30", "Kevin will need the field list."), (MAYA, "00:01:00", "I'll send the data dictionary.")],
+    )
+    chased = meeting(2, "2026-06-25", [(SARAH, "00:01:00", "We still haven't had the data dictionary, by the way.")])
+    used = meeting(3, "2026-07-23", [(SARAH, "00:01:00", "Five tables, as per the data dictionary.")])
+    _, commitments = account(promised, chased)
+    assert [c.status for c in commitments] == ["open"]
+    _, commitments = account(promised, chased, used)
+    done = commitments[0].done_evidence
+    assert commitments[0].status == "done" and done is not None and done.meeting_date == "2026-07-23"
+
+
+def test_one_shared_word_shows_it_done_only_when_the_customer_says_they_have_that_thing() -> None:
+    """Sarah's "I've read the proposal" keeps "let's get you a written proposal"; "I've read the pilot readout"
+    does not keep a promise about the pilot credit, and our own thanks for their comments keeps nothing."""
+    _, commitments = account(
+        meeting(
+            1,
+            "2026-05-19",
+            [
+                (SARAH, "00:00:30", "We need to compare you with the other vendor like for like."),
+                (MAYA, "00:01:00", "Let's get you a written proposal with the growth plan."),
+                (MAYA, "00:02:00", "I'll add the pilot credit to the order form."),
+                (MAYA, "00:03:00", "I'll send the security comments by Friday."),
+            ],
+        ),
+        meeting(
+            2,
+            "2026-07-01",
+            [
+                (SARAH, "00:01:00", "I've read the proposal."),
+                (SARAH, "00:02:00", "I've read the pilot readout too."),
+                (MAYA, "00:03:00", "Thanks for sending your comments ahead of time."),
+            ],
+        ),
+    )
+    assert [c.status for c in commitments] == ["done", "open", "open"]
+
+
+def test_a_promise_to_hold_a_meeting_on_a_named_day_is_done_when_the_meeting_took_place() -> None:
+    """ "I'll propose November 12th" is kept by a meeting on 12 November (its first sentence is the proof), not by
+    one on the 13th."""
+    asked = meeting(
+        1,
+        "2026-10-22",
+        [
+            (SARAH, "00:01:00", "Greg wants to go through the rollout with you before the holidays."),
+            (MAYA, "00:01:30", "I'll propose November 12th."),
+        ],
+    )
+    held = meeting(2, "2026-11-12", [(GREG, "00:00:05", "Thanks for making the time. Where are we?")])
+    _, commitments = account(asked, held)
+    done = commitments[0].done_evidence
+    assert commitments[0].status == "done" and done is not None
+    assert (done.recording_id, done.quote, done.speaker) == (2, "Thanks for making the time.", "Greg Thompson")
+    _, commitments = account(asked, meeting(3, "2026-11-13", [(GREG, "00:00:05", "Thanks for making the time.")]))
+    assert commitments[0].status == "open"
+
+
+def test_a_promise_to_set_up_a_meeting_is_done_only_by_one_in_its_window_with_someone_it_names() -> None:
+    """ "A pricing session with Greg in the next two weeks" is kept by a meeting ten days on that Greg was invited
+    to; "a prep call with her" names no day and no one, and "a review with Olivia in November" no one invited."""
+    _, commitments = account(
+        meeting(
+            1,
+            "2026-09-03",
+            [
+                (SARAH, "00:01:00", "Greg will want to talk about price before he signs anything."),
+                (MAYA, "00:02:00", "I'll set up a pricing session with Greg in the next two weeks."),
+                (MAYA, "00:03:00", "I'll set up a prep call with her."),
+                (MAYA, "00:04:00", "I'll set up a review with Olivia in November."),
+            ],
+        ),
+        meeting(2, "2026-09-13", [(SARAH, "00:00:05", "Morning, everyone.")]),
+        meeting(3, "2026-11-05", [(SARAH, "00:00:05", "Hello again.")]),
+    )
+    assert [c.status for c in commitments] == ["done", "open", "open"]
+    assert commitments[0].done_evidence is not None and commitments[0].done_evidence.quote == "Morning, everyone."
+
+
+def test_no_promise_is_read_from_a_call_where_no_one_of_the_customers_spoke() -> None:
+    """Sarah was invited but never joined: what Maya says she will do is said to her colleagues, not promised to Sarah."""
+    _, commitments = account(meeting(1, "2026-10-01", [(MAYA, "00:01:00", "I'll send her a note and offer a slot.")]))
+    assert commitments == []
+
+
 def test_a_customers_promise_is_not_ours() -> None:
     """ "I'll send the org details" said by the customer is no commitment of ours."""
     _, commitments = account(meeting(1, "2026-05-07", [(SARAH, "00:01:00", "I'll send the org details tomorrow.")]))
@@ -378,8 +543,12 @@ def test_qualify_prints_every_element_with_quotes_or_what_was_searched(capsys: p
             assert set(ev) == {"recording_id", "timestamp", "quote", "speaker", "side", "url", "meeting_date"}
             assert ev["side"] == "customer"
     assert data["commitments"] and all(c["quote"] and c["speaker"] and c["date"] for c in data["commitments"])
+    assert all(c["shown_as"] in {"done", "not seen done"} for c in data["commitments"])
+    assert all(c["done"] is None for c in data["commitments"] if c["status"] == "open")
     code, out, _ = run_cli(capsys, "qualify", "acmecorp.com")
-    assert code == 0 and "MEDDPICC: " in out and "our commitments:" in out
+    tally = next(line for line in out.splitlines() if line.startswith("our ") and " commitments: " in line)
+    assert code == 0 and "MEDDPICC: " in out and " seen done, " in tally
+    assert "[not seen done]" in out and "[open]" not in out and "open" not in tally
 
 
 def test_a_meeting_whose_qualification_is_not_cached_has_its_transcript_fetched_again(tmp_path: Path) -> None:

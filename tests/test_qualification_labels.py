@@ -2,6 +2,7 @@
 
 Precision must be 100 %: every quote the offline analyser gives as evidence is a customer's sentence that a
 careful reader counts for that element. Recall is reported by ``bench/qualification.py``, not asserted here.
+Our commitments are measured in ``tests/test_commitment_labels.py`` against a colleague's blind reading.
 """
 
 from __future__ import annotations
@@ -99,22 +100,10 @@ def test_demo_states_agree_with_the_labels_where_the_rubric_reaches(domain: str)
             assert element.status == label["state"], (domain, element.key)
 
 
-def test_the_demo_shows_every_state_and_a_done_commitment() -> None:
-    """Across the demo accounts every state occurs (conflicting and our_side_only included) and one promise is done."""
+def test_the_demo_shows_every_state() -> None:
+    """Across the demo accounts every state occurs (conflicting and our_side_only included)."""
     states = {e.status for domain in DEMO_ACCOUNTS for e in demo(domain)[0].elements}
     assert states == {"evidenced", "conflicting", "our_side_only", "not_found"}
-    done = [c for domain in DEMO_ACCOUNTS for c in demo(domain)[1] if c.status == "done"]
-    assert [c.evidence.speaker for c in done] == ["James Whitfield"]
-    assert done[0].done_evidence is not None and "service definition" in done[0].done_evidence.quote
-
-
-@pytest.mark.parametrize("domain", DEMO_ACCOUNTS)
-def test_demo_commitments_are_the_labelled_ones(domain: str) -> None:
-    """The demo's commitments are our side's promises as labelled, each with its status."""
-    _, commitments = demo(domain)
-    labelled = [(c["quote"], c["status"]) for c in demo_labels()[domain]["commitments"]]
-    assert [(c.text, c.status) for c in commitments] == labelled
-    assert all(c.evidence.side == "internal" for c in commitments)
 
 
 def test_the_labels_quote_the_transcripts_verbatim() -> None:

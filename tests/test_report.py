@@ -338,9 +338,12 @@ def test_the_exports_carry_the_qualification_and_our_commitments() -> None:
         "_Our side said (not evidence):_" not in markdown.split("## Our commitments")[0].split("Decision criteria")[0]
     )
     assert "No customer statement in 10 meetings (9 transcripts" in markdown
-    assert "## Our commitments" in markdown and "**Done** — " in markdown
+    assert "## Our commitments" in markdown and "**Done** — " in markdown and "**Open**" not in markdown
+    assert "seen done, " in markdown.split("## Our commitments")[1]
+    assert '"Will do."' in markdown and "_in answer to " in markdown.split("## Our commitments")[1]
     page = report.to_html(summary, include_charts=False)
     assert "<h2>Qualification: MEDDPICC (6/8 evidenced)</h2>" in page and "<h2>Our commitments</h2>" in page
     assert "the CFO signs off on anything with a three-year term" in page
+    assert '<p class="note">in answer to ' in page.split("<h2>Our commitments</h2>")[1]
     again = EngagementSummary.model_validate(json.loads(report.to_json(summary)))
     assert again.qualification == summary.qualification and again.commitments == summary.commitments

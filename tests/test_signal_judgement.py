@@ -164,7 +164,7 @@ def test_the_coverage_line_says_what_could_not_be_judged() -> None:
     judged = judge(summary, today=TODAY)
     assert "no_senior_voice" not in [signal.kind for signal in judged.signals]
     coverage = Coverage(meetings=6, analysed=6, with_transcript=6, not_judged=judged.not_judged)
-    assert "No senior voice not judged: roles unknown for 6 of 6 customer people who spoke" in coverage_line(coverage)
+    assert "“No senior voice” not judged: roles unknown for 6 of 6 customer people who spoke" in coverage_line(coverage)
 
 
 def test_a_filtered_run_judges_time_on_the_whole_history() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from engagement.models import Commitment, EngagementSummary, QualificationElement
+from engagement.qualification.commitments import answering, status_label, tally
 from engagement.render.present import qualification_status, searched_line
 from ui.result import attribution, evidence_line
 from ui.text import md, plural
@@ -40,9 +41,12 @@ def render_element(element: QualificationElement) -> None:
 
 
 def render_commitment(commitment: Commitment) -> None:
-    """``Open`` or ``Done``, our promise as quoted, and for a done one the later quote that shows it."""
-    label = ":material/check: Done" if commitment.status == "done" else ":material/schedule: Open"
+    """``Done`` or ``Not seen done``, our promise as quoted, and for a done one the later quote that shows it."""
+    icon = ":material/check:" if commitment.status == "done" else ":material/schedule:"
+    label = f"{icon} {status_label(commitment.status).capitalize()}"
     parts = [f"**{label}** — “{md(commitment.text)}”  \n— {attribution(commitment.evidence)}"]
+    if (asked := answering(commitment)) is not None:
+        parts.append(f"*{md(asked)}*")
     if commitment.done_evidence is not None:
         line = evidence_line(commitment.done_evidence)
         if line:
@@ -51,7 +55,7 @@ def render_commitment(commitment: Commitment) -> None:
 
 
 def render_qualification(summary: EngagementSummary) -> None:
-    """The section: the methodology's elements in two columns, then our commitments, open ones first."""
+    """The section: the methodology's elements in two columns, then our commitments, those not seen done first."""
     q = summary.qualification
     if q is None:
         return
@@ -68,14 +72,14 @@ def render_qualification(summary: EngagementSummary) -> None:
         with column:
             for element in elements:
                 render_element(element)
-    commitments = sorted(summary.commitments, key=lambda c: c.status != "open")
-    open_count = sum(c.status == "open" for c in commitments)
-    st.subheader(f":material/handshake: Our commitments ({open_count} open)", anchor="commitments")
+    commitments = sorted(summary.commitments, key=lambda c: c.status == "done")
+    st.subheader(f":material/handshake: Our commitments ({tally(commitments)})", anchor="commitments")
     if not commitments:
         st.caption("We made no promise in these meetings that the transcripts show.")
         return
     st.caption(
-        "What our side promised, quoted. Done only when a later meeting says so; open means no later meeting shows it."
+        "What our side promised, quoted. Done only with a later sentence that shows it (sent, read, used); "
+        "not seen done means no later meeting shows it, not that it is still open."
     )
     for commitment in commitments[:5]:
         render_commitment(commitment)

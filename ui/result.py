@@ -18,7 +18,7 @@ from functools import partial
 import pandas as pd
 import streamlit as st
 
-from engagement.account.domains import display_domain
+from engagement.account.domains import Account, display_domain
 from engagement.account.facts import days_since
 from engagement.account.stakeholders import RULE, single_threaded, ties
 from engagement.models import EngagementSummary, Evidence, Insight, JobOptions, JobRecord, JobStatus, utcnow
@@ -79,7 +79,12 @@ def account_name(record: JobRecord, source: str = "") -> str:
     summary = record.summary
     demo_name = COMPANY_NAMES.get(record.domain, "") if (record.source or source) == "demo" else ""
     known = summary.company if summary and summary.company else demo_name
-    return known or display_domain(record.domain)
+    return known or account_of(record).label(display_domain)
+
+
+def account_of(record: JobRecord) -> Account:
+    """The account a run covers: its summary's domains (a linked account's every one), else the run's domain."""
+    return Account.of_summary(record.summary) if record.summary else Account.of(record.domain)
 
 
 def _dates_asked(options: JobOptions, both: str, since_only: str, until_only: str, neither: str) -> str:
@@ -112,9 +117,11 @@ def render_heading(record: JobRecord, presenting: bool, source: str = "") -> Non
     name = account_name(record, source)
     if presenting:
         st.title(md(name), anchor=False)
-        st.caption(md(f"Engagement summary · {period_text(record)} · {display_domain(record.domain)}"))
+        st.caption(md(f"Engagement summary · {period_text(record)} · {account_of(record).label(display_domain)}"))
     else:
         st.header(md(f"{name} · {period_text(record)}"), anchor="summary", divider="gray")
+        if account_of(record).linked and name != account_of(record).label(display_domain):
+            st.caption(md(f"One account of several domains: {account_of(record).label(display_domain)}"))
     if record.options.since or record.options.until:
         st.caption(
             md(f"Filtered run: only meetings {range_sentence(record.options)}.")
@@ -169,8 +176,10 @@ def _glance_themes(summary: EngagementSummary) -> None:
 
 
 def _glance_risks(summary: EngagementSummary) -> None:
-    risks = insights(summary, "risks")
-    st.markdown(f"**:material/warning: Open risks · {len(risks)}**")
+    # "Raised", not "open": nothing in the meetings says which risks were since resolved. The newest first: the
+    # overview answers "what worries them now".
+    risks = sorted(insights(summary, "risks"), key=lambda r: r.last_said, reverse=True)
+    st.markdown(f"**:material/warning: Risks raised · {len(risks)}**")
     if risks:
         st.markdown("\n".join(f"- {md(r.text, GLANCE_CHARS)}" for r in risks[:GLANCE_RISKS]))
         if len(risks) > GLANCE_RISKS:
@@ -180,7 +189,7 @@ def _glance_risks(summary: EngagementSummary) -> None:
 
 
 def render_glance(summary: EngagementSummary, audience: Audience) -> None:
-    """Under the metrics: the top themes and the open risks, so the answer fits on the first screen.
+    """Under the metrics: the top themes and the risks they raised (newest first), so the answer fits on the first screen.
 
     Each half only when the audience sees its part (a presentation shows risks only when they were chosen).
     """

@@ -7,6 +7,9 @@ for ASCII names; for internationalised names :func:`domain_variants` gives both 
 server-side filter finds either. The public-suffix list is tldextract's bundled snapshot: it is
 never fetched.
 
+A customer is an :class:`Account`: one domain, or several a rep linked (``engagement.account.linking``), the
+primary first; whether an address is the customer's is :meth:`Account.owns`, for every member at once.
+
 Our own domains are not customers (:func:`refuse_ours`): a summary of one would hold our meetings
 with every customer. A name written wholly in another alphabet is shown with its ``xn--`` form beside
 it (:func:`display_domain`), and :func:`lookalike_warning` says when its letters read as a Latin name.
@@ -17,7 +20,8 @@ from __future__ import annotations
 import ipaddress
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import urlsplit
 
@@ -25,6 +29,7 @@ import idna
 import tldextract
 
 from engagement.errors import InvalidDomainError, SettingsError
+from engagement.models import EngagementSummary
 
 MAX_INPUT = 2048
 MAX_HOST = 253
@@ -286,6 +291,65 @@ def email_at_domain(email: str | None, domain: str) -> bool:
     if not email or "@" not in email:
         return False
     return registrable_domain(email.rpartition("@")[2]) == domain
+
+
+@dataclass(frozen=True)
+class Account:
+    """A customer as one account: its domain, or the several domains a rep linked into one.
+
+    Resolved once (a job's start, a page's request) and passed down, so every decision about the customer's side
+    (:meth:`owns`) covers every member at once.
+
+    Attributes:
+        domains: registrable domains, the primary first, each once (never empty).
+    """
+
+    domains: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        if not self.domains:
+            raise ValueError("an account has at least one domain")
+        object.__setattr__(self, "domains", tuple(dict.fromkeys(self.domains)))
+
+    @classmethod
+    def of(cls, domain: str | Iterable[str] | Account) -> Account:
+        """An account from one registrable domain (``acmecorp.com``), a list of them (the primary first), or an
+        account (returned as it is)."""
+        if isinstance(domain, Account):
+            return domain
+        names = [domain] if isinstance(domain, str) else list(domain)
+        return cls(tuple(d.strip().lower() for d in names))
+
+    @classmethod
+    def of_summary(cls, summary: EngagementSummary) -> Account:
+        """The account a summary covers (a summary from before accounts were linked names its one domain)."""
+        return cls.of(summary.domains or summary.domain)
+
+    @property
+    def primary(self) -> str:
+        """The domain the account's jobs, questions and roles are kept under."""
+        return self.domains[0]
+
+    @property
+    def others(self) -> tuple[str, ...]:
+        return self.domains[1:]
+
+    @property
+    def linked(self) -> bool:
+        return len(self.domains) > 1
+
+    def owns(self, email: str | None) -> bool:
+        """Whether an address is the customer's: at any of the account's domains (case and subdomains folded)."""
+        return any(email_at_domain(email, d) for d in self.domains)
+
+    def label(self, show: Callable[[str], str] = str) -> str:
+        """``acmecorp.com``, or ``acmecorp.com (with acmecorp.co)`` / ``(with acmecorp.co and acmecorp.de)``; each
+        domain written by ``show`` (e.g. :func:`display_domain`)."""
+        if not self.others:
+            return show(self.primary)
+        rest = [show(d) for d in self.others]
+        said = rest[0] if len(rest) == 1 else ", ".join(rest[:-1]) + " and " + rest[-1]
+        return f"{show(self.primary)} (with {said})"
 
 
 def domain_variants(domain: str) -> list[str]:

@@ -5,7 +5,8 @@ are the summary's facts; the analysis may add roles and insights but never chang
 
 Rules, in the order they are applied:
 
-* Meetings are de-duplicated by ``recording_id`` (the first one wins) before anything is counted.
+* Meetings are de-duplicated by ``recording_id`` (the first one wins) before anything is counted: a meeting
+  with invitees at two domains of one linked account counts once.
 * Dates are UTC calendar dates of :attr:`Meeting.started_at` (``YYYY-MM-DD``); months are ``YYYY-MM``.
 * Who each person is, and which side they are on, is :mod:`engagement.account.people`'s decision.
 * ``invited`` counts meetings the person was a calendar invitee of, ``spoke_in`` meetings they
@@ -22,7 +23,7 @@ from datetime import UTC, date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from engagement.account.domains import registrable_domain
+from engagement.account.domains import Account, registrable_domain
 from engagement.account.people import Presence, identify, our_side
 from engagement.models import Coverage, EngagementSummary, Meeting, MeetingRef, MonthCount, Person, Side, format_utc
 
@@ -42,7 +43,8 @@ class Facts(BaseModel):
     """What the data says about an account's meetings, before any analysis.
 
     Attributes:
-        domain: the customer's registrable domain, as passed in.
+        domain: the customer's registrable domain, as passed in (a linked account's primary).
+        domains: every domain of the account, the primary first (just ``[domain]`` when it is not linked).
         meetings_count: distinct meetings (by ``recording_id``).
         first_meeting / last_meeting: UTC dates (``YYYY-MM-DD``) of the first and last meeting,
             ``None`` when there are none.
@@ -56,6 +58,7 @@ class Facts(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     domain: str
+    domains: list[str] = Field(default_factory=list)
     meetings_count: int = 0
     first_meeting: str | None = None
     last_meeting: str | None = None
@@ -74,6 +77,7 @@ class Facts(BaseModel):
         roles = {person.key: person for person in summary.people if person.role}
         analysed = {ref.recording_id for ref in summary.meetings if ref.analysed}
         summary.domain = self.domain
+        summary.domains = list(self.domains or [self.domain])
         summary.meetings_count = self.meetings_count
         summary.first_meeting = self.first_meeting
         summary.last_meeting = self.last_meeting
@@ -197,7 +201,7 @@ def coverage_of(
 
 
 def aggregate(
-    domain: str,
+    domain: str | Account,
     meetings: Sequence[Meeting],
     *,
     internal_domains: Collection[str] = (),
@@ -206,18 +210,19 @@ def aggregate(
 ) -> Facts:
     """The facts of a customer's meetings: counts, timeline, people, the meeting list and coverage.
 
-    ``domain`` is the customer's registrable domain (``normalize_domain()``'s output);
+    ``domain`` is the customer's registrable domain (``normalize_domain()``'s output), or its :class:`Account`
+    when a rep linked several: people at any of them are the customer's;
     ``internal_domains`` are more of our own domains, besides the recorders'. ``speakers`` gives,
     by recording id, who spoke in meetings whose transcript was not fetched this time (the
     pipeline keeps them with the cached analysis), and ``words`` how many words each of them
     spoke. See the module docstring for the counting rules.
     """
     speakers = speakers or {}
-    domain = registrable_domain(domain) or domain.strip().lower()
+    account = Account.of(registrable_domain(d) or d for d in Account.of(domain).domains)
     chronological = sorted(dedupe_meetings(meetings), key=_meeting_order)
-    our_emails, our_domains = our_side(chronological, domain, internal_domains)
+    our_emails, our_domains = our_side(chronological, account, internal_domains)
     people, per_meeting = identify(
-        chronological, domain, our_emails=our_emails, our_domains=our_domains, speakers=speakers, words=words
+        chronological, account, our_emails=our_emails, our_domains=our_domains, speakers=speakers, words=words
     )
     by_key = {person.key: person for person in people}
     rank = {person.key: position for position, person in enumerate(people)}
@@ -257,7 +262,8 @@ def aggregate(
     refs.reverse()  # newest first
 
     return Facts(
-        domain=domain,
+        domain=account.primary,
+        domains=list(account.domains),
         meetings_count=len(chronological),
         first_meeting=_day(chronological[0].started_at) if chronological else None,
         last_meeting=_day(chronological[-1].started_at) if chronological else None,

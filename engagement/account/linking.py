@@ -44,11 +44,12 @@ class AccountLinks:
         """Every linked account: primary → its domains (the primary first)."""
         return {key.removeprefix(_ACCOUNT): list(value["domains"]) for key, value in self.store.items(_ACCOUNT)}
 
-    def link(self, primary: str, others: Iterable[str]) -> list[str]:
+    def link(self, primary: str, others: Iterable[str], ours: Mapping[str, str] | None = None) -> list[str]:
         """Add ``others`` to ``primary``'s account (made if new); returns its domains. Every name is checked like
-        the summary form's, and a domain already in another account is refused with what to do."""
-        primary = company_domain(primary)
-        wanted = [company_domain(d) for d in others]
+        the summary form's (a personal mailbox, or one of ``ours`` — domain → why it is ours —, is refused), and a
+        domain already in another account is refused with what to do; a refusal stores nothing."""
+        primary = company_domain(primary, ours)
+        wanted = [company_domain(d, ours) for d in others]
         if not wanted:
             raise InvalidDomainError("Name at least one other domain to link to " + primary + ".")
         if self.primary_of(primary) != primary:

@@ -32,7 +32,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from engagement.account.domains import PERSONAL_EMAIL_DOMAINS, email_at_domain, registrable_domain
+from engagement.account.domains import PERSONAL_EMAIL_DOMAINS, Account, registrable_domain
 from engagement.models import Meeting, Person, PersonRole, Side, TranscriptTurn
 
 __all__ = [
@@ -140,7 +140,7 @@ def is_senior(role: str | None) -> bool:
 
 def classify(
     email: str | None,
-    domain: str,
+    domain: str | Account,
     *,
     invited_as_internal: bool = False,
     our_emails: Collection[str] = (),
@@ -149,8 +149,8 @@ def classify(
     """Which side of the table an address sits on.
 
     1. No (valid) e-mail: ``UNKNOWN`` — rooms, dial-ins, uninvited speakers.
-    2. At the customer's ``domain`` (case folded, subdomains included; ``acmecorp.co`` is not
-       ``acmecorp.com``): ``CUSTOMER``.
+    2. At the customer's ``domain`` — any domain of its :class:`Account` when a rep linked several
+       (case folded, subdomains included; ``acmecorp.co`` is not ``acmecorp.com`` unless linked): ``CUSTOMER``.
     3. One of ``our_emails`` (the recorders), or a company domain in ``our_domains``, or a company
        address Fathom marked not external (``invited_as_internal``): ``INTERNAL``. A personal
        mailbox is internal only as a recorder's own address or when its domain is in
@@ -163,7 +163,7 @@ def classify(
     email = clean_email(email)
     if email is None:
         return Side.UNKNOWN
-    if email_at_domain(email, domain):
+    if Account.of(domain).owns(email):
         return Side.CUSTOMER
     address_domain = email_domain(email)
     personal = address_domain in PERSONAL_EMAIL_DOMAINS
@@ -177,7 +177,7 @@ def classify(
 
 
 def our_side(
-    meetings: Iterable[Meeting], domain: str, internal_domains: Collection[str] = ()
+    meetings: Iterable[Meeting], domain: str | Account, internal_domains: Collection[str] = ()
 ) -> tuple[set[str], set[str]]:
     """Our e-mails (the recorders') and our company domains (theirs, and ``internal_domains``).
 
@@ -187,7 +187,7 @@ def our_side(
     our_emails = {email for m in meetings if m.recorded_by and (email := clean_email(m.recorded_by.email))}
     our_domains = {registrable_domain(d) or d.strip().lower() for d in internal_domains}
     our_domains |= {d for e in our_emails if (d := email_domain(e)) and d not in PERSONAL_EMAIL_DOMAINS}
-    our_domains.discard(domain)
+    our_domains -= set(Account.of(domain).domains)
     return our_emails, our_domains
 
 
@@ -204,16 +204,17 @@ class MeetingSides:
     def __init__(
         self,
         meeting: Meeting,
-        domain: str,
+        domain: str | Account,
         *,
         our_emails: Collection[str] = (),
         our_domains: Collection[str] = (),
     ) -> None:
-        self.domain = domain
+        self.account = Account.of(domain)
+        self.domain = self.account.primary
         self.our_emails = set(our_emails)
         self.our_domains = set(our_domains)
         recorder = meeting.recorded_by
-        if recorder and (email := clean_email(recorder.email)) and not email_at_domain(email, domain):
+        if recorder and (email := clean_email(recorder.email)) and not self.account.owns(email):
             self.our_emails.add(email)
         self._internal = {e for i in meeting.invitees if not i.is_external and (e := clean_email(i.email))}
         self._by_email: dict[str, Side] = {}
@@ -237,7 +238,7 @@ class MeetingSides:
         if address not in self._by_email:
             self._by_email[address] = classify(
                 address,
-                self.domain,
+                self.account,
                 invited_as_internal=invited_as_internal or address in self._internal,
                 our_emails=self.our_emails,
                 our_domains=self.our_domains,
@@ -465,7 +466,7 @@ def _utc_day(moment: datetime) -> str:
 
 def identify(
     meetings: Sequence[Meeting],
-    domain: str,
+    domain: str | Account,
     *,
     our_emails: Collection[str] = (),
     our_domains: Collection[str] = (),
@@ -496,7 +497,7 @@ def identify(
 def _people(
     meetings: Sequence[Meeting],
     per_meeting: Sequence[dict[str, Presence]],
-    domain: str,
+    domain: str | Account,
     our_emails: Collection[str],
     our_domains: Collection[str],
 ) -> list[Person]:

@@ -10,6 +10,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from typing import Protocol, runtime_checkable
 
+from engagement.account.domains import Account
 from engagement.account.people import dedupe_roles
 from engagement.analysis.verify import evidence_key, fold
 from engagement.models import (
@@ -96,14 +97,14 @@ class Analyzer(Protocol):
     fingerprint: str
     usage: Usage
 
-    def analyse_meeting(self, meeting: Meeting, *, domain: str, company: str) -> MeetingInsights:
+    def analyse_meeting(self, meeting: Meeting, *, domain: str | Account, company: str) -> MeetingInsights:
         """Insights of one meeting whose ``transcript`` is present, as found: the pipeline verifies every quote."""
         ...
 
     def merge(
         self,
         *,
-        domain: str,
+        domain: str | Account,
         company: str,
         meetings: Sequence[Meeting],
         insights: Sequence[MeetingInsights],

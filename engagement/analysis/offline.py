@@ -1,7 +1,10 @@
 """The offline analyser: deterministic rules over the transcript, no network, no keys.
 
 Goals, challenges and risks are the customer's own sentences that say so ("our goal is", "the problem
-is", "I'm worried"), quoted verbatim, so every quote is verified by construction. Themes come from a
+is", "I'm worried"; a requirement or approval gate is a risk), quoted verbatim, so every quote is verified by
+construction. A sentence that only names a topic ("My concern is continuity."), points back at a problem already
+stated, or is about a third person is none of them; precision is held against a careful reader's labels of the
+demo accounts (``tests/test_insight_labels.py``). Themes come from a
 curated vocabulary of sales topics matched on word boundaries; a theme is one the customer raised,
 and its evidence is the first customer sentence that mentions it (our side's words never make a
 customer's theme). Roles are read from what anyone says about themselves or others
@@ -16,6 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from engagement.account.domains import Account
 from engagement.account.people import MeetingSides, dedupe_roles
 from engagement.analysis.base import Usage, dedupe_insights, jaccard, make_fingerprint
 from engagement.analysis.roles import resolve_in, roles_in
@@ -37,7 +41,7 @@ from engagement.models import (
 __all__ = ["OfflineAnalyzer", "RULES_VERSION", "THEMES", "sentences"]
 
 RULES_VERSION = (
-    "offline-2026-12-roles-sides-2"  # change with any rule that changes the output (it is in the fingerprint)
+    "offline-2026-12-careful-reader-3"  # change with any rule that changes the output (it is in the fingerprint)
 )
 
 MIN_WORDS = 5
@@ -114,10 +118,24 @@ RISK = _any(
     r"\bblock(?:er|ers|ed|ing)\b",
     r"\bon hold\b",
     r"\bcancel(?:l?ed|ling)?\b",
-    r"\bif\b.{3,100}\bwe (?:might|may|could|won't|will not|can't)\b",
+    r"\bif\b.{3,100}\bwe (?:might|may|could|won't|will not|can't|miss|lose)\b",
     r"\bif\b.{3,100}\b(?:we|they)(?:'ll| will) (?:be back|start|lose|leave|walk|split|switch|go)\b",
     r"\bdead on arrival\b",
     r"\bsplit(?:ting)? (?:the |our |their )?volume\b",
+    # a competitor in the running, or cheaper: the deal can go elsewhere
+    r"\bwe(?:'re| are) (?:also )?(?:evaluating|looking at)\b",
+    r"\b(?:came|come|coming) in (?:\w+ ){0,3}(?:lower|cheaper|below)\b",
+    r"\bquoted us\b",
+    r"\bI don't want (?:my|a|another|to spend)\b",  # what they will not accept
+    r"\b(?:resigned|pausing|won't sign)\b",
+    r"\b(?:his|her|their) last day\b",  # the person leaving
+    r"\bmov(?:e|es|ing) into (?:a |the )?(?:new )?[\w ]{0,30}\brole\b",  # a champion changing role
+    r"\breorg(?:anisation|anization)? (?:is |was )?(?:being|coming|planned)\b",  # one ahead, not one in the past
+    r"\bpush back\b|\bfallback\b|\bcan't promise\b",
+    r"\bnot signed by\b|\bisn't signed by\b|\brolls into next\b",  # a deadline that moves the deal
+    r"\bopen redlines?\b",
+    r"\b(?:they're|they are|are|is) (?:\w+ )?cheaper\b",
+    r"\bwon't (?:start|be live|be ready) until\b",
 )
 CHALLENGE_STRONG = _any(
     r"\bthe (?:main |big(?:gest)? |real |other )?(?:problem|issue|challenge|pain)s? (?:is|are|we have)\b",
@@ -145,6 +163,9 @@ GOAL = _any(
     r"\bour (?:top )?priority\b",
     r"\bwe plan to\b",
     r"\bwe(?:'re| are) (?:trying|planning) to\b",
+    # a measured state they want: "I want that number down by half", "I want SignalPath live in HubSpot first"
+    r"\bI want (?!to\b)[^.?!]{0,40}\b(?:down|up|live|under|below|above)\b",
+    r"\bin (?:minutes|hours|days|week \w+), not (?:hours|days|weeks|week \w+)\b",  # how fast, against how slow now
 )
 CHALLENGE_WEAK = _any(
     r"\bchallenge\w*",
@@ -153,7 +174,12 @@ CHALLENGE_WEAK = _any(
     r"\bhard to\b",
     r"\bdifficult\b",
     r"\bspreadsheets?\b",
-    r"\btoo slow\b",
+    r"\btoo (?:slow|noisy)\b",
+    r"\b(?:I|we) spend\b[^.?!]*\b(?:every|each) (?:week|day|month|quarter|time)\b",
+    r"\bdrowning\b|\boutgrown\b|\bbacklog\b|\bwhich doesn't help\b",
+    r"\boff by \d+",
+    r"\bcan't see\b",
+    r"\b(?:reps|managers|users|people) (?:won't|don't|aren't|never) (?:go|update|use|log)\w*",
     r"\bbroken\b",
     r"\berror-prone\b",
     r"\bno visibility\b",
@@ -180,6 +206,110 @@ GOAL_STRONG = _any(
     r"\bwhat we (?:really )?want\b",
     r"\bwould be a (?:huge |big |real )?win\b",
     r"\bif we got (?:that|this|it) (?:to|down to|up to)\b",
+    r"\bpays for (?:itself|this|it|the whole thing)\b",  # the value they are after
+    r"\b(?:days?|weeks?|hours?) (?:of \w+ )?(?:a|per|each) (?:week|month|quarter|year) back\b",  # time won back
+)
+
+
+# A requirement or an approval gate the customer states ("we need SAML SSO", "data must stay in the EU", "we need
+# to get Anil's sign-off"): a condition that can stall the deal, so a careful reader files it as a risk.
+_GATE = (
+    r"(?:sign[- ]?off|security review|dpia|dpa|data residency|sso|saml|single sign-on"
+    r"|clause|capital programme board)"
+)
+REQUIREMENT = _any(
+    rf"\b(?:we|i)(?:'ll| will)? (?:also )?need (?!to\b)[^.?!]{{0,60}}?\b{_GATE}\b",
+    rf"\bneed to (?:get|have|keep|pass|clear)\b[^.?!]{{0,60}}?\b{_GATE}\b",
+    rf"\b(?:we|i) (?:must|have to)\b[^.?!]{{0,60}}?\b{_GATE}\b",
+    r"\bneed to keep (?:\w+ ){0,3}data in\b",
+    r"\bdata (?:must|has to|needs to) stay\b|\bdata stays in\b",
+    r"\bI need to (?:justify|show|defend)\b",  # what procurement must prove before it can buy
+    r"\bneeds? the (?:\w+ ){0,3}board\b|\bneeds to clear\b",
+    r"\bhas to pass\b",
+    r"\bonly works if\b",  # "the award only works if the board isn't needed": a condition that may fail
+    r"\b(?:will|would|to|gets?|going to) challenge[ds]?\b|\bgets? challenged\b",  # someone will dispute it
+)
+# A cue word that is not a cue in these phrases: a risk one wants to *see* or *flag* early is a goal, not a risk;
+# "I don't want to waste your time" is politeness; "hard to argue for" is a conviction, not a difficulty.
+NOT_A_CUE = _any(
+    r"\b(?:see|seeing|spot|spotting|flag|flags|flagging|flagged|catch|surface|show|highlight)\s+"
+    r"(?:the |a |any |those |these |that |which )?(?:deal )?risks?\b",
+    r"\bwaste (?:your|anyone's|everyone's) time\b",
+    r"\bhard to argue\b",
+)
+# A sentence that points at a problem already stated ("that's the data quality problem in one number", "EMEA is where
+# the problem is worst") names no new one; nor is a third person's role or doings ("Jess runs one of the East teams,
+# she's been the loudest about the spreadsheet") the customer's challenge.
+POINTER = _any(
+    r"\bthat(?:'s| is| was)\b[^.?!]*\bproblems?\b",
+    r"\bwhere the\b[^.?!]*\bis (?:worst|biggest)\b",
+)
+THIRD_PERSON = re.compile(
+    r"^(?:(?:and|but|so|well|yeah|honestly)[,\s]+)*(?:(?:[Hh]e|[Ss]he)\b|[A-Z][a-z]+(?: [A-Z][a-z]+)? "
+    r"(?:runs|wants|leads|manages|thinks|says|said|found|has been|'s been|asked)\b)",
+)
+# "so we need to …" draws a to-do from what was just said: an action, not an outcome the customer is after.
+TO_DO = _any(r"\bso we need to\b")
+
+MIN_CONTENT = 2  # words a goal, challenge or risk says beyond its cue words, or it only names a topic
+_WORDS_CASED = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?")
+_LIGHT = frozenset(
+    """
+    a an the and or but nor of to in on for with at by from as into onto about over than then so if because though
+    is are was were be been being am it it's its this that that's these those there there's here what which who whom
+    we we're we've we'd we'll our ours us i i'm i've i'd i'll my me mine you you're your they they're their them he
+    he's she she's his her do does did doing done have has had having will would can could should shall may might
+    must not no don't doesn't didn't isn't aren't wasn't won't can't now just really very also too even still
+    already yet again actually honestly basically well yeah yes okay ok um uh oh look mean know think say said
+    since asked ask get got getting make made keep keeps go going one ones thing things lot lots bit part
+    stuff way kind sort side real right wrong good bad better worse worst best big bigger biggest main other another
+    first next new last most more less much many some any all every each simple possible easy sure whole number
+    reason
+    """.split()
+)
+# The words that make a sentence a goal, challenge or risk; what it says is in the words besides them.
+_CUE_WORDS = frozenset(
+    """
+    worried worry worries concern concerns concerned risk risks risky problem problems issue issues challenge
+    challenges challenging pain painful struggle struggles struggling frustrating frustrated goal goals objective
+    objectives aim priority want wants need needs like love hope hoping trying planning aiming looking success
+    spreadsheet spreadsheets budget freeze
+    """.split()
+)
+
+
+def content(sentence: str) -> int:
+    """How many words a sentence says besides its cue words ("worried", "problem", "goal"…), function words,
+    fillers, light verbs and generic words ("thing", "real", "worst"); numbers and names ("May", "EMEA") count."""
+    words = _WORDS_CASED.findall(sentence.replace("’", "'"))
+    return sum(
+        (w.casefold() not in _LIGHT and w.casefold() not in _CUE_WORDS)
+        or (n > 0 and w[0].isupper() and w.split("'")[0] != "I")
+        for n, w in enumerate(words)
+    )
+
+
+def _cue(kind: str, sentence: str) -> re.Match[str] | None:
+    """The words that make ``sentence`` a ``kind``, when the guards of that kind let it be one."""
+    if kind == "goal_strong":
+        return GOAL_STRONG.search(sentence)
+    if kind == "risk":
+        return RISK.search(sentence) or REQUIREMENT.search(sentence)
+    if kind in ("challenge_strong", "challenge_weak"):
+        if POINTER.search(sentence) or THIRD_PERSON.match(sentence):
+            return None
+        return (CHALLENGE_STRONG if kind == "challenge_strong" else CHALLENGE_WEAK).search(sentence)
+    if kind == "goal":
+        return None if TO_DO.search(sentence) else GOAL.search(sentence)
+    raise ValueError(kind)
+
+
+_ORDER = (
+    ("goal_strong", "goal"),
+    ("risk", "risk"),
+    ("challenge_strong", "challenge"),
+    ("goal", "goal"),
+    ("challenge_weak", "challenge"),
 )
 
 
@@ -187,18 +317,17 @@ def classify(sentence: str) -> str | None:
     """``goal``, ``risk``, ``challenge`` or None: what a customer sentence states.
 
     A sentence that says outright where the customer wants to end up is a goal whatever it mentions
-    ("…when a ferry gets cancelled the plan fixes itself"); then risk, challenge, goal in that order.
+    ("…when a ferry gets cancelled the plan fixes itself"); then risk (requirements and approval gates
+    included), challenge, goal in that order. Cue words in phrases where they are not cues (``NOT_A_CUE``)
+    do not count; a sentence that points back at a problem or is about a third person is no challenge;
+    and one that says fewer than ``MIN_CONTENT`` words beyond its cue ("My concern is continuity.", "Now
+    the risks, since you asked.") only names a topic, so it is none of them.
     """
-    if GOAL_STRONG.search(sentence):
-        return "goal"
-    if RISK.search(sentence):
-        return "risk"
-    if CHALLENGE_STRONG.search(sentence):
-        return "challenge"
-    if GOAL.search(sentence):
-        return "goal"
-    if CHALLENGE_WEAK.search(sentence):
-        return "challenge"
+    text = NOT_A_CUE.sub(" ", sentence)
+    for rule, kind in _ORDER:
+        match = _cue(rule, text)
+        if match:
+            return kind if content(text) >= MIN_CONTENT else None
     return None
 
 
@@ -329,7 +458,7 @@ class OfflineAnalyzer:
 
     # -- map
 
-    def analyse_meeting(self, meeting: Meeting, *, domain: str, company: str) -> MeetingInsights:
+    def analyse_meeting(self, meeting: Meeting, *, domain: str | Account, company: str) -> MeetingInsights:
         if meeting.transcript is None:
             raise ValueError(f"Meeting {meeting.recording_id} has no transcript to analyse.")
         side = MeetingSides(meeting, domain)
@@ -431,7 +560,7 @@ class OfflineAnalyzer:
     def merge(
         self,
         *,
-        domain: str,
+        domain: str | Account,
         company: str,
         meetings: Sequence[Meeting],
         insights: Sequence[MeetingInsights],
@@ -441,13 +570,16 @@ class OfflineAnalyzer:
         themes = _account_themes(order)
         goals = _ranked(dedupe_insights(g for mi in order for g in mi.goals))
         challenges = _ranked(dedupe_insights(c for mi in order for c in mi.challenges))
-        risks = _ranked(dedupe_insights(r for mi in order for r in mi.risks))
+        risks = _latest(_ranked(dedupe_insights(r for mi in order for r in mi.risks)), MAX_ITEMS)
         return AccountInsights(
             themes=themes,
             goals=goals[:MAX_ITEMS],
             challenges=challenges[:MAX_ITEMS],
-            risks=risks[:MAX_ITEMS],
-            recommendations=_recommendations(themes, goals, challenges, risks, order),
+            risks=risks,
+            # the newest risk is the first to act on
+            recommendations=_recommendations(
+                themes, goals, challenges, sorted(risks, key=lambda r: r.last_said, reverse=True), order
+            ),
             roles=dedupe_roles(r for mi in reversed(order) for r in mi.roles),  # the latest title wins
         )
 
@@ -483,6 +615,15 @@ def _account_themes(order: Sequence[MeetingInsights]) -> list[Theme]:
 def _ranked(items: list[Insight]) -> list[Insight]:
     """Most meetings first; ties keep their order (earliest first)."""
     return sorted(items, key=lambda i: -len({e.recording_id for e in i.evidence}))
+
+
+def _latest(items: list[Insight], n: int) -> list[Insight]:
+    """At most ``n`` of ``items`` in their order, the most-repeated and then the most recently said kept: a deal's
+    risks change as it goes, and the ones of its first meetings must not crowd out those of its last."""
+    if len(items) <= n:
+        return items
+    keep = {id(i) for i in sorted(items, key=lambda i: (len({e.recording_id for e in i.evidence}), i.last_said))[-n:]}
+    return [i for i in items if id(i) in keep]
 
 
 def _lower_first(text: str) -> str:

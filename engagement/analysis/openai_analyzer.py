@@ -19,6 +19,7 @@ import openai
 import pydantic
 from openai import OpenAI
 
+from engagement.account.domains import Account
 from engagement.account.people import dedupe_roles
 from engagement.analysis.base import Usage, make_fingerprint, merge_meeting_insights
 from engagement.analysis.prompts import (
@@ -134,7 +135,7 @@ class OpenAIAnalyzer:
 
     # -- map
 
-    def analyse_meeting(self, meeting: Meeting, *, domain: str, company: str) -> MeetingInsights:
+    def analyse_meeting(self, meeting: Meeting, *, domain: str | Account, company: str) -> MeetingInsights:
         if meeting.transcript is None:
             raise ValueError(f"Meeting {meeting.recording_id} has no transcript to analyse.")
         lines = transcript_lines(meeting, domain)
@@ -154,7 +155,7 @@ class OpenAIAnalyzer:
     def merge(
         self,
         *,
-        domain: str,
+        domain: str | Account,
         company: str,
         meetings: Sequence[Meeting],
         insights: Sequence[MeetingInsights],

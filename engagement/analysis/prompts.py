@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ModelWrapValidatorHandler, PrivateAttr, model_validator
 
+from engagement.account.domains import Account
 from engagement.account.people import MeetingSides
 from engagement.analysis.verify import evidence_key, meeting_date
 from engagement.models import Evidence, Insight, Meeting, MeetingInsights, Person, Side, TranscriptTurn
@@ -205,7 +206,7 @@ def _line(turn: TranscriptTurn, side: Side) -> str:
     return f"[{turn.timestamp}] {turn.speaker} ({who}): {_SPACE.sub(' ', turn.text).strip()}"
 
 
-def transcript_lines(meeting: Meeting, domain: str) -> list[str]:
+def transcript_lines(meeting: Meeting, domain: str | Account) -> list[str]:
     """``[HH:MM:SS] Speaker (email, side): text``, one line per turn."""
     side = MeetingSides(meeting, domain)
     return [_line(turn, side(turn)) for turn in meeting.transcript or ()]
@@ -231,7 +232,7 @@ def split_lines(lines: Sequence[str], budget_tokens: int) -> list[list[str]]:
     return parts
 
 
-def _invitees(meeting: Meeting, domain: str) -> str:
+def _invitees(meeting: Meeting, domain: str | Account) -> str:
     out = []
     sides = MeetingSides(meeting, domain)
     for inv in meeting.invitees:
@@ -241,11 +242,11 @@ def _invitees(meeting: Meeting, domain: str) -> str:
 
 
 def map_user_message(
-    meeting: Meeting, *, domain: str, company: str, lines: Sequence[str], part: int = 1, parts: int = 1
+    meeting: Meeting, *, domain: str | Account, company: str, lines: Sequence[str], part: int = 1, parts: int = 1
 ) -> str:
     """The user message of one map call: a header, then the transcript lines."""
     header = [
-        f"Customer: {company} ({domain})",
+        f"Customer: {company} ({Account.of(domain).label()})",
         f"Meeting: {meeting.title}",
         f"Recording id: {meeting.recording_id}",
         f"Date: {meeting_date(meeting)}",
@@ -311,7 +312,7 @@ def _section(title: str, items: Sequence[Insight], cat: EvidenceCatalogue, per_i
 
 def reduce_user_message(
     *,
-    domain: str,
+    domain: str | Account,
     company: str,
     meetings: Sequence[Meeting],
     insights: Sequence[MeetingInsights],
@@ -326,7 +327,7 @@ def reduce_user_message(
     summaries; the analyser lowers both when the message would not fit the context budget.
     """
     by_id = {m.recording_id: m for m in meetings}
-    out = [f"Customer: {company} ({domain})", "", "People:"]
+    out = [f"Customer: {company} ({Account.of(domain).label()})", "", "People:"]
     for p in people:
         out.append(f"- {p.name} <{p.email or 'no e-mail'}> ({p.side.value}; {p.count} meetings)")
     if not people:

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from engagement.account.domains import Account
 from engagement.account.people import MeetingSides
 from engagement.models import (
     AccountInsights,
@@ -227,7 +228,7 @@ class QuoteFinder:
 class _Verifier:
     """Checks evidence against one meeting's transcript, remembering what it dropped."""
 
-    def __init__(self, meeting: Meeting, domain: str | None = None) -> None:
+    def __init__(self, meeting: Meeting, domain: str | Account | None = None) -> None:
         self.meeting = meeting
         self.sides = MeetingSides(meeting, domain) if domain else None
         self.turns = meeting.transcript or ()
@@ -291,7 +292,7 @@ def _unique(evidence: Iterable[Evidence]) -> list[Evidence]:
 
 
 def verify_meeting_insights(
-    insights: MeetingInsights, meeting: Meeting, *, domain: str | None = None
+    insights: MeetingInsights, meeting: Meeting, *, domain: str | Account | None = None
 ) -> tuple[MeetingInsights, int]:
     """Keep only evidence found verbatim in ``meeting``'s transcript; return the result and how many were dropped.
 
@@ -317,7 +318,7 @@ def verify_meeting_insights(
     return cleaned, v.dropped
 
 
-def with_side(evidence: Evidence, meeting: Meeting, domain: str) -> Evidence:
+def with_side(evidence: Evidence, meeting: Meeting, domain: str | Account) -> Evidence:
     """``evidence`` (verified against ``meeting``) with its speaker's side: the side of the turn it starts in."""
     if evidence.side is not None:
         return evidence

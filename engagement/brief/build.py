@@ -3,8 +3,9 @@
 Every line is one of two kinds: it carries verified quotes (``evidence``), or it is a suggestion made by a stated
 rule (``rule``). Likely attendees are the customer people in the meetings of the last 90 days; their roles keep the
 quote they rest on (or "set by a rep"); risks and challenges are the customer's own words; what they asked last time
-are the customer's questions, verbatim, in the latest meeting with a transcript; our open commitments are those no
-later meeting shows done; the gaps come from the qualification's states.
+are the customer's questions, verbatim, in the latest meeting with a transcript; our commitments not seen done are
+those no later meeting shows done (a bare "Will do." with what it answers); the gaps come from the qualification's
+states.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from datetime import date, timedelta
 
 from pydantic import BaseModel, Field
 
+from engagement.account.domains import Account
 from engagement.models import EngagementSummary, Evidence, Meeting, Side
+from engagement.qualification.commitments import answering
 from engagement.wording import nice_date, plural
 
 RECENT = timedelta(days=90)
@@ -39,9 +42,11 @@ class BriefLine(BaseModel):
 
 
 class Brief(BaseModel):
-    """The brief for the next meeting with ``domain``, as of ``today``."""
+    """The brief for the next meeting with ``domain`` (a linked account's primary; ``domains``: all of them), as of
+    ``today``."""
 
     domain: str
+    domains: list[str] = Field(default_factory=list)
     company: str = ""
     today: str
     last_meeting: str | None = None
@@ -80,7 +85,12 @@ def questions_asked(meeting: Meeting, customer_names: set[str]) -> list[Evidence
 
 def build_brief(summary: EngagementSummary, today: date, last_transcript: Meeting | None = None) -> Brief:
     """The brief for ``summary``'s account; ``last_transcript`` is the latest meeting with a transcript, if any."""
-    brief = Brief(domain=summary.domain, company=summary.company, today=today.isoformat())
+    brief = Brief(
+        domain=summary.domain,
+        domains=list(Account.of_summary(summary).domains),
+        company=summary.company,
+        today=today.isoformat(),
+    )
     brief.last_meeting = summary.last_meeting
     since = (today - RECENT).isoformat()
     recent = [m for m in summary.meetings if m.date >= since]
@@ -109,24 +119,26 @@ def build_brief(summary: EngagementSummary, today: date, last_transcript: Meetin
             )
     for insights, out in ((summary.risks_detail, brief.risks), (summary.challenges_detail, brief.challenges)):
         quoted = []
-        for insight in insights:
+        for insight in sorted(insights, key=lambda i: i.last_said, reverse=True):
             said = [e for e in insight.evidence if e.verified and e.side is Side.CUSTOMER]
             if said:
                 quoted.append(BriefLine(text=insight.text, evidence=said[:2]))
-        quoted.sort(key=lambda line: max(e.meeting_date or "" for e in line.evidence), reverse=True)
         out.extend(quoted[:WORRIES_SHOWN])
     if last_transcript is not None:
         for asked in questions_asked(last_transcript, set(people)):
             brief.asked_last_time.append(BriefLine(text=asked.quote, evidence=[asked]))
-    promised = [p for p in summary.commitments if p.status == "open"]
+    promised = [p for p in summary.commitments if p.status != "done"]
     promised.sort(key=lambda p: p.evidence.meeting_date or "", reverse=True)
     for promise in promised[:COMMITMENTS_SHOWN]:
-        brief.commitments.append(BriefLine(text=promise.text, evidence=[promise.evidence]))
+        agreed = answering(promise)
+        text = f"{promise.text} ({agreed})" if agreed else promise.text
+        brief.commitments.append(BriefLine(text=text, evidence=[promise.evidence]))
     if len(promised) > COMMITMENTS_SHOWN:
         older = len(promised) - COMMITMENTS_SHOWN
         brief.commitments.append(
             BriefLine(
-                text=f"and {plural(older, 'older open commitment')}: the summary lists them", rule="the newest first"
+                text=f"and {plural(older, 'older commitment')} not seen done: the summary lists them",
+                rule="the newest first",
             )
         )
     if summary.qualification is not None:

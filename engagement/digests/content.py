@@ -9,12 +9,13 @@ its speaker's name as the transcript gives it, never a side.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
+from engagement.account.domains import Account
 from engagement.account.people import PERSONAL_EMAIL_DOMAINS
 from engagement.account.signals import signal_id
 from engagement.jobs.repository import JobRepository
@@ -50,11 +51,18 @@ class DigestLine:
 
 @dataclass(frozen=True)
 class AccountDigest:
-    """One account's lines. Attributes: domain, summary_url (the app's page of the account), lines."""
+    """One account's lines. Attributes: domain (a linked account's primary), summary_url (the app's page of the
+    account), lines, domains (a linked account's every domain, the primary first; empty: ``domain`` alone)."""
 
     domain: str
     summary_url: str
     lines: list[DigestLine] = field(default_factory=list)
+    domains: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        """How the digest names the account: ``acmecorp.com``, or ``acmecorp.com (with acmecorp.co)``."""
+        return Account.of(self.domains or self.domain).label()
 
 
 @dataclass(frozen=True)
@@ -120,7 +128,7 @@ def _quoted(line: DigestLine, evidence: Evidence | None) -> DigestLine:
 
 
 def account_lines(
-    domain: str,
+    domain: str | Account,
     new_meetings: list[Meeting],
     earlier: list[Meeting],
     summary: EngagementSummary | None,
@@ -128,7 +136,9 @@ def account_lines(
     signals_changed: bool,
 ) -> list[DigestLine]:
     """The lines of one account (pure): its new meetings (oldest first), the people first invited in them, and —
-    when its latest run completed in the period — the signals it raised and resolved."""
+    when its latest run completed in the period — the signals it raised and resolved. A linked account's people
+    are those at any of its domains."""
+    account = Account.of(domain)
     quotes = verified_quotes(summary)
     lines: list[DigestLine] = []
     for meeting in sorted(new_meetings, key=lambda m: (m.created_at, m.recording_id)):
@@ -140,12 +150,12 @@ def account_lines(
         )
         lines.append(_quoted(line, next(iter(quotes.get(meeting.recording_id, [])), None)))
     seen_before = {
-        email for m in earlier for email, (d, external) in invitee_rows(m).items() if external and d == domain
+        email for m in earlier for email, (d, external) in invitee_rows(m).items() if external and d in account.domains
     }
     first_in: dict[str, Meeting] = {}
     for meeting in sorted(new_meetings, key=lambda m: (m.created_at, m.recording_id)):
         for email, (d, external) in invitee_rows(meeting).items():
-            if external and d == domain and email not in seen_before:
+            if external and d in account.domains and email not in seen_before:
                 first_in.setdefault(email, meeting)
     for email, meeting in first_in.items():
         name = next((i.name for i in meeting.invitees if (i.email or "").strip().lower() == email and i.name), None)
@@ -183,31 +193,39 @@ def build_digest(
     end: datetime,
     *,
     base_url: str,
+    linked: Mapping[str, Sequence[str]] | None = None,
 ) -> Digest:
     """The digest of ``[start, end)``: every external business domain with a meeting created in the period, or whose
     latest complete run ended in it with new or resolved signals. Personal mailboxes and our own domains are not
-    accounts."""
+    accounts; a linked account (``linked``: primary → its domains) is one, under its primary, its meetings each once."""
+    linked = linked or {}
+    primary_of = {d: primary for primary, domains in linked.items() for d in domains}
     ours = index.internal_domains(workspace)
     activity = index.domain_activity(workspace, now=end)
     candidates = {
-        row.domain
+        primary_of.get(row.domain, row.domain)
         for row in activity
         if row.last_meeting >= format_utc(start) and row.domain not in ours and row.domain not in PERSONAL_EMAIL_DOMAINS
     }
     for row in repo.rows(status="complete", limit=None):
         if row.ended_at is not None and start <= row.ended_at < end and row.domain not in ours:
-            candidates.add(row.domain)
+            candidates.add(primary_of.get(row.domain, row.domain))
     accounts = []
     for domain in sorted(candidates):
-        new = index.meetings_for(workspace, domain, since=start, before=end)
-        earlier = index.meetings_for(workspace, domain, before=start)
+        account = Account.of(linked.get(domain, [domain]))
+        new = index.meetings_for(workspace, account, since=start, before=end)
+        earlier = index.meetings_for(workspace, account, before=start)
         run = repo.latest_complete(domain)
         record = repo.load(domain, run.run_id) if run is not None else None
         summary = record.summary if record is not None else None
         in_period = run is not None and run.ended_at is not None and start <= run.ended_at < end
-        lines = account_lines(domain, new, earlier, summary, signals_changed=in_period)
+        lines = account_lines(account, new, earlier, summary, signals_changed=in_period)
         if lines:
             link = summary_link(base_url, domain, run.run_id if run is not None else None)
-            accounts.append(AccountDigest(domain=domain, summary_url=link, lines=lines))
+            accounts.append(
+                AccountDigest(
+                    domain=domain, summary_url=link, lines=lines, domains=account.domains if account.linked else ()
+                )
+            )
     accounts.sort(key=lambda a: (-len(a.lines), a.domain))
     return Digest(start=start, end=end, accounts=accounts)

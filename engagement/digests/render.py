@@ -26,7 +26,7 @@ def as_text(digest: Digest) -> str:
     if digest.empty:
         out.append("Nothing changed in this period.")
     for account in digest.accounts:
-        out.append(f"{account.domain}  ({account.summary_url})")
+        out.append(f"{account.name}  ({account.summary_url})")
         for line in account.lines:
             out.append(f"  - {line.text}")
             if line.quote:
@@ -47,7 +47,7 @@ def as_html(digest: Digest) -> str:
     if digest.empty:
         parts.append("<p>Nothing changed in this period.</p>")
     for account in digest.accounts:
-        parts.append(f'<h3><a href="{e(account.summary_url)}">{e(account.domain)}</a></h3><ul>')
+        parts.append(f'<h3><a href="{e(account.summary_url)}">{e(account.name)}</a></h3><ul>')
         for line in account.lines:
             item = e(line.text)
             if line.quote:
@@ -82,7 +82,7 @@ def as_slack(digest: Digest) -> dict[str, Any]:
         blocks.append(
             {
                 "type": "section",
-                "text": {"type": "plain_text", "text": _cut(account.domain, SECTION_MAX)},
+                "text": {"type": "plain_text", "text": _cut(account.name, SECTION_MAX)},
                 "accessory": {
                     "type": "button",
                     "text": {"type": "plain_text", "text": "Open summary"},

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 import httpx
 
+from engagement.account.linking import AccountLinks
 from engagement.digests.content import Digest, build_digest
 from engagement.digests.delivery import DeliveryError, Mailer, SlackSender
 from engagement.digests.render import as_html, as_slack, as_text
@@ -50,6 +51,8 @@ class Runtime(Protocol):
     def index(self) -> MeetingIndex: ...
     @property
     def repo(self) -> JobRepository: ...
+    @property
+    def links(self) -> AccountLinks | None: ...
 
 
 DIGESTS_TABLE = "digests"
@@ -107,7 +110,13 @@ class DigestService:
     def build(self, start: datetime, end: datetime) -> Digest:
         rt = self.runtime
         return build_digest(
-            rt.index, workspace_of(self.settings), rt.repo, start, end, base_url=self.settings.app_base_url
+            rt.index,
+            workspace_of(self.settings),
+            rt.repo,
+            start,
+            end,
+            base_url=self.settings.app_base_url,
+            linked=rt.links.accounts() if rt.links is not None else None,
         )
 
     def last_days(self, days: int) -> tuple[datetime, datetime]:

@@ -58,7 +58,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
-from engagement.account.domains import registrable_domain
+from engagement.account.domains import Account, registrable_domain
 from engagement.account.people import clean_email, is_room
 from engagement.deadline import NO_DEADLINE, Deadline
 from engagement.errors import EngagementError, FathomError, StoreError
@@ -576,10 +576,18 @@ class MeetingIndex:
         )
 
     def meetings_for(
-        self, workspace: str, domain: str, *, since: datetime | None = None, before: datetime | None = None
+        self, workspace: str, domain: str | Account, *, since: datetime | None = None, before: datetime | None = None
     ) -> list[Meeting]:
-        """Every indexed meeting with an invitee at ``domain`` (created in ``[since, before)``), newest first."""
-        return self.storage.meetings_for(workspace, domain, since, before)
+        """Every indexed meeting with an invitee at ``domain`` (created in ``[since, before)``), newest first.
+
+        For a linked :class:`Account`, with an invitee at any of its domains: a meeting with people at two of them
+        comes once.
+        """
+        domains = Account.of(domain).domains
+        if len(domains) == 1:
+            return self.storage.meetings_for(workspace, domains[0], since, before)
+        found = {m.recording_id: m for d in domains for m in self.storage.meetings_for(workspace, d, since, before)}
+        return sorted(found.values(), key=lambda m: (m.created_at, m.recording_id), reverse=True)
 
     def domain_activity(
         self, workspace: str, *, now: datetime | None = None, domain: str | None = None

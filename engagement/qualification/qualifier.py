@@ -5,7 +5,8 @@ side :mod:`engagement.account.people` gives its speaker. The model's quotes are 
 looked up in the transcript (:class:`engagement.analysis.verify.QuoteFinder`), re-attributed to the
 turn that holds it when the model cited another, and dropped when it is not there verbatim; a quote
 given as the customer's evidence that another side said is kept only as that side's words (ours: a
-gap; a partner's or an unknown voice's: dropped), and a promise that is not ours is dropped.
+gap; a partner's or an unknown voice's: dropped), and a promise that is not ours, or made in a meeting where no
+one of the customer's spoke, is dropped.
 """
 
 from __future__ import annotations
@@ -15,12 +16,21 @@ from typing import TYPE_CHECKING, Protocol
 
 from pydantic import BaseModel, Field
 
+from engagement.account.domains import Account
 from engagement.account.people import MeetingSides
 from engagement.analysis.base import make_fingerprint
 from engagement.analysis.prompts import estimate_tokens
 from engagement.analysis.verify import QuoteFinder
-from engagement.models import Meeting, MeetingQualification, QualificationEvidence, Side
-from engagement.qualification.offline import RULES_VERSION, qualify_meeting, quote, transcript_seconds
+from engagement.models import Meeting, MeetingQualification, QualificationEvidence, Side, TranscriptTurn
+from engagement.qualification.offline import (
+    RULES_VERSION,
+    customer_spoke,
+    opening_of,
+    promise_at,
+    qualify_meeting,
+    quote,
+    transcript_seconds,
+)
 from engagement.qualification.rubric import Rubric
 
 if TYPE_CHECKING:
@@ -36,7 +46,7 @@ __all__ = [
     "verify_answer",
 ]
 
-PROMPT_VERSION = "qualification-2026-12-1"
+PROMPT_VERSION = "qualification-2026-12-2"
 
 
 class Qualifier(Protocol):
@@ -46,7 +56,7 @@ class Qualifier(Protocol):
     fingerprint: str
     rubric: Rubric
 
-    def qualify(self, meeting: Meeting, *, domain: str) -> MeetingQualification: ...
+    def qualify(self, meeting: Meeting, *, domain: str | Account) -> MeetingQualification: ...
 
 
 class OfflineQualifier:
@@ -58,7 +68,7 @@ class OfflineQualifier:
         self.rubric = rubric
         self.fingerprint = make_fingerprint(kind="offline-qualification", rules=RULES_VERSION, rubric=rubric.digest)
 
-    def qualify(self, meeting: Meeting, *, domain: str) -> MeetingQualification:
+    def qualify(self, meeting: Meeting, *, domain: str | Account) -> MeetingQualification:
         return qualify_meeting(meeting, self.rubric, domain)
 
 
@@ -91,22 +101,26 @@ SYSTEM = """You qualify a sales opportunity from one meeting transcript, element
 Rules:
 - Copy every quote verbatim from ONE transcript line (a sentence or a clause of it) and give that line's id (T1, T2, ...).
 - evidence: statements that speak to an element (give its key). Prefer what the customer's people said; a question is not evidence.
-- promises: sentences in which OUR side (side "internal") promises to do something for the customer.
-- deliveries: sentences saying something promised was sent, shared, received or done.
+- promises: sentences in which OUR side (side "internal") promises to do something for the customer after this
+  meeting ("I'll send…", "we'll set up…", a "Will do." that answers their request). Not a suggestion, a question, a
+  description of the product, an acceptance of their terms, or what happens in this meeting ("I'll share my screen").
+- deliveries: sentences saying something promised exists: sent, received, read, used or referred to as existing
+  ("I've read the proposal", "as per the data dictionary").
 - Never paraphrase, never invent; leave a list empty when nothing fits.
 
 Elements:
 """
 
 
-def qualification_message(meeting: Meeting, *, domain: str, company: str) -> str:
+def qualification_message(meeting: Meeting, *, domain: str | Account, company: str) -> str:
     """The user message: the meeting's header and its transcript, one numbered line a turn with the speaker's side."""
     sides = MeetingSides(meeting, domain)
     lines = [
         f"T{n} [{turn.timestamp}] {turn.speaker} ({sides(turn).value}): {turn.text}"
         for n, turn in enumerate(meeting.transcript or (), start=1)
     ]
-    header = f"Customer: {company or domain} ({domain})\nMeeting: {meeting.title}\nRecording id: {meeting.recording_id}"
+    named = Account.of(domain).label()
+    header = f"Customer: {company or named} ({named})\nMeeting: {meeting.title}\nRecording id: {meeting.recording_id}"
     return header + "\n\nTranscript:\n" + "\n".join(lines)
 
 
@@ -115,7 +129,7 @@ def _system(rubric: Rubric) -> str:
 
 
 def verify_answer(
-    answer: QualificationAnswer, meeting: Meeting, rubric: Rubric, *, domain: str
+    answer: QualificationAnswer, meeting: Meeting, rubric: Rubric, *, domain: str | Account
 ) -> tuple[MeetingQualification, int, int]:
     """The answer's quotes found in the transcript; returns the result, how many were re-attributed, and dropped."""
     finder = QuoteFinder(meeting)
@@ -123,7 +137,7 @@ def verify_answer(
     side_of = MeetingSides(meeting, domain)
     moved = dropped = 0
 
-    def locate(cited: CitedQuote) -> tuple[QualificationEvidence, Side] | None:
+    def locate(cited: CitedQuote) -> tuple[QualificationEvidence, Side, TranscriptTurn] | None:
         nonlocal moved, dropped
         number = cited.turn.strip().upper().lstrip("T")
         claimed = turns[int(number) - 1] if number.isdigit() and 0 < int(number) <= len(turns) else None
@@ -135,9 +149,10 @@ def verify_answer(
         if turn is not claimed:
             moved += 1
         side = side_of(turn)
-        return quote(meeting, turn, words, side), side
+        return quote(meeting, turn, words, side), side, turn
 
     result = MeetingQualification(recording_id=meeting.recording_id, seconds=transcript_seconds(meeting))
+    result.opening = opening_of(meeting, side_of)  # the transcript's, not the model's
     seen: set[tuple[str, str, str]] = set()
     for cited in answer.evidence:
         element = rubric.element(cited.element.strip().lower())
@@ -145,7 +160,7 @@ def verify_answer(
         if element is None or located is None:
             dropped += element is None
             continue
-        ev, side = located
+        ev, side, _ = located
         if side not in (Side.CUSTOMER, Side.INTERNAL) or (side is Side.CUSTOMER and ev.quote.rstrip().endswith("?")):
             dropped += 1
             continue
@@ -155,10 +170,11 @@ def verify_answer(
         if side is Side.CUSTOMER:
             ev = ev.model_copy(update={"value": element.value_in(ev.quote, ev.speaker or "")})
         result.hits.setdefault(element.key, []).append(ev)
+    to_them = customer_spoke(meeting, side_of)  # with no one of theirs there, a promise is to a colleague
     for promise in answer.promises:
         located = locate(promise)
-        if located is not None and located[1] is Side.INTERNAL:
-            result.promises.append(located[0])
+        if located is not None and located[1] is Side.INTERNAL and to_them:
+            result.promises.append(promise_at(meeting, located[2], located[0].quote, side_of))
         elif located is not None:
             dropped += 1
     for delivery in answer.deliveries:
@@ -189,7 +205,7 @@ class ModelQualifier:
         self.dropped = 0
         self._counting = threading.Lock()  # the pipeline qualifies several meetings at once
 
-    def qualify(self, meeting: Meeting, *, domain: str) -> MeetingQualification:
+    def qualify(self, meeting: Meeting, *, domain: str | Account) -> MeetingQualification:
         if meeting.transcript is None:
             raise ValueError(f"Meeting {meeting.recording_id} has no transcript to qualify.")
         user = qualification_message(meeting, domain=domain, company=self.company)

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
+from engagement.account.domains import Account
 from engagement.analysis.verify import MIN_QUOTE_CHARS, evidence_key, fold, verify_meeting_insights, with_side
 from engagement.errors import EngagementError, InvalidQuestionError, SearchUnavailableError
 from engagement.models import (
@@ -179,7 +180,8 @@ class AccountAnswer(BaseModel):
 def ask_user_message(question: str, summary: EngagementSummary, hits: Sequence[Hit]) -> str:
     """The question, the account's themes as context, and the numbered excerpts."""
     refs = {m.recording_id: m for m in summary.meetings}
-    name = f"{summary.company} ({summary.domain})" if summary.company else summary.domain
+    label = Account.of_summary(summary).label()
+    name = f"{summary.company} ({label})" if summary.company else label
     themes = ", ".join(f"{t.topic} ({plural(t.mentions, 'meeting')})" for t in summary.themes)
     lines = [
         f"Account: {name}",
@@ -203,7 +205,7 @@ def ask_user_message(question: str, summary: EngagementSummary, hits: Sequence[H
 class _Quotes:
     """Checks quotes against the meetings the index holds (the pipeline's check) and gives each its speaker's side."""
 
-    def __init__(self, index: TranscriptSearch, domain: str) -> None:
+    def __init__(self, index: TranscriptSearch, domain: str | Account) -> None:
         self.index = index
         self.domain = domain
         self._meetings: dict[int, Meeting | None] = {}
@@ -351,9 +353,10 @@ def answer_question(
     ids = [m.recording_id for m in summary.meetings]
     coverage = index.coverage(ids)
     searched = Searched(meetings=coverage.meetings, transcripts=coverage.transcripts, hours=_hours(coverage.seconds))
-    strict = index.search(query, ids, summary.domain, every_term=True)
+    account = Account.of_summary(summary)  # a linked account's people at every one of its domains are the customer
+    strict = index.search(query, ids, account, every_term=True)
     mentions = _mentions(strict, summary)
-    quotes = _Quotes(index, summary.domain)
+    quotes = _Quotes(index, account)
     answer = Answer(
         question=question,
         found=False,
@@ -365,7 +368,7 @@ def answer_question(
         run_id=run_id,
     )
     if model is not None:
-        loose = index.search(query, ids, summary.domain, every_term=False, limit=TOP_TURNS)
+        loose = index.search(query, ids, account, every_term=False, limit=TOP_TURNS)
         retrieved = list({(h.recording_id, h.turn): h for h in [*strict[:TOP_TURNS], *loose]}.values())[:TOP_TURNS]
         if retrieved:
             kept = _model_points(model, quotes, question, summary, retrieved)
@@ -392,7 +395,7 @@ def answer_question(
         )
     else:
         answer.headline = not_found_headline(searched)
-        closest = index.search(query, ids, summary.domain, every_term=False, limit=CLOSEST)
+        closest = index.search(query, ids, account, every_term=False, limit=CLOSEST)
         # a turn found only through a stem or a synonym reads as unrelated: only those sharing a word are listed
         answer.closest = [e for e in _quote_hits(quotes, closest) if shared_words(question, e.quote)]
     return answer

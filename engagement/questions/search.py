@@ -31,6 +31,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from engagement.account.domains import Account
 from engagement.account.people import MeetingSides
 from engagement.analysis.cache import content_hash
 from engagement.errors import SearchUnavailableError
@@ -197,7 +198,13 @@ class TranscriptSearch(Protocol):
     def coverage(self, recording_ids: Sequence[int]) -> Coverage: ...
     def meeting(self, recording_id: int) -> Meeting | None: ...
     def search(
-        self, query: Query, recording_ids: Sequence[int], domain: str, *, every_term: bool, limit: int | None = None
+        self,
+        query: Query,
+        recording_ids: Sequence[int],
+        domain: str | Account,
+        *,
+        every_term: bool,
+        limit: int | None = None,
     ) -> list[Hit]: ...
 
 
@@ -431,7 +438,13 @@ class TranscriptIndex:
         return meeting.model_copy(update={"transcript": transcript})
 
     def search(
-        self, query: Query, recording_ids: Sequence[int], domain: str, *, every_term: bool, limit: int | None = None
+        self,
+        query: Query,
+        recording_ids: Sequence[int],
+        domain: str | Account,
+        *,
+        every_term: bool,
+        limit: int | None = None,
     ) -> list[Hit]:
         """Turns of these meetings that mention every concept (``every_term``) or any, best BM25 first."""
         if query.empty or not recording_ids:

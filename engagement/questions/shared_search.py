@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from engagement.account.domains import Account
 from engagement.analysis.cache import content_hash
 from engagement.models import Meeting
 from engagement.questions.search import Coverage, Hit, Query, TranscriptIndex
@@ -159,7 +160,13 @@ class SharedTranscriptIndex:
         return self.local.meeting(recording_id)
 
     def search(
-        self, query: Query, recording_ids: Sequence[int], domain: str, *, every_term: bool, limit: int | None = None
+        self,
+        query: Query,
+        recording_ids: Sequence[int],
+        domain: str | Account,
+        *,
+        every_term: bool,
+        limit: int | None = None,
     ) -> list[Hit]:
         if query.empty or not recording_ids:
             return []

@@ -54,7 +54,7 @@ FIXED: tuple[Part, ...] = (
 )
 SAFE: tuple[Part, ...] = (
     Part("metrics", "Headline figures: meetings, customer people, dates"),
-    Part("overview", "Overview: the top themes (and the open risks, when risks are shown)"),
+    Part("overview", "Overview: the top themes (and the risks they raised, when risks are shown)"),
     Part("meetings_chart", "Meetings over time"),
     Part("themes", "Themes"),
     Part("people_chart", "People by meetings attended"),

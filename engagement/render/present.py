@@ -522,13 +522,14 @@ SIGNAL_NAMES = {
 
 def coverage_line(coverage: Coverage) -> str:
     """``12 of 13 meetings analysed · 1 without a transcript · 2 speakers unmatched`` (gaps only when there are some),
-    then each signal that could not be judged and why (``No senior voice not judged: roles unknown for …``)."""
+    then each signal that could not be judged and why (``“No senior voice” not judged: roles unknown for …``: the
+    signal's name in quotes, so it does not read as a finding)."""
     parts = [f"{coverage.analysed} of {plural(coverage.meetings, 'meeting')} analysed"]
     if coverage.without_transcript:
         parts.append(f"{coverage.without_transcript} without a transcript")
     if coverage.unmatched_speakers:
         parts.append(f"{plural(coverage.unmatched_speakers, 'speaker')} unmatched")
-    parts += [f"{signal_name(note.kind)} not judged: {one_line(note.why)}" for note in coverage.not_judged]
+    parts += [f"“{signal_name(note.kind)}” not judged: {one_line(note.why)}" for note in coverage.not_judged]
     return " · ".join(parts)
 
 

@@ -14,9 +14,11 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 
+from engagement.account.domains import Account
 from engagement.audit import AuditEntry
 from engagement.brief import Brief, BriefLine
 from engagement.models import EngagementSummary, Evidence, JobRecord, Theme, format_utc
+from engagement.qualification.commitments import answering, status_label, tally
 from engagement.render import charts
 from engagement.render.present import (
     MEETING_COLUMNS,
@@ -131,7 +133,9 @@ def _run_line(record: JobRecord | None) -> str:
 
 
 def _heading(record: JobRecord | None, summary: EngagementSummary | None) -> tuple[str, str]:
-    domain = one_line((summary.domain if summary else "") or (record.domain if record else ""))
+    domain = one_line(
+        (Account.of_summary(summary).label() if summary and summary.domain else "") or (record.domain if record else "")
+    )
     company = one_line(summary.company if summary else "") or domain or "unknown account"
     return company, domain
 
@@ -234,8 +238,14 @@ def _md_qualification(summary: EngagementSummary) -> list[str]:
     out += ["", "## Our commitments", ""]
     if not summary.commitments:
         out.append("_No promise of ours in these meetings._")
+    else:
+        out += [f"_{md_file(tally(summary.commitments)).capitalize()}._", ""]
     for c in summary.commitments:
-        out.append(f'- **{c.status.capitalize()}** — "{md_file(c.text)}" — {_md_source(cite(c.evidence))}')
+        out.append(
+            f'- **{status_label(c.status).capitalize()}** — "{md_file(c.text)}" — {_md_source(cite(c.evidence))}'
+        )
+        if (asked := answering(c)) is not None:
+            out += ["", f"  _{md_file(asked)}_"]
         if c.done_evidence is not None:
             out += ["", "  _Shown done by:_"] + _md_evidence([c.done_evidence])
         out.append("")
@@ -493,11 +503,14 @@ def _html_qualification(summary: EngagementSummary) -> list[str]:
     if not summary.commitments:
         out.append('<p class="note">No promise of ours in these meetings.</p>')
     else:
+        out.append(f'<p class="note">{_h(tally(summary.commitments).capitalize())}.</p>')
         out.append('<ol class="insights">')
         for c in summary.commitments:
             done = _html_evidence([c.done_evidence]) if c.done_evidence is not None else ""
+            if (asked := answering(c)) is not None:
+                done = f'<p class="note">{_h(asked)}</p>' + done
             out.append(
-                f'<li><p class="claim"><strong>{_h(c.status.capitalize())}</strong> — “{_h(c.text)}” — '
+                f'<li><p class="claim"><strong>{_h(status_label(c.status).capitalize())}</strong> — “{_h(c.text)}” — '
                 f"{_html_source(cite(c.evidence))}</p>{done}</li>"
             )
         out.append("</ol>")
@@ -689,10 +702,10 @@ def audit_csv(entries: Iterable[AuditEntry]) -> str:
 
 BRIEF_SECTIONS = (
     ("attendees", "Likely to attend"),
-    ("risks", "Open risks, in their words"),
+    ("risks", "Risks they raised, in their words"),
     ("challenges", "Challenges, in their words"),
     ("asked_last_time", "What they asked last time"),
-    ("commitments", "Our open commitments"),
+    ("commitments", "Our commitments not seen done"),
     ("gaps", "Gaps to close"),
     ("changes", "What changed"),
 )
@@ -710,8 +723,9 @@ def _brief_lines(line: BriefLine) -> list[str]:
 
 def brief_text(brief: Brief) -> str:
     """The brief as plain text for the terminal and the Markdown download (inert: no live links or markup)."""
-    title = brief.company or brief.domain
-    lines = [f"Brief for the next meeting with {title} ({brief.domain}), {nice_date(brief.today)}"]
+    account = Account.of(brief.domains or brief.domain)
+    title = f"{brief.company} ({', '.join(account.domains)})" if brief.company else account.label()
+    lines = [f"Brief for the next meeting with {title}, {nice_date(brief.today)}"]
     if brief.note:
         lines.append(brief.note)
     for field, heading in BRIEF_SECTIONS:

@@ -202,7 +202,7 @@ def make_meeting(
     lines = [
         "Thanks for making the time today.",
         "Our main goal this quarter is to cut onboarding time in half.",
-        "The budget review is our biggest risk right now.",
+        "The budget review could delay our rollout by a quarter, which is our biggest risk right now.",
         "Let's schedule a follow-up with the security team.",
     ]
     m["transcript"] = [
