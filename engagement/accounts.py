@@ -42,6 +42,7 @@ __all__ = [
     "linked_activity",
     "list_accounts",
     "missing_choices",
+    "refresh_due",
 ]
 
 FROM_THE_INDEX = frozenset({"gone_dark", "cadence_drop"})
@@ -79,6 +80,7 @@ class AccountRow(BaseModel):
         run_id: the domain's latest complete run (its summary), ``None`` when there is none.
         qualification: that run's qualification elements and their states (empty without one).
         domains: every domain of the account, ``domain`` first (a linked account's others after it).
+        refresh_due: that run was made while Fathom's workspace was first indexed, which has ended since.
     """
 
     domain: str
@@ -93,6 +95,7 @@ class AccountRow(BaseModel):
     signals: list[Signal] = Field(default_factory=list)
     run_id: str | None = None
     qualification: list[ElementState] = Field(default_factory=list)
+    refresh_due: bool = False
 
     @property
     def evidenced(self) -> str:
@@ -114,6 +117,13 @@ class AccountRow(BaseModel):
     def lacks(self, name: str) -> bool:
         """Whether the element called ``name`` is qualified and not evidenced (an unqualified account lacks nothing known)."""
         return any(e.name == name and e.status != "evidenced" for e in self.qualification)
+
+
+def refresh_due(made_on_complete_index: bool | None, complete_now: bool) -> bool:
+    """Whether a summary made while the workspace's first listing ran (its ``coverage.index_complete`` false) is
+    due a refresh: that listing has ended since, so meetings Fathom filed under another company may add to it.
+    Derived, so no mark is written anywhere; a summary that does not say (older runs) is not due."""
+    return made_on_complete_index is False and complete_now
 
 
 def missing_choices(rows: Iterable[AccountRow]) -> list[str]:
@@ -179,11 +189,13 @@ def account_rows(
     latest: Mapping[str, JobRow] | None = None,
     thresholds: Thresholds | None = None,
     linked: Mapping[str, Sequence[str]] | None = None,
+    index_complete: bool = True,
 ) -> list[AccountRow]:
     """The accounts, most recently met first (then by domain); ``latest``: each domain's latest complete run's row.
 
     ``linked`` (primary → its domains, the primary first): a linked account's row is its primary's, which
     ``activity`` gives with the whole account's figures; its other domains' rows are left out.
+    ``index_complete``: whether a full listing of the workspace has ended (runs made before are due a refresh).
     """
     t = thresholds or Thresholds()
     latest = latest or {}
@@ -212,6 +224,7 @@ def account_rows(
                 signals=signals,
                 run_id=run.run_id if run else None,
                 qualification=list(run.qualification) if run else [],
+                refresh_due=run is not None and refresh_due(run.index_complete, index_complete),
             )
         )
     rows.sort(key=lambda r: (r.days_since_last, r.domain))
@@ -250,6 +263,7 @@ def list_accounts(runtime: Runtime, *, today: date | None = None) -> list[Accoun
         latest=latest_complete_runs(runtime.repo, listed),
         thresholds=Thresholds.from_settings(runtime.settings),
         linked=linked,
+        index_complete=runtime.index.status(workspace).complete,
     )
 
 

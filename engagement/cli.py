@@ -24,7 +24,7 @@ from engagement.account.rep_roles import with_rep_roles
 from engagement.account.signals import Thresholds, signal_id
 from engagement.accounts import list_accounts
 from engagement.api import ask as ask_question
-from engagement.errors import InvalidDomainError, StoreError
+from engagement.errors import EngagementError, InvalidDomainError, StoreError
 from engagement.jobs.service import InlineExecutor, JobService
 from engagement.models import EngagementSummary, Evidence, JobOptions, JobRecord, JobStatus, utcnow
 from engagement.qualification.commitments import answering, status_label, tally
@@ -34,6 +34,7 @@ from engagement.render.present import (
     change_items,
     cite,
     coverage_line,
+    index_progress,
     indexing_stage,
     insights,
     nice_date,
@@ -46,7 +47,7 @@ from engagement.render.present import (
     signal_line,
     signal_name,
 )
-from engagement.runtime import create_runtime
+from engagement.runtime import Runtime, create_runtime
 from engagement.settings import Settings
 
 
@@ -385,22 +386,33 @@ def render_answer(answer: Answer) -> str:
     return "\n".join(lines)
 
 
-def _show_indexing(meetings: int) -> None:
-    """The index's progress on one line of stderr, rewritten in place."""
-    print(f"\r{indexing_stage(meetings)}", end="", file=sys.stderr, flush=True)
+def _indexing_shown(runtime: Runtime) -> Callable[[int], None]:
+    """The index's progress on one line of stderr, rewritten in place: during a full listing with its estimate
+    ("indexing Fathom: 1,240 of about 3,000 meetings, about 3 minutes left"), else the count."""
+
+    def show(meetings: int) -> None:
+        try:
+            status = runtime.index_status()
+        except EngagementError:
+            status = None
+        line = index_progress(status, utcnow()) if status is not None and status.in_progress else ""
+        print(f"\r{line or indexing_stage(meetings):<72}", end="", file=sys.stderr, flush=True)
+
+    return show
 
 
 def index(settings: Settings, *, full: bool) -> int:
     """Bring the workspace meeting index up to date (``full``: list every meeting again); prints the outcome."""
     runtime = create_runtime(settings, executor=InlineExecutor(), enqueue=False)
     try:
-        result = runtime.reindex(full=full, on_progress=_show_indexing)
+        result = runtime.reindex(full=full, on_progress=_indexing_shown(runtime))
         status = runtime.index_status()
     finally:
         runtime.close()
     print(file=sys.stderr)
     print(
-        f"{result.kind} index: {result.listed:,} meetings listed in {result.pages} pages, {result.deleted} removed; "
+        f"{result.kind} index: {plural(result.listed, 'meeting')} listed in {plural(result.pages, 'page')}, "
+        f"{result.deleted} removed; "
         f"the index holds {plural(status.meetings, 'external meeting')} (up to date at {nice_time(status.synced_at)})"
     )
     return 0
@@ -410,7 +422,7 @@ def accounts(settings: Settings, *, as_json: bool) -> int:
     """Every account in the meeting index (brought up to date first), most recently met first."""
     runtime = create_runtime(settings, executor=InlineExecutor(), enqueue=False)
     try:
-        runtime.reindex(full=False, on_progress=_show_indexing)
+        runtime.reindex(full=False, on_progress=_indexing_shown(runtime))
         rows = list_accounts(runtime)
     finally:
         runtime.close()
@@ -656,7 +668,7 @@ def accounts_suggest(settings: Settings, *, as_json: bool) -> int:
 
     runtime = create_runtime(settings, executor=InlineExecutor(), enqueue=False)
     try:
-        runtime.reindex(full=False, on_progress=_show_indexing)
+        runtime.reindex(full=False, on_progress=_indexing_shown(runtime))
         found = link_suggestions(runtime, list_accounts(runtime))
     finally:
         runtime.close()

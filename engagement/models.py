@@ -334,6 +334,10 @@ class Coverage(BaseModel):
         index_updated_at: when the meetings were last read from Fathom (ISO 8601, UTC).
         not_judged: signal rules whose data is missing, each with why (``no_senior_voice``: ``roles unknown
             for 6 of 6 customer people who spoke``): unknown is not absent, so they raise nothing.
+        index_complete: whether a full listing of the Fathom workspace had ended when the meetings were read
+            (False: meetings Fathom filed under another company may be missing; None: not recorded).
+        index_meetings: how many meetings the workspace index held then.
+        index_covered_from: with an incomplete index, since when it held every meeting (ISO 8601, UTC).
     """
 
     meetings: int = 0
@@ -343,6 +347,9 @@ class Coverage(BaseModel):
     unmatched_speakers: int = 0
     index_updated_at: str | None = None
     not_judged: list[NotJudged] = Field(default_factory=list)
+    index_complete: bool | None = None
+    index_meetings: int | None = None
+    index_covered_from: str | None = None
 
 
 class Changes(BaseModel):
@@ -545,6 +552,9 @@ class JobStats(BaseModel):
     meetings_skipped: int = 0  # listing items Fathom sent that could not be read
     index_meetings: int = 0  # external meetings in the workspace index when the job read it
     index_synced_at: str | None = None  # when that index was last brought up to date
+    index_complete: bool | None = None  # whether a full listing of the workspace had ended (None: not known)
+    index_covered_from: str | None = None  # with an incomplete index: since when it held every meeting
+    direct_requests: int = 0  # requests asking Fathom for the account itself while the index was incomplete
     qualification_quotes_moved: int = 0  # model quotes re-attributed to the turn that holds them
     qualification_quotes_dropped: int = 0  # model quotes not in the transcript, not the customer's, or no element
 

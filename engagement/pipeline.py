@@ -25,10 +25,17 @@ from engagement.analysis import Analyzer, InsightCache, verify_account, verify_m
 from engagement.analysis.base import Usage
 from engagement.analysis.prompts import MAX_CHARS, MAX_ITEMS
 from engagement.analysis.verify import customer_words, evidence_key
-from engagement.errors import FathomAuthError, FathomNotFoundError, FathomPayloadError, StoreError
+from engagement.deadline import Deadline
+from engagement.errors import (
+    FathomAuthError,
+    FathomNotFoundError,
+    FathomPayloadError,
+    JobTimeoutError,
+    StoreError,
+)
 from engagement.fathom.client import FathomClient
 from engagement.jobs.service import JobContext
-from engagement.meetings.index import TRANSCRIPT_PENDING, MeetingIndex, TranscriptWait, next_ask
+from engagement.meetings.index import TRANSCRIPT_PENDING, MeetingIndex, SyncTask, TranscriptWait, next_ask
 from engagement.models import (
     AccountInsights,
     EngagementSummary,
@@ -47,7 +54,15 @@ from engagement.models import (
 from engagement.qualification import commitments_of, qualify_account
 from engagement.qualification.qualifier import Qualifier
 from engagement.questions.search import TranscriptSearch
-from engagement.render.present import indexing_stage, nice_date, nice_time, plural, still_indexing
+from engagement.render.present import (
+    index_incomplete_note,
+    indexing_stage,
+    nice_date,
+    nice_time,
+    plural,
+    still_indexing,
+)
+from engagement.settings import DEFAULT_INDEX_GRACE_S
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +93,7 @@ def run(
     rep_roles: RepRoles | None = None,
     qualifier: Qualifier | None = None,
     account: Account | None = None,
+    index_grace_s: float = DEFAULT_INDEX_GRACE_S,
 ) -> EngagementSummary:
     """Build the account's summary; raises an ``EngagementError`` with a message for the user.
 
@@ -91,6 +107,7 @@ def run(
     ``listing`` gives the meeting index's background sync its Fathom client (see :func:`fetch`).
     ``rep_roles``: the roles reps set on the summary page, which win over the meetings' (and the signals read).
     ``qualifier``, when given, qualifies the account against its rubric (``summary.qualification``, ``commitments``).
+    ``index_grace_s``: how long the job waits for a workspace's first listing before asking Fathom directly.
     """
     fetched_at = format_utc(utcnow())
     domain = ctx.domain
@@ -115,6 +132,7 @@ def run(
         our_domains=our_domains,
         clock=clock,
         account=account,
+        index_grace_s=index_grace_s,
     )
     summary = EngagementSummary(domain=domain, domains=list(account.domains), company=company)
     summary.notes.extend(note for d in account.domains if (note := lookalike_warning(d)))
@@ -265,8 +283,10 @@ def _qualify(
 
 
 def _scoped(fingerprint: str, account: Account) -> str:
-    """The cache fingerprint of a meeting's analysis for ``account``: a linked account's sides are not one domain's."""
-    return f"{fingerprint}|account={','.join(sorted(account.domains))}" if account.linked else fingerprint
+    """The cache fingerprint of a meeting's analysis for ``account``: who is the customer in a meeting depends on
+    the account it is read for (a meeting with buyers at two companies is read once for each; a linked account's
+    sides are not one domain's), so the same meeting's analysis for another account is never reused."""
+    return f"{fingerprint}|account={','.join(sorted(account.domains))}"
 
 
 def _history(
@@ -337,6 +357,9 @@ def _add_account_view(
     A run filtered by dates judges the time signals on ``history`` (every meeting of the account).
     """
     summary.coverage = coverage_of(summary.meetings, summary.people, index_updated_at=fetched_at)
+    summary.coverage.index_complete = ctx.stats.index_complete
+    summary.coverage.index_meetings = ctx.stats.index_meetings
+    summary.coverage.index_covered_from = ctx.stats.index_covered_from
     filtered = bool(ctx.options.since or ctx.options.until)
     judged = judge(summary, today=today or utcnow().date(), thresholds=thresholds, history=history, filtered=filtered)
     summary.signals = judged.signals
@@ -383,6 +406,7 @@ def fetch(
     our_domains: Collection[str] = (),
     clock: Callable[[], datetime] = utcnow,
     account: Account | None = None,
+    index_grace_s: float = DEFAULT_INDEX_GRACE_S,
 ) -> tuple[list[Meeting], dict[int, str]]:
     """The account's meetings, from the workspace meeting index brought up to date first.
 
@@ -399,6 +423,11 @@ def fetch(
     A transcript Fathom has not made yet is "transcript pending" and asked for again on a later run
     (``MeetingIndex``'s back-off, against ``clock``); a week after the meeting it is "no transcript".
     ``account`` (default: ``ctx.domain`` alone): a linked account's meetings at every one of its domains, each once.
+
+    While no full listing of the workspace has ever ended (a first day on a big workspace), the job waits for it
+    at most ``index_grace_s``, then completes with what the index holds and what Fathom files under each of the
+    account's domains for the days the index has not reached (:func:`_with_direct`); ``ctx.stats.index_complete``
+    says which.
     """
     account = account or Account.of(ctx.domain)
 
@@ -417,9 +446,15 @@ def fetch(
         holds[0] = max(_held(index, fathom.workspace, holds[0]), meetings)
         ctx.report(indexing_stage(holds[0]), holds[0], None)
 
+    complete = _index_complete(index, fathom.workspace)
     ctx.explain_timeout(lambda: still_indexing(max(holds[0], task.meetings)))
-    task.wait(ctx.deadline, on_progress=indexing, on_wait=waiting, poll_s=poll_s)
-    ctx.explain_timeout(None)
+    if complete:
+        task.wait(ctx.deadline, on_progress=indexing, on_wait=waiting, poll_s=poll_s)
+    else:  # the first listing of a workspace: a small one ends in a moment, a big one is not waited for
+        complete = _wait_briefly(task, ctx.deadline, index_grace_s, indexing, waiting, poll_s)
+    if complete:  # else a time-out asking Fathom for the account still means: the indexing carries on
+        ctx.explain_timeout(None)
+    ctx.stats.index_complete = complete
     ourselves = ours(index.internal_domains(fathom.workspace), our_domains)
     for domain in account.domains:
         refuse_ours(domain, ourselves)
@@ -429,6 +464,9 @@ def fetch(
     after = datetime.combine(since, datetime.min.time(), UTC) if since else None
     before = datetime.combine(until + timedelta(days=1), datetime.min.time(), UTC) if until else None
     meetings = index.meetings_for(fathom.workspace, account, since=after, before=before)
+    if not complete:
+        meetings = _with_direct(ctx, fathom, index, meetings, account=account, since=since, until=until)
+        ctx.explain_timeout(None)
     ctx.stats.meetings = len(meetings)
     ctx.stats.fathom_requests = fathom.requests + ctx.stats.index_requests
     ctx.report(f"meetings found: {len(meetings)}", len(meetings), None)
@@ -477,6 +515,89 @@ def fetch(
         for m in meetings
     ]
     return out, no_transcript
+
+
+def _index_complete(index: MeetingIndex, workspace: str) -> bool:
+    """Whether a full listing of the workspace ever ended (a store that cannot say: as before, wait for the sync)."""
+    try:
+        return index.status(workspace).complete
+    except StoreError as exc:
+        log.warning("the meeting index's state could not be read: %s", exc)
+        return True
+
+
+def _wait_briefly(
+    task: SyncTask,
+    deadline: Deadline,
+    grace_s: float,
+    on_progress: Callable[[int], None],
+    on_wait: Callable[[float], None],
+    poll_s: float,
+) -> bool:
+    """Wait up to ``grace_s`` (and half the time the job has left) for a workspace's first listing; whether it
+    ended. Its failure is this job's, as when a job waits for it all the way."""
+    left = deadline.remaining()
+    grace = Deadline.after(grace_s if left is None else min(grace_s, left / 2))  # half the limit left to answer
+    try:
+        result = task.wait(grace, on_progress=on_progress, on_wait=on_wait, poll_s=poll_s)
+    except JobTimeoutError:
+        if deadline.expired:
+            raise
+        return False
+    return result.kind == "full"
+
+
+def _with_direct(
+    ctx: JobContext,
+    fathom: FathomClient,
+    index: MeetingIndex,
+    held: list[Meeting],
+    *,
+    account: Account,
+    since: date | None,
+    until: date | None,
+) -> list[Meeting]:
+    """``held`` (the account's meetings the incomplete index holds) with those Fathom files under the company of
+    each of the account's domains and the index has not reached yet, newest first, each once.
+
+    The index lists the workspace newest first, so every meeting created since its ``covered_from`` is in it
+    whatever company Fathom filed it under: Fathom is asked (``calendar_invitees_domains[]``, once per domain)
+    only for the days before that, and not at all when the dates asked for all fall after it. Meetings filed
+    under another company in those days are still missing: the summary's coverage and notes say so.
+    """
+    covered = _covered_from(index, fathom.workspace)
+    start = datetime.combine(since, datetime.min.time(), UTC) if since else None
+    if covered is not None and start is not None and start >= covered:
+        return held  # every meeting of those dates is indexed: no request
+    last_day = covered.date() if covered is not None else None
+    if until is not None and last_day is not None:
+        last_day = min(until, last_day)
+    elif until is not None:
+        last_day = until
+    known = {m.recording_id for m in held}
+    merged = list(held)
+    for domain in account.domains:
+        ctx.report(f"asking Fathom for {domain}'s meetings while the index fills")
+        before = fathom.requests
+        direct = fathom.list_meetings(
+            domain, since=since, until=last_day, include_summary=True, include_action_items=True
+        )
+        ctx.stats.direct_requests += fathom.requests - before
+        for meeting in direct:
+            if meeting.recording_id not in known and not index.excluded(meeting):
+                known.add(meeting.recording_id)
+                merged.append(meeting)
+    return sorted(merged, key=lambda m: (m.created_at, m.recording_id), reverse=True)
+
+
+def _covered_from(index: MeetingIndex, workspace: str) -> datetime | None:
+    """Since when the first listing has every meeting (None: not even its first window yet, or unreadable)."""
+    try:
+        covered = index.status(workspace).covered_from
+    except StoreError as exc:
+        log.warning("the meeting index's state could not be read: %s", exc)
+        return None
+    return datetime.fromisoformat(covered) if covered else None
 
 
 def _held(index: MeetingIndex, workspace: str, known: int = 0) -> int:
@@ -583,8 +704,12 @@ def _fetch_notes(
     status = index.status(fathom.workspace)
     ctx.stats.index_meetings = status.meetings
     ctx.stats.index_synced_at = status.synced_at
+    if ctx.stats.index_complete is False:
+        ctx.stats.index_covered_from = status.covered_from
+        notes.append(index_incomplete_note(status.meetings, status.covered_from))
     if source == "fathom":
         notes.append(KEY_SCOPE_NOTE)
+    if source == "fathom" and ctx.stats.index_complete is not False:
         notes.append(
             f"Meetings come from this app's index of the Fathom workspace ({plural(status.meetings, 'external meeting')}), "
             f"brought up to date on {nice_time(status.synced_at)}; fully re-indexed on {nice_date(status.full_synced_at)}. Meetings shared with this key later, or "

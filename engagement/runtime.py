@@ -136,6 +136,7 @@ def make_body(
                 search=search,
                 thresholds=Thresholds.from_settings(settings),
                 listing=listing,
+                index_grace_s=settings.index_grace_s,
                 our_domains=setting_domains(settings.our_domains),
                 clock=clock,
                 rep_roles=roles,

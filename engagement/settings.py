@@ -11,6 +11,7 @@ from urllib.parse import urlsplit, urlunsplit
 from engagement.errors import SettingsError
 
 DEFAULT_FATHOM_BASE_URL = "https://api.fathom.ai/external/v1"
+DEFAULT_INDEX_GRACE_S = 5.0  # a summary waits this long for a workspace's first listing
 DEFAULT_OPENAI_MODEL = "gpt-5.4-mini"  # why this one: README, "Choosing the model"
 DEFAULT_DB = "data/engagement.sqlite"
 
@@ -130,6 +131,13 @@ class Settings:
         "ENGAGEMENT_SYNC_EVERY_S",
         "How often each app, receiver and worker process brings the Fathom meeting index up to date in the "
         "background (incremental; skipped when any process did it within this time). 0: never.",
+        minimum=0,
+    )
+    index_grace_s: float = _setting(
+        DEFAULT_INDEX_GRACE_S,
+        "ENGAGEMENT_INDEX_GRACE_S",
+        "How long a summary waits for the first listing of a Fathom workspace before it asks Fathom for the "
+        "account's own meetings and completes with a note on what may still be missing (the listing carries on).",
         minimum=0,
     )
     fathom_webhook_secret: str = _setting(

@@ -20,8 +20,10 @@ from engagement.account.domains import Account, normalize_domain
 from engagement.account.signals import signal_id
 from engagement.accounts import AccountRow, link_suggestions, list_accounts, missing_choices
 from engagement.errors import EngagementError, InvalidDomainError
-from engagement.render.present import SEVERITY_LABELS, signal_name
+from engagement.models import utcnow
+from engagement.render.present import SEVERITY_LABELS, index_progress, signal_name
 from engagement.webhooks.service import webhook_store
+from engagement.wording import others
 from ui import audit
 from ui.frame import page_frame
 from ui.presentation import exit_button, is_presenting
@@ -260,10 +262,11 @@ st.caption("Every company in your recorded meetings, most recently met first. Se
 status = runtime.index_status()
 if status.synced_at is None and settings.source == "demo":
     runtime.reindex(full=False)  # the demo workspace is in-process: indexing it takes a moment
-elif status.synced_at is None and status.in_progress:
+elif not status.complete and status.in_progress:
+    progress = index_progress(status, utcnow())
     st.info(
-        f"Fathom's workspace is being indexed: {status.pass_meetings:,} meetings so far. Accounts appear here "
-        "as it goes; reload the page in a few minutes.",
+        f"{progress[0].upper()}{progress[1:]}. The accounts below are those of the meetings indexed so far, newest "
+        "first; more appear as it goes, and summaries made meanwhile are refreshed when it is complete.",
         icon=":material/hourglass_top:",
     )
 elif status.synced_at is None:
@@ -305,6 +308,16 @@ shown = [
     and (r.signals or not flagged)
     and (missing is None or r.lacks(missing))
 ]
+due = [r.domain for r in rows if r.refresh_due]
+if due:
+    named = ", ".join(due[:5]) + (f" and {others(len(due) - 5)}" if len(due) > 5 else "")
+    st.info(
+        md(
+            f"Summarised while Fathom was being indexed, now complete: {named}. Open one to refresh its summary "
+            "with the meetings Fathom filed under another company."
+        ),
+        icon=":material/sync:",
+    )
 st.caption(
     f"{plural(len(shown), 'account')} of {len(rows)}. People, days since the last meeting, the last 90 days and "
     "more: the table's Show/hide columns button (the eye, top right)."

@@ -15,7 +15,8 @@ import streamlit as st
 
 from engagement.errors import StoreError
 from engagement.jobs.repository import JobRow
-from engagement.models import JobStatus
+from engagement.models import JobStatus, utcnow
+from engagement.render.present import index_progress
 from engagement.webhooks.service import webhook_store
 from ui import audit
 from ui.ask import questions_admin
@@ -291,7 +292,8 @@ def index_controls() -> None:
     st.subheader("Fathom meeting index", anchor=False)
     status = runtime.index_status()
     if runtime.reindexing or status.in_progress:
-        st.caption(f"Re-indexing Fathom: {status.pass_meetings:,} meetings so far. Summaries keep working meanwhile.")
+        progress = index_progress(status, utcnow())
+        st.caption(f"{progress[0].upper()}{progress[1:]}. Summaries keep working meanwhile.")
     else:
         synced, full = nice_time(status.synced_at), nice_time(status.full_synced_at)
         st.caption(

@@ -16,9 +16,11 @@ import streamlit as st
 from engagement.account.domains import Account, company_domain, display_domain, domain_variants, normalize_domain
 from engagement.account.rep_roles import with_rep_roles
 from engagement.account.signals import Thresholds
+from engagement.accounts import refresh_due
 from engagement.demo import DEMO_ACCOUNTS
 from engagement.errors import EngagementError, InvalidDomainError, JobNotFoundError, StoreError
 from engagement.models import JobOptions, JobRecord, JobStatus, utcnow
+from engagement.render.present import index_progress
 from ui import audit
 from ui.ask import question_box
 from ui.asker import current_asker
@@ -35,6 +37,7 @@ from ui.text import ago, duration, md
 FRESH_FOR = timedelta(hours=24)  # a completed summary younger than this is offered before a new run
 RECENT_RUNS = 6
 POLL_FAST, POLL_SLOW = "0.5s", "2s"  # a young job is polled fast, so a small demo run shows at once
+POLL_INDEX = "10s"  # how often a summary made on an incomplete index looks whether the index is complete
 _WEB_ADDRESS = re.compile(r"(?:https?://|www\.)[^\s`]+")
 STATUS_ICONS = {
     JobStatus.PROCESSING: ":material/progress_activity:",
@@ -417,12 +420,58 @@ def job_view(record: JobRecord | None) -> None:
         if st.session_state.get("summary_viewed") != record.run_id:  # once a visit, not at every rerun
             st.session_state["summary_viewed"] = record.run_id
             audit.record("viewed", record.domain, f"run {record.run_id}")
+        if not presenting:
+            index_refresh(record)
         shown = with_roles(record)
         with st.container(key="summary_result"):  # in a presentation, everything in here is an allow-listed part
             render_result(shown, viewer, settings.source)
             if not presenting and shown.summary is not None and runtime.roles is not None:
                 role_editor(shown.summary, runtime.roles)
             draw_part(viewer, "ask", question_box, record, runtime.questions, current_asker(), presenting)
+
+
+def index_refresh(record: JobRecord) -> None:
+    """A summary made while Fathom's workspace was first indexed: once the index is complete, offer the refreshed
+    summary (the one on screen when it completes is refreshed at once); meanwhile, how far the index has got."""
+    if record.summary is None or record.summary.coverage is None or record.summary.coverage.index_complete is not False:
+        return
+    try:
+        status = runtime.index_status()
+        newer = runtime.repo.latest_complete(record.domain, record.options)
+    except StoreError:
+        return  # the note in the summary still says what may be missing
+    if newer is not None and newer.run_id != record.run_id:
+        return  # refreshed already: the newer run is in the recent runs
+    if refresh_due(record.summary.coverage.index_complete, status.complete):
+        with st.container(horizontal=True, vertical_alignment="center"):
+            st.info(
+                "Fathom's workspace is fully indexed now: meetings filed under another company may add to this "
+                "summary.",
+                icon=":material/sync:",
+            )
+            st.button(
+                "Refresh the summary",
+                key="summary_refresh",
+                type="primary",
+                on_click=on_try_again,
+                args=(record.domain, record.options.since, record.options.until),
+            )
+        return
+    watch_index(record.domain, record.options.since, record.options.until)
+
+
+@st.fragment(run_every=POLL_INDEX)
+def watch_index(domain: str, since: str | None, until: str | None) -> None:
+    """While the workspace's first listing runs: its progress; when it ends, the summary on screen is made again."""
+    try:
+        status = runtime.index_status()
+    except StoreError:
+        return
+    if status.complete:
+        start(domain, JobOptions(since=since, until=until))
+        st.rerun(scope="app")
+    progress = index_progress(status, utcnow())
+    st.caption(md(f"{progress[0].upper()}{progress[1:]}. This summary is made again when it is complete."))
 
 
 def with_roles(record: JobRecord) -> JobRecord:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from engagement.account.domains import PERSONAL_EMAIL_DOMAINS
-from engagement.accounts import account_rows, latest_complete_runs, missing_choices
+from engagement.accounts import account_rows, latest_complete_runs, missing_choices, refresh_due
 from engagement.jobs.repository import JobRepository, JobRow
 from engagement.meetings.index import DomainActivity
 from engagement.models import (
@@ -71,6 +71,7 @@ def test_figures_are_exact_and_days_since_last_counts_from_today():
         "previous_90_days": 6,
         "run_id": None,
         "qualification": [],
+        "refresh_due": False,
     }
 
 
@@ -187,3 +188,16 @@ def test_a_rows_qualification_says_what_is_evidenced_and_what_is_missing():
     assert globex.evidenced == "1/2 evidenced" and acme.evidenced == ""
     assert globex.lacks("Economic buyer") and not globex.lacks("Metrics") and not acme.lacks("Economic buyer")
     assert missing_choices(rows.values()) == ["Metrics", "Economic buyer"]
+
+
+def test_an_account_summarised_while_the_index_filled_is_due_a_refresh_once_it_is_complete():
+    """A latest run made on an incomplete index is marked due a refresh when the index is complete, not before; a
+    run made on a complete index, or one that does not say (older records), never is."""
+    partial = run("globex.io")
+    partial = partial.model_copy(update={"index_complete": False})
+    older = run("acmecorp.com")  # index_complete not recorded
+    latest = {"globex.io": partial, "acmecorp.com": older}
+    due = {r.domain for r in account_rows(ACTIVITY, today=TODAY, latest=latest, index_complete=True) if r.refresh_due}
+    assert due == {"globex.io"}
+    assert not [r for r in account_rows(ACTIVITY, today=TODAY, latest=latest, index_complete=False) if r.refresh_due]
+    assert refresh_due(True, True) is False and refresh_due(None, True) is False and refresh_due(False, True) is True

@@ -119,9 +119,9 @@ def test_summarize_against_a_fathom_compatible_server(
     record = json.loads(out)
     assert record["source"] == "fathom"
     assert record["summary"]["meetings_count"] == 23  # make_account() builds 23; the 7 noise meetings are others'
-    # 3 pages index the workspace's 29 external meetings; 3 pages of Fathom's own acmecorp.com filter bring
-    # the 23 transcripts, ten a request.
-    assert record["stats"]["fathom_requests"] == 6
+    # 3 pages and a look for older meetings index the workspace's 29 external meetings; 3 pages of Fathom's own
+    # acmecorp.com filter bring the 23 transcripts, ten a request.
+    assert record["stats"]["fathom_requests"] == 7
 
 
 def test_summarize_reports_a_rejected_key_on_stderr(

@@ -68,16 +68,16 @@ FATHOM_ROWS = [
     Row("401", lambda s: s.fail_next(401), JobStatus.ERROR, "Fathom rejected the API key", 1),
     Row("403", lambda s: s.fail_next(403), JobStatus.ERROR, "Fathom rejected the API key", 1),
     Row("404", lambda s: s.fail_next(404), JobStatus.ERROR, "Check FATHOM_BASE_URL", 1),
-    # Complete: the failed try, one page of the index and the 3 transcripts one by one.
-    Row("429 then success", lambda s: s.fail_next(429, headers={"Retry-After": "0"}), JobStatus.COMPLETE, "", 5),
+    # Complete: the failed try, one page of the index, its look for older meetings, the 3 transcripts one by one.
+    Row("429 then success", lambda s: s.fail_next(429, headers={"Retry-After": "0"}), JobStatus.COMPLETE, "", 6),
     Row(
         "429 with RateLimit-* only",
         lambda s: s.fail_next(429, headers={"RateLimit-Reset": "0"}),
         JobStatus.COMPLETE,
         "",
-        5,
+        6,
     ),
-    Row("500 then success", lambda s: s.fail_next(500), JobStatus.COMPLETE, "", 5),
+    Row("500 then success", lambda s: s.fail_next(500), JobStatus.COMPLETE, "", 6),
     Row(
         "500 forever",
         lambda s: s.fail_next(500, times=99),

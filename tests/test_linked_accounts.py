@@ -304,3 +304,42 @@ def test_a_meeting_analysed_for_one_domain_is_analysed_again_for_the_linked_acco
     assert linked.summary is not None and linked.summary.meetings_count == 1
     assert ("Wile Coyote", "customer") in risks(linked)
     assert linked.stats.cached_meetings == 0  # not the single domain's analysis
+
+
+def test_a_meeting_shared_by_two_unlinked_customers_is_read_for_each_in_its_own_right(tmp_path: Any) -> None:
+    """One meeting with buyers at globex.io and acmecorp.com: summarised for globex.io first, then for acmecorp.com,
+    the second summary never shows the globex.io buyer's words as its customer's (the cached reading is per account)."""
+    shared = make_meeting(
+        4343,
+        datetime(2026, 9, 2, 16, 0, tzinfo=UTC),
+        guests=[("Wile Coyote", "wile@globex.io"), ("John Smith", "john.smith@acmecorp.com")],
+    )  # the fake's transcript gives the third invitee (Wile, at globex.io) the risk sentence
+
+    def customer_speakers(record: JobRecord) -> set[str]:
+        assert record.summary is not None
+        return {
+            ev.speaker or ""
+            for field in ("goals_detail", "challenges_detail", "risks_detail")
+            for insight in getattr(record.summary, field)
+            for ev in insight.evidence
+            if ev.side == Side.CUSTOMER
+        }
+
+    with FathomServer([shared]) as fathom:
+        settings = Settings.from_env(
+            {
+                "FATHOM_API_KEY": FAKE_API_KEY,
+                "FATHOM_BASE_URL": fathom.base_url,
+                "ENGAGEMENT_DB": str(tmp_path / "e.sqlite"),
+            }
+        )
+        runtime = create_runtime(settings, store=SqliteKV(settings.engagement_db), executor=InlineExecutor())
+        try:
+            globex = runtime.jobs.get("globex.io", runtime.jobs.start("globex.io"))
+            acme = runtime.jobs.get("acmecorp.com", runtime.jobs.start("acmecorp.com"))
+        finally:
+            runtime.close()
+    assert "Wile Coyote" in customer_speakers(globex)  # the globex.io reading: Wile is the customer
+    assert acme.summary is not None and acme.summary.meetings_count == 1
+    assert "Wile Coyote" not in customer_speakers(acme)
+    assert customer_speakers(acme) <= {"John Smith"}

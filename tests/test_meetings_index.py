@@ -7,6 +7,7 @@ entries in SQLite and in Redis (``make_index`` / ``index_backend`` run each test
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -19,7 +20,7 @@ from engagement.errors import FathomUnavailableError
 from engagement.fathom.client import FathomClient
 from engagement.fathom.demo import FathomAPI, associated_company
 from engagement.jobs.service import InlineExecutor
-from engagement.meetings.index import MeetingIndex
+from engagement.meetings.index import MeetingIndex, estimate_progress
 from engagement.models import JobRecord, JobStatus, Side
 from engagement.runtime import create_runtime
 from engagement.settings import Settings
@@ -183,7 +184,8 @@ def test_first_sync_lists_the_workspace_then_incremental_syncs_cost_one_request(
     with FathomServer(make_account(count=23) + [make_meeting(50, at(1), guests=[])]) as server:
         with client_of(server, tmp_path) as client:
             first = index.sync(client)
-            assert (first.kind, first.pages, first.listed) == ("full", 3, 23)  # the internal meeting is not listed
+            # 3 pages and the look for older meetings (none); the internal meeting is not listed
+            assert (first.kind, first.pages, first.listed) == ("full", 4, 23)
             assert all(q["calendar_invitees_domains_type"] == ["one_or_more_external"] for q in meeting_queries(server))
             server.request_log.clear()
             again = index.sync(client)
@@ -222,7 +224,7 @@ def test_a_sync_killed_mid_listing_resumes_from_its_last_page(
             result = reopened.sync(client)
             queries = meeting_queries(server)
             meetings = reopened.meetings_for(client.workspace, "acmecorp.com")
-    assert result.pages == 3 and len(queries) == 3
+    assert result.pages == 3 + 1 and len(queries) == 3 + 1  # and the look for older meetings (none)
     assert "cursor" in queries[0]  # resumed, not started over
     assert len(meetings) == len({m.recording_id for m in meetings}) == 45
 
@@ -244,7 +246,7 @@ def test_a_sync_that_fails_resumes_where_it_stopped(tmp_path: Path, make_index: 
                 index.sync(client, on_progress=fail_third)
             server.request_log.clear()
             index.sync(client)
-            assert len(meeting_queries(server)) == 3 and "cursor" in meeting_queries(server)[0]
+            assert len(meeting_queries(server)) == 3 + 1 and "cursor" in meeting_queries(server)[0]
             assert len(index.meetings_for(client.workspace, "acmecorp.com")) == 45
 
 
@@ -368,8 +370,8 @@ def test_a_job_waiting_for_another_jobs_indexing_keeps_showing_its_progress(
     assert [r.status for r in records] == [JobStatus.COMPLETE, JobStatus.COMPLETE]
     for domain in stages:
         assert any(s.startswith("indexing Fathom: ") for s in stages[domain]), (domain, stages[domain])
-    full = [q for q in listings if "created_after" not in q and "calendar_invitees_domains[]" not in q]
-    assert len(full) == 1  # one first listing of the workspace, not one per job
+    newest = [q for q in listings if "created_before" not in q and "calendar_invitees_domains[]" not in q]
+    assert len(newest) == 1  # one first listing of the workspace (its newest window), not one per job
 
 
 def test_the_runtime_names_the_workspace_as_the_client_does(tmp_path: Path) -> None:
@@ -396,7 +398,78 @@ def test_the_index_command_reindexes_the_workspace(
         server.api.remove(1003)
         assert main(["index", "--full"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0].startswith("full index: 12 meetings listed in 2 pages, 0 removed")
-    assert out[1].startswith(
-        "full index: 11 meetings listed in 2 pages, 1 removed; the index holds 11 external meetings"
+    assert re.match(r"full index: 12 meetings listed in \d+ pages, 0 removed", out[0]), out
+    assert re.match(
+        r"full index: 11 meetings listed in \d+ pages, 1 removed; the index holds 11 external meetings", out[1]
+    ), out
+
+
+def test_a_first_listing_fills_newest_first_window_by_window_and_says_since_when_it_holds_everything(
+    tmp_path: Path, make_index: Callable[[], MeetingIndex]
+) -> None:
+    """A first listing of 120 daily meetings begins with the last seven days (no end, for meetings recorded
+    meanwhile), then windows twice as long reaching further back; after each, the status says every meeting since
+    its start is held; the last has no start, and the index is complete with all 120."""
+    index = make_index()
+    begun = at(120)
+    index.now = lambda: begun
+    meetings = [
+        make_meeting(500 + n, at(n) + timedelta(hours=3), guests=[("Ana", "ana@acmecorp.com")]) for n in range(120)
+    ]
+    covered: list[str | None] = []
+    with FathomServer(meetings, rate_limit=None) as server:
+        with client_of(server, tmp_path) as client:
+
+            def look(_: int) -> None:
+                covered.append(index.status(client.workspace).covered_from)
+
+            result = index.sync(client, on_progress=look)
+            windows = [q for q in meeting_queries(server) if "cursor" not in q and "include_summary" in q]
+            status = index.status(client.workspace)
+    z = "%Y-%m-%dT%H:%M:%SZ"
+    first, *rest = windows
+    assert first["created_after"] == [(begun - timedelta(days=7)).strftime(z)] and "created_before" not in first
+    assert rest[0]["created_before"] == [(begun - timedelta(days=7) + timedelta(seconds=1)).strftime(z)]  # the rest?
+    bounded = [q for q in rest if "created_after" in q]
+    assert bounded[0]["created_after"] == [(begun - timedelta(days=21)).strftime(z)]
+    assert bounded[0]["created_before"] == rest[0]["created_before"]
+    starts = [q["created_after"][0] for q in bounded]
+    assert starts == sorted(starts, reverse=True)
+    assert "created_after" not in windows[-1]  # the last window has no start
+    steps = [c for n, c in enumerate(covered) if c is not None and (n == 0 or c != covered[n - 1])]
+    assert steps == sorted(steps, reverse=True) and len(steps) >= 3  # further back after each window
+    assert covered[0] is None  # nothing is known to be complete until the newest window is listed
+    assert (result.kind, result.listed, status.meetings, status.complete, status.covered_from) == (
+        "full",
+        120,
+        120,
+        True,
+        None,
+    )
+
+
+def test_the_progress_estimate_carries_the_pace_over_the_dates_left() -> None:
+    """Read 1,000 meetings over the newest 100 days in 100 s, with 200 days left to the oldest: about 3,000 in all,
+    and the 2,000 left at no more than Fathom's ten meetings a second."""
+    started = datetime(2026, 12, 1, tzinfo=UTC)
+    estimate = estimate_progress(
+        read=1_000,
+        started=started,
+        reached=started - timedelta(days=100),
+        oldest=started - timedelta(days=300),
+        now=started + timedelta(seconds=100),
+    )
+    assert estimate is not None and estimate.total == 3_000
+    assert estimate.seconds_left == 200  # 2,000 at the 10 a second read so far (Fathom allows no faster)
+    slow = estimate_progress(
+        read=1_000,
+        started=started,
+        reached=started - timedelta(days=100),
+        oldest=started,
+        now=started + timedelta(seconds=400),
+    )
+    assert slow is not None and (slow.total, slow.seconds_left) == (1_000, 0)
+    assert (
+        estimate_progress(read=5, started=started, reached=started - timedelta(hours=2), oldest=started, now=started)
+        is None
     )

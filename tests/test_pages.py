@@ -879,19 +879,34 @@ def test_with_an_openai_key_the_answer_arrives_in_the_background(monkeypatch: py
 
 
 def test_the_accounts_page_says_how_far_the_first_index_got_while_it_runs(monkeypatch: pytest.MonkeyPatch) -> None:
-    """While the workspace's first listing runs in the background, Accounts says how many meetings it has read and
-    to come back, not that nothing is indexed."""
+    """While the workspace's first listing runs in the background, Accounts and the admin page say how many meetings
+    it has read, of about how many, and how long it has left (from the dates reached and the pace), not that
+    nothing is indexed; before the listing can estimate, how many so far."""
+    from engagement.models import format_utc
     from engagement.runtime import workspace_of
 
     monkeypatch.setenv("FATHOM_API_KEY", "k-accounts-page")
     monkeypatch.setenv("FATHOM_BASE_URL", "http://127.0.0.1:9/external/v1")  # never asked: the page only reads
     rt = runtime()
-    rt.index.storage.save(workspace_of(rt.settings), {"pass": "full", "pass_meetings": 6120, "generation": 1})
+    workspace = workspace_of(rt.settings)
+    rt.index.storage.save(workspace, {"pass": "full", "pass_meetings": 6120, "generation": 1})
     at = app().run().switch_page("pages/accounts.py").run()
     assert not at.exception, [e.value for e in at.exception]
     shown = [shown_text(t) for t in texts(at)]
-    assert any("Fathom's workspace is being indexed: 6,120 meetings so far" in t for t in shown), shown
+    assert any("Indexing Fathom: 6,120 meetings so far" in t for t in shown), shown
     assert not any("No Fathom meetings are indexed yet" in t for t in shown)
+
+    # 1,240 read in 141 s back over 62 days, 88 days left to the oldest: about 3,000, 1,760 to go at that pace
+    started = utcnow() - timedelta(seconds=141)
+    reached = started - timedelta(days=62)
+    state = {"pass": "full", "pass_meetings": 1240, "generation": 1, "pass_started_at": format_utc(started)}
+    state |= {"reached_at": format_utc(reached), "oldest_at": format_utc(reached - timedelta(days=88))}
+    rt.index.storage.save(workspace, state)
+    expected = "Indexing Fathom: 1,240 of about 3,000 meetings, about 3 minutes left"
+    at = app().run().switch_page("pages/accounts.py").run()
+    assert any(expected in shown_text(t) for t in texts(at)), texts(at)
+    at.switch_page("pages/admin.py").run()
+    assert any(expected in shown_text(t) for t in texts(at)), texts(at)
 
 
 def test_the_qualification_section_shows_states_quotes_and_commitments_but_not_when_presenting() -> None:
@@ -1219,6 +1234,30 @@ def test_the_accounts_page_is_never_shown_in_presentation_mode() -> None:
     assert "acmecorp.com" not in shown and "Gone dark" not in shown
 
 
+def test_a_summary_made_while_the_index_filled_says_how_far_it_got_then_offers_its_refresh() -> None:
+    """A summary made on an incomplete index shows how far the indexing has got and that it will be made again;
+    once the index is complete it offers "Refresh the summary", which starts the account's next run; presented,
+    neither is shown."""
+    summary = make_summary()
+    assert summary.coverage is not None
+    summary.coverage.index_complete = False
+    record = seeded(domain=summary.domain, summary=summary)
+    at = app(domain=record.domain, run_id=record.run_id).run()
+    assert not at.exception, at.exception
+    assert any("This summary is made again when it is complete" in text for text in texts(at)), texts(at)
+    assert not [b for b in at.button if b.key == "summary_refresh"]
+
+    runtime().reindex(full=False)  # the (demo) workspace's first listing ends
+    at = app(domain=record.domain, run_id=record.run_id).run()
+    assert any("fully indexed now" in text for text in texts(at)), texts(at)
+    at.button(key="summary_refresh").click().run()
+    assert at.query_params["run_id"] != record.run_id and runtime().repo.count() == 2
+
+    presented = app(domain=record.domain, run_id=record.run_id, present="1").run()
+    assert not [b for b in presented.button if b.key == "summary_refresh"]
+    assert not any("fully indexed now" in text for text in texts(presented))
+
+
 def test_the_overview_lists_the_risks_raised_newest_first() -> None:
     """The overview says risks were raised (nothing says which were resolved) and shows the newest two first."""
     from engagement.models import Evidence, Insight
@@ -1240,3 +1279,20 @@ def test_the_overview_lists_the_risks_raised_newest_first() -> None:
     glance = [t for t in texts(at) if "worry about" in t or "Risks raised" in t]
     assert glance[0] == "**:material/warning: Risks raised · 3**"
     assert glance[1].splitlines() == ["- Newest worry about the budget.", "- Middle worry about adoption."]
+
+
+def test_the_accounts_page_names_the_accounts_due_a_refresh_once_the_index_is_complete() -> None:
+    """An account whose latest summary was made while the index filled is named on the Accounts page as due a
+    refresh once the (demo) workspace is fully indexed; one made on a complete index is not."""
+    partial = make_summary()
+    assert partial.coverage is not None
+    partial.coverage.index_complete = False
+    seeded(domain="acmecorp.com", summary=partial.model_copy(update={"domain": "acmecorp.com"}))
+    full = make_summary()
+    assert full.coverage is not None
+    full.coverage.index_complete = True
+    seeded(domain="globex.io", summary=full.model_copy(update={"domain": "globex.io"}))
+    at = app().run().switch_page("pages/accounts.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    (due,) = [i.value for i in at.info if "Summarised while Fathom was being indexed" in i.value]
+    assert "acmecorp.com" in shown_text(due) and "globex.io" not in shown_text(due)

@@ -60,17 +60,17 @@ def paths(server: FathomServer) -> list[str]:
 
 
 def test_first_run_lists_with_transcripts_and_calls_the_model_per_meeting(tmp_path: Path, model: FakeOpenAI) -> None:
-    """Cold cache: 3 pages index the workspace (29 external meetings), 3 more carry the account's transcripts;
-    23 map calls, 23 qualification calls (one a meeting) and one reduce; usage is counted."""
+    """Cold cache: 3 pages and a look for older meetings index the workspace (29 external meetings), 3 more carry
+    the account's transcripts; 23 map calls, 23 qualification calls (one a meeting) and one reduce; usage is counted."""
     with FathomServer(sample_meetings()) as fathom:
         record = run(make_runtime(tmp_path, fathom, model).jobs)
-        assert paths(fathom) == ["/external/v1/meetings"] * 6
+        assert paths(fathom) == ["/external/v1/meetings"] * 7
         queries = [query for _, _, query in fathom.request_log]
-        assert all(q["calendar_invitees_domains_type"] == ["one_or_more_external"] for q in queries[:3])
-        assert all("include_transcript" not in q for q in queries[:3])
-        assert all(q.get("include_transcript") == ["true"] for q in queries[3:])
+        assert all(q["calendar_invitees_domains_type"] == ["one_or_more_external"] for q in queries[:4])
+        assert all("include_transcript" not in q for q in queries[:4])
+        assert all(q.get("include_transcript") == ["true"] for q in queries[4:])
     s = record.stats
-    assert (s.meetings, s.fathom_requests, s.llm_calls, s.cached_meetings) == (23, 6, 47, 0)
+    assert (s.meetings, s.fathom_requests, s.llm_calls, s.cached_meetings) == (23, 7, 47, 0)
     assert s.index_meetings == 29
     assert s.tokens_in > 0 and s.tokens_out > 0
     assert record.analyzer == "openai:gpt-5.4-mini" and record.source == "fathom"

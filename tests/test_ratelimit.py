@@ -16,6 +16,7 @@ from engagement.deadline import Deadline
 from engagement.errors import FathomUnavailableError, JobTimeoutError
 from engagement.fathom.client import FathomClient
 from engagement.fathom.ratelimit import (
+    FOREGROUND_GRACE,
     InProcessRateLimiter,
     RateLimiter,
     key_id,
@@ -262,3 +263,29 @@ def test_a_job_whose_rate_limit_wait_outlasts_it_ends_with_the_time_out(
     assert "still being indexed" in (record.error or "") and "carries on in the background" in (record.error or "")
     assert sent == 0
     assert any(stage.startswith("waiting for Fathom's rate limit") for stage in stages), stages
+
+
+def test_the_index_sync_leaves_the_next_slot_to_a_job_waiting_for_one(any_limiter: RateLimiter) -> None:
+    """While a job's request waits for a closed window, the index's background request is told to wait until after
+    the job's slot; on another key, with no job waiting, a background request waits for nothing but the window."""
+    any_limiter.observe("key-busy", 429, {"RateLimit-Reset": "30"})
+    job = any_limiter.acquire("key-busy")
+    sync = any_limiter.acquire("key-busy", background=True)
+    assert 25 < job <= 30
+    assert sync >= job + FOREGROUND_GRACE / 2  # the job's slot and a grace after it
+    assert any_limiter.acquire("key-free", background=True) == 0.0
+
+
+def test_the_job_goes_first_when_the_window_reopens_then_the_sync_carries_on() -> None:
+    """On a clock that moves only when told: the window is spent, a job's request and the sync's both wait; when it
+    reopens the job's request is sent, the sync's is held for the grace, then it is sent too."""
+    now = [0.0]
+    limiter = InProcessRateLimiter(limit=2, window_s=60, clock=lambda: now[0])
+    assert [limiter.acquire("k", background=True) for _ in range(2)] == [0.0, 0.0]  # the sync spent the window
+    job_wait = limiter.acquire("k")
+    assert job_wait > 0 and limiter.acquire("k", background=True) >= job_wait
+    now[0] += job_wait
+    assert limiter.acquire("k", background=True) > 0  # the slot that opened is the job's
+    assert limiter.acquire("k") == 0.0
+    now[0] += FOREGROUND_GRACE
+    assert limiter.acquire("k", background=True) == 0.0  # the second slot (the window's oldest aged out too)

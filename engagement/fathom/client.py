@@ -323,6 +323,8 @@ class FathomClient:
         on_wait: called with the seconds left while the client waits for the rate limit (the job's stage).
         deadline: the job's; a wait for the rate limit or a back-off that would reach it ends the job at
             once (``JobTimeoutError``) instead of sleeping past it. ``NO_DEADLINE`` outside a job.
+        background: the meeting index's sync sets it: its requests leave the rate limit's next slot to a job's
+            request waiting for one.
 
     The client owns ``http`` and closes it in :meth:`close`. It is safe to share between threads.
     Without a ``limiter`` it keeps a private one; with an injected ``sleep`` (tests) that private
@@ -365,6 +367,7 @@ class FathomClient:
         self.skipped: list[str] = []
         self.skipped_count = 0
         self.on_wait: Callable[[float], None] | None = None
+        self.background = False
 
     def _clock(self) -> float:
         # The private limiter's clock: real time, or with an injected sleep only what it pretended to sleep.
@@ -613,7 +616,7 @@ class FathomClient:
         and by the job's deadline (the limiter's answer is the least wait, so a longer one is not begun)."""
         waited = 0.0
         while True:
-            delay = self._limiter.acquire(self._budget)
+            delay = self._limiter.acquire(self._budget, background=self.background)
             if delay <= 0:
                 return
             if waited + delay > self.max_wait_s:

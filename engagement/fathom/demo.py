@@ -1,8 +1,8 @@
 """FathomAPI: Fathom's read endpoints, in process, over a list of Fathom Meeting objects.
 
 It answers ``httpx.Request`` with ``httpx.Response`` the way ``docs/reference/fathom-openapi.yaml``
-documents: ``GET /meetings`` (filters, opaque cursors, pages of ten, newest first, the include
-flags) and ``GET /recordings/{id}/transcript`` and ``/summary``. Demo mode serves the bundled
+documents: ``GET /meetings`` (filters, opaque cursors, pages of ten, newest first — an order the spec does
+not document, so the app relies on none —, the include flags) and ``GET /recordings/{id}/transcript`` and ``/summary``. Demo mode serves the bundled
 accounts through it with ``httpx.MockTransport``; the tests' loopback server wraps the same object.
 Where the real API is vaguer than a fake can be, the choice is written down:
 
@@ -154,6 +154,8 @@ class FathomAPI:
             items, key=lambda m: (_parse_time("created_at", m["created_at"]), m["recording_id"]), reverse=True
         )
         self._by_id = by_id
+        # the last listing's matches, by its filters and the list they were read from (replaced on add and remove)
+        self._matched: tuple[str, list[dict[str, Any]], list[dict[str, Any]]] | None = None
 
     @property
     def meetings(self) -> list[dict[str, Any]]:
@@ -316,7 +318,13 @@ class FathomAPI:
                 return False
             return meeting_type is None or m.get("meeting_type") == meeting_type
 
-        matches = [m for m in self._meetings if wanted(m)]
+        meetings = self._meetings
+        cached = self._matched
+        if cached is not None and cached[0] == fingerprint and cached[1] is meetings:
+            matches = cached[2]  # the next page of the same listing: the filter was run on its first page
+        else:
+            matches = [m for m in meetings if wanted(m)]
+            self._matched = (fingerprint, meetings, matches)
         page = matches[offset : offset + self.page_size]
         end = offset + len(page)
         next_cursor = self._cursor(end, fingerprint) if end < len(matches) else None

@@ -18,6 +18,10 @@ the limit) and a "closed until" time learned from a 429, ``RateLimit-Remaining: 
 ``Retry-After``. ``limit`` comes from ``RateLimit-Limit``; ``window_s`` is Fathom's documented
 minute until an answer with ``RateLimit-Remaining = limit - 1`` (the first request of a fresh
 window) shows the whole window in its ``RateLimit-Reset``.
+
+A job's own requests go first: the meeting index's background sync asks with ``background=True``, and while a
+job's request waits for a slot (it said so within its wait and :data:`FOREGROUND_GRACE` after), a background
+request is told to wait too, so the slot that opens is the job's.
 """
 
 from __future__ import annotations
@@ -40,13 +44,17 @@ DEFAULT_WINDOW_S = 60.0
 # Send times are ours and arrival times the server's; a small margin keeps latency jitter from
 # squeezing one window's worth of requests into less than a window at the server.
 WINDOW_MARGIN = 0.02
+FOREGROUND_GRACE = 1.0  # seconds past a waiting job request's slot that the background sync still leaves it
 
 
 class RateLimiter(Protocol):
     """What the Fathom client needs from a limiter (one per process, shared by every client of a key)."""
 
-    def acquire(self, key: str) -> float:
-        """Take a request slot for ``key`` and return 0.0, or return the seconds to wait before asking again."""
+    def acquire(self, key: str, *, background: bool = False) -> float:
+        """Take a request slot for ``key`` and return 0.0, or return the seconds to wait before asking again.
+
+        A ``background`` request (the index's sync) waits while a foreground one (a job's) waits for a slot.
+        """
         ...
 
     def observe(self, key: str, status: int, headers: Mapping[str, str], fallback_s: float | None = None) -> None:
@@ -104,6 +112,7 @@ class _Budget:
     window_s: float
     sent: deque[float] = field(default_factory=deque)
     closed_until: float = 0.0
+    foreground_until: float = 0.0  # a job's request waits for a slot until about then: background ones wait too
 
 
 class InProcessRateLimiter:
@@ -134,19 +143,31 @@ class InProcessRateLimiter:
             budget = self._budgets[key] = _Budget(self.limit, self.window_s)
         return budget
 
-    def acquire(self, key: str) -> float:
+    def acquire(self, key: str, *, background: bool = False) -> float:
         with self._lock:
             now = self._clock()
             budget = self._budget(key)
-            if budget.closed_until > now:
-                return budget.closed_until - now
-            span = budget.window_s * (1 + WINDOW_MARGIN)
-            while budget.sent and budget.sent[0] <= now - span:
-                budget.sent.popleft()
-            if len(budget.sent) >= budget.limit:
-                return max(budget.sent[0] + span - now, 0.001)
+            wait = self._wait(budget, now)
+            if background and budget.foreground_until > now:
+                return max(wait, budget.foreground_until - now)
+            if wait > 0:
+                if not background:
+                    budget.foreground_until = max(budget.foreground_until, now + wait + FOREGROUND_GRACE)
+                return wait
             budget.sent.append(now)
             return 0.0
+
+    @staticmethod
+    def _wait(budget: _Budget, now: float) -> float:
+        """Seconds until ``budget`` has a slot (0.0: one is free now)."""
+        if budget.closed_until > now:
+            return budget.closed_until - now
+        span = budget.window_s * (1 + WINDOW_MARGIN)
+        while budget.sent and budget.sent[0] <= now - span:
+            budget.sent.popleft()
+        if len(budget.sent) >= budget.limit:
+            return max(budget.sent[0] + span - now, 0.001)
+        return 0.0
 
     def observe(self, key: str, status: int, headers: Mapping[str, str], fallback_s: float | None = None) -> None:
         limit = header_number(headers, "RateLimit-Limit")

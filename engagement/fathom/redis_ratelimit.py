@@ -7,6 +7,7 @@ on M machines together stay under Fathom's 60 calls a minute per key::
     ratelimit:{scope}:{key}:sent     sorted set of send times (a sliding window, as in-process)
     ratelimit:{scope}:{key}:closed   until when a 429 or ``RateLimit-Remaining: 0`` closed the window
     ratelimit:{scope}:{key}:limit    the limit the server announced (``RateLimit-Limit``)
+    ratelimit:{scope}:{key}:fg       until when a job's request waits for a slot (the background sync waits too)
 
 Each call is one Lua script, so taking a slot is atomic across processes, and the clock is Redis's
 own (``TIME``), so machines whose clocks differ still share one window. Keys expire after a window
@@ -21,6 +22,7 @@ from collections.abc import Mapping
 import redis
 
 from engagement.fathom.ratelimit import (  # the header rules live with the in-process limiter
+    FOREGROUND_GRACE,
     header_number,
     reset_seconds,
 )
@@ -36,18 +38,32 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 """
 
-# KEYS: sent, closed, limit. ARGV: default limit, window seconds, margin, a unique member.
+# KEYS: sent, closed, limit, fg. ARGV: default limit, window seconds, margin, a unique member, '1' for a background
+# request, the foreground grace in seconds.
 _ACQUIRE = (
     _NOW
     + """
+local wait = 0
 local closed = tonumber(redis.call('GET', KEYS[2]) or '0')
-if closed > now then return tostring(closed - now) end
 local limit = tonumber(redis.call('GET', KEYS[3]) or ARGV[1])
 local span = tonumber(ARGV[2]) * (1 + tonumber(ARGV[3]))
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - span)
-if redis.call('ZCARD', KEYS[1]) >= limit then
-  local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-  return tostring(math.max(tonumber(first[2]) + span - now, 0.001))
+if closed > now then
+  wait = closed - now
+else
+  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - span)
+  if redis.call('ZCARD', KEYS[1]) >= limit then
+    local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+    wait = math.max(tonumber(first[2]) + span - now, 0.001)
+  end
+end
+local fg = tonumber(redis.call('GET', KEYS[4]) or '0')
+if ARGV[5] == '1' and fg > now then return tostring(math.max(wait, fg - now)) end
+if wait > 0 then
+  if ARGV[5] ~= '1' then
+    local until_ = now + wait + tonumber(ARGV[6])
+    if until_ > fg then redis.call('SET', KEYS[4], tostring(until_), 'PX', math.ceil((wait + tonumber(ARGV[6])) * 1000) + 1000) end
+  end
+  return tostring(wait)
 end
 redis.call('ZADD', KEYS[1], now, ARGV[4])
 redis.call('PEXPIRE', KEYS[1], math.ceil(span * 1000))
@@ -99,13 +115,15 @@ class RedisRateLimiter:
         base = f"ratelimit:{self.scope}:{key}"
         return f"{base}:sent", f"{base}:closed", f"{base}:limit"
 
-    def acquire(self, key: str) -> float:
-        """Take a request slot for ``key`` and return 0.0, or return the seconds to wait before asking again."""
+    def acquire(self, key: str, *, background: bool = False) -> float:
+        """Take a request slot for ``key`` and return 0.0, or return the seconds to wait before asking again; a
+        ``background`` request waits while a foreground one waits for a slot."""
         sent, closed, limit = self._keys(key)
+        fg = f"ratelimit:{self.scope}:{key}:fg"
+        args: list[str | int | float] = [self.limit, self.window_s, WINDOW_MARGIN, uuid.uuid4().hex]
+        args += ["1" if background else "0", FOREGROUND_GRACE]
         try:
-            wait = self._acquire(
-                keys=[sent, closed, limit], args=[self.limit, self.window_s, WINDOW_MARGIN, uuid.uuid4().hex]
-            )
+            wait = self._acquire(keys=[sent, closed, limit, fg], args=args)
         except redis.exceptions.RedisError as exc:
             raise redis_failure(self.url, "rate limit", exc) from None
         return float(wait)

@@ -78,6 +78,8 @@ class JobRow(BaseModel):
         duration_s: from creation to the end (or the last heartbeat while running).
         signals: the summary's signals once complete, so the accounts list reads no summary.
         qualification: each qualification element's state once complete (no quotes), for the same reason.
+        index_complete: the summary's ``coverage.index_complete``: false when it was made while Fathom's workspace
+            was first indexed (the accounts list marks it due a refresh once the index is complete).
     """
 
     domain: str
@@ -96,6 +98,7 @@ class JobRow(BaseModel):
     options: JobOptions = Field(default_factory=JobOptions)
     signals: list[Signal] = Field(default_factory=list)  # the summary's, so the accounts list reads no summary
     qualification: list[ElementState] = Field(default_factory=list)
+    index_complete: bool | None = None
 
     @classmethod
     def of(cls, rec: JobRecord) -> JobRow:
@@ -116,6 +119,7 @@ class JobRow(BaseModel):
             options=rec.options,
             signals=list(rec.summary.signals) if rec.summary else [],
             qualification=rec.summary.qualification.states() if rec.summary and rec.summary.qualification else [],
+            index_complete=rec.summary.coverage.index_complete if rec.summary and rec.summary.coverage else None,
         )
 
 

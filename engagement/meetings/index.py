@@ -27,6 +27,11 @@ Sync (:meth:`MeetingIndex.sync`): the first run lists every page and saves the c
 one, so a restart resumes where it stopped; later runs list only ``created_after`` the newest
 indexed meeting minus :data:`OVERLAP` (one request when nothing new was recorded); a full
 re-index lists everything again and drops meetings it no longer sees (deleted, or no longer shared).
+A full listing goes newest first, in windows of creation dates (:func:`pass_window`; the spec documents no
+order for ``/meetings``, only ``created_after`` and ``created_before``): after each window the state's
+``covered_from`` says every meeting created since is indexed, so a job can tell which days it must still ask
+Fathom about while the index fills (``engagement.pipeline``), and :meth:`IndexStatus.estimate` reads the dates
+reached and the pace.
 
 Transcripts not there yet: Fathom makes a transcript after the meeting, so one it has not got (404,
 ``null``) within :data:`TRANSCRIPT_WAIT` of the meeting's end is *pending*: remembered with how often it
@@ -54,7 +59,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -62,13 +67,14 @@ from engagement.account.domains import Account, registrable_domain
 from engagement.account.people import clean_email, is_room
 from engagement.deadline import NO_DEADLINE, Deadline
 from engagement.errors import EngagementError, FathomError, StoreError
-from engagement.fathom.client import FathomClient, include_flags
+from engagement.fathom.client import FathomClient, Page, include_flags
 from engagement.models import Meeting, format_utc, utcnow
 from engagement.registry import REGISTRY
 
 __all__ = [
     "OVERLAP",
     "DomainActivity",
+    "Estimate",
     "IndexStatus",
     "IndexStorage",
     "MeetingIndex",
@@ -80,7 +86,9 @@ __all__ = [
     "TRANSCRIPT_PENDING",
     "TRANSCRIPT_WAIT",
     "TranscriptWait",
+    "estimate_progress",
     "next_ask",
+    "pass_window",
 ]
 
 log = logging.getLogger(__name__)
@@ -90,6 +98,12 @@ TRANSCRIPT_PENDING = "transcript pending"
 TRANSCRIPT_WAIT = timedelta(days=7)  # Fathom has made the transcript by then, or never will
 PENDING_BACKOFF = (timedelta(minutes=10), timedelta(hours=1), timedelta(days=1))  # after the 1st, 2nd, 3rd+ ask
 _PENDING = "pending:"
+FIRST_WINDOW = timedelta(days=7)  # a full pass lists the last week first, then windows twice as long each time
+MAX_WINDOWS = 9  # the 9th window reaches 7 * (2**9 - 1) days (~10 years) back and is listed with no start
+PROBE_FLOOR = datetime(2015, 1, 1, tzinfo=UTC)  # before any Fathom recording: where the search for the oldest begins
+FATHOM_MEETINGS_PER_S = 10 * 60 / 60  # ten meetings a page, 60 requests a minute: the fastest a listing reads
+MAX_PROBES = 12  # one-page listings to find the oldest meeting's week between the floor and now
+PROBE_PRECISION = timedelta(days=7)  # enough for an estimate; the last window has no start anyway
 
 
 @dataclass(frozen=True)
@@ -112,6 +126,34 @@ class TranscriptWait:
             return TranscriptWait(int(asked), datetime.fromisoformat(when.replace("Z", "+00:00")))
         except ValueError:
             return None
+
+
+def pass_clock() -> datetime:
+    """When a full pass begins: now (the tests' fixtures, dated 2025, start their passes then)."""
+    return utcnow()
+
+
+def _z(when: datetime) -> str:
+    """A time as Fathom's filters take it: ``2025-01-01T00:00:00Z``."""
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def pass_window(state: dict[str, Any]) -> tuple[datetime | None, datetime | None]:
+    """The creation dates ``[after, before)`` the full pass of ``state`` lists now (``None``: no bound).
+
+    Window 0 is the last :data:`FIRST_WINDOW` before the pass began, with no end (meetings recorded while it runs
+    are in it); each next window reaches back twice as far as the one before; the last one (past the workspace's
+    oldest meeting, or the :data:`MAX_WINDOWS`-th) has no start. Windows overlap by a second: whether Fathom's
+    bounds are inclusive is not documented, and a meeting listed twice is kept once.
+    """
+    started = datetime.fromisoformat(str(state["pass_started_at"]))
+    k = int(state.get("window") or 0)
+    before = None if k == 0 else started - FIRST_WINDOW * (2**k - 1) + timedelta(seconds=1)
+    after: datetime | None = started - FIRST_WINDOW * (2 ** (k + 1) - 1)
+    oldest = state.get("oldest_at")
+    if k >= MAX_WINDOWS - 1 or (oldest and after is not None and after <= datetime.fromisoformat(str(oldest))):
+        after = None
+    return after, before
 
 
 def next_ask(ended_at: datetime, asked: int, now: datetime) -> datetime | None:
@@ -161,6 +203,10 @@ class IndexStatus:
         full_synced_at: when the last full listing finished.
         in_progress: ``"full"`` while a first or full listing is under way (it resumes after a restart).
         pass_meetings: meetings read so far by the listing under way.
+        pass_started_at: when the full listing under way began.
+        covered_from: the full listing under way has read every meeting created since then (newest first).
+        reached_at: the oldest creation date that listing has read so far.
+        oldest_at: the day the workspace's oldest meeting was created (found once, for estimates).
     """
 
     meetings: int
@@ -168,6 +214,57 @@ class IndexStatus:
     full_synced_at: str | None
     in_progress: str | None
     pass_meetings: int
+    pass_started_at: str | None = None
+    covered_from: str | None = None
+    reached_at: str | None = None
+    oldest_at: str | None = None
+
+    @property
+    def complete(self) -> bool:
+        """Whether a full listing of the workspace has ever ended: every meeting the key saw then is indexed."""
+        return self.full_synced_at is not None
+
+    def estimate(self, now: datetime) -> Estimate | None:
+        """How many meetings the listing under way will read in all and how long it has left, from the dates it
+        has reached and its pace so far (:func:`estimate_progress`); None when it cannot say yet."""
+        if self.in_progress is None or not self.pass_started_at or not self.reached_at or not self.oldest_at:
+            return None
+        return estimate_progress(
+            read=self.pass_meetings,
+            started=datetime.fromisoformat(self.pass_started_at),
+            reached=datetime.fromisoformat(self.reached_at),
+            oldest=datetime.fromisoformat(self.oldest_at),
+            now=now,
+        )
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A full listing's expected size and time left. Attributes: total (meetings, at least those read), seconds_left."""
+
+    total: int
+    seconds_left: float
+
+
+def estimate_progress(
+    *, read: int, started: datetime, reached: datetime, oldest: datetime, now: datetime
+) -> Estimate | None:
+    """The size and time left of a newest-first listing that began at ``started`` and has read ``read`` meetings
+    back to ``reached`` by ``now``, in a workspace whose oldest meeting is from ``oldest``.
+
+    The meetings per day of the span read so far, carried over the span still to read, give the total; the
+    meetings read per second so far give the time left, never less than Fathom's documented pace allows (60
+    requests a minute, ten meetings a page). None until a day of meetings has been read.
+    """
+    span_read = (started - reached).total_seconds()
+    if read <= 0 or span_read < 86400:
+        return None
+    span_left = max((reached - oldest).total_seconds(), 0.0)
+    total = read + round(read * span_left / span_read)
+    elapsed = (now - started).total_seconds()
+    fastest = (total - read) / FATHOM_MEETINGS_PER_S
+    measured = (total - read) / (read / elapsed) if elapsed >= 1 else 0.0
+    return Estimate(total=total, seconds_left=max(fastest, measured))
 
 
 @dataclass(frozen=True)
@@ -229,6 +326,7 @@ class SyncTask:
         self._done = False
         self._changed = threading.Condition()  # notified on every page read and at the end
         self._version = 0
+        self._last_wait: tuple[int, float] | None = None  # (version, seconds) of the latest wait for the rate limit
 
     @property
     def done(self) -> bool:
@@ -252,6 +350,8 @@ class SyncTask:
                 self.skipped = list(client.skipped)
             self._done = self._done or done
             self._version += 1
+            if rate_wait is not None:
+                self._last_wait = (self._version, rate_wait)
             self._changed.notify_all()
 
     def wait(
@@ -275,9 +375,13 @@ class SyncTask:
                 if not self._done and self._version == seen:
                     left = deadline.remaining()
                     self._changed.wait(poll_s if left is None else min(poll_s, left))
+                before = seen
                 seen, meetings, rate_wait, done = self._version, self.meetings, self.rate_wait, self._done
+                last_wait = self._last_wait
             if done:
                 break
+            if rate_wait is None and last_wait is not None and last_wait[0] > before:
+                rate_wait = last_wait[1]  # a wait that began and ended between two looks is still shown, once
             if rate_wait is not None and on_wait is not None:
                 on_wait(rate_wait)
             elif on_progress is not None:
@@ -297,9 +401,11 @@ class SyncTask:
                     self._update(client, meetings=meetings)
 
                 client.on_wait = lambda seconds: self._update(client, rate_wait=seconds)
+                background, client.background = client.background, True  # a job's own requests go first
                 try:
                     self.result = index.sync(client, full=self.full, on_progress=progress, asked_at=self.asked_at)
                 finally:
+                    client.background = background
                     self._update(client)
         except BaseException as exc:  # noqa: BLE001 - handed to every waiter
             if not isinstance(exc, EngagementError):
@@ -416,6 +522,7 @@ class MeetingIndex:
 
     def __init__(self, storage: str | Path | IndexStorage) -> None:
         self.excluded: Callable[[Meeting], bool] = lambda meeting: False  # the runtime sets it: forgotten meetings
+        self.now: Callable[[], datetime] = pass_clock  # when a full pass begins (its windows, its pace)
         self.storage: IndexStorage = SqliteIndexStorage(storage) if isinstance(storage, str | Path) else storage
         self._tasks: dict[str, SyncTask] = {}
         self._tasks_lock = threading.Lock()
@@ -500,41 +607,104 @@ class MeetingIndex:
             after = format_utc(datetime.fromisoformat(newest) - OVERLAP) if newest else None
             state.update({"pass": "incremental", "cursor": None, "pass_meetings": 0, "after": after})
         kind = str(state["pass"])
+        if kind == "full" and not state.get("pass_started_at"):  # a new pass (or one begun before windows)
+            state.update({"pass_started_at": format_utc(self.now()), "window": 0, "cursor": None})
+            state.update({"covered_from": None, "reached_at": None})
         generation = int(state.get("generation", 1))
         state.setdefault("generation", generation)
         self.storage.save(workspace, state, lock=lock)
 
-        params = [("calendar_invitees_domains_type", "one_or_more_external")]
-        if kind == "incremental" and state.get("after"):
-            since = datetime.fromisoformat(str(state["after"]))
-            params.append(("created_after", since.strftime("%Y-%m-%dT%H:%M:%SZ")))
-        params += include_flags(summary=True, action_items=True)
-        pages = 0
-        listed = 0
-        cursor = state.get("cursor")
-        # The cursor is saved with each page, so a sync stopped by an error or a restart resumes there.
-        for page in self._pages(client, params, cursor, state):
-            pages += 1
-            listed += len(page.meetings)
+        counts = {"pages": 0, "listed": 0}
+
+        def take(page: Page) -> None:
+            """Keep one page of the listing with the state it leaves (its cursor, how far back it reached)."""
+            counts["pages"] += 1
+            counts["listed"] += len(page.meetings)
             newest = max((format_utc(m.created_at) for m in page.meetings), default=None)
+            oldest = min((format_utc(m.created_at) for m in page.meetings), default=None)
             state["cursor"] = page.next_cursor
             state["pass_meetings"] = int(state.get("pass_meetings", 0)) + len(page.meetings)
             if newest and newest > str(state.get("newest_created_at") or ""):
                 state["newest_created_at"] = newest
+            if kind == "full" and oldest and oldest < str(state.get("reached_at") or "~"):
+                state["reached_at"] = oldest
             kept = tuple(m for m in page.meetings if not self.excluded(m))  # forgotten on request: never stored again
             self.storage.save(workspace, state, kept, generation, lock=lock)
             if on_progress is not None:
                 on_progress(int(state["pass_meetings"]))
+
+        # A full pass lists the workspace newest first, one window of creation dates after another (the spec
+        # documents no order for /meetings, only created_after/created_before): each window ended moves
+        # covered_from back, and every meeting created since is in the index, whatever company Fathom filed it under.
+        while True:
+            params = [("calendar_invitees_domains_type", "one_or_more_external")]
+            if kind == "incremental" and state.get("after"):
+                since = datetime.fromisoformat(str(state["after"]))
+                params.append(("created_after", since.strftime("%Y-%m-%dT%H:%M:%SZ")))
+            last = True
+            if kind == "full":
+                start, end = pass_window(state)
+                last = start is None
+                if start is not None:
+                    params.append(("created_after", _z(start)))
+                if end is not None:
+                    params.append(("created_before", _z(end)))
+            params += include_flags(summary=True, action_items=True)
+            # The cursor is saved with each page, so a sync stopped by an error or a restart resumes there.
+            for page in self._pages(client, params, state.get("cursor"), state):
+                take(page)
+            if last:
+                break
+            assert start is not None  # only the last window has no start
+            # the window is listed: everything created since its start is indexed; then the next, older, window
+            state.update({"covered_from": format_utc(start), "window": int(state.get("window") or 0) + 1})
+            state["cursor"] = None
+            if not state.get("oldest_at"):  # after the newest window, so recent meetings come first
+                older = [p for p in params if p[0] != "created_after" and p[0] != "created_before"]
+                older.append(("created_before", _z(start + timedelta(seconds=1))))
+                first = next(client.pages(older), None)  # the first page of everything older
+                if first is not None and first.next_cursor is None:  # it is all of it: the last window, listed
+                    take(first)
+                    dates = [format_utc(m.created_at) for m in first.meetings]
+                    state["oldest_at"] = min(dates, default=format_utc(start))
+                    break
+                state["oldest_at"] = self._probe_oldest(client, start, first)
+            self.storage.save(workspace, state, lock=lock)
         now = format_utc(utcnow())
         if kind == "full":
             state["full_synced_at"] = now  # and a full re-index asks again about every transcript Fathom lacked
         state.update({"pass": None, "cursor": None, "synced_at": now, "after": None})
+        state.update({"pass_started_at": None, "window": None, "covered_from": None, "reached_at": None})
         deleted = self.storage.finish(workspace, state, generation if kind == "full" else None, lock=lock)
-        return SyncResult(kind=kind, pages=pages, listed=listed, deleted=max(deleted, 0))
+        return SyncResult(kind=kind, pages=counts["pages"], listed=counts["listed"], deleted=max(deleted, 0))
+
+    @staticmethod
+    def _probe_oldest(client: FathomClient, below: datetime, first: Page | None) -> str:
+        """When the workspace's oldest meeting was created (to the week), found with a few one-page listings of
+        ``created_before`` halfway: what the progress estimate reads and where the windows end. ``first`` is the
+        first page of everything before ``below``; each answer's meetings are older than where it was asked, so
+        its oldest one narrows the search too."""
+        found = [m.created_at for m in first.meetings] if first is not None else []
+        if not found:
+            return format_utc(below)
+        low, high = PROBE_FLOOR, min(found)
+        for _ in range(MAX_PROBES):
+            if high - low <= PROBE_PRECISION:
+                break
+            middle = low + (high - low) / 2
+            params = [("calendar_invitees_domains_type", "one_or_more_external"), ("created_before", _z(middle))]
+            page = next(client.pages(params), None)  # one page is enough: the rest is never asked for
+            found = [m.created_at for m in page.meetings] if page is not None else []
+            if found:
+                high = min(min(found), middle)
+            else:
+                low = middle
+        return format_utc(high)
 
     @staticmethod
     def _pages(client: FathomClient, params: list[tuple[str, str]], cursor: str | None, state: dict[str, Any]) -> Any:
-        """The listing's pages from a saved cursor; a cursor Fathom no longer accepts restarts the pass."""
+        """The listing's pages from a saved cursor; a cursor Fathom no longer accepts restarts the listing (the
+        window's, in a full pass: the windows before it stay listed)."""
         if not cursor:
             yield from client.pages(params)
             return
@@ -546,8 +716,7 @@ class MeetingIndex:
         except FathomError as exc:
             if type(exc) is not FathomError:  # only a refused request (400): a stale cursor
                 raise
-            state["pass_meetings"] = 0
-            yield from client.pages(params)
+            yield from client.pages(params)  # the window's pages read before count twice: an estimate, no more
             return
         yield first
         yield from pages
@@ -573,6 +742,10 @@ class MeetingIndex:
             full_synced_at=state.get("full_synced_at"),
             in_progress="full" if state.get("pass") == "full" else None,
             pass_meetings=int(state.get("pass_meetings") or 0),
+            pass_started_at=state.get("pass_started_at"),
+            covered_from=state.get("covered_from"),
+            reached_at=state.get("reached_at"),
+            oldest_at=state.get("oldest_at"),
         )
 
     def meetings_for(

@@ -11,8 +11,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
+from engagement.meetings.index import IndexStatus
 from engagement.models import (
     Changes,
     Coverage,
@@ -111,6 +112,35 @@ def month_year(value: str | None) -> str:
 def indexing_stage(meetings: int) -> str:
     """What a job or the CLI says while the meeting index fills: ``indexing Fathom: 3,400 meetings``."""
     return f"indexing Fathom: {plural(meetings, 'meeting')}"
+
+
+def indexing_progress(meetings: int, total: int | None = None, seconds_left: float | None = None) -> str:
+    """The index's first listing as people read it: ``indexing Fathom: 1,240 of about 3,000 meetings, about 3 minutes
+    left``; without an estimate yet, ``indexing Fathom: 1,240 meetings so far``."""
+    if total is None or seconds_left is None:
+        return f"{indexing_stage(meetings)} so far"
+    left = "less than a minute" if seconds_left < 60 else f"about {how_long(seconds_left)}"
+    return f"indexing Fathom: {meetings:,} of about {plural(max(total, meetings), 'meeting')}, {left} left"
+
+
+def index_progress(status: IndexStatus, now: datetime) -> str:
+    """The progress line of the index's full listing under way (:func:`indexing_progress`), estimated from the
+    dates it has reached and its pace (:meth:`IndexStatus.estimate`)."""
+    estimate = status.estimate(now)
+    if estimate is None:
+        return indexing_progress(status.pass_meetings)
+    return indexing_progress(status.pass_meetings, estimate.total, estimate.seconds_left)
+
+
+def index_incomplete_note(held: int, covered_from: str | None) -> str:
+    """What a summary made while the workspace's first listing runs may lack, for its notes: not an error."""
+    since = f"; every meeting since {nice_date(covered_from)} is in it" if covered_from else ""
+    return (
+        f"Fathom's workspace is still being indexed ({plural(held, 'meeting')} so far{since}). This summary has "
+        "the meetings Fathom files under this company and those the index holds; meetings filed under another "
+        "company (with a partner, or several companies on one invite) may still be missing. It is marked for a "
+        "refresh when the index is complete."
+    )
 
 
 def still_indexing(meetings: int) -> str:
