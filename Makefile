@@ -50,13 +50,20 @@ cluster: $(VENV)/.run-deps redis-server
 	echo "Redis on 127.0.0.1:$(REDIS_PORT), workers $$worker1 and $$worker2 (logs in data/redis/), the app on http://127.0.0.1:$(PORT)"; \
 	$(PY) -m streamlit run streamlit_app.py --server.address 127.0.0.1 --server.port $(PORT)
 
+# Parallel pytest-xdist workers: most of the suite waits on servers, browsers and polls, so 4 beat 2 cores' 2.
+# --dist loadgroup keeps the tests of one xdist_group (a module's shared server and browser) on one worker.
+# PYTEST_ARGS: more options for one run, e.g. `make test PYTEST_ARGS=--durations=30`.
+TEST_WORKERS ?= 4
+PYTEST_ARGS ?=
+PYTEST_PARALLEL := -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+
 ## test: the whole suite, the real-browser, Redis and sign-on tests included (installs Debian's chromium and redis-server, and Node's OIDC provider, when missing)
 test: $(VENV)/.dev-deps chromium redis-server $(OIDC)
-	$(PY) -m pytest
+	$(PY) -m pytest $(PYTEST_PARALLEL)
 
 ## test-fast: the suite without the browser tests, for a quick loop (no chromium needed)
 test-fast: $(VENV)/.dev-deps
-	$(PY) -m pytest -m "not browser"
+	$(PY) -m pytest $(PYTEST_PARALLEL) -m "not browser"
 
 ## chromium: Debian's Chromium for the browser test (Playwright drives it; it downloads no browser), and
 ## poppler-utils, whose pdftotext and pdftoppm read the PDF it prints

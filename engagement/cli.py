@@ -374,6 +374,8 @@ def render_answer(answer: Answer) -> str:
         return f'      "{citation.quote}" — {citation.who}, {nice_date(citation.date)} {citation.url or ""}'.rstrip()
 
     lines = [f"Q: {one_line(answer.question)}", one_line(answer.headline)]
+    if answer.language_note:
+        lines.append(one_line(answer.language_note))
     if answer.note:
         lines.append(one_line(answer.note))
     for point in answer.points:

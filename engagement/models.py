@@ -99,6 +99,8 @@ class Meeting(BaseModel):
         recording_id: Fathom's id; the identity of a meeting everywhere in the app.
         title: the recording's title (the calendar title when Fathom has one).
         transcript: ``None`` when it was not fetched (the analysis was cached).
+        transcript_language: Fathom's language code of the transcript (``en``, ``de``); ``None`` when
+            not known (a meeting stored before it was kept, or Fathom gave none) — never taken for English.
         summary_markdown: Fathom's own summary, when fetched.
     """
 
@@ -116,6 +118,7 @@ class Meeting(BaseModel):
     invitees: tuple[Invitee, ...] = ()
     recorded_by: Recorder | None = None
     transcript: tuple[TranscriptTurn, ...] | None = None
+    transcript_language: str | None = None
     summary_markdown: str | None = None
     action_items: tuple[ActionItem, ...] | None = None
 

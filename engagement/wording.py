@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-__all__ = ["how_long", "last_meetings", "nice_date", "nice_time", "others", "plural"]
+__all__ = ["how_long", "joined", "last_meetings", "nice_date", "nice_time", "others", "plural"]
 
 
 def plural(n: float, word: str, many: str | None = None) -> str:
@@ -22,6 +22,13 @@ def plural(n: float, word: str, many: str | None = None) -> str:
 def others(n: int) -> str:
     """``1 other``, ``3 others``."""
     return plural(n, "other")
+
+
+def joined(items: list[str], last: str = "and") -> str:
+    """``English``, ``English and French``, ``English, French or German`` (``last`` joins the last two)."""
+    if len(items) < 2:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} {last} {items[-1]}"
 
 
 def last_meetings(n: int) -> str:

@@ -16,7 +16,7 @@ import streamlit as st
 from engagement.errors import StoreError
 from engagement.jobs.repository import JobRow
 from engagement.models import JobStatus, utcnow
-from engagement.render.present import index_progress
+from engagement.render.present import index_progress, one_line
 from engagement.webhooks.service import webhook_store
 from ui import audit
 from ui.ask import questions_admin
@@ -29,15 +29,19 @@ from ui.text import md, nice_time, plural
 
 PAGE_SIZE = 50
 DETAILS_SHOWN = 5  # selected jobs shown in full under the table
-# Floors and caps of the job table's text columns in px (ui/tables.py fits them to the text; longer wraps).
+# Floors and caps of the job table's columns in px (ui/tables.py fits them to the text; longer wraps). Shown
+# together they fit JOB_BUDGET_PX, the grid's width beside the sidebar at 1024 px less its selection boxes,
+# so the table never scrolls sideways from 1024 to 1920; the columns of JOB_HIDDEN are one click away under
+# the table's "Show/hide columns", and a selected job's details say all of it.
 JOB_LIMITS = {
-    "Domain": (110, 220),
-    "Status": (90, 260),
-    "Dates": (60, 200),
-    "Created": (150, 180),
-    "Analyser": (80, 200),
-    "Error": (80, 320),
+    "Domain": (100, 200),
+    "Status": (76, 200),
+    "Dates": (54, 180),
+    "Created": (90, 160),
 }
+JOB_BUDGET_PX = 520
+JOB_HIDDEN = ("Meetings", "Duration (s)", "Analyser", "Source", "Error")
+ERROR_CHARS = 40  # of a failure's first sentence in its status; the whole message shows when the row is selected
 STATUS_LABELS = {"": "All", "processing": "Processing", "complete": "Complete", "error": "Failed"}
 
 settings = load_settings()
@@ -157,20 +161,31 @@ def status_text(row: JobRow) -> str:
     return f"{label} · {row.stage}" if row.status is JobStatus.PROCESSING and row.stage else label
 
 
+def status_cell(row: JobRow) -> str:
+    """The status in the table: a failed job adds the first words of why (``Failed · Fathom refused the…``)."""
+    text = status_text(row)
+    return f"{text} · {error_cell(row.error)}" if row.status is JobStatus.ERROR and row.error else text
+
+
+def error_cell(error: str | None) -> str:
+    """A failure's first words for the table ("…" when there is more: the row's details hold all of it)."""
+    said = (error or "").partition("\n\n")[0]
+    return one_line(said, ERROR_CHARS)
+
+
 def jobs_frame(rows: list[JobRow]) -> pd.DataFrame:
-    """One row a job. Counts a failed job never reached are "–", not "None"."""
+    """One row a job; the domain links to the job's summary. Counts a failed job never reached are "–", not "None"."""
     return pd.DataFrame(
         {
-            "Domain": [row.domain for row in rows],
-            "Status": [status_text(row) for row in rows],
-            "Summary": [summary_link(row) for row in rows],
+            "Domain": [summary_link(row) for row in rows],
+            "Status": [status_cell(row) for row in rows],
             "Dates": [requested_range(row.options) or "all" for row in rows],
-            "Created": pd.to_datetime([row.created_at for row in rows], utc=True),
-            "Duration (s)": [round(row.duration_s, 1) for row in rows],
+            "Created": [nice_time(row.created_at) for row in rows],  # text, so a narrow column wraps it
             "Meetings": ["–" if row.meetings is None else f"{row.meetings:,}" for row in rows],
+            "Error": [row.error or "" for row in rows],
+            "Duration (s)": [round(row.duration_s, 1) for row in rows],
             "Analyser": [row.analyzer for row in rows],
             "Source": [row.source for row in rows],
-            "Error": [row.error or "" for row in rows],
         }
     )
 
@@ -195,7 +210,7 @@ def jobs_table() -> None:
         st.info("No jobs yet." if not (status or domain) else "No jobs match these filters.")
         return
     frame = jobs_frame(rows)
-    fit = fit_columns(frame, JOB_LIMITS, shown={"Created": [nice_time(row.created_at) for row in rows]})
+    fit = fit_columns(frame, JOB_LIMITS, shown={"Domain": [row.domain for row in rows]}, budget=JOB_BUDGET_PX)
     width = fit.widths
     event = st.dataframe(
         frame,
@@ -205,17 +220,15 @@ def jobs_table() -> None:
         key=f"admin_jobs_{st.session_state.get('admin_table_generation', 0)}_{page}",
         row_height=fit.row_height,
         column_config={
-            "Domain": st.column_config.TextColumn(width=width["Domain"]),
-            "Status": st.column_config.TextColumn(width=width["Status"]),
-            "Dates": st.column_config.TextColumn(width=width["Dates"]),
-            "Created": st.column_config.DatetimeColumn(
-                format="D MMM YYYY, HH:mm [UTC]", timezone="UTC", width=width["Created"]
+            "Domain": st.column_config.LinkColumn(
+                display_text=r"\?domain=([^&]+)", help="Opens the job's summary", width=width["Domain"]
             ),
-            "Duration (s)": st.column_config.NumberColumn(format="%.1f"),
-            "Meetings": st.column_config.TextColumn(alignment="right"),
-            "Analyser": st.column_config.TextColumn(width=width["Analyser"]),
-            "Summary": st.column_config.LinkColumn(display_text="open ↗", help="The job's summary page"),
-            "Error": st.column_config.TextColumn(width=width["Error"], help="Select the row to read the whole message"),
+            "Status": st.column_config.TextColumn(
+                width=width["Status"], help="A failure's first words: select the row to read the whole message"
+            ),
+            "Dates": st.column_config.TextColumn(width=width["Dates"]),
+            "Created": st.column_config.TextColumn(width=width["Created"]),
+            **dict.fromkeys(JOB_HIDDEN),  # None: hidden, under the table's "Show/hide columns"
         },
     )
     picked = [rows[i] for i in event.selection.rows if 0 <= i < len(rows)]
@@ -244,9 +257,12 @@ def job_details(picked: list[JobRow]) -> None:
     for row in picked[:DETAILS_SHOWN]:
         with st.container(border=True):
             st.markdown(f"**{md(row.domain)}** · {md(status_text(row))} · [open the summary ↗]({summary_link(row)})")
+            meetings = "no meeting count" if row.meetings is None else plural(row.meetings, "meeting")
             st.caption(
                 md(
-                    f"Dates: {requested_range(row.options) or 'every meeting'} · run {row.run_id} · created {nice_time(row.created_at)}"
+                    f"Dates: {requested_range(row.options) or 'every meeting'} · run {row.run_id} · created "
+                    f"{nice_time(row.created_at)} · took {row.duration_s:.1f} s · {meetings} · "
+                    f"analyser {row.analyzer} · source {row.source}"
                 )
             )
             if row.error:

@@ -57,9 +57,9 @@ jobs = runtime.jobs
 
 
 def show_job(domain: str, run_id: str) -> None:
-    """Point the URL at a job (``present`` and other parameters stay as they are)."""
-    st.query_params["domain"] = domain
-    st.query_params["run_id"] = run_id
+    """Point the URL at a job (``present`` and other parameters stay as they are), in one step: each write of
+    the URL is an entry of the browser's history, and Back must not stop at a half-written one."""
+    st.query_params.update(domain=domain, run_id=run_id)
     st.session_state.pop("summary_offer", None)
 
 
@@ -73,14 +73,14 @@ def keep_for_navigation(shown: tuple[str, str] | None) -> None:
 
 
 def restore_after_navigation() -> None:
-    """Back from another page (the URL has no job, the form is gone): show the job and the values kept."""
+    """Back from another page (the form is gone): the values kept. The job comes back through the address the
+    sidebar's Summary link carries (``ui.frame.page_links``); this page never writes the URL unasked, since
+    Streamlit applies a write to whatever page the browser shows when it arrives (Back: ``/admin?run_id=…``)."""
     kept = st.session_state.get("summary_kept")
     if not kept or "summary_website" in st.session_state:
         return  # nothing kept, or the form never left
     st.session_state["summary_website"] = kept["website"]
     st.session_state["summary_dates"] = tuple(kept["dates"])
-    if kept["job"] and not st.query_params.get("domain") and not st.query_params.get("run_id"):
-        show_job(*kept["job"])
 
 
 def fill_form_from(record: JobRecord | None) -> None:

@@ -4,6 +4,9 @@ One server (with both passwords set and a fake OpenAI on loopback) and one brows
 this module; the browser signs in once, and its cookie keeps each new page signed in. The tests at the
 end need a server of their own (seeded records, a fresh server's first request).
 
+Under ``make test`` (pytest-xdist) the tests run in two groups, each on one worker with its own server and
+browser: about half the module's time each, and two servers rather than one per worker.
+
 Set ``SCREENSHOT_DIR=docs`` to refresh the README's screenshots (``make screenshots``); by default they go
 to pytest's tmp dir so the working tree stays clean.
 """
@@ -36,6 +39,9 @@ if TYPE_CHECKING:
     from playwright.sync_api import Page
 
 pytestmark = pytest.mark.browser
+# The two halves of the module for xdist's --dist loadgroup (about equal time; a test's group is which half it is in)
+SHARED_A = pytest.mark.xdist_group("browser-a")
+SHARED_B = pytest.mark.xdist_group("browser-b")
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_DOMAIN = "acmecorp.com"
@@ -47,7 +53,7 @@ SIZES = [(1024, 768), (1280, 720), (1920, 1080)]
 POLL_WINDOW_MS = 4500  # more than two 2-second polls
 CHARTS = 5  # a complete summary: meetings per month, themes, people, the meeting timeline and who knows whom
 PRESENTED_CHARTS = 4  # presented: all but the team's own map of who knows whom
-TIMEOUT_MS = 30_000
+TIMEOUT_MS = 60_000  # a bound against hanging (as tests/support/waits.WAIT_S), not a speed claim
 
 # Every label, button and metric value that is cut off: its text is wider than its box. Inputs are
 # measured with their own font (their value, or their placeholder when empty). Data grids count
@@ -149,11 +155,45 @@ CHART_CUT_JS = """
 """
 
 
+# True once the page has finished laying out after a resize or a new draw: every Plotly chart redrawn at its box's
+# width, every visible data grid's canvas at its box's width (the grid redraws up to a second after a resize on a
+# loaded machine), and the boxes of charts, plot areas, grids, metrics and the sidebar the same as at the last poll.
+SETTLED_JS = """
+() => {
+  const width = el => el.getBoundingClientRect().width;
+  const near = (a, b) => Math.abs(a - b) <= 3;
+  const charts = [...document.querySelectorAll('.js-plotly-plot')].every(plot => {
+    const svg = plot.querySelector('.main-svg');
+    return svg !== null && near(width(svg), width(plot));
+  });
+  const grids = [...document.querySelectorAll('[data-testid="stDataFrame"]')].every(grid => {
+    const canvas = grid.querySelector('canvas');
+    return width(grid) === 0 || (canvas !== null && near(width(canvas), width(grid)));
+  });
+  const parts = '.js-plotly-plot, .js-plotly-plot .draglayer, [data-testid="stDataFrame"] canvas, '
+    + '[data-testid="stMetric"], [data-testid="stSidebar"], h1, h2, h3';
+  const layout = [...document.querySelectorAll(parts)].map(el => {
+    const r = el.getBoundingClientRect();
+    return [r.x, r.y, r.width, r.height].map(Math.round).join(',');
+  }).join('|') + `@${innerWidth}x${innerHeight}`;
+  const still = window.__lastLayout === layout;
+  window.__lastLayout = layout;
+  return charts && grids && still;
+}
+"""
+
+
+def settle(page: Any) -> None:
+    """Wait (a condition, not a time) until the charts and grids are drawn at their size and nothing moves."""
+    page.evaluate("window.__lastLayout = null")
+    page.wait_for_function(SETTLED_JS, polling=100)
+
+
 def cut_cells(page: Any) -> list[str]:
     """Texts drawn past their cell's edge in the data grids on screen, since the last call."""
     for grid in page.locator('[data-testid="stDataFrame"]').all():
         grid.scroll_into_view_if_needed()
-        page.wait_for_timeout(300)  # the grid draws the rows it shows
+        settle(page)  # the grid draws the rows it shows
     found = page.evaluate("[...window.__cutText]")
     page.evaluate("window.__cutText = new Set()")
     return list(found)
@@ -212,9 +252,15 @@ def serve(folder: Path, **env: str) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def server(chromium: Path, model: FakeOpenAI, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def server_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the module's server keeps its database (``engagement.sqlite``) and its log."""
+    return tmp_path_factory.mktemp("streamlit")
+
+
+@pytest.fixture(scope="module")
+def server(chromium: Path, model: FakeOpenAI, server_folder: Path) -> Iterator[str]:
     """The app with the fake model (``OPENAI_BASE_URL``)."""
-    yield from serve(tmp_path_factory.mktemp("streamlit"), OPENAI_API_KEY=OPENAI_KEY, OPENAI_BASE_URL=model.base_url)
+    yield from serve(server_folder, OPENAI_API_KEY=OPENAI_KEY, OPENAI_BASE_URL=model.base_url)
 
 
 @pytest.fixture(scope="module")
@@ -290,6 +336,7 @@ def no_exception(page: Any) -> None:
     assert page.locator('[data-testid="stException"]').count() == 0
 
 
+@SHARED_A
 def test_a_summary_runs_in_a_real_browser_and_the_admin_page_lists_it(
     page: Any, server: str, screenshots: Path
 ) -> None:
@@ -345,6 +392,7 @@ def test_a_summary_runs_in_a_real_browser_and_the_admin_page_lists_it(
     expect(page.get_by_placeholder("https://www.acmecorp.com")).to_have_value("https://www.acmecorp.com")
 
 
+@SHARED_A
 def test_the_accounts_page_lists_the_demo_companies_and_opens_a_summary(page: Any, server: str) -> None:
     """Accounts: the demo customers and the partner are listed; Open summary shows (or starts) one's summary."""
     from playwright.sync_api import expect
@@ -362,6 +410,7 @@ def test_the_accounts_page_lists_the_demo_companies_and_opens_a_summary(page: An
     no_exception(page)
 
 
+@SHARED_A
 def test_linking_a_suggested_pair_from_the_accounts_page_in_a_real_browser(page: Any, server: str) -> None:
     """The suggestion shows its reason; a click makes one row naming both domains; Unlink all gives two rows back."""
     from playwright.sync_api import expect
@@ -387,13 +436,35 @@ def test_linking_a_suggested_pair_from_the_accounts_page_in_a_real_browser(page:
     no_exception(page)
 
 
-def test_nothing_is_cut_off_at_common_sizes(page: Any, server: str, screenshots: Path) -> None:
+# The admin page's job table: it scrolls sideways when its columns are wider than the page gives it.
+JOBS_GRID_SCROLLS_JS = """
+() => [...document.querySelectorAll('[class*="st-key-admin_jobs_"] .dvn-scroller')]
+  .filter(el => el.scrollWidth > el.clientWidth + 1).map(el => `${el.scrollWidth} > ${el.clientWidth}`)
+"""
+
+
+@SHARED_A
+def test_nothing_is_cut_off_at_common_sizes(page: Any, server: str, server_folder: Path, screenshots: Path) -> None:
     """From 1024 to 1920 wide, normal and presenting, no label, button, metric, field, chart text or table cell is cut.
 
     No table scrolls sideways either, except beside the 300-pixel sidebar at 1024, where the summary's
-    grids may (their names stay pinned). The Accounts table never does, sidebar open or not.
+    grids may (their names stay pinned). The Accounts table never does, sidebar open or not, nor the admin
+    page's job table, with a long domain, a date range and a failure among its rows.
     """
     from playwright.sync_api import expect
+
+    failed = make_record(
+        None,
+        status=JobStatus.ERROR,
+        domain="bridgepoint-consulting.com",
+        run_id=str(uuid.uuid4()),
+        options={"since": "2026-06-01", "until": "2026-06-30"},
+        analyzer="openai:gpt-5.4-mini",
+        source="fathom",
+        error="Fathom refused the API key (401 Unauthorized). Check FATHOM_API_KEY in the settings and try "
+        "again.\n\nFathom said: the key was revoked by a workspace admin.",
+    )
+    seed_records(server_folder / "engagement.sqlite", failed)  # the server reads the same file
 
     for company in ("Acme Corp", "Brightwater Utilities"):
         job = open_demo(page, server, company)
@@ -404,7 +475,7 @@ def test_nothing_is_cut_off_at_common_sizes(page: Any, server: str, screenshots:
             for width, height in SIZES:
                 page.set_viewport_size({"width": width, "height": height})
                 expect(page.locator('[data-testid="stMetricValue"]')).to_have_count(5)
-                page.wait_for_timeout(700)  # the layout settles after a resize
+                settle(page)  # the layout settles after a resize
                 where = f"{company} at {width}×{height}{' presenting' if presenting else ''}"
                 cut = page.evaluate(TRUNCATED_JS, width >= 1280 or presenting)
                 assert cut == [], f"cut off, {where}: {cut}"
@@ -415,11 +486,29 @@ def test_nothing_is_cut_off_at_common_sizes(page: Any, server: str, screenshots:
     expect(page.locator('[data-testid="stDataFrame"] td[role="gridcell"]', has_text=DEMO_DOMAIN).first).to_be_attached()
     for width, height in SIZES:
         page.set_viewport_size({"width": width, "height": height})
-        page.wait_for_timeout(700)
+        settle(page)
         expect(page.locator('[data-testid="stSidebar"]')).to_be_visible()  # the sidebar open beside it
         cut = page.evaluate(TRUNCATED_JS, True)
         assert cut == [], f"Accounts cut off at {width}×{height}: {cut}"
         assert cut_cells(page) == [], f"Accounts cells cut at {width}×{height}"
+    no_exception(page)
+    page.get_by_role("link", name="Admin").click()
+    grid = page.locator('[class*="st-key-admin_jobs_"] [data-testid="stDataFrame"]')
+    password = page.get_by_label("Password", exact=True)
+    expect(grid.or_(password)).to_be_visible()
+    if password.is_visible():
+        sign_in(page, ADMIN_PASSWORD)
+    expect(grid.locator('td[role="gridcell"]', has_text="bridgepoint-consulting.com").first).to_be_attached()
+    for width, height in SIZES:
+        page.set_viewport_size({"width": width, "height": height})
+        page.wait_for_timeout(700)
+        expect(page.locator('[data-testid="stSidebar"]')).to_be_visible()
+        grid.scroll_into_view_if_needed()
+        assert page.evaluate(JOBS_GRID_SCROLLS_JS) == [], f"the admin's job table scrolls at {width}×{height}"
+        cut = page.evaluate(TRUNCATED_JS, False)
+        assert cut == [], f"Admin cut off at {width}×{height}: {cut}"
+        assert cut_cells(page) == [], f"Admin cells cut at {width}×{height}"
+    page.set_viewport_size(VIEWPORT)
     no_exception(page)
 
 
@@ -455,6 +544,7 @@ def pdf_sheet(pages: list[Path], target: Path) -> None:
     sheet.save(target, optimize=True)
 
 
+@SHARED_B
 def test_the_answer_is_above_the_fold_and_the_readme_pictures(
     browser: Any, offline_server: str, screenshots: Path, tmp_path: Path
 ) -> None:
@@ -478,7 +568,7 @@ def test_the_answer_is_above_the_fold_and_the_readme_pictures(
             expect(page.get_by_role("button", name="Generate Meeting Summary")).to_be_hidden()
         for width, height in SIZES:
             page.set_viewport_size({"width": width, "height": height})
-            page.wait_for_timeout(1000)
+            settle(page)
             if (width, height) == (1280, 720):
                 glance = page.locator(".st-key-summary_glance")
                 expect(glance).to_contain_text("Top themes")
@@ -501,9 +591,9 @@ def test_the_answer_is_above_the_fold_and_the_readme_pictures(
     page.set_viewport_size({"width": 1280, "height": 900})
     page.get_by_role("heading", name="Meeting timeline").scroll_into_view_if_needed()
     page.get_by_text("and their quotes").click()
-    page.wait_for_timeout(1000)
+    settle(page)
     page.get_by_role("heading", name="Meeting timeline").evaluate("h => h.scrollIntoView()")
-    page.wait_for_timeout(500)
+    settle(page)
     page.screenshot(path=str(screenshots / "screenshot-timeline.png"))
 
     with page.expect_download() as download:  # the one-click PDF, printed by Chromium on the server
@@ -532,7 +622,7 @@ def test_the_answer_is_above_the_fold_and_the_readme_pictures(
         for width, height in SIZES:
             page.set_viewport_size({"width": width, "height": height})
             page.mouse.move(width - 5, height - 5)  # away from the sidebar, whose collapse button shows on hover
-            page.wait_for_timeout(800)
+            settle(page)
             sized.append(tmp_path / f"{name}-{width}.png")
             page.screenshot(path=str(sized[-1]))
         sized[1].replace(screenshots / f"screenshot-{name}.png")
@@ -542,6 +632,7 @@ def test_the_answer_is_above_the_fold_and_the_readme_pictures(
     context.close()
 
 
+@SHARED_A
 def test_a_date_range_run_reopened_from_its_link_shows_its_range(page: Any, server: str, context: Any) -> None:
     """A run for 1 Jun – 31 Aug 2026: its link shows the range in the heading, the date field and the metrics."""
     from playwright.sync_api import expect
@@ -571,6 +662,7 @@ def test_a_date_range_run_reopened_from_its_link_shows_its_range(page: Any, serv
         again.close()
 
 
+@SHARED_A
 def test_a_personal_mailbox_domain_is_refused_before_any_job(page: Any, server: str) -> None:
     """gmail.com gets the message under the field and no job starts."""
     from playwright.sync_api import expect
@@ -582,6 +674,7 @@ def test_a_personal_mailbox_domain_is_refused_before_any_job(page: Any, server: 
     assert "run_id" not in page.url
 
 
+@SHARED_A
 def test_delete_selected_asks_first(page: Any, server: str) -> None:
     """Selecting a job and pressing Delete selected shows the count and deletes nothing until confirmed."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
@@ -616,6 +709,66 @@ def test_delete_selected_asks_first(page: Any, server: str) -> None:
     expect(jobs).to_have_text(before)
 
 
+@SHARED_B
+def test_back_returns_each_page_as_it_was(page: Any, server: str) -> None:
+    """Admin → Summary through the sidebar and Back is the admin page at /admin, however soon after the summary's
+    address Back is pressed (the job rides on the sidebar's link, so nothing writes it into the address later); Summary →
+    Admin and Back is the summary with its job, and Forward is admin again — never /admin?domain=…&run_id=…."""
+    from playwright.sync_api import expect
+
+    job = open_demo(page, server, "Acme Corp")
+    page.get_by_role("link", name="Admin").click()  # through the sidebar: the same session keeps the job
+    password = page.get_by_label("Password", exact=True)
+    grid = page.locator('[data-testid="stDataFrame"]').first
+    expect(grid.or_(password)).to_be_visible()
+    if password.is_visible():
+        sign_in(page, ADMIN_PASSWORD)
+    expect(grid).to_be_visible()
+    admin_url = f"{server}/admin"
+    for wait_ms in (0, 50, 300, 1500):
+        page.get_by_role("link", name="Summary").click()
+        page.wait_for_url(lambda url: "/admin" not in url)  # the summary is in the history: its run is under way
+        page.wait_for_timeout(wait_ms)
+        page.go_back()
+        page.wait_for_timeout(1500)  # anything the summary's run still sends has arrived
+        assert page.url == admin_url, f"Back {wait_ms} ms after leaving admin: {page.url}"
+        expect(page.get_by_role("heading", name="Admin")).to_be_visible()
+    page.get_by_role("link", name="Summary").click()
+    page.wait_for_url(job)  # the sidebar's link names the job: it is in the address from the start
+    expect(page.locator(".js-plotly-plot")).to_have_count(CHARTS)
+    page.get_by_role("link", name="Admin").click()
+    expect(page.get_by_role("heading", name="Admin")).to_be_visible()
+    assert page.url == admin_url
+    page.go_back()
+    page.wait_for_url(job)
+    expect(page.locator(".js-plotly-plot")).to_have_count(CHARTS)
+    page.go_forward()
+    expect(page.get_by_role("heading", name="Admin")).to_be_visible()
+    page.wait_for_timeout(1500)
+    assert page.url == admin_url
+    no_exception(page)
+
+
+@SHARED_B
+def test_generating_a_summary_is_one_step_back(page: Any, server: str) -> None:
+    """A demo button shows its job with one entry of history: Back is the page before, not a half-written URL."""
+    from playwright.sync_api import expect
+
+    page.goto(f"{server}/accounts")
+    expect(page.get_by_role("heading", name="Accounts")).to_be_visible()
+    page.get_by_role("link", name="Summary").click()
+    expect(page.get_by_role("button", name="Acme Corp", exact=True)).to_be_visible()
+    before = page.url
+    open_demo_here = page.get_by_role("button", name="Acme Corp", exact=True)
+    open_demo_here.click()
+    page.wait_for_url("**run_id=*")
+    expect(page.locator(".js-plotly-plot")).to_have_count(CHARTS)
+    page.go_back()
+    page.wait_for_timeout(1000)
+    assert page.url == before, f"Back from a new summary went to {page.url}"
+
+
+@SHARED_B
 def test_the_facts_are_on_screen_before_the_analysis_ends(page: Any, server: str, model: FakeOpenAI) -> None:
     """With a slow model the meeting count, people and months show while the sections still wait for it."""
     from playwright.sync_api import expect
@@ -637,6 +790,7 @@ def test_the_facts_are_on_screen_before_the_analysis_ends(page: Any, server: str
     no_exception(page)
 
 
+@SHARED_B
 def test_sign_in_survives_a_reload_and_sign_out_ends_it(browser: Any, server: str) -> None:
     """After the password a reload stays signed in (a cookie with a signed token); after Sign out it asks again."""
     from playwright.sync_api import expect
@@ -660,6 +814,7 @@ def test_sign_in_survives_a_reload_and_sign_out_ends_it(browser: Any, server: st
         context.close()
 
 
+@SHARED_B
 def test_the_question_box_answers_in_a_real_browser(page: Any, server: str) -> None:
     """Under the demo summary: the model's answer about single sign-on arrives with its quotes; Mars is "not found"."""
     from playwright.sync_api import expect
@@ -683,6 +838,7 @@ PROBE = "<script>alert(1)</script> What did they say about single sign-on?"
 DECISION = "Who is the decision maker?"
 
 
+@SHARED_B
 def test_presentation_mode_of_a_second_run_shows_nothing_internal(
     page: Any, server: str, screenshots: Path, tmp_path: Path
 ) -> None:
@@ -720,14 +876,14 @@ def test_presentation_mode_of_a_second_run_shows_nothing_internal(
     page.set_viewport_size({"width": 1280, "height": 720})
     page.goto(job)  # at the top of the page
     expect(page.locator(".js-plotly-plot")).to_have_count(CHARTS)
-    page.wait_for_timeout(1000)
+    settle(page)
     page.screenshot(path=str(tmp_path / "second-run.png"))  # the team's view, to compare with the one below
 
     page.goto(job + "&present=1")
     expect(page.locator(".js-plotly-plot")).to_have_count(PRESENTED_CHARTS)
     expect(page.get_by_role("heading", name="Goals")).to_be_visible()
     expect(page.get_by_role("button", name="Exit presentation")).to_be_visible()
-    page.wait_for_timeout(1000)
+    settle(page)
     page.screenshot(path=str(screenshots / "screenshot-presenting.png"))
     shown = page.locator("body").inner_text()
     words = [*SIGNAL_NAMES.values(), "spoke", "Signals", "Recommendations", "Risks", "Since", "Try a demo"]
@@ -756,6 +912,7 @@ def signed_in_context(browser: Any, server: str) -> Any:
     return context
 
 
+@SHARED_A
 def test_the_presenters_checklist_and_the_questions_stay_with_their_browser(browser: Any, server: str) -> None:
     """One browser ticks "Coverage notes" and asks a question: its next tab presents the coverage line and lists the
     question; another browser sees neither."""
@@ -848,6 +1005,7 @@ def assert_shown_as_text(page: Page) -> None:
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
 
 
+@SHARED_B
 def test_data_is_text_and_exports_expire_without_a_session(
     browser: Any, signed_server: tuple[str, JobRecord, JobRecord], tmp_path: Path
 ) -> None:
@@ -891,6 +1049,7 @@ def test_data_is_text_and_exports_expire_without_a_session(
     assert status == 404, "an export must not outlive its session's use of it"
 
 
+@SHARED_B
 @pytest.mark.parametrize("path", ["/", "/summary", "/admin", "/accounts"])
 def test_a_fresh_server_asks_for_the_password_on_every_page(browser: Any, tmp_path: Path, path: str) -> None:
     """The first request to a fresh server, whichever page it names, gets the sign-in form and nothing else."""

@@ -23,6 +23,8 @@ from tests.fakes.fathom_server import FathomServer
 from tests.fakes.openai_server import FakeOpenAI
 from tests.test_pipeline import OPENAI_KEY, make_runtime, run
 
+pytestmark = pytest.mark.xdist_group("corpus")  # under xdist one worker builds the module's fixtures once
+
 CORPUS = Path(__file__).parent / "data" / "corpus"
 MEETINGS: list[dict[str, Any]] = json.loads((CORPUS / "meetings.json").read_text())["meetings"]
 EXPECTED: dict[str, dict[str, Any]] = json.loads((CORPUS / "expected.json").read_text())["accounts"]

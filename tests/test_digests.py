@@ -249,6 +249,7 @@ class Smtp:
     messages: list[Message]
     logins: list[tuple[bytes, bytes]]
     client_context: ssl.SSLContext
+    hang_up_on_refusal: bool = False  # some servers close the connection on a refused login instead of a 535
 
 
 @pytest.fixture
@@ -271,7 +272,14 @@ def smtp(tmp_path: Path) -> Iterator[Smtp]:
     def authenticator(server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
         assert isinstance(auth_data, LoginPassword)
         logins.append((auth_data.login, auth_data.password))
-        return AuthResult(success=auth_data.login == b"digest" and auth_data.password == b"s3cret")
+        if auth_data.login == b"digest" and auth_data.password == b"s3cret":
+            return AuthResult(success=True)
+        if made.hang_up_on_refusal:
+            server.transport.close()
+            return AuthResult(success=False, handled=True)  # nothing more is said: the connection is gone
+        # handled=False: the server answers 535 as a real one does (handled=True says nothing, and the client
+        # waits out its whole time-out for a reply)
+        return AuthResult(success=False, handled=False)
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -285,9 +293,10 @@ def smtp(tmp_path: Path) -> Iterator[Smtp]:
         authenticator=authenticator,
         auth_require_tls=True,
     )
+    made = Smtp(port, messages, logins, ssl.create_default_context(cafile=str(cert)))
     controller.start()
     try:
-        yield Smtp(port, messages, logins, ssl.create_default_context(cafile=str(cert)))
+        yield made
     finally:
         controller.stop()
 
@@ -329,8 +338,11 @@ def test_the_email_is_multipart_text_and_html_sent_over_starttls_with_login(tmp_
     assert QUOTE in text.get_payload(decode=True).decode() and QUOTE in html.get_payload(decode=True).decode()
 
 
-def test_a_wrong_smtp_password_is_a_failure_that_says_what_to_check(tmp_path: Path, smtp: Smtp) -> None:
-    """The server refuses the login: the send fails at once naming SMTP_USER and SMTP_PASSWORD; nothing is sent."""
+@pytest.mark.parametrize("hang_up", [False, True], ids=["535", "hangs-up"])
+def test_a_wrong_smtp_password_is_a_failure_that_says_what_to_check(tmp_path: Path, smtp: Smtp, hang_up: bool) -> None:
+    """The server refuses the login (with a 535, or by hanging up): the send fails at once naming SMTP_USER and
+    SMTP_PASSWORD; nothing is sent."""
+    smtp.hang_up_on_refusal = hang_up
     runtime = mail_world(tmp_path, smtp, SMTP_PASSWORD="wrong")
     try:
         service = DigestService(runtime, now=lambda: NOW, tls_context=smtp.client_context)

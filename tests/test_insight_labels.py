@@ -25,6 +25,8 @@ EXCEPTIONS = {
     "And I'm worried about another internal project that never finishes.": "a worry about the build-it-ourselves "
     "alternative, which argues for us: telling that apart needs the deal, not the sentence",
 }
+pytestmark = pytest.mark.xdist_group("insight-labels")  # under xdist one worker scores the demo data once
+
 # Recall floors (per cent of the reader's useful labels found, meeting by meeting): measured, not targets.
 RECALL_FLOOR = {"goal": 65, "challenge": 60, "risk": 50}
 

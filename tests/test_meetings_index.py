@@ -473,3 +473,43 @@ def test_the_progress_estimate_carries_the_pace_over_the_dates_left() -> None:
         estimate_progress(read=5, started=started, reached=started - timedelta(hours=2), oldest=started, now=started)
         is None
     )
+
+
+def _forget_language_in_storage(index: MeetingIndex, workspace: str, recording_id: int) -> None:
+    """Rewrite a stored meeting as a version before ``transcript_language`` was kept wrote it: no such key."""
+    storage: Any = index.storage
+    if hasattr(storage, "_select"):  # SQLite
+        import sqlite3
+
+        with sqlite3.connect(storage.path) as db:
+            db.execute(
+                "UPDATE index_meetings SET meeting = json_remove(meeting, '$.transcript_language') "
+                "WHERE workspace = ? AND recording_id = ?",
+                (workspace, recording_id),
+            )
+        return
+    import json
+
+    raw = storage._c.redis
+    key = storage.prefix(workspace) + "meetings"
+    old = json.loads(raw.hget(key, str(recording_id)))
+    del old["transcript_language"]
+    raw.hset(key, str(recording_id), json.dumps(old))
+
+
+def test_the_index_keeps_each_meetings_transcript_language(
+    tmp_path: Path, make_index: Callable[[], MeetingIndex]
+) -> None:
+    """Fathom's transcript_language rides on the index entry ("de" stays "de"), and a row stored before the field
+    was kept still loads, its language unknown (None), never taken for English."""
+    index = make_index()
+    meetings = make_account(count=3)
+    meetings[1]["transcript_language"] = "de"
+    with FathomServer(meetings) as server, client_of(server, tmp_path) as client:
+        index.sync(client)
+        by_id = {m.recording_id: m.transcript_language for m in index.meetings_for(client.workspace, "acmecorp.com")}
+        assert by_id == {1000: "en", 1001: "de", 1002: "en"}
+        _forget_language_in_storage(index, client.workspace, 1002)
+        reopened = make_index()
+        by_id = {m.recording_id: m.transcript_language for m in reopened.meetings_for(client.workspace, "acmecorp.com")}
+        assert by_id == {1000: "en", 1001: "de", 1002: None}

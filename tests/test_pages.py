@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import html
 import re
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -36,6 +39,7 @@ from tests.support.summary_factory import (
     make_summary,
     qualified_summary,
 )
+from tests.support.waits import wait_until
 from ui.gate import SIGN_IN_FAILED, sessions, throttled_message
 from ui.preload import plotly_module, preload_script
 from ui.runtime import clear_runtimes, get_runtime
@@ -354,6 +358,11 @@ def test_links_images_and_autolinks_from_data_are_shown_as_text() -> None:
     assert HOSTILE_LINK in shown_text(at.error[0].value)
 
 
+def job_domains(at: AppTest) -> list[str]:
+    """The admin table's domains (each cell links to its job's summary and shows the domain)."""
+    return [parse_qs(urlsplit(link).query)["domain"][0] for link in at.dataframe[0].value["Domain"]]
+
+
 def test_the_admin_page_lists_deletes_and_purges() -> None:
     """Jobs are listed newest first; a selected one is deleted; purges remove what they announced."""
     old = [seeded(age=timedelta(days=30 + i), domain="acmecorp.com") for i in range(3)]
@@ -364,21 +373,22 @@ def test_the_admin_page_lists_deletes_and_purges() -> None:
     at = app().run().switch_page("pages/admin.py").run()
     assert {m.label: m.value for m in at.metric} == {"Jobs": "6", "Processing": "0", "Complete": "4", "Failed": "2"}
     table = at.dataframe[0].value
-    assert list(table["Domain"])[:3] == ["acmecorp.com", "globex.io", "globex.io"]
+    assert job_domains(at)[:3] == ["acmecorp.com", "globex.io", "globex.io"]
     assert list(table.columns) == [
         "Domain",
         "Status",
-        "Summary",
         "Dates",
         "Created",
-        "Duration (s)",
         "Meetings",
+        "Error",
+        "Duration (s)",
         "Analyser",
         "Source",
-        "Error",
     ]
     assert list(table["Meetings"])[1] == "–"  # a failed job reached no count: a dash, not "None"
-    assert list(table["Summary"])[0] == f"./?domain=acmecorp.com&run_id={newest.run_id}"
+    assert list(table["Domain"])[0] == f"./?domain=acmecorp.com&run_id={newest.run_id}"
+    # a failure's first words ride on its status; the whole message shows when the row is selected (below)
+    assert list(table["Status"])[:2] == ["Complete", "Failed · Fathom rejected the API key. Check FATH…"]
 
     # select the newest row: it is shown in full; delete asks first, with the count
     at.session_state[at.dataframe[0].key] = {"selection": {"rows": [0, 1], "columns": [], "cells": []}}
@@ -429,9 +439,9 @@ def test_the_admin_table_reads_one_page_at_a_time() -> None:
         seeded(age=timedelta(minutes=i), domain=f"company{i}.com")
     at = app().run().switch_page("pages/admin.py").run()
     assert len(at.dataframe[0].value) == 50
-    assert at.dataframe[0].value["Domain"][0] == "company0.com"
+    assert job_domains(at)[0] == "company0.com"
     at.get("pagination")[0].set_value(2).run()
-    assert list(at.dataframe[0].value["Domain"]) == [f"company{i}.com" for i in range(50, 55)]
+    assert job_domains(at) == [f"company{i}.com" for i in range(50, 55)]
 
 
 def test_the_admin_filters_by_status_and_domain() -> None:
@@ -440,17 +450,15 @@ def test_the_admin_filters_by_status_and_domain() -> None:
     seeded(domain="acmecorp.com")
     at = app().run().switch_page("pages/admin.py").run()
     at.selectbox(key="admin_status").set_value("error").run()
-    assert list(at.dataframe[0].value["Domain"]) == ["globex.io"]
+    assert job_domains(at) == ["globex.io"]
     at.selectbox(key="admin_status").set_value("").run()
     at.selectbox(key="admin_domain").set_value("acmecorp.com").run()
-    assert list(at.dataframe[0].value["Domain"]) == ["acmecorp.com"]
+    assert job_domains(at) == ["acmecorp.com"]
 
 
 def test_the_analysis_cache_is_cleared_after_confirmation() -> None:
     """ "Clear analysis cache" shows the count and empties the cache on the second click."""
-    at = app().run()
-    at.button(key="summary_demo_acmecorp.com").click().run()
-    run_until(at, lambda a: len(a.get("plotly_chart")) == CHARTS)  # the job has ended: the cache is final
+    at = completed_demo(app().run())  # the job has ended: the cache is final
     cached = runtime().cache.count()
     assert cached > 0
     at.switch_page("pages/admin.py").run()
@@ -600,19 +608,31 @@ def test_a_filtered_run_says_so_and_refills_the_dates_from_its_link() -> None:
     assert any("1 Jun 2026 – 31 Aug 2026" in b.label for b in at.sidebar.button)
 
 
+def sidebar_link(at: AppTest, label: str) -> Any:
+    """The sidebar's page link of that label (its ``query_string`` is the address it opens with)."""
+    return next(e.proto for e in at.get("page_link") if e.proto.label == label)
+
+
 def test_the_job_on_show_and_the_typed_website_survive_a_visit_to_admin() -> None:
-    """Summary → Admin → Summary through the navigation (which drops the URL's parameters) keeps job and field."""
+    """Summary → Admin → Summary through the sidebar keeps job and field: the Summary link carries the job, and the
+    summary page itself never writes the address (a late write would land on the page Back reached)."""
     record = seeded(domain="acme.com")
     at = app().run()
+    assert sidebar_link(at, "Summary").query_string == ""  # no job shown yet: the link names none
     at.text_input(key="summary_website").set_value("acme.com")
     at.button(key=GENERATE).click().run()  # a fresh summary of acme.com is offered
     at.button(key="summary_offer_open").click().run()
-    at.query_params.clear()  # what the sidebar navigation does to the address
+    at.query_params.clear()  # what a page link does to the address
     at.switch_page("pages/admin.py").run()
     assert at.title[0].value == "Admin"
+    link = sidebar_link(at, "Summary")
+    assert parse_qs(link.query_string) == {"domain": [record.domain], "run_id": [record.run_id]}
     at.switch_page("pages/summary.py").run()
     assert not at.exception
-    assert (at.query_params["domain"], at.query_params["run_id"]) == (record.domain, record.run_id)
+    assert dict(at.query_params) == {}, "the summary page wrote the address unasked"
+    at.query_params.update({k: v[0] for k, v in parse_qs(link.query_string).items()})  # what the link opens
+    at.switch_page("pages/summary.py").run()
+    assert not at.exception
     assert at.header[0].value.startswith("Acme ·")
     assert at.text_input(key="summary_website").value == "acme.com"
 
@@ -756,6 +776,10 @@ def asker_of(at: AppTest) -> str:
 def completed_demo(at: AppTest, domain: str = "acmecorp.com") -> AppTest:
     """Click a demo account and wait for its finished summary (all three charts: the facts' two come first)."""
     at.button(key=f"summary_demo_{domain}").click().run()
+    run_id = at.query_params.get("run_id")
+    if run_id:  # the job ends in the store: polled there, the page runs again once, not every 0.2 s meanwhile
+        ran = run_id[0] if isinstance(run_id, list) else run_id
+        wait_until(lambda: runtime().jobs.get(domain, ran).status.terminal, "the demo job to end", timeout_s=TIMEOUT)
     return run_until(at, lambda a: len(a.get("plotly_chart")) == CHARTS)
 
 
@@ -779,6 +803,17 @@ def test_the_question_box_answers_under_a_complete_summary_and_says_not_found() 
     assert any(re.sub(r"\\(.)", r"\1", w.value).startswith("Not found in 13 meetings (") for w in at.warning)
     questions = [t.value for t in at.text if t.value.startswith("What")]  # plain text, as typed
     assert questions[:2] == ["What about the weather on Mars?", "What did they say about single sign-on?"]
+
+
+def test_a_question_in_another_language_gets_a_note_to_ask_in_the_transcripts_language() -> None:
+    """A German question on the demo account (English transcripts): "not found", and a note to ask in English."""
+    at = completed_demo(app().run())
+    at.text_input(key="ask_question").set_value("Was haben sie über die Einführung von SSO gesagt?")
+    at.button(key="FormSubmitter:ask_form-Ask").click().run()
+    assert not at.exception and not at.error
+    notes = [re.sub(r"\\(.)", r"\1", i.value) for i in at.info]
+    assert "The transcripts are in English; your question looks like German — try asking in English." in notes
+    assert any(re.sub(r"\\(.)", r"\1", w.value).startswith("Not found in 13 meetings (") for w in at.warning)
 
 
 @pytest.mark.parametrize(
@@ -863,13 +898,16 @@ def test_with_an_openai_key_the_answer_arrives_in_the_background(monkeypatch: py
         monkeypatch.setenv("OPENAI_API_KEY", "sk-page-ask")
         monkeypatch.setenv("OPENAI_BASE_URL", model.base_url)
         at = completed_demo(app().run())
-        model.latency_s = 3.0  # the page must not wait for it
-        at.text_input(key="ask_question").set_value("What did they say about single sign-on?")
-        at.button(key="FormSubmitter:ask_form-Ask").click().run()
-        assert not at.exception and not at.error
-        assert [s.label for s in at.status] == ["Answering… the model is reading the best-matching turns."]
-        [record] = runtime().questions.list("acmecorp.com")
-        assert record.analyzer == f"openai:{Settings.from_env().openai_model}"
+        model.gate = threading.Event()  # the answer waits until the test lets it go: the page must not wait for it
+        try:
+            at.text_input(key="ask_question").set_value("What did they say about single sign-on?")
+            at.button(key="FormSubmitter:ask_form-Ask").click().run()
+            assert not at.exception and not at.error
+            assert [s.label for s in at.status] == ["Answering… the model is reading the best-matching turns."]
+            [record] = runtime().questions.list("acmecorp.com")
+            assert record.analyzer == f"openai:{Settings.from_env().openai_model}"
+        finally:
+            model.gate.set()
         run_until(at, lambda a: not a.status)
         page = html.unescape(re.sub(r"\\(.)", r"\1", "\n".join(texts(at))))
         assert "They said:" in page and "open in Fathom ↗" in page

@@ -22,6 +22,8 @@ from tests.support.summary_factory import (
     qualified_summary,
 )
 
+pytestmark = pytest.mark.xdist_group("report")  # under xdist one worker builds the module's fixtures once
+
 
 @pytest.fixture(scope="module")
 def hostile_html() -> str:

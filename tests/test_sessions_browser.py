@@ -12,7 +12,7 @@ import pytest
 
 from tests.support.streamlit_server import CHROMIUM, CHROMIUM_ARGS, StreamlitError, start_streamlit, stop_streamlit
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("sessions-browser")]  # one worker: one server for the module
 PASSWORD = "two-servers-one-store"
 TIMEOUT_MS = 60_000
 

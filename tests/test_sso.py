@@ -21,7 +21,7 @@ from tests.support.streamlit_server import (
     stop_streamlit,
 )
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("sso")]  # one worker: one server for the module
 TIMEOUT_MS = 60_000
 
 

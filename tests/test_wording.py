@@ -11,6 +11,7 @@ from engagement.account.signals import Thresholds, champion_quiet, gone_dark, si
 from engagement.models import EngagementSummary, MeetingRef, Person, Side
 from engagement.render.charts import people_by_meetings
 from engagement.render.present import how_long, last_meetings, nice_date, nice_time, others, plural
+from engagement.wording import joined
 from tests.support.cli import run_cli
 from tests.support.meeting_factory import ref
 
@@ -99,3 +100,11 @@ def test_the_cli_summary_writes_no_iso_dates(capsys: pytest.CaptureFixture[str])
     code, out, err = run_cli(capsys, "summarize", "acmecorp.com")  # a second run has a "since" line
     assert "first: 7 May 2026" in out and re.search(r"^since \d{1,2} \w{3} \d{4}:$", out, re.M)
     assert not ISO_DAY.search(re.sub(r"https?://\S+", "", out)), out
+
+
+def test_a_list_of_names_reads_as_a_sentence() -> None:
+    """One name alone, two joined by "and" (or "or"), more with commas before the last."""
+    assert joined(["English"]) == "English"
+    assert joined(["English", "French"]) == "English and French"
+    assert joined(["English", "French", "German"], "or") == "English, French or German"
+    assert joined([]) == ""

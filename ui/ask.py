@@ -62,6 +62,8 @@ def _history(questions: QuestionService, domain: str, asker: str, presenting: bo
 def _points(answer: Answer) -> None:
     if answer.found:
         st.markdown(md(answer.headline))
+        if answer.language_note:
+            st.info(md(answer.language_note), icon=":material/translate:")
         if answer.note:
             st.info(md(answer.note), icon=":material/info:")
         for point in answer.points:
@@ -69,6 +71,8 @@ def _points(answer: Answer) -> None:
             st.markdown("\n\n".join([f"**{md(point.text)}**", *quotes]))
         return
     st.warning(md(answer.headline), icon=":material/search_off:")
+    if answer.language_note:
+        st.info(md(answer.language_note), icon=":material/translate:")
     if answer.note:
         st.info(md(answer.note), icon=":material/info:")
     if answer.closest:

@@ -45,8 +45,26 @@ def navigation(presenting: bool) -> StreamlitPage:
             st.Page("pages/accounts.py", title="Accounts", icon=":material/apartment:"),
             st.Page("pages/admin.py", title="Admin", icon=":material/admin_panel_settings:"),
         ],
-        position="hidden" if presenting else "sidebar",
+        position="hidden",  # drawn by ``page_links``, so the way back to the summary names its job
     )
+
+
+PAGE_LINKS = (
+    ("pages/summary.py", "Summary", ":material/insights:"),
+    ("pages/accounts.py", "Accounts", ":material/apartment:"),
+    ("pages/admin.py", "Admin", ":material/admin_panel_settings:"),
+)
+
+
+def page_links() -> None:
+    """The sidebar's page links; Summary carries the job it last showed in its address."""
+    kept = st.session_state.get("summary_kept") or {}
+    job = kept.get("job")
+    with st.sidebar:
+        for path, label, icon in PAGE_LINKS:
+            query = {"domain": job[0], "run_id": job[1]} if job and path == "pages/summary.py" else None
+            st.page_link(path, label=label, icon=icon, query_params=query, width="stretch")
+        st.divider()
 
 
 def run_page(page: StreamlitPage) -> None:
@@ -71,6 +89,7 @@ def page_frame(settings: Settings, presenting: bool, *, admin: bool = False) -> 
     remember_browser()  # the asker of this browser's questions
     if presenting:
         return
+    page_links()
     presentation_toggle(presenting)
     presenter_checklist()
     remember_checklist()

@@ -150,6 +150,8 @@ class _Meeting(_Spec):
     recorded_by: _FathomUser
     # Present only when the matching include_* flag was sent; null otherwise.
     transcript: list[_TranscriptItem] | None = None
+    # Required by the spec, but a meeting without it is kept: its language is then unknown, not English.
+    transcript_language: str | None = None
     default_summary: _MeetingSummary | None = None
     action_items: list[_ActionItem] | None = None
 
@@ -250,6 +252,7 @@ def to_meeting(item: Any, *, index: int | None = None) -> Meeting:
         ),
         recorded_by=Recorder(name=raw.recorded_by.name, email=raw.recorded_by.email, team=raw.recorded_by.team),
         transcript=None if raw.transcript is None else _turns(raw.transcript),
+        transcript_language=(raw.transcript_language or "").strip() or None,
         summary_markdown=raw.default_summary.markdown_formatted if raw.default_summary else None,
         action_items=None
         if raw.action_items is None

@@ -13,7 +13,9 @@ answered nothing, while turns mention every word of the question, the answer is 
 verbatim (as offline) with a note saying the model's answer could not be checked. Offline: the turns
 that mention every term of the question, grouped by meeting and quoted verbatim, with counts and
 dates. "Not found" only when no turn mentions every word; it always says how much was searched and
-lists the closest turns. Every quote carries its speaker's side for the account asked about.
+lists the closest turns. Every quote carries its speaker's side for the account asked about. A question
+is searched as typed; when it looks like another language than the transcripts', the answer carries a
+note saying which language to ask in (``engagement.questions.language``).
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from engagement.models import (
     UTCDateTime,
     utcnow,
 )
+from engagement.questions.language import language_note
 from engagement.questions.search import Hit, TranscriptSearch, parse_question, shared_words
 from engagement.storage.sqlite import KVStore
 from engagement.wording import how_long, nice_date, plural
@@ -112,6 +115,8 @@ class Answer(BaseModel):
         dropped: quotes the model gave that were not in the transcripts.
         reattributed: quotes the model cited under the wrong turn, kept with the turn that says them.
         note: why the answer is not the model's (its quotes could not be checked), else empty.
+        language_note: when the question looks like another language than the transcripts', which
+            to ask in (``questions.language``), else empty.
     """
 
     question: str
@@ -126,6 +131,7 @@ class Answer(BaseModel):
     dropped: int = 0
     reattributed: int = 0
     note: str = ""
+    language_note: str = ""
     domain: str = ""
     run_id: str = ""
 
@@ -364,6 +370,7 @@ def answer_question(
         mentions=mentions,
         analyzer=model.name if model else OFFLINE,
         terms=query.describe(),
+        language_note=language_note(question, coverage.languages),
         domain=summary.domain,
         run_id=run_id,
     )

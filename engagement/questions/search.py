@@ -67,6 +67,12 @@ SYNONYMS: tuple[tuple[str, ...], ...] = (
     ("data processing agreement", "dpa"),
 )
 
+# Held transcripts by language ("" when not known), with their seconds: ``coverage``'s one query.
+LANGUAGE_HOURS = (
+    "SELECT COALESCE(json_extract(meeting, '$.transcript_language'), ''), COUNT(*), COALESCE(SUM(duration_s), 0) "
+    "FROM search_meetings"
+)
+
 _WORD = re.compile(r"[^\W_]+(?:['\u2019\-][^\W_]+)*")
 _PART = re.compile(r"[^\W_]+")
 _MARK_OPEN, _MARK_CLOSE = "\x02", "\x03"
@@ -179,11 +185,17 @@ class Hit:
 
 @dataclass(frozen=True)
 class Coverage:
-    """How much of an account's meetings the index holds: meetings asked about, transcripts held, hours."""
+    """How much of an account's meetings the index holds: meetings asked about, transcripts held, hours.
+
+    Attributes:
+        languages: the held transcripts by language, ``(code, count)`` most first; ``""`` counts those
+            whose language is not known (stored before it was kept, or Fathom gave none).
+    """
 
     meetings: int
     transcripts: int
     seconds: int
+    languages: tuple[tuple[str, int], ...] = ()
 
 
 class TranscriptSearch(Protocol):
@@ -306,6 +318,18 @@ class TranscriptIndex:
             return 0
         known = dict(self._known([m.recording_id for m in todo]))
         fresh = [m for m in todo if known.get(m.recording_id, "") != content_hash(m)]
+        # The same transcript whose language has come to be known since (a row indexed before it was kept).
+        fresh_ids = {m.recording_id for m in fresh}
+        relabel = [
+            m for m in self._unlabelled([m for m in todo if m.recording_id not in fresh_ids]) if m.transcript_language
+        ]
+        if relabel:
+            self._write(
+                lambda conn: conn.executemany(
+                    "UPDATE search_meetings SET meeting = ? WHERE recording_id = ?",
+                    [(m.model_copy(update={"transcript": None}).model_dump_json(), m.recording_id) for m in relabel],
+                )
+            )
         if not fresh:
             return 0
 
@@ -339,6 +363,24 @@ class TranscriptIndex:
 
         self._write(work)
         return len(fresh)
+
+    def _unlabelled(self, meetings: Sequence[Meeting]) -> list[Meeting]:
+        """Those of these meetings held without a transcript language."""
+        by_id = {m.recording_id: m for m in meetings}
+        ids = list(by_id)
+        out: list[Meeting] = []
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            out += [
+                by_id[row[0]]
+                for row in self._read(
+                    f"SELECT recording_id FROM search_meetings WHERE recording_id IN ({marks}) "  # noqa: S608 - placeholders only
+                    "AND json_extract(meeting, '$.transcript_language') IS NULL",
+                    chunk,
+                )
+            ]
+        return out
 
     def held(self, recording_ids: Sequence[int]) -> dict[int, str]:
         """The content hash of each of these recordings the index holds."""
@@ -413,16 +455,18 @@ class TranscriptIndex:
         ids = list(dict.fromkeys(recording_ids))
         held = 0
         seconds = 0
+        languages: dict[str, int] = {}
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             marks = ",".join("?" * len(chunk))
-            row = self._read(
-                f"SELECT COUNT(*), COALESCE(SUM(duration_s), 0) FROM search_meetings WHERE recording_id IN ({marks})",  # noqa: S608
-                chunk,
-            )[0]
-            held += int(row[0])
-            seconds += int(row[1])
-        return Coverage(meetings=len(ids), transcripts=held, seconds=seconds)
+            where = f"WHERE recording_id IN ({marks}) GROUP BY 1"
+            rows = self._read(f"{LANGUAGE_HOURS} {where}", chunk)
+            for language, count, duration in rows:
+                held += int(count)
+                seconds += int(duration)
+                languages[str(language)] = languages.get(str(language), 0) + int(count)
+        ranked = tuple(sorted(languages.items(), key=lambda kv: (-kv[1], kv[0])))
+        return Coverage(meetings=len(ids), transcripts=held, seconds=seconds, languages=ranked)
 
     def meeting(self, recording_id: int) -> Meeting | None:
         """The indexed meeting with its whole transcript (what a quote is verified against)."""

@@ -12,6 +12,7 @@ default answer is checked against the request's JSON schema; violations land in 
 Knobs (each ``*_next`` applies to the next request only, in the order they were set)::
 
     latency_s                       sleep before every answer
+    gate                            when set to an ``Event``, every answer waits until it is set (at most a minute)
     api_key                         when set, any other bearer token gets 401 (the body echoes the token)
     fail_next(status, times, body, headers)   answer with an error status (429 and 5xx carry retry-after-ms: 10)
     refuse_next(text)               message.refusal set, content null
@@ -274,6 +275,7 @@ class FakeOpenAI:
     ) -> None:
         self.api_key = api_key
         self.latency_s = latency_s
+        self.gate: threading.Event | None = None
         self.context_tokens = context_tokens
         self.refused: list[dict[str, Any]] = []  # 400 bodies sent for parameters the model does not take
         self.requests: list[dict[str, Any]] = []
@@ -407,6 +409,9 @@ class FakeOpenAI:
         if self.api_key is not None and token != self.api_key:
             return 401, {}, _error(f"Incorrect API key provided: {token}.", "invalid_request_error", "invalid_api_key")
         self._wait(self.latency_s)
+        gate = self.gate
+        if gate is not None:
+            gate.wait(60)
         refusal = refusal_of_parameters(body)
         if refusal is not None:
             with self._lock:
