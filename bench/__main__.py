@@ -1,7 +1,7 @@
 """``python -m bench [--only GROUPS] [--quick] [--against REV [--repeat N]]``: run, print, write the docs.
 
-GROUPS is a comma-separated choice of store, start, admin, accounts, pipeline, polling, index, ask, workers, qualification,
-insights.
+GROUPS is a comma-separated choice of store, start, admin, accounts, pipeline, polling, charts, index, ask, workers,
+qualification, insights.
 ``--against REV`` runs the same groups on commit REV (a temporary git worktree) and on this tree in the
 same run and prints them side by side (``bench/against.py``).
 """
@@ -25,6 +25,7 @@ GROUPS = (
     "accounts",
     "pipeline",
     "polling",
+    "charts",
     "index",
     "ask",
     "workers",
@@ -189,8 +190,17 @@ EXTRA = """
   + ⌈map calls ÷ concurrency⌉ seconds + one reduce call (+ as many waves of qualification calls, one
   a meeting, since issue 22; the row above was measured before that step existed). The second run hits
   the per-meeting cache.
-- **Polling** — a Streamlit server with one open summary page polling a running job every 2 s:
-  server CPU seconds per poll, and the server's resident memory over the run.
+- **Polling** — a Streamlit server with one open summary page polling a running job every 2 s (the
+  bench checks, before and after, that the page shows the job's progress bar and "updates every 2 s"):
+  server CPU seconds per poll, its ratio to a page that is nothing but `st.fragment(run_every="2s")`
+  (`bench/bare_fragment_app.py`; also measured with its heap frozen as the app's is, `ui/heap.py`), and
+  the server's resident memory over the run.
+- **Charts** — the demo data served by `streamlit run`, a fresh Chromium context at 1280×720 for each
+  run: generate a summary, and time from the job's `ended_at` in the store to the moment all five
+  Plotly charts of the finished summary are drawn (each with its SVG and a trace), noted in the page by
+  a script loaded before Streamlit's own. The three demo accounts take turns (a first warm-up run is not
+  counted). Also the CPU the server and Chromium spent in that interval, sampled every 20 ms: what the
+  interval would take on an idle machine, roughly.
 - **Workers** — the several-machines shape on one machine: a throw-away `redis-server`, 40 jobs of
   12-meeting accounts in a 480-meeting workspace (Fathom answers in 150 ms; map and reduce calls
   on the fake OpenAI server, 0.75 s a call, 4 at once) run by 1 and then 4 `python -m engagement

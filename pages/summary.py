@@ -26,6 +26,8 @@ from ui.ask import question_box
 from ui.asker import current_asker
 from ui.banner import show_notices
 from ui.frame import page_frame
+from ui.polling import FAST_FOR, needs_full_run
+from ui.preload import preload_charts
 from ui.presentation import apply_style, audience, draw_part, exit_button, is_presenting
 from ui.result import render_facts, render_heading, render_result, requested_range
 from ui.roles import role_editor
@@ -36,7 +38,6 @@ FRESH_FOR = timedelta(hours=24)  # a completed summary younger than this is offe
 RECENT_RUNS = 6
 POLL_FAST, POLL_SLOW = "0.5s", "2s"  # a young job is polled fast, so a small demo run shows at once
 POLL_INDEX = "10s"  # how often a summary made on an incomplete index looks whether the index is complete
-FAST_FOR = timedelta(seconds=5)
 _WEB_ADDRESS = re.compile(r"(?:https?://|www\.)[^\s`]+")
 STATUS_ICONS = {
     JobStatus.PROCESSING: ":material/progress_activity:",
@@ -338,7 +339,7 @@ def check(domain: str, run_id: str) -> None:
     """One poll: rerun the whole page when there is more to draw than a progress bar, else draw the bar.
 
     A full run is needed when the job ends, when its facts first arrive (they are drawn outside the
-    fragment, once), and when it stops being young (the slower fragment takes over).
+    fragment, once; ``ui/polling.py`` says when), and when it stops being young (the slower fragment takes over).
     """
     try:
         record = jobs.get(domain, run_id)
@@ -347,11 +348,10 @@ def check(domain: str, run_id: str) -> None:
     except StoreError as exc:  # the database failed: say what to do, keep polling (it may recover)
         st.error(md(str(exc)), icon=":material/error:")
         return
-    facts_arrived = record.summary is not None and st.session_state.get("summary_facts_for") != run_id
-    if record.status.terminal or facts_arrived:
-        st.rerun()  # the full run renders the result and no longer calls this fragment
-    if st.session_state.get("summary_poll") == "fast" and utcnow() - record.created_at >= FAST_FOR:
-        st.rerun()
+    facts_drawn = st.session_state.get("summary_facts_for") == run_id
+    fast = st.session_state.get("summary_poll") == "fast"
+    if needs_full_run(record, facts_drawn=facts_drawn, fast=fast, now=utcnow()):
+        st.rerun()  # the full run draws what is new; once the job is over it no longer calls this fragment
     progress_view(record)
 
 
@@ -499,6 +499,8 @@ apply_style(presenting)
 restore_after_navigation()
 shown = job_in_url()
 record = shown_record(shown)
+if record is None or record.status is JobStatus.PROCESSING:
+    preload_charts()  # charts are coming: the browser starts Plotly now, not when they arrive (ui/preload.py)
 fill_form_from(record)
 if "summary_website" not in st.session_state and st.query_params.get("domain"):
     st.session_state["summary_website"] = st.query_params["domain"]  # a shared link fills the field

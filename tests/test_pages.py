@@ -41,6 +41,7 @@ from tests.support.summary_factory import (
 )
 from tests.support.waits import wait_until
 from ui.gate import SIGN_IN_FAILED, sessions, throttled_message
+from ui.preload import plotly_module, preload_script
 from ui.runtime import clear_runtimes, get_runtime
 
 APP = Path(__file__).resolve().parent.parent / "streamlit_app.py"
@@ -569,6 +570,29 @@ def test_a_running_job_shows_its_facts_with_the_analysis_sections_waiting() -> N
     waiting = [c.value for c in at.caption if "Analysing meetings: 3 of 12 done" in unescaped(c.value)]
     assert len(waiting) == 5  # the themes' place and the four insight sections
     assert len(at.dataframe) == 2
+
+
+def test_the_chart_library_is_preloaded_while_charts_are_still_to_come() -> None:
+    """The empty page and a running job's page ask the browser for Plotly's chunk; a finished summary needs no such ask."""
+    module = plotly_module()
+    assert module is not None, "Streamlit's Plotly chunk is not where ui/preload.py looks for it"
+
+    def preloads(at: AppTest) -> bool:
+        return any(h.proto.body == preload_script(module) for h in at.sidebar.get("html"))
+
+    assert preloads(app().run())
+    running = seeded(JobStatus.PROCESSING, summary=None, stage="meetings found: 12")
+    assert preloads(app(domain=running.domain, run_id=running.run_id).run())
+    done = seeded()
+    at = app(domain=done.domain, run_id=done.run_id).run()
+    assert len(at.get("plotly_chart")) == CHARTS and not preloads(at)
+
+
+def test_the_preload_script_takes_only_a_plotly_chunk_name() -> None:
+    """A name that is not Streamlit's PlotlyChart chunk (a path, a quote) never reaches the script."""
+    for name in ("../evil.js", "PlotlyChart.x');alert(1);('.js", "index.DormvYxC.js"):
+        with pytest.raises(ValueError):
+            preload_script(name)
 
 
 def test_a_filtered_run_says_so_and_refills_the_dates_from_its_link() -> None:
