@@ -16,7 +16,6 @@ rows of its other domains are not listed.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Protocol
 
@@ -27,7 +26,7 @@ from engagement.account.facts import days_since
 from engagement.account.linking import Suggestion, suggest_links
 from engagement.account.signals import SEVERITIES, Thresholds, cadence_drop_signal, gone_dark_signal
 from engagement.jobs.repository import JobRepository, JobRow
-from engagement.meetings.index import invitee_rows
+from engagement.meetings.index import DomainActivity, invitee_rows
 from engagement.models import ElementState, JobStatus, Meeting, Signal, format_utc, utcnow
 from engagement.runtime import Runtime, workspace_of
 from engagement.wording import nice_date
@@ -35,7 +34,6 @@ from engagement.wording import nice_date
 __all__ = [
     "AccountRow",
     "Activity",
-    "LinkedActivity",
     "account_rows",
     "latest_complete_runs",
     "link_suggestions",
@@ -131,21 +129,8 @@ def missing_choices(rows: Iterable[AccountRow]) -> list[str]:
     return list(dict.fromkeys(e.name for r in rows for e in r.qualification))
 
 
-@dataclass(frozen=True)
-class LinkedActivity:
-    """A linked account's figures, counted like the index's :class:`Activity` over all its domains at once."""
-
-    domain: str
-    meetings: int
-    people: int
-    first_meeting: str
-    last_meeting: str
-    last_90_days: int
-    previous_90_days: int
-
-
-def linked_activity(account: Account, meetings: Sequence[Meeting], now: datetime) -> LinkedActivity | None:
-    """The account's figures from its meetings (each once): those with an external invitee at any of its domains,
+def linked_activity(account: Account, meetings: Sequence[Meeting], now: datetime) -> DomainActivity | None:
+    """A linked account's figures, counted like the index's row of one domain, from its meetings (each once): those with an external invitee at any of its domains,
     the distinct such invitees, the first and last ``created_at``, and the last 90 days against the 90 before
     (as the index counts one domain). ``None`` when none of the meetings has one."""
     seen: dict[int, str] = {}
@@ -162,7 +147,7 @@ def linked_activity(account: Account, meetings: Sequence[Meeting], now: datetime
     if not seen:
         return None
     recent, earlier = format_utc(now - timedelta(days=90)), format_utc(now - timedelta(days=180))
-    return LinkedActivity(
+    return DomainActivity(
         domain=account.primary,
         meetings=len(seen),
         people=len(people),

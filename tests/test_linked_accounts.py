@@ -23,11 +23,11 @@ import pytest
 
 from engagement.account.domains import Account
 from engagement.account.facts import aggregate
-from engagement.accounts import LinkedActivity, linked_activity
+from engagement.accounts import linked_activity
 from engagement.digests.content import build_digest
 from engagement.jobs.repository import JobRepository
 from engagement.jobs.service import InlineExecutor
-from engagement.meetings.index import MeetingIndex
+from engagement.meetings.index import DomainActivity, MeetingIndex
 from engagement.models import JobRecord, Side
 from engagement.render.report import to_markdown
 from engagement.runtime import create_runtime
@@ -217,7 +217,7 @@ def test_a_linked_accounts_figures_count_a_shared_meeting_once_and_window_by_cre
     unrelated = meeting(900003, "2026-09-20", [rep(), inv("Ryan Holt", "ryan.holt@globex.io")])
     now = datetime(2026, 10, 1, tzinfo=UTC)  # last 90 days: from 3 Jul; the 90 before: from 4 Apr
     figures = linked_activity(account, [shared_meeting(), shared_meeting(), older, unrelated], now)
-    assert figures == LinkedActivity(
+    assert figures == DomainActivity(
         domain="acmecorp.com",
         meetings=2,
         people=2,
