@@ -638,7 +638,7 @@ def test_the_answer_is_above_the_fold_and_the_readme_pictures(
             sized.append(tmp_path / f"{name}-{width}.png")
             page.screenshot(path=str(sized[-1]))
         sized[1].replace(screenshots / f"screenshot-{name}.png")
-        montage([sized[0], sized[2]], tmp_path / f"{name}-sizes.png")  # looked at when it fails, not the README's
+        montage([sized[0], sized[2]], screenshots / f"screenshot-{name}-sizes.png")  # 1024 and 1920, in docs/
     page.set_viewport_size(VIEWPORT)
     no_exception(page)
     context.close()
