@@ -85,3 +85,19 @@ def test_a_signal_that_can_no_longer_be_judged_is_not_resolved():
     assert changes is not None and changes.resolved_signals == []
     judged_quiet = changes_since(record(before), EngagementSummary(coverage=Coverage()))
     assert judged_quiet is not None and judged_quiet.resolved_signals == ["no_senior_voice"]
+
+
+def test_a_run_of_other_domains_is_no_last_run_to_compare_with():
+    """Linked since the last run (acmecorp.co added): its meeting and Liam are not 'new', so nothing is compared;
+    the same domains in another order still compare."""
+    before = EngagementSummary(domain="acmecorp.com", meetings=[ref(1, "2026-05-01", ["Ana"])], people=[person("Ana")])
+    linked = EngagementSummary(
+        domain="acmecorp.com",
+        domains=["acmecorp.com", "acmecorp.co"],
+        meetings=[ref(2, "2026-05-03", ["Liam"]), ref(1, "2026-05-01", ["Ana"])],
+        people=[person("Ana"), person("Liam")],
+    )
+    assert changes_since(record(before), linked) is None
+    again = linked.model_copy(update={"domains": ["acmecorp.co", "acmecorp.com"]})
+    changes = changes_since(record(linked), again)
+    assert changes is not None and changes.new_meetings == [] and changes.new_people == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from engagement.account.domains import Account
 from engagement.account.facts import customer_people
 from engagement.account.people import normalize_name
 from engagement.account.signals import signal_id
@@ -27,10 +28,11 @@ def changes_since(previous: JobRecord, current: EngagementSummary) -> Changes | 
       then, and raised then and not now — unless the rule could not be judged now (its data is
       missing: unknown is not resolved).
 
-    ``None`` when the previous run has no summary.
+    ``None`` when the previous run has no summary, or covered other domains (a link or an unlink since: the
+    other domain's meetings and people are not new, and the comparison would say they were).
     """
     before = previous.summary
-    if before is None:
+    if before is None or set(Account.of_summary(before).domains) != set(Account.of_summary(current).domains):
         return None
     old_meetings = {ref.recording_id for ref in before.meetings}
     new_refs = [ref for ref in current.meetings if ref.recording_id not in old_meetings]
