@@ -61,7 +61,9 @@ def test_a_job_against_a_dripping_fathom_ends_at_its_limit_and_frees_its_worker(
 
 
 def test_a_job_against_a_dripping_openai_ends_at_its_limit_and_frees_its_worker(tmp_path: Path) -> None:
-    """The model server drips: the job ends error at its limit and the worker is free again."""
+    """The model server drips: the job ends error at its limit and the worker is free again (a 3 s limit: Fathom's
+    part, the index's listing included, ends well inside it even on a loaded machine, so the model's drip is what
+    the limit stops)."""
     with FathomServer(make_account()) as fathom, DripServer(every_s=0.2) as drip:
         env = {
             "FATHOM_API_KEY": FAKE_API_KEY,
@@ -70,8 +72,8 @@ def test_a_job_against_a_dripping_openai_ends_at_its_limit_and_frees_its_worker(
             "OPENAI_BASE_URL": drip.base_url,
             "OPENAI_TIMEOUT_S": "120",
             "OPENAI_MAX_RETRIES": "1",
-            "ENGAGEMENT_JOB_TIMEOUT_S": "1",
+            "ENGAGEMENT_JOB_TIMEOUT_S": "3",
             "ENGAGEMENT_HEARTBEAT_S": "0.1",
         }
         record = run_to_the_end(tmp_path, env)
-    assert record.status is JobStatus.ERROR and "longer than its limit of 1 s" in (record.error or "")
+    assert record.status is JobStatus.ERROR and "longer than its limit of 3 s" in (record.error or "")

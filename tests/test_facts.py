@@ -583,6 +583,10 @@ def test_coverage_counts_meetings_without_a_transcript_and_unmatched_speakers() 
         "unmatched_speakers": 1,
         "index_updated_at": None,
         "not_judged": [],
+        # the facts alone do not know how complete the workspace's index was: unknown, not "complete"
+        "index_complete": None,
+        "index_meetings": None,
+        "index_covered_from": None,
     }
     assert [ref.has_transcript for ref in summary.meetings] == [True, False, True]
 
