@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -230,6 +231,20 @@ def test_latency_is_added_to_every_request(client_of: Client) -> None:
         client.list_meetings("acmecorp.com")
         elapsed = time.monotonic() - started
     assert client.requests == 3 and elapsed >= 0.15
+
+
+def test_the_listing_gate_holds_the_workspace_listing_and_not_the_company_filter() -> None:
+    """With ``listing_gate`` unset, the company filter answers at once; the workspace listing answers once it is set."""
+    gate = threading.Event()
+    with FathomServer(make_account()) as server, httpx.Client(headers={"X-Api-Key": FAKE_API_KEY}) as http:
+        server.listing_gate = gate
+        url = f"{server.base_url}/meetings"
+        company = http.get(url, params={"calendar_invitees_domains[]": "acmecorp.com"}, timeout=5)
+        assert company.status_code == 200 and len(company.json()["items"]) == 10
+        with pytest.raises(httpx.ReadTimeout):  # held: no answer while the gate is shut
+            http.get(url, params={"calendar_invitees_domains_type": "all"}, timeout=0.3)
+        gate.set()
+        assert http.get(url, timeout=5).status_code == 200
 
 
 # ---------------------------------------------------------------- the fake itself

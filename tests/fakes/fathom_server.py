@@ -399,6 +399,8 @@ class FathomServer:
             "new": a page of meetings never seen before each time, each newer than the last; "rewind": new
             meetings, newest first for three pages, then a page newer than all of them, and so on).
         gate: when set to an ``Event``, every ``/meetings`` answer waits until it is set (at most a minute).
+        listing_gate: the same for the workspace's listing only (a ``/meetings`` request without
+            ``calendar_invitees_domains[]``, as the meeting index sends): the company filter is answered at once.
     """
 
     def __init__(
@@ -420,6 +422,7 @@ class FathomServer:
         self._endless_pages = 0
         self.webhooks = FakeWebhooks()
         self.gate: threading.Event | None = None
+        self.listing_gate: threading.Event | None = None
         self.latency_s = latency_s
         self.request_log: list[tuple[str, str, dict[str, list[str]]]] = []
         self.response_log: list[tuple[str, int, bytes]] = []
@@ -514,6 +517,10 @@ class FathomServer:
         gate = self.gate
         if gate is not None and parts.path.endswith("/meetings"):
             gate.wait(60)  # held until the test opens it (or a minute)
+        listing_gate = self.listing_gate
+        if listing_gate is not None and parts.path.endswith("/meetings"):
+            if "calendar_invitees_domains[]" not in parse_qs(parts.query):
+                listing_gate.wait(60)  # held until the test opens it (or a minute)
         fault = self._next_fault()
         if fault is not None and fault.kind == "hang":
             self._stopping.wait(fault.seconds)
