@@ -46,7 +46,8 @@ def test_settle_heap_freezes_what_lives_and_collects_garbage_first(unfrozen: Non
     frozen = gc.get_freeze_count()
     Node()  # more objects, made after the freeze, stay the collector's
     assert settle_heap() is False
-    assert gc.get_freeze_count() == frozen
+    # nothing frozen again (a frozen object freed meanwhile, by another thread of this process, may lower the count)
+    assert gc.get_freeze_count() <= frozen
 
 
 def test_the_app_freezes_the_heap_after_its_first_page_run(unfrozen: None) -> None:
