@@ -305,9 +305,13 @@ def jobs_list(settings: Settings, *, domain: str | None, status: str | None, lim
     runtime = create_runtime(settings, executor=InlineExecutor(), enqueue=False)
     try:
         runtime.jobs.recover_stale()
-        rows = runtime.repo.rows(domain=normalize_domain(domain) if domain else None, status=status, limit=limit)
+        asked = normalize_domain(domain) if domain else None
+        kept = runtime.account(asked).primary if asked else None  # a linked account's runs are under its primary
+        rows = runtime.repo.rows(domain=kept, status=status, limit=limit)
     finally:
         runtime.close()
+    if kept != asked:
+        print(f"{asked} is part of {kept}'s account: its runs are listed under {kept}", file=sys.stderr)
     if as_json:
         print(json.dumps([r.model_dump(mode="json") for r in rows], indent=2))
         return 0

@@ -343,3 +343,15 @@ def test_a_meeting_shared_by_two_unlinked_customers_is_read_for_each_in_its_own_
     assert acme.summary is not None and acme.summary.meetings_count == 1
     assert "Wile Coyote" not in customer_speakers(acme)
     assert customer_speakers(acme) <= {"John Smith"}
+
+
+def test_jobs_list_of_a_member_lists_the_accounts_runs_and_says_where_they_are(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``jobs list --domain acmecorp.co`` of a linked account lists the runs kept under acmecorp.com and says so."""
+    run_cli(capsys, "accounts", "link", "acmecorp.com", "acmecorp.co")
+    run_id = summarize(capsys, "acmecorp.co")["run_id"]
+    code, out, err = run_cli(capsys, "jobs", "list", "--domain", "acmecorp.co", "--json")
+    assert code == 0
+    assert [row["run_id"] for row in json.loads(out)] == [run_id]
+    assert "acmecorp.co is part of acmecorp.com's account" in err
