@@ -532,7 +532,11 @@ else:
 
 offer_fresh(shown_run)
 if shown or st.query_params.get("run_id"):
-    job_view(record)  # a run id without a domain is a broken link: "not found"
+    # One slot at one place for every state of the job: the finished summary's full run replaces the running job's
+    # facts there as a whole, rather than leaving them to Streamlit's clean-up of old elements, which a polling
+    # fragment's rerun can miss (both showed at once under load; Streamlit issue #16708).
+    with st.empty().container():
+        job_view(record)  # a run id without a domain is a broken link: "not found"
 else:
     empty_state()
 keep_for_navigation(shown if record is not None else None)
