@@ -31,10 +31,10 @@ from engagement.meetings.index import DomainActivity, MeetingIndex
 from engagement.models import JobRecord, Side
 from engagement.render.report import to_markdown
 from engagement.runtime import create_runtime
-from engagement.settings import Settings
 from engagement.storage.sqlite import SqliteKV
-from tests.fakes.fathom_server import FAKE_API_KEY, FathomServer, make_meeting
+from tests.fakes.fathom_server import FathomServer, make_meeting
 from tests.support.cli import run_cli
+from tests.support.fathom_fixtures import settings_for
 from tests.support.meeting_factory import inv, meeting, rep
 
 ACME_PEOPLE = {
@@ -285,13 +285,7 @@ def test_a_meeting_analysed_for_one_domain_is_analysed_again_for_the_linked_acco
         return [(ev.speaker, ev.side) for i in record.summary.risks_detail for ev in i.evidence]
 
     with FathomServer([shared]) as fathom:
-        settings = Settings.from_env(
-            {
-                "FATHOM_API_KEY": FAKE_API_KEY,
-                "FATHOM_BASE_URL": fathom.base_url,
-                "ENGAGEMENT_DB": str(tmp_path / "e.sqlite"),
-            }
-        )
+        settings = settings_for(fathom, tmp_path)
         runtime = create_runtime(settings, store=SqliteKV(settings.engagement_db), executor=InlineExecutor())
         try:
             alone = runtime.jobs.get("acmecorp.com", runtime.jobs.start("acmecorp.com"))
@@ -326,13 +320,7 @@ def test_a_meeting_shared_by_two_unlinked_customers_is_read_for_each_in_its_own_
         }
 
     with FathomServer([shared]) as fathom:
-        settings = Settings.from_env(
-            {
-                "FATHOM_API_KEY": FAKE_API_KEY,
-                "FATHOM_BASE_URL": fathom.base_url,
-                "ENGAGEMENT_DB": str(tmp_path / "e.sqlite"),
-            }
-        )
+        settings = settings_for(fathom, tmp_path)
         runtime = create_runtime(settings, store=SqliteKV(settings.engagement_db), executor=InlineExecutor())
         try:
             globex = runtime.jobs.get("globex.io", runtime.jobs.start("globex.io"))
