@@ -398,6 +398,14 @@ def failure_view(record: JobRecord) -> None:
     )
 
 
+JOB_STATES = ("missing", *(status.value for status in JobStatus))
+
+
+def job_state(record: JobRecord | None) -> str:
+    """Which of the page's job slots (``JOB_STATES``) draws ``record``."""
+    return "missing" if record is None else record.status.value
+
+
 def job_view(record: JobRecord | None) -> None:
     """The job the URL points at: its progress (and its facts as soon as it has them), its failure, or its summary."""
     if record is None:
@@ -532,10 +540,12 @@ else:
 
 offer_fresh(shown_run)
 if shown or st.query_params.get("run_id"):
-    # One slot at one place for every state of the job: the finished summary's full run replaces the running job's
-    # facts there as a whole, rather than leaving them to Streamlit's clean-up of old elements, which a polling
-    # fragment's rerun can miss (both showed at once under load; Streamlit issue #16708).
-    with st.empty().container():
+    # A slot of its own for each state of the job, side by side, the others drawn empty. The browser keeps a
+    # container's old children when a container comes again at the same place, leaving them to a clean-up that a
+    # polling fragment's tick can cancel (Streamlit issue #16708): the running job's facts then stayed beside the
+    # finished summary. An empty element in the running job's slot removes them, with all it held, at once.
+    slots = {state: st.empty() for state in JOB_STATES}
+    with slots[job_state(record)].container():
         job_view(record)  # a run id without a domain is a broken link: "not found"
 else:
     empty_state()

@@ -572,6 +572,38 @@ def test_a_running_job_shows_its_facts_with_the_analysis_sections_waiting() -> N
     assert len(at.dataframe) == 2
 
 
+def slot_of_metric(at: AppTest, label: str) -> int:
+    """The place in the page's main column of the top-level block that holds the metric ``label``."""
+    from streamlit.testing.v1.element_tree import Block
+
+    def holds(node: object) -> bool:
+        if isinstance(node, Block):
+            return any(holds(child) for child in node.children.values())
+        return getattr(node, "type", None) == "metric" and getattr(node, "label", None) == label
+
+    (place,) = [place for place, node in at.main.children.items() if holds(node)]
+    return place
+
+
+def test_the_finished_summary_is_drawn_in_another_place_than_the_running_jobs_facts() -> None:
+    """The running job's facts and the finished summary are never children of one container at one place.
+
+    The browser keeps the children of a container that comes again at the same place (of the same kind) and
+    removes the left-overs only in a clean-up a polling tick can cancel (Streamlit issue #16708): under load the
+    running job's "Meetings" figure stayed beside the finished summary's. In its own place, the running job's
+    container is replaced by an empty element when the job ends, and everything in it goes at once.
+    """
+    running = seeded(JobStatus.PROCESSING, summary=make_summary(), stage="analysed 3/12 meetings")
+    at = app(domain=running.domain, run_id=running.run_id).run()
+    facts_at = slot_of_metric(at, "Meetings")
+    JobRepository(runtime().store).save(running.model_copy(update={"status": JobStatus.COMPLETE}))
+    at.run()
+    assert not at.exception
+    summary_at = slot_of_metric(at, "Meetings")
+    assert summary_at != facts_at
+    assert at.main.children[facts_at].type == "empty"
+
+
 def test_the_chart_library_is_preloaded_while_charts_are_still_to_come() -> None:
     """The empty page and a running job's page ask the browser for Plotly's chunk; a finished summary needs no such ask."""
     module = plotly_module()
