@@ -32,6 +32,7 @@ from ui.presentation import apply_style, audience, draw_part, exit_button, is_pr
 from ui.result import render_facts, render_heading, render_result, requested_range
 from ui.roles import role_editor
 from ui.runtime import get_runtime, load_settings
+from ui.slots import Slots
 from ui.text import ago, duration, md
 
 FRESH_FOR = timedelta(hours=24)  # a completed summary younger than this is offered before a new run
@@ -431,11 +432,28 @@ def job_view(record: JobRecord | None) -> None:
         if not presenting:
             index_refresh(record)
         shown = with_roles(record)
+        slots = Slots()
         with st.container(key="summary_result"):  # in a presentation, everything in here is an allow-listed part
-            render_result(shown, viewer, settings.source)
+            render_result(shown, viewer, settings.source, slots)
+            if not whole_page(record.run_id):
+                return  # the charts' pass: the sections below them are drawn by the next run (second_pass)
+            slots.fill()
             if not presenting and shown.summary is not None and runtime.roles is not None:
                 role_editor(shown.summary, runtime.roles)
             draw_part(viewer, "ask", question_box, record, runtime.questions, current_asker(), presenting)
+
+
+def whole_page(run_id: str) -> bool:
+    """Whether this run draws the whole summary of ``run_id``: not in its first run in this session (the charts'
+    pass), which draws everything above the sections and the charts in their places and then asks for the whole."""
+    return st.session_state.get("summary_whole_for") == run_id
+
+
+def second_pass(run_id: str) -> None:
+    """After the charts' pass: run the page again, whole. The browser has the charts to draw while the server makes
+    the rest; drawn in one run, the last chart waited for the browser to take in every section above it."""
+    st.session_state["summary_whole_for"] = run_id
+    st.rerun()
 
 
 def index_refresh(record: JobRecord) -> None:
@@ -552,3 +570,5 @@ else:
 keep_for_navigation(shown if record is not None else None)
 if presenting or (shown and shown[0]):
     show_notices(settings, presenting=True)  # a footnote: the answer stays at the top of the screen
+if record is not None and record.status is JobStatus.COMPLETE and not whole_page(record.run_id):
+    second_pass(record.run_id)
