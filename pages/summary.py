@@ -38,6 +38,7 @@ from ui.text import ago, duration, md
 FRESH_FOR = timedelta(hours=24)  # a completed summary younger than this is offered before a new run
 RECENT_RUNS = 6
 POLL_FAST, POLL_SLOW = "0.5s", "2s"  # a young job is polled fast, so a small demo run shows at once
+WAIT_FOR_END_S = 0.4  # of each ½-second poll, the time it waits for the job's end (a click waits as long at most)
 POLL_INDEX = "10s"  # how often a summary made on an incomplete index looks whether the index is complete
 _WEB_ADDRESS = re.compile(r"(?:https?://|www\.)[^\s`]+")
 STATUS_ICONS = {
@@ -342,6 +343,9 @@ def check(domain: str, run_id: str) -> None:
     A full run is needed when the job ends, when its facts first arrive (they are drawn outside the
     fragment, once; ``ui/polling.py`` says when), and when it stops being young (the slower fragment takes over).
     """
+    fast = st.session_state.get("summary_poll") == "fast"
+    if fast:  # a young job may end any moment: the poll waits for its end (if this process runs it) before it reads
+        jobs.wait_for_end(domain, run_id, WAIT_FOR_END_S)
     try:
         record = jobs.get(domain, run_id)
     except JobNotFoundError:
@@ -350,7 +354,6 @@ def check(domain: str, run_id: str) -> None:
         st.error(md(str(exc)), icon=":material/error:")
         return
     facts_drawn = st.session_state.get("summary_facts_for") == run_id
-    fast = st.session_state.get("summary_poll") == "fast"
     if needs_full_run(record, facts_drawn=facts_drawn, fast=fast, now=utcnow()):
         st.rerun()  # the full run draws what is new; once the job is over it no longer calls this fragment
     progress_view(record)
