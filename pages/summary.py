@@ -25,6 +25,7 @@ from ui import audit
 from ui.ask import question_box
 from ui.asker import current_asker
 from ui.banner import show_notices
+from ui.cookies import keep_for_next_run
 from ui.frame import page_frame
 from ui.polling import FAST_FOR, needs_full_run
 from ui.preload import preload_charts
@@ -456,6 +457,7 @@ def second_pass(run_id: str) -> None:
     """After the charts' pass: run the page again, whole. The browser has the charts to draw while the server makes
     the rest; drawn in one run, the last chart waited for the browser to take in every section above it."""
     st.session_state["summary_whole_for"] = run_id
+    keep_for_next_run()  # a cookie this run writes once a session is written by the next run too
     st.rerun()
 
 
