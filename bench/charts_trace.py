@@ -16,7 +16,6 @@ import argparse
 import bisect
 import json
 import os
-import statistics
 import tempfile
 import time
 from collections import Counter
@@ -271,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             store.close()
             stop_streamlit(server)
-    print(f"\nload average: {os.getloadavg()[0]:.1f}; median of nothing is kept: read the runs ({statistics.__name__})")
+    print(f"\nload average at the end: {os.getloadavg()[0]:.1f} (each run above is its own: nothing is averaged)")
     return 0
 
 
