@@ -5,8 +5,8 @@ their quotes, the tables, the brief) costs it more than the charts do: drawn in 
 for all of it. ``Slots.keep`` puts an empty container where a section belongs and remembers how to draw it;
 ``Slots.fill`` draws every kept section into its place, in the order they were kept, once the charts are sent.
 An empty container is not drawn at all (Streamlit leaves out an empty block that does not ask to be kept), so a
-section that draws nothing leaves no gap, and every section ends in its own place in the same run: there is no
-second run, and nothing is drawn twice.
+section that draws nothing leaves no gap. The summary page fills them in the run after the charts' (``pages/summary.py``
+``second_pass``): every section then comes in its own place, in page order, each once.
 """
 
 from __future__ import annotations
