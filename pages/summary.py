@@ -25,6 +25,7 @@ from ui import audit
 from ui.ask import question_box
 from ui.asker import current_asker
 from ui.banner import show_notices
+from ui.cookies import keep_for_next_run
 from ui.frame import page_frame
 from ui.polling import FAST_FOR, needs_full_run
 from ui.preload import preload_charts
@@ -32,11 +33,13 @@ from ui.presentation import apply_style, audience, draw_part, exit_button, is_pr
 from ui.result import render_facts, render_heading, render_result, requested_range
 from ui.roles import role_editor
 from ui.runtime import get_runtime, load_settings
+from ui.slots import Slots
 from ui.text import ago, duration, md
 
 FRESH_FOR = timedelta(hours=24)  # a completed summary younger than this is offered before a new run
 RECENT_RUNS = 6
 POLL_FAST, POLL_SLOW = "0.5s", "2s"  # a young job is polled fast, so a small demo run shows at once
+WAIT_FOR_END_S = 0.4  # of each ½-second poll, the time it waits for the job's end (a click waits as long at most)
 POLL_INDEX = "10s"  # how often a summary made on an incomplete index looks whether the index is complete
 _WEB_ADDRESS = re.compile(r"(?:https?://|www\.)[^\s`]+")
 STATUS_ICONS = {
@@ -341,6 +344,9 @@ def check(domain: str, run_id: str) -> None:
     A full run is needed when the job ends, when its facts first arrive (they are drawn outside the
     fragment, once; ``ui/polling.py`` says when), and when it stops being young (the slower fragment takes over).
     """
+    fast = st.session_state.get("summary_poll") == "fast"
+    if fast:  # a young job may end any moment: the poll waits for its end (if this process runs it) before it reads
+        jobs.wait_for_end(domain, run_id, WAIT_FOR_END_S)
     try:
         record = jobs.get(domain, run_id)
     except JobNotFoundError:
@@ -349,7 +355,6 @@ def check(domain: str, run_id: str) -> None:
         st.error(md(str(exc)), icon=":material/error:")
         return
     facts_drawn = st.session_state.get("summary_facts_for") == run_id
-    fast = st.session_state.get("summary_poll") == "fast"
     if needs_full_run(record, facts_drawn=facts_drawn, fast=fast, now=utcnow()):
         st.rerun()  # the full run draws what is new; once the job is over it no longer calls this fragment
     progress_view(record)
@@ -431,11 +436,29 @@ def job_view(record: JobRecord | None) -> None:
         if not presenting:
             index_refresh(record)
         shown = with_roles(record)
+        slots = Slots()
         with st.container(key="summary_result"):  # in a presentation, everything in here is an allow-listed part
-            render_result(shown, viewer, settings.source)
+            render_result(shown, viewer, settings.source, slots)
+            if not whole_page(record.run_id):
+                return  # the charts' pass: the sections below them are drawn by the next run (second_pass)
+            slots.fill()
             if not presenting and shown.summary is not None and runtime.roles is not None:
                 role_editor(shown.summary, runtime.roles)
             draw_part(viewer, "ask", question_box, record, runtime.questions, current_asker(), presenting)
+
+
+def whole_page(run_id: str) -> bool:
+    """Whether this run draws the whole summary of ``run_id``: not in its first run in this session (the charts'
+    pass), which draws everything above the sections and the charts in their places and then asks for the whole."""
+    return st.session_state.get("summary_whole_for") == run_id
+
+
+def second_pass(run_id: str) -> None:
+    """After the charts' pass: run the page again, whole. The browser has the charts to draw while the server makes
+    the rest; drawn in one run, the last chart waited for the browser to take in every section above it."""
+    st.session_state["summary_whole_for"] = run_id
+    keep_for_next_run()  # a cookie this run writes once a session is written by the next run too
+    st.rerun()
 
 
 def index_refresh(record: JobRecord) -> None:
@@ -552,3 +575,5 @@ else:
 keep_for_navigation(shown if record is not None else None)
 if presenting or (shown and shown[0]):
     show_notices(settings, presenting=True)  # a footnote: the answer stays at the top of the screen
+if record is not None and record.status is JobStatus.COMPLETE and not whole_page(record.run_id):
+    second_pass(record.run_id)

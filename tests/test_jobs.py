@@ -119,6 +119,35 @@ def test_a_second_start_while_processing_returns_the_running_job(store: SqliteKV
         assert service.start("acmecorp.com") != first
 
 
+def test_a_poll_waiting_for_a_running_job_wakes_when_its_end_is_stored(store: SqliteKV) -> None:
+    """wait_for_end returns once this process has stored the job's end (not at its time limit), and at once for
+    a job another process runs."""
+    held = HeldBody(seconds=60)
+    with ThreadPoolExecutor(2) as pool:
+        service = service_for(store, held, pool)
+        run_id = service.start("acmecorp.com")
+        wait_until(lambda: held.started, "the job to start")
+        seen: list[JobStatus] = []
+        woke = threading.Event()
+
+        def poll() -> None:
+            service.wait_for_end("acmecorp.com", run_id, 60)
+            seen.append(service.get("acmecorp.com", run_id).status)
+            woke.set()
+
+        threading.Thread(target=poll, daemon=True).start()
+        elsewhere = service_for(store, held)  # another process's service: it does not run the job
+        returned = threading.Event()
+        threading.Thread(
+            target=lambda: (elsewhere.wait_for_end("acmecorp.com", run_id, 60), returned.set()), daemon=True
+        ).start()
+        assert returned.wait(30), "a job another process runs is not waited for"
+        assert not seen, "the poll must wait while the job runs"
+        held.release()
+        assert woke.wait(30), "the poll must wake when the end is stored, not at its 60 s limit"
+        assert seen == [JobStatus.COMPLETE]
+
+
 def test_a_job_that_cannot_be_scheduled_ends_error(store: SqliteKV) -> None:
     """If the executor refuses the work, the record ends error instead of staying processing."""
     pool = ThreadPoolExecutor(1)

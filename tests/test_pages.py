@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from engagement.account.domains import company_domain
@@ -602,6 +603,55 @@ def test_the_finished_summary_is_drawn_in_another_place_than_the_running_jobs_fa
     summary_at = slot_of_metric(at, "Meetings")
     assert summary_at != facts_at
     assert at.main.children[facts_at].type == "empty"
+
+
+def laid_out(node: object, at: tuple[int, ...] = ()) -> Iterator[tuple[tuple[int, ...], object]]:
+    """Every element under ``node`` with its place (the indices from the main column down), in reading order."""
+    from streamlit.testing.v1.element_tree import Block
+
+    if isinstance(node, Block):
+        for place, child in sorted(node.children.items()):
+            yield from laid_out(child, (*at, place))
+    else:
+        yield at, node
+
+
+def test_a_finished_summary_sends_its_charts_first_and_its_sections_in_a_second_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The first run of a finished summary draws the top and the five charts and asks for a second run, which draws
+    every section in its place: the same page, in the same order, each once, the charts where they were."""
+    record = seeded(summary=qualified_summary())
+    whole = app(domain=record.domain, run_id=record.run_id).run()  # the page as a reader gets it: both runs
+    assert not whole.exception
+
+    asked: list[object] = []
+    monkeypatch.setattr(st, "rerun", lambda *args, **kwargs: asked.append(args or kwargs))
+    first = app(domain=record.domain, run_id=record.run_id).run()  # the second run asked for, and not made
+    assert not first.exception
+    assert len(asked) == 1
+    drawn = block_with_key(first.main, "summary_result")
+    charts_first = [place for place, node in laid_out(drawn) if getattr(node, "type", "") == "plotly_chart"]
+    assert len(charts_first) == CHARTS
+    first_headings = [h.value for h in first.subheader]
+    assert not any(h.endswith(("Goals", "Risks")) or "Qualification" in h for h in first_headings), first_headings
+    assert not first.get("download_button") and not first.dataframe
+
+    first.run()  # the second run: the whole page
+    assert not first.exception and len(asked) == 1
+    summary, expected = (block_with_key(at.main, "summary_result") for at in (first, whole))
+    shown = [(place, getattr(node, "type", ""), str(getattr(node, "value", ""))) for place, node in laid_out(summary)]
+    assert shown == [
+        (place, getattr(node, "type", ""), str(getattr(node, "value", ""))) for place, node in laid_out(expected)
+    ]
+    charts_then = [place for place, kind, _ in shown if kind == "plotly_chart"]
+    assert charts_then == charts_first  # in the same places: the browser keeps the charts it has drawn
+    headings = [h.value for h in first.subheader]
+    sections = ["Goals", "Challenges", "Risks", "Recommendations", "Qualification", "Our commitments"]
+    sections += ["Meeting timeline", "People", "Meetings", "Who knows whom", "Export"]
+    found = [next(i for i, h in enumerate(headings) if section in h) for section in sections]
+    assert found == sorted(found), headings
+    assert all(sum(section in h for h in headings) == 1 for section in ("Goals", "Who knows whom", "Export"))
 
 
 def test_the_chart_library_is_preloaded_while_charts_are_still_to_come() -> None:

@@ -29,7 +29,25 @@ def cookie_script(name: str, value: str, max_age: int) -> str:
     return f"<script>document.cookie = {text!r};</script>"
 
 
+_WRITTEN_KEY = "cookies_written"  # the scripts this run drew
+_KEPT_KEY = "cookies_kept"  # the scripts the next run draws again
+
+
 def write_cookies(*scripts: str) -> None:
     """Run cookie scripts in the sidebar, which takes no room from the page (and runs even when hidden)."""
     if scripts:
+        st.session_state.setdefault(_WRITTEN_KEY, []).extend(scripts)
         st.sidebar.html("".join(scripts), unsafe_allow_javascript=True)
+
+
+def begin_run() -> None:
+    """At the top of a page run: nothing written yet, and the scripts a run that asked for this one wrote, again."""
+    st.session_state[_WRITTEN_KEY] = []
+    write_cookies(*st.session_state.pop(_KEPT_KEY, ()))
+
+
+def keep_for_next_run() -> None:
+    """A run that asks for another at once (``st.rerun``): its cookie scripts are drawn again by the next run. The
+    browser may not have run them yet when the next run's page replaces this one's, and each is written once a
+    session."""
+    st.session_state[_KEPT_KEY] = list(st.session_state.get(_WRITTEN_KEY, ()))

@@ -16,6 +16,7 @@ from streamlit.navigation.page import StreamlitPage
 
 from engagement.settings import Settings
 from ui.asker import remember_browser
+from ui.cookies import begin_run
 from ui.gate import remember_sign_in, require_admin, require_sign_in, show_access_note, sign_out_button
 from ui.presentation import presentation_toggle, presenter_checklist, remember_checklist
 
@@ -81,6 +82,7 @@ def page_frame(settings: Settings, presenting: bool, *, admin: bool = False) -> 
     configure_page(presenting)
     if not getattr(_run, "framed", False):
         navigation(presenting)  # this file was run on its own: declare the real navigation
+    begin_run()  # cookie scripts a run that asked for this one wrote are drawn again
     if admin:
         require_admin(settings)
     else:

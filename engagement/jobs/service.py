@@ -187,6 +187,7 @@ class JobService:
         self.final_attempts = max(1, final_attempts)
         self.retry_backoff_s = retry_backoff_s
         self._lock = threading.RLock()
+        self._ended = threading.Condition(self._lock)  # notified when this process stores a job's end
         self._running: dict[str, JobRecord] = {}  # this process's jobs, in the order they were queued
         self._unsaved: dict[str, JobRecord] = {}  # terminal records the store has not taken yet
         self._reasons: dict[str, Callable[[], str]] = {}  # what a time-out means now, set by the job's body
@@ -445,7 +446,19 @@ class JobService:
         with self._lock:
             wrote = self.repo.save(record)
             self._unsaved.pop(_key(record), None)
+            self._ended.notify_all()
             return wrote
+
+    def wait_for_end(self, domain: str, run_id: str, timeout_s: float) -> None:
+        """Return when this process has stored a job's end, or after ``timeout_s``; at once for a job it does not run.
+
+        A page that polls a job calls this before it reads the record, so it sees the end when it is written
+        rather than at its next poll. Any job's end wakes every waiter (each then reads its own record); a job
+        run by another process (a worker) is polled as before.
+        """
+        with self._ended:
+            if record_key(domain, run_id) in self._running:
+                self._ended.wait(timeout_s)
 
     # ------------------------------------------------------------------ heartbeat, timeouts, recovery
     def _ensure_heartbeat(self) -> None:
