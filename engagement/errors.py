@@ -7,7 +7,8 @@
     │   │                           process, read-only, damaged, not answering (raised in the caller's thread)
     │   ├── StoreOpenError          missing directory, not SQLite, damaged file
     │   ├── CorruptRecordError      a stored value is not JSON (never unpickled)
-    │   └── SearchUnavailableError  SQLite was built without FTS5: questions cannot be answered
+    │   ├── SearchUnavailableError  SQLite was built without FTS5: questions cannot be answered
+    │   └── IndexClosedError        the meeting index closed (the process shuts down) while its sync ran
     ├── InvalidQuestionError        an empty or over-long question, or an account with no summary yet
     ├── ExportError                 an export could not be built (no Chromium to print the PDF)
     ├── InvalidRoleError            a role a rep typed that cannot be kept (too long, or no one to give it to)
@@ -71,6 +72,10 @@ class CorruptRecordError(StoreError):
 
 class SearchUnavailableError(StoreError):
     """SQLite here has no FTS5, so transcripts cannot be searched."""
+
+
+class IndexClosedError(StoreError):
+    """The meeting index was closed while its sync ran: the sync stopped before writing to a closed storage."""
 
 
 class ExportError(EngagementError):

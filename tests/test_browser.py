@@ -4,8 +4,8 @@ One server (with both passwords set and a fake OpenAI on loopback) and one brows
 this module; the browser signs in once, and its cookie keeps each new page signed in. The tests at the
 end need a server of their own (seeded records, a fresh server's first request).
 
-Under ``make test`` (pytest-xdist) the tests run in two groups, each on one worker with its own server and
-browser: about half the module's time each, and two servers rather than one per worker.
+Under ``make test`` (pytest-xdist) the tests run in three groups of about equal time, each on one worker with its
+own browser: two share the module's server (one per worker), the third holds the tests with servers of their own.
 
 Set ``SCREENSHOT_DIR=docs`` to refresh the README's screenshots (``make screenshots``); by default they go
 to pytest's tmp dir so the working tree stays clean.
@@ -22,6 +22,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,9 +42,12 @@ if TYPE_CHECKING:
     from playwright.sync_api import Page
 
 pytestmark = pytest.mark.browser
-# The two halves of the module for xdist's --dist loadgroup (about equal time; a test's group is which half it is in)
+# Three parts of the module for xdist's --dist loadgroup, each on one worker, of about equal time: two share the
+# module's server (each worker starts its own), the third starts only servers of its own (the offline server, the
+# seeded one, the fresh ones), never the shared one.
 SHARED_A = pytest.mark.xdist_group("browser-a")
 SHARED_B = pytest.mark.xdist_group("browser-b")
+OWN_SERVERS = pytest.mark.xdist_group("browser-own")
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_DOMAIN = "acmecorp.com"
@@ -557,7 +561,7 @@ def pdf_sheet(pages: list[Path], target: Path) -> None:
     sheet.save(target, optimize=True)
 
 
-@SHARED_B
+@OWN_SERVERS
 def test_the_answer_is_above_the_fold_and_the_readme_pictures(
     browser: Any, offline_server: str, screenshots: Path, tmp_path: Path
 ) -> None:
@@ -645,7 +649,7 @@ def test_the_answer_is_above_the_fold_and_the_readme_pictures(
     context.close()
 
 
-@SHARED_A
+@SHARED_B
 def test_a_date_range_run_reopened_from_its_link_shows_its_range(page: Any, server: str, context: Any) -> None:
     """A run for 1 Jun – 31 Aug 2026: its link shows the range in the heading, the date field and the metrics."""
     from playwright.sync_api import expect
@@ -687,7 +691,7 @@ def test_a_personal_mailbox_domain_is_refused_before_any_job(page: Any, server: 
     assert "run_id" not in page.url
 
 
-@SHARED_A
+@SHARED_B
 def test_delete_selected_asks_first(page: Any, server: str) -> None:
     """Selecting a job and pressing Delete selected shows the count and deletes nothing until confirmed."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
@@ -1019,7 +1023,7 @@ def assert_shown_as_text(page: Page) -> None:
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
 
 
-@SHARED_B
+@OWN_SERVERS
 def test_data_is_text_and_exports_expire_without_a_session(
     browser: Any, signed_server: tuple[str, JobRecord, JobRecord], tmp_path: Path
 ) -> None:
@@ -1063,28 +1067,58 @@ def test_data_is_text_and_exports_expire_without_a_session(
     assert status == 404, "an export must not outlive its session's use of it"
 
 
-@SHARED_B
-@pytest.mark.parametrize("path", ["/", "/summary", "/admin", "/accounts"])
-def test_a_fresh_server_asks_for_the_password_on_every_page(browser: Any, tmp_path: Path, path: str) -> None:
+FRESH_PATHS = ["/", "/summary", "/admin", "/accounts"]
+
+
+@pytest.fixture(scope="module")
+def fresh_servers(chromium: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """A server for each page in ``FRESH_PATHS``, all started at once, none asked for a page yet: each test below asks
+    its own for its one page, so every page is a fresh server's first request."""
+    folders = {path: tmp_path_factory.mktemp("fresh") for path in FRESH_PATHS}
+    logs = {path: (folder / "streamlit.log").open("wb") for path, folder in folders.items()}
+
+    def start(path: str) -> tuple[subprocess.Popen[bytes], str]:
+        env = {**os.environ, "ENGAGEMENT_DB": str(folders[path] / "engagement.sqlite"), "APP_PASSWORD": PASSWORD}
+        return start_streamlit("streamlit_app.py", env, output=logs[path])
+
+    with ThreadPoolExecutor(len(FRESH_PATHS)) as pool:
+        starting = {path: pool.submit(start, path) for path in FRESH_PATHS}
+    started: dict[str, tuple[subprocess.Popen[bytes], str]] = {}
+    failures: list[str] = []
+    for path, future in starting.items():
+        try:
+            started[path] = future.result()
+        except StreamlitError as exc:
+            failures.append(f"{path}: {exc}:\n{(folders[path] / 'streamlit.log').read_text()}")
+    try:
+        if failures:
+            pytest.fail("\n".join(failures))
+        yield {path: url for path, (_, url) in started.items()}
+    finally:
+        with ThreadPoolExecutor(len(FRESH_PATHS)) as pool:
+            list(pool.map(stop_streamlit, [proc for proc, _ in started.values()]))
+        for log in logs.values():
+            log.close()
+
+
+@OWN_SERVERS
+@pytest.mark.parametrize("path", FRESH_PATHS)
+def test_a_fresh_server_asks_for_the_password_on_every_page(
+    browser: Any, fresh_servers: dict[str, str], path: str
+) -> None:
     """The first request to a fresh server, whichever page it names, gets the sign-in form and nothing else."""
     from playwright.sync_api import expect
 
-    log = (tmp_path / "streamlit.log").open("wb")
-    env = {**os.environ, "ENGAGEMENT_DB": str(tmp_path / "engagement.sqlite"), "APP_PASSWORD": PASSWORD}
-    proc, url = start_streamlit("streamlit_app.py", env, output=log)
+    url = fresh_servers[path]
+    context = browser.new_context(viewport=VIEWPORT)
     try:
-        context = browser.new_context(viewport=VIEWPORT)
-        try:
-            page = context.new_page()
-            page.goto(url + path)
-            expect(page.get_by_label("Password", exact=True)).to_be_visible(timeout=30_000)
-            expect(page.get_by_role("button", name="Sign in")).to_be_visible()
-            page.wait_for_timeout(500)  # nothing else arrives after the form
-            assert page.get_by_placeholder("https://www.acmecorp.com").count() == 0
-            assert page.locator('[data-testid="stMetric"], [data-testid="stDataFrame"]').count() == 0
-            assert page.locator('[data-testid="stException"]').count() == 0
-        finally:
-            context.close()
+        page = context.new_page()
+        page.goto(url + path)
+        expect(page.get_by_label("Password", exact=True)).to_be_visible(timeout=30_000)
+        expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+        page.wait_for_timeout(500)  # nothing else arrives after the form
+        assert page.get_by_placeholder("https://www.acmecorp.com").count() == 0
+        assert page.locator('[data-testid="stMetric"], [data-testid="stDataFrame"]').count() == 0
+        assert page.locator('[data-testid="stException"]').count() == 0
     finally:
-        stop_streamlit(proc)
-        log.close()
+        context.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -13,7 +14,7 @@ import httpx
 import pytest
 
 from engagement.deadline import Deadline
-from engagement.errors import FathomUnavailableError, JobTimeoutError
+from engagement.errors import EngagementError, FathomUnavailableError, JobTimeoutError
 from engagement.fathom.client import FathomClient
 from engagement.fathom.ratelimit import (
     FOREGROUND_GRACE,
@@ -24,15 +25,17 @@ from engagement.fathom.ratelimit import (
     reset_seconds,
     use_limiter,
 )
+from engagement.fathom.workspace import workspace_of
 from engagement.jobs.service import InlineExecutor
+from engagement.meetings.index import MeetingIndex
 from engagement.models import JobStatus
-from engagement.runtime import create_runtime
+from engagement.runtime import create_runtime, fathom_client
 from engagement.settings import Settings
 from engagement.storage.sqlite import SqliteKV
 from tests.fakes.fathom_server import FAKE_API_KEY, FathomServer, make_account
 from tests.support.fathom_fixtures import settings_for
 from tests.support.stages import stages_of
-from tests.support.waits import bounded
+from tests.support.waits import bounded, wait_until
 
 
 class FakeClock:
@@ -263,6 +266,31 @@ def test_a_job_whose_rate_limit_wait_outlasts_it_ends_with_the_time_out(
     assert "still being indexed" in (record.error or "") and "carries on in the background" in (record.error or "")
     assert sent == 0
     assert any(stage.startswith("waiting for Fathom's rate limit") for stage in stages), stages
+
+
+def test_closing_the_index_ends_its_sync_waiting_for_the_rate_limit_before_its_storage_closes(
+    tmp_path: Path,
+) -> None:
+    """A sync waiting out a closed 60 s window when its index closes: close() returns within seconds, the sync's
+    thread and its lock's renewal have ended, nothing was sent, and the index's file was not left locked."""
+    limiter = InProcessRateLimiter()
+    use_limiter(limiter)
+    with FathomServer(make_account(count=3)) as server:
+        limiter.observe(key_id(FAKE_API_KEY, server.base_url), 429, {"RateLimit-Reset": "60"})
+        settings = settings_for(server, tmp_path)
+        index = MeetingIndex(tmp_path / "index.sqlite")
+        task, _ = index.start_sync(workspace_of(settings), lambda: fathom_client(settings))
+        wait_until(lambda: task.rate_wait is not None, "the sync to wait for the rate limit")
+        began = time.monotonic()
+        bounded(index.close, 30)
+        took = time.monotonic() - began
+        sent = len(server.request_log)
+    assert task.done and task._thread is not None and not task._thread.is_alive()
+    assert [t.name for t in threading.enumerate() if t.name.startswith("meeting-index")] == []
+    assert isinstance(task.error, EngagementError)
+    assert sent == 0
+    assert took < 10  # a bound (the window had 60 s left), not a speed claim
+    assert MeetingIndex(tmp_path / "index.sqlite").storage.sync_lock(task.workspace).acquire(timeout=0)
 
 
 def test_the_index_sync_leaves_the_next_slot_to_a_job_waiting_for_one(any_limiter: RateLimiter) -> None:

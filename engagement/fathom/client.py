@@ -328,6 +328,8 @@ class FathomClient:
             once (``JobTimeoutError``) instead of sleeping past it. ``NO_DEADLINE`` outside a job.
         background: the meeting index's sync sets it: its requests leave the rate limit's next slot to a job's
             request waiting for one.
+        stop: the meeting index's sync sets it: once set, a wait for the rate limit or a back-off ends at once
+            and no further request is sent (``FathomUnavailableError``), so the sync ends before its index closes.
 
     The client owns ``http`` and closes it in :meth:`close`. It is safe to share between threads.
     Without a ``limiter`` it keeps a private one; with an injected ``sleep`` (tests) that private
@@ -371,6 +373,7 @@ class FathomClient:
         self.skipped_count = 0
         self.on_wait: Callable[[float], None] | None = None
         self.background = False
+        self.stop: threading.Event | None = None
 
     def _clock(self) -> float:
         # The private limiter's clock: real time, or with an injected sleep only what it pretended to sleep.
@@ -636,9 +639,15 @@ class FathomClient:
             waited += step
 
     def _pause(self, seconds: float) -> None:
-        self._sleep(seconds)
+        stop = self.stop
+        if stop is not None and self._sleep is time.sleep:
+            stop.wait(seconds)  # the same wait, ended at once when the sync is stopped
+        else:
+            self._sleep(seconds)
         with self._lock:
             self._slept += seconds
+        if stop is not None and stop.is_set():
+            raise FathomUnavailableError("The request to Fathom was not sent: the meeting index is closing.")
 
     def _send(
         self,

@@ -66,7 +66,7 @@ from typing import Any, Protocol
 from engagement.account.domains import Account, registrable_domain
 from engagement.account.people import clean_email, is_room
 from engagement.deadline import NO_DEADLINE, Deadline
-from engagement.errors import EngagementError, FathomError, StoreError
+from engagement.errors import EngagementError, FathomError, IndexClosedError, StoreError
 from engagement.fathom.client import FathomClient, Page, include_flags
 from engagement.models import Meeting, format_utc, utcnow
 from engagement.registry import REGISTRY
@@ -172,6 +172,7 @@ def next_ask(ended_at: datetime, asked: int, now: datetime) -> datetime | None:
 BUSY_TIMEOUT_S = 10.0  # another process (the CLI) may be writing: wait this long, then StoreError
 LOCK_TTL_S = 30.0  # a sync's lock in the file outlives a killed holder at most this long; renewed every third of it
 LOCK_POLL_S = 0.1  # how often a process waiting for another's sync tries the lock
+CLOSE_WAIT_S = 5.0  # how long close() waits for a stopped sync's thread (a request under way ends by FATHOM_TIMEOUT_S)
 LOST = "the sync lock of the meeting index was taken over by another process"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS index_meetings (
@@ -324,12 +325,25 @@ class SyncTask:
         self.result: SyncResult | None = None
         self.error: BaseException | None = None
         self._done = False
+        self._stopping = threading.Event()  # set by the index's close(): the sync ends before its storage closes
+        self._thread: threading.Thread | None = None
         self._changed = threading.Condition()  # notified on every page read and at the end
         self._version = 0
         self._last_wait: tuple[int, float] | None = None  # (version, seconds) of the latest wait for the rate limit
 
     @property
     def done(self) -> bool:
+        return self._done
+
+    def stop(self) -> None:
+        """Ask the sync to end now: a wait for Fathom's rate limit ends at once, and no page is written after the one
+        being read (the cursor saved with the last page lets the next sync resume)."""
+        self._stopping.set()
+
+    def join(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for the sync's thread to end; whether it has."""
+        if self._thread is not None:
+            self._thread.join(timeout)
         return self._done
 
     def _update(
@@ -398,9 +412,15 @@ class SyncTask:
             with connect() as client:
 
                 def progress(meetings: int) -> None:
+                    self._stopped()
                     self._update(client, meetings=meetings)
 
-                client.on_wait = lambda seconds: self._update(client, rate_wait=seconds)
+                def waiting(seconds: float) -> None:
+                    self._stopped()
+                    self._update(client, rate_wait=seconds)
+
+                client.on_wait = waiting
+                client.stop = self._stopping  # its waits end at once when the index closes
                 background, client.background = client.background, True  # a job's own requests go first
                 try:
                     self.result = index.sync(client, full=self.full, on_progress=progress, asked_at=self.asked_at)
@@ -415,6 +435,14 @@ class SyncTask:
             self.error = exc
         finally:
             self._update(None, done=True)
+
+    def _stopped(self) -> None:
+        """Raise when the index is closing: the sync writes nothing more to a storage about to close."""
+        if self._stopping.is_set():
+            raise IndexClosedError(
+                f"The meeting index's sync of {self.workspace} stopped: the app is shutting down. The next sync "
+                "resumes where it left off."
+            )
 
 
 class SyncLock(Protocol):
@@ -528,6 +556,15 @@ class MeetingIndex:
         self._tasks_lock = threading.Lock()
 
     def close(self) -> None:
+        """Stop this process's syncs and wait for their threads (each at most ``CLOSE_WAIT_S``), then close the
+        storage: no sync thread, nor its lock's renewal, outlives the storage it writes to."""
+        with self._tasks_lock:
+            running = [task for task in self._tasks.values() if not task.done]
+        for task in running:
+            task.stop()
+        for task in running:
+            if not task.join(CLOSE_WAIT_S):
+                log.warning("the meeting index's sync of %s did not stop within %g s", task.workspace, CLOSE_WAIT_S)
         self.storage.close()
 
     def start_sync(
@@ -546,7 +583,8 @@ class MeetingIndex:
             if task is not None and not task.done and (task.full or not full):
                 return task, False
             task = self._tasks[workspace] = SyncTask(workspace, full=full)
-        threading.Thread(target=task._run, args=(self, connect), name="meeting-index-sync", daemon=True).start()
+        task._thread = threading.Thread(target=task._run, args=(self, connect), name="meeting-index-sync", daemon=True)
+        task._thread.start()
         return task, True
 
     def running_sync(self, workspace: str) -> SyncTask | None:
