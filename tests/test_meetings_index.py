@@ -8,6 +8,7 @@ entries in SQLite and in Redis (``make_index`` / ``index_backend`` run each test
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -280,15 +281,17 @@ def test_a_job_reports_indexing_progress_and_the_index_freshness(tmp_path: Path,
             settings, store=SqliteKV(settings.engagement_db), executor=InlineExecutor(), enqueue=False
         )
         original = runtime.repo.save
+        server.page_gate = threading.Event()  # the listing's later pages wait until the first page's count was shown
 
         def spy(record: JobRecord) -> bool:
             stages.append(record.stage)
+            if record.stage == "indexing Fathom: 10 meetings":
+                server.page_gate.set()  # type: ignore[union-attr]
             return original(record)
 
         runtime.repo.save = spy  # type: ignore[method-assign]
         record = runtime.jobs.get("acmecorp.com", runtime.jobs.start("acmecorp.com"))
-    # progress shows as the pages come (the job polls the sync, so a page landing just before it ends may not get a
-    # stage of its own: the record's count below is the whole of it)
+    # progress shows as the pages come: the first page's ten, shown while the next pages wait
     assert "indexing Fathom: 10 meetings" in stages
     assert record.summary is not None
     notes = " ".join(record.summary.notes)

@@ -401,6 +401,8 @@ class FathomServer:
         gate: when set to an ``Event``, every ``/meetings`` answer waits until it is set (at most a minute).
         listing_gate: the same for the workspace's listing only (a ``/meetings`` request without
             ``calendar_invitees_domains[]``, as the meeting index sends): the company filter is answered at once.
+        page_gate: the same for a listing's later pages only (a ``/meetings`` request with a ``cursor``): a
+            listing's first page is answered at once. Every gate lets go when the server stops.
     """
 
     def __init__(
@@ -423,6 +425,7 @@ class FathomServer:
         self.webhooks = FakeWebhooks()
         self.gate: threading.Event | None = None
         self.listing_gate: threading.Event | None = None
+        self.page_gate: threading.Event | None = None
         self.latency_s = latency_s
         self.request_log: list[tuple[str, str, dict[str, list[str]]]] = []
         self.response_log: list[tuple[str, int, bytes]] = []
@@ -508,19 +511,26 @@ class FathomServer:
 
     # ------------------------------------------------------------ one exchange
 
+    def _hold(self, gate: threading.Event | None, limit_s: float = 60.0) -> None:
+        """Wait until ``gate`` is open (None: it is), the server stops, or ``limit_s`` has passed."""
+        deadline = time.monotonic() + limit_s
+        while gate is not None and not gate.wait(0.05):
+            if self._stopping.is_set() or time.monotonic() >= deadline:
+                return
+
     def _answer(self, method: str, target: str, headers: list[tuple[str, str]], body: bytes) -> tuple[int, dict, bytes]:
         parts = urlsplit(target)
         with self._lock:
             self.request_log.append((method, parts.path, parse_qs(parts.query, keep_blank_values=True)))
         if self.latency_s > 0:
             self._stopping.wait(self.latency_s)
-        gate = self.gate
-        if gate is not None and parts.path.endswith("/meetings"):
-            gate.wait(60)  # held until the test opens it (or a minute)
-        listing_gate = self.listing_gate
-        if listing_gate is not None and parts.path.endswith("/meetings"):
-            if "calendar_invitees_domains[]" not in parse_qs(parts.query):
-                listing_gate.wait(60)  # held until the test opens it (or a minute)
+        if parts.path.endswith("/meetings"):
+            query = parse_qs(parts.query)
+            self._hold(self.gate)
+            if "calendar_invitees_domains[]" not in query:
+                self._hold(self.listing_gate)
+            if "cursor" in query:
+                self._hold(self.page_gate)
         fault = self._next_fault()
         if fault is not None and fault.kind == "hang":
             self._stopping.wait(fault.seconds)
