@@ -20,9 +20,12 @@ from __future__ import annotations
 import bisect
 import os
 import statistics
+import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from bench.measure import Result
@@ -107,10 +110,10 @@ def _cpu_or_zero(pid: int) -> float:
         return 0.0  # it ended between the listing and the read
 
 
-def run(runs: int = 9) -> list[Result]:
-    from playwright.sync_api import sync_playwright
-
-    delays, jobs, clicks, spent = [], [], [], []
+@contextmanager
+def demo_app() -> Iterator[tuple[subprocess.Popen[bytes], str, SqliteKV]]:
+    """A ``streamlit run`` of the app on the demo data (no keys, no background sync) with a store file of its own:
+    the server's process, its address and the store, stopped and closed on the way out."""
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "charts.sqlite"
         env = {k: v for k, v in os.environ.items() if not k.startswith(("FATHOM_", "OPENAI_"))}
@@ -118,21 +121,28 @@ def run(runs: int = 9) -> list[Result]:
         server, url = start_streamlit("streamlit_app.py", env)
         store = SqliteKV(db)
         try:
-            with sync_playwright() as playwright, CpuSampler() as sampler:
-                browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-                for turn in range(runs + 1):  # the first run warms the server up (imports, caches) and is not counted
-                    domain = DEMO_ACCOUNTS[turn % len(DEMO_ACCOUNTS)][0]
-                    clicked, ended, drawn, job = one_run(browser, url, domain, JobRepository(store))
-                    time.sleep(0.1)  # a sample after the charts
-                    if turn:
-                        delays.append((drawn - ended) * 1000)
-                        jobs.append(job)
-                        clicks.append(drawn - clicked)
-                        spent.append(sampler.between(ended, drawn))
-                browser.close()
+            yield server, url, store
         finally:
             store.close()
             stop_streamlit(server)
+
+
+def run(runs: int = 9) -> list[Result]:
+    from playwright.sync_api import sync_playwright
+
+    delays, jobs, clicks, spent = [], [], [], []
+    with demo_app() as (_, url, store), sync_playwright() as playwright, CpuSampler() as sampler:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        for turn in range(runs + 1):  # the first run warms the server up (imports, caches) and is not counted
+            domain = DEMO_ACCOUNTS[turn % len(DEMO_ACCOUNTS)][0]
+            clicked, ended, drawn, job = one_run(browser, url, domain, JobRepository(store))
+            time.sleep(0.1)  # a sample after the charts
+            if turn:
+                delays.append((drawn - ended) * 1000)
+                jobs.append(job)
+                clicks.append(drawn - clicked)
+                spent.append(sampler.between(ended, drawn))
+        browser.close()
     median = statistics.median(delays)
     return [
         Result(

@@ -16,18 +16,15 @@ import argparse
 import bisect
 import json
 import os
-import tempfile
 import time
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
-from bench.charts import CHARTS, TIMEOUT_MS, VIEWPORT, CpuSampler, _cpu_or_zero, descendants
+from bench.charts import CHARTS, TIMEOUT_MS, VIEWPORT, CpuSampler, _cpu_or_zero, demo_app, descendants
 from engagement.demo import DEMO_ACCOUNTS
 from engagement.jobs.repository import JobRepository
 from engagement.models import JobStatus
-from engagement.storage.sqlite import SqliteKV
-from tests.support.streamlit_server import CHROMIUM, CHROMIUM_ARGS, start_streamlit, stop_streamlit
+from tests.support.streamlit_server import CHROMIUM, CHROMIUM_ARGS
 
 # As bench/charts.py's watcher, plus a user-timing mark at each chart count (so the trace has them), a mark that
 # ties the trace's clock to the epoch, and every websocket message's arrival (epoch ms) and size.
@@ -249,27 +246,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.charts_trace")
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory() as tmp:
-        db = Path(tmp) / "charts.sqlite"
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("FATHOM_", "OPENAI_"))}
-        env |= {"ENGAGEMENT_DB": str(db), "ENGAGEMENT_SYNC_EVERY_S": "0"}
-        server, url = start_streamlit("streamlit_app.py", env)
-        store = SqliteKV(db)
-        try:
-            with sync_playwright() as playwright, SplitSampler(server.pid) as sampler:
-                browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-                for turn in range(args.runs + 1):
-                    domain = DEMO_ACCOUNTS[turn % len(DEMO_ACCOUNTS)][0]
-                    if turn == 0:
-                        from bench.charts import one_run as warm
+    with demo_app() as (server, url, store), sync_playwright() as playwright, SplitSampler(server.pid) as sampler:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        for turn in range(args.runs + 1):
+            domain = DEMO_ACCOUNTS[turn % len(DEMO_ACCOUNTS)][0]
+            if turn == 0:
+                from bench.charts import one_run as warm
 
-                        warm(browser, url, domain, JobRepository(store))
-                        continue
-                    one_run(browser, url, domain, JobRepository(store), sampler, server.pid)
-                browser.close()
-        finally:
-            store.close()
-            stop_streamlit(server)
+                warm(browser, url, domain, JobRepository(store))
+                continue
+            one_run(browser, url, domain, JobRepository(store), sampler, server.pid)
+        browser.close()
     print(f"\nload average at the end: {os.getloadavg()[0]:.1f} (each run above is its own: nothing is averaged)")
     return 0
 
