@@ -345,7 +345,8 @@ def check(domain: str, run_id: str) -> None:
     fragment, once; ``ui/polling.py`` says when), and when it stops being young (the slower fragment takes over).
     """
     fast = st.session_state.get("summary_poll") == "fast"
-    if fast:  # a young job may end any moment: the poll waits for its end (if this process runs it) before it reads
+    inline = st.session_state.pop("summary_inline_poll", False)  # the page's own run just read the record
+    if fast and not inline:  # a young job may end any moment: the poll waits for its end (if this process runs it)
         jobs.wait_for_end(domain, run_id, WAIT_FOR_END_S)
     try:
         record = jobs.get(domain, run_id)
@@ -356,6 +357,8 @@ def check(domain: str, run_id: str) -> None:
         return
     facts_drawn = st.session_state.get("summary_facts_for") == run_id
     if needs_full_run(record, facts_drawn=facts_drawn, fast=fast, now=utcnow()):
+        if record.status is JobStatus.COMPLETE:
+            st.session_state["summary_end_seen"] = run_id  # the next run is the charts' pass (whole_page)
         st.rerun()  # the full run draws what is new; once the job is over it no longer calls this fragment
     progress_view(record)
 
@@ -425,7 +428,8 @@ def job_view(record: JobRecord | None) -> None:
         young = utcnow() - record.created_at < FAST_FOR
         st.session_state["summary_poll"] = "fast" if young else "slow"
         st.session_state["summary_facts_for"] = record.run_id if record.summary is not None else None
-        (poll_fast if young else poll_slow)(record.domain, record.run_id)  # its first call runs inline
+        st.session_state["summary_inline_poll"] = True  # the fragment's first call, inline: the page waits for nothing
+        (poll_fast if young else poll_slow)(record.domain, record.run_id)
         render_facts(record, viewer)
     elif record.status is JobStatus.ERROR:
         failure_view(record)
@@ -448,15 +452,22 @@ def job_view(record: JobRecord | None) -> None:
 
 
 def whole_page(run_id: str) -> bool:
-    """Whether this run draws the whole summary of ``run_id``: not in its first run in this session (the charts'
-    pass), which draws everything above the sections and the charts in their places and then asks for the whole."""
-    return st.session_state.get("summary_whole_for") == run_id
+    """Whether this run draws the whole summary of ``run_id``: not in the run right after this page's poll saw the
+    job end (the charts' pass), which draws everything above the sections and the charts in their places and then
+    asks for the whole (``second_pass``).
+
+    Only then: the finished summary's slot held nothing but an empty element before it (the running job was in its
+    own slot). A summary opened from a link, a recent run, a demo button or another page comes whole in one run,
+    since its slot may still hold another summary's sections, which the browser would keep under the new charts
+    until a second run (in a presentation too).
+    """
+    return st.session_state.get("summary_end_seen") != run_id
 
 
-def second_pass(run_id: str) -> None:
+def second_pass() -> None:
     """After the charts' pass: run the page again, whole. The browser has the charts to draw while the server makes
     the rest; drawn in one run, the last chart waited for the browser to take in every section above it."""
-    st.session_state["summary_whole_for"] = run_id
+    st.session_state.pop("summary_end_seen", None)
     keep_for_next_run()  # a cookie this run writes once a session is written by the next run too
     st.rerun()
 
@@ -576,4 +587,4 @@ keep_for_navigation(shown if record is not None else None)
 if presenting or (shown and shown[0]):
     show_notices(settings, presenting=True)  # a footnote: the answer stays at the top of the screen
 if record is not None and record.status is JobStatus.COMPLETE and not whole_page(record.run_id):
-    second_pass(record.run_id)
+    second_pass()

@@ -419,13 +419,15 @@ class SyncTask:
                     self._stopped()
                     self._update(client, rate_wait=seconds)
 
+                # The client may be a job's own (the pipeline lends it): what the sync sets on it is put back after.
+                kept = (client.on_wait, client.stop, client.background)
                 client.on_wait = waiting
                 client.stop = self._stopping  # its waits end at once when the index closes
-                background, client.background = client.background, True  # a job's own requests go first
+                client.background = True  # a job's own requests go first
                 try:
                     self.result = index.sync(client, full=self.full, on_progress=progress, asked_at=self.asked_at)
                 finally:
-                    client.background = background
+                    client.on_wait, client.stop, client.background = kept
                     self._update(client)
         except BaseException as exc:  # noqa: BLE001 - handed to every waiter
             if not isinstance(exc, EngagementError):
@@ -557,14 +559,21 @@ class MeetingIndex:
 
     def close(self) -> None:
         """Stop this process's syncs and wait for their threads (each at most ``CLOSE_WAIT_S``), then close the
-        storage: no sync thread, nor its lock's renewal, outlives the storage it writes to."""
+        storage: no sync thread, nor its lock's renewal, writes to a closed storage. A sync still in a request to
+        Fathom after that wait (it ends by ``FATHOM_TIMEOUT_S``, then stops) keeps the storage open: it is left to
+        the process's end rather than closed under the thread."""
         with self._tasks_lock:
             running = [task for task in self._tasks.values() if not task.done]
         for task in running:
             task.stop()
-        for task in running:
-            if not task.join(CLOSE_WAIT_S):
-                log.warning("the meeting index's sync of %s did not stop within %g s", task.workspace, CLOSE_WAIT_S)
+        stuck = [task.workspace for task in running if not task.join(CLOSE_WAIT_S)]
+        if stuck:
+            log.warning(
+                "the meeting index's sync of %s did not stop within %g s: its storage is left open",
+                ", ".join(stuck),
+                CLOSE_WAIT_S,
+            )
+            return
         self.storage.close()
 
     def start_sync(
