@@ -26,7 +26,7 @@ from ui.ask import question_box
 from ui.asker import current_asker
 from ui.banner import show_notices
 from ui.cookies import keep_for_next_run
-from ui.frame import page_frame
+from ui.frame import SUMMARY_DRAWN, drawn_before, page_frame
 from ui.polling import FAST_FOR, needs_full_run
 from ui.preload import preload_charts
 from ui.presentation import apply_style, audience, draw_part, exit_button, is_presenting
@@ -51,6 +51,9 @@ STATUS_ICONS = {
 settings = load_settings()
 presenting = is_presenting()
 page_frame(settings, presenting)
+# What this page's last run drew in its job slots, (run id, state); None when another page ran since, as the browser
+# then holds that page's elements (ui.frame.page_frame). It decides the charts-first pass (whole_page).
+last_drawn = drawn_before()
 viewer = audience(presenting)  # what this run may draw: everything for the team, the allow-list for a customer
 runtime = get_runtime(settings)
 jobs = runtime.jobs
@@ -357,8 +360,6 @@ def check(domain: str, run_id: str) -> None:
         return
     facts_drawn = st.session_state.get("summary_facts_for") == run_id
     if needs_full_run(record, facts_drawn=facts_drawn, fast=fast, now=utcnow()):
-        if record.status is JobStatus.COMPLETE:
-            st.session_state["summary_end_seen"] = run_id  # the next run is the charts' pass (whole_page)
         st.rerun()  # the full run draws what is new; once the job is over it no longer calls this fragment
     progress_view(record)
 
@@ -452,22 +453,22 @@ def job_view(record: JobRecord | None) -> None:
 
 
 def whole_page(run_id: str) -> bool:
-    """Whether this run draws the whole summary of ``run_id``: not in the run right after this page's poll saw the
-    job end (the charts' pass), which draws everything above the sections and the charts in their places and then
+    """Whether this run draws the whole summary of ``run_id``: not when this page's last run drew the same job still
+    running (the charts' pass), which draws everything above the sections and the charts in their places and then
     asks for the whole (``second_pass``).
 
     Only then: the finished summary's slot held nothing but an empty element before it (the running job was in its
     own slot). A summary opened from a link, a recent run, a demo button or another page comes whole in one run,
-    since its slot may still hold another summary's sections, which the browser would keep under the new charts
-    until a second run (in a presentation too).
+    since its slot may still hold another summary's sections (or another page's elements), which the browser would
+    keep under the new charts until a second run (in a presentation too).
     """
-    return st.session_state.get("summary_end_seen") != run_id
+    return last_drawn != (run_id, JobStatus.PROCESSING.value)
 
 
-def second_pass() -> None:
+def second_pass(run_id: str) -> None:
     """After the charts' pass: run the page again, whole. The browser has the charts to draw while the server makes
     the rest; drawn in one run, the last chart waited for the browser to take in every section above it."""
-    st.session_state.pop("summary_end_seen", None)
+    st.session_state[SUMMARY_DRAWN] = (run_id, JobStatus.COMPLETE.value)
     keep_for_next_run()  # a cookie this run writes once a session is written by the next run too
     st.rerun()
 
@@ -586,5 +587,6 @@ else:
 keep_for_navigation(shown if record is not None else None)
 if presenting or (shown and shown[0]):
     show_notices(settings, presenting=True)  # a footnote: the answer stays at the top of the screen
+st.session_state[SUMMARY_DRAWN] = (record.run_id, job_state(record)) if record is not None else None
 if record is not None and record.status is JobStatus.COMPLETE and not whole_page(record.run_id):
-    second_pass()
+    second_pass(record.run_id)

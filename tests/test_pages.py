@@ -619,7 +619,7 @@ def laid_out(node: object, at: tuple[int, ...] = ()) -> Iterator[tuple[tuple[int
 def test_a_finished_summary_sends_its_charts_first_and_its_sections_in_a_second_run(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The run after the poll saw the job end draws the top and the five charts and asks for a second run, which draws
+    """The run after one that drew the job running draws the top and the five charts and asks for a second run, which draws
     every section in its place: the same page as a summary opened from its link gets in one run, in the same order,
     each once, the charts where they were."""
     record = seeded(summary=qualified_summary())
@@ -629,7 +629,7 @@ def test_a_finished_summary_sends_its_charts_first_and_its_sections_in_a_second_
     assert not whole.exception and not asked
 
     first = app(domain=record.domain, run_id=record.run_id)
-    first.session_state["summary_end_seen"] = record.run_id  # as the poll leaves it when it sees the end
+    first.session_state["summary_drawn"] = (record.run_id, "processing")  # the page's last run drew it running
     first.run()  # the second run asked for, and not made
     assert not first.exception
     assert len(asked) == 1
@@ -655,6 +655,21 @@ def test_a_finished_summary_sends_its_charts_first_and_its_sections_in_a_second_
     found = [next(i for i, h in enumerate(headings) if section in h) for section in sections]
     assert found == sorted(found), headings
     assert all(sum(section in h for h in headings) == 1 for section in sections), headings
+
+
+def test_a_summary_opened_after_a_visit_to_another_page_comes_whole_in_one_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The summary page's last run drew the job running, then another page ran: the browser holds that page's elements
+    where the summary goes, so the summary comes whole in one run, not charts first (which would leave them under it)."""
+    record = seeded(summary=qualified_summary())
+    asked: list[object] = []
+    at = app(domain=record.domain, run_id=record.run_id)
+    at.session_state["summary_drawn"] = (record.run_id, "processing")
+    at.switch_page("pages/admin.py").run()
+    assert not at.exception
+    monkeypatch.setattr(st, "rerun", lambda *args, **kwargs: asked.append(args or kwargs))
+    at.switch_page("pages/summary.py").run()
+    assert not at.exception and not asked
+    assert len(at.get("plotly_chart")) == CHARTS and at.get("download_button")  # the whole page, at once
 
 
 def test_the_chart_library_is_preloaded_while_charts_are_still_to_come() -> None:

@@ -68,6 +68,16 @@ def page_links() -> None:
         st.divider()
 
 
+SUMMARY_DRAWN = "summary_drawn"  # the summary page's run sets it: (run id, the state of the job in its slots)
+_DRAWN_BEFORE = "summary_drawn_before"
+
+
+def drawn_before() -> tuple[str, str] | None:
+    """What the summary page drew in its job slots, when the run before this one was that page's; else None."""
+    drawn = st.session_state.get(_DRAWN_BEFORE)
+    return (str(drawn[0]), str(drawn[1])) if drawn else None
+
+
 def run_page(page: StreamlitPage) -> None:
     """Run the page the navigation chose (the entry script's last line)."""
     _run.framed = True
@@ -83,6 +93,8 @@ def page_frame(settings: Settings, presenting: bool, *, admin: bool = False) -> 
     if not getattr(_run, "framed", False):
         navigation(presenting)  # this file was run on its own: declare the real navigation
     begin_run()  # cookie scripts a run that asked for this one wrote are drawn again
+    # What the summary page's last run drew, for this run only, so it is gone once another page has run.
+    st.session_state[_DRAWN_BEFORE] = st.session_state.pop(SUMMARY_DRAWN, None)
     if admin:
         require_admin(settings)
     else:
