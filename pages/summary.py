@@ -443,7 +443,7 @@ def job_view(record: JobRecord | None) -> None:
         shown = with_roles(record)
         slots = Slots()
         with st.container(key="summary_result"):  # in a presentation, everything in here is an allow-listed part
-            render_result(shown, viewer, settings.source, slots)
+            render_result(shown, viewer, slots, settings.source)
             if not whole_page(record.run_id):
                 return  # the charts' pass: the sections below them are drawn by the next run (second_pass)
             slots.fill()

@@ -262,9 +262,9 @@ def _timeline_entry(row: TimelineRow) -> str:
     return "\n\n".join(lines[:1] + ["  \n".join(lines[1:3])] + lines[3:])
 
 
-def render_timeline(summary: EngagementSummary, presenting: bool, slots: Slots | None = None) -> None:
+def render_timeline(summary: EngagementSummary, presenting: bool, slots: Slots) -> None:
     """Every meeting on a time axis, filtered by person and theme; on screen each listed with its quotes (drawn by
-    ``slots`` when given, after the page's charts)."""
+    ``slots``, after the page's charts)."""
     if not summary.meetings:
         return
     st.subheader(":material/timeline: Meeting timeline", anchor="timeline")
@@ -281,10 +281,7 @@ def render_timeline(summary: EngagementSummary, presenting: bool, slots: Slots |
     )
     if presenting or not rows:
         return
-    if slots is None:
-        _timeline_list(rows)
-    else:
-        slots.keep(_timeline_list, rows)  # the quotes under the chart: after the page's charts
+    slots.keep(_timeline_list, rows)  # the quotes under the chart: after the page's charts
 
 
 def _timeline_list(rows: Sequence[TimelineRow]) -> None:
@@ -679,19 +676,16 @@ def render_facts(record: JobRecord, audience: Audience) -> None:
 STAKEHOLDER_BUDGET_PX = 560  # the table fits the page's width at 1024 px beside the sidebar (who spoke: in the hover)
 
 
-def render_stakeholders(summary: EngagementSummary, today: date | None = None, slots: Slots | None = None) -> None:
+def render_stakeholders(summary: EngagementSummary, slots: Slots, today: date | None = None) -> None:
     """Who of ours knows whom of theirs: the map, the rule behind each strength, the single-threaded, the table
-    (those two drawn by ``slots`` when given, after the page's charts)."""
+    (those two drawn by ``slots``, after the page's charts)."""
     today = today or utcnow().date()
     st.subheader("Who knows whom", anchor="stakeholders")
     st.caption(md(f"Meetings both attended. Strength by rule: {RULE}."))
     st.plotly_chart(
         charts.stakeholder_map(summary, today), theme=None, config={"displaylogo": False, "responsive": True}
     )
-    if slots is None:
-        _stakeholder_ties(summary, today)
-    else:
-        slots.keep(_stakeholder_ties, summary, today)
+    slots.keep(_stakeholder_ties, summary, today)
 
 
 def _stakeholder_ties(summary: EngagementSummary, today: date) -> None:
@@ -763,14 +757,12 @@ def render_brief(record: JobRecord) -> None:
         )
 
 
-def render_result(record: JobRecord, audience: Audience, source: str = "", slots: Slots | None = None) -> None:
+def render_result(record: JobRecord, audience: Audience, slots: Slots, source: str = "") -> None:
     """The whole summary of a completed job, as the audience may see it (every part through ``draw_part``).
 
     The charts come first: every section below them keeps its place in ``slots`` (``ui/slots.py``) and is drawn
-    when the caller fills them; without ``slots`` they are drawn here, after the charts.
+    when the caller fills them.
     """
-    filled = slots is None
-    slots = slots or Slots()
     draw_part(audience, "heading", render_heading, record, audience.presenting, source)
     if record.summary is None:
         draw_part(audience, "no_meetings", st.warning, "This job finished without a summary. Generate it again.")
@@ -798,9 +790,7 @@ def render_result(record: JobRecord, audience: Audience, source: str = "", slots
     slots.keep(draw_part, audience, "qualification", render_qualification, summary)
     draw_part(audience, "timeline", render_timeline, summary, audience.presenting, slots)
     slots.keep(render_tables, summary, audience)
-    draw_part(audience, "stakeholders", render_stakeholders, summary, slots=slots)  # the team's own: on no allow-list
+    draw_part(audience, "stakeholders", render_stakeholders, summary, slots)  # the team's own: on no allow-list
     slots.keep(draw_part, audience, "brief", render_brief, record)  # the team's preparation: on no allow-list
     slots.keep(draw_part, audience, "exports", render_exports, record)  # never presented: on no allow-list
     slots.keep(draw_part, audience, "run_details", render_run_details, record)
-    if filled:
-        slots.fill()
