@@ -34,7 +34,14 @@ from engagement.jobs.repository import JobRepository
 from engagement.models import JobRecord, JobStatus
 from engagement.storage.sqlite import SqliteKV
 from tests.fakes.openai_server import FakeOpenAI
-from tests.support.streamlit_server import CHROMIUM, CHROMIUM_ARGS, StreamlitError, start_streamlit, stop_streamlit
+from tests.support.streamlit_server import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    StreamlitError,
+    served_app,
+    start_streamlit,
+    stop_streamlit,
+)
 from tests.support.summary_factory import HOSTILE_MARKDOWN, make_record, make_summary
 from ui.media import EXPORT_TTL_S
 
@@ -235,7 +242,6 @@ def model() -> Iterator[FakeOpenAI]:
 
 def serve(folder: Path, **env: str) -> Iterator[str]:
     """``streamlit run`` on a free loopback port: demo data, both passwords, a database in ``folder``, and ``env``."""
-    log = (folder / "streamlit.log").open("wb")
     base = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
     env = {
         **base,
@@ -245,16 +251,8 @@ def serve(folder: Path, **env: str) -> Iterator[str]:
         "ADMIN_PASSWORD": ADMIN_PASSWORD,
         **env,
     }
-    try:
-        proc, url = start_streamlit("streamlit_app.py", env, output=log)
-    except StreamlitError as exc:
-        log.close()
-        pytest.fail(f"{exc}:\n{(folder / 'streamlit.log').read_text()}")
-    try:
+    with served_app(folder, env) as url:
         yield url
-    finally:
-        stop_streamlit(proc)
-        log.close()
 
 
 @pytest.fixture(scope="module")
@@ -298,6 +296,17 @@ def browser(chromium: Path) -> Iterator[Any]:
 def sign_in(page: Any, password: str) -> None:
     page.get_by_label("Password", exact=True).fill(password)
     page.get_by_role("button", name="Sign in").click()
+
+
+def past_admin_password(page: Any, shown: Any) -> None:
+    """Wait for ``shown`` (what the page draws once open) or the admin password's field, and sign in when asked (the
+    admin's own sign-in, kept in its own cookie once given)."""
+    from playwright.sync_api import expect
+
+    password = page.get_by_label("Password", exact=True)
+    expect(shown.or_(password)).to_be_visible()
+    if password.is_visible():
+        sign_in(page, ADMIN_PASSWORD)
 
 
 @pytest.fixture(scope="module")
@@ -511,10 +520,7 @@ def test_nothing_is_cut_off_at_common_sizes(page: Any, server: str, server_folde
     no_exception(page)
     page.get_by_role("link", name="Admin").click()
     grid = page.locator('[class*="st-key-admin_jobs_"] [data-testid="stDataFrame"]')
-    password = page.get_by_label("Password", exact=True)
-    expect(grid.or_(password)).to_be_visible()
-    if password.is_visible():
-        sign_in(page, ADMIN_PASSWORD)
+    past_admin_password(page, grid)
     expect(grid.locator('td[role="gridcell"]', has_text="bridgepoint-consulting.com").first).to_be_attached()
     for width, height in SIZES:
         page.set_viewport_size({"width": width, "height": height})
@@ -629,11 +635,8 @@ def test_the_answer_is_above_the_fold_and_the_readme_pictures(
 
     for name, path in (("accounts", "/accounts"), ("admin", "/admin")):
         page.goto(server + path)
-        password = page.get_by_label("Password", exact=True)
         grid = page.locator('[data-testid="stDataFrame"]').first
-        expect(grid.or_(password)).to_be_visible()
-        if password.is_visible():
-            sign_in(page, ADMIN_PASSWORD)
+        past_admin_password(page, grid)
         expect(grid).to_be_visible()
         sized = []
         for width, height in SIZES:
@@ -700,10 +703,7 @@ def test_delete_selected_asks_first(page: Any, server: str) -> None:
     open_demo(page, server, "Acme Corp")
     page.goto(f"{server}/admin")
     grid = page.locator('[data-testid="stDataFrame"]').first
-    password = page.get_by_label("Password", exact=True)
-    expect(grid.or_(password)).to_be_visible()
-    if password.is_visible():  # the admin's own, shorter, sign-in (kept in its own cookie once given)
-        sign_in(page, ADMIN_PASSWORD)
+    past_admin_password(page, grid)
     expect(grid).to_be_visible()
     before = page.locator('[data-testid="stMetric"]').first.locator('[data-testid="stMetricValue"]').inner_text()
     box = grid.bounding_box()
@@ -735,11 +735,8 @@ def test_back_returns_each_page_as_it_was(page: Any, server: str) -> None:
 
     job = open_demo(page, server, "Acme Corp")
     page.get_by_role("link", name="Admin").click()  # through the sidebar: the same session keeps the job
-    password = page.get_by_label("Password", exact=True)
     grid = page.locator('[data-testid="stDataFrame"]').first
-    expect(grid.or_(password)).to_be_visible()
-    if password.is_visible():
-        sign_in(page, ADMIN_PASSWORD)
+    past_admin_password(page, grid)
     expect(grid).to_be_visible()
     admin_url = f"{server}/admin"
     for wait_ms in (0, 50, 300, 1500):
@@ -984,7 +981,7 @@ def seed_records(db: Path, *records: JobRecord) -> None:
 
 
 @pytest.fixture
-def signed_server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[str, JobRecord, JobRecord]]:
+def signed_server(tmp_path: Path) -> Iterator[tuple[str, JobRecord, JobRecord]]:
     """A fresh server with APP_PASSWORD set and two hostile records: a summary and a failure."""
     db = tmp_path / "engagement.sqlite"
     complete = make_record(make_summary(hostile=True), run_id=str(uuid.uuid4()))
@@ -992,20 +989,9 @@ def signed_server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tu
         None, status=JobStatus.ERROR, run_id=str(uuid.uuid4()), error=f"The model refused: {HOSTILE_MARKDOWN}"
     )
     seed_records(db, complete, failed)
-    log = (tmp_path / "streamlit.log").open("wb")
     env = {**os.environ, "ENGAGEMENT_DB": str(db), "APP_PASSWORD": PASSWORD, "PYTHONUNBUFFERED": "1"}
-    try:
-        proc, url = start_streamlit("streamlit_app.py", env, output=log)
-    except StreamlitError as exc:
-        log.close()
-        pytest.fail(f"{exc}:\n{(tmp_path / 'streamlit.log').read_text()}")
-
-    def stop() -> None:
-        stop_streamlit(proc)
-        log.close()
-
-    request.addfinalizer(stop)
-    yield url, complete, failed
+    with served_app(tmp_path, env) as url:
+        yield url, complete, failed
 
 
 def sign_in_at(page: Page, url: str) -> None:

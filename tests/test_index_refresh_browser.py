@@ -21,7 +21,11 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from tests.fakes.fathom_server import ACCOUNT_START, FAKE_API_KEY, FathomServer, make_account, make_meeting, make_noise
-from tests.support.streamlit_server import CHROMIUM, CHROMIUM_ARGS, StreamlitError, start_streamlit, stop_streamlit
+from tests.support.streamlit_server import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    served_app,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser-index-refresh")]
 
@@ -73,17 +77,8 @@ def app(fathom: FathomServer, tmp_path: Path) -> Iterator[str]:
         "FATHOM_BASE_URL": fathom.base_url,
         "ENGAGEMENT_INDEX_GRACE_S": "1",
     }
-    log = (tmp_path / "streamlit.log").open("wb")
-    try:
-        proc, url = start_streamlit("streamlit_app.py", env, output=log)
-    except StreamlitError as exc:
-        log.close()
-        pytest.fail(f"{exc}:\n{(tmp_path / 'streamlit.log').read_text()}")
-    try:
+    with served_app(tmp_path, env) as url:
         yield url
-    finally:
-        stop_streamlit(proc)
-        log.close()
 
 
 @pytest.fixture

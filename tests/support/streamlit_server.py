@@ -6,7 +6,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
@@ -97,3 +98,19 @@ def stop_streamlit(proc: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(timeout=10)
+
+
+@contextmanager
+def served_app(folder: Path, env: Mapping[str, str]) -> Iterator[str]:
+    """The app (``streamlit_app.py``) run with ``env``, its output in ``folder``/streamlit.log: its address while the
+    block runs, then stopped. A server that does not start raises ``StreamlitError`` with that log in its message."""
+    path = folder / "streamlit.log"
+    with path.open("wb") as log:
+        try:
+            proc, url = start_streamlit("streamlit_app.py", env, output=log)
+        except StreamlitError as exc:
+            raise StreamlitError(f"{exc}:\n{path.read_text()}") from exc
+        try:
+            yield url
+        finally:
+            stop_streamlit(proc)
