@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import date
 from typing import Any
 
 import plotly.graph_objects as go
@@ -10,6 +11,7 @@ import pytest
 
 from engagement.models import EngagementSummary, MonthCount, Person, Side
 from engagement.render import charts
+from engagement.render.present import timeline_rows
 from tests.support.summary_factory import HOSTILE_NAME, HOSTILE_TITLE, HOSTILE_TOPIC, make_summary
 
 BUILDERS: list[Callable[..., go.Figure]] = [
@@ -250,3 +252,21 @@ def test_the_timeline_draws_a_row_a_meeting_on_a_date_axis() -> None:
     )  # the last category is drawn on top
     empty = charts.meeting_timeline([])
     assert empty.layout.annotations[0].text == "No meetings match these filters"
+
+
+EVERY_CHART: dict[str, Callable[[EngagementSummary, bool], go.Figure]] = {
+    "meetings_over_time": lambda s, p: charts.meetings_over_time(s, presentation=p),
+    "people_by_meetings": lambda s, p: charts.people_by_meetings(s, top=10, presentation=p),
+    "themes_by_mentions": lambda s, p: charts.themes_by_mentions(s, top=10, presentation=p),
+    "meeting_timeline": lambda s, p: charts.meeting_timeline(timeline_rows(s), presentation=p),
+    "stakeholder_map": lambda s, p: charts.stakeholder_map(s, date(2026, 6, 1), presentation=p),
+}
+
+
+@pytest.mark.parametrize("presentation", [False, True], ids=["screen", "projector"])
+@pytest.mark.parametrize("name", EVERY_CHART)
+def test_every_chart_already_has_the_look_apply_theme_gives(name: str, presentation: bool) -> None:
+    """Each chart is built in the app's look, its theme winning over its own settings: ``apply_theme`` changes nothing."""
+    for summary in (make_summary(meetings=100, people=100, themes=100), EngagementSummary()):
+        fig = EVERY_CHART[name](summary, presentation)
+        assert charts.apply_theme(go.Figure(fig), presentation).to_dict() == fig.to_dict()

@@ -170,25 +170,34 @@ def _cartesian_template(name: str = "plotly_white") -> go.layout.Template:
 TEMPLATE = _cartesian_template()
 
 
-def apply_theme(fig: go.Figure, presentation: bool = False) -> go.Figure:
-    """Apply the app's look to ``fig`` in place (and return it): fonts, colours, grid, hover.
+def _theme_layout(s: FontSizes) -> dict[str, Any]:
+    """The app's look of a whole figure: the template, fonts, colours, margins, bar gap."""
+    return {
+        "template": TEMPLATE,
+        "font": {"family": FONT_FAMILY, "size": s.base, "color": TEXT_COLOUR},
+        "title": {
+            "font": {"size": s.title, "color": TEXT_COLOUR},
+            "x": 0,
+            "xanchor": "left",
+            "y": 0.98,
+            "yanchor": "top",
+        },
+        "hoverlabel": {
+            "font": {"size": s.hover, "family": FONT_FAMILY},
+            "bgcolor": "white",
+            "bordercolor": MUTED_COLOUR,
+        },
+        "legend": {"font": {"size": s.legend}, "title": {"font": {"size": s.legend}}},
+        "paper_bgcolor": "white",
+        "plot_bgcolor": "white",
+        "margin": {"l": 16, "r": 24, "t": s.title * 3 + 8, "b": 16},
+        "bargap": 0.25,
+    }
 
-    ``presentation`` switches to projector sizes (title 30px, ticks 20px). Heights are the builders'
-    business, since only they know how many bars there are.
-    """
-    s = _sizes(presentation)
-    fig.update_layout(
-        template=TEMPLATE,
-        font={"family": FONT_FAMILY, "size": s.base, "color": TEXT_COLOUR},
-        title={"font": {"size": s.title, "color": TEXT_COLOUR}, "x": 0, "xanchor": "left", "y": 0.98, "yanchor": "top"},
-        hoverlabel={"font": {"size": s.hover, "family": FONT_FAMILY}, "bgcolor": "white", "bordercolor": MUTED_COLOUR},
-        legend={"font": {"size": s.legend}, "title": {"font": {"size": s.legend}}},
-        paper_bgcolor="white",
-        plot_bgcolor="white",
-        margin={"l": 16, "r": 24, "t": s.title * 3 + 8, "b": 16},
-        bargap=0.25,
-    )
-    axis = {
+
+def _theme_axis(s: FontSizes) -> dict[str, Any]:
+    """The app's look of every x- and y-axis."""
+    return {
         "tickfont": {"size": s.tick, "color": TEXT_COLOUR},
         # the title keeps its distance from the tick labels, so a long name never runs into "Theme"
         "title": {"font": {"size": s.axis_title, "color": TEXT_COLOUR}, "standoff": s.tick},
@@ -197,20 +206,74 @@ def apply_theme(fig: go.Figure, presentation: bool = False) -> go.Figure:
         "zerolinecolor": GRID_COLOUR,
         "automargin": True,
     }
+
+
+def _theme_annotation(s: FontSizes) -> dict[str, Any]:
+    """The app's look of every annotation (an empty chart's message)."""
+    return {"font": {"size": s.annotation, "color": MUTED_COLOUR}}
+
+
+def apply_theme(fig: go.Figure, presentation: bool = False) -> go.Figure:
+    """Apply the app's look to ``fig`` in place (and return it): fonts, colours, grid, hover.
+
+    ``presentation`` switches to projector sizes (title 30px, ticks 20px). Heights are the builders'
+    business, since only they know how many bars there are. The builders do not call this: ``_figure``
+    merges the same values into their layouts before the figure is made (the same figure, made once).
+    """
+    s = _sizes(presentation)
+    fig.update_layout(**_theme_layout(s))
+    axis = _theme_axis(s)
     fig.update_xaxes(**axis)
     fig.update_yaxes(**axis)
-    fig.update_annotations(font={"size": s.annotation, "color": MUTED_COLOUR})
+    fig.update_annotations(**_theme_annotation(s))
     return fig
+
+
+def _merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``base`` updated by ``over`` as Plotly's ``update`` does: dicts merged key by key, any other value replaced."""
+    out = dict(base)
+    for key, value in over.items():
+        old = out.get(key)
+        out[key] = _merged(old, value) if isinstance(old, dict) and isinstance(value, dict) else value
+    return out
+
+
+def _is_axis(key: str, prefix: str) -> bool:
+    return key == prefix or (key.startswith(prefix) and key[len(prefix) :].isdigit())
+
+
+def _figure(data: list[dict[str, Any]], layout: dict[str, Any], presentation: bool) -> go.Figure:
+    """The figure of these traces and this layout in the app's look, made once.
+
+    The same figure as building it with ``go.Figure`` and its ``update_*`` calls and then ``apply_theme``:
+    the theme is merged over the builder's layout (its values win where both set one), over every axis
+    (at least ``xaxis`` and ``yaxis``, which ``update_xaxes`` styles even when a figure has no trace) and
+    every annotation. Each ``update_*`` call validates and walks Plotly's property tree; one dict is
+    validated once: the summary page's five charts are built in a fifth of the CPU (``docs/BENCHMARKS.md``,
+    Polling and charts).
+    """
+    s = _sizes(presentation)
+    themed = _merged(layout, _theme_layout(s))
+    axis = _theme_axis(s)
+    for prefix in ("xaxis", "yaxis"):
+        for key in dict.fromkeys([prefix, *(k for k in layout if _is_axis(k, prefix))]):
+            themed[key] = _merged(layout.get(key, {}), axis)
+    if "annotations" in layout:
+        themed["annotations"] = [_merged(note, _theme_annotation(s)) for note in layout["annotations"]]
+    return go.Figure({"data": data, "layout": themed})
 
 
 def _empty(title: str, x_title: str, y_title: str, message: str, presentation: bool) -> go.Figure:
     """A figure that says why there is nothing to draw, with the chart's title and axis labels kept."""
-    fig = go.Figure()
-    fig.add_annotation(text=message, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False)
-    fig.update_layout(title={"text": title}, height=_sizes(presentation).min_height)
-    fig.update_xaxes(title={"text": x_title}, showticklabels=False, showgrid=False, zeroline=False, showline=False)
-    fig.update_yaxes(title={"text": y_title}, showticklabels=False, showgrid=False, zeroline=False, showline=False)
-    return apply_theme(fig, presentation)
+    bare = {"showticklabels": False, "showgrid": False, "zeroline": False, "showline": False}
+    layout = {
+        "annotations": [{"text": message, "x": 0.5, "y": 0.5, "xref": "paper", "yref": "paper", "showarrow": False}],
+        "title": {"text": title},
+        "height": _sizes(presentation).min_height,
+        "xaxis": {"title": {"text": x_title}, **bare},
+        "yaxis": {"title": {"text": y_title}, **bare},
+    }
+    return _figure([], layout, presentation)
 
 
 def _no_meetings(summary: EngagementSummary) -> bool:
@@ -248,20 +311,23 @@ def meetings_over_time(summary: EngagementSummary, presentation: bool = False) -
         return _empty(title, x_title, y_title, NO_MEETINGS, presentation)
     labels = [_month_label(month) for month, _ in rows]
     counts = [count for _, count in rows]
-    fig = go.Figure(
-        go.Bar(
-            x=labels,
-            y=counts,
-            marker={"color": ACCENT_COLOUR},
-            hovertext=[f"{label}: {plural(count, 'meeting')}" for label, count in zip(labels, counts, strict=True)],
-            hoverinfo="text",
-            name="Meetings",
-        )
-    )
-    fig.update_layout(title={"text": title}, height=_sizes(presentation).plot_height, showlegend=False)
-    fig.update_xaxes(title={"text": x_title}, type="category", categoryorder="array", categoryarray=labels)
-    fig.update_yaxes(title={"text": y_title}, **count_axis(max(counts)))
-    return apply_theme(fig, presentation)
+    bars = {
+        "type": "bar",
+        "x": labels,
+        "y": counts,
+        "marker": {"color": ACCENT_COLOUR},
+        "hovertext": [f"{label}: {plural(count, 'meeting')}" for label, count in zip(labels, counts, strict=True)],
+        "hoverinfo": "text",
+        "name": "Meetings",
+    }
+    layout = {
+        "title": {"text": title},
+        "height": _sizes(presentation).plot_height,
+        "showlegend": False,
+        "xaxis": {"title": {"text": x_title}, "type": "category", "categoryorder": "array", "categoryarray": labels},
+        "yaxis": {"title": {"text": y_title}, **count_axis(max(counts))},
+    }
+    return _figure([bars], layout, presentation)
 
 
 # ---------------------------------------------------------------- people
@@ -294,27 +360,25 @@ def _others_label(n: int, labels: Sequence[str]) -> str:
     return label
 
 
-def _add_others_bar(
-    fig: go.Figure, label: str, counts: Sequence[int], noun: tuple[str, str], unit: tuple[str, str]
-) -> None:
+def _others_bar(label: str, counts: Sequence[int], noun: tuple[str, str], unit: tuple[str, str]) -> dict[str, Any]:
+    """The "N others" bar's trace."""
     # The bar's length is the largest count among the rest, not their sum: a sum would dwarf the named
     # bars it sits under. The hover and the bar's text say what it stands for.
     low, high = min(counts), max(counts)
-    fig.add_trace(
-        go.Bar(
-            x=[high],
-            y=[label],
-            orientation="h",
-            name=label,
-            marker={"color": OTHERS_COLOUR, "pattern": {"shape": "/", "fgcolor": "white", "solidity": 0.2}},
-            text=[f"≤{high} each" if low != high else f"{high} each"],
-            textposition="outside",  # inside a short bar Plotly clips it ("≤3 eac"); the bar is never the longest
-            cliponaxis=False,
-            hovertext=[_others_hover(noun, counts, unit)],
-            hoverinfo="text",
-            showlegend=False,
-        )
-    )
+    return {
+        "type": "bar",
+        "x": [high],
+        "y": [label],
+        "orientation": "h",
+        "name": label,
+        "marker": {"color": OTHERS_COLOUR, "pattern": {"shape": "/", "fgcolor": "white", "solidity": 0.2}},
+        "text": [f"≤{high} each" if low != high else f"{high} each"],
+        "textposition": "outside",  # inside a short bar Plotly clips it ("≤3 eac"); the bar is never the longest
+        "cliponaxis": False,
+        "hovertext": [_others_hover(noun, counts, unit)],
+        "hoverinfo": "text",
+        "showlegend": False,
+    }
 
 
 def people_by_meetings(summary: EngagementSummary, top: int = 12, presentation: bool = False) -> go.Figure:
@@ -331,35 +395,40 @@ def people_by_meetings(summary: EngagementSummary, top: int = 12, presentation: 
     others_label = _others_label(len(rest), labels)
     order = [*labels, others_label] if rest else labels
 
-    fig = go.Figure()
+    data = []
     for side in Side:  # one trace a side gives a legend entry a side, in a fixed order
         rows = [(label, p) for label, p in zip(labels, shown, strict=True) if p.side is side]
         if not rows:
             continue
-        fig.add_trace(
-            go.Bar(
-                x=[p.count for _, p in rows],
-                y=[label for label, _ in rows],
-                orientation="h",
-                name=SIDE_LABELS[side],
-                marker={"color": SIDE_COLOURS[side]},
-                hovertext=[_person_hover(p) for _, p in rows],
-                hoverinfo="text",
-            )
+        data.append(
+            {
+                "type": "bar",
+                "x": [p.count for _, p in rows],
+                "y": [label for label, _ in rows],
+                "orientation": "h",
+                "name": SIDE_LABELS[side],
+                "marker": {"color": SIDE_COLOURS[side]},
+                "hovertext": [_person_hover(p) for _, p in rows],
+                "hoverinfo": "text",
+            }
         )
     if rest:
-        _add_others_bar(fig, others_label, [p.count for p in rest], ("person", "people"), ("meeting", "meetings"))
-    fig.update_layout(
-        title={"text": title},
-        height=_bar_height(len(order), presentation, legend=True),
-        barmode="overlay",  # one bar per category; overlay keeps each centred on its row
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "left", "x": 0, "title": {"text": ""}},
-    )
-    fig.update_yaxes(
-        title={"text": y_title}, type="category", categoryorder="array", categoryarray=order, autorange="reversed"
-    )
-    fig.update_xaxes(title={"text": x_title}, **count_axis(max(p.count for p in people)))
-    return apply_theme(fig, presentation)
+        data.append(_others_bar(others_label, [p.count for p in rest], ("person", "people"), ("meeting", "meetings")))
+    layout = {
+        "title": {"text": title},
+        "height": _bar_height(len(order), presentation, legend=True),
+        "barmode": "overlay",  # one bar per category; overlay keeps each centred on its row
+        "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "left", "x": 0, "title": {"text": ""}},
+        "yaxis": {
+            "title": {"text": y_title},
+            "type": "category",
+            "categoryorder": "array",
+            "categoryarray": order,
+            "autorange": "reversed",
+        },
+        "xaxis": {"title": {"text": x_title}, **count_axis(max(p.count for p in people))},
+    }
+    return _figure(data, layout, presentation)
 
 
 # ---------------------------------------------------------------- themes
@@ -389,28 +458,36 @@ def themes_by_mentions(summary: EngagementSummary, top: int = 10, presentation: 
     titles = {m.recording_id: m.title for m in summary.meetings}
     order = [*labels, _others_label(len(rest), labels)] if rest else labels
 
-    fig = go.Figure(
-        go.Bar(
-            x=[t.mentions for t in shown],
-            y=labels,
-            orientation="h",
-            name="Themes",
-            marker={"color": ACCENT_COLOUR},
-            hovertext=[_theme_hover(t, titles) for t in shown],
-            hoverinfo="text",
-            showlegend=False,
-        )
-    )
+    data = [
+        {
+            "type": "bar",
+            "x": [t.mentions for t in shown],
+            "y": labels,
+            "orientation": "h",
+            "name": "Themes",
+            "marker": {"color": ACCENT_COLOUR},
+            "hovertext": [_theme_hover(t, titles) for t in shown],
+            "hoverinfo": "text",
+            "showlegend": False,
+        }
+    ]
     if rest:
-        _add_others_bar(fig, order[-1], [t.mentions for t in rest], ("theme", "themes"), ("mention", "mentions"))
-    fig.update_layout(
-        title={"text": title}, height=_bar_height(len(order), presentation), barmode="overlay", showlegend=False
-    )
-    fig.update_yaxes(
-        title={"text": y_title}, type="category", categoryorder="array", categoryarray=order, autorange="reversed"
-    )
-    fig.update_xaxes(title={"text": x_title}, **count_axis(max(t.mentions for t in themes)))
-    return apply_theme(fig, presentation)
+        data.append(_others_bar(order[-1], [t.mentions for t in rest], ("theme", "themes"), ("mention", "mentions")))
+    layout = {
+        "title": {"text": title},
+        "height": _bar_height(len(order), presentation),
+        "barmode": "overlay",
+        "showlegend": False,
+        "yaxis": {
+            "title": {"text": y_title},
+            "type": "category",
+            "categoryorder": "array",
+            "categoryarray": order,
+            "autorange": "reversed",
+        },
+        "xaxis": {"title": {"text": x_title}, **count_axis(max(t.mentions for t in themes))},
+    }
+    return _figure(data, layout, presentation)
 
 
 # ---------------------------------------------------------------- the meeting timeline
@@ -442,37 +519,42 @@ def meeting_timeline(rows: Sequence[TimelineRow], presentation: bool = False) ->
     if not rows:
         return _empty(title, x_title, y_title, "No meetings match these filters", presentation)
     labels = _unique_labels(f"{nice_date(r.date)} · {one_line(r.title, TIMELINE_LABEL_MAX)}" for r in rows)
-    fig = go.Figure()
+    data = []
     for has, name, symbol in ((True, "Transcript", "circle"), (False, "No transcript", "circle-open")):
         picked = [(label, r) for label, r in zip(labels, rows, strict=True) if r.transcript is has]
         if not picked:
             continue
-        fig.add_trace(
-            go.Scatter(
-                x=[r.date[:10] for _, r in picked],
-                y=[label for label, _ in picked],
-                mode="markers",
-                name=name,
-                marker={
+        data.append(
+            {
+                "type": "scatter",
+                "x": [r.date[:10] for _, r in picked],
+                "y": [label for label, _ in picked],
+                "mode": "markers",
+                "name": name,
+                "marker": {
                     "color": ACCENT_COLOUR,
                     "symbol": symbol,
                     "size": 16 if presentation else 11,
                     "line": {"width": 2},
                 },
-                hovertext=[_timeline_hover(r) for _, r in picked],
-                hoverinfo="text",
-            )
+                "hovertext": [_timeline_hover(r) for _, r in picked],
+                "hoverinfo": "text",
+            }
         )
-    fig.update_layout(
-        title={"text": title},
-        height=_bar_height(len(rows), presentation, legend=True),
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "left", "x": 0, "title": {"text": ""}},
-    )
-    fig.update_yaxes(
-        title={"text": y_title}, type="category", categoryorder="array", categoryarray=labels, showgrid=True
-    )
-    fig.update_xaxes(title={"text": x_title}, type="date", tickformat="%b %Y")
-    return apply_theme(fig, presentation)
+    layout = {
+        "title": {"text": title},
+        "height": _bar_height(len(rows), presentation, legend=True),
+        "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "left", "x": 0, "title": {"text": ""}},
+        "yaxis": {
+            "title": {"text": y_title},
+            "type": "category",
+            "categoryorder": "array",
+            "categoryarray": labels,
+            "showgrid": True,
+        },
+        "xaxis": {"title": {"text": x_title}, "type": "date", "tickformat": "%b %Y"},
+    }
+    return _figure(data, layout, presentation)
 
 
 # ---------------------------------------------------------------- who knows whom
@@ -505,22 +587,24 @@ def stakeholder_map(summary: EngagementSummary, today: date, top: int = 15, pres
         ]
         for c in theirs
     ]
-    fig = go.Figure(
-        go.Heatmap(
-            z=z,
-            x=_unique_labels(ours),
-            y=_unique_labels(theirs),
-            text=[[str(v) if v else "" for v in row] for row in z],
-            texttemplate="%{text}",
-            hovertext=hover,
-            hoverinfo="text",
-            colorscale=[[0, "#f1f5f9"], [1, SIDE_COLOURS[Side.CUSTOMER]]],
-            showscale=False,
-            xgap=2,
-            ygap=2,
-        )
-    )
-    fig.update_layout(title={"text": title}, height=_bar_height(len(theirs), presentation) + 90)  # + the names below
-    fig.update_yaxes(title={"text": y_title}, autorange="reversed", type="category")
-    fig.update_xaxes(title={"text": x_title}, type="category", automargin=True)  # below: clear of the title
-    return apply_theme(fig, presentation)
+    heat = {
+        "type": "heatmap",
+        "z": z,
+        "x": _unique_labels(ours),
+        "y": _unique_labels(theirs),
+        "text": [[str(v) if v else "" for v in row] for row in z],
+        "texttemplate": "%{text}",
+        "hovertext": hover,
+        "hoverinfo": "text",
+        "colorscale": [[0, "#f1f5f9"], [1, SIDE_COLOURS[Side.CUSTOMER]]],
+        "showscale": False,
+        "xgap": 2,
+        "ygap": 2,
+    }
+    layout = {
+        "title": {"text": title},
+        "height": _bar_height(len(theirs), presentation) + 90,  # + the names below
+        "yaxis": {"title": {"text": y_title}, "autorange": "reversed", "type": "category"},
+        "xaxis": {"title": {"text": x_title}, "type": "category", "automargin": True},  # below: clear of the title
+    }
+    return _figure([heat], layout, presentation)
