@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import threading
 import weakref
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from ui import heap
 from ui.heap import settle_heap
 from ui.runtime import clear_runtimes
 
@@ -24,10 +26,11 @@ class Node:
 
 
 @pytest.fixture
-def unfrozen() -> Iterator[None]:
+def unfrozen(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """The test starts with nothing frozen; the process's frozen state is put back after it."""
     was_frozen = gc.get_freeze_count() > 0
     gc.unfreeze()
+    monkeypatch.setattr(heap, "_settled", threading.Event())
     yield
     gc.unfreeze()
     if was_frozen:
@@ -48,6 +51,18 @@ def test_settle_heap_freezes_what_lives_and_collects_garbage_first(unfrozen: Non
     assert settle_heap() is False
     # nothing frozen again (a frozen object freed meanwhile, by another thread of this process, may lower the count)
     assert gc.get_freeze_count() <= frozen
+
+
+def test_a_settled_heap_costs_a_page_run_nothing(unfrozen: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Once frozen, a call asks the collector nothing: counting the frozen objects walks all of them (ms a run)."""
+    assert settle_heap() is True
+
+    def walked(*args: object) -> int:
+        raise AssertionError("the collector was asked again")
+
+    for name in ("get_freeze_count", "collect", "freeze"):
+        monkeypatch.setattr(heap.gc, name, walked)
+    assert settle_heap() is False
 
 
 def test_the_app_freezes_the_heap_after_its_first_page_run(unfrozen: None) -> None:

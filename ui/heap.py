@@ -14,12 +14,20 @@ that page's imports are done.
 from __future__ import annotations
 
 import gc
+import threading
+
+_settled = threading.Event()  # set once the process's heap is frozen: asking gc would count every frozen object
+_settling = threading.Lock()
 
 
 def settle_heap() -> bool:
     """Freeze what the process holds now, once per process (later calls do nothing); whether this call froze it."""
-    if gc.get_freeze_count():
+    if _settled.is_set():
         return False
-    gc.collect()
-    gc.freeze()
-    return True
+    with _settling:
+        if _settled.is_set():
+            return False
+        gc.collect()
+        gc.freeze()
+        _settled.set()
+        return True
