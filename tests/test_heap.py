@@ -60,9 +60,10 @@ def test_a_settled_heap_costs_a_page_run_nothing(unfrozen: None, monkeypatch: py
     def walked(*args: object) -> int:
         raise AssertionError("the collector was asked again")
 
-    for name in ("get_freeze_count", "collect", "freeze"):
-        monkeypatch.setattr(heap.gc, name, walked)
-    assert settle_heap() is False
+    with monkeypatch.context() as patched:
+        for name in ("get_freeze_count", "collect", "freeze"):
+            patched.setattr(heap.gc, name, walked)
+        assert settle_heap() is False
 
 
 def test_the_app_freezes_the_heap_after_its_first_page_run(unfrozen: None) -> None:
