@@ -25,6 +25,7 @@ from ui import audit
 from ui.ask import question_box
 from ui.asker import current_asker
 from ui.banner import show_notices
+from ui.charts_drawn import ask_after_charts
 from ui.cookies import keep_for_next_run
 from ui.frame import SUMMARY_DRAWN, drawn_before, page_frame
 from ui.polling import FAST_FOR, needs_full_run
@@ -39,7 +40,7 @@ from ui.text import ago, duration, md
 FRESH_FOR = timedelta(hours=24)  # a completed summary younger than this is offered before a new run
 RECENT_RUNS = 6
 POLL_FAST, POLL_SLOW = "0.5s", "2s"  # a young job is polled fast, so a small demo run shows at once
-WAIT_FOR_END_S = 0.4  # of each ½-second poll, the time it waits for the job's end (a click waits as long at most)
+WAIT_FOR_END_S = 0.4  # of each ½-second poll, the time it waits for the job's end, its bar drawn (``check``)
 POLL_INDEX = "10s"  # how often a summary made on an incomplete index looks whether the index is complete
 _WEB_ADDRESS = re.compile(r"(?:https?://|www\.)[^\s`]+")
 STATUS_ICONS = {
@@ -346,11 +347,10 @@ def check(domain: str, run_id: str) -> None:
 
     A full run is needed when the job ends, when its facts first arrive (they are drawn outside the
     fragment, once; ``ui/polling.py`` says when), and when it stops being young (the slower fragment takes over).
+    A young job may end any moment: with its bar drawn, the poll waits up to ``WAIT_FOR_END_S`` for this process
+    to store the end, so the end is drawn when it is stored rather than at the next tick. The page's own run waits
+    too: a demo job often ends in the half second before the fragment's first tick.
     """
-    fast = st.session_state.get("summary_poll") == "fast"
-    inline = st.session_state.pop("summary_inline_poll", False)  # the page's own run just read the record
-    if fast and not inline:  # a young job may end any moment: the poll waits for its end (if this process runs it)
-        jobs.wait_for_end(domain, run_id, WAIT_FOR_END_S)
     try:
         record = jobs.get(domain, run_id)
     except JobNotFoundError:
@@ -358,10 +358,21 @@ def check(domain: str, run_id: str) -> None:
     except StoreError as exc:  # the database failed: say what to do, keep polling (it may recover)
         st.error(md(str(exc)), icon=":material/error:")
         return
+    fast = st.session_state.get("summary_poll") == "fast"
     facts_drawn = st.session_state.get("summary_facts_for") == run_id
     if needs_full_run(record, facts_drawn=facts_drawn, fast=fast, now=utcnow()):
-        st.rerun()  # the full run draws what is new; once the job is over it no longer calls this fragment
+        run_again()  # the full run draws what is new; once the job is over it no longer calls this fragment
     progress_view(record)
+    if fast and jobs.wait_for_end(domain, run_id, WAIT_FOR_END_S):
+        run_again()
+
+
+def run_again() -> None:
+    """From a poll (the job ended, or there is more to draw): run the whole page again now. The poll may be the page's
+    own run, so the cookie scripts it wrote are drawn again by the next, which may replace this one's page before the
+    browser ran them (``ui/cookies.py``)."""
+    keep_for_next_run()
+    st.rerun()
 
 
 @st.fragment(run_every=POLL_FAST)
@@ -429,7 +440,6 @@ def job_view(record: JobRecord | None) -> None:
         young = utcnow() - record.created_at < FAST_FOR
         st.session_state["summary_poll"] = "fast" if young else "slow"
         st.session_state["summary_facts_for"] = record.run_id if record.summary is not None else None
-        st.session_state["summary_inline_poll"] = True  # the fragment's first call, inline: the page waits for nothing
         (poll_fast if young else poll_slow)(record.domain, record.run_id)
         render_facts(record, viewer)
     elif record.status is JobStatus.ERROR:
@@ -444,8 +454,9 @@ def job_view(record: JobRecord | None) -> None:
         slots = Slots()
         with st.container(key="summary_result"):  # in a presentation, everything in here is an allow-listed part
             render_result(shown, viewer, slots, settings.source)
-            if not whole_page(record.run_id):
-                return  # the charts' pass: the sections below them are drawn by the next run (second_pass)
+            if not whole_page(record.run_id):  # the charts' pass: the browser asks for the rest once it drew them
+                ask_after_charts(slots.charts, key=f"summary_after_charts_{record.run_id}")
+                return
             slots.fill()
             if not presenting and shown.summary is not None and runtime.roles is not None:
                 role_editor(shown.summary, runtime.roles)
@@ -455,7 +466,8 @@ def job_view(record: JobRecord | None) -> None:
 def whole_page(run_id: str) -> bool:
     """Whether this run draws the whole summary of ``run_id``: not when this page's last run drew the same job still
     running (the charts' pass), which draws everything above the sections and the charts in their places and then
-    asks for the whole (``second_pass``).
+    has the browser ask for the whole once it has drawn them (``ui/charts_drawn.py``); drawn in one run, the last chart
+    waited for the browser to take in every section above it.
 
     Only then: the finished summary's slot held nothing but an empty element before it (the running job was in its
     own slot). A summary opened from a link, a recent run, a demo button or another page comes whole in one run,
@@ -463,14 +475,6 @@ def whole_page(run_id: str) -> bool:
     keep under the new charts until a second run (in a presentation too).
     """
     return last_drawn != (run_id, JobStatus.PROCESSING.value)
-
-
-def second_pass(run_id: str) -> None:
-    """After the charts' pass: run the page again, whole. The browser has the charts to draw while the server makes
-    the rest; drawn in one run, the last chart waited for the browser to take in every section above it."""
-    st.session_state[SUMMARY_DRAWN] = (run_id, JobStatus.COMPLETE.value)
-    keep_for_next_run()  # a cookie this run writes once a session is written by the next run too
-    st.rerun()
 
 
 def index_refresh(record: JobRecord) -> None:
@@ -574,6 +578,9 @@ else:
     recent_runs(shown[0] if shown else None, shown_run)
 
 offer_fresh(shown_run)
+keep_for_navigation(shown if record is not None else None)
+# Said before the job is drawn: a running job's poll may wait for its end there and rerun the page from it.
+st.session_state[SUMMARY_DRAWN] = (record.run_id, job_state(record)) if record is not None else None
 if shown or st.query_params.get("run_id"):
     # A slot of its own for each state of the job, side by side, the others drawn empty. The browser keeps a
     # container's old children when a container comes again at the same place, leaving them to a clean-up that a
@@ -584,9 +591,5 @@ if shown or st.query_params.get("run_id"):
         job_view(record)  # a run id without a domain is a broken link: "not found"
 else:
     empty_state()
-keep_for_navigation(shown if record is not None else None)
 if presenting or (shown and shown[0]):
     show_notices(settings, presenting=True)  # a footnote: the answer stays at the top of the screen
-st.session_state[SUMMARY_DRAWN] = (record.run_id, job_state(record)) if record is not None else None
-if record is not None and record.status is JobStatus.COMPLETE and not whole_page(record.run_id):
-    second_pass(record.run_id)

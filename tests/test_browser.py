@@ -805,6 +805,55 @@ def test_the_facts_are_on_screen_before_the_analysis_ends(page: Any, server: str
     no_exception(page)
 
 
+# When the finished summary's five charts were drawn, and when its first section below them (the goals) came.
+SECTIONS_WATCH_JS = """
+(() => {
+  window.__at = {};
+  new MutationObserver(() => {
+    const result = document.querySelector('.st-key-summary_result');
+    if (!result) return;
+    const drawn = [...result.querySelectorAll('.js-plotly-plot')].filter(
+      (plot) => plot.querySelector('.main-svg') && plot.querySelector('.mlayer > *, .annotation')).length;
+    if (drawn >= CHARTS && !window.__at.charts) window.__at.charts = performance.now();
+    if (result.querySelector('.st-key-part_goals') && !window.__at.sections) window.__at.sections = performance.now();
+  }).observe(document, {childList: true, subtree: true});
+})();
+""".replace("CHARTS", str(CHARTS))
+
+
+@SHARED_B
+def test_a_finished_summarys_sections_come_once_its_charts_are_drawn(page: Any, server: str) -> None:
+    """The browser asks for the sections below the charts once it has drawn them: while the chart library is held
+    back, the finished summary's top is on screen and its sections wait; let through, the charts come first."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    from playwright.sync_api import expect
+
+    held: list[Any] = []
+    page.route("**/PlotlyChart.*.js", lambda route: held.append(route))  # Plotly's module: it waits for the test
+    page.add_init_script(script=SECTIONS_WATCH_JS)
+    page.goto(server)
+    page.get_by_placeholder("https://www.acmecorp.com").fill("brightwater.co.uk")
+    page.get_by_role("button", name="Generate Meeting Summary").click()
+    fresh = page.get_by_role("button", name="Generate a fresh one")
+    page.wait_for_function("location.search.includes('run_id') || document.body.innerText.includes('Generate a fresh')")
+    if "run_id" not in page.url:  # a recent summary is offered: a new job, drawn running first
+        fresh.click()
+        page.wait_for_url("**run_id=*")
+    expect(page.locator('.st-key-summary_result [data-testid="stMetric"]').first).to_be_visible()
+    try:  # the server made the sections at once before; now they wait for the charts
+        page.wait_for_function("window.__at.sections", timeout=1000)
+    except PlaywrightTimeout:
+        pass
+    assert held, "the chart library was requested"
+    for request in held:
+        request.continue_()
+    page.unroute("**/PlotlyChart.*.js")
+    page.wait_for_function("window.__at.charts && window.__at.sections")
+    at = page.evaluate("window.__at")
+    assert at["charts"] <= at["sections"], f"the sections came {at['charts'] - at['sections']:.0f} ms before the charts"
+    no_exception(page)
+
+
 @SHARED_B
 def test_sign_in_survives_a_reload_and_sign_out_ends_it(browser: Any, server: str) -> None:
     """After the password a reload stays signed in (a cookie with a signed token); after Sign out it asks again."""

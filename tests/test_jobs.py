@@ -120,32 +120,36 @@ def test_a_second_start_while_processing_returns_the_running_job(store: SqliteKV
 
 
 def test_a_poll_waiting_for_a_running_job_wakes_when_its_end_is_stored(store: SqliteKV) -> None:
-    """wait_for_end returns once this process has stored the job's end (not at its time limit), and at once for
-    a job another process runs."""
-    held = HeldBody(seconds=60)
+    """wait_for_end returns True once this process has stored the job's end (not at its time limit), whatever other
+    job ends first; False at once for a job another process runs, and False when the time is up."""
+    held = {"acmecorp.com": HeldBody(seconds=60), "globex.io": HeldBody(seconds=60)}
     with ThreadPoolExecutor(2) as pool:
-        service = service_for(store, held, pool)
-        run_id = service.start("acmecorp.com")
-        wait_until(lambda: held.started, "the job to start")
-        seen: list[JobStatus] = []
+        service = service_for(store, lambda ctx: held[ctx.domain](ctx), pool)
+        run_id, other_id = service.start("acmecorp.com"), service.start("globex.io")
+        wait_until(lambda: all(body.started for body in held.values()), "both jobs to start")
+        assert service.wait_for_end("acmecorp.com", run_id, 0.01) is False, "still running when the time is up"
+        seen: list[tuple[bool, JobStatus]] = []
         woke = threading.Event()
 
         def poll() -> None:
-            service.wait_for_end("acmecorp.com", run_id, 60)
-            seen.append(service.get("acmecorp.com", run_id).status)
+            ended = service.wait_for_end("acmecorp.com", run_id, 60)
+            seen.append((ended, service.get("acmecorp.com", run_id).status))
             woke.set()
 
         threading.Thread(target=poll, daemon=True).start()
-        elsewhere = service_for(store, held)  # another process's service: it does not run the job
-        returned = threading.Event()
+        elsewhere = service_for(store, held["acmecorp.com"])  # another process's service: it does not run the job
+        returned: list[bool] = []
         threading.Thread(
-            target=lambda: (elsewhere.wait_for_end("acmecorp.com", run_id, 60), returned.set()), daemon=True
+            target=lambda: returned.append(elsewhere.wait_for_end("acmecorp.com", run_id, 60)), daemon=True
         ).start()
-        assert returned.wait(30), "a job another process runs is not waited for"
-        assert not seen, "the poll must wait while the job runs"
-        held.release()
+        wait_until(lambda: returned, "a job another process runs is not waited for")
+        assert returned == [False]
+        held["globex.io"].release()  # another job's end wakes the waiters; the poll goes on waiting for its own
+        wait_until(lambda: service.get("globex.io", other_id).status.terminal, "the other job to end")
+        assert not seen, "the poll must wait while its job runs"
+        held["acmecorp.com"].release()
         assert woke.wait(30), "the poll must wake when the end is stored, not at its 60 s limit"
-        assert seen == [JobStatus.COMPLETE]
+        assert seen == [(True, JobStatus.COMPLETE)]
 
 
 def test_a_job_that_cannot_be_scheduled_ends_error(store: SqliteKV) -> None:

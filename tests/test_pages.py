@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import json
 import re
 import threading
 import time
@@ -41,6 +42,7 @@ from tests.support.summary_factory import (
     qualified_summary,
 )
 from tests.support.waits import wait_until
+from ui.charts_drawn import LIMIT_MS, RESULT_CHARTS
 from ui.gate import SIGN_IN_FAILED, sessions, throttled_message
 from ui.preload import plotly_module, preload_script
 from ui.runtime import clear_runtimes, get_runtime
@@ -88,11 +90,23 @@ def seeded(status: JobStatus = JobStatus.COMPLETE, age: timedelta = timedelta(0)
     return seed(make_record(status=status, **values))
 
 
+def after_charts_asks(at: AppTest) -> list[dict[str, Any]]:
+    """What each ``ui.charts_drawn`` component on the page was given (how many charts it waits for, where)."""
+    return [
+        json.loads(node.proto.json)
+        for node in at.get("bidi_component")
+        if node.proto.component_name == "engagement_charts_drawn"
+    ]
+
+
 def run_until(at: AppTest, done: Callable[[AppTest], bool], limit: float = 30.0) -> AppTest:
-    """Re-run the app (as the polling fragment would) until ``done`` or the time limit."""
+    """Re-run the app (as the polling fragment would) until ``done`` or the time limit; a finished summary's charts'
+    pass is run again at once, as the browser asks once it has drawn the charts (``ui/charts_drawn.py``)."""
     deadline = time.monotonic() + limit
     while True:
         at.run()
+        if after_charts_asks(at):
+            at.run()
         assert not at.exception, at.exception
         if done(at) or time.monotonic() > deadline:
             return at
@@ -616,23 +630,19 @@ def laid_out(node: object, at: tuple[int, ...] = ()) -> Iterator[tuple[tuple[int
         yield at, node
 
 
-def test_a_finished_summary_sends_its_charts_first_and_its_sections_in_a_second_run(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """The run after one that drew the job running draws the top and the five charts and asks for a second run, which draws
-    every section in its place: the same page as a summary opened from its link gets in one run, in the same order,
-    each once, the charts where they were."""
+def test_a_finished_summary_sends_its_charts_first_and_its_sections_in_a_second_run() -> None:
+    """The run after one that drew the job running draws the top and the five charts and has the browser ask for a second
+    run once it has drawn them, which draws every section in its place: the same page as a summary opened from its link
+    gets in one run, in the same order, each once, the charts where they were."""
     record = seeded(summary=qualified_summary())
-    asked: list[object] = []
-    monkeypatch.setattr(st, "rerun", lambda *args, **kwargs: asked.append(args or kwargs))
     whole = app(domain=record.domain, run_id=record.run_id).run()  # opened from its link: whole, in one run
-    assert not whole.exception and not asked
+    assert not whole.exception and not after_charts_asks(whole)
 
     first = app(domain=record.domain, run_id=record.run_id)
     first.session_state["summary_drawn"] = (record.run_id, "processing")  # the page's last run drew it running
-    first.run()  # the second run asked for, and not made
+    first.run()
     assert not first.exception
-    assert len(asked) == 1
+    assert after_charts_asks(first) == [{"count": CHARTS, "selector": RESULT_CHARTS, "limit_ms": LIMIT_MS}]
     drawn = block_with_key(first.main, "summary_result")
     charts_first = [place for place, node in laid_out(drawn) if getattr(node, "type", "") == "plotly_chart"]
     assert len(charts_first) == CHARTS
@@ -640,8 +650,8 @@ def test_a_finished_summary_sends_its_charts_first_and_its_sections_in_a_second_
     assert not any(h.endswith(("Goals", "Risks")) or "Qualification" in h for h in first_headings), first_headings
     assert not first.get("download_button") and not first.dataframe
 
-    first.run()  # the second run: the whole page
-    assert not first.exception and len(asked) == 1
+    first.run()  # the run the browser asks for: the whole page
+    assert not first.exception and not after_charts_asks(first)
     summary, expected = (block_with_key(at.main, "summary_result") for at in (first, whole))
     shown = [(place, getattr(node, "type", ""), str(getattr(node, "value", ""))) for place, node in laid_out(summary)]
     assert shown == [
@@ -657,18 +667,45 @@ def test_a_finished_summary_sends_its_charts_first_and_its_sections_in_a_second_
     assert all(sum(section in h for h in headings) == 1 for section in sections), headings
 
 
-def test_a_summary_opened_after_a_visit_to_another_page_comes_whole_in_one_run(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_young_jobs_end_stored_while_the_page_draws_it_running_is_drawn_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The page's own run of a young running job waits for its end with the progress bar drawn (a demo job often ends
+    before the poll's first tick); an end stored meanwhile asks for a new run, which draws the charts first."""
+    running = seeded(JobStatus.PROCESSING, summary=None, stage="fetching meetings")
+    waits: list[float] = []
+
+    def ends_meanwhile(domain: str, run_id: str, timeout_s: float) -> bool:
+        waits.append(timeout_s)
+        finished = running.model_copy(
+            update={"status": JobStatus.COMPLETE, "summary": qualified_summary(), "ended_at": utcnow()}
+        )
+        JobRepository(runtime().store).save(finished)
+        return True
+
+    monkeypatch.setattr(runtime().jobs, "wait_for_end", ends_meanwhile)
+    asked: list[object] = []
+    monkeypatch.setattr(st, "rerun", lambda *args, **kwargs: asked.append(args or kwargs))
+    at = app(domain=running.domain, run_id=running.run_id).run()
+    assert not at.exception
+    assert len(waits) == 1 and waits[0] > 0, "the page's own run must wait for the end"
+    assert [p.text for p in at.get("progress")] and len(asked) == 1  # the bar drawn, then a new run asked for
+    at.run()  # the new run: the summary, charts first (the page last drew the job running)
+    assert not at.exception and len(asked) == 1
+    assert len(at.get("plotly_chart")) == CHARTS and not at.get("download_button")
+    assert [ask["count"] for ask in after_charts_asks(at)] == [CHARTS]
+
+
+def test_a_summary_opened_after_a_visit_to_another_page_comes_whole_in_one_run() -> None:
     """The summary page's last run drew the job running, then another page ran: the browser holds that page's elements
     where the summary goes, so the summary comes whole in one run, not charts first (which would leave them under it)."""
     record = seeded(summary=qualified_summary())
-    asked: list[object] = []
     at = app(domain=record.domain, run_id=record.run_id)
     at.session_state["summary_drawn"] = (record.run_id, "processing")
     at.switch_page("pages/admin.py").run()
     assert not at.exception
-    monkeypatch.setattr(st, "rerun", lambda *args, **kwargs: asked.append(args or kwargs))
     at.switch_page("pages/summary.py").run()
-    assert not at.exception and not asked
+    assert not at.exception and not after_charts_asks(at)
     assert len(at.get("plotly_chart")) == CHARTS and at.get("download_button")  # the whole page, at once
 
 

@@ -203,7 +203,7 @@ def render_glance(summary: EngagementSummary, audience: Audience) -> None:
                 draw(summary)
 
 
-def render_charts(summary: EngagementSummary, audience: Audience, *, waiting: str = "") -> None:
+def render_charts(summary: EngagementSummary, audience: Audience, slots: Slots, *, waiting: str = "") -> None:
     """Meetings per month, themes by mentions, people by meetings attended.
 
     On screen the first two share a row when each gets 460 px (``ui/presentation.py``; the row wraps
@@ -213,22 +213,19 @@ def render_charts(summary: EngagementSummary, audience: Audience, *, waiting: st
     it is) the themes' place holds that line instead.
     """
     presenting = audience.presenting
-    config = {"displaylogo": False, "responsive": True}
 
     def months() -> None:
-        st.plotly_chart(charts.meetings_over_time(summary, presentation=presenting), theme=None, config=config)
+        slots.plot(charts.meetings_over_time(summary, presentation=presenting))
 
     def themes() -> None:
         if waiting:
             st.subheader("Themes by mentions", anchor=False)
             st.caption(waiting)  # our own words and numbers, no data
             return
-        figure = charts.themes_by_mentions(summary, top=8 if presenting else 10, presentation=presenting)
-        st.plotly_chart(figure, theme=None, config=config)
+        slots.plot(charts.themes_by_mentions(summary, top=8 if presenting else 10, presentation=presenting))
 
     def people() -> None:
-        figure = charts.people_by_meetings(summary, top=10 if presenting else 12, presentation=presenting)
-        st.plotly_chart(figure, theme=None, config=config)
+        slots.plot(charts.people_by_meetings(summary, top=10 if presenting else 12, presentation=presenting))
 
     if presenting:
         draw_part(audience, "meetings_chart", months)
@@ -274,11 +271,7 @@ def render_timeline(summary: EngagementSummary, presenting: bool, slots: Slots) 
         person = st.selectbox("Person", ["", *people], format_func=lambda v: v or "Everyone", key="summary_tl_person")
         theme = st.selectbox("Theme", ["", *themes], format_func=lambda v: v or "Every theme", key="summary_tl_theme")
     rows = timeline_rows(summary, person=person or "", theme=theme or "")
-    st.plotly_chart(
-        charts.meeting_timeline(rows, presentation=presenting),
-        theme=None,
-        config={"displaylogo": False, "responsive": True},
-    )
+    slots.plot(charts.meeting_timeline(rows, presentation=presenting))
     if presenting or not rows:
         return
     slots.keep(_timeline_list, rows)  # the quotes under the chart: after the page's charts
@@ -668,7 +661,7 @@ def render_facts(record: JobRecord, audience: Audience) -> None:
     summary = audience.summary(record.summary)
     waiting = analysis_progress(record)
     draw_part(audience, "metrics", render_metrics, summary, in_range=bool(record.options.since or record.options.until))
-    render_charts(summary, audience, waiting=waiting)
+    render_charts(summary, audience, Slots(), waiting=waiting)
     render_insights(summary, audience, waiting=waiting)
     render_tables(summary, audience)
 
@@ -682,9 +675,7 @@ def render_stakeholders(summary: EngagementSummary, slots: Slots, today: date | 
     today = today or utcnow().date()
     st.subheader("Who knows whom", anchor="stakeholders")
     st.caption(md(f"Meetings both attended. Strength by rule: {RULE}."))
-    st.plotly_chart(
-        charts.stakeholder_map(summary, today), theme=None, config={"displaylogo": False, "responsive": True}
-    )
+    slots.plot(charts.stakeholder_map(summary, today))
     slots.keep(_stakeholder_ties, summary, today)
 
 
@@ -782,7 +773,7 @@ def render_result(record: JobRecord, audience: Audience, slots: Slots, source: s
             + " Check the spelling of the website, or widen the dates.",
         )
         return
-    render_charts(summary, audience)
+    render_charts(summary, audience, slots)
     slots.keep(render_insights, summary, audience)
     # internal (the sales team's view of the deal): on no allow-list, so never presented
     from ui.qualification import render_qualification  # here: it borrows this module's quote lines

@@ -6,23 +6,39 @@ for all of it. ``Slots.keep`` puts an empty container where a section belongs an
 ``Slots.fill`` draws every kept section into its place, in the order they were kept, once the charts are sent.
 An empty container is not drawn at all (Streamlit leaves out an empty block that does not ask to be kept), so a
 section that draws nothing leaves no gap. The summary page fills them in the run after the charts' (``pages/summary.py``
-``second_pass``): every section then comes in its own place, in page order, each once.
+``whole_page``): every section then comes in its own place, in page order, each once. The charts go through ``plot``,
+which counts them, so the page knows how many the browser has to draw before it asks for that run (``ui/charts_drawn.py``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
+
+CHART_CONFIG = {"displaylogo": False, "responsive": True}  # every chart of a summary: no Plotly logo, resizes
+
 
 class Slots:
-    """Sections whose place is kept now and whose content is drawn by ``fill``."""
+    """Sections whose place is kept now and whose content is drawn by ``fill``; the charts drawn now (``plot``).
+
+    Attributes:
+        charts: how many charts ``plot`` has drawn.
+    """
 
     def __init__(self) -> None:
         self._kept: list[tuple[DeltaGenerator, Callable[..., object], tuple[Any, ...], dict[str, Any]]] = []
+        self.charts = 0
+
+    def plot(self, figure: go.Figure) -> None:
+        """Draw a chart here, now (with the summary's chart settings), and count it."""
+        st.plotly_chart(figure, theme=None, config=CHART_CONFIG)
+        self.charts += 1
 
     def keep(self, draw: Callable[..., object], *args: Any, **kwargs: Any) -> None:
         """Keep a place here (in whatever container is current) for ``draw(*args, **kwargs)``."""

@@ -449,16 +449,18 @@ class JobService:
             self._ended.notify_all()
             return wrote
 
-    def wait_for_end(self, domain: str, run_id: str, timeout_s: float) -> None:
-        """Return when this process has stored a job's end, or after ``timeout_s``; at once for a job it does not run.
+    def wait_for_end(self, domain: str, run_id: str, timeout_s: float) -> bool:
+        """Wait up to ``timeout_s`` for this process to store a job's end; whether it did (at once False for a job it
+        does not run: a worker's job is polled as before).
 
-        A page that polls a job calls this before it reads the record, so it sees the end when it is written
-        rather than at its next poll. Any job's end wakes every waiter (each then reads its own record); a job
-        run by another process (a worker) is polled as before.
+        A page that polls a running job calls this, so it draws the end when it is written rather than at its next
+        poll. Another job's end does not cut the wait short.
         """
+        key = record_key(domain, run_id)
         with self._ended:
-            if record_key(domain, run_id) in self._running:
-                self._ended.wait(timeout_s)
+            if key not in self._running:
+                return False
+            return self._ended.wait_for(lambda: key not in self._running, timeout_s)
 
     # ------------------------------------------------------------------ heartbeat, timeouts, recovery
     def _ensure_heartbeat(self) -> None:
