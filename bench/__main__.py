@@ -59,10 +59,16 @@ def table(results: list[Result]) -> str:
 
 
 def write_group_rows(group: str, results: list[Result]) -> None:
-    """Replace ``group``'s rows of docs/BENCHMARKS.md's first table where they stand (or add them after its last
-    row; later tables, such as a comparison against another commit, are left alone): ``python -m bench.<group>``."""
+    """Replace ``group``'s rows of docs/BENCHMARKS.md's first table where they stand: ``python -m bench.<group>``."""
+    OUT.write_text(with_group_rows(OUT.read_text(), group, results))
+
+
+def with_group_rows(text: str, group: str, results: list[Result]) -> str:
+    """``text`` (docs/BENCHMARKS.md) with ``group``'s rows of its first table replaced where they stand (or added after
+    its last row); everything else, the paragraphs above the table and later tables such as a comparison against
+    another commit, is left as it was."""
     rows = table(results).splitlines()[2:]
-    lines = OUT.read_text().splitlines()
+    lines = text.splitlines()
     ours = [i for i, line in enumerate(lines) if line.startswith(f"| {group} |")]
     if ours:
         at = ours[0]
@@ -70,7 +76,7 @@ def write_group_rows(group: str, results: list[Result]) -> None:
         first = next(i for i, line in enumerate(lines) if line.startswith("| "))
         at = next((i for i in range(first, len(lines)) if not lines[i].startswith("|")), len(lines))  # "|---|" too
     kept = [line for i, line in enumerate(lines) if i not in set(ours)]
-    OUT.write_text("\n".join(kept[:at] + rows + kept[at:]) + "\n")
+    return "\n".join(kept[:at] + rows + kept[at:]) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -88,7 +94,8 @@ def main(argv: list[str] | None = None) -> int:
         return _against(args.against, args.only, args.repeat, quick=args.quick, write=not args.no_write)
     results: list[Result] = []
     began = time.perf_counter()
-    for group in [g.strip() for g in args.only.split(",") if g.strip()]:
+    groups = [g.strip() for g in args.only.split(",") if g.strip()]
+    for group in groups:
         if group not in GROUPS:
             parser.error(f"unknown group {group!r}")
         module = importlib.import_module(f"bench.{group}")
@@ -100,16 +107,20 @@ def main(argv: list[str] | None = None) -> int:
     report = (
         "# Benchmarks\n\n"
         f"Measured by `make bench` on {datetime.now(UTC):%Y-%m-%d} — {machine()}. "
-        f"The last run measured {', '.join(sorted(ran))} in {time.perf_counter() - began:.0f} s"
-        + (" (the other rows are kept from an earlier run)" if kept else "")
-        + ".\n\n"
+        f"The last run measured {', '.join(sorted(ran))} in {time.perf_counter() - began:.0f} s.\n\n"
         "Latencies are medians (p50) and 99th percentiles over the runs shown; a missed goal says so,\n"
         "with its cause in the note.\n\n" + "\n".join([table(results), *kept]) + "\n"
     )
     print(report)
     if not args.no_write and not args.quick:
         OUT.parent.mkdir(exist_ok=True)
-        OUT.write_text(document(report, notes_of(_written())))
+        if set(groups) == set(GROUPS) or not OUT.exists():  # every row anew: a new table under a new heading
+            OUT.write_text(document(report, notes_of(_written())))
+        else:  # some groups: their rows where they stand; the rest, and what was written by hand, as it was
+            text = _written()
+            for group in dict.fromkeys(r.group for r in results):
+                text = with_group_rows(text, group, [r for r in results if r.group == group])
+            OUT.write_text(text)
     missed = [r for r in results if r.met is False]
     return 1 if missed else 0
 
