@@ -370,7 +370,11 @@ def check(domain: str, run_id: str) -> None:
 def run_again() -> None:
     """From a poll (the job ended, or there is more to draw): run the whole page again now. The poll may be the page's
     own run, so the cookie scripts it wrote are drawn again by the next, which may replace this one's page before the
-    browser ran them (``ui/cookies.py``)."""
+    browser ran them (``ui/cookies.py``).
+
+    Keeping them reads and writes the session state, which is where Streamlit makes a run the user asked for meanwhile
+    (a page link clicked while the poll waited): asked for after it, ours would take its place (the newer request's
+    page wins)."""
     keep_for_next_run()
     st.rerun()
 

@@ -578,6 +578,40 @@ def test_a_final_write_that_keeps_failing_ends_error_with_the_reason_and_lands_l
     assert service.repo.rows()[0].status is JobStatus.ERROR
 
 
+class SayingFailingWrites(FailingWrites):
+    """A store whose first terminal write fails, and which says when it has (``failed``)."""
+
+    def __init__(self, store: SqliteKV) -> None:
+        super().__init__(store, 1)
+        self.failed = threading.Event()
+
+    def set_many(self, items: Any, delete: Any = (), *, require: Any = None) -> bool:
+        try:
+            return super().set_many(items, delete, require=require)
+        except Exception:
+            self.failed.set()
+            raise
+
+
+def test_a_poll_waits_for_an_end_that_is_stored_not_for_the_job_to_stop(store: SqliteKV) -> None:
+    """Between a job's end and its record's (a final write failed; the retry comes after a 2 s backoff),
+    wait_for_end says no end is stored (a poll that heard otherwise would draw the job still running, and one that
+    asks then does not give up at once); once the retry lands, it says so."""
+    held = HeldBody(seconds=60)
+    flaky = SayingFailingWrites(store)
+    with ThreadPoolExecutor(1) as pool:
+        service = JobService(JobRepository(flaky), held, pool, retry_backoff_s=2.0)  # type: ignore[arg-type]
+        run_id = service.start("acmecorp.com")
+        wait_until(lambda: held.started, "the job to start")
+        held.release()
+        assert flaky.failed.wait(30), "the first final write must fail"
+        assert service.wait_for_end("acmecorp.com", run_id, 0.01) is False
+        assert service.get("acmecorp.com", run_id).status is JobStatus.PROCESSING
+        assert service.wait_for_end("acmecorp.com", run_id, 30) is True
+        assert service.get("acmecorp.com", run_id).status is JobStatus.COMPLETE
+        assert service.wait_for_end("acmecorp.com", run_id, 30) is True  # asked again: at once
+
+
 class CountingReads:
     """A store that remembers every value it hands out."""
 

@@ -696,6 +696,32 @@ def test_a_young_jobs_end_stored_while_the_page_draws_it_running_is_drawn_at_onc
     assert [ask["count"] for ask in after_charts_asks(at)] == [CHARTS]
 
 
+def test_a_page_link_clicked_while_the_poll_waits_for_the_end_is_not_lost() -> None:
+    """The user clicks a page link while the page's own run waits for the job's end, and the end is stored then: the
+    page asked for is shown (the poll's own new run, asked for later, must not take the click's place)."""
+    from streamlit.runtime.scriptrunner_utils.script_requests import RerunData
+    from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+
+    running = seeded(JobStatus.PROCESSING, summary=None, stage="fetching meetings")
+
+    def clicked_then_ended(domain: str, run_id: str, timeout_s: float) -> bool:
+        ctx = get_script_run_ctx()
+        assert ctx is not None and ctx.script_requests is not None
+        (accounts,) = [h for h, page in ctx.pages_manager.get_pages().items() if page["page_name"] == "Accounts"]
+        ctx.script_requests.request_rerun(RerunData(query_string="", page_script_hash=accounts))  # the click
+        finished = running.model_copy(
+            update={"status": JobStatus.COMPLETE, "summary": qualified_summary(), "ended_at": utcnow()}
+        )
+        JobRepository(runtime().store).save(finished)
+        return True
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(runtime().jobs, "wait_for_end", clicked_then_ended)
+        at = app(domain=running.domain, run_id=running.run_id).run()
+    assert not at.exception
+    assert [t.value for t in at.title] == ["Accounts"], texts(at)[:5]
+
+
 def test_a_summary_opened_after_a_visit_to_another_page_comes_whole_in_one_run() -> None:
     """The summary page's last run drew the job running, then another page ran: the browser holds that page's elements
     where the summary goes, so the summary comes whole in one run, not charts first (which would leave them under it)."""

@@ -36,6 +36,7 @@ from engagement.wording import how_long
 
 __all__ = ["INTERRUPTED", "InlineExecutor", "JobBody", "JobContext", "JobQueue", "JobService", "queued_stage"]
 
+STORED_ENDS_KEPT = 256  # jobs whose stored end a poll may still ask about (``wait_for_end``)
 log = logging.getLogger(__name__)
 
 _HOST = socket.gethostname()
@@ -190,6 +191,8 @@ class JobService:
         self._ended = threading.Condition(self._lock)  # notified when this process stores a job's end
         self._running: dict[str, JobRecord] = {}  # this process's jobs, in the order they were queued
         self._unsaved: dict[str, JobRecord] = {}  # terminal records the store has not taken yet
+        self._ending: set[str] = set()  # jobs that ended, their final write being tried (then stored or unsaved)
+        self._stored_ends: dict[str, None] = {}  # the last ``STORED_ENDS_KEPT`` jobs whose end this process stored
         self._reasons: dict[str, Callable[[], str]] = {}  # what a time-out means now, set by the job's body
         self._heartbeat: threading.Thread | None = None
         self._stop = threading.Event()
@@ -420,6 +423,7 @@ class JobService:
                 record.progress = Progress(done=record.progress.total, total=record.progress.total)
             record.stats.seconds = round((now - (record.started_at or record.created_at)).total_seconds(), 3)
             self._running.pop(_key(record), None)
+            self._ending.add(_key(record))
         failure: StoreError | None = None
         for attempt in range(self.final_attempts):
             try:
@@ -435,6 +439,7 @@ class JobService:
         log.error("job %s: could not store its end (%s); the heartbeat keeps trying", _key(record), failure)
         with self._lock:
             self._unsaved[_key(record)] = record
+            self._ending.discard(_key(record))
         self._ensure_heartbeat()
         try:
             return self._write_terminal(record)
@@ -446,21 +451,28 @@ class JobService:
         with self._lock:
             wrote = self.repo.save(record)
             self._unsaved.pop(_key(record), None)
+            self._ending.discard(_key(record))
+            self._stored_ends[_key(record)] = None
+            while len(self._stored_ends) > STORED_ENDS_KEPT:
+                del self._stored_ends[next(iter(self._stored_ends))]
             self._ended.notify_all()
             return wrote
 
     def wait_for_end(self, domain: str, run_id: str, timeout_s: float) -> bool:
-        """Wait up to ``timeout_s`` for this process to store a job's end; whether it did (at once False for a job it
-        does not run: a worker's job is polled as before).
+        """Wait up to ``timeout_s`` for this process to store a job's end; whether it has (at once when it had; at once
+        False for a job it does not run: a worker's job is polled as before).
 
         A page that polls a running job calls this, so it draws the end when it is written rather than at its next
-        poll. Another job's end does not cut the wait short.
+        poll. Another job's end does not cut the wait short, nor does the job's end before its record is stored (a
+        final write that failed is retried first).
         """
         key = record_key(domain, run_id)
         with self._ended:
-            if key not in self._running:
+            if key in self._stored_ends:
+                return True
+            if key not in self._running and key not in self._ending and key not in self._unsaved:
                 return False
-            return self._ended.wait_for(lambda: key not in self._running, timeout_s)
+            return self._ended.wait_for(lambda: key in self._stored_ends, timeout_s)
 
     # ------------------------------------------------------------------ heartbeat, timeouts, recovery
     def _ensure_heartbeat(self) -> None:
