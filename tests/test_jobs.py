@@ -594,20 +594,31 @@ class SayingFailingWrites(FailingWrites):
 
 
 def test_a_poll_waits_for_an_end_that_is_stored_not_for_the_job_to_stop(store: SqliteKV) -> None:
-    """Between a job's end and its record's (a final write failed; the retry comes after a 2 s backoff),
-    wait_for_end says no end is stored (a poll that heard otherwise would draw the job still running, and one that
-    asks then does not give up at once); once the retry lands, it says so."""
+    """Between a job's end and its record's (a final write failed; the retry waits out its backoff), wait_for_end says
+    no end is stored (a poll that heard otherwise would draw the job still running, and one that asks then does not
+    give up at once); once the retry lands, it says so."""
     held = HeldBody(seconds=60)
     flaky = SayingFailingWrites(store)
+    backoff = threading.Event()
     with ThreadPoolExecutor(1) as pool:
-        service = JobService(JobRepository(flaky), held, pool, retry_backoff_s=2.0)  # type: ignore[arg-type]
+        service = JobService(
+            JobRepository(flaky),  # type: ignore[arg-type]
+            held,
+            pool,
+            sleep=lambda seconds: backoff.wait(30),
+        )
         run_id = service.start("acmecorp.com")
         wait_until(lambda: held.started, "the job to start")
         held.release()
         assert flaky.failed.wait(30), "the first final write must fail"
-        assert service.wait_for_end("acmecorp.com", run_id, 0.01) is False
+        assert service.wait_for_end("acmecorp.com", run_id, 0.01) is False  # in the backoff
         assert service.get("acmecorp.com", run_id).status is JobStatus.PROCESSING
-        assert service.wait_for_end("acmecorp.com", run_id, 30) is True
+        ended: list[bool] = []
+        waiting = threading.Thread(target=lambda: ended.append(service.wait_for_end("acmecorp.com", run_id, 30)))
+        waiting.start()
+        backoff.set()  # the retry now
+        waiting.join(30)
+        assert ended == [True]
         assert service.get("acmecorp.com", run_id).status is JobStatus.COMPLETE
         assert service.wait_for_end("acmecorp.com", run_id, 30) is True  # asked again: at once
 

@@ -158,7 +158,7 @@ class JobService:
     ``executor`` runs job bodies (a bounded ``ThreadPoolExecutor`` in the app, ``InlineExecutor`` in
     tests and the CLI); with a ``queue``, ``start`` enqueues the record instead and a worker process
     runs it with ``run_stored``. The repository's clock is the service's clock (injectable for tests).
-    A terminal write that fails is retried ``final_attempts`` times with backoff, then kept in memory
+    A terminal write that fails is retried ``final_attempts`` times with backoff (``sleep``), then kept in memory
     (and shown by ``get``) and retried by the heartbeat until the store takes it.
     """
 
@@ -175,8 +175,10 @@ class JobService:
         final_attempts: int = 4,
         retry_backoff_s: float = 0.25,
         queue: JobQueue | None = None,
+        sleep: Callable[[float], object] = time.sleep,
     ) -> None:
         self.repo = repo
+        self.sleep = sleep  # the backoff between final writes (a test holds it to look at the gap)
         self.queue = queue
         self.clock = repo.clock
         self.body = body
@@ -431,7 +433,7 @@ class JobService:
             except StoreError as exc:
                 failure = exc
                 log.warning("job %s: the final write failed (attempt %d): %s", _key(record), attempt + 1, exc)
-                time.sleep(self.retry_backoff_s * 2**attempt)
+                self.sleep(self.retry_backoff_s * 2**attempt)
         assert failure is not None
         if record.status is JobStatus.COMPLETE:
             record.status, record.summary, record.stage = JobStatus.ERROR, None, "failed"
