@@ -151,6 +151,24 @@ def count_axis(highest: int) -> dict[str, Any]:
     return {"rangemode": "tozero", "tickformat": ",d", "dtick": 1 if highest <= 6 else None, "tick0": 0}
 
 
+# A legend in a row above the plot (never changed: ``_figure`` merges into copies).
+_LEGEND_ABOVE = {"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "left", "x": 0, "title": {"text": ""}}
+
+
+def _ranked_axes(order: Sequence[str], x_title: str, y_title: str, highest: int) -> dict[str, Any]:
+    """The axes of a ranked list of horizontal bars: its rows from the top in ``order``, a count along x."""
+    return {
+        "yaxis": {
+            "title": {"text": y_title},
+            "type": "category",
+            "categoryorder": "array",
+            "categoryarray": order,
+            "autorange": "reversed",
+        },
+        "xaxis": {"title": {"text": x_title}, **count_axis(highest)},
+    }
+
+
 TRACE_TYPES = ("bar", "scatter", "heatmap")  # every kind of trace these builders draw
 _UNUSED_LAYOUT = ("geo", "polar", "scene", "ternary")  # subplots of kinds these charts never have
 
@@ -418,15 +436,8 @@ def people_by_meetings(summary: EngagementSummary, top: int = 12, presentation: 
         "title": {"text": title},
         "height": _bar_height(len(order), presentation, legend=True),
         "barmode": "overlay",  # one bar per category; overlay keeps each centred on its row
-        "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "left", "x": 0, "title": {"text": ""}},
-        "yaxis": {
-            "title": {"text": y_title},
-            "type": "category",
-            "categoryorder": "array",
-            "categoryarray": order,
-            "autorange": "reversed",
-        },
-        "xaxis": {"title": {"text": x_title}, **count_axis(max(p.count for p in people))},
+        "legend": _LEGEND_ABOVE,
+        **_ranked_axes(order, x_title, y_title, max(p.count for p in people)),
     }
     return _figure(data, layout, presentation)
 
@@ -478,14 +489,7 @@ def themes_by_mentions(summary: EngagementSummary, top: int = 10, presentation: 
         "height": _bar_height(len(order), presentation),
         "barmode": "overlay",
         "showlegend": False,
-        "yaxis": {
-            "title": {"text": y_title},
-            "type": "category",
-            "categoryorder": "array",
-            "categoryarray": order,
-            "autorange": "reversed",
-        },
-        "xaxis": {"title": {"text": x_title}, **count_axis(max(t.mentions for t in themes))},
+        **_ranked_axes(order, x_title, y_title, max(t.mentions for t in themes)),
     }
     return _figure(data, layout, presentation)
 
@@ -544,7 +548,7 @@ def meeting_timeline(rows: Sequence[TimelineRow], presentation: bool = False) ->
     layout = {
         "title": {"text": title},
         "height": _bar_height(len(rows), presentation, legend=True),
-        "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "left", "x": 0, "title": {"text": ""}},
+        "legend": _LEGEND_ABOVE,
         "yaxis": {
             "title": {"text": y_title},
             "type": "category",
