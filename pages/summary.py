@@ -590,8 +590,8 @@ if shown or st.query_params.get("run_id"):
     # container's old children when a container comes again at the same place, leaving them to a clean-up that a
     # polling fragment's tick can cancel (Streamlit issue #16708): the running job's facts then stayed beside the
     # finished summary. An empty element in the running job's slot removes them, with all it held, at once.
-    slots = {state: st.empty() for state in JOB_STATES}
-    with slots[job_state(record)].container():
+    job_slots = {state: st.empty() for state in JOB_STATES}
+    with job_slots[job_state(record)].container():
         job_view(record)  # a run id without a domain is a broken link: "not found"
 else:
     empty_state()
