@@ -35,6 +35,7 @@ from engagement.jobs.repository import JobRepository
 from engagement.models import JobStatus
 from engagement.storage.sqlite import SqliteKV
 from tests.support.streamlit_server import CHROMIUM, CHROMIUM_ARGS, start_streamlit, stop_streamlit
+from ui.charts_drawn import IS_DRAWN_JS
 
 QUICK = {"runs": 3}
 VIEWPORT = {"width": 1280, "height": 720}
@@ -47,15 +48,14 @@ TIMEOUT_MS = 60_000
 WATCH_JS = """
 (() => {
   window.__chartsAt = {};
-  const drawn = () => [...document.querySelectorAll('.js-plotly-plot')].filter(
-    plot => plot.querySelector('.main-svg') && plot.querySelector('.mlayer > *, .annotation')).length;
+  const drawn = () => [...document.querySelectorAll('.js-plotly-plot')].filter(IS_DRAWN).length;
   const note = () => {
     const n = drawn();
     if (!(n in window.__chartsAt)) window.__chartsAt[n] = performance.timeOrigin + performance.now();
   };
   new MutationObserver(note).observe(document, {childList: true, subtree: true});
 })();
-"""
+""".replace("IS_DRAWN", IS_DRAWN_JS)
 
 
 class CpuSampler:

@@ -25,6 +25,7 @@ from engagement.demo import DEMO_ACCOUNTS
 from engagement.jobs.repository import JobRepository
 from engagement.models import JobStatus
 from tests.support.streamlit_server import CHROMIUM, CHROMIUM_ARGS
+from ui.charts_drawn import IS_DRAWN_JS
 
 # As bench/charts.py's watcher, plus a user-timing mark at each chart count (so the trace has them), a mark that
 # ties the trace's clock to the epoch, and every websocket message's arrival (epoch ms) and size.
@@ -33,8 +34,7 @@ WATCH_JS = """
   window.__chartsAt = {}; window.__ws = [];
   const epoch = () => performance.timeOrigin + performance.now();
   window.__sync = () => { const t = epoch(); performance.mark('epoch:' + t); return t; };
-  const drawn = () => [...document.querySelectorAll('.js-plotly-plot')].filter(
-    plot => plot.querySelector('.main-svg') && plot.querySelector('.mlayer > *, .annotation')).length;
+  const drawn = () => [...document.querySelectorAll('.js-plotly-plot')].filter(IS_DRAWN).length;
   const note = () => {
     const n = drawn();
     if (!(n in window.__chartsAt)) { window.__chartsAt[n] = epoch(); performance.mark('charts:' + n); }
@@ -52,7 +52,7 @@ WATCH_JS = """
   window.WebSocket.prototype = Native.prototype;
   Object.assign(window.WebSocket, Native);
 })();
-"""
+""".replace("IS_DRAWN", IS_DRAWN_JS)
 
 CATEGORIES = "devtools.timeline,disabled-by-default-devtools.timeline,blink.user_timing,v8,v8.execute,toplevel"
 KINDS = {

@@ -43,6 +43,7 @@ from tests.support.streamlit_server import (
     stop_streamlit,
 )
 from tests.support.summary_factory import HOSTILE_MARKDOWN, make_record, make_summary
+from ui.charts_drawn import IS_DRAWN_JS
 from ui.media import EXPORT_TTL_S
 
 if TYPE_CHECKING:
@@ -812,13 +813,12 @@ SECTIONS_WATCH_JS = """
   new MutationObserver(() => {
     const result = document.querySelector('.st-key-summary_result');
     if (!result) return;
-    const drawn = [...result.querySelectorAll('.js-plotly-plot')].filter(
-      (plot) => plot.querySelector('.main-svg') && plot.querySelector('.mlayer > *, .annotation')).length;
+    const drawn = [...result.querySelectorAll('.js-plotly-plot')].filter(IS_DRAWN).length;
     if (drawn >= CHARTS && !window.__at.charts) window.__at.charts = performance.now();
     if (result.querySelector('.st-key-part_goals') && !window.__at.sections) window.__at.sections = performance.now();
   }).observe(document, {childList: true, subtree: true});
 })();
-""".replace("CHARTS", str(CHARTS))
+""".replace("CHARTS", str(CHARTS)).replace("IS_DRAWN", IS_DRAWN_JS)
 
 
 @SHARED_B

@@ -17,14 +17,16 @@ import streamlit as st
 LIMIT_MS = 8000  # the longest the sections wait for the charts (a chart that fails, a very slow machine)
 RESULT_CHARTS = ".st-key-summary_result .js-plotly-plot"  # the finished summary's charts (its container's key)
 
-# A chart counts as drawn, as in bench/charts.py, when Plotly has made its SVG and put a trace or an annotation in
-# it. Once enough are drawn the trigger waits for the next frame (so they are painted first), or 100 ms when the
-# page is hidden and frames do not come.
+# A chart counts as drawn when Plotly has made its SVG and put a trace or an annotation in it: one definition, which
+# the charts bench (bench/charts.py) and the browser tests' watchers use too.
+IS_DRAWN_JS = "(plot) => plot.querySelector('.main-svg') && plot.querySelector('.mlayer > *, .annotation')"
+
+# Once enough are drawn the trigger waits for the next frame (so they are painted first), or 100 ms when the page is
+# hidden and frames do not come.
 SCRIPT = """
 export default function ({ data, setTriggerValue }) {
   let asked = false;
-  const drawn = () => [...document.querySelectorAll(data.selector)].filter(
-    (plot) => plot.querySelector('.main-svg') && plot.querySelector('.mlayer > *, .annotation')).length;
+  const drawn = () => [...document.querySelectorAll(data.selector)].filter(IS_DRAWN).length;
   const ask = () => {
     if (asked) return;
     asked = true;
@@ -42,7 +44,7 @@ export default function ({ data, setTriggerValue }) {
   if (drawn() >= data.count) soon();
   return () => { asked = true; observer.disconnect(); clearTimeout(limit); };
 }
-"""
+""".replace("IS_DRAWN", IS_DRAWN_JS)
 
 _signal = st.components.v2.component("engagement_charts_drawn", js=SCRIPT)
 
