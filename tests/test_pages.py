@@ -667,6 +667,14 @@ def test_a_finished_summary_sends_its_charts_first_and_its_sections_in_a_second_
     assert all(sum(section in h for h in headings) == 1 for section in sections), headings
 
 
+def end_stored(running: JobRecord) -> None:
+    """Store a running job's end, as the job service does when it completes (a qualified summary)."""
+    finished = running.model_copy(
+        update={"status": JobStatus.COMPLETE, "summary": qualified_summary(), "ended_at": utcnow()}
+    )
+    JobRepository(runtime().store).save(finished)
+
+
 def test_a_young_jobs_end_stored_while_the_page_draws_it_running_is_drawn_at_once(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -677,10 +685,7 @@ def test_a_young_jobs_end_stored_while_the_page_draws_it_running_is_drawn_at_onc
 
     def ends_meanwhile(domain: str, run_id: str, timeout_s: float) -> bool:
         waits.append(timeout_s)
-        finished = running.model_copy(
-            update={"status": JobStatus.COMPLETE, "summary": qualified_summary(), "ended_at": utcnow()}
-        )
-        JobRepository(runtime().store).save(finished)
+        end_stored(running)
         return True
 
     monkeypatch.setattr(runtime().jobs, "wait_for_end", ends_meanwhile)
@@ -709,10 +714,7 @@ def test_a_page_link_clicked_while_the_poll_waits_for_the_end_is_not_lost() -> N
         assert ctx is not None and ctx.script_requests is not None
         (accounts,) = [h for h, page in ctx.pages_manager.get_pages().items() if page["page_name"] == "Accounts"]
         ctx.script_requests.request_rerun(RerunData(query_string="", page_script_hash=accounts))  # the click
-        finished = running.model_copy(
-            update={"status": JobStatus.COMPLETE, "summary": qualified_summary(), "ended_at": utcnow()}
-        )
-        JobRepository(runtime().store).save(finished)
+        end_stored(running)
         return True
 
     with pytest.MonkeyPatch.context() as patch:
